@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: MIT
+# gpuusage: one GNU Makefile for the core library, the tools and the tests.
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+WARN       := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+              -Wmissing-prototypes -Wformat=2 -Wvla
+CPPFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude \
+              -DGPU_VERSION='"$(VERSION)"'
+B          ?= build
+
+DEPS_OK := $(shell pkg-config --exists libcjson sqlite3 && \
+	test -f /usr/include/csv.h && echo yes)
+ifneq ($(DEPS_OK),yes)
+ifneq ($(filter clean format,$(MAKECMDGOALS)),)
+else
+$(info installing missing build dependencies...)
+$(shell scripts/install-deps.sh >&2)
+endif
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags libcjson sqlite3 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libcjson sqlite3 2>/dev/null) -lcsv -lm
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+ALL_CFLAGS := $(CPPFLAGS) $(PKG_CFLAGS) $(WARN) $(CFLAGS)
+
+ALL_TOOLS  := gpugen gpuingest gpuagg gpubill gpureport
+# Tools are built as their sources land.
+TOOLS      := $(foreach t,$(ALL_TOOLS),$(if $(wildcard src/$(t).c),$(t)))
+CORE_SRC   := $(wildcard src/core/*.c)
+CORE_OBJ   := $(CORE_SRC:src/core/%.c=$(B)/core/%.o)
+LIB        := $(B)/libgpucore.a
+BINS       := $(TOOLS:%=$(B)/%)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+# A tool is src/<tool>.c plus any src/<tool>-<part>.c.
+tool_src    = $(wildcard src/$(1).c src/$(1)-*.c)
+tool_obj    = $(patsubst src/%.c,$(B)/obj/%.o,$(call tool_src,$(1)))
+
+.PHONY: all check check-unit check-golden check-browser check-asan \
+        check-valgrind bench install uninstall clean format deps
+
+all: $(LIB) $(BINS)
+
+deps:
+	scripts/install-deps.sh
+
+$(B)/core/%.o: src/core/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(CORE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+.SECONDEXPANSION:
+$(BINS): $(B)/%: $$(call tool_obj,%) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(call tool_obj,$*) $(LIB) $(PKG_LIBS)
+
+$(B)/tests/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP -c $< -o $@
+
+$(B)/tests/test_%: $(B)/tests/test_%.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS)
+
+check: all $(UNIT_BINS)
+	@scripts/run-unit.sh $(UNIT_BINS)
+	@B=$(B) tests/golden.sh
+	@B=$(B) scripts/check-extra.sh
+
+check-asan:
+	$(MAKE) B=build-asan CC=$(CC) \
+	  CFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1' \
+	  LDFLAGS='-fsanitize=address,undefined' check
+
+check-valgrind: all
+	B=$(B) GOLDEN_WRAP='valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite' tests/golden.sh
+
+bench: all
+	bench/run-all.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 755 scripts/gpu-pipeline $(DESTDIR)$(BINDIR)
+	install -m 644 $(wildcard docs/*.1) $(DESTDIR)$(MANDIR)/man1
+
+uninstall:
+	rm -f $(ALL_TOOLS:%=$(DESTDIR)$(BINDIR)/%) $(DESTDIR)$(BINDIR)/gpu-pipeline
+	rm -f $(notdir $(wildcard docs/*.1):%=$(DESTDIR)$(MANDIR)/man1/%)
+
+format:
+	clang-format -i $(wildcard include/gpu/*.h src/*.c src/*.h src/core/*.c tests/unit/*.c)
+
+clean:
+	rm -rf build build-asan
+
+-include $(wildcard $(B)/core/*.d $(B)/obj/*.d $(B)/tests/*.d)

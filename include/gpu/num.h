@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* Strict number parsing, exact decimals, and deterministic number printing. */
+#ifndef GPU_NUM_H
+#define GPU_NUM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/buf.h"
+
+__extension__ typedef __int128 gpu_i128;
+
+/*
+ * Parse the whole of s[0..len) as a decimal integer (optional sign, digits
+ * only, no spaces). Returns 0 and sets *out, or -1 on anything else,
+ * including overflow and an empty field.
+ */
+int gpu_num_parse_i64(const char *s, size_t len, int64_t *out);
+
+/*
+ * Parse the whole of s[0..len) as a finite decimal number (sign, digits,
+ * optional fraction and exponent; no hex, inf or nan). Returns 0 or -1.
+ */
+int gpu_num_parse_double(const char *s, size_t len, double *out);
+
+/*
+ * Parse an exact decimal with at most 6 fractional digits into millionths
+ * ("2.5" -> 2500000). Returns 0, or -1 when it is not a plain decimal, has
+ * more than 6 fractional digits, or overflows.
+ */
+int gpu_num_parse_micro(const char *s, size_t len, int64_t *micro);
+
+/*
+ * Divide num by den (den > 0), rounding half away from zero.
+ */
+int64_t gpu_num_div_round(gpu_i128 num, int64_t den);
+
+/*
+ * Append v with at most 6 decimals, trailing zeros and a trailing point
+ * removed, and never "-0". Non-finite values append nothing.
+ */
+void gpu_num_fmt_double(struct gpu_buf *b, double v);
+
+/* Append an integer. */
+void gpu_num_fmt_i64(struct gpu_buf *b, int64_t v);
+
+/* Append an amount in cents as "-12.34" (always two decimals). */
+void gpu_num_fmt_cents(struct gpu_buf *b, int64_t cents);
+
+/* Append millionths as a decimal with trailing zeros trimmed ("2.5"). */
+void gpu_num_fmt_micro(struct gpu_buf *b, int64_t micro);
+
+#endif

@@ -1,0 +1,21 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Install the Debian packages gpuusage needs to build and test, if missing.
+# With --browser, also Chromium for the report's browser test.
+set -eu
+pkgs="libcsv-dev libcjson-dev libsqlite3-dev libcmocka-dev pkg-config sqlite3 gcc make"
+[ "${1:-}" = "--browser" ] && pkgs="$pkgs chromium nodejs npm"
+missing=""
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+echo "install-deps: installing:$missing" >&2
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >&2
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq $missing >&2
