@@ -12,8 +12,9 @@ WARN       := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 CPPFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude \
               -DGPU_VERSION='"$(VERSION)"'
 B          ?= build
+.DEFAULT_GOAL := all
 
-DEPS_OK := $(shell pkg-config --exists libcjson sqlite3 && \
+DEPS_OK := $(shell pkg-config --exists libcjson sqlite3 cmocka && \
 	test -f /usr/include/csv.h && echo yes)
 ifneq ($(DEPS_OK),yes)
 ifneq ($(filter clean format,$(MAKECMDGOALS)),)
@@ -42,7 +43,10 @@ UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 tool_src    = $(wildcard src/$(1).c src/$(1)-*.c)
 tool_obj    = $(patsubst src/%.c,$(B)/obj/%.o,$(call tool_src,$(1)))
 
-.PHONY: all check check-unit check-golden check-browser check-asan \
+demo: all
+	B=$(B) scripts/demo.sh
+
+.PHONY: demo all check check-unit check-golden check-browser check-asan \
         check-valgrind bench install uninstall clean format deps
 
 all: $(LIB) $(BINS)

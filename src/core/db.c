@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/* The warehouse: schema, forward migrations, pragmas and transactions. */
+#include "gpu/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Schema history. Each entry moves a warehouse from version i to i + 1 and
+ * runs inside the migration transaction. Never edit a released entry; add
+ * one. The fact table is keyed in arrival order (time first), so loading
+ * appends; names are interned to integer keys to keep its rows small.
+ * Derived columns of SPEC.md 2 are virtual (computed on read, not stored).
+ * Owner resolution: the fact row keeps only the user/project its sample
+ * carried; the effective owner is that, else the job record's (jobs_dim).
+ */
+static const char *const migrations[GPU_DB_VERSION] = {
+	/* 0 -> 1: the first warehouse. */
+	"CREATE TABLE nodes_dim("
+	" node_id INTEGER PRIMARY KEY,"
+	" node TEXT NOT NULL UNIQUE,"
+	" gpu_count INTEGER NOT NULL DEFAULT 0,"
+	" models TEXT,"
+	" first_seen_ms INTEGER,"
+	" last_seen_ms INTEGER);"
+	"CREATE TABLE gpus_dim("
+	" node_id INTEGER NOT NULL,"
+	" gpu INTEGER NOT NULL,"
+	" model TEXT,"
+	" mem_total_mib INTEGER,"
+	" gpu_uuid TEXT,"
+	" first_seen_ms INTEGER,"
+	" last_seen_ms INTEGER,"
+	" PRIMARY KEY(node_id, gpu)) WITHOUT ROWID;"
+	"CREATE TABLE names_dim("
+	" name_key INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE jobs_dim("
+	" job_key INTEGER PRIMARY KEY,"
+	" job_id TEXT NOT NULL UNIQUE,"
+	" user TEXT,"
+	" project TEXT,"
+	" first_sample_ms INTEGER,"
+	" last_sample_ms INTEGER,"
+	" gpu_count INTEGER,"
+	" start_ms INTEGER,"
+	" end_ms INTEGER);"
+	"CREATE TABLE ingest_log("
+	" ingest_id INTEGER PRIMARY KEY,"
+	" started_ms INTEGER NOT NULL,"
+	" ended_ms INTEGER,"
+	" source TEXT NOT NULL,"
+	" sha256 TEXT,"
+	" rows_read INTEGER NOT NULL DEFAULT 0,"
+	" inserted INTEGER NOT NULL DEFAULT 0,"
+	" updated INTEGER NOT NULL DEFAULT 0,"
+	" unchanged INTEGER NOT NULL DEFAULT 0,"
+	" rejected INTEGER NOT NULL DEFAULT 0,"
+	" min_ts_ms INTEGER,"
+	" max_ts_ms INTEGER,"
+	" status TEXT NOT NULL);"
+	"CREATE TABLE rejects("
+	" reject_id INTEGER PRIMARY KEY,"
+	" ingest_id INTEGER NOT NULL,"
+	" source TEXT NOT NULL,"
+	" line INTEGER NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" raw TEXT);"
+	"CREATE TABLE gpu_usage_fact("
+	" ts_ms INTEGER NOT NULL,"
+	" node_id INTEGER NOT NULL,"
+	" gpu INTEGER NOT NULL,"
+	" util_pct REAL NOT NULL,"
+	" mem_used_mib INTEGER NOT NULL,"
+	" mem_total_mib INTEGER,"
+	" job_key INTEGER,"
+	" user_key INTEGER,"
+	" project_key INTEGER,"
+	" model_key INTEGER,"
+	" interval_s INTEGER NOT NULL,"
+	" ingest_id INTEGER NOT NULL,"
+	" mem_util_pct REAL GENERATED ALWAYS AS (CASE WHEN mem_total_mib > 0"
+	"  THEN mem_used_mib * 100.0 / mem_total_mib END) VIRTUAL,"
+	" usage_category TEXT GENERATED ALWAYS AS (CASE"
+	"  WHEN util_pct < 5 THEN 'idle' WHEN util_pct < 30 THEN 'low'"
+	"  WHEN util_pct < 70 THEN 'medium' ELSE 'high' END) VIRTUAL,"
+	" allocated INTEGER GENERATED ALWAYS AS (job_key IS NOT NULL) VIRTUAL,"
+	" PRIMARY KEY(ts_ms, node_id, gpu)) WITHOUT ROWID;"
+	"CREATE INDEX fact_job ON gpu_usage_fact(job_key, ts_ms)"
+	" WHERE job_key IS NOT NULL;"
+	"CREATE INDEX rejects_ingest ON rejects(ingest_id);",
+
+	/* 1 -> 2: power and temperature readings (schema evolution). */
+	"ALTER TABLE gpu_usage_fact ADD COLUMN power_w REAL;"
+	"ALTER TABLE gpu_usage_fact ADD COLUMN temp_c REAL;",
+
+	/*
+	 * 2 -> 3: the hourly rollup of additive sums (gpuagg) and the hours
+	 * an ingest touched since the rollup was last brought up to date.
+	 * Key 0 stands for "none" in job_key, user_key, project_key and
+	 * model_key. Overage is at the default 16 GiB threshold.
+	 */
+	"CREATE TABLE dirty_hours(hour_ms INTEGER PRIMARY KEY) WITHOUT ROWID;"
+	"CREATE TABLE usage_hourly("
+	" hour_ms INTEGER NOT NULL,"
+	" node_id INTEGER NOT NULL,"
+	" gpu INTEGER NOT NULL,"
+	" job_key INTEGER NOT NULL,"
+	" user_key INTEGER NOT NULL,"
+	" project_key INTEGER NOT NULL,"
+	" model_key INTEGER NOT NULL,"
+	" samples INTEGER NOT NULL,"
+	" gpu_seconds INTEGER NOT NULL,"
+	" alloc_seconds INTEGER NOT NULL,"
+	" busy REAL NOT NULL,"
+	" alloc_busy REAL NOT NULL,"
+	" idle_seconds INTEGER NOT NULL,"
+	" mem_used_s INTEGER NOT NULL,"
+	" max_mem INTEGER NOT NULL,"
+	" mem_util_s REAL NOT NULL,"
+	" mem_util_seconds INTEGER NOT NULL,"
+	" power_s REAL NOT NULL,"
+	" power_seconds INTEGER NOT NULL,"
+	" overage INTEGER NOT NULL,"
+	" PRIMARY KEY(hour_ms, node_id, gpu, job_key, user_key, project_key,"
+	"  model_key)) WITHOUT ROWID;"
+	"INSERT INTO dirty_hours SELECT DISTINCT ts_ms / 3600000 * 3600000"
+	" FROM gpu_usage_fact;",
+};
+
+const char *
+gpu_db_path(const char *path)
+{
+	const char *env;
+
+	if (path != NULL)
+		return path;
+	env = getenv("GPUUSAGE_DB");
+	if (env != NULL && *env != '\0')
+		return env;
+	return "./gpuusage.db";
+}
+
+int
+gpu_db_exec(sqlite3 *db, const char *sql, struct gpu_err *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	gpu_err_set(err, "database error: %s",
+		    msg != NULL ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	return -1;
+}
+
+sqlite3_stmt *
+gpu_db_prepare(sqlite3 *db, const char *sql, struct gpu_err *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+int
+gpu_db_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+set_version(sqlite3 *db, int v, struct gpu_err *err)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+	return gpu_db_exec(db, sql, err);
+}
+
+/* Run migrations from..to-1 in the current transaction. */
+static int
+migrate(sqlite3 *db, int from, int to, struct gpu_err *err)
+{
+	for (int v = from; v < to; v++)
+		if (gpu_db_exec(db, migrations[v], err) != 0)
+			return -1;
+	return set_version(db, to, err);
+}
+
+int
+gpu_db_create_version(sqlite3 *db, int version, struct gpu_err *err)
+{
+	if (version < 1 || version > GPU_DB_VERSION)
+		return gpu_err_set(err, "no schema version %d", version);
+	if (gpu_db_exec(db, "BEGIN IMMEDIATE", err) != 0)
+		return -1;
+	if (migrate(db, 0, version, err) != 0) {
+		gpu_db_rollback(db);
+		return -1;
+	}
+	return gpu_db_commit(db, err);
+}
+
+int
+gpu_db_begin(sqlite3 *db, const char *path, struct gpu_err *err)
+{
+	int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	if (rc == SQLITE_OK)
+		return 0;
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return gpu_err_set(err,
+				   "warehouse busy: '%s' is locked by another "
+				   "process",
+				   path);
+	return gpu_err_set(err, "cannot begin transaction on '%s': %s", path,
+			   sqlite3_errmsg(db));
+}
+
+int
+gpu_db_commit(sqlite3 *db, struct gpu_err *err)
+{
+	return gpu_db_exec(db, "COMMIT", err);
+}
+
+void
+gpu_db_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Bring the schema to GPU_DB_VERSION, or refuse a newer one. */
+static int
+check_schema(sqlite3 *db, const char *path, bool readonly,
+	     struct gpu_err *err)
+{
+	int v = gpu_db_version(db);
+
+	if (v < 0)
+		return gpu_err_set(err, "cannot read '%s': %s", path,
+				   sqlite3_errmsg(db));
+	if (v > GPU_DB_VERSION)
+		return gpu_err_set(err,
+				   "'%s' has schema version %d, newer than "
+				   "this tool's %d: upgrade gpuusage",
+				   path, v, GPU_DB_VERSION);
+	if (v == GPU_DB_VERSION)
+		return 0;
+	if (readonly)
+		return gpu_err_set(err,
+				   "'%s' has schema version %d and needs a "
+				   "migration to %d: run gpuingest on it",
+				   path, v, GPU_DB_VERSION);
+	if (gpu_db_begin(db, path, err) != 0)
+		return -1;
+	/* Another process may have migrated it while we waited. */
+	v = gpu_db_version(db);
+	if (v > GPU_DB_VERSION) {
+		gpu_db_rollback(db);
+		return gpu_err_set(err, "'%s' has schema version %d, newer "
+				   "than this tool's %d", path, v,
+				   GPU_DB_VERSION);
+	}
+	if (v < GPU_DB_VERSION && migrate(db, v, GPU_DB_VERSION, err) != 0) {
+		gpu_db_rollback(db);
+		return -1;
+	}
+	return gpu_db_commit(db, err);
+}
+
+int
+gpu_db_open(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
+	    struct gpu_err *err)
+{
+	sqlite3 *db = NULL;
+	int flags = opts->readonly ? SQLITE_OPEN_READONLY
+				   : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+
+	*out = NULL;
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		gpu_err_set(err, "cannot open warehouse '%s': %s", path,
+			    db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(db, opts->lock_timeout_ms);
+	sqlite3_extended_result_codes(db, 0);
+	if (gpu_db_exec(db, "PRAGMA foreign_keys = OFF", err) != 0)
+		goto fail;
+	if (!opts->readonly &&
+	    (gpu_db_exec(db, "PRAGMA journal_mode = WAL", err) != 0 ||
+	     gpu_db_exec(db, "PRAGMA synchronous = FULL", err) != 0))
+		goto fail;
+	if (check_schema(db, path, opts->readonly, err) != 0)
+		goto fail;
+	*out = db;
+	return 0;
+fail:
+	if (err != NULL && strncmp(err->msg, "database error: ", 16) == 0) {
+		char tmp[sizeof(err->msg)];
+
+		snprintf(tmp, sizeof(tmp), "'%s': %s", path, err->msg + 16);
+		snprintf(err->msg, sizeof(err->msg), "%s", tmp);
+	}
+	sqlite3_close(db);
+	return -1;
+}
+
+int
+gpu_db_close(sqlite3 *db, struct gpu_err *err)
+{
+	if (db == NULL)
+		return 0;
+	if (sqlite3_close(db) != SQLITE_OK)
+		return gpu_err_set(err, "cannot close warehouse: %s",
+				   sqlite3_errmsg(db));
+	return 0;
+}
