@@ -87,7 +87,12 @@ gpu_num_parse_double(const char *s, size_t len, double *out)
 	tmp[len] = '\0';
 	errno = 0;
 	v = strtod(tmp, &end);
-	if (end != tmp + len || errno == ERANGE || !isfinite(v))
+	/*
+	 * Overflow gives HUGE_VAL and is rejected; underflow (ERANGE with a
+	 * result near 0, e.g. "1e-400") is a finite number and is kept.
+	 */
+	if (end != tmp + len || !isfinite(v) ||
+	    (errno == ERANGE && fabs(v) >= 1.0))
 		return -1;
 	*out = v;
 	return 0;
