@@ -1,0 +1,634 @@
+/* SPDX-License-Identifier: MIT */
+/* gpugen: write realistic, reproducible raw GPU samples for a simulated
+ * cluster. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gpu/diag.h"
+#include "gpu/num.h"
+#include "gpu/time.h"
+#include "gpugen.h"
+
+#define OUT_BUF_SIZE (1024 * 1024)
+#define MAX_TOTAL_GPUS 1000000
+#define MAX_MODELS 32
+#define DEFAULT_MODELS "a100-80:4,a100-40:2,h100:2,h200:1,v100:1"
+
+enum { OPT_NODE = 256, OPT_LOAD, OPT_FAULTS };
+
+static const char usage_text[] =
+    "usage: gpugen [-n nodes] [-g gpus] [-s start] [-H hours | -e end] "
+    "[-i seconds]\n"
+    "              [-S seed] [-f csv|jsonl|nvidia-smi] "
+    "[-t iso|epoch_ms|mixed]\n"
+    "              [-m model[:weight][,...]] [-x column[,column]] "
+    "[--node name]\n"
+    "              [--load fraction] [--faults rate] [-j jobs-file] "
+    "[-o file]\n";
+
+static const char help_text[] =
+    "Write realistic raw GPU samples (SPEC.md section 1) for a simulated\n"
+    "cluster: jobs arrive over time, hold GPUs on one node, and drive\n"
+    "utilization, memory, power and temperature. The same options and seed\n"
+    "always give the same bytes.\n"
+    "\n"
+    "  -n, --nodes N            nodes in the cluster (default 4)\n"
+    "  -g, --gpus-per-node N    GPUs per node, 1-1024 (default 8)\n"
+    "  -s, --start TIME         first sample time (default 2026-11-01)\n"
+    "  -H, --hours H            hours of samples, may be fractional "
+    "(default 24)\n"
+    "  -e, --end TIME           stop before TIME instead of --hours\n"
+    "  -i, --interval S         seconds between samples, 1-86400 "
+    "(default 60)\n"
+    "  -S, --seed N             random seed (default 1)\n"
+    "  -f, --format F           csv (default), jsonl or nvidia-smi\n"
+    "  -t, --ts FORM            timestamps: iso (default), epoch_ms, or\n"
+    "                           mixed (epoch ms, epoch s, ISO Z, ISO offset)\n"
+    "  -m, --models LIST        node models with weights, from a100-40,\n"
+    "                           a100-80, h100, h200, v100 (default\n"
+    "                           " DEFAULT_MODELS ")\n"
+    "  -x, --extra LIST         add columns interval_s and/or gpu_uuid\n"
+    "      --node NAME          write only this node (nvidia-smi: default\n"
+    "                           the first node)\n"
+    "      --load F             target allocated share, 0-1 (default 0.7)\n"
+    "      --faults RATE        fraction of rows, 0-1, given a fault: "
+    "duplicate,\n"
+    "                           corrected re-send, malformed line, late "
+    "row,\n"
+    "                           or [N/A] in an optional field (default 0)\n"
+    "  -j, --jobs-out FILE      also write the job records (SPEC.md 1.3)\n"
+    "  -o, --output FILE        write to FILE (atomically) instead of "
+    "stdout\n"
+    "  -h, --help               show this help and exit\n"
+    "  -V, --version            show the version and exit\n";
+
+struct opts {
+	int nodes;
+	int gpn;
+	int64_t start_ms;
+	int64_t end_ms; /* 0: from hours */
+	int64_t hours_micro;
+	int64_t interval_s;
+	uint64_t seed;
+	enum gen_format format;
+	enum gen_ts ts;
+	bool ts_set;
+	bool hours_set;
+	const char *models;
+	const char *extra;
+	const char *node;
+	double load;
+	double faults;
+	const char *jobs_out;
+	const char *output;
+};
+
+/* An output file written under a temporary name and renamed when done. */
+struct outfile {
+	const char *path;
+	char *tmp; /* NULL: written in place (stdout, a device) */
+	FILE *fp;
+};
+
+/* Report "what 'arg': why" (arg and why optional), then the usage; exit 2. */
+static int
+usage_error(const char *what, const char *arg, const char *why)
+{
+	if (arg == NULL)
+		gpu_msg("%s", what);
+	else if (why == NULL)
+		gpu_msg("%s '%s'", what, arg);
+	else
+		gpu_msg("%s '%s': %s", what, arg, why);
+	fputs(usage_text, stderr);
+	fprintf(stderr, "Try '%s --help' for more information.\n",
+		gpu_progname());
+	return GPU_EXIT_USAGE;
+}
+
+static bool
+parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+	return gpu_num_parse_i64(s, strlen(s), out) == 0 && *out >= lo &&
+	       *out <= hi;
+}
+
+static bool
+parse_fraction(const char *s, double *out)
+{
+	return gpu_num_parse_double(s, strlen(s), out) == 0 && *out >= 0 &&
+	       *out <= 1;
+}
+
+/* Check one option's argument; returns 0 or GPU_EXIT_USAGE. */
+static int
+set_opt(struct opts *o, int c, const char *arg)
+{
+	int64_t v;
+	const char *why;
+
+	switch (c) {
+	case 'n':
+		if (!parse_int(arg, 1, GEN_MAX_NODES, &v))
+			return usage_error("invalid number of nodes", arg,
+					   NULL);
+		o->nodes = (int)v;
+		break;
+	case 'g':
+		if (!parse_int(arg, 1, GEN_MAX_GPUS, &v))
+			return usage_error("invalid GPUs per node", arg, NULL);
+		o->gpn = (int)v;
+		break;
+	case 's':
+		if (gpu_time_parse_arg(arg, &o->start_ms, &why) != 0)
+			return usage_error("invalid start time", arg, why);
+		break;
+	case 'H':
+		if (gpu_num_parse_micro(arg, strlen(arg), &o->hours_micro) !=
+			0 ||
+		    o->hours_micro <= 0 ||
+		    o->hours_micro > INT64_C(900000) * 1000000)
+			return usage_error("invalid number of hours", arg,
+					   NULL);
+		o->hours_set = true;
+		break;
+	case 'e':
+		if (gpu_time_parse_arg(arg, &o->end_ms, &why) != 0)
+			return usage_error("invalid end time", arg, why);
+		break;
+	case 'i':
+		if (!parse_int(arg, 1, 86400, &o->interval_s))
+			return usage_error("invalid interval", arg, NULL);
+		break;
+	case 'S':
+		if (!parse_int(arg, 0, INT64_MAX, &v))
+			return usage_error("invalid seed", arg, NULL);
+		o->seed = (uint64_t)v;
+		break;
+	case 'f':
+		if (strcmp(arg, "csv") == 0)
+			o->format = GEN_CSV;
+		else if (strcmp(arg, "jsonl") == 0)
+			o->format = GEN_JSONL;
+		else if (strcmp(arg, "nvidia-smi") == 0)
+			o->format = GEN_SMI;
+		else
+			return usage_error("unknown format", arg, NULL);
+		break;
+	case 't':
+		if (strcmp(arg, "iso") == 0)
+			o->ts = GEN_TS_ISO;
+		else if (strcmp(arg, "epoch_ms") == 0)
+			o->ts = GEN_TS_MS;
+		else if (strcmp(arg, "mixed") == 0)
+			o->ts = GEN_TS_MIXED;
+		else
+			return usage_error("unknown timestamp form", arg, NULL);
+		o->ts_set = true;
+		break;
+	case 'o':
+		o->output = arg;
+		break;
+	case 'j':
+		o->jobs_out = arg;
+		break;
+	case 'm':
+		o->models = arg;
+		break;
+	case 'x':
+		o->extra = arg;
+		break;
+	case OPT_NODE:
+		o->node = arg;
+		break;
+	case OPT_LOAD:
+		if (!parse_fraction(arg, &o->load))
+			return usage_error("invalid load", arg, NULL);
+		break;
+	case OPT_FAULTS:
+		if (!parse_fraction(arg, &o->faults))
+			return usage_error("invalid fault rate", arg, NULL);
+		break;
+	default:
+		return GPU_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int
+bad_option(int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		return usage_error("missing argument to option", arg, NULL);
+	if (optopt != 0) {
+		char s[2] = {(char)optopt, '\0'};
+
+		return usage_error("invalid option --", s, NULL);
+	}
+	return usage_error("unrecognized option", arg, NULL);
+}
+
+static int
+parse_args(int argc, char **argv, struct opts *o, bool *done)
+{
+	static const struct option longopts[] = {
+	    {"nodes", required_argument, NULL, 'n'},
+	    {"gpus-per-node", required_argument, NULL, 'g'},
+	    {"start", required_argument, NULL, 's'},
+	    {"hours", required_argument, NULL, 'H'},
+	    {"end", required_argument, NULL, 'e'},
+	    {"interval", required_argument, NULL, 'i'},
+	    {"seed", required_argument, NULL, 'S'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"ts", required_argument, NULL, 't'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"jobs-out", required_argument, NULL, 'j'},
+	    {"models", required_argument, NULL, 'm'},
+	    {"extra", required_argument, NULL, 'x'},
+	    {"node", required_argument, NULL, OPT_NODE},
+	    {"load", required_argument, NULL, OPT_LOAD},
+	    {"faults", required_argument, NULL, OPT_FAULTS},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c, rc;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":n:g:s:H:e:i:S:f:t:o:j:m:x:hV",
+				longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage_text, stdout);
+			fputs(help_text, stdout);
+			*done = true;
+			return 0;
+		case 'V':
+			puts("gpugen " GPU_VERSION);
+			*done = true;
+			return 0;
+		case '?':
+		case ':':
+			return bad_option(c, argv);
+		default:
+			rc = set_opt(o, c, optarg);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected operand", argv[optind], NULL);
+	return 0;
+}
+
+/* Work out the sample grid from start, end or hours, and interval. */
+static int
+check_range(struct opts *o, struct gen_conf *c)
+{
+	int64_t end = o->end_ms;
+
+	if (end != 0 && o->hours_set)
+		return usage_error("--hours and --end exclude each other", NULL,
+				   NULL);
+	if (end == 0)
+		end =
+		    o->start_ms + o->hours_micro * 36 / 10; /* micro-h to ms */
+	if (end <= o->start_ms)
+		return usage_error("--end must be after --start", NULL, NULL);
+	if (end > GPU_TIME_MAX_MS)
+		return usage_error("samples would run past 2099", NULL, NULL);
+	c->start_ms = o->start_ms;
+	c->interval_ms = o->interval_s * 1000;
+	c->nsteps = (end - o->start_ms + c->interval_ms - 1) / c->interval_ms;
+	return 0;
+}
+
+static int
+parse_extra(const char *list, struct gen_conf *c)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+
+		if (n == 10 && memcmp(p, "interval_s", n) == 0)
+			c->col_interval = true;
+		else if (n == 8 && memcmp(p, "gpu_uuid", n) == 0)
+			c->col_uuid = true;
+		else
+			return usage_error("unknown extra column in", list,
+					   NULL);
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+/*
+ * Give each node a model: contiguous blocks, as racks of one kind are, sized
+ * by weight with largest remainders.
+ */
+static int
+assign_models(const char *list, int nodes, const struct gen_model **out)
+{
+	const struct gen_model *m[MAX_MODELS];
+	int64_t w[MAX_MODELS], share[MAX_MODELS], total = 0, given = 0;
+	int nm = 0, node = 0;
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, ","), k = strcspn(p, ":,");
+
+		if (nm == MAX_MODELS)
+			return usage_error("too many models in", list, NULL);
+		m[nm] = gen_model_find(p, k);
+		w[nm] = 1;
+		if (m[nm] == NULL ||
+		    (k < n &&
+		     (gpu_num_parse_i64(p + k + 1, n - k - 1, &w[nm]) != 0 ||
+		      w[nm] < 1 || w[nm] > 1000000)))
+			return usage_error("invalid model list", list, NULL);
+		total += w[nm++];
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (nm == 0)
+		return usage_error("invalid model list", list, NULL);
+	for (int i = 0; i < nm; i++) {
+		share[i] = w[i] * nodes / total;
+		given += share[i];
+	}
+	while (given < nodes) {
+		int best = 0;
+		int64_t br = -1;
+
+		for (int i = 0; i < nm; i++) {
+			int64_t r = w[i] * nodes - share[i] * total;
+
+			if (r > br) {
+				br = r;
+				best = i;
+			}
+		}
+		share[best]++;
+		given++;
+	}
+	for (int i = 0; i < nm; i++)
+		for (int64_t k = 0; k < share[i]; k++)
+			out[node++] = m[i];
+	return 0;
+}
+
+static int
+find_node(const char *name, int nodes)
+{
+	char buf[16];
+
+	for (int i = 0; i < nodes; i++) {
+		gen_node_name(i, nodes, buf);
+		if (strcmp(buf, name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static int
+outfile_open(struct outfile *of, const char *path)
+{
+	struct stat sb;
+	size_t n;
+	int fd;
+	mode_t mask;
+
+	memset(of, 0, sizeof(*of));
+	of->path = path;
+	if (path == NULL || strcmp(path, "-") == 0) {
+		of->path = "<stdout>";
+		of->fp = stdout;
+		return 0;
+	}
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		of->fp = fopen(path, "w");
+		if (of->fp == NULL)
+			goto fail;
+		return 0;
+	}
+	n = strlen(path);
+	of->tmp = gpu_xmalloc(n + 8);
+	memcpy(of->tmp, path, n);
+	memcpy(of->tmp + n, ".XXXXXX", 8);
+	fd = mkstemp(of->tmp);
+	if (fd < 0)
+		goto fail;
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) != 0 ||
+	    (of->fp = fdopen(fd, "w")) == NULL) {
+		int e = errno;
+
+		close(fd);
+		unlink(of->tmp);
+		errno = e;
+		goto fail;
+	}
+	return 0;
+fail:
+	gpu_msg("cannot create '%s': %s", path, strerror(errno));
+	free(of->tmp);
+	of->tmp = NULL;
+	return -1;
+}
+
+/* Drop a temporary file after a failure. */
+static void
+outfile_abort(struct outfile *of)
+{
+	if (of->fp != NULL && of->fp != stdout)
+		fclose(of->fp);
+	if (of->tmp != NULL)
+		unlink(of->tmp);
+	free(of->tmp);
+	of->fp = NULL;
+	of->tmp = NULL;
+}
+
+/* Close and rename into place; on failure report and remove the temp. */
+static int
+outfile_commit(struct outfile *of)
+{
+	int rc = 0;
+
+	if (of->fp == stdout)
+		return 0;
+	if (fflush(of->fp) != 0 || ferror(of->fp) ||
+	    (of->tmp != NULL && fsync(fileno(of->fp)) != 0)) {
+		gpu_msg("write error on '%s': %s", of->path, strerror(errno));
+		outfile_abort(of);
+		return -1;
+	}
+	if (fclose(of->fp) != 0) {
+		gpu_msg("write error on '%s': %s", of->path, strerror(errno));
+		rc = -1;
+	} else if (of->tmp != NULL && rename(of->tmp, of->path) != 0) {
+		gpu_msg("cannot rename '%s' to '%s': %s", of->tmp, of->path,
+			strerror(errno));
+		rc = -1;
+	}
+	of->fp = NULL;
+	if (rc != 0 && of->tmp != NULL)
+		unlink(of->tmp);
+	free(of->tmp);
+	of->tmp = NULL;
+	return rc;
+}
+
+static void
+put_time(FILE *fp, int64_t ms)
+{
+	char buf[32];
+
+	gpu_time_fmt_iso(ms, buf);
+	fputs(buf, fp);
+}
+
+static void
+write_jobs(FILE *fp, struct gen_sim *sim)
+{
+	gen_sim_sort_recs(sim);
+	fputs("job_id,user,project,start,end,gpus\n", fp);
+	for (size_t i = 0; i < sim->nrecs; i++) {
+		const struct gen_jobrec *r = &sim->recs[i];
+
+		fprintf(fp, "%llu,%s,%s,", (unsigned long long)r->id,
+			gen_users[r->user], gen_projects[r->project]);
+		put_time(fp, r->start_ms);
+		fputc(',', fp);
+		if (r->end_ms >= 0)
+			put_time(fp, r->end_ms);
+		fprintf(fp, ",%d\n", r->gpus);
+	}
+}
+
+static int
+generate(const struct opts *o, struct gen_conf *c)
+{
+	struct gen_sim sim;
+	struct gen_out out = {0};
+	struct outfile of, jf = {0};
+	int status = GPU_EXIT_FAIL;
+
+	if (outfile_open(&of, o->output) != 0)
+		return GPU_EXIT_FAIL;
+	if (o->jobs_out != NULL && outfile_open(&jf, o->jobs_out) != 0) {
+		outfile_abort(&of);
+		return GPU_EXIT_FAIL;
+	}
+	setvbuf(of.fp, NULL, _IONBF, 0); /* gen_out buffers */
+	out.fp = of.fp;
+	out.cap = OUT_BUF_SIZE;
+	out.buf = gpu_xmalloc(out.cap);
+	gen_sim_init(&sim, c->seed, c->nodes, c->gpn, o->load, c->start_ms,
+		     c->start_ms + c->nsteps * c->interval_ms);
+	if (gen_rows_run(c, &sim, &out) != 0) {
+		if (of.fp == stdout)
+			gpu_msg("write error: %s", strerror(out.err));
+		else
+			gpu_msg("write error on '%s': %s", of.path,
+				strerror(out.err));
+		goto out;
+	}
+	if (jf.fp != NULL) {
+		/* List the jobs that start after the last sample too. */
+		gen_sim_advance(&sim, sim.win_end - 1);
+		write_jobs(jf.fp, &sim);
+	}
+	if (outfile_commit(&of) != 0 ||
+	    (jf.fp != NULL && outfile_commit(&jf) != 0))
+		goto out;
+	status = GPU_EXIT_OK;
+out:
+	outfile_abort(&of);
+	outfile_abort(&jf);
+	gen_sim_release(&sim);
+	free(out.buf);
+	return status;
+}
+
+static int
+configure(struct opts *o, struct gen_conf *c)
+{
+	int rc;
+
+	c->seed = o->seed;
+	c->nodes = o->nodes;
+	c->gpn = o->gpn;
+	c->format = o->format;
+	c->ts = o->ts;
+	c->faults = o->faults;
+	c->only_node = -1;
+	if ((int64_t)o->nodes * o->gpn > MAX_TOTAL_GPUS)
+		return usage_error("too many GPUs (at most 1000000)", NULL,
+				   NULL);
+	if (o->format == GEN_SMI && (o->ts_set || o->extra != NULL))
+		return usage_error("--ts and --extra do not apply to "
+				   "--format nvidia-smi",
+				   NULL, NULL);
+	rc = check_range(o, c);
+	if (rc == 0 && o->extra != NULL)
+		rc = parse_extra(o->extra, c);
+	if (rc != 0)
+		return rc;
+	if (o->node != NULL) {
+		c->only_node = find_node(o->node, o->nodes);
+		if (c->only_node < 0)
+			return usage_error("unknown node", o->node, NULL);
+	} else if (o->format == GEN_SMI) {
+		c->only_node = 0;
+	}
+	return assign_models(o->models, o->nodes, c->node_model);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = {
+	    .nodes = 4,
+	    .gpn = 8,
+	    .hours_micro = INT64_C(24000000),
+	    .interval_s = 60,
+	    .seed = 1,
+	    .format = GEN_CSV,
+	    .ts = GEN_TS_ISO,
+	    .models = DEFAULT_MODELS,
+	    .load = 0.7,
+	};
+	struct gen_conf c = {0};
+	bool done = false;
+	const char *why;
+	int status;
+
+	gpu_diag_init(argv[0]);
+	if (gpu_time_parse_arg("2026-11-01", &o.start_ms, &why) != 0)
+		return GPU_EXIT_FAIL;
+	status = parse_args(argc, argv, &o, &done);
+	if (status != 0 || done)
+		return done ? gpu_close_stdout(status) : status;
+	c.node_model =
+	    gpu_xreallocarray(NULL, (size_t)o.nodes, sizeof(*c.node_model));
+	status = configure(&o, &c);
+	if (status == 0)
+		status = generate(&o, &c);
+	free(c.node_model);
+	if (status == GPU_EXIT_OK && o.output == NULL)
+		return gpu_close_stdout(status);
+	return status;
+}
