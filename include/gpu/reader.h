@@ -28,7 +28,8 @@ struct gpu_table_opts {
 	char delim;		/* 0: ',' */
 	bool no_header;		/* CSV without a header row: use columns */
 	const char *columns;	/* comma-separated names for headerless CSV */
-	bool trim_space;	/* drop spaces after a delimiter (nvidia-smi) */
+	bool trim_space;	/* unused: spaces and tabs around unquoted
+				 * fields are always dropped (nvidia-smi) */
 	const char *const *names; /* JSONL: the known keys, NULL-terminated */
 };
 
@@ -46,9 +47,13 @@ struct gpu_table;
 
 /*
  * Open a table over fp (not closed by the table) named source in messages.
- * Reads the header row (CSV). Returns NULL with err filled for an empty
- * input, an unreadable header, or a field longer than GPU_FIELD_MAX.
- * Free with gpu_table_free().
+ * Reads the header row (CSV); header names are trimmed, and an empty last
+ * name (a trailing delimiter, as in sacct -p) is dropped, after which a
+ * trailing empty field of a row is dropped too (also for headerless input
+ * with a delimiter other than ','). Skips a UTF-8 BOM and blank lines.
+ * Returns NULL with err filled for an empty input, an unreadable header
+ * (bad quoting, binary data, over 1024 columns), or a field longer than
+ * GPU_FIELD_MAX. Free with gpu_table_free(); gpu_table_free(NULL) is a no-op.
  */
 struct gpu_table *gpu_table_new(FILE *fp, const char *source,
 				const struct gpu_table_opts *opts,
@@ -64,9 +69,12 @@ int gpu_table_col(const struct gpu_table *t, const char *name);
 
 /*
  * Read the next row. Returns 1 and fills row, 0 at end of input, -1 on a
- * fatal error (I/O, field over GPU_FIELD_MAX) with err filled. A row with
- * bad structure (wrong field count, bad quoting, invalid JSON) is returned
- * with row->bad set; the caller rejects it and goes on.
+ * fatal error (I/O, field over GPU_FIELD_MAX, JSON line over 1 MiB) with
+ * err filled. A row with bad structure is returned with row->bad set to a
+ * static reason ("wrong number of fields", "malformed CSV quoting",
+ * "invalid JSON", "JSON line is not an object", "nested JSON value"); the
+ * caller rejects it and goes on. Blank lines are skipped. Raw text is
+ * capped at 64 KiB. Memory stays bounded whatever the input size.
  */
 int gpu_table_next(struct gpu_table *t, struct gpu_row *row,
 		   struct gpu_err *err);
@@ -90,16 +98,27 @@ struct gpu_reader;
 /*
  * Open a sample reader over fp (not closed), named source in messages
  * ("<stdin>" for standard input). Returns NULL with err filled (source and
- * line set) when the input cannot be read as samples at all: empty input,
- * a missing required column, no node and no opts.node. Unknown columns are
- * collected; see gpu_reader_unknown().
+ * header line set) when the input cannot be read as samples at all: empty
+ * input, a missing required column ("missing required column 'util_pct'";
+ * for node and timestamp the message suggests --node / --at), a duplicate
+ * column, an invalid opts.node. Header names are matched case-insensitively,
+ * nvidia-smi names included (a "[unit]" suffix is ignored). opts.node and
+ * opts.at_ms fill any row whose node / timestamp is absent. Unknown columns
+ * are collected; see gpu_reader_unknown(). Free with gpu_reader_free().
  */
 struct gpu_reader *gpu_reader_new(FILE *fp, const char *source,
 				  const struct gpu_reader_opts *opts,
 				  struct gpu_err *err);
 void gpu_reader_free(struct gpu_reader *r);
 
-/* A rejected row: physical line, static reason text, raw row text. */
+/*
+ * A rejected row: physical line where it starts, static reason text, raw
+ * row text. Reasons name the column: "missing util_pct", "invalid gpu",
+ * "util_pct out of range", "node too long", "control character in node",
+ * "invalid UTF-8 in user", "mem_used_mib above mem_total_mib", "invalid
+ * timestamp", "timestamp out of range", and the structural ones of
+ * gpu_table_next().
+ */
 struct gpu_reject {
 	long line;
 	const char *reason;	 /* borrowed; e.g. "util_pct out of range" */
@@ -117,7 +136,9 @@ int gpu_reader_next(struct gpu_reader *r, struct gpu_sample *s, long *line,
 		    struct gpu_reject *rej, struct gpu_err *err);
 
 /* Comma-separated names of the columns the reader ignored ("" if none).
- * Borrowed, valid for the reader's life. Tools warn about them once. */
+ * Borrowed, valid until the next gpu_reader_next(). For JSON Lines the
+ * unknown keys of the first line are known after gpu_reader_new(); later
+ * lines may add more (a tool may ask again at the end). Tools warn once. */
 const char *gpu_reader_unknown(const struct gpu_reader *r);
 
 /* Raw text of the physical line where the current row starts is in the

@@ -16,17 +16,24 @@ struct gpu_writer;
 
 /*
  * A writer of rows with the given column names (copied) to fp (not closed).
- * CSV prints the header row at once; JSON opens the array at the first row
- * or at finish; a table buffers rows to align them at finish.
- * Free with gpu_writer_free().
+ * CSV prints the header row at once (RFC 4180, "\n" line ends, quotes only
+ * around a comma, quote, CR, LF or a leading/trailing space). JSON prints
+ * "[\n{...},\n{...}\n]\n" (or "[]\n"), keys in column order; JSON Lines
+ * one object per line; strings are escaped (\u00XX for control bytes, an
+ * invalid UTF-8 byte as U+FFFD). A table buffers rows to align them at
+ * finish: two spaces between columns, a column of numbers right-aligned,
+ * text left-aligned, nulls blank. Never fails (allocation exits); free with
+ * gpu_writer_free(), which accepts NULL.
  */
 struct gpu_writer *gpu_writer_new(FILE *fp, enum gpu_ofmt fmt,
 				  const char *const *cols, size_t ncols);
 void gpu_writer_free(struct gpu_writer *w);
 
-/* Add the next field of the current row, in column order. A string is
- * quoted as needed; numbers print as numbers in JSON; null is an empty CSV
- * field and JSON null. num_text is an already formatted number. */
+/* Add the next field of the current row, in column order (fields past the
+ * last column are ignored). A string is quoted as needed; numbers print as
+ * numbers in JSON; null is an empty CSV field and JSON null; a non-finite
+ * double is null. num_text is an already formatted number: "" is null, and
+ * text that is not a JSON number is written as a string. */
 void gpu_writer_str(struct gpu_writer *w, const char *p, size_t len);
 void gpu_writer_i64(struct gpu_writer *w, int64_t v);
 void gpu_writer_double(struct gpu_writer *w, double v); /* <= 6 decimals */
@@ -34,7 +41,7 @@ void gpu_writer_cents(struct gpu_writer *w, int64_t cents); /* "12.34" */
 void gpu_writer_num_text(struct gpu_writer *w, const char *text);
 void gpu_writer_null(struct gpu_writer *w);
 
-/* End the current row. */
+/* End the current row; missing fields are null. */
 void gpu_writer_end_row(struct gpu_writer *w);
 
 /* Finish the output (close the JSON array, print the table). Returns 0, or

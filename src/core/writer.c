@@ -1,0 +1,491 @@
+/* SPDX-License-Identifier: MIT */
+/* Result rows as CSV (RFC 4180), JSON, JSON Lines or an aligned table. */
+#include "gpu/writer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/buf.h"
+#include "gpu/diag.h"
+#include "gpu/num.h"
+
+enum kind { K_STR, K_NUM, K_NULL };
+
+struct cell {
+	size_t off, len;
+	enum kind kind;
+};
+
+struct gpu_writer {
+	FILE *fp;
+	enum gpu_ofmt fmt;
+	char **cols;
+	size_t ncols;
+	size_t col;   /* fields given in the current row */
+	size_t nrows; /* rows ended */
+	bool row_open;
+	bool finished;
+	struct gpu_buf num; /* number formatting scratch */
+	/* Table: every cell, kept until gpu_writer_finish(). */
+	struct gpu_buf text;
+	struct cell *cells;
+	size_t ncells, cellcap;
+};
+
+int
+gpu_ofmt_parse(const char *s, enum gpu_ofmt *f)
+{
+	if (strcmp(s, "csv") == 0)
+		*f = GPU_OUT_CSV;
+	else if (strcmp(s, "json") == 0)
+		*f = GPU_OUT_JSON;
+	else if (strcmp(s, "jsonl") == 0)
+		*f = GPU_OUT_JSONL;
+	else if (strcmp(s, "table") == 0)
+		*f = GPU_OUT_TABLE;
+	else
+		return -1;
+	return 0;
+}
+
+static bool
+csv_needs_quotes(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return false;
+	if (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t')
+		return true;
+	for (i = 0; i < n; i++)
+		if (p[i] == ',' || p[i] == '"' || p[i] == '\r' || p[i] == '\n')
+			return true;
+	return false;
+}
+
+static void
+csv_str(FILE *fp, const char *p, size_t n)
+{
+	size_t i, start = 0;
+
+	if (!csv_needs_quotes(p, n)) {
+		fwrite(p, 1, n, fp);
+		return;
+	}
+	putc('"', fp);
+	for (i = 0; i < n; i++) {
+		if (p[i] == '"') {
+			fwrite(p + start, 1, i + 1 - start, fp);
+			putc('"', fp);
+			start = i + 1;
+		}
+	}
+	fwrite(p + start, 1, n - start, fp);
+	putc('"', fp);
+}
+
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t need, k;
+	uint32_t cp;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 1;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 2;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 3;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n <= need)
+		return 0;
+	for (k = 1; k <= need; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[k] & 0x3f);
+	}
+	if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return need + 1;
+}
+
+/*
+ * A JSON string: quotes and backslashes escaped, control characters as
+ * \u00XX, valid UTF-8 passed through, an invalid byte as U+FFFD.
+ */
+static void
+json_str(FILE *fp, const char *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0, start = 0;
+
+	putc('"', fp);
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t k;
+
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		if (c >= 0x80 && (k = utf8_seq(s + i, n - i)) > 0) {
+			i += k;
+			continue;
+		}
+		fwrite(p + start, 1, i - start, fp);
+		if (c == '"' || c == '\\') {
+			putc('\\', fp);
+			putc(c, fp);
+		} else if (c == '\n') {
+			fputs("\\n", fp);
+		} else if (c == '\r') {
+			fputs("\\r", fp);
+		} else if (c == '\t') {
+			fputs("\\t", fp);
+		} else if (c == '\b') {
+			fputs("\\b", fp);
+		} else if (c == '\f') {
+			fputs("\\f", fp);
+		} else if (c < 0x20) {
+			fputs("\\u00", fp);
+			putc(hex[c >> 4], fp);
+			putc(hex[c & 15], fp);
+		} else {
+			fputs("\\ufffd", fp);
+		}
+		start = ++i;
+	}
+	fwrite(p + start, 1, n - start, fp);
+	putc('"', fp);
+}
+
+/* Whether text is a number as JSON writes it. */
+static bool
+json_number_ok(const char *s, size_t n)
+{
+	size_t i = 0, d;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0') {
+		i++;
+	} else {
+		for (d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			d++;
+		if (d == 0)
+			return false;
+	}
+	if (i < n && s[i] == '.') {
+		for (i++, d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			d++;
+		if (d == 0)
+			return false;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			d++;
+		if (d == 0)
+			return false;
+	}
+	return i == n;
+}
+
+struct gpu_writer *
+gpu_writer_new(FILE *fp, enum gpu_ofmt fmt, const char *const *cols,
+	       size_t ncols)
+{
+	struct gpu_writer *w = gpu_xcalloc(1, sizeof(*w));
+	size_t i;
+
+	w->fp = fp;
+	w->fmt = fmt;
+	w->ncols = ncols;
+	w->cols = gpu_xcalloc(ncols > 0 ? ncols : 1, sizeof(*w->cols));
+	for (i = 0; i < ncols; i++)
+		w->cols[i] = gpu_xstrdup(cols[i]);
+	gpu_buf_init(&w->num);
+	gpu_buf_init(&w->text);
+	if (fmt == GPU_OUT_CSV && ncols > 0) {
+		for (i = 0; i < ncols; i++) {
+			if (i > 0)
+				putc(',', fp);
+			csv_str(fp, w->cols[i], strlen(w->cols[i]));
+		}
+		putc('\n', fp);
+	}
+	return w;
+}
+
+void
+gpu_writer_free(struct gpu_writer *w)
+{
+	size_t i;
+
+	if (w == NULL)
+		return;
+	for (i = 0; i < w->ncols; i++)
+		free(w->cols[i]);
+	free(w->cols);
+	free(w->cells);
+	gpu_buf_release(&w->num);
+	gpu_buf_release(&w->text);
+	free(w);
+}
+
+static void
+open_row(struct gpu_writer *w)
+{
+	if (w->row_open)
+		return;
+	w->row_open = true;
+	if (w->fmt == GPU_OUT_JSON)
+		fputs(w->nrows == 0 ? "[\n{" : ",\n{", w->fp);
+	else if (w->fmt == GPU_OUT_JSONL)
+		putc('{', w->fp);
+}
+
+static void
+table_cell(struct gpu_writer *w, const char *p, size_t n, enum kind kind)
+{
+	struct cell *c;
+	size_t i;
+
+	if (w->ncells == w->cellcap) {
+		w->cellcap = w->cellcap < 64 ? 64 : w->cellcap * 2;
+		w->cells =
+		    gpu_xreallocarray(w->cells, w->cellcap, sizeof(*w->cells));
+	}
+	c = &w->cells[w->ncells++];
+	c->off = w->text.len;
+	c->len = n;
+	c->kind = kind;
+	gpu_buf_add(&w->text, p, n);
+	/* A terminal table stays on one line per row. */
+	for (i = c->off; i < c->off + n; i++)
+		if ((unsigned char)w->text.data[i] < 0x20)
+			w->text.data[i] = ' ';
+}
+
+static void
+field(struct gpu_writer *w, const char *p, size_t n, enum kind kind)
+{
+	FILE *fp = w->fp;
+
+	if (w->finished || w->col >= w->ncols)
+		return;
+	open_row(w);
+	switch (w->fmt) {
+	case GPU_OUT_CSV:
+		if (w->col > 0)
+			putc(',', fp);
+		if (kind == K_STR)
+			csv_str(fp, p, n);
+		else if (kind == K_NUM)
+			fwrite(p, 1, n, fp);
+		break;
+	case GPU_OUT_JSON:
+	case GPU_OUT_JSONL:
+		if (w->col > 0)
+			putc(',', fp);
+		json_str(fp, w->cols[w->col], strlen(w->cols[w->col]));
+		putc(':', fp);
+		if (kind == K_STR)
+			json_str(fp, p, n);
+		else if (kind == K_NUM)
+			fwrite(p, 1, n, fp);
+		else
+			fputs("null", fp);
+		break;
+	case GPU_OUT_TABLE:
+		table_cell(w, p, n, kind);
+		break;
+	}
+	w->col++;
+}
+
+void
+gpu_writer_str(struct gpu_writer *w, const char *p, size_t len)
+{
+	field(w, p != NULL ? p : "", p != NULL ? len : 0, K_STR);
+}
+
+void
+gpu_writer_i64(struct gpu_writer *w, int64_t v)
+{
+	gpu_buf_reset(&w->num);
+	gpu_num_fmt_i64(&w->num, v);
+	field(w, w->num.data, w->num.len, K_NUM);
+}
+
+void
+gpu_writer_double(struct gpu_writer *w, double v)
+{
+	if (!isfinite(v)) {
+		gpu_writer_null(w);
+		return;
+	}
+	gpu_buf_reset(&w->num);
+	gpu_num_fmt_double(&w->num, v);
+	field(w, w->num.data, w->num.len, K_NUM);
+}
+
+void
+gpu_writer_cents(struct gpu_writer *w, int64_t cents)
+{
+	gpu_buf_reset(&w->num);
+	gpu_num_fmt_cents(&w->num, cents);
+	field(w, w->num.data, w->num.len, K_NUM);
+}
+
+void
+gpu_writer_num_text(struct gpu_writer *w, const char *text)
+{
+	size_t n = text != NULL ? strlen(text) : 0;
+
+	if (n == 0)
+		gpu_writer_null(w);
+	else if (json_number_ok(text, n))
+		field(w, text, n, K_NUM);
+	else
+		field(w, text, n, K_STR);
+}
+
+void
+gpu_writer_null(struct gpu_writer *w)
+{
+	field(w, "", 0, K_NULL);
+}
+
+void
+gpu_writer_end_row(struct gpu_writer *w)
+{
+	if (w->finished)
+		return;
+	while (w->col < w->ncols)
+		gpu_writer_null(w);
+	open_row(w);
+	if (w->fmt == GPU_OUT_CSV)
+		putc('\n', w->fp);
+	else if (w->fmt == GPU_OUT_JSON)
+		putc('}', w->fp);
+	else if (w->fmt == GPU_OUT_JSONL)
+		fputs("}\n", w->fp);
+	w->nrows++;
+	w->col = 0;
+	w->row_open = false;
+}
+
+/* Display width: UTF-8 code points. */
+static size_t
+width(const char *p, size_t n)
+{
+	size_t i, wd = 0;
+
+	for (i = 0; i < n; i++)
+		if (((unsigned char)p[i] & 0xc0) != 0x80)
+			wd++;
+	return wd;
+}
+
+static void
+pad(struct gpu_buf *b, size_t n)
+{
+	while (n-- > 0)
+		gpu_buf_addc(b, ' ');
+}
+
+/* One table line, without trailing spaces. */
+static void
+table_line(struct gpu_writer *w, const struct cell *row, const size_t *wid,
+	   const bool *right, bool header)
+{
+	struct gpu_buf *b = &w->num;
+	size_t i;
+
+	gpu_buf_reset(b);
+	for (i = 0; i < w->ncols; i++) {
+		const char *p = header ? w->cols[i] : w->text.data + row[i].off;
+		size_t n = header ? strlen(w->cols[i]) : row[i].len;
+		size_t fill = wid[i] - width(p, n);
+
+		if (i > 0)
+			gpu_buf_add(b, "  ", 2);
+		if (right[i])
+			pad(b, fill);
+		gpu_buf_add(b, p, n);
+		if (!right[i])
+			pad(b, fill);
+	}
+	while (b->len > 0 && b->data[b->len - 1] == ' ')
+		b->len--;
+	gpu_buf_addc(b, '\n');
+	fwrite(b->data, 1, b->len, w->fp);
+}
+
+static void
+print_table(struct gpu_writer *w)
+{
+	size_t *wid = gpu_xcalloc(w->ncols + 1, sizeof(*wid));
+	bool *right = gpu_xcalloc(w->ncols + 1, sizeof(*right));
+	bool *text = gpu_xcalloc(w->ncols + 1, sizeof(*text));
+	size_t i, r;
+
+	if (w->ncols == 0)
+		goto out;
+	for (i = 0; i < w->ncols; i++)
+		wid[i] = width(w->cols[i], strlen(w->cols[i]));
+	for (r = 0; r < w->nrows; r++) {
+		const struct cell *row = w->cells + r * w->ncols;
+
+		for (i = 0; i < w->ncols; i++) {
+			size_t wd =
+			    width(w->text.data + row[i].off, row[i].len);
+
+			if (wd > wid[i])
+				wid[i] = wd;
+			if (row[i].kind == K_NUM)
+				right[i] = true;
+			else if (row[i].kind == K_STR && row[i].len > 0)
+				text[i] = true;
+		}
+	}
+	/* A column is right-aligned when all its values are numbers. */
+	for (i = 0; i < w->ncols; i++)
+		right[i] = right[i] && !text[i];
+	table_line(w, NULL, wid, right, true);
+	for (r = 0; r < w->nrows; r++)
+		table_line(w, w->cells + r * w->ncols, wid, right, false);
+out:
+	free(wid);
+	free(right);
+	free(text);
+}
+
+int
+gpu_writer_finish(struct gpu_writer *w)
+{
+	if (!w->finished) {
+		if (w->row_open || w->col > 0)
+			gpu_writer_end_row(w);
+		if (w->fmt == GPU_OUT_JSON)
+			fputs(w->nrows == 0 ? "[]\n" : "\n]\n", w->fp);
+		else if (w->fmt == GPU_OUT_TABLE)
+			print_table(w);
+		w->finished = true;
+	}
+	if (fflush(w->fp) != 0 || ferror(w->fp))
+		return -1;
+	return 0;
+}

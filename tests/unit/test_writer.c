@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the CSV, JSON, JSON Lines and table writers. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/writer.h"
+
+static const char *const cols3[] = {"name", "n", "x"};
+
+static FILE *out;
+static char got[4096];
+
+static struct gpu_writer *
+start(enum gpu_ofmt fmt, const char *const *cols, size_t ncols)
+{
+	out = tmpfile();
+	assert_non_null(out);
+	return gpu_writer_new(out, fmt, cols, ncols);
+}
+
+/* Finish, free, and read back what was written into got. */
+static const char *
+done(struct gpu_writer *w)
+{
+	size_t n;
+
+	assert_int_equal(gpu_writer_finish(w), 0);
+	gpu_writer_free(w);
+	rewind(out);
+	n = fread(got, 1, sizeof(got) - 1, out);
+	got[n] = '\0';
+	fclose(out);
+	return got;
+}
+
+/* Rows: ("a", 1, 2.5), ("b,c", -7, null). */
+static const char *
+two_rows(enum gpu_ofmt fmt)
+{
+	struct gpu_writer *w = start(fmt, cols3, 3);
+
+	gpu_writer_str(w, "a", 1);
+	gpu_writer_i64(w, 1);
+	gpu_writer_double(w, 2.5);
+	gpu_writer_end_row(w);
+	gpu_writer_str(w, "b,c", 3);
+	gpu_writer_i64(w, -7);
+	gpu_writer_null(w);
+	gpu_writer_end_row(w);
+	return done(w);
+}
+
+static void
+test_writer_csv(void **state)
+{
+	(void)state;
+	assert_string_equal(two_rows(GPU_OUT_CSV),
+			    "name,n,x\na,1,2.5\n\"b,c\",-7,\n");
+}
+
+static void
+test_writer_csv_quoting(void **state)
+{
+	static const char *const c1[] = {"v"};
+	static const char *const cq[] = {"a,b", "q\"", "ok"};
+	struct gpu_writer *w;
+
+	(void)state;
+	w = start(GPU_OUT_CSV, c1, 1);
+	gpu_writer_str(w, "say \"hi\"", 8);
+	gpu_writer_end_row(w);
+	gpu_writer_str(w, "two\nlines", 9);
+	gpu_writer_end_row(w);
+	gpu_writer_str(w, "cr\r", 3);
+	gpu_writer_end_row(w);
+	gpu_writer_str(w, " lead", 5);
+	gpu_writer_end_row(w);
+	gpu_writer_str(w, "trail ", 6);
+	gpu_writer_end_row(w);
+	gpu_writer_str(w, "in side", 7);
+	gpu_writer_end_row(w);
+	gpu_writer_str(w, "", 0);
+	gpu_writer_end_row(w);
+	assert_string_equal(done(w), "v\n\"say \"\"hi\"\"\"\n\"two\nlines\"\n"
+				     "\"cr\r\"\n\" lead\"\n\"trail \"\n"
+				     "in side\n\n");
+
+	w = start(GPU_OUT_CSV, cq, 3);
+	assert_string_equal(done(w), "\"a,b\",\"q\"\"\",ok\n");
+}
+
+static void
+test_writer_numbers(void **state)
+{
+	static const char *const c[] = {"d", "c", "t", "e"};
+	struct gpu_writer *w;
+
+	(void)state;
+	w = start(GPU_OUT_CSV, c, 4);
+	gpu_writer_double(w, 1.0 / 3.0);
+	gpu_writer_cents(w, -1234);
+	gpu_writer_num_text(w, "12.50");
+	gpu_writer_num_text(w, "");
+	gpu_writer_end_row(w);
+	gpu_writer_double(w, -0.0000001);
+	gpu_writer_cents(w, 5);
+	gpu_writer_num_text(w, "1e3");
+	gpu_writer_double(w, 2.0);
+	gpu_writer_end_row(w);
+	assert_string_equal(done(w),
+			    "d,c,t,e\n0.333333,-12.34,12.50,\n0,0.05,1e3,2\n");
+
+	w = start(GPU_OUT_JSONL, c, 4);
+	gpu_writer_double(w, 0.1 / 0.0);
+	gpu_writer_cents(w, 100);
+	gpu_writer_num_text(w, "abc");
+	gpu_writer_num_text(w, "-0.5");
+	gpu_writer_end_row(w);
+	assert_string_equal(
+	    done(w), "{\"d\":null,\"c\":1.00,\"t\":\"abc\",\"e\":-0.5}\n");
+}
+
+static void
+test_writer_json(void **state)
+{
+	(void)state;
+	assert_string_equal(two_rows(GPU_OUT_JSON),
+			    "[\n{\"name\":\"a\",\"n\":1,\"x\":2.5},\n"
+			    "{\"name\":\"b,c\",\"n\":-7,\"x\":null}\n]\n");
+}
+
+static void
+test_writer_json_empty(void **state)
+{
+	struct gpu_writer *w;
+
+	(void)state;
+	w = start(GPU_OUT_JSON, cols3, 3);
+	assert_string_equal(done(w), "[]\n");
+	w = start(GPU_OUT_JSONL, cols3, 3);
+	assert_string_equal(done(w), "");
+	w = start(GPU_OUT_CSV, cols3, 3);
+	assert_string_equal(done(w), "name,n,x\n");
+}
+
+static void
+test_writer_jsonl(void **state)
+{
+	(void)state;
+	assert_string_equal(two_rows(GPU_OUT_JSONL),
+			    "{\"name\":\"a\",\"n\":1,\"x\":2.5}\n"
+			    "{\"name\":\"b,c\",\"n\":-7,\"x\":null}\n");
+}
+
+static void
+test_writer_json_escaping(void **state)
+{
+	static const char *const c[] = {"k\"ey"};
+	static const char s[] = "q\" b\\ n\n r\r t\t \x01\x1f\x7f "
+				"\xc3\xa9\xe2\x82\xac bad\xff\xc3";
+	struct gpu_writer *w;
+
+	(void)state;
+	w = start(GPU_OUT_JSONL, c, 1);
+	gpu_writer_str(w, s, sizeof(s) - 1);
+	gpu_writer_end_row(w);
+	assert_string_equal(done(w),
+			    "{\"k\\\"ey\":\"q\\\" b\\\\ n\\n r\\r t\\t "
+			    "\\u0001\\u001f\x7f \xc3\xa9\xe2\x82\xac "
+			    "bad\\ufffd\\ufffd\"}\n");
+	w = start(GPU_OUT_JSON, c, 1);
+	gpu_writer_str(w, "\b\f", 2);
+	gpu_writer_end_row(w);
+	assert_string_equal(done(w), "[\n{\"k\\\"ey\":\"\\b\\f\"}\n]\n");
+}
+
+static void
+test_writer_missing_and_extra_fields(void **state)
+{
+	struct gpu_writer *w;
+
+	(void)state;
+	w = start(GPU_OUT_CSV, cols3, 3);
+	gpu_writer_str(w, "only", 4);
+	gpu_writer_end_row(w);
+	gpu_writer_str(w, "a", 1);
+	gpu_writer_i64(w, 1);
+	gpu_writer_i64(w, 2);
+	gpu_writer_i64(w, 3); /* one too many: ignored */
+	gpu_writer_end_row(w);
+	assert_string_equal(done(w), "name,n,x\nonly,,\na,1,2\n");
+}
+
+static void
+test_writer_table(void **state)
+{
+	static const char *const c[] = {"user", "gpu_hours", "note"};
+	struct gpu_writer *w;
+
+	(void)state;
+	w = start(GPU_OUT_TABLE, c, 3);
+	gpu_writer_str(w, "alice", 5);
+	gpu_writer_double(w, 12.5);
+	gpu_writer_str(w, "x", 1);
+	gpu_writer_end_row(w);
+	gpu_writer_str(w, "b\xc3\xa9", 3);
+	gpu_writer_double(w, 1234567.25);
+	gpu_writer_null(w);
+	gpu_writer_end_row(w);
+	gpu_writer_null(w);
+	gpu_writer_null(w);
+	gpu_writer_str(w, "two\nlines", 9);
+	gpu_writer_end_row(w);
+	assert_string_equal(done(w), "user    gpu_hours  note\n"
+				     "alice        12.5  x\n"
+				     "b\xc3\xa9     1234567.25\n"
+				     "                   two lines\n");
+
+	w = start(GPU_OUT_TABLE, c, 3);
+	assert_string_equal(done(w), "user  gpu_hours  note\n");
+}
+
+static void
+test_writer_write_error(void **state)
+{
+	struct gpu_writer *w;
+	FILE *fp = fopen("/dev/full", "w");
+	int i;
+
+	(void)state;
+	if (fp == NULL)
+		skip();
+	w = gpu_writer_new(fp, GPU_OUT_CSV, cols3, 3);
+	for (i = 0; i < 10000; i++) {
+		gpu_writer_str(w, "row", 3);
+		gpu_writer_end_row(w);
+	}
+	assert_int_equal(gpu_writer_finish(w), -1);
+	gpu_writer_free(w);
+	fclose(fp);
+}
+
+static void
+test_writer_ofmt_parse(void **state)
+{
+	enum gpu_ofmt f;
+
+	(void)state;
+	assert_int_equal(gpu_ofmt_parse("csv", &f), 0);
+	assert_int_equal(f, GPU_OUT_CSV);
+	assert_int_equal(gpu_ofmt_parse("json", &f), 0);
+	assert_int_equal(f, GPU_OUT_JSON);
+	assert_int_equal(gpu_ofmt_parse("jsonl", &f), 0);
+	assert_int_equal(f, GPU_OUT_JSONL);
+	assert_int_equal(gpu_ofmt_parse("table", &f), 0);
+	assert_int_equal(f, GPU_OUT_TABLE);
+	assert_int_equal(gpu_ofmt_parse("xml", &f), -1);
+	gpu_writer_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_writer_csv),
+	    cmocka_unit_test(test_writer_csv_quoting),
+	    cmocka_unit_test(test_writer_numbers),
+	    cmocka_unit_test(test_writer_json),
+	    cmocka_unit_test(test_writer_json_empty),
+	    cmocka_unit_test(test_writer_jsonl),
+	    cmocka_unit_test(test_writer_json_escaping),
+	    cmocka_unit_test(test_writer_missing_and_extra_fields),
+	    cmocka_unit_test(test_writer_table),
+	    cmocka_unit_test(test_writer_write_error),
+	    cmocka_unit_test(test_writer_ofmt_parse),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
