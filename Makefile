@@ -46,6 +46,8 @@ tool_obj    = $(patsubst src/%.c,$(B)/obj/%.o,$(call tool_src,$(1)))
 demo: all
 	B=$(B) scripts/demo.sh
 
+.SECONDARY:
+
 .PHONY: demo all check check-unit check-golden check-browser check-asan \
         check-valgrind bench install uninstall clean format deps
 

@@ -29,8 +29,9 @@ const char *gpu_db_path(const char *path);
  * Open the warehouse at path, creating it (unless readonly) and migrating an
  * older schema forward in one transaction. A newer schema is refused and the
  * file is left untouched. Sets WAL journaling, synchronous=FULL and the busy
- * timeout. On success *out is the handle (close with gpu_db_close()); on
- * failure returns -1 with err filled and *out NULL.
+ * timeout. The handle has no mutex: use it from one thread at a time. On
+ * success *out is the handle (close with gpu_db_close()); on failure
+ * returns -1 with err filled and *out NULL.
  */
 int gpu_db_open(const char *path, const struct gpu_db_opts *opts,
 		sqlite3 **out, struct gpu_err *err);

@@ -1,0 +1,1002 @@
+/* SPDX-License-Identifier: MIT */
+/* The warehouse loader: fact upsert, interned dimensions, log and rejects. */
+#include "gpu/ingest.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/buf.h"
+#include "gpu/db.h"
+
+/*
+ * A small open-addressing hash map from byte strings to a 64-bit value, for
+ * the dimension keys seen in one run. Memory grows with the number of
+ * distinct nodes, GPUs, names, jobs and hours, never with the rows.
+ */
+struct slot {
+	uint64_t hash;
+	char *key; /* NULL: empty slot */
+	size_t klen;
+	uint64_t val;
+};
+
+struct map {
+	struct slot *s;
+	size_t cap, n; /* cap is 0 or a power of two */
+	struct slot
+	    *last; /* the last hit: rows repeat their neighbours' keys */
+};
+
+static uint64_t
+hash_bytes(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+static void
+map_grow(struct map *m)
+{
+	size_t ncap = m->cap == 0 ? 64 : m->cap * 2;
+	struct slot *ns = gpu_xcalloc(ncap, sizeof(*ns));
+
+	for (size_t i = 0; i < m->cap; i++) {
+		size_t j;
+
+		if (m->s[i].key == NULL)
+			continue;
+		for (j = m->s[i].hash & (ncap - 1); ns[j].key != NULL;
+		     j = (j + 1) & (ncap - 1))
+			;
+		ns[j] = m->s[i];
+	}
+	free(m->s);
+	m->s = ns;
+	m->cap = ncap;
+	m->last = NULL;
+}
+
+/*
+ * The value slot of key, or NULL when absent and !add. With add, a missing
+ * key is added with value 0 and *added set.
+ */
+static uint64_t *
+map_get(struct map *m, const void *key, size_t klen, bool add, bool *added)
+{
+	uint64_t h;
+	size_t i;
+
+	if (added != NULL)
+		*added = false;
+	if (m->last != NULL && m->last->klen == klen &&
+	    memcmp(m->last->key, key, klen) == 0)
+		return &m->last->val;
+	h = hash_bytes(key, klen);
+	if (add && (m->n + 1) * 4 > m->cap * 3)
+		map_grow(m);
+	if (m->cap == 0)
+		return NULL;
+	for (i = h & (m->cap - 1); m->s[i].key != NULL;
+	     i = (i + 1) & (m->cap - 1))
+		if (m->s[i].hash == h && m->s[i].klen == klen &&
+		    memcmp(m->s[i].key, key, klen) == 0) {
+			m->last = &m->s[i];
+			return &m->s[i].val;
+		}
+	if (!add)
+		return NULL;
+	m->s[i].hash = h;
+	m->s[i].key = gpu_xmalloc(klen + 1);
+	memcpy(m->s[i].key, key, klen);
+	m->s[i].klen = klen;
+	m->s[i].val = 0;
+	m->n++;
+	m->last = &m->s[i];
+	if (added != NULL)
+		*added = true;
+	return &m->s[i].val;
+}
+
+static void
+map_free(struct map *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->s[i].key);
+	free(m->s);
+	m->s = NULL;
+	m->last = NULL;
+	m->cap = m->n = 0;
+}
+
+/*
+ * A set of (node_id, gpu) pairs as nonzero 64-bit codes, open addressing,
+ * no allocation per entry: the keys loaded at the newest timestamp.
+ */
+struct keyset {
+	uint64_t *v;
+	size_t cap, n;
+};
+
+static uint64_t
+keyset_code(int64_t node_id, int gpu)
+{
+	return (uint64_t)node_id * 1024 + (uint64_t)gpu + 1;
+}
+
+static void
+keyset_clear(struct keyset *k)
+{
+	if (k->cap > 0)
+		memset(k->v, 0, k->cap * sizeof(*k->v));
+	k->n = 0;
+}
+
+/* Add code; returns false when it was already there. */
+static bool
+keyset_add(struct keyset *k, uint64_t code)
+{
+	size_t i;
+
+	if ((k->n + 1) * 2 > k->cap) {
+		struct keyset nk = {NULL, k->cap == 0 ? 256 : k->cap * 2, 0};
+
+		nk.v = gpu_xcalloc(nk.cap, sizeof(*nk.v));
+		for (i = 0; i < k->cap; i++)
+			if (k->v[i] != 0)
+				keyset_add(&nk, k->v[i]);
+		free(k->v);
+		*k = nk;
+	}
+	for (i = (code * UINT64_C(0x9E3779B97F4A7C15)) >> 32 & (k->cap - 1);
+	     k->v[i] != 0; i = (i + 1) & (k->cap - 1))
+		if (k->v[i] == code)
+			return false;
+	k->v[i] = code;
+	k->n++;
+	return true;
+}
+
+/* A node, job or GPU seen in this run, and the time range of its samples. */
+struct seen {
+	int64_t key; /* node_id or job_key */
+	int64_t min_ms, max_ms;
+	bool has_ts;
+};
+
+struct gpu_seen {
+	int64_t node_id;
+	int gpu;
+	int64_t min_ms, max_ms;
+	int64_t model_key; /* 0: none seen */
+	int64_t mem_total;
+	bool has_mem_total;
+	char *uuid;
+};
+
+/* The column list of the fact table, in bind order. */
+#define FACT_COLS                                                              \
+	"gpu_usage_fact(ts_ms, node_id, gpu, util_pct, mem_used_mib,"          \
+	" mem_total_mib, job_key, user_key, project_key, model_key,"           \
+	" interval_s, ingest_id, power_w, temp_c)"
+
+enum {
+	S_FACT_INS,
+	S_FACT_UPD,
+	S_DIRTY,
+	S_NODE_INS,
+	S_NODE_SEL,
+	S_NAME_INS,
+	S_NAME_SEL,
+	S_JOB_INS,
+	S_JOB_SEL,
+	S_JOB_GET,
+	S_JOB_NEW,
+	S_JOB_SET,
+	S_REJECT,
+	S_LOG_INS,
+	S_LOG_END,
+	S_GPU_UPSERT,
+	S_NODE_UPD,
+	S_JOB_RANGE,
+	S_N
+};
+
+static const char *const sql[S_N] = {
+    [S_FACT_INS] = "INSERT OR IGNORE INTO " FACT_COLS " VALUES(?1, ?2, ?3,"
+		   " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    /* Only a row whose values differ is rewritten (and counted). */
+    [S_FACT_UPD] = "UPDATE gpu_usage_fact SET util_pct = ?4,"
+		   " mem_used_mib = ?5, mem_total_mib = ?6, job_key = ?7,"
+		   " user_key = ?8, project_key = ?9, model_key = ?10,"
+		   " interval_s = ?11, ingest_id = ?12, power_w = ?13,"
+		   " temp_c = ?14 WHERE ts_ms = ?1 AND node_id = ?2 AND"
+		   " gpu = ?3 AND (util_pct IS NOT ?4 OR mem_used_mib IS"
+		   " NOT ?5 OR mem_total_mib IS NOT ?6 OR job_key IS NOT ?7"
+		   " OR user_key IS NOT ?8 OR project_key IS NOT ?9 OR"
+		   " model_key IS NOT ?10 OR interval_s IS NOT ?11 OR"
+		   " power_w IS NOT ?13 OR temp_c IS NOT ?14)",
+    [S_DIRTY] = "INSERT OR IGNORE INTO dirty_hours(hour_ms) VALUES(?1)",
+    [S_NODE_INS] = "INSERT OR IGNORE INTO nodes_dim(node) VALUES(?1)",
+    [S_NODE_SEL] = "SELECT node_id FROM nodes_dim WHERE node = ?1",
+    [S_NAME_INS] = "INSERT OR IGNORE INTO names_dim(name) VALUES(?1)",
+    [S_NAME_SEL] = "SELECT name_key FROM names_dim WHERE name = ?1",
+    [S_JOB_INS] = "INSERT OR IGNORE INTO jobs_dim(job_id) VALUES(?1)",
+    [S_JOB_SEL] = "SELECT job_key FROM jobs_dim WHERE job_id = ?1",
+    [S_JOB_GET] = "SELECT job_key, user, project, gpu_count, start_ms,"
+		  " end_ms, first_sample_ms, last_sample_ms FROM jobs_dim"
+		  " WHERE job_id = ?1",
+    [S_JOB_NEW] = "INSERT INTO jobs_dim(job_id, user, project, gpu_count,"
+		  " start_ms, end_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_JOB_SET] = "UPDATE jobs_dim SET user = ?2, project = ?3,"
+		  " gpu_count = ?4, start_ms = ?5, end_ms = ?6"
+		  " WHERE job_id = ?1",
+    [S_REJECT] = "INSERT INTO rejects(ingest_id, source, line, reason,"
+		 " raw) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [S_LOG_INS] = "INSERT INTO ingest_log(started_ms, source, status)"
+		  " VALUES(?1, ?2, 'running')",
+    [S_LOG_END] = "UPDATE ingest_log SET ended_ms = ?2, rows_read = ?3,"
+		  " inserted = ?4, updated = ?5, unchanged = ?6,"
+		  " rejected = ?7, min_ts_ms = ?8, max_ts_ms = ?9,"
+		  " sha256 = ?10, status = 'ok' WHERE ingest_id = ?1",
+    /* The latest sample's model, memory size and UUID win. */
+    [S_GPU_UPSERT] =
+	"INSERT INTO gpus_dim(node_id, gpu, model, mem_total_mib,"
+	" gpu_uuid, first_seen_ms, last_seen_ms) VALUES(?1, ?2,"
+	" (SELECT name FROM names_dim WHERE name_key = ?3), ?4, ?5,"
+	" ?6, ?7) ON CONFLICT(node_id, gpu) DO UPDATE SET"
+	" model = CASE WHEN excluded.last_seen_ms >= last_seen_ms"
+	"  THEN coalesce(excluded.model, model)"
+	"  ELSE coalesce(model, excluded.model) END,"
+	" mem_total_mib = CASE WHEN excluded.last_seen_ms >= last_seen_ms"
+	"  THEN coalesce(excluded.mem_total_mib, mem_total_mib)"
+	"  ELSE coalesce(mem_total_mib, excluded.mem_total_mib) END,"
+	" gpu_uuid = CASE WHEN excluded.last_seen_ms >= last_seen_ms"
+	"  THEN coalesce(excluded.gpu_uuid, gpu_uuid)"
+	"  ELSE coalesce(gpu_uuid, excluded.gpu_uuid) END,"
+	" first_seen_ms = min(coalesce(first_seen_ms,"
+	"  excluded.first_seen_ms), excluded.first_seen_ms),"
+	" last_seen_ms = max(coalesce(last_seen_ms,"
+	"  excluded.last_seen_ms), excluded.last_seen_ms)",
+    [S_NODE_UPD] =
+	"UPDATE nodes_dim SET"
+	" first_seen_ms = min(coalesce(first_seen_ms, ?2), ?2),"
+	" last_seen_ms = max(coalesce(last_seen_ms, ?3), ?3),"
+	" gpu_count = (SELECT count(*) FROM gpus_dim WHERE node_id = ?1),"
+	" models = (SELECT group_concat(model, ',') FROM (SELECT DISTINCT"
+	"  model FROM gpus_dim WHERE node_id = ?1 AND model IS NOT NULL"
+	"  ORDER BY model)) WHERE node_id = ?1",
+    [S_JOB_RANGE] = "UPDATE jobs_dim SET"
+		    " first_sample_ms = min(coalesce(first_sample_ms, ?2), ?2),"
+		    " last_sample_ms = max(coalesce(last_sample_ms, ?3), ?3)"
+		    " WHERE job_key = ?1",
+};
+
+/* A fact row ready to bind: the sample with its dimension keys. */
+struct fact {
+	int64_t ts_ms, node_id, mem_used, mem_total;
+	int64_t key[4]; /* job, user, project, model; 0: none */
+	double util, power, temp;
+	int gpu, interval_s;
+	bool has_mem_total, has_power, has_temp;
+};
+
+/* Rows per multi-row INSERT of rows known to be new. */
+#define BATCH 32
+
+struct gpu_ingest {
+	sqlite3 *db;
+	sqlite3_stmt *st[S_N];
+	sqlite3_stmt *batch_st;
+	int interval_s;
+
+	/*
+	 * Rows known to be new go into batch without a lookup: every key in
+	 * the table has ts_ms <= hi_ms, and when hi_from_run, newest holds
+	 * the keys at hi_ms (all loaded by this run).
+	 */
+	bool has_hi, hi_from_run;
+	int64_t hi_ms;
+	struct keyset newest;
+	struct fact batch[BATCH];
+	size_t nbatch;
+
+	struct map node_map, name_map[3], job_map, gpu_map, hour_map;
+	struct seen *nodes, *jobs; /* indexed by the maps' values */
+	size_t nnodes, njobs;
+	struct gpu_seen *gpus;
+	size_t ngpus;
+	int64_t last_hour;
+
+	char *source;
+	int64_t ingest_id;
+	struct gpu_ingest_counts c;
+};
+
+static int
+db_fail(struct gpu_ingest *ing, struct gpu_err *err)
+{
+	return gpu_err_set(err, "database error: %s", sqlite3_errmsg(ing->db));
+}
+
+/* Step a statement that returns no rows, then reset it. */
+static int
+run(struct gpu_ingest *ing, sqlite3_stmt *st, struct gpu_err *err)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_fail(ing, err);
+	return 0;
+}
+
+/* Step a one-integer query; *found says whether it returned a row. */
+static int
+query_i64(struct gpu_ingest *ing, sqlite3_stmt *st, int64_t *v, bool *found,
+	  struct gpu_err *err)
+{
+	int rc = sqlite3_step(st);
+
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(ing, err);
+	return 0;
+}
+
+static void
+bind_str(sqlite3_stmt *st, int i, struct gpu_str v)
+{
+	if (v.len == 0)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v.p, (int)v.len, SQLITE_STATIC);
+}
+
+static void
+bind_key(sqlite3_stmt *st, int i, int64_t key)
+{
+	if (key == 0)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, key);
+}
+
+static void
+bind_opt_double(sqlite3_stmt *st, int i, bool has, double v)
+{
+	if (has)
+		sqlite3_bind_double(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void
+bind_opt_i64(sqlite3_stmt *st, int i, bool has, int64_t v)
+{
+	if (has)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static sqlite3_stmt *
+prepare_batch(sqlite3 *db, struct gpu_err *err)
+{
+	struct gpu_buf b;
+	sqlite3_stmt *st;
+
+	gpu_buf_init(&b);
+	gpu_buf_adds(&b, "INSERT INTO " FACT_COLS " VALUES");
+	for (int i = 0; i < BATCH; i++)
+		gpu_buf_adds(&b, i == 0 ? "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+					: ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+	st = gpu_db_prepare(db, b.data, err);
+	gpu_buf_release(&b);
+	return st;
+}
+
+/* The newest sample time in the warehouse bounds the keys it holds. */
+static int
+load_hi(struct gpu_ingest *ing, struct gpu_err *err)
+{
+	sqlite3_stmt *st = gpu_db_prepare(
+	    ing->db, "SELECT max(ts_ms) FROM gpu_usage_fact", err);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		ing->has_hi = true;
+		ing->hi_ms = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return db_fail(ing, err);
+	return 0;
+}
+
+struct gpu_ingest *
+gpu_ingest_new(sqlite3 *db, const struct gpu_ingest_opts *opts,
+	       struct gpu_err *err)
+{
+	struct gpu_ingest *ing = gpu_xcalloc(1, sizeof(*ing));
+
+	ing->db = db;
+	ing->interval_s = opts->interval_s;
+	ing->last_hour = -1;
+	for (int i = 0; i < S_N; i++) {
+		ing->st[i] = gpu_db_prepare(db, sql[i], err);
+		if (ing->st[i] == NULL)
+			goto fail;
+	}
+	ing->batch_st = prepare_batch(db, err);
+	if (ing->batch_st == NULL || load_hi(ing, err) != 0)
+		goto fail;
+	return ing;
+fail:
+	gpu_ingest_free(ing);
+	return NULL;
+}
+
+void
+gpu_ingest_free(struct gpu_ingest *ing)
+{
+	if (ing == NULL)
+		return;
+	for (int i = 0; i < S_N; i++)
+		sqlite3_finalize(ing->st[i]);
+	sqlite3_finalize(ing->batch_st);
+	map_free(&ing->node_map);
+	for (int i = 0; i < 3; i++)
+		map_free(&ing->name_map[i]);
+	map_free(&ing->job_map);
+	map_free(&ing->gpu_map);
+	map_free(&ing->hour_map);
+	free(ing->newest.v);
+	for (size_t i = 0; i < ing->ngpus; i++)
+		free(ing->gpus[i].uuid);
+	free(ing->gpus);
+	free(ing->nodes);
+	free(ing->jobs);
+	free(ing->source);
+	free(ing);
+}
+
+int
+gpu_ingest_begin_source(struct gpu_ingest *ing, const char *source,
+			int64_t now_ms, struct gpu_err *err)
+{
+	sqlite3_stmt *st = ing->st[S_LOG_INS];
+
+	memset(&ing->c, 0, sizeof(ing->c));
+	free(ing->source);
+	ing->source = gpu_xstrdup(source);
+	sqlite3_bind_int64(st, 1, now_ms);
+	sqlite3_bind_text(st, 2, ing->source, -1, SQLITE_STATIC);
+	if (run(ing, st, err) != 0)
+		return -1;
+	ing->ingest_id = sqlite3_last_insert_rowid(ing->db);
+	return 0;
+}
+
+/* Look up v's key in a dimension table, adding v when it is new. */
+static int
+db_intern(struct gpu_ingest *ing, int ins, int sel, struct gpu_str v,
+	  int64_t *key, struct gpu_err *err)
+{
+	bool found;
+
+	bind_str(ing->st[ins], 1, v);
+	if (run(ing, ing->st[ins], err) != 0)
+		return -1;
+	bind_str(ing->st[sel], 1, v);
+	if (query_i64(ing, ing->st[sel], key, &found, err) != 0)
+		return -1;
+	if (!found)
+		return gpu_err_set(err, "database error: cannot intern '%.*s'",
+				   (int)v.len, v.p);
+	return 0;
+}
+
+/*
+ * The names_dim key of v (0 when v is empty), cached in the map of its
+ * role (user, project, model), whose last hit is usually the next one.
+ */
+static int
+name_key(struct gpu_ingest *ing, int role, struct gpu_str v, int64_t *key,
+	 struct gpu_err *err)
+{
+	bool added;
+	uint64_t *slot;
+
+	*key = 0;
+	if (v.len == 0)
+		return 0;
+	slot = map_get(&ing->name_map[role], v.p, v.len, true, &added);
+	if (!added) {
+		*key = (int64_t)*slot;
+		return 0;
+	}
+	if (db_intern(ing, S_NAME_INS, S_NAME_SEL, v, key, err) != 0)
+		return -1;
+	*slot = (uint64_t)*key;
+	return 0;
+}
+
+/*
+ * The run's entry for node or job v: m maps the name to an index into
+ * *arr, which grows by one entry (holding the dimension key) per new name.
+ */
+static struct seen *
+seen_of(struct gpu_ingest *ing, struct map *m, struct seen **arr, size_t *n,
+	int ins, int sel, struct gpu_str v, struct gpu_err *err)
+{
+	bool added;
+	uint64_t *slot = map_get(m, v.p, v.len, true, &added);
+	int64_t key;
+
+	if (!added)
+		return &(*arr)[*slot];
+	if (db_intern(ing, ins, sel, v, &key, err) != 0)
+		return NULL;
+	*arr = gpu_xreallocarray(*arr, *n + 1, sizeof(**arr));
+	(*arr)[*n].key = key;
+	(*arr)[*n].has_ts = false;
+	*slot = (uint64_t)*n;
+	return &(*arr)[(*n)++];
+}
+
+static void
+widen(struct seen *e, int64_t ts)
+{
+	if (!e->has_ts) {
+		e->min_ms = e->max_ms = ts;
+		e->has_ts = true;
+	} else if (ts < e->min_ms) {
+		e->min_ms = ts;
+	} else if (ts > e->max_ms) {
+		e->max_ms = ts;
+	}
+}
+
+static void
+note_gpu(struct gpu_ingest *ing, const struct gpu_sample *s, int64_t node_id,
+	 int64_t model_key)
+{
+	struct {
+		int64_t node_id;
+		int64_t gpu;
+	} k = {node_id, s->gpu};
+	bool added;
+	uint64_t *slot = map_get(&ing->gpu_map, &k, sizeof(k), true, &added);
+	struct gpu_seen *g;
+	bool latest;
+
+	if (added) {
+		ing->gpus = gpu_xreallocarray(ing->gpus, ing->ngpus + 1,
+					      sizeof(*ing->gpus));
+		g = &ing->gpus[ing->ngpus];
+		memset(g, 0, sizeof(*g));
+		g->node_id = node_id;
+		g->gpu = s->gpu;
+		g->min_ms = g->max_ms = s->ts_ms;
+		*slot = ing->ngpus++;
+	}
+	g = &ing->gpus[*slot];
+	latest = s->ts_ms >= g->max_ms;
+	if (s->ts_ms < g->min_ms)
+		g->min_ms = s->ts_ms;
+	if (latest)
+		g->max_ms = s->ts_ms;
+	if (model_key != 0 && (latest || g->model_key == 0))
+		g->model_key = model_key;
+	if (s->has_mem_total && (latest || !g->has_mem_total)) {
+		g->mem_total = s->mem_total_mib;
+		g->has_mem_total = true;
+	}
+	if (s->gpu_uuid.len > 0 && (latest || g->uuid == NULL) &&
+	    (g->uuid == NULL || strlen(g->uuid) != s->gpu_uuid.len ||
+	     memcmp(g->uuid, s->gpu_uuid.p, s->gpu_uuid.len) != 0)) {
+		free(g->uuid);
+		g->uuid = gpu_xstrndup(s->gpu_uuid.p, s->gpu_uuid.len);
+	}
+}
+
+static int
+mark_hour(struct gpu_ingest *ing, int64_t ts, struct gpu_err *err)
+{
+	int64_t hour = ts / GPU_HOUR_MS * GPU_HOUR_MS;
+	bool added;
+
+	if (hour == ing->last_hour)
+		return 0;
+	ing->last_hour = hour;
+	map_get(&ing->hour_map, &hour, sizeof(hour), true, &added);
+	if (!added)
+		return 0;
+	sqlite3_bind_int64(ing->st[S_DIRTY], 1, hour);
+	return run(ing, ing->st[S_DIRTY], err);
+}
+
+/* Bind f to parameters first..first+13 of st. */
+static void
+bind_fact(struct gpu_ingest *ing, sqlite3_stmt *st, int first,
+	  const struct fact *f)
+{
+	sqlite3_bind_int64(st, first, f->ts_ms);
+	sqlite3_bind_int64(st, first + 1, f->node_id);
+	sqlite3_bind_int(st, first + 2, f->gpu);
+	sqlite3_bind_double(st, first + 3, f->util);
+	sqlite3_bind_int64(st, first + 4, f->mem_used);
+	bind_opt_i64(st, first + 5, f->has_mem_total, f->mem_total);
+	for (int i = 0; i < 4; i++)
+		bind_key(st, first + 6 + i, f->key[i]);
+	sqlite3_bind_int(st, first + 10, f->interval_s);
+	sqlite3_bind_int64(st, first + 11, ing->ingest_id);
+	bind_opt_double(st, first + 12, f->has_power, f->power);
+	bind_opt_double(st, first + 13, f->has_temp, f->temp);
+}
+
+/* Insert the batched rows, known to be new: one statement when full. */
+static int
+flush_batch(struct gpu_ingest *ing, struct gpu_err *err)
+{
+	size_t i = 0;
+
+	if (ing->nbatch == BATCH) {
+		for (; i < BATCH; i++)
+			bind_fact(ing, ing->batch_st, (int)i * 14 + 1,
+				  &ing->batch[i]);
+		if (run(ing, ing->batch_st, err) != 0)
+			return -1;
+	}
+	for (; i < ing->nbatch; i++) {
+		bind_fact(ing, ing->st[S_FACT_INS], 1, &ing->batch[i]);
+		if (run(ing, ing->st[S_FACT_INS], err) != 0)
+			return -1;
+	}
+	ing->nbatch = 0;
+	return 0;
+}
+
+/*
+ * Is f's key certainly absent from the table? Keeps the bound: rows at a
+ * newer time than every stored row are new, as are rows at that newest
+ * time whose (node, gpu) this run has not loaded yet.
+ */
+static bool
+known_new(struct gpu_ingest *ing, const struct fact *f)
+{
+	uint64_t code = keyset_code(f->node_id, f->gpu);
+
+	if (!ing->has_hi || f->ts_ms > ing->hi_ms) {
+		ing->has_hi = true;
+		ing->hi_from_run = true;
+		ing->hi_ms = f->ts_ms;
+		keyset_clear(&ing->newest);
+		keyset_add(&ing->newest, code);
+		return true;
+	}
+	return f->ts_ms == ing->hi_ms && ing->hi_from_run &&
+	       keyset_add(&ing->newest, code);
+}
+
+/* Upsert one row whose key may exist; counts it. */
+static int
+upsert(struct gpu_ingest *ing, const struct fact *f, bool *changed,
+       struct gpu_err *err)
+{
+	if (flush_batch(ing, err) != 0)
+		return -1;
+	/*
+	 * Update first: a corrected re-send then costs one statement. No
+	 * change means the key is absent or its values are the same, which
+	 * the insert tells apart.
+	 */
+	bind_fact(ing, ing->st[S_FACT_UPD], 1, f);
+	if (run(ing, ing->st[S_FACT_UPD], err) != 0)
+		return -1;
+	*changed = sqlite3_changes(ing->db) > 0;
+	if (*changed) {
+		ing->c.updated++;
+		return 0;
+	}
+	bind_fact(ing, ing->st[S_FACT_INS], 1, f);
+	if (run(ing, ing->st[S_FACT_INS], err) != 0)
+		return -1;
+	*changed = sqlite3_changes(ing->db) > 0;
+	if (*changed)
+		ing->c.inserted++;
+	else
+		ing->c.unchanged++;
+	return 0;
+}
+
+int
+gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
+		  struct gpu_err *err)
+{
+	struct fact f;
+	struct seen *node, *job = NULL;
+	bool changed = true;
+
+	node = seen_of(ing, &ing->node_map, &ing->nodes, &ing->nnodes,
+		       S_NODE_INS, S_NODE_SEL, s->node, err);
+	if (node == NULL)
+		return -1;
+	f.key[0] = 0;
+	if (s->job_id.len > 0) {
+		job = seen_of(ing, &ing->job_map, &ing->jobs, &ing->njobs,
+			      S_JOB_INS, S_JOB_SEL, s->job_id, err);
+		if (job == NULL)
+			return -1;
+		f.key[0] = job->key;
+	}
+	if (name_key(ing, 0, s->user, &f.key[1], err) != 0 ||
+	    name_key(ing, 1, s->project, &f.key[2], err) != 0 ||
+	    name_key(ing, 2, s->model, &f.key[3], err) != 0)
+		return -1;
+	f.ts_ms = s->ts_ms;
+	f.node_id = node->key;
+	f.gpu = s->gpu;
+	f.util = s->util_pct;
+	f.mem_used = s->mem_used_mib;
+	f.has_mem_total = s->has_mem_total;
+	f.mem_total = s->mem_total_mib;
+	f.interval_s = s->interval_s > 0 ? s->interval_s : ing->interval_s;
+	f.has_power = s->has_power;
+	f.power = s->power_w;
+	f.has_temp = s->has_temp;
+	f.temp = s->temp_c;
+
+	if (known_new(ing, &f)) {
+		ing->batch[ing->nbatch++] = f;
+		ing->c.inserted++;
+		if (ing->nbatch == BATCH && flush_batch(ing, err) != 0)
+			return -1;
+	} else if (upsert(ing, &f, &changed, err) != 0) {
+		return -1;
+	}
+	ing->c.read++;
+	if (ing->c.inserted + ing->c.updated + ing->c.unchanged == 1) {
+		ing->c.min_ts_ms = ing->c.max_ts_ms = s->ts_ms;
+		ing->c.has_ts = true;
+	} else if (s->ts_ms < ing->c.min_ts_ms) {
+		ing->c.min_ts_ms = s->ts_ms;
+	} else if (s->ts_ms > ing->c.max_ts_ms) {
+		ing->c.max_ts_ms = s->ts_ms;
+	}
+	widen(node, s->ts_ms);
+	if (job != NULL)
+		widen(job, s->ts_ms);
+	note_gpu(ing, s, f.node_id, f.key[3]);
+	return changed ? mark_hour(ing, s->ts_ms, err) : 0;
+}
+
+/*
+ * Bind to the SET statement the value a job field will have: the record's
+ * when present, else the stored one (column col of the lookup). Sets
+ * *changed when that differs from the stored value.
+ */
+static void
+merge_text(sqlite3_stmt *get, int col, struct gpu_str v, sqlite3_stmt *set,
+	   int param, bool *changed)
+{
+	const unsigned char *old = sqlite3_column_text(get, col);
+	size_t len = (size_t)sqlite3_column_bytes(get, col);
+
+	if (v.len == 0) {
+		if (old == NULL)
+			sqlite3_bind_null(set, param);
+		else
+			sqlite3_bind_text(set, param, (const char *)old,
+					  (int)len, SQLITE_TRANSIENT);
+		return;
+	}
+	sqlite3_bind_text(set, param, v.p, (int)v.len, SQLITE_STATIC);
+	if (old == NULL || len != v.len || memcmp(old, v.p, len) != 0)
+		*changed = true;
+}
+
+static void
+merge_int(sqlite3_stmt *get, int col, bool has, int64_t v, sqlite3_stmt *set,
+	  int param, bool *changed)
+{
+	bool old_null = sqlite3_column_type(get, col) == SQLITE_NULL;
+	int64_t old = sqlite3_column_int64(get, col);
+
+	if (!has) {
+		bind_opt_i64(set, param, !old_null, old);
+		return;
+	}
+	sqlite3_bind_int64(set, param, v);
+	if (old_null || old != v)
+		*changed = true;
+}
+
+static int
+new_job(struct gpu_ingest *ing, const struct gpu_job *job, struct gpu_err *err)
+{
+	sqlite3_stmt *st = ing->st[S_JOB_NEW];
+
+	bind_str(st, 1, job->job_id);
+	bind_str(st, 2, job->user);
+	bind_str(st, 3, job->project);
+	bind_opt_i64(st, 4, job->has_gpus, job->gpus);
+	bind_opt_i64(st, 5, job->has_start, job->start_ms);
+	bind_opt_i64(st, 6, job->has_end, job->end_ms);
+	if (run(ing, st, err) != 0)
+		return -1;
+	ing->c.inserted++;
+	ing->c.read++;
+	return 0;
+}
+
+int
+gpu_ingest_job(struct gpu_ingest *ing, const struct gpu_job *job,
+	       struct gpu_err *err)
+{
+	sqlite3_stmt *get = ing->st[S_JOB_GET], *set = ing->st[S_JOB_SET];
+	bool changed = false, has_record = false, has_range;
+	int64_t first, last;
+	int rc;
+
+	if (flush_batch(ing, err) != 0)
+		return -1;
+	bind_str(get, 1, job->job_id);
+	rc = sqlite3_step(get);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(get);
+		return new_job(ing, job, err);
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(get);
+		return db_fail(ing, err);
+	}
+	has_range = sqlite3_column_type(get, 6) != SQLITE_NULL &&
+		    sqlite3_column_type(get, 7) != SQLITE_NULL;
+	first = sqlite3_column_int64(get, 6);
+	last = sqlite3_column_int64(get, 7);
+	for (int col = 1; col <= 5; col++)
+		if (sqlite3_column_type(get, col) != SQLITE_NULL)
+			has_record = true;
+	bind_str(set, 1, job->job_id);
+	merge_text(get, 1, job->user, set, 2, &changed);
+	merge_text(get, 2, job->project, set, 3, &changed);
+	merge_int(get, 3, job->has_gpus, job->gpus, set, 4, &changed);
+	merge_int(get, 4, job->has_start, job->start_ms, set, 5, &changed);
+	merge_int(get, 5, job->has_end, job->end_ms, set, 6, &changed);
+	sqlite3_reset(get);
+	ing->c.read++;
+	if (!changed) {
+		ing->c.unchanged++;
+		return 0;
+	}
+	if (run(ing, set, err) != 0)
+		return -1;
+	if (has_record)
+		ing->c.updated++;
+	else
+		ing->c.inserted++;
+	/*
+	 * The job's samples may now resolve to another owner: mark every hour
+	 * of the window that holds them (a superset of their hours). Samples
+	 * of this run are marked as they are written.
+	 */
+	if (!has_range)
+		return 0;
+	for (int64_t h = first / GPU_HOUR_MS * GPU_HOUR_MS; h <= last;
+	     h += GPU_HOUR_MS)
+		if (mark_hour(ing, h, err) != 0)
+			return -1;
+	return 0;
+}
+
+int
+gpu_ingest_reject(struct gpu_ingest *ing, long line, const char *reason,
+		  struct gpu_str raw, struct gpu_err *err)
+{
+	sqlite3_stmt *st = ing->st[S_REJECT];
+
+	sqlite3_bind_int64(st, 1, ing->ingest_id);
+	sqlite3_bind_text(st, 2, ing->source, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, line);
+	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, raw.len > 0 ? raw.p : "", (int)raw.len,
+			  SQLITE_STATIC);
+	if (run(ing, st, err) != 0)
+		return -1;
+	ing->c.rejected++;
+	ing->c.read++;
+	return 0;
+}
+
+int
+gpu_ingest_end_source(struct gpu_ingest *ing, const char *sha256,
+		      int64_t now_ms, struct gpu_err *err)
+{
+	sqlite3_stmt *st = ing->st[S_LOG_END];
+
+	if (flush_batch(ing, err) != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, ing->ingest_id);
+	sqlite3_bind_int64(st, 2, now_ms);
+	sqlite3_bind_int64(st, 3, ing->c.read);
+	sqlite3_bind_int64(st, 4, ing->c.inserted);
+	sqlite3_bind_int64(st, 5, ing->c.updated);
+	sqlite3_bind_int64(st, 6, ing->c.unchanged);
+	sqlite3_bind_int64(st, 7, ing->c.rejected);
+	bind_opt_i64(st, 8, ing->c.has_ts, ing->c.min_ts_ms);
+	bind_opt_i64(st, 9, ing->c.has_ts, ing->c.max_ts_ms);
+	if (sha256 != NULL)
+		sqlite3_bind_text(st, 10, sha256, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 10);
+	return run(ing, st, err);
+}
+
+const struct gpu_ingest_counts *
+gpu_ingest_source_counts(const struct gpu_ingest *ing)
+{
+	return &ing->c;
+}
+
+int
+gpu_ingest_finish(struct gpu_ingest *ing, struct gpu_err *err)
+{
+	sqlite3_stmt *st = ing->st[S_GPU_UPSERT];
+
+	if (flush_batch(ing, err) != 0)
+		return -1;
+	for (size_t i = 0; i < ing->ngpus; i++) {
+		const struct gpu_seen *g = &ing->gpus[i];
+
+		sqlite3_bind_int64(st, 1, g->node_id);
+		sqlite3_bind_int(st, 2, g->gpu);
+		sqlite3_bind_int64(st, 3, g->model_key);
+		bind_opt_i64(st, 4, g->has_mem_total, g->mem_total);
+		if (g->uuid != NULL)
+			sqlite3_bind_text(st, 5, g->uuid, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 5);
+		sqlite3_bind_int64(st, 6, g->min_ms);
+		sqlite3_bind_int64(st, 7, g->max_ms);
+		if (run(ing, st, err) != 0)
+			return -1;
+	}
+	st = ing->st[S_NODE_UPD];
+	for (size_t i = 0; i < ing->nnodes; i++) {
+		const struct seen *e = &ing->nodes[i];
+
+		if (!e->has_ts)
+			continue;
+		sqlite3_bind_int64(st, 1, e->key);
+		sqlite3_bind_int64(st, 2, e->min_ms);
+		sqlite3_bind_int64(st, 3, e->max_ms);
+		if (run(ing, st, err) != 0)
+			return -1;
+	}
+	st = ing->st[S_JOB_RANGE];
+	for (size_t i = 0; i < ing->njobs; i++) {
+		const struct seen *e = &ing->jobs[i];
+
+		if (!e->has_ts)
+			continue;
+		sqlite3_bind_int64(st, 1, e->key);
+		sqlite3_bind_int64(st, 2, e->min_ms);
+		sqlite3_bind_int64(st, 3, e->max_ms);
+		if (run(ing, st, err) != 0)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,891 @@
+/* SPDX-License-Identifier: MIT */
+/* gpuingest: load raw GPU samples and job records into the warehouse. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gpu/buf.h"
+#include "gpu/db.h"
+#include "gpu/diag.h"
+#include "gpu/ingest.h"
+#include "gpu/jobs.h"
+#include "gpu/num.h"
+#include "gpu/reader.h"
+#include "gpu/sha256.h"
+#include "gpu/time.h"
+
+enum {
+	OPT_INTERVAL = 256,
+	OPT_SOURCE,
+	OPT_AT,
+	OPT_MAX_REJECT,
+	OPT_LOCK_TIMEOUT,
+	OPT_DRY_RUN,
+	OPT_SUMMARY,
+	OPT_PROGRESS,
+	OPT_JOB_COLUMNS,
+};
+
+/* Rejected rows printed per input before the rest are only counted. */
+#define SHOW_REJECTS 10
+
+static const char usage_text[] =
+    "usage: gpuingest [-q] [-d db] [-f csv|jsonl|auto] [-n node] "
+    "[-c column[,column...]]\n"
+    "                 [--at time] [-j jobs-file] [--job-columns list] "
+    "[--interval s]\n"
+    "                 [--source name] [--max-reject-pct p] "
+    "[--lock-timeout s]\n"
+    "                 [--dry-run] [--summary text|json] [--progress] "
+    "[file ...]\n";
+
+static const char help_text[] =
+    "Load raw GPU samples (SPEC.md section 1) into the SQLite warehouse,\n"
+    "idempotently: a new (timestamp, node, gpu) is inserted, a known one\n"
+    "with other values is updated, an identical one is left unchanged.\n"
+    "All inputs of one invocation are one transaction. Bad rows go to the\n"
+    "table 'rejects'; with no file, or '-', standard input is read.\n"
+    "\n"
+    "  -d, --db PATH            warehouse (default $GPUUSAGE_DB, else\n"
+    "                           ./gpuusage.db); created when missing\n"
+    "  -f, --format F           csv, jsonl or auto (default: from the "
+    "first byte)\n"
+    "      --interval S         seconds a sample stands for when it has no\n"
+    "                           interval_s, 1-86400 (default 60)\n"
+    "      --source NAME        name of standard input in the log and "
+    "messages\n"
+    "  -j, --jobs FILE          also load job records or Slurm sacct "
+    "output\n"
+    "                           (SPEC.md 1.3); without a file operand, only "
+    "them\n"
+    "  -n, --node NAME          host of inputs without a node column "
+    "(nvidia-smi)\n"
+    "  -c, --columns LIST       column names of input without a header row\n"
+    "      --job-columns LIST   column names of a job file without a header\n"
+    "                           (default: --columns)\n"
+    "      --at TIME            timestamp of inputs without a timestamp "
+    "column\n"
+    "      --max-reject-pct P   fail (roll back) when more than P percent "
+    "of an\n"
+    "                           input's rows are rejected (default 5)\n"
+    "      --lock-timeout S     wait S seconds for a busy warehouse "
+    "(default 60)\n"
+    "      --dry-run            validate and count, write nothing\n"
+    "      --summary FORM       counts on stdout as text (default) or json\n"
+    "  -q, --quiet              no warnings, rejected rows, progress or "
+    "text summary\n"
+    "      --progress           show progress even when stderr is not a "
+    "terminal\n"
+    "  -h, --help               show this help and exit\n"
+    "  -V, --version            show the version and exit\n";
+
+struct opts {
+	const char *db;
+	enum gpu_format format;
+	int64_t interval_s;
+	const char *source;
+	const char *jobs;
+	const char *node;
+	const char *columns;
+	const char *job_columns;
+	bool has_at;
+	int64_t at_ms;
+	double max_reject_pct;
+	int64_t lock_timeout_ms;
+	bool dry_run;
+	bool json;
+	bool summary_set;
+	bool quiet;
+	bool progress;
+};
+
+/* One input; fp is a regular file (pipes are spooled to one). */
+struct input {
+	const char *source;
+	FILE *fp;
+	FILE *owned; /* closed at the end, or NULL (stdin) */
+	long long size;
+	int fd;
+	off_t pos; /* where the input starts in fd */
+	pthread_t th;
+	bool threaded;
+	atomic_bool stop;
+	int hash_errno;
+	char sha[65];
+};
+
+struct progress {
+	bool on;
+	struct timespec t0, last;
+	const char *source;
+	long long size;
+	size_t width;
+};
+
+/* The run: options, warehouse, loader, totals. */
+struct run {
+	const struct opts *o;
+	const char *path;
+	sqlite3 *db;
+	struct gpu_ingest *ing;
+	struct gpu_ingest_counts samples, jobs;
+	int nsamples; /* sample inputs loaded */
+	bool failed;
+	bool db_failed; /* stop at once: the transaction is broken */
+};
+
+static int
+usage_error(const char *what, const char *arg)
+{
+	if (arg == NULL)
+		gpu_msg("%s", what);
+	else
+		gpu_msg("%s '%s'", what, arg);
+	fputs(usage_text, stderr);
+	fprintf(stderr, "Try '%s --help' for more information.\n",
+		gpu_progname());
+	return GPU_EXIT_USAGE;
+}
+
+static bool
+parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+	return gpu_num_parse_i64(s, strlen(s), out) == 0 && *out >= lo &&
+	       *out <= hi;
+}
+
+static int
+set_opt(struct opts *o, int c, const char *arg)
+{
+	double d;
+	const char *why;
+
+	switch (c) {
+	case 'd':
+		o->db = arg;
+		break;
+	case 'f':
+		if (gpu_format_parse(arg, &o->format) != 0)
+			return usage_error("unknown format", arg);
+		break;
+	case 'j':
+		o->jobs = arg;
+		break;
+	case 'n':
+		o->node = arg;
+		break;
+	case 'c':
+		o->columns = arg;
+		break;
+	case 'q':
+		o->quiet = true;
+		break;
+	case OPT_INTERVAL:
+		if (!parse_int(arg, 1, 86400, &o->interval_s))
+			return usage_error("invalid interval", arg);
+		break;
+	case OPT_SOURCE:
+		o->source = arg;
+		break;
+	case OPT_AT:
+		if (gpu_time_parse_arg(arg, &o->at_ms, &why) != 0)
+			return usage_error("invalid time for --at", arg);
+		o->has_at = true;
+		break;
+	case OPT_MAX_REJECT:
+		if (gpu_num_parse_double(arg, strlen(arg), &d) != 0 || d < 0 ||
+		    d > 100)
+			return usage_error("invalid reject percentage", arg);
+		o->max_reject_pct = d;
+		break;
+	case OPT_LOCK_TIMEOUT:
+		if (gpu_num_parse_double(arg, strlen(arg), &d) != 0 || d < 0 ||
+		    d > 86400)
+			return usage_error("invalid lock timeout", arg);
+		o->lock_timeout_ms = (int64_t)(d * 1000 + 0.5);
+		break;
+	case OPT_DRY_RUN:
+		o->dry_run = true;
+		break;
+	case OPT_SUMMARY:
+		if (strcmp(arg, "json") == 0)
+			o->json = true;
+		else if (strcmp(arg, "text") == 0)
+			o->json = false;
+		else
+			return usage_error("unknown summary format", arg);
+		o->summary_set = true;
+		break;
+	case OPT_PROGRESS:
+		o->progress = true;
+		break;
+	case OPT_JOB_COLUMNS:
+		o->job_columns = arg;
+		break;
+	default:
+		return GPU_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int
+bad_option(int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		return usage_error("missing argument to option", arg);
+	if (optopt != 0) {
+		char s[2] = {(char)optopt, '\0'};
+
+		return usage_error("invalid option --", s);
+	}
+	return usage_error("unrecognized option", arg);
+}
+
+static int
+parse_args(int argc, char **argv, struct opts *o, bool *done)
+{
+	static const struct option longopts[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"jobs", required_argument, NULL, 'j'},
+	    {"node", required_argument, NULL, 'n'},
+	    {"columns", required_argument, NULL, 'c'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"interval", required_argument, NULL, OPT_INTERVAL},
+	    {"source", required_argument, NULL, OPT_SOURCE},
+	    {"at", required_argument, NULL, OPT_AT},
+	    {"max-reject-pct", required_argument, NULL, OPT_MAX_REJECT},
+	    {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
+	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	    {"summary", required_argument, NULL, OPT_SUMMARY},
+	    {"progress", no_argument, NULL, OPT_PROGRESS},
+	    {"job-columns", required_argument, NULL, OPT_JOB_COLUMNS},
+	    {NULL, 0, NULL, 0},
+	};
+	int c, rc;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:f:j:n:c:qhV", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage_text, stdout);
+			fputs(help_text, stdout);
+			*done = true;
+			return 0;
+		case 'V':
+			puts("gpuingest " GPU_VERSION);
+			*done = true;
+			return 0;
+		case '?':
+		case ':':
+			return bad_option(c, argv);
+		default:
+			rc = set_opt(o, c, optarg);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double
+elapsed(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) +
+	       (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void
+progress_start(struct progress *p, const struct opts *o, const char *source,
+	       long long size)
+{
+	p->on = !o->quiet && (o->progress || isatty(STDERR_FILENO));
+	p->source = source;
+	p->size = size;
+	p->width = 0;
+	clock_gettime(CLOCK_MONOTONIC, &p->t0);
+	p->last = p->t0;
+}
+
+/* Redraw the progress line at most four times a second (or when final). */
+static void
+progress_draw(struct progress *p, long long rows, long long offset, bool final)
+{
+	struct timespec now;
+	struct gpu_buf b;
+	double secs, rate;
+
+	if (!p->on)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!final && elapsed(&p->last, &now) < 0.25)
+		return;
+	p->last = now;
+	secs = elapsed(&p->t0, &now);
+	rate = secs > 0 ? (double)rows / secs : 0;
+	gpu_buf_init(&b);
+	gpu_buf_addf(&b, "%s: %s: %lld rows, %.0f rows/s", gpu_progname(),
+		     p->source, rows, rate);
+	if (p->size > 0 && offset >= 0) {
+		double frac = (double)offset / (double)p->size;
+
+		if (frac > 1)
+			frac = 1;
+		gpu_buf_addf(&b, ", %d%%", (int)(frac * 100));
+		if (!final && frac > 0) {
+			long long eta = (long long)(secs / frac - secs + 0.5);
+
+			gpu_buf_addf(&b, ", ETA %lld:%02lld", eta / 60,
+				     eta % 60);
+		}
+	}
+	while (b.len < p->width)
+		gpu_buf_addc(&b, ' ');
+	p->width = b.len;
+	fprintf(stderr, "\r%s%s", b.data, final ? "\n" : "");
+	fflush(stderr);
+	gpu_buf_release(&b);
+}
+
+/* Copy fp to a temporary file while hashing it (input from a pipe). */
+static int
+spool(struct input *in, FILE *fp)
+{
+	struct gpu_sha256 h;
+	char block[65536];
+	size_t n;
+	FILE *tmp = tmpfile();
+
+	if (tmp == NULL) {
+		gpu_msg("cannot create a temporary file: %s", strerror(errno));
+		return -1;
+	}
+	gpu_sha256_init(&h);
+	in->size = 0;
+	while ((n = fread(block, 1, sizeof(block), fp)) > 0) {
+		gpu_sha256_update(&h, block, n);
+		in->size += (long long)n;
+		if (fwrite(block, 1, n, tmp) != n)
+			break;
+	}
+	if (ferror(fp) || ferror(tmp) || fflush(tmp) != 0) {
+		gpu_msg("%s: cannot read or spool input: %s", in->source,
+			strerror(errno));
+		fclose(tmp);
+		return -1;
+	}
+	gpu_sha256_hex(&h, in->sha);
+	rewind(tmp);
+	if (in->owned != NULL)
+		fclose(in->owned);
+	in->owned = tmp;
+	in->fp = tmp;
+	return 0;
+}
+
+/*
+ * Hash a regular file from in->pos to its end with pread(), which leaves
+ * the stream's offset alone, on a second thread while the main one loads.
+ */
+static void *
+hash_thread(void *arg)
+{
+	struct input *in = arg;
+	struct gpu_sha256 h;
+	char *block = gpu_xmalloc(65536);
+	off_t off = in->pos;
+	ssize_t n;
+
+	gpu_sha256_init(&h);
+	while (!atomic_load(&in->stop) &&
+	       (n = pread(in->fd, block, 65536, off)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			in->hash_errno = errno;
+			break;
+		}
+		gpu_sha256_update(&h, block, (size_t)n);
+		off += n;
+	}
+	gpu_sha256_hex(&h, in->sha);
+	free(block);
+	return NULL;
+}
+
+/*
+ * Open name ("-": standard input) and start hashing it, so that the
+ * ingest log can name exactly what was loaded. Input that is not a regular
+ * file is spooled to a temporary one first. Returns 0 or -1 (message
+ * printed).
+ */
+static int
+open_input(struct input *in, const char *name, const char *stdin_name)
+{
+	struct stat st;
+
+	memset(in, 0, sizeof(*in));
+	atomic_init(&in->stop, false);
+	if (strcmp(name, "-") == 0) {
+		in->source = stdin_name != NULL ? stdin_name : "<stdin>";
+		in->fp = stdin;
+	} else {
+		in->source = name;
+		in->fp = in->owned = fopen(name, "rb");
+		if (in->fp == NULL) {
+			gpu_msg("cannot open '%s': %s", name, strerror(errno));
+			return -1;
+		}
+	}
+	if (fstat(fileno(in->fp), &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (in->pos = ftello(in->fp)) < 0)
+		return spool(in, in->fp);
+	in->fd = fileno(in->fp);
+	in->size = (long long)(st.st_size - in->pos);
+	if (pthread_create(&in->th, NULL, hash_thread, in) != 0) {
+		hash_thread(in);
+		return 0;
+	}
+	in->threaded = true;
+	return 0;
+}
+
+/* Wait for the input's digest; returns it, or NULL on a read error. */
+static const char *
+input_sha(struct input *in)
+{
+	if (in->threaded) {
+		pthread_join(in->th, NULL);
+		in->threaded = false;
+	}
+	if (in->hash_errno != 0) {
+		gpu_msg("%s: read error: %s", in->source,
+			strerror(in->hash_errno));
+		return NULL;
+	}
+	return in->sha;
+}
+
+static void
+close_input(struct input *in)
+{
+	if (in->threaded) {
+		atomic_store(&in->stop, true);
+		pthread_join(in->th, NULL);
+		in->threaded = false;
+	}
+	if (in->owned != NULL)
+		fclose(in->owned);
+	in->owned = NULL;
+}
+
+static void
+add_counts(struct gpu_ingest_counts *t, const struct gpu_ingest_counts *c)
+{
+	t->read += c->read;
+	t->inserted += c->inserted;
+	t->updated += c->updated;
+	t->unchanged += c->unchanged;
+	t->rejected += c->rejected;
+	if (c->has_ts) {
+		if (!t->has_ts || c->min_ts_ms < t->min_ts_ms)
+			t->min_ts_ms = c->min_ts_ms;
+		if (!t->has_ts || c->max_ts_ms > t->max_ts_ms)
+			t->max_ts_ms = c->max_ts_ms;
+		t->has_ts = true;
+	}
+}
+
+/* Store and (the first few) report a rejected row. */
+static int
+reject(struct run *r, const char *source, const struct gpu_reject *rej,
+       struct gpu_err *err)
+{
+	const struct gpu_ingest_counts *c = gpu_ingest_source_counts(r->ing);
+
+	if (!r->o->quiet && c->rejected < SHOW_REJECTS)
+		gpu_msg_at(source, rej->line, "%s", rej->reason);
+	return gpu_ingest_reject(r->ing, rej->line, rej->reason, rej->raw, err);
+}
+
+/* After an input: report hidden rejects; fail past the reject limit. */
+static void
+check_rejects(struct run *r, const char *source)
+{
+	const struct gpu_ingest_counts *c = gpu_ingest_source_counts(r->ing);
+	struct gpu_buf b;
+
+	if (!r->o->quiet && c->rejected > SHOW_REJECTS)
+		gpu_msg("%s: %lld more rejected rows (see table 'rejects')",
+			source, (long long)(c->rejected - SHOW_REJECTS));
+	if ((double)c->rejected * 100.0 <=
+	    r->o->max_reject_pct * (double)c->read)
+		return;
+	gpu_buf_init(&b);
+	gpu_num_fmt_double(&b, r->o->max_reject_pct);
+	gpu_msg("%s: %lld of %lld rows rejected, more than --max-reject-pct "
+		"%s",
+		source, (long long)c->rejected, (long long)c->read, b.data);
+	gpu_buf_release(&b);
+	r->failed = true;
+}
+
+static void
+warn_unknown(const struct run *r, const char *source, const char *list)
+{
+	if (!r->o->quiet && *list != '\0')
+		gpu_warn("%s: ignoring unknown column%s '%s'", source,
+			 strchr(list, ',') != NULL ? "s" : "", list);
+}
+
+static void
+db_error(struct run *r, const struct gpu_err *err)
+{
+	gpu_msg_err(err);
+	r->failed = r->db_failed = true;
+}
+
+/* Log the input's digest and counts; -1 when the run cannot go on. */
+static int
+finish_input(struct run *r, struct input *in)
+{
+	struct gpu_err err = {{0}, {0}, 0};
+	const char *sha = input_sha(in);
+
+	if (sha == NULL) {
+		r->failed = true;
+		return -1;
+	}
+	if (gpu_ingest_end_source(r->ing, sha, now_ms(), &err) != 0) {
+		db_error(r, &err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+load_samples(struct run *r, struct input *in)
+{
+	const struct opts *o = r->o;
+	struct gpu_reader_opts ro = {o->format, o->node, o->columns, o->has_at,
+				     o->at_ms};
+	struct gpu_reader *rd;
+	struct gpu_sample s;
+	struct gpu_reject rej;
+	struct gpu_err err = {{0}, {0}, 0};
+	struct progress p;
+	long line;
+	int rc;
+
+	rd = gpu_reader_new(in->fp, in->source, &ro, &err);
+	if (rd == NULL) {
+		gpu_msg_err(&err);
+		r->failed = true;
+		return;
+	}
+	warn_unknown(r, in->source, gpu_reader_unknown(rd));
+	if (gpu_ingest_begin_source(r->ing, in->source, now_ms(), &err) != 0) {
+		db_error(r, &err);
+		goto out;
+	}
+	progress_start(&p, o, in->source, in->size);
+	while ((rc = gpu_reader_next(rd, &s, &line, &rej, &err)) != 0) {
+		if (rc < 0) {
+			gpu_msg_err(&err);
+			r->failed = true;
+			break;
+		}
+		if ((rc == GPU_READ_SAMPLE
+			 ? gpu_ingest_sample(r->ing, &s, &err)
+			 : reject(r, in->source, &rej, &err)) != 0) {
+			db_error(r, &err);
+			goto out;
+		}
+		if ((gpu_ingest_source_counts(r->ing)->read & 4095) == 0)
+			progress_draw(&p,
+				      gpu_ingest_source_counts(r->ing)->read,
+				      gpu_reader_offset(rd), false);
+	}
+	progress_draw(&p, gpu_ingest_source_counts(r->ing)->read,
+		      gpu_reader_offset(rd), true);
+	if (finish_input(r, in) != 0)
+		goto out;
+	check_rejects(r, in->source);
+	add_counts(&r->samples, gpu_ingest_source_counts(r->ing));
+	r->nsamples++;
+out:
+	gpu_reader_free(rd);
+}
+
+static void
+load_jobs(struct run *r, struct input *in)
+{
+	const struct opts *o = r->o;
+	struct gpu_jobs_opts jo = {o->job_columns != NULL ? o->job_columns
+							  : o->columns};
+	struct gpu_jobs *jr;
+	struct gpu_job job;
+	struct gpu_reject rej;
+	struct gpu_err err = {{0}, {0}, 0};
+	long line;
+	int rc;
+
+	jr = gpu_jobs_new(in->fp, in->source, &jo, &err);
+	if (jr == NULL) {
+		gpu_msg_err(&err);
+		r->failed = true;
+		return;
+	}
+	warn_unknown(r, in->source, gpu_jobs_unknown(jr));
+	if (gpu_ingest_begin_source(r->ing, in->source, now_ms(), &err) != 0) {
+		db_error(r, &err);
+		goto out;
+	}
+	while ((rc = gpu_jobs_next(jr, &job, &line, &rej, &err)) != 0) {
+		if (rc < 0) {
+			gpu_msg_err(&err);
+			r->failed = true;
+			break;
+		}
+		if ((rc == GPU_READ_SAMPLE
+			 ? gpu_ingest_job(r->ing, &job, &err)
+			 : reject(r, in->source, &rej, &err)) != 0) {
+			db_error(r, &err);
+			goto out;
+		}
+	}
+	if (finish_input(r, in) != 0)
+		goto out;
+	check_rejects(r, in->source);
+	add_counts(&r->jobs, gpu_ingest_source_counts(r->ing));
+out:
+	gpu_jobs_free(jr);
+}
+
+static void
+load(struct run *r, const char *name, bool is_jobs)
+{
+	struct input in;
+
+	if (open_input(&in, name, r->o->source) != 0) {
+		r->failed = true;
+		return;
+	}
+	if (is_jobs)
+		load_jobs(r, &in);
+	else
+		load_samples(r, &in);
+	close_input(&in);
+}
+
+static void
+print_counts_json(struct gpu_buf *b, const struct gpu_ingest_counts *c)
+{
+	gpu_buf_addf(b,
+		     "\"read\":%lld,\"inserted\":%lld,\"updated\":%lld,"
+		     "\"unchanged\":%lld,\"rejected\":%lld",
+		     (long long)c->read, (long long)c->inserted,
+		     (long long)c->updated, (long long)c->unchanged,
+		     (long long)c->rejected);
+}
+
+static void
+print_counts_text(struct gpu_buf *b, const char *what,
+		  const struct gpu_ingest_counts *c)
+{
+	gpu_buf_addf(b,
+		     "%s: read %lld, inserted %lld, updated %lld, unchanged "
+		     "%lld, rejected %lld\n",
+		     what, (long long)c->read, (long long)c->inserted,
+		     (long long)c->updated, (long long)c->unchanged,
+		     (long long)c->rejected);
+}
+
+static void
+print_summary(const struct run *r)
+{
+	const struct opts *o = r->o;
+	struct gpu_buf b;
+	char t[32];
+
+	if (o->quiet && !o->summary_set)
+		return;
+	gpu_buf_init(&b);
+	if (o->json) {
+		gpu_buf_adds(&b, "{");
+		print_counts_json(&b, &r->samples);
+		if (r->samples.has_ts) {
+			gpu_time_fmt_iso(r->samples.min_ts_ms, t);
+			gpu_buf_addf(&b, ",\"min_ts\":\"%s\"", t);
+			gpu_time_fmt_iso(r->samples.max_ts_ms, t);
+			gpu_buf_addf(&b, ",\"max_ts\":\"%s\"", t);
+		} else {
+			gpu_buf_adds(&b, ",\"min_ts\":null,\"max_ts\":null");
+		}
+		if (o->jobs != NULL) {
+			gpu_buf_adds(&b, ",\"jobs\":{");
+			print_counts_json(&b, &r->jobs);
+			gpu_buf_adds(&b, "}");
+		}
+		gpu_buf_addf(&b, ",\"dry_run\":%s}\n",
+			     o->dry_run ? "true" : "false");
+	} else {
+		if (r->nsamples > 0 || o->jobs == NULL)
+			print_counts_text(&b, "samples", &r->samples);
+		if (o->jobs != NULL)
+			print_counts_text(&b, "jobs", &r->jobs);
+		if (o->dry_run)
+			gpu_buf_adds(&b, "dry run: nothing was written\n");
+	}
+	fwrite(b.data, 1, b.len, stdout);
+	gpu_buf_release(&b);
+}
+
+/*
+ * Open the warehouse. A dry run writes nothing: a missing warehouse is
+ * replaced by an empty one in memory, and an old one is not migrated.
+ */
+static int
+open_db(struct run *r)
+{
+	struct gpu_db_opts dopts = {false, (int)r->o->lock_timeout_ms};
+	struct gpu_err err = {{0}, {0}, 0};
+	sqlite3 *db = NULL;
+
+	if (r->o->dry_run) {
+		if (access(r->path, F_OK) != 0) {
+			r->path = ":memory:";
+		} else {
+			dopts.readonly = true;
+			if (gpu_db_open(r->path, &dopts, &db, &err) != 0) {
+				gpu_msg_err(&err);
+				return -1;
+			}
+			gpu_db_close(db, NULL);
+			dopts.readonly = false;
+		}
+	}
+	if (gpu_db_open(r->path, &dopts, &r->db, &err) != 0) {
+		gpu_msg_err(&err);
+		return -1;
+	}
+	/*
+	 * Loads append at the right edge of the fact tree, so a small page
+	 * cache serves them: 16 MiB measured 15% slower than 2 MiB (page
+	 * faults), and no faster on corrected re-sends. The WAL is truncated
+	 * after the checkpoint so that one big run leaves no big file behind.
+	 */
+	if (gpu_db_exec(r->db, "PRAGMA cache_size = -2048", &err) != 0 ||
+	    gpu_db_exec(r->db, "PRAGMA journal_size_limit = 67108864", &err) !=
+		0 ||
+	    gpu_db_exec(r->db, "PRAGMA temp_store = MEMORY", &err) != 0) {
+		gpu_msg_err(&err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+run_all(struct run *r, char **files, int nfiles)
+{
+	const struct opts *o = r->o;
+	struct gpu_ingest_opts io = {(int)o->interval_s};
+	struct gpu_err err = {{0}, {0}, 0};
+
+	if (open_db(r) != 0)
+		return GPU_EXIT_FAIL;
+	if (gpu_db_begin(r->db, r->path, &err) != 0) {
+		gpu_msg_err(&err);
+		return GPU_EXIT_FAIL;
+	}
+	r->ing = gpu_ingest_new(r->db, &io, &err);
+	if (r->ing == NULL) {
+		db_error(r, &err);
+		goto out;
+	}
+	if (o->jobs != NULL)
+		load(r, o->jobs, true);
+	for (int i = 0; i < nfiles && !r->db_failed; i++)
+		load(r, files[i], false);
+	if (!r->failed && gpu_ingest_finish(r->ing, &err) != 0)
+		db_error(r, &err);
+out:
+	gpu_ingest_free(r->ing);
+	r->ing = NULL;
+	if (r->failed || o->dry_run) {
+		gpu_db_rollback(r->db);
+		if (r->failed)
+			gpu_msg("nothing ingested: the run was rolled back");
+	} else if (gpu_db_commit(r->db, &err) != 0) {
+		gpu_msg("cannot commit to '%s': %s", r->path, err.msg);
+		r->failed = true;
+	}
+	if (!r->failed)
+		print_summary(r);
+	return r->failed ? GPU_EXIT_FAIL : GPU_EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = {0};
+	struct run r = {0};
+	struct gpu_err err = {{0}, {0}, 0};
+	char *stdin_only[] = {(char *)"-"};
+	char **files;
+	int nfiles, status, dashes = 0;
+	bool done = false;
+
+	gpu_diag_init(argv[0]);
+	o.format = GPU_FMT_AUTO;
+	o.interval_s = 60;
+	o.max_reject_pct = 5;
+	o.lock_timeout_ms = 60000;
+	status = parse_args(argc, argv, &o, &done);
+	if (status != 0 || done)
+		return done ? gpu_close_stdout(status) : status;
+	files = argv + optind;
+	nfiles = argc - optind;
+	if (nfiles == 0 && o.jobs == NULL) {
+		files = stdin_only;
+		nfiles = 1;
+	}
+	for (int i = 0; i < nfiles; i++)
+		dashes += strcmp(files[i], "-") == 0;
+	if (o.jobs != NULL && strcmp(o.jobs, "-") == 0)
+		dashes++;
+	if (dashes > 1)
+		return usage_error("standard input named more than once", NULL);
+	r.o = &o;
+	r.path = gpu_db_path(o.db);
+	status = run_all(&r, files, nfiles);
+	if (gpu_db_close(r.db, &err) != 0) {
+		gpu_msg_err(&err);
+		status = GPU_EXIT_FAIL;
+	}
+	return gpu_close_stdout(status);
+}

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for the warehouse loader (gpu/ingest.h) on real warehouses. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpu/db.h"
+#include "gpu/ingest.h"
+
+/* 2026-11-28T16:00:00Z */
+#define T INT64_C(1795881600000)
+#define MIN INT64_C(60000)
+
+static struct gpu_str
+str(const char *s)
+{
+	struct gpu_str v = {s, strlen(s)};
+
+	return v;
+}
+
+static struct gpu_sample
+sample(int64_t ts, const char *node, int gpu, double util, const char *job)
+{
+	struct gpu_sample s;
+
+	memset(&s, 0, sizeof(s));
+	s.ts_ms = ts;
+	s.node = str(node);
+	s.gpu = gpu;
+	s.util_pct = util;
+	s.mem_used_mib = 1000;
+	s.mem_total_mib = 81920;
+	s.has_mem_total = true;
+	s.job_id = str(job);
+	s.model = str("NVIDIA H100");
+	return s;
+}
+
+static int64_t
+q(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_type(st, 0) == SQLITE_NULL
+			? -99
+			: sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+struct fixture {
+	char path[64];
+	sqlite3 *db;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct gpu_db_opts o = {false, 1000};
+	struct gpu_err err;
+	int fd;
+
+	snprintf(f->path, sizeof(f->path), "/tmp/test_ingest_XXXXXX");
+	fd = mkstemp(f->path);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(f->path);
+	assert_int_equal(gpu_db_open(f->path, &o, &f->db, &err), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char p[80];
+
+	gpu_db_close(f->db, NULL);
+	unlink(f->path);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	free(f);
+	return 0;
+}
+
+/* Load n samples as one input in one transaction; return its counts. */
+static struct gpu_ingest_counts
+load(sqlite3 *db, const struct gpu_sample *s, int n)
+{
+	struct gpu_ingest_opts o = {60};
+	struct gpu_err err;
+	struct gpu_ingest *ing;
+	struct gpu_ingest_counts c;
+
+	assert_int_equal(gpu_db_begin(db, "t", &err), 0);
+	ing = gpu_ingest_new(db, &o, &err);
+	assert_non_null(ing);
+	assert_int_equal(gpu_ingest_begin_source(ing, "t", 1, &err), 0);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(gpu_ingest_sample(ing, &s[i], &err), 0);
+	assert_int_equal(gpu_ingest_end_source(ing, "ab", 2, &err), 0);
+	assert_int_equal(gpu_ingest_finish(ing, &err), 0);
+	c = *gpu_ingest_source_counts(ing);
+	gpu_ingest_free(ing);
+	assert_int_equal(gpu_db_commit(db, &err), 0);
+	assert_true(c.read ==
+		    c.inserted + c.updated + c.unchanged + c.rejected);
+	return c;
+}
+
+static void
+test_ingest_upsert_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_sample s[40];
+	struct gpu_ingest_counts c;
+	int n = 0;
+
+	/* 36 rows over 3 timestamps, 2 nodes, 6 GPUs; 4 in-run repeats. */
+	for (int t = 0; t < 3; t++)
+		for (int node = 0; node < 2; node++)
+			for (int g = 0; g < 6; g++)
+				s[n++] = sample(T + t * MIN, node ? "n2" : "n1",
+						g, 50, "");
+	s[n++] = sample(T, "n1", 0, 50, "");	   /* identical: unchanged */
+	s[n++] = sample(T + MIN, "n2", 1, 60, ""); /* differs: updated */
+	s[n++] = sample(T + 2 * MIN, "n2", 5, 50, "j"); /* job: updated */
+	s[n++] = sample(T + 2 * MIN, "n2", 5, 50, "j"); /* then unchanged */
+	c = load(f->db, s, n);
+	assert_int_equal(c.read, 40);
+	assert_int_equal(c.inserted, 36);
+	assert_int_equal(c.updated, 2);
+	assert_int_equal(c.unchanged, 2);
+	assert_true(c.min_ts_ms == T && c.max_ts_ms == T + 2 * MIN);
+	assert_int_equal(q(f->db, "SELECT count(*) FROM gpu_usage_fact"), 36);
+	assert_int_equal(q(f->db, "SELECT util_pct FROM gpu_usage_fact WHERE"
+				  " gpu = 1 AND node_id = 2 AND ts_ms ="
+				  " 1795881660000"),
+			 60);
+
+	/*
+	 * The same input again: no insert; the two corrected keys flip to
+	 * their original and back (4 updates, last write wins).
+	 */
+	c = load(f->db, s, n);
+	assert_int_equal(c.inserted, 0);
+	assert_int_equal(c.updated, 4);
+	assert_int_equal(c.unchanged, 36);
+	c = load(f->db, s, 36);
+	assert_int_equal(c.inserted, 0);
+	/* Rows 13 and 35 were corrected by the repeats; loading the
+	 * originals alone sets them back. */
+	assert_int_equal(c.updated, 2);
+	assert_int_equal(c.unchanged, 34);
+	assert_int_equal(q(f->db, "SELECT count(*) FROM gpu_usage_fact"), 36);
+	assert_int_equal(q(f->db, "SELECT sum(rows_read) FROM ingest_log"
+				  " WHERE status = 'ok' AND sha256 = 'ab'"),
+			 116);
+}
+
+static void
+test_ingest_dims_and_dirty_hours(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_sample s[3];
+	struct gpu_ingest_counts c;
+
+	s[0] = sample(T, "n1", 0, 10, "j1");
+	s[1] = sample(T + 60 * MIN, "n1", 1, 10, "j1");
+	s[2] = sample(T + 61 * MIN, "n1", 1, 10, "j1");
+	s[2].model = str("NVIDIA A100");
+	c = load(f->db, s, 3);
+	assert_int_equal(c.inserted, 3);
+	assert_int_equal(q(f->db, "SELECT count(*) FROM dirty_hours"), 2);
+	assert_int_equal(q(f->db, "SELECT gpu_count FROM nodes_dim"), 2);
+	assert_int_equal(q(f->db, "SELECT models = 'NVIDIA A100,NVIDIA H100'"
+				  " FROM nodes_dim"),
+			 1);
+	assert_int_equal(q(f->db, "SELECT model = 'NVIDIA A100' FROM gpus_dim"
+				  " WHERE gpu = 1"),
+			 1);
+	assert_true(q(f->db, "SELECT first_sample_ms FROM jobs_dim") == T);
+	assert_true(q(f->db, "SELECT last_sample_ms FROM jobs_dim") ==
+		    T + 61 * MIN);
+	/* An unchanged re-load marks nothing. */
+	assert_int_equal(gpu_db_exec(f->db, "DELETE FROM dirty_hours", NULL),
+			 0);
+	c = load(f->db, s, 3);
+	assert_int_equal(c.unchanged, 3);
+	assert_int_equal(q(f->db, "SELECT count(*) FROM dirty_hours"), 0);
+}
+
+static void
+test_ingest_job_records(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_sample s = sample(T, "n1", 0, 10, "42");
+	struct gpu_ingest_opts o = {60};
+	struct gpu_job job;
+	struct gpu_err err;
+	struct gpu_ingest *ing;
+	const struct gpu_ingest_counts *c;
+
+	s.user = str("sam"); /* the sample's own owner */
+	load(f->db, &s, 1);
+	assert_int_equal(gpu_db_exec(f->db, "DELETE FROM dirty_hours", NULL),
+			 0);
+	memset(&job, 0, sizeof(job));
+	job.job_id = str("42");
+	job.user = str("rec");
+	job.project = str("p");
+	job.has_gpus = true;
+	job.gpus = 1;
+	assert_int_equal(gpu_db_begin(f->db, "t", &err), 0);
+	ing = gpu_ingest_new(f->db, &o, &err);
+	assert_non_null(ing);
+	assert_int_equal(gpu_ingest_begin_source(ing, "jobs", 1, &err), 0);
+	assert_int_equal(gpu_ingest_job(ing, &job, &err), 0); /* inserted */
+	assert_int_equal(gpu_ingest_job(ing, &job, &err), 0); /* unchanged */
+	job.user.len = 0; /* absent: keeps "rec" */
+	job.gpus = 2;
+	assert_int_equal(gpu_ingest_job(ing, &job, &err), 0); /* updated */
+	job.job_id = str("43");
+	assert_int_equal(gpu_ingest_job(ing, &job, &err), 0); /* inserted */
+	assert_int_equal(gpu_ingest_reject(ing, 7, "bad", str("x|y"), &err), 0);
+	c = gpu_ingest_source_counts(ing);
+	assert_int_equal(c->read, 5);
+	assert_int_equal(c->inserted, 2);
+	assert_int_equal(c->updated, 1);
+	assert_int_equal(c->unchanged, 1);
+	assert_int_equal(c->rejected, 1);
+	assert_int_equal(gpu_ingest_end_source(ing, NULL, 2, &err), 0);
+	gpu_ingest_free(ing);
+	assert_int_equal(gpu_db_commit(f->db, &err), 0);
+	assert_int_equal(q(f->db, "SELECT count(*) FROM jobs_dim WHERE"
+				  " job_id = '42' AND user = 'rec' AND"
+				  " gpu_count = 2"),
+			 1);
+	/* The record never overrides the sample's owner in the fact row. */
+	assert_int_equal(q(f->db, "SELECT n.name = 'sam' FROM gpu_usage_fact"
+				  " f JOIN names_dim n ON n.name_key ="
+				  " f.user_key"),
+			 1);
+	/* The job's hours are dirty: its effective owner may change. */
+	assert_true(q(f->db, "SELECT hour_ms FROM dirty_hours") == T);
+	assert_int_equal(q(f->db, "SELECT line FROM rejects WHERE raw = 'x|y'"
+				  " AND reason = 'bad'"),
+			 7);
+}
+
+static void
+test_ingest_v1_migration(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_db_opts o = {false, 1000};
+	struct gpu_sample s = sample(T + 5 * MIN, "n1", 0, 10, "");
+	struct gpu_err err;
+	sqlite3 *db;
+
+	gpu_db_close(f->db, NULL);
+	f->db = NULL;
+	unlink(f->path);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(gpu_db_create_version(db, 1, &err), 0);
+	assert_int_equal(
+	    gpu_db_exec(db,
+			"INSERT INTO nodes_dim(node) VALUES('n1');"
+			"INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
+			" util_pct, mem_used_mib, interval_s, ingest_id)"
+			" VALUES(1795881600000, 1, 0, 5, 10, 60, 0)",
+			&err),
+	    0);
+	assert_int_equal(gpu_db_version(db), 1);
+	sqlite3_close(db);
+
+	assert_int_equal(gpu_db_open(f->path, &o, &f->db, &err), 0);
+	assert_int_equal(gpu_db_version(f->db), GPU_DB_VERSION);
+	s.has_power = true;
+	s.power_w = 312.5;
+	assert_int_equal(load(f->db, &s, 1).inserted, 1);
+	assert_int_equal(q(f->db, "SELECT count(*) FROM gpu_usage_fact"), 2);
+	assert_int_equal(q(f->db, "SELECT power_w FROM gpu_usage_fact WHERE"
+				  " ts_ms = 1795881600000"),
+			 -99); /* NULL: the old row had no reading */
+	assert_int_equal(q(f->db, "SELECT power_w * 10 FROM gpu_usage_fact"
+				  " WHERE ts_ms > 1795881600000"),
+			 3125);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_ingest_upsert_counts, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ingest_dims_and_dirty_hours,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ingest_job_records, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ingest_v1_migration, setup,
+					    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
