@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sqlite3.h>
 
 #include "gpu/diag.h"
@@ -23,28 +24,216 @@
  */
 struct gpu_sums {
 	int64_t samples;
-	int64_t gpu_seconds;	  /* sum d */
-	int64_t alloc_seconds;	  /* sum d, allocated samples */
-	int64_t idle_seconds;	  /* sum d, util < 5 */
-	double busy;		  /* sum d * util_pct */
-	double alloc_busy;	  /* sum d * util_pct, allocated */
-	int64_t mem_used_s;	  /* sum d * mem_used_mib */
-	int64_t max_mem;	  /* max mem_used_mib; -1: no samples */
-	double mem_util_s;	  /* sum d * mem_util_pct, samples with a total */
+	int64_t gpu_seconds;   /* sum d */
+	int64_t alloc_seconds; /* sum d, allocated samples */
+	int64_t idle_seconds;  /* sum d, util < 5 */
+	double busy;	       /* sum d * util_pct */
+	double alloc_busy;     /* sum d * util_pct, allocated */
+	int64_t mem_used_s;    /* sum d * mem_used_mib */
+	int64_t max_mem;       /* max mem_used_mib; -1: no samples */
+	double mem_util_s;     /* sum d * mem_util_pct, samples with a total */
 	int64_t mem_util_seconds; /* sum d, samples with a total */
 	double power_s;		  /* sum d * power_w */
 	int64_t power_seconds;	  /* sum d, samples with power */
-	int64_t overage;	  /* sum d * max(0, used - threshold), allocated */
+	int64_t overage; /* sum d * max(0, used - threshold), allocated */
+	int64_t last_ms; /* latest sample start; INT64_MIN: none */
 };
 
 /* Empty sums. */
 void gpu_sums_init(struct gpu_sums *s);
 
-/* Add one sample of duration interval_s with the overage threshold. */
+/*
+ * Add one sample: its duration is smp->interval_s when > 0, else interval_s.
+ * It is allocated when smp->job_id is not empty; mem_util_pct is counted
+ * when it has a total > 0; overage is over threshold_mib.
+ */
 void gpu_sums_add(struct gpu_sums *s, const struct gpu_sample *smp,
 		  int interval_s, int64_t threshold_mib);
 
-/* Add the sums of another group. */
+/* Add the sums of another group (maxima: the larger). */
 void gpu_sums_merge(struct gpu_sums *into, const struct gpu_sums *from);
+
+/*
+ * Metrics of SPEC.md section 3, in output order. A metric set is a bit mask
+ * (1u << GPU_M_x); output always keeps this order.
+ */
+enum gpu_metric {
+	GPU_M_SAMPLES,
+	GPU_M_GPU_SECONDS,
+	GPU_M_ALLOC_GPU_SECONDS,
+	GPU_M_GPU_HOURS,
+	GPU_M_ALLOC_GPU_HOURS,
+	GPU_M_BUSY_GPU_HOURS,
+	GPU_M_AVG_UTIL_PCT,
+	GPU_M_ALLOC_UTIL_PCT,
+	GPU_M_IDLE_GPU_HOURS,
+	GPU_M_AVG_MEM_USED_MIB,
+	GPU_M_MAX_MEM_USED_MIB,
+	GPU_M_AVG_MEM_UTIL_PCT,
+	GPU_M_AVG_POWER_W,
+	GPU_M_ENERGY_KWH,
+	GPU_M_MEM_OVERAGE_MIB_SECONDS,
+	GPU_M_COUNT
+};
+
+#define GPU_METRICS_ALL ((1u << GPU_M_COUNT) - 1)
+
+/* The column name of a metric ("gpu_hours"); static, "?" when invalid. */
+const char *gpu_metric_name(enum gpu_metric m);
+
+/* Map one metric name to m. Returns 0, or -1 with err listing valid names. */
+int gpu_metric_parse(const char *name, enum gpu_metric *m, struct gpu_err *err);
+
+/*
+ * Parse a comma-separated metric list into a mask. Returns 0, or -1 with err
+ * naming the bad entry and listing the valid names (also for an empty list).
+ */
+int gpu_metrics_parse(const char *list, unsigned *mask, struct gpu_err *err);
+
+/* A metric's value: null (empty denominator), exact integer, or float. */
+enum gpu_value_kind { GPU_VAL_NULL, GPU_VAL_INT, GPU_VAL_DOUBLE };
+
+struct gpu_value {
+	enum gpu_value_kind kind;
+	int64_t i;
+	double d;
+};
+
+/* The value of metric m of s: the one place metrics are derived. */
+void gpu_metric_value(const struct gpu_sums *s, enum gpu_metric m,
+		      struct gpu_value *v);
+
+/*
+ * Group-by dimensions (a bit mask). GPU_DIM_GPU groups by node and GPU.
+ * Key columns print in this fixed order: node (NODE or GPU), gpu (GPU),
+ * job_id (JOB), user (JOB or USER), project (JOB or PROJECT), model (MODEL).
+ * With JOB but not USER (PROJECT), user (project) is not a key but the
+ * job's owner in the bucket: that of its latest sample there carrying one
+ * (ties: the greater name).
+ */
+#define GPU_DIM_NODE 1u
+#define GPU_DIM_GPU 2u
+#define GPU_DIM_JOB 4u
+#define GPU_DIM_USER 8u
+#define GPU_DIM_PROJECT 16u
+#define GPU_DIM_MODEL 32u
+
+/*
+ * Parse "node,gpu,job,user,project,model" (any subset, any order; "" or
+ * "none" is the cluster total) into a mask. Returns 0, or -1 with err
+ * naming the bad entry and listing the valid names.
+ */
+int gpu_dims_parse(const char *list, unsigned *dims, struct gpu_err *err);
+
+/* What to compute. */
+struct gpu_agg_query {
+	enum gpu_period period;
+	unsigned dims;	       /* GPU_DIM_x mask; 0: cluster total */
+	int64_t from_ms;       /* inclusive; INT64_MIN: open */
+	int64_t to_ms;	       /* exclusive; INT64_MAX: open */
+	int64_t threshold_mib; /* memory-overage threshold */
+};
+
+/* Defaults: period all, no dims, open range, GPU_DEFAULT_THRESHOLD_MIB. */
+void gpu_agg_query_init(struct gpu_agg_query *q);
+
+/*
+ * One output row. Key strings are "" for none (unallocated, unknown owner,
+ * no model) and for dimensions not grouped by; gpu is -1 when not grouped
+ * by. bucket_ms is the bucket start (0 for GPU_PERIOD_ALL). All borrowed
+ * from the aggregate.
+ */
+struct gpu_group {
+	int64_t bucket_ms;
+	const char *node;
+	int gpu;
+	const char *job_id;
+	const char *user;
+	const char *project;
+	const char *model;
+	struct gpu_sums sums;
+};
+
+struct gpu_agg;
+
+/*
+ * A streaming aggregate for q (copied). Memory grows with the number of
+ * groups, not samples. Free with gpu_agg_free().
+ */
+struct gpu_agg *gpu_agg_new(const struct gpu_agg_query *q);
+void gpu_agg_free(struct gpu_agg *a);
+
+/*
+ * Add one sample as given (no upsert: a repeated sample counts twice; the
+ * owner is the sample's own). interval_s is the duration of samples without
+ * their own. Samples outside [from, to) are ignored.
+ */
+void gpu_agg_add_sample(struct gpu_agg *a, const struct gpu_sample *smp,
+			int interval_s);
+
+/*
+ * End adding: fill job owners and sort groups by bucket, then keys (byte
+ * order, "" first; gpu numerically). Call once, before gpu_agg_count().
+ */
+void gpu_agg_finish(struct gpu_agg *a);
+
+/* The number of groups and group i in output order (borrowed). */
+size_t gpu_agg_count(const struct gpu_agg *a);
+const struct gpu_group *gpu_agg_group(const struct gpu_agg *a, size_t i);
+
+/*
+ * Reorder a finished aggregate: within each bucket by metric m descending
+ * (null last, ties in key order), keeping the first top groups of each
+ * bucket (top 0: all).
+ */
+void gpu_agg_sort(struct gpu_agg *a, enum gpu_metric m, size_t top);
+
+/*
+ * Bring the hourly rollup (usage_hourly) up to date: rebuild every hour in
+ * dirty_hours from the fact table in one write transaction, then clear
+ * dirty_hours. Interns jobs_dim owners into names_dim so that rollup rows
+ * carry the effective owner. Sets *hours (may be NULL) to the number of
+ * hours rebuilt. Returns 0, or -1 with err ("warehouse busy: ..." included).
+ */
+int gpu_agg_refresh(sqlite3 *db, size_t *hours, struct gpu_err *err);
+
+/*
+ * Aggregate the warehouse for q: refreshes the rollup first (so db must be
+ * writable when hours are dirty), then reads usage_hourly for the whole
+ * hours of [from, to) and the fact table for partial hours at the edges.
+ * With threshold_mib other than GPU_DEFAULT_THRESHOLD_MIB (the rollup's) it
+ * scans the fact table for the whole range instead. Owners are effective
+ * (the sample's, else its job record's). On success *out is a finished
+ * aggregate (free with gpu_agg_free()); on failure -1, err filled, *out NULL.
+ */
+int gpu_agg_run_db(sqlite3 *db, const struct gpu_agg_query *q,
+		   struct gpu_agg **out, struct gpu_err *err);
+
+/*
+ * The same from a direct scan of the fact table (no rollup read, no
+ * refresh): gives the same bytes as gpu_agg_run_db(), provided the job
+ * owners were interned by a gpu_agg_refresh() since the last job records
+ * arrived. For verification (gpuagg --scan) and other thresholds.
+ */
+int gpu_agg_scan_db(sqlite3 *db, const struct gpu_agg_query *q,
+		    struct gpu_agg **out, struct gpu_err *err);
+
+/* Most columns an output row can have. */
+#define GPU_AGG_MAX_COLS (7 + GPU_M_COUNT)
+
+/*
+ * Fill cols with the output column names for q and the metric mask (static
+ * strings): bucket (named after the period; none for all), keys, metrics.
+ * Returns the number of columns.
+ */
+size_t gpu_agg_columns(const struct gpu_agg_query *q, unsigned metrics,
+		       const char *cols[GPU_AGG_MAX_COLS]);
+
+/*
+ * Write header and rows of a finished aggregate to fp in fmt with the
+ * metric mask. Returns 0, or -1 with err on a write error.
+ */
+int gpu_agg_write(const struct gpu_agg *a, FILE *fp, enum gpu_ofmt fmt,
+		  unsigned metrics, struct gpu_err *err);
 
 #endif

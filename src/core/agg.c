@@ -1,0 +1,1325 @@
+/* SPDX-License-Identifier: MIT */
+/* Aggregation: sums, metrics, group tables, the hourly rollup and queries. */
+#include "gpu/agg.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/buf.h"
+#include "gpu/db.h"
+
+/* Sums and metrics. */
+
+void
+gpu_sums_init(struct gpu_sums *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->max_mem = -1;
+	s->last_ms = INT64_MIN;
+}
+
+/*
+ * The one place a sample enters the sums; total <= 0 means no total, and
+ * allocated means the sample carries a job.
+ */
+static void
+sums_add(struct gpu_sums *s, int64_t ts_ms, int64_t d, double util,
+	 int64_t used, int64_t total, bool has_power, double power,
+	 bool allocated, int64_t threshold_mib)
+{
+	s->samples++;
+	s->gpu_seconds += d;
+	s->busy += (double)d * util;
+	if (allocated) {
+		s->alloc_seconds += d;
+		s->alloc_busy += (double)d * util;
+		if (used > threshold_mib)
+			s->overage += d * (used - threshold_mib);
+	}
+	if (gpu_usage_category(util) == GPU_CAT_IDLE)
+		s->idle_seconds += d;
+	s->mem_used_s += d * used;
+	if (used > s->max_mem)
+		s->max_mem = used;
+	if (total > 0) {
+		s->mem_util_s +=
+		    (double)d * ((double)used * 100.0 / (double)total);
+		s->mem_util_seconds += d;
+	}
+	if (has_power) {
+		s->power_s += (double)d * power;
+		s->power_seconds += d;
+	}
+	if (ts_ms > s->last_ms)
+		s->last_ms = ts_ms;
+}
+
+void
+gpu_sums_add(struct gpu_sums *s, const struct gpu_sample *smp, int interval_s,
+	     int64_t threshold_mib)
+{
+	int64_t d = smp->interval_s > 0 ? smp->interval_s : interval_s;
+
+	sums_add(s, smp->ts_ms, d, smp->util_pct, smp->mem_used_mib,
+		 smp->has_mem_total ? smp->mem_total_mib : 0, smp->has_power,
+		 smp->power_w, smp->job_id.len > 0, threshold_mib);
+}
+
+void
+gpu_sums_merge(struct gpu_sums *into, const struct gpu_sums *from)
+{
+	into->samples += from->samples;
+	into->gpu_seconds += from->gpu_seconds;
+	into->alloc_seconds += from->alloc_seconds;
+	into->idle_seconds += from->idle_seconds;
+	into->busy += from->busy;
+	into->alloc_busy += from->alloc_busy;
+	into->mem_used_s += from->mem_used_s;
+	if (from->max_mem > into->max_mem)
+		into->max_mem = from->max_mem;
+	into->mem_util_s += from->mem_util_s;
+	into->mem_util_seconds += from->mem_util_seconds;
+	into->power_s += from->power_s;
+	into->power_seconds += from->power_seconds;
+	into->overage += from->overage;
+	if (from->last_ms > into->last_ms)
+		into->last_ms = from->last_ms;
+}
+
+static const char *const metric_names[GPU_M_COUNT] = {
+    "samples",		"gpu_seconds",	    "alloc_gpu_seconds",
+    "gpu_hours",	"alloc_gpu_hours",  "busy_gpu_hours",
+    "avg_util_pct",	"alloc_util_pct",   "idle_gpu_hours",
+    "avg_mem_used_mib", "max_mem_used_mib", "avg_mem_util_pct",
+    "avg_power_w",	"energy_kwh",	    "mem_overage_mib_seconds",
+};
+
+const char *
+gpu_metric_name(enum gpu_metric m)
+{
+	if ((unsigned)m >= GPU_M_COUNT)
+		return "?";
+	return metric_names[m];
+}
+
+static void
+list_names(struct gpu_buf *b, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			gpu_buf_adds(b, ", ");
+		gpu_buf_adds(b, names[i]);
+	}
+}
+
+static int
+bad_name(struct gpu_err *err, const char *what, const char *p, size_t len,
+	 const char *const *names, size_t n)
+{
+	struct gpu_buf b;
+
+	gpu_buf_init(&b);
+	list_names(&b, names, n);
+	gpu_err_set(err, "unknown %s '%.*s' (valid: %s)", what,
+		    (int)(len > 128 ? 128 : len), p, b.data);
+	gpu_buf_release(&b);
+	return -1;
+}
+
+static int
+find_name(const char *p, size_t len, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(names[i]) == len && memcmp(names[i], p, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+gpu_metric_parse(const char *name, enum gpu_metric *m, struct gpu_err *err)
+{
+	int i = find_name(name, strlen(name), metric_names, GPU_M_COUNT);
+
+	if (i < 0)
+		return bad_name(err, "metric", name, strlen(name), metric_names,
+				GPU_M_COUNT);
+	*m = (enum gpu_metric)i;
+	return 0;
+}
+
+/*
+ * Parse a comma-separated list of names into a bit mask; "" entries are
+ * errors. Shared by metrics and dimensions.
+ */
+static int
+parse_list(const char *list, const char *what, const char *const *names,
+	   size_t n, unsigned *mask, struct gpu_err *err)
+{
+	const char *p = list;
+
+	*mask = 0;
+	for (;;) {
+		const char *e = strchr(p, ',');
+		size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
+		int i = find_name(p, len, names, n);
+
+		if (i < 0)
+			return bad_name(err, what, p, len, names, n);
+		*mask |= 1u << i;
+		if (e == NULL)
+			return 0;
+		p = e + 1;
+	}
+}
+
+int
+gpu_metrics_parse(const char *list, unsigned *mask, struct gpu_err *err)
+{
+	return parse_list(list, "metric", metric_names, GPU_M_COUNT, mask, err);
+}
+
+static const char *const dim_names[] = {"node", "gpu",	   "job",
+					"user", "project", "model"};
+
+int
+gpu_dims_parse(const char *list, unsigned *dims, struct gpu_err *err)
+{
+	if (*list == '\0' || strcmp(list, "none") == 0) {
+		*dims = 0;
+		return 0;
+	}
+	return parse_list(list, "dimension", dim_names, 6, dims, err);
+}
+
+void
+gpu_metric_value(const struct gpu_sums *s, enum gpu_metric m,
+		 struct gpu_value *v)
+{
+	double num = 0, den = 1;
+
+	v->kind = GPU_VAL_DOUBLE;
+	v->i = 0;
+	switch (m) {
+	case GPU_M_SAMPLES:
+		v->kind = GPU_VAL_INT;
+		v->i = s->samples;
+		return;
+	case GPU_M_GPU_SECONDS:
+		v->kind = GPU_VAL_INT;
+		v->i = s->gpu_seconds;
+		return;
+	case GPU_M_ALLOC_GPU_SECONDS:
+		v->kind = GPU_VAL_INT;
+		v->i = s->alloc_seconds;
+		return;
+	case GPU_M_MAX_MEM_USED_MIB:
+		v->kind = s->max_mem < 0 ? GPU_VAL_NULL : GPU_VAL_INT;
+		v->i = s->max_mem;
+		return;
+	case GPU_M_MEM_OVERAGE_MIB_SECONDS:
+		v->kind = GPU_VAL_INT;
+		v->i = s->overage;
+		return;
+	case GPU_M_GPU_HOURS:
+		num = (double)s->gpu_seconds, den = 3600;
+		break;
+	case GPU_M_ALLOC_GPU_HOURS:
+		num = (double)s->alloc_seconds, den = 3600;
+		break;
+	case GPU_M_BUSY_GPU_HOURS:
+		num = s->busy, den = 360000;
+		break;
+	case GPU_M_AVG_UTIL_PCT:
+		num = s->busy, den = (double)s->gpu_seconds;
+		break;
+	case GPU_M_ALLOC_UTIL_PCT:
+		num = s->alloc_busy, den = (double)s->alloc_seconds;
+		break;
+	case GPU_M_IDLE_GPU_HOURS:
+		num = (double)s->idle_seconds, den = 3600;
+		break;
+	case GPU_M_AVG_MEM_USED_MIB:
+		num = (double)s->mem_used_s, den = (double)s->gpu_seconds;
+		break;
+	case GPU_M_AVG_MEM_UTIL_PCT:
+		num = s->mem_util_s, den = (double)s->mem_util_seconds;
+		break;
+	case GPU_M_AVG_POWER_W:
+		num = s->power_s, den = (double)s->power_seconds;
+		break;
+	case GPU_M_ENERGY_KWH:
+		num = s->power_s, den = 3.6e6;
+		break;
+	case GPU_M_COUNT:
+		break;
+	}
+	if (den == 0) {
+		v->kind = GPU_VAL_NULL;
+		v->d = 0;
+		return;
+	}
+	v->d = num / den;
+}
+
+/* A hash set of byte keys, mapping each to its insertion index. */
+
+struct kent {
+	uint64_t hash;
+	char *key;
+	size_t len;
+};
+
+struct kset {
+	struct kent *ents;
+	size_t n, cap;
+	uint32_t *slots; /* index + 1; 0: empty */
+	size_t nslots;	 /* a power of two */
+};
+
+static uint64_t
+hash_bytes(const void *p, size_t len)
+{
+	const unsigned char *s = p;
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= s[i];
+		h *= UINT64_C(1099511628211);
+	}
+	return h ^ (h >> 29);
+}
+
+static void
+kset_release(struct kset *k)
+{
+	for (size_t i = 0; i < k->n; i++)
+		free(k->ents[i].key);
+	free(k->ents);
+	free(k->slots);
+	memset(k, 0, sizeof(*k));
+}
+
+static void
+kset_rehash(struct kset *k)
+{
+	size_t ns = k->nslots == 0 ? 64 : k->nslots * 2;
+
+	free(k->slots);
+	k->slots = gpu_xcalloc(ns, sizeof(*k->slots));
+	k->nslots = ns;
+	for (size_t i = 0; i < k->n; i++) {
+		size_t j = k->ents[i].hash & (ns - 1);
+
+		while (k->slots[j] != 0)
+			j = (j + 1) & (ns - 1);
+		k->slots[j] = (uint32_t)(i + 1);
+	}
+}
+
+/* Index of key, inserting a copy when new (*created set). */
+static size_t
+kset_put(struct kset *k, const void *key, size_t len, bool *created)
+{
+	uint64_t h = hash_bytes(key, len);
+	size_t j;
+
+	*created = false;
+	if ((k->n + 1) * 2 > k->nslots)
+		kset_rehash(k);
+	for (j = h & (k->nslots - 1); k->slots[j] != 0;
+	     j = (j + 1) & (k->nslots - 1)) {
+		const struct kent *e = &k->ents[k->slots[j] - 1];
+
+		if (e->hash == h && e->len == len &&
+		    memcmp(e->key, key, len) == 0)
+			return k->slots[j] - 1;
+	}
+	if (k->n == k->cap) {
+		k->cap = k->cap == 0 ? 64 : k->cap * 2;
+		k->ents = gpu_xreallocarray(k->ents, k->cap, sizeof(*k->ents));
+	}
+	k->ents[k->n].hash = h;
+	k->ents[k->n].key = gpu_xmalloc(len + 1);
+	memcpy(k->ents[k->n].key, key, len);
+	k->ents[k->n].key[len] = '\0';
+	k->ents[k->n].len = len;
+	k->slots[j] = (uint32_t)(k->n + 1);
+	*created = true;
+	return k->n++;
+}
+
+/* The aggregate. */
+
+struct grp {
+	struct gpu_group g;
+	int64_t user_ms, project_ms; /* of the owner seen latest (JOB dims) */
+	const char *own_user, *own_project;
+};
+
+struct gpu_agg {
+	struct gpu_agg_query q;
+	struct kset keys; /* group keys; entry i is group i */
+	struct grp *grps; /* one per key */
+	size_t ngrps, grps_cap;
+	struct grp **order; /* output order after finish */
+	size_t norder;
+	struct kset names; /* interned owner names */
+	struct gpu_buf kb; /* key under construction */
+};
+
+void
+gpu_agg_query_init(struct gpu_agg_query *q)
+{
+	q->period = GPU_PERIOD_ALL;
+	q->dims = 0;
+	q->from_ms = INT64_MIN;
+	q->to_ms = INT64_MAX;
+	q->threshold_mib = GPU_DEFAULT_THRESHOLD_MIB;
+}
+
+struct gpu_agg *
+gpu_agg_new(const struct gpu_agg_query *q)
+{
+	struct gpu_agg *a = gpu_xcalloc(1, sizeof(*a));
+
+	a->q = *q;
+	gpu_buf_init(&a->kb);
+	return a;
+}
+
+void
+gpu_agg_free(struct gpu_agg *a)
+{
+	if (a == NULL)
+		return;
+	kset_release(&a->keys);
+	kset_release(&a->names);
+	free(a->grps);
+	free(a->order);
+	gpu_buf_release(&a->kb);
+	free(a);
+}
+
+static const char *
+intern(struct gpu_agg *a, struct gpu_str s)
+{
+	bool created;
+	size_t i = kset_put(&a->names, s.p, s.len, &created);
+
+	return a->names.ents[i].key;
+}
+
+static void
+key_str(struct gpu_buf *b, bool on, struct gpu_str s)
+{
+	uint32_t len = on ? (uint32_t)s.len : 0;
+
+	gpu_buf_add(b, &len, sizeof(len));
+	gpu_buf_add(b, on ? s.p : "", len);
+	gpu_buf_addc(b, '\0');
+}
+
+/* Point the group's key strings into its stored key. */
+static void
+key_split(struct gpu_group *g, const char *key)
+{
+	const char **f[5] = {&g->node, &g->job_id, &g->user, &g->project,
+			     &g->model};
+	const char *p = key + sizeof(int64_t) + sizeof(int32_t);
+	int32_t gpu;
+
+	memcpy(&g->bucket_ms, key, sizeof(int64_t));
+	memcpy(&gpu, key + sizeof(int64_t), sizeof(gpu));
+	g->gpu = gpu;
+	for (int i = 0; i < 5; i++) {
+		uint32_t len;
+
+		memcpy(&len, p, sizeof(len));
+		*f[i] = p + sizeof(len);
+		p += sizeof(len) + len + 1;
+	}
+}
+
+/* Find or create the group of these keys (dims not grouped are ignored). */
+static struct grp *
+agg_group(struct gpu_agg *a, int64_t bucket, struct gpu_str node, int gpu,
+	  struct gpu_str job, struct gpu_str user, struct gpu_str project,
+	  struct gpu_str model)
+{
+	unsigned d = a->q.dims;
+	int32_t g32 = (d & GPU_DIM_GPU) ? gpu : -1;
+	struct grp *g;
+	size_t i;
+	bool created;
+
+	gpu_buf_reset(&a->kb);
+	gpu_buf_add(&a->kb, &bucket, sizeof(bucket));
+	gpu_buf_add(&a->kb, &g32, sizeof(g32));
+	key_str(&a->kb, (d & (GPU_DIM_NODE | GPU_DIM_GPU)) != 0, node);
+	key_str(&a->kb, (d & GPU_DIM_JOB) != 0, job);
+	key_str(&a->kb, (d & GPU_DIM_USER) != 0, user);
+	key_str(&a->kb, (d & GPU_DIM_PROJECT) != 0, project);
+	key_str(&a->kb, (d & GPU_DIM_MODEL) != 0, model);
+	i = kset_put(&a->keys, a->kb.data, a->kb.len, &created);
+	if (!created)
+		return &a->grps[i];
+	if (a->ngrps == a->grps_cap) {
+		a->grps_cap = a->keys.cap;
+		a->grps =
+		    gpu_xreallocarray(a->grps, a->grps_cap, sizeof(*a->grps));
+	}
+	a->ngrps++;
+	g = &a->grps[i];
+	memset(g, 0, sizeof(*g));
+	key_split(&g->g, a->keys.ents[i].key);
+	gpu_sums_init(&g->g.sums);
+	g->user_ms = g->project_ms = INT64_MIN;
+	g->own_user = g->own_project = "";
+	return g;
+}
+
+static struct gpu_str
+cstr(const char *s)
+{
+	struct gpu_str r = {s, strlen(s)};
+
+	return r;
+}
+
+/* Is (ms, name) later than (cur_ms, cur), ties to the greater name? */
+static bool
+later(int64_t ms, struct gpu_str name, int64_t cur_ms, const char *cur)
+{
+	size_t cl;
+	int c;
+
+	if (ms != cur_ms)
+		return ms > cur_ms;
+	cl = strlen(cur);
+	c = memcmp(name.p, cur, name.len < cl ? name.len : cl);
+	return c > 0 || (c == 0 && name.len > cl);
+}
+
+/* Track the job owner: the latest sample carrying a user / project. */
+static void
+agg_owner(struct gpu_agg *a, struct grp *g, int64_t ms, struct gpu_str job,
+	  struct gpu_str user, struct gpu_str project)
+{
+	if ((a->q.dims & GPU_DIM_JOB) == 0 || job.len == 0)
+		return;
+	if (user.len > 0 && later(ms, user, g->user_ms, g->own_user)) {
+		g->user_ms = ms;
+		if (strlen(g->own_user) != user.len ||
+		    memcmp(g->own_user, user.p, user.len) != 0)
+			g->own_user = intern(a, user);
+	}
+	if (project.len > 0 &&
+	    later(ms, project, g->project_ms, g->own_project)) {
+		g->project_ms = ms;
+		if (strlen(g->own_project) != project.len ||
+		    memcmp(g->own_project, project.p, project.len) != 0)
+			g->own_project = intern(a, project);
+	}
+}
+
+static int64_t
+bucket_of(const struct gpu_agg *a, int64_t ms)
+{
+	return a->q.period == GPU_PERIOD_ALL
+		   ? 0
+		   : gpu_period_start(a->q.period, ms);
+}
+
+void
+gpu_agg_add_sample(struct gpu_agg *a, const struct gpu_sample *smp,
+		   int interval_s)
+{
+	struct grp *g;
+
+	if (smp->ts_ms < a->q.from_ms || smp->ts_ms >= a->q.to_ms)
+		return;
+	g = agg_group(a, bucket_of(a, smp->ts_ms), smp->node, smp->gpu,
+		      smp->job_id, smp->user, smp->project, smp->model);
+	gpu_sums_add(&g->g.sums, smp, interval_s, a->q.threshold_mib);
+	agg_owner(a, g, smp->ts_ms, smp->job_id, smp->user, smp->project);
+}
+
+static int
+cmp_group(const struct gpu_group *x, const struct gpu_group *y)
+{
+	int c;
+
+	if (x->bucket_ms != y->bucket_ms)
+		return x->bucket_ms < y->bucket_ms ? -1 : 1;
+	if ((c = strcmp(x->node, y->node)) != 0)
+		return c;
+	if (x->gpu != y->gpu)
+		return x->gpu < y->gpu ? -1 : 1;
+	if ((c = strcmp(x->job_id, y->job_id)) != 0)
+		return c;
+	if ((c = strcmp(x->user, y->user)) != 0)
+		return c;
+	if ((c = strcmp(x->project, y->project)) != 0)
+		return c;
+	return strcmp(x->model, y->model);
+}
+
+static int
+cmp_grp_ptr(const void *x, const void *y)
+{
+	const struct grp *const *a = x;
+	const struct grp *const *b = y;
+
+	return cmp_group(&(*a)->g, &(*b)->g);
+}
+
+/* The owner of each (bucket, job): the latest over the job's groups. */
+struct owner {
+	int64_t user_ms, project_ms;
+	const char *user, *project;
+};
+
+static void
+fill_owners(struct gpu_agg *a)
+{
+	struct kset jobs = {0};
+	struct owner *own;
+	size_t *jix;
+	struct gpu_buf b;
+
+	if ((a->q.dims & GPU_DIM_JOB) == 0)
+		return;
+	gpu_buf_init(&b);
+	own = gpu_xcalloc(a->ngrps + 1, sizeof(*own));
+	jix = gpu_xcalloc(a->ngrps + 1, sizeof(*jix));
+	for (size_t i = 0; i < a->ngrps; i++) {
+		const struct grp *g = &a->grps[i];
+		struct owner *o;
+		bool created;
+
+		gpu_buf_reset(&b);
+		gpu_buf_add(&b, &g->g.bucket_ms, sizeof(int64_t));
+		gpu_buf_adds(&b, g->g.job_id);
+		jix[i] = kset_put(&jobs, b.data, b.len + 1, &created);
+		o = &own[jix[i]];
+		if (created) {
+			o->user_ms = o->project_ms = INT64_MIN;
+			o->user = o->project = "";
+		}
+		if (*g->own_user != '\0' &&
+		    later(g->user_ms, cstr(g->own_user), o->user_ms, o->user)) {
+			o->user_ms = g->user_ms;
+			o->user = g->own_user;
+		}
+		if (*g->own_project != '\0' &&
+		    later(g->project_ms, cstr(g->own_project), o->project_ms,
+			  o->project)) {
+			o->project_ms = g->project_ms;
+			o->project = g->own_project;
+		}
+	}
+	for (size_t i = 0; i < a->ngrps; i++) {
+		struct grp *g = &a->grps[i];
+
+		if ((a->q.dims & GPU_DIM_USER) == 0)
+			g->g.user = own[jix[i]].user;
+		if ((a->q.dims & GPU_DIM_PROJECT) == 0)
+			g->g.project = own[jix[i]].project;
+	}
+	free(own);
+	free(jix);
+	kset_release(&jobs);
+	gpu_buf_release(&b);
+}
+
+void
+gpu_agg_finish(struct gpu_agg *a)
+{
+	fill_owners(a);
+	free(a->order);
+	a->order = gpu_xcalloc(a->ngrps + 1, sizeof(*a->order));
+	for (size_t i = 0; i < a->ngrps; i++)
+		a->order[i] = &a->grps[i];
+	a->norder = a->ngrps;
+	qsort(a->order, a->norder, sizeof(*a->order), cmp_grp_ptr);
+}
+
+size_t
+gpu_agg_count(const struct gpu_agg *a)
+{
+	return a->norder;
+}
+
+const struct gpu_group *
+gpu_agg_group(const struct gpu_agg *a, size_t i)
+{
+	return &a->order[i]->g;
+}
+
+/* Sorting by a metric. */
+
+struct ranked {
+	struct grp *g;
+	struct gpu_value v;
+	size_t pos;
+};
+
+static int
+cmp_value_desc(const struct gpu_value *x, const struct gpu_value *y)
+{
+	if (x->kind == GPU_VAL_NULL || y->kind == GPU_VAL_NULL)
+		return (x->kind == GPU_VAL_NULL) - (y->kind == GPU_VAL_NULL);
+	if (x->kind == GPU_VAL_INT && y->kind == GPU_VAL_INT)
+		return x->i > y->i ? -1 : x->i < y->i;
+	return x->d > y->d ? -1 : x->d < y->d;
+}
+
+static int
+cmp_ranked(const void *x, const void *y)
+{
+	const struct ranked *a = x, *b = y;
+	int c;
+
+	if (a->g->g.bucket_ms != b->g->g.bucket_ms)
+		return a->g->g.bucket_ms < b->g->g.bucket_ms ? -1 : 1;
+	if ((c = cmp_value_desc(&a->v, &b->v)) != 0)
+		return c;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+void
+gpu_agg_sort(struct gpu_agg *a, enum gpu_metric m, size_t top)
+{
+	struct ranked *r = gpu_xcalloc(a->norder + 1, sizeof(*r));
+	size_t n = 0, run = 0;
+
+	for (size_t i = 0; i < a->norder; i++) {
+		r[i].g = a->order[i];
+		r[i].pos = i;
+		gpu_metric_value(&r[i].g->g.sums, m, &r[i].v);
+	}
+	qsort(r, a->norder, sizeof(*r), cmp_ranked);
+	for (size_t i = 0; i < a->norder; i++) {
+		if (i > 0 && r[i].g->g.bucket_ms != r[i - 1].g->g.bucket_ms)
+			run = 0;
+		if (top == 0 || run < top)
+			a->order[n++] = r[i].g;
+		run++;
+	}
+	a->norder = n;
+	free(r);
+}
+
+/* Output. */
+
+static const char *const key_cols[] = {"node", "gpu",	  "job_id",
+				       "user", "project", "model"};
+
+/* Which key columns print: node, gpu, job_id, user, project, model. */
+static unsigned
+key_mask(unsigned d)
+{
+	unsigned k = 0;
+
+	if (d & (GPU_DIM_NODE | GPU_DIM_GPU))
+		k |= 1u;
+	if (d & GPU_DIM_GPU)
+		k |= 2u;
+	if (d & GPU_DIM_JOB)
+		k |= 4u | 8u | 16u;
+	if (d & GPU_DIM_USER)
+		k |= 8u;
+	if (d & GPU_DIM_PROJECT)
+		k |= 16u;
+	if (d & GPU_DIM_MODEL)
+		k |= 32u;
+	return k;
+}
+
+size_t
+gpu_agg_columns(const struct gpu_agg_query *q, unsigned metrics,
+		const char *cols[GPU_AGG_MAX_COLS])
+{
+	unsigned k = key_mask(q->dims);
+	size_t n = 0;
+
+	if (q->period != GPU_PERIOD_ALL)
+		cols[n++] = gpu_period_name(q->period);
+	for (int i = 0; i < 6; i++)
+		if (k & (1u << i))
+			cols[n++] = key_cols[i];
+	for (int i = 0; i < GPU_M_COUNT; i++)
+		if (metrics & (1u << i))
+			cols[n++] = metric_names[i];
+	return n;
+}
+
+static void
+write_text(struct gpu_writer *w, const char *s)
+{
+	if (*s == '\0')
+		gpu_writer_null(w);
+	else
+		gpu_writer_str(w, s, strlen(s));
+}
+
+static void
+write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
+	    const struct gpu_group *g, unsigned metrics)
+{
+	unsigned k = key_mask(q->dims);
+	char label[32];
+
+	if (q->period != GPU_PERIOD_ALL) {
+		gpu_period_label(q->period, g->bucket_ms, label);
+		gpu_writer_str(w, label, strlen(label));
+	}
+	if (k & 1u)
+		write_text(w, g->node);
+	if (k & 2u)
+		gpu_writer_i64(w, g->gpu);
+	if (k & 4u)
+		write_text(w, g->job_id);
+	if (k & 8u)
+		write_text(w, g->user);
+	if (k & 16u)
+		write_text(w, g->project);
+	if (k & 32u)
+		write_text(w, g->model);
+	for (int i = 0; i < GPU_M_COUNT; i++) {
+		struct gpu_value v;
+
+		if ((metrics & (1u << i)) == 0)
+			continue;
+		gpu_metric_value(&g->sums, (enum gpu_metric)i, &v);
+		if (v.kind == GPU_VAL_NULL)
+			gpu_writer_null(w);
+		else if (v.kind == GPU_VAL_INT)
+			gpu_writer_i64(w, v.i);
+		else
+			gpu_writer_double(w, v.d);
+	}
+	gpu_writer_end_row(w);
+}
+
+int
+gpu_agg_write(const struct gpu_agg *a, FILE *fp, enum gpu_ofmt fmt,
+	      unsigned metrics, struct gpu_err *err)
+{
+	const char *cols[GPU_AGG_MAX_COLS];
+	size_t n = gpu_agg_columns(&a->q, metrics, cols);
+	struct gpu_writer *w = gpu_writer_new(fp, fmt, cols, n);
+	int rc;
+
+	for (size_t i = 0; i < a->norder; i++)
+		write_group(w, &a->q, &a->order[i]->g, metrics);
+	rc = gpu_writer_finish(w);
+	gpu_writer_free(w);
+	if (rc != 0)
+		return gpu_err_set(err, "write error");
+	return 0;
+}
+
+/* The warehouse: hour rows in integer key space. */
+
+enum { K_HOUR, K_NODE, K_GPU, K_JOB, K_USER, K_PROJECT, K_MODEL, NKEYS };
+
+struct hrow {
+	int64_t k[NKEYS];
+	struct gpu_sums s;
+};
+
+/* Receives the hour rows of one hour in rollup key order. */
+typedef int hrow_fn(void *ctx, const struct hrow *r, struct gpu_err *err);
+
+/*
+ * Facts in [from, to) in key order, with the effective owner (the sample's,
+ * else its job record's, interned in names_dim by the refresh).
+ */
+static const char SCAN_SQL[] =
+    "SELECT f.ts_ms, f.node_id, f.gpu, coalesce(f.job_key, 0),"
+    " coalesce(f.user_key, ju.name_key, 0),"
+    " coalesce(f.project_key, jp.name_key, 0), coalesce(f.model_key, 0),"
+    " f.util_pct, f.mem_used_mib, f.mem_total_mib, f.interval_s,"
+    " f.power_w"
+    " FROM gpu_usage_fact f"
+    " LEFT JOIN jobs_dim j ON j.job_key = f.job_key"
+    " LEFT JOIN names_dim ju ON ju.name = j.user"
+    " LEFT JOIN names_dim jp ON jp.name = j.project"
+    " WHERE f.ts_ms >= ?1 AND f.ts_ms < ?2"
+    " ORDER BY f.ts_ms, f.node_id, f.gpu";
+
+struct hour_acc {
+	struct kset keys;
+	struct hrow *rows;
+	size_t cap;
+	int64_t hour;
+};
+
+static int
+cmp_hrow(const void *x, const void *y)
+{
+	const struct hrow *a = x, *b = y;
+
+	for (int i = 0; i < NKEYS; i++)
+		if (a->k[i] != b->k[i])
+			return a->k[i] < b->k[i] ? -1 : 1;
+	return 0;
+}
+
+static int
+hour_flush(struct hour_acc *h, hrow_fn *fn, void *ctx, struct gpu_err *err)
+{
+	size_t n = h->keys.n;
+	int rc = 0;
+
+	qsort(h->rows, n, sizeof(*h->rows), cmp_hrow);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = fn(ctx, &h->rows[i], err);
+	kset_release(&h->keys);
+	return rc;
+}
+
+static int64_t
+hour_floor(int64_t ms)
+{
+	return gpu_period_start(GPU_PERIOD_HOUR, ms);
+}
+
+/* Scan facts of [from, to), handing hour rows to fn hour by hour. */
+static int
+scan_facts(sqlite3 *db, int64_t from, int64_t to, int64_t threshold,
+	   hrow_fn *fn, void *ctx, struct gpu_err *err)
+{
+	struct hour_acc h = {0};
+	sqlite3_stmt *st = gpu_db_prepare(db, SCAN_SQL, err);
+	int rc = -1, step;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t k[NKEYS];
+		struct hrow *r;
+		bool created;
+		size_t i;
+
+		k[K_HOUR] = hour_floor(sqlite3_column_int64(st, 0));
+		for (int c = 1; c < NKEYS; c++)
+			k[c] = sqlite3_column_int64(st, c);
+		if (h.keys.n > 0 && k[K_HOUR] != h.hour &&
+		    hour_flush(&h, fn, ctx, err) != 0)
+			goto out;
+		h.hour = k[K_HOUR];
+		i = kset_put(&h.keys, k, sizeof(k), &created);
+		if (created) {
+			if (i >= h.cap) {
+				h.cap = h.keys.cap;
+				h.rows = gpu_xreallocarray(h.rows, h.cap,
+							   sizeof(*h.rows));
+			}
+			r = &h.rows[i];
+			memcpy(r->k, k, sizeof(k));
+			gpu_sums_init(&r->s);
+		}
+		r = &h.rows[i];
+		sums_add(
+		    &r->s, sqlite3_column_int64(st, 0),
+		    sqlite3_column_int64(st, 10), sqlite3_column_double(st, 7),
+		    sqlite3_column_int64(st, 8),
+		    sqlite3_column_type(st, 9) == SQLITE_NULL
+			? 0
+			: sqlite3_column_int64(st, 9),
+		    sqlite3_column_type(st, 11) != SQLITE_NULL,
+		    sqlite3_column_double(st, 11), k[K_JOB] != 0, threshold);
+	}
+	if (step != SQLITE_DONE) {
+		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	if (h.keys.n > 0 && hour_flush(&h, fn, ctx, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	kset_release(&h.keys);
+	free(h.rows);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The rollup. */
+
+static const char INSERT_SQL[] =
+    "INSERT INTO usage_hourly(hour_ms, node_id, gpu, job_key, user_key,"
+    " project_key, model_key, samples, gpu_seconds, alloc_seconds, busy,"
+    " alloc_busy, idle_seconds, mem_used_s, max_mem, mem_util_s,"
+    " mem_util_seconds, power_s, power_seconds, overage, last_ms)"
+    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+
+static const char ROLLUP_SQL[] =
+    "SELECT hour_ms, node_id, gpu, job_key, user_key, project_key,"
+    " model_key, samples, gpu_seconds, alloc_seconds, busy, alloc_busy,"
+    " idle_seconds, mem_used_s, max_mem, mem_util_s, mem_util_seconds,"
+    " power_s, power_seconds, overage, last_ms FROM usage_hourly"
+    " WHERE hour_ms >= ?1 AND hour_ms < ?2"
+    " ORDER BY hour_ms, node_id, gpu, job_key, user_key, project_key,"
+    " model_key";
+
+static int
+insert_row(void *ctx, const struct hrow *r, struct gpu_err *err)
+{
+	sqlite3_stmt *st = ctx;
+	const struct gpu_sums *s = &r->s;
+	int c = 1;
+
+	sqlite3_reset(st);
+	for (int i = 0; i < NKEYS; i++)
+		sqlite3_bind_int64(st, c++, r->k[i]);
+	sqlite3_bind_int64(st, c++, s->samples);
+	sqlite3_bind_int64(st, c++, s->gpu_seconds);
+	sqlite3_bind_int64(st, c++, s->alloc_seconds);
+	sqlite3_bind_double(st, c++, s->busy);
+	sqlite3_bind_double(st, c++, s->alloc_busy);
+	sqlite3_bind_int64(st, c++, s->idle_seconds);
+	sqlite3_bind_int64(st, c++, s->mem_used_s);
+	sqlite3_bind_int64(st, c++, s->max_mem);
+	sqlite3_bind_double(st, c++, s->mem_util_s);
+	sqlite3_bind_int64(st, c++, s->mem_util_seconds);
+	sqlite3_bind_double(st, c++, s->power_s);
+	sqlite3_bind_int64(st, c++, s->power_seconds);
+	sqlite3_bind_int64(st, c++, s->overage);
+	sqlite3_bind_int64(st, c++, s->last_ms);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return gpu_err_set(err, "database error: %s",
+				   sqlite3_errmsg(sqlite3_db_handle(st)));
+	return 0;
+}
+
+static void
+read_row(sqlite3_stmt *st, struct hrow *r)
+{
+	struct gpu_sums *s = &r->s;
+	int c = NKEYS;
+
+	for (int i = 0; i < NKEYS; i++)
+		r->k[i] = sqlite3_column_int64(st, i);
+	s->samples = sqlite3_column_int64(st, c++);
+	s->gpu_seconds = sqlite3_column_int64(st, c++);
+	s->alloc_seconds = sqlite3_column_int64(st, c++);
+	s->busy = sqlite3_column_double(st, c++);
+	s->alloc_busy = sqlite3_column_double(st, c++);
+	s->idle_seconds = sqlite3_column_int64(st, c++);
+	s->mem_used_s = sqlite3_column_int64(st, c++);
+	s->max_mem = sqlite3_column_int64(st, c++);
+	s->mem_util_s = sqlite3_column_double(st, c++);
+	s->mem_util_seconds = sqlite3_column_int64(st, c++);
+	s->power_s = sqlite3_column_double(st, c++);
+	s->power_seconds = sqlite3_column_int64(st, c++);
+	s->overage = sqlite3_column_int64(st, c++);
+	s->last_ms = sqlite3_column_int64(st, c);
+}
+
+/* Whether dirty_hours has a row; -1 on error. */
+static int
+has_dirty(sqlite3 *db, struct gpu_err *err)
+{
+	sqlite3_stmt *st =
+	    gpu_db_prepare(db, "SELECT 1 FROM dirty_hours LIMIT 1", err);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
+}
+
+/*
+ * Job owners of the dirty hours' facts, interned so that the scan can
+ * resolve the effective owner to a key.
+ */
+static const char INTERN_SQL[] =
+    "INSERT OR IGNORE INTO names_dim(name)"
+    " SELECT j.user FROM jobs_dim j WHERE j.user <> '' AND j.job_key IN"
+    "  (SELECT f.job_key FROM dirty_hours d, gpu_usage_fact f"
+    "   WHERE f.ts_ms >= d.hour_ms AND f.ts_ms < d.hour_ms + 3600000)"
+    " UNION SELECT j.project FROM jobs_dim j WHERE j.project <> ''"
+    "  AND j.job_key IN"
+    "  (SELECT f.job_key FROM dirty_hours d, gpu_usage_fact f"
+    "   WHERE f.ts_ms >= d.hour_ms AND f.ts_ms < d.hour_ms + 3600000)";
+
+static int
+rebuild_hours(sqlite3 *db, size_t *hours, struct gpu_err *err)
+{
+	sqlite3_stmt *dirty = NULL, *del = NULL, *ins = NULL;
+	int rc = -1, step;
+
+	if (gpu_db_exec(db, INTERN_SQL, err) != 0)
+		return -1;
+	dirty = gpu_db_prepare(
+	    db, "SELECT hour_ms FROM dirty_hours ORDER BY hour_ms", err);
+	if (dirty == NULL)
+		goto out;
+	del = gpu_db_prepare(db, "DELETE FROM usage_hourly WHERE hour_ms = ?",
+			     err);
+	if (del == NULL)
+		goto out;
+	ins = gpu_db_prepare(db, INSERT_SQL, err);
+	if (ins == NULL)
+		goto out;
+	while ((step = sqlite3_step(dirty)) == SQLITE_ROW) {
+		int64_t h = sqlite3_column_int64(dirty, 0);
+
+		sqlite3_reset(del);
+		sqlite3_bind_int64(del, 1, h);
+		if (sqlite3_step(del) != SQLITE_DONE) {
+			gpu_err_set(err, "database error: %s",
+				    sqlite3_errmsg(db));
+			goto out;
+		}
+		if (scan_facts(db, h, h + GPU_HOUR_MS,
+			       GPU_DEFAULT_THRESHOLD_MIB, insert_row, ins,
+			       err) != 0)
+			goto out;
+		(*hours)++;
+	}
+	if (step != SQLITE_DONE) {
+		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = gpu_db_exec(db, "DELETE FROM dirty_hours", err);
+out:
+	sqlite3_finalize(dirty);
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	return rc;
+}
+
+int
+gpu_agg_refresh(sqlite3 *db, size_t *hours, struct gpu_err *err)
+{
+	const char *path = sqlite3_db_filename(db, "main");
+	size_t n = 0;
+	int d = has_dirty(db, err);
+
+	if (hours != NULL)
+		*hours = 0;
+	if (d <= 0)
+		return d;
+	if (gpu_db_begin(db, path != NULL ? path : "?", err) != 0)
+		return -1;
+	if (rebuild_hours(db, &n, err) != 0) {
+		gpu_db_rollback(db);
+		return -1;
+	}
+	if (gpu_db_commit(db, err) != 0) {
+		gpu_db_rollback(db);
+		return -1;
+	}
+	if (hours != NULL)
+		*hours = n;
+	return 0;
+}
+
+/* Merging hour rows into an aggregate, resolving keys to names. */
+
+struct namecache {
+	char **v;
+	size_t n;
+	sqlite3_stmt *st;
+};
+
+struct dbq {
+	sqlite3 *db;
+	struct gpu_agg *a;
+	struct namecache nodes, jobs, names;
+};
+
+static void
+cache_release(struct namecache *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i]);
+	free(c->v);
+	sqlite3_finalize(c->st);
+}
+
+/* The name of key k (0: ""), looked up once. */
+static int
+cache_get(struct namecache *c, int64_t k, struct gpu_str *out,
+	  struct gpu_err *err)
+{
+	const unsigned char *t;
+	size_t i;
+	int rc;
+
+	out->p = "";
+	out->len = 0;
+	if (k <= 0)
+		return 0;
+	if (k > (int64_t)(SIZE_MAX / 2 / sizeof(char *)))
+		return gpu_err_set(err, "database error: bad key %" PRId64, k);
+	i = (size_t)k;
+	if (i >= c->n) {
+		size_t n = i + 1 > c->n * 2 ? i + 1 : c->n * 2;
+
+		c->v = gpu_xreallocarray(c->v, n, sizeof(*c->v));
+		memset(c->v + c->n, 0, (n - c->n) * sizeof(*c->v));
+		c->n = n;
+	}
+	if (c->v[i] == NULL) {
+		sqlite3_reset(c->st);
+		sqlite3_bind_int64(c->st, 1, k);
+		rc = sqlite3_step(c->st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return gpu_err_set(
+			    err, "database error: %s",
+			    sqlite3_errmsg(sqlite3_db_handle(c->st)));
+		t = rc == SQLITE_ROW ? sqlite3_column_text(c->st, 0) : NULL;
+		c->v[i] = gpu_xstrdup(t != NULL ? (const char *)t : "");
+	}
+	out->p = c->v[i];
+	out->len = strlen(c->v[i]);
+	return 0;
+}
+
+static int
+merge_row(void *ctx, const struct hrow *r, struct gpu_err *err)
+{
+	struct dbq *q = ctx;
+	struct gpu_str node, job, user, project, model;
+	struct grp *g;
+
+	if (cache_get(&q->nodes, r->k[K_NODE], &node, err) != 0 ||
+	    cache_get(&q->jobs, r->k[K_JOB], &job, err) != 0 ||
+	    cache_get(&q->names, r->k[K_USER], &user, err) != 0 ||
+	    cache_get(&q->names, r->k[K_PROJECT], &project, err) != 0 ||
+	    cache_get(&q->names, r->k[K_MODEL], &model, err) != 0)
+		return -1;
+	g = agg_group(q->a, bucket_of(q->a, r->k[K_HOUR]), node,
+		      (int)r->k[K_GPU], job, user, project, model);
+	gpu_sums_merge(&g->g.sums, &r->s);
+	agg_owner(q->a, g, r->s.last_ms, job, user, project);
+	return 0;
+}
+
+static int
+dbq_init(struct dbq *q, sqlite3 *db, const struct gpu_agg_query *aq,
+	 struct gpu_err *err)
+{
+	memset(q, 0, sizeof(*q));
+	q->db = db;
+	q->nodes.st = gpu_db_prepare(
+	    db, "SELECT node FROM nodes_dim WHERE node_id = ?", err);
+	q->jobs.st = gpu_db_prepare(
+	    db, "SELECT job_id FROM jobs_dim WHERE job_key = ?", err);
+	q->names.st = gpu_db_prepare(
+	    db, "SELECT name FROM names_dim WHERE name_key = ?", err);
+	q->a = gpu_agg_new(aq);
+	if (q->nodes.st == NULL || q->jobs.st == NULL || q->names.st == NULL)
+		return -1;
+	return 0;
+}
+
+/* Release q; hand out its aggregate finished when ok. */
+static int
+dbq_done(struct dbq *q, bool ok, struct gpu_agg **out)
+{
+	cache_release(&q->nodes);
+	cache_release(&q->jobs);
+	cache_release(&q->names);
+	if (!ok) {
+		gpu_agg_free(q->a);
+		return -1;
+	}
+	gpu_agg_finish(q->a);
+	*out = q->a;
+	return 0;
+}
+
+static int
+check_query(const struct gpu_agg_query *q, struct gpu_err *err)
+{
+	if (q->from_ms >= q->to_ms)
+		return gpu_err_set(err, "empty time range");
+	return 0;
+}
+
+int
+gpu_agg_scan_db(sqlite3 *db, const struct gpu_agg_query *q,
+		struct gpu_agg **out, struct gpu_err *err)
+{
+	struct dbq dq;
+	bool ok;
+
+	*out = NULL;
+	if (check_query(q, err) != 0)
+		return -1;
+	ok = dbq_init(&dq, db, q, err) == 0 &&
+	     scan_facts(db, q->from_ms, q->to_ms, q->threshold_mib, merge_row,
+			&dq, err) == 0;
+	return dbq_done(&dq, ok, out);
+}
+
+static int
+read_rollup(struct dbq *dq, int64_t from, int64_t to, struct gpu_err *err)
+{
+	sqlite3_stmt *st = gpu_db_prepare(dq->db, ROLLUP_SQL, err);
+	int step, rc = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct hrow r;
+
+		read_row(st, &r);
+		rc = merge_row(dq, &r, err);
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = gpu_err_set(err, "database error: %s",
+				 sqlite3_errmsg(dq->db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+gpu_agg_run_db(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
+	       struct gpu_err *err)
+{
+	int64_t hf, ht;
+	struct dbq dq;
+	bool ok;
+
+	*out = NULL;
+	if (check_query(q, err) != 0)
+		return -1;
+	if (gpu_agg_refresh(db, NULL, err) != 0)
+		return -1;
+	if (q->threshold_mib != GPU_DEFAULT_THRESHOLD_MIB)
+		return gpu_agg_scan_db(db, q, out, err);
+	/* Whole hours from the rollup, partial edge hours from the facts. */
+	hf = q->from_ms == INT64_MIN ? INT64_MIN : hour_floor(q->from_ms);
+	if (hf < q->from_ms)
+		hf += GPU_HOUR_MS;
+	ht = q->to_ms == INT64_MAX ? INT64_MAX : hour_floor(q->to_ms);
+	if (hf >= ht)
+		return gpu_agg_scan_db(db, q, out, err);
+	ok = dbq_init(&dq, db, q, err) == 0;
+	if (ok && q->from_ms < hf)
+		ok = scan_facts(db, q->from_ms, hf, q->threshold_mib, merge_row,
+				&dq, err) == 0;
+	if (ok)
+		ok = read_rollup(&dq, hf, ht, err) == 0;
+	if (ok && ht < q->to_ms)
+		ok = scan_facts(db, ht, q->to_ms, q->threshold_mib, merge_row,
+				&dq, err) == 0;
+	return dbq_done(&dq, ok, out);
+}

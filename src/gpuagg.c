@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: MIT */
+/* gpuagg: GPU usage aggregates by period and dimension (SPEC.md section 3). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gpu/agg.h"
+#include "gpu/db.h"
+#include "gpu/diag.h"
+#include "gpu/num.h"
+#include "gpu/reader.h"
+#include "gpu/time.h"
+#include "gpu/writer.h"
+
+#define LOCK_TIMEOUT_MS 30000
+
+static const char usage_line[] =
+    "usage: gpuagg [--db PATH | --input FILE|-] [-p hour|day|week|month|all]"
+    "\n              [-b DIM[,DIM...]] [--from T] [--to T] [-m LIST]"
+    "\n              [-f csv|json|jsonl|table] [-n N] [-s METRIC]"
+    "\n              [--interval S] [--mem-threshold-gb GB] [FILE...]"
+    "\n       gpuagg --refresh [--db PATH]\n";
+
+static const char help_text[] =
+    "Aggregate GPU usage by period and dimension.\n"
+    "\n"
+    "Reads the warehouse (default), or raw or fact samples (CSV or JSON\n"
+    "Lines) streamed from files or standard input with --input.\n"
+    "\n"
+    "  -d, --db PATH            warehouse (default $GPUUSAGE_DB or\n"
+    "                           ./gpuusage.db); dirty hours are refreshed\n"
+    "  -i, --input FILE|-       aggregate samples from FILE (- = stdin)\n"
+    "                           as given, without a warehouse\n"
+    "  -p, --period P           hour, day, week, month or all (default)\n"
+    "  -b, --by DIM[,DIM...]    node, gpu, job, user, project, model\n"
+    "                           (default: none, the cluster total)\n"
+    "      --from T, --to T     half-open range [from, to): timestamps\n"
+    "                           or dates like 2026-11-01\n"
+    "  -m, --metrics LIST       metrics to print (default all)\n"
+    "  -f, --format F           csv (default), json, jsonl or table\n"
+    "  -n, --top N              keep the first N groups of each bucket\n"
+    "  -s, --sort METRIC        order each bucket by METRIC, descending\n"
+    "      --interval S         seconds of samples without interval_s\n"
+    "                           (--input; default 60)\n"
+    "      --mem-threshold-gb GB  memory-overage threshold (default\n"
+    "                           $MEMORY_OVERAGE_THRESHOLD_GB or 16)\n"
+    "      --refresh            only bring the hourly rollup up to date\n"
+    "      --scan               read the fact table, not the rollup\n"
+    "                           (slow; gives the same output)\n"
+    "  -v, --verbose            report refreshed hours on stderr\n"
+    "  -h, --help               print this help and exit\n"
+    "  -V, --version            print the version and exit\n"
+    "\n"
+    "Metrics: samples, gpu_seconds, alloc_gpu_seconds, gpu_hours,\n"
+    "alloc_gpu_hours, busy_gpu_hours, avg_util_pct, alloc_util_pct,\n"
+    "idle_gpu_hours, avg_mem_used_mib, max_mem_used_mib, avg_mem_util_pct,\n"
+    "avg_power_w, energy_kwh, mem_overage_mib_seconds.\n";
+
+enum {
+	OPT_FROM = 256,
+	OPT_TO,
+	OPT_INTERVAL,
+	OPT_THRESHOLD,
+	OPT_REFRESH,
+	OPT_SCAN,
+};
+
+static const struct option long_opts[] = {
+    {"by", required_argument, NULL, 'b'},
+    {"db", required_argument, NULL, 'd'},
+    {"format", required_argument, NULL, 'f'},
+    {"help", no_argument, NULL, 'h'},
+    {"input", required_argument, NULL, 'i'},
+    {"metrics", required_argument, NULL, 'm'},
+    {"top", required_argument, NULL, 'n'},
+    {"period", required_argument, NULL, 'p'},
+    {"sort", required_argument, NULL, 's'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"version", no_argument, NULL, 'V'},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"to", required_argument, NULL, OPT_TO},
+    {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"mem-threshold-gb", required_argument, NULL, OPT_THRESHOLD},
+    {"refresh", no_argument, NULL, OPT_REFRESH},
+    {"scan", no_argument, NULL, OPT_SCAN},
+    {NULL, 0, NULL, 0},
+};
+
+struct opts {
+	struct gpu_agg_query q;
+	const char *db;
+	const char **inputs;
+	size_t ninputs;
+	const char *input; /* --input */
+	unsigned metrics;
+	enum gpu_ofmt fmt;
+	bool has_sort;
+	enum gpu_metric sort;
+	size_t top;
+	int interval_s;
+	bool refresh;
+	bool scan;
+	bool verbose;
+};
+
+static int usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", gpu_progname());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%sTry 'gpuagg --help' for more information.\n",
+		usage_line);
+	return GPU_EXIT_USAGE;
+}
+
+static int
+parse_time(const char *arg, const char *opt, int64_t *ms)
+{
+	const char *why = NULL;
+
+	if (gpu_time_parse_arg(arg, ms, &why) != 0)
+		return usage_error("%s in %s: '%s'",
+				   why != NULL ? why : "invalid timestamp", opt,
+				   arg);
+	return 0;
+}
+
+static int
+parse_threshold(const char *arg, const char *what, int64_t *mib)
+{
+	int64_t micro;
+
+	if (gpu_num_parse_micro(arg, strlen(arg), &micro) != 0 || micro < 0 ||
+	    micro > INT64_C(1000000000000000))
+		return usage_error("invalid memory threshold in %s: '%s'", what,
+				   arg);
+	*mib = gpu_num_div_round((gpu_i128)micro * 1024, 1000000);
+	return 0;
+}
+
+static int
+parse_count(const char *arg, const char *opt, int64_t lo, int64_t hi,
+	    int64_t *v)
+{
+	if (gpu_num_parse_i64(arg, strlen(arg), v) != 0 || *v < lo || *v > hi)
+		return usage_error("invalid value for %s: '%s' (expected an "
+				   "integer from %" PRId64 " to %" PRId64 ")",
+				   opt, arg, lo, hi);
+	return 0;
+}
+
+/* Parse one option; returns -1 to go on, else an exit status. */
+static int
+parse_opt(int c, struct opts *o, const char **input, bool *has_top)
+{
+	struct gpu_err err = {0};
+	const char *arg = optarg;
+	int64_t v;
+
+	switch (c) {
+	case 'b':
+		if (gpu_dims_parse(arg, &o->q.dims, &err) != 0)
+			return usage_error("--by: %s", err.msg);
+		return -1;
+	case 'd':
+		o->db = arg;
+		return -1;
+	case 'f':
+		if (gpu_ofmt_parse(arg, &o->fmt) != 0)
+			return usage_error("unknown format '%s' (valid: csv, "
+					   "json, jsonl, table)",
+					   arg);
+		return -1;
+	case 'h':
+		printf("%s\n%s", usage_line, help_text);
+		return gpu_close_stdout(GPU_EXIT_OK);
+	case 'i':
+		*input = arg;
+		return -1;
+	case 'm':
+		if (gpu_metrics_parse(arg, &o->metrics, &err) != 0)
+			return usage_error("--metrics: %s", err.msg);
+		return -1;
+	case 'n':
+		if (parse_count(arg, "--top", 1, INT64_C(1000000000), &v) != 0)
+			return GPU_EXIT_USAGE;
+		o->top = (size_t)v;
+		*has_top = true;
+		return -1;
+	case 'p':
+		if (gpu_period_parse(arg, &o->q.period) != 0)
+			return usage_error("unknown period '%s' (valid: hour, "
+					   "day, week, month, all)",
+					   arg);
+		return -1;
+	case 's':
+		if (gpu_metric_parse(arg, &o->sort, &err) != 0)
+			return usage_error("--sort: %s", err.msg);
+		o->has_sort = true;
+		return -1;
+	case 'v':
+		o->verbose = true;
+		return -1;
+	case 'V':
+		printf("gpuagg %s\n", GPU_VERSION);
+		return gpu_close_stdout(GPU_EXIT_OK);
+	case OPT_FROM:
+		return parse_time(arg, "--from", &o->q.from_ms) != 0
+			   ? GPU_EXIT_USAGE
+			   : -1;
+	case OPT_TO:
+		return parse_time(arg, "--to", &o->q.to_ms) != 0
+			   ? GPU_EXIT_USAGE
+			   : -1;
+	case OPT_INTERVAL:
+		if (parse_count(arg, "--interval", 1, 86400, &v) != 0)
+			return GPU_EXIT_USAGE;
+		o->interval_s = (int)v;
+		return -1;
+	case OPT_THRESHOLD:
+		return parse_threshold(arg, "--mem-threshold-gb",
+				       &o->q.threshold_mib) != 0
+			   ? GPU_EXIT_USAGE
+			   : -1;
+	case OPT_REFRESH:
+		o->refresh = true;
+		return -1;
+	case OPT_SCAN:
+		o->scan = true;
+		return -1;
+	default:
+		return usage_error("unknown option");
+	}
+}
+
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	const char *env;
+	bool has_top = false;
+	int c, rc;
+
+	memset(o, 0, sizeof(*o));
+	gpu_agg_query_init(&o->q);
+	o->metrics = GPU_METRICS_ALL;
+	o->fmt = GPU_OUT_CSV;
+	o->interval_s = 60;
+	env = getenv("MEMORY_OVERAGE_THRESHOLD_GB");
+	if (env != NULL && *env != '\0' &&
+	    parse_threshold(env, "MEMORY_OVERAGE_THRESHOLD_GB",
+			    &o->q.threshold_mib) != 0)
+		return GPU_EXIT_USAGE;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":b:d:f:hi:m:n:p:s:vV", long_opts,
+				NULL)) != -1) {
+		if (c == '?') {
+			if (optopt != 0)
+				return usage_error("unknown option '-%c'",
+						   optopt);
+			return usage_error("unknown option '%s'",
+					   argv[optind - 1]);
+		}
+		if (c == ':') {
+			return usage_error("option '%s' needs an argument",
+					   argv[optind - 1]);
+		}
+		if ((rc = parse_opt(c, o, &o->input, &has_top)) >= 0)
+			return rc;
+	}
+	o->inputs = (const char **)argv + optind;
+	o->ninputs = (size_t)(argc - optind);
+	if (o->input != NULL) {
+		if (o->ninputs > 0)
+			return usage_error("--input and file operands exclude "
+					   "each other");
+		o->inputs = &o->input;
+		o->ninputs = 1;
+	}
+	if (o->ninputs > 0 && o->db != NULL)
+		return usage_error("--db and --input exclude each other");
+	if ((o->refresh || o->scan) && o->ninputs > 0)
+		return usage_error("--refresh and --scan need a warehouse, "
+				   "not --input");
+	if (o->q.from_ms >= o->q.to_ms)
+		return usage_error("empty time range: --from is not before "
+				   "--to");
+	if (has_top && !o->has_sort) {
+		o->has_sort = true;
+		o->sort = GPU_M_GPU_SECONDS;
+	}
+	return -1;
+}
+
+/* Aggregate one input file into a; returns 0 or -1 (reported). */
+static int
+read_input(const char *name, const struct opts *o, struct gpu_agg *a,
+	   long *rejected)
+{
+	struct gpu_reader_opts ropts = {0};
+	struct gpu_reader *r;
+	struct gpu_err err = {0};
+	struct gpu_sample s;
+	struct gpu_reject rej;
+	const char *src = name;
+	FILE *fp = stdin;
+	long line;
+	int rc;
+
+	if (strcmp(name, "-") == 0) {
+		src = "<stdin>";
+	} else if ((fp = fopen(name, "rb")) == NULL) {
+		gpu_msg("cannot open '%s': %s", name, strerror(errno));
+		return -1;
+	}
+	ropts.format = GPU_FMT_AUTO;
+	r = gpu_reader_new(fp, src, &ropts, &err);
+	if (r == NULL) {
+		gpu_msg_err(&err);
+		rc = -1;
+		goto out;
+	}
+	if (*gpu_reader_unknown(r) != '\0')
+		gpu_warn("%s: ignoring unknown columns: %s", src,
+			 gpu_reader_unknown(r));
+	while ((rc = gpu_reader_next(r, &s, &line, &rej, &err)) > 0) {
+		if (rc == GPU_READ_REJECT) {
+			gpu_msg_at(src, rej.line, "%s (row skipped)",
+				   rej.reason);
+			(*rejected)++;
+			continue;
+		}
+		gpu_agg_add_sample(a, &s, o->interval_s);
+	}
+	if (rc < 0)
+		gpu_msg_err(&err);
+out:
+	gpu_reader_free(r);
+	if (fp != stdin)
+		fclose(fp);
+	else
+		clearerr(stdin);
+	return rc < 0 ? -1 : 0;
+}
+
+static int
+run_inputs(const struct opts *o, struct gpu_agg **out)
+{
+	struct gpu_agg *a = gpu_agg_new(&o->q);
+	long rejected = 0;
+	int status = GPU_EXIT_OK;
+
+	for (size_t i = 0; i < o->ninputs; i++)
+		if (read_input(o->inputs[i], o, a, &rejected) != 0)
+			status = GPU_EXIT_FAIL;
+	if (rejected > 0)
+		gpu_warn("%ld rejected row%s skipped", rejected,
+			 rejected == 1 ? "" : "s");
+	gpu_agg_finish(a);
+	*out = a;
+	return status;
+}
+
+static int
+run_db(const struct opts *o, struct gpu_agg **out)
+{
+	const char *path = gpu_db_path(o->db);
+	struct gpu_db_opts dopts = {false, LOCK_TIMEOUT_MS};
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	struct stat st;
+	size_t hours = 0;
+	int status = GPU_EXIT_FAIL;
+
+	*out = NULL;
+	if (stat(path, &st) != 0) {
+		gpu_msg("cannot open warehouse '%s': %s", path,
+			strerror(errno));
+		return GPU_EXIT_FAIL;
+	}
+	if (gpu_db_open(path, &dopts, &db, &err) != 0)
+		goto fail;
+	if (gpu_agg_refresh(db, &hours, &err) != 0)
+		goto fail;
+	if (o->verbose)
+		gpu_msg("refreshed %zu hour%s", hours, hours == 1 ? "" : "s");
+	if (o->scan && gpu_agg_scan_db(db, &o->q, out, &err) != 0)
+		goto fail;
+	if (!o->scan && !o->refresh &&
+	    gpu_agg_run_db(db, &o->q, out, &err) != 0)
+		goto fail;
+	status = GPU_EXIT_OK;
+	goto out;
+fail:
+	gpu_msg_err(&err);
+	status = GPU_EXIT_FAIL;
+out:
+	if (gpu_db_close(db, &err) != 0) {
+		gpu_msg_err(&err);
+		status = GPU_EXIT_FAIL;
+	}
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct gpu_agg *a = NULL;
+	struct gpu_err err = {0};
+	struct opts o;
+	int status;
+
+	gpu_diag_init(argv[0]);
+	if ((status = parse_args(argc, argv, &o)) >= 0)
+		return status;
+	if (o.ninputs > 0)
+		status = run_inputs(&o, &a);
+	else
+		status = run_db(&o, &a);
+	if (a != NULL) {
+		if (o.has_sort)
+			gpu_agg_sort(a, o.sort, o.top);
+		if (gpu_agg_write(a, stdout, o.fmt, o.metrics, &err) != 0)
+			status = GPU_EXIT_FAIL;
+	}
+	gpu_agg_free(a);
+	return gpu_close_stdout(status);
+}
