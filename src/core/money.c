@@ -1,0 +1,874 @@
+/* SPDX-License-Identifier: MIT */
+/* Money: exact rates, rate cards, charges, and reconciling bills. */
+#include "gpu/money.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/buf.h"
+
+static const char *const key_names[GPU_RATE_NKEYS] = {
+    "gpu_hourly_rate", "memory_overage_rate", "memory_overage_threshold_gb",
+    "cluster_overhead_rate"};
+static const char *const env_names[GPU_RATE_NKEYS] = {
+    "GPU_HOURLY_RATE", "MEMORY_OVERAGE_RATE", "MEMORY_OVERAGE_THRESHOLD_GB",
+    "CLUSTER_OVERHEAD_RATE"};
+static const char *const flag_names[GPU_RATE_NKEYS] = {
+    "gpu-rate", "mem-rate", "mem-threshold-gb", "overhead-rate"};
+static const int64_t defaults[GPU_RATE_NKEYS] = {2500000, 100000, 16000000,
+						 50000};
+
+const char *
+gpu_rate_key_name(enum gpu_rate_key k)
+{
+	return (unsigned)k < GPU_RATE_NKEYS ? key_names[k] : "?";
+}
+
+const char *
+gpu_rate_env_name(enum gpu_rate_key k)
+{
+	return (unsigned)k < GPU_RATE_NKEYS ? env_names[k] : "?";
+}
+
+const char *
+gpu_rate_src_name(enum gpu_rate_src s)
+{
+	switch (s) {
+	case GPU_SRC_DEFAULT:
+		return "default";
+	case GPU_SRC_FILE:
+		return "rate file";
+	case GPU_SRC_ENV:
+		return "environment";
+	case GPU_SRC_FLAG:
+		return "option";
+	}
+	return "?";
+}
+
+void
+gpu_rates_init(struct gpu_rates *r)
+{
+	size_t k;
+
+	for (k = 0; k < GPU_RATE_NKEYS; k++) {
+		r->v[k] = defaults[k];
+		r->src[k] = GPU_SRC_DEFAULT;
+	}
+	memcpy(r->currency, "USD", 4);
+	r->models = NULL;
+	r->nmodels = 0;
+}
+
+void
+gpu_rates_release(struct gpu_rates *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nmodels; i++)
+		free(r->models[i].model);
+	free(r->models);
+	r->models = NULL;
+	r->nmodels = 0;
+}
+
+int
+gpu_rate_parse(const char *s, size_t len, const char *what, int64_t *micro,
+	       struct gpu_err *err)
+{
+	const char *dot;
+	const char *why;
+	int64_t v;
+
+	if (gpu_num_parse_micro(s, len, &v) == 0) {
+		if (v < 0 || (len > 0 && s[0] == '-'))
+			why = "negative";
+		else
+			goto ok;
+	} else {
+		dot = memchr(s, '.', len);
+		if (dot != NULL && len - (size_t)(dot - s) - 1 > 6 &&
+		    gpu_num_parse_micro(s, (size_t)(dot - s) + 7, &v) == 0)
+			why = "more than 6 decimals";
+		else if (len == 0)
+			why = "empty";
+		else
+			why = "not a decimal number";
+	}
+	return gpu_err_set(err, "invalid rate '%.*s' for %s: %s",
+			   (int)(len > 200 ? 200 : len), s, what, why);
+ok:
+	*micro = v;
+	return 0;
+}
+
+int
+gpu_rates_set(struct gpu_rates *r, enum gpu_rate_key k, const char *s,
+	      size_t len, enum gpu_rate_src src, struct gpu_err *err)
+{
+	int64_t v;
+
+	if (gpu_rate_parse(s, len, key_names[k], &v, err) != 0)
+		return -1;
+	if (src < r->src[k])
+		return 0;
+	r->v[k] = v;
+	r->src[k] = src;
+	return 0;
+}
+
+static bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Trim spaces at both ends of p[0..*len); returns the new start. */
+static const char *
+trim(const char *p, size_t *len)
+{
+	while (*len > 0 && is_space(p[0])) {
+		p++;
+		(*len)--;
+	}
+	while (*len > 0 && is_space(p[*len - 1]))
+		(*len)--;
+	return p;
+}
+
+static bool
+key_is(const char *k, size_t klen, const char *name)
+{
+	return strlen(name) == klen && memcmp(k, name, klen) == 0;
+}
+
+static int
+set_currency(struct gpu_rates *r, const char *v, size_t vlen,
+	     const char *source, long line, struct gpu_err *err)
+{
+	size_t i;
+
+	if (vlen != 3)
+		goto bad;
+	for (i = 0; i < vlen; i++)
+		if (v[i] < 'A' || v[i] > 'Z')
+			goto bad;
+	memcpy(r->currency, v, 3);
+	r->currency[3] = '\0';
+	return 0;
+bad:
+	return gpu_err_at(err, source, line,
+			  "invalid currency '%.*s': want a three-letter code "
+			  "such as USD",
+			  (int)(vlen > 64 ? 64 : vlen), v);
+}
+
+static int
+add_model(struct gpu_rates *r, const char *m, size_t mlen, const char *v,
+	  size_t vlen, const char *source, long line, struct gpu_err *err)
+{
+	char what[200];
+	struct gpu_err e;
+	int64_t rate;
+	size_t i;
+
+	if (mlen == 0 || mlen > 128)
+		return gpu_err_at(err, source, line,
+				  "invalid model name in 'model.%.*s'",
+				  (int)(mlen > 128 ? 128 : mlen), m);
+	for (i = 0; i < r->nmodels; i++)
+		if (strlen(r->models[i].model) == mlen &&
+		    memcmp(r->models[i].model, m, mlen) == 0)
+			return gpu_err_at(err, source, line,
+					  "model '%.*s' given twice", (int)mlen,
+					  m);
+	snprintf(what, sizeof(what), "model '%.*s'", (int)mlen, m);
+	if (gpu_rate_parse(v, vlen, what, &rate, &e) != 0)
+		return gpu_err_at(err, source, line, "%s", e.msg);
+	r->models =
+	    gpu_xreallocarray(r->models, r->nmodels + 1, sizeof(*r->models));
+	r->models[r->nmodels].model = gpu_xstrndup(m, mlen);
+	r->models[r->nmodels].rate = rate;
+	r->nmodels++;
+	return 0;
+}
+
+/* Handle one "key = value" line of a rate card. */
+static int
+load_line(struct gpu_rates *r, const char *p, size_t len, bool seen[5],
+	  const char *source, long line, struct gpu_err *err)
+{
+	const char *eq, *k, *v;
+	size_t klen, vlen, i;
+	struct gpu_err e;
+
+	eq = NULL;
+	for (i = len; i > 0; i--)
+		if (p[i - 1] == '=') {
+			eq = p + i - 1;
+			break;
+		}
+	if (eq == NULL)
+		return gpu_err_at(err, source, line,
+				  "expected 'key = value', got '%.*s'",
+				  (int)(len > 80 ? 80 : len), p);
+	klen = (size_t)(eq - p);
+	k = trim(p, &klen);
+	vlen = len - (size_t)(eq - p) - 1;
+	v = trim(eq + 1, &vlen);
+	if (klen > 6 && memcmp(k, "model.", 6) == 0) {
+		size_t mlen = klen - 6;
+		const char *m = trim(k + 6, &mlen);
+
+		return add_model(r, m, mlen, v, vlen, source, line, err);
+	}
+	for (i = 0; i < GPU_RATE_NKEYS; i++) {
+		if (!key_is(k, klen, key_names[i]))
+			continue;
+		if (seen[i])
+			return gpu_err_at(err, source, line,
+					  "key '%s' given twice", key_names[i]);
+		seen[i] = true;
+		if (gpu_rates_set(r, (enum gpu_rate_key)i, v, vlen,
+				  GPU_SRC_FILE, &e) != 0)
+			return gpu_err_at(err, source, line, "%s", e.msg);
+		return 0;
+	}
+	if (key_is(k, klen, "currency")) {
+		if (seen[GPU_RATE_NKEYS])
+			return gpu_err_at(err, source, line,
+					  "key 'currency' given twice");
+		seen[GPU_RATE_NKEYS] = true;
+		return set_currency(r, v, vlen, source, line, err);
+	}
+	return gpu_err_at(err, source, line,
+			  "unknown key '%.*s' (valid: gpu_hourly_rate, "
+			  "memory_overage_rate, memory_overage_threshold_gb, "
+			  "cluster_overhead_rate, currency, model.NAME)",
+			  (int)(klen > 80 ? 80 : klen), k);
+}
+
+int
+gpu_rates_load(struct gpu_rates *r, FILE *fp, const char *source,
+	       struct gpu_err *err)
+{
+	bool seen[GPU_RATE_NKEYS + 1] = {false};
+	struct gpu_buf line;
+	long lineno = 0;
+	int c, rc = 0;
+
+	gpu_buf_init(&line);
+	for (;;) {
+		const char *p;
+		size_t len;
+
+		gpu_buf_reset(&line);
+		while ((c = getc(fp)) != EOF && c != '\n')
+			gpu_buf_addc(&line, (char)c);
+		if (c == EOF && line.len == 0)
+			break;
+		lineno++;
+		len = line.len;
+		p = trim(line.data, &len);
+		if (len == 0 || p[0] == '#')
+			continue;
+		if (memchr(p, '\0', len) != NULL) {
+			rc = gpu_err_at(err, source, lineno, "NUL byte");
+			goto out;
+		}
+		rc = load_line(r, p, len, seen, source, lineno, err);
+		if (rc != 0)
+			goto out;
+	}
+	if (ferror(fp))
+		rc = gpu_err_at(err, source, 0, "read error: %s",
+				strerror(errno));
+out:
+	gpu_buf_release(&line);
+	return rc;
+}
+
+int
+gpu_rates_resolve(struct gpu_rates *r, const char *path,
+		  const char *const flag[GPU_RATE_NKEYS], bool *bad_usage,
+		  struct gpu_err *err)
+{
+	struct gpu_err e;
+	size_t k;
+
+	*bad_usage = true;
+	for (k = 0; k < GPU_RATE_NKEYS; k++) {
+		const char *env = getenv(env_names[k]);
+
+		if (flag != NULL && flag[k] != NULL) {
+			if (gpu_rates_set(r, (enum gpu_rate_key)k, flag[k],
+					  strlen(flag[k]), GPU_SRC_FLAG,
+					  &e) != 0)
+				return gpu_err_set(err, "option --%s: %s",
+						   flag_names[k], e.msg);
+			continue;
+		}
+		if (env != NULL && *env != '\0' &&
+		    gpu_rates_set(r, (enum gpu_rate_key)k, env, strlen(env),
+				  GPU_SRC_ENV, &e) != 0)
+			return gpu_err_set(err, "environment %s: %s",
+					   env_names[k], e.msg);
+	}
+	if (path != NULL) {
+		FILE *fp = fopen(path, "r");
+		int rc;
+
+		if (fp == NULL) {
+			*bad_usage = false;
+			return gpu_err_set(err, "cannot open '%s': %s", path,
+					   strerror(errno));
+		}
+		rc = gpu_rates_load(r, fp, path, err);
+		if (rc != 0 && ferror(fp))
+			*bad_usage = false;
+		fclose(fp);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int64_t
+gpu_rates_threshold_mib(const struct gpu_rates *r)
+{
+	return gpu_num_div_round((gpu_i128)r->v[GPU_RATE_THRESHOLD] * 1024,
+				 1000000);
+}
+
+int64_t
+gpu_rates_gpu_rate(const struct gpu_rates *r, const char *model, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < r->nmodels && len > 0; i++)
+		if (strlen(r->models[i].model) == len &&
+		    memcmp(r->models[i].model, model, len) == 0)
+			return r->models[i].rate;
+	return r->v[GPU_RATE_GPU];
+}
+
+/*
+ * Cents from micro-units: x * rate (micro) / unit * 100 / 1e6, that is
+ * x * rate / (unit * 10000), rounded once.
+ */
+int64_t
+gpu_money_gpu_cents(int64_t seconds, int64_t rate)
+{
+	return gpu_num_div_round((gpu_i128)seconds * rate,
+				 INT64_C(3600) * 10000);
+}
+
+int64_t
+gpu_money_mem_cents(int64_t mib_seconds, int64_t rate)
+{
+	return gpu_num_div_round((gpu_i128)mib_seconds * rate,
+				 INT64_C(1024) * 3600 * 10000);
+}
+
+int64_t
+gpu_money_overhead_cents(int64_t cents, int64_t rate)
+{
+	return gpu_num_div_round((gpu_i128)cents * rate, 1000000);
+}
+
+struct rem {
+	gpu_i128 rem;
+	size_t i;
+};
+
+static int
+rem_cmp(const void *a, const void *b)
+{
+	const struct rem *x = a, *y = b;
+
+	if (x->rem != y->rem)
+		return x->rem > y->rem ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+int64_t
+gpu_money_share(int64_t amount, const int64_t *weights, size_t n,
+		int64_t *shares)
+{
+	gpu_i128 total = 0;
+	int64_t left = amount;
+	struct rem *rems;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		shares[i] = 0;
+		total += weights[i];
+	}
+	if (total <= 0 || amount <= 0)
+		return 0;
+	rems = gpu_xreallocarray(NULL, n, sizeof(*rems));
+	for (i = 0; i < n; i++) {
+		gpu_i128 p = (gpu_i128)amount * weights[i];
+
+		shares[i] = (int64_t)(p / total);
+		rems[i].rem = p % total;
+		rems[i].i = i;
+		left -= shares[i];
+	}
+	qsort(rems, n, sizeof(*rems), rem_cmp);
+	for (i = 0; i < n && left > 0; i++, left--)
+		shares[rems[i].i]++;
+	free(rems);
+	return amount;
+}
+
+void
+gpu_charge_add(struct gpu_charge *into, const struct gpu_charge *from)
+{
+	into->alloc_seconds += from->alloc_seconds;
+	into->overage += from->overage;
+	into->gpu_cents += from->gpu_cents;
+	into->mem_cents += from->mem_cents;
+	into->overhead_cents += from->overhead_cents;
+	into->total_cents += from->total_cents;
+	into->idle_cents += from->idle_cents;
+}
+
+void
+gpu_charge_job(struct gpu_charge *c, const struct gpu_rates *r,
+	       const struct gpu_str *models, const int64_t *parts, size_t n,
+	       int64_t overage)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < n; i++) {
+		int64_t rate =
+		    gpu_rates_gpu_rate(r, models[i].p, models[i].len);
+
+		c->alloc_seconds += parts[i];
+		c->gpu_cents += gpu_money_gpu_cents(parts[i], rate);
+	}
+	c->overage = overage;
+	c->mem_cents = gpu_money_mem_cents(overage, r->v[GPU_RATE_MEM]);
+	c->overhead_cents = gpu_money_overhead_cents(
+	    c->gpu_cents + c->mem_cents, r->v[GPU_RATE_OVERHEAD]);
+	c->total_cents = c->gpu_cents + c->mem_cents + c->overhead_cents;
+}
+
+int
+gpu_bill_by_parse(const char *s, enum gpu_bill_by *by)
+{
+	if (strcmp(s, "job") == 0)
+		*by = GPU_BILL_JOB;
+	else if (strcmp(s, "user") == 0)
+		*by = GPU_BILL_USER;
+	else if (strcmp(s, "project") == 0)
+		*by = GPU_BILL_PROJECT;
+	else
+		return -1;
+	return 0;
+}
+
+/* Seconds on one model (a job's part, or a period's idle time). */
+struct part {
+	struct gpu_str model; /* owned copy */
+	int64_t seconds;
+};
+
+struct period {
+	char *label;
+	struct part *idle;
+	size_t nidle;
+};
+
+struct job {
+	size_t period; /* index into bill->periods */
+	char *job_id;
+	char *user;
+	char *project;
+	int64_t user_rank, project_rank;
+	struct part *parts;
+	size_t nparts;
+	int64_t overage;
+};
+
+struct gpu_bill {
+	const struct gpu_rates *rates;
+	struct period *periods;
+	size_t nperiods;
+	struct job *jobs;
+	size_t njobs;
+	size_t *slots; /* open addressing: index + 1 into jobs, 0 = empty */
+	size_t nslots;
+};
+
+struct gpu_bill *
+gpu_bill_new(const struct gpu_rates *r)
+{
+	struct gpu_bill *b = gpu_xcalloc(1, sizeof(*b));
+
+	b->rates = r;
+	b->nslots = 64;
+	b->slots = gpu_xcalloc(b->nslots, sizeof(*b->slots));
+	return b;
+}
+
+static void
+free_parts(struct part *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free((char *)p[i].model.p);
+	free(p);
+}
+
+void
+gpu_bill_free(struct gpu_bill *b)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->nperiods; i++) {
+		free(b->periods[i].label);
+		free_parts(b->periods[i].idle, b->periods[i].nidle);
+	}
+	for (i = 0; i < b->njobs; i++) {
+		free(b->jobs[i].job_id);
+		free(b->jobs[i].user);
+		free(b->jobs[i].project);
+		free_parts(b->jobs[i].parts, b->jobs[i].nparts);
+	}
+	free(b->periods);
+	free(b->jobs);
+	free(b->slots);
+	free(b);
+}
+
+static size_t
+hash_key(size_t period, const char *p, size_t len)
+{
+	uint64_t h = 1469598103934665603u ^ (uint64_t)period;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211u;
+	}
+	return (size_t)(h ^ (h >> 29));
+}
+
+static size_t
+find_period(struct gpu_bill *b, const char *label)
+{
+	size_t i;
+
+	for (i = 0; i < b->nperiods; i++)
+		if (strcmp(b->periods[i].label, label) == 0)
+			return i;
+	b->periods =
+	    gpu_xreallocarray(b->periods, b->nperiods + 1, sizeof(*b->periods));
+	b->periods[i].label = gpu_xstrdup(label);
+	b->periods[i].idle = NULL;
+	b->periods[i].nidle = 0;
+	return b->nperiods++;
+}
+
+static void
+rehash(struct gpu_bill *b)
+{
+	size_t i, n = b->nslots * 2;
+	size_t *slots = gpu_xcalloc(n, sizeof(*slots));
+
+	for (i = 0; i < b->njobs; i++) {
+		const struct job *j = &b->jobs[i];
+		size_t h = hash_key(j->period, j->job_id, strlen(j->job_id));
+
+		while (slots[h & (n - 1)] != 0)
+			h++;
+		slots[h & (n - 1)] = i + 1;
+	}
+	free(b->slots);
+	b->slots = slots;
+	b->nslots = n;
+}
+
+static struct job *
+find_job(struct gpu_bill *b, size_t period, struct gpu_str id)
+{
+	size_t h = hash_key(period, id.p, id.len);
+	struct job *j;
+
+	for (;; h++) {
+		size_t s = b->slots[h & (b->nslots - 1)];
+
+		if (s == 0)
+			break;
+		j = &b->jobs[s - 1];
+		if (j->period == period && strlen(j->job_id) == id.len &&
+		    memcmp(j->job_id, id.p, id.len) == 0)
+			return j;
+	}
+	b->jobs = gpu_xreallocarray(b->jobs, b->njobs + 1, sizeof(*b->jobs));
+	j = &b->jobs[b->njobs++];
+	memset(j, 0, sizeof(*j));
+	j->period = period;
+	j->job_id = gpu_xstrndup(id.p, id.len);
+	j->user = gpu_xstrdup("");
+	j->project = gpu_xstrdup("");
+	j->user_rank = j->project_rank = INT64_MIN;
+	b->slots[h & (b->nslots - 1)] = b->njobs;
+	if (b->njobs * 2 > b->nslots)
+		rehash(b);
+	return b->jobs + (b->njobs - 1);
+}
+
+/* Add seconds to the part of model in *parts, making it if new. */
+static int
+add_part(struct part **parts, size_t *n, struct gpu_str model, int64_t secs)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if ((*parts)[i].model.len == model.len &&
+		    memcmp((*parts)[i].model.p, model.p, model.len) == 0)
+			break;
+	if (i == *n) {
+		*parts = gpu_xreallocarray(*parts, *n + 1, sizeof(**parts));
+		(*parts)[i].model.p = gpu_xstrndup(model.p, model.len);
+		(*parts)[i].model.len = model.len;
+		(*parts)[i].seconds = 0;
+		(*n)++;
+	}
+	if (__builtin_add_overflow((*parts)[i].seconds, secs,
+				   &(*parts)[i].seconds))
+		return -1;
+	return 0;
+}
+
+static void
+take_owner(char **dst, int64_t *rank, struct gpu_str v, int64_t new_rank)
+{
+	if (v.len == 0 || new_rank < *rank)
+		return;
+	free(*dst);
+	*dst = gpu_xstrndup(v.p, v.len);
+	*rank = new_rank;
+}
+
+int
+gpu_bill_add(struct gpu_bill *b, const struct gpu_bill_usage *u,
+	     struct gpu_err *err)
+{
+	size_t p = find_period(b, u->period);
+	struct period *per;
+	struct job *j;
+	int64_t idle;
+
+	if (u->alloc_seconds < 0 || u->overage < 0 || u->gpu_seconds < 0)
+		return gpu_err_set(err, "negative usage");
+	idle = u->gpu_seconds - u->alloc_seconds;
+	per = &b->periods[p];
+	if (idle > 0 && add_part(&per->idle, &per->nidle, u->model, idle) != 0)
+		goto overflow;
+	if (u->job_id.len == 0)
+		return 0;
+	j = find_job(b, p, u->job_id);
+	take_owner(&j->user, &j->user_rank, u->user, u->owner_rank);
+	take_owner(&j->project, &j->project_rank, u->project, u->owner_rank);
+	if (add_part(&j->parts, &j->nparts, u->model, u->alloc_seconds) != 0 ||
+	    __builtin_add_overflow(j->overage, u->overage, &j->overage))
+		goto overflow;
+	return 0;
+overflow:
+	return gpu_err_set(err, "usage sum overflows");
+}
+
+static void
+price_job(const struct gpu_rates *r, const struct job *j, struct gpu_charge *c)
+{
+	struct gpu_str *models;
+	int64_t *secs;
+	size_t i;
+
+	models = gpu_xreallocarray(NULL, j->nparts + 1, sizeof(*models));
+	secs = gpu_xreallocarray(NULL, j->nparts + 1, sizeof(*secs));
+	for (i = 0; i < j->nparts; i++) {
+		models[i] = j->parts[i].model;
+		secs[i] = j->parts[i].seconds;
+	}
+	gpu_charge_job(c, r, models, secs, j->nparts, j->overage);
+	free(models);
+	free(secs);
+}
+
+static int
+job_cmp(const void *a, const void *b)
+{
+	const struct job *x = *(const struct job *const *)a;
+	const struct job *y = *(const struct job *const *)b;
+
+	/* Periods are compared by index here; lines sort by label later. */
+	if (x->period != y->period)
+		return x->period < y->period ? -1 : 1;
+	return strcmp(x->job_id, y->job_id);
+}
+
+static const char *
+line_key(const struct gpu_bill_line *l, enum gpu_bill_by by)
+{
+	return by == GPU_BILL_USER ? l->user : l->project;
+}
+
+static int
+line_cmp(const struct gpu_bill_line *x, const struct gpu_bill_line *y,
+	 enum gpu_bill_by by)
+{
+	int c = strcmp(x->period, y->period);
+
+	if (c != 0)
+		return c;
+	if (by == GPU_BILL_JOB)
+		return strcmp(x->job_id, y->job_id);
+	return strcmp(line_key(x, by), line_key(y, by));
+}
+
+static int
+line_cmp_job(const void *a, const void *b)
+{
+	return line_cmp(a, b, GPU_BILL_JOB);
+}
+
+static int
+line_cmp_user(const void *a, const void *b)
+{
+	return line_cmp(a, b, GPU_BILL_USER);
+}
+
+static int
+line_cmp_project(const void *a, const void *b)
+{
+	return line_cmp(a, b, GPU_BILL_PROJECT);
+}
+
+static void
+sort_lines(struct gpu_bill_line *lines, size_t n, enum gpu_bill_by by)
+{
+	qsort(lines, n, sizeof(*lines),
+	      by == GPU_BILL_JOB    ? line_cmp_job
+	      : by == GPU_BILL_USER ? line_cmp_user
+				    : line_cmp_project);
+}
+
+static bool
+keep_line(const struct gpu_bill_line *l, const char *user, const char *project)
+{
+	if (user != NULL && strcmp(l->user, user) != 0)
+		return false;
+	if (project != NULL && strcmp(l->project, project) != 0)
+		return false;
+	return true;
+}
+
+/* Fold sorted job lines into one line per (period, user|project). */
+static size_t
+fold_lines(struct gpu_bill_line *lines, size_t n, enum gpu_bill_by by)
+{
+	size_t i, out = 0;
+
+	sort_lines(lines, n, by);
+	for (i = 0; i < n; i++) {
+		struct gpu_bill_line l = lines[i];
+
+		l.job_id = NULL;
+		if (by == GPU_BILL_USER)
+			l.project = NULL;
+		else
+			l.user = NULL;
+		if (out > 0 && strcmp(lines[out - 1].period, l.period) == 0 &&
+		    strcmp(line_key(&lines[out - 1], by), line_key(&l, by)) ==
+			0) {
+			gpu_charge_add(&lines[out - 1].c, &l.c);
+			continue;
+		}
+		lines[out++] = l;
+	}
+	return out;
+}
+
+void
+gpu_bill_report(const struct gpu_bill *b, enum gpu_bill_by by, bool share_idle,
+		const char *user, const char *project,
+		struct gpu_bill_report *rep)
+{
+	const struct job **jobs;
+	struct gpu_bill_line *lines;
+	int64_t *w, *shares;
+	size_t i, n = 0, start;
+
+	memset(rep, 0, sizeof(*rep));
+	jobs = gpu_xreallocarray(NULL, b->njobs + 1, sizeof(*jobs));
+	lines = gpu_xreallocarray(NULL, b->njobs + 1, sizeof(*lines));
+	w = gpu_xreallocarray(NULL, b->njobs + 1, sizeof(*w));
+	shares = gpu_xreallocarray(NULL, b->njobs + 1, sizeof(*shares));
+	for (i = 0; i < b->njobs; i++)
+		jobs[i] = &b->jobs[i];
+	qsort(jobs, b->njobs, sizeof(*jobs), job_cmp);
+	for (i = 0; i < b->njobs; i++) {
+		lines[i].period = b->periods[jobs[i]->period].label;
+		lines[i].job_id = jobs[i]->job_id;
+		lines[i].user = jobs[i]->user;
+		lines[i].project = jobs[i]->project;
+		price_job(b->rates, jobs[i], &lines[i].c);
+		w[i] = lines[i].c.alloc_seconds;
+	}
+	/* Idle price and shares, one period (a run of jobs) at a time. */
+	for (start = 0, i = 0; i < b->nperiods; i++) {
+		const struct period *per = &b->periods[i];
+		int64_t cents = 0;
+		size_t j, end;
+
+		for (j = 0; j < per->nidle; j++) {
+			rep->idle_seconds += per->idle[j].seconds;
+			cents += gpu_money_gpu_cents(
+			    per->idle[j].seconds,
+			    gpu_rates_gpu_rate(b->rates, per->idle[j].model.p,
+					       per->idle[j].model.len));
+		}
+		rep->idle_cents += cents;
+		for (end = start; end < b->njobs && jobs[end]->period == i;)
+			end++;
+		if (share_idle) {
+			gpu_money_share(cents, w + start, end - start,
+					shares + start);
+			for (j = start; j < end; j++)
+				lines[j].c.idle_cents = shares[j];
+		}
+		start = end;
+	}
+	for (i = 0; i < b->njobs; i++)
+		if (keep_line(&lines[i], user, project))
+			lines[n++] = lines[i];
+	if (by == GPU_BILL_JOB) {
+		sort_lines(lines, n, by);
+	} else {
+		n = fold_lines(lines, n, by);
+	}
+	for (i = 0; i < n; i++)
+		gpu_charge_add(&rep->total, &lines[i].c);
+	rep->lines = lines;
+	rep->nlines = n;
+	free(jobs);
+	free(w);
+	free(shares);
+}
+
+void
+gpu_bill_report_release(struct gpu_bill_report *rep)
+{
+	free(rep->lines);
+	memset(rep, 0, sizeof(*rep));
+}
