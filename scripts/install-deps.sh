@@ -4,8 +4,14 @@
 # With --browser, also Chromium for the report's browser test.
 set -eu
 pkgs="libcsv-dev libcjson-dev libsqlite3-dev libcmocka-dev pkg-config sqlite3 gcc make"
-[ "${1:-}" = "--browser" ] && pkgs="$pkgs chromium nodejs npm"
 missing=""
+if [ "${1:-}" = "--browser" ]; then
+	pkgs="$pkgs chromium"
+	# Node.js may come from elsewhere than Debian (with npm inside it):
+	# only ask apt for what is not on PATH at all.
+	command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+	command -v npm >/dev/null 2>&1 || missing="$missing npm"
+fi
 for p in $pkgs; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
 		missing="$missing $p"

@@ -1,0 +1,761 @@
+/* SPDX-License-Identifier: MIT */
+/* gpureport's page data: aggregates and charges as one line of JSON. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/agg.h"
+#include "gpu/db.h"
+#include "gpu/num.h"
+#include "gpu/time.h"
+#include "gpureport.h"
+
+#define DAY_MS INT64_C(86400000)
+
+/* A sorted set of names, looked up by binary search. */
+struct names {
+	char **v;
+	size_t n;
+};
+
+/* One cell of a job's cost: its time on one node in one day. */
+struct cell {
+	size_t job;
+	size_t day;
+	size_t node;
+	int64_t alloc_s;
+	int64_t alloc_busy; /* sum d * util_pct, rounded */
+	int64_t overage;    /* MiB-seconds */
+	int64_t weight;	    /* unrounded charge, for sharing the job's cents */
+	int64_t cents;
+};
+
+/* Everything the page embeds, before it is printed. */
+struct page {
+	const struct report_range *range;
+	const struct gpu_rates *rates;
+	int64_t hour0, day0;
+	size_t nhours, ndays;
+	struct names nodes, users, projects, jobs;
+	int64_t *nh;   /* [node][hour][3]: gpu_s, alloc_s, busy_s */
+	int64_t *nd;   /* [node][day][5]: gpu_s, alloc_s, busy, idle_s, cents */
+	int64_t *nd_w; /* [node][day]: idle cents weight */
+	size_t *job_user; /* by job index (sorted job ids) */
+	size_t *job_proj;
+	int64_t *job_cents;
+	struct cell *cells;
+	size_t ncells;
+	int64_t rejects;
+};
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+names_add(struct names *s, const char *name)
+{
+	s->v = gpu_xreallocarray(s->v, s->n + 1, sizeof(*s->v));
+	s->v[s->n++] = gpu_xstrdup(name);
+}
+
+/* Sort and drop duplicates. */
+static void
+names_seal(struct names *s)
+{
+	size_t i, k = 0;
+
+	qsort(s->v, s->n, sizeof(*s->v), cmp_str);
+	for (i = 0; i < s->n; i++) {
+		if (k > 0 && strcmp(s->v[k - 1], s->v[i]) == 0) {
+			free(s->v[i]);
+			continue;
+		}
+		s->v[k++] = s->v[i];
+	}
+	s->n = k;
+}
+
+/* The index of name, or SIZE_MAX. */
+static size_t
+names_find(const struct names *s, const char *name)
+{
+	char *const *p;
+
+	if (s->n == 0)
+		return SIZE_MAX;
+	p = bsearch(&name, s->v, s->n, sizeof(*s->v), cmp_str);
+	return p == NULL ? SIZE_MAX : (size_t)(p - s->v);
+}
+
+static void
+names_release(struct names *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+/* ---- the period ---- */
+
+int
+report_range_choose(sqlite3 *db, int64_t from_ms, int64_t to_ms,
+		    struct report_range *range, struct gpu_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (to_ms == INT64_MAX) {
+		st = gpu_db_prepare(db, "SELECT MAX(ts_ms) FROM gpu_usage_fact",
+				    err);
+		if (st == NULL)
+			return -1;
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW) {
+			gpu_err_set(err, "cannot read the warehouse: %s",
+				    sqlite3_errmsg(db));
+			sqlite3_finalize(st);
+			return -1;
+		}
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+			sqlite3_finalize(st);
+			return gpu_err_set(err,
+					   "the warehouse holds no samples; "
+					   "give --from and --to");
+		}
+		to_ms = gpu_period_next(
+		    GPU_PERIOD_DAY,
+		    gpu_period_start(GPU_PERIOD_DAY,
+				     sqlite3_column_int64(st, 0)));
+		sqlite3_finalize(st);
+	}
+	if (from_ms == INT64_MIN)
+		from_ms = gpu_period_start(GPU_PERIOD_MONTH, to_ms - 1);
+	if (from_ms >= to_ms)
+		return gpu_err_set(err, "empty period: --from is not before "
+					"--to");
+	range->from_ms = from_ms;
+	range->to_ms = to_ms;
+	return 0;
+}
+
+/* ---- reading the aggregates ---- */
+
+static int
+run(sqlite3 *db, const struct page *pg, enum gpu_period period, unsigned dims,
+    int64_t threshold, struct gpu_agg **out, struct gpu_err *err)
+{
+	struct gpu_agg_query q;
+
+	gpu_agg_query_init(&q);
+	q.period = period;
+	q.dims = dims;
+	q.from_ms = pg->range->from_ms;
+	q.to_ms = pg->range->to_ms;
+	q.threshold_mib = threshold;
+	return gpu_agg_run_db(db, &q, out, err);
+}
+
+static int64_t
+round_busy(double busy)
+{
+	return (int64_t)llround(busy);
+}
+
+/* Node x hour: the hourly series and the heat map. */
+static int
+load_hours(sqlite3 *db, struct page *pg, struct gpu_err *err)
+{
+	struct gpu_agg *a;
+	size_t i, n;
+
+	if (run(db, pg, GPU_PERIOD_HOUR, GPU_DIM_NODE,
+		GPU_DEFAULT_THRESHOLD_MIB, &a, err) != 0)
+		return -1;
+	n = gpu_agg_count(a);
+	for (i = 0; i < n; i++)
+		names_add(&pg->nodes, gpu_agg_group(a, i)->node);
+	names_seal(&pg->nodes);
+	pg->nh = gpu_xcalloc(pg->nodes.n * pg->nhours * 3, sizeof(*pg->nh));
+	for (i = 0; i < n; i++) {
+		const struct gpu_group *g = gpu_agg_group(a, i);
+		size_t node = names_find(&pg->nodes, g->node);
+		size_t h = (size_t)((g->bucket_ms - pg->hour0) / GPU_HOUR_MS);
+		int64_t *c = &pg->nh[(node * pg->nhours + h) * 3];
+
+		c[0] += g->sums.gpu_seconds;
+		c[1] += g->sums.alloc_seconds;
+		/* Busy GPU-seconds: enough for a chart, and short. */
+		c[2] += round_busy(g->sums.busy / 100);
+	}
+	gpu_agg_free(a);
+	return 0;
+}
+
+/* Idle seconds per GPU model (a cluster has few models). */
+struct models {
+	char **name;
+	int64_t *rate;
+	int64_t *seconds;
+	size_t n;
+};
+
+static void
+model_add(struct models *m, const char *name, int64_t rate, int64_t secs)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (strcmp(m->name[i], name) == 0)
+			break;
+	if (i == m->n) {
+		m->name = gpu_xreallocarray(m->name, i + 1, sizeof(*m->name));
+		m->rate = gpu_xreallocarray(m->rate, i + 1, sizeof(*m->rate));
+		m->seconds =
+		    gpu_xreallocarray(m->seconds, i + 1, sizeof(*m->seconds));
+		m->name[i] = gpu_xstrdup(name);
+		m->rate[i] = rate;
+		m->seconds[i] = 0;
+		m->n++;
+	}
+	m->seconds[i] += secs;
+}
+
+static void
+model_release(struct models *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		free(m->name[i]);
+	free(m->name);
+	free(m->rate);
+	free(m->seconds);
+}
+
+/* Node x day (and model, for the GPU-hour rate of idle time). */
+static int
+load_days(sqlite3 *db, struct page *pg, struct gpu_err *err)
+{
+	struct gpu_agg *a;
+	struct models models = {NULL, NULL, NULL, 0};
+	size_t i, n, cells = pg->nodes.n * pg->ndays;
+	int64_t idle_cents = 0, *shares;
+
+	if (run(db, pg, GPU_PERIOD_DAY, GPU_DIM_NODE | GPU_DIM_MODEL,
+		GPU_DEFAULT_THRESHOLD_MIB, &a, err) != 0)
+		return -1;
+	pg->nd = gpu_xcalloc(cells * 5, sizeof(*pg->nd));
+	pg->nd_w = gpu_xcalloc(cells, sizeof(*pg->nd_w));
+	n = gpu_agg_count(a);
+	for (i = 0; i < n; i++) {
+		const struct gpu_group *g = gpu_agg_group(a, i);
+		size_t node = names_find(&pg->nodes, g->node);
+		size_t d = (size_t)((g->bucket_ms - pg->day0) / DAY_MS);
+		int64_t rate =
+		    gpu_rates_gpu_rate(pg->rates, g->model, strlen(g->model));
+		int64_t *c;
+
+		if (node == SIZE_MAX)
+			continue; /* cannot happen: same samples as hours */
+		c = &pg->nd[(node * pg->ndays + d) * 5];
+		c[0] += g->sums.gpu_seconds;
+		c[1] += g->sums.alloc_seconds;
+		c[2] += round_busy(g->sums.busy);
+		c[3] += g->sums.idle_seconds;
+		pg->nd_w[node * pg->ndays + d] +=
+		    (int64_t)((gpu_i128)g->sums.idle_seconds * rate / 1024);
+		model_add(&models, g->model, rate, g->sums.idle_seconds);
+	}
+	gpu_agg_free(a);
+	/* Idle time at its model's GPU-hour rate, rounded per model over the
+	 * whole period as a job's GPU charge is. */
+	for (i = 0; i < models.n; i++)
+		idle_cents +=
+		    gpu_money_gpu_cents(models.seconds[i], models.rate[i]);
+	model_release(&models);
+	shares = gpu_xcalloc(cells == 0 ? 1 : cells, sizeof(*shares));
+	if (gpu_money_share(idle_cents, pg->nd_w, cells, shares) !=
+		idle_cents &&
+	    cells > 0)
+		shares[0] += idle_cents;
+	for (i = 0; i < cells; i++)
+		pg->nd[i * 5 + 4] = shares[i];
+	free(shares);
+	return 0;
+}
+
+/*
+ * Whole-period job lines, priced by the billing core as gpubill prices
+ * them: one usage record per job and model.
+ */
+static int
+load_bill(sqlite3 *db, struct page *pg, struct gpu_err *err)
+{
+	struct gpu_agg *a = NULL;
+	struct gpu_bill *bill = gpu_bill_new(pg->rates);
+	struct gpu_bill_report rep;
+	size_t i, n;
+	int ret = -1;
+
+	memset(&rep, 0, sizeof(rep));
+	if (run(db, pg, GPU_PERIOD_ALL, GPU_DIM_JOB | GPU_DIM_MODEL,
+		gpu_rates_threshold_mib(pg->rates), &a, err) != 0)
+		goto out;
+	n = gpu_agg_count(a);
+	for (i = 0; i < n; i++) {
+		const struct gpu_group *g = gpu_agg_group(a, i);
+		struct gpu_bill_usage u;
+
+		if (g->job_id[0] == '\0')
+			continue;
+		memset(&u, 0, sizeof(u));
+		u.period = "report";
+		u.job_id = (struct gpu_str){g->job_id, strlen(g->job_id)};
+		u.user = (struct gpu_str){g->user, strlen(g->user)};
+		u.project = (struct gpu_str){g->project, strlen(g->project)};
+		u.model = (struct gpu_str){g->model, strlen(g->model)};
+		u.alloc_seconds = g->sums.alloc_seconds;
+		u.overage = g->sums.overage;
+		u.gpu_seconds = g->sums.gpu_seconds;
+		if (gpu_bill_add(bill, &u, err) != 0)
+			goto out;
+	}
+	gpu_bill_report(bill, GPU_BILL_JOB, false, NULL, NULL, &rep);
+	for (i = 0; i < rep.nlines; i++) {
+		names_add(&pg->jobs, rep.lines[i].job_id);
+		names_add(&pg->users, rep.lines[i].user);
+		names_add(&pg->projects, rep.lines[i].project);
+	}
+	names_seal(&pg->jobs);
+	names_seal(&pg->users);
+	names_seal(&pg->projects);
+	pg->job_user = gpu_xcalloc(pg->jobs.n + 1, sizeof(*pg->job_user));
+	pg->job_proj = gpu_xcalloc(pg->jobs.n + 1, sizeof(*pg->job_proj));
+	pg->job_cents = gpu_xcalloc(pg->jobs.n + 1, sizeof(*pg->job_cents));
+	for (i = 0; i < rep.nlines; i++) {
+		const struct gpu_bill_line *l = &rep.lines[i];
+		size_t j = names_find(&pg->jobs, l->job_id);
+
+		pg->job_user[j] = names_find(&pg->users, l->user);
+		pg->job_proj[j] = names_find(&pg->projects, l->project);
+		pg->job_cents[j] = l->c.total_cents;
+	}
+	ret = 0;
+out:
+	gpu_bill_report_release(&rep);
+	gpu_bill_free(bill);
+	gpu_agg_free(a);
+	return ret;
+}
+
+static int
+cmp_cell(const void *pa, const void *pb)
+{
+	const struct cell *a = pa, *b = pb;
+
+	if (a->job != b->job)
+		return a->job < b->job ? -1 : 1;
+	if (a->day != b->day)
+		return a->day < b->day ? -1 : 1;
+	if (a->node != b->node)
+		return a->node < b->node ? -1 : 1;
+	return 0;
+}
+
+/* Share each job's billed cents among its cells, to the cent. */
+static void
+share_cells(struct page *pg)
+{
+	size_t i = 0, k, n;
+	int64_t *w = NULL, *s = NULL;
+
+	qsort(pg->cells, pg->ncells, sizeof(*pg->cells), cmp_cell);
+	while (i < pg->ncells) {
+		size_t job = pg->cells[i].job;
+		int64_t total = pg->job_cents[job];
+
+		for (n = 0; i + n < pg->ncells && pg->cells[i + n].job == job;)
+			n++;
+		w = gpu_xreallocarray(w, n, sizeof(*w));
+		s = gpu_xreallocarray(s, n, sizeof(*s));
+		for (k = 0; k < n; k++)
+			w[k] = pg->cells[i + k].weight;
+		if (gpu_money_share(total, w, n, s) != total) {
+			memset(s, 0, n * sizeof(*s));
+			s[0] = total;
+		}
+		for (k = 0; k < n; k++)
+			pg->cells[i + k].cents = s[k];
+		i += n;
+	}
+	free(w);
+	free(s);
+}
+
+/* Job x day x node cells, with the job's cents shared among them. */
+static int
+load_cells(sqlite3 *db, struct page *pg, struct gpu_err *err)
+{
+	struct gpu_agg *a;
+	size_t i, n, cap = 0;
+	int64_t mem_rate = pg->rates->v[GPU_RATE_MEM];
+
+	if (run(db, pg, GPU_PERIOD_DAY,
+		GPU_DIM_JOB | GPU_DIM_NODE | GPU_DIM_MODEL,
+		gpu_rates_threshold_mib(pg->rates), &a, err) != 0)
+		return -1;
+	n = gpu_agg_count(a);
+	for (i = 0; i < n; i++) {
+		const struct gpu_group *g = gpu_agg_group(a, i);
+		struct cell *c =
+		    pg->ncells > 0 ? &pg->cells[pg->ncells - 1] : NULL;
+		size_t job = names_find(&pg->jobs, g->job_id);
+		size_t day = (size_t)((g->bucket_ms - pg->day0) / DAY_MS);
+		size_t node = names_find(&pg->nodes, g->node);
+		int64_t rate =
+		    gpu_rates_gpu_rate(pg->rates, g->model, strlen(g->model));
+
+		if (g->job_id[0] == '\0' || job == SIZE_MAX || node == SIZE_MAX)
+			continue;
+		/* Groups of one job, day and node differ only by model. */
+		if (c == NULL || c->job != job || c->day != day ||
+		    c->node != node) {
+			if (pg->ncells == cap) {
+				cap = cap == 0 ? 256 : cap * 2;
+				pg->cells = gpu_xreallocarray(
+				    pg->cells, cap, sizeof(*pg->cells));
+			}
+			c = &pg->cells[pg->ncells++];
+			memset(c, 0, sizeof(*c));
+			c->job = job;
+			c->day = day;
+			c->node = node;
+		}
+		c->alloc_s += g->sums.alloc_seconds;
+		c->alloc_busy += round_busy(g->sums.alloc_busy);
+		c->overage += g->sums.overage;
+		/* Charge before rounding, in units of 1/(1024 * 3600 * 1e6). */
+		c->weight +=
+		    (int64_t)(((gpu_i128)g->sums.alloc_seconds * rate * 1024 +
+			       (gpu_i128)g->sums.overage * mem_rate) /
+			      1024);
+	}
+	gpu_agg_free(a);
+	share_cells(pg);
+	return 0;
+}
+
+/*
+ * Rejected rows of the ingest runs whose samples fall in the period (or,
+ * for a run that kept no sample, that ran in it).
+ */
+static int
+load_rejects(sqlite3 *db, struct page *pg, struct gpu_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = gpu_db_prepare(db,
+			    "SELECT COALESCE(SUM(rejected), 0) FROM ingest_log"
+			    " WHERE (min_ts_ms IS NOT NULL AND min_ts_ms < ?2"
+			    "  AND max_ts_ms >= ?1) OR (min_ts_ms IS NULL"
+			    "  AND started_ms >= ?1 AND started_ms < ?2)",
+			    err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, pg->range->from_ms);
+	sqlite3_bind_int64(st, 2, pg->range->to_ms);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		pg->rejects = sqlite3_column_int64(st, 0);
+	else
+		gpu_err_set(err, "cannot read the ingest log: %s",
+			    sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* ---- printing ---- */
+
+/* A JSON string, safe inside an HTML script element. */
+static void
+json_str(struct gpu_buf *b, const char *s)
+{
+	const unsigned char *p;
+
+	gpu_buf_addc(b, '"');
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			gpu_buf_addf(b, "\\%c", *p);
+		else if (*p < 0x20 || *p == '<' || *p == '>' || *p == '&')
+			gpu_buf_addf(b, "\\u%04x", *p);
+		else
+			gpu_buf_addc(b, (char)*p);
+	}
+	gpu_buf_addc(b, '"');
+}
+
+static void
+json_key(struct gpu_buf *b, const char *key)
+{
+	json_str(b, key);
+	gpu_buf_addc(b, ':');
+}
+
+static void
+json_time(struct gpu_buf *b, const char *key, int64_t ms)
+{
+	char t[32];
+
+	gpu_time_fmt_iso(ms, t);
+	json_key(b, key);
+	json_str(b, t);
+	gpu_buf_addc(b, ',');
+}
+
+static void
+json_i64(struct gpu_buf *b, const char *key, int64_t v)
+{
+	json_key(b, key);
+	gpu_num_fmt_i64(b, v);
+	gpu_buf_addc(b, ',');
+}
+
+static void
+json_names(struct gpu_buf *b, const char *key, const struct names *s)
+{
+	size_t i;
+
+	json_key(b, key);
+	gpu_buf_addc(b, '[');
+	for (i = 0; i < s->n; i++) {
+		if (i > 0)
+			gpu_buf_addc(b, ',');
+		json_str(b, s->v[i]);
+	}
+	gpu_buf_adds(b, "],");
+}
+
+/* Rows of width numbers per node: [[...],[...]]. */
+static void
+json_matrix(struct gpu_buf *b, const char *key, const int64_t *m, size_t rows,
+	    size_t width)
+{
+	size_t r, i;
+
+	json_key(b, key);
+	gpu_buf_addc(b, '[');
+	for (r = 0; r < rows; r++) {
+		gpu_buf_adds(b, r > 0 ? ",[" : "[");
+		for (i = 0; i < width; i++) {
+			if (i > 0)
+				gpu_buf_addc(b, ',');
+			gpu_num_fmt_i64(b, m[r * width + i]);
+		}
+		gpu_buf_addc(b, ']');
+	}
+	gpu_buf_adds(b, "],");
+}
+
+/*
+ * Column col of rows of width numbers per node: a row's values as
+ * run-length pairs [count,value,...], since a node's GPU time is the same
+ * hour after hour.
+ */
+static void
+json_runs(struct gpu_buf *b, const char *key, const int64_t *m, size_t rows,
+	  size_t n, size_t width, size_t col)
+{
+	size_t r, i, k;
+
+	json_key(b, key);
+	gpu_buf_addc(b, '[');
+	for (r = 0; r < rows; r++) {
+		const int64_t *row = m + r * n * width;
+
+		gpu_buf_adds(b, r > 0 ? ",[" : "[");
+		for (i = 0; i < n; i = k) {
+			for (k = i + 1; k < n && row[k * width + col] ==
+						     row[i * width + col];)
+				k++;
+			gpu_buf_addf(b, "%s%zu,", i > 0 ? "," : "", k - i);
+			gpu_num_fmt_i64(b, row[i * width + col]);
+		}
+		gpu_buf_addc(b, ']');
+	}
+	gpu_buf_adds(b, "],");
+}
+
+/* Columns from..width-1 of rows of width numbers per node, flattened. */
+static void
+json_cols(struct gpu_buf *b, const char *key, const int64_t *m, size_t rows,
+	  size_t n, size_t width, size_t from)
+{
+	size_t r, i, c;
+
+	json_key(b, key);
+	gpu_buf_addc(b, '[');
+	for (r = 0; r < rows; r++) {
+		const int64_t *row = m + r * n * width;
+
+		gpu_buf_adds(b, r > 0 ? ",[" : "[");
+		for (i = 0; i < n; i++)
+			for (c = from; c < width; c++) {
+				if (i > 0 || c > from)
+					gpu_buf_addc(b, ',');
+				gpu_num_fmt_i64(b, row[i * width + c]);
+			}
+		gpu_buf_addc(b, ']');
+	}
+	gpu_buf_adds(b, "],");
+}
+
+static void
+json_rates(struct gpu_buf *b, const struct gpu_rates *r)
+{
+	int k;
+
+	json_key(b, "rates");
+	gpu_buf_addc(b, '{');
+	for (k = 0; k < GPU_RATE_NKEYS; k++) {
+		if (k > 0)
+			gpu_buf_addc(b, ',');
+		json_key(b, gpu_rate_key_name((enum gpu_rate_key)k));
+		gpu_buf_addc(b, '"');
+		gpu_num_fmt_micro(b, r->v[k]);
+		gpu_buf_addc(b, '"');
+	}
+	gpu_buf_adds(b, "},");
+}
+
+static void
+print_page(const struct page *pg, struct gpu_buf *b)
+{
+	size_t i;
+
+	gpu_buf_addc(b, '{');
+	json_i64(b, "format", 1);
+	json_key(b, "tool");
+	json_str(b, "gpureport " GPU_VERSION);
+	gpu_buf_addc(b, ',');
+	json_time(b, "from", pg->range->from_ms);
+	json_time(b, "to", pg->range->to_ms);
+	json_key(b, "currency");
+	json_str(b, pg->rates->currency);
+	gpu_buf_addc(b, ',');
+	json_rates(b, pg->rates);
+	json_i64(b, "hour0", pg->hour0);
+	json_i64(b, "nhours", (int64_t)pg->nhours);
+	json_i64(b, "day0", pg->day0);
+	json_i64(b, "ndays", (int64_t)pg->ndays);
+	json_i64(b, "rejects", pg->rejects);
+	json_names(b, "nodes", &pg->nodes);
+	json_names(b, "users", &pg->users);
+	json_names(b, "projects", &pg->projects);
+	json_runs(b, "ng", pg->nh, pg->nodes.n, pg->nhours, 3, 0);
+	json_cols(b, "nh", pg->nh, pg->nodes.n, pg->nhours, 3, 1);
+	json_matrix(b, "nd", pg->nd, pg->nodes.n, pg->ndays * 5);
+	json_key(b, "jobs");
+	gpu_buf_addc(b, '[');
+	for (i = 0; i < pg->jobs.n; i++) {
+		gpu_buf_adds(b, i > 0 ? ",[" : "[");
+		json_str(b, pg->jobs.v[i]);
+		gpu_buf_addf(b, ",%zu,%zu]", pg->job_user[i], pg->job_proj[i]);
+	}
+	gpu_buf_adds(b, "],");
+	json_key(b, "jc");
+	gpu_buf_addc(b, '[');
+	for (i = 0; i < pg->ncells; i++) {
+		const struct cell *c = &pg->cells[i];
+
+		if (i > 0)
+			gpu_buf_addc(b, ',');
+		gpu_buf_addf(b, "%zu,%zu,%zu,", c->job, c->day, c->node);
+		gpu_buf_addf(b, "%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64,
+			     c->alloc_s, c->alloc_busy, c->overage, c->cents);
+	}
+	gpu_buf_adds(b, "]}");
+}
+
+static void
+page_release(struct page *pg)
+{
+	names_release(&pg->nodes);
+	names_release(&pg->users);
+	names_release(&pg->projects);
+	names_release(&pg->jobs);
+	free(pg->nh);
+	free(pg->nd);
+	free(pg->nd_w);
+	free(pg->job_user);
+	free(pg->job_proj);
+	free(pg->job_cents);
+	free(pg->cells);
+}
+
+int
+report_build_data(sqlite3 *db, const struct report_range *range,
+		  const struct gpu_rates *rates, struct gpu_buf *json,
+		  struct gpu_err *err)
+{
+	struct page pg;
+	int64_t t;
+	int ret = -1;
+
+	memset(&pg, 0, sizeof(pg));
+	pg.range = range;
+	pg.rates = rates;
+	pg.hour0 = gpu_period_start(GPU_PERIOD_HOUR, range->from_ms);
+	pg.nhours =
+	    (size_t)((range->to_ms - pg.hour0 + GPU_HOUR_MS - 1) / GPU_HOUR_MS);
+	pg.day0 = gpu_period_start(GPU_PERIOD_DAY, range->from_ms);
+	for (t = pg.day0; t < range->to_ms;
+	     t = gpu_period_next(GPU_PERIOD_DAY, t))
+		pg.ndays++;
+	if (load_hours(db, &pg, err) != 0 || load_days(db, &pg, err) != 0 ||
+	    load_bill(db, &pg, err) != 0 || load_cells(db, &pg, err) != 0 ||
+	    load_rejects(db, &pg, err) != 0)
+		goto out;
+	print_page(&pg, json);
+	ret = 0;
+out:
+	page_release(&pg);
+	return ret;
+}
+
+/* ---- the page ---- */
+
+static void
+put_lines(FILE *fp, const char *const *lines)
+{
+	for (; *lines != NULL; lines++)
+		fputs(*lines, fp);
+}
+
+int
+report_write_page(FILE *fp, const struct gpu_buf *json)
+{
+	const char *const *l;
+
+	for (l = report_asset_html; *l != NULL; l++) {
+		if (strcmp(*l, "@CSS@\n") == 0)
+			put_lines(fp, report_asset_css);
+		else if (strcmp(*l, "@JS@\n") == 0)
+			put_lines(fp, report_asset_js);
+		else if (strcmp(*l, "@DATA@\n") == 0) {
+			fwrite(json->data, 1, json->len, fp);
+			fputc('\n', fp);
+		} else
+			fputs(*l, fp);
+	}
+	return ferror(fp) ? -1 : 0;
+}

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/* gpureport: write one self-contained HTML dashboard of a warehouse period. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gpu/db.h"
+#include "gpu/diag.h"
+#include "gpu/money.h"
+#include "gpu/time.h"
+#include "gpureport.h"
+
+enum {
+	OPT_DB = 256,
+	OPT_FROM,
+	OPT_TO,
+	OPT_RATES,
+	OPT_GPU_RATE,
+	OPT_MEM_RATE,
+	OPT_THRESHOLD,
+	OPT_OVERHEAD
+};
+
+static const char usage_text[] =
+    "usage: gpureport [--db path] [--from time] [--to time] [-o file]\n"
+    "                 [--rates file] [--gpu-rate X] [--mem-rate X]\n"
+    "                 [--mem-threshold-gb X] [--overhead-rate X]\n";
+
+static const char help_text[] =
+    "Write one self-contained HTML page (no network, works from file://)\n"
+    "with the usage, utilization and cost of a period of the warehouse:\n"
+    "key figures, hourly series, cost by user, project and day, a node\n"
+    "heat map and the jobs, with filters applied in the page. Figures come\n"
+    "from the same code as gpuagg and amounts from the same code as\n"
+    "gpubill, priced with the same rates.\n"
+    "\n"
+    "      --db PATH             warehouse (default $GPUUSAGE_DB or\n"
+    "                            ./gpuusage.db)\n"
+    "      --from TIME           start of the period, included (default\n"
+    "                            the first day of the month of --to)\n"
+    "      --to TIME             end of the period, excluded (default the\n"
+    "                            day after the latest sample)\n"
+    "  -o, --output FILE         write to FILE (atomically) instead of\n"
+    "                            stdout\n"
+    "      --rates FILE          rate card, as gpubill reads it\n"
+    "      --gpu-rate X          per allocated GPU-hour "
+    "($GPU_HOURLY_RATE, 2.50)\n"
+    "      --mem-rate X          per GiB-hour above the threshold\n"
+    "                            ($MEMORY_OVERAGE_RATE, 0.10)\n"
+    "      --mem-threshold-gb X  memory-overage threshold, GiB\n"
+    "                            ($MEMORY_OVERAGE_THRESHOLD_GB, 16)\n"
+    "      --overhead-rate X     fraction of the subtotal\n"
+    "                            ($CLUSTER_OVERHEAD_RATE, 0.05)\n"
+    "  -h, --help                show this help and exit\n"
+    "  -V, --version             show the version and exit\n";
+
+static const struct option long_opts[] = {
+    {"output", required_argument, NULL, 'o'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"db", required_argument, NULL, OPT_DB},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"to", required_argument, NULL, OPT_TO},
+    {"rates", required_argument, NULL, OPT_RATES},
+    {"gpu-rate", required_argument, NULL, OPT_GPU_RATE},
+    {"mem-rate", required_argument, NULL, OPT_MEM_RATE},
+    {"mem-threshold-gb", required_argument, NULL, OPT_THRESHOLD},
+    {"overhead-rate", required_argument, NULL, OPT_OVERHEAD},
+    {NULL, 0, NULL, 0}};
+
+struct opts {
+	const char *db;
+	const char *output;
+	const char *rates;
+	const char *rate_flag[GPU_RATE_NKEYS];
+	int64_t from_ms;
+	int64_t to_ms;
+};
+
+static int
+usage_error(void)
+{
+	fputs(usage_text, stderr);
+	fprintf(stderr, "Try '%s --help' for more information.\n",
+		gpu_progname());
+	return GPU_EXIT_USAGE;
+}
+
+static int
+parse_time(const char *opt, const char *arg, int64_t *ms)
+{
+	const char *why = NULL;
+
+	if (gpu_time_parse_arg(arg, ms, &why) == 0)
+		return 0;
+	gpu_msg("%s for option --%s: '%s'", why != NULL ? why : "invalid time",
+		opt, arg);
+	return -1;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->from_ms = INT64_MIN;
+	o->to_ms = INT64_MAX;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:hV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			o->output = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			fputs("\n", stdout);
+			fputs(help_text, stdout);
+			return gpu_close_stdout(GPU_EXIT_OK);
+		case 'V':
+			printf("%s %s\n", gpu_progname(), GPU_VERSION);
+			return gpu_close_stdout(GPU_EXIT_OK);
+		case OPT_DB:
+			o->db = optarg;
+			break;
+		case OPT_FROM:
+			if (parse_time("from", optarg, &o->from_ms) != 0)
+				return usage_error();
+			break;
+		case OPT_TO:
+			if (parse_time("to", optarg, &o->to_ms) != 0)
+				return usage_error();
+			break;
+		case OPT_RATES:
+			o->rates = optarg;
+			break;
+		case OPT_GPU_RATE:
+			o->rate_flag[GPU_RATE_GPU] = optarg;
+			break;
+		case OPT_MEM_RATE:
+			o->rate_flag[GPU_RATE_MEM] = optarg;
+			break;
+		case OPT_THRESHOLD:
+			o->rate_flag[GPU_RATE_THRESHOLD] = optarg;
+			break;
+		case OPT_OVERHEAD:
+			o->rate_flag[GPU_RATE_OVERHEAD] = optarg;
+			break;
+		case ':':
+			gpu_msg("option '%s' requires an argument",
+				argv[optind - 1]);
+			return usage_error();
+		default:
+			gpu_msg("unknown option '%s'", argv[optind - 1]);
+			return usage_error();
+		}
+	}
+	if (optind < argc) {
+		gpu_msg("unexpected argument '%s'", argv[optind]);
+		return usage_error();
+	}
+	if (o->from_ms != INT64_MIN && o->to_ms != INT64_MAX &&
+	    o->from_ms >= o->to_ms) {
+		gpu_msg("empty period: --from is not before --to");
+		return usage_error();
+	}
+	return -1;
+}
+
+/*
+ * Write the page to path under a temporary name in the same directory,
+ * then rename it into place, so no reader ever sees a partial page. A
+ * path that is not a regular file (/dev/stdout, a pipe) is written as is.
+ */
+static int
+write_file(const char *path, const struct gpu_buf *json)
+{
+	struct stat sb;
+	size_t n = strlen(path);
+	char *tmp = NULL;
+	FILE *fp = NULL;
+	mode_t mask;
+	int fd, ret = -1;
+
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		fp = fopen(path, "w");
+		if (fp == NULL) {
+			gpu_msg("cannot open '%s': %s", path, strerror(errno));
+			return -1;
+		}
+		ret = report_write_page(fp, json);
+		if (fclose(fp) != 0 || ret != 0) {
+			gpu_msg("write error on '%s': %s", path,
+				strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	tmp = gpu_xmalloc(n + 8);
+	memcpy(tmp, path, n);
+	memcpy(tmp + n, ".XXXXXX", 8);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		gpu_msg("cannot create '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) != 0 || (fp = fdopen(fd, "w")) == NULL) {
+		gpu_msg("cannot create '%s': %s", tmp, strerror(errno));
+		close(fd);
+		goto fail;
+	}
+	if (report_write_page(fp, json) != 0 || fflush(fp) != 0 ||
+	    fsync(fileno(fp)) != 0) {
+		gpu_msg("write error on '%s': %s", tmp, strerror(errno));
+		fclose(fp);
+		goto fail;
+	}
+	if (fclose(fp) != 0) {
+		gpu_msg("write error on '%s': %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if (rename(tmp, path) != 0) {
+		gpu_msg("cannot rename '%s' to '%s': %s", tmp, path,
+			strerror(errno));
+		goto fail;
+	}
+	ret = 0;
+	goto out;
+fail:
+	unlink(tmp);
+out:
+	free(tmp);
+	return ret;
+}
+
+static int
+report(const struct opts *o, const struct gpu_rates *rates)
+{
+	const char *path = gpu_db_path(o->db);
+	struct gpu_db_opts dbo = {.readonly = false, .lock_timeout_ms = 10000};
+	struct report_range range;
+	struct gpu_buf json;
+	struct gpu_err err;
+	sqlite3 *db = NULL;
+	struct stat sb;
+	int status = GPU_EXIT_FAIL;
+
+	gpu_buf_init(&json);
+	/* A report never creates a warehouse; opening one may migrate it
+	 * and bring its rollup up to date, as gpuagg does. */
+	if (stat(path, &sb) != 0) {
+		gpu_msg("cannot open warehouse '%s': %s", path,
+			strerror(errno));
+		return GPU_EXIT_FAIL;
+	}
+	if (gpu_db_open(path, &dbo, &db, &err) != 0 ||
+	    report_range_choose(db, o->from_ms, o->to_ms, &range, &err) != 0 ||
+	    report_build_data(db, &range, rates, &json, &err) != 0) {
+		gpu_msg_err(&err);
+		goto out;
+	}
+	if (gpu_db_close(db, &err) != 0) {
+		db = NULL;
+		gpu_msg_err(&err);
+		goto out;
+	}
+	db = NULL;
+	if (o->output == NULL || strcmp(o->output, "-") == 0) {
+		report_write_page(stdout, &json);
+		status = GPU_EXIT_OK;
+	} else if (write_file(o->output, &json) == 0) {
+		status = GPU_EXIT_OK;
+	}
+out:
+	if (db != NULL)
+		gpu_db_close(db, NULL);
+	gpu_buf_release(&json);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct gpu_rates rates;
+	struct gpu_err err;
+	struct opts o;
+	bool bad_usage = false;
+	int status;
+
+	gpu_diag_init(argv[0]);
+	status = parse_args(argc, argv, &o);
+	if (status >= 0)
+		return status;
+	gpu_rates_init(&rates);
+	if (gpu_rates_resolve(&rates, o.rates, o.rate_flag, &bad_usage, &err) !=
+	    0) {
+		gpu_msg_err(&err);
+		gpu_rates_release(&rates);
+		return bad_usage ? GPU_EXIT_USAGE : GPU_EXIT_FAIL;
+	}
+	status = report(&o, &rates);
+	gpu_rates_release(&rates);
+	return gpu_close_stdout(status);
+}

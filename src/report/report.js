@@ -1,0 +1,802 @@
+// SPDX-License-Identifier: MIT
+// gpureport's page script: reads the embedded aggregates, applies the
+// filters and draws every tile, chart and table as SVG or HTML. No library,
+// no network. Money is summed from integer cents that gpureport computed
+// with the billing code, so filtered totals reconcile to the cent.
+"use strict";
+
+const D = JSON.parse(document.getElementById("gpu-data").textContent);
+const HOUR = 3600000;
+const DAY = 86400000;
+const SVGNS = "http://www.w3.org/2000/svg";
+// Okabe-Ito colours, distinguishable with colour-vision deficiencies.
+const PALETTE = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9",
+	"#d55e00", "#f0e442", "#000000"];
+const OTHER_COLOUR = "#a3aab5";
+const JC = 7; // fields of one job cell: job, day, node, a, ab, ov, cents
+
+// ---- formatting (fixed, locale-independent) ----
+
+function group3(intText) {
+	return intText.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+function fmtNum(v, decimals) {
+	if (!Number.isFinite(v))
+		return "–";
+	const s = Math.abs(v).toFixed(decimals);
+	const dot = s.indexOf(".");
+	const whole = dot < 0 ? s : s.slice(0, dot);
+	const frac = dot < 0 ? "" : s.slice(dot);
+	const neg = v < 0 && Number(s) !== 0;
+	return (neg ? "-" : "") + group3(whole) + frac;
+}
+
+// At most 6 decimals, trailing zeros trimmed: how gpuagg prints floats.
+function fmt6(v) {
+	if (!Number.isFinite(v))
+		return "";
+	let s = v.toFixed(6);
+	if (s.indexOf(".") >= 0)
+		s = s.replace(/0+$/, "").replace(/\.$/, "");
+	return s === "-0" ? "0" : s;
+}
+
+// Integer cents as "1234.56", as gpubill prints amounts.
+function centsText(c) {
+	const neg = c < 0;
+	const a = Math.abs(c);
+	const cc = String(a % 100).padStart(2, "0");
+	return (neg ? "-" : "") + String(Math.floor(a / 100)) + "." + cc;
+}
+
+function fmtMoney(c) {
+	const t = centsText(c);
+	const dot = t.indexOf(".");
+	const sym = D.currency === "USD" ? "$" : D.currency + " ";
+	const neg = t[0] === "-";
+	const whole = t.slice(neg ? 1 : 0, dot);
+	return (neg ? "-" : "") + sym + group3(whole) + t.slice(dot);
+}
+
+function isoDay(ms) {
+	return new Date(ms).toISOString().slice(0, 10);
+}
+
+function isoHour(ms) {
+	return new Date(ms).toISOString().slice(0, 13).replace("T", " ") + ":00";
+}
+
+function nameOf(s, what) {
+	return s === "" ? "(no " + what + ")" : s;
+}
+
+// ---- DOM and SVG helpers ----
+
+function el(tag, attrs, text) {
+	const e = document.createElement(tag);
+	for (const k in attrs || {})
+		e.setAttribute(k, attrs[k]);
+	if (text !== undefined)
+		e.textContent = text;
+	return e;
+}
+
+function sv(parent, tag, attrs, text) {
+	const e = document.createElementNS(SVGNS, tag);
+	for (const k in attrs)
+		e.setAttribute(k, attrs[k]);
+	if (text !== undefined)
+		e.textContent = text;
+	if (parent)
+		parent.appendChild(e);
+	return e;
+}
+
+function newSvg(box, w, h, label) {
+	box.replaceChildren();
+	const s = sv(null, "svg", { viewBox: "0 0 " + w + " " + h,
+		role: "img", "aria-label": label });
+	box.appendChild(s);
+	return s;
+}
+
+function emptyChart(box, text) {
+	box.replaceChildren(el("div", { class: "empty" }, text));
+}
+
+// Round numbers for an axis from 0 (or lo) to hi: about n ticks.
+function ticks(lo, hi, n) {
+	if (!(hi > lo))
+		hi = lo + 1;
+	const raw = (hi - lo) / n;
+	const p = Math.pow(10, Math.floor(Math.log10(raw)));
+	const step = [1, 2, 2.5, 5, 10].map((m) => m * p).find((s) => s >= raw);
+	// The last tick is at or above hi, so the data fits under the axis.
+	const out = [];
+	const last = Math.ceil(hi / step - 1e-9);
+	for (let i = Math.ceil(lo / step); i <= last; i++)
+		out.push(i * step);
+	return out;
+}
+
+function linear(d0, d1, r0, r1) {
+	const k = d1 === d0 ? 0 : (r1 - r0) / (d1 - d0);
+	return (v) => r0 + (v - d0) * k;
+}
+
+function yAxis(s, scale, values, x, x2, fmt, anchorEnd) {
+	const g = sv(s, "g", { class: "axis" });
+	for (const v of values) {
+		const y = scale(v);
+		sv(g, "line", { x1: x, x2: x2, y1: y, y2: y, class: "gridline",
+			stroke: "#e8ebf0" });
+		sv(g, "text", { x: anchorEnd ? x - 6 : x2 + 6, y: y + 4,
+			"text-anchor": anchorEnd ? "end" : "start" }, fmt(v));
+	}
+}
+
+function axisTitle(s, x, y, text, rotate) {
+	const t = sv(s, "text", { x: x, y: y, class: "title",
+		"text-anchor": "middle" }, text);
+	if (rotate)
+		t.setAttribute("transform", "rotate(-90 " + x + " " + y + ")");
+}
+
+function legend(box, items) {
+	const div = el("div", { class: "legend" });
+	for (const it of items) {
+		const sp = el("span", {}, it.name);
+		sp.style.setProperty("--c", it.colour);
+		div.appendChild(sp);
+	}
+	box.appendChild(div);
+}
+
+// ---- the data, indexed once ----
+
+const NH = D.nhours;
+const ND = D.ndays;
+const NNODES = D.nodes.length;
+const NJOBS = D.jobs.length;
+
+// Node x hour cells as [GPU-seconds, allocated GPU-seconds, busy
+// percent-seconds] per hour: the page data holds GPU-seconds as runs
+// (ng: count, value, ...) and allocated and busy GPU-seconds (nh).
+function expandHours() {
+	return D.nodes.map((_, n) => {
+		const out = new Float64Array(NH * 3);
+		const runs = D.ng[n], ab = D.nh[n];
+		let h = 0;
+		for (let k = 0; k < runs.length; k += 2)
+			for (let i = 0; i < runs[k]; i++, h++)
+				out[h * 3] = runs[k + 1];
+		for (h = 0; h < NH; h++) {
+			out[h * 3 + 1] = ab[h * 2];
+			out[h * 3 + 2] = ab[h * 2 + 1] * 100;
+		}
+		return out;
+	});
+}
+const NHC = expandHours();
+
+function dayOfHour(h) {
+	return Math.floor((D.hour0 + h * HOUR - D.day0) / DAY);
+}
+
+// ---- filters ----
+
+const F = { from: 0, to: ND - 1, node: -1, user: -1, project: -1 };
+
+function fillSelect(sel, names, what, sorted) {
+	const idx = names.map((_, i) => i);
+	if (sorted)
+		idx.sort((a, b) => names[a] < names[b] ? -1 :
+			names[a] > names[b] ? 1 : 0);
+	for (const i of idx)
+		sel.appendChild(el("option", { value: String(i) },
+			nameOf(names[i], what)));
+}
+
+function setupFilters() {
+	const from = document.getElementById("f-from");
+	const to = document.getElementById("f-to");
+	for (let d = 0; d < ND; d++) {
+		const t = isoDay(D.day0 + d * DAY);
+		from.appendChild(el("option", { value: String(d) }, t));
+		to.appendChild(el("option", { value: String(d) }, t));
+	}
+	to.value = String(ND - 1);
+	fillSelect(document.getElementById("f-node"), D.nodes, "node", false);
+	fillSelect(document.getElementById("f-user"), D.users, "user", false);
+	fillSelect(document.getElementById("f-project"), D.projects,
+		"project", false);
+	const read = () => {
+		F.from = Number(from.value);
+		F.to = Number(to.value);
+		if (F.to < F.from) {
+			F.to = F.from;
+			to.value = from.value;
+		}
+		for (const k of ["node", "user", "project"]) {
+			const v = document.getElementById("f-" + k).value;
+			F[k] = v === "" ? -1 : Number(v);
+		}
+		render();
+	};
+	for (const id of ["f-from", "f-to", "f-node", "f-user", "f-project"])
+		document.getElementById(id).addEventListener("change", read);
+	document.getElementById("f-reset").addEventListener("click", () => {
+		from.value = "0";
+		to.value = String(ND - 1);
+		for (const k of ["node", "user", "project"])
+			document.getElementById("f-" + k).value = "";
+		read();
+	});
+}
+
+function dayOk(d) {
+	return d >= F.from && d <= F.to;
+}
+
+function nodeOk(n) {
+	return F.node < 0 || n === F.node;
+}
+
+function jobOk(j) {
+	const job = D.jobs[j];
+	return (F.user < 0 || job[1] === F.user) &&
+		(F.project < 0 || job[2] === F.project);
+}
+
+// ---- computing the filtered view ----
+
+function compute() {
+	const v = { g: 0, b: 0, idle: 0, idleCents: 0, a: 0, ab: 0, cents: 0 };
+	// Cluster sums per node from the node x day cells.
+	v.node = [];
+	for (let n = 0; n < NNODES; n++) {
+		const s = { n: n, g: 0, a: 0, b: 0, i: 0 };
+		if (nodeOk(n)) {
+			const row = D.nd[n];
+			for (let d = F.from; d <= F.to; d++) {
+				s.g += row[d * 5];
+				s.a += row[d * 5 + 1];
+				s.b += row[d * 5 + 2];
+				s.i += row[d * 5 + 3];
+				v.idleCents += row[d * 5 + 4];
+			}
+		}
+		v.g += s.g;
+		v.b += s.b;
+		v.idle += s.i;
+		v.node.push(s);
+	}
+	// Cluster series per hour from the node x hour cells.
+	v.hours = [];
+	for (let h = 0; h < NH; h++) {
+		if (!dayOk(dayOfHour(h)))
+			continue;
+		const s = { h: h, g: 0, a: 0, b: 0 };
+		for (let n = 0; n < NNODES; n++) {
+			if (!nodeOk(n))
+				continue;
+			s.g += NHC[n][h * 3];
+			s.a += NHC[n][h * 3 + 1];
+			s.b += NHC[n][h * 3 + 2];
+		}
+		v.hours.push(s);
+	}
+	// Jobs, users, projects and days from the job x day x node cells.
+	v.job = new Map();
+	v.user = new Map();
+	v.project = new Map();
+	v.day = new Map();
+	const jc = D.jc;
+	for (let k = 0; k < jc.length; k += JC) {
+		const j = jc[k];
+		if (!dayOk(jc[k + 1]) || !nodeOk(jc[k + 2]) || !jobOk(j))
+			continue;
+		const a = jc[k + 3], ab = jc[k + 4], ov = jc[k + 5];
+		const c = jc[k + 6];
+		v.a += a;
+		v.ab += ab;
+		v.cents += c;
+		let s = v.job.get(j);
+		if (!s) {
+			s = { j: j, a: 0, ab: 0, ov: 0, c: 0 };
+			v.job.set(j, s);
+		}
+		s.a += a;
+		s.ab += ab;
+		s.ov += ov;
+		s.c += c;
+		const job = D.jobs[j];
+		for (const [m, key] of [[v.user, job[1]], [v.project, job[2]]]) {
+			let t = m.get(key);
+			if (!t) {
+				t = { key: key, a: 0, c: 0 };
+				m.set(key, t);
+			}
+			t.a += a;
+			t.c += c;
+		}
+		let dm = v.day.get(jc[k + 1]);
+		if (!dm) {
+			dm = new Map();
+			v.day.set(jc[k + 1], dm);
+		}
+		dm.set(job[2], (dm.get(job[2]) || 0) + c);
+	}
+	return v;
+}
+
+// ---- tiles ----
+
+function tile(box, id, label, text, value, extra) {
+	const t = el("div", { class: "kpi", id: id, "data-value": value });
+	t.appendChild(el("div", { class: "label" }, label));
+	t.appendChild(el("div", { class: "value" }, text));
+	if (extra)
+		t.appendChild(el("div", { class: "extra" }, extra));
+	box.appendChild(t);
+	return t;
+}
+
+function pct(num, den) {
+	return den > 0 ? num / den : NaN;
+}
+
+function drawKpis(v) {
+	const box = document.getElementById("kpis");
+	box.replaceChildren();
+	const gh = v.g / 3600;
+	const ah = v.a / 3600;
+	const share = pct(v.a * 100, v.g);
+	const util = pct(v.b, v.g);
+	const autil = pct(v.ab, v.a);
+	const ih = v.idle / 3600;
+	tile(box, "kpi-gpu-hours", "GPU-hours (cluster)", fmtNum(gh, 1),
+		fmt6(gh), "GPU time reported by the selected nodes");
+	tile(box, "kpi-alloc-share", "Allocated share",
+		fmtNum(share, 1) + " %", fmt6(share),
+		fmtNum(ah, 1) + " allocated GPU-hours").dataset.allocHours =
+		fmt6(ah);
+	tile(box, "kpi-avg-util", "Average utilization (cluster)",
+		fmtNum(util, 1) + " %", fmt6(util), "over all GPU time");
+	tile(box, "kpi-alloc-util", "Allocated utilization",
+		fmtNum(autil, 1) + " %", fmt6(autil), "over allocated GPU time");
+	tile(box, "kpi-cost", "Cost", fmtMoney(v.cents), centsText(v.cents),
+		v.job.size + " jobs").dataset.cents = String(v.cents);
+	tile(box, "kpi-idle", "Idle GPU-hours (cluster)", fmtNum(ih, 1),
+		fmt6(ih), "worth " + fmtMoney(v.idleCents) + " at the GPU rate")
+		.dataset.cents = String(v.idleCents);
+	tile(box, "kpi-rejects", "Rejected input rows", fmtNum(D.rejects, 0),
+		String(D.rejects), "in ingest runs of the period");
+}
+
+// ---- the hourly series ----
+
+function drawSeries(v) {
+	const box = document.getElementById("chart-series");
+	if (v.hours.length === 0)
+		return emptyChart(box, "No GPU time in the selection.");
+	const W = 960, H = 300, L = 56, R = 64, T = 16, B = 44;
+	const s = newSvg(box, W, H,
+		"Hourly cluster utilization and allocated GPUs");
+	const h0 = v.hours[0].h, h1 = v.hours[v.hours.length - 1].h + 1;
+	const x = linear(h0, h1, L, W - R);
+	const yu = linear(0, 100, H - B, T);
+	let gmax = 1;
+	for (const p of v.hours)
+		gmax = Math.max(gmax, p.g / 3600);
+	const gt = ticks(0, gmax, 5);
+	const yg = linear(0, gt[gt.length - 1], H - B, T);
+	yAxis(s, yu, [0, 25, 50, 75, 100], L, W - R, (t) => t + "%", true);
+	const ga = sv(s, "g", { class: "axis" });
+	for (const t of gt)
+		sv(ga, "text", { x: W - R + 6, y: yg(t) + 4 }, fmtNum(t, 0));
+	// Day boundaries on the time axis.
+	const span = h1 - h0;
+	const every = Math.max(1, Math.ceil(span / 24 / 12));
+	for (let h = h0; h <= h1; h++) {
+		const ms = D.hour0 + h * HOUR;
+		if (ms % DAY !== 0 || Math.round((ms - D.day0) / DAY) % every)
+			continue;
+		sv(ga, "line", { x1: x(h), x2: x(h), y1: T, y2: H - B + 5,
+			stroke: "#e8ebf0" });
+		sv(ga, "text", { x: x(h), y: H - B + 18, "text-anchor":
+			"middle" }, isoDay(ms).slice(5));
+	}
+	axisTitle(s, (L + W - R) / 2, H - 6, "Time (UTC, day boundaries)");
+	axisTitle(s, 14, (T + H - B) / 2, "Utilization (%)", true);
+	axisTitle(s, W - 12, (T + H - B) / 2, "GPUs", true);
+	const lines = [
+		{ name: "GPUs reporting", colour: OTHER_COLOUR,
+			y: (p) => yg(p.g / 3600) },
+		{ name: "Allocated GPUs", colour: PALETTE[1],
+			y: (p) => yg(p.a / 3600) },
+		{ name: "Utilization (%)", colour: PALETTE[0],
+			y: (p) => yu(p.g > 0 ? p.b / p.g : 0) },
+	];
+	for (const ln of lines) {
+		// Hours without samples break the line instead of reading 0.
+		let d = "", gap = true;
+		for (const p of v.hours) {
+			if (p.g === 0) {
+				gap = true;
+				continue;
+			}
+			d += (gap ? "M" : "L") + ((x(p.h) + x(p.h + 1)) / 2)
+				.toFixed(1) + "," + ln.y(p).toFixed(1);
+			gap = false;
+		}
+		sv(s, "path", { d: d, fill: "none", stroke: ln.colour,
+			"stroke-width": 2 });
+	}
+	const hover = sv(s, "g", { opacity: 0 });
+	for (const p of v.hours) {
+		const ms = D.hour0 + p.h * HOUR;
+		sv(hover, "rect", { x: x(p.h), y: T, width:
+			Math.max(0.5, x(p.h + 1) - x(p.h)), height: H - B - T,
+			"data-tip": isoHour(ms) + " UTC\nUtilization " +
+			fmtNum(pct(p.b, p.g), 1) + " %\nAllocated GPUs " +
+			fmtNum(p.a / 3600, 1) + " of " + fmtNum(p.g / 3600, 1) });
+	}
+	legend(box, lines);
+}
+
+// ---- bars ----
+
+function topItems(map, n) {
+	const all = [...map.values()].sort((a, b) => b.c - a.c ||
+		(a.key < b.key ? -1 : 1));
+	if (all.length <= n)
+		return all;
+	const rest = { key: null, a: 0, c: 0, count: all.length - n + 1 };
+	for (const it of all.slice(n - 1)) {
+		rest.a += it.a;
+		rest.c += it.c;
+	}
+	return all.slice(0, n - 1).concat([rest]);
+}
+
+function drawBars(id, map, names, what) {
+	const box = document.getElementById(id);
+	const items = topItems(map, 12);
+	if (items.length === 0)
+		return emptyChart(box, "No billed usage in the selection.");
+	const W = 460, RH = 22, L = 120, R = 84, T = 8, B = 38;
+	const H = T + B + RH * items.length;
+	const s = newSvg(box, W, H, "Cost by " + what);
+	const max = Math.max(1, ...items.map((i) => i.c));
+	const xt = ticks(0, max / 100, 4);
+	const x = linear(0, xt[xt.length - 1] * 100, L, W - R);
+	const ax = sv(s, "g", { class: "axis" });
+	for (const t of xt) {
+		const xx = x(t * 100);
+		sv(ax, "line", { x1: xx, x2: xx, y1: T, y2: H - B,
+			stroke: "#e8ebf0" });
+		sv(ax, "text", { x: xx, y: H - B + 14, "text-anchor":
+			"middle" }, fmtNum(t, t < 10 && t % 1 ? 1 : 0));
+	}
+	axisTitle(s, (L + W - R) / 2, H - 6, "Cost (" + D.currency + ")");
+	items.forEach((it, i) => {
+		const y = T + i * RH;
+		const label = it.key === null ? "other (" + it.count + ")" :
+			nameOf(names[it.key], what);
+		sv(s, "text", { x: L - 6, y: y + RH / 2 + 4,
+			"text-anchor": "end" }, label.length > 18 ?
+			label.slice(0, 17) + "…" : label);
+		sv(s, "rect", { x: L, y: y + 3, height: RH - 6,
+			width: Math.max(0, x(it.c) - L), fill: it.key === null ?
+			OTHER_COLOUR : PALETTE[0], class: "bar",
+			"data-key": it.key === null ? "" : names[it.key],
+			"data-cents": String(it.c),
+			"data-tip": label + "\n" + fmtMoney(it.c) + "\n" +
+			fmtNum(it.a / 3600, 1) + " allocated GPU-hours" });
+		sv(s, "text", { x: x(it.c) + 4, y: y + RH / 2 + 4 },
+			fmtMoney(it.c));
+	});
+}
+
+// ---- cost by day, stacked ----
+
+function projectColours(v) {
+	const ranked = [...v.project.values()].sort((a, b) => b.c - a.c ||
+		(a.key < b.key ? -1 : 1)).map((t) => t.key);
+	const colour = new Map();
+	ranked.slice(0, PALETTE.length - 1).forEach((p, i) =>
+		colour.set(p, PALETTE[i]));
+	return { colour: colour, ranked: ranked };
+}
+
+function drawDays(v, pc) {
+	const box = document.getElementById("chart-day");
+	if (v.cents === 0 && v.day.size === 0)
+		return emptyChart(box, "No billed usage in the selection.");
+	const W = 960, H = 280, L = 64, R = 16, T = 12, B = 44;
+	const s = newSvg(box, W, H, "Cost by day, stacked by project");
+	const n = F.to - F.from + 1;
+	let max = 1;
+	for (const dm of v.day.values()) {
+		let t = 0;
+		for (const c of dm.values())
+			t += c;
+		max = Math.max(max, t);
+	}
+	const yt = ticks(0, max / 100, 5);
+	const y = linear(0, yt[yt.length - 1] * 100, H - B, T);
+	yAxis(s, (c) => y(c * 100), yt, L, W - R, (t) => fmtNum(t, 0), true);
+	axisTitle(s, 14, (T + H - B) / 2, "Cost (" + D.currency + ")", true);
+	axisTitle(s, (L + W - R) / 2, H - 6, "Day (UTC)");
+	const bw = (W - L - R) / n;
+	const every = Math.max(1, Math.ceil(n / 16));
+	for (let i = 0; i < n; i++) {
+		const d = F.from + i;
+		const x0 = L + i * bw;
+		if (i % every === 0)
+			sv(s, "text", { x: x0 + bw / 2, y: H - B + 16,
+				"text-anchor": "middle" },
+				isoDay(D.day0 + d * DAY).slice(5));
+		const dm = v.day.get(d);
+		if (!dm)
+			continue;
+		let base = 0, other = 0;
+		const parts = [];
+		for (const p of pc.ranked) {
+			const c = dm.get(p) || 0;
+			if (c === 0)
+				continue;
+			if (pc.colour.has(p))
+				parts.push([p, c]);
+			else
+				other += c;
+		}
+		if (other)
+			parts.push([null, other]);
+		for (const [p, c] of parts) {
+			const name = p === null ? "other projects" :
+				nameOf(D.projects[p], "project");
+			sv(s, "rect", { x: x0 + bw * 0.1, width: bw * 0.8,
+				y: y(base + c), height: y(base) - y(base + c),
+				fill: p === null ? OTHER_COLOUR : pc.colour.get(p),
+				"data-tip": isoDay(D.day0 + d * DAY) + "\n" + name +
+				": " + fmtMoney(c) });
+			base += c;
+		}
+	}
+	const items = [];
+	for (const [p, c] of pc.colour)
+		items.push({ name: nameOf(D.projects[p], "project"), colour: c });
+	if (pc.ranked.length > pc.colour.size)
+		items.push({ name: "other projects", colour: OTHER_COLOUR });
+	legend(box, items);
+}
+
+// ---- node heatmap ----
+
+// A sequential colour scale (light yellow to dark blue), 0..1.
+function heatColour(t) {
+	const stops = [[255, 255, 204], [161, 218, 180], [65, 182, 196],
+		[44, 127, 184], [37, 52, 148]];
+	const x = Math.min(1, Math.max(0, t)) * (stops.length - 1);
+	const i = Math.min(stops.length - 2, Math.floor(x));
+	const f = x - i;
+	const c = stops[i].map((a, k) => Math.round(a + (stops[i + 1][k] - a) *
+		f));
+	return "rgb(" + c.join(",") + ")";
+}
+
+function drawHeat(v) {
+	const box = document.getElementById("chart-heat");
+	const nodes = v.node.filter((s) => nodeOk(s.n) && s.g > 0);
+	if (nodes.length === 0 || v.hours.length === 0)
+		return emptyChart(box, "No GPU time in the selection.");
+	const cols = v.hours.length;
+	const k = Math.ceil(cols / 240); // hours merged per column
+	const ncol = Math.ceil(cols / k);
+	const RH = nodes.length > 60 ? 4 : 14;
+	const W = 960, L = 110, R = 16, T = 8, B = 60;
+	const H = T + B + RH * nodes.length;
+	const s = newSvg(box, W, H, "Node utilization by hour");
+	const cw = (W - L - R) / ncol;
+	nodes.forEach((ns, r) => {
+		const y = T + r * RH;
+		if (RH >= 12 || r % 10 === 0)
+			sv(s, "text", { x: L - 6, y: y + Math.min(RH, 12) - 2,
+				"text-anchor": "end" }, D.nodes[ns.n]);
+		const row = NHC[ns.n];
+		for (let c = 0; c < ncol; c++) {
+			let g = 0, b = 0;
+			const first = v.hours[c * k].h;
+			const last = v.hours[Math.min(cols, (c + 1) * k) - 1].h;
+			for (let h = first; h <= last; h++) {
+				g += row[h * 3];
+				b += row[h * 3 + 2];
+			}
+			const u = g > 0 ? b / g : NaN;
+			sv(s, "rect", { x: L + c * cw, y: y, width: cw + 0.3,
+				height: RH, fill: g > 0 ? heatColour(u / 100) :
+				"#eeeeee", "data-tip": D.nodes[ns.n] + "\n" +
+				isoHour(D.hour0 + first * HOUR) + (k > 1 ? " (" + k +
+				" h)" : "") + "\n" + (g > 0 ? "Utilization " +
+				fmtNum(u, 1) + " %" : "no samples") });
+		}
+	});
+	const every = Math.max(1, Math.ceil(ncol * k / 24 / 12));
+	for (let c = 0; c < ncol; c++) {
+		const ms = D.hour0 + v.hours[c * k].h * HOUR;
+		if (ms % DAY >= k * HOUR ||
+			Math.round((ms - D.day0) / DAY) % every)
+			continue;
+		sv(s, "text", { x: L + c * cw, y: H - B + 14 }, isoDay(ms).slice(5));
+	}
+	axisTitle(s, (L + W - R) / 2, H - B + 30, "Time (UTC)");
+	// Colour key.
+	const kx = W - R - 240, ky = H - 18;
+	for (let i = 0; i < 20; i++)
+		sv(s, "rect", { x: kx + i * 10, y: ky, width: 10, height: 8,
+			fill: heatColour(i / 19) });
+	sv(s, "text", { x: kx - 6, y: ky + 8, "text-anchor": "end" },
+		"Utilization 0%");
+	sv(s, "text", { x: kx + 204, y: ky + 8 }, "100%");
+}
+
+// ---- tables ----
+
+function table(id, head, rows) {
+	const t = document.getElementById(id);
+	t.replaceChildren();
+	const tr = el("tr");
+	for (const [name, num] of head)
+		tr.appendChild(el("th", num ? { class: "num" } : {}, name));
+	t.appendChild(el("thead")).appendChild(tr);
+	const body = t.appendChild(el("tbody"));
+	for (const r of rows) {
+		const row = el("tr");
+		r.forEach((cell, i) => row.appendChild(el("td", head[i][1] ?
+			{ class: "num" } : {}, cell)));
+		body.appendChild(row);
+	}
+	if (rows.length === 0) {
+		const row = el("tr");
+		row.appendChild(el("td", { colspan: String(head.length) },
+			"Nothing in the selection."));
+		body.appendChild(row);
+	}
+}
+
+function drawNodes(v) {
+	const rows = v.node.filter((s) => nodeOk(s.n) && s.g > 0)
+		.sort((a, b) => a.b / a.g - b.b / b.g || a.n - b.n).slice(0, 10)
+		.map((s) => [D.nodes[s.n], fmtNum(s.g / 3600, 1),
+			fmtNum(s.b / s.g, 1), fmtNum(s.i / 3600, 1),
+			fmtNum(s.a * 100 / s.g, 1)]);
+	table("table-nodes", [["Node"], ["GPU-hours", 1], ["Avg util (%)", 1],
+		["Idle GPU-hours", 1], ["Allocated (%)", 1]], rows);
+}
+
+function jobRows(v) {
+	return [...v.job.values()];
+}
+
+function drawJobs(v) {
+	const rows = jobRows(v).sort((a, b) => b.c - a.c || a.j - b.j)
+		.slice(0, 25).map((s) => {
+			const job = D.jobs[s.j];
+			return [job[0], nameOf(D.users[job[1]], "user"),
+				nameOf(D.projects[job[2]], "project"),
+				fmtNum(s.a / 3600, 2), fmtNum(pct(s.ab, s.a), 1),
+				fmtNum(s.ov / (1024 * 3600), 2), fmtMoney(s.c)];
+		});
+	table("table-jobs", [["Job"], ["User"], ["Project"],
+		["GPU-hours", 1], ["Util (%)", 1], ["Mem over GiB-h", 1],
+		["Cost", 1]], rows);
+}
+
+function drawScatter(v, pc) {
+	const box = document.getElementById("chart-scatter");
+	const jobs = jobRows(v).filter((s) => s.a > 0)
+		.sort((a, b) => b.a - a.a || a.j - b.j).slice(0, 3000);
+	if (jobs.length === 0)
+		return emptyChart(box, "No jobs in the selection.");
+	const W = 460, H = 320, L = 52, R = 16, T = 12, B = 44;
+	const s = newSvg(box, W, H, "Jobs: GPU-hours against utilization");
+	const maxh = jobs[0].a / 3600;
+	const minh = Math.min(...jobs.map((j) => j.a / 3600));
+	const e0 = Math.floor(Math.log10(minh)), e1 = Math.ceil(Math.log10(
+		maxh)) + (maxh === minh ? 1 : 0);
+	const x = linear(e0, Math.max(e1, e0 + 1), L, W - R);
+	const y = linear(0, 100, H - B, T);
+	yAxis(s, y, [0, 25, 50, 75, 100], L, W - R, (t) => t + "%", true);
+	const ax = sv(s, "g", { class: "axis" });
+	for (let e = e0; e <= Math.max(e1, e0 + 1); e++) {
+		sv(ax, "line", { x1: x(e), x2: x(e), y1: T, y2: H - B,
+			stroke: "#e8ebf0" });
+		sv(ax, "text", { x: x(e), y: H - B + 14, "text-anchor":
+			"middle" }, fmtNum(Math.pow(10, e), e < 0 ? -e : 0));
+	}
+	axisTitle(s, (L + W - R) / 2, H - 6,
+		"Allocated GPU-hours (log scale)");
+	axisTitle(s, 14, (T + H - B) / 2, "Average utilization (%)", true);
+	for (const j of jobs) {
+		const job = D.jobs[j.j];
+		const h = j.a / 3600;
+		sv(s, "circle", { cx: x(Math.log10(h)).toFixed(1),
+			cy: y(pct(j.ab, j.a)).toFixed(1), r: jobs.length > 500 ?
+			2.5 : 3.5, fill: pc.colour.get(job[2]) || OTHER_COLOUR,
+			"fill-opacity": 0.7, "data-tip": "job " + job[0] + "\n" +
+			nameOf(D.users[job[1]], "user") + " / " +
+			nameOf(D.projects[job[2]], "project") + "\n" +
+			fmtNum(h, 2) + " GPU-hours at " + fmtNum(pct(j.ab, j.a), 1) +
+			" %\n" + fmtMoney(j.c) });
+	}
+}
+
+// ---- tooltip ----
+
+function setupTip() {
+	const tip = document.getElementById("tip");
+	document.addEventListener("mousemove", (e) => {
+		const t = e.target.closest ? e.target.closest("[data-tip]") :
+			null;
+		if (!t) {
+			tip.hidden = true;
+			return;
+		}
+		tip.textContent = t.getAttribute("data-tip");
+		tip.hidden = false;
+		const x = Math.min(e.clientX + 14, window.innerWidth -
+			tip.offsetWidth - 4);
+		tip.style.left = x + "px";
+		tip.style.top = (e.clientY + 14) + "px";
+	});
+}
+
+// ---- everything ----
+
+function render() {
+	const v = compute();
+	const pc = projectColours(v);
+	drawKpis(v);
+	drawSeries(v);
+	drawBars("chart-user", v.user, D.users, "user");
+	drawBars("chart-project", v.project, D.projects, "project");
+	drawDays(v, pc);
+	drawHeat(v);
+	drawNodes(v);
+	drawScatter(v, pc);
+	drawJobs(v);
+	const parts = [];
+	if (F.from !== 0 || F.to !== ND - 1)
+		parts.push("days " + isoDay(D.day0 + F.from * DAY) + " to " +
+			isoDay(D.day0 + F.to * DAY));
+	for (const [k, names] of [["node", D.nodes], ["user", D.users],
+		["project", D.projects]])
+		if (F[k] >= 0)
+			parts.push(k + " " + nameOf(names[F[k]], k));
+	document.getElementById("f-note").textContent = parts.length ?
+		"Showing " + parts.join(", ") + "." : "";
+	document.body.dataset.rendered = String(Number(
+		document.body.dataset.rendered || 0) + 1);
+}
+
+function main() {
+	document.getElementById("subtitle").textContent = "From " + D.from +
+		" to " + D.to + " (UTC, end excluded) · " + NNODES + " nodes · " +
+		NJOBS + " jobs · " + D.currency;
+	const r = D.rates;
+	document.getElementById("footer").textContent = "Generated by " +
+		D.tool + ". Rates: " + r.gpu_hourly_rate + " per GPU-hour, " +
+		r.memory_overage_rate + " per GiB-hour above " +
+		r.memory_overage_threshold_gb + " GiB, overhead " +
+		r.cluster_overhead_rate + " of the subtotal. Costs of a date, " +
+		"node or job subset are the period's billed cents apportioned " +
+		"to job, day and node (see gpureport(1)).";
+	setupFilters();
+	setupTip();
+	render();
+}
+
+main();

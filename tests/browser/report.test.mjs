@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+// Browser test of gpureport's page in headless Chromium: builds a small
+// warehouse with gpugen and gpuingest, writes the page, and checks it
+// against gpuagg and gpubill for the same period and rates. The binaries
+// are taken from PATH; tests/e2e/gpureport-browser.sh sets it up.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const outDir = path.join(here, "out");
+const FROM = "2026-11-01";
+const TO = "2026-11-03";
+let failures = 0;
+
+function check(ok, what, got, want) {
+	if (ok) {
+		console.log("ok   " + what);
+		return;
+	}
+	failures++;
+	console.log("FAIL " + what + ": got " + JSON.stringify(got) +
+		", want " + JSON.stringify(want));
+}
+
+function run(cmd, args, opts) {
+	return execFileSync(cmd, args, { encoding: "utf8", ...opts });
+}
+
+// RFC 4180 is not needed: gpubill's CSV here holds no quoted fields.
+function csv(text) {
+	const [head, ...rows] = text.trim().split("\n");
+	const cols = head.split(",");
+	return rows.map((r) => Object.fromEntries(r.split(",").map((v, i) =>
+		[cols[i], v])));
+}
+
+function cents(text) {
+	const neg = text.startsWith("-");
+	const [w, f] = text.replace("-", "").split(".");
+	const c = Number(w) * 100 + Number(f);
+	return neg ? -c : c;
+}
+
+// Round half away from zero, as round_cents does, for a ratio of integers.
+function roundDiv(num, den) {
+	return Math.sign(num) * Math.floor((Math.abs(num) * 2 + den) /
+		(2 * den));
+}
+
+// ---- the warehouse, the page, and what gpuagg and gpubill say ----
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gpureport-browser-"));
+const db = path.join(tmp, "w.db");
+const page = path.join(tmp, "report.html");
+run("gpugen", ["--nodes", "4", "--gpus-per-node", "4", "--start", FROM,
+	"--hours", "48", "--interval", "300", "--seed", "7", "--faults",
+	"0.002", "--jobs-out", path.join(tmp, "jobs.csv"), "-o",
+	path.join(tmp, "s.csv")]);
+const summary = JSON.parse(run("gpuingest", ["--db", db, "--interval",
+	"300", "--summary", "json", "--quiet", "--jobs", path.join(tmp, "jobs.csv"),
+	path.join(tmp, "s.csv")]));
+const range = ["--db", db, "--from", FROM, "--to", TO];
+run("gpureport", [...range, "-o", page]);
+const agg = JSON.parse(run("gpuagg", [...range, "--period", "all",
+	"--format", "json"]))[0];
+const byModel = JSON.parse(run("gpuagg", [...range, "--period", "all",
+	"--by", "model", "--format", "json"]));
+const users = csv(run("gpubill", [...range, "--by", "user"]));
+const jobs = csv(run("gpubill", [...range, "--by", "job"]));
+const total = users.find((r) => r.user === "TOTAL");
+const userLines = users.filter((r) => r !== total);
+
+// ---- the browser ----
+
+fs.mkdirSync(outDir, { recursive: true });
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), "gpureport-chromium-"));
+const ctx = await chromium.launchPersistentContext(profile, {
+	executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+	headless: true,
+	viewport: { width: 1280, height: 900 },
+	args: ["--headless", "--no-sandbox", "--disable-gpu",
+		"--no-first-run", "--disable-background-networking",
+		"--disable-component-update", "--disable-sync",
+		"--disable-quic"],
+});
+const url = "file://" + page;
+const requests = [];
+const errors = [];
+// Every request is seen by the "request" event; all but the page are
+// aborted here, so a stray one cannot reach the network.
+await ctx.route("**/*", (route) => route.request().url() === url ?
+	route.continue() : route.abort());
+ctx.on("request", (r) => requests.push(r.url()));
+const tab = ctx.pages()[0] || await ctx.newPage();
+tab.on("console", (m) => {
+	if (m.type() === "error" || m.type() === "warning")
+		errors.push(m.type() + ": " + m.text());
+});
+tab.on("pageerror", (e) => errors.push("pageerror: " + e.message));
+
+try {
+	await tab.goto(url, { waitUntil: "load" });
+	await tab.waitForSelector("body[data-rendered]");
+
+	const kpi = async (id, attr = "data-value") =>
+		tab.getAttribute("#" + id, attr);
+	const kpiText = async (id) =>
+		(await tab.textContent("#" + id + " .value")).trim();
+
+	check(Number(agg.gpu_seconds) > 0, "warehouse has GPU time",
+		agg.gpu_seconds, "> 0");
+	check(await kpi("kpi-gpu-hours") === String(agg.gpu_hours),
+		"GPU-hours tile equals gpuagg gpu_hours",
+		await kpi("kpi-gpu-hours"), String(agg.gpu_hours));
+	check(await kpi("kpi-alloc-share", "data-alloc-hours") ===
+		String(agg.alloc_gpu_hours),
+		"allocated GPU-hours equal gpuagg alloc_gpu_hours",
+		await kpi("kpi-alloc-share", "data-alloc-hours"),
+		String(agg.alloc_gpu_hours));
+	const share = agg.alloc_gpu_seconds * 100 / agg.gpu_seconds;
+	check(Math.abs(Number(await kpi("kpi-alloc-share")) - share) < 1e-6,
+		"allocated share", await kpi("kpi-alloc-share"), share);
+	for (const [id, want] of [["kpi-avg-util", agg.avg_util_pct],
+		["kpi-alloc-util", agg.alloc_util_pct]]) {
+		const got = Number(await kpi(id));
+		const shown = parseFloat(await kpiText(id));
+		check(Math.abs(got - want) < 1e-3 &&
+			Math.abs(shown - want) <= 0.05 + 1e-9,
+			id + " equals gpuagg", [got, shown], want);
+	}
+	check(await kpi("kpi-idle") === String(agg.idle_gpu_hours),
+		"idle GPU-hours equal gpuagg idle_gpu_hours",
+		await kpi("kpi-idle"), String(agg.idle_gpu_hours));
+	// Idle time priced per model at the default 2.50, as the page says.
+	const idleCents = byModel.reduce((s, m) => s + roundDiv(
+		Math.round(m.idle_gpu_hours * 3600) * 250, 3600), 0);
+	check(Number(await kpi("kpi-idle", "data-cents")) === idleCents,
+		"idle cost", await kpi("kpi-idle", "data-cents"), idleCents);
+	check(await kpi("kpi-cost") === total.total,
+		"cost tile equals gpubill total", await kpi("kpi-cost"),
+		total.total);
+	check(await kpi("kpi-rejects") === String(summary.rejected ??
+		summary.rows_rejected), "rejects tile equals gpuingest's count",
+		await kpi("kpi-rejects"), summary.rejected);
+	const bars = async (id) => tab.$$eval("#" + id + " rect.bar",
+		(rs) => rs.map((r) => [r.dataset.key, Number(r.dataset.cents)]));
+	const allUsers = await bars("chart-user");
+	check(allUsers.reduce((s, b) => s + b[1], 0) === cents(total.total),
+		"user bars add up to the total", allUsers, total.total);
+	await tab.screenshot({ path: path.join(outDir, "report.png"),
+		fullPage: true });
+
+	// The user filter: the costliest user that is not alone.
+	userLines.sort((a, b) => cents(b.total) - cents(a.total));
+	const u = userLines[0];
+	check(userLines.length > 1, "several users billed", userLines.length,
+		"> 1");
+	const before = await tab.getAttribute("body", "data-rendered");
+	await tab.selectOption("#f-user", { label: u.user === "" ?
+		"(no user)" : u.user });
+	await tab.waitForFunction((b) => document.body.dataset.rendered !== b,
+		before);
+	check(await kpi("kpi-cost") === u.total,
+		"cost tile equals gpubill --by user for " + u.user,
+		await kpi("kpi-cost"), u.total);
+	check(await kpi("kpi-alloc-share", "data-alloc-hours") ===
+		u.alloc_gpu_hours, "allocated GPU-hours of the user",
+		await kpi("kpi-alloc-share", "data-alloc-hours"),
+		u.alloc_gpu_hours);
+	const oneUser = await bars("chart-user");
+	check(oneUser.length === 1 && oneUser[0][0] === u.user &&
+		oneUser[0][1] === cents(u.total), "cost chart shows the user",
+		oneUser, [u.user, cents(u.total)]);
+	const wantProj = new Map();
+	for (const j of jobs)
+		if (j.user === u.user && j.job_id !== "TOTAL")
+			wantProj.set(j.project, (wantProj.get(j.project) || 0) +
+				cents(j.total));
+	const gotProj = new Map(await bars("chart-project"));
+	check(gotProj.size === wantProj.size && [...wantProj].every(([p, c]) =>
+		gotProj.get(p) === c), "project bars equal the user's job lines",
+		[...gotProj], [...wantProj]);
+	const rows = await tab.$$eval("#table-jobs tbody tr", (rs) =>
+		rs.map((r) => r.children[1].textContent));
+	check(rows.length > 0 && rows.every((n) => n === u.user),
+		"top jobs table shows only the user's jobs", rows, u.user);
+	await tab.screenshot({ path: path.join(outDir, "report-user.png"),
+		fullPage: true });
+
+	// Days split the billed cents without losing one.
+	await tab.click("#f-reset");
+	let sum = 0;
+	for (const d of ["0", "1"]) {
+		await tab.selectOption("#f-to", d);
+		await tab.selectOption("#f-from", d);
+		sum += cents(await kpi("kpi-cost"));
+	}
+	check(sum === cents(total.total), "days add up to the total", sum,
+		total.total);
+
+	// A tooltip appears over a bar.
+	await tab.click("#f-reset");
+	await tab.hover("#chart-project rect.bar");
+	const tip = await tab.textContent("#tip");
+	check(await tab.isVisible("#tip") && tip.includes("$"),
+		"tooltip shows the amount", tip, "visible with an amount");
+} finally {
+	await ctx.close();
+	fs.rmSync(profile, { recursive: true, force: true });
+}
+
+check(errors.length === 0, "no console errors", errors, []);
+check(requests.length === 1 && requests[0] === url,
+	"no request but the page itself", requests, [url]);
+const size = fs.statSync(page).size;
+console.log("page size " + size + " bytes; screenshots in " + outDir);
+fs.rmSync(tmp, { recursive: true, force: true });
+if (failures > 0) {
+	console.log(failures + " check(s) failed");
+	process.exit(1);
+}
+console.log("all checks passed");
