@@ -25,10 +25,10 @@ endif
 endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags libcjson sqlite3 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs libcjson sqlite3 2>/dev/null) -lcsv -lm
+PKG_LIBS   := $(shell pkg-config --libs libcjson sqlite3 2>/dev/null) -lcsv -lm -pthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
-ALL_CFLAGS := $(CPPFLAGS) $(PKG_CFLAGS) $(WARN) $(CFLAGS)
+ALL_CFLAGS := $(CPPFLAGS) $(PKG_CFLAGS) $(WARN) -pthread $(CFLAGS)
 
 ALL_TOOLS  := gpugen gpuingest gpuagg gpubill gpureport
 # Tools are built as their sources land.
@@ -92,8 +92,12 @@ check-asan:
 check-valgrind: all
 	B=$(B) GOLDEN_WRAP='valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite' tests/golden.sh
 
-bench: all
-	bench/run-all.sh
+# The reader's own throughput, without a tool around it.
+$(B)/readbench: bench/readbench.c $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+
+bench: all $(B)/readbench
+	B=$(B) bench/run-all.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
@@ -103,7 +107,7 @@ install: all
 
 uninstall:
 	rm -f $(ALL_TOOLS:%=$(DESTDIR)$(BINDIR)/%) $(DESTDIR)$(BINDIR)/gpu-pipeline
-	rm -f $(notdir $(wildcard docs/*.1):%=$(DESTDIR)$(MANDIR)/man1/%)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard docs/*.1)))
 
 format:
 	clang-format -i $(wildcard include/gpu/*.h src/*.c src/*.h src/core/*.c tests/unit/*.c)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Benchmark gpugen: CSV rows per second to /dev/null, next to the floor of
-# reading the same bytes with cat and wc -l. Results go to stdout only.
+# reading the same bytes with cat and wc -l, and the reader's validated
+# parse of that file (build/readbench, built by make bench). Results go to stdout only.
 # usage: bench/gpugen.sh   (B names the build directory, default build)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,13 +44,19 @@ lines=$(wc -l <"$tmp/s.csv")
 csv=$(median "sh -c '$gen $args >/dev/null'")
 jsonl=$(median "sh -c '$gen $args -f jsonl >/dev/null'")
 cat_s=$(median "sh -c 'cat $tmp/s.csv >/dev/null'")
+read_s=-
+if [ -x "$top/${B:-build}/readbench" ]; then
+	read_s=$(median "$top/${B:-build}/readbench $tmp/s.csv")
+fi
 wc_s=$(median "sh -c 'wc -l $tmp/s.csv >/dev/null'")
 
 echo "gpugen benchmark: $rows rows, $bytes bytes of CSV ($args)"
-awk -v r="$rows" -v b="$bytes" -v c="$csv" -v j="$jsonl" -v k="$cat_s" -v w="$wc_s" 'BEGIN {
+awk -v r="$rows" -v b="$bytes" -v c="$csv" -v j="$jsonl" -v k="$cat_s" -v w="$wc_s" -v rd="$read_s" 'BEGIN {
 	printf "%-22s %9s %14s %10s\n", "command", "median s", "rows/s", "MB/s"
 	printf "%-22s %9.3f %14.0f %10.0f\n", "gpugen csv >/dev/null", c, r / c, b / c / 1e6
 	printf "%-22s %9.3f %14.0f %10s\n", "gpugen jsonl >/dev/null", j, r / j, "-"
+	if (rd != "-")
+		printf "%-22s %9.3f %14.0f %10.0f\n", "reader (validated)", rd, r / rd, b / rd / 1e6
 	printf "%-22s %9.3f %14.0f %10.0f\n", "cat (floor)", k, r / k, b / k / 1e6
 	printf "%-22s %9.3f %14.0f %10.0f\n", "wc -l (floor)", w, r / w, b / w / 1e6
 }'
