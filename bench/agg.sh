@@ -30,22 +30,22 @@ now() { date +%s%N; }
 # Median wall seconds of a shell command line over $runs runs; $2 (optional)
 # is run before each (not timed).
 median() {
-	: >times
+	: >times.txt
 	i=0
 	while [ "$i" -lt "$runs" ]; do
 		[ -n "${2:-}" ] && sh -c "$2" >/dev/null
 		s=$(now)
 		sh -c "$1" >/dev/null
 		e=$(now)
-		echo $(((e - s) / 1000000)) >>times
+		echo $(((e - s) / 1000000)) >>times.txt
 		i=$((i + 1))
 	done
-	sort -n times | awk '{ t[NR] = $1 } END { printf "%.3f\n", t[int((NR + 1) / 2)] / 1000 }'
+	sort -n times.txt | awk '{ t[NR] = $1 } END { printf "%.3f\n", t[int((NR + 1) / 2)] / 1000 }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f%%", 100 * a / b; else print "-" }'; }
 
 echo "generating: gpugen $args"
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086 # $args is a list of options: split on purpose.
 gpugen $args -j jobs.csv -o s.csv
 rows=$(($(wc -l <s.csv) - 1))
 echo "rows: $rows ($(($(wc -c <s.csv) / 1048576)) MiB CSV)"
@@ -122,17 +122,21 @@ duckq() {
 }
 reset_cold="cp cold.db w.db; rm -f w.db-wal w.db-shm"
 printf '\n%-28s %10s %10s %10s %10s %10s\n' query cold warm sqlite3 duckdb warm/duck
-for n in 1 2 3; do
-	eval "q=\$q$n sq=\$sq$n"
-	eval "echo \"\$dq$n\"" >"dq$n.sql"
-	cold=$(median "gpuagg --db w.db $q" "$reset_cold")
+# One line of the table: $1 gpuagg options, $2 SQL for the sqlite3 shell,
+# $3 SQL for DuckDB, $4 the file to keep the DuckDB SQL in.
+query_row() {
+	printf '%s\n' "$3" >"$4"
+	cold=$(median "gpuagg --db w.db $1" "$reset_cold")
 	gpuagg --refresh --db w.db
-	warm=$(median "gpuagg --db w.db $q")
-	lite=$(median "sqlite3 plain.db \"$sq\"")
-	dt=$(duckq "dq$n.sql")
-	printf '%-28s %10s %10s %10s %10s %10s\n' "$q" "$cold" "$warm" "$lite" \
+	warm=$(median "gpuagg --db w.db $1")
+	lite=$(median "sqlite3 plain.db \"$2\"")
+	dt=$(duckq "$4")
+	printf '%-28s %10s %10s %10s %10s %10s\n' "$1" "$cold" "$warm" "$lite" \
 		"$dt" "$(ratio "$warm" "$dt")"
-done
+}
+query_row "$q1" "$sq1" "$dq1" dq1.sql
+query_row "$q2" "$sq2" "$dq2" dq2.sql
+query_row "$q3" "$sq3" "$dq3" dq3.sql
 
 # Streaming over the CSV, next to DuckDB over the same file.
 stream=$(median "gpuagg --interval 300 --input s.csv $q1")
@@ -143,8 +147,9 @@ printf '%-28s %10s %10s %10s %10s %10s\n' "--input s.csv $q1" "-" "$stream" "-" 
 # Incremental refresh after one new hour, against a full rebuild.
 last=$(sqlite3 w.db "SELECT max(ts_ms) FROM gpu_usage_fact")
 next=$((last / 3600000 * 3600000 + 3600000))
-# shellcheck disable=SC2086
-gpugen $(echo "$args" | sed 's/-H [0-9.]*/-H 1/') -s "$next" -o hour.csv
+hargs=$(echo "$args" | sed 's/-H [0-9.]*/-H 1/')
+# shellcheck disable=SC2086 # $hargs is a list of options: split on purpose.
+gpugen $hargs -s "$next" -o hour.csv
 full=$(median "gpuagg --refresh --db w.db" \
 	"sqlite3 w.db 'INSERT OR IGNORE INTO dirty_hours SELECT DISTINCT hour_ms FROM usage_hourly'")
 sqlite3 w.db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null

@@ -189,8 +189,9 @@ const struct gpu_group *gpu_agg_group(const struct gpu_agg *a, size_t i);
 void gpu_agg_sort(struct gpu_agg *a, enum gpu_metric m, size_t top);
 
 /*
- * Bring the hourly rollup (usage_hourly) up to date: rebuild every hour in
- * dirty_hours from the fact table in one write transaction, then clear
+ * Bring the rollups up to date: rebuild every hour in dirty_hours from the
+ * fact table (usage_hourly), its node rows (usage_hourly_node) and its
+ * day's rows (usage_daily) in one write transaction, then clear
  * dirty_hours. Interns jobs_dim owners into names_dim so that rollup rows
  * carry the effective owner. Sets *hours (may be NULL) to the number of
  * hours rebuilt. Returns 0, or -1 with err ("warehouse busy: ..." included).
@@ -198,9 +199,13 @@ void gpu_agg_sort(struct gpu_agg *a, enum gpu_metric m, size_t top);
 int gpu_agg_refresh(sqlite3 *db, size_t *hours, struct gpu_err *err);
 
 /*
- * Aggregate the warehouse for q: refreshes the rollup first (so db must be
- * writable when hours are dirty), then reads usage_hourly for the whole
- * hours of [from, to) and the fact table for partial hours at the edges.
+ * Aggregate the warehouse for q: refreshes the rollups first (so db must be
+ * writable when hours are dirty), then reads usage_daily for the whole
+ * days of [from, to) (periods other than hour), usage_hourly_node (by hour
+ * and node only) or usage_hourly for the other whole hours, and the fact
+ * table for partial hours at the edges. Periods other than hour sum hour
+ * rows into day rows before grouping, on every path, so that all give the
+ * same doubles.
  * With threshold_mib other than GPU_DEFAULT_THRESHOLD_MIB (the rollup's) it
  * scans the fact table for the whole range instead. Owners are effective
  * (the sample's, else its job record's). On success *out is a finished
@@ -228,6 +233,17 @@ int gpu_agg_scan_db(sqlite3 *db, const struct gpu_agg_query *q,
  */
 size_t gpu_agg_columns(const struct gpu_agg_query *q, unsigned metrics,
 		       const char *cols[GPU_AGG_MAX_COLS]);
+
+/* Room for a number formatted by gpu_agg_fmt_double(), with its NUL. */
+#define GPU_AGG_FMT_MAX 48
+
+/*
+ * Format v into out as gpu_num_fmt_double() does ("%.6f" rounding, then
+ * trailing zeros and a bare point dropped, "-0" as "0"), exactly and
+ * without printf. Returns the length, or 0 (out unset) when |v| >= 9.2e18
+ * or v is not finite: the caller falls back to gpu_num_fmt_double().
+ */
+size_t gpu_agg_fmt_double(double v, char out[GPU_AGG_FMT_MAX]);
 
 /*
  * Write header and rows of a finished aggregate to fp in fmt with the

@@ -3,6 +3,7 @@
 #include "gpu/agg.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -764,16 +765,106 @@ write_text(struct gpu_writer *w, const char *s)
 		gpu_writer_str(w, s, strlen(s));
 }
 
+__extension__ typedef unsigned __int128 u128;
+
+size_t
+gpu_agg_fmt_double(double v, char out[GPU_AGG_FMT_MAX])
+{
+	double a = fabs(v);
+	uint64_t m, ip;
+	uint32_t frac;
+	u128 q;
+	char dig[24];
+	size_t n = 0, k = 0;
+	int e;
+
+	if (!(a < 9.2e18)) /* also NaN and infinities */
+		return 0;
+	/* a = m * 2^e exactly; q = round-half-even(a * 10^6). */
+	m = (uint64_t)ldexp(frexp(a, &e), 53);
+	e -= 53;
+	if (m == 0 || e < -120) {
+		q = 0;
+	} else if (e >= 0) {
+		q = ((u128)m << e) * 1000000u;
+	} else {
+		u128 x = (u128)m * 1000000u, r, half;
+
+		q = x >> -e;
+		r = x - (q << -e);
+		half = (u128)1 << (-e - 1);
+		if (r > half || (r == half && (q & 1u)))
+			q++;
+	}
+	if (q == 0) {
+		out[0] = '0';
+		out[1] = '\0';
+		return 1;
+	}
+	ip = (uint64_t)(q / 1000000u);
+	frac = (uint32_t)(q % 1000000u);
+	if (v < 0)
+		out[n++] = '-';
+	do
+		dig[k++] = (char)('0' + ip % 10);
+	while ((ip /= 10) != 0);
+	while (k > 0)
+		out[n++] = dig[--k];
+	if (frac != 0) {
+		int w = 6;
+
+		while (frac % 10 == 0) {
+			frac /= 10;
+			w--;
+		}
+		out[n++] = '.';
+		for (int i = w - 1; i >= 0; i--) {
+			out[n + (size_t)i] = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		n += (size_t)w;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/* v in decimal. */
+static void
+fmt_i64(int64_t v, char out[GPU_AGG_FMT_MAX])
+{
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	char dig[24];
+	size_t n = 0, k = 0;
+
+	if (v < 0)
+		out[n++] = '-';
+	do
+		dig[k++] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	while (k > 0)
+		out[n++] = dig[--k];
+	out[n] = '\0';
+}
+
+/* The bucket label of the previous row, reused while the bucket repeats. */
+struct label {
+	int64_t bucket_ms;
+	char text[32];
+};
+
 static void
 write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
-	    const struct gpu_group *g, unsigned metrics)
+	    const struct gpu_group *g, unsigned metrics, struct label *lb)
 {
 	unsigned k = key_mask(q->dims);
-	char label[32];
+	char num[GPU_AGG_FMT_MAX];
 
 	if (q->period != GPU_PERIOD_ALL) {
-		gpu_period_label(q->period, g->bucket_ms, label);
-		gpu_writer_str(w, label, strlen(label));
+		if (g->bucket_ms != lb->bucket_ms || lb->text[0] == '\0') {
+			gpu_period_label(q->period, g->bucket_ms, lb->text);
+			lb->bucket_ms = g->bucket_ms;
+		}
+		gpu_writer_str(w, lb->text, strlen(lb->text));
 	}
 	if (k & 1u)
 		write_text(w, g->node);
@@ -793,12 +884,16 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 		if ((metrics & (1u << i)) == 0)
 			continue;
 		gpu_metric_value(&g->sums, (enum gpu_metric)i, &v);
-		if (v.kind == GPU_VAL_NULL)
+		if (v.kind == GPU_VAL_NULL) {
 			gpu_writer_null(w);
-		else if (v.kind == GPU_VAL_INT)
-			gpu_writer_i64(w, v.i);
-		else
+		} else if (v.kind == GPU_VAL_INT) {
+			fmt_i64(v.i, num);
+			gpu_writer_num_text(w, num);
+		} else if (gpu_agg_fmt_double(v.d, num) > 0) {
+			gpu_writer_num_text(w, num);
+		} else {
 			gpu_writer_double(w, v.d);
+		}
 	}
 	gpu_writer_end_row(w);
 }
@@ -810,10 +905,11 @@ gpu_agg_write(const struct gpu_agg *a, FILE *fp, enum gpu_ofmt fmt,
 	const char *cols[GPU_AGG_MAX_COLS];
 	size_t n = gpu_agg_columns(&a->q, metrics, cols);
 	struct gpu_writer *w = gpu_writer_new(fp, fmt, cols, n);
+	struct label lb = {0, ""};
 	int rc;
 
 	for (size_t i = 0; i < a->norder; i++)
-		write_group(w, &a->q, &a->order[i]->g, metrics);
+		write_group(w, &a->q, &a->order[i]->g, metrics, &lb);
 	rc = gpu_writer_finish(w);
 	gpu_writer_free(w);
 	if (rc != 0)
@@ -821,17 +917,199 @@ gpu_agg_write(const struct gpu_agg *a, FILE *fp, enum gpu_ofmt fmt,
 	return 0;
 }
 
-/* The warehouse: hour rows in integer key space. */
+/* The warehouse: rows in integer key space. */
 
-enum { K_HOUR, K_NODE, K_GPU, K_JOB, K_USER, K_PROJECT, K_MODEL, NKEYS };
+#define DAY_MS INT64_C(86400000)
+
+/* K_TIME is the hour (hour rows) or the day (day rows, usage_daily). */
+enum { K_TIME, K_NODE, K_GPU, K_JOB, K_USER, K_PROJECT, K_MODEL, NKEYS };
 
 struct hrow {
 	int64_t k[NKEYS];
 	struct gpu_sums s;
 };
 
-/* Receives the hour rows of one hour in rollup key order. */
+/* Receives rows in rollup key order. */
 typedef int hrow_fn(void *ctx, const struct hrow *r, struct gpu_err *err);
+
+/* A hash table of rows by integer key; rows are not allocated one by one. */
+struct rtab {
+	struct hrow *rows;
+	size_t n, cap;
+	uint32_t *slots; /* index + 1; 0: empty */
+	size_t nslots;	 /* a power of two */
+};
+
+static uint64_t
+hash_keys(const int64_t *k)
+{
+	uint64_t h = 0;
+
+	for (int i = 0; i < NKEYS; i++) {
+		h = (h ^ (uint64_t)k[i]) * UINT64_C(0x9E3779B97F4A7C15);
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+static void
+rtab_release(struct rtab *t)
+{
+	free(t->rows);
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Empty t, keeping its memory. */
+static void
+rtab_clear(struct rtab *t)
+{
+	if (t->n > 0)
+		memset(t->slots, 0, t->nslots * sizeof(*t->slots));
+	t->n = 0;
+}
+
+static void
+rtab_rehash(struct rtab *t)
+{
+	size_t ns = t->nslots == 0 ? 256 : t->nslots * 2;
+
+	free(t->slots);
+	t->slots = gpu_xcalloc(ns, sizeof(*t->slots));
+	t->nslots = ns;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t j = hash_keys(t->rows[i].k) & (ns - 1);
+
+		while (t->slots[j] != 0)
+			j = (j + 1) & (ns - 1);
+		t->slots[j] = (uint32_t)(i + 1);
+	}
+}
+
+/* Index of the row of key k, created with empty sums when new. */
+static size_t
+rtab_put(struct rtab *t, const int64_t *k, bool *created)
+{
+	size_t j;
+
+	*created = false;
+	if ((t->n + 1) * 2 > t->nslots)
+		rtab_rehash(t);
+	for (j = hash_keys(k) & (t->nslots - 1); t->slots[j] != 0;
+	     j = (j + 1) & (t->nslots - 1)) {
+		size_t i = t->slots[j] - 1;
+
+		if (memcmp(t->rows[i].k, k, sizeof(t->rows[i].k)) == 0)
+			return i;
+	}
+	if (t->n == t->cap) {
+		t->cap = t->cap == 0 ? 256 : t->cap * 2;
+		t->rows = gpu_xreallocarray(t->rows, t->cap, sizeof(*t->rows));
+	}
+	memcpy(t->rows[t->n].k, k, sizeof(t->rows[t->n].k));
+	gpu_sums_init(&t->rows[t->n].s);
+	t->slots[j] = (uint32_t)(t->n + 1);
+	*created = true;
+	return t->n++;
+}
+
+static int
+cmp_hrow(const void *x, const void *y)
+{
+	const struct hrow *a = x, *b = y;
+
+	for (int i = 0; i < NKEYS; i++)
+		if (a->k[i] != b->k[i])
+			return a->k[i] < b->k[i] ? -1 : 1;
+	return 0;
+}
+
+/* Hand t's rows to fn in key order, then empty t. */
+static int
+rtab_flush(struct rtab *t, hrow_fn *fn, void *ctx, struct gpu_err *err)
+{
+	int rc = 0;
+
+	qsort(t->rows, t->n, sizeof(*t->rows), cmp_hrow);
+	for (size_t i = 0; i < t->n && rc == 0; i++)
+		rc = fn(ctx, &t->rows[i], err);
+	rtab_clear(t);
+	return rc;
+}
+
+static int64_t
+hour_floor(int64_t ms)
+{
+	return gpu_period_start(GPU_PERIOD_HOUR, ms);
+}
+
+static int64_t
+day_floor(int64_t ms)
+{
+	return gpu_period_start(GPU_PERIOD_DAY, ms);
+}
+
+/*
+ * Where hour rows go. Every period but hour sums them into day rows first
+ * (in hour order, then merged in day key order): usage_daily holds exactly
+ * those day rows, so whole days can be read from it and still give the
+ * same doubles as summing the hours.
+ */
+struct sink {
+	bool by_day;
+	struct rtab day; /* the day rows being summed */
+	int64_t day_ms;
+	hrow_fn *fn;
+	void *ctx;
+};
+
+static void
+sink_init(struct sink *s, bool by_day, hrow_fn *fn, void *ctx)
+{
+	memset(s, 0, sizeof(*s));
+	s->by_day = by_day;
+	s->fn = fn;
+	s->ctx = ctx;
+}
+
+/* Hand on the day rows summed so far. */
+static int
+sink_flush(struct sink *s, struct gpu_err *err)
+{
+	return s->day.n > 0 ? rtab_flush(&s->day, s->fn, s->ctx, err) : 0;
+}
+
+/* An hour row (hrow_fn); hour rows must come in hour, then key order. */
+static int
+sink_hour(void *ctx, const struct hrow *r, struct gpu_err *err)
+{
+	struct sink *s = ctx;
+	int64_t k[NKEYS];
+	bool created;
+	size_t i;
+
+	if (!s->by_day)
+		return s->fn(s->ctx, r, err);
+	memcpy(k, r->k, sizeof(k));
+	k[K_TIME] = day_floor(r->k[K_TIME]);
+	if (k[K_TIME] != s->day_ms && sink_flush(s, err) != 0)
+		return -1;
+	s->day_ms = k[K_TIME];
+	i = rtab_put(&s->day, k, &created);
+	gpu_sums_merge(&s->day.rows[i].s, &r->s);
+	return 0;
+}
+
+/* A finished day row (hrow_fn), after the hour rows of earlier days. */
+static int
+sink_day(void *ctx, const struct hrow *r, struct gpu_err *err)
+{
+	struct sink *s = ctx;
+
+	if (sink_flush(s, err) != 0)
+		return -1;
+	return s->fn(s->ctx, r, err);
+}
 
 /*
  * Facts in [from, to) in key order, with the effective owner (the sample's,
@@ -850,49 +1128,13 @@ static const char SCAN_SQL[] =
     " WHERE f.ts_ms >= ?1 AND f.ts_ms < ?2"
     " ORDER BY f.ts_ms, f.node_id, f.gpu";
 
-struct hour_acc {
-	struct kset keys;
-	struct hrow *rows;
-	size_t cap;
-	int64_t hour;
-};
-
-static int
-cmp_hrow(const void *x, const void *y)
-{
-	const struct hrow *a = x, *b = y;
-
-	for (int i = 0; i < NKEYS; i++)
-		if (a->k[i] != b->k[i])
-			return a->k[i] < b->k[i] ? -1 : 1;
-	return 0;
-}
-
-static int
-hour_flush(struct hour_acc *h, hrow_fn *fn, void *ctx, struct gpu_err *err)
-{
-	size_t n = h->keys.n;
-	int rc = 0;
-
-	qsort(h->rows, n, sizeof(*h->rows), cmp_hrow);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = fn(ctx, &h->rows[i], err);
-	kset_release(&h->keys);
-	return rc;
-}
-
-static int64_t
-hour_floor(int64_t ms)
-{
-	return gpu_period_start(GPU_PERIOD_HOUR, ms);
-}
-
 /* Scan facts of [from, to), handing hour rows to fn hour by hour. */
 static int
 scan_facts(sqlite3 *db, int64_t from, int64_t to, int64_t threshold,
 	   hrow_fn *fn, void *ctx, struct gpu_err *err)
 {
-	struct hour_acc h = {0};
+	struct rtab h = {0};
+	int64_t hour = 0;
 	sqlite3_stmt *st = gpu_db_prepare(db, SCAN_SQL, err);
 	int rc = -1, step;
 
@@ -902,80 +1144,87 @@ scan_facts(sqlite3 *db, int64_t from, int64_t to, int64_t threshold,
 	sqlite3_bind_int64(st, 2, to);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t k[NKEYS];
-		struct hrow *r;
+		struct gpu_sums *s;
 		bool created;
 		size_t i;
 
-		k[K_HOUR] = hour_floor(sqlite3_column_int64(st, 0));
+		k[K_TIME] = hour_floor(sqlite3_column_int64(st, 0));
 		for (int c = 1; c < NKEYS; c++)
 			k[c] = sqlite3_column_int64(st, c);
-		if (h.keys.n > 0 && k[K_HOUR] != h.hour &&
-		    hour_flush(&h, fn, ctx, err) != 0)
+		if (h.n > 0 && k[K_TIME] != hour &&
+		    rtab_flush(&h, fn, ctx, err) != 0)
 			goto out;
-		h.hour = k[K_HOUR];
-		i = kset_put(&h.keys, k, sizeof(k), &created);
-		if (created) {
-			if (i >= h.cap) {
-				h.cap = h.keys.cap;
-				h.rows = gpu_xreallocarray(h.rows, h.cap,
-							   sizeof(*h.rows));
-			}
-			r = &h.rows[i];
-			memcpy(r->k, k, sizeof(k));
-			gpu_sums_init(&r->s);
-		}
-		r = &h.rows[i];
-		sums_add(
-		    &r->s, sqlite3_column_int64(st, 0),
-		    sqlite3_column_int64(st, 10), sqlite3_column_double(st, 7),
-		    sqlite3_column_int64(st, 8),
-		    sqlite3_column_type(st, 9) == SQLITE_NULL
-			? 0
-			: sqlite3_column_int64(st, 9),
-		    sqlite3_column_type(st, 11) != SQLITE_NULL,
-		    sqlite3_column_double(st, 11), k[K_JOB] != 0, threshold);
+		hour = k[K_TIME];
+		i = rtab_put(&h, k, &created);
+		s = &h.rows[i].s;
+		sums_add(s, sqlite3_column_int64(st, 0),
+			 sqlite3_column_int64(st, 10),
+			 sqlite3_column_double(st, 7),
+			 sqlite3_column_int64(st, 8),
+			 sqlite3_column_type(st, 9) == SQLITE_NULL
+			     ? 0
+			     : sqlite3_column_int64(st, 9),
+			 sqlite3_column_type(st, 11) != SQLITE_NULL,
+			 sqlite3_column_double(st, 11), k[K_JOB] != 0,
+			 threshold);
 	}
 	if (step != SQLITE_DONE) {
 		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
 		goto out;
 	}
-	if (h.keys.n > 0 && hour_flush(&h, fn, ctx, err) != 0)
+	if (h.n > 0 && rtab_flush(&h, fn, ctx, err) != 0)
 		goto out;
 	rc = 0;
 out:
-	kset_release(&h.keys);
-	free(h.rows);
+	rtab_release(&h);
 	sqlite3_finalize(st);
 	return rc;
 }
 
-/* The rollup. */
+/* The rollups: usage_hourly (hour_ms) and usage_daily (day_ms). */
 
-static const char INSERT_SQL[] =
-    "INSERT INTO usage_hourly(hour_ms, node_id, gpu, job_key, user_key,"
-    " project_key, model_key, samples, gpu_seconds, alloc_seconds, busy,"
-    " alloc_busy, idle_seconds, mem_used_s, max_mem, mem_util_s,"
-    " mem_util_seconds, power_s, power_seconds, overage, last_ms)"
+#define SUM_COLS                                                              \
+	" samples, gpu_seconds, alloc_seconds, busy, alloc_busy,"             \
+	" idle_seconds, mem_used_s, max_mem, mem_util_s, mem_util_seconds,"   \
+	" power_s, power_seconds, overage, last_ms"
+#define KEY_COLS " node_id, gpu, job_key, user_key, project_key, model_key"
+
+static const char INSERT_HOURLY_SQL[] =
+    "INSERT INTO usage_hourly(hour_ms," KEY_COLS "," SUM_COLS ")"
     " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
-static const char ROLLUP_SQL[] =
-    "SELECT hour_ms, node_id, gpu, job_key, user_key, project_key,"
-    " model_key, samples, gpu_seconds, alloc_seconds, busy, alloc_busy,"
-    " idle_seconds, mem_used_s, max_mem, mem_util_s, mem_util_seconds,"
-    " power_s, power_seconds, overage, last_ms FROM usage_hourly"
-    " WHERE hour_ms >= ?1 AND hour_ms < ?2"
-    " ORDER BY hour_ms, node_id, gpu, job_key, user_key, project_key,"
-    " model_key";
+static const char INSERT_DAILY_SQL[] =
+    "INSERT INTO usage_daily(day_ms," KEY_COLS "," SUM_COLS ")"
+    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
+static const char HOURLY_SQL[] =
+    "SELECT hour_ms," KEY_COLS "," SUM_COLS " FROM usage_hourly"
+    " WHERE hour_ms >= ?1 AND hour_ms < ?2"
+    " ORDER BY hour_ms," KEY_COLS;
+
+static const char INSERT_NODE_SQL[] =
+    "INSERT INTO usage_hourly_node(hour_ms, node_id," SUM_COLS ")"
+    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+
+static const char NODE_SQL[] =
+    "SELECT hour_ms, node_id," SUM_COLS " FROM usage_hourly_node"
+    " WHERE hour_ms >= ?1 AND hour_ms < ?2 ORDER BY hour_ms, node_id";
+
+static const char DAILY_SQL[] =
+    "SELECT day_ms," KEY_COLS "," SUM_COLS " FROM usage_daily"
+    " WHERE day_ms >= ?1 AND day_ms < ?2"
+    " ORDER BY day_ms," KEY_COLS;
+
+/* Insert r into a rollup whose first nkeys columns are r's first keys. */
 static int
-insert_row(void *ctx, const struct hrow *r, struct gpu_err *err)
+insert_keys(sqlite3_stmt *st, const struct hrow *r, int nkeys,
+	    struct gpu_err *err)
 {
-	sqlite3_stmt *st = ctx;
 	const struct gpu_sums *s = &r->s;
 	int c = 1;
 
 	sqlite3_reset(st);
-	for (int i = 0; i < NKEYS; i++)
+	for (int i = 0; i < nkeys; i++)
 		sqlite3_bind_int64(st, c++, r->k[i]);
 	sqlite3_bind_int64(st, c++, s->samples);
 	sqlite3_bind_int64(st, c++, s->gpu_seconds);
@@ -997,14 +1246,22 @@ insert_row(void *ctx, const struct hrow *r, struct gpu_err *err)
 	return 0;
 }
 
+/* Insert an hour or day row (hrow_fn; ctx: the statement). */
+static int
+insert_row(void *ctx, const struct hrow *r, struct gpu_err *err)
+{
+	return insert_keys(ctx, r, NKEYS, err);
+}
+
+/* Read a row whose first nkeys columns are keys (the others are 0). */
 static void
-read_row(sqlite3_stmt *st, struct hrow *r)
+read_row(sqlite3_stmt *st, int nkeys, struct hrow *r)
 {
 	struct gpu_sums *s = &r->s;
-	int c = NKEYS;
+	int c = nkeys;
 
 	for (int i = 0; i < NKEYS; i++)
-		r->k[i] = sqlite3_column_int64(st, i);
+		r->k[i] = i < nkeys ? sqlite3_column_int64(st, i) : 0;
 	s->samples = sqlite3_column_int64(st, c++);
 	s->gpu_seconds = sqlite3_column_int64(st, c++);
 	s->alloc_seconds = sqlite3_column_int64(st, c++);
@@ -1019,6 +1276,33 @@ read_row(sqlite3_stmt *st, struct hrow *r)
 	s->power_seconds = sqlite3_column_int64(st, c++);
 	s->overage = sqlite3_column_int64(st, c++);
 	s->last_ms = sqlite3_column_int64(st, c);
+}
+
+/*
+ * Hand the rows of a rollup (sql, with nkeys key columns) in [from, to) to
+ * fn in key order.
+ */
+static int
+read_rollup(sqlite3 *db, const char *sql, int nkeys, int64_t from,
+	    int64_t to, hrow_fn *fn, void *ctx, struct gpu_err *err)
+{
+	sqlite3_stmt *st = gpu_db_prepare(db, sql, err);
+	int step = SQLITE_DONE, rc = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct hrow r;
+
+		read_row(st, nkeys, &r);
+		rc = fn(ctx, &r, err);
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc;
 }
 
 /* Whether dirty_hours has a row; -1 on error. */
@@ -1054,6 +1338,137 @@ static const char INTERN_SQL[] =
     "  (SELECT f.job_key FROM dirty_hours d, gpu_usage_fact f"
     "   WHERE f.ts_ms >= d.hour_ms AND f.ts_ms < d.hour_ms + 3600000)";
 
+/* Run a statement that takes one time bound and returns no rows. */
+static int
+step_one(sqlite3_stmt *st, int64_t t, struct gpu_err *err)
+{
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, t);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return gpu_err_set(err, "database error: %s",
+				   sqlite3_errmsg(sqlite3_db_handle(st)));
+	return 0;
+}
+
+/*
+ * Summing the hour rows of one hour, in key order, into node rows: each is
+ * exactly the group a query by hour and node builds from them.
+ */
+struct nodefold {
+	struct hrow cur;
+	bool have;
+	sqlite3_stmt *ins;
+};
+
+static int
+nodefold_flush(struct nodefold *f, struct gpu_err *err)
+{
+	if (!f->have)
+		return 0;
+	f->have = false;
+	return insert_keys(f->ins, &f->cur, 2, err);
+}
+
+/* An hour row (hrow_fn). */
+static int
+nodefold_row(void *ctx, const struct hrow *r, struct gpu_err *err)
+{
+	struct nodefold *f = ctx;
+
+	if (f->have && (r->k[K_TIME] != f->cur.k[K_TIME] ||
+			r->k[K_NODE] != f->cur.k[K_NODE]) &&
+	    nodefold_flush(f, err) != 0)
+		return -1;
+	if (!f->have) {
+		f->cur.k[K_TIME] = r->k[K_TIME];
+		f->cur.k[K_NODE] = r->k[K_NODE];
+		gpu_sums_init(&f->cur.s);
+		f->have = true;
+	}
+	gpu_sums_merge(&f->cur.s, &r->s);
+	return 0;
+}
+
+/* Rebuild usage_hourly_node for the dirty hours. */
+static int
+rebuild_nodes(sqlite3 *db, struct gpu_err *err)
+{
+	sqlite3_stmt *hours = NULL, *del = NULL;
+	struct nodefold f = {0};
+	int rc = -1, step;
+
+	hours = gpu_db_prepare(
+	    db, "SELECT hour_ms FROM dirty_hours ORDER BY hour_ms", err);
+	del = gpu_db_prepare(
+	    db, "DELETE FROM usage_hourly_node WHERE hour_ms = ?", err);
+	f.ins = gpu_db_prepare(db, INSERT_NODE_SQL, err);
+	if (hours == NULL || del == NULL || f.ins == NULL)
+		goto out;
+	while ((step = sqlite3_step(hours)) == SQLITE_ROW) {
+		int64_t h = sqlite3_column_int64(hours, 0);
+
+		if (step_one(del, h, err) != 0 ||
+		    read_rollup(db, HOURLY_SQL, NKEYS, h, h + GPU_HOUR_MS,
+				nodefold_row, &f, err) != 0 ||
+		    nodefold_flush(&f, err) != 0)
+			goto out;
+	}
+	if (step != SQLITE_DONE) {
+		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(hours);
+	sqlite3_finalize(del);
+	sqlite3_finalize(f.ins);
+	return rc;
+}
+
+/* Rebuild the day rows of usage_daily for the days of dirty hours. */
+static int
+rebuild_days(sqlite3 *db, struct gpu_err *err)
+{
+	sqlite3_stmt *days = NULL, *del = NULL, *ins = NULL;
+	struct sink s;
+	int rc = -1, step;
+
+	days = gpu_db_prepare(db,
+			      "SELECT DISTINCT hour_ms / 86400000 * 86400000"
+			      " FROM dirty_hours ORDER BY 1",
+			      err);
+	if (days == NULL)
+		goto out;
+	del = gpu_db_prepare(db, "DELETE FROM usage_daily WHERE day_ms = ?",
+			     err);
+	ins = gpu_db_prepare(db, INSERT_DAILY_SQL, err);
+	if (del == NULL || ins == NULL)
+		goto out;
+	sink_init(&s, true, insert_row, ins);
+	while ((step = sqlite3_step(days)) == SQLITE_ROW) {
+		int64_t d = sqlite3_column_int64(days, 0);
+
+		if (step_one(del, d, err) != 0 ||
+		    read_rollup(db, HOURLY_SQL, NKEYS, d, d + DAY_MS, sink_hour, &s,
+				err) != 0 ||
+		    sink_flush(&s, err) != 0) {
+			rtab_release(&s.day);
+			goto out;
+		}
+	}
+	rtab_release(&s.day);
+	if (step != SQLITE_DONE) {
+		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(days);
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	return rc;
+}
+
 static int
 rebuild_hours(sqlite3 *db, size_t *hours, struct gpu_err *err)
 {
@@ -1070,20 +1485,14 @@ rebuild_hours(sqlite3 *db, size_t *hours, struct gpu_err *err)
 			     err);
 	if (del == NULL)
 		goto out;
-	ins = gpu_db_prepare(db, INSERT_SQL, err);
+	ins = gpu_db_prepare(db, INSERT_HOURLY_SQL, err);
 	if (ins == NULL)
 		goto out;
 	while ((step = sqlite3_step(dirty)) == SQLITE_ROW) {
 		int64_t h = sqlite3_column_int64(dirty, 0);
 
-		sqlite3_reset(del);
-		sqlite3_bind_int64(del, 1, h);
-		if (sqlite3_step(del) != SQLITE_DONE) {
-			gpu_err_set(err, "database error: %s",
-				    sqlite3_errmsg(db));
-			goto out;
-		}
-		if (scan_facts(db, h, h + GPU_HOUR_MS,
+		if (step_one(del, h, err) != 0 ||
+		    scan_facts(db, h, h + GPU_HOUR_MS,
 			       GPU_DEFAULT_THRESHOLD_MIB, insert_row, ins,
 			       err) != 0)
 			goto out;
@@ -1093,6 +1502,8 @@ rebuild_hours(sqlite3 *db, size_t *hours, struct gpu_err *err)
 		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
 		goto out;
 	}
+	if (rebuild_nodes(db, err) != 0 || rebuild_days(db, err) != 0)
+		goto out;
 	rc = gpu_db_exec(db, "DELETE FROM dirty_hours", err);
 out:
 	sqlite3_finalize(dirty);
@@ -1127,17 +1538,36 @@ gpu_agg_refresh(sqlite3 *db, size_t *hours, struct gpu_err *err)
 	return 0;
 }
 
-/* Merging hour rows into an aggregate, resolving keys to names. */
+/*
+ * Merging rows into groups in integer key space, resolving keys to names
+ * once per distinct key and only for the finished groups.
+ */
+
+struct name {
+	char *s; /* NULL: not looked up yet */
+	size_t len;
+};
 
 struct namecache {
-	char **v;
+	struct name *v;
 	size_t n;
 	sqlite3_stmt *st;
 };
 
+/* The owner of an integer group (keys of names_dim; 0: none). */
+struct iown {
+	int64_t user_ms, project_ms;
+	int64_t user, project;
+};
+
 struct dbq {
-	sqlite3 *db;
-	struct gpu_agg *a;
+	struct gpu_agg_query q;
+	struct rtab groups;
+	struct iown *own; /* parallel to groups.rows */
+	size_t own_cap;
+	int64_t last_in, last_bucket; /* query_bucket() cache */
+	int64_t last_k[NKEYS];	      /* the group of the last row */
+	size_t last_i;
 	struct namecache nodes, jobs, names;
 };
 
@@ -1145,25 +1575,25 @@ static void
 cache_release(struct namecache *c)
 {
 	for (size_t i = 0; i < c->n; i++)
-		free(c->v[i]);
+		free(c->v[i].s);
 	free(c->v);
 	sqlite3_finalize(c->st);
 }
 
-/* The name of key k (0: ""), looked up once. */
+/* The name of key k (0, negative or absent: ""), looked up once. */
 static int
-cache_get(struct namecache *c, int64_t k, struct gpu_str *out,
+cache_get(struct namecache *c, int64_t k, const struct name **out,
 	  struct gpu_err *err)
 {
+	static const struct name none = {"", 0};
 	const unsigned char *t;
 	size_t i;
 	int rc;
 
-	out->p = "";
-	out->len = 0;
+	*out = &none;
 	if (k <= 0)
 		return 0;
-	if (k > (int64_t)(SIZE_MAX / 2 / sizeof(char *)))
+	if (k > (int64_t)(SIZE_MAX / 2 / sizeof(*c->v)))
 		return gpu_err_set(err, "database error: bad key %" PRId64, k);
 	i = (size_t)k;
 	if (i >= c->n) {
@@ -1173,7 +1603,7 @@ cache_get(struct namecache *c, int64_t k, struct gpu_str *out,
 		memset(c->v + c->n, 0, (n - c->n) * sizeof(*c->v));
 		c->n = n;
 	}
-	if (c->v[i] == NULL) {
+	if (c->v[i].s == NULL) {
 		sqlite3_reset(c->st);
 		sqlite3_bind_int64(c->st, 1, k);
 		rc = sqlite3_step(c->st);
@@ -1182,30 +1612,144 @@ cache_get(struct namecache *c, int64_t k, struct gpu_str *out,
 			    err, "database error: %s",
 			    sqlite3_errmsg(sqlite3_db_handle(c->st)));
 		t = rc == SQLITE_ROW ? sqlite3_column_text(c->st, 0) : NULL;
-		c->v[i] = gpu_xstrdup(t != NULL ? (const char *)t : "");
+		c->v[i].s = gpu_xstrdup(t != NULL ? (const char *)t : "");
+		c->v[i].len = strlen(c->v[i].s);
 	}
-	out->p = c->v[i];
-	out->len = strlen(c->v[i]);
+	*out = &c->v[i];
 	return 0;
 }
 
+/*
+ * The canonical key of k: 0 when its name is empty, so that integer keys
+ * group exactly as names do (names are unique in their tables).
+ */
+static int
+canon(struct namecache *c, int64_t k, int64_t *out, struct gpu_err *err)
+{
+	const struct name *n;
+
+	if (cache_get(c, k, &n, err) != 0)
+		return -1;
+	*out = n->len > 0 ? k : 0;
+	return 0;
+}
+
+static struct gpu_str
+name_str(const struct name *n)
+{
+	struct gpu_str r = {n->s, n->len};
+
+	return r;
+}
+
+/* Is (ms, name of key k) later than the owner (cur_ms, key cur)? */
+static int
+later_key(struct namecache *c, int64_t ms, int64_t k, int64_t cur_ms,
+	  int64_t cur, bool *yes, struct gpu_err *err)
+{
+	const struct name *a, *b;
+
+	*yes = ms > cur_ms;
+	if (ms != cur_ms)
+		return 0;
+	if (cache_get(c, k, &a, err) != 0 || cache_get(c, cur, &b, err) != 0)
+		return -1;
+	*yes = later(ms, name_str(a), cur_ms, b->s);
+	return 0;
+}
+
+/* Track the job owner of group i (see agg_owner). */
+static int
+merge_owner(struct dbq *q, size_t i, int64_t ms, int64_t user,
+	    int64_t project, struct gpu_err *err)
+{
+	struct iown *o = &q->own[i];
+	bool yes;
+
+	if (user != 0) {
+		if (later_key(&q->names, ms, user, o->user_ms, o->user, &yes,
+			      err) != 0)
+			return -1;
+		if (yes) {
+			o->user_ms = ms;
+			o->user = user;
+		}
+	}
+	if (project != 0) {
+		if (later_key(&q->names, ms, project, o->project_ms,
+			      o->project, &yes, err) != 0)
+			return -1;
+		if (yes) {
+			o->project_ms = ms;
+			o->project = project;
+		}
+	}
+	return 0;
+}
+
+static int64_t
+query_bucket(struct dbq *q, int64_t ms)
+{
+	if (q->q.period == GPU_PERIOD_ALL)
+		return 0;
+	if (ms != q->last_in) {
+		q->last_in = ms;
+		q->last_bucket = gpu_period_start(q->q.period, ms);
+	}
+	return q->last_bucket;
+}
+
+/* Merge an hour or day row into its group (hrow_fn). */
 static int
 merge_row(void *ctx, const struct hrow *r, struct gpu_err *err)
 {
 	struct dbq *q = ctx;
-	struct gpu_str node, job, user, project, model;
-	struct grp *g;
+	unsigned d = q->q.dims;
+	int64_t k[NKEYS] = {0};
+	int64_t user = 0, project = 0;
+	bool created;
+	size_t i;
 
-	if (cache_get(&q->nodes, r->k[K_NODE], &node, err) != 0 ||
-	    cache_get(&q->jobs, r->k[K_JOB], &job, err) != 0 ||
-	    cache_get(&q->names, r->k[K_USER], &user, err) != 0 ||
-	    cache_get(&q->names, r->k[K_PROJECT], &project, err) != 0 ||
-	    cache_get(&q->names, r->k[K_MODEL], &model, err) != 0)
+	k[K_TIME] = query_bucket(q, r->k[K_TIME]);
+	k[K_GPU] = (d & GPU_DIM_GPU) ? (int32_t)r->k[K_GPU] : -1;
+	if ((d & (GPU_DIM_NODE | GPU_DIM_GPU)) &&
+	    canon(&q->nodes, r->k[K_NODE], &k[K_NODE], err) != 0)
 		return -1;
-	g = agg_group(q->a, bucket_of(q->a, r->k[K_HOUR]), node,
-		      (int)r->k[K_GPU], job, user, project, model);
-	gpu_sums_merge(&g->g.sums, &r->s);
-	agg_owner(q->a, g, r->s.last_ms, job, user, project);
+	if ((d & GPU_DIM_JOB) &&
+	    (canon(&q->jobs, r->k[K_JOB], &k[K_JOB], err) != 0 ||
+	     canon(&q->names, r->k[K_USER], &user, err) != 0 ||
+	     canon(&q->names, r->k[K_PROJECT], &project, err) != 0))
+		return -1;
+	if ((d & GPU_DIM_USER) &&
+	    canon(&q->names, r->k[K_USER], &k[K_USER], err) != 0)
+		return -1;
+	if ((d & GPU_DIM_PROJECT) &&
+	    canon(&q->names, r->k[K_PROJECT], &k[K_PROJECT], err) != 0)
+		return -1;
+	if ((d & GPU_DIM_MODEL) &&
+	    canon(&q->names, r->k[K_MODEL], &k[K_MODEL], err) != 0)
+		return -1;
+	/* Rows come in key order: often the same group as the last one. */
+	if (q->groups.n > 0 && memcmp(k, q->last_k, sizeof(k)) == 0) {
+		i = q->last_i;
+		created = false;
+	} else {
+		i = rtab_put(&q->groups, k, &created);
+		memcpy(q->last_k, k, sizeof(k));
+		q->last_i = i;
+	}
+	if (created) {
+		if (i >= q->own_cap) {
+			q->own_cap = q->groups.cap;
+			q->own = gpu_xreallocarray(q->own, q->own_cap,
+						   sizeof(*q->own));
+		}
+		q->own[i].user_ms = q->own[i].project_ms = INT64_MIN;
+		q->own[i].user = q->own[i].project = 0;
+	}
+	gpu_sums_merge(&q->groups.rows[i].s, &r->s);
+	if (k[K_JOB] != 0)
+		return merge_owner(q, i, r->s.last_ms, user, project, err);
 	return 0;
 }
 
@@ -1214,33 +1758,82 @@ dbq_init(struct dbq *q, sqlite3 *db, const struct gpu_agg_query *aq,
 	 struct gpu_err *err)
 {
 	memset(q, 0, sizeof(*q));
-	q->db = db;
+	q->q = *aq;
+	q->last_in = INT64_MIN;
+	q->last_bucket = query_bucket(q, INT64_MIN);
 	q->nodes.st = gpu_db_prepare(
 	    db, "SELECT node FROM nodes_dim WHERE node_id = ?", err);
 	q->jobs.st = gpu_db_prepare(
 	    db, "SELECT job_id FROM jobs_dim WHERE job_key = ?", err);
 	q->names.st = gpu_db_prepare(
 	    db, "SELECT name FROM names_dim WHERE name_key = ?", err);
-	q->a = gpu_agg_new(aq);
 	if (q->nodes.st == NULL || q->jobs.st == NULL || q->names.st == NULL)
 		return -1;
 	return 0;
 }
 
+/* Add integer group i to a as a named group with its sums and owner. */
+static int
+build_group(struct dbq *q, size_t i, struct gpu_agg *a, struct gpu_err *err)
+{
+	const struct hrow *r = &q->groups.rows[i];
+	const struct iown *o = &q->own[i];
+	const struct name *node, *job, *user, *project, *model;
+	struct grp *g;
+
+	if (cache_get(&q->nodes, r->k[K_NODE], &node, err) != 0 ||
+	    cache_get(&q->jobs, r->k[K_JOB], &job, err) != 0 ||
+	    cache_get(&q->names, r->k[K_USER], &user, err) != 0 ||
+	    cache_get(&q->names, r->k[K_PROJECT], &project, err) != 0 ||
+	    cache_get(&q->names, r->k[K_MODEL], &model, err) != 0)
+		return -1;
+	g = agg_group(a, r->k[K_TIME], name_str(node), (int)r->k[K_GPU],
+		      name_str(job), name_str(user), name_str(project),
+		      name_str(model));
+	g->g.sums = r->s;
+	if (o->user != 0) {
+		if (cache_get(&q->names, o->user, &user, err) != 0)
+			return -1;
+		g->user_ms = o->user_ms;
+		g->own_user = intern(a, name_str(user));
+	}
+	if (o->project != 0) {
+		if (cache_get(&q->names, o->project, &project, err) != 0)
+			return -1;
+		g->project_ms = o->project_ms;
+		g->own_project = intern(a, name_str(project));
+	}
+	return 0;
+}
+
+/* Turn the integer groups into the named groups of a new aggregate. */
+static int
+dbq_build(struct dbq *q, struct gpu_agg **out, struct gpu_err *err)
+{
+	struct gpu_agg *a = gpu_agg_new(&q->q);
+
+	for (size_t i = 0; i < q->groups.n; i++)
+		if (build_group(q, i, a, err) != 0) {
+			gpu_agg_free(a);
+			return -1;
+		}
+	gpu_agg_finish(a);
+	*out = a;
+	return 0;
+}
+
 /* Release q; hand out its aggregate finished when ok. */
 static int
-dbq_done(struct dbq *q, bool ok, struct gpu_agg **out)
+dbq_done(struct dbq *q, bool ok, struct gpu_agg **out, struct gpu_err *err)
 {
+	int rc = ok ? dbq_build(q, out, err) : -1;
+
 	cache_release(&q->nodes);
 	cache_release(&q->jobs);
 	cache_release(&q->names);
-	if (!ok) {
-		gpu_agg_free(q->a);
-		return -1;
-	}
-	gpu_agg_finish(q->a);
-	*out = q->a;
-	return 0;
+	rtab_release(&q->groups);
+	free(q->own);
+	return rc;
 }
 
 static int
@@ -1256,46 +1849,31 @@ gpu_agg_scan_db(sqlite3 *db, const struct gpu_agg_query *q,
 		struct gpu_agg **out, struct gpu_err *err)
 {
 	struct dbq dq;
+	struct sink s;
 	bool ok;
 
 	*out = NULL;
 	if (check_query(q, err) != 0)
 		return -1;
-	ok = dbq_init(&dq, db, q, err) == 0 &&
-	     scan_facts(db, q->from_ms, q->to_ms, q->threshold_mib, merge_row,
-			&dq, err) == 0;
-	return dbq_done(&dq, ok, out);
-}
-
-static int
-read_rollup(struct dbq *dq, int64_t from, int64_t to, struct gpu_err *err)
-{
-	sqlite3_stmt *st = gpu_db_prepare(dq->db, ROLLUP_SQL, err);
-	int step, rc = 0;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct hrow r;
-
-		read_row(st, &r);
-		rc = merge_row(dq, &r, err);
-	}
-	if (rc == 0 && step != SQLITE_DONE)
-		rc = gpu_err_set(err, "database error: %s",
-				 sqlite3_errmsg(dq->db));
-	sqlite3_finalize(st);
-	return rc;
+	ok = dbq_init(&dq, db, q, err) == 0;
+	sink_init(&s, q->period != GPU_PERIOD_HOUR, merge_row, &dq);
+	ok = ok &&
+	     scan_facts(db, q->from_ms, q->to_ms, q->threshold_mib, sink_hour,
+			&s, err) == 0 &&
+	     sink_flush(&s, err) == 0;
+	rtab_release(&s.day);
+	return dbq_done(&dq, ok, out, err);
 }
 
 int
 gpu_agg_run_db(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 	       struct gpu_err *err)
 {
-	int64_t hf, ht;
+	int64_t hf, ht, df, dt;
+	const char *hourly_sql = HOURLY_SQL;
+	int hourly_keys = NKEYS;
 	struct dbq dq;
+	struct sink s;
 	bool ok;
 
 	*out = NULL;
@@ -1312,14 +1890,36 @@ gpu_agg_run_db(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 	ht = q->to_ms == INT64_MAX ? INT64_MAX : hour_floor(q->to_ms);
 	if (hf >= ht)
 		return gpu_agg_scan_db(db, q, out, err);
+	/* Whole days of [hf, ht) from usage_daily (periods but hour). */
+	df = dt = ht;
+	if (q->period != GPU_PERIOD_HOUR) {
+		df = hf == INT64_MIN ? INT64_MIN : day_floor(hf);
+		if (df < hf)
+			df += DAY_MS;
+		dt = ht == INT64_MAX ? INT64_MAX : day_floor(ht);
+		if (df >= dt)
+			df = dt = ht;
+	}
 	ok = dbq_init(&dq, db, q, err) == 0;
+	sink_init(&s, q->period != GPU_PERIOD_HOUR, merge_row, &dq);
+	/* By hour and node: whole hours from usage_hourly_node. */
+	if (q->period == GPU_PERIOD_HOUR && q->dims == GPU_DIM_NODE)
+		hourly_sql = NODE_SQL, hourly_keys = 2;
 	if (ok && q->from_ms < hf)
-		ok = scan_facts(db, q->from_ms, hf, q->threshold_mib, merge_row,
-				&dq, err) == 0;
-	if (ok)
-		ok = read_rollup(&dq, hf, ht, err) == 0;
+		ok = scan_facts(db, q->from_ms, hf, q->threshold_mib,
+				sink_hour, &s, err) == 0;
+	if (ok && hf < df)
+		ok = read_rollup(db, hourly_sql, hourly_keys, hf, df,
+				 sink_hour, &s, err) == 0;
+	if (ok && df < dt)
+		ok = read_rollup(db, DAILY_SQL, NKEYS, df, dt, sink_day, &s, err) == 0;
+	if (ok && dt < ht)
+		ok = read_rollup(db, hourly_sql, hourly_keys, dt, ht,
+				 sink_hour, &s, err) == 0;
 	if (ok && ht < q->to_ms)
-		ok = scan_facts(db, ht, q->to_ms, q->threshold_mib, merge_row,
-				&dq, err) == 0;
-	return dbq_done(&dq, ok, out);
+		ok = scan_facts(db, ht, q->to_ms, q->threshold_mib, sink_hour,
+				&s, err) == 0;
+	ok = ok && sink_flush(&s, err) == 0;
+	rtab_release(&s.day);
+	return dbq_done(&dq, ok, out, err);
 }

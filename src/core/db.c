@@ -98,12 +98,19 @@ static const char *const migrations[GPU_DB_VERSION] = {
 	"ALTER TABLE gpu_usage_fact ADD COLUMN temp_c REAL;",
 
 	/*
-	 * 2 -> 3: the hourly rollup of additive sums (gpuagg) and the hours
-	 * an ingest touched since the rollup was last brought up to date.
+	 * 2 -> 3: the hourly and daily rollups of additive sums (gpuagg)
+	 * and the hours an ingest touched since they were last brought up
+	 * to date.
 	 * Key 0 stands for "none" in job_key, user_key, project_key and
 	 * model_key; user_key and project_key are the effective owner (the
 	 * sample's, else its job record's). Overage is at the default 16 GiB
 	 * threshold; last_ms is the latest sample start of the row.
+	 * usage_daily holds the same sums per UTC day: each row is its
+	 * day's hour rows of that key added in hour order (so that queries
+	 * over whole days read it and still give the hourly path's exact
+	 * doubles); a refresh rebuilds the days of the hours it rebuilds.
+	 * usage_hourly_node holds each (hour, node)'s hour rows added in key
+	 * order: exactly the groups of a query by hour and node.
 	 */
 	"CREATE TABLE dirty_hours(hour_ms INTEGER PRIMARY KEY) WITHOUT ROWID;"
 	"CREATE TABLE usage_hourly("
@@ -129,6 +136,48 @@ static const char *const migrations[GPU_DB_VERSION] = {
 	" overage INTEGER NOT NULL,"
 	" last_ms INTEGER NOT NULL,"
 	" PRIMARY KEY(hour_ms, node_id, gpu, job_key, user_key, project_key,"
+	"  model_key)) WITHOUT ROWID;"
+	"CREATE TABLE usage_hourly_node("
+	" hour_ms INTEGER NOT NULL,"
+	" node_id INTEGER NOT NULL,"
+	" samples INTEGER NOT NULL,"
+	" gpu_seconds INTEGER NOT NULL,"
+	" alloc_seconds INTEGER NOT NULL,"
+	" busy REAL NOT NULL,"
+	" alloc_busy REAL NOT NULL,"
+	" idle_seconds INTEGER NOT NULL,"
+	" mem_used_s INTEGER NOT NULL,"
+	" max_mem INTEGER NOT NULL,"
+	" mem_util_s REAL NOT NULL,"
+	" mem_util_seconds INTEGER NOT NULL,"
+	" power_s REAL NOT NULL,"
+	" power_seconds INTEGER NOT NULL,"
+	" overage INTEGER NOT NULL,"
+	" last_ms INTEGER NOT NULL,"
+	" PRIMARY KEY(hour_ms, node_id)) WITHOUT ROWID;"
+	"CREATE TABLE usage_daily("
+	" day_ms INTEGER NOT NULL,"
+	" node_id INTEGER NOT NULL,"
+	" gpu INTEGER NOT NULL,"
+	" job_key INTEGER NOT NULL,"
+	" user_key INTEGER NOT NULL,"
+	" project_key INTEGER NOT NULL,"
+	" model_key INTEGER NOT NULL,"
+	" samples INTEGER NOT NULL,"
+	" gpu_seconds INTEGER NOT NULL,"
+	" alloc_seconds INTEGER NOT NULL,"
+	" busy REAL NOT NULL,"
+	" alloc_busy REAL NOT NULL,"
+	" idle_seconds INTEGER NOT NULL,"
+	" mem_used_s INTEGER NOT NULL,"
+	" max_mem INTEGER NOT NULL,"
+	" mem_util_s REAL NOT NULL,"
+	" mem_util_seconds INTEGER NOT NULL,"
+	" power_s REAL NOT NULL,"
+	" power_seconds INTEGER NOT NULL,"
+	" overage INTEGER NOT NULL,"
+	" last_ms INTEGER NOT NULL,"
+	" PRIMARY KEY(day_ms, node_id, gpu, job_key, user_key, project_key,"
 	"  model_key)) WITHOUT ROWID;"
 	"INSERT INTO dirty_hours SELECT DISTINCT ts_ms / 3600000 * 3600000"
 	" FROM gpu_usage_fact;",

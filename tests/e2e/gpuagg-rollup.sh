@@ -84,11 +84,22 @@ grep -q "refreshed $dirty hours" err || fail "refresh: $(cat err)"
 canary=$(sqlite3 w.db "SELECT max(samples) FROM usage_hourly
 	WHERE hour_ms = $clean")
 [ "$canary" -gt 1000000 ] || fail "refresh rebuilt a clean hour"
+# The canary reached the derived rollups of its (dirty) day: rebuild it.
 sqlite3 w.db "UPDATE usage_hourly SET samples = samples - 1000000
-	WHERE hour_ms = $clean"
+	WHERE hour_ms = $clean; INSERT INTO dirty_hours VALUES($clean)"
+gpuagg --refresh --db w.db
+# The derived rollups hold exactly the sums of the hourly one.
+bad=$(sqlite3 w.db "SELECT (SELECT sum(samples) || '/' || sum(overage)
+	FROM usage_hourly) IS NOT (SELECT sum(samples) || '/' || sum(overage)
+	FROM usage_daily) OR (SELECT sum(samples) || '/' || max(max_mem)
+	FROM usage_hourly) IS NOT (SELECT sum(samples) || '/' || max(max_mem)
+	FROM usage_hourly_node)")
+[ "$bad" -eq 0 ] || fail "daily or node rollup differs from the hourly one"
 
 # Rollup == direct scan, byte for byte.
 for args in "" "--by node" "--period hour --by gpu" "--period day --by job" \
+	"--period hour --by node" "--period hour --by node --from 2026-11-01T03:30" \
+	"--period day --by node --from 2026-11-01T05:00 --to 2026-11-02T01:00" \
 	"--period week --by user,project" "--period month --by model,job" \
 	"--period day --by user --from 2026-11-01T03:30 --to 2026-11-02T01:15" \
 	"--by job --from 2026-11-01T05:10:00Z --to 2026-11-01T05:50:00Z" \

@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "gpu/agg.h"
+#include "gpu/buf.h"
 #include "gpu/db.h"
+#include "gpu/num.h"
 
 /* 2026-11-28T16:00:00Z */
 #define T INT64_C(1795881600000)
@@ -313,6 +315,162 @@ test_agg_rollup_matches_scan(void **state)
 	assert_int_equal(gpu_db_close(db, &err), 0);
 }
 
+/* The fast formatter prints exactly what gpu_num_fmt_double() does. */
+static void
+check_fmt(double v)
+{
+	char out[GPU_AGG_FMT_MAX];
+	struct gpu_buf b;
+	size_t n = gpu_agg_fmt_double(v, out);
+
+	gpu_buf_init(&b);
+	gpu_num_fmt_double(&b, v);
+	gpu_buf_addc(&b, '\0');
+	if (n == 0)
+		assert_true(!isfinite(v) || fabs(v) >= 9.2e18);
+	else if (strcmp(out, b.data) != 0 || strlen(out) != n)
+		fail_msg("%.17g: '%s', want '%s'", v, out, b.data);
+	gpu_buf_release(&b);
+}
+
+static void
+test_agg_fmt_double(void **state)
+{
+	static const double fixed[] = {
+	    0, -0.0, 1, -1, 0.5, 0.0078125, 0.0234375, -0.0078125,
+	    1.0000005, 0.0000005, 0.00000049999, 0.0000015, 123456.789,
+	    99.9999995, 1e-300, 5e-324, 1e15, 9.1e18, 9.3e18, 1e300,
+	    INFINITY, -INFINITY, NAN, 4503599627370495.5, 0.1, 0.3,
+	    2.675, 1234.5678905,
+	};
+	uint64_t x = UINT64_C(88172645463325252);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		check_fmt(fixed[i]);
+	/* Exact ties at the sixth decimal: j / 128, j odd. */
+	for (int j = -2001; j <= 2001; j += 2)
+		check_fmt(j / 128.0);
+	for (int i = 0; i < 200000; i++) {
+		double v;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		switch (i % 4) {
+		case 0: /* any bit pattern */
+			memcpy(&v, &x, sizeof(v));
+			break;
+		case 1: /* metric-like magnitudes */
+			v = (double)(x % 100000000000u) / 3600.0;
+			break;
+		case 2: /* near a rounding boundary */
+			v = (double)(x % 10000000u) / 1e6 + 5e-7;
+			break;
+		default:
+			v = ldexp((double)(x >> 11), (int)(x % 90) - 100);
+		}
+		check_fmt(i % 8 < 4 ? v : -v);
+	}
+}
+
+/* Insert nfacts samples, 1200 s apart on two nodes, from t. */
+static void
+add_facts(sqlite3 *db, int64_t t, int nfacts)
+{
+	char sql[320];
+
+	for (int i = 0; i < nfacts; i++) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
+			 " util_pct, mem_used_mib, mem_total_mib, job_key,"
+			 " user_key, project_key, model_key, interval_s,"
+			 " ingest_id, power_w) VALUES(%lld, %d, %d, %d.%d3,"
+			 " %d, 40960, %s, %s, NULL, %s, 60, 1, %d.%d7)",
+			 (long long)(t + (int64_t)(i / 6) * 1200000),
+			 1 + i % 2, i % 3, (i * 7) % 100, i % 9,
+			 15000 + (i * 37) % 9000, i % 5 == 0 ? "NULL" : "1",
+			 i % 3 == 0 ? "1" : "NULL", i % 4 == 0 ? "NULL" : "3",
+			 100 + i % 250, i % 10);
+		exec(db, sql);
+	}
+}
+
+/*
+ * Whole days come from usage_daily, whole hours by node from
+ * usage_hourly_node: still exactly the scan's bytes, for aligned and
+ * unaligned ranges, and after an incremental refresh of one late hour.
+ */
+static void
+test_agg_daily_matches_scan(void **state)
+{
+	static const struct {
+		enum gpu_period p;
+		unsigned dims;
+		int64_t from, to; /* hours after T; -1: open */
+	} qs[] = {
+	    {GPU_PERIOD_ALL, 0, -1, -1},
+	    {GPU_PERIOD_DAY, GPU_DIM_NODE | GPU_DIM_JOB, -1, -1},
+	    {GPU_PERIOD_WEEK, GPU_DIM_USER, 3, 70},
+	    {GPU_PERIOD_MONTH, GPU_DIM_GPU | GPU_DIM_MODEL, 8, -1},
+	    {GPU_PERIOD_DAY, GPU_DIM_PROJECT, -1, 55},
+	    {GPU_PERIOD_HOUR, GPU_DIM_NODE, 5, 60},
+	    {GPU_PERIOD_HOUR, GPU_DIM_NODE, -1, -1},
+	    {GPU_PERIOD_ALL, GPU_DIM_JOB, 8, 56}, /* day-aligned: T is 16h */
+	};
+	struct gpu_db_opts o = {false, 1000};
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	size_t hours = 0;
+
+	(void)state;
+	assert_int_equal(gpu_db_open(":memory:", &o, &db, &err), 0);
+	exec(db, "INSERT INTO nodes_dim(node_id, node) VALUES(1, 'n1'),"
+		 "(2, 'n2');"
+		 "INSERT INTO names_dim(name_key, name) VALUES(1, 'alice'),"
+		 "(2, 'p1'), (3, 'A100');"
+		 "INSERT INTO jobs_dim(job_key, job_id, user, project)"
+		 " VALUES(1, 'j1', 'bob', 'p2');");
+	add_facts(db, T, 1300);
+	exec(db, "INSERT INTO dirty_hours SELECT DISTINCT"
+		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact");
+	assert_int_equal(gpu_agg_refresh(db, &hours, &err), 0);
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+			struct gpu_agg_query q;
+			struct gpu_agg *r = NULL, *s = NULL;
+			char *x, *y;
+
+			gpu_agg_query_init(&q);
+			q.period = qs[i].p;
+			q.dims = qs[i].dims;
+			if (qs[i].from >= 0)
+				q.from_ms = T + qs[i].from * HOUR +
+					    60000 * (int64_t)round;
+			if (qs[i].to >= 0)
+				q.to_ms = T + qs[i].to * HOUR;
+			assert_int_equal(gpu_agg_run_db(db, &q, &r, &err), 0);
+			assert_int_equal(gpu_agg_scan_db(db, &q, &s, &err), 0);
+			assert_true(gpu_agg_count(r) > 0);
+			x = render(r);
+			y = render(s);
+			if (strcmp(x, y) != 0)
+				fail_msg("query %zu round %d differs:\n%s\n%s", i,
+					 round, x, y);
+			free(x);
+			free(y);
+			gpu_agg_free(r);
+			gpu_agg_free(s);
+		}
+		/* A late hour in the middle of day 2: only it is rebuilt. */
+		add_facts(db, T + 30 * HOUR + 1000 + 2000 * round, 12);
+		exec(db, "INSERT INTO dirty_hours VALUES(1795989600000)");
+		assert_int_equal(gpu_agg_refresh(db, &hours, &err), 0);
+		assert_int_equal(hours, 1);
+	}
+	assert_int_equal(gpu_db_close(db, &err), 0);
+}
+
 int
 main(void)
 {
@@ -323,6 +481,8 @@ main(void)
 	    cmocka_unit_test(test_agg_stream_groups),
 	    cmocka_unit_test(test_agg_sort_top),
 	    cmocka_unit_test(test_agg_rollup_matches_scan),
+	    cmocka_unit_test(test_agg_fmt_double),
+	    cmocka_unit_test(test_agg_daily_matches_scan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
