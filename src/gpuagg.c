@@ -12,6 +12,7 @@
 #include "gpu/db.h"
 #include "gpu/diag.h"
 #include "gpu/num.h"
+#include "gpu/opt.h"
 #include "gpu/reader.h"
 #include "gpu/time.h"
 #include "gpu/writer.h"
@@ -107,32 +108,15 @@ struct opts {
 	bool verbose;
 };
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", gpu_progname());
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n%sTry 'gpuagg --help' for more information.\n",
-		usage_line);
-	return GPU_EXIT_USAGE;
-}
-
 static int
 parse_time(const char *arg, const char *opt, int64_t *ms)
 {
 	const char *why = NULL;
 
 	if (gpu_time_parse_arg(arg, ms, &why) != 0)
-		return usage_error("%s in %s: '%s'",
-				   why != NULL ? why : "invalid timestamp", opt,
-				   arg);
+		return gpu_usage_error(usage_line, "%s in %s: '%s'",
+				       why != NULL ? why : "invalid timestamp",
+				       opt, arg);
 	return 0;
 }
 
@@ -143,8 +127,9 @@ parse_threshold(const char *arg, const char *what, int64_t *mib)
 
 	if (gpu_num_parse_micro(arg, strlen(arg), &micro) != 0 || micro < 0 ||
 	    micro > INT64_C(1000000000000000))
-		return usage_error("invalid memory threshold in %s: '%s'", what,
-				   arg);
+		return gpu_usage_error(usage_line,
+				       "invalid memory threshold in %s: '%s'",
+				       what, arg);
 	*mib = gpu_num_div_round((gpu_i128)micro * 1024, 1000000);
 	return 0;
 }
@@ -153,10 +138,12 @@ static int
 parse_count(const char *arg, const char *opt, int64_t lo, int64_t hi,
 	    int64_t *v)
 {
-	if (gpu_num_parse_i64(arg, strlen(arg), v) != 0 || *v < lo || *v > hi)
-		return usage_error("invalid value for %s: '%s' (expected an "
-				   "integer from %" PRId64 " to %" PRId64 ")",
-				   opt, arg, lo, hi);
+	if (gpu_num_parse_range(arg, lo, hi, v) != 0)
+		return gpu_usage_error(
+		    usage_line,
+		    "invalid value for %s: '%s' (expected an "
+		    "integer from %" PRId64 " to %" PRId64 ")",
+		    opt, arg, lo, hi);
 	return 0;
 }
 
@@ -171,16 +158,18 @@ parse_opt(int c, struct opts *o, const char **input, bool *has_top)
 	switch (c) {
 	case 'b':
 		if (gpu_dims_parse(arg, &o->q.dims, &err) != 0)
-			return usage_error("--by: %s", err.msg);
+			return gpu_usage_error(usage_line, "--by: %s", err.msg);
 		return -1;
 	case 'd':
 		o->db = arg;
 		return -1;
 	case 'f':
 		if (gpu_ofmt_parse(arg, &o->fmt) != 0)
-			return usage_error("unknown format '%s' (valid: csv, "
-					   "json, jsonl, table)",
-					   arg);
+			return gpu_usage_error(
+			    usage_line,
+			    "unknown format '%s' (valid: csv, "
+			    "json, jsonl, table)",
+			    arg);
 		return -1;
 	case 'h':
 		printf("%s\n%s", usage_line, help_text);
@@ -190,7 +179,8 @@ parse_opt(int c, struct opts *o, const char **input, bool *has_top)
 		return -1;
 	case 'm':
 		if (gpu_metrics_parse(arg, &o->metrics, &err) != 0)
-			return usage_error("--metrics: %s", err.msg);
+			return gpu_usage_error(usage_line, "--metrics: %s",
+					       err.msg);
 		return -1;
 	case 'n':
 		if (parse_count(arg, "--top", 1, INT64_C(1000000000), &v) != 0)
@@ -200,13 +190,16 @@ parse_opt(int c, struct opts *o, const char **input, bool *has_top)
 		return -1;
 	case 'p':
 		if (gpu_period_parse(arg, &o->q.period) != 0)
-			return usage_error("unknown period '%s' (valid: hour, "
-					   "day, week, month, all)",
-					   arg);
+			return gpu_usage_error(
+			    usage_line,
+			    "unknown period '%s' (valid: hour, "
+			    "day, week, month, all)",
+			    arg);
 		return -1;
 	case 's':
 		if (gpu_metric_parse(arg, &o->sort, &err) != 0)
-			return usage_error("--sort: %s", err.msg);
+			return gpu_usage_error(usage_line, "--sort: %s",
+					       err.msg);
 		o->has_sort = true;
 		return -1;
 	case 'v':
@@ -240,7 +233,7 @@ parse_opt(int c, struct opts *o, const char **input, bool *has_top)
 		o->scan = true;
 		return -1;
 	default:
-		return usage_error("unknown option");
+		return GPU_EXIT_USAGE; /* getopt_long() returns no other */
 	}
 }
 
@@ -264,17 +257,8 @@ parse_args(int argc, char **argv, struct opts *o)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":b:d:f:hi:m:n:p:s:vV", long_opts,
 				NULL)) != -1) {
-		if (c == '?') {
-			if (optopt != 0)
-				return usage_error("unknown option '-%c'",
-						   optopt);
-			return usage_error("unknown option '%s'",
-					   argv[optind - 1]);
-		}
-		if (c == ':') {
-			return usage_error("option '%s' needs an argument",
-					   argv[optind - 1]);
-		}
+		if (c == '?' || c == ':')
+			return gpu_opt_error(usage_line, c, argv, long_opts);
 		if ((rc = parse_opt(c, o, &o->input, &has_top)) >= 0)
 			return rc;
 	}
@@ -282,19 +266,23 @@ parse_args(int argc, char **argv, struct opts *o)
 	o->ninputs = (size_t)(argc - optind);
 	if (o->input != NULL) {
 		if (o->ninputs > 0)
-			return usage_error("--input and file operands exclude "
-					   "each other");
+			return gpu_usage_error(
+			    usage_line, "--input and file operands exclude "
+					"each other");
 		o->inputs = &o->input;
 		o->ninputs = 1;
 	}
 	if (o->ninputs > 0 && o->db != NULL)
-		return usage_error("--db and --input exclude each other");
+		return gpu_usage_error(usage_line,
+				       "--db and --input exclude each other");
 	if ((o->refresh || o->scan) && o->ninputs > 0)
-		return usage_error("--refresh and --scan need a warehouse, "
-				   "not --input");
+		return gpu_usage_error(usage_line,
+				       "--refresh and --scan need a warehouse, "
+				       "not --input");
 	if (o->q.from_ms >= o->q.to_ms)
-		return usage_error("empty time range: --from is not before "
-				   "--to");
+		return gpu_usage_error(usage_line,
+				       "empty time range: --from is not before "
+				       "--to");
 	if (has_top && !o->has_sort) {
 		o->has_sort = true;
 		o->sort = GPU_M_GPU_SECONDS;

@@ -16,6 +16,7 @@
 #include "gpu/diag.h"
 #include "gpu/money.h"
 #include "gpu/num.h"
+#include "gpu/opt.h"
 #include "gpu/reader.h"
 #include "gpu/time.h"
 #include "gpu/writer.h"
@@ -64,15 +65,6 @@ help(void)
 	      "  -h, --help               print this help and exit\n"
 	      "  -V, --version            print the version and exit\n",
 	      stdout);
-}
-
-static int
-usage_error(void)
-{
-	fputs(usage_line, stderr);
-	fprintf(stderr, "Try '%s --help' for more information.\n",
-		gpu_progname());
-	return GPU_EXIT_USAGE;
 }
 
 enum out_fmt { OUT_CSV, OUT_JSON, OUT_TABLE, OUT_INVOICE };
@@ -193,48 +185,45 @@ resolve_period(struct opts *o, const char *period, const char *month,
 	char cur[32];
 
 	if (period != NULL && strcmp(period, "month") != 0 &&
-	    strcmp(period, "all") != 0) {
-		gpu_msg("invalid period '%s' (valid: month, all)", period);
-		return usage_error();
-	}
-	if (month != NULL && (from != NULL || to != NULL)) {
-		gpu_msg("--month cannot be combined with --from or --to");
-		return usage_error();
-	}
-	if ((from == NULL) != (to == NULL)) {
-		gpu_msg("--from and --to go together");
-		return usage_error();
-	}
+	    strcmp(period, "all") != 0)
+		return gpu_usage_error(
+		    usage_line, "invalid period '%s' (valid: month, all)",
+		    period);
+	if (month != NULL && (from != NULL || to != NULL))
+		return gpu_usage_error(
+		    usage_line,
+		    "--month cannot be combined with --from or --to");
+	if ((from == NULL) != (to == NULL))
+		return gpu_usage_error(usage_line,
+				       "--from and --to go together");
 	if (period != NULL && strcmp(period, "all") == 0 &&
-	    (month != NULL || from != NULL)) {
-		gpu_msg("--period all takes no --month, --from or --to");
-		return usage_error();
-	}
+	    (month != NULL || from != NULL))
+		return gpu_usage_error(
+		    usage_line,
+		    "--period all takes no --month, --from or --to");
 	o->mode = MODE_FIXED;
 	if (month != NULL) {
-		if (parse_month(month, &o->from) != 0) {
-			gpu_msg("invalid month '%s' (want YYYY-MM)", month);
-			return usage_error();
-		}
+		if (parse_month(month, &o->from) != 0)
+			return gpu_usage_error(
+			    usage_line, "invalid month '%s' (want YYYY-MM)",
+			    month);
 		o->to = gpu_period_next(GPU_PERIOD_MONTH, o->from);
 		o->has_range = true;
 		return set_fixed_label(o, month);
 	}
 	if (from != NULL) {
-		if (gpu_time_parse_arg(from, &o->from, &why) != 0) {
-			gpu_msg("%s '%s' for --from", why, from);
-			return usage_error();
-		}
-		if (gpu_time_parse_arg(to, &o->to, &why) != 0) {
-			gpu_msg("%s '%s' for --to", why, to);
-			return usage_error();
-		}
-		if (o->from >= o->to) {
-			gpu_msg("empty billing period: --from '%s' is not "
-				"before --to '%s'",
-				from, to);
-			return usage_error();
-		}
+		if (gpu_time_parse_arg(from, &o->from, &why) != 0)
+			return gpu_usage_error(usage_line, "%s '%s' for --from",
+					       why, from);
+		if (gpu_time_parse_arg(to, &o->to, &why) != 0)
+			return gpu_usage_error(usage_line, "%s '%s' for --to",
+					       why, to);
+		if (o->from >= o->to)
+			return gpu_usage_error(
+			    usage_line,
+			    "empty billing period: --from '%s' is not "
+			    "before --to '%s'",
+			    from, to);
 		o->has_range = true;
 		return set_fixed_label(o, NULL);
 	}
@@ -464,7 +453,6 @@ read_db(struct gpu_bill *bill, const struct opts *o, const struct gpu_rates *r,
 	struct gpu_agg *a = NULL;
 	sqlite3 *db = NULL;
 	struct stat st;
-	size_t i;
 	int rc = -1;
 
 	if (stat(path, &st) != 0)
@@ -478,28 +466,9 @@ read_db(struct gpu_bill *bill, const struct opts *o, const struct gpu_rates *r,
 	q.from_ms = o->has_range ? o->from : INT64_MIN;
 	q.to_ms = o->has_range ? o->to : INT64_MAX;
 	q.threshold_mib = gpu_rates_threshold_mib(r);
-	if (gpu_agg_run_db(db, &q, &a, err) != 0)
+	if (gpu_agg_run_db(db, &q, &a, err) != 0 ||
+	    gpu_bill_add_agg(bill, a, o->label, err) != 0)
 		goto out;
-	for (i = 0; i < gpu_agg_count(a); i++) {
-		const struct gpu_group *g = gpu_agg_group(a, i);
-		struct gpu_bill_usage u;
-
-		u.period = o->label;
-		u.job_id.p = g->job_id;
-		u.job_id.len = strlen(g->job_id);
-		u.user.p = g->user;
-		u.user.len = strlen(g->user);
-		u.project.p = g->project;
-		u.project.len = strlen(g->project);
-		u.model.p = g->model;
-		u.model.len = strlen(g->model);
-		u.alloc_seconds = g->sums.alloc_seconds;
-		u.overage = g->sums.overage;
-		u.gpu_seconds = g->sums.gpu_seconds;
-		u.owner_rank = 0;
-		if (gpu_bill_add(bill, &u, err) != 0)
-			goto out;
-	}
 	rc = 0;
 out:
 	gpu_agg_free(a);
@@ -800,23 +769,23 @@ parse_args(int argc, char **argv, struct opts *o)
 				NULL)) != -1) {
 		switch (c) {
 		case 'b':
-			if (gpu_bill_by_parse(optarg, &o->by) != 0) {
-				gpu_msg("invalid --by '%s' (valid: job, user, "
-					"project)",
-					optarg);
-				return usage_error();
-			}
+			if (gpu_bill_by_parse(optarg, &o->by) != 0)
+				return gpu_usage_error(
+				    usage_line,
+				    "invalid --by '%s' (valid: job, user, "
+				    "project)",
+				    optarg);
 			break;
 		case 'd':
 			o->db = optarg;
 			break;
 		case 'f':
-			if (parse_format(optarg, &o->fmt) != 0) {
-				gpu_msg("invalid format '%s' (valid: csv, "
-					"json, table, invoice)",
-					optarg);
-				return usage_error();
-			}
+			if (parse_format(optarg, &o->fmt) != 0)
+				return gpu_usage_error(
+				    usage_line,
+				    "invalid format '%s' (valid: csv, "
+				    "json, table, invoice)",
+				    optarg);
 			break;
 		case 'h':
 			help();
@@ -857,40 +826,31 @@ parse_args(int argc, char **argv, struct opts *o)
 		case OPT_SHARE_IDLE:
 			o->share_idle = true;
 			break;
-		case ':':
-			gpu_msg("option '%s' needs an argument",
-				argv[optind - 1]);
-			return usage_error();
 		default:
-			gpu_msg("unknown option '%s'", argv[optind - 1]);
-			return usage_error();
+			return gpu_opt_error(usage_line, c, argv, longopts);
 		}
 	}
-	if (optind < argc) {
-		gpu_msg("unexpected argument '%s'", argv[optind]);
-		return usage_error();
-	}
-	if (o->db != NULL && o->input != NULL) {
-		gpu_msg("--db and --input cannot be combined");
-		return usage_error();
-	}
-	if (o->user != NULL && o->project != NULL) {
-		gpu_msg("--user and --project cannot be combined");
-		return usage_error();
-	}
+	if (optind < argc)
+		return gpu_opt_operand_error(usage_line, argv[optind]);
+	if (o->db != NULL && o->input != NULL)
+		return gpu_usage_error(usage_line,
+				       "--db and --input cannot be combined");
+	if (o->user != NULL && o->project != NULL)
+		return gpu_usage_error(
+		    usage_line, "--user and --project cannot be combined");
 	if (o->fmt == OUT_INVOICE) {
-		if (o->user == NULL && o->project == NULL) {
-			gpu_msg("--format invoice needs --user or --project");
-			return usage_error();
-		}
+		if (o->user == NULL && o->project == NULL)
+			return gpu_usage_error(
+			    usage_line,
+			    "--format invoice needs --user or --project");
 		o->by = GPU_BILL_JOB;
 	}
-	if (o->input != NULL && o->flag[GPU_RATE_THRESHOLD] != NULL) {
-		gpu_msg("--mem-threshold-gb cannot apply to --input: its "
-			"mem_overage_mib_seconds was computed by gpuagg; set "
-			"the threshold there");
-		return usage_error();
-	}
+	if (o->input != NULL && o->flag[GPU_RATE_THRESHOLD] != NULL)
+		return gpu_usage_error(
+		    usage_line,
+		    "--mem-threshold-gb cannot apply to --input: its "
+		    "mem_overage_mib_seconds was computed by gpuagg; set "
+		    "the threshold there");
 	c = resolve_period(o, period, month, from, to);
 	return c == 0 ? -1 : c;
 }

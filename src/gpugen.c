@@ -1,16 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* gpugen: write realistic, reproducible raw GPU samples for a simulated
  * cluster. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "gpu/diag.h"
 #include "gpu/num.h"
+#include "gpu/opt.h"
+#include "gpu/outfile.h"
 #include "gpu/time.h"
 #include "gpugen.h"
 
@@ -88,36 +87,6 @@ struct opts {
 	const char *output;
 };
 
-/* An output file written under a temporary name and renamed when done. */
-struct outfile {
-	const char *path;
-	char *tmp; /* NULL: written in place (stdout, a device) */
-	FILE *fp;
-};
-
-/* Report "what 'arg': why" (arg and why optional), then the usage; exit 2. */
-static int
-usage_error(const char *what, const char *arg, const char *why)
-{
-	if (arg == NULL)
-		gpu_msg("%s", what);
-	else if (why == NULL)
-		gpu_msg("%s '%s'", what, arg);
-	else
-		gpu_msg("%s '%s': %s", what, arg, why);
-	fputs(usage_text, stderr);
-	fprintf(stderr, "Try '%s --help' for more information.\n",
-		gpu_progname());
-	return GPU_EXIT_USAGE;
-}
-
-static bool
-parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-	return gpu_num_parse_i64(s, strlen(s), out) == 0 && *out >= lo &&
-	       *out <= hi;
-}
-
 static bool
 parse_fraction(const char *s, double *out)
 {
@@ -134,40 +103,46 @@ set_opt(struct opts *o, int c, const char *arg)
 
 	switch (c) {
 	case 'n':
-		if (!parse_int(arg, 1, GEN_MAX_NODES, &v))
-			return usage_error("invalid number of nodes", arg,
-					   NULL);
+		if (gpu_num_parse_range(arg, 1, GEN_MAX_NODES, &v) != 0)
+			return gpu_usage_error(
+			    usage_text, "invalid number of nodes '%s'", arg);
 		o->nodes = (int)v;
 		break;
 	case 'g':
-		if (!parse_int(arg, 1, GEN_MAX_GPUS, &v))
-			return usage_error("invalid GPUs per node", arg, NULL);
+		if (gpu_num_parse_range(arg, 1, GEN_MAX_GPUS, &v) != 0)
+			return gpu_usage_error(
+			    usage_text, "invalid GPUs per node '%s'", arg);
 		o->gpn = (int)v;
 		break;
 	case 's':
 		if (gpu_time_parse_arg(arg, &o->start_ms, &why) != 0)
-			return usage_error("invalid start time", arg, why);
+			return gpu_usage_error(usage_text,
+					       "invalid start time '%s': %s",
+					       arg, why);
 		break;
 	case 'H':
 		if (gpu_num_parse_micro(arg, strlen(arg), &o->hours_micro) !=
 			0 ||
 		    o->hours_micro <= 0 ||
 		    o->hours_micro > INT64_C(900000) * 1000000)
-			return usage_error("invalid number of hours", arg,
-					   NULL);
+			return gpu_usage_error(
+			    usage_text, "invalid number of hours '%s'", arg);
 		o->hours_set = true;
 		break;
 	case 'e':
 		if (gpu_time_parse_arg(arg, &o->end_ms, &why) != 0)
-			return usage_error("invalid end time", arg, why);
+			return gpu_usage_error(
+			    usage_text, "invalid end time '%s': %s", arg, why);
 		break;
 	case 'i':
-		if (!parse_int(arg, 1, 86400, &o->interval_s))
-			return usage_error("invalid interval", arg, NULL);
+		if (gpu_num_parse_range(arg, 1, 86400, &o->interval_s) != 0)
+			return gpu_usage_error(usage_text,
+					       "invalid interval '%s'", arg);
 		break;
 	case 'S':
-		if (!parse_int(arg, 0, INT64_MAX, &v))
-			return usage_error("invalid seed", arg, NULL);
+		if (gpu_num_parse_range(arg, 0, INT64_MAX, &v) != 0)
+			return gpu_usage_error(usage_text, "invalid seed '%s'",
+					       arg);
 		o->seed = (uint64_t)v;
 		break;
 	case 'f':
@@ -178,7 +153,8 @@ set_opt(struct opts *o, int c, const char *arg)
 		else if (strcmp(arg, "nvidia-smi") == 0)
 			o->format = GEN_SMI;
 		else
-			return usage_error("unknown format", arg, NULL);
+			return gpu_usage_error(usage_text,
+					       "unknown format '%s'", arg);
 		break;
 	case 't':
 		if (strcmp(arg, "iso") == 0)
@@ -188,7 +164,8 @@ set_opt(struct opts *o, int c, const char *arg)
 		else if (strcmp(arg, "mixed") == 0)
 			o->ts = GEN_TS_MIXED;
 		else
-			return usage_error("unknown timestamp form", arg, NULL);
+			return gpu_usage_error(
+			    usage_text, "unknown timestamp form '%s'", arg);
 		o->ts_set = true;
 		break;
 	case 'o':
@@ -208,31 +185,18 @@ set_opt(struct opts *o, int c, const char *arg)
 		break;
 	case OPT_LOAD:
 		if (!parse_fraction(arg, &o->load))
-			return usage_error("invalid load", arg, NULL);
+			return gpu_usage_error(usage_text, "invalid load '%s'",
+					       arg);
 		break;
 	case OPT_FAULTS:
 		if (!parse_fraction(arg, &o->faults))
-			return usage_error("invalid fault rate", arg, NULL);
+			return gpu_usage_error(usage_text,
+					       "invalid fault rate '%s'", arg);
 		break;
 	default:
 		return GPU_EXIT_USAGE;
 	}
 	return 0;
-}
-
-static int
-bad_option(int c, char **argv)
-{
-	const char *arg = argv[optind - 1];
-
-	if (c == ':')
-		return usage_error("missing argument to option", arg, NULL);
-	if (optopt != 0) {
-		char s[2] = {(char)optopt, '\0'};
-
-		return usage_error("invalid option --", s, NULL);
-	}
-	return usage_error("unrecognized option", arg, NULL);
 }
 
 static int
@@ -276,7 +240,7 @@ parse_args(int argc, char **argv, struct opts *o, bool *done)
 			return 0;
 		case '?':
 		case ':':
-			return bad_option(c, argv);
+			return gpu_opt_error(usage_text, c, argv, longopts);
 		default:
 			rc = set_opt(o, c, optarg);
 			if (rc != 0)
@@ -284,7 +248,7 @@ parse_args(int argc, char **argv, struct opts *o, bool *done)
 		}
 	}
 	if (optind < argc)
-		return usage_error("unexpected operand", argv[optind], NULL);
+		return gpu_opt_operand_error(usage_text, argv[optind]);
 	return 0;
 }
 
@@ -295,15 +259,17 @@ check_range(struct opts *o, struct gen_conf *c)
 	int64_t end = o->end_ms;
 
 	if (end != 0 && o->hours_set)
-		return usage_error("--hours and --end exclude each other", NULL,
-				   NULL);
+		return gpu_usage_error(usage_text,
+				       "--hours and --end exclude each other");
 	if (end == 0)
 		end =
 		    o->start_ms + o->hours_micro * 36 / 10; /* micro-h to ms */
 	if (end <= o->start_ms)
-		return usage_error("--end must be after --start", NULL, NULL);
+		return gpu_usage_error(usage_text,
+				       "--end must be after --start");
 	if (end > GPU_TIME_MAX_MS)
-		return usage_error("samples would run past 2099", NULL, NULL);
+		return gpu_usage_error(usage_text,
+				       "samples would run past 2099");
 	c->start_ms = o->start_ms;
 	c->interval_ms = o->interval_s * 1000;
 	c->nsteps = (end - o->start_ms + c->interval_ms - 1) / c->interval_ms;
@@ -323,8 +289,8 @@ parse_extra(const char *list, struct gen_conf *c)
 		else if (n == 8 && memcmp(p, "gpu_uuid", n) == 0)
 			c->col_uuid = true;
 		else
-			return usage_error("unknown extra column in", list,
-					   NULL);
+			return gpu_usage_error(
+			    usage_text, "unknown extra column in '%s'", list);
 		p += n;
 		if (*p == ',')
 			p++;
@@ -348,21 +314,24 @@ assign_models(const char *list, int nodes, const struct gen_model **out)
 		size_t n = strcspn(p, ","), k = strcspn(p, ":,");
 
 		if (nm == MAX_MODELS)
-			return usage_error("too many models in", list, NULL);
+			return gpu_usage_error(usage_text,
+					       "too many models in '%s'", list);
 		m[nm] = gen_model_find(p, k);
 		w[nm] = 1;
 		if (m[nm] == NULL ||
 		    (k < n &&
 		     (gpu_num_parse_i64(p + k + 1, n - k - 1, &w[nm]) != 0 ||
 		      w[nm] < 1 || w[nm] > 1000000)))
-			return usage_error("invalid model list", list, NULL);
+			return gpu_usage_error(usage_text,
+					       "invalid model list '%s'", list);
 		total += w[nm++];
 		p += n;
 		if (*p == ',')
 			p++;
 	}
 	if (nm == 0)
-		return usage_error("invalid model list", list, NULL);
+		return gpu_usage_error(usage_text, "invalid model list '%s'",
+				       list);
 	for (int i = 0; i < nm; i++) {
 		share[i] = w[i] * nodes / total;
 		given += share[i];
@@ -401,96 +370,6 @@ find_node(const char *name, int nodes)
 	return -1;
 }
 
-static int
-outfile_open(struct outfile *of, const char *path)
-{
-	struct stat sb;
-	size_t n;
-	int fd;
-	mode_t mask;
-
-	memset(of, 0, sizeof(*of));
-	of->path = path;
-	if (path == NULL || strcmp(path, "-") == 0) {
-		of->path = "<stdout>";
-		of->fp = stdout;
-		return 0;
-	}
-	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-		of->fp = fopen(path, "w");
-		if (of->fp == NULL)
-			goto fail;
-		return 0;
-	}
-	n = strlen(path);
-	of->tmp = gpu_xmalloc(n + 8);
-	memcpy(of->tmp, path, n);
-	memcpy(of->tmp + n, ".XXXXXX", 8);
-	fd = mkstemp(of->tmp);
-	if (fd < 0)
-		goto fail;
-	mask = umask(0);
-	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) != 0 ||
-	    (of->fp = fdopen(fd, "w")) == NULL) {
-		int e = errno;
-
-		close(fd);
-		unlink(of->tmp);
-		errno = e;
-		goto fail;
-	}
-	return 0;
-fail:
-	gpu_msg("cannot create '%s': %s", path, strerror(errno));
-	free(of->tmp);
-	of->tmp = NULL;
-	return -1;
-}
-
-/* Drop a temporary file after a failure. */
-static void
-outfile_abort(struct outfile *of)
-{
-	if (of->fp != NULL && of->fp != stdout)
-		fclose(of->fp);
-	if (of->tmp != NULL)
-		unlink(of->tmp);
-	free(of->tmp);
-	of->fp = NULL;
-	of->tmp = NULL;
-}
-
-/* Close and rename into place; on failure report and remove the temp. */
-static int
-outfile_commit(struct outfile *of)
-{
-	int rc = 0;
-
-	if (of->fp == stdout)
-		return 0;
-	if (fflush(of->fp) != 0 || ferror(of->fp) ||
-	    (of->tmp != NULL && fsync(fileno(of->fp)) != 0)) {
-		gpu_msg("write error on '%s': %s", of->path, strerror(errno));
-		outfile_abort(of);
-		return -1;
-	}
-	if (fclose(of->fp) != 0) {
-		gpu_msg("write error on '%s': %s", of->path, strerror(errno));
-		rc = -1;
-	} else if (of->tmp != NULL && rename(of->tmp, of->path) != 0) {
-		gpu_msg("cannot rename '%s' to '%s': %s", of->tmp, of->path,
-			strerror(errno));
-		rc = -1;
-	}
-	of->fp = NULL;
-	if (rc != 0 && of->tmp != NULL)
-		unlink(of->tmp);
-	free(of->tmp);
-	of->tmp = NULL;
-	return rc;
-}
-
 static void
 put_time(FILE *fp, int64_t ms)
 {
@@ -523,13 +402,18 @@ generate(const struct opts *o, struct gen_conf *c)
 {
 	struct gen_sim sim;
 	struct gen_out out = {0};
-	struct outfile of, jf = {0};
+	struct gpu_outfile of, jf = {0};
+	struct gpu_err err;
 	int status = GPU_EXIT_FAIL;
 
-	if (outfile_open(&of, o->output) != 0)
+	if (gpu_outfile_open(&of, o->output, &err) != 0) {
+		gpu_msg_err(&err);
 		return GPU_EXIT_FAIL;
-	if (o->jobs_out != NULL && outfile_open(&jf, o->jobs_out) != 0) {
-		outfile_abort(&of);
+	}
+	if (o->jobs_out != NULL &&
+	    gpu_outfile_open(&jf, o->jobs_out, &err) != 0) {
+		gpu_msg_err(&err);
+		gpu_outfile_abort(&of);
 		return GPU_EXIT_FAIL;
 	}
 	setvbuf(of.fp, NULL, _IONBF, 0); /* gen_out buffers */
@@ -551,13 +435,15 @@ generate(const struct opts *o, struct gen_conf *c)
 		gen_sim_advance(&sim, sim.win_end - 1);
 		write_jobs(jf.fp, &sim);
 	}
-	if (outfile_commit(&of) != 0 ||
-	    (jf.fp != NULL && outfile_commit(&jf) != 0))
+	if (gpu_outfile_commit(&of, &err) != 0 ||
+	    gpu_outfile_commit(&jf, &err) != 0) {
+		gpu_msg_err(&err);
 		goto out;
+	}
 	status = GPU_EXIT_OK;
 out:
-	outfile_abort(&of);
-	outfile_abort(&jf);
+	gpu_outfile_abort(&of);
+	gpu_outfile_abort(&jf);
 	gen_sim_release(&sim);
 	free(out.buf);
 	return status;
@@ -576,12 +462,12 @@ configure(struct opts *o, struct gen_conf *c)
 	c->faults = o->faults;
 	c->only_node = -1;
 	if ((int64_t)o->nodes * o->gpn > MAX_TOTAL_GPUS)
-		return usage_error("too many GPUs (at most 1000000)", NULL,
-				   NULL);
+		return gpu_usage_error(usage_text,
+				       "too many GPUs (at most 1000000)");
 	if (o->format == GEN_SMI && (o->ts_set || o->extra != NULL))
-		return usage_error("--ts and --extra do not apply to "
-				   "--format nvidia-smi",
-				   NULL, NULL);
+		return gpu_usage_error(
+		    usage_text,
+		    "--ts and --extra do not apply to --format nvidia-smi");
 	rc = check_range(o, c);
 	if (rc == 0 && o->extra != NULL)
 		rc = parse_extra(o->extra, c);
@@ -590,7 +476,8 @@ configure(struct opts *o, struct gen_conf *c)
 	if (o->node != NULL) {
 		c->only_node = find_node(o->node, o->nodes);
 		if (c->only_node < 0)
-			return usage_error("unknown node", o->node, NULL);
+			return gpu_usage_error(usage_text, "unknown node '%s'",
+					       o->node);
 	} else if (o->format == GEN_SMI) {
 		c->only_node = 0;
 	}
@@ -628,7 +515,8 @@ main(int argc, char **argv)
 	if (status == 0)
 		status = generate(&o, &c);
 	free(c.node_model);
-	if (status == GPU_EXIT_OK && o.output == NULL)
+	if (status == GPU_EXIT_OK &&
+	    (o.output == NULL || strcmp(o.output, "-") == 0))
 		return gpu_close_stdout(status);
 	return status;
 }

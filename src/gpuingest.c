@@ -20,6 +20,7 @@
 #include "gpu/ingest.h"
 #include "gpu/jobs.h"
 #include "gpu/num.h"
+#include "gpu/opt.h"
 #include "gpu/reader.h"
 #include "gpu/sha256.h"
 #include "gpu/time.h"
@@ -145,26 +146,6 @@ struct run {
 };
 
 static int
-usage_error(const char *what, const char *arg)
-{
-	if (arg == NULL)
-		gpu_msg("%s", what);
-	else
-		gpu_msg("%s '%s'", what, arg);
-	fputs(usage_text, stderr);
-	fprintf(stderr, "Try '%s --help' for more information.\n",
-		gpu_progname());
-	return GPU_EXIT_USAGE;
-}
-
-static bool
-parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-	return gpu_num_parse_i64(s, strlen(s), out) == 0 && *out >= lo &&
-	       *out <= hi;
-}
-
-static int
 set_opt(struct opts *o, int c, const char *arg)
 {
 	double d;
@@ -176,7 +157,8 @@ set_opt(struct opts *o, int c, const char *arg)
 		break;
 	case 'f':
 		if (gpu_format_parse(arg, &o->format) != 0)
-			return usage_error("unknown format", arg);
+			return gpu_usage_error(usage_text,
+					       "unknown format '%s'", arg);
 		break;
 	case 'j':
 		o->jobs = arg;
@@ -191,27 +173,31 @@ set_opt(struct opts *o, int c, const char *arg)
 		o->quiet = true;
 		break;
 	case OPT_INTERVAL:
-		if (!parse_int(arg, 1, 86400, &o->interval_s))
-			return usage_error("invalid interval", arg);
+		if (gpu_num_parse_range(arg, 1, 86400, &o->interval_s) != 0)
+			return gpu_usage_error(usage_text,
+					       "invalid interval '%s'", arg);
 		break;
 	case OPT_SOURCE:
 		o->source = arg;
 		break;
 	case OPT_AT:
 		if (gpu_time_parse_arg(arg, &o->at_ms, &why) != 0)
-			return usage_error("invalid time for --at", arg);
+			return gpu_usage_error(
+			    usage_text, "invalid time for --at '%s'", arg);
 		o->has_at = true;
 		break;
 	case OPT_MAX_REJECT:
 		if (gpu_num_parse_double(arg, strlen(arg), &d) != 0 || d < 0 ||
 		    d > 100)
-			return usage_error("invalid reject percentage", arg);
+			return gpu_usage_error(
+			    usage_text, "invalid reject percentage '%s'", arg);
 		o->max_reject_pct = d;
 		break;
 	case OPT_LOCK_TIMEOUT:
 		if (gpu_num_parse_double(arg, strlen(arg), &d) != 0 || d < 0 ||
 		    d > 86400)
-			return usage_error("invalid lock timeout", arg);
+			return gpu_usage_error(
+			    usage_text, "invalid lock timeout '%s'", arg);
 		o->lock_timeout_ms = (int64_t)(d * 1000 + 0.5);
 		break;
 	case OPT_DRY_RUN:
@@ -223,7 +209,8 @@ set_opt(struct opts *o, int c, const char *arg)
 		else if (strcmp(arg, "text") == 0)
 			o->json = false;
 		else
-			return usage_error("unknown summary format", arg);
+			return gpu_usage_error(
+			    usage_text, "unknown summary format '%s'", arg);
 		o->summary_set = true;
 		break;
 	case OPT_PROGRESS:
@@ -236,21 +223,6 @@ set_opt(struct opts *o, int c, const char *arg)
 		return GPU_EXIT_USAGE;
 	}
 	return 0;
-}
-
-static int
-bad_option(int c, char **argv)
-{
-	const char *arg = argv[optind - 1];
-
-	if (c == ':')
-		return usage_error("missing argument to option", arg);
-	if (optopt != 0) {
-		char s[2] = {(char)optopt, '\0'};
-
-		return usage_error("invalid option --", s);
-	}
-	return usage_error("unrecognized option", arg);
 }
 
 static int
@@ -293,7 +265,7 @@ parse_args(int argc, char **argv, struct opts *o, bool *done)
 			return 0;
 		case '?':
 		case ':':
-			return bad_option(c, argv);
+			return gpu_opt_error(usage_text, c, argv, longopts);
 		default:
 			rc = set_opt(o, c, optarg);
 			if (rc != 0)
@@ -879,7 +851,8 @@ main(int argc, char **argv)
 	if (o.jobs != NULL && strcmp(o.jobs, "-") == 0)
 		dashes++;
 	if (dashes > 1)
-		return usage_error("standard input named more than once", NULL);
+		return gpu_usage_error(usage_text,
+				       "standard input named more than once");
 	r.o = &o;
 	r.path = gpu_db_path(o.db);
 	status = run_all(&r, files, nfiles);

@@ -303,32 +303,15 @@ load_bill(sqlite3 *db, struct page *pg, struct gpu_err *err)
 	struct gpu_agg *a = NULL;
 	struct gpu_bill *bill = gpu_bill_new(pg->rates);
 	struct gpu_bill_report rep;
-	size_t i, n;
+	size_t i;
 	int ret = -1;
 
 	memset(&rep, 0, sizeof(rep));
 	if (run(db, pg, GPU_PERIOD_ALL, GPU_DIM_JOB | GPU_DIM_MODEL,
 		gpu_rates_threshold_mib(pg->rates), &a, err) != 0)
 		goto out;
-	n = gpu_agg_count(a);
-	for (i = 0; i < n; i++) {
-		const struct gpu_group *g = gpu_agg_group(a, i);
-		struct gpu_bill_usage u;
-
-		if (g->job_id[0] == '\0')
-			continue;
-		memset(&u, 0, sizeof(u));
-		u.period = "report";
-		u.job_id = (struct gpu_str){g->job_id, strlen(g->job_id)};
-		u.user = (struct gpu_str){g->user, strlen(g->user)};
-		u.project = (struct gpu_str){g->project, strlen(g->project)};
-		u.model = (struct gpu_str){g->model, strlen(g->model)};
-		u.alloc_seconds = g->sums.alloc_seconds;
-		u.overage = g->sums.overage;
-		u.gpu_seconds = g->sums.gpu_seconds;
-		if (gpu_bill_add(bill, &u, err) != 0)
-			goto out;
-	}
+	if (gpu_bill_add_agg(bill, a, "report", err) != 0)
+		goto out;
 	gpu_bill_report(bill, GPU_BILL_JOB, false, NULL, NULL, &rep);
 	for (i = 0; i < rep.nlines; i++) {
 		names_add(&pg->jobs, rep.lines[i].job_id);

@@ -8,11 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "gpu/db.h"
 #include "gpu/diag.h"
 #include "gpu/money.h"
+#include "gpu/opt.h"
+#include "gpu/outfile.h"
 #include "gpu/time.h"
 #include "gpureport.h"
 
@@ -84,24 +85,14 @@ struct opts {
 };
 
 static int
-usage_error(void)
-{
-	fputs(usage_text, stderr);
-	fprintf(stderr, "Try '%s --help' for more information.\n",
-		gpu_progname());
-	return GPU_EXIT_USAGE;
-}
-
-static int
 parse_time(const char *opt, const char *arg, int64_t *ms)
 {
 	const char *why = NULL;
 
 	if (gpu_time_parse_arg(arg, ms, &why) == 0)
 		return 0;
-	gpu_msg("%s for option --%s: '%s'", why != NULL ? why : "invalid time",
-		opt, arg);
-	return -1;
+	return gpu_usage_error(usage_text, "%s for option --%s: '%s'",
+			       why != NULL ? why : "invalid time", opt, arg);
 }
 
 /* Returns -1 to go on, else the exit status. */
@@ -132,11 +123,11 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_FROM:
 			if (parse_time("from", optarg, &o->from_ms) != 0)
-				return usage_error();
+				return GPU_EXIT_USAGE;
 			break;
 		case OPT_TO:
 			if (parse_time("to", optarg, &o->to_ms) != 0)
-				return usage_error();
+				return GPU_EXIT_USAGE;
 			break;
 		case OPT_RATES:
 			o->rates = optarg;
@@ -153,93 +144,40 @@ parse_args(int argc, char **argv, struct opts *o)
 		case OPT_OVERHEAD:
 			o->rate_flag[GPU_RATE_OVERHEAD] = optarg;
 			break;
-		case ':':
-			gpu_msg("option '%s' requires an argument",
-				argv[optind - 1]);
-			return usage_error();
 		default:
-			gpu_msg("unknown option '%s'", argv[optind - 1]);
-			return usage_error();
+			return gpu_opt_error(usage_text, c, argv, long_opts);
 		}
 	}
-	if (optind < argc) {
-		gpu_msg("unexpected argument '%s'", argv[optind]);
-		return usage_error();
-	}
+	if (optind < argc)
+		return gpu_opt_operand_error(usage_text, argv[optind]);
 	if (o->from_ms != INT64_MIN && o->to_ms != INT64_MAX &&
-	    o->from_ms >= o->to_ms) {
-		gpu_msg("empty period: --from is not before --to");
-		return usage_error();
-	}
+	    o->from_ms >= o->to_ms)
+		return gpu_usage_error(
+		    usage_text, "empty period: --from is not before --to");
 	return -1;
 }
 
 /*
- * Write the page to path under a temporary name in the same directory,
- * then rename it into place, so no reader ever sees a partial page. A
- * path that is not a regular file (/dev/stdout, a pipe) is written as is.
+ * Write the page to path ("-": stdout) atomically: a reader never sees a
+ * partial page. Returns 0, or -1 (reported).
  */
 static int
-write_file(const char *path, const struct gpu_buf *json)
+write_output(const char *path, const struct gpu_buf *json)
 {
-	struct stat sb;
-	size_t n = strlen(path);
-	char *tmp = NULL;
-	FILE *fp = NULL;
-	mode_t mask;
-	int fd, ret = -1;
+	struct gpu_outfile of;
+	struct gpu_err err;
 
-	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-		fp = fopen(path, "w");
-		if (fp == NULL) {
-			gpu_msg("cannot open '%s': %s", path, strerror(errno));
-			return -1;
-		}
-		ret = report_write_page(fp, json);
-		if (fclose(fp) != 0 || ret != 0) {
-			gpu_msg("write error on '%s': %s", path,
-				strerror(errno));
-			return -1;
-		}
-		return 0;
+	if (gpu_outfile_open(&of, path, &err) != 0) {
+		gpu_msg_err(&err);
+		return -1;
 	}
-	tmp = gpu_xmalloc(n + 8);
-	memcpy(tmp, path, n);
-	memcpy(tmp + n, ".XXXXXX", 8);
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		gpu_msg("cannot create '%s': %s", path, strerror(errno));
-		goto out;
+	/* A failed write leaves the stream's error flag for commit. */
+	(void)report_write_page(of.fp, json);
+	if (gpu_outfile_commit(&of, &err) != 0) {
+		gpu_msg_err(&err);
+		return -1;
 	}
-	mask = umask(0);
-	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) != 0 || (fp = fdopen(fd, "w")) == NULL) {
-		gpu_msg("cannot create '%s': %s", tmp, strerror(errno));
-		close(fd);
-		goto fail;
-	}
-	if (report_write_page(fp, json) != 0 || fflush(fp) != 0 ||
-	    fsync(fileno(fp)) != 0) {
-		gpu_msg("write error on '%s': %s", tmp, strerror(errno));
-		fclose(fp);
-		goto fail;
-	}
-	if (fclose(fp) != 0) {
-		gpu_msg("write error on '%s': %s", tmp, strerror(errno));
-		goto fail;
-	}
-	if (rename(tmp, path) != 0) {
-		gpu_msg("cannot rename '%s' to '%s': %s", tmp, path,
-			strerror(errno));
-		goto fail;
-	}
-	ret = 0;
-	goto out;
-fail:
-	unlink(tmp);
-out:
-	free(tmp);
-	return ret;
+	return 0;
 }
 
 static int
@@ -274,12 +212,8 @@ report(const struct opts *o, const struct gpu_rates *rates)
 		goto out;
 	}
 	db = NULL;
-	if (o->output == NULL || strcmp(o->output, "-") == 0) {
-		report_write_page(stdout, &json);
+	if (write_output(o->output, &json) == 0)
 		status = GPU_EXIT_OK;
-	} else if (write_file(o->output, &json) == 0) {
-		status = GPU_EXIT_OK;
-	}
 out:
 	if (db != NULL)
 		gpu_db_close(db, NULL);

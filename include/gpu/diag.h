@@ -23,7 +23,7 @@ struct gpu_err {
  * Always returns -1, so that callers can write "return gpu_err_set(...)".
  */
 int gpu_err_set(struct gpu_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Like gpu_err_set, with a source name and line. Returns -1. */
 int gpu_err_at(struct gpu_err *err, const char *source, long line,
@@ -46,10 +46,19 @@ void gpu_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Print "PROG: SOURCE:LINE: message\n" (no ":LINE" when line <= 0). */
 void gpu_msg_at(const char *source, long line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Print an error record as gpu_msg_at() would. */
 void gpu_msg_err(const struct gpu_err *err);
+
+/*
+ * Report a usage error (STYLE.md): "PROG: message", then usage (the
+ * synopsis, ending in a newline), then "Try 'PROG --help' for more
+ * information." on stderr. Returns GPU_EXIT_USAGE for the tool to exit
+ * with; never exits itself.
+ */
+int gpu_usage_error(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /*
  * Flush and close stdout; on failure print "write error: ..." and return

@@ -190,6 +190,18 @@ void gpu_bill_free(struct gpu_bill *b);
 int gpu_bill_add(struct gpu_bill *b, const struct gpu_bill_usage *u,
 		 struct gpu_err *err);
 
+struct gpu_agg;
+
+/*
+ * Add every group of a finished aggregate a (see gpu/agg.h) to b as usage
+ * in period: its job, owner, model, allocated and total GPU seconds and
+ * overage, owner rank 0. Group a by job and model so that per-model rates
+ * apply; a group with no job adds only unallocated time. Returns 0, or -1
+ * with err filled as gpu_bill_add() does (b then holds the groups before).
+ */
+int gpu_bill_add_agg(struct gpu_bill *b, const struct gpu_agg *a,
+		     const char *period, struct gpu_err *err);
+
 /*
  * Build the report: job lines priced by gpu_charge_job(), summed into user
  * or project lines, sorted by period then key; with share_idle each

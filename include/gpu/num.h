@@ -19,6 +19,13 @@ __extension__ typedef __int128 gpu_i128;
 int gpu_num_parse_i64(const char *s, size_t len, int64_t *out);
 
 /*
+ * Parse the NUL-terminated s (a command-line argument) as
+ * gpu_num_parse_i64() does, and require lo <= value <= hi. Returns 0 and
+ * sets *out, or -1 leaving *out unchanged.
+ */
+int gpu_num_parse_range(const char *s, int64_t lo, int64_t hi, int64_t *out);
+
+/*
  * Parse the whole of s[0..len) as a finite decimal number (sign, digits,
  * optional fraction and exponent; no hex, inf or nan). Returns 0 or -1.
  */

@@ -38,8 +38,8 @@ gpu_err_set(struct gpu_err *err, const char *fmt, ...)
 }
 
 int
-gpu_err_at(struct gpu_err *err, const char *source, long line,
-	   const char *fmt, ...)
+gpu_err_at(struct gpu_err *err, const char *source, long line, const char *fmt,
+	   ...)
 {
 	va_list ap;
 
@@ -70,16 +70,26 @@ gpu_progname(void)
 	return progname;
 }
 
+/* Print "PROG: PREFIXmessage\n" to stderr. */
+static void vmsg(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void
+vmsg(const char *prefix, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", progname, prefix);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void
 gpu_msg(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void
@@ -87,11 +97,9 @@ gpu_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: warning: ", progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg("warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void
@@ -116,6 +124,19 @@ gpu_msg_err(const struct gpu_err *err)
 		gpu_msg("%s", err->msg);
 	else
 		gpu_msg_at(err->source, err->line, "%s", err->msg);
+}
+
+int
+gpu_usage_error(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("", fmt, ap);
+	va_end(ap);
+	fputs(usage, stderr);
+	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
+	return GPU_EXIT_USAGE;
 }
 
 int

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu/agg.h"
 #include "gpu/buf.h"
 
 static const char *const key_names[GPU_RATE_NKEYS] = {
@@ -685,6 +686,38 @@ gpu_bill_add(struct gpu_bill *b, const struct gpu_bill_usage *u,
 	return 0;
 overflow:
 	return gpu_err_set(err, "usage sum overflows");
+}
+
+static struct gpu_str
+str_of(const char *s)
+{
+	return (struct gpu_str){s, strlen(s)};
+}
+
+int
+gpu_bill_add_agg(struct gpu_bill *b, const struct gpu_agg *a,
+		 const char *period, struct gpu_err *err)
+{
+	size_t i, n = gpu_agg_count(a);
+
+	for (i = 0; i < n; i++) {
+		const struct gpu_group *g = gpu_agg_group(a, i);
+		struct gpu_bill_usage u = {
+		    .period = period,
+		    .job_id = str_of(g->job_id),
+		    .user = str_of(g->user),
+		    .project = str_of(g->project),
+		    .model = str_of(g->model),
+		    .alloc_seconds = g->sums.alloc_seconds,
+		    .overage = g->sums.overage,
+		    .gpu_seconds = g->sums.gpu_seconds,
+		    .owner_rank = 0,
+		};
+
+		if (gpu_bill_add(b, &u, err) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 static void

@@ -75,6 +75,17 @@ is_plain_number(const char *s, size_t len)
 }
 
 int
+gpu_num_parse_range(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+	int64_t v;
+
+	if (gpu_num_parse_i64(s, strlen(s), &v) != 0 || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
 gpu_num_parse_double(const char *s, size_t len, double *out)
 {
 	char tmp[64];

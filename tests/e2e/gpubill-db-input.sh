@@ -4,15 +4,9 @@
 # job CSV (--input), for every grouping, month and rate card; a sample
 # exactly at --to is not billed; an empty period bills zero.
 set -u
-for n in gpugen gpuingest gpuagg gpubill; do
-	command -v "$n" >/dev/null 2>&1 || { echo "skip: '$n' not found"; exit 77; }
-done
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT INT TERM
-fail() { echo "FAIL: $*"; exit 1; }
-export TZ=UTC LC_ALL=C
-unset GPU_HOURLY_RATE MEMORY_OVERAGE_RATE MEMORY_OVERAGE_THRESHOLD_GB \
-	CLUSTER_OVERHEAD_RATE
+# shellcheck source-path=SCRIPTDIR source=lib.inc
+. "$(dirname "$0")/lib.inc"
+setup gpugen gpuingest gpuagg gpubill
 db=$T/w.db
 # Two days across a month boundary, with several models.
 gpugen -n 3 -g 4 -s 2026-11-30T00:00 -H 48 -S 7 -i 300 >"$T/s.csv" ||

@@ -4,15 +4,9 @@
 # TOTAL row to the cent, for job, user and project lines alike, and all
 # three groupings bill the same total (idle shares included).
 set -u
-for n in gpugen gpuagg gpubill; do
-	command -v "$n" >/dev/null 2>&1 || { echo "skip: '$n' not found"; exit 77; }
-done
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT INT TERM
-fail() { echo "FAIL: $*"; exit 1; }
-export TZ=UTC LC_ALL=C
-unset GPU_HOURLY_RATE MEMORY_OVERAGE_RATE MEMORY_OVERAGE_THRESHOLD_GB \
-	CLUSTER_OVERHEAD_RATE
+# shellcheck source-path=SCRIPTDIR source=lib.inc
+. "$(dirname "$0")/lib.inc"
+setup gpugen gpuagg gpubill
 for seed in 1 2 3; do
 	gpugen -n 2 -g 4 -s 2026-11-30T12:00 -H 24 -S $seed -i 120 \
 		--load 0.6 | gpuagg --input - --period day --by job,model \

@@ -3,24 +3,15 @@
 # gpugen --faults: each kind of fault appears, at about the asked rate, and
 # the rows without a fault are those of the clean run.
 set -u
-command -v gpugen >/dev/null 2>&1 || { echo "skip: gpugen not built"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fail=0
-check() {
-	if [ "$2" -ne 0 ]; then
-		echo "FAIL: $1"
-		fail=1
-	else
-		echo "ok: $1"
-	fi
-}
+# shellcheck source-path=SCRIPTDIR source=lib.inc
+. "$(dirname "$0")/lib.inc"
+setup gpugen
 
 args="-n 8 -g 8 -H 6 -i 60 -S 21"
 # shellcheck disable=SC2086
-gpugen $args >"$tmp/clean.csv"
+gpugen $args >"$T/clean.csv"
 # shellcheck disable=SC2086
-gpugen $args --faults 0.05 >"$tmp/faulty.csv"
+gpugen $args --faults 0.05 >"$T/faulty.csv"
 check "generate with --faults" $?
 
 # Without faults: 12 fields, no duplicates, no [N/A], ordered.
@@ -31,7 +22,7 @@ awk -F, 'NR > 1 {
 	key = $1 SUBSEP $2 SUBSEP sprintf("%04d", $3)
 	if (NR > 2 && key <= prev) order++
 	prev = key
-} END { exit (bad + dup + order) > 0 }' "$tmp/clean.csv"
+} END { exit (bad + dup + order) > 0 }' "$T/clean.csv"
 check "--faults 0 gives clean, ordered rows" $?
 
 awk -F, '
@@ -60,25 +51,25 @@ END {
 	if (faults < 0.02 * (n - 1) || faults > 0.08 * (n - 1)) bad++
 	if (kept < 0.9 * (n - 1)) bad++
 	exit bad
-}' "$tmp/clean.csv" "$tmp/faulty.csv"
+}' "$T/clean.csv" "$T/faulty.csv"
 check "every fault kind appears, at about 5%, other rows unchanged" $?
 
 # JSON Lines faults: truncated objects, numbers as text, broken quoting.
 # shellcheck disable=SC2086
-gpugen $args -f jsonl --faults 0.05 >"$tmp/faulty.jsonl"
-n=$(grep -c '"temp_c":[0-9]*$' "$tmp/faulty.jsonl")
+gpugen $args -f jsonl --faults 0.05 >"$T/faulty.jsonl"
+n=$(grep -c '"temp_c":[0-9]*$' "$T/faulty.jsonl")
 [ "$n" -gt 0 ]
 check "jsonl: truncated objects ($n)" $?
-n=$(grep -c '"util_pct":"9x7"' "$tmp/faulty.jsonl")
+n=$(grep -c '"util_pct":"9x7"' "$T/faulty.jsonl")
 [ "$n" -gt 0 ]
 check "jsonl: garbage numbers ($n)" $?
-n=$(grep -c '"power_w":"\[N/A\]"\|"temp_c":"\[N/A\]"\|"mem_total_mib":"\[N/A\]"' "$tmp/faulty.jsonl")
+n=$(grep -c '"power_w":"\[N/A\]"\|"temp_c":"\[N/A\]"\|"mem_total_mib":"\[N/A\]"' "$T/faulty.jsonl")
 [ "$n" -gt 0 ]
 check "jsonl: [N/A] values ($n)" $?
 
 # The fault pattern is itself deterministic.
 # shellcheck disable=SC2086
-gpugen $args --faults 0.05 | cmp -s - "$tmp/faulty.csv"
+gpugen $args --faults 0.05 | cmp -s - "$T/faulty.csv"
 check "faults are deterministic" $?
 
-exit $fail
+exit $failed

@@ -3,32 +3,22 @@
 # gpugen: statistical properties of a generated cluster (shares, ranges,
 # ordering, job placement) and consistency with --jobs-out.
 set -u
-command -v gpugen >/dev/null 2>&1 || { echo "skip: gpugen not built"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fail=0
-check() {
-	# check NAME STATUS: report and remember a failed assertion
-	if [ "$2" -ne 0 ]; then
-		echo "FAIL: $1"
-		fail=1
-	else
-		echo "ok: $1"
-	fi
-}
+# shellcheck source-path=SCRIPTDIR source=lib.inc
+. "$(dirname "$0")/lib.inc"
+setup gpugen
 
 nodes=32 gpus=8 hours=48 interval=600
 for seed in 1 2 3; do
 	gpugen -n $nodes -g $gpus -H $hours -i $interval -S $seed \
-		-j "$tmp/jobs$seed.csv" >"$tmp/s$seed.csv"
+		-j "$T/jobs$seed.csv" >"$T/s$seed.csv"
 	check "seed $seed: exit status" $?
 
 	want=$((nodes * gpus * hours * 3600 / interval + 1))
-	got=$(wc -l <"$tmp/s$seed.csv")
+	got=$(wc -l <"$T/s$seed.csv")
 	[ "$got" -eq "$want" ]
 	check "seed $seed: $got lines, want $want" $?
 
-	head -1 "$tmp/s$seed.csv" | grep -qx 'timestamp,node,gpu,util_pct,mem_used_mib,mem_total_mib,job_id,user,project,model,power_w,temp_c'
+	head -1 "$T/s$seed.csv" | grep -qx 'timestamp,node,gpu,util_pct,mem_used_mib,mem_total_mib,job_id,user,project,model,power_w,temp_c'
 	check "seed $seed: header" $?
 
 	awk -F, -v seed="$seed" '
@@ -84,7 +74,7 @@ for seed in 1 2 3; do
 		if (au / a < 40 || iu / (n - a) > 1) err("utilization levels")
 		if (hn == 0 || ln == 0 || hp / hn <= 1.5 * lp / ln) err("power does not follow utilization")
 		exit bad > 0
-	}' "$tmp/s$seed.csv"
+	}' "$T/s$seed.csv"
 	check "seed $seed: values, shares and job placement" $?
 
 	# Every sampled job is in --jobs-out, with its GPU count, owner and times.
@@ -109,22 +99,22 @@ for seed in 1 2 3; do
 	END {
 		for (j in ng) if (ng[j] != gpus[j]) { print "job " j " sampled on " ng[j] " GPUs, lists " gpus[j]; bad++ }
 		exit bad > 0
-	}' "$tmp/jobs$seed.csv" "$tmp/s$seed.csv"
+	}' "$T/jobs$seed.csv" "$T/s$seed.csv"
 	check "seed $seed: jobs-out agrees with the samples" $?
 done
 
 # A fractional number of hours and a non-default interval.
-gpugen -n 3 -g 2 -H 1.5 -i 45 >"$tmp/f.csv"
-got=$(wc -l <"$tmp/f.csv")
+gpugen -n 3 -g 2 -H 1.5 -i 45 >"$T/f.csv"
+got=$(wc -l <"$T/f.csv")
 [ "$got" -eq $((3 * 2 * 120 + 1)) ]
 check "1.5 hours at 45 s: $got lines" $?
 
 # Every model the flag names appears with its memory size.
 gpugen -n 5 -g 1 -H 0.1 -m a100-40,a100-80,h100,h200,v100 |
-	awk -F, 'NR > 1 { print $10 "=" $6 }' | sort -u >"$tmp/models"
+	awk -F, 'NR > 1 { print $10 "=" $6 }' | sort -u >"$T/models"
 printf '%s\n' 'NVIDIA A100-SXM4-40GB=40960' 'NVIDIA A100-SXM4-80GB=81920' \
 	'NVIDIA H100 80GB HBM3=81559' 'NVIDIA H200=143771' \
-	'Tesla V100-SXM2-32GB=32768' | cmp -s - "$tmp/models"
+	'Tesla V100-SXM2-32GB=32768' | cmp -s - "$T/models"
 check "models and memory sizes" $?
 
 # --load 0 leaves the cluster idle.
@@ -132,4 +122,4 @@ n=$(gpugen -n 4 -g 8 -H 2 --load 0 | awk -F, 'NR > 1 && $7 != ""' | wc -l)
 [ "$n" -eq 0 ]
 check "--load 0: no allocated samples ($n)" $?
 
-exit $fail
+exit $failed

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gpu/agg.h"
 #include "gpu/money.h"
 
 static struct gpu_str
@@ -370,6 +371,75 @@ test_money_bill_empty(void **state)
 	gpu_rates_release(&r);
 }
 
+/* Add n one-minute samples of one GPU from t (ms) to a. */
+static void
+add_samples(struct gpu_agg *a, int64_t t, int gpu, int n, const char *job,
+	    const char *user, int64_t used)
+{
+	struct gpu_sample s;
+
+	memset(&s, 0, sizeof(s));
+	s.node = str("n1");
+	s.gpu = gpu;
+	s.util_pct = 50;
+	s.mem_used_mib = used;
+	s.job_id = str(job);
+	s.user = str(user);
+	s.project = str(job[0] != '\0' ? "p1" : "");
+	s.model = str("h100");
+	for (int i = 0; i < n; i++) {
+		s.ts_ms = t + (int64_t)i * 60000;
+		gpu_agg_add_sample(a, &s, 60);
+	}
+}
+
+static void
+test_money_bill_add_agg(void **state)
+{
+	/* 2026-11-28T16:00:00Z */
+	const int64_t t = INT64_C(1795881600000);
+	struct gpu_agg_query q;
+	struct gpu_bill_report rep;
+	struct gpu_rates r;
+	struct gpu_bill *b;
+	struct gpu_agg *a;
+	struct gpu_err err;
+
+	(void)state;
+	gpu_agg_query_init(&q);
+	q.dims = GPU_DIM_JOB | GPU_DIM_MODEL;
+	a = gpu_agg_new(&q);
+	/* An hour of j1 at 1 GiB over the 16 GiB threshold, half an hour
+	 * unallocated. */
+	add_samples(a, t, 0, 60, "j1", "alice", 16384 + 1024);
+	add_samples(a, t, 1, 30, "", "", 0);
+	gpu_agg_finish(a);
+	assert_int_equal(gpu_agg_count(a), 2);
+	gpu_rates_init(&r);
+	b = gpu_bill_new(&r);
+	assert_int_equal(gpu_bill_add_agg(b, a, "2026-11", &err), 0);
+	gpu_bill_report(b, GPU_BILL_JOB, true, NULL, NULL, &rep);
+	assert_int_equal(rep.nlines, 1);
+	assert_string_equal(rep.lines[0].period, "2026-11");
+	assert_string_equal(rep.lines[0].job_id, "j1");
+	assert_string_equal(rep.lines[0].user, "alice");
+	assert_string_equal(rep.lines[0].project, "p1");
+	assert_int_equal(rep.lines[0].c.alloc_seconds, 3600);
+	assert_int_equal(rep.lines[0].c.overage, INT64_C(1024) * 3600);
+	assert_int_equal(rep.lines[0].c.gpu_cents, 250);
+	assert_int_equal(rep.lines[0].c.mem_cents, 10);
+	assert_int_equal(rep.lines[0].c.overhead_cents, 13);
+	assert_int_equal(rep.lines[0].c.total_cents, 273);
+	/* The unallocated half hour is idle: 1.25, all shared to j1. */
+	assert_int_equal(rep.idle_seconds, 1800);
+	assert_int_equal(rep.idle_cents, 125);
+	assert_int_equal(rep.lines[0].c.idle_cents, 125);
+	gpu_bill_report_release(&rep);
+	gpu_bill_free(b);
+	gpu_rates_release(&r);
+	gpu_agg_free(a);
+}
+
 static uint64_t
 rnd(uint64_t *s)
 {
@@ -530,6 +600,7 @@ main(void)
 	    cmocka_unit_test(test_money_share),
 	    cmocka_unit_test(test_money_bill_user_many_jobs),
 	    cmocka_unit_test(test_money_bill_empty),
+	    cmocka_unit_test(test_money_bill_add_agg),
 	    cmocka_unit_test(test_money_property_reconciles),
 	};
 

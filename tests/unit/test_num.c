@@ -219,6 +219,28 @@ test_num_i64_len_respected(void **state)
 	assert_int_equal(v, 12);
 }
 
+static void
+test_num_range(void **state)
+{
+	int64_t v = 7;
+
+	(void)state;
+	assert_int_equal(gpu_num_parse_range("1", 1, 86400, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(gpu_num_parse_range("86400", 1, 86400, &v), 0);
+	assert_int_equal(v, 86400);
+	v = 7;
+	assert_int_equal(gpu_num_parse_range("0", 1, 86400, &v), -1);
+	assert_int_equal(gpu_num_parse_range("86401", 1, 86400, &v), -1);
+	assert_int_equal(gpu_num_parse_range("", 0, 10, &v), -1);
+	assert_int_equal(gpu_num_parse_range("5x", 0, 10, &v), -1);
+	assert_int_equal(gpu_num_parse_range(" 5", 0, 10, &v), -1);
+	assert_int_equal(v, 7); /* unchanged on failure */
+	assert_int_equal(
+	    gpu_num_parse_range("-9223372036854775808", INT64_MIN, 0, &v), 0);
+	assert_true(v == INT64_MIN);
+}
+
 /* ---- gpu_num_parse_double ---- */
 
 static void
@@ -689,6 +711,7 @@ main(void)
 		cmocka_unit_test(test_num_i64_spaces),
 		cmocka_unit_test(test_num_i64_not_integer),
 		cmocka_unit_test(test_num_i64_len_respected),
+		cmocka_unit_test(test_num_range),
 		cmocka_unit_test(test_num_double_plain),
 		cmocka_unit_test(test_num_double_bare_point),
 		cmocka_unit_test(test_num_double_exponent),

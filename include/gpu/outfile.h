@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* Atomic output files: write under a temporary name, rename when done. */
+#ifndef GPU_OUTFILE_H
+#define GPU_OUTFILE_H
+
+#include <stdio.h>
+
+#include "gpu/diag.h"
+
+/*
+ * An output file being written. Write to fp; path is the target as given
+ * ("<stdout>" for standard output); tmp is the temporary name, or NULL when
+ * the target is written in place.
+ */
+struct gpu_outfile {
+	const char *path;
+	char *tmp;
+	FILE *fp;
+};
+
+/*
+ * Open path for writing. NULL or "-" is standard output, and a path that
+ * exists but is not a regular file (/dev/null, /dev/stdout, a FIFO) is
+ * opened and written in place. Otherwise the data go to a new hidden file
+ * ".NAME.XXXXXX" in the target's directory (mode 0666 less the umask),
+ * which gpu_outfile_commit() renames to path, so no reader ever sees a
+ * partial file; a run killed by a signal leaves at most that dotted file
+ * behind, and the target untouched. path is borrowed and must outlive of.
+ * Returns 0, or -1 with err filled ("cannot create 'PATH': ...") and of
+ * holding nothing.
+ */
+int gpu_outfile_open(struct gpu_outfile *of, const char *path,
+		     struct gpu_err *err);
+
+/*
+ * Finish the file: flush, fsync (temporary files only), close and rename
+ * it into place. Standard output is left open and unchecked, for the tool
+ * to close with gpu_close_stdout(). Returns 0, or -1 with err filled
+ * ("write error on 'PATH': ..." or "cannot rename ...") after removing the
+ * temporary file. Either way of holds nothing afterwards.
+ */
+int gpu_outfile_commit(struct gpu_outfile *of, struct gpu_err *err);
+
+/*
+ * Give up: close the file and remove the temporary one, leaving the target
+ * as it was. A no-op on an outfile that holds nothing (zeroed, committed
+ * or aborted) and on standard output.
+ */
+void gpu_outfile_abort(struct gpu_outfile *of);
+
+#endif

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* Command-line errors: one wording for bad options and operands. */
+#include "gpu/opt.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "gpu/diag.h"
+
+/* Whether name[0..len) abbreviates (or is) the long option o. */
+static bool
+abbreviates(const struct option *o, const char *name, size_t len)
+{
+	return strncmp(o->name, name, len) == 0;
+}
+
+/*
+ * Whether the long option name[0..len) matches more than one option
+ * (getopt_long() then reports it as unknown, with optopt 0).
+ */
+static bool
+ambiguous(const struct option *longopts, const char *name, size_t len)
+{
+	const struct option *o, *first = NULL;
+
+	for (o = longopts; o->name != NULL; o++) {
+		if (!abbreviates(o, name, len))
+			continue;
+		if (strlen(o->name) == len)
+			return false; /* an exact match wins */
+		if (first == NULL)
+			first = o;
+		else if (o->val != first->val || o->has_arg != first->has_arg ||
+			 o->flag != first->flag)
+			return true;
+	}
+	return false;
+}
+
+/* Whether "--name=..." names a no_argument option whose value is val. */
+static bool
+takes_no_argument(const struct option *longopts, const char *name, size_t len,
+		  int val)
+{
+	const struct option *o;
+
+	for (o = longopts; o->name != NULL; o++)
+		if (o->val == val && o->has_arg == no_argument &&
+		    abbreviates(o, name, len))
+			return true;
+	return false;
+}
+
+int
+gpu_opt_error(const char *usage, int c, char *const argv[],
+	      const struct option *longopts)
+{
+	/*
+	 * A long option is argv[optind - 1] (getopt_long() has stepped past
+	 * it); a short one is only known by optopt, since optind does not
+	 * move until the last letter of a cluster like "-vq".
+	 */
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	bool is_long = strncmp(arg, "--", 2) == 0 && arg[2] != '\0';
+	const char *eq = is_long ? strchr(arg, '=') : NULL;
+	size_t len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+
+	if (c == ':') {
+		if (is_long && eq == NULL)
+			return gpu_usage_error(
+			    usage, "option '%s' requires an argument", arg);
+		return gpu_usage_error(
+		    usage, "option '-%c' requires an argument", optopt);
+	}
+	if (is_long && optopt == 0) {
+		if (ambiguous(longopts, arg + 2, len - 2))
+			return gpu_usage_error(
+			    usage, "option '%.*s' is ambiguous", (int)len, arg);
+		return gpu_usage_error(usage, "unknown option '%.*s'", (int)len,
+				       arg);
+	}
+	if (eq != NULL && takes_no_argument(longopts, arg + 2, len - 2, optopt))
+		return gpu_usage_error(
+		    usage, "option '%.*s' doesn't allow an argument", (int)len,
+		    arg);
+	if (optopt > 0 && optopt < 256)
+		return gpu_usage_error(usage, "unknown option '-%c'", optopt);
+	return gpu_usage_error(usage, "unknown option '%s'", arg);
+}
+
+int
+gpu_opt_operand_error(const char *usage, const char *operand)
+{
+	return gpu_usage_error(usage, "unexpected operand '%s'", operand);
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/* Atomic output files: write under a temporary name, rename when done. */
+#include "gpu/outfile.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* "DIR/.BASE.XXXXXX" for path "DIR/BASE"; caller frees. */
+static char *
+temp_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dir = slash != NULL ? (size_t)(slash - path) + 1 : 0;
+	size_t base = strlen(path) - dir;
+	char *tmp = gpu_xmalloc(dir + 1 + base + 8);
+
+	memcpy(tmp, path, dir);
+	tmp[dir] = '.';
+	memcpy(tmp + dir + 1, path + dir, base);
+	memcpy(tmp + dir + 1 + base, ".XXXXXX", 8);
+	return tmp;
+}
+
+/* errno, or EIO when a stream error left none. */
+static int
+io_errno(void)
+{
+	return errno != 0 ? errno : EIO;
+}
+
+int
+gpu_outfile_open(struct gpu_outfile *of, const char *path, struct gpu_err *err)
+{
+	struct stat sb;
+	mode_t mask;
+	int fd, e;
+
+	memset(of, 0, sizeof(*of));
+	if (path == NULL || strcmp(path, "-") == 0) {
+		of->path = "<stdout>";
+		of->fp = stdout;
+		return 0;
+	}
+	of->path = path;
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		of->fp = fopen(path, "w");
+		if (of->fp == NULL)
+			goto fail;
+		return 0;
+	}
+	of->tmp = temp_name(path);
+	fd = mkstemp(of->tmp);
+	if (fd < 0)
+		goto fail;
+	/* mkstemp() makes 0600; give the file what open() would have. */
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) != 0 ||
+	    (of->fp = fdopen(fd, "w")) == NULL) {
+		e = errno;
+		close(fd);
+		unlink(of->tmp);
+		errno = e;
+		goto fail;
+	}
+	return 0;
+fail:
+	e = errno;
+	free(of->tmp);
+	memset(of, 0, sizeof(*of));
+	return gpu_err_set(err, "cannot create '%s': %s", path, strerror(e));
+}
+
+int
+gpu_outfile_commit(struct gpu_outfile *of, struct gpu_err *err)
+{
+	int rc = 0;
+
+	if (of->fp == NULL || of->fp == stdout) {
+		of->fp = NULL;
+		return 0;
+	}
+	if (fflush(of->fp) != 0 || ferror(of->fp) ||
+	    (of->tmp != NULL && fsync(fileno(of->fp)) != 0)) {
+		rc = gpu_err_set(err, "write error on '%s': %s", of->path,
+				 strerror(io_errno()));
+		fclose(of->fp);
+	} else if (fclose(of->fp) != 0) {
+		rc = gpu_err_set(err, "write error on '%s': %s", of->path,
+				 strerror(io_errno()));
+	} else if (of->tmp != NULL && rename(of->tmp, of->path) != 0) {
+		rc = gpu_err_set(err, "cannot rename '%s' to '%s': %s", of->tmp,
+				 of->path, strerror(errno));
+	}
+	of->fp = NULL;
+	if (rc != 0 && of->tmp != NULL)
+		unlink(of->tmp);
+	free(of->tmp);
+	of->tmp = NULL;
+	return rc;
+}
+
+void
+gpu_outfile_abort(struct gpu_outfile *of)
+{
+	if (of->fp != NULL && of->fp != stdout)
+		fclose(of->fp);
+	if (of->tmp != NULL)
+		unlink(of->tmp);
+	free(of->tmp);
+	of->fp = NULL;
+	of->tmp = NULL;
+}

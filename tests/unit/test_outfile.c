@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for atomic output files (gpu/outfile.h). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gpu/outfile.h"
+
+/* A fresh directory per test, removed with its files afterwards. */
+struct fixture {
+	char dir[64];
+	char target[128];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *tmpdir = getenv("TMPDIR");
+	int n;
+
+	if (f == NULL)
+		return -1;
+	n = snprintf(f->dir, sizeof(f->dir), "%s/outfile.XXXXXX",
+		     tmpdir != NULL && strlen(tmpdir) < 40 ? tmpdir : "/tmp");
+	if (n < 0 || (size_t)n >= sizeof(f->dir) || mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->target, sizeof(f->target), "%s/out.csv", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char path[384];
+	struct dirent *e;
+	DIR *d = opendir(f->dir);
+
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
+		unlink(path);
+	}
+	if (d != NULL)
+		closedir(d);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* The number of entries in dir, but "." and "..". */
+static int
+entries(const char *dir)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Whether path holds exactly the text want. */
+static void
+assert_file(const char *path, const char *want)
+{
+	char buf[256];
+	size_t n;
+	FILE *fp = fopen(path, "r");
+
+	assert_non_null(fp);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	assert_string_equal(buf, want);
+}
+
+static void
+put_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	assert_true(fputs(text, fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void
+test_outfile_commit_replaces_atomically(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_outfile of;
+	struct gpu_err err;
+	struct stat sb;
+	const char *base;
+	mode_t mask = umask(022);
+
+	put_file(f->target, "old\n");
+	assert_int_equal(gpu_outfile_open(&of, f->target, &err), 0);
+	assert_non_null(of.tmp);
+	assert_string_equal(of.path, f->target);
+	/* A hidden name in the target's directory. */
+	assert_memory_equal(of.tmp, f->dir, strlen(f->dir));
+	base = of.tmp + strlen(f->dir) + 1;
+	assert_int_equal(strncmp(base, ".out.csv.", 9), 0);
+	assert_true(fputs("new\n", of.fp) >= 0);
+	assert_int_equal(fflush(of.fp), 0);
+	/* Until the commit, readers see the old file. */
+	assert_file(f->target, "old\n");
+	assert_int_equal(entries(f->dir), 2);
+	assert_int_equal(gpu_outfile_commit(&of, &err), 0);
+	assert_null(of.fp);
+	assert_null(of.tmp);
+	assert_file(f->target, "new\n");
+	assert_int_equal(entries(f->dir), 1);
+	assert_int_equal(stat(f->target, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0644);
+	umask(mask);
+}
+
+static void
+test_outfile_abort_keeps_target(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_outfile of;
+	struct gpu_err err;
+
+	put_file(f->target, "old\n");
+	assert_int_equal(gpu_outfile_open(&of, f->target, &err), 0);
+	assert_true(fputs("partial", of.fp) >= 0);
+	gpu_outfile_abort(&of);
+	assert_null(of.fp);
+	assert_null(of.tmp);
+	gpu_outfile_abort(&of); /* twice is harmless */
+	assert_file(f->target, "old\n");
+	assert_int_equal(entries(f->dir), 1);
+}
+
+static void
+test_outfile_new_file(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_outfile of;
+	struct gpu_err err;
+
+	assert_int_equal(gpu_outfile_open(&of, f->target, &err), 0);
+	assert_true(fputs("a,b\n", of.fp) >= 0);
+	assert_int_equal(gpu_outfile_commit(&of, &err), 0);
+	assert_file(f->target, "a,b\n");
+	assert_int_equal(entries(f->dir), 1);
+}
+
+static void
+test_outfile_relative_path(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_outfile of;
+	struct gpu_err err;
+	char cwd[512];
+
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(f->dir), 0);
+	assert_int_equal(gpu_outfile_open(&of, "out.csv", &err), 0);
+	assert_int_equal(strncmp(of.tmp, ".out.csv.", 9), 0);
+	assert_true(fputs("x\n", of.fp) >= 0);
+	assert_int_equal(gpu_outfile_commit(&of, &err), 0);
+	assert_int_equal(chdir(cwd), 0);
+	assert_file(f->target, "x\n");
+}
+
+static void
+test_outfile_missing_directory(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_outfile of;
+	struct gpu_err err;
+	char path[256], want[512];
+
+	snprintf(path, sizeof(path), "%s/no/out.csv", f->dir);
+	assert_int_equal(gpu_outfile_open(&of, path, &err), -1);
+	snprintf(want, sizeof(want),
+		 "cannot create '%s': No such file or directory", path);
+	assert_string_equal(err.msg, want);
+	assert_null(of.fp);
+	assert_null(of.tmp);
+	gpu_outfile_abort(&of);
+	assert_int_equal(gpu_outfile_commit(&of, &err), 0);
+}
+
+static void
+test_outfile_device_in_place(void **state)
+{
+	struct gpu_outfile of;
+	struct gpu_err err;
+
+	(void)state;
+	assert_int_equal(gpu_outfile_open(&of, "/dev/null", &err), 0);
+	assert_null(of.tmp);
+	assert_true(fputs("gone\n", of.fp) >= 0);
+	assert_int_equal(gpu_outfile_commit(&of, &err), 0);
+	assert_null(of.fp);
+}
+
+static void
+test_outfile_write_error(void **state)
+{
+	struct gpu_outfile of;
+	struct gpu_err err;
+	char big[8192];
+
+	(void)state;
+	if (access("/dev/full", W_OK) != 0)
+		skip();
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(gpu_outfile_open(&of, "/dev/full", &err), 0);
+	fwrite(big, 1, sizeof(big), of.fp);
+	assert_int_equal(gpu_outfile_commit(&of, &err), -1);
+	assert_string_equal(err.msg, "write error on '/dev/full': No space "
+				     "left on device");
+	assert_null(of.fp);
+}
+
+static void
+test_outfile_stdout(void **state)
+{
+	struct gpu_outfile of;
+	struct gpu_err err;
+
+	(void)state;
+	assert_int_equal(gpu_outfile_open(&of, NULL, &err), 0);
+	assert_ptr_equal(of.fp, stdout);
+	assert_string_equal(of.path, "<stdout>");
+	assert_null(of.tmp);
+	assert_int_equal(gpu_outfile_commit(&of, &err), 0);
+	assert_null(of.fp);
+	assert_int_equal(gpu_outfile_open(&of, "-", &err), 0);
+	assert_ptr_equal(of.fp, stdout);
+	gpu_outfile_abort(&of); /* leaves stdout open */
+	assert_int_equal(fflush(stdout), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(
+		test_outfile_commit_replaces_atomically, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_outfile_abort_keeps_target,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_outfile_new_file, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_outfile_relative_path, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_outfile_missing_directory,
+					    setup, teardown),
+	    cmocka_unit_test(test_outfile_device_in_place),
+	    cmocka_unit_test(test_outfile_write_error),
+	    cmocka_unit_test(test_outfile_stdout),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
