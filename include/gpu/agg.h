@@ -234,17 +234,6 @@ int gpu_agg_scan_db(sqlite3 *db, const struct gpu_agg_query *q,
 size_t gpu_agg_columns(const struct gpu_agg_query *q, unsigned metrics,
 		       const char *cols[GPU_AGG_MAX_COLS]);
 
-/* Room for a number formatted by gpu_agg_fmt_double(), with its NUL. */
-#define GPU_AGG_FMT_MAX 48
-
-/*
- * Format v into out as gpu_num_fmt_double() does ("%.6f" rounding, then
- * trailing zeros and a bare point dropped, "-0" as "0"), exactly and
- * without printf. Returns the length, or 0 (out unset) when |v| >= 9.2e18
- * or v is not finite: the caller falls back to gpu_num_fmt_double().
- */
-size_t gpu_agg_fmt_double(double v, char out[GPU_AGG_FMT_MAX]);
-
 /*
  * Write header and rows of a finished aggregate to fp in fmt with the
  * metric mask. Returns 0, or -1 with err on a write error.

@@ -43,6 +43,17 @@ int gpu_num_parse_micro(const char *s, size_t len, int64_t *micro);
  */
 int64_t gpu_num_div_round(gpu_i128 num, int64_t den);
 
+/* Room for a number formatted by gpu_num_fmt_double_str(), with its NUL. */
+#define GPU_NUM_FMT_MAX 48
+
+/*
+ * Format v into out with at most 6 decimals as "%.6f" rounds (exactly,
+ * half to even on the binary value), trailing zeros and a bare point
+ * dropped, "-0" as "0"; without printf. Returns the length, or 0 (out
+ * unset) when |v| >= 9.2e18 or v is not finite.
+ */
+size_t gpu_num_fmt_double_str(double v, char out[GPU_NUM_FMT_MAX]);
+
 /*
  * Append v with at most 6 decimals, trailing zeros and a trailing point
  * removed, and never "-0". Non-finite values append nothing.

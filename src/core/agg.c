@@ -9,6 +9,7 @@
 
 #include "gpu/buf.h"
 #include "gpu/db.h"
+#include "gpu/num.h"
 
 /* Sums and metrics. */
 
@@ -765,72 +766,9 @@ write_text(struct gpu_writer *w, const char *s)
 		gpu_writer_str(w, s, strlen(s));
 }
 
-__extension__ typedef unsigned __int128 u128;
-
-size_t
-gpu_agg_fmt_double(double v, char out[GPU_AGG_FMT_MAX])
-{
-	double a = fabs(v);
-	uint64_t m, ip;
-	uint32_t frac;
-	u128 q;
-	char dig[24];
-	size_t n = 0, k = 0;
-	int e;
-
-	if (!(a < 9.2e18)) /* also NaN and infinities */
-		return 0;
-	/* a = m * 2^e exactly; q = round-half-even(a * 10^6). */
-	m = (uint64_t)ldexp(frexp(a, &e), 53);
-	e -= 53;
-	if (m == 0 || e < -120) {
-		q = 0;
-	} else if (e >= 0) {
-		q = ((u128)m << e) * 1000000u;
-	} else {
-		u128 x = (u128)m * 1000000u, r, half;
-
-		q = x >> -e;
-		r = x - (q << -e);
-		half = (u128)1 << (-e - 1);
-		if (r > half || (r == half && (q & 1u)))
-			q++;
-	}
-	if (q == 0) {
-		out[0] = '0';
-		out[1] = '\0';
-		return 1;
-	}
-	ip = (uint64_t)(q / 1000000u);
-	frac = (uint32_t)(q % 1000000u);
-	if (v < 0)
-		out[n++] = '-';
-	do
-		dig[k++] = (char)('0' + ip % 10);
-	while ((ip /= 10) != 0);
-	while (k > 0)
-		out[n++] = dig[--k];
-	if (frac != 0) {
-		int w = 6;
-
-		while (frac % 10 == 0) {
-			frac /= 10;
-			w--;
-		}
-		out[n++] = '.';
-		for (int i = w - 1; i >= 0; i--) {
-			out[n + (size_t)i] = (char)('0' + frac % 10);
-			frac /= 10;
-		}
-		n += (size_t)w;
-	}
-	out[n] = '\0';
-	return n;
-}
-
 /* v in decimal. */
 static void
-fmt_i64(int64_t v, char out[GPU_AGG_FMT_MAX])
+fmt_i64(int64_t v, char out[GPU_NUM_FMT_MAX])
 {
 	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
 	char dig[24];
@@ -857,7 +795,7 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 	    const struct gpu_group *g, unsigned metrics, struct label *lb)
 {
 	unsigned k = key_mask(q->dims);
-	char num[GPU_AGG_FMT_MAX];
+	char num[GPU_NUM_FMT_MAX];
 
 	if (q->period != GPU_PERIOD_ALL) {
 		if (g->bucket_ms != lb->bucket_ms || lb->text[0] == '\0') {
@@ -889,7 +827,7 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 		} else if (v.kind == GPU_VAL_INT) {
 			fmt_i64(v.i, num);
 			gpu_writer_num_text(w, num);
-		} else if (gpu_agg_fmt_double(v.d, num) > 0) {
+		} else if (gpu_num_fmt_double_str(v.d, num) > 0) {
 			gpu_writer_num_text(w, num);
 		} else {
 			gpu_writer_double(w, v.d);

@@ -158,26 +158,84 @@ gpu_num_div_round(gpu_i128 num, int64_t den)
 	return (int64_t)q;
 }
 
+__extension__ typedef unsigned __int128 u128;
+
+size_t
+gpu_num_fmt_double_str(double v, char out[GPU_NUM_FMT_MAX])
+{
+	double a = fabs(v);
+	uint64_t m, ip;
+	uint32_t frac;
+	u128 q;
+	char dig[24];
+	size_t n = 0, k = 0;
+	int e;
+
+	if (!(a < 9.2e18)) /* also NaN and infinities */
+		return 0;
+	/* a = m * 2^e exactly; q = round-half-even(a * 10^6). */
+	m = (uint64_t)ldexp(frexp(a, &e), 53);
+	e -= 53;
+	if (m == 0 || e < -120) {
+		q = 0;
+	} else if (e >= 0) {
+		q = ((u128)m << e) * 1000000u;
+	} else {
+		u128 x = (u128)m * 1000000u, r, half;
+
+		q = x >> -e;
+		r = x - (q << -e);
+		half = (u128)1 << (-e - 1);
+		if (r > half || (r == half && (q & 1u)))
+			q++;
+	}
+	if (q == 0) {
+		out[0] = '0';
+		out[1] = '\0';
+		return 1;
+	}
+	ip = (uint64_t)(q / 1000000u);
+	frac = (uint32_t)(q % 1000000u);
+	if (v < 0)
+		out[n++] = '-';
+	do
+		dig[k++] = (char)('0' + ip % 10);
+	while ((ip /= 10) != 0);
+	while (k > 0)
+		out[n++] = dig[--k];
+	if (frac != 0) {
+		int w = 6;
+
+		while (frac % 10 == 0) {
+			frac /= 10;
+			w--;
+		}
+		out[n++] = '.';
+		for (int i = w - 1; i >= 0; i--) {
+			out[n + (size_t)i] = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		n += (size_t)w;
+	}
+	out[n] = '\0';
+	return n;
+}
+
 void
 gpu_num_fmt_double(struct gpu_buf *b, double v)
 {
 	char tmp[512];
-	int n;
+	size_t n = gpu_num_fmt_double_str(v, tmp);
+	int k;
 
-	if (!isfinite(v))
+	if (n > 0 || !isfinite(v)) {
+		gpu_buf_add(b, tmp, n);
 		return;
-	n = snprintf(tmp, sizeof(tmp), "%.6f", v);
-	if (n <= 0 || (size_t)n >= sizeof(tmp))
-		return;
-	while (n > 0 && tmp[n - 1] == '0')
-		n--;
-	if (n > 0 && tmp[n - 1] == '.')
-		n--;
-	tmp[n] = '\0';
-	if (strcmp(tmp, "-0") == 0)
-		gpu_buf_addc(b, '0');
-	else
-		gpu_buf_add(b, tmp, (size_t)n);
+	}
+	/* |v| >= 9.2e18: no fraction is left to round; printf is exact. */
+	k = snprintf(tmp, sizeof(tmp), "%.0f", v);
+	if (k > 0 && (size_t)k < sizeof(tmp))
+		gpu_buf_add(b, tmp, (size_t)k);
 }
 
 void

@@ -315,65 +315,6 @@ test_agg_rollup_matches_scan(void **state)
 	assert_int_equal(gpu_db_close(db, &err), 0);
 }
 
-/* The fast formatter prints exactly what gpu_num_fmt_double() does. */
-static void
-check_fmt(double v)
-{
-	char out[GPU_AGG_FMT_MAX];
-	struct gpu_buf b;
-	size_t n = gpu_agg_fmt_double(v, out);
-
-	gpu_buf_init(&b);
-	gpu_num_fmt_double(&b, v);
-	gpu_buf_addc(&b, '\0');
-	if (n == 0)
-		assert_true(!isfinite(v) || fabs(v) >= 9.2e18);
-	else if (strcmp(out, b.data) != 0 || strlen(out) != n)
-		fail_msg("%.17g: '%s', want '%s'", v, out, b.data);
-	gpu_buf_release(&b);
-}
-
-static void
-test_agg_fmt_double(void **state)
-{
-	static const double fixed[] = {
-	    0, -0.0, 1, -1, 0.5, 0.0078125, 0.0234375, -0.0078125,
-	    1.0000005, 0.0000005, 0.00000049999, 0.0000015, 123456.789,
-	    99.9999995, 1e-300, 5e-324, 1e15, 9.1e18, 9.3e18, 1e300,
-	    INFINITY, -INFINITY, NAN, 4503599627370495.5, 0.1, 0.3,
-	    2.675, 1234.5678905,
-	};
-	uint64_t x = UINT64_C(88172645463325252);
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		check_fmt(fixed[i]);
-	/* Exact ties at the sixth decimal: j / 128, j odd. */
-	for (int j = -2001; j <= 2001; j += 2)
-		check_fmt(j / 128.0);
-	for (int i = 0; i < 200000; i++) {
-		double v;
-
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		switch (i % 4) {
-		case 0: /* any bit pattern */
-			memcpy(&v, &x, sizeof(v));
-			break;
-		case 1: /* metric-like magnitudes */
-			v = (double)(x % 100000000000u) / 3600.0;
-			break;
-		case 2: /* near a rounding boundary */
-			v = (double)(x % 10000000u) / 1e6 + 5e-7;
-			break;
-		default:
-			v = ldexp((double)(x >> 11), (int)(x % 90) - 100);
-		}
-		check_fmt(i % 8 < 4 ? v : -v);
-	}
-}
-
 /* Insert nfacts samples, 1200 s apart on two nodes, from t. */
 static void
 add_facts(sqlite3 *db, int64_t t, int nfacts)
@@ -481,7 +422,6 @@ main(void)
 	    cmocka_unit_test(test_agg_stream_groups),
 	    cmocka_unit_test(test_agg_sort_top),
 	    cmocka_unit_test(test_agg_rollup_matches_scan),
-	    cmocka_unit_test(test_agg_fmt_double),
 	    cmocka_unit_test(test_agg_daily_matches_scan),
 	};
 

@@ -699,10 +699,83 @@ test_num_fmt_micro_limits(void **state)
 	fmt_micro_is(INT64_MIN, "-9223372036854.775808");
 }
 
+/* printf's "%.6f", trimmed: the reference for the formatter. */
+static void
+ref_fmt(double v, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%.6f", v);
+
+	while (n > 0 && out[n - 1] == '0')
+		n--;
+	if (n > 0 && out[n - 1] == '.')
+		n--;
+	out[n] = '\0';
+	if (strcmp(out, "-0") == 0)
+		snprintf(out, size, "0");
+}
+
+/* The formatter prints exactly what printf's rounding gives. */
+static void
+check_fmt(double v)
+{
+	char out[GPU_NUM_FMT_MAX], want[512];
+	size_t n = gpu_num_fmt_double_str(v, out);
+
+	if (n == 0) {
+		assert_true(!isfinite(v) || fabs(v) >= 9.2e18);
+		return;
+	}
+	ref_fmt(v, want, sizeof(want));
+	if (strcmp(out, want) != 0 || strlen(out) != n)
+		fail_msg("%.17g: '%s', want '%s'", v, out, want);
+}
+
+static void
+test_num_fmt_double_exact(void **state)
+{
+	static const double fixed[] = {
+	    0, -0.0, 1, -1, 0.5, 0.0078125, 0.0234375, -0.0078125,
+	    1.0000005, 0.0000005, 0.00000049999, 0.0000015, 123456.789,
+	    99.9999995, 1e-300, 5e-324, 1e15, 9.1e18, 9.3e18, 1e300,
+	    INFINITY, -INFINITY, NAN, 4503599627370495.5, 0.1, 0.3,
+	    2.675, 1234.5678905,
+	};
+	uint64_t x = UINT64_C(88172645463325252);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		check_fmt(fixed[i]);
+	/* Exact ties at the sixth decimal: j / 128, j odd. */
+	for (int j = -2001; j <= 2001; j += 2)
+		check_fmt(j / 128.0);
+	for (int i = 0; i < 200000; i++) {
+		double v;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		switch (i % 4) {
+		case 0: /* any bit pattern */
+			memcpy(&v, &x, sizeof(v));
+			break;
+		case 1: /* metric-like magnitudes */
+			v = (double)(x % 100000000000u) / 3600.0;
+			break;
+		case 2: /* near a rounding boundary */
+			v = (double)(x % 10000000u) / 1e6 + 5e-7;
+			break;
+		default:
+			v = ldexp((double)(x >> 11), (int)(x % 90) - 100);
+		}
+		check_fmt(i % 8 < 4 ? v : -v);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_num_fmt_double_exact),
 		cmocka_unit_test(test_num_i64_plain),
 		cmocka_unit_test(test_num_i64_signs),
 		cmocka_unit_test(test_num_i64_limits),
