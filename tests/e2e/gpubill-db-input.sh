@@ -45,7 +45,7 @@ a=$(gpubill --db "$db" --from 2026-11-30T23:00 --to 2026-12-01T00:00 |
 	awk -F, '$2 == "TOTAL" { print $5 }')
 b=$(gpuagg --db "$db" --from 2026-11-30T23:00 --to 2026-12-01T00:00 \
 	--metrics alloc_gpu_seconds | tail -1)
-[ "$a" = "$b" ] && [ "$a" -gt 0 ] || fail "range sum $a != $b"
+if [ "$a" != "$b" ] || [ "$a" -le 0 ]; then fail "range sum $a != $b"; fi
 # Zero usage: header and a zero total, exit 0.
 gpubill --db "$db" --month 2027-01 >"$T/zero.out" || fail "zero exit"
 [ "$(wc -l <"$T/zero.out")" -eq 2 ] || fail "zero lines"
