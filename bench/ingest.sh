@@ -57,11 +57,11 @@ imp2=$(median "cp $tmp/i5.db $tmp/i.db" \
 	"sqlite3 $tmp/i.db -cmd '.mode csv' '.import --skip 1 $tmp/b.csv t'")
 ing2=$(median "rm -f $tmp/w.db-*; cp $tmp/w5.db $tmp/w.db" "$ing -d $tmp/w.db $tmp/b.csv")
 rm -f "$tmp"/w.db*
-rss1=$({ command time -v $ing -d "$tmp/w.db" "$tmp/a.csv"; } 2>&1 |
+rss1=$({ command time -v "$bin/gpuingest" -q -d "$tmp/w.db" "$tmp/a.csv"; } 2>&1 |
 	awk -F: '/Maximum resident/ { print $2 + 0 }')
-summary=$($bin/gpuingest -d "$tmp/w.db" --summary json "$tmp/b.csv")
+summary=$("$bin"/gpuingest -d "$tmp/w.db" --summary json "$tmp/b.csv")
 rm -f "$tmp"/w.db-*; cp "$tmp/w5.db" "$tmp/w.db"
-rss2=$({ command time -v $ing -d "$tmp/w.db" "$tmp/b.csv"; } 2>&1 |
+rss2=$({ command time -v "$bin/gpuingest" -q -d "$tmp/w.db" "$tmp/b.csv"; } 2>&1 |
 	awk -F: '/Maximum resident/ { print $2 + 0 }')
 
 echo "gpuingest benchmark, median of $runs runs ($(nproc) CPUs)"
