@@ -1,16 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* gpuingest: load raw GPU samples and job records into the warehouse. */
-#include <errno.h>
-#include <getopt.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,8 +15,8 @@
 #include "gpu/num.h"
 #include "gpu/opt.h"
 #include "gpu/reader.h"
-#include "gpu/sha256.h"
 #include "gpu/time.h"
+#include "gpuingest.h"
 
 enum {
 	OPT_INTERVAL = 256,
@@ -89,49 +82,6 @@ static const char help_text[] =
     "terminal\n"
     "  -h, --help               show this help and exit\n"
     "  -V, --version            show the version and exit\n";
-
-struct opts {
-	const char *db;
-	enum gpu_format format;
-	int64_t interval_s;
-	const char *source;
-	const char *jobs;
-	const char *node;
-	const char *columns;
-	const char *job_columns;
-	bool has_at;
-	int64_t at_ms;
-	double max_reject_pct;
-	int64_t lock_timeout_ms;
-	bool dry_run;
-	bool json;
-	bool summary_set;
-	bool quiet;
-	bool progress;
-};
-
-/* One input; fp is a regular file (pipes are spooled to one). */
-struct input {
-	const char *source;
-	FILE *fp;
-	FILE *owned; /* closed at the end, or NULL (stdin) */
-	long long size;
-	int fd;
-	off_t pos; /* where the input starts in fd */
-	pthread_t th;
-	bool threaded;
-	atomic_bool stop;
-	int hash_errno;
-	char sha[65];
-};
-
-struct progress {
-	bool on;
-	struct timespec t0, last;
-	const char *source;
-	long long size;
-	size_t width;
-};
 
 /* The run: options, warehouse, loader, totals. */
 struct run {
@@ -284,197 +234,6 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static double
-elapsed(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) +
-	       (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
-static void
-progress_start(struct progress *p, const struct opts *o, const char *source,
-	       long long size)
-{
-	p->on = !o->quiet && (o->progress || isatty(STDERR_FILENO));
-	p->source = source;
-	p->size = size;
-	p->width = 0;
-	clock_gettime(CLOCK_MONOTONIC, &p->t0);
-	p->last = p->t0;
-}
-
-/* Redraw the progress line at most four times a second (or when final). */
-static void
-progress_draw(struct progress *p, long long rows, long long offset, bool final)
-{
-	struct timespec now;
-	struct gpu_buf b;
-	double secs, rate;
-
-	if (!p->on)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (!final && elapsed(&p->last, &now) < 0.25)
-		return;
-	p->last = now;
-	secs = elapsed(&p->t0, &now);
-	rate = secs > 0 ? (double)rows / secs : 0;
-	gpu_buf_init(&b);
-	gpu_buf_addf(&b, "%s: %s: %lld rows, %.0f rows/s", gpu_progname(),
-		     p->source, rows, rate);
-	if (p->size > 0 && offset >= 0) {
-		double frac = (double)offset / (double)p->size;
-
-		if (frac > 1)
-			frac = 1;
-		gpu_buf_addf(&b, ", %d%%", (int)(frac * 100));
-		if (!final && frac > 0) {
-			long long eta = (long long)(secs / frac - secs + 0.5);
-
-			gpu_buf_addf(&b, ", ETA %lld:%02lld", eta / 60,
-				     eta % 60);
-		}
-	}
-	while (b.len < p->width)
-		gpu_buf_addc(&b, ' ');
-	p->width = b.len;
-	fprintf(stderr, "\r%s%s", b.data, final ? "\n" : "");
-	fflush(stderr);
-	gpu_buf_release(&b);
-}
-
-/* Copy fp to a temporary file while hashing it (input from a pipe). */
-static int
-spool(struct input *in, FILE *fp)
-{
-	struct gpu_sha256 h;
-	char block[65536];
-	size_t n;
-	FILE *tmp = tmpfile();
-
-	if (tmp == NULL) {
-		gpu_msg("cannot create a temporary file: %s", strerror(errno));
-		return -1;
-	}
-	gpu_sha256_init(&h);
-	in->size = 0;
-	while ((n = fread(block, 1, sizeof(block), fp)) > 0) {
-		gpu_sha256_update(&h, block, n);
-		in->size += (long long)n;
-		if (fwrite(block, 1, n, tmp) != n)
-			break;
-	}
-	if (ferror(fp) || ferror(tmp) || fflush(tmp) != 0) {
-		gpu_msg("%s: cannot read or spool input: %s", in->source,
-			strerror(errno));
-		fclose(tmp);
-		return -1;
-	}
-	gpu_sha256_hex(&h, in->sha);
-	rewind(tmp);
-	if (in->owned != NULL)
-		fclose(in->owned);
-	in->owned = tmp;
-	in->fp = tmp;
-	return 0;
-}
-
-/*
- * Hash a regular file from in->pos to its end with pread(), which leaves
- * the stream's offset alone, on a second thread while the main one loads.
- */
-static void *
-hash_thread(void *arg)
-{
-	struct input *in = arg;
-	struct gpu_sha256 h;
-	char *block = gpu_xmalloc(65536);
-	off_t off = in->pos;
-	ssize_t n;
-
-	gpu_sha256_init(&h);
-	while (!atomic_load(&in->stop) &&
-	       (n = pread(in->fd, block, 65536, off)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			in->hash_errno = errno;
-			break;
-		}
-		gpu_sha256_update(&h, block, (size_t)n);
-		off += n;
-	}
-	gpu_sha256_hex(&h, in->sha);
-	free(block);
-	return NULL;
-}
-
-/*
- * Open name ("-": standard input) and start hashing it, so that the
- * ingest log can name exactly what was loaded. Input that is not a regular
- * file is spooled to a temporary one first. Returns 0 or -1 (message
- * printed).
- */
-static int
-open_input(struct input *in, const char *name, const char *stdin_name)
-{
-	struct stat st;
-
-	memset(in, 0, sizeof(*in));
-	atomic_init(&in->stop, false);
-	if (strcmp(name, "-") == 0) {
-		in->source = stdin_name != NULL ? stdin_name : "<stdin>";
-		in->fp = stdin;
-	} else {
-		in->source = name;
-		in->fp = in->owned = fopen(name, "rb");
-		if (in->fp == NULL) {
-			gpu_msg("cannot open '%s': %s", name, strerror(errno));
-			return -1;
-		}
-	}
-	if (fstat(fileno(in->fp), &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (in->pos = ftello(in->fp)) < 0)
-		return spool(in, in->fp);
-	in->fd = fileno(in->fp);
-	in->size = (long long)(st.st_size - in->pos);
-	if (pthread_create(&in->th, NULL, hash_thread, in) != 0) {
-		hash_thread(in);
-		return 0;
-	}
-	in->threaded = true;
-	return 0;
-}
-
-/* Wait for the input's digest; returns it, or NULL on a read error. */
-static const char *
-input_sha(struct input *in)
-{
-	if (in->threaded) {
-		pthread_join(in->th, NULL);
-		in->threaded = false;
-	}
-	if (in->hash_errno != 0) {
-		gpu_msg("%s: read error: %s", in->source,
-			strerror(in->hash_errno));
-		return NULL;
-	}
-	return in->sha;
-}
-
-static void
-close_input(struct input *in)
-{
-	if (in->threaded) {
-		atomic_store(&in->stop, true);
-		pthread_join(in->th, NULL);
-		in->threaded = false;
-	}
-	if (in->owned != NULL)
-		fclose(in->owned);
-	in->owned = NULL;
-}
-
 static void
 add_counts(struct gpu_ingest_counts *t, const struct gpu_ingest_counts *c)
 {
@@ -546,7 +305,7 @@ static int
 finish_input(struct run *r, struct input *in)
 {
 	struct gpu_err err = {{0}, {0}, 0};
-	const char *sha = input_sha(in);
+	const char *sha = ingest_input_sha(in);
 
 	if (sha == NULL) {
 		r->failed = true;
@@ -584,7 +343,7 @@ load_samples(struct run *r, struct input *in)
 		db_error(r, &err);
 		goto out;
 	}
-	progress_start(&p, o, in->source, in->size);
+	ingest_progress_start(&p, o, in->source, in->size);
 	while ((rc = gpu_reader_next(rd, &s, &line, &rej, &err)) != 0) {
 		if (rc < 0) {
 			gpu_msg_err(&err);
@@ -598,12 +357,12 @@ load_samples(struct run *r, struct input *in)
 			goto out;
 		}
 		if ((gpu_ingest_source_counts(r->ing)->read & 4095) == 0)
-			progress_draw(&p,
-				      gpu_ingest_source_counts(r->ing)->read,
-				      gpu_reader_offset(rd), false);
+			ingest_progress_draw(
+			    &p, gpu_ingest_source_counts(r->ing)->read,
+			    gpu_reader_offset(rd), false);
 	}
-	progress_draw(&p, gpu_ingest_source_counts(r->ing)->read,
-		      gpu_reader_offset(rd), true);
+	ingest_progress_draw(&p, gpu_ingest_source_counts(r->ing)->read,
+			     gpu_reader_offset(rd), true);
 	if (finish_input(r, in) != 0)
 		goto out;
 	check_rejects(r, in->source);
@@ -663,7 +422,7 @@ load(struct run *r, const char *name, bool is_jobs)
 {
 	struct input in;
 
-	if (open_input(&in, name, r->o->source) != 0) {
+	if (ingest_open_input(&in, name, r->o->source) != 0) {
 		r->failed = true;
 		return;
 	}
@@ -671,7 +430,7 @@ load(struct run *r, const char *name, bool is_jobs)
 		load_jobs(r, &in);
 	else
 		load_samples(r, &in);
-	close_input(&in);
+	ingest_close_input(&in);
 }
 
 static void

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/* gpubill's inputs: gpuagg's CSV (--input) or the warehouse (--db). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gpu/agg.h"
+#include "gpu/db.h"
+#include "gpu/diag.h"
+#include "gpu/money.h"
+#include "gpu/num.h"
+#include "gpu/reader.h"
+#include "gpu/time.h"
+#include "gpubill.h"
+
+/* The period of a bucket label written by gpuagg, and its start. */
+static int
+parse_bucket(enum gpu_period p, const char *s, size_t len, int64_t *start)
+{
+	char tmp[40], back[32];
+	const char *why;
+	int64_t ms;
+
+	if (len == 0 || len > 20)
+		return -1;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	switch (p) {
+	case GPU_PERIOD_MONTH:
+		memcpy(tmp + len, "-01", 4);
+		break;
+	case GPU_PERIOD_HOUR:
+		memcpy(tmp + len, ":00", 4);
+		break;
+	case GPU_PERIOD_WEEK: {
+		int64_t y, w, jan4, wd;
+
+		if (len != 8 || tmp[4] != '-' || tmp[5] != 'W' ||
+		    gpu_num_parse_i64(tmp, 4, &y) != 0 ||
+		    gpu_num_parse_i64(tmp + 6, 2, &w) != 0 || w < 1 || w > 53)
+			return -1;
+		jan4 = gpu_days_from_civil(y, 1, 4);
+		wd = ((jan4 + 3) % 7 + 7) % 7; /* 0 = Monday */
+		ms = (jan4 - wd + 7 * (w - 1)) * 86400000;
+		goto check;
+	}
+	default:
+		break;
+	}
+	if (gpu_time_parse_arg(tmp, &ms, &why) != 0)
+		return -1;
+check:
+	gpu_period_label(p, ms, back);
+	if (strlen(back) != len || memcmp(back, s, len) != 0)
+		return -1;
+	*start = ms;
+	return 0;
+}
+
+/* Columns of gpuagg's CSV that gpubill reads. */
+struct incols {
+	int job, user, project, model, alloc, overage, gpu_seconds, bucket;
+	enum gpu_period bucket_period;
+};
+
+static int
+need_col(struct gpu_table *t, const char *name, const char *source,
+	 struct gpu_err *err)
+{
+	int c = gpu_table_col(t, name);
+
+	if (c < 0)
+		gpu_err_at(err, source, 1, "missing column '%s'", name);
+	return c;
+}
+
+static int
+find_cols(struct gpu_table *t, const struct opts *o, const char *source,
+	  struct incols *c, struct gpu_err *err)
+{
+	static const enum gpu_period ps[] = {GPU_PERIOD_HOUR, GPU_PERIOD_DAY,
+					     GPU_PERIOD_WEEK, GPU_PERIOD_MONTH};
+	size_t i;
+
+	if ((c->job = need_col(t, "job_id", source, err)) < 0 ||
+	    (c->alloc = need_col(t, "alloc_gpu_seconds", source, err)) < 0 ||
+	    (c->overage = need_col(t, "mem_overage_mib_seconds", source, err)) <
+		0)
+		return -1;
+	c->user = gpu_table_col(t, "user");
+	c->project = gpu_table_col(t, "project");
+	c->model = gpu_table_col(t, "model");
+	c->gpu_seconds = gpu_table_col(t, "gpu_seconds");
+	if (o->share_idle && c->gpu_seconds < 0)
+		return gpu_err_at(err, source, 1,
+				  "missing column 'gpu_seconds' (needed by "
+				  "--share-idle)");
+	c->bucket = -1;
+	for (i = 0; i < sizeof(ps) / sizeof(ps[0]); i++) {
+		int k = gpu_table_col(t, gpu_period_name(ps[i]));
+
+		if (k >= 0) {
+			c->bucket = k;
+			c->bucket_period = ps[i];
+		}
+	}
+	if (o->mode == MODE_MONTHLY && c->bucket < 0)
+		return gpu_err_at(err, source, 1,
+				  "--period month needs a bucket column "
+				  "(hour, day, week or month) in the input");
+	return 0;
+}
+
+static struct gpu_str
+field(const struct gpu_row *row, int col)
+{
+	struct gpu_str none = {"", 0};
+
+	if (col < 0 || (size_t)col >= row->nfields || !row->present[col])
+		return none;
+	return row->fields[col];
+}
+
+static int
+int_field(const struct gpu_row *row, int col, const char *name,
+	  const char *source, int64_t *v, struct gpu_err *err)
+{
+	struct gpu_str f = field(row, col);
+
+	if (gpu_num_parse_i64(f.p, f.len, v) != 0 || *v < 0)
+		return gpu_err_at(err, source, row->line,
+				  "invalid integer '%.*s' in column '%s'",
+				  (int)(f.len > 64 ? 64 : f.len), f.p, name);
+	return 0;
+}
+
+/*
+ * Where a row goes: fills label and rank, or returns 1 to skip the row
+ * (its bucket lies outside the period) or -1 on an error.
+ */
+static int
+row_period(const struct opts *o, const struct incols *c,
+	   const struct gpu_row *row, const char *source, char *label,
+	   size_t size, int64_t *rank, struct gpu_err *err)
+{
+	struct gpu_str b = field(row, c->bucket);
+	int64_t start, next;
+
+	*rank = 0;
+	if (c->bucket < 0) {
+		snprintf(label, size, "%s",
+			 o->mode == MODE_FIXED ? o->label : "all");
+		return 0;
+	}
+	if (parse_bucket(c->bucket_period, b.p, b.len, &start) != 0)
+		return gpu_err_at(err, source, row->line,
+				  "invalid %s label '%.*s'",
+				  gpu_period_name(c->bucket_period),
+				  (int)(b.len > 64 ? 64 : b.len), b.p);
+	next = gpu_period_next(c->bucket_period, start);
+	*rank = start;
+	switch (o->mode) {
+	case MODE_FIXED:
+		if (!o->has_range || (start >= o->from && next <= o->to)) {
+			snprintf(label, size, "%s", o->label);
+			return 0;
+		}
+		if (next <= o->from || start >= o->to)
+			return 1;
+		break;
+	case MODE_BUCKET:
+		snprintf(label, size, "%.*s", (int)b.len, b.p);
+		return 0;
+	case MODE_MONTHLY:
+		if (gpu_period_start(GPU_PERIOD_MONTH, start) ==
+		    gpu_period_start(GPU_PERIOD_MONTH, next - 1)) {
+			gpu_period_label(GPU_PERIOD_MONTH, start, label);
+			return 0;
+		}
+		break;
+	}
+	return gpu_err_at(err, source, row->line,
+			  "%s '%.*s' straddles the billing period; aggregate "
+			  "with a finer --period",
+			  gpu_period_name(c->bucket_period), (int)b.len, b.p);
+}
+
+int
+bill_read_input(struct gpu_bill *bill, const struct opts *o,
+		const struct gpu_rates *r, struct gpu_err *err)
+{
+	bool is_stdin = strcmp(o->input, "-") == 0;
+	const char *source = is_stdin ? "<stdin>" : o->input;
+	struct gpu_table_opts topts = {.format = GPU_FMT_CSV};
+	struct gpu_table *t = NULL;
+	FILE *fp = is_stdin ? stdin : fopen(o->input, "r");
+	struct gpu_row row;
+	struct incols c = {-1, -1, -1, -1, -1, -1, -1, -1, GPU_PERIOD_ALL};
+	int rc = -1, n;
+
+	if (fp == NULL)
+		return gpu_err_set(err, "cannot open '%s': %s", o->input,
+				   strerror(errno));
+	t = gpu_table_new(fp, source, &topts, err);
+	if (t == NULL || find_cols(t, o, source, &c, err) != 0)
+		goto out;
+	if (c.model < 0 && r->nmodels > 0)
+		gpu_warn("%s: no 'model' column: all GPU time is billed at "
+			 "gpu_hourly_rate (aggregate with --by job,model)",
+			 source);
+	while ((n = gpu_table_next(t, &row, err)) == 1) {
+		struct gpu_bill_usage u;
+		char label[80];
+		int k;
+
+		if (row.bad != NULL) {
+			gpu_err_at(err, source, row.line, "%s", row.bad);
+			goto out;
+		}
+		k = row_period(o, &c, &row, source, label, sizeof(label),
+			       &u.owner_rank, err);
+		if (k < 0)
+			goto out;
+		if (k > 0)
+			continue;
+		u.period = label;
+		u.job_id = field(&row, c.job);
+		u.user = field(&row, c.user);
+		u.project = field(&row, c.project);
+		u.model = field(&row, c.model);
+		if (int_field(&row, c.alloc, "alloc_gpu_seconds", source,
+			      &u.alloc_seconds, err) != 0 ||
+		    int_field(&row, c.overage, "mem_overage_mib_seconds",
+			      source, &u.overage, err) != 0)
+			goto out;
+		u.gpu_seconds = u.alloc_seconds;
+		if (c.gpu_seconds >= 0 &&
+		    int_field(&row, c.gpu_seconds, "gpu_seconds", source,
+			      &u.gpu_seconds, err) != 0)
+			goto out;
+		if (u.gpu_seconds < u.alloc_seconds) {
+			gpu_err_at(err, source, row.line,
+				   "alloc_gpu_seconds exceeds gpu_seconds");
+			goto out;
+		}
+		if (gpu_bill_add(bill, &u, err) != 0) {
+			err->line = row.line;
+			goto out;
+		}
+	}
+	if (n == 0)
+		rc = 0;
+out:
+	gpu_table_free(t);
+	if (!is_stdin)
+		fclose(fp);
+	return rc;
+}
+
+int
+bill_read_db(struct gpu_bill *bill, const struct opts *o,
+	     const struct gpu_rates *r, struct gpu_err *err)
+{
+	const char *path = gpu_db_path(o->db);
+	struct gpu_db_opts dopts = {.readonly = false,
+				    .lock_timeout_ms = 10000};
+	struct gpu_agg_query q;
+	struct gpu_agg *a = NULL;
+	sqlite3 *db = NULL;
+	struct stat st;
+	int rc = -1;
+
+	if (stat(path, &st) != 0)
+		return gpu_err_set(err, "cannot open warehouse '%s': %s", path,
+				   strerror(errno));
+	if (gpu_db_open(path, &dopts, &db, err) != 0)
+		return -1;
+	gpu_agg_query_init(&q);
+	q.period = GPU_PERIOD_ALL;
+	q.dims = GPU_DIM_JOB | GPU_DIM_MODEL;
+	q.from_ms = o->has_range ? o->from : INT64_MIN;
+	q.to_ms = o->has_range ? o->to : INT64_MAX;
+	q.threshold_mib = gpu_rates_threshold_mib(r);
+	if (gpu_agg_run_db(db, &q, &a, err) != 0 ||
+	    gpu_bill_add_agg(bill, a, o->label, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	gpu_agg_free(a);
+	if (gpu_db_close(db, rc == 0 ? err : NULL) != 0)
+		rc = -1;
+	return rc;
+}

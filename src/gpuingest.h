@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/* gpuingest's private interface: options, inputs, digests, progress. */
+#ifndef GPUINGEST_H
+#define GPUINGEST_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "gpu/reader.h"
+
+/* The parsed command line. */
+struct opts {
+	const char *db;
+	enum gpu_format format;
+	int64_t interval_s;
+	const char *source;
+	const char *jobs;
+	const char *node;
+	const char *columns;
+	const char *job_columns;
+	bool has_at;
+	int64_t at_ms;
+	double max_reject_pct;
+	int64_t lock_timeout_ms;
+	bool dry_run;
+	bool json;
+	bool summary_set;
+	bool quiet;
+	bool progress;
+};
+
+/* One input; fp is a regular file (pipes are spooled to one). */
+struct input {
+	const char *source;
+	FILE *fp;
+	FILE *owned; /* closed at the end, or NULL (stdin) */
+	long long size;
+	int fd;
+	off_t pos; /* where the input starts in fd */
+	pthread_t th;
+	bool threaded;
+	atomic_bool stop;
+	int hash_errno;
+	char sha[65];
+};
+
+/* The progress line of one input on stderr. */
+struct progress {
+	bool on;
+	struct timespec t0, last;
+	const char *source;
+	long long size;
+	size_t width;
+};
+
+/*
+ * Open name ("-": standard input, named stdin_name when not NULL) and start
+ * hashing it, so that the ingest log can name exactly what was loaded. Input
+ * that is not a regular file is spooled to a temporary one first. Returns 0
+ * (release with ingest_close_input()) or -1 (message printed, nothing left
+ * open).
+ */
+int ingest_open_input(struct input *in, const char *name,
+		      const char *stdin_name);
+
+/*
+ * Wait for the input's digest; returns it (borrowed from in), or NULL on a
+ * read error (message printed).
+ */
+const char *ingest_input_sha(struct input *in);
+
+/* Stop the hashing thread and close what ingest_open_input() opened. */
+void ingest_close_input(struct input *in);
+
+/* Start one input's progress line: shown on a tty or with --progress. */
+void ingest_progress_start(struct progress *p, const struct opts *o,
+			   const char *source, long long size);
+
+/* Redraw the progress line at most four times a second (or when final). */
+void ingest_progress_draw(struct progress *p, long long rows, long long offset,
+			  bool final);
+
+#endif
