@@ -279,16 +279,21 @@ struct kset {
 	size_t nslots;	 /* a power of two */
 };
 
+/* A word-at-a-time multiplicative hash (keys are short byte strings). */
 static uint64_t
 hash_bytes(const void *p, size_t len)
 {
 	const unsigned char *s = p;
-	uint64_t h = UINT64_C(14695981039346656037);
+	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ len, w;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= UINT64_C(1099511628211);
+	for (; len >= 8; s += 8, len -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+		h ^= h >> 32;
 	}
+	w = 0;
+	memcpy(&w, s, len);
+	h = (h ^ w) * UINT64_C(0xc4ceb9fe1a85ec53);
 	return h ^ (h >> 29);
 }
 
@@ -368,6 +373,8 @@ struct gpu_agg {
 	size_t norder;
 	struct kset names; /* interned owner names */
 	struct gpu_buf kb; /* key under construction */
+	size_t last;	   /* group of the previous sample, if has_last */
+	bool has_last;
 };
 
 void
@@ -417,9 +424,14 @@ key_str(struct gpu_buf *b, bool on, struct gpu_str s)
 {
 	uint32_t len = on ? (uint32_t)s.len : 0;
 
-	gpu_buf_add(b, &len, sizeof(len));
-	gpu_buf_add(b, on ? s.p : "", len);
-	gpu_buf_addc(b, '\0');
+	gpu_buf_grow(b, sizeof(len) + len + 1);
+	memcpy(b->data + b->len, &len, sizeof(len));
+	b->len += sizeof(len);
+	if (len > 0)
+		memcpy(b->data + b->len, s.p, len);
+	b->len += len;
+	b->data[b->len++] = '\0';
+	b->data[b->len] = '\0';
 }
 
 /* Point the group's key strings into its stored key. */
@@ -456,14 +468,22 @@ agg_group(struct gpu_agg *a, int64_t bucket, struct gpu_str node, int gpu,
 	bool created;
 
 	gpu_buf_reset(&a->kb);
-	gpu_buf_add(&a->kb, &bucket, sizeof(bucket));
-	gpu_buf_add(&a->kb, &g32, sizeof(g32));
+	gpu_buf_grow(&a->kb, sizeof(bucket) + sizeof(g32));
+	memcpy(a->kb.data, &bucket, sizeof(bucket));
+	memcpy(a->kb.data + sizeof(bucket), &g32, sizeof(g32));
+	a->kb.len = sizeof(bucket) + sizeof(g32);
 	key_str(&a->kb, (d & (GPU_DIM_NODE | GPU_DIM_GPU)) != 0, node);
 	key_str(&a->kb, (d & GPU_DIM_JOB) != 0, job);
 	key_str(&a->kb, (d & GPU_DIM_USER) != 0, user);
 	key_str(&a->kb, (d & GPU_DIM_PROJECT) != 0, project);
 	key_str(&a->kb, (d & GPU_DIM_MODEL) != 0, model);
+	/* Samples of one group often come in runs: skip the hash then. */
+	if (a->has_last && a->keys.ents[a->last].len == a->kb.len &&
+	    memcmp(a->keys.ents[a->last].key, a->kb.data, a->kb.len) == 0)
+		return &a->grps[a->last];
 	i = kset_put(&a->keys, a->kb.data, a->kb.len, &created);
+	a->last = i;
+	a->has_last = true;
 	if (!created)
 		return &a->grps[i];
 	if (a->ngrps == a->grps_cap) {
