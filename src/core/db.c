@@ -7,6 +7,33 @@
 #include <string.h>
 
 /*
+ * The additive sums of struct gpu_sums (agg.h) as rollup columns, and the
+ * group key columns after the time bucket; shared by the rollup tables.
+ */
+#define GROUP_KEY_COLUMNS                                                     \
+	" node_id INTEGER NOT NULL,"                                          \
+	" gpu INTEGER NOT NULL,"                                              \
+	" job_key INTEGER NOT NULL,"                                          \
+	" user_key INTEGER NOT NULL,"                                         \
+	" project_key INTEGER NOT NULL,"                                      \
+	" model_key INTEGER NOT NULL,"
+#define SUMS_COLUMNS                                                          \
+	" samples INTEGER NOT NULL,"                                          \
+	" gpu_seconds INTEGER NOT NULL,"                                      \
+	" alloc_seconds INTEGER NOT NULL,"                                    \
+	" busy REAL NOT NULL,"                                                \
+	" alloc_busy REAL NOT NULL,"                                          \
+	" idle_seconds INTEGER NOT NULL,"                                     \
+	" mem_used_s INTEGER NOT NULL,"                                       \
+	" max_mem INTEGER NOT NULL,"                                          \
+	" mem_util_s REAL NOT NULL,"                                          \
+	" mem_util_seconds INTEGER NOT NULL,"                                 \
+	" power_s REAL NOT NULL,"                                             \
+	" power_seconds INTEGER NOT NULL,"                                    \
+	" overage INTEGER NOT NULL,"                                          \
+	" last_ms INTEGER NOT NULL,"
+
+/*
  * Schema history. Each entry moves a warehouse from version i to i + 1 and
  * runs inside the migration transaction. Never edit a released entry; add
  * one. The fact table is keyed in arrival order (time first), so loading
@@ -115,68 +142,19 @@ static const char *const migrations[GPU_DB_VERSION] = {
 	"CREATE TABLE dirty_hours(hour_ms INTEGER PRIMARY KEY) WITHOUT ROWID;"
 	"CREATE TABLE usage_hourly("
 	" hour_ms INTEGER NOT NULL,"
-	" node_id INTEGER NOT NULL,"
-	" gpu INTEGER NOT NULL,"
-	" job_key INTEGER NOT NULL,"
-	" user_key INTEGER NOT NULL,"
-	" project_key INTEGER NOT NULL,"
-	" model_key INTEGER NOT NULL,"
-	" samples INTEGER NOT NULL,"
-	" gpu_seconds INTEGER NOT NULL,"
-	" alloc_seconds INTEGER NOT NULL,"
-	" busy REAL NOT NULL,"
-	" alloc_busy REAL NOT NULL,"
-	" idle_seconds INTEGER NOT NULL,"
-	" mem_used_s INTEGER NOT NULL,"
-	" max_mem INTEGER NOT NULL,"
-	" mem_util_s REAL NOT NULL,"
-	" mem_util_seconds INTEGER NOT NULL,"
-	" power_s REAL NOT NULL,"
-	" power_seconds INTEGER NOT NULL,"
-	" overage INTEGER NOT NULL,"
-	" last_ms INTEGER NOT NULL,"
+	GROUP_KEY_COLUMNS
+	SUMS_COLUMNS
 	" PRIMARY KEY(hour_ms, node_id, gpu, job_key, user_key, project_key,"
 	"  model_key)) WITHOUT ROWID;"
 	"CREATE TABLE usage_hourly_node("
 	" hour_ms INTEGER NOT NULL,"
 	" node_id INTEGER NOT NULL,"
-	" samples INTEGER NOT NULL,"
-	" gpu_seconds INTEGER NOT NULL,"
-	" alloc_seconds INTEGER NOT NULL,"
-	" busy REAL NOT NULL,"
-	" alloc_busy REAL NOT NULL,"
-	" idle_seconds INTEGER NOT NULL,"
-	" mem_used_s INTEGER NOT NULL,"
-	" max_mem INTEGER NOT NULL,"
-	" mem_util_s REAL NOT NULL,"
-	" mem_util_seconds INTEGER NOT NULL,"
-	" power_s REAL NOT NULL,"
-	" power_seconds INTEGER NOT NULL,"
-	" overage INTEGER NOT NULL,"
-	" last_ms INTEGER NOT NULL,"
+	SUMS_COLUMNS
 	" PRIMARY KEY(hour_ms, node_id)) WITHOUT ROWID;"
 	"CREATE TABLE usage_daily("
 	" day_ms INTEGER NOT NULL,"
-	" node_id INTEGER NOT NULL,"
-	" gpu INTEGER NOT NULL,"
-	" job_key INTEGER NOT NULL,"
-	" user_key INTEGER NOT NULL,"
-	" project_key INTEGER NOT NULL,"
-	" model_key INTEGER NOT NULL,"
-	" samples INTEGER NOT NULL,"
-	" gpu_seconds INTEGER NOT NULL,"
-	" alloc_seconds INTEGER NOT NULL,"
-	" busy REAL NOT NULL,"
-	" alloc_busy REAL NOT NULL,"
-	" idle_seconds INTEGER NOT NULL,"
-	" mem_used_s INTEGER NOT NULL,"
-	" max_mem INTEGER NOT NULL,"
-	" mem_util_s REAL NOT NULL,"
-	" mem_util_seconds INTEGER NOT NULL,"
-	" power_s REAL NOT NULL,"
-	" power_seconds INTEGER NOT NULL,"
-	" overage INTEGER NOT NULL,"
-	" last_ms INTEGER NOT NULL,"
+	GROUP_KEY_COLUMNS
+	SUMS_COLUMNS
 	" PRIMARY KEY(day_ms, node_id, gpu, job_key, user_key, project_key,"
 	"  model_key)) WITHOUT ROWID;"
 	"INSERT INTO dirty_hours SELECT DISTINCT ts_ms / 3600000 * 3600000"

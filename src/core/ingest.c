@@ -951,6 +951,23 @@ gpu_ingest_source_counts(const struct gpu_ingest *ing)
 	return &ing->c;
 }
 
+/* Widen the first/last seen times of nodes or jobs with st(key, min, max). */
+static int
+store_ranges(struct gpu_ingest *ing, sqlite3_stmt *st, const struct seen *v,
+	     size_t n, struct gpu_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].has_ts)
+			continue;
+		sqlite3_bind_int64(st, 1, v[i].key);
+		sqlite3_bind_int64(st, 2, v[i].min_ms);
+		sqlite3_bind_int64(st, 3, v[i].max_ms);
+		if (run(ing, st, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 gpu_ingest_finish(struct gpu_ingest *ing, struct gpu_err *err)
 {
@@ -974,29 +991,9 @@ gpu_ingest_finish(struct gpu_ingest *ing, struct gpu_err *err)
 		if (run(ing, st, err) != 0)
 			return -1;
 	}
-	st = ing->st[S_NODE_UPD];
-	for (size_t i = 0; i < ing->nnodes; i++) {
-		const struct seen *e = &ing->nodes[i];
-
-		if (!e->has_ts)
-			continue;
-		sqlite3_bind_int64(st, 1, e->key);
-		sqlite3_bind_int64(st, 2, e->min_ms);
-		sqlite3_bind_int64(st, 3, e->max_ms);
-		if (run(ing, st, err) != 0)
-			return -1;
-	}
-	st = ing->st[S_JOB_RANGE];
-	for (size_t i = 0; i < ing->njobs; i++) {
-		const struct seen *e = &ing->jobs[i];
-
-		if (!e->has_ts)
-			continue;
-		sqlite3_bind_int64(st, 1, e->key);
-		sqlite3_bind_int64(st, 2, e->min_ms);
-		sqlite3_bind_int64(st, 3, e->max_ms);
-		if (run(ing, st, err) != 0)
-			return -1;
-	}
-	return 0;
+	if (store_ranges(ing, ing->st[S_NODE_UPD], ing->nodes, ing->nnodes,
+			 err) != 0)
+		return -1;
+	return store_ranges(ing, ing->st[S_JOB_RANGE], ing->jobs, ing->njobs,
+			    err);
 }
