@@ -28,8 +28,17 @@ struct cell {
 	int64_t alloc_s;
 	int64_t alloc_busy; /* sum d * util_pct, rounded */
 	int64_t overage;    /* MiB-seconds */
+	int64_t idle_s;	    /* allocated GPU-seconds at util < 5 */
 	int64_t weight;	    /* unrounded charge, for sharing the job's cents */
 	int64_t cents;
+};
+
+/* One owner's hour: allocated and busy GPU-seconds. */
+struct owner_hour {
+	size_t owner;
+	size_t hour;
+	int64_t alloc_s;
+	int64_t busy_s;
 };
 
 /* Everything the page embeds, before it is printed. */
@@ -47,6 +56,8 @@ struct page {
 	int64_t *job_cents;
 	struct cell *cells;
 	size_t ncells;
+	struct gpu_agg *by_user;    /* hour x user, until printed */
+	struct gpu_agg *by_project; /* hour x project */
 	int64_t rejects;
 };
 
@@ -294,6 +305,36 @@ load_days(sqlite3 *db, struct page *pg, struct gpu_err *err)
 }
 
 /*
+ * Hour x user and hour x project: the hourly series of an owner filter.
+ * Their names join the page's (a group's owner is the samples' effective
+ * owner, normally also the owner of the job lines).
+ */
+static int
+load_owners(sqlite3 *db, struct page *pg, struct gpu_err *err)
+{
+	size_t i;
+
+	if (run(db, pg, GPU_PERIOD_HOUR, GPU_DIM_USER,
+		GPU_DEFAULT_THRESHOLD_MIB, &pg->by_user, err) != 0 ||
+	    run(db, pg, GPU_PERIOD_HOUR, GPU_DIM_PROJECT,
+		GPU_DEFAULT_THRESHOLD_MIB, &pg->by_project, err) != 0)
+		return -1;
+	for (i = 0; i < gpu_agg_count(pg->by_user); i++) {
+		const struct gpu_group *g = gpu_agg_group(pg->by_user, i);
+
+		if (g->sums.alloc_seconds > 0)
+			names_add(&pg->users, g->user);
+	}
+	for (i = 0; i < gpu_agg_count(pg->by_project); i++) {
+		const struct gpu_group *g = gpu_agg_group(pg->by_project, i);
+
+		if (g->sums.alloc_seconds > 0)
+			names_add(&pg->projects, g->project);
+	}
+	return 0;
+}
+
+/*
  * Whole-period job lines, priced by the billing core as gpubill prices
  * them: one usage record per job and model.
  */
@@ -426,6 +467,7 @@ load_cells(sqlite3 *db, struct page *pg, struct gpu_err *err)
 		c->alloc_s += g->sums.alloc_seconds;
 		c->alloc_busy += round_busy(g->sums.alloc_busy);
 		c->overage += g->sums.overage;
+		c->idle_s += g->sums.idle_seconds;
 		/* Charge before rounding, in units of 1/(1024 * 3600 * 1e6). */
 		c->weight +=
 		    (int64_t)(((gpu_i128)g->sums.alloc_seconds * rate * 1024 +
@@ -620,6 +662,62 @@ json_rates(struct gpu_buf *b, const struct gpu_rates *r)
 	gpu_buf_adds(b, "},");
 }
 
+static int
+cmp_owner_hour(const void *pa, const void *pb)
+{
+	const struct owner_hour *a = pa, *b = pb;
+
+	if (a->owner != b->owner)
+		return a->owner < b->owner ? -1 : 1;
+	if (a->hour != b->hour)
+		return a->hour < b->hour ? -1 : 1;
+	return 0;
+}
+
+/*
+ * An owner's hours with allocated time, one row per name of s (user when
+ * user is true, else project): [hour, allocated GPU-seconds, busy
+ * GPU-seconds, ...].
+ */
+static void
+json_owner_hours(struct gpu_buf *b, const char *key, const struct page *pg,
+		 const struct gpu_agg *a, const struct names *s, bool user)
+{
+	size_t i, k = 0, n = gpu_agg_count(a), r;
+	struct owner_hour *v = gpu_xcalloc(n + 1, sizeof(*v));
+
+	for (i = 0; i < n; i++) {
+		const struct gpu_group *g = gpu_agg_group(a, i);
+		size_t o = names_find(s, user ? g->user : g->project);
+
+		if (g->sums.alloc_seconds == 0 || o == SIZE_MAX)
+			continue;
+		v[k].owner = o;
+		v[k].hour = (size_t)((g->bucket_ms - pg->hour0) / GPU_HOUR_MS);
+		v[k].alloc_s = g->sums.alloc_seconds;
+		v[k].busy_s = round_busy(g->sums.alloc_busy / 100);
+		k++;
+	}
+	qsort(v, k, sizeof(*v), cmp_owner_hour);
+	json_key(b, key);
+	gpu_buf_addc(b, '[');
+	for (r = 0, i = 0; r < s->n; r++) {
+		bool first = true;
+
+		gpu_buf_adds(b, r > 0 ? ",[" : "[");
+		for (; i < k && v[i].owner == r; i++) {
+			gpu_buf_addf(b, "%s%zu,", first ? "" : ",", v[i].hour);
+			gpu_num_fmt_i64(b, v[i].alloc_s);
+			gpu_buf_addc(b, ',');
+			gpu_num_fmt_i64(b, v[i].busy_s);
+			first = false;
+		}
+		gpu_buf_addc(b, ']');
+	}
+	gpu_buf_adds(b, "],");
+	free(v);
+}
+
 static void
 print_page(const struct page *pg, struct gpu_buf *b)
 {
@@ -647,6 +745,8 @@ print_page(const struct page *pg, struct gpu_buf *b)
 	json_runs(b, "ng", pg->nh, pg->nodes.n, pg->nhours, 3, 0);
 	json_cols(b, "nh", pg->nh, pg->nodes.n, pg->nhours, 3, 1);
 	json_matrix(b, "nd", pg->nd, pg->nodes.n, pg->ndays * 5);
+	json_owner_hours(b, "uh", pg, pg->by_user, &pg->users, true);
+	json_owner_hours(b, "ph", pg, pg->by_project, &pg->projects, false);
 	json_key(b, "jobs");
 	gpu_buf_addc(b, '[');
 	for (i = 0; i < pg->jobs.n; i++) {
@@ -663,8 +763,11 @@ print_page(const struct page *pg, struct gpu_buf *b)
 		if (i > 0)
 			gpu_buf_addc(b, ',');
 		gpu_buf_addf(b, "%zu,%zu,%zu,", c->job, c->day, c->node);
-		gpu_buf_addf(b, "%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64,
-			     c->alloc_s, c->alloc_busy, c->overage, c->cents);
+		gpu_buf_addf(b,
+			     "%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
+			     ",%" PRId64,
+			     c->alloc_s, c->alloc_busy, c->overage, c->cents,
+			     c->idle_s);
 	}
 	gpu_buf_adds(b, "]}");
 }
@@ -683,6 +786,8 @@ page_release(struct page *pg)
 	free(pg->job_proj);
 	free(pg->job_cents);
 	free(pg->cells);
+	gpu_agg_free(pg->by_user);
+	gpu_agg_free(pg->by_project);
 }
 
 int
@@ -705,8 +810,8 @@ report_build_data(sqlite3 *db, const struct report_range *range,
 	     t = gpu_period_next(GPU_PERIOD_DAY, t))
 		pg.ndays++;
 	if (load_hours(db, &pg, err) != 0 || load_days(db, &pg, err) != 0 ||
-	    load_bill(db, &pg, err) != 0 || load_cells(db, &pg, err) != 0 ||
-	    load_rejects(db, &pg, err) != 0)
+	    load_owners(db, &pg, err) != 0 || load_bill(db, &pg, err) != 0 ||
+	    load_cells(db, &pg, err) != 0 || load_rejects(db, &pg, err) != 0)
 		goto out;
 	print_page(&pg, json);
 	ret = 0;

@@ -13,7 +13,8 @@ const SVGNS = "http://www.w3.org/2000/svg";
 const PALETTE = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9",
 	"#d55e00", "#f0e442", "#000000"];
 const OTHER_COLOUR = "#a3aab5";
-const JC = 7; // fields of one job cell: job, day, node, a, ab, ov, cents
+// Fields of one job cell: job, day, node, a, ab, ov, cents, idle.
+const JC = 8;
 
 // ---- formatting (fixed, locale-independent) ----
 
@@ -243,6 +244,19 @@ function nodeOk(n) {
 	return F.node < 0 || n === F.node;
 }
 
+// A user or project filter: the time views show the selection's share.
+function ownerOn() {
+	return F.user >= 0 || F.project >= 0;
+}
+
+// The hourly owner series of the filter (D.uh or D.ph), or null when the
+// page holds none for it: a node filter, or a user and a project at once.
+function ownerHours() {
+	if (F.node >= 0 || (F.user >= 0) === (F.project >= 0))
+		return null;
+	return F.user >= 0 ? D.uh[F.user] : D.ph[F.project];
+}
+
 function jobOk(j) {
 	const job = D.jobs[j];
 	return (F.user < 0 || job[1] === F.user) &&
@@ -256,7 +270,9 @@ function compute() {
 	// Cluster sums per node from the node x day cells.
 	v.node = [];
 	for (let n = 0; n < NNODES; n++) {
-		const s = { n: n, g: 0, a: 0, b: 0, i: 0 };
+		// sa, sab, si: the selection's allocated, busy and idle time.
+		const s = { n: n, g: 0, a: 0, b: 0, i: 0, sa: 0, sab: 0, si: 0,
+			day: new Float64Array(ND * 2) };
 		if (nodeOk(n)) {
 			const row = D.nd[n];
 			for (let d = F.from; d <= F.to; d++) {
@@ -277,7 +293,7 @@ function compute() {
 	for (let h = 0; h < NH; h++) {
 		if (!dayOk(dayOfHour(h)))
 			continue;
-		const s = { h: h, g: 0, a: 0, b: 0 };
+		const s = { h: h, w: 1, g: 0, a: 0, b: 0 };
 		for (let n = 0; n < NNODES; n++) {
 			if (!nodeOk(n))
 				continue;
@@ -287,6 +303,8 @@ function compute() {
 		}
 		v.hours.push(s);
 	}
+	v.ai = 0;
+	v.dayA = new Float64Array(ND * 2);
 	// Jobs, users, projects and days from the job x day x node cells.
 	v.job = new Map();
 	v.user = new Map();
@@ -298,10 +316,19 @@ function compute() {
 		if (!dayOk(jc[k + 1]) || !nodeOk(jc[k + 2]) || !jobOk(j))
 			continue;
 		const a = jc[k + 3], ab = jc[k + 4], ov = jc[k + 5];
-		const c = jc[k + 6];
+		const c = jc[k + 6], idle = jc[k + 7];
+		const d = jc[k + 1], ns = v.node[jc[k + 2]];
 		v.a += a;
 		v.ab += ab;
 		v.cents += c;
+		v.ai += idle;
+		ns.sa += a;
+		ns.sab += ab;
+		ns.si += idle;
+		ns.day[d * 2] += a;
+		ns.day[d * 2 + 1] += ab;
+		v.dayA[d * 2] += a;
+		v.dayA[d * 2 + 1] += ab;
 		let s = v.job.get(j);
 		if (!s) {
 			s = { j: j, a: 0, ab: 0, ov: 0, c: 0 };
@@ -328,7 +355,48 @@ function compute() {
 		}
 		dm.set(job[2], (dm.get(job[2]) || 0) + c);
 	}
+	if (ownerOn())
+		v.series = ownerSeries(v);
 	return v;
+}
+
+// The selection's series: allocated and busy GPU-seconds (a, b: busy
+// percent-seconds) per hour from D.uh or D.ph, else per day from the job
+// cells; g is the GPU time reporting in the point's hours (w of them).
+function ownerSeries(v) {
+	const rows = ownerHours();
+	const out = [];
+	const gOf = (h0, h1) => {
+		let g = 0;
+		for (let n = 0; n < NNODES; n++)
+			if (nodeOk(n))
+				for (let h = h0; h < h1; h++)
+					g += NHC[n][h * 3];
+		return g;
+	};
+	if (rows) {
+		const at = new Map();
+		for (let k = 0; k < rows.length; k += 3)
+			at.set(rows[k], k);
+		for (const p of v.hours) {
+			const k = at.get(p.h);
+			out.push({ h: p.h, w: 1, g: p.g, a: k === undefined ? 0 :
+				rows[k + 1], b: k === undefined ? 0 :
+				rows[k + 2] * 100 });
+		}
+		return { hourly: true, points: out };
+	}
+	for (let d = F.from; d <= F.to; d++) {
+		const t0 = Math.max(D.hour0, D.day0 + d * DAY);
+		const h0 = Math.round((t0 - D.hour0) / HOUR);
+		const h1 = Math.min(NH, Math.round((D.day0 + (d + 1) * DAY -
+			D.hour0) / HOUR));
+		if (h1 <= h0)
+			continue;
+		out.push({ h: h0, w: h1 - h0, g: gOf(h0, h1), a: v.dayA[d * 2],
+			b: v.dayA[d * 2 + 1] });
+	}
+	return { hourly: false, points: out };
 }
 
 // ---- tiles ----
@@ -356,6 +424,10 @@ function drawKpis(v) {
 	const util = pct(v.b, v.g);
 	const autil = pct(v.ab, v.a);
 	const ih = v.idle / 3600;
+	if (ownerOn()) {
+		drawOwnerKpis(v, box);
+		return;
+	}
 	tile(box, "kpi-gpu-hours", "GPU-hours (cluster)", fmtNum(gh, 1),
 		fmt6(gh), "GPU time reported by the selected nodes");
 	tile(box, "kpi-alloc-share", "Allocated share",
@@ -375,21 +447,58 @@ function drawKpis(v) {
 		String(D.rejects), "in ingest runs of the period");
 }
 
+// Under a user or project filter: the selection's allocated time.
+function drawOwnerKpis(v, box) {
+	const ah = v.a / 3600;
+	const share = pct(v.a * 100, v.g);
+	const autil = pct(v.ab, v.a);
+	const ih = v.ai / 3600;
+	tile(box, "kpi-gpu-hours", "GPU-hours (selection)", fmtNum(ah, 1),
+		fmt6(ah), "GPU time allocated to the selection");
+	tile(box, "kpi-alloc-share", "Allocated share",
+		fmtNum(share, 1) + " %", fmt6(share), "of the cluster's " +
+		fmtNum(v.g / 3600, 1) + " GPU-hours").dataset.allocHours =
+		fmt6(ah);
+	tile(box, "kpi-avg-util", "Average utilization (selection)",
+		fmtNum(autil, 1) + " %", fmt6(autil), "over its allocated time");
+	tile(box, "kpi-alloc-util", "Allocated utilization",
+		fmtNum(autil, 1) + " %", fmt6(autil), "over allocated GPU time");
+	tile(box, "kpi-cost", "Cost", fmtMoney(v.cents), centsText(v.cents),
+		v.job.size + " jobs").dataset.cents = String(v.cents);
+	tile(box, "kpi-idle", "Idle GPU-hours (selection)", fmtNum(ih, 1),
+		fmt6(ih), "inside its allocations (utilization < 5 %)");
+	tile(box, "kpi-rejects", "Rejected input rows", fmtNum(D.rejects, 0),
+		String(D.rejects), "in ingest runs of the period");
+}
+
+function setNote(id, text) {
+	document.getElementById(id).textContent = text;
+}
+
 // ---- the hourly series ----
 
 function drawSeries(v) {
 	const box = document.getElementById("chart-series");
-	if (v.hours.length === 0)
+	const own = v.series || null;
+	const pts = own ? own.points : v.hours;
+	setNote("note-series", !own ? "All GPU time of the selected days " +
+		"and nodes." : own.hourly ? "The selection's allocated GPUs " +
+		"and their utilization; grey: all GPUs reporting." : "Per day " +
+		"(average GPUs): the page holds hourly figures per user and " +
+		"per project, not per node or per user and project at once.");
+	if (pts.length === 0)
 		return emptyChart(box, "No GPU time in the selection.");
 	const W = 960, H = 300, L = 56, R = 64, T = 16, B = 44;
-	const s = newSvg(box, W, H,
+	const s = newSvg(box, W, H, own ? "Allocated GPUs of the selection " +
+		"and their utilization" :
 		"Hourly cluster utilization and allocated GPUs");
-	const h0 = v.hours[0].h, h1 = v.hours[v.hours.length - 1].h + 1;
+	const h0 = pts[0].h, h1 = pts[pts.length - 1].h +
+		pts[pts.length - 1].w;
 	const x = linear(h0, h1, L, W - R);
 	const yu = linear(0, 100, H - B, T);
 	let gmax = 1;
-	for (const p of v.hours)
-		gmax = Math.max(gmax, p.g / 3600);
+	for (const p of pts)
+		gmax = Math.max(gmax, p.g / 3600 / p.w);
 	const gt = ticks(0, gmax, 5);
 	const yg = linear(0, gt[gt.length - 1], H - B, T);
 	yAxis(s, yu, [0, 25, 50, 75, 100], L, W - R, (t) => t + "%", true);
@@ -413,35 +522,38 @@ function drawSeries(v) {
 	axisTitle(s, W - 12, (T + H - B) / 2, "GPUs", true);
 	const lines = [
 		{ name: "GPUs reporting", colour: OTHER_COLOUR,
-			y: (p) => yg(p.g / 3600) },
-		{ name: "Allocated GPUs", colour: PALETTE[1],
-			y: (p) => yg(p.a / 3600) },
-		{ name: "Utilization (%)", colour: PALETTE[0],
-			y: (p) => yu(p.g > 0 ? p.b / p.g : 0) },
+			y: (p) => yg(p.g / 3600 / p.w), has: (p) => p.g > 0 },
+		{ name: own ? "Allocated GPUs (selection)" : "Allocated GPUs",
+			colour: PALETTE[1], y: (p) => yg(p.a / 3600 / p.w),
+			has: (p) => p.g > 0 },
+		{ name: own ? "Utilization of its GPUs (%)" : "Utilization (%)",
+			colour: PALETTE[0], y: (p) => yu(own ? p.b / p.a :
+			p.b / p.g), has: (p) => own ? p.a > 0 : p.g > 0 },
 	];
 	for (const ln of lines) {
 		// Hours without samples break the line instead of reading 0.
 		let d = "", gap = true;
-		for (const p of v.hours) {
-			if (p.g === 0) {
+		for (const p of pts) {
+			if (!ln.has(p)) {
 				gap = true;
 				continue;
 			}
-			d += (gap ? "M" : "L") + ((x(p.h) + x(p.h + 1)) / 2)
+			d += (gap ? "M" : "L") + ((x(p.h) + x(p.h + p.w)) / 2)
 				.toFixed(1) + "," + ln.y(p).toFixed(1);
 			gap = false;
 		}
 		sv(s, "path", { d: d, fill: "none", stroke: ln.colour,
-			"stroke-width": 2 });
+			"stroke-width": 2, "data-line": ln.name });
 	}
 	const hover = sv(s, "g", { opacity: 0 });
-	for (const p of v.hours) {
+	for (const p of pts) {
 		const ms = D.hour0 + p.h * HOUR;
 		sv(hover, "rect", { x: x(p.h), y: T, width:
-			Math.max(0.5, x(p.h + 1) - x(p.h)), height: H - B - T,
-			"data-tip": isoHour(ms) + " UTC\nUtilization " +
-			fmtNum(pct(p.b, p.g), 1) + " %\nAllocated GPUs " +
-			fmtNum(p.a / 3600, 1) + " of " + fmtNum(p.g / 3600, 1) });
+			Math.max(0.5, x(p.h + p.w) - x(p.h)), height: H - B - T,
+			"data-tip": (p.w > 1 ? isoDay(ms) : isoHour(ms)) +
+			" UTC\nUtilization " + fmtNum(pct(p.b, own ? p.a : p.g),
+			1) + " %\nAllocated GPUs " + fmtNum(p.a / 3600 / p.w, 1) +
+			" of " + fmtNum(p.g / 3600 / p.w, 1) });
 	}
 	legend(box, lines);
 }
@@ -589,6 +701,9 @@ function heatColour(t) {
 }
 
 function drawHeat(v) {
+	if (ownerOn())
+		return drawOwnerHeat(v);
+	setNote("note-heat", "Utilization of all GPU time, per node and hour.");
 	const box = document.getElementById("chart-heat");
 	const nodes = v.node.filter((s) => nodeOk(s.n) && s.g > 0);
 	if (nodes.length === 0 || v.hours.length === 0)
@@ -643,6 +758,56 @@ function drawHeat(v) {
 	sv(s, "text", { x: kx + 204, y: ky + 8 }, "100%");
 }
 
+// Under a user or project filter: the utilization of the selection's
+// allocated time per node and day; blank where it had none.
+function drawOwnerHeat(v) {
+	setNote("note-heat", "Utilization of the selection's allocated GPU " +
+		"time, per node and day (per hour would not fit in the page); " +
+		"blank: none allocated to it.");
+	const box = document.getElementById("chart-heat");
+	const nodes = v.node.filter((s) => nodeOk(s.n) && s.sa > 0);
+	if (nodes.length === 0)
+		return emptyChart(box, "No allocated GPU time in the selection.");
+	const ncol = F.to - F.from + 1;
+	const RH = nodes.length > 60 ? 4 : 14;
+	const W = 960, L = 110, R = 16, T = 8, B = 60;
+	const H = T + B + RH * nodes.length;
+	const s = newSvg(box, W, H, "Node utilization of the selection by day");
+	const cw = (W - L - R) / ncol;
+	sv(s, "rect", { x: L, y: T, width: W - L - R, height: RH *
+		nodes.length, fill: "none", stroke: "#e8ebf0" });
+	nodes.forEach((ns, r) => {
+		const y = T + r * RH;
+		if (RH >= 12 || r % 10 === 0)
+			sv(s, "text", { x: L - 6, y: y + Math.min(RH, 12) - 2,
+				"text-anchor": "end" }, D.nodes[ns.n]);
+		for (let c = 0; c < ncol; c++) {
+			const d = F.from + c;
+			const a = ns.day[d * 2], u = pct(ns.day[d * 2 + 1], a);
+			if (a === 0)
+				continue;
+			sv(s, "rect", { x: L + c * cw, y: y, width: cw + 0.3,
+				height: RH, fill: heatColour(u / 100), class: "cell",
+				"data-tip": D.nodes[ns.n] + "\n" +
+				isoDay(D.day0 + d * DAY) + "\nUtilization " +
+				fmtNum(u, 1) + " % of " + fmtNum(a / 3600, 1) +
+				" allocated GPU-hours" });
+		}
+	});
+	const every = Math.max(1, Math.ceil(ncol / 12));
+	for (let c = 0; c < ncol; c += every)
+		sv(s, "text", { x: L + c * cw, y: H - B + 14 },
+			isoDay(D.day0 + (F.from + c) * DAY).slice(5));
+	axisTitle(s, (L + W - R) / 2, H - B + 30, "Day (UTC)");
+	const kx = W - R - 240, ky = H - 18;
+	for (let i = 0; i < 20; i++)
+		sv(s, "rect", { x: kx + i * 10, y: ky, width: 10, height: 8,
+			fill: heatColour(i / 19) });
+	sv(s, "text", { x: kx - 6, y: ky + 8, "text-anchor": "end" },
+		"Utilization 0%");
+	sv(s, "text", { x: kx + 204, y: ky + 8 }, "100%");
+}
+
 // ---- tables ----
 
 function table(id, head, rows) {
@@ -668,6 +833,20 @@ function table(id, head, rows) {
 }
 
 function drawNodes(v) {
+	if (ownerOn()) {
+		const sel = v.node.filter((s) => nodeOk(s.n) && s.sa > 0)
+			.sort((a, b) => a.sab / a.sa - b.sab / b.sa || a.n - b.n)
+			.slice(0, 10).map((s) => [D.nodes[s.n],
+				fmtNum(s.sa / 3600, 1), fmtNum(s.sab / s.sa, 1),
+				fmtNum(s.si / 3600, 1), fmtNum(s.sa * 100 / s.g, 1)]);
+		table("table-nodes", [["Node"], ["GPU-hours", 1],
+			["Avg util (%)", 1], ["Idle GPU-hours", 1],
+			["Share of node (%)", 1]], sel);
+		setNote("note-nodes", "The selection's allocated time on each " +
+			"node: its utilization, idle hours and share of the node.");
+		return;
+	}
+	setNote("note-nodes", "");
 	const rows = v.node.filter((s) => nodeOk(s.n) && s.g > 0)
 		.sort((a, b) => a.b / a.g - b.b / b.g || a.n - b.n).slice(0, 10)
 		.map((s) => [D.nodes[s.n], fmtNum(s.g / 3600, 1),

@@ -38,6 +38,12 @@ function csv(text) {
 		[cols[i], v])));
 }
 
+// The page's number format: fixed decimals, thousands separated by ",".
+function fmtNum(v, decimals) {
+	const [w, f] = v.toFixed(decimals).split(".");
+	return w.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (f ? "." + f : "");
+}
+
 function cents(text) {
 	const neg = text.startsWith("-");
 	const [w, f] = text.replace("-", "").split(".");
@@ -71,6 +77,13 @@ const byModel = JSON.parse(run("gpuagg", [...range, "--period", "all",
 	"--by", "model", "--format", "json"]));
 const users = csv(run("gpubill", [...range, "--by", "user"]));
 const jobs = csv(run("gpubill", [...range, "--by", "job"]));
+const aggJson = (...args) => JSON.parse(run("gpuagg", [...range,
+	"--format", "json", ...args]));
+const aggUser = aggJson("--period", "all", "--by", "user");
+const aggProject = aggJson("--period", "all", "--by", "project");
+const aggNodeUser = aggJson("--period", "all", "--by", "node,user");
+const dayNodeUser = aggJson("--period", "day", "--by", "node,user");
+const dayNodeProject = aggJson("--period", "day", "--by", "node,project");
 const total = users.find((r) => r.user === "TOTAL");
 const userLines = users.filter((r) => r !== total);
 
@@ -146,6 +159,43 @@ try {
 	check(await kpi("kpi-rejects") === String(summary.rejected ??
 		summary.rows_rejected), "rejects tile equals gpuingest's count",
 		await kpi("kpi-rejects"), summary.rejected);
+	const series = async () => tab.$$eval("#chart-series path",
+		(ps) => ps.map((p) => p.getAttribute("d")).join("|"));
+	const heatCells = async () => tab.$$eval("#chart-heat rect.cell",
+		(rs) => rs.length);
+	const heatRects = async () => tab.$$eval("#chart-heat rect",
+		(rs) => rs.length);
+	const allSeries = await series();
+	const allHeat = await heatRects();
+	const pageText = fs.readFileSync(page, "utf8");
+	check(!pageText.includes("follows the date and node filters only"),
+		"no note that the user filter is ignored", "", "");
+	// The selection's tiles, series and heat map against gpuagg.
+	const ownerChecks = async (what, row, dayRows) => {
+		check(row !== undefined && row.alloc_gpu_hours > 0, what +
+			" has allocated time in gpuagg", row, "a row");
+		const gh = String(row.alloc_gpu_hours);
+		check(await kpi("kpi-gpu-hours") === gh &&
+			await kpiText("kpi-gpu-hours") ===
+			fmtNum(row.alloc_gpu_hours, 1), "GPU-hours tile of " + what +
+			" equals gpuagg alloc_gpu_hours", [await kpi("kpi-gpu-hours"),
+			await kpiText("kpi-gpu-hours")], gh);
+		check(await kpi("kpi-idle") === String(row.idle_gpu_hours),
+			"idle tile of " + what + " equals gpuagg idle_gpu_hours",
+			await kpi("kpi-idle"), String(row.idle_gpu_hours));
+		const util = Number(await kpi("kpi-avg-util"));
+		check(Math.abs(util - row.alloc_util_pct) < 1e-3,
+			"utilization tile of " + what + " equals gpuagg",
+			util, row.alloc_util_pct);
+		const sel = await series();
+		check(sel !== allSeries && sel.includes("M"), "series of " + what +
+			" differs from the cluster's", sel.slice(0, 60), "other");
+		const cells = dayRows.filter((r) => r.alloc_gpu_seconds > 0)
+			.length;
+		check(await heatCells() === cells && await heatRects() !==
+			allHeat, "heat map of " + what + " has one cell per " +
+			"node-day with allocated time", await heatCells(), cells);
+	};
 	const bars = async (id) => tab.$$eval("#" + id + " rect.bar",
 		(rs) => rs.map((r) => [r.dataset.key, Number(r.dataset.cents)]));
 	const allUsers = await bars("chart-user");
@@ -188,7 +238,30 @@ try {
 		rs.map((r) => r.children[1].textContent));
 	check(rows.length > 0 && rows.every((n) => n === u.user),
 		"top jobs table shows only the user's jobs", rows, u.user);
+	await ownerChecks("user " + u.user, aggUser.find((r) =>
+		r.user === u.user), dayNodeUser.filter((r) => r.user === u.user));
+	const nodeRows = await tab.$$eval("#table-nodes tbody tr", (rs) =>
+		rs.map((r) => [r.children[0].textContent,
+			r.children[1].textContent]));
+	check(nodeRows.length > 0 && nodeRows.every(([n, h]) => {
+		const r = aggNodeUser.find((a) => a.node === n &&
+			a.user === u.user);
+		return r !== undefined && h === fmtNum(r.alloc_gpu_hours, 1);
+	}), "node table equals gpuagg --by node,user", nodeRows, u.user);
 	await tab.screenshot({ path: path.join(outDir, "report-user.png"),
+		fullPage: true });
+
+	// The project filter: the project with the most allocated time.
+	await tab.click("#f-reset");
+	const pr = aggProject.filter((r) => r.project !== "")
+		.sort((a, b) => b.alloc_gpu_seconds - a.alloc_gpu_seconds)[0];
+	const beforeP = await tab.getAttribute("body", "data-rendered");
+	await tab.selectOption("#f-project", { label: pr.project });
+	await tab.waitForFunction((b) => document.body.dataset.rendered !== b,
+		beforeP);
+	await ownerChecks("project " + pr.project, pr, dayNodeProject.filter(
+		(r) => r.project === pr.project));
+	await tab.screenshot({ path: path.join(outDir, "report-project.png"),
 		fullPage: true });
 
 	// Days split the billed cents without losing one.
