@@ -3,7 +3,7 @@
 # Install the Debian packages gpuusage needs to build and test, if missing.
 # With --browser, also Chromium for the report's browser test.
 set -eu
-pkgs="libcsv-dev libcjson-dev libsqlite3-dev libcmocka-dev pkg-config sqlite3 gcc make"
+pkgs="libcsv-dev libcjson-dev libsqlite3-dev libcmocka-dev pkg-config sqlite3 gcc make time"
 missing=""
 if [ "${1:-}" = "--browser" ]; then
 	pkgs="$pkgs chromium"
