@@ -102,6 +102,7 @@ struct opts {
 	bool has_sort;
 	enum gpu_metric sort;
 	size_t top;
+	bool has_top;
 	int interval_s;
 	bool refresh;
 	bool scan;
@@ -147,12 +148,12 @@ parse_count(const char *arg, const char *opt, int64_t lo, int64_t hi,
 	return 0;
 }
 
-/* Parse one option; returns -1 to go on, else an exit status. */
+/* One option for gpu_opt_parse(): -1 to go on, else an exit status. */
 static int
-parse_opt(int c, struct opts *o, const char **input, bool *has_top)
+take_opt(void *ctx, int c, const char *arg)
 {
+	struct opts *o = ctx;
 	struct gpu_err err = {0};
-	const char *arg = optarg;
 	int64_t v;
 
 	switch (c) {
@@ -175,7 +176,7 @@ parse_opt(int c, struct opts *o, const char **input, bool *has_top)
 		printf("%s\n%s", usage_line, help_text);
 		return gpu_close_stdout(GPU_EXIT_OK);
 	case 'i':
-		*input = arg;
+		o->input = arg;
 		return -1;
 	case 'm':
 		if (gpu_metrics_parse(arg, &o->metrics, &err) != 0)
@@ -186,7 +187,7 @@ parse_opt(int c, struct opts *o, const char **input, bool *has_top)
 		if (parse_count(arg, "--top", 1, INT64_C(1000000000), &v) != 0)
 			return GPU_EXIT_USAGE;
 		o->top = (size_t)v;
-		*has_top = true;
+		o->has_top = true;
 		return -1;
 	case 'p':
 		if (gpu_period_parse(arg, &o->q.period) != 0)
@@ -241,8 +242,7 @@ static int
 parse_args(int argc, char **argv, struct opts *o)
 {
 	const char *env;
-	bool has_top = false;
-	int c, rc;
+	int rc;
 
 	memset(o, 0, sizeof(*o));
 	gpu_agg_query_init(&o->q);
@@ -254,14 +254,10 @@ parse_args(int argc, char **argv, struct opts *o)
 	    parse_threshold(env, "MEMORY_OVERAGE_THRESHOLD_GB",
 			    &o->q.threshold_mib) != 0)
 		return GPU_EXIT_USAGE;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":b:d:f:hi:m:n:p:s:vV", long_opts,
-				NULL)) != -1) {
-		if (c == '?' || c == ':')
-			return gpu_opt_error(usage_line, c, argv, long_opts);
-		if ((rc = parse_opt(c, o, &o->input, &has_top)) >= 0)
-			return rc;
-	}
+	rc = gpu_opt_parse(argc, argv, ":b:d:f:hi:m:n:p:s:vV", long_opts,
+			   usage_line, take_opt, o);
+	if (rc >= 0)
+		return rc;
 	o->inputs = (const char **)argv + optind;
 	o->ninputs = (size_t)(argc - optind);
 	if (o->input != NULL) {
@@ -283,7 +279,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		return gpu_usage_error(usage_line,
 				       "empty time range: --from is not before "
 				       "--to");
-	if (has_top && !o->has_sort) {
+	if (o->has_top && !o->has_sort) {
 		o->has_sort = true;
 		o->sort = GPU_M_GPU_SECONDS;
 	}

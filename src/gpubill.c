@@ -211,78 +211,92 @@ parse_format(const char *s, enum out_fmt *f)
 }
 
 /* Parse the command line into o. Returns -1 to go on, or an exit code. */
+/* The period options, resolved together once all options are read. */
+struct args {
+	struct opts *o;
+	const char *period, *month, *from, *to;
+};
+
+/* One option for gpu_opt_parse(): -1 to go on, else an exit status. */
+static int
+take_opt(void *ctx, int c, const char *arg)
+{
+	struct args *a = ctx;
+	struct opts *o = a->o;
+
+	switch (c) {
+	case 'b':
+		if (gpu_bill_by_parse(arg, &o->by) != 0)
+			return gpu_usage_error(
+			    usage_line,
+			    "invalid --by '%s' (valid: job, user, "
+			    "project)",
+			    arg);
+		return -1;
+	case 'd':
+		o->db = arg;
+		return -1;
+	case 'f':
+		if (parse_format(arg, &o->fmt) != 0)
+			return gpu_usage_error(
+			    usage_line,
+			    "invalid format '%s' (valid: csv, "
+			    "json, table, invoice)",
+			    arg);
+		return -1;
+	case 'h':
+		help();
+		return GPU_EXIT_OK;
+	case 'i':
+		o->input = arg;
+		return -1;
+	case 'm':
+		a->month = arg;
+		return -1;
+	case 'p':
+		a->period = arg;
+		return -1;
+	case 'P':
+		o->project = arg;
+		return -1;
+	case 'r':
+		o->rates = arg;
+		return -1;
+	case 'u':
+		o->user = arg;
+		return -1;
+	case 'V':
+		printf("gpubill %s\n", GPU_VERSION);
+		return GPU_EXIT_OK;
+	case OPT_FROM:
+		a->from = arg;
+		return -1;
+	case OPT_TO:
+		a->to = arg;
+		return -1;
+	case OPT_GPU_RATE:
+	case OPT_MEM_RATE:
+	case OPT_THRESHOLD:
+	case OPT_OVERHEAD:
+		o->flag[c - OPT_GPU_RATE] = arg;
+		return -1;
+	case OPT_SHARE_IDLE:
+		o->share_idle = true;
+		return -1;
+	default:
+		return GPU_EXIT_USAGE; /* getopt_long() returns no other */
+	}
+}
+
 static int
 parse_args(int argc, char **argv, struct opts *o)
 {
-	const char *period = NULL, *month = NULL, *from = NULL, *to = NULL;
-	int c;
+	struct args a = {o, NULL, NULL, NULL, NULL};
+	int c = gpu_opt_parse(argc, argv, ":b:d:f:hi:m:p:P:r:u:V", longopts,
+			      usage_line, take_opt, &a);
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":b:d:f:hi:m:p:P:r:u:V", longopts,
-				NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			if (gpu_bill_by_parse(optarg, &o->by) != 0)
-				return gpu_usage_error(
-				    usage_line,
-				    "invalid --by '%s' (valid: job, user, "
-				    "project)",
-				    optarg);
-			break;
-		case 'd':
-			o->db = optarg;
-			break;
-		case 'f':
-			if (parse_format(optarg, &o->fmt) != 0)
-				return gpu_usage_error(
-				    usage_line,
-				    "invalid format '%s' (valid: csv, "
-				    "json, table, invoice)",
-				    optarg);
-			break;
-		case 'h':
-			help();
-			return GPU_EXIT_OK;
-		case 'i':
-			o->input = optarg;
-			break;
-		case 'm':
-			month = optarg;
-			break;
-		case 'p':
-			period = optarg;
-			break;
-		case 'P':
-			o->project = optarg;
-			break;
-		case 'r':
-			o->rates = optarg;
-			break;
-		case 'u':
-			o->user = optarg;
-			break;
-		case 'V':
-			printf("gpubill %s\n", GPU_VERSION);
-			return GPU_EXIT_OK;
-		case OPT_FROM:
-			from = optarg;
-			break;
-		case OPT_TO:
-			to = optarg;
-			break;
-		case OPT_GPU_RATE:
-		case OPT_MEM_RATE:
-		case OPT_THRESHOLD:
-		case OPT_OVERHEAD:
-			o->flag[c - OPT_GPU_RATE] = optarg;
-			break;
-		case OPT_SHARE_IDLE:
-			o->share_idle = true;
-			break;
-		default:
-			return gpu_opt_error(usage_line, c, argv, longopts);
-		}
-	}
+	if (c >= 0)
+		return c;
 	if (optind < argc)
 		return gpu_opt_operand_error(usage_line, argv[optind]);
 	if (o->db != NULL && o->input != NULL)
@@ -304,7 +318,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		    "--mem-threshold-gb cannot apply to --input: its "
 		    "mem_overage_mib_seconds was computed by gpuagg; set "
 		    "the threshold there");
-	c = resolve_period(o, period, month, from, to);
+	c = resolve_period(o, a.period, a.month, a.from, a.to);
 	return c == 0 ? -1 : c;
 }
 

@@ -199,8 +199,29 @@ set_opt(struct opts *o, int c, const char *arg)
 	return 0;
 }
 
+/* One option for gpu_opt_parse(): -1 to go on, else an exit status. */
 static int
-parse_args(int argc, char **argv, struct opts *o, bool *done)
+take_opt(void *ctx, int c, const char *arg)
+{
+	int rc;
+
+	switch (c) {
+	case 'h':
+		fputs(usage_text, stdout);
+		fputs(help_text, stdout);
+		return GPU_EXIT_OK;
+	case 'V':
+		puts("gpugen " GPU_VERSION);
+		return GPU_EXIT_OK;
+	default:
+		rc = set_opt(ctx, c, arg);
+		return rc != 0 ? rc : -1;
+	}
+}
+
+/* Parse argv into o: -1 to go on, else an exit status (after --help: 0). */
+static int
+parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
 	    {"nodes", required_argument, NULL, 'n'},
@@ -223,33 +244,14 @@ parse_args(int argc, char **argv, struct opts *o, bool *done)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	int c, rc;
+	int rc = gpu_opt_parse(argc, argv, ":n:g:s:H:e:i:S:f:t:o:j:m:x:hV",
+			       longopts, usage_text, take_opt, o);
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":n:g:s:H:e:i:S:f:t:o:j:m:x:hV",
-				longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			fputs(usage_text, stdout);
-			fputs(help_text, stdout);
-			*done = true;
-			return 0;
-		case 'V':
-			puts("gpugen " GPU_VERSION);
-			*done = true;
-			return 0;
-		case '?':
-		case ':':
-			return gpu_opt_error(usage_text, c, argv, longopts);
-		default:
-			rc = set_opt(o, c, optarg);
-			if (rc != 0)
-				return rc;
-		}
-	}
+	if (rc >= 0)
+		return rc;
 	if (optind < argc)
 		return gpu_opt_operand_error(usage_text, argv[optind]);
-	return 0;
+	return -1;
 }
 
 /* Work out the sample grid from start, end or hours, and interval. */
@@ -499,16 +501,16 @@ main(int argc, char **argv)
 	    .load = 0.7,
 	};
 	struct gen_conf c = {0};
-	bool done = false;
 	const char *why;
 	int status;
 
 	gpu_diag_init(argv[0]);
 	if (gpu_time_parse_arg("2026-11-01", &o.start_ms, &why) != 0)
 		return GPU_EXIT_FAIL;
-	status = parse_args(argc, argv, &o, &done);
-	if (status != 0 || done)
-		return done ? gpu_close_stdout(status) : status;
+	status = parse_args(argc, argv, &o);
+	if (status >= 0)
+		return status == GPU_EXIT_OK ? gpu_close_stdout(status)
+					     : status;
 	c.node_model =
 	    gpu_xreallocarray(NULL, (size_t)o.nodes, sizeof(*c.node_model));
 	status = configure(&o, &c);

@@ -175,8 +175,29 @@ set_opt(struct opts *o, int c, const char *arg)
 	return 0;
 }
 
+/* One option for gpu_opt_parse(): -1 to go on, else an exit status. */
 static int
-parse_args(int argc, char **argv, struct opts *o, bool *done)
+take_opt(void *ctx, int c, const char *arg)
+{
+	int rc;
+
+	switch (c) {
+	case 'h':
+		fputs(usage_text, stdout);
+		fputs(help_text, stdout);
+		return GPU_EXIT_OK;
+	case 'V':
+		puts("gpuingest " GPU_VERSION);
+		return GPU_EXIT_OK;
+	default:
+		rc = set_opt(ctx, c, arg);
+		return rc != 0 ? rc : -1;
+	}
+}
+
+/* Parse argv into o: -1 to go on, else an exit status (after --help: 0). */
+static int
+parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
 	    {"db", required_argument, NULL, 'd'},
@@ -198,31 +219,8 @@ parse_args(int argc, char **argv, struct opts *o, bool *done)
 	    {"job-columns", required_argument, NULL, OPT_JOB_COLUMNS},
 	    {NULL, 0, NULL, 0},
 	};
-	int c, rc;
-
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:f:j:n:c:qhV", longopts,
-				NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			fputs(usage_text, stdout);
-			fputs(help_text, stdout);
-			*done = true;
-			return 0;
-		case 'V':
-			puts("gpuingest " GPU_VERSION);
-			*done = true;
-			return 0;
-		case '?':
-		case ':':
-			return gpu_opt_error(usage_text, c, argv, longopts);
-		default:
-			rc = set_opt(o, c, optarg);
-			if (rc != 0)
-				return rc;
-		}
-	}
-	return 0;
+	return gpu_opt_parse(argc, argv, ":d:f:j:n:c:qhV", longopts, usage_text,
+			     take_opt, o);
 }
 
 static int64_t
@@ -589,16 +587,16 @@ main(int argc, char **argv)
 	char *stdin_only[] = {(char *)"-"};
 	char **files;
 	int nfiles, status, dashes = 0;
-	bool done = false;
 
 	gpu_diag_init(argv[0]);
 	o.format = GPU_FMT_AUTO;
 	o.interval_s = 60;
 	o.max_reject_pct = 5;
 	o.lock_timeout_ms = 60000;
-	status = parse_args(argc, argv, &o, &done);
-	if (status != 0 || done)
-		return done ? gpu_close_stdout(status) : status;
+	status = parse_args(argc, argv, &o);
+	if (status >= 0)
+		return status == GPU_EXIT_OK ? gpu_close_stdout(status)
+					     : status;
 	files = argv + optind;
 	nfiles = argc - optind;
 	if (nfiles == 0 && o.jobs == NULL) {

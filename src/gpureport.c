@@ -95,59 +95,68 @@ parse_time(const char *opt, const char *arg, int64_t *ms)
 			       why != NULL ? why : "invalid time", opt, arg);
 }
 
+/* One option for gpu_opt_parse(): -1 to go on, else an exit status. */
+static int
+take_opt(void *ctx, int c, const char *arg)
+{
+	struct opts *o = ctx;
+
+	switch (c) {
+	case 'o':
+		o->output = arg;
+		return -1;
+	case 'h':
+		fputs(usage_text, stdout);
+		fputs("\n", stdout);
+		fputs(help_text, stdout);
+		return gpu_close_stdout(GPU_EXIT_OK);
+	case 'V':
+		printf("%s %s\n", gpu_progname(), GPU_VERSION);
+		return gpu_close_stdout(GPU_EXIT_OK);
+	case OPT_DB:
+		o->db = arg;
+		return -1;
+	case OPT_FROM:
+		if (parse_time("from", arg, &o->from_ms) != 0)
+			return GPU_EXIT_USAGE;
+		return -1;
+	case OPT_TO:
+		if (parse_time("to", arg, &o->to_ms) != 0)
+			return GPU_EXIT_USAGE;
+		return -1;
+	case OPT_RATES:
+		o->rates = arg;
+		return -1;
+	case OPT_GPU_RATE:
+		o->rate_flag[GPU_RATE_GPU] = arg;
+		return -1;
+	case OPT_MEM_RATE:
+		o->rate_flag[GPU_RATE_MEM] = arg;
+		return -1;
+	case OPT_THRESHOLD:
+		o->rate_flag[GPU_RATE_THRESHOLD] = arg;
+		return -1;
+	case OPT_OVERHEAD:
+		o->rate_flag[GPU_RATE_OVERHEAD] = arg;
+		return -1;
+	default:
+		return GPU_EXIT_USAGE; /* getopt_long() returns no other */
+	}
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int
 parse_args(int argc, char **argv, struct opts *o)
 {
-	int c;
+	int rc;
 
 	memset(o, 0, sizeof(*o));
 	o->from_ms = INT64_MIN;
 	o->to_ms = INT64_MAX;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:hV", long_opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			o->output = optarg;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			fputs("\n", stdout);
-			fputs(help_text, stdout);
-			return gpu_close_stdout(GPU_EXIT_OK);
-		case 'V':
-			printf("%s %s\n", gpu_progname(), GPU_VERSION);
-			return gpu_close_stdout(GPU_EXIT_OK);
-		case OPT_DB:
-			o->db = optarg;
-			break;
-		case OPT_FROM:
-			if (parse_time("from", optarg, &o->from_ms) != 0)
-				return GPU_EXIT_USAGE;
-			break;
-		case OPT_TO:
-			if (parse_time("to", optarg, &o->to_ms) != 0)
-				return GPU_EXIT_USAGE;
-			break;
-		case OPT_RATES:
-			o->rates = optarg;
-			break;
-		case OPT_GPU_RATE:
-			o->rate_flag[GPU_RATE_GPU] = optarg;
-			break;
-		case OPT_MEM_RATE:
-			o->rate_flag[GPU_RATE_MEM] = optarg;
-			break;
-		case OPT_THRESHOLD:
-			o->rate_flag[GPU_RATE_THRESHOLD] = optarg;
-			break;
-		case OPT_OVERHEAD:
-			o->rate_flag[GPU_RATE_OVERHEAD] = optarg;
-			break;
-		default:
-			return gpu_opt_error(usage_text, c, argv, long_opts);
-		}
-	}
+	rc = gpu_opt_parse(argc, argv, ":o:hV", long_opts, usage_text, take_opt,
+			   o);
+	if (rc >= 0)
+		return rc;
 	if (optind < argc)
 		return gpu_opt_operand_error(usage_text, argv[optind]);
 	if (o->from_ms != INT64_MIN && o->to_ms != INT64_MAX &&

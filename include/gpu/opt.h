@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Command-line errors: one wording for bad options and operands. */
+/* Command-line options: the getopt loop and one wording for its errors. */
 #ifndef GPU_OPT_H
 #define GPU_OPT_H
 
@@ -16,6 +16,22 @@
  */
 int gpu_opt_error(const char *usage, int c, char *const argv[],
 		  const struct option *longopts);
+
+/*
+ * Called with each option getopt_long() returns and its argument. Returns
+ * -1 to go on, or an exit status to stop with (GPU_EXIT_OK after --help).
+ */
+typedef int gpu_opt_fn(void *ctx, int c, const char *arg);
+
+/*
+ * Run getopt_long() over argv (with opterr = 0; optstring must start with
+ * ':'), hand every option to fn and report bad ones with gpu_opt_error().
+ * Returns -1 when all options were taken (operands start at optind), or
+ * the exit status fn or gpu_opt_error() returned.
+ */
+int gpu_opt_parse(int argc, char *argv[], const char *optstring,
+		  const struct option *longopts, const char *usage,
+		  gpu_opt_fn *fn, void *ctx);
 
 /*
  * Report "unexpected operand 'OPERAND'" with usage and the --help hint, for

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Command-line errors: one wording for bad options and operands. */
+/* Command-line options: the getopt loop and one wording for its errors. */
 #include "gpu/opt.h"
 
 #include <stdbool.h>
@@ -93,4 +93,21 @@ int
 gpu_opt_operand_error(const char *usage, const char *operand)
 {
 	return gpu_usage_error(usage, "unexpected operand '%s'", operand);
+}
+
+int
+gpu_opt_parse(int argc, char *argv[], const char *optstring,
+	      const struct option *longopts, const char *usage, gpu_opt_fn *fn,
+	      void *ctx)
+{
+	int c, rc;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return gpu_opt_error(usage, c, argv, longopts);
+		if ((rc = fn(ctx, c, optarg)) >= 0)
+			return rc;
+	}
+	return -1;
 }
