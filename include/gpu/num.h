@@ -60,6 +60,9 @@ size_t gpu_num_fmt_double_str(double v, char out[GPU_NUM_FMT_MAX]);
  */
 void gpu_num_fmt_double(struct gpu_buf *b, double v);
 
+/* Write v in decimal into out, NUL-terminated; returns the length. */
+size_t gpu_num_fmt_i64_str(int64_t v, char out[GPU_NUM_FMT_MAX]);
+
 /* Append an integer. */
 void gpu_num_fmt_i64(struct gpu_buf *b, int64_t v);
 

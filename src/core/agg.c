@@ -786,24 +786,6 @@ write_text(struct gpu_writer *w, const char *s)
 		gpu_writer_str(w, s, strlen(s));
 }
 
-/* v in decimal. */
-static void
-fmt_i64(int64_t v, char out[GPU_NUM_FMT_MAX])
-{
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-	char dig[24];
-	size_t n = 0, k = 0;
-
-	if (v < 0)
-		out[n++] = '-';
-	do
-		dig[k++] = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	while (k > 0)
-		out[n++] = dig[--k];
-	out[n] = '\0';
-}
-
 /* The bucket label of the previous row, reused while the bucket repeats. */
 struct label {
 	int64_t bucket_ms;
@@ -845,7 +827,7 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 		if (v.kind == GPU_VAL_NULL) {
 			gpu_writer_null(w);
 		} else if (v.kind == GPU_VAL_INT) {
-			fmt_i64(v.i, num);
+			gpu_num_fmt_i64_str(v.i, num);
 			gpu_writer_num_text(w, num);
 		} else if (gpu_num_fmt_double_str(v.d, num) > 0) {
 			gpu_writer_num_text(w, num);

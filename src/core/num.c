@@ -158,6 +158,21 @@ gpu_num_div_round(gpu_i128 num, int64_t den)
 	return (int64_t)q;
 }
 
+/* Write u in decimal at out (no NUL); returns the length. */
+static size_t
+put_u64(char *out, uint64_t u)
+{
+	char dig[20];
+	size_t k = 0, n = 0;
+
+	do
+		dig[k++] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	while (k > 0)
+		out[n++] = dig[--k];
+	return n;
+}
+
 __extension__ typedef unsigned __int128 u128;
 
 size_t
@@ -167,8 +182,7 @@ gpu_num_fmt_double_str(double v, char out[GPU_NUM_FMT_MAX])
 	uint64_t m, ip;
 	uint32_t frac;
 	u128 q;
-	char dig[24];
-	size_t n = 0, k = 0;
+	size_t n = 0;
 	int e;
 
 	if (!(a < 9.2e18)) /* also NaN and infinities */
@@ -198,11 +212,7 @@ gpu_num_fmt_double_str(double v, char out[GPU_NUM_FMT_MAX])
 	frac = (uint32_t)(q % 1000000u);
 	if (v < 0)
 		out[n++] = '-';
-	do
-		dig[k++] = (char)('0' + ip % 10);
-	while ((ip /= 10) != 0);
-	while (k > 0)
-		out[n++] = dig[--k];
+	n += put_u64(out + n, ip);
 	if (frac != 0) {
 		int w = 6;
 
@@ -238,10 +248,24 @@ gpu_num_fmt_double(struct gpu_buf *b, double v)
 		gpu_buf_add(b, tmp, (size_t)k);
 }
 
+size_t
+gpu_num_fmt_i64_str(int64_t v, char out[GPU_NUM_FMT_MAX])
+{
+	size_t n = 0;
+
+	if (v < 0)
+		out[n++] = '-';
+	n += put_u64(out + n, v < 0 ? -(uint64_t)v : (uint64_t)v);
+	out[n] = '\0';
+	return n;
+}
+
 void
 gpu_num_fmt_i64(struct gpu_buf *b, int64_t v)
 {
-	gpu_buf_addf(b, "%lld", (long long)v);
+	char tmp[GPU_NUM_FMT_MAX];
+
+	gpu_buf_add(b, tmp, gpu_num_fmt_i64_str(v, tmp));
 }
 
 void

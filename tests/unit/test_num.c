@@ -114,11 +114,14 @@ static void
 fmt_i64_is(int64_t v, const char *want)
 {
 	struct gpu_buf b;
+	char out[GPU_NUM_FMT_MAX];
 
 	gpu_buf_init(&b);
 	gpu_num_fmt_i64(&b, v);
 	assert_string_equal(b.data, want);
 	gpu_buf_release(&b);
+	assert_int_equal(gpu_num_fmt_i64_str(v, out), strlen(want));
+	assert_string_equal(out, want);
 }
 
 /* ---- gpu_num_parse_i64 ---- */
