@@ -748,8 +748,13 @@ function drawHeat(v) {
 		sv(s, "text", { x: L + c * cw, y: H - B + 14 }, isoDay(ms).slice(5));
 	}
 	axisTitle(s, (L + W - R) / 2, H - B + 30, "Time (UTC)");
-	// Colour key.
-	const kx = W - R - 240, ky = H - 18;
+	heatKey(s, W - R, H);
+}
+
+// The heat maps' colour key, ending at x = right, at the bottom of an
+// SVG of height H.
+function heatKey(s, right, H) {
+	const kx = right - 240, ky = H - 18;
 	for (let i = 0; i < 20; i++)
 		sv(s, "rect", { x: kx + i * 10, y: ky, width: 10, height: 8,
 			fill: heatColour(i / 19) });
@@ -799,13 +804,7 @@ function drawOwnerHeat(v) {
 		sv(s, "text", { x: L + c * cw, y: H - B + 14 },
 			isoDay(D.day0 + (F.from + c) * DAY).slice(5));
 	axisTitle(s, (L + W - R) / 2, H - B + 30, "Day (UTC)");
-	const kx = W - R - 240, ky = H - 18;
-	for (let i = 0; i < 20; i++)
-		sv(s, "rect", { x: kx + i * 10, y: ky, width: 10, height: 8,
-			fill: heatColour(i / 19) });
-	sv(s, "text", { x: kx - 6, y: ky + 8, "text-anchor": "end" },
-		"Utilization 0%");
-	sv(s, "text", { x: kx + 204, y: ky + 8 }, "100%");
+	heatKey(s, W - R, H);
 }
 
 // ---- tables ----
