@@ -236,6 +236,23 @@ render(struct gpu_agg *a)
 	return p;
 }
 
+/* An empty warehouse with two nodes, names and job j1 owned by bob/p2. */
+static sqlite3 *
+fixture_db(const struct gpu_db_opts *o)
+{
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+
+	assert_int_equal(gpu_db_open(":memory:", o, &db, &err), 0);
+	exec(db, "INSERT INTO nodes_dim(node_id, node) VALUES(1, 'n1'),"
+		 "(2, 'n2');"
+		 "INSERT INTO names_dim(name_key, name) VALUES(1, 'alice'),"
+		 "(2, 'p1'), (3, 'A100');"
+		 "INSERT INTO jobs_dim(job_key, job_id, user, project)"
+		 " VALUES(1, 'j1', 'bob', 'p2');");
+	return db;
+}
+
 /*
  * The rollup, the direct scan and a partial-hour range agree; the
  * effective owner comes from the job record only when the sample has none.
@@ -253,13 +270,7 @@ test_agg_rollup_matches_scan(void **state)
 	char sql[256];
 
 	(void)state;
-	assert_int_equal(gpu_db_open(":memory:", &o, &db, &err), 0);
-	exec(db, "INSERT INTO nodes_dim(node_id, node) VALUES(1, 'n1'),"
-		 "(2, 'n2');"
-		 "INSERT INTO names_dim(name_key, name) VALUES(1, 'alice'),"
-		 "(2, 'p1'), (3, 'A100');"
-		 "INSERT INTO jobs_dim(job_key, job_id, user, project)"
-		 " VALUES(1, 'j1', 'bob', 'p2');");
+	db = fixture_db(&o);
 	for (int i = 0; i < 300; i++) {
 		snprintf(sql, sizeof(sql),
 			 "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
@@ -365,13 +376,7 @@ test_agg_daily_matches_scan(void **state)
 	size_t hours = 0;
 
 	(void)state;
-	assert_int_equal(gpu_db_open(":memory:", &o, &db, &err), 0);
-	exec(db, "INSERT INTO nodes_dim(node_id, node) VALUES(1, 'n1'),"
-		 "(2, 'n2');"
-		 "INSERT INTO names_dim(name_key, name) VALUES(1, 'alice'),"
-		 "(2, 'p1'), (3, 'A100');"
-		 "INSERT INTO jobs_dim(job_key, job_id, user, project)"
-		 " VALUES(1, 'j1', 'bob', 'p2');");
+	db = fixture_db(&o);
 	add_facts(db, T, 1300);
 	exec(db, "INSERT INTO dirty_hours SELECT DISTINCT"
 		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact");
