@@ -94,14 +94,25 @@ parse_fraction(const char *s, double *out)
 	       *out <= 1;
 }
 
-/* Check one option's argument; returns 0 or GPU_EXIT_USAGE. */
+/*
+ * One option for gpu_opt_parse(): -1 to go on, else an exit status
+ * (GPU_EXIT_OK after --help or --version).
+ */
 static int
-set_opt(struct opts *o, int c, const char *arg)
+set_opt(void *ctx, int c, const char *arg)
 {
+	struct opts *o = ctx;
 	int64_t v;
 	const char *why;
 
 	switch (c) {
+	case 'h':
+		fputs(usage_text, stdout);
+		fputs(help_text, stdout);
+		return GPU_EXIT_OK;
+	case 'V':
+		puts("gpugen " GPU_VERSION);
+		return GPU_EXIT_OK;
 	case 'n':
 		if (gpu_num_parse_range(arg, 1, GEN_MAX_NODES, &v) != 0)
 			return gpu_usage_error(
@@ -196,27 +207,7 @@ set_opt(struct opts *o, int c, const char *arg)
 	default:
 		return GPU_EXIT_USAGE;
 	}
-	return 0;
-}
-
-/* One option for gpu_opt_parse(): -1 to go on, else an exit status. */
-static int
-take_opt(void *ctx, int c, const char *arg)
-{
-	int rc;
-
-	switch (c) {
-	case 'h':
-		fputs(usage_text, stdout);
-		fputs(help_text, stdout);
-		return GPU_EXIT_OK;
-	case 'V':
-		puts("gpugen " GPU_VERSION);
-		return GPU_EXIT_OK;
-	default:
-		rc = set_opt(ctx, c, arg);
-		return rc != 0 ? rc : -1;
-	}
+	return -1;
 }
 
 /* Parse argv into o: -1 to go on, else an exit status (after --help: 0). */
@@ -245,7 +236,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	    {NULL, 0, NULL, 0},
 	};
 	int rc = gpu_opt_parse(argc, argv, ":n:g:s:H:e:i:S:f:t:o:j:m:x:hV",
-			       longopts, usage_text, take_opt, o);
+			       longopts, usage_text, set_opt, o);
 
 	if (rc >= 0)
 		return rc;

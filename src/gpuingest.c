@@ -95,13 +95,25 @@ struct run {
 	bool db_failed; /* stop at once: the transaction is broken */
 };
 
+/*
+ * One option for gpu_opt_parse(): -1 to go on, else an exit status
+ * (GPU_EXIT_OK after --help or --version).
+ */
 static int
-set_opt(struct opts *o, int c, const char *arg)
+set_opt(void *ctx, int c, const char *arg)
 {
+	struct opts *o = ctx;
 	double d;
 	const char *why;
 
 	switch (c) {
+	case 'h':
+		fputs(usage_text, stdout);
+		fputs(help_text, stdout);
+		return GPU_EXIT_OK;
+	case 'V':
+		puts("gpuingest " GPU_VERSION);
+		return GPU_EXIT_OK;
 	case 'd':
 		o->db = arg;
 		break;
@@ -172,27 +184,7 @@ set_opt(struct opts *o, int c, const char *arg)
 	default:
 		return GPU_EXIT_USAGE;
 	}
-	return 0;
-}
-
-/* One option for gpu_opt_parse(): -1 to go on, else an exit status. */
-static int
-take_opt(void *ctx, int c, const char *arg)
-{
-	int rc;
-
-	switch (c) {
-	case 'h':
-		fputs(usage_text, stdout);
-		fputs(help_text, stdout);
-		return GPU_EXIT_OK;
-	case 'V':
-		puts("gpuingest " GPU_VERSION);
-		return GPU_EXIT_OK;
-	default:
-		rc = set_opt(ctx, c, arg);
-		return rc != 0 ? rc : -1;
-	}
+	return -1;
 }
 
 /* Parse argv into o: -1 to go on, else an exit status (after --help: 0). */
@@ -220,7 +212,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	    {NULL, 0, NULL, 0},
 	};
 	return gpu_opt_parse(argc, argv, ":d:f:j:n:c:qhV", longopts, usage_text,
-			     take_opt, o);
+			     set_opt, o);
 }
 
 static int64_t
