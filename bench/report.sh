@@ -1,0 +1,28 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Size and time of gpureport's page for a month of 1,000 GPUs (125 nodes x
+# 8 GPUs, hourly samples): the page must stay under 3 MB.
+# usage: bench/report.sh   (B names the build directory, default build)
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin="$top/${B:-build}"
+for t in gpugen gpuingest gpureport; do
+	[ -x "$bin/$t" ] || { echo "bench: $bin/$t not built (run make)" >&2; exit 1; }
+done
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/report-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+"$bin/gpugen" -n 125 -g 8 -s 2026-11-01 -H 720 -i 3600 -S 3 \
+	-j "$tmp/jobs.csv" -o "$tmp/s.csv"
+"$bin/gpuingest" -q --interval 3600 -d "$tmp/w.db" -j "$tmp/jobs.csv" "$tmp/s.csv"
+s=$(date +%s%N)
+"$bin/gpureport" --db "$tmp/w.db" --from 2026-11-01 --to 2026-12-01 \
+	-o "$tmp/report.html"
+e=$(date +%s%N)
+bytes=$(wc -c <"$tmp/report.html")
+jobs=$(($(wc -l <"$tmp/jobs.csv") - 1))
+echo "gpureport benchmark: 125 nodes x 8 GPUs, 720 h hourly, $jobs jobs"
+awk -v b="$bytes" -v t="$(((e - s) / 1000000))" 'BEGIN {
+	printf "page %d bytes (%.2f MB, limit 3 MB), written in %.2f s\n",
+	    b, b / 1e6, t / 1000
+}'
