@@ -71,11 +71,12 @@ struct gpu_alloc_reader;
 /*
  * Open an allocation reader over fp (not closed; must be seekable: the
  * first line decides the format, then fp is rewound). Detection: a first
- * non-blank line starting "JobId=" is scontrol output, "gpuusage-alloc" the
- * prolog/epilog lines, '{' JSON Lines, anything else CSV with a header.
- * Returns NULL with err filled (source and line) for empty input, a CSV
- * without a job_id, node, gpus or start column, or an I/O error. Free with
- * gpu_alloc_reader_free() (NULL is a no-op).
+ * line that is neither blank nor a '#' comment starting "JobId=" is
+ * scontrol output, "gpuusage-alloc" the prolog/epilog lines, '{' JSON
+ * Lines, anything else CSV with a header; comments alone are prolog/epilog
+ * lines. Returns NULL with err filled (source and line) for empty input, a
+ * CSV without a job_id, node, gpus or start column, an unseekable fp, or
+ * an I/O error. Free with gpu_alloc_reader_free() (NULL is a no-op).
  */
 struct gpu_alloc_reader *gpu_alloc_reader_new(FILE *fp, const char *source,
 					      struct gpu_err *err);

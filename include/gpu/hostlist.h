@@ -20,10 +20,12 @@ struct gpu_hostlist {
  * after a failure). Top-level commas separate items; each item is a prefix
  * with zero or more bracket groups of comma-separated numbers and ranges
  * ("node-[63-65]", "gpu[01-03,07]", "r[1-2]n[1-2]": the product, in order);
- * a range keeps the zero padding of its low bound. Returns 0, or -1 with
- * *why set to a static reason ("unbalanced '[' in hostlist", "invalid range
- * in hostlist", "empty host name in hostlist", "hostlist expands to more
- * than 65536 names", ...) and h left empty.
+ * a range keeps the zero padding of its low bound. Whitespace, control
+ * characters and names over 255 bytes are refused. The names are counted
+ * before any is allocated. Returns 0, or -1 with *why set to a static
+ * reason ("unbalanced '[' in hostlist", "invalid range in hostlist",
+ * "empty host name in hostlist", "hostlist expands to more than 65536
+ * names", ...) and h left empty.
  */
 int gpu_hostlist_expand(const char *s, size_t len, struct gpu_hostlist *h,
 			const char **why);
