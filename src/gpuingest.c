@@ -3,10 +3,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "gpu/alloc.h"
 #include "gpu/buf.h"
 #include "gpu/db.h"
 #include "gpu/diag.h"
@@ -28,6 +30,7 @@ enum {
 	OPT_SUMMARY,
 	OPT_PROGRESS,
 	OPT_JOB_COLUMNS,
+	OPT_ALLOCATIONS,
 };
 
 /* Rejected rows printed per input before the rest are only counted. */
@@ -38,6 +41,7 @@ static const char usage_text[] =
     "[-c column[,column...]]\n"
     "                 [--at time] [-j jobs-file] [--job-columns list] "
     "[--interval s]\n"
+    "                 [-a allocations-file ...]\n"
     "                 [--source name] [--max-reject-pct p] "
     "[--lock-timeout s]\n"
     "                 [--dry-run] [--summary text|json] [--progress] "
@@ -67,6 +71,10 @@ static const char help_text[] =
     "  -c, --columns LIST       column names of input without a header row\n"
     "      --job-columns LIST   column names of a job file without a header\n"
     "                           (default: --columns)\n"
+    "  -a, --allocations FILE   also load allocations (SPEC.md 1.4: CSV/JSON\n"
+    "                           Lines, scontrol show job -d, prolog/epilog\n"
+    "                           lines) and attribute samples to their jobs;\n"
+    "                           may be repeated\n"
     "      --at TIME            timestamp of inputs without a timestamp "
     "column\n"
     "      --max-reject-pct P   fail (roll back) when more than P percent "
@@ -89,7 +97,7 @@ struct run {
 	const char *path;
 	sqlite3 *db;
 	struct gpu_ingest *ing;
-	struct gpu_ingest_counts samples, jobs;
+	struct gpu_ingest_counts samples, jobs, allocs;
 	int nsamples; /* sample inputs loaded */
 	bool failed;
 	bool db_failed; /* stop at once: the transaction is broken */
@@ -124,6 +132,11 @@ set_opt(void *ctx, int c, const char *arg)
 		break;
 	case 'j':
 		o->jobs = arg;
+		break;
+	case 'a':
+		o->allocs = gpu_xreallocarray(o->allocs, (size_t)o->nallocs + 1,
+					      sizeof(*o->allocs));
+		o->allocs[o->nallocs++] = arg;
 		break;
 	case 'n':
 		o->node = arg;
@@ -195,6 +208,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	    {"db", required_argument, NULL, 'd'},
 	    {"format", required_argument, NULL, 'f'},
 	    {"jobs", required_argument, NULL, 'j'},
+	    {"allocations", required_argument, NULL, 'a'},
 	    {"node", required_argument, NULL, 'n'},
 	    {"columns", required_argument, NULL, 'c'},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -211,7 +225,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	    {"job-columns", required_argument, NULL, OPT_JOB_COLUMNS},
 	    {NULL, 0, NULL, 0},
 	};
-	return gpu_opt_parse(argc, argv, ":d:f:j:n:c:qhV", longopts, usage_text,
+	return gpu_opt_parse(argc, argv, ":d:f:j:a:n:c:qhV", longopts, usage_text,
 			     set_opt, o);
 }
 
@@ -232,6 +246,8 @@ add_counts(struct gpu_ingest_counts *t, const struct gpu_ingest_counts *c)
 	t->updated += c->updated;
 	t->unchanged += c->unchanged;
 	t->rejected += c->rejected;
+	t->attributed += c->attributed;
+	t->overlaps += c->overlaps;
 	if (c->has_ts) {
 		if (!t->has_ts || c->min_ts_ms < t->min_ts_ms)
 			t->min_ts_ms = c->min_ts_ms;
@@ -407,8 +423,69 @@ out:
 	gpu_jobs_free(jr);
 }
 
+/*
+ * Store one allocation; one the warehouse's state makes invalid (an end
+ * before the stored start) is rejected like a bad row. Returns 0 or -1.
+ */
+static int
+store_alloc(struct run *r, const char *source, const struct gpu_alloc *a,
+	    long line, struct gpu_err *err)
+{
+	const char *why;
+	struct gpu_reject rej = {line, NULL, {"", 0}};
+	int rc = gpu_ingest_alloc(r->ing, a, &why, err);
+
+	if (rc <= 0)
+		return rc;
+	rej.reason = why;
+	return reject(r, source, &rej, err);
+}
+
 static void
-load(struct run *r, const char *name, bool is_jobs)
+load_allocs(struct run *r, struct input *in)
+{
+	struct gpu_alloc_reader *ar;
+	struct gpu_alloc a;
+	struct gpu_reject rej;
+	struct gpu_err err = {{0}, {0}, 0};
+	long line;
+	int rc;
+
+	ar = gpu_alloc_reader_new(in->fp, in->source, &err);
+	if (ar == NULL) {
+		gpu_msg_err(&err);
+		r->failed = true;
+		return;
+	}
+	if (gpu_ingest_begin_source(r->ing, in->source, now_ms(), &err) != 0) {
+		db_error(r, &err);
+		goto out;
+	}
+	while ((rc = gpu_alloc_next(ar, &a, &line, &rej, &err)) != 0) {
+		if (rc < 0) {
+			gpu_msg_err(&err);
+			r->failed = true;
+			break;
+		}
+		if ((rc == GPU_READ_SAMPLE
+			 ? store_alloc(r, in->source, &a, line, &err)
+			 : reject(r, in->source, &rej, &err)) != 0) {
+			db_error(r, &err);
+			goto out;
+		}
+	}
+	if (finish_input(r, in) != 0)
+		goto out;
+	check_rejects(r, in->source);
+	add_counts(&r->allocs, gpu_ingest_source_counts(r->ing));
+out:
+	gpu_alloc_reader_free(ar);
+}
+
+enum input_kind { SAMPLES, JOBS, ALLOCATIONS };
+
+static void
+load(struct run *r, const char *name, enum input_kind kind)
 {
 	struct input in;
 
@@ -416,15 +493,18 @@ load(struct run *r, const char *name, bool is_jobs)
 		r->failed = true;
 		return;
 	}
-	if (is_jobs)
+	if (kind == JOBS)
 		load_jobs(r, &in);
+	else if (kind == ALLOCATIONS)
+		load_allocs(r, &in);
 	else
 		load_samples(r, &in);
 	ingest_close_input(&in);
 }
 
 static void
-print_counts_json(struct gpu_buf *b, const struct gpu_ingest_counts *c)
+print_counts_json(struct gpu_buf *b, const struct gpu_ingest_counts *c,
+		  bool attribution)
 {
 	gpu_buf_addf(b,
 		     "\"read\":%lld,\"inserted\":%lld,\"updated\":%lld,"
@@ -432,18 +512,27 @@ print_counts_json(struct gpu_buf *b, const struct gpu_ingest_counts *c)
 		     (long long)c->read, (long long)c->inserted,
 		     (long long)c->updated, (long long)c->unchanged,
 		     (long long)c->rejected);
+	if (attribution)
+		gpu_buf_addf(b, ",\"attributed\":%lld,\"overlaps\":%lld",
+			     (long long)c->attributed,
+			     (long long)c->overlaps);
 }
 
 static void
 print_counts_text(struct gpu_buf *b, const char *what,
-		  const struct gpu_ingest_counts *c)
+		  const struct gpu_ingest_counts *c, bool attribution)
 {
 	gpu_buf_addf(b,
 		     "%s: read %lld, inserted %lld, updated %lld, unchanged "
-		     "%lld, rejected %lld\n",
+		     "%lld, rejected %lld",
 		     what, (long long)c->read, (long long)c->inserted,
 		     (long long)c->updated, (long long)c->unchanged,
 		     (long long)c->rejected);
+	if (attribution)
+		gpu_buf_addf(b, ", attributed %lld, overlaps %lld",
+			     (long long)c->attributed,
+			     (long long)c->overlaps);
+	gpu_buf_addc(b, '\n');
 }
 
 static void
@@ -452,13 +541,16 @@ print_summary(const struct run *r)
 	const struct opts *o = r->o;
 	struct gpu_buf b;
 	char t[32];
+	bool attribution;
 
 	if (o->quiet && !o->summary_set)
 		return;
+	/* Attribution counts show when allocations are in play. */
+	attribution = o->nallocs > 0 || r->samples.attributed > 0;
 	gpu_buf_init(&b);
 	if (o->json) {
 		gpu_buf_adds(&b, "{");
-		print_counts_json(&b, &r->samples);
+		print_counts_json(&b, &r->samples, attribution);
 		if (r->samples.has_ts) {
 			gpu_time_fmt_iso(r->samples.min_ts_ms, t);
 			gpu_buf_addf(&b, ",\"min_ts\":\"%s\"", t);
@@ -469,16 +561,24 @@ print_summary(const struct run *r)
 		}
 		if (o->jobs != NULL) {
 			gpu_buf_adds(&b, ",\"jobs\":{");
-			print_counts_json(&b, &r->jobs);
+			print_counts_json(&b, &r->jobs, false);
+			gpu_buf_adds(&b, "}");
+		}
+		if (o->nallocs > 0) {
+			gpu_buf_adds(&b, ",\"allocations\":{");
+			print_counts_json(&b, &r->allocs, true);
 			gpu_buf_adds(&b, "}");
 		}
 		gpu_buf_addf(&b, ",\"dry_run\":%s}\n",
 			     o->dry_run ? "true" : "false");
 	} else {
-		if (r->nsamples > 0 || o->jobs == NULL)
-			print_counts_text(&b, "samples", &r->samples);
+		if (r->nsamples > 0 || (o->jobs == NULL && o->nallocs == 0))
+			print_counts_text(&b, "samples", &r->samples,
+					  attribution);
 		if (o->jobs != NULL)
-			print_counts_text(&b, "jobs", &r->jobs);
+			print_counts_text(&b, "jobs", &r->jobs, false);
+		if (o->nallocs > 0)
+			print_counts_text(&b, "allocations", &r->allocs, true);
 		if (o->dry_run)
 			gpu_buf_adds(&b, "dry run: nothing was written\n");
 	}
@@ -548,10 +648,16 @@ run_all(struct run *r, char **files, int nfiles)
 		db_error(r, &err);
 		goto out;
 	}
+	/*
+	 * Allocations before samples: the samples of this run are then
+	 * attributed as they are written, and only stored ones need a pass.
+	 */
 	if (o->jobs != NULL)
-		load(r, o->jobs, true);
+		load(r, o->jobs, JOBS);
+	for (int i = 0; i < o->nallocs && !r->db_failed; i++)
+		load(r, o->allocs[i], ALLOCATIONS);
 	for (int i = 0; i < nfiles && !r->db_failed; i++)
-		load(r, files[i], false);
+		load(r, files[i], SAMPLES);
 	if (!r->failed && gpu_ingest_finish(r->ing, &err) != 0)
 		db_error(r, &err);
 out:
@@ -586,12 +692,14 @@ main(int argc, char **argv)
 	o.max_reject_pct = 5;
 	o.lock_timeout_ms = 60000;
 	status = parse_args(argc, argv, &o);
-	if (status >= 0)
+	if (status >= 0) {
+		free(o.allocs);
 		return status == GPU_EXIT_OK ? gpu_close_stdout(status)
 					     : status;
+	}
 	files = argv + optind;
 	nfiles = argc - optind;
-	if (nfiles == 0 && o.jobs == NULL) {
+	if (nfiles == 0 && o.jobs == NULL && o.nallocs == 0) {
 		files = stdin_only;
 		nfiles = 1;
 	}
@@ -599,9 +707,13 @@ main(int argc, char **argv)
 		dashes += strcmp(files[i], "-") == 0;
 	if (o.jobs != NULL && strcmp(o.jobs, "-") == 0)
 		dashes++;
-	if (dashes > 1)
+	for (int i = 0; i < o.nallocs; i++)
+		dashes += strcmp(o.allocs[i], "-") == 0;
+	if (dashes > 1) {
+		free(o.allocs);
 		return gpu_usage_error(usage_text,
 				       "standard input named more than once");
+	}
 	r.o = &o;
 	r.path = gpu_db_path(o.db);
 	status = run_all(&r, files, nfiles);
@@ -609,5 +721,6 @@ main(int argc, char **argv)
 		gpu_msg_err(&err);
 		status = GPU_EXIT_FAIL;
 	}
+	free(o.allocs);
 	return gpu_close_stdout(status);
 }

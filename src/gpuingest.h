@@ -20,6 +20,8 @@ struct opts {
 	int64_t interval_s;
 	const char *source;
 	const char *jobs;
+	const char **allocs; /* --allocations files, in order */
+	int nallocs;
 	const char *node;
 	const char *columns;
 	const char *job_columns;

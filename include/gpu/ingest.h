@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sqlite3.h>
 
+#include "gpu/alloc.h"
 #include "gpu/diag.h"
 #include "gpu/jobs.h"
 #include "gpu/sample.h"
@@ -14,9 +15,13 @@
 /*
  * The counts of one input. read = inserted + updated + unchanged +
  * rejected always holds. min/max_ts_ms are valid when has_ts.
+ * attributed: samples written with a job from an allocation (a sample
+ * input), or stored samples whose job an allocation input changed;
+ * overlaps: those of them that more than one allocation covers.
  */
 struct gpu_ingest_counts {
 	int64_t read, inserted, updated, unchanged, rejected;
+	int64_t attributed, overlaps;
 	bool has_ts;
 	int64_t min_ts_ms, max_ts_ms;
 };
@@ -63,14 +68,28 @@ int gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 int gpu_ingest_job(struct gpu_ingest *ing, const struct gpu_job *job,
 		   struct gpu_err *err);
 
+/*
+ * Upsert one allocation of a job on a node (SPEC.md 1.4): present fields
+ * replace the stored ones (an epilog line sets the end of its prolog
+ * line's allocation), user and project fill the job record. Counted as
+ * inserted, updated or unchanged. Returns 0; 1 with *why a static reason
+ * when the merged allocation is invalid (the caller rejects the record:
+ * it ends before it starts, or an end comes with no GPUs known); -1 on a
+ * database error. The stored samples the change concerns are attributed
+ * again by gpu_ingest_end_source().
+ */
+int gpu_ingest_alloc(struct gpu_ingest *ing, const struct gpu_alloc *al,
+		     const char **why, struct gpu_err *err);
+
 /* Store a rejected row in rejects and count it. Returns 0 or -1. */
 int gpu_ingest_reject(struct gpu_ingest *ing, long line, const char *reason,
 		      struct gpu_str raw, struct gpu_err *err);
 
 /*
- * Finish the current input at now_ms: writes its SHA-256 (hex, or NULL),
- * counts and sample time range into its ingest_log row with status "ok".
- * Returns 0 or -1.
+ * Finish the current input at now_ms: attributes again the stored samples
+ * whose allocations the input changed (counted as attributed), then writes
+ * its SHA-256 (hex, or NULL), counts and sample time range into its
+ * ingest_log row with status "ok". Returns 0 or -1.
  */
 int gpu_ingest_end_source(struct gpu_ingest *ing, const char *sha256,
 			  int64_t now_ms, struct gpu_err *err);

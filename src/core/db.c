@@ -159,6 +159,34 @@ static const char *const migrations[GPU_DB_VERSION] = {
 	"  model_key)) WITHOUT ROWID;"
 	"INSERT INTO dirty_hours SELECT DISTINCT ts_ms / 3600000 * 3600000"
 	" FROM gpu_usage_fact;",
+
+	/*
+	 * 3 -> 4: allocations (SPEC.md 1.4) and where a fact row's job came
+	 * from. One allocation row is one GPU of one node held by one job;
+	 * start_ms NULL: not yet known (an epilog line before its prolog
+	 * line), end_ms NULL: still held. job_src is 1 when the row's job
+	 * was attributed from an allocation; NULL when the sample carried
+	 * it (or has none), which costs no bytes in the rows already stored.
+	 * ingest_log counts the samples a run attributed and those it found
+	 * under overlapping allocations.
+	 */
+	"CREATE TABLE allocations("
+	" job_key INTEGER NOT NULL,"
+	" node_id INTEGER NOT NULL,"
+	" gpu INTEGER NOT NULL,"
+	" start_ms INTEGER,"
+	" end_ms INTEGER,"
+	" ingest_id INTEGER NOT NULL,"
+	" PRIMARY KEY(job_key, node_id, gpu)) WITHOUT ROWID;"
+	"CREATE INDEX allocations_gpu ON allocations(node_id, gpu, start_ms);"
+	"ALTER TABLE gpu_usage_fact ADD COLUMN job_src INTEGER;"
+	"ALTER TABLE gpu_usage_fact ADD COLUMN job_source TEXT GENERATED"
+	" ALWAYS AS (CASE WHEN job_key IS NULL THEN NULL WHEN job_src = 1"
+	" THEN 'allocation' ELSE 'sample' END) VIRTUAL;"
+	"ALTER TABLE ingest_log ADD COLUMN attributed INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE ingest_log ADD COLUMN overlaps INTEGER NOT NULL"
+	" DEFAULT 0;",
 };
 
 const char *

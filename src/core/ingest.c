@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu/alloc.h"
+#include "gpu/attrib.h"
 #include "gpu/buf.h"
 #include "gpu/db.h"
 
@@ -183,7 +185,7 @@ struct gpu_seen {
 #define FACT_COLS                                                              \
 	"gpu_usage_fact(ts_ms, node_id, gpu, util_pct, mem_used_mib,"          \
 	" mem_total_mib, job_key, user_key, project_key, model_key,"           \
-	" interval_s, ingest_id, power_w, temp_c)"
+	" interval_s, ingest_id, power_w, temp_c, job_src)"
 
 enum {
 	S_FACT_INS,
@@ -204,23 +206,31 @@ enum {
 	S_GPU_UPSERT,
 	S_NODE_UPD,
 	S_JOB_RANGE,
+	S_ALLOC_ANY,
+	S_ALLOC_GET,
+	S_ALLOC_DEL,
+	S_ALLOC_PUT,
+	S_SEGS,
+	S_FACT_SCAN,
+	S_FACT_ATTR,
 	S_N
 };
 
 static const char *const sql[S_N] = {
     [S_FACT_INS] = "INSERT OR IGNORE INTO " FACT_COLS " VALUES(?1, ?2, ?3,"
-		   " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+		   " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     /* Only a row whose values differ is rewritten (and counted). */
     [S_FACT_UPD] = "UPDATE gpu_usage_fact SET util_pct = ?4,"
 		   " mem_used_mib = ?5, mem_total_mib = ?6, job_key = ?7,"
 		   " user_key = ?8, project_key = ?9, model_key = ?10,"
 		   " interval_s = ?11, ingest_id = ?12, power_w = ?13,"
-		   " temp_c = ?14 WHERE ts_ms = ?1 AND node_id = ?2 AND"
-		   " gpu = ?3 AND (util_pct IS NOT ?4 OR mem_used_mib IS"
-		   " NOT ?5 OR mem_total_mib IS NOT ?6 OR job_key IS NOT ?7"
-		   " OR user_key IS NOT ?8 OR project_key IS NOT ?9 OR"
-		   " model_key IS NOT ?10 OR interval_s IS NOT ?11 OR"
-		   " power_w IS NOT ?13 OR temp_c IS NOT ?14)",
+		   " temp_c = ?14, job_src = ?15 WHERE ts_ms = ?1 AND"
+		   " node_id = ?2 AND gpu = ?3 AND (util_pct IS NOT ?4 OR"
+		   " mem_used_mib IS NOT ?5 OR mem_total_mib IS NOT ?6 OR"
+		   " job_key IS NOT ?7 OR user_key IS NOT ?8 OR project_key"
+		   " IS NOT ?9 OR model_key IS NOT ?10 OR interval_s IS NOT"
+		   " ?11 OR power_w IS NOT ?13 OR temp_c IS NOT ?14 OR"
+		   " job_src IS NOT ?15)",
     [S_DIRTY] = "INSERT OR IGNORE INTO dirty_hours(hour_ms) VALUES(?1)",
     [S_NODE_INS] = "INSERT OR IGNORE INTO nodes_dim(node) VALUES(?1)",
     [S_NODE_SEL] = "SELECT node_id FROM nodes_dim WHERE node = ?1",
@@ -243,7 +253,8 @@ static const char *const sql[S_N] = {
     [S_LOG_END] = "UPDATE ingest_log SET ended_ms = ?2, rows_read = ?3,"
 		  " inserted = ?4, updated = ?5, unchanged = ?6,"
 		  " rejected = ?7, min_ts_ms = ?8, max_ts_ms = ?9,"
-		  " sha256 = ?10, status = 'ok' WHERE ingest_id = ?1",
+		  " sha256 = ?10, attributed = ?11, overlaps = ?12,"
+		  " status = 'ok' WHERE ingest_id = ?1",
     /* The latest sample's model, memory size and UUID win. */
     [S_GPU_UPSERT] =
 	"INSERT INTO gpus_dim(node_id, gpu, model, mem_total_mib,"
@@ -275,6 +286,24 @@ static const char *const sql[S_N] = {
 		    " first_sample_ms = min(coalesce(first_sample_ms, ?2), ?2),"
 		    " last_sample_ms = max(coalesce(last_sample_ms, ?3), ?3)"
 		    " WHERE job_key = ?1",
+    [S_ALLOC_ANY] = "SELECT EXISTS(SELECT 1 FROM allocations)",
+    [S_ALLOC_GET] = "SELECT gpu, start_ms, end_ms FROM allocations"
+		    " WHERE job_key = ?1 AND node_id = ?2 ORDER BY gpu",
+    [S_ALLOC_DEL] = "DELETE FROM allocations WHERE job_key = ?1 AND"
+		    " node_id = ?2 AND gpu = ?3",
+    [S_ALLOC_PUT] = "INSERT INTO allocations(job_key, node_id, gpu,"
+		    " start_ms, end_ms, ingest_id) VALUES(?1, ?2, ?3, ?4,"
+		    " ?5, ?6) ON CONFLICT(job_key, node_id, gpu) DO UPDATE"
+		    " SET start_ms = excluded.start_ms, end_ms ="
+		    " excluded.end_ms, ingest_id = excluded.ingest_id",
+    [S_SEGS] = "SELECT a.job_key, j.job_id, a.start_ms, a.end_ms FROM"
+	       " allocations a JOIN jobs_dim j ON j.job_key = a.job_key"
+	       " WHERE a.node_id = ?1 AND a.gpu = ?2 AND a.start_ms IS NOT"
+	       " NULL",
+    [S_FACT_SCAN] = "SELECT ts_ms, node_id, gpu, job_key, job_src FROM"
+		    " gpu_usage_fact WHERE ts_ms >= ?1 AND ts_ms < ?2",
+    [S_FACT_ATTR] = "UPDATE gpu_usage_fact SET job_key = ?4, job_src = ?5"
+		    " WHERE ts_ms = ?1 AND node_id = ?2 AND gpu = ?3",
 };
 
 /* A fact row ready to bind: the sample with its dimension keys. */
@@ -284,6 +313,22 @@ struct fact {
 	double util, power, temp;
 	int gpu, interval_s;
 	bool has_mem_total, has_power, has_temp;
+	bool from_alloc; /* the job was attributed from an allocation */
+};
+
+/* The attribution segments of one GPU, built when first needed. */
+struct gpu_attr {
+	struct gpu_segs segs;
+	size_t hint;
+};
+
+/*
+ * A time window of one GPU whose attribution an allocation change may
+ * have changed: its stored samples are attributed again.
+ */
+struct dirty_win {
+	uint64_t code; /* keyset_code(node_id, gpu) */
+	int64_t lo, hi;
 };
 
 /* Rows per multi-row INSERT of rows known to be new. */
@@ -307,6 +352,19 @@ struct gpu_ingest {
 	size_t nbatch;
 
 	struct map node_map, name_map[3], job_map, gpu_map, hour_map;
+
+	/*
+	 * Attribution: has_allocs says whether any allocation is stored;
+	 * attr_map maps a GPU's code to its entry in attrs; jobkey_map maps
+	 * a job_key to its entry in jobs (samples attributed by key).
+	 * dirty holds the windows that this input's allocations changed.
+	 */
+	bool has_allocs;
+	struct map attr_map, jobkey_map;
+	struct gpu_attr *attrs;
+	size_t nattrs;
+	struct dirty_win *dirty;
+	size_t ndirty;
 	struct seen *nodes, *jobs; /* indexed by the maps' values */
 	size_t nnodes, njobs;
 	struct gpu_seen *gpus;
@@ -397,11 +455,132 @@ prepare_batch(sqlite3 *db, struct gpu_err *err)
 	gpu_buf_init(&b);
 	gpu_buf_adds(&b, "INSERT INTO " FACT_COLS " VALUES");
 	for (int i = 0; i < BATCH; i++)
-		gpu_buf_adds(&b, i == 0 ? "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-					: ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+		gpu_buf_adds(&b, i == 0 ? "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+					: ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 	st = gpu_db_prepare(db, b.data, err);
 	gpu_buf_release(&b);
 	return st;
+}
+
+/* Forget every GPU's segments: the allocations changed. */
+static void
+drop_attrs(struct gpu_ingest *ing)
+{
+	for (size_t i = 0; i < ing->nattrs; i++)
+		gpu_segs_release(&ing->attrs[i].segs);
+	free(ing->attrs);
+	ing->attrs = NULL;
+	ing->nattrs = 0;
+	map_free(&ing->attr_map);
+}
+
+/* Read the stored allocations of one GPU into its segments. */
+static int
+load_segs(struct gpu_ingest *ing, int64_t node_id, int gpu,
+	  struct gpu_segs *segs, struct gpu_err *err)
+{
+	sqlite3_stmt *st = ing->st[S_SEGS];
+	struct gpu_span *spans = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, node_id);
+	sqlite3_bind_int(st, 2, gpu);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			spans = gpu_xreallocarray(spans, cap, sizeof(*spans));
+		}
+		spans[n].job_key = sqlite3_column_int64(st, 0);
+		spans[n].job_id =
+		    gpu_xstrdup((const char *)sqlite3_column_text(st, 1));
+		spans[n].start_ms = sqlite3_column_int64(st, 2);
+		spans[n].end_ms = sqlite3_column_type(st, 3) == SQLITE_NULL
+				      ? GPU_TIME_OPEN
+				      : sqlite3_column_int64(st, 3);
+		n++;
+	}
+	sqlite3_reset(st);
+	/* gpu_segs_build() may drop and reorder spans: free all n of them. */
+	if (rc == SQLITE_DONE)
+		gpu_segs_build(spans, n, segs);
+	for (size_t i = 0; i < n; i++)
+		free((char *)spans[i].job_id);
+	free(spans);
+	return rc == SQLITE_DONE ? 0 : db_fail(ing, err);
+}
+
+/* The segments of (node_id, gpu), loaded when first asked for. */
+static struct gpu_attr *
+attr_of(struct gpu_ingest *ing, int64_t node_id, int gpu, struct gpu_err *err)
+{
+	uint64_t code = keyset_code(node_id, gpu);
+	bool added;
+	uint64_t *slot = map_get(&ing->attr_map, &code, sizeof(code), true,
+				 &added);
+	struct gpu_attr *a;
+
+	if (!added)
+		return &ing->attrs[*slot];
+	*slot = ing->nattrs;
+	ing->attrs = gpu_xreallocarray(ing->attrs, ing->nattrs + 1,
+				       sizeof(*ing->attrs));
+	a = &ing->attrs[ing->nattrs++];
+	memset(a, 0, sizeof(*a));
+	if (load_segs(ing, node_id, gpu, &a->segs, err) != 0)
+		return NULL;
+	return a;
+}
+
+/*
+ * The allocation holding (node_id, gpu) at ts_ms: its segment, or NULL
+ * (*seg) when none does. Returns 0 or -1.
+ */
+static int
+holder(struct gpu_ingest *ing, int64_t node_id, int gpu, int64_t ts_ms,
+       const struct gpu_seg **seg, struct gpu_err *err)
+{
+	struct gpu_attr *a;
+
+	*seg = NULL;
+	if (!ing->has_allocs)
+		return 0;
+	a = attr_of(ing, node_id, gpu, err);
+	if (a == NULL)
+		return -1;
+	*seg = gpu_segs_find(&a->segs, ts_ms, &a->hint);
+	return 0;
+}
+
+/* The run's entry for the job of key job_key (samples attributed to it). */
+static struct seen *
+job_by_key(struct gpu_ingest *ing, int64_t job_key)
+{
+	bool added;
+	uint64_t *slot = map_get(&ing->jobkey_map, &job_key, sizeof(job_key),
+				 true, &added);
+
+	if (added) {
+		ing->jobs = gpu_xreallocarray(ing->jobs, ing->njobs + 1,
+					      sizeof(*ing->jobs));
+		ing->jobs[ing->njobs].key = job_key;
+		ing->jobs[ing->njobs].has_ts = false;
+		*slot = ing->njobs++;
+	}
+	return &ing->jobs[*slot];
+}
+
+/* Does the warehouse hold any allocation? */
+static int
+load_has_allocs(struct gpu_ingest *ing, struct gpu_err *err)
+{
+	int64_t v = 0;
+	bool found;
+
+	if (query_i64(ing, ing->st[S_ALLOC_ANY], &v, &found, err) != 0)
+		return -1;
+	ing->has_allocs = v != 0;
+	return 0;
 }
 
 /* The newest sample time in the warehouse bounds the keys it holds. */
@@ -440,7 +619,8 @@ gpu_ingest_new(sqlite3 *db, const struct gpu_ingest_opts *opts,
 			goto fail;
 	}
 	ing->batch_st = prepare_batch(db, err);
-	if (ing->batch_st == NULL || load_hi(ing, err) != 0)
+	if (ing->batch_st == NULL || load_hi(ing, err) != 0 ||
+	    load_has_allocs(ing, err) != 0)
 		goto fail;
 	return ing;
 fail:
@@ -462,6 +642,9 @@ gpu_ingest_free(struct gpu_ingest *ing)
 	map_free(&ing->job_map);
 	map_free(&ing->gpu_map);
 	map_free(&ing->hour_map);
+	drop_attrs(ing);
+	map_free(&ing->jobkey_map);
+	free(ing->dirty);
 	free(ing->newest.v);
 	for (size_t i = 0; i < ing->ngpus; i++)
 		free(ing->gpus[i].uuid);
@@ -628,7 +811,10 @@ mark_hour(struct gpu_ingest *ing, int64_t ts, struct gpu_err *err)
 	return run(ing, ing->st[S_DIRTY], err);
 }
 
-/* Bind f to parameters first..first+13 of st. */
+/* Parameters of one fact row. */
+#define FACT_NCOLS 15
+
+/* Bind f to parameters first..first+FACT_NCOLS-1 of st. */
 static void
 bind_fact(struct gpu_ingest *ing, sqlite3_stmt *st, int first,
 	  const struct fact *f)
@@ -645,6 +831,7 @@ bind_fact(struct gpu_ingest *ing, sqlite3_stmt *st, int first,
 	sqlite3_bind_int64(st, first + 11, ing->ingest_id);
 	bind_opt_double(st, first + 12, f->has_power, f->power);
 	bind_opt_double(st, first + 13, f->has_temp, f->temp);
+	bind_opt_i64(st, first + 14, f->from_alloc, 1);
 }
 
 /* Insert the batched rows, known to be new: one statement when full. */
@@ -655,7 +842,7 @@ flush_batch(struct gpu_ingest *ing, struct gpu_err *err)
 
 	if (ing->nbatch == BATCH) {
 		for (; i < BATCH; i++)
-			bind_fact(ing, ing->batch_st, (int)i * 14 + 1,
+			bind_fact(ing, ing->batch_st, (int)i * FACT_NCOLS + 1,
 				  &ing->batch[i]);
 		if (run(ing, ing->batch_st, err) != 0)
 			return -1;
@@ -728,7 +915,7 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 {
 	struct fact f;
 	struct seen *node, *job = NULL;
-	bool changed = true;
+	bool changed = true, overlap = false;
 
 	node = seen_of(ing, &ing->node_map, &ing->nodes, &ing->nnodes,
 		       S_NODE_INS, S_NODE_SEL, s->node, err);
@@ -758,6 +945,20 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 	f.power = s->power_w;
 	f.has_temp = s->has_temp;
 	f.temp = s->temp_c;
+	f.from_alloc = false;
+	/* A sample's own job wins; else the allocation holding its GPU. */
+	if (s->job_id.len == 0) {
+		const struct gpu_seg *seg;
+
+		if (holder(ing, f.node_id, f.gpu, f.ts_ms, &seg, err) != 0)
+			return -1;
+		if (seg != NULL) {
+			f.key[0] = seg->job_key;
+			f.from_alloc = true;
+			job = job_by_key(ing, seg->job_key);
+			overlap = seg->overlap;
+		}
+	}
 
 	if (known_new(ing, &f)) {
 		ing->batch[ing->nbatch++] = f;
@@ -779,6 +980,10 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 	widen(node, s->ts_ms);
 	if (job != NULL)
 		widen(job, s->ts_ms);
+	if (changed && f.from_alloc) {
+		ing->c.attributed++;
+		ing->c.overlaps += overlap;
+	}
 	note_gpu(ing, s, f.node_id, f.key[3]);
 	return changed ? mark_hour(ing, s->ts_ms, err) : 0;
 }
@@ -835,28 +1040,43 @@ new_job(struct gpu_ingest *ing, const struct gpu_job *job, struct gpu_err *err)
 	bind_opt_i64(st, 4, job->has_gpus, job->gpus);
 	bind_opt_i64(st, 5, job->has_start, job->start_ms);
 	bind_opt_i64(st, 6, job->has_end, job->end_ms);
-	if (run(ing, st, err) != 0)
-		return -1;
-	ing->c.inserted++;
-	ing->c.read++;
-	return 0;
+	return run(ing, st, err);
 }
 
-int
-gpu_ingest_job(struct gpu_ingest *ing, const struct gpu_job *job,
-	       struct gpu_err *err)
+/* What an upsert did to the stored record. */
+enum outcome { UNCHANGED, INSERTED, UPDATED };
+
+static void
+count(struct gpu_ingest *ing, enum outcome o)
+{
+	ing->c.read++;
+	if (o == INSERTED)
+		ing->c.inserted++;
+	else if (o == UPDATED)
+		ing->c.updated++;
+	else
+		ing->c.unchanged++;
+}
+
+/*
+ * Merge a job record into jobs_dim: present fields replace stored ones.
+ * A job row without any field (a job only samples named) counts as new.
+ */
+static int
+merge_job(struct gpu_ingest *ing, const struct gpu_job *job, enum outcome *o,
+	  struct gpu_err *err)
 {
 	sqlite3_stmt *get = ing->st[S_JOB_GET], *set = ing->st[S_JOB_SET];
 	bool changed = false, has_record = false, has_range;
 	int64_t first, last;
 	int rc;
 
-	if (flush_batch(ing, err) != 0)
-		return -1;
+	*o = UNCHANGED;
 	bind_str(get, 1, job->job_id);
 	rc = sqlite3_step(get);
 	if (rc == SQLITE_DONE) {
 		sqlite3_reset(get);
+		*o = INSERTED;
 		return new_job(ing, job, err);
 	}
 	if (rc != SQLITE_ROW) {
@@ -877,17 +1097,11 @@ gpu_ingest_job(struct gpu_ingest *ing, const struct gpu_job *job,
 	merge_int(get, 4, job->has_start, job->start_ms, set, 5, &changed);
 	merge_int(get, 5, job->has_end, job->end_ms, set, 6, &changed);
 	sqlite3_reset(get);
-	ing->c.read++;
-	if (!changed) {
-		ing->c.unchanged++;
+	if (!changed)
 		return 0;
-	}
 	if (run(ing, set, err) != 0)
 		return -1;
-	if (has_record)
-		ing->c.updated++;
-	else
-		ing->c.inserted++;
+	*o = has_record ? UPDATED : INSERTED;
 	/*
 	 * The job's samples may now resolve to another owner: mark every hour
 	 * of the window that holds them (a superset of their hours). Samples
@@ -900,6 +1114,367 @@ gpu_ingest_job(struct gpu_ingest *ing, const struct gpu_job *job,
 		if (mark_hour(ing, h, err) != 0)
 			return -1;
 	return 0;
+}
+
+int
+gpu_ingest_job(struct gpu_ingest *ing, const struct gpu_job *job,
+	       struct gpu_err *err)
+{
+	enum outcome o;
+
+	if (flush_batch(ing, err) != 0 || merge_job(ing, job, &o, err) != 0)
+		return -1;
+	count(ing, o);
+	return 0;
+}
+
+/* The stored allocation of one job on one node. */
+struct held {
+	struct gpu_gpuset gpus;
+	bool has_start, has_end;
+	int64_t start_ms, end_ms;
+};
+
+static int
+load_held(struct gpu_ingest *ing, int64_t job_key, int64_t node_id,
+	  struct held *h, struct gpu_err *err)
+{
+	sqlite3_stmt *st = ing->st[S_ALLOC_GET];
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	sqlite3_bind_int64(st, 1, job_key);
+	sqlite3_bind_int64(st, 2, node_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		gpu_gpuset_add(&h->gpus, sqlite3_column_int(st, 0));
+		h->has_start = sqlite3_column_type(st, 1) != SQLITE_NULL;
+		h->start_ms = sqlite3_column_int64(st, 1);
+		h->has_end = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		h->end_ms = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(ing, err);
+}
+
+/* The time a holding covers: [*lo, *hi), empty (false) without a start. */
+static bool
+coverage(const struct held *h, int64_t *lo, int64_t *hi)
+{
+	*lo = h->start_ms;
+	*hi = h->has_end ? h->end_ms : GPU_TIME_OPEN;
+	return h->has_start;
+}
+
+static void
+add_dirty(struct gpu_ingest *ing, uint64_t code, int64_t lo, int64_t hi)
+{
+	if (lo >= hi)
+		return;
+	ing->dirty = gpu_xreallocarray(ing->dirty, ing->ndirty + 1,
+				       sizeof(*ing->dirty));
+	ing->dirty[ing->ndirty++] = (struct dirty_win){code, lo, hi};
+}
+
+/*
+ * Note where the attribution of one GPU may change when its holding goes
+ * from a to b (either may cover nothing): the times one covers and the
+ * other does not.
+ */
+static void
+note_change(struct gpu_ingest *ing, uint64_t code, const struct held *a,
+	    bool in_a, const struct held *b, bool in_b)
+{
+	int64_t alo, ahi, blo, bhi;
+	bool ha = in_a && coverage(a, &alo, &ahi);
+	bool hb = in_b && coverage(b, &blo, &bhi);
+
+	if (ha && hb) {
+		add_dirty(ing, code, alo < blo ? alo : blo,
+			  alo < blo ? blo : alo);
+		add_dirty(ing, code, ahi < bhi ? ahi : bhi,
+			  ahi < bhi ? bhi : ahi);
+	} else if (ha) {
+		add_dirty(ing, code, alo, ahi);
+	} else if (hb) {
+		add_dirty(ing, code, blo, bhi);
+	}
+}
+
+static bool
+same_held(const struct held *a, const struct held *b)
+{
+	return memcmp(&a->gpus, &b->gpus, sizeof(a->gpus)) == 0 &&
+	       a->has_start == b->has_start && a->has_end == b->has_end &&
+	       (!a->has_start || a->start_ms == b->start_ms) &&
+	       (!a->has_end || a->end_ms == b->end_ms);
+}
+
+/* Write holding b of (job_key, node_id) over a; note what changed. */
+static int
+store_held(struct gpu_ingest *ing, int64_t job_key, int64_t node_id,
+	   const struct held *a, const struct held *b, struct gpu_err *err)
+{
+	sqlite3_stmt *del = ing->st[S_ALLOC_DEL], *put = ing->st[S_ALLOC_PUT];
+
+	for (int g = 0; g < GPU_GPUSET_MAX; g++) {
+		bool in_a = gpu_gpuset_has(&a->gpus, g);
+		bool in_b = gpu_gpuset_has(&b->gpus, g);
+		sqlite3_stmt *st = in_b ? put : del;
+
+		if (!in_a && !in_b)
+			continue;
+		sqlite3_bind_int64(st, 1, job_key);
+		sqlite3_bind_int64(st, 2, node_id);
+		sqlite3_bind_int(st, 3, g);
+		if (in_b) {
+			bind_opt_i64(st, 4, b->has_start, b->start_ms);
+			bind_opt_i64(st, 5, b->has_end, b->end_ms);
+			sqlite3_bind_int64(st, 6, ing->ingest_id);
+		}
+		if (run(ing, st, err) != 0)
+			return -1;
+		note_change(ing, keyset_code(node_id, g), a, in_a, b, in_b);
+	}
+	ing->has_allocs = true;
+	return 0;
+}
+
+int
+gpu_ingest_alloc(struct gpu_ingest *ing, const struct gpu_alloc *al,
+		 const char **why, struct gpu_err *err)
+{
+	struct gpu_job owner = {al->job_id, al->user, al->project, false,
+				false, false, 0, 0, 0};
+	struct seen *node, *job;
+	struct held old, now;
+	enum outcome o;
+
+	*why = NULL;
+	if (flush_batch(ing, err) != 0)
+		return -1;
+	node = seen_of(ing, &ing->node_map, &ing->nodes, &ing->nnodes,
+		       S_NODE_INS, S_NODE_SEL, al->node, err);
+	job = node == NULL ? NULL
+			   : seen_of(ing, &ing->job_map, &ing->jobs,
+				     &ing->njobs, S_JOB_INS, S_JOB_SEL,
+				     al->job_id, err);
+	if (job == NULL || load_held(ing, job->key, node->key, &old, err) != 0)
+		return -1;
+	/* Present fields replace stored ones, as for job records. */
+	now = old;
+	if (al->has_gpus)
+		now.gpus = al->gpus;
+	if (al->has_start) {
+		now.has_start = true;
+		now.start_ms = al->start_ms;
+	}
+	if (al->has_end) {
+		now.has_end = true;
+		now.end_ms = al->end_ms;
+	}
+	if (gpu_gpuset_count(&now.gpus) == 0) {
+		*why = "allocation end without a start or GPUs";
+		return 1;
+	}
+	if (now.has_start && now.has_end && now.end_ms <= now.start_ms) {
+		*why = "allocation ends before it starts";
+		return 1;
+	}
+	if (merge_job(ing, &owner, &o, err) != 0)
+		return -1;
+	if (gpu_gpuset_count(&old.gpus) == 0)
+		o = INSERTED;
+	else if (!same_held(&old, &now))
+		o = UPDATED;
+	if (!same_held(&old, &now) &&
+	    store_held(ing, job->key, node->key, &old, &now, err) != 0)
+		return -1;
+	count(ing, o);
+	return 0;
+}
+
+/* Order dirty windows by GPU, then start. */
+static int
+dirty_cmp(const void *pa, const void *pb)
+{
+	const struct dirty_win *a = pa, *b = pb;
+
+	if (a->code != b->code)
+		return a->code < b->code ? -1 : 1;
+	return (a->lo > b->lo) - (a->lo < b->lo);
+}
+
+/* Sort and merge windows that overlap or touch, per GPU when by_gpu. */
+static size_t
+merge_windows(struct dirty_win *w, size_t n, bool by_gpu)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct dirty_win *last = m > 0 ? &w[m - 1] : NULL;
+
+		if (last != NULL && (!by_gpu || last->code == w[i].code) &&
+		    w[i].lo <= last->hi) {
+			if (w[i].hi > last->hi)
+				last->hi = w[i].hi;
+			continue;
+		}
+		w[m++] = w[i];
+	}
+	return m;
+}
+
+/* Is ts inside one of the dirty windows of its GPU (code)? */
+static bool
+in_dirty(const struct gpu_ingest *ing, struct map *gpus, uint64_t code,
+	 int64_t ts)
+{
+	uint64_t *slot = map_get(gpus, &code, sizeof(code),
+				 false, NULL);
+
+	if (slot == NULL)
+		return false;
+	for (size_t i = *slot; i < ing->ndirty && ing->dirty[i].code == code;
+	     i++)
+		if (ing->dirty[i].lo <= ts && ts < ing->dirty[i].hi)
+			return true;
+	return false;
+}
+
+/* One fact row whose job changes. */
+struct reattr {
+	int64_t ts_ms, node_id, job_key;
+	int gpu;
+};
+
+static int
+apply_reattr(struct gpu_ingest *ing, const struct reattr *v, size_t n,
+	     struct gpu_err *err)
+{
+	sqlite3_stmt *st = ing->st[S_FACT_ATTR];
+
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_int64(st, 1, v[i].ts_ms);
+		sqlite3_bind_int64(st, 2, v[i].node_id);
+		sqlite3_bind_int(st, 3, v[i].gpu);
+		bind_key(st, 4, v[i].job_key);
+		bind_opt_i64(st, 5, v[i].job_key != 0, 1);
+		if (run(ing, st, err) != 0 ||
+		    mark_hour(ing, v[i].ts_ms, err) != 0)
+			return -1;
+		if (v[i].job_key != 0)
+			widen(job_by_key(ing, v[i].job_key), v[i].ts_ms);
+	}
+	return 0;
+}
+
+/* Rows whose job changes, applied when this many are pending. */
+#define REATTR_CHUNK 16384
+
+/*
+ * Attribute again the stored samples of the time range [lo, hi) that lie
+ * in a dirty window of their GPU and whose job is not their own. The
+ * scan stops at a timestamp boundary to apply what it found (a table is
+ * not changed under an open scan of it), then goes on from there.
+ */
+static int
+reattribute_range(struct gpu_ingest *ing, struct map *gpus, int64_t lo,
+		  int64_t hi, struct gpu_err *err)
+{
+	sqlite3_stmt *st = ing->st[S_FACT_SCAN];
+	struct reattr *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc = SQLITE_DONE;
+
+	while (lo < hi) {
+		int64_t stop = -1, ts = lo;
+
+		sqlite3_bind_int64(st, 1, lo);
+		sqlite3_bind_int64(st, 2, hi);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			int64_t node_id = sqlite3_column_int64(st, 1);
+			int gpu = sqlite3_column_int(st, 2);
+			int64_t old = sqlite3_column_int64(st, 3), now = 0;
+			bool own = sqlite3_column_type(st, 3) != SQLITE_NULL &&
+				   sqlite3_column_type(st, 4) == SQLITE_NULL;
+			const struct gpu_seg *seg;
+
+			ts = sqlite3_column_int64(st, 0);
+			if (stop >= 0 && ts != stop)
+				break;
+			if (own || !in_dirty(ing, gpus,
+					     keyset_code(node_id, gpu), ts))
+				continue;
+			if (holder(ing, node_id, gpu, ts, &seg, err) != 0)
+				goto fail;
+			if (seg != NULL)
+				now = seg->job_key;
+			if (now == old)
+				continue;
+			if (n == cap) {
+				cap = cap == 0 ? 1024 : cap * 2;
+				v = gpu_xreallocarray(v, cap, sizeof(*v));
+			}
+			v[n++] = (struct reattr){ts, node_id, now, gpu};
+			if (now != 0) {
+				ing->c.attributed++;
+				ing->c.overlaps += seg->overlap;
+			}
+			if (n >= REATTR_CHUNK && stop < 0)
+				stop = ts;
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			goto fail;
+		if (apply_reattr(ing, v, n, err) != 0)
+			goto out;
+		n = 0;
+		if (rc == SQLITE_DONE)
+			break;
+		lo = ts; /* the first row past the stop */
+	}
+	free(v);
+	return 0;
+fail:
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		db_fail(ing, err);
+out:
+	sqlite3_reset(st);
+	free(v);
+	return -1;
+}
+
+/* Attribute again what this input's allocation changes touched. */
+static int
+reattribute(struct gpu_ingest *ing, struct gpu_err *err)
+{
+	struct map gpus = {0};
+	struct dirty_win *ranges;
+	size_t nranges;
+	int rc = 0;
+
+	if (ing->ndirty == 0)
+		return 0;
+	drop_attrs(ing);
+	qsort(ing->dirty, ing->ndirty, sizeof(*ing->dirty), dirty_cmp);
+	ing->ndirty = merge_windows(ing->dirty, ing->ndirty, true);
+	for (size_t i = ing->ndirty; i-- > 0;)
+		*map_get(&gpus, &ing->dirty[i].code, sizeof(uint64_t), true,
+			 NULL) = i;
+	/* One scan over the union of the windows of all GPUs. */
+	ranges = gpu_xreallocarray(NULL, ing->ndirty, sizeof(*ranges));
+	memcpy(ranges, ing->dirty, ing->ndirty * sizeof(*ranges));
+	for (size_t i = 0; i < ing->ndirty; i++)
+		ranges[i].code = 0;
+	qsort(ranges, ing->ndirty, sizeof(*ranges), dirty_cmp);
+	nranges = merge_windows(ranges, ing->ndirty, false);
+	for (size_t i = 0; i < nranges && rc == 0; i++)
+		rc = reattribute_range(ing, &gpus, ranges[i].lo, ranges[i].hi,
+				       err);
+	free(ranges);
+	map_free(&gpus);
+	ing->ndirty = 0;
+	return rc;
 }
 
 int
@@ -927,7 +1502,7 @@ gpu_ingest_end_source(struct gpu_ingest *ing, const char *sha256,
 {
 	sqlite3_stmt *st = ing->st[S_LOG_END];
 
-	if (flush_batch(ing, err) != 0)
+	if (flush_batch(ing, err) != 0 || reattribute(ing, err) != 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, ing->ingest_id);
 	sqlite3_bind_int64(st, 2, now_ms);
@@ -942,6 +1517,8 @@ gpu_ingest_end_source(struct gpu_ingest *ing, const char *sha256,
 		sqlite3_bind_text(st, 10, sha256, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 10);
+	sqlite3_bind_int64(st, 11, ing->c.attributed);
+	sqlite3_bind_int64(st, 12, ing->c.overlaps);
 	return run(ing, st, err);
 }
 

@@ -302,6 +302,212 @@ test_ingest_v1_migration(void **state)
 			 3125);
 }
 
+
+/* An allocation of job on node: gpus from a list, times in minutes from T. */
+static struct gpu_alloc
+alloc(const char *job, const char *node, const char *gpus, int start_min,
+      int end_min)
+{
+	struct gpu_alloc a;
+
+	memset(&a, 0, sizeof(a));
+	a.job_id = str(job);
+	a.node = str(node);
+	for (const char *p = gpus; *p != '\0'; p++)
+		if (*p >= '0' && *p <= '9')
+			gpu_gpuset_add(&a.gpus, *p - '0');
+	a.has_gpus = *gpus != '\0';
+	a.has_start = start_min >= 0;
+	a.start_ms = T + start_min * MIN;
+	a.has_end = end_min >= 0;
+	a.end_ms = T + end_min * MIN;
+	return a;
+}
+
+/* Load allocations as one input; rejected ones count as rejected. */
+static struct gpu_ingest_counts
+load_allocs(sqlite3 *db, const struct gpu_alloc *a, int n)
+{
+	struct gpu_ingest_opts o = {60};
+	struct gpu_err err;
+	struct gpu_ingest *ing;
+	struct gpu_ingest_counts c;
+	const char *why;
+
+	assert_int_equal(gpu_db_begin(db, "t", &err), 0);
+	ing = gpu_ingest_new(db, &o, &err);
+	assert_non_null(ing);
+	assert_int_equal(gpu_ingest_begin_source(ing, "a", 1, &err), 0);
+	for (int i = 0; i < n; i++) {
+		int rc = gpu_ingest_alloc(ing, &a[i], &why, &err);
+
+		assert_int_not_equal(rc, -1);
+		if (rc == 1)
+			assert_int_equal(gpu_ingest_reject(ing, i + 1, why,
+							   str("x"), &err),
+					 0);
+	}
+	assert_int_equal(gpu_ingest_end_source(ing, NULL, 2, &err), 0);
+	assert_int_equal(gpu_ingest_finish(ing, &err), 0);
+	c = *gpu_ingest_source_counts(ing);
+	gpu_ingest_free(ing);
+	assert_int_equal(gpu_db_commit(db, &err), 0);
+	return c;
+}
+
+/* Ten minutes of samples without a job on n1 GPUs 0 and 1, one own job. */
+static void
+load_minutes(sqlite3 *db, struct gpu_ingest_counts *c)
+{
+	struct gpu_sample s[20];
+
+	for (int i = 0; i < 10; i++) {
+		s[2 * i] = sample(T + i * MIN, "n1", 0, 50, "");
+		s[2 * i + 1] = sample(T + i * MIN, "n1", 1, 50, "");
+	}
+	s[6] = sample(T + 3 * MIN, "n1", 0, 50, "own"); /* its own job */
+	*c = load(db, s, 20);
+}
+
+/* job_id per sample of GPU g in minute order, as one string ("-": none). */
+static void
+jobs_of(sqlite3 *db, int gpu, char *out, size_t n)
+{
+	sqlite3_stmt *st;
+	size_t len = 0;
+
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+			       "SELECT coalesce(j.job_id, '-'),"
+			       " coalesce(f.job_source, '-') FROM"
+			       " gpu_usage_fact f LEFT JOIN jobs_dim j USING"
+			       " (job_key) WHERE gpu = ?1 ORDER BY ts_ms",
+			       -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_int(st, 1, gpu);
+	out[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int w = snprintf(out + len, n - len, "%s%s:%c",
+				 len > 0 ? " " : "",
+				 (const char *)sqlite3_column_text(st, 0),
+				 sqlite3_column_text(st, 1)[0]);
+
+		assert_true(w > 0 && (size_t)w < n - len);
+		len += (size_t)w;
+	}
+	sqlite3_finalize(st);
+}
+
+#define GPU0_EXPECTED                                                         \
+	"-:- -:- 100:a own:s 100:a -:- -:- -:- -:- -:-"
+
+/* Allocations loaded after the samples attribute them, and vice versa. */
+static void
+test_ingest_attribution_either_order(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_alloc a[] = {alloc("100", "n1", "0", 2, 5),
+				alloc("200", "n1", "1", 8, -1)};
+	struct gpu_ingest_counts c;
+	char got[512];
+
+	load_minutes(f->db, &c);
+	assert_int_equal(c.attributed, 0);
+	assert_int_equal(gpu_db_exec(f->db, "DELETE FROM dirty_hours", NULL),
+			 0);
+	c = load_allocs(f->db, a, 2);
+	assert_int_equal(c.inserted, 2);
+	assert_int_equal(c.attributed, 4); /* 2 of GPU 0 (own kept), 2 of 1 */
+	assert_int_equal(c.overlaps, 0);
+	jobs_of(f->db, 0, got, sizeof(got));
+	assert_string_equal(got, GPU0_EXPECTED);
+	jobs_of(f->db, 1, got, sizeof(got));
+	assert_string_equal(got,
+			    "-:- -:- -:- -:- -:- -:- -:- -:- 200:a 200:a");
+	assert_int_equal(q(f->db, "SELECT count(*) FROM dirty_hours"), 1);
+	assert_int_equal(q(f->db, "SELECT attributed FROM ingest_log WHERE"
+				  " ingest_id = 2"),
+			 4);
+	assert_int_equal(q(f->db, "SELECT last_sample_ms - first_sample_ms"
+				  " FROM jobs_dim WHERE job_id = '100'"),
+			 2 * MIN);
+	/* Nothing changes on a re-run of either input. */
+	c = load_allocs(f->db, a, 2);
+	assert_int_equal(c.unchanged, 2);
+	assert_int_equal(c.attributed, 0);
+	load_minutes(f->db, &c);
+	assert_int_equal(c.inserted + c.updated, 0);
+	jobs_of(f->db, 0, got, sizeof(got));
+	assert_string_equal(got, GPU0_EXPECTED);
+
+	/* The other order, in a fresh warehouse, gives the same rows. */
+	assert_int_equal(gpu_db_exec(f->db,
+				     "DELETE FROM gpu_usage_fact;"
+				     " DELETE FROM allocations;",
+				     NULL),
+			 0);
+	c = load_allocs(f->db, a, 2);
+	assert_int_equal(c.attributed, 0);
+	load_minutes(f->db, &c);
+	assert_int_equal(c.attributed, 4);
+	jobs_of(f->db, 0, got, sizeof(got));
+	assert_string_equal(got, GPU0_EXPECTED);
+}
+
+/* A corrected end re-attributes; an epilog line sets only the end. */
+static void
+test_ingest_attribution_corrected(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_alloc a = alloc("100", "n1", "0", 2, 5);
+	struct gpu_alloc end = alloc("100", "n1", "", -1, 8);
+	struct gpu_alloc shorter = alloc("100", "n1", "0", -1, 3);
+	struct gpu_ingest_counts c;
+	char got[512];
+
+	load_minutes(f->db, &c);
+	load_allocs(f->db, &a, 1);
+	c = load_allocs(f->db, &end, 1);
+	assert_int_equal(c.updated, 1);
+	assert_int_equal(c.attributed, 3); /* minutes 5, 6, 7 */
+	jobs_of(f->db, 0, got, sizeof(got));
+	assert_string_equal(
+	    got, "-:- -:- 100:a own:s 100:a 100:a 100:a 100:a -:- -:-");
+	c = load_allocs(f->db, &shorter, 1);
+	assert_int_equal(c.attributed, 0);
+	jobs_of(f->db, 0, got, sizeof(got));
+	assert_string_equal(got,
+			    "-:- -:- 100:a own:s -:- -:- -:- -:- -:- -:-");
+	assert_int_equal(q(f->db, "SELECT count(*) FROM allocations"), 1);
+}
+
+/* Overlapping allocations: the first started holds, overlaps counted. */
+static void
+test_ingest_attribution_overlap(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_alloc a[] = {alloc("300", "n1", "1", 0, 6),
+				alloc("301", "n1", "1", 4, 10),
+				alloc("302", "n1", "01", 3, 2), /* bad */
+				alloc("303", "n1", "", -1, 4)}; /* no start */
+	struct gpu_ingest_counts c;
+	char got[512];
+
+	load_minutes(f->db, &c);
+	c = load_allocs(f->db, a, 4);
+	assert_int_equal(c.rejected, 2);
+	assert_int_equal(c.inserted, 2);
+	assert_int_equal(c.attributed, 10);
+	assert_int_equal(c.overlaps, 2); /* minutes 4 and 5 */
+	jobs_of(f->db, 1, got, sizeof(got));
+	assert_string_equal(got, "300:a 300:a 300:a 300:a 300:a 300:a 301:a"
+				 " 301:a 301:a 301:a");
+	assert_int_equal(q(f->db, "SELECT count(*) FROM rejects WHERE"
+				  " reason = 'allocation ends before it"
+				  " starts'"),
+			 1);
+}
+
 int
 main(void)
 {
@@ -314,6 +520,12 @@ main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ingest_v1_migration, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ingest_attribution_either_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ingest_attribution_corrected,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ingest_attribution_overlap,
+					    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
