@@ -28,7 +28,7 @@ help(void)
 {
 	fputs(usage_line, stdout);
 	fputs("\nBill allocated GPU time and memory overage exactly "
-	      "(SPEC.md section 4).\n\n"
+	      "(docs/FORMAT.md section 4).\n\n"
 	      "  -d, --db PATH            warehouse (default $GPUUSAGE_DB "
 	      "or ./gpuusage.db)\n"
 	      "  -i, --input FILE         read the CSV of 'gpuagg --by job' "

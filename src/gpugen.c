@@ -31,7 +31,8 @@ static const char usage_text[] =
     "[-o file]\n";
 
 static const char help_text[] =
-    "Write realistic raw GPU samples (SPEC.md section 1) for a simulated\n"
+    "Write realistic raw GPU samples (docs/FORMAT.md section 1) for a "
+    "simulated\n"
     "cluster: jobs arrive over time, hold GPUs on one node, and drive\n"
     "utilization, memory, power and temperature. The same options and seed\n"
     "always give the same bytes.\n"
@@ -60,7 +61,8 @@ static const char help_text[] =
     "                           corrected re-send, malformed line, late "
     "row,\n"
     "                           or [N/A] in an optional field (default 0)\n"
-    "  -j, --jobs-out FILE      also write the job records (SPEC.md 1.3)\n"
+    "  -j, --jobs-out FILE      also write the job records (docs/FORMAT.md "
+    "1.3)\n"
     "  -o, --output FILE        write to FILE (atomically) instead of "
     "stdout\n"
     "  -h, --help               show this help and exit\n"

@@ -48,7 +48,8 @@ static const char usage_text[] =
     "[file ...]\n";
 
 static const char help_text[] =
-    "Load raw GPU samples (SPEC.md section 1) into the SQLite warehouse,\n"
+    "Load raw GPU samples (docs/FORMAT.md section 1) into the SQLite "
+    "warehouse,\n"
     "idempotently: a new (timestamp, node, gpu) is inserted, a known one\n"
     "with other values is updated, an identical one is left unchanged.\n"
     "All inputs of one invocation are one transaction. Bad rows go to the\n"
@@ -64,8 +65,9 @@ static const char help_text[] =
     "messages\n"
     "  -j, --jobs FILE          also load job records or Slurm sacct "
     "output\n"
-    "                           (SPEC.md 1.3); without a file operand, only "
-    "them\n"
+    "                           (docs/FORMAT.md 1.3); without a file "
+    "operand,\n"
+    "                           only them\n"
     "  -n, --node NAME          host of inputs without a node column "
     "(nvidia-smi)\n"
     "  -c, --columns LIST       column names of input without a header row\n"
