@@ -117,51 +117,91 @@ map_free(struct map *m)
 }
 
 /*
- * A set of (node_id, gpu) pairs as nonzero 64-bit codes, open addressing,
- * no allocation per entry: the keys loaded at the newest timestamp.
+ * A map from nonzero 64-bit codes (a (node_id, gpu) pair, a job key) to
+ * 64-bit values, open addressing, no allocation per entry: the hot path
+ * of a sample hashes an integer, never bytes. Used as a set of the keys
+ * loaded at the newest timestamp, and to find a GPU's segments and a
+ * job's entry by key.
  */
-struct keyset {
-	uint64_t *v;
-	size_t cap, n;
+struct codemap {
+	uint64_t *k, *v;
+	size_t cap, n; /* cap is 0 or a power of two */
 };
 
 static uint64_t
-keyset_code(int64_t node_id, int gpu)
+gpu_code(int64_t node_id, int gpu)
 {
 	return (uint64_t)node_id * 1024 + (uint64_t)gpu + 1;
 }
 
 static void
-keyset_clear(struct keyset *k)
+codemap_clear(struct codemap *m)
 {
-	if (k->cap > 0)
-		memset(k->v, 0, k->cap * sizeof(*k->v));
-	k->n = 0;
+	if (m->cap > 0)
+		memset(m->k, 0, m->cap * sizeof(*m->k));
+	m->n = 0;
 }
 
-/* Add code; returns false when it was already there. */
-static bool
-keyset_add(struct keyset *k, uint64_t code)
+static void
+codemap_free(struct codemap *m)
+{
+	free(m->k);
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+static size_t
+codemap_slot(const struct codemap *m, uint64_t code)
+{
+	size_t i = (code * UINT64_C(0x9E3779B97F4A7C15)) >> 32 & (m->cap - 1);
+
+	while (m->k[i] != 0 && m->k[i] != code)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+/* The value of code, or NULL when absent. */
+static uint64_t *
+codemap_get(struct codemap *m, uint64_t code)
 {
 	size_t i;
 
-	if ((k->n + 1) * 2 > k->cap) {
-		struct keyset nk = {NULL, k->cap == 0 ? 256 : k->cap * 2, 0};
+	if (m->cap == 0)
+		return NULL;
+	i = codemap_slot(m, code);
+	return m->k[i] == code ? &m->v[i] : NULL;
+}
 
-		nk.v = gpu_xcalloc(nk.cap, sizeof(*nk.v));
-		for (i = 0; i < k->cap; i++)
-			if (k->v[i] != 0)
-				keyset_add(&nk, k->v[i]);
-		free(k->v);
-		*k = nk;
+/*
+ * The value of code, added with value 0 when absent (*added, which may be
+ * NULL, tells which). Valid until the next codemap_put().
+ */
+static uint64_t *
+codemap_put(struct codemap *m, uint64_t code, bool *added)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap) {
+		struct codemap nm = {NULL, NULL, m->cap == 0 ? 256 : m->cap * 2,
+				     0};
+
+		nm.k = gpu_xcalloc(nm.cap, sizeof(*nm.k));
+		nm.v = gpu_xcalloc(nm.cap, sizeof(*nm.v));
+		for (i = 0; i < m->cap; i++)
+			if (m->k[i] != 0)
+				*codemap_put(&nm, m->k[i], NULL) = m->v[i];
+		codemap_free(m);
+		*m = nm;
 	}
-	for (i = (code * UINT64_C(0x9E3779B97F4A7C15)) >> 32 & (k->cap - 1);
-	     k->v[i] != 0; i = (i + 1) & (k->cap - 1))
-		if (k->v[i] == code)
-			return false;
-	k->v[i] = code;
-	k->n++;
-	return true;
+	i = codemap_slot(m, code);
+	if (added != NULL)
+		*added = m->k[i] == 0;
+	if (m->k[i] == 0) {
+		m->k[i] = code;
+		m->v[i] = 0;
+		m->n++;
+	}
+	return &m->v[i];
 }
 
 /* A node, job or GPU seen in this run, and the time range of its samples. */
@@ -179,7 +219,12 @@ struct gpu_seen {
 	int64_t mem_total;
 	bool has_mem_total;
 	char *uuid;
+	size_t attr;	 /* its entry in attrs, or NO_ATTR */
+	int64_t job_key; /* the job it was last attributed to, and */
+	size_t job;	 /* that job's entry in jobs */
 };
+
+#define NO_ATTR SIZE_MAX
 
 /* The column list of the fact table, in bind order. */
 #define FACT_COLS                                                              \
@@ -211,7 +256,6 @@ enum {
 	S_ALLOC_DEL,
 	S_ALLOC_PUT,
 	S_SEGS,
-	S_FACT_SCAN,
 	S_FACT_ATTR,
 	S_N
 };
@@ -300,10 +344,14 @@ static const char *const sql[S_N] = {
 	       " allocations a JOIN jobs_dim j ON j.job_key = a.job_key"
 	       " WHERE a.node_id = ?1 AND a.gpu = ?2 AND a.start_ms IS NOT"
 	       " NULL",
-    [S_FACT_SCAN] = "SELECT ts_ms, node_id, gpu, job_key, job_src FROM"
-		    " gpu_usage_fact WHERE ts_ms >= ?1 AND ts_ms < ?2",
-    [S_FACT_ATTR] = "UPDATE gpu_usage_fact SET job_key = ?4, job_src = ?5"
-		    " WHERE ts_ms = ?1 AND node_id = ?2 AND gpu = ?3",
+    /* gpu_attr() is sql_attr(): the job a row should have. */
+    [S_FACT_ATTR] = "UPDATE gpu_usage_fact SET"
+		    " job_key = gpu_attr(node_id, gpu, ts_ms, job_key),"
+		    " job_src = CASE WHEN gpu_attr(node_id, gpu, ts_ms,"
+		    " job_key) IS NULL THEN NULL ELSE 1 END"
+		    " WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (job_key IS NULL"
+		    " OR job_src IS NOT NULL) AND job_key IS NOT"
+		    " gpu_attr(node_id, gpu, ts_ms, job_key)",
 };
 
 /* A fact row ready to bind: the sample with its dimension keys. */
@@ -327,7 +375,7 @@ struct gpu_attr {
  * have changed: its stored samples are attributed again.
  */
 struct dirty_win {
-	uint64_t code; /* keyset_code(node_id, gpu) */
+	uint64_t code; /* gpu_code(node_id, gpu) */
 	int64_t lo, hi;
 };
 
@@ -347,11 +395,12 @@ struct gpu_ingest {
 	 */
 	bool has_hi, hi_from_run;
 	int64_t hi_ms;
-	struct keyset newest;
+	struct codemap newest;
 	struct fact batch[BATCH];
 	size_t nbatch;
 
-	struct map node_map, name_map[3], job_map, gpu_map, hour_map;
+	struct map node_map, name_map[3], job_map, hour_map;
+	struct codemap gpu_map; /* gpu_code() -> entry in gpus */
 
 	/*
 	 * Attribution: has_allocs says whether any allocation is stored;
@@ -360,11 +409,19 @@ struct gpu_ingest {
 	 * dirty holds the windows that this input's allocations changed.
 	 */
 	bool has_allocs;
-	struct map attr_map, jobkey_map;
+	struct codemap attr_map, jobkey_map;
 	struct gpu_attr *attrs;
 	size_t nattrs;
 	struct dirty_win *dirty;
 	size_t ndirty;
+	struct codemap dirty_gpus; /* GPU code -> its first window */
+	struct attr_call {
+		bool valid;
+		int64_t ts_ms, node_id, job_key;
+		int gpu;
+	} call;		/* sql_attr()'s last row */
+	int64_t *hours; /* hours of rows it changed, for dirty_hours */
+	size_t nhours;
 	struct seen *nodes, *jobs; /* indexed by the maps' values */
 	size_t nnodes, njobs;
 	struct gpu_seen *gpus;
@@ -471,7 +528,9 @@ drop_attrs(struct gpu_ingest *ing)
 	free(ing->attrs);
 	ing->attrs = NULL;
 	ing->nattrs = 0;
-	map_free(&ing->attr_map);
+	for (size_t i = 0; i < ing->ngpus; i++)
+		ing->gpus[i].attr = NO_ATTR;
+	codemap_free(&ing->attr_map);
 }
 
 /* Read the stored allocations of one GPU into its segments. */
@@ -514,10 +573,9 @@ load_segs(struct gpu_ingest *ing, int64_t node_id, int gpu,
 static struct gpu_attr *
 attr_of(struct gpu_ingest *ing, int64_t node_id, int gpu, struct gpu_err *err)
 {
-	uint64_t code = keyset_code(node_id, gpu);
+	uint64_t code = gpu_code(node_id, gpu);
 	bool added;
-	uint64_t *slot = map_get(&ing->attr_map, &code, sizeof(code), true,
-				 &added);
+	uint64_t *slot = codemap_put(&ing->attr_map, code, &added);
 	struct gpu_attr *a;
 
 	if (!added)
@@ -533,21 +591,22 @@ attr_of(struct gpu_ingest *ing, int64_t node_id, int gpu, struct gpu_err *err)
 }
 
 /*
- * The allocation holding (node_id, gpu) at ts_ms: its segment, or NULL
- * (*seg) when none does. Returns 0 or -1.
+ * The allocation holding GPU g at ts_ms: its segment, or NULL (*seg) when
+ * none does. Returns 0 or -1.
  */
 static int
-holder(struct gpu_ingest *ing, int64_t node_id, int gpu, int64_t ts_ms,
-       const struct gpu_seg **seg, struct gpu_err *err)
+gpu_holder(struct gpu_ingest *ing, struct gpu_seen *g, int64_t ts_ms,
+	   const struct gpu_seg **seg, struct gpu_err *err)
 {
 	struct gpu_attr *a;
 
-	*seg = NULL;
-	if (!ing->has_allocs)
-		return 0;
-	a = attr_of(ing, node_id, gpu, err);
-	if (a == NULL)
-		return -1;
+	if (g->attr == NO_ATTR) {
+		a = attr_of(ing, g->node_id, g->gpu, err);
+		if (a == NULL)
+			return -1;
+		g->attr = (size_t)(a - ing->attrs);
+	}
+	a = &ing->attrs[g->attr];
 	*seg = gpu_segs_find(&a->segs, ts_ms, &a->hint);
 	return 0;
 }
@@ -557,8 +616,8 @@ static struct seen *
 job_by_key(struct gpu_ingest *ing, int64_t job_key)
 {
 	bool added;
-	uint64_t *slot = map_get(&ing->jobkey_map, &job_key, sizeof(job_key),
-				 true, &added);
+	uint64_t *slot = codemap_put(&ing->jobkey_map, (uint64_t)job_key,
+				     &added);
 
 	if (added) {
 		ing->jobs = gpu_xreallocarray(ing->jobs, ing->njobs + 1,
@@ -569,6 +628,8 @@ job_by_key(struct gpu_ingest *ing, int64_t job_key)
 	}
 	return &ing->jobs[*slot];
 }
+
+static void sql_attr(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 
 /* Does the warehouse hold any allocation? */
 static int
@@ -613,6 +674,12 @@ gpu_ingest_new(sqlite3 *db, const struct gpu_ingest_opts *opts,
 	ing->db = db;
 	ing->interval_s = opts->interval_s;
 	ing->last_hour = -1;
+	if (sqlite3_create_function_v2(db, "gpu_attr", 4,
+				       SQLITE_UTF8 | SQLITE_DIRECTONLY, ing,
+				       sql_attr, NULL, NULL, NULL) != SQLITE_OK) {
+		db_fail(ing, err);
+		goto fail;
+	}
 	for (int i = 0; i < S_N; i++) {
 		ing->st[i] = gpu_db_prepare(db, sql[i], err);
 		if (ing->st[i] == NULL)
@@ -636,16 +703,20 @@ gpu_ingest_free(struct gpu_ingest *ing)
 	for (int i = 0; i < S_N; i++)
 		sqlite3_finalize(ing->st[i]);
 	sqlite3_finalize(ing->batch_st);
+	sqlite3_create_function_v2(ing->db, "gpu_attr", 4, SQLITE_UTF8, NULL,
+				   NULL, NULL, NULL, NULL);
 	map_free(&ing->node_map);
 	for (int i = 0; i < 3; i++)
 		map_free(&ing->name_map[i]);
 	map_free(&ing->job_map);
-	map_free(&ing->gpu_map);
+	codemap_free(&ing->gpu_map);
 	map_free(&ing->hour_map);
 	drop_attrs(ing);
-	map_free(&ing->jobkey_map);
+	codemap_free(&ing->jobkey_map);
+	codemap_free(&ing->dirty_gpus);
+	free(ing->hours);
 	free(ing->dirty);
-	free(ing->newest.v);
+	codemap_free(&ing->newest);
 	for (size_t i = 0; i < ing->ngpus; i++)
 		free(ing->gpus[i].uuid);
 	free(ing->gpus);
@@ -752,18 +823,14 @@ widen(struct seen *e, int64_t ts)
 	}
 }
 
-static void
-note_gpu(struct gpu_ingest *ing, const struct gpu_sample *s, int64_t node_id,
-	 int64_t model_key)
+/* The run's entry for GPU gpu of node node_id, first seen at ts. */
+static struct gpu_seen *
+gpu_entry(struct gpu_ingest *ing, int64_t node_id, int gpu, int64_t ts)
 {
-	struct {
-		int64_t node_id;
-		int64_t gpu;
-	} k = {node_id, s->gpu};
 	bool added;
-	uint64_t *slot = map_get(&ing->gpu_map, &k, sizeof(k), true, &added);
+	uint64_t *slot = codemap_put(&ing->gpu_map, gpu_code(node_id, gpu),
+				     &added);
 	struct gpu_seen *g;
-	bool latest;
 
 	if (added) {
 		ing->gpus = gpu_xreallocarray(ing->gpus, ing->ngpus + 1,
@@ -771,11 +838,19 @@ note_gpu(struct gpu_ingest *ing, const struct gpu_sample *s, int64_t node_id,
 		g = &ing->gpus[ing->ngpus];
 		memset(g, 0, sizeof(*g));
 		g->node_id = node_id;
-		g->gpu = s->gpu;
-		g->min_ms = g->max_ms = s->ts_ms;
+		g->gpu = gpu;
+		g->min_ms = g->max_ms = ts;
+		g->attr = NO_ATTR;
 		*slot = ing->ngpus++;
 	}
-	g = &ing->gpus[*slot];
+	return &ing->gpus[*slot];
+}
+
+static void
+note_gpu(struct gpu_seen *g, const struct gpu_sample *s, int64_t model_key)
+{
+	bool latest;
+
 	latest = s->ts_ms >= g->max_ms;
 	if (s->ts_ms < g->min_ms)
 		g->min_ms = s->ts_ms;
@@ -864,18 +939,21 @@ flush_batch(struct gpu_ingest *ing, struct gpu_err *err)
 static bool
 known_new(struct gpu_ingest *ing, const struct fact *f)
 {
-	uint64_t code = keyset_code(f->node_id, f->gpu);
+	uint64_t code = gpu_code(f->node_id, f->gpu);
+	bool added;
 
 	if (!ing->has_hi || f->ts_ms > ing->hi_ms) {
 		ing->has_hi = true;
 		ing->hi_from_run = true;
 		ing->hi_ms = f->ts_ms;
-		keyset_clear(&ing->newest);
-		keyset_add(&ing->newest, code);
+		codemap_clear(&ing->newest);
+		codemap_put(&ing->newest, code, NULL);
 		return true;
 	}
-	return f->ts_ms == ing->hi_ms && ing->hi_from_run &&
-	       keyset_add(&ing->newest, code);
+	if (f->ts_ms != ing->hi_ms || !ing->hi_from_run)
+		return false;
+	codemap_put(&ing->newest, code, &added);
+	return added;
 }
 
 /* Upsert one row whose key may exist; counts it. */
@@ -915,6 +993,7 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 {
 	struct fact f;
 	struct seen *node, *job = NULL;
+	struct gpu_seen *g;
 	bool changed = true, overlap = false;
 
 	node = seen_of(ing, &ing->node_map, &ing->nodes, &ing->nnodes,
@@ -946,16 +1025,22 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 	f.has_temp = s->has_temp;
 	f.temp = s->temp_c;
 	f.from_alloc = false;
+	g = gpu_entry(ing, f.node_id, f.gpu, f.ts_ms);
 	/* A sample's own job wins; else the allocation holding its GPU. */
-	if (s->job_id.len == 0) {
+	if (s->job_id.len == 0 && ing->has_allocs) {
 		const struct gpu_seg *seg;
 
-		if (holder(ing, f.node_id, f.gpu, f.ts_ms, &seg, err) != 0)
+		if (gpu_holder(ing, g, f.ts_ms, &seg, err) != 0)
 			return -1;
 		if (seg != NULL) {
 			f.key[0] = seg->job_key;
 			f.from_alloc = true;
-			job = job_by_key(ing, seg->job_key);
+			if (g->job_key != seg->job_key) {
+				g->job_key = seg->job_key;
+				g->job = (size_t)(job_by_key(ing, g->job_key) -
+						  ing->jobs);
+			}
+			job = &ing->jobs[g->job];
 			overlap = seg->overlap;
 		}
 	}
@@ -984,7 +1069,7 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 		ing->c.attributed++;
 		ing->c.overlaps += overlap;
 	}
-	note_gpu(ing, s, f.node_id, f.key[3]);
+	note_gpu(g, s, f.key[3]);
 	return changed ? mark_hour(ing, s->ts_ms, err) : 0;
 }
 
@@ -1233,7 +1318,7 @@ store_held(struct gpu_ingest *ing, int64_t job_key, int64_t node_id,
 		}
 		if (run(ing, st, err) != 0)
 			return -1;
-		note_change(ing, keyset_code(node_id, g), a, in_a, b, in_b);
+		note_change(ing, gpu_code(node_id, g), a, in_a, b, in_b);
 	}
 	ing->has_allocs = true;
 	return 0;
@@ -1324,131 +1409,115 @@ merge_windows(struct dirty_win *w, size_t n, bool by_gpu)
 	return m;
 }
 
+/* Count a stored row whose job changes to job_key (0: none) at ts. */
+static void
+note_reattr(struct gpu_ingest *ing, int64_t job_key,
+	    const struct gpu_seg *seg, int64_t ts)
+{
+	int64_t hour = ts / GPU_HOUR_MS * GPU_HOUR_MS;
+
+	if (job_key != 0) {
+		ing->c.attributed++;
+		ing->c.overlaps += seg->overlap;
+		widen(job_by_key(ing, job_key), ts);
+	}
+	/* Rows come in time order: a new hour differs from the last. */
+	if (ing->nhours == 0 || ing->hours[ing->nhours - 1] != hour) {
+		ing->hours = gpu_xreallocarray(ing->hours, ing->nhours + 1,
+					       sizeof(*ing->hours));
+		ing->hours[ing->nhours++] = hour;
+	}
+}
+
 /* Is ts inside one of the dirty windows of its GPU (code)? */
 static bool
-in_dirty(const struct gpu_ingest *ing, struct map *gpus, uint64_t code,
-	 int64_t ts)
+in_dirty(struct gpu_ingest *ing, uint64_t code, int64_t ts)
 {
-	uint64_t *slot = map_get(gpus, &code, sizeof(code),
-				 false, NULL);
+	uint64_t *first = codemap_get(&ing->dirty_gpus, code);
 
-	if (slot == NULL)
+	if (first == NULL)
 		return false;
-	for (size_t i = *slot; i < ing->ndirty && ing->dirty[i].code == code;
+	for (size_t i = *first; i < ing->ndirty && ing->dirty[i].code == code;
 	     i++)
 		if (ing->dirty[i].lo <= ts && ts < ing->dirty[i].hi)
 			return true;
 	return false;
 }
 
-/* One fact row whose job changes. */
-struct reattr {
-	int64_t ts_ms, node_id, job_key;
-	int gpu;
-};
+/*
+ * The SQL function gpu_attr(node_id, gpu, ts_ms, job_key): the job key a
+ * stored row should have after this input's allocation changes (its own
+ * job_key outside the changed windows). The pass's UPDATE calls it in its
+ * WHERE clause, then for the new values: the calls after the first for
+ * one row return the answer kept from it. A row whose job changes is
+ * counted and its job's sample range widened; its hour is noted for the
+ * dirty hours, written after the UPDATE. Segments are loaded beforehand,
+ * so that the function runs no SQL.
+ */
+static void
+sql_attr(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct gpu_ingest *ing = sqlite3_user_data(ctx);
+	struct attr_call *c = &ing->call;
+	int64_t node_id = sqlite3_value_int64(argv[0]);
+	int gpu = sqlite3_value_int(argv[1]);
+	int64_t ts = sqlite3_value_int64(argv[2]);
+	int64_t old = sqlite3_value_int64(argv[3]); /* 0 for NULL */
 
+	(void)argc;
+	if (!c->valid || c->ts_ms != ts || c->node_id != node_id ||
+	    c->gpu != gpu) {
+		uint64_t code = gpu_code(node_id, gpu);
+		uint64_t *idx = codemap_get(&ing->attr_map, code);
+		const struct gpu_seg *seg = NULL;
+
+		c->valid = true;
+		c->ts_ms = ts;
+		c->node_id = node_id;
+		c->gpu = gpu;
+		c->job_key = old;
+		if (idx != NULL && in_dirty(ing, code, ts)) {
+			struct gpu_attr *a = &ing->attrs[*idx];
+
+			seg = gpu_segs_find(&a->segs, ts, &a->hint);
+			c->job_key = seg != NULL ? seg->job_key : 0;
+		}
+		if (c->job_key != old)
+			note_reattr(ing, c->job_key, seg, ts);
+	}
+	if (c->job_key == 0)
+		sqlite3_result_null(ctx);
+	else
+		sqlite3_result_int64(ctx, c->job_key);
+}
+
+/*
+ * Attribute again, in [lo, hi), the stored rows that lie in a changed
+ * window of their GPU and whose job is not their own: one UPDATE that
+ * scans the clustered key once and rewrites only the rows that change.
+ */
 static int
-apply_reattr(struct gpu_ingest *ing, const struct reattr *v, size_t n,
-	     struct gpu_err *err)
+reattribute_range(struct gpu_ingest *ing, int64_t lo, int64_t hi,
+		  struct gpu_err *err)
 {
 	sqlite3_stmt *st = ing->st[S_FACT_ATTR];
 
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_bind_int64(st, 1, v[i].ts_ms);
-		sqlite3_bind_int64(st, 2, v[i].node_id);
-		sqlite3_bind_int(st, 3, v[i].gpu);
-		bind_key(st, 4, v[i].job_key);
-		bind_opt_i64(st, 5, v[i].job_key != 0, 1);
-		if (run(ing, st, err) != 0 ||
-		    mark_hour(ing, v[i].ts_ms, err) != 0)
+	ing->call.valid = false;
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
+	if (run(ing, st, err) != 0)
+		return -1;
+	for (size_t i = 0; i < ing->nhours; i++)
+		if (mark_hour(ing, ing->hours[i], err) != 0)
 			return -1;
-		if (v[i].job_key != 0)
-			widen(job_by_key(ing, v[i].job_key), v[i].ts_ms);
-	}
+	ing->nhours = 0;
 	return 0;
-}
-
-/* Rows whose job changes, applied when this many are pending. */
-#define REATTR_CHUNK 16384
-
-/*
- * Attribute again the stored samples of the time range [lo, hi) that lie
- * in a dirty window of their GPU and whose job is not their own. The
- * scan stops at a timestamp boundary to apply what it found (a table is
- * not changed under an open scan of it), then goes on from there.
- */
-static int
-reattribute_range(struct gpu_ingest *ing, struct map *gpus, int64_t lo,
-		  int64_t hi, struct gpu_err *err)
-{
-	sqlite3_stmt *st = ing->st[S_FACT_SCAN];
-	struct reattr *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc = SQLITE_DONE;
-
-	while (lo < hi) {
-		int64_t stop = -1, ts = lo;
-
-		sqlite3_bind_int64(st, 1, lo);
-		sqlite3_bind_int64(st, 2, hi);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			int64_t node_id = sqlite3_column_int64(st, 1);
-			int gpu = sqlite3_column_int(st, 2);
-			int64_t old = sqlite3_column_int64(st, 3), now = 0;
-			bool own = sqlite3_column_type(st, 3) != SQLITE_NULL &&
-				   sqlite3_column_type(st, 4) == SQLITE_NULL;
-			const struct gpu_seg *seg;
-
-			ts = sqlite3_column_int64(st, 0);
-			if (stop >= 0 && ts != stop)
-				break;
-			if (own || !in_dirty(ing, gpus,
-					     keyset_code(node_id, gpu), ts))
-				continue;
-			if (holder(ing, node_id, gpu, ts, &seg, err) != 0)
-				goto fail;
-			if (seg != NULL)
-				now = seg->job_key;
-			if (now == old)
-				continue;
-			if (n == cap) {
-				cap = cap == 0 ? 1024 : cap * 2;
-				v = gpu_xreallocarray(v, cap, sizeof(*v));
-			}
-			v[n++] = (struct reattr){ts, node_id, now, gpu};
-			if (now != 0) {
-				ing->c.attributed++;
-				ing->c.overlaps += seg->overlap;
-			}
-			if (n >= REATTR_CHUNK && stop < 0)
-				stop = ts;
-		}
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			goto fail;
-		if (apply_reattr(ing, v, n, err) != 0)
-			goto out;
-		n = 0;
-		if (rc == SQLITE_DONE)
-			break;
-		lo = ts; /* the first row past the stop */
-	}
-	free(v);
-	return 0;
-fail:
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		db_fail(ing, err);
-out:
-	sqlite3_reset(st);
-	free(v);
-	return -1;
 }
 
 /* Attribute again what this input's allocation changes touched. */
 static int
 reattribute(struct gpu_ingest *ing, struct gpu_err *err)
 {
-	struct map gpus = {0};
 	struct dirty_win *ranges;
 	size_t nranges;
 	int rc = 0;
@@ -1458,9 +1527,15 @@ reattribute(struct gpu_ingest *ing, struct gpu_err *err)
 	drop_attrs(ing);
 	qsort(ing->dirty, ing->ndirty, sizeof(*ing->dirty), dirty_cmp);
 	ing->ndirty = merge_windows(ing->dirty, ing->ndirty, true);
-	for (size_t i = ing->ndirty; i-- > 0;)
-		*map_get(&gpus, &ing->dirty[i].code, sizeof(uint64_t), true,
-			 NULL) = i;
+	codemap_clear(&ing->dirty_gpus);
+	for (size_t i = ing->ndirty; i-- > 0;) {
+		uint64_t code = ing->dirty[i].code;
+
+		*codemap_put(&ing->dirty_gpus, code, NULL) = i;
+		if (attr_of(ing, (int64_t)((code - 1) / 1024),
+			    (int)((code - 1) % 1024), err) == NULL)
+			return -1;
+	}
 	/* One scan over the union of the windows of all GPUs. */
 	ranges = gpu_xreallocarray(NULL, ing->ndirty, sizeof(*ranges));
 	memcpy(ranges, ing->dirty, ing->ndirty * sizeof(*ranges));
@@ -1469,10 +1544,8 @@ reattribute(struct gpu_ingest *ing, struct gpu_err *err)
 	qsort(ranges, ing->ndirty, sizeof(*ranges), dirty_cmp);
 	nranges = merge_windows(ranges, ing->ndirty, false);
 	for (size_t i = 0; i < nranges && rc == 0; i++)
-		rc = reattribute_range(ing, &gpus, ranges[i].lo, ranges[i].hi,
-				       err);
+		rc = reattribute_range(ing, ranges[i].lo, ranges[i].hi, err);
 	free(ranges);
-	map_free(&gpus);
 	ing->ndirty = 0;
 	return rc;
 }
