@@ -30,7 +30,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 ALL_CFLAGS := $(CPPFLAGS) $(PKG_CFLAGS) $(WARN) -pthread $(CFLAGS)
 
-ALL_TOOLS  := gpugen gpuingest gpuagg gpubill gpureport
+ALL_TOOLS  := gpugen gpuingest gpuagg gpubill gpureport gpucollect
 # Tools are built as their sources land.
 TOOLS      := $(foreach t,$(ALL_TOOLS),$(if $(wildcard src/$(t).c),$(t)))
 CORE_SRC   := $(wildcard src/core/*.c)
