@@ -239,7 +239,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {NULL, 0, NULL, 0},
 	};
-	int rc = gpu_opt_parse(argc, argv, ":n:o:qhV", longopts, usage_text,
+	int rc = gpu_opt_parse(argc, argv, ":hVn:o:q", longopts, usage_text,
 			       set_opt, o);
 
 	if (rc >= 0)

@@ -76,7 +76,8 @@ struct collect_proc {
  * The timestamp is read as local time (collect_local_time()); a missing
  * one takes now_ms. Lines that lack the GPU index, utilization or memory
  * used are skipped with a warning (unless quiet), as are malformed ones;
- * other unusable values are absent. Never fails.
+ * other unusable values are absent. Never fails. The caller releases each
+ * record with collect_gpu_release() and frees the array.
  */
 void collect_parse_gpus(const char *text, size_t len, int64_t now_ms,
 			bool quiet, struct collect_gpu **gpus, size_t *n);
@@ -84,7 +85,8 @@ void collect_parse_gpus(const char *text, size_t len, int64_t now_ms,
 /*
  * Parse the output of --query-compute-apps=gpu_uuid,pid,used_memory
  * --format=csv,noheader,nounits into *apps (grown, *n counts them); lines
- * without a usable UUID or PID are skipped.
+ * without a usable UUID or PID are skipped. The caller releases each with
+ * collect_app_release() and frees the array.
  */
 void collect_parse_apps(const char *text, size_t len, struct collect_app **apps,
 			size_t *n);
