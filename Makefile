@@ -30,7 +30,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 ALL_CFLAGS := $(CPPFLAGS) $(PKG_CFLAGS) $(WARN) -pthread $(CFLAGS)
 
-ALL_TOOLS  := gpugen gpuingest gpuagg gpubill gpureport
+ALL_TOOLS  := gpugen gpuingest gpuagg gpubill gpureport gpucollect
 # Tools are built as their sources land.
 TOOLS      := $(foreach t,$(ALL_TOOLS),$(if $(wildcard src/$(t).c),$(t)))
 CORE_SRC   := $(wildcard src/core/*.c)
@@ -74,10 +74,14 @@ $(BINS): $(B)/%: $$(call tool_obj,%) $(LIB)
 
 $(B)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Isrc -Wno-missing-prototypes -MMD -MP -c $< -o $@
 
-$(B)/tests/test_%: $(B)/tests/test_%.o $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS)
+# tests/unit/test_<tool>.c also links the tool's parts src/<tool>-*.c (not
+# its main()); a core module's test has none.
+tool_part_obj = $(patsubst src/%.c,$(B)/obj/%.o,$(wildcard src/$(1)-*.c))
+$(B)/tests/test_%: $(B)/tests/test_%.o $$(call tool_part_obj,$$*) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(call tool_part_obj,$*) $(LIB) \
+	  $(PKG_LIBS) $(CMOCKA_LIBS)
 
 check: all $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)

@@ -16,7 +16,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 if [ -n "${GOLDEN_WRAP:-}" ]; then
 	mkdir "$tmp/wrap"
-	for t in gpugen gpuingest gpuagg gpubill gpureport; do
+	for t in gpugen gpuingest gpuagg gpubill gpureport gpucollect; do
 		printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$GOLDEN_WRAP" "$bin/$t" \
 			>"$tmp/wrap/$t"
 		chmod +x "$tmp/wrap/$t"
