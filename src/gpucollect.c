@@ -46,7 +46,7 @@ static const char usage_text[] =
 
 static const char help_text[] =
     "Sample this node's GPUs with nvidia-smi and write one raw sample per\n"
-    "GPU (SPEC.md section 1), naming the Slurm job that holds each GPU from\n"
+    "GPU (docs/FORMAT.md section 1), naming the Slurm job that holds each GPU from\n"
     "a DCGM job map or from the cgroup and environment of its processes.\n"
     "One pass per call, or a pass every --every duration. Durations are\n"
     "seconds, or a number with s, m or h (30, 30s, 5m, 1h).\n"
