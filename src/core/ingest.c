@@ -257,6 +257,7 @@ enum {
 	S_ALLOC_PUT,
 	S_SEGS,
 	S_FACT_ATTR,
+	S_FACT_NEXT,
 	S_N
 };
 
@@ -344,6 +345,8 @@ static const char *const sql[S_N] = {
 	       " allocations a JOIN jobs_dim j ON j.job_key = a.job_key"
 	       " WHERE a.node_id = ?1 AND a.gpu = ?2 AND a.start_ms IS NOT"
 	       " NULL",
+    [S_FACT_NEXT] = "SELECT ts_ms FROM gpu_usage_fact WHERE ts_ms >= ?1 AND"
+		    " ts_ms < ?2 ORDER BY ts_ms LIMIT 1",
     /* gpu_attr() is sql_attr(): the job a row should have. */
     [S_FACT_ATTR] = "UPDATE gpu_usage_fact SET"
 		    " job_key = gpu_attr(node_id, gpu, ts_ms, job_key),"
@@ -1493,24 +1496,38 @@ sql_attr(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /*
  * Attribute again, in [lo, hi), the stored rows that lie in a changed
- * window of their GPU and whose job is not their own: one UPDATE that
- * scans the clustered key once and rewrites only the rows that change.
+ * window of their GPU and whose job is not their own: UPDATEs that scan
+ * the clustered key and rewrite only the rows that change, an hour of
+ * samples at a time (SQLite first collects the keys of the rows an UPDATE
+ * changes: memory then stays that of an hour, whatever the range), from
+ * one stored sample time to the next, so that gaps cost nothing.
  */
 static int
 reattribute_range(struct gpu_ingest *ing, int64_t lo, int64_t hi,
 		  struct gpu_err *err)
 {
-	sqlite3_stmt *st = ing->st[S_FACT_ATTR];
+	sqlite3_stmt *st = ing->st[S_FACT_ATTR], *next = ing->st[S_FACT_NEXT];
 
-	ing->call.valid = false;
-	sqlite3_bind_int64(st, 1, lo);
-	sqlite3_bind_int64(st, 2, hi);
-	if (run(ing, st, err) != 0)
-		return -1;
-	for (size_t i = 0; i < ing->nhours; i++)
-		if (mark_hour(ing, ing->hours[i], err) != 0)
+	while (lo < hi) {
+		int64_t end = lo < hi - GPU_HOUR_MS ? lo + GPU_HOUR_MS : hi;
+		bool found;
+
+		ing->call.valid = false;
+		sqlite3_bind_int64(st, 1, lo);
+		sqlite3_bind_int64(st, 2, end);
+		if (run(ing, st, err) != 0)
 			return -1;
-	ing->nhours = 0;
+		for (size_t i = 0; i < ing->nhours; i++)
+			if (mark_hour(ing, ing->hours[i], err) != 0)
+				return -1;
+		ing->nhours = 0;
+		sqlite3_bind_int64(next, 1, end);
+		sqlite3_bind_int64(next, 2, hi);
+		if (query_i64(ing, next, &lo, &found, err) != 0)
+			return -1;
+		if (!found)
+			break;
+	}
 	return 0;
 }
 
