@@ -14,6 +14,7 @@
 #include "gpu/buf.h"
 #include "gpu/num.h"
 #include "gpu/time.h"
+#include "gpu/utf8.h"
 
 #define CHUNK (64 * 1024)   /* bytes per fread */
 #define RAW_MAX (64 * 1024) /* longest raw row text handed out */
@@ -1023,47 +1024,6 @@ fid_of(const char *name)
 	return F_UNKNOWN;
 }
 
-static bool
-utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t k, need;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (n - i <= need)
-			return false;
-		for (k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += need + 1;
-	}
-	return true;
-}
-
 static const char *
 check_text(int fid, struct gpu_str v)
 {
@@ -1082,7 +1042,7 @@ check_text(int fid, struct gpu_str v)
 			return meta[fid].ctrl;
 		high = true;
 	}
-	if (high && !utf8_valid((const unsigned char *)v.p, v.len))
+	if (high && !gpu_utf8_valid(v.p, v.len))
 		return meta[fid].utf8;
 	return NULL;
 }
