@@ -16,50 +16,6 @@
 #include "gpu/time.h"
 #include "gpubill.h"
 
-/* The period of a bucket label written by gpuagg, and its start. */
-static int
-parse_bucket(enum gpu_period p, const char *s, size_t len, int64_t *start)
-{
-	char tmp[40], back[32];
-	const char *why;
-	int64_t ms;
-
-	if (len == 0 || len > 20)
-		return -1;
-	memcpy(tmp, s, len);
-	tmp[len] = '\0';
-	switch (p) {
-	case GPU_PERIOD_MONTH:
-		memcpy(tmp + len, "-01", 4);
-		break;
-	case GPU_PERIOD_HOUR:
-		memcpy(tmp + len, ":00", 4);
-		break;
-	case GPU_PERIOD_WEEK: {
-		int64_t y, w, jan4, wd;
-
-		if (len != 8 || tmp[4] != '-' || tmp[5] != 'W' ||
-		    gpu_num_parse_i64(tmp, 4, &y) != 0 ||
-		    gpu_num_parse_i64(tmp + 6, 2, &w) != 0 || w < 1 || w > 53)
-			return -1;
-		jan4 = gpu_days_from_civil(y, 1, 4);
-		wd = ((jan4 + 3) % 7 + 7) % 7; /* 0 = Monday */
-		ms = (jan4 - wd + 7 * (w - 1)) * 86400000;
-		goto check;
-	}
-	default:
-		break;
-	}
-	if (gpu_time_parse_arg(tmp, &ms, &why) != 0)
-		return -1;
-check:
-	gpu_period_label(p, ms, back);
-	if (strlen(back) != len || memcmp(back, s, len) != 0)
-		return -1;
-	*start = ms;
-	return 0;
-}
-
 /* Columns of gpuagg's CSV that gpubill reads. */
 struct incols {
 	int job, user, project, model, alloc, overage, gpu_seconds, bucket;
@@ -155,7 +111,7 @@ row_period(const struct opts *o, const struct incols *c,
 			 o->mode == MODE_FIXED ? o->label : "all");
 		return 0;
 	}
-	if (parse_bucket(c->bucket_period, b.p, b.len, &start) != 0)
+	if (gpu_period_label_parse(c->bucket_period, b.p, b.len, &start) != 0)
 		return gpu_err_at(err, source, row->line,
 				  "invalid %s label '%.*s'",
 				  gpu_period_name(c->bucket_period),
