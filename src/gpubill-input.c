@@ -12,7 +12,7 @@
 #include "gpu/diag.h"
 #include "gpu/money.h"
 #include "gpu/num.h"
-#include "gpu/reader.h"
+#include "gpu/table.h"
 #include "gpu/time.h"
 #include "gpubill.h"
 

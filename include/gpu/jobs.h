@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 #include "gpu/diag.h"
-#include "gpu/reader.h"
+#include "gpu/table.h"
 #include "gpu/sample.h"
 
 /*
