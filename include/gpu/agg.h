@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Aggregation (SPEC.md section 3): additive sums, metrics, group tables. */
+/* Aggregation (SPEC.md section 3): group tables and warehouse queries. */
 #ifndef GPU_AGG_H
 #define GPU_AGG_H
 
@@ -11,97 +11,9 @@
 
 #include "gpu/diag.h"
 #include "gpu/sample.h"
+#include "gpu/sums.h"
 #include "gpu/time.h"
 #include "gpu/writer.h"
-
-/* The default memory-overage threshold: 16 GiB. */
-#define GPU_DEFAULT_THRESHOLD_MIB INT64_C(16384)
-
-/*
- * The additive sums of a group, from which every metric is derived. d is
- * a sample's duration in seconds. Merging two groups adds their sums (and
- * takes the larger maximum), so hour rows combine into any period exactly.
- */
-struct gpu_sums {
-	int64_t samples;
-	int64_t gpu_seconds;   /* sum d */
-	int64_t alloc_seconds; /* sum d, allocated samples */
-	int64_t idle_seconds;  /* sum d, util < 5 */
-	double busy;	       /* sum d * util_pct */
-	double alloc_busy;     /* sum d * util_pct, allocated */
-	int64_t mem_used_s;    /* sum d * mem_used_mib */
-	int64_t max_mem;       /* max mem_used_mib; -1: no samples */
-	double mem_util_s;     /* sum d * mem_util_pct, samples with a total */
-	int64_t mem_util_seconds; /* sum d, samples with a total */
-	double power_s;		  /* sum d * power_w */
-	int64_t power_seconds;	  /* sum d, samples with power */
-	int64_t overage; /* sum d * max(0, used - threshold), allocated */
-	int64_t last_ms; /* latest sample start; INT64_MIN: none */
-};
-
-/* Empty sums. */
-void gpu_sums_init(struct gpu_sums *s);
-
-/*
- * Add one sample: its duration is smp->interval_s when > 0, else interval_s.
- * It is allocated when smp->job_id is not empty; mem_util_pct is counted
- * when it has a total > 0; overage is over threshold_mib.
- */
-void gpu_sums_add(struct gpu_sums *s, const struct gpu_sample *smp,
-		  int interval_s, int64_t threshold_mib);
-
-/* Add the sums of another group (maxima: the larger). */
-void gpu_sums_merge(struct gpu_sums *into, const struct gpu_sums *from);
-
-/*
- * Metrics of SPEC.md section 3, in output order. A metric set is a bit mask
- * (1u << GPU_M_x); output always keeps this order.
- */
-enum gpu_metric {
-	GPU_M_SAMPLES,
-	GPU_M_GPU_SECONDS,
-	GPU_M_ALLOC_GPU_SECONDS,
-	GPU_M_GPU_HOURS,
-	GPU_M_ALLOC_GPU_HOURS,
-	GPU_M_BUSY_GPU_HOURS,
-	GPU_M_AVG_UTIL_PCT,
-	GPU_M_ALLOC_UTIL_PCT,
-	GPU_M_IDLE_GPU_HOURS,
-	GPU_M_AVG_MEM_USED_MIB,
-	GPU_M_MAX_MEM_USED_MIB,
-	GPU_M_AVG_MEM_UTIL_PCT,
-	GPU_M_AVG_POWER_W,
-	GPU_M_ENERGY_KWH,
-	GPU_M_MEM_OVERAGE_MIB_SECONDS,
-	GPU_M_COUNT
-};
-
-#define GPU_METRICS_ALL ((1u << GPU_M_COUNT) - 1)
-
-/* The column name of a metric ("gpu_hours"); static, "?" when invalid. */
-const char *gpu_metric_name(enum gpu_metric m);
-
-/* Map one metric name to m. Returns 0, or -1 with err listing valid names. */
-int gpu_metric_parse(const char *name, enum gpu_metric *m, struct gpu_err *err);
-
-/*
- * Parse a comma-separated metric list into a mask. Returns 0, or -1 with err
- * naming the bad entry and listing the valid names (also for an empty list).
- */
-int gpu_metrics_parse(const char *list, unsigned *mask, struct gpu_err *err);
-
-/* A metric's value: null (empty denominator), exact integer, or float. */
-enum gpu_value_kind { GPU_VAL_NULL, GPU_VAL_INT, GPU_VAL_DOUBLE };
-
-struct gpu_value {
-	enum gpu_value_kind kind;
-	int64_t i;
-	double d;
-};
-
-/* The value of metric m of s: the one place metrics are derived. */
-void gpu_metric_value(const struct gpu_sums *s, enum gpu_metric m,
-		      struct gpu_value *v);
 
 /*
  * Group-by dimensions (a bit mask). GPU_DIM_GPU groups by node and GPU.

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Aggregation: sums, metrics, group tables, the hourly rollup and queries. */
+/* Aggregation: group tables, the hourly rollup and queries. */
 #include "gpu/agg.h"
 
 #include <inttypes.h>
@@ -11,176 +11,6 @@
 #include "gpu/db.h"
 #include "gpu/num.h"
 
-/* Sums and metrics. */
-
-void
-gpu_sums_init(struct gpu_sums *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->max_mem = -1;
-	s->last_ms = INT64_MIN;
-}
-
-/*
- * The one place a sample enters the sums; total <= 0 means no total, and
- * allocated means the sample carries a job.
- */
-static void
-sums_add(struct gpu_sums *s, int64_t ts_ms, int64_t d, double util,
-	 int64_t used, int64_t total, bool has_power, double power,
-	 bool allocated, int64_t threshold_mib)
-{
-	s->samples++;
-	s->gpu_seconds += d;
-	s->busy += (double)d * util;
-	if (allocated) {
-		s->alloc_seconds += d;
-		s->alloc_busy += (double)d * util;
-		if (used > threshold_mib)
-			s->overage += d * (used - threshold_mib);
-	}
-	if (gpu_usage_category(util) == GPU_CAT_IDLE)
-		s->idle_seconds += d;
-	s->mem_used_s += d * used;
-	if (used > s->max_mem)
-		s->max_mem = used;
-	if (total > 0) {
-		s->mem_util_s +=
-		    (double)d * ((double)used * 100.0 / (double)total);
-		s->mem_util_seconds += d;
-	}
-	if (has_power) {
-		s->power_s += (double)d * power;
-		s->power_seconds += d;
-	}
-	if (ts_ms > s->last_ms)
-		s->last_ms = ts_ms;
-}
-
-void
-gpu_sums_add(struct gpu_sums *s, const struct gpu_sample *smp, int interval_s,
-	     int64_t threshold_mib)
-{
-	int64_t d = smp->interval_s > 0 ? smp->interval_s : interval_s;
-
-	sums_add(s, smp->ts_ms, d, smp->util_pct, smp->mem_used_mib,
-		 smp->has_mem_total ? smp->mem_total_mib : 0, smp->has_power,
-		 smp->power_w, smp->job_id.len > 0, threshold_mib);
-}
-
-void
-gpu_sums_merge(struct gpu_sums *into, const struct gpu_sums *from)
-{
-	into->samples += from->samples;
-	into->gpu_seconds += from->gpu_seconds;
-	into->alloc_seconds += from->alloc_seconds;
-	into->idle_seconds += from->idle_seconds;
-	into->busy += from->busy;
-	into->alloc_busy += from->alloc_busy;
-	into->mem_used_s += from->mem_used_s;
-	if (from->max_mem > into->max_mem)
-		into->max_mem = from->max_mem;
-	into->mem_util_s += from->mem_util_s;
-	into->mem_util_seconds += from->mem_util_seconds;
-	into->power_s += from->power_s;
-	into->power_seconds += from->power_seconds;
-	into->overage += from->overage;
-	if (from->last_ms > into->last_ms)
-		into->last_ms = from->last_ms;
-}
-
-static const char *const metric_names[GPU_M_COUNT] = {
-    "samples",		"gpu_seconds",	    "alloc_gpu_seconds",
-    "gpu_hours",	"alloc_gpu_hours",  "busy_gpu_hours",
-    "avg_util_pct",	"alloc_util_pct",   "idle_gpu_hours",
-    "avg_mem_used_mib", "max_mem_used_mib", "avg_mem_util_pct",
-    "avg_power_w",	"energy_kwh",	    "mem_overage_mib_seconds",
-};
-
-const char *
-gpu_metric_name(enum gpu_metric m)
-{
-	if ((unsigned)m >= GPU_M_COUNT)
-		return "?";
-	return metric_names[m];
-}
-
-static void
-list_names(struct gpu_buf *b, const char *const *names, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			gpu_buf_adds(b, ", ");
-		gpu_buf_adds(b, names[i]);
-	}
-}
-
-static int
-bad_name(struct gpu_err *err, const char *what, const char *p, size_t len,
-	 const char *const *names, size_t n)
-{
-	struct gpu_buf b;
-
-	gpu_buf_init(&b);
-	list_names(&b, names, n);
-	gpu_err_set(err, "unknown %s '%.*s' (valid: %s)", what,
-		    (int)(len > 128 ? 128 : len), p, b.data);
-	gpu_buf_release(&b);
-	return -1;
-}
-
-static int
-find_name(const char *p, size_t len, const char *const *names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strlen(names[i]) == len && memcmp(names[i], p, len) == 0)
-			return (int)i;
-	return -1;
-}
-
-int
-gpu_metric_parse(const char *name, enum gpu_metric *m, struct gpu_err *err)
-{
-	int i = find_name(name, strlen(name), metric_names, GPU_M_COUNT);
-
-	if (i < 0)
-		return bad_name(err, "metric", name, strlen(name), metric_names,
-				GPU_M_COUNT);
-	*m = (enum gpu_metric)i;
-	return 0;
-}
-
-/*
- * Parse a comma-separated list of names into a bit mask; "" entries are
- * errors. Shared by metrics and dimensions.
- */
-static int
-parse_list(const char *list, const char *what, const char *const *names,
-	   size_t n, unsigned *mask, struct gpu_err *err)
-{
-	const char *p = list;
-
-	*mask = 0;
-	for (;;) {
-		const char *e = strchr(p, ',');
-		size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
-		int i = find_name(p, len, names, n);
-
-		if (i < 0)
-			return bad_name(err, what, p, len, names, n);
-		*mask |= 1u << i;
-		if (e == NULL)
-			return 0;
-		p = e + 1;
-	}
-}
-
-int
-gpu_metrics_parse(const char *list, unsigned *mask, struct gpu_err *err)
-{
-	return parse_list(list, "metric", metric_names, GPU_M_COUNT, mask, err);
-}
-
 static const char *const dim_names[] = {"node", "gpu",	   "job",
 					"user", "project", "model"};
 
@@ -191,77 +21,7 @@ gpu_dims_parse(const char *list, unsigned *dims, struct gpu_err *err)
 		*dims = 0;
 		return 0;
 	}
-	return parse_list(list, "dimension", dim_names, 6, dims, err);
-}
-
-void
-gpu_metric_value(const struct gpu_sums *s, enum gpu_metric m,
-		 struct gpu_value *v)
-{
-	double num = 0, den = 1;
-
-	v->kind = GPU_VAL_DOUBLE;
-	v->i = 0;
-	switch (m) {
-	case GPU_M_SAMPLES:
-		v->kind = GPU_VAL_INT;
-		v->i = s->samples;
-		return;
-	case GPU_M_GPU_SECONDS:
-		v->kind = GPU_VAL_INT;
-		v->i = s->gpu_seconds;
-		return;
-	case GPU_M_ALLOC_GPU_SECONDS:
-		v->kind = GPU_VAL_INT;
-		v->i = s->alloc_seconds;
-		return;
-	case GPU_M_MAX_MEM_USED_MIB:
-		v->kind = s->max_mem < 0 ? GPU_VAL_NULL : GPU_VAL_INT;
-		v->i = s->max_mem;
-		return;
-	case GPU_M_MEM_OVERAGE_MIB_SECONDS:
-		v->kind = GPU_VAL_INT;
-		v->i = s->overage;
-		return;
-	case GPU_M_GPU_HOURS:
-		num = (double)s->gpu_seconds, den = 3600;
-		break;
-	case GPU_M_ALLOC_GPU_HOURS:
-		num = (double)s->alloc_seconds, den = 3600;
-		break;
-	case GPU_M_BUSY_GPU_HOURS:
-		num = s->busy, den = 360000;
-		break;
-	case GPU_M_AVG_UTIL_PCT:
-		num = s->busy, den = (double)s->gpu_seconds;
-		break;
-	case GPU_M_ALLOC_UTIL_PCT:
-		num = s->alloc_busy, den = (double)s->alloc_seconds;
-		break;
-	case GPU_M_IDLE_GPU_HOURS:
-		num = (double)s->idle_seconds, den = 3600;
-		break;
-	case GPU_M_AVG_MEM_USED_MIB:
-		num = (double)s->mem_used_s, den = (double)s->gpu_seconds;
-		break;
-	case GPU_M_AVG_MEM_UTIL_PCT:
-		num = s->mem_util_s, den = (double)s->mem_util_seconds;
-		break;
-	case GPU_M_AVG_POWER_W:
-		num = s->power_s, den = (double)s->power_seconds;
-		break;
-	case GPU_M_ENERGY_KWH:
-		num = s->power_s, den = 3.6e6;
-		break;
-	case GPU_M_COUNT:
-		break;
-	}
-	if (den == 0) {
-		v->kind = GPU_VAL_NULL;
-		v->d = 0;
-		return;
-	}
-	v->d = num / den;
+	return gpu_names_parse(list, "dimension", dim_names, 6, dims, err);
 }
 
 /* A hash set of byte keys, mapping each to its insertion index. */
@@ -773,7 +533,7 @@ gpu_agg_columns(const struct gpu_agg_query *q, unsigned metrics,
 			cols[n++] = key_cols[i];
 	for (int i = 0; i < GPU_M_COUNT; i++)
 		if (metrics & (1u << i))
-			cols[n++] = metric_names[i];
+			cols[n++] = gpu_metric_name((enum gpu_metric)i);
 	return n;
 }
 
@@ -1053,20 +813,45 @@ sink_day(void *ctx, const struct hrow *r, struct gpu_err *err)
 
 /*
  * Facts in [from, to) in key order, with the effective owner (the sample's,
- * else its job record's, interned in names_dim by the refresh).
+ * else its job record's, interned in names_dim by the refresh), and what
+ * the sums read of a sample.
  */
 static const char SCAN_SQL[] =
     "SELECT f.ts_ms, f.node_id, f.gpu, coalesce(f.job_key, 0),"
     " coalesce(f.user_key, ju.name_key, 0),"
     " coalesce(f.project_key, jp.name_key, 0), coalesce(f.model_key, 0),"
     " f.util_pct, f.mem_used_mib, f.mem_total_mib, f.interval_s,"
-    " f.power_w"
+    " f.power_w, CASE WHEN f.job_key IS NOT NULL"
+    "  THEN coalesce(j.job_id, f.job_key) END"
     " FROM gpu_usage_fact f"
     " LEFT JOIN jobs_dim j ON j.job_key = f.job_key"
     " LEFT JOIN names_dim ju ON ju.name = j.user"
     " LEFT JOIN names_dim jp ON jp.name = j.project"
     " WHERE f.ts_ms >= ?1 AND f.ts_ms < ?2"
     " ORDER BY f.ts_ms, f.node_id, f.gpu";
+
+/* Columns of SCAN_SQL after the keys. */
+enum { C_UTIL = NKEYS, C_USED, C_TOTAL, C_INTERVAL, C_POWER, C_JOB_ID };
+
+/* The sample of the current row of SCAN_SQL, as the sums read it. */
+static void
+fact_sample(sqlite3_stmt *st, struct gpu_sample *smp)
+{
+	const unsigned char *job = sqlite3_column_text(st, C_JOB_ID);
+
+	memset(smp, 0, sizeof(*smp));
+	smp->ts_ms = sqlite3_column_int64(st, K_TIME);
+	smp->util_pct = sqlite3_column_double(st, C_UTIL);
+	smp->mem_used_mib = sqlite3_column_int64(st, C_USED);
+	smp->has_mem_total = sqlite3_column_type(st, C_TOTAL) != SQLITE_NULL;
+	smp->mem_total_mib = sqlite3_column_int64(st, C_TOTAL);
+	smp->interval_s = sqlite3_column_int(st, C_INTERVAL);
+	smp->has_power = sqlite3_column_type(st, C_POWER) != SQLITE_NULL;
+	smp->power_w = sqlite3_column_double(st, C_POWER);
+	smp->job_id.p = job != NULL ? (const char *)job : "";
+	smp->job_id.len =
+	    job != NULL ? (size_t)sqlite3_column_bytes(st, C_JOB_ID) : 0;
+}
 
 /* Scan facts of [from, to), handing hour rows to fn hour by hour. */
 static int
@@ -1084,7 +869,7 @@ scan_facts(sqlite3 *db, int64_t from, int64_t to, int64_t threshold,
 	sqlite3_bind_int64(st, 2, to);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t k[NKEYS];
-		struct gpu_sums *s;
+		struct gpu_sample smp;
 		bool created;
 		size_t i;
 
@@ -1096,17 +881,8 @@ scan_facts(sqlite3 *db, int64_t from, int64_t to, int64_t threshold,
 			goto out;
 		hour = k[K_TIME];
 		i = rtab_put(&h, k, &created);
-		s = &h.rows[i].s;
-		sums_add(s, sqlite3_column_int64(st, 0),
-			 sqlite3_column_int64(st, 10),
-			 sqlite3_column_double(st, 7),
-			 sqlite3_column_int64(st, 8),
-			 sqlite3_column_type(st, 9) == SQLITE_NULL
-			     ? 0
-			     : sqlite3_column_int64(st, 9),
-			 sqlite3_column_type(st, 11) != SQLITE_NULL,
-			 sqlite3_column_double(st, 11), k[K_JOB] != 0,
-			 threshold);
+		fact_sample(st, &smp);
+		gpu_sums_add(&h.rows[i].s, &smp, 0, threshold);
 	}
 	if (step != SQLITE_DONE) {
 		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
@@ -1123,37 +899,52 @@ out:
 
 /* The rollups: usage_hourly (hour_ms) and usage_daily (day_ms). */
 
-#define SUM_COLS                                                              \
-	" samples, gpu_seconds, alloc_seconds, busy, alloc_busy,"             \
-	" idle_seconds, mem_used_s, max_mem, mem_util_s, mem_util_seconds,"   \
-	" power_s, power_seconds, overage, last_ms"
-#define KEY_COLS " node_id, gpu, job_key, user_key, project_key, model_key"
+/*
+ * Column lists and placeholders, each item with a leading comma: the key
+ * columns after the time bucket, and the sums (generated from GPU_SUMS).
+ */
+#define KEY_COLS ", node_id, gpu, job_key, user_key, project_key, model_key"
+#define KEY_PARAMS ",?,?,?,?,?,?"
+#define SUM_COL_(name, ctype, sqltype, merge, empty) ", " #name
+#define SUM_PARAM_(name, ctype, sqltype, merge, empty) ",?"
+#define SUM_COLS GPU_SUMS(SUM_COL_)
+#define SUM_PARAMS GPU_SUMS(SUM_PARAM_)
 
 static const char INSERT_HOURLY_SQL[] =
-    "INSERT INTO usage_hourly(hour_ms," KEY_COLS "," SUM_COLS ")"
-    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "INSERT INTO usage_hourly(hour_ms" KEY_COLS SUM_COLS ")"
+    " VALUES(?" KEY_PARAMS SUM_PARAMS ")";
 
 static const char INSERT_DAILY_SQL[] =
-    "INSERT INTO usage_daily(day_ms," KEY_COLS "," SUM_COLS ")"
-    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "INSERT INTO usage_daily(day_ms" KEY_COLS SUM_COLS ")"
+    " VALUES(?" KEY_PARAMS SUM_PARAMS ")";
 
 static const char HOURLY_SQL[] =
-    "SELECT hour_ms," KEY_COLS "," SUM_COLS " FROM usage_hourly"
+    "SELECT hour_ms" KEY_COLS SUM_COLS " FROM usage_hourly"
     " WHERE hour_ms >= ?1 AND hour_ms < ?2"
-    " ORDER BY hour_ms," KEY_COLS;
+    " ORDER BY hour_ms" KEY_COLS;
 
 static const char INSERT_NODE_SQL[] =
-    "INSERT INTO usage_hourly_node(hour_ms, node_id," SUM_COLS ")"
-    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "INSERT INTO usage_hourly_node(hour_ms, node_id" SUM_COLS ")"
+    " VALUES(?,?" SUM_PARAMS ")";
 
 static const char NODE_SQL[] =
-    "SELECT hour_ms, node_id," SUM_COLS " FROM usage_hourly_node"
+    "SELECT hour_ms, node_id" SUM_COLS " FROM usage_hourly_node"
     " WHERE hour_ms >= ?1 AND hour_ms < ?2 ORDER BY hour_ms, node_id";
 
 static const char DAILY_SQL[] =
-    "SELECT day_ms," KEY_COLS "," SUM_COLS " FROM usage_daily"
+    "SELECT day_ms" KEY_COLS SUM_COLS " FROM usage_daily"
     " WHERE day_ms >= ?1 AND day_ms < ?2"
-    " ORDER BY day_ms," KEY_COLS;
+    " ORDER BY day_ms" KEY_COLS;
+
+/* Bind or read a sum by its C type. */
+#define BIND_SUM_(name, ctype, sqltype, merge, empty)                          \
+	_Generic(s->name, int64_t                                              \
+		 : sqlite3_bind_int64, double                                  \
+		 : sqlite3_bind_double)(st, c++, s->name);
+#define READ_SUM_(name, ctype, sqltype, merge, empty)                          \
+	s->name = _Generic(s->name, int64_t                                    \
+			   : sqlite3_column_int64, double                      \
+			   : sqlite3_column_double)(st, c++);
 
 /* Insert r into a rollup whose first nkeys columns are r's first keys. */
 static int
@@ -1166,20 +957,7 @@ insert_keys(sqlite3_stmt *st, const struct hrow *r, int nkeys,
 	sqlite3_reset(st);
 	for (int i = 0; i < nkeys; i++)
 		sqlite3_bind_int64(st, c++, r->k[i]);
-	sqlite3_bind_int64(st, c++, s->samples);
-	sqlite3_bind_int64(st, c++, s->gpu_seconds);
-	sqlite3_bind_int64(st, c++, s->alloc_seconds);
-	sqlite3_bind_double(st, c++, s->busy);
-	sqlite3_bind_double(st, c++, s->alloc_busy);
-	sqlite3_bind_int64(st, c++, s->idle_seconds);
-	sqlite3_bind_int64(st, c++, s->mem_used_s);
-	sqlite3_bind_int64(st, c++, s->max_mem);
-	sqlite3_bind_double(st, c++, s->mem_util_s);
-	sqlite3_bind_int64(st, c++, s->mem_util_seconds);
-	sqlite3_bind_double(st, c++, s->power_s);
-	sqlite3_bind_int64(st, c++, s->power_seconds);
-	sqlite3_bind_int64(st, c++, s->overage);
-	sqlite3_bind_int64(st, c++, s->last_ms);
+	GPU_SUMS(BIND_SUM_)
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return gpu_err_set(err, "database error: %s",
 				   sqlite3_errmsg(sqlite3_db_handle(st)));
@@ -1202,20 +980,7 @@ read_row(sqlite3_stmt *st, int nkeys, struct hrow *r)
 
 	for (int i = 0; i < NKEYS; i++)
 		r->k[i] = i < nkeys ? sqlite3_column_int64(st, i) : 0;
-	s->samples = sqlite3_column_int64(st, c++);
-	s->gpu_seconds = sqlite3_column_int64(st, c++);
-	s->alloc_seconds = sqlite3_column_int64(st, c++);
-	s->busy = sqlite3_column_double(st, c++);
-	s->alloc_busy = sqlite3_column_double(st, c++);
-	s->idle_seconds = sqlite3_column_int64(st, c++);
-	s->mem_used_s = sqlite3_column_int64(st, c++);
-	s->max_mem = sqlite3_column_int64(st, c++);
-	s->mem_util_s = sqlite3_column_double(st, c++);
-	s->mem_util_seconds = sqlite3_column_int64(st, c++);
-	s->power_s = sqlite3_column_double(st, c++);
-	s->power_seconds = sqlite3_column_int64(st, c++);
-	s->overage = sqlite3_column_int64(st, c++);
-	s->last_ms = sqlite3_column_int64(st, c);
+	GPU_SUMS(READ_SUM_)
 }
 
 /*

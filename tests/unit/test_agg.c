@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for sums, metrics, groups and the rollup (gpu/agg.h). */
+/* Unit tests for groups, the rollup and queries (gpu/agg.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -48,67 +48,12 @@ smp(int64_t ts, const char *node, int gpu, double util, int64_t used,
 }
 
 static void
-test_agg_sums_and_metrics(void **state)
-{
-	struct gpu_sums a, b;
-	struct gpu_sample s = smp(T, "n", 0, 50, 20000, "j", "u");
-	struct gpu_value v;
-
-	(void)state;
-	gpu_sums_init(&a);
-	gpu_metric_value(&a, GPU_M_AVG_UTIL_PCT, &v);
-	assert_int_equal(v.kind, GPU_VAL_NULL);
-	gpu_metric_value(&a, GPU_M_MAX_MEM_USED_MIB, &v);
-	assert_int_equal(v.kind, GPU_VAL_NULL);
-	s.has_power = true;
-	s.power_w = 300;
-	s.has_mem_total = true;
-	s.mem_total_mib = 40000;
-	gpu_sums_add(&a, &s, 60, GPU_DEFAULT_THRESHOLD_MIB);
-	s = smp(T + 60000, "n", 0, 2, 100, "", "");
-	s.interval_s = 30;
-	gpu_sums_init(&b);
-	gpu_sums_add(&b, &s, 60, GPU_DEFAULT_THRESHOLD_MIB);
-	gpu_sums_merge(&a, &b);
-	assert_int_equal(a.samples, 2);
-	assert_int_equal(a.gpu_seconds, 90);
-	assert_int_equal(a.alloc_seconds, 60);
-	assert_int_equal(a.idle_seconds, 30);
-	assert_int_equal(a.max_mem, 20000);
-	assert_int_equal(a.overage, 60 * (20000 - 16384));
-	assert_true(a.last_ms == T + 60000);
-	gpu_metric_value(&a, GPU_M_AVG_UTIL_PCT, &v);
-	assert_int_equal(v.kind, GPU_VAL_DOUBLE);
-	assert_true(fabs(v.d - (60 * 50 + 30 * 2) / 90.0) < 1e-12);
-	gpu_metric_value(&a, GPU_M_ALLOC_UTIL_PCT, &v);
-	assert_true(fabs(v.d - 50) < 1e-12);
-	gpu_metric_value(&a, GPU_M_AVG_POWER_W, &v);
-	assert_true(fabs(v.d - 300) < 1e-12); /* only the sample with power */
-	gpu_metric_value(&a, GPU_M_AVG_MEM_UTIL_PCT, &v);
-	assert_true(fabs(v.d - 50) < 1e-12);
-	gpu_metric_value(&a, GPU_M_ENERGY_KWH, &v);
-	assert_true(fabs(v.d - 60 * 300 / 3.6e6) < 1e-12);
-	gpu_metric_value(&a, GPU_M_MEM_OVERAGE_MIB_SECONDS, &v);
-	assert_int_equal(v.kind, GPU_VAL_INT);
-}
-
-static void
-test_agg_parse_names(void **state)
+test_agg_parse_dims(void **state)
 {
 	struct gpu_err err = {0};
-	unsigned m = 0, d = 0;
-	enum gpu_metric one;
+	unsigned d = 0;
 
 	(void)state;
-	assert_int_equal(gpu_metrics_parse("gpu_hours,samples", &m, &err), 0);
-	assert_int_equal(m, (1u << GPU_M_GPU_HOURS) | (1u << GPU_M_SAMPLES));
-	assert_int_equal(gpu_metrics_parse("gpu_hours,,samples", &m, &err), -1);
-	assert_int_equal(gpu_metrics_parse("util", &m, &err), -1);
-	assert_non_null(strstr(err.msg, "'util'"));
-	assert_non_null(strstr(err.msg, "mem_overage_mib_seconds"));
-	assert_int_equal(gpu_metric_parse("energy_kwh", &one, &err), 0);
-	assert_int_equal(one, GPU_M_ENERGY_KWH);
-	assert_string_equal(gpu_metric_name(GPU_M_COUNT), "?");
 	assert_int_equal(gpu_dims_parse("gpu,job", &d, &err), 0);
 	assert_int_equal(d, GPU_DIM_GPU | GPU_DIM_JOB);
 	assert_int_equal(gpu_dims_parse("none", &d, &err), 0);
@@ -421,8 +366,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_agg_sums_and_metrics),
-	    cmocka_unit_test(test_agg_parse_names),
+	    cmocka_unit_test(test_agg_parse_dims),
 	    cmocka_unit_test(test_agg_columns),
 	    cmocka_unit_test(test_agg_stream_groups),
 	    cmocka_unit_test(test_agg_sort_top),
