@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 
 #include "gpu/agg.h"
+#include "gpu/query.h"
+#include "gpu/rollup.h"
 #include "gpu/db.h"
 #include "gpu/diag.h"
 #include "gpu/num.h"
@@ -374,14 +376,13 @@ run_db(const struct opts *o, struct gpu_agg **out)
 	}
 	if (gpu_db_open(path, &dopts, &db, &err) != 0)
 		goto fail;
-	if (gpu_agg_refresh(db, &hours, &err) != 0)
+	if (gpu_rollup_refresh(db, &hours, &err) != 0)
 		goto fail;
 	if (o->verbose)
 		gpu_msg("refreshed %zu hour%s", hours, hours == 1 ? "" : "s");
-	if (o->scan && gpu_agg_scan_db(db, &o->q, out, &err) != 0)
+	if (o->scan && gpu_query_scan(db, &o->q, out, &err) != 0)
 		goto fail;
-	if (!o->scan && !o->refresh &&
-	    gpu_agg_run_db(db, &o->q, out, &err) != 0)
+	if (!o->scan && !o->refresh && gpu_query_run(db, &o->q, out, &err) != 0)
 		goto fail;
 	status = GPU_EXIT_OK;
 	goto out;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "gpu/agg.h"
+#include "gpu/query.h"
 #include "gpu/db.h"
 #include "gpu/diag.h"
 #include "gpu/money.h"
@@ -240,7 +241,7 @@ bill_read_db(struct gpu_bill *bill, const struct opts *o,
 	q.from_ms = o->has_range ? o->from : INT64_MIN;
 	q.to_ms = o->has_range ? o->to : INT64_MAX;
 	q.threshold_mib = gpu_rates_threshold_mib(r);
-	if (gpu_agg_run_db(db, &q, &a, err) != 0 ||
+	if (gpu_query_run(db, &q, &a, err) != 0 ||
 	    gpu_bill_add_agg(bill, a, o->label, err) != 0)
 		goto out;
 	rc = 0;

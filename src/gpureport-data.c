@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gpu/agg.h"
+#include "gpu/query.h"
 #include "gpu/db.h"
 #include "gpu/escape.h"
 #include "gpu/num.h"
@@ -173,7 +174,7 @@ run(sqlite3 *db, const struct page *pg, enum gpu_period period, unsigned dims,
 	q.from_ms = pg->range->from_ms;
 	q.to_ms = pg->range->to_ms;
 	q.threshold_mib = threshold;
-	return gpu_agg_run_db(db, &q, out, err);
+	return gpu_query_run(db, &q, out, err);
 }
 
 static int64_t

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Aggregation (SPEC.md section 3): group tables and warehouse queries. */
+/* The aggregate (SPEC.md section 3): an in-memory table of groups. */
 #ifndef GPU_AGG_H
 #define GPU_AGG_H
 
@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <sqlite3.h>
 
 #include "gpu/diag.h"
 #include "gpu/sample.h"
@@ -94,46 +93,34 @@ size_t gpu_agg_count(const struct gpu_agg *a);
 const struct gpu_group *gpu_agg_group(const struct gpu_agg *a, size_t i);
 
 /*
+ * A group's job owner: the user (project) of the latest sample that
+ * carries one, and that sample's start (ties: the greater name). len 0:
+ * none.
+ */
+struct gpu_owner {
+	int64_t user_ms, project_ms;
+	struct gpu_str user, project;
+};
+
+/* Is (ms, name) later than the owner (cur_ms, cur) by that rule? */
+bool gpu_owner_later(int64_t ms, struct gpu_str name, int64_t cur_ms,
+		     const char *cur);
+
+/*
+ * Add the group g (its keys and sums; keys of dimensions not grouped by are
+ * ignored) with its job owner own to a, merging it into the group of the
+ * same keys if there is one. For the warehouse queries, which build
+ * groups from rollup rows. Copies what it keeps.
+ */
+void gpu_agg_add_group(struct gpu_agg *a, const struct gpu_group *g,
+		       const struct gpu_owner *own);
+
+/*
  * Reorder a finished aggregate: within each bucket by metric m descending
  * (null last, ties in key order), keeping the first top groups of each
  * bucket (top 0: all).
  */
 void gpu_agg_sort(struct gpu_agg *a, enum gpu_metric m, size_t top);
-
-/*
- * Bring the rollups up to date: rebuild every hour in dirty_hours from the
- * fact table (usage_hourly), its node rows (usage_hourly_node) and its
- * day's rows (usage_daily) in one write transaction, then clear
- * dirty_hours. Interns jobs_dim owners into names_dim so that rollup rows
- * carry the effective owner. Sets *hours (may be NULL) to the number of
- * hours rebuilt. Returns 0, or -1 with err ("warehouse busy: ..." included).
- */
-int gpu_agg_refresh(sqlite3 *db, size_t *hours, struct gpu_err *err);
-
-/*
- * Aggregate the warehouse for q: refreshes the rollups first (so db must be
- * writable when hours are dirty), then reads usage_daily for the whole
- * days of [from, to) (periods other than hour), usage_hourly_node (by hour
- * and node only) or usage_hourly for the other whole hours, and the fact
- * table for partial hours at the edges. Periods other than hour sum hour
- * rows into day rows before grouping, on every path, so that all give the
- * same doubles.
- * With threshold_mib other than GPU_DEFAULT_THRESHOLD_MIB (the rollup's) it
- * scans the fact table for the whole range instead. Owners are effective
- * (the sample's, else its job record's). On success *out is a finished
- * aggregate (free with gpu_agg_free()); on failure -1, err filled, *out NULL.
- */
-int gpu_agg_run_db(sqlite3 *db, const struct gpu_agg_query *q,
-		   struct gpu_agg **out, struct gpu_err *err);
-
-/*
- * The same from a direct scan of the fact table (no rollup read, no
- * refresh): gives the same bytes as gpu_agg_run_db(), provided the job
- * owners were interned by a gpu_agg_refresh() since the last job records
- * arrived. For verification (gpuagg --scan) and other thresholds.
- */
-int gpu_agg_scan_db(sqlite3 *db, const struct gpu_agg_query *q,
-		    struct gpu_agg **out, struct gpu_err *err);
 
 /* Most columns an output row can have. */
 #define GPU_AGG_MAX_COLS (7 + GPU_M_COUNT)

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "gpu/agg.h"
+#include "gpu/query.h"
+#include "gpu/rollup.h"
 #include "gpu/buf.h"
 #include "gpu/db.h"
 #include "gpu/num.h"
@@ -231,9 +233,9 @@ test_agg_rollup_matches_scan(void **state)
 	}
 	exec(db, "INSERT INTO dirty_hours SELECT DISTINCT"
 		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact");
-	assert_int_equal(gpu_agg_refresh(db, &hours, &err), 0);
+	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
 	assert_int_equal(hours, 4);
-	assert_int_equal(gpu_agg_refresh(db, &hours, &err), 0);
+	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
 	assert_int_equal(hours, 0);
 	gpu_agg_query_init(&q);
 	q.period = GPU_PERIOD_HOUR;
@@ -241,8 +243,8 @@ test_agg_rollup_matches_scan(void **state)
 	q.from_ms = T + 600000;
 	q.to_ms = T + 3 * HOUR + 1;
 	for (int round = 0; round < 2; round++) {
-		assert_int_equal(gpu_agg_run_db(db, &q, &r, &err), 0);
-		assert_int_equal(gpu_agg_scan_db(db, &q, &s, &err), 0);
+		assert_int_equal(gpu_query_run(db, &q, &r, &err), 0);
+		assert_int_equal(gpu_query_scan(db, &q, &s, &err), 0);
 		x = render(r);
 		y = render(s);
 		assert_string_equal(x, y);
@@ -257,7 +259,7 @@ test_agg_rollup_matches_scan(void **state)
 		q.from_ms = INT64_MIN;
 		q.to_ms = INT64_MAX;
 	}
-	assert_int_equal(gpu_agg_run_db(db, &q, &r, &err), 0);
+	assert_int_equal(gpu_query_run(db, &q, &r, &err), 0);
 	x = render(r);
 	assert_non_null(strstr(x, "\nalice,"));
 	assert_non_null(strstr(x, "\nbob,"));
@@ -266,7 +268,7 @@ test_agg_rollup_matches_scan(void **state)
 	gpu_agg_free(r);
 	q.from_ms = T;
 	q.to_ms = T;
-	assert_int_equal(gpu_agg_run_db(db, &q, &r, &err), -1);
+	assert_int_equal(gpu_query_run(db, &q, &r, &err), -1);
 	assert_null(r);
 	assert_int_equal(gpu_db_close(db, &err), 0);
 }
@@ -325,7 +327,7 @@ test_agg_daily_matches_scan(void **state)
 	add_facts(db, T, 1300);
 	exec(db, "INSERT INTO dirty_hours SELECT DISTINCT"
 		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact");
-	assert_int_equal(gpu_agg_refresh(db, &hours, &err), 0);
+	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
 	for (int round = 0; round < 2; round++) {
 		for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
 			struct gpu_agg_query q;
@@ -340,8 +342,8 @@ test_agg_daily_matches_scan(void **state)
 					    60000 * (int64_t)round;
 			if (qs[i].to >= 0)
 				q.to_ms = T + qs[i].to * HOUR;
-			assert_int_equal(gpu_agg_run_db(db, &q, &r, &err), 0);
-			assert_int_equal(gpu_agg_scan_db(db, &q, &s, &err), 0);
+			assert_int_equal(gpu_query_run(db, &q, &r, &err), 0);
+			assert_int_equal(gpu_query_scan(db, &q, &s, &err), 0);
 			assert_true(gpu_agg_count(r) > 0);
 			x = render(r);
 			y = render(s);
@@ -356,7 +358,7 @@ test_agg_daily_matches_scan(void **state)
 		/* A late hour in the middle of day 2: only it is rebuilt. */
 		add_facts(db, T + 30 * HOUR + 1000 + 2000 * round, 12);
 		exec(db, "INSERT INTO dirty_hours VALUES(1795989600000)");
-		assert_int_equal(gpu_agg_refresh(db, &hours, &err), 0);
+		assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
 		assert_int_equal(hours, 1);
 	}
 	assert_int_equal(gpu_db_close(db, &err), 0);

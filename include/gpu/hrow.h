@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/* Rows of sums in integer key space: the rollups' rows and the fact scan. */
+#ifndef GPU_HROW_H
+#define GPU_HROW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#include "gpu/diag.h"
+#include "gpu/hashmap.h"
+#include "gpu/sums.h"
+
+/* Length of a UTC day in ms. */
+#define GPU_DAY_MS INT64_C(86400000)
+
+/*
+ * The keys of a row, in the rollups' key order: the time bucket (the hour
+ * of an hour row, the day of a day row), then integer keys of the
+ * dimension tables (node_id, gpu, job_key, and names_dim keys of the
+ * effective user and project and of the model; 0: none).
+ */
+enum gpu_hkey {
+	GPU_HK_TIME,
+	GPU_HK_NODE,
+	GPU_HK_GPU,
+	GPU_HK_JOB,
+	GPU_HK_USER,
+	GPU_HK_PROJECT,
+	GPU_HK_MODEL,
+	GPU_HK_N
+};
+
+/* A row: its keys and its sums. */
+struct gpu_hrow {
+	int64_t k[GPU_HK_N];
+	struct gpu_sums s;
+};
+
+/* Receives rows in key order; returns 0, or -1 with err filled to stop. */
+typedef int gpu_hrow_fn(void *ctx, const struct gpu_hrow *r,
+			struct gpu_err *err);
+
+/* A table of rows by key (keys in the map, rows in a parallel array). */
+struct gpu_hrows {
+	struct gpu_hashmap map;
+	struct gpu_hrow *rows;
+	size_t cap;
+};
+
+/* An empty table; release with gpu_hrows_release(). */
+void gpu_hrows_init(struct gpu_hrows *t);
+void gpu_hrows_release(struct gpu_hrows *t);
+
+/* The number of rows. */
+size_t gpu_hrows_count(const struct gpu_hrows *t);
+
+/*
+ * The row of key k, created with empty sums when new (*created, may be
+ * NULL). Borrowed until the next put or flush.
+ */
+struct gpu_hrow *gpu_hrows_put(struct gpu_hrows *t, const int64_t *k,
+			       bool *created);
+
+/*
+ * Hand the rows to fn in key order, then empty the table (keeping its
+ * memory). Returns 0, or fn's -1.
+ */
+int gpu_hrows_flush(struct gpu_hrows *t, gpu_hrow_fn *fn, void *ctx,
+		    struct gpu_err *err);
+
+/*
+ * Where hour rows go on their way to a query or a rollup. By day, hour
+ * rows (which must come in hour, then key order) are summed into day rows
+ * in that order, and the day rows handed on in key order: usage_daily
+ * holds exactly those rows, so that whole days read from it give the same
+ * doubles as summing their hours. Not by day, hour rows pass through.
+ */
+struct gpu_hrow_sink {
+	bool by_day;
+	struct gpu_hrows day; /* the rows of the day being summed */
+	int64_t day_ms;
+	gpu_hrow_fn *fn;
+	void *ctx;
+};
+
+/* A sink that hands rows to fn(ctx, ...); release it after the flush. */
+void gpu_hrow_sink_init(struct gpu_hrow_sink *s, bool by_day, gpu_hrow_fn *fn,
+			void *ctx);
+void gpu_hrow_sink_release(struct gpu_hrow_sink *s);
+
+/* An hour row (a gpu_hrow_fn; ctx: the sink). */
+int gpu_hrow_sink_hour(void *ctx, const struct gpu_hrow *r,
+		       struct gpu_err *err);
+
+/*
+ * A finished day row (a gpu_hrow_fn; ctx: the sink), after the hour rows
+ * of earlier days.
+ */
+int gpu_hrow_sink_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err);
+
+/* Hand on the day rows summed so far. Returns 0, or fn's -1. */
+int gpu_hrow_sink_flush(struct gpu_hrow_sink *s, struct gpu_err *err);
+
+/*
+ * Scan the facts of [from, to) into hour rows with the effective owner
+ * (the sample's, else its job record's, as interned in names_dim by a
+ * refresh; 0 when it is not), overage over threshold_mib, handing them to
+ * fn hour by hour, each hour in key order. Returns 0, or -1 with err
+ * filled.
+ */
+int gpu_hrow_scan(sqlite3 *db, int64_t from, int64_t to, int64_t threshold_mib,
+		  gpu_hrow_fn *fn, void *ctx, struct gpu_err *err);
+
+/* The rollup tables. usage_hourly_node's rows have keys time and node. */
+enum gpu_rollup { GPU_ROLLUP_HOURLY, GPU_ROLLUP_DAILY, GPU_ROLLUP_NODE };
+
+/* The number of keys of a rollup table's rows (GPU_HK_N or 2). */
+int gpu_rollup_nkeys(enum gpu_rollup t);
+
+/*
+ * Hand the rows of rollup table t whose time is in [from, to) to fn, in
+ * key order (the keys t lacks are 0). Returns 0, or -1 with err filled.
+ */
+int gpu_hrow_read(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
+		  gpu_hrow_fn *fn, void *ctx, struct gpu_err *err);
+
+/*
+ * Prepare the INSERT of a row into rollup table t (finalize it with
+ * sqlite3_finalize()). Returns NULL with err filled on failure.
+ */
+sqlite3_stmt *gpu_hrow_insert_prepare(sqlite3 *db, enum gpu_rollup t,
+				      struct gpu_err *err);
+
+/*
+ * Insert r with st from gpu_hrow_insert_prepare(db, t, ...). Returns 0, or
+ * -1 with err filled.
+ */
+int gpu_hrow_insert(sqlite3_stmt *st, enum gpu_rollup t,
+		    const struct gpu_hrow *r, struct gpu_err *err);
+
+#endif

@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/* Warehouse queries: rollup rows and facts merged into named groups. */
+#include "gpu/query.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/db.h"
+#include "gpu/hrow.h"
+#include "gpu/rollup.h"
+#include "gpu/time.h"
+
+/*
+ * Merging rows into groups in integer key space, resolving keys to names
+ * once per distinct key and only for the finished groups.
+ */
+
+struct name {
+	char *s; /* NULL: not looked up yet */
+	size_t len;
+};
+
+struct namecache {
+	struct name *v;
+	size_t n;
+	sqlite3_stmt *st;
+};
+
+/* The owner of an integer group (keys of names_dim; 0: none). */
+struct iown {
+	int64_t user_ms, project_ms;
+	int64_t user, project;
+};
+
+struct dbq {
+	struct gpu_agg_query q;
+	struct gpu_hrows groups;
+	struct iown *own; /* parallel to groups.rows */
+	size_t own_cap;
+	int64_t last_in, last_bucket; /* query_bucket() cache */
+	struct namecache nodes, jobs, names;
+};
+
+static void
+cache_release(struct namecache *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i].s);
+	free(c->v);
+	sqlite3_finalize(c->st);
+}
+
+/* The name of key k (0, negative or absent: ""), looked up once. */
+static int
+cache_get(struct namecache *c, int64_t k, const struct name **out,
+	  struct gpu_err *err)
+{
+	static const struct name none = {"", 0};
+	const unsigned char *t;
+	size_t i;
+	int rc;
+
+	*out = &none;
+	if (k <= 0)
+		return 0;
+	if (k > (int64_t)(SIZE_MAX / 2 / sizeof(*c->v)))
+		return gpu_err_set(err, "database error: bad key %" PRId64, k);
+	i = (size_t)k;
+	if (i >= c->n) {
+		size_t n = i + 1 > c->n * 2 ? i + 1 : c->n * 2;
+
+		c->v = gpu_xreallocarray(c->v, n, sizeof(*c->v));
+		memset(c->v + c->n, 0, (n - c->n) * sizeof(*c->v));
+		c->n = n;
+	}
+	if (c->v[i].s == NULL) {
+		sqlite3_reset(c->st);
+		sqlite3_bind_int64(c->st, 1, k);
+		rc = sqlite3_step(c->st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return gpu_err_set(
+			    err, "database error: %s",
+			    sqlite3_errmsg(sqlite3_db_handle(c->st)));
+		t = rc == SQLITE_ROW ? sqlite3_column_text(c->st, 0) : NULL;
+		c->v[i].s = gpu_xstrdup(t != NULL ? (const char *)t : "");
+		c->v[i].len = strlen(c->v[i].s);
+	}
+	*out = &c->v[i];
+	return 0;
+}
+
+/*
+ * The canonical key of k: 0 when its name is empty, so that integer keys
+ * group exactly as names do (names are unique in their tables).
+ */
+static int
+canon(struct namecache *c, int64_t k, int64_t *out, struct gpu_err *err)
+{
+	const struct name *n;
+
+	if (cache_get(c, k, &n, err) != 0)
+		return -1;
+	*out = n->len > 0 ? k : 0;
+	return 0;
+}
+
+static struct gpu_str
+name_str(const struct name *n)
+{
+	struct gpu_str r = {n->s, n->len};
+
+	return r;
+}
+
+/* Is (ms, name of key k) later than the owner (cur_ms, key cur)? */
+static int
+later_key(struct namecache *c, int64_t ms, int64_t k, int64_t cur_ms,
+	  int64_t cur, bool *yes, struct gpu_err *err)
+{
+	const struct name *a, *b;
+
+	*yes = ms > cur_ms;
+	if (ms != cur_ms)
+		return 0;
+	if (cache_get(c, k, &a, err) != 0 || cache_get(c, cur, &b, err) != 0)
+		return -1;
+	*yes = gpu_owner_later(ms, name_str(a), cur_ms, b->s);
+	return 0;
+}
+
+/* Track the job owner of group i, as the aggregate does for samples. */
+static int
+merge_owner(struct dbq *q, size_t i, int64_t ms, int64_t user, int64_t project,
+	    struct gpu_err *err)
+{
+	struct iown *o = &q->own[i];
+	bool yes;
+
+	if (user != 0) {
+		if (later_key(&q->names, ms, user, o->user_ms, o->user, &yes,
+			      err) != 0)
+			return -1;
+		if (yes) {
+			o->user_ms = ms;
+			o->user = user;
+		}
+	}
+	if (project != 0) {
+		if (later_key(&q->names, ms, project, o->project_ms, o->project,
+			      &yes, err) != 0)
+			return -1;
+		if (yes) {
+			o->project_ms = ms;
+			o->project = project;
+		}
+	}
+	return 0;
+}
+
+static int64_t
+query_bucket(struct dbq *q, int64_t ms)
+{
+	if (q->q.period == GPU_PERIOD_ALL)
+		return 0;
+	if (ms != q->last_in) {
+		q->last_in = ms;
+		q->last_bucket = gpu_period_start(q->q.period, ms);
+	}
+	return q->last_bucket;
+}
+
+/*
+ * Merge an hour or day row into its group (a gpu_hrow_fn). Rows come in
+ * key order, so often to the group of the row before: the map's last hit.
+ */
+static int
+merge_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	struct dbq *q = ctx;
+	unsigned d = q->q.dims;
+	int64_t k[GPU_HK_N] = {0};
+	int64_t user = 0, project = 0;
+	struct gpu_hrow *g;
+	bool created;
+	size_t i;
+
+	k[GPU_HK_TIME] = query_bucket(q, r->k[GPU_HK_TIME]);
+	k[GPU_HK_GPU] = (d & GPU_DIM_GPU) ? (int32_t)r->k[GPU_HK_GPU] : -1;
+	if ((d & (GPU_DIM_NODE | GPU_DIM_GPU)) &&
+	    canon(&q->nodes, r->k[GPU_HK_NODE], &k[GPU_HK_NODE], err) != 0)
+		return -1;
+	if ((d & GPU_DIM_JOB) &&
+	    (canon(&q->jobs, r->k[GPU_HK_JOB], &k[GPU_HK_JOB], err) != 0 ||
+	     canon(&q->names, r->k[GPU_HK_USER], &user, err) != 0 ||
+	     canon(&q->names, r->k[GPU_HK_PROJECT], &project, err) != 0))
+		return -1;
+	if ((d & GPU_DIM_USER) &&
+	    canon(&q->names, r->k[GPU_HK_USER], &k[GPU_HK_USER], err) != 0)
+		return -1;
+	if ((d & GPU_DIM_PROJECT) && canon(&q->names, r->k[GPU_HK_PROJECT],
+					   &k[GPU_HK_PROJECT], err) != 0)
+		return -1;
+	if ((d & GPU_DIM_MODEL) &&
+	    canon(&q->names, r->k[GPU_HK_MODEL], &k[GPU_HK_MODEL], err) != 0)
+		return -1;
+	g = gpu_hrows_put(&q->groups, k, &created);
+	i = (size_t)(g - q->groups.rows);
+	if (created) {
+		if (i >= q->own_cap) {
+			q->own_cap = q->groups.cap;
+			q->own = gpu_xreallocarray(q->own, q->own_cap,
+						   sizeof(*q->own));
+		}
+		q->own[i].user_ms = q->own[i].project_ms = INT64_MIN;
+		q->own[i].user = q->own[i].project = 0;
+	}
+	gpu_sums_merge(&g->s, &r->s);
+	if (k[GPU_HK_JOB] != 0)
+		return merge_owner(q, i, r->s.last_ms, user, project, err);
+	return 0;
+}
+
+static int
+dbq_init(struct dbq *q, sqlite3 *db, const struct gpu_agg_query *aq,
+	 struct gpu_err *err)
+{
+	memset(q, 0, sizeof(*q));
+	q->q = *aq;
+	gpu_hrows_init(&q->groups);
+	q->last_in = INT64_MIN;
+	q->last_bucket = query_bucket(q, INT64_MIN);
+	q->nodes.st = gpu_db_prepare(
+	    db, "SELECT node FROM nodes_dim WHERE node_id = ?", err);
+	q->jobs.st = gpu_db_prepare(
+	    db, "SELECT job_id FROM jobs_dim WHERE job_key = ?", err);
+	q->names.st = gpu_db_prepare(
+	    db, "SELECT name FROM names_dim WHERE name_key = ?", err);
+	if (q->nodes.st == NULL || q->jobs.st == NULL || q->names.st == NULL)
+		return -1;
+	return 0;
+}
+
+/* Add integer group i to a as a named group with its sums and owner. */
+static int
+build_group(struct dbq *q, size_t i, struct gpu_agg *a, struct gpu_err *err)
+{
+	const struct gpu_hrow *r = &q->groups.rows[i];
+	const struct iown *o = &q->own[i];
+	const struct name *node, *job, *user, *project, *model;
+	struct gpu_owner own = {INT64_MIN, INT64_MIN, {"", 0}, {"", 0}};
+	struct gpu_group g;
+
+	if (cache_get(&q->nodes, r->k[GPU_HK_NODE], &node, err) != 0 ||
+	    cache_get(&q->jobs, r->k[GPU_HK_JOB], &job, err) != 0 ||
+	    cache_get(&q->names, r->k[GPU_HK_USER], &user, err) != 0 ||
+	    cache_get(&q->names, r->k[GPU_HK_PROJECT], &project, err) != 0 ||
+	    cache_get(&q->names, r->k[GPU_HK_MODEL], &model, err) != 0)
+		return -1;
+	g.bucket_ms = r->k[GPU_HK_TIME];
+	g.node = node->s;
+	g.gpu = (int)r->k[GPU_HK_GPU];
+	g.job_id = job->s;
+	g.user = user->s;
+	g.project = project->s;
+	g.model = model->s;
+	g.sums = r->s;
+	if (o->user != 0) {
+		if (cache_get(&q->names, o->user, &user, err) != 0)
+			return -1;
+		own.user_ms = o->user_ms;
+		own.user = name_str(user);
+	}
+	if (o->project != 0) {
+		if (cache_get(&q->names, o->project, &project, err) != 0)
+			return -1;
+		own.project_ms = o->project_ms;
+		own.project = name_str(project);
+	}
+	gpu_agg_add_group(a, &g, &own);
+	return 0;
+}
+
+/* Turn the integer groups into the named groups of a new aggregate. */
+static int
+dbq_build(struct dbq *q, struct gpu_agg **out, struct gpu_err *err)
+{
+	struct gpu_agg *a = gpu_agg_new(&q->q);
+
+	for (size_t i = 0; i < gpu_hrows_count(&q->groups); i++)
+		if (build_group(q, i, a, err) != 0) {
+			gpu_agg_free(a);
+			return -1;
+		}
+	gpu_agg_finish(a);
+	*out = a;
+	return 0;
+}
+
+/* Release q; hand out its aggregate finished when ok. */
+static int
+dbq_done(struct dbq *q, bool ok, struct gpu_agg **out, struct gpu_err *err)
+{
+	int rc = ok ? dbq_build(q, out, err) : -1;
+
+	cache_release(&q->nodes);
+	cache_release(&q->jobs);
+	cache_release(&q->names);
+	gpu_hrows_release(&q->groups);
+	free(q->own);
+	return rc;
+}
+
+static int
+check_query(const struct gpu_agg_query *q, struct gpu_err *err)
+{
+	if (q->from_ms >= q->to_ms)
+		return gpu_err_set(err, "empty time range");
+	return 0;
+}
+
+int
+gpu_query_scan(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
+	       struct gpu_err *err)
+{
+	struct dbq dq;
+	struct gpu_hrow_sink s;
+	bool ok;
+
+	*out = NULL;
+	if (check_query(q, err) != 0)
+		return -1;
+	ok = dbq_init(&dq, db, q, err) == 0;
+	gpu_hrow_sink_init(&s, q->period != GPU_PERIOD_HOUR, merge_row, &dq);
+	ok = ok &&
+	     gpu_hrow_scan(db, q->from_ms, q->to_ms, q->threshold_mib,
+			   gpu_hrow_sink_hour, &s, err) == 0 &&
+	     gpu_hrow_sink_flush(&s, err) == 0;
+	gpu_hrow_sink_release(&s);
+	return dbq_done(&dq, ok, out, err);
+}
+
+int
+gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
+	      struct gpu_err *err)
+{
+	int64_t hf, ht, df, dt;
+	enum gpu_rollup hourly = GPU_ROLLUP_HOURLY;
+	struct dbq dq;
+	struct gpu_hrow_sink s;
+	bool ok;
+
+	*out = NULL;
+	if (check_query(q, err) != 0)
+		return -1;
+	if (gpu_rollup_refresh(db, NULL, err) != 0)
+		return -1;
+	if (q->threshold_mib != GPU_DEFAULT_THRESHOLD_MIB)
+		return gpu_query_scan(db, q, out, err);
+	/* Whole hours from the rollup, partial edge hours from the facts. */
+	hf = q->from_ms == INT64_MIN
+		 ? INT64_MIN
+		 : gpu_period_start(GPU_PERIOD_HOUR, q->from_ms);
+	if (hf < q->from_ms)
+		hf += GPU_HOUR_MS;
+	ht = q->to_ms == INT64_MAX
+		 ? INT64_MAX
+		 : gpu_period_start(GPU_PERIOD_HOUR, q->to_ms);
+	if (hf >= ht)
+		return gpu_query_scan(db, q, out, err);
+	/* Whole days of [hf, ht) from usage_daily (periods but hour). */
+	df = dt = ht;
+	if (q->period != GPU_PERIOD_HOUR) {
+		df = hf == INT64_MIN ? INT64_MIN
+				     : gpu_period_start(GPU_PERIOD_DAY, hf);
+		if (df < hf)
+			df += GPU_DAY_MS;
+		dt = ht == INT64_MAX ? INT64_MAX
+				     : gpu_period_start(GPU_PERIOD_DAY, ht);
+		if (df >= dt)
+			df = dt = ht;
+	}
+	ok = dbq_init(&dq, db, q, err) == 0;
+	gpu_hrow_sink_init(&s, q->period != GPU_PERIOD_HOUR, merge_row, &dq);
+	/* By hour and node: whole hours from usage_hourly_node. */
+	if (q->period == GPU_PERIOD_HOUR && q->dims == GPU_DIM_NODE)
+		hourly = GPU_ROLLUP_NODE;
+	if (ok && q->from_ms < hf)
+		ok = gpu_hrow_scan(db, q->from_ms, hf, q->threshold_mib,
+				   gpu_hrow_sink_hour, &s, err) == 0;
+	if (ok && hf < df)
+		ok = gpu_hrow_read(db, hourly, hf, df, gpu_hrow_sink_hour, &s,
+				   err) == 0;
+	if (ok && df < dt)
+		ok = gpu_hrow_read(db, GPU_ROLLUP_DAILY, df, dt,
+				   gpu_hrow_sink_day, &s, err) == 0;
+	if (ok && dt < ht)
+		ok = gpu_hrow_read(db, hourly, dt, ht, gpu_hrow_sink_hour, &s,
+				   err) == 0;
+	if (ok && ht < q->to_ms)
+		ok = gpu_hrow_scan(db, ht, q->to_ms, q->threshold_mib,
+				   gpu_hrow_sink_hour, &s, err) == 0;
+	ok = ok && gpu_hrow_sink_flush(&s, err) == 0;
+	gpu_hrow_sink_release(&s);
+	return dbq_done(&dq, ok, out, err);
+}
