@@ -104,14 +104,59 @@ int gpu_hrow_sink_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err);
 int gpu_hrow_sink_flush(struct gpu_hrow_sink *s, struct gpu_err *err);
 
 /*
+ * Names that a refresh would intern (the job owners of the facts of dirty
+ * hours that names_dim lacks), with the keys it would give them, so that a
+ * reader can resolve them without writing. Loaded on first use.
+ */
+struct gpu_pending {
+	sqlite3 *db;
+	bool loaded;
+	int64_t base;		  /* names_dim's largest key when loaded */
+	struct gpu_hashmap names; /* entry i has key base + 1 + i */
+};
+
+/* Pending names of db, not yet loaded; release with gpu_pending_release(). */
+void gpu_pending_init(struct gpu_pending *p, sqlite3 *db);
+void gpu_pending_release(struct gpu_pending *p);
+
+/*
+ * The key that name[0..len) would get (0 when a refresh would not intern
+ * it). Returns 0, or -1 with err filled on a database error.
+ */
+int gpu_pending_key(struct gpu_pending *p, const char *name, size_t len,
+		    int64_t *key, struct gpu_err *err);
+
+/*
+ * The name of pending key k (NUL-terminated), or NULL when k is not one.
+ * Borrowed until gpu_pending_release().
+ */
+const char *gpu_pending_name(const struct gpu_pending *p, int64_t k);
+
+/*
+ * The job owners of the facts of dirty hours, as a refresh interns them
+ * (a SELECT of one column, name): gpu_pending and the rollup writer share
+ * it so that both give a name the same key.
+ */
+#define GPU_HROW_DIRTY_OWNERS_SQL                                              \
+	"SELECT j.user FROM jobs_dim j WHERE j.user <> '' AND j.job_key IN"    \
+	"  (SELECT f.job_key FROM dirty_hours d, gpu_usage_fact f"             \
+	"   WHERE f.ts_ms >= d.hour_ms AND f.ts_ms < d.hour_ms + 3600000)"     \
+	" UNION SELECT j.project FROM jobs_dim j WHERE j.project <> ''"        \
+	"  AND j.job_key IN"                                                   \
+	"  (SELECT f.job_key FROM dirty_hours d, gpu_usage_fact f"             \
+	"   WHERE f.ts_ms >= d.hour_ms AND f.ts_ms < d.hour_ms + 3600000)"
+
+/*
  * Scan the facts of [from, to) into hour rows with the effective owner
- * (the sample's, else its job record's, as interned in names_dim by a
- * refresh; 0 when it is not), overage over threshold_mib, handing them to
- * fn hour by hour, each hour in key order. Returns 0, or -1 with err
- * filled.
+ * (the sample's, else its job record's), overage over threshold_mib,
+ * handing them to fn hour by hour, each hour in key order. A job owner
+ * that names_dim lacks resolves through pending when given (a reader of a
+ * warehouse with dirty hours), else to 0 (the writer interns them first).
+ * Returns 0, or -1 with err filled.
  */
 int gpu_hrow_scan(sqlite3 *db, int64_t from, int64_t to, int64_t threshold_mib,
-		  gpu_hrow_fn *fn, void *ctx, struct gpu_err *err);
+		  struct gpu_pending *pending, gpu_hrow_fn *fn, void *ctx,
+		  struct gpu_err *err);
 
 /* The rollup tables. usage_hourly_node's rows have keys time and node. */
 enum gpu_rollup { GPU_ROLLUP_HOURLY, GPU_ROLLUP_DAILY, GPU_ROLLUP_NODE };

@@ -128,8 +128,9 @@ gpu_hrow_sink_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 
 /*
  * Facts in [from, to) in key order, with the effective owner (the sample's,
- * else its job record's, interned in names_dim by the refresh), and what
- * the sums read of a sample.
+ * else its job record's as interned in names_dim, else 0 and the job
+ * record's name in the last two columns), and what the sums read of a
+ * sample.
  */
 static const char SCAN_SQL[] =
     "SELECT f.ts_ms, f.node_id, f.gpu, coalesce(f.job_key, 0),"
@@ -137,7 +138,11 @@ static const char SCAN_SQL[] =
     " coalesce(f.project_key, jp.name_key, 0), coalesce(f.model_key, 0),"
     " f.util_pct, f.mem_used_mib, f.mem_total_mib, f.interval_s,"
     " f.power_w, CASE WHEN f.job_key IS NOT NULL"
-    "  THEN coalesce(j.job_id, f.job_key) END"
+    "  THEN coalesce(j.job_id, f.job_key) END,"
+    " CASE WHEN f.user_key IS NULL AND ju.name_key IS NULL"
+    "  THEN nullif(j.user, '') END,"
+    " CASE WHEN f.project_key IS NULL AND jp.name_key IS NULL"
+    "  THEN nullif(j.project, '') END"
     " FROM gpu_usage_fact f"
     " LEFT JOIN jobs_dim j ON j.job_key = f.job_key"
     " LEFT JOIN names_dim ju ON ju.name = j.user"
@@ -146,7 +151,16 @@ static const char SCAN_SQL[] =
     " ORDER BY f.ts_ms, f.node_id, f.gpu";
 
 /* Columns of SCAN_SQL after the keys. */
-enum { C_UTIL = GPU_HK_N, C_USED, C_TOTAL, C_INTERVAL, C_POWER, C_JOB_ID };
+enum {
+	C_UTIL = GPU_HK_N,
+	C_USED,
+	C_TOTAL,
+	C_INTERVAL,
+	C_POWER,
+	C_JOB_ID,
+	C_NEW_USER,
+	C_NEW_PROJECT
+};
 
 /* The sample of the current row of SCAN_SQL, as the sums read it. */
 static void
@@ -174,9 +188,27 @@ db_error(sqlite3 *db, struct gpu_err *err)
 	return gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
 }
 
+/*
+ * Key k[key] of a job owner that names_dim lacks (column col of st holds
+ * its name then): the key a refresh would give it.
+ */
+static int
+pending_owner(sqlite3_stmt *st, int col, struct gpu_pending *pending,
+	      int64_t *key, struct gpu_err *err)
+{
+	const unsigned char *name;
+
+	if (pending == NULL || sqlite3_column_type(st, col) == SQLITE_NULL)
+		return 0;
+	name = sqlite3_column_text(st, col);
+	return gpu_pending_key(pending, (const char *)name,
+			       (size_t)sqlite3_column_bytes(st, col), key, err);
+}
+
 int
 gpu_hrow_scan(sqlite3 *db, int64_t from, int64_t to, int64_t threshold_mib,
-	      gpu_hrow_fn *fn, void *ctx, struct gpu_err *err)
+	      struct gpu_pending *pending, gpu_hrow_fn *fn, void *ctx,
+	      struct gpu_err *err)
 {
 	struct gpu_hrows h;
 	int64_t hour = 0;
@@ -196,6 +228,11 @@ gpu_hrow_scan(sqlite3 *db, int64_t from, int64_t to, int64_t threshold_mib,
 						  sqlite3_column_int64(st, 0));
 		for (int c = 1; c < GPU_HK_N; c++)
 			k[c] = sqlite3_column_int64(st, c);
+		if (pending_owner(st, C_NEW_USER, pending, &k[GPU_HK_USER],
+				  err) != 0 ||
+		    pending_owner(st, C_NEW_PROJECT, pending,
+				  &k[GPU_HK_PROJECT], err) != 0)
+			goto out;
 		if (gpu_hrows_count(&h) > 0 && k[GPU_HK_TIME] != hour &&
 		    gpu_hrows_flush(&h, fn, ctx, err) != 0)
 			goto out;
@@ -215,6 +252,95 @@ out:
 	gpu_hrows_release(&h);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+void
+gpu_pending_init(struct gpu_pending *p, sqlite3 *db)
+{
+	p->db = db;
+	p->loaded = false;
+	p->base = 0;
+	gpu_hashmap_init(&p->names);
+}
+
+void
+gpu_pending_release(struct gpu_pending *p)
+{
+	gpu_hashmap_release(&p->names);
+}
+
+/*
+ * Replay the refresh's INSERT OR IGNORE of the dirty hours' job owners
+ * without writing: in the same order, each name names_dim lacks takes the
+ * next key after its largest, as an INTEGER PRIMARY KEY would.
+ */
+static int
+pending_load(struct gpu_pending *p, struct gpu_err *err)
+{
+	sqlite3_stmt *max = NULL, *owners = NULL, *known = NULL;
+	int rc = -1, step;
+
+	max = gpu_db_prepare(
+	    p->db, "SELECT coalesce(max(name_key), 0) FROM names_dim", err);
+	owners = gpu_db_prepare(p->db, GPU_HROW_DIRTY_OWNERS_SQL, err);
+	known = gpu_db_prepare(p->db, "SELECT 1 FROM names_dim WHERE name = ?",
+			       err);
+	if (max == NULL || owners == NULL || known == NULL)
+		goto out;
+	if (sqlite3_step(max) != SQLITE_ROW) {
+		db_error(p->db, err);
+		goto out;
+	}
+	p->base = sqlite3_column_int64(max, 0);
+	while ((step = sqlite3_step(owners)) == SQLITE_ROW) {
+		const unsigned char *name = sqlite3_column_text(owners, 0);
+		int len = sqlite3_column_bytes(owners, 0);
+
+		sqlite3_reset(known);
+		sqlite3_bind_text(known, 1, (const char *)name, len,
+				  SQLITE_STATIC);
+		step = sqlite3_step(known);
+		if (step != SQLITE_ROW && step != SQLITE_DONE)
+			break;
+		if (step == SQLITE_DONE)
+			gpu_hashmap_put(&p->names, name, (size_t)len, NULL);
+		step = SQLITE_ROW;
+	}
+	if (step != SQLITE_DONE) {
+		db_error(p->db, err);
+		goto out;
+	}
+	p->loaded = true;
+	rc = 0;
+out:
+	sqlite3_finalize(max);
+	sqlite3_finalize(owners);
+	sqlite3_finalize(known);
+	return rc;
+}
+
+int
+gpu_pending_key(struct gpu_pending *p, const char *name, size_t len,
+		int64_t *key, struct gpu_err *err)
+{
+	size_t i;
+
+	*key = 0;
+	if (!p->loaded && pending_load(p, err) != 0)
+		return -1;
+	i = gpu_hashmap_find(&p->names, name, len);
+	if (i != GPU_HASHMAP_NONE)
+		*key = p->base + 1 + (int64_t)i;
+	return 0;
+}
+
+const char *
+gpu_pending_name(const struct gpu_pending *p, int64_t k)
+{
+	if (!p->loaded || k <= p->base ||
+	    k - p->base > (int64_t)gpu_hashmap_count(&p->names))
+		return NULL;
+	return gpu_hashmap_key(&p->names, (size_t)(k - p->base - 1));
 }
 
 /*

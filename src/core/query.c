@@ -8,7 +8,6 @@
 
 #include "gpu/db.h"
 #include "gpu/hrow.h"
-#include "gpu/rollup.h"
 #include "gpu/time.h"
 
 /*
@@ -25,6 +24,7 @@ struct namecache {
 	struct name *v;
 	size_t n;
 	sqlite3_stmt *st;
+	const struct gpu_pending *pending; /* names a refresh would intern */
 };
 
 /* The owner of an integer group (keys of names_dim; 0: none). */
@@ -34,12 +34,17 @@ struct iown {
 };
 
 struct dbq {
+	sqlite3 *db;
 	struct gpu_agg_query q;
 	struct gpu_hrows groups;
 	struct iown *own; /* parallel to groups.rows */
 	size_t own_cap;
 	int64_t last_in, last_bucket; /* query_bucket() cache */
 	struct namecache nodes, jobs, names;
+	struct gpu_pending pending;
+	int64_t *dirty; /* the dirty hours of the range, ascending */
+	size_t ndirty;
+	struct gpu_hrow_sink sink;
 };
 
 static void
@@ -73,6 +78,12 @@ cache_get(struct namecache *c, int64_t k, const struct name **out,
 		c->v = gpu_xreallocarray(c->v, n, sizeof(*c->v));
 		memset(c->v + c->n, 0, (n - c->n) * sizeof(*c->v));
 		c->n = n;
+	}
+	if (c->v[i].s == NULL && c->pending != NULL &&
+	    (t = (const unsigned char *)gpu_pending_name(c->pending, k)) !=
+		NULL) {
+		c->v[i].s = gpu_xstrdup((const char *)t);
+		c->v[i].len = strlen(c->v[i].s);
 	}
 	if (c->v[i].s == NULL) {
 		sqlite3_reset(c->st);
@@ -221,13 +232,19 @@ merge_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	return 0;
 }
 
+/* Set up q for aq on db: name lookups, the day sink into the groups. */
 static int
 dbq_init(struct dbq *q, sqlite3 *db, const struct gpu_agg_query *aq,
 	 struct gpu_err *err)
 {
 	memset(q, 0, sizeof(*q));
+	q->db = db;
 	q->q = *aq;
 	gpu_hrows_init(&q->groups);
+	gpu_pending_init(&q->pending, db);
+	q->names.pending = &q->pending;
+	gpu_hrow_sink_init(&q->sink, aq->period != GPU_PERIOD_HOUR, merge_row,
+			   q);
 	q->last_in = INT64_MIN;
 	q->last_bucket = query_bucket(q, INT64_MIN);
 	q->nodes.st = gpu_db_prepare(
@@ -307,6 +324,9 @@ dbq_done(struct dbq *q, bool ok, struct gpu_agg **out, struct gpu_err *err)
 	cache_release(&q->jobs);
 	cache_release(&q->names);
 	gpu_hrows_release(&q->groups);
+	gpu_hrow_sink_release(&q->sink);
+	gpu_pending_release(&q->pending);
+	free(q->dirty);
 	free(q->own);
 	return rc;
 }
@@ -319,24 +339,137 @@ check_query(const struct gpu_agg_query *q, struct gpu_err *err)
 	return 0;
 }
 
+/* Facts of [from, to) into the sink, as hour rows. */
+static int
+scan(struct dbq *q, int64_t from, int64_t to, struct gpu_err *err)
+{
+	return gpu_hrow_scan(q->db, from, to, q->q.threshold_mib, &q->pending,
+			     gpu_hrow_sink_hour, &q->sink, err);
+}
+
+/* Remember the dirty hours of [from, to): their rollup rows are stale. */
+static int
+load_dirty(struct dbq *q, int64_t from, int64_t to, struct gpu_err *err)
+{
+	sqlite3_stmt *st =
+	    gpu_db_prepare(q->db,
+			   "SELECT hour_ms FROM dirty_hours WHERE hour_ms >= ?1"
+			   " AND hour_ms < ?2 ORDER BY hour_ms",
+			   err);
+	size_t cap = 0;
+	int step;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (q->ndirty == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			q->dirty =
+			    gpu_xreallocarray(q->dirty, cap, sizeof(*q->dirty));
+		}
+		q->dirty[q->ndirty++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return gpu_err_set(err, "database error: %s",
+				   sqlite3_errmsg(q->db));
+	return 0;
+}
+
+/* The index of the first dirty hour at or after t. */
+static size_t
+first_dirty(const struct dbq *q, int64_t t)
+{
+	size_t lo = 0, hi = q->ndirty;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (q->dirty[mid] < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The whole hours [from, to) into the sink as hour rows: from rollup t
+ * (usage_hourly or usage_hourly_node), except runs of dirty hours, which
+ * come from the facts as a refresh would rebuild them.
+ */
+static int
+read_hours(struct dbq *q, enum gpu_rollup t, int64_t from, int64_t to,
+	   struct gpu_err *err)
+{
+	size_t i = first_dirty(q, from);
+	int64_t cur = from;
+
+	while (i < q->ndirty && q->dirty[i] < to) {
+		int64_t a = q->dirty[i], b = a + GPU_HOUR_MS;
+
+		while (++i < q->ndirty && q->dirty[i] == b && b < to)
+			b += GPU_HOUR_MS;
+		if (cur < a &&
+		    gpu_hrow_read(q->db, t, cur, a, gpu_hrow_sink_hour,
+				  &q->sink, err) != 0)
+			return -1;
+		if (scan(q, a, b, err) != 0)
+			return -1;
+		cur = b;
+	}
+	if (cur < to)
+		return gpu_hrow_read(q->db, t, cur, to, gpu_hrow_sink_hour,
+				     &q->sink, err);
+	return 0;
+}
+
+/*
+ * The whole days [from, to) into the sink: day rows from usage_daily,
+ * except the days of dirty hours, whose hours are summed as a refresh
+ * would rebuild their day rows.
+ */
+static int
+read_days(struct dbq *q, int64_t from, int64_t to, struct gpu_err *err)
+{
+	size_t i = first_dirty(q, from);
+	int64_t cur = from;
+
+	for (; i < q->ndirty && q->dirty[i] < to; i++) {
+		int64_t d = gpu_period_start(GPU_PERIOD_DAY, q->dirty[i]);
+
+		if (d < cur)
+			continue; /* another dirty hour of that day */
+		if (cur < d &&
+		    gpu_hrow_read(q->db, GPU_ROLLUP_DAILY, cur, d,
+				  gpu_hrow_sink_day, &q->sink, err) != 0)
+			return -1;
+		if (read_hours(q, GPU_ROLLUP_HOURLY, d, d + GPU_DAY_MS, err) !=
+		    0)
+			return -1;
+		cur = d + GPU_DAY_MS;
+	}
+	if (cur < to)
+		return gpu_hrow_read(q->db, GPU_ROLLUP_DAILY, cur, to,
+				     gpu_hrow_sink_day, &q->sink, err);
+	return 0;
+}
+
 int
 gpu_query_scan(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 	       struct gpu_err *err)
 {
 	struct dbq dq;
-	struct gpu_hrow_sink s;
 	bool ok;
 
 	*out = NULL;
 	if (check_query(q, err) != 0)
 		return -1;
-	ok = dbq_init(&dq, db, q, err) == 0;
-	gpu_hrow_sink_init(&s, q->period != GPU_PERIOD_HOUR, merge_row, &dq);
-	ok = ok &&
-	     gpu_hrow_scan(db, q->from_ms, q->to_ms, q->threshold_mib,
-			   gpu_hrow_sink_hour, &s, err) == 0 &&
-	     gpu_hrow_sink_flush(&s, err) == 0;
-	gpu_hrow_sink_release(&s);
+	ok = dbq_init(&dq, db, q, err) == 0 &&
+	     scan(&dq, q->from_ms, q->to_ms, err) == 0 &&
+	     gpu_hrow_sink_flush(&dq.sink, err) == 0;
 	return dbq_done(&dq, ok, out, err);
 }
 
@@ -347,13 +480,10 @@ gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 	int64_t hf, ht, df, dt;
 	enum gpu_rollup hourly = GPU_ROLLUP_HOURLY;
 	struct dbq dq;
-	struct gpu_hrow_sink s;
 	bool ok;
 
 	*out = NULL;
 	if (check_query(q, err) != 0)
-		return -1;
-	if (gpu_rollup_refresh(db, NULL, err) != 0)
 		return -1;
 	if (q->threshold_mib != GPU_DEFAULT_THRESHOLD_MIB)
 		return gpu_query_scan(db, q, out, err);
@@ -380,27 +510,21 @@ gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 		if (df >= dt)
 			df = dt = ht;
 	}
-	ok = dbq_init(&dq, db, q, err) == 0;
-	gpu_hrow_sink_init(&s, q->period != GPU_PERIOD_HOUR, merge_row, &dq);
 	/* By hour and node: whole hours from usage_hourly_node. */
 	if (q->period == GPU_PERIOD_HOUR && q->dims == GPU_DIM_NODE)
 		hourly = GPU_ROLLUP_NODE;
+	ok =
+	    dbq_init(&dq, db, q, err) == 0 && load_dirty(&dq, hf, ht, err) == 0;
 	if (ok && q->from_ms < hf)
-		ok = gpu_hrow_scan(db, q->from_ms, hf, q->threshold_mib,
-				   gpu_hrow_sink_hour, &s, err) == 0;
+		ok = scan(&dq, q->from_ms, hf, err) == 0;
 	if (ok && hf < df)
-		ok = gpu_hrow_read(db, hourly, hf, df, gpu_hrow_sink_hour, &s,
-				   err) == 0;
+		ok = read_hours(&dq, hourly, hf, df, err) == 0;
 	if (ok && df < dt)
-		ok = gpu_hrow_read(db, GPU_ROLLUP_DAILY, df, dt,
-				   gpu_hrow_sink_day, &s, err) == 0;
+		ok = read_days(&dq, df, dt, err) == 0;
 	if (ok && dt < ht)
-		ok = gpu_hrow_read(db, hourly, dt, ht, gpu_hrow_sink_hour, &s,
-				   err) == 0;
+		ok = read_hours(&dq, hourly, dt, ht, err) == 0;
 	if (ok && ht < q->to_ms)
-		ok = gpu_hrow_scan(db, ht, q->to_ms, q->threshold_mib,
-				   gpu_hrow_sink_hour, &s, err) == 0;
-	ok = ok && gpu_hrow_sink_flush(&s, err) == 0;
-	gpu_hrow_sink_release(&s);
+		ok = scan(&dq, ht, q->to_ms, err) == 0;
+	ok = ok && gpu_hrow_sink_flush(&dq.sink, err) == 0;
 	return dbq_done(&dq, ok, out, err);
 }

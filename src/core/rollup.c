@@ -26,17 +26,10 @@ has_dirty(sqlite3 *db, struct gpu_err *err)
 
 /*
  * Job owners of the dirty hours' facts, interned so that the scan can
- * resolve the effective owner to a key.
+ * resolve the effective owner to a key (gpu_pending replays it).
  */
 static const char INTERN_SQL[] =
-    "INSERT OR IGNORE INTO names_dim(name)"
-    " SELECT j.user FROM jobs_dim j WHERE j.user <> '' AND j.job_key IN"
-    "  (SELECT f.job_key FROM dirty_hours d, gpu_usage_fact f"
-    "   WHERE f.ts_ms >= d.hour_ms AND f.ts_ms < d.hour_ms + 3600000)"
-    " UNION SELECT j.project FROM jobs_dim j WHERE j.project <> ''"
-    "  AND j.job_key IN"
-    "  (SELECT f.job_key FROM dirty_hours d, gpu_usage_fact f"
-    "   WHERE f.ts_ms >= d.hour_ms AND f.ts_ms < d.hour_ms + 3600000)";
+    "INSERT OR IGNORE INTO names_dim(name) " GPU_HROW_DIRTY_OWNERS_SQL;
 
 /* Run a statement that takes one time bound and returns no rows. */
 static int
@@ -214,8 +207,8 @@ gpu_rollup_update(sqlite3 *db, size_t *hours, struct gpu_err *err)
 
 		if (step_one(del, h, err) != 0 ||
 		    gpu_hrow_scan(db, h, h + GPU_HOUR_MS,
-				  GPU_DEFAULT_THRESHOLD_MIB, insert_hour, ins,
-				  err) != 0)
+				  GPU_DEFAULT_THRESHOLD_MIB, NULL, insert_hour,
+				  ins, err) != 0)
 			goto out;
 		n++;
 	}
