@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "gpu/agg.h"
 #include "gpu/query.h"
@@ -18,8 +17,6 @@
 #include "gpu/reader.h"
 #include "gpu/time.h"
 #include "gpu/writer.h"
-
-#define LOCK_TIMEOUT_MS 30000
 
 static const char usage_line[] =
     "usage: gpuagg [--db PATH | --input FILE|-] [-p hour|day|week|month|all]"
@@ -35,7 +32,7 @@ static const char help_text[] =
     "Lines) streamed from files or standard input with --input.\n"
     "\n"
     "  -d, --db PATH            warehouse (default $GPUUSAGE_DB or\n"
-    "                           ./gpuusage.db); dirty hours are refreshed\n"
+    "                           ./gpuusage.db), read-only\n"
     "  -i, --input FILE|-       aggregate samples from FILE (- = stdin)\n"
     "                           as given, without a warehouse\n"
     "  -p, --period P           hour, day, week, month or all (default)\n"
@@ -51,10 +48,11 @@ static const char help_text[] =
     "                           (--input; default 60)\n"
     "      --mem-threshold-gb GB  memory-overage threshold (default\n"
     "                           $MEMORY_OVERAGE_THRESHOLD_GB or 16)\n"
-    "      --refresh            only bring the hourly rollup up to date\n"
+    "      --refresh            only bring the rollups up to date (the one\n"
+    "                           option that writes to the warehouse)\n"
     "      --scan               read the fact table, not the rollup\n"
     "                           (slow; gives the same output)\n"
-    "  -v, --verbose            report refreshed hours on stderr\n"
+    "  -v, --verbose            with --refresh, report the hours rebuilt\n"
     "  -h, --help               print this help and exit\n"
     "  -V, --version            print the version and exit\n"
     "\n"
@@ -357,29 +355,47 @@ run_inputs(const struct opts *o, struct gpu_agg **out)
 	return status;
 }
 
+/*
+ * Open the warehouse: read-only, or with --refresh as a writer once the
+ * read-only open has found it. Returns 0, or -1 (reported).
+ */
+static int
+open_db(const struct opts *o, const char *path, sqlite3 **db)
+{
+	struct gpu_db_opts dopts = {.readonly = true,
+				    .lock_timeout_ms = GPU_DB_LOCK_TIMEOUT_MS};
+	struct gpu_err err = {0};
+	size_t hours = 0;
+	int rc = gpu_db_open(path, &dopts, db, &err);
+
+	if (o->refresh && (rc == 0 || rc == GPU_DB_OUTDATED)) {
+		gpu_db_close(*db, NULL);
+		dopts.readonly = false;
+		rc = gpu_db_open(path, &dopts, db, &err);
+		if (rc == 0)
+			rc = gpu_rollup_refresh(*db, &hours, &err);
+		if (rc == 0 && o->verbose)
+			gpu_msg("refreshed %zu hour%s", hours,
+				hours == 1 ? "" : "s");
+	}
+	if (rc == GPU_DB_OUTDATED)
+		gpu_msg("%s: run gpuingest on it", err.msg);
+	else if (rc != 0)
+		gpu_msg_err(&err);
+	return rc == 0 ? 0 : -1;
+}
+
 static int
 run_db(const struct opts *o, struct gpu_agg **out)
 {
 	const char *path = gpu_db_path(o->db);
-	struct gpu_db_opts dopts = {false, LOCK_TIMEOUT_MS};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
-	struct stat st;
-	size_t hours = 0;
 	int status = GPU_EXIT_FAIL;
 
 	*out = NULL;
-	if (stat(path, &st) != 0) {
-		gpu_msg("cannot open warehouse '%s': %s", path,
-			strerror(errno));
-		return GPU_EXIT_FAIL;
-	}
-	if (gpu_db_open(path, &dopts, &db, &err) != 0)
-		goto fail;
-	if (gpu_rollup_refresh(db, &hours, &err) != 0)
-		goto fail;
-	if (o->verbose)
-		gpu_msg("refreshed %zu hour%s", hours, hours == 1 ? "" : "s");
+	if (open_db(o, path, &db) != 0)
+		goto out;
 	if (o->scan && gpu_query_scan(db, &o->q, out, &err) != 0)
 		goto fail;
 	if (!o->scan && !o->refresh && gpu_query_run(db, &o->q, out, &err) != 0)
@@ -388,7 +404,6 @@ run_db(const struct opts *o, struct gpu_agg **out)
 	goto out;
 fail:
 	gpu_msg_err(&err);
-	status = GPU_EXIT_FAIL;
 out:
 	if (gpu_db_close(db, &err) != 0) {
 		gpu_msg_err(&err);

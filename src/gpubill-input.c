@@ -5,7 +5,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "gpu/agg.h"
 #include "gpu/query.h"
@@ -222,19 +221,21 @@ bill_read_db(struct gpu_bill *bill, const struct opts *o,
 	     const struct gpu_rates *r, struct gpu_err *err)
 {
 	const char *path = gpu_db_path(o->db);
-	struct gpu_db_opts dopts = {.readonly = false,
-				    .lock_timeout_ms = 10000};
+	struct gpu_db_opts dopts = {.readonly = true,
+				    .lock_timeout_ms = GPU_DB_LOCK_TIMEOUT_MS};
 	struct gpu_agg_query q;
 	struct gpu_agg *a = NULL;
 	sqlite3 *db = NULL;
-	struct stat st;
-	int rc = -1;
+	char msg[sizeof(err->msg)];
+	int rc = gpu_db_open(path, &dopts, &db, err);
 
-	if (stat(path, &st) != 0)
-		return gpu_err_set(err, "cannot open warehouse '%s': %s", path,
-				   strerror(errno));
-	if (gpu_db_open(path, &dopts, &db, err) != 0)
+	if (rc == GPU_DB_OUTDATED) {
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		return gpu_err_set(err, "%s: run gpuingest on it", msg);
+	}
+	if (rc != 0)
 		return -1;
+	rc = -1;
 	gpu_agg_query_init(&q);
 	q.period = GPU_PERIOD_ALL;
 	q.dims = GPU_DIM_JOB | GPU_DIM_MODEL;

@@ -15,6 +15,7 @@
 #include "gpu/num.h"
 #include "gpu/opt.h"
 #include "gpu/reader.h"
+#include "gpu/rollup.h"
 #include "gpu/time.h"
 #include "gpuingest.h"
 
@@ -554,6 +555,8 @@ run_all(struct run *r, char **files, int nfiles)
 		load(r, files[i], false);
 	if (!r->failed && gpu_ingest_finish(r->ing, &err) != 0)
 		db_error(r, &err);
+	if (!r->failed && gpu_rollup_update(r->db, NULL, &err) != 0)
+		db_error(r, &err);
 out:
 	gpu_ingest_free(r->ing);
 	r->ing = NULL;
@@ -584,7 +587,7 @@ main(int argc, char **argv)
 	o.format = GPU_FMT_AUTO;
 	o.interval_s = 60;
 	o.max_reject_pct = 5;
-	o.lock_timeout_ms = 60000;
+	o.lock_timeout_ms = GPU_DB_LOCK_TIMEOUT_MS;
 	status = parse_args(argc, argv, &o);
 	if (status >= 0)
 		return status == GPU_EXIT_OK ? gpu_close_stdout(status)
