@@ -323,9 +323,8 @@ load_samples(struct run *r, struct input *in)
 	long line;
 	int rc;
 
-	rd = gpu_reader_new(in->fp, in->source, &ro, &err);
-	if (rd == NULL) {
-		gpu_msg_err(&err);
+	if ((rc = gpu_reader_open(in->fp, in->source, &ro, &rd, &err)) != 0) {
+		ingest_open_failed(rc, false, &err);
 		r->failed = true;
 		return;
 	}
@@ -376,9 +375,8 @@ load_jobs(struct run *r, struct input *in)
 	long line;
 	int rc;
 
-	jr = gpu_jobs_new(in->fp, in->source, &jo, &err);
-	if (jr == NULL) {
-		gpu_msg_err(&err);
+	if ((rc = gpu_jobs_open(in->fp, in->source, &jo, &jr, &err)) != 0) {
+		ingest_open_failed(rc, true, &err);
 		r->failed = true;
 		return;
 	}

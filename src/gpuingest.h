@@ -77,6 +77,13 @@ const char *ingest_input_sha(struct input *in);
 /* Stop the hashing thread and close what ingest_open_input() opened. */
 void ingest_close_input(struct input *in);
 
+/*
+ * Report why an input could not be opened as samples (jobs false) or job
+ * records: rc and err as gpu_reader_open() or gpu_jobs_open() left them,
+ * with how to give what the input lacks.
+ */
+void ingest_open_failed(int rc, bool jobs, const struct gpu_err *err);
+
 /* Start one input's progress line: shown on a tty or with --progress. */
 void ingest_progress_start(struct progress *p, const struct opts *o,
 			   const char *source, long long size);

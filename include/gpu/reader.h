@@ -27,16 +27,30 @@ struct gpu_reader_opts {
 struct gpu_reader;
 
 /*
- * Open a sample reader over fp (not closed), named source in messages
- * ("<stdin>" for standard input). Returns NULL with err filled (source and
- * header line set) when the input cannot be read as samples at all: empty
- * input, a missing required column ("missing required column 'util_pct'";
- * for node and timestamp the message suggests --node / --at), a duplicate
- * column, an invalid opts.node. Header names are matched case-insensitively,
- * nvidia-smi names included (a "[unit]" suffix is ignored). opts.node and
- * opts.at_ms fill any row whose node / timestamp is absent. Unknown columns
- * are collected; see gpu_reader_unknown(). Free with gpu_reader_free().
+ * What gpu_reader_open() found, beyond -1, so that a tool can say how to
+ * supply what is missing: the input has no node (timestamp) column and
+ * opts gives no node (no timestamp).
  */
+enum { GPU_READER_NO_NODE = -2, GPU_READER_NO_TIME = -3 };
+
+/*
+ * Open a sample reader over fp (not closed), named source in messages
+ * ("<stdin>" for standard input). Returns 0 with *out set, or fills err
+ * (source and header line set) and returns GPU_READER_NO_NODE or
+ * GPU_READER_NO_TIME for those missing columns ("missing required column
+ * 'node'"), else -1, when the input cannot be read as samples at all:
+ * empty input, another missing required column ("missing required column
+ * 'util_pct'"), a duplicate column, an invalid opts.node. Header names are
+ * matched case-insensitively, nvidia-smi names included (a "[unit]"
+ * suffix is ignored). opts.node and opts.at_ms fill any row whose node /
+ * timestamp is absent. Unknown columns are collected; see
+ * gpu_reader_unknown(). Free with gpu_reader_free().
+ */
+int gpu_reader_open(FILE *fp, const char *source,
+		    const struct gpu_reader_opts *opts, struct gpu_reader **out,
+		    struct gpu_err *err);
+
+/* gpu_reader_open() for a caller with no use for the code: NULL on failure. */
 struct gpu_reader *gpu_reader_new(FILE *fp, const char *source,
 				  const struct gpu_reader_opts *opts,
 				  struct gpu_err *err);

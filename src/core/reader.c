@@ -430,14 +430,15 @@ map_columns(struct gpu_reader *r, struct gpu_err *err)
 	}
 	if (r->jsonl)
 		return 0;
-	if (r->col_of[F_TS] < 0 && !r->has_at)
-		return gpu_err_at(err, src, line,
-				  "missing required column 'timestamp' "
-				  "(use --at TIME for input without one)");
-	if (r->col_of[F_NODE] < 0 && r->node == NULL)
-		return gpu_err_at(err, src, line,
-				  "missing required column 'node' "
-				  "(use --node NAME for input without one)");
+	if (r->col_of[F_TS] < 0 && !r->has_at) {
+		gpu_err_at(err, src, line,
+			   "missing required column 'timestamp'");
+		return GPU_READER_NO_TIME;
+	}
+	if (r->col_of[F_NODE] < 0 && r->node == NULL) {
+		gpu_err_at(err, src, line, "missing required column 'node'");
+		return GPU_READER_NO_NODE;
+	}
 	if (r->col_of[F_GPU] < 0)
 		return gpu_err_at(err, src, line,
 				  "missing required column 'gpu'");
@@ -450,13 +451,16 @@ map_columns(struct gpu_reader *r, struct gpu_err *err)
 	return 0;
 }
 
-struct gpu_reader *
-gpu_reader_new(FILE *fp, const char *source, const struct gpu_reader_opts *opts,
-	       struct gpu_err *err)
+int
+gpu_reader_open(FILE *fp, const char *source,
+		const struct gpu_reader_opts *opts, struct gpu_reader **out,
+		struct gpu_err *err)
 {
 	struct gpu_reader *r = gpu_xcalloc(1, sizeof(*r));
 	struct gpu_table_opts to;
+	int rc = -1;
 
+	*out = NULL;
 	if (opts->node != NULL) {
 		struct gpu_str v = {opts->node, strlen(opts->node)};
 
@@ -480,12 +484,23 @@ gpu_reader_new(FILE *fp, const char *source, const struct gpu_reader_opts *opts,
 		goto fail;
 	r->jsonl = gpu_table_format(r->t) == GPU_FMT_JSONL;
 	gpu_table_collect_unknown(r->t);
-	if (map_columns(r, err) != 0)
+	if ((rc = map_columns(r, err)) != 0)
 		goto fail;
-	return r;
+	*out = r;
+	return 0;
 fail:
 	gpu_reader_free(r);
-	return NULL;
+	return rc;
+}
+
+struct gpu_reader *
+gpu_reader_new(FILE *fp, const char *source, const struct gpu_reader_opts *opts,
+	       struct gpu_err *err)
+{
+	struct gpu_reader *r;
+
+	gpu_reader_open(fp, source, opts, &r, err);
+	return r;
 }
 
 void
