@@ -63,6 +63,9 @@ E2E_TESTS  := $(filter-out $(BROWSER_TEST),$(wildcard tests/e2e/*.sh))
 # A tool is src/<tool>.c plus any src/<tool>-<part>.c.
 tool_src    = $(wildcard src/$(1).c src/$(1)-*.c)
 tool_obj    = $(patsubst src/%.c,$(B)/obj/%.o,$(call tool_src,$(1)))
+# The unit test of a tool's part, tests/unit/test_<tool>-<part>.c, also
+# links src/<tool>-<part>.c; a core module's test only the library.
+test_part   = $(patsubst src/%.c,$(B)/obj/%.o,$(wildcard src/$(1).c))
 
 .SECONDARY:
 
@@ -113,10 +116,11 @@ $(BINS): $(B)/%: $$(call tool_obj,%) $(LIB)
 
 $(B)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Isrc -Wno-missing-prototypes -MMD -MP -c $< -o $@
 
-$(B)/tests/test_%: $(B)/tests/test_%.o $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS)
+$(B)/tests/test_%: $(B)/tests/test_%.o $$(call test_part,%) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(call test_part,$*) $(LIB) $(PKG_LIBS) \
+	  $(CMOCKA_LIBS)
 
 # The suites run one after another, so that their reports stay apart.
 check: all $(UNIT_BINS)

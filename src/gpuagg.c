@@ -17,6 +17,7 @@
 #include "gpu/reader.h"
 #include "gpu/time.h"
 #include "gpu/writer.h"
+#include "gpuagg.h"
 
 static const char usage_line[] =
     "usage: gpuagg [--db PATH | --input FILE|-] [-p hour|day|week|month|all]"
@@ -55,11 +56,7 @@ static const char help_text[] =
     "  -v, --verbose            with --refresh, report the hours rebuilt\n"
     "  -h, --help               print this help and exit\n"
     "  -V, --version            print the version and exit\n"
-    "\n"
-    "Metrics: samples, gpu_seconds, alloc_gpu_seconds, gpu_hours,\n"
-    "alloc_gpu_hours, busy_gpu_hours, avg_util_pct, alloc_util_pct,\n"
-    "idle_gpu_hours, avg_mem_used_mib, max_mem_used_mib, avg_mem_util_pct,\n"
-    "avg_power_w, energy_kwh, mem_overage_mib_seconds.\n";
+    "\n";
 
 enum {
 	OPT_FROM = 256,
@@ -174,6 +171,7 @@ take_opt(void *ctx, int c, const char *arg)
 		return -1;
 	case 'h':
 		printf("%s\n%s", usage_line, help_text);
+		agg_print_metrics(stdout);
 		return gpu_close_stdout(GPU_EXIT_OK);
 	case 'i':
 		o->input = arg;
@@ -412,11 +410,23 @@ out:
 	return status;
 }
 
+/* Print a's groups as the options say; returns 0 or -1 (write error). */
+static int
+write_groups(const struct gpu_agg *a, const struct opts *o)
+{
+	const struct gpu_group **g =
+	    gpu_xcalloc(gpu_agg_count(a) + 1, sizeof(*g));
+	size_t n = agg_order(a, o->has_sort, o->sort, o->top, g);
+	int rc = agg_write(g, n, &o->q, stdout, o->fmt, o->metrics);
+
+	free(g);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct gpu_agg *a = NULL;
-	struct gpu_err err = {0};
 	struct opts o;
 	int status;
 
@@ -427,12 +437,8 @@ main(int argc, char **argv)
 		status = run_inputs(&o, &a);
 	else
 		status = run_db(&o, &a);
-	if (a != NULL) {
-		if (o.has_sort)
-			gpu_agg_sort(a, o.sort, o.top);
-		if (gpu_agg_write(a, stdout, o.fmt, o.metrics, &err) != 0)
-			status = GPU_EXIT_FAIL;
-	}
+	if (a != NULL && write_groups(a, &o) != 0)
+		status = GPU_EXIT_FAIL;
 	gpu_agg_free(a);
 	return gpu_close_stdout(status);
 }

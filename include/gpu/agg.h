@@ -6,13 +6,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "gpu/diag.h"
 #include "gpu/sample.h"
 #include "gpu/sums.h"
 #include "gpu/time.h"
-#include "gpu/writer.h"
 
 /*
  * Group-by dimensions (a bit mask). GPU_DIM_GPU groups by node and GPU.
@@ -84,7 +82,8 @@ void gpu_agg_add_sample(struct gpu_agg *a, const struct gpu_sample *smp,
 
 /*
  * End adding: fill job owners and sort groups by bucket, then keys (byte
- * order, "" first; gpu numerically). Call once, before gpu_agg_count().
+ * order, "" first; gpu numerically), the output order of SPEC.md 3. Call
+ * once, before gpu_agg_count().
  */
 void gpu_agg_finish(struct gpu_agg *a);
 
@@ -114,30 +113,5 @@ bool gpu_owner_later(int64_t ms, struct gpu_str name, int64_t cur_ms,
  */
 void gpu_agg_add_group(struct gpu_agg *a, const struct gpu_group *g,
 		       const struct gpu_owner *own);
-
-/*
- * Reorder a finished aggregate: within each bucket by metric m descending
- * (null last, ties in key order), keeping the first top groups of each
- * bucket (top 0: all).
- */
-void gpu_agg_sort(struct gpu_agg *a, enum gpu_metric m, size_t top);
-
-/* Most columns an output row can have. */
-#define GPU_AGG_MAX_COLS (7 + GPU_M_COUNT)
-
-/*
- * Fill cols with the output column names for q and the metric mask (static
- * strings): bucket (named after the period; none for all), keys, metrics.
- * Returns the number of columns.
- */
-size_t gpu_agg_columns(const struct gpu_agg_query *q, unsigned metrics,
-		       const char *cols[GPU_AGG_MAX_COLS]);
-
-/*
- * Write header and rows of a finished aggregate to fp in fmt with the
- * metric mask. Returns 0, or -1 with err on a write error.
- */
-int gpu_agg_write(const struct gpu_agg *a, FILE *fp, enum gpu_ofmt fmt,
-		  unsigned metrics, struct gpu_err *err);
 
 #endif
