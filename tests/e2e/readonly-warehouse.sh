@@ -28,14 +28,16 @@ if ! as_reader test -r "$T"; then
 	exit 77
 fi
 # The readers' own copies of the tools, out of any private folder.
-mkdir "$T/bin" "$T/out" "$T/wh"
+# The warehouse folder's name needs escaping in an SQLite URI.
+wh="$T/w h%?#x"
+mkdir "$T/bin" "$T/out" "$wh"
 for t in gpuagg gpubill gpureport; do
 	cp "$(command -v "$t")" "$T/bin/$t"
 done
 chmod 0755 "$T/bin" "$T/bin"/*
 chmod 0777 "$T/out"
 
-db=$T/wh/w.db
+db=$wh/w.db
 gpugen -n 2 -g 2 -s 2026-11-30T00:00 -H 30 -S 5 -i 300 -j "$T/jobs.csv" \
 	-o "$T/s.csv" || fail gpugen
 gpuingest -q -d "$db" -j "$T/jobs.csv" "$T/s.csv" >/dev/null || fail gpuingest
@@ -63,14 +65,14 @@ queries() { # $1: warehouse, $2: output prefix; run as given by $run
 run=
 queries "$T/ref.db" "$T/ref" || fail "queries of the reference"
 chmod 0444 "$db"
-chmod 0555 "$T/wh"
+chmod 0555 "$wh"
 sum=$(cksum <"$db")
 mtime=$(stat -c %y "$db")
 run=as_reader
 queries "$db" "$T/out/ro" 2>"$T/err" || cat "$T/err"
 check "queries of a 0444 warehouse in a 0555 folder" $?
 [ "$(cksum <"$db")" = "$sum" ] && [ "$(stat -c %y "$db")" = "$mtime" ] &&
-	[ "$(ls "$T/wh")" = w.db ]
+	[ "$(ls "$wh")" = w.db ]
 check "the warehouse and its folder are unchanged" $?
 as_reader cp "$db" "$T/out/copy.db" || fail "copy"
 queries "$T/out/copy.db" "$T/out/copy" 2>"$T/err" || cat "$T/err"
@@ -79,5 +81,5 @@ for f in agg1 agg2 agg3 bill html; do
 	cmp -s "$T/ref.$f" "$T/out/ro.$f" && cmp -s "$T/ref.$f" "$T/out/copy.$f"
 	check "read-only $f is the refreshed warehouse's" $?
 done
-chmod 0755 "$T/wh"
+chmod 0755 "$wh"
 exit "$failed"
