@@ -379,8 +379,13 @@ open_reader(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 	if (open_handle(path, SQLITE_OPEN_READONLY, path, opts, out, err) != 0)
 		return -1;
 	if (gpu_db_version(*out) < 0 &&
-	    sqlite3_extended_errcode(*out) == SQLITE_READONLY_DIRECTORY &&
-	    (sb.st_mode & 0222) == 0) {
+	    sqlite3_extended_errcode(*out) == SQLITE_READONLY_DIRECTORY) {
+		if ((sb.st_mode & 0222) != 0)
+			return gpu_err_set(err,
+					   "cannot read '%s': its folder does "
+					   "not let SQLite create the WAL "
+					   "index beside it",
+					   path);
 		sqlite3_close(*out);
 		*out = NULL;
 		gpu_buf_init(&uri);

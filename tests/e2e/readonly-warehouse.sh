@@ -81,5 +81,11 @@ for f in agg1 agg2 agg3 bill html; do
 	cmp -s "$T/ref.$f" "$T/out/ro.$f" && cmp -s "$T/ref.$f" "$T/out/copy.$f"
 	check "read-only $f is the refreshed warehouse's" $?
 done
+# A file someone may write cannot be read as immutable: the reader says
+# why it cannot read it.
+chmod 0644 "$db"
+as_reader "$T/bin/gpuagg" --db "$db" >/dev/null 2>"$T/err"
+[ $? -eq 1 ] && grep -q "cannot read '.*w.db': its folder does not let SQLite create the WAL index beside it" "$T/err"
+check "a writable file in a read-only folder is refused with a reason" $?
 chmod 0755 "$wh"
 exit "$failed"
