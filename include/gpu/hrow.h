@@ -104,9 +104,10 @@ int gpu_hrow_sink_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err);
 int gpu_hrow_sink_flush(struct gpu_hrow_sink *s, struct gpu_err *err);
 
 /*
- * Names that a refresh would intern (the job owners of the facts of dirty
- * hours that names_dim lacks), with the keys it would give them, so that a
- * reader can resolve them without writing. Loaded on first use.
+ * Names that a refresh would intern (the job owners of
+ * GPU_HROW_DIRTY_OWNERS_SQL that names_dim lacks), with the keys it would
+ * give them, so that a reader can resolve them without writing. Loaded on
+ * first use.
  */
 struct gpu_pending {
 	sqlite3 *db;
@@ -133,18 +134,24 @@ int gpu_pending_key(struct gpu_pending *p, const char *name, size_t len,
 const char *gpu_pending_name(const struct gpu_pending *p, int64_t k);
 
 /*
- * The job owners of the facts of dirty hours, as a refresh interns them
- * (a SELECT of one column, name): gpu_pending and the rollup writer share
- * it so that both give a name the same key.
+ * The job owners a refresh interns (a SELECT of one column, name): those
+ * of the jobs whose sample window meets a dirty hour or is not known. The
+ * window bounds every sample of its job (docs/WAREHOUSE.md), so this holds
+ * the owners of every fact of those hours, without reading the facts.
+ * gpu_pending and the rollup writer share it so that both give a name the
+ * same key.
  */
 #define GPU_HROW_DIRTY_OWNERS_SQL                                              \
-	"SELECT j.user FROM jobs_dim j WHERE j.user <> '' AND j.job_key IN"    \
-	"  (SELECT f.job_key FROM dirty_hours d, gpu_usage_fact f"             \
-	"   WHERE f.ts_ms >= d.hour_ms AND f.ts_ms < d.hour_ms + 3600000)"     \
-	" UNION SELECT j.project FROM jobs_dim j WHERE j.project <> ''"        \
-	"  AND j.job_key IN"                                                   \
-	"  (SELECT f.job_key FROM dirty_hours d, gpu_usage_fact f"             \
-	"   WHERE f.ts_ms >= d.hour_ms AND f.ts_ms < d.hour_ms + 3600000)"
+	"SELECT j.user FROM jobs_dim j WHERE j.user <> '' AND"                 \
+	" (j.first_sample_ms IS NULL OR j.last_sample_ms IS NULL OR EXISTS"    \
+	"  (SELECT 1 FROM dirty_hours d"                                       \
+	"   WHERE d.hour_ms >= j.first_sample_ms / 3600000 * 3600000"          \
+	"   AND d.hour_ms <= j.last_sample_ms))"                               \
+	" UNION SELECT j.project FROM jobs_dim j WHERE j.project <> '' AND"    \
+	" (j.first_sample_ms IS NULL OR j.last_sample_ms IS NULL OR EXISTS"    \
+	"  (SELECT 1 FROM dirty_hours d"                                       \
+	"   WHERE d.hour_ms >= j.first_sample_ms / 3600000 * 3600000"          \
+	"   AND d.hour_ms <= j.last_sample_ms))"
 
 /*
  * Scan the facts of [from, to) into hour rows with the effective owner

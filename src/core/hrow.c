@@ -387,15 +387,15 @@ gpu_rollup_nkeys(enum gpu_rollup t)
 	return rollups[t].nkeys;
 }
 
-/* Bind or read a sum by its C type. */
+/* Bind or read a sum by its C type (clang-format does not know _Generic). */
+/* clang-format off */
 #define BIND_SUM_(name, ctype, sqltype, merge, empty)                          \
-	_Generic(s->name, int64_t                                              \
-		 : sqlite3_bind_int64, double                                  \
-		 : sqlite3_bind_double)(st, c++, s->name);
+	_Generic(s->name, int64_t: sqlite3_bind_int64,                         \
+		 double: sqlite3_bind_double)(st, c++, s->name);
 #define READ_SUM_(name, ctype, sqltype, merge, empty)                          \
-	s->name = _Generic(s->name, int64_t                                    \
-			   : sqlite3_column_int64, double                      \
-			   : sqlite3_column_double)(st, c++);
+	s->name = _Generic(s->name, int64_t: sqlite3_column_int64,             \
+			   double: sqlite3_column_double)(st, c++);
+/* clang-format on */
 
 sqlite3_stmt *
 gpu_hrow_insert_prepare(sqlite3 *db, enum gpu_rollup t, struct gpu_err *err)

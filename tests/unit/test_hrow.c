@@ -187,9 +187,12 @@ test_hrow_pending_keys(void **state)
 	(void)state;
 	assert_int_equal(gpu_db_open(":memory:", &o, &db, &err), 0);
 	exec(db, "INSERT INTO names_dim(name_key, name) VALUES(4, 'ann');"
-		 "INSERT INTO jobs_dim(job_key, job_id, user, project) VALUES"
-		 " (1, 'j1', 'zoe', 'ann'), (2, 'j2', 'bob', 'pz'),"
-		 " (3, 'j3', 'old', 'x');"
+		 "INSERT INTO jobs_dim(job_key, job_id, user, project,"
+		 " first_sample_ms, last_sample_ms) VALUES"
+		 " (1, 'j1', 'zoe', 'ann', 1795881600000, 1795881600000),"
+		 " (2, 'j2', 'bob', 'pz', 1795881660000, 1795881660000),"
+		 " (3, 'j3', 'old', 'x', 1795899600000, 1795899600000),"
+		 " (4, 'j4', 'nowin', '', NULL, NULL);"
 		 "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu, util_pct,"
 		 " mem_used_mib, job_key, interval_s, ingest_id) VALUES"
 		 " (1795881600000, 1, 0, 5, 1, 1, 60, 1),"
@@ -205,6 +208,9 @@ test_hrow_pending_keys(void **state)
 	assert_int_equal(gpu_pending_key(&p, "zoe", 3, &k, &err), 0);
 	assert_true(k > 4);
 	assert_string_equal(gpu_pending_name(&p, k), "zoe");
+	/* A job of unknown window may have samples anywhere. */
+	assert_int_equal(gpu_pending_key(&p, "nowin", 5, &k, &err), 0);
+	assert_true(k > 4);
 	assert_null(gpu_pending_name(&p, 4));
 	assert_int_equal(gpu_rollup_refresh(db, NULL, &err), 0);
 	st = gpu_db_prepare(db, "SELECT name_key, name FROM names_dim", &err);
