@@ -1,5 +1,11 @@
 # SPDX-License-Identifier: MIT
 # gpuusage: one GNU Makefile for the core library, the tools and the tests.
+#
+# CC, CFLAGS, CPPFLAGS, LDFLAGS, PREFIX, BINDIR, MANDIR and DESTDIR are the
+# user's: the project's own flags live in GPU_* variables, so that flags
+# given on the command line add to them (make CPPFLAGS=-DX, make CFLAGS=-O0).
+# WERROR=1 turns warnings into errors (CI). make never installs packages:
+# scripts/install-deps.sh does (see README.md).
 
 VERSION    := 0.1.0
 PREFIX     ?= /usr/local
@@ -7,20 +13,31 @@ BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 CC         ?= cc
 CFLAGS     ?= -O2 -g
-WARN       := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
-              -Wmissing-prototypes -Wformat=2 -Wvla
-CPPFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude \
-              -DGPU_VERSION='"$(VERSION)"'
 B          ?= build
 .DEFAULT_GOAL := all
 
-DEPS_OK := $(shell pkg-config --exists libcjson sqlite3 cmocka && \
-	test -f /usr/include/csv.h && echo yes)
+GPU_CPPFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude \
+                -DGPU_VERSION='"$(VERSION)"'
+GPU_WARN   := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+              -Wmissing-prototypes -Wformat=2 -Wvla
+ifeq ($(WERROR),1)
+GPU_WARN   += -Werror
+endif
+
+# Goals that need no library.
+NODEPS_GOALS := clean format help uninstall
+hash := \#
+ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+DEPS_OK := $(shell pkg-config --exists libcjson sqlite3 && \
+	echo '$(hash)include <csv.h>' | $(CC) $(CPPFLAGS) -E - >/dev/null 2>&1 && \
+	echo yes)
 ifneq ($(DEPS_OK),yes)
-ifneq ($(filter clean format,$(MAKECMDGOALS)),)
-else
-$(info installing missing build dependencies...)
-$(shell scripts/install-deps.sh >&2)
+$(error missing build dependencies (libcjson, sqlite3 and libcsv, found with pkg-config and <csv.h>): install them with scripts/install-deps.sh)
+endif
+ifneq ($(filter check check-unit check-asan,$(MAKECMDGOALS)),)
+ifneq ($(shell pkg-config --exists cmocka && echo yes),yes)
+$(error missing test dependency cmocka: install it with scripts/install-deps.sh)
+endif
 endif
 endif
 
@@ -28,7 +45,9 @@ PKG_CFLAGS := $(shell pkg-config --cflags libcjson sqlite3 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs libcjson sqlite3 2>/dev/null) -lcsv -lm -pthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
-ALL_CFLAGS := $(CPPFLAGS) $(PKG_CFLAGS) $(WARN) -pthread $(CFLAGS)
+ALL_CFLAGS  = $(GPU_CPPFLAGS) $(PKG_CFLAGS) $(CPPFLAGS) $(GPU_WARN) -pthread \
+              $(CFLAGS)
+ALL_LDFLAGS = $(CFLAGS) $(LDFLAGS)
 
 ALL_TOOLS  := gpugen gpuingest gpuagg gpubill gpureport gpucollect
 # Tools are built as their sources land.
@@ -39,22 +58,45 @@ LIB        := $(B)/libgpucore.a
 BINS       := $(TOOLS:%=$(B)/%)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+BROWSER_TEST := tests/e2e/gpureport-browser.sh
+E2E_TESTS  := $(filter-out $(BROWSER_TEST),$(wildcard tests/e2e/*.sh))
 # A tool is src/<tool>.c plus any src/<tool>-<part>.c.
 tool_src    = $(wildcard src/$(1).c src/$(1)-*.c)
 tool_obj    = $(patsubst src/%.c,$(B)/obj/%.o,$(call tool_src,$(1)))
+# The unit test of a tool's part, tests/unit/test_<tool>-<part>.c, also
+# links src/<tool>-<part>.c; a core module's test only the library.
+test_part   = $(patsubst src/%.c,$(B)/obj/%.o,$(wildcard src/$(1).c))
+
+.SECONDARY:
+
+.PHONY: all demo help check check-unit check-golden check-e2e check-browser \
+        check-asan check-valgrind bench install uninstall clean format
+
+all: $(LIB) $(BINS)
 
 demo: all
 	B=$(B) scripts/demo.sh
 
-.SECONDARY:
-
-.PHONY: demo all check check-unit check-golden check-browser check-asan \
-        check-valgrind bench install uninstall clean format deps
-
-all: $(LIB) $(BINS)
-
-deps:
-	scripts/install-deps.sh
+help:
+	@echo 'Targets (GNU make; B=DIR builds in DIR instead of build/):'
+	@echo '  all             the core library and the tools (default)'
+	@echo '  demo            build, run a 24-hour demo pipeline, print a summary'
+	@echo '  check           every test: check-unit, check-golden, check-e2e,'
+	@echo '                  check-browser, one after the other'
+	@echo '  check-unit      the cmocka unit tests (tests/unit/)'
+	@echo '  check-golden    the golden cases of the tools (tests/golden/)'
+	@echo '  check-e2e       the end-to-end scripts (tests/e2e/)'
+	@echo '  check-browser   the report in headless Chromium (skipped without)'
+	@echo '  check-asan      check, built in build-asan/ with ASan and UBSan'
+	@echo '  check-valgrind  the golden cases under valgrind'
+	@echo '  bench           the benchmarks of bench/'
+	@echo '  install         install the tools, gpu-pipeline and the man pages'
+	@echo '                  (PREFIX, BINDIR, MANDIR, DESTDIR)'
+	@echo '  uninstall       remove what install installed'
+	@echo '  format          clang-format the C sources'
+	@echo '  clean           remove build/ and build-asan/'
+	@echo 'Variables: CC, CFLAGS, CPPFLAGS and LDFLAGS add to the project flags;'
+	@echo 'WERROR=1 makes warnings errors. Dependencies: scripts/install-deps.sh.'
 
 $(B)/core/%.o: src/core/%.c
 	@mkdir -p $(@D)
@@ -70,23 +112,37 @@ $(LIB): $(CORE_OBJ)
 
 .SECONDEXPANSION:
 $(BINS): $(B)/%: $$(call tool_obj,%) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(call tool_obj,$*) $(LIB) $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(call tool_obj,$*) $(LIB) $(PKG_LIBS)
 
 $(B)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Isrc -Wno-missing-prototypes -MMD -MP -c $< -o $@
 
 # tests/unit/test_<tool>.c also links the tool's parts src/<tool>-*.c (not
-# its main()); a core module's test has none.
+# its main()); tests/unit/test_<tool>-<part>.c links that part (test_part).
 tool_part_obj = $(patsubst src/%.c,$(B)/obj/%.o,$(wildcard src/$(1)-*.c))
-$(B)/tests/test_%: $(B)/tests/test_%.o $$(call tool_part_obj,$$*) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(call tool_part_obj,$*) $(LIB) \
-	  $(PKG_LIBS) $(CMOCKA_LIBS)
+$(B)/tests/test_%: $(B)/tests/test_%.o $$(call tool_part_obj,$$*) \
+    $$(if $$(findstring -,$$*),$$(call test_part,$$*)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(call tool_part_obj,$*) \
+	  $(if $(findstring -,$*),$(call test_part,$*)) $(LIB) $(PKG_LIBS) \
+	  $(CMOCKA_LIBS)
 
+# The suites run one after another, so that their reports stay apart.
 check: all $(UNIT_BINS)
+	@$(MAKE) -j1 --no-print-directory check-unit check-golden check-e2e \
+	  check-browser
+
+check-unit: $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
+
+check-golden: all
 	@B=$(B) tests/golden.sh
-	@B=$(B) scripts/check-extra.sh
+
+check-e2e: all
+	@B=$(B) scripts/check-extra.sh $(E2E_TESTS)
+
+check-browser: all
+	@B=$(B) SUITE=browser scripts/check-extra.sh $(BROWSER_TEST)
 
 check-asan:
 	$(MAKE) B=build-asan CC=$(CC) \

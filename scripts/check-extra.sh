@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Run the end-to-end test scripts tests/e2e/*.sh (each exits 0 on success).
-# B names the build directory. Scripts that need a missing tool print
-# "skip: ..." and exit 77.
+# Run end-to-end test scripts (each exits 0 on success): those named as
+# arguments, else every tests/e2e/*.sh. B names the build directory, SUITE
+# the summary line ("e2e" unless set). Scripts that need a missing tool
+# print "skip: ..." and exit 77.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-build}
@@ -10,7 +11,8 @@ export B
 PATH="$top/$B:$top/scripts:$PATH"
 export PATH TZ=UTC LC_ALL=C
 pass=0 fail=0 skip=0
-for t in "$top"/tests/e2e/*.sh; do
+[ $# -gt 0 ] || set -- "$top"/tests/e2e/*.sh
+for t in "$@"; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t" .sh)
 	log=$(mktemp)
@@ -28,5 +30,5 @@ for t in "$top"/tests/e2e/*.sh; do
 	fi
 	rm -f "$log"
 done
-echo "e2e: $pass passed, $fail failed, $skip skipped"
+echo "${SUITE:-e2e}: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -6,9 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "gpu/agg.h"
+#include "gpu/query.h"
+#include "gpu/rollup.h"
 #include "gpu/db.h"
 #include "gpu/diag.h"
 #include "gpu/num.h"
@@ -16,8 +17,7 @@
 #include "gpu/reader.h"
 #include "gpu/time.h"
 #include "gpu/writer.h"
-
-#define LOCK_TIMEOUT_MS 30000
+#include "gpuagg.h"
 
 static const char usage_line[] =
     "usage: gpuagg [--db PATH | --input FILE|-] [-p hour|day|week|month|all]"
@@ -33,7 +33,7 @@ static const char help_text[] =
     "Lines) streamed from files or standard input with --input.\n"
     "\n"
     "  -d, --db PATH            warehouse (default $GPUUSAGE_DB or\n"
-    "                           ./gpuusage.db); dirty hours are refreshed\n"
+    "                           ./gpuusage.db), read-only\n"
     "  -i, --input FILE|-       aggregate samples from FILE (- = stdin)\n"
     "                           as given, without a warehouse\n"
     "  -p, --period P           hour, day, week, month or all (default)\n"
@@ -49,17 +49,14 @@ static const char help_text[] =
     "                           (--input; default 60)\n"
     "      --mem-threshold-gb GB  memory-overage threshold (default\n"
     "                           $MEMORY_OVERAGE_THRESHOLD_GB or 16)\n"
-    "      --refresh            only bring the hourly rollup up to date\n"
+    "      --refresh            only bring the rollups up to date (the one\n"
+    "                           option that writes to the warehouse)\n"
     "      --scan               read the fact table, not the rollup\n"
     "                           (slow; gives the same output)\n"
-    "  -v, --verbose            report refreshed hours on stderr\n"
+    "  -v, --verbose            with --refresh, report the hours rebuilt\n"
     "  -h, --help               print this help and exit\n"
     "  -V, --version            print the version and exit\n"
-    "\n"
-    "Metrics: samples, gpu_seconds, alloc_gpu_seconds, gpu_hours,\n"
-    "alloc_gpu_hours, busy_gpu_hours, avg_util_pct, alloc_util_pct,\n"
-    "idle_gpu_hours, avg_mem_used_mib, max_mem_used_mib, avg_mem_util_pct,\n"
-    "avg_power_w, energy_kwh, mem_overage_mib_seconds.\n";
+    "\n";
 
 enum {
 	OPT_FROM = 256,
@@ -174,6 +171,7 @@ take_opt(void *ctx, int c, const char *arg)
 		return -1;
 	case 'h':
 		printf("%s\n%s", usage_line, help_text);
+		agg_print_metrics(stdout);
 		return gpu_close_stdout(GPU_EXIT_OK);
 	case 'i':
 		o->input = arg;
@@ -355,39 +353,55 @@ run_inputs(const struct opts *o, struct gpu_agg **out)
 	return status;
 }
 
+/*
+ * Open the warehouse: read-only, or with --refresh as a writer once the
+ * read-only open has found it. Returns 0, or -1 (reported).
+ */
+static int
+open_db(const struct opts *o, const char *path, sqlite3 **db)
+{
+	struct gpu_db_opts dopts = {.readonly = true,
+				    .lock_timeout_ms = GPU_DB_LOCK_TIMEOUT_MS};
+	struct gpu_err err = {0};
+	size_t hours = 0;
+	int rc = gpu_db_open(path, &dopts, db, &err);
+
+	if (o->refresh && (rc == 0 || rc == GPU_DB_OUTDATED)) {
+		gpu_db_close(*db, NULL);
+		dopts.readonly = false;
+		rc = gpu_db_open(path, &dopts, db, &err);
+		if (rc == 0)
+			rc = gpu_rollup_refresh(*db, &hours, &err);
+		if (rc == 0 && o->verbose)
+			gpu_msg("refreshed %zu hour%s", hours,
+				hours == 1 ? "" : "s");
+	}
+	if (rc == GPU_DB_OUTDATED)
+		gpu_msg("%s: run gpuingest on it", err.msg);
+	else if (rc != 0)
+		gpu_msg_err(&err);
+	return rc == 0 ? 0 : -1;
+}
+
 static int
 run_db(const struct opts *o, struct gpu_agg **out)
 {
 	const char *path = gpu_db_path(o->db);
-	struct gpu_db_opts dopts = {false, LOCK_TIMEOUT_MS};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
-	struct stat st;
-	size_t hours = 0;
 	int status = GPU_EXIT_FAIL;
 
 	*out = NULL;
-	if (stat(path, &st) != 0) {
-		gpu_msg("cannot open warehouse '%s': %s", path,
-			strerror(errno));
-		return GPU_EXIT_FAIL;
-	}
-	if (gpu_db_open(path, &dopts, &db, &err) != 0)
+	if (open_db(o, path, &db) != 0)
+		goto out;
+	if (o->scan && gpu_query_scan(db, &o->q, out, &err) != 0)
 		goto fail;
-	if (gpu_agg_refresh(db, &hours, &err) != 0)
-		goto fail;
-	if (o->verbose)
-		gpu_msg("refreshed %zu hour%s", hours, hours == 1 ? "" : "s");
-	if (o->scan && gpu_agg_scan_db(db, &o->q, out, &err) != 0)
-		goto fail;
-	if (!o->scan && !o->refresh &&
-	    gpu_agg_run_db(db, &o->q, out, &err) != 0)
+	if (!o->scan && !o->refresh && gpu_query_run(db, &o->q, out, &err) != 0)
 		goto fail;
 	status = GPU_EXIT_OK;
 	goto out;
 fail:
 	gpu_msg_err(&err);
-	status = GPU_EXIT_FAIL;
 out:
 	if (gpu_db_close(db, &err) != 0) {
 		gpu_msg_err(&err);
@@ -396,11 +410,23 @@ out:
 	return status;
 }
 
+/* Print a's groups as the options say; returns 0 or -1 (write error). */
+static int
+write_groups(const struct gpu_agg *a, const struct opts *o)
+{
+	const struct gpu_group **g =
+	    gpu_xcalloc(gpu_agg_count(a) + 1, sizeof(*g));
+	size_t n = agg_order(a, o->has_sort, o->sort, o->top, g);
+	int rc = agg_write(g, n, &o->q, stdout, o->fmt, o->metrics);
+
+	free(g);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct gpu_agg *a = NULL;
-	struct gpu_err err = {0};
 	struct opts o;
 	int status;
 
@@ -411,12 +437,8 @@ main(int argc, char **argv)
 		status = run_inputs(&o, &a);
 	else
 		status = run_db(&o, &a);
-	if (a != NULL) {
-		if (o.has_sort)
-			gpu_agg_sort(a, o.sort, o.top);
-		if (gpu_agg_write(a, stdout, o.fmt, o.metrics, &err) != 0)
-			status = GPU_EXIT_FAIL;
-	}
+	if (a != NULL && write_groups(a, &o) != 0)
+		status = GPU_EXIT_FAIL;
 	gpu_agg_free(a);
 	return gpu_close_stdout(status);
 }

@@ -5,60 +5,16 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "gpu/agg.h"
+#include "gpu/query.h"
 #include "gpu/db.h"
 #include "gpu/diag.h"
 #include "gpu/money.h"
 #include "gpu/num.h"
-#include "gpu/reader.h"
+#include "gpu/table.h"
 #include "gpu/time.h"
 #include "gpubill.h"
-
-/* The period of a bucket label written by gpuagg, and its start. */
-static int
-parse_bucket(enum gpu_period p, const char *s, size_t len, int64_t *start)
-{
-	char tmp[40], back[32];
-	const char *why;
-	int64_t ms;
-
-	if (len == 0 || len > 20)
-		return -1;
-	memcpy(tmp, s, len);
-	tmp[len] = '\0';
-	switch (p) {
-	case GPU_PERIOD_MONTH:
-		memcpy(tmp + len, "-01", 4);
-		break;
-	case GPU_PERIOD_HOUR:
-		memcpy(tmp + len, ":00", 4);
-		break;
-	case GPU_PERIOD_WEEK: {
-		int64_t y, w, jan4, wd;
-
-		if (len != 8 || tmp[4] != '-' || tmp[5] != 'W' ||
-		    gpu_num_parse_i64(tmp, 4, &y) != 0 ||
-		    gpu_num_parse_i64(tmp + 6, 2, &w) != 0 || w < 1 || w > 53)
-			return -1;
-		jan4 = gpu_days_from_civil(y, 1, 4);
-		wd = ((jan4 + 3) % 7 + 7) % 7; /* 0 = Monday */
-		ms = (jan4 - wd + 7 * (w - 1)) * 86400000;
-		goto check;
-	}
-	default:
-		break;
-	}
-	if (gpu_time_parse_arg(tmp, &ms, &why) != 0)
-		return -1;
-check:
-	gpu_period_label(p, ms, back);
-	if (strlen(back) != len || memcmp(back, s, len) != 0)
-		return -1;
-	*start = ms;
-	return 0;
-}
 
 /* Columns of gpuagg's CSV that gpubill reads. */
 struct incols {
@@ -155,7 +111,7 @@ row_period(const struct opts *o, const struct incols *c,
 			 o->mode == MODE_FIXED ? o->label : "all");
 		return 0;
 	}
-	if (parse_bucket(c->bucket_period, b.p, b.len, &start) != 0)
+	if (gpu_period_label_parse(c->bucket_period, b.p, b.len, &start) != 0)
 		return gpu_err_at(err, source, row->line,
 				  "invalid %s label '%.*s'",
 				  gpu_period_name(c->bucket_period),
@@ -265,26 +221,28 @@ bill_read_db(struct gpu_bill *bill, const struct opts *o,
 	     const struct gpu_rates *r, struct gpu_err *err)
 {
 	const char *path = gpu_db_path(o->db);
-	struct gpu_db_opts dopts = {.readonly = false,
-				    .lock_timeout_ms = 10000};
+	struct gpu_db_opts dopts = {.readonly = true,
+				    .lock_timeout_ms = GPU_DB_LOCK_TIMEOUT_MS};
 	struct gpu_agg_query q;
 	struct gpu_agg *a = NULL;
 	sqlite3 *db = NULL;
-	struct stat st;
-	int rc = -1;
+	char msg[sizeof(err->msg)];
+	int rc = gpu_db_open(path, &dopts, &db, err);
 
-	if (stat(path, &st) != 0)
-		return gpu_err_set(err, "cannot open warehouse '%s': %s", path,
-				   strerror(errno));
-	if (gpu_db_open(path, &dopts, &db, err) != 0)
+	if (rc == GPU_DB_OUTDATED) {
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		return gpu_err_set(err, "%s: run gpuingest on it", msg);
+	}
+	if (rc != 0)
 		return -1;
+	rc = -1;
 	gpu_agg_query_init(&q);
 	q.period = GPU_PERIOD_ALL;
 	q.dims = GPU_DIM_JOB | GPU_DIM_MODEL;
 	q.from_ms = o->has_range ? o->from : INT64_MIN;
 	q.to_ms = o->has_range ? o->to : INT64_MAX;
 	q.threshold_mib = gpu_rates_threshold_mib(r);
-	if (gpu_agg_run_db(db, &q, &a, err) != 0 ||
+	if (gpu_query_run(db, &q, &a, err) != 0 ||
 	    gpu_bill_add_agg(bill, a, o->label, err) != 0)
 		goto out;
 	rc = 0;

@@ -59,24 +59,6 @@ help(void)
 	      stdout);
 }
 
-/* Parse "YYYY-MM" strictly into the month's first instant. */
-static int
-parse_month(const char *s, int64_t *ms)
-{
-	char tmp[16];
-	const char *why;
-	size_t i;
-
-	if (strlen(s) != 7 || s[4] != '-')
-		return -1;
-	for (i = 0; i < 7; i++)
-		if (i != 4 && (s[i] < '0' || s[i] > '9'))
-			return -1;
-	memcpy(tmp, s, 7);
-	memcpy(tmp + 7, "-01", 4);
-	return gpu_time_parse_arg(tmp, ms, &why);
-}
-
 static int
 set_fixed_label(struct opts *o, const char *month)
 {
@@ -126,7 +108,8 @@ resolve_period(struct opts *o, const char *period, const char *month,
 		    "--period all takes no --month, --from or --to");
 	o->mode = MODE_FIXED;
 	if (month != NULL) {
-		if (parse_month(month, &o->from) != 0)
+		if (gpu_period_label_parse(GPU_PERIOD_MONTH, month,
+					   strlen(month), &o->from) != 0)
 			return gpu_usage_error(
 			    usage_line, "invalid month '%s' (want YYYY-MM)",
 			    month);

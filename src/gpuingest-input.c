@@ -15,7 +15,8 @@
 
 #include "gpu/buf.h"
 #include "gpu/diag.h"
-#include "gpu/sha256.h"
+#include "gpu/jobs.h"
+#include "gpu/reader.h"
 #include "gpuingest.h"
 
 static double
@@ -81,7 +82,7 @@ ingest_progress_draw(struct progress *p, long long rows, long long offset,
 static int
 spool(struct input *in, FILE *fp)
 {
-	struct gpu_sha256 h;
+	struct sha256 h;
 	char block[65536];
 	size_t n;
 	FILE *tmp = tmpfile();
@@ -90,10 +91,10 @@ spool(struct input *in, FILE *fp)
 		gpu_msg("cannot create a temporary file: %s", strerror(errno));
 		goto fail;
 	}
-	gpu_sha256_init(&h);
+	sha256_init(&h);
 	in->size = 0;
 	while ((n = fread(block, 1, sizeof(block), fp)) > 0) {
-		gpu_sha256_update(&h, block, n);
+		sha256_update(&h, block, n);
 		in->size += (long long)n;
 		if (fwrite(block, 1, n, tmp) != n)
 			break;
@@ -104,7 +105,7 @@ spool(struct input *in, FILE *fp)
 		fclose(tmp);
 		goto fail;
 	}
-	gpu_sha256_hex(&h, in->sha);
+	sha256_hex(&h, in->sha);
 	rewind(tmp);
 	if (in->owned != NULL)
 		fclose(in->owned);
@@ -127,12 +128,12 @@ static void *
 hash_thread(void *arg)
 {
 	struct input *in = arg;
-	struct gpu_sha256 h;
+	struct sha256 h;
 	char *block = gpu_xmalloc(65536);
 	off_t off = in->pos;
 	ssize_t n;
 
-	gpu_sha256_init(&h);
+	sha256_init(&h);
 	while (!atomic_load(&in->stop) &&
 	       (n = pread(in->fd, block, 65536, off)) != 0) {
 		if (n < 0) {
@@ -141,10 +142,10 @@ hash_thread(void *arg)
 			in->hash_errno = errno;
 			break;
 		}
-		gpu_sha256_update(&h, block, (size_t)n);
+		sha256_update(&h, block, (size_t)n);
 		off += n;
 	}
-	gpu_sha256_hex(&h, in->sha);
+	sha256_hex(&h, in->sha);
 	free(block);
 	return NULL;
 }
@@ -206,4 +207,22 @@ ingest_close_input(struct input *in)
 	if (in->owned != NULL)
 		fclose(in->owned);
 	in->owned = NULL;
+}
+
+void
+ingest_open_failed(int rc, bool jobs, const struct gpu_err *err)
+{
+	const char *hint = NULL;
+	struct gpu_err e = *err;
+
+	if (jobs && rc == GPU_JOBS_NO_HEADER)
+		hint = "sacct output without a header needs --columns";
+	else if (!jobs && rc == GPU_READER_NO_NODE)
+		hint = "use --node NAME for input without one";
+	else if (!jobs && rc == GPU_READER_NO_TIME)
+		hint = "use --at TIME for input without one";
+	if (hint != NULL && snprintf(e.msg, sizeof(e.msg), "%s (%s)", err->msg,
+				     hint) >= (int)sizeof(e.msg))
+		e = *err; /* too long for the hint: the fact alone */
+	gpu_msg_err(&e);
 }

@@ -17,6 +17,7 @@
 #include "gpu/num.h"
 #include "gpu/opt.h"
 #include "gpu/reader.h"
+#include "gpu/rollup.h"
 #include "gpu/time.h"
 #include "gpuingest.h"
 
@@ -340,9 +341,8 @@ load_samples(struct run *r, struct input *in)
 	long line;
 	int rc;
 
-	rd = gpu_reader_new(in->fp, in->source, &ro, &err);
-	if (rd == NULL) {
-		gpu_msg_err(&err);
+	if ((rc = gpu_reader_open(in->fp, in->source, &ro, &rd, &err)) != 0) {
+		ingest_open_failed(rc, false, &err);
 		r->failed = true;
 		return;
 	}
@@ -393,9 +393,8 @@ load_jobs(struct run *r, struct input *in)
 	long line;
 	int rc;
 
-	jr = gpu_jobs_new(in->fp, in->source, &jo, &err);
-	if (jr == NULL) {
-		gpu_msg_err(&err);
+	if ((rc = gpu_jobs_open(in->fp, in->source, &jo, &jr, &err)) != 0) {
+		ingest_open_failed(rc, true, &err);
 		r->failed = true;
 		return;
 	}
@@ -662,6 +661,8 @@ run_all(struct run *r, char **files, int nfiles)
 		load(r, files[i], SAMPLES);
 	if (!r->failed && gpu_ingest_finish(r->ing, &err) != 0)
 		db_error(r, &err);
+	if (!r->failed && gpu_rollup_update(r->db, NULL, &err) != 0)
+		db_error(r, &err);
 out:
 	gpu_ingest_free(r->ing);
 	r->ing = NULL;
@@ -692,7 +693,7 @@ main(int argc, char **argv)
 	o.format = GPU_FMT_AUTO;
 	o.interval_s = 60;
 	o.max_reject_pct = 5;
-	o.lock_timeout_ms = 60000;
+	o.lock_timeout_ms = GPU_DB_LOCK_TIMEOUT_MS;
 	status = parse_args(argc, argv, &o);
 	if (status >= 0) {
 		free(o.allocs);

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "gpu/agg.h"
+#include "gpu/query.h"
 #include "gpu/db.h"
+#include "gpu/escape.h"
 #include "gpu/num.h"
 #include "gpu/time.h"
 #include "gpureport.h"
@@ -172,7 +174,7 @@ run(sqlite3 *db, const struct page *pg, enum gpu_period period, unsigned dims,
 	q.from_ms = pg->range->from_ms;
 	q.to_ms = pg->range->to_ms;
 	q.threshold_mib = threshold;
-	return gpu_agg_run_db(db, &q, out, err);
+	return gpu_query_run(db, &q, out, err);
 }
 
 static int64_t
@@ -515,18 +517,7 @@ load_rejects(sqlite3 *db, struct page *pg, struct gpu_err *err)
 static void
 json_str(struct gpu_buf *b, const char *s)
 {
-	const unsigned char *p;
-
-	gpu_buf_addc(b, '"');
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			gpu_buf_addf(b, "\\%c", *p);
-		else if (*p < 0x20 || *p == '<' || *p == '>' || *p == '&')
-			gpu_buf_addf(b, "\\u%04x", *p);
-		else
-			gpu_buf_addc(b, (char)*p);
-	}
-	gpu_buf_addc(b, '"');
+	gpu_escape_json(b, s, strlen(s), GPU_ESCAPE_HTML);
 }
 
 static void

@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* gpureport: write one self-contained HTML dashboard of a warehouse period. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "gpu/db.h"
 #include "gpu/diag.h"
@@ -193,23 +191,23 @@ static int
 report(const struct opts *o, const struct gpu_rates *rates)
 {
 	const char *path = gpu_db_path(o->db);
-	struct gpu_db_opts dbo = {.readonly = false, .lock_timeout_ms = 10000};
+	struct gpu_db_opts dbo = {.readonly = true,
+				  .lock_timeout_ms = GPU_DB_LOCK_TIMEOUT_MS};
 	struct report_range range;
 	struct gpu_buf json;
 	struct gpu_err err;
 	sqlite3 *db = NULL;
-	struct stat sb;
-	int status = GPU_EXIT_FAIL;
+	int status = GPU_EXIT_FAIL, rc;
 
 	gpu_buf_init(&json);
-	/* A report never creates a warehouse; opening one may migrate it
-	 * and bring its rollup up to date, as gpuagg does. */
-	if (stat(path, &sb) != 0) {
-		gpu_msg("cannot open warehouse '%s': %s", path,
-			strerror(errno));
-		return GPU_EXIT_FAIL;
+	/* A report only reads the warehouse: it never creates nor migrates
+	 * it, and stale rollups are read from the facts. */
+	rc = gpu_db_open(path, &dbo, &db, &err);
+	if (rc == GPU_DB_OUTDATED) {
+		gpu_msg("%s: run gpuingest on it", err.msg);
+		goto out;
 	}
-	if (gpu_db_open(path, &dbo, &db, &err) != 0 ||
+	if (rc != 0 ||
 	    report_range_choose(db, o->from_ms, o->to_ms, &range, &err) != 0 ||
 	    report_build_data(db, &range, rates, &json, &err) != 0) {
 		gpu_msg_err(&err);

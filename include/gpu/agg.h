@@ -1,107 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Aggregation (SPEC.md section 3): additive sums, metrics, group tables. */
+/* The aggregate (SPEC.md section 3): an in-memory table of groups. */
 #ifndef GPU_AGG_H
 #define GPU_AGG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <sqlite3.h>
 
 #include "gpu/diag.h"
 #include "gpu/sample.h"
+#include "gpu/sums.h"
 #include "gpu/time.h"
-#include "gpu/writer.h"
-
-/* The default memory-overage threshold: 16 GiB. */
-#define GPU_DEFAULT_THRESHOLD_MIB INT64_C(16384)
-
-/*
- * The additive sums of a group, from which every metric is derived. d is
- * a sample's duration in seconds. Merging two groups adds their sums (and
- * takes the larger maximum), so hour rows combine into any period exactly.
- */
-struct gpu_sums {
-	int64_t samples;
-	int64_t gpu_seconds;   /* sum d */
-	int64_t alloc_seconds; /* sum d, allocated samples */
-	int64_t idle_seconds;  /* sum d, util < 5 */
-	double busy;	       /* sum d * util_pct */
-	double alloc_busy;     /* sum d * util_pct, allocated */
-	int64_t mem_used_s;    /* sum d * mem_used_mib */
-	int64_t max_mem;       /* max mem_used_mib; -1: no samples */
-	double mem_util_s;     /* sum d * mem_util_pct, samples with a total */
-	int64_t mem_util_seconds; /* sum d, samples with a total */
-	double power_s;		  /* sum d * power_w */
-	int64_t power_seconds;	  /* sum d, samples with power */
-	int64_t overage; /* sum d * max(0, used - threshold), allocated */
-	int64_t last_ms; /* latest sample start; INT64_MIN: none */
-};
-
-/* Empty sums. */
-void gpu_sums_init(struct gpu_sums *s);
-
-/*
- * Add one sample: its duration is smp->interval_s when > 0, else interval_s.
- * It is allocated when smp->job_id is not empty; mem_util_pct is counted
- * when it has a total > 0; overage is over threshold_mib.
- */
-void gpu_sums_add(struct gpu_sums *s, const struct gpu_sample *smp,
-		  int interval_s, int64_t threshold_mib);
-
-/* Add the sums of another group (maxima: the larger). */
-void gpu_sums_merge(struct gpu_sums *into, const struct gpu_sums *from);
-
-/*
- * Metrics of SPEC.md section 3, in output order. A metric set is a bit mask
- * (1u << GPU_M_x); output always keeps this order.
- */
-enum gpu_metric {
-	GPU_M_SAMPLES,
-	GPU_M_GPU_SECONDS,
-	GPU_M_ALLOC_GPU_SECONDS,
-	GPU_M_GPU_HOURS,
-	GPU_M_ALLOC_GPU_HOURS,
-	GPU_M_BUSY_GPU_HOURS,
-	GPU_M_AVG_UTIL_PCT,
-	GPU_M_ALLOC_UTIL_PCT,
-	GPU_M_IDLE_GPU_HOURS,
-	GPU_M_AVG_MEM_USED_MIB,
-	GPU_M_MAX_MEM_USED_MIB,
-	GPU_M_AVG_MEM_UTIL_PCT,
-	GPU_M_AVG_POWER_W,
-	GPU_M_ENERGY_KWH,
-	GPU_M_MEM_OVERAGE_MIB_SECONDS,
-	GPU_M_COUNT
-};
-
-#define GPU_METRICS_ALL ((1u << GPU_M_COUNT) - 1)
-
-/* The column name of a metric ("gpu_hours"); static, "?" when invalid. */
-const char *gpu_metric_name(enum gpu_metric m);
-
-/* Map one metric name to m. Returns 0, or -1 with err listing valid names. */
-int gpu_metric_parse(const char *name, enum gpu_metric *m, struct gpu_err *err);
-
-/*
- * Parse a comma-separated metric list into a mask. Returns 0, or -1 with err
- * naming the bad entry and listing the valid names (also for an empty list).
- */
-int gpu_metrics_parse(const char *list, unsigned *mask, struct gpu_err *err);
-
-/* A metric's value: null (empty denominator), exact integer, or float. */
-enum gpu_value_kind { GPU_VAL_NULL, GPU_VAL_INT, GPU_VAL_DOUBLE };
-
-struct gpu_value {
-	enum gpu_value_kind kind;
-	int64_t i;
-	double d;
-};
-
-/* The value of metric m of s: the one place metrics are derived. */
-void gpu_metric_value(const struct gpu_sums *s, enum gpu_metric m,
-		      struct gpu_value *v);
 
 /*
  * Group-by dimensions (a bit mask). GPU_DIM_GPU groups by node and GPU.
@@ -173,7 +82,8 @@ void gpu_agg_add_sample(struct gpu_agg *a, const struct gpu_sample *smp,
 
 /*
  * End adding: fill job owners and sort groups by bucket, then keys (byte
- * order, "" first; gpu numerically). Call once, before gpu_agg_count().
+ * order, "" first; gpu numerically), the output order of SPEC.md 3. Call
+ * once, before gpu_agg_count().
  */
 void gpu_agg_finish(struct gpu_agg *a);
 
@@ -182,63 +92,26 @@ size_t gpu_agg_count(const struct gpu_agg *a);
 const struct gpu_group *gpu_agg_group(const struct gpu_agg *a, size_t i);
 
 /*
- * Reorder a finished aggregate: within each bucket by metric m descending
- * (null last, ties in key order), keeping the first top groups of each
- * bucket (top 0: all).
+ * A group's job owner: the user (project) of the latest sample that
+ * carries one, and that sample's start (ties: the greater name). len 0:
+ * none.
  */
-void gpu_agg_sort(struct gpu_agg *a, enum gpu_metric m, size_t top);
+struct gpu_owner {
+	int64_t user_ms, project_ms;
+	struct gpu_str user, project;
+};
+
+/* Is (ms, name) later than the owner (cur_ms, cur) by that rule? */
+bool gpu_owner_later(int64_t ms, struct gpu_str name, int64_t cur_ms,
+		     const char *cur);
 
 /*
- * Bring the rollups up to date: rebuild every hour in dirty_hours from the
- * fact table (usage_hourly), its node rows (usage_hourly_node) and its
- * day's rows (usage_daily) in one write transaction, then clear
- * dirty_hours. Interns jobs_dim owners into names_dim so that rollup rows
- * carry the effective owner. Sets *hours (may be NULL) to the number of
- * hours rebuilt. Returns 0, or -1 with err ("warehouse busy: ..." included).
+ * Add the group g (its keys and sums; keys of dimensions not grouped by are
+ * ignored) with its job owner own to a, merging it into the group of the
+ * same keys if there is one. For the warehouse queries, which build
+ * groups from rollup rows. Copies what it keeps.
  */
-int gpu_agg_refresh(sqlite3 *db, size_t *hours, struct gpu_err *err);
-
-/*
- * Aggregate the warehouse for q: refreshes the rollups first (so db must be
- * writable when hours are dirty), then reads usage_daily for the whole
- * days of [from, to) (periods other than hour), usage_hourly_node (by hour
- * and node only) or usage_hourly for the other whole hours, and the fact
- * table for partial hours at the edges. Periods other than hour sum hour
- * rows into day rows before grouping, on every path, so that all give the
- * same doubles.
- * With threshold_mib other than GPU_DEFAULT_THRESHOLD_MIB (the rollup's) it
- * scans the fact table for the whole range instead. Owners are effective
- * (the sample's, else its job record's). On success *out is a finished
- * aggregate (free with gpu_agg_free()); on failure -1, err filled, *out NULL.
- */
-int gpu_agg_run_db(sqlite3 *db, const struct gpu_agg_query *q,
-		   struct gpu_agg **out, struct gpu_err *err);
-
-/*
- * The same from a direct scan of the fact table (no rollup read, no
- * refresh): gives the same bytes as gpu_agg_run_db(), provided the job
- * owners were interned by a gpu_agg_refresh() since the last job records
- * arrived. For verification (gpuagg --scan) and other thresholds.
- */
-int gpu_agg_scan_db(sqlite3 *db, const struct gpu_agg_query *q,
-		    struct gpu_agg **out, struct gpu_err *err);
-
-/* Most columns an output row can have. */
-#define GPU_AGG_MAX_COLS (7 + GPU_M_COUNT)
-
-/*
- * Fill cols with the output column names for q and the metric mask (static
- * strings): bucket (named after the period; none for all), keys, metrics.
- * Returns the number of columns.
- */
-size_t gpu_agg_columns(const struct gpu_agg_query *q, unsigned metrics,
-		       const char *cols[GPU_AGG_MAX_COLS]);
-
-/*
- * Write header and rows of a finished aggregate to fp in fmt with the
- * metric mask. Returns 0, or -1 with err on a write error.
- */
-int gpu_agg_write(const struct gpu_agg *a, FILE *fp, enum gpu_ofmt fmt,
-		  unsigned metrics, struct gpu_err *err);
+void gpu_agg_add_group(struct gpu_agg *a, const struct gpu_group *g,
+		       const struct gpu_owner *own);
 
 #endif

@@ -14,10 +14,16 @@
 /* Hour length in ms, the rollup's bucket. */
 #define GPU_HOUR_MS INT64_C(3600000)
 
+/* How long every tool waits for a busy warehouse, unless told otherwise. */
+#define GPU_DB_LOCK_TIMEOUT_MS 60000
+
 struct gpu_db_opts {
 	bool readonly;	     /* open without creating or migrating */
 	int lock_timeout_ms; /* wait this long for a busy warehouse */
 };
+
+/* gpu_db_open(): a read-only open found a schema older than this build's. */
+#define GPU_DB_OUTDATED (-2)
 
 /*
  * The warehouse path: path if not NULL, else $GPUUSAGE_DB if set and not
@@ -26,12 +32,19 @@ struct gpu_db_opts {
 const char *gpu_db_path(const char *path);
 
 /*
- * Open the warehouse at path, creating it (unless readonly) and migrating an
- * older schema forward in one transaction. A newer schema is refused and the
- * file is left untouched. Sets WAL journaling, synchronous=FULL and the busy
- * timeout. The handle has no mutex: use it from one thread at a time. On
- * success *out is the handle (close with gpu_db_close()); on failure
- * returns -1 with err filled and *out NULL.
+ * Open the warehouse at path, the one way every tool opens it. A writer
+ * creates it when missing, migrates an older schema forward in one
+ * transaction, and sets WAL journaling and synchronous=FULL. A reader
+ * (readonly) opens it with SQLITE_OPEN_READONLY and never writes to it;
+ * a file nobody may write (no write permission bits) in a folder the
+ * reader cannot write is read as immutable, since SQLite cannot make its
+ * WAL index there. A newer schema is refused and the file left untouched.
+ * The handle has no mutex: use it from one thread at a time. On success
+ * *out is the handle (close with gpu_db_close()). On failure *out is NULL
+ * and err is filled ("cannot open warehouse 'PATH': ..." for a reader's
+ * missing file, among others); returns GPU_DB_OUTDATED when a reader
+ * finds an older schema (an empty file included) that a writer must
+ * migrate first, else -1.
  */
 int gpu_db_open(const char *path, const struct gpu_db_opts *opts,
 		sqlite3 **out, struct gpu_err *err);

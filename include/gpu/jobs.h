@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 #include "gpu/diag.h"
-#include "gpu/reader.h"
+#include "gpu/table.h"
 #include "gpu/sample.h"
 
 /*
@@ -40,13 +40,25 @@ struct gpu_jobs_opts {
 struct gpu_jobs;
 
 /*
+ * What gpu_jobs_open() found, beyond -1, so that a tool can say how to
+ * supply it: sacct output without a header row, and no column names.
+ */
+enum { GPU_JOBS_NO_HEADER = -2 };
+
+/*
  * Open a job reader over fp (not closed; must be seekable: the first line
  * is read to detect the format, then fp is rewound). Detects JSON Lines
  * ('{'), sacct output ('|' delimited, with a JobID header or opts.columns)
- * or CSV job records. Returns NULL with err filled for empty input, a
- * missing job_id/JobID column ("missing required column"), headerless
- * input without opts.columns, or an I/O error. Free with gpu_jobs_free().
+ * or CSV job records. Returns 0 with *out set, or fills err and returns
+ * GPU_JOBS_NO_HEADER for headerless sacct output without opts.columns
+ * ("missing required column 'JobID'"), else -1: empty input, a missing
+ * job_id/JobID column, an I/O error. Free with gpu_jobs_free().
  */
+int gpu_jobs_open(FILE *fp, const char *source,
+		  const struct gpu_jobs_opts *opts, struct gpu_jobs **out,
+		  struct gpu_err *err);
+
+/* gpu_jobs_open() for a caller with no use for the code: NULL on failure. */
 struct gpu_jobs *gpu_jobs_new(FILE *fp, const char *source,
 			      const struct gpu_jobs_opts *opts,
 			      struct gpu_err *err);

@@ -67,4 +67,13 @@ int64_t gpu_period_next(enum gpu_period p, int64_t start);
  * "2026-11"; "" for all) into out (32 bytes). */
 void gpu_period_label(enum gpu_period p, int64_t ms, char out[32]);
 
+/*
+ * The inverse of gpu_period_label(): parse the label s[0..len) of a bucket
+ * of period p into the bucket's start. Only what gpu_period_label() writes
+ * is a label ("2026-11-28T16", "2026-W48", ...; never for
+ * GPU_PERIOD_ALL). Returns 0, or -1 when s is not a label of p.
+ */
+int gpu_period_label_parse(enum gpu_period p, const char *s, size_t len,
+			   int64_t *start);
+
 #endif

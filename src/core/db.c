@@ -2,9 +2,13 @@
 /* The warehouse: schema, forward migrations, pragmas and transactions. */
 #include "gpu/db.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "gpu/buf.h"
 
 /*
  * The additive sums of struct gpu_sums (agg.h) as rollup columns, and the
@@ -322,11 +326,13 @@ check_schema(sqlite3 *db, const char *path, bool readonly,
 				   path, v, GPU_DB_VERSION);
 	if (v == GPU_DB_VERSION)
 		return 0;
-	if (readonly)
-		return gpu_err_set(err,
-				   "'%s' has schema version %d and needs a "
-				   "migration to %d: run gpuingest on it",
-				   path, v, GPU_DB_VERSION);
+	if (readonly) {
+		gpu_err_set(err,
+			    "'%s' has schema version %d and needs a migration "
+			    "to %d",
+			    path, v, GPU_DB_VERSION);
+		return GPU_DB_OUTDATED;
+	}
 	if (gpu_db_begin(db, path, err) != 0)
 		return -1;
 	/* Another process may have migrated it while we waited. */
@@ -344,43 +350,117 @@ check_schema(sqlite3 *db, const char *path, bool readonly,
 	return gpu_db_commit(db, err);
 }
 
+/* Open name with flags (no mutex), the busy timeout and our pragmas. */
+static int
+open_handle(const char *name, int flags, const char *path,
+	    const struct gpu_db_opts *opts, sqlite3 **out, struct gpu_err *err)
+{
+	/* One handle is used by one thread: skip SQLite's per-call mutex. */
+	if (sqlite3_open_v2(name, out, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
+		return gpu_err_set(err, "cannot open warehouse '%s': %s", path,
+				   *out != NULL ? sqlite3_errmsg(*out)
+						: "out of memory");
+	sqlite3_busy_timeout(*out, opts->lock_timeout_ms);
+	sqlite3_extended_result_codes(*out, 0);
+	return gpu_db_exec(*out, "PRAGMA foreign_keys = OFF", err);
+}
+
+/* "file:PATH?immutable=1", PATH percent-encoded as URIs want it. */
+static void
+immutable_uri(struct gpu_buf *b, const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	gpu_buf_adds(b, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p != 0;
+	     p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/._~-", *p) != NULL) {
+			gpu_buf_addc(b, (char)*p);
+		} else {
+			gpu_buf_addc(b, '%');
+			gpu_buf_addc(b, hex[*p >> 4]);
+			gpu_buf_addc(b, hex[*p & 15]);
+		}
+	}
+	gpu_buf_adds(b, "?immutable=1");
+}
+
+/*
+ * A reader's handle, which never writes to path. SQLite reads a WAL
+ * database only where it can create the WAL index beside it; a file that
+ * nobody may write cannot change under us, so it is read as immutable
+ * when the folder refuses the index.
+ */
+static int
+open_reader(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
+	    struct gpu_err *err)
+{
+	struct stat sb;
+	struct gpu_buf uri;
+	int rc;
+
+	if (stat(path, &sb) != 0)
+		return gpu_err_set(err, "cannot open warehouse '%s': %s", path,
+				   strerror(errno));
+	if (open_handle(path, SQLITE_OPEN_READONLY, path, opts, out, err) != 0)
+		return -1;
+	if (gpu_db_version(*out) < 0 &&
+	    sqlite3_extended_errcode(*out) == SQLITE_READONLY_DIRECTORY) {
+		if ((sb.st_mode & 0222) != 0)
+			return gpu_err_set(err,
+					   "cannot read '%s': its folder does "
+					   "not let SQLite create the WAL "
+					   "index beside it",
+					   path);
+		sqlite3_close(*out);
+		*out = NULL;
+		gpu_buf_init(&uri);
+		immutable_uri(&uri, path);
+		rc = open_handle(uri.data,
+				 SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, path,
+				 opts, out, err);
+		gpu_buf_release(&uri);
+		if (rc != 0)
+			return -1;
+	}
+	return check_schema(*out, path, true, err);
+}
+
+/* A writer's handle: created when missing, migrated forward. */
+static int
+open_writer(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
+	    struct gpu_err *err)
+{
+	if (open_handle(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, path,
+			opts, out, err) != 0 ||
+	    gpu_db_exec(*out, "PRAGMA journal_mode = WAL", err) != 0 ||
+	    gpu_db_exec(*out, "PRAGMA synchronous = FULL", err) != 0)
+		return -1;
+	return check_schema(*out, path, false, err);
+}
+
 int
 gpu_db_open(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 	    struct gpu_err *err)
 {
-	sqlite3 *db = NULL;
-	/* One handle is used by one thread: skip SQLite's per-call mutex. */
-	int flags = SQLITE_OPEN_NOMUTEX |
-		    (opts->readonly ? SQLITE_OPEN_READONLY
-				    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	int rc;
 
 	*out = NULL;
-	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-		gpu_err_set(err, "cannot open warehouse '%s': %s", path,
-			    db != NULL ? sqlite3_errmsg(db) : "out of memory");
-		goto fail;
-	}
-	sqlite3_busy_timeout(db, opts->lock_timeout_ms);
-	sqlite3_extended_result_codes(db, 0);
-	if (gpu_db_exec(db, "PRAGMA foreign_keys = OFF", err) != 0)
-		goto fail;
-	if (!opts->readonly &&
-	    (gpu_db_exec(db, "PRAGMA journal_mode = WAL", err) != 0 ||
-	     gpu_db_exec(db, "PRAGMA synchronous = FULL", err) != 0))
-		goto fail;
-	if (check_schema(db, path, opts->readonly, err) != 0)
-		goto fail;
-	*out = db;
-	return 0;
-fail:
+	rc = opts->readonly ? open_reader(path, opts, out, err)
+			    : open_writer(path, opts, out, err);
+	if (rc == 0)
+		return 0;
 	if (err != NULL && strncmp(err->msg, "database error: ", 16) == 0) {
 		char tmp[sizeof(err->msg)];
 
 		snprintf(tmp, sizeof(tmp), "'%s': %s", path, err->msg + 16);
 		snprintf(err->msg, sizeof(err->msg), "%s", tmp);
 	}
-	sqlite3_close(db);
-	return -1;
+	sqlite3_close(*out);
+	*out = NULL;
+	return rc;
 }
 
 int

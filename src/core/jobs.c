@@ -367,26 +367,26 @@ map_columns(struct gpu_jobs *j, const char *source, bool named,
 			gpu_buf_adds(&j->unknown, name);
 		}
 	}
-	if (j->col[C_ID] < 0 && j->col[C_IDRAW] < 0)
-		return gpu_err_at(
-		    err, source, 1, "missing required column '%s'%s",
-		    j->sacct ? "JobID" : "job_id",
-		    j->sacct && !named ? " (sacct output without a header "
-					 "needs --columns)"
-				       : "");
+	if (j->col[C_ID] < 0 && j->col[C_IDRAW] < 0) {
+		gpu_err_at(err, source, 1, "missing required column '%s'",
+			   j->sacct ? "JobID" : "job_id");
+		return j->sacct && !named ? GPU_JOBS_NO_HEADER : -1;
+	}
 	return 0;
 }
 
-struct gpu_jobs *
-gpu_jobs_new(FILE *fp, const char *source, const struct gpu_jobs_opts *opts,
-	     struct gpu_err *err)
+int
+gpu_jobs_open(FILE *fp, const char *source, const struct gpu_jobs_opts *opts,
+	      struct gpu_jobs **out, struct gpu_err *err)
 {
 	struct gpu_jobs *j = gpu_xcalloc(1, sizeof(*j));
 	struct gpu_table_opts to = {0};
 	struct gpu_buf line;
 	const char *p;
 	bool header;
+	int rc = -1;
 
+	*out = NULL;
 	gpu_buf_init(&line);
 	gpu_buf_init(&j->unknown);
 	for (int i = 0; i < 2; i++) {
@@ -428,15 +428,26 @@ gpu_jobs_new(FILE *fp, const char *source, const struct gpu_jobs_opts *opts,
 				if (strcmp(json_names[i], known[k].name) == 0)
 					j->col[known[k].role] =
 					    gpu_table_col(j->t, json_names[i]);
-	} else if (map_columns(j, source, to.no_header, err) != 0) {
+	} else if ((rc = map_columns(j, source, to.no_header, err)) != 0) {
 		goto fail;
 	}
 	gpu_buf_release(&line);
-	return j;
+	*out = j;
+	return 0;
 fail:
 	gpu_buf_release(&line);
 	gpu_jobs_free(j);
-	return NULL;
+	return rc;
+}
+
+struct gpu_jobs *
+gpu_jobs_new(FILE *fp, const char *source, const struct gpu_jobs_opts *opts,
+	     struct gpu_err *err)
+{
+	struct gpu_jobs *j;
+
+	gpu_jobs_open(fp, source, opts, &j, err);
+	return j;
 }
 
 void

@@ -8,6 +8,7 @@
 
 #include "gpu/agg.h"
 #include "gpu/buf.h"
+#include "gpu/hashmap.h"
 
 static const char *const key_names[GPU_RATE_NKEYS] = {
     "gpu_hourly_rate", "memory_overage_rate", "memory_overage_threshold_gb",
@@ -501,8 +502,8 @@ struct gpu_bill {
 	size_t nperiods;
 	struct job *jobs;
 	size_t njobs;
-	size_t *slots; /* open addressing: index + 1 into jobs, 0 = empty */
-	size_t nslots;
+	struct gpu_hashmap job_of; /* (period, job id) -> index into jobs */
+	struct gpu_buf key;
 };
 
 struct gpu_bill *
@@ -511,8 +512,8 @@ gpu_bill_new(const struct gpu_rates *r)
 	struct gpu_bill *b = gpu_xcalloc(1, sizeof(*b));
 
 	b->rates = r;
-	b->nslots = 64;
-	b->slots = gpu_xcalloc(b->nslots, sizeof(*b->slots));
+	gpu_hashmap_init(&b->job_of);
+	gpu_buf_init(&b->key);
 	return b;
 }
 
@@ -545,21 +546,9 @@ gpu_bill_free(struct gpu_bill *b)
 	}
 	free(b->periods);
 	free(b->jobs);
-	free(b->slots);
+	gpu_hashmap_release(&b->job_of);
+	gpu_buf_release(&b->key);
 	free(b);
-}
-
-static size_t
-hash_key(size_t period, const char *p, size_t len)
-{
-	uint64_t h = 1469598103934665603u ^ (uint64_t)period;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211u;
-	}
-	return (size_t)(h ^ (h >> 29));
 }
 
 static size_t
@@ -578,41 +567,20 @@ find_period(struct gpu_bill *b, const char *label)
 	return b->nperiods++;
 }
 
-static void
-rehash(struct gpu_bill *b)
-{
-	size_t i, n = b->nslots * 2;
-	size_t *slots = gpu_xcalloc(n, sizeof(*slots));
-
-	for (i = 0; i < b->njobs; i++) {
-		const struct job *j = &b->jobs[i];
-		size_t h = hash_key(j->period, j->job_id, strlen(j->job_id));
-
-		while (slots[h & (n - 1)] != 0)
-			h++;
-		slots[h & (n - 1)] = i + 1;
-	}
-	free(b->slots);
-	b->slots = slots;
-	b->nslots = n;
-}
-
 static struct job *
 find_job(struct gpu_bill *b, size_t period, struct gpu_str id)
 {
-	size_t h = hash_key(period, id.p, id.len);
 	struct job *j;
+	bool added;
+	size_t i;
 
-	for (;; h++) {
-		size_t s = b->slots[h & (b->nslots - 1)];
-
-		if (s == 0)
-			break;
-		j = &b->jobs[s - 1];
-		if (j->period == period && strlen(j->job_id) == id.len &&
-		    memcmp(j->job_id, id.p, id.len) == 0)
-			return j;
-	}
+	gpu_buf_reset(&b->key);
+	gpu_buf_add(&b->key, &period, sizeof(period));
+	gpu_buf_add(&b->key, id.p, id.len);
+	i = gpu_hashmap_put(&b->job_of, b->key.data, b->key.len, &added);
+	if (!added)
+		return &b->jobs[gpu_hashmap_at(&b->job_of, i)->val];
+	gpu_hashmap_at(&b->job_of, i)->val = b->njobs;
 	b->jobs = gpu_xreallocarray(b->jobs, b->njobs + 1, sizeof(*b->jobs));
 	j = &b->jobs[b->njobs++];
 	memset(j, 0, sizeof(*j));
@@ -621,10 +589,7 @@ find_job(struct gpu_bill *b, size_t period, struct gpu_str id)
 	j->user = gpu_xstrdup("");
 	j->project = gpu_xstrdup("");
 	j->user_rank = j->project_rank = INT64_MIN;
-	b->slots[h & (b->nslots - 1)] = b->njobs;
-	if (b->njobs * 2 > b->nslots)
-		rehash(b);
-	return b->jobs + (b->njobs - 1);
+	return j;
 }
 
 /* Add seconds to the part of model in *parts, making it if new. */

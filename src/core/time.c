@@ -453,3 +453,49 @@ gpu_period_label(enum gpu_period p, int64_t ms, char out[32])
 	}
 	out[0] = '\0';
 }
+
+int
+gpu_period_label_parse(enum gpu_period p, const char *s, size_t len,
+		       int64_t *start)
+{
+	char tmp[40], back[32];
+	const char *why;
+	int64_t ms, jan4;
+	int y, w;
+
+	if (len == 0 || len > 20)
+		return -1;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	switch (p) {
+	case GPU_PERIOD_HOUR:
+		memcpy(tmp + len, ":00", 4);
+		break;
+	case GPU_PERIOD_DAY:
+		break;
+	case GPU_PERIOD_WEEK:
+		/* Week 1 holds January 4th; weeks start on Monday. */
+		if (len != 8 || tmp[4] != '-' || tmp[5] != 'W' ||
+		    !get_digits(tmp, 4, &y) || !get_digits(tmp + 6, 2, &w) ||
+		    w < 1 || w > 53)
+			return -1;
+		jan4 = gpu_days_from_civil(y, 1, 4);
+		ms = (jan4 - weekday(jan4) + 7 * (int64_t)(w - 1)) * MS_PER_DAY;
+		goto check;
+	case GPU_PERIOD_MONTH:
+		memcpy(tmp + len, "-01", 4);
+		break;
+	case GPU_PERIOD_ALL:
+		return -1;
+	}
+	if (gpu_time_parse_arg(tmp, &ms, &why) != 0)
+		return -1;
+check:
+	/* Only the labeller's own spelling: 2025-W53 of a 52-week year
+	 * or 2026-11-28T16:30 are not labels. */
+	gpu_period_label(p, ms, back);
+	if (strlen(back) != len || memcmp(back, s, len) != 0)
+		return -1;
+	*start = ms;
+	return 0;
+}

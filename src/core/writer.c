@@ -8,6 +8,7 @@
 
 #include "gpu/buf.h"
 #include "gpu/diag.h"
+#include "gpu/escape.h"
 #include "gpu/num.h"
 
 enum kind { K_STR, K_NUM, K_NULL };
@@ -27,6 +28,7 @@ struct gpu_writer {
 	bool row_open;
 	bool finished;
 	struct gpu_buf num; /* number formatting scratch */
+	struct gpu_buf esc; /* JSON string scratch */
 	/* Table: every cell, kept until gpu_writer_finish(). */
 	struct gpu_buf text;
 	struct cell *cells;
@@ -85,87 +87,13 @@ csv_str(FILE *fp, const char *p, size_t n)
 	putc('"', fp);
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t need, k;
-	uint32_t cp;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		need = 1;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		need = 2;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		need = 3;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n <= need)
-		return 0;
-	for (k = 1; k <= need; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[k] & 0x3f);
-	}
-	if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return need + 1;
-}
-
-/*
- * A JSON string: quotes and backslashes escaped, control characters as
- * \u00XX, valid UTF-8 passed through, an invalid byte as U+FFFD.
- */
+/* A JSON string, escaped by the core's one escaper. */
 static void
-json_str(FILE *fp, const char *p, size_t n)
+json_str(struct gpu_writer *w, const char *p, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *s = (const unsigned char *)p;
-	size_t i = 0, start = 0;
-
-	putc('"', fp);
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t k;
-
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			i++;
-			continue;
-		}
-		if (c >= 0x80 && (k = utf8_seq(s + i, n - i)) > 0) {
-			i += k;
-			continue;
-		}
-		fwrite(p + start, 1, i - start, fp);
-		if (c == '"' || c == '\\') {
-			putc('\\', fp);
-			putc(c, fp);
-		} else if (c == '\n') {
-			fputs("\\n", fp);
-		} else if (c == '\r') {
-			fputs("\\r", fp);
-		} else if (c == '\t') {
-			fputs("\\t", fp);
-		} else if (c == '\b') {
-			fputs("\\b", fp);
-		} else if (c == '\f') {
-			fputs("\\f", fp);
-		} else if (c < 0x20) {
-			fputs("\\u00", fp);
-			putc(hex[c >> 4], fp);
-			putc(hex[c & 15], fp);
-		} else {
-			fputs("\\ufffd", fp);
-		}
-		start = ++i;
-	}
-	fwrite(p + start, 1, n - start, fp);
-	putc('"', fp);
+	gpu_buf_reset(&w->esc);
+	gpu_escape_json(&w->esc, p, n, 0);
+	fwrite(w->esc.data, 1, w->esc.len, w->fp);
 }
 
 /* Whether text is a number as JSON writes it. */
@@ -216,6 +144,7 @@ gpu_writer_new(FILE *fp, enum gpu_ofmt fmt, const char *const *cols,
 	for (i = 0; i < ncols; i++)
 		w->cols[i] = gpu_xstrdup(cols[i]);
 	gpu_buf_init(&w->num);
+	gpu_buf_init(&w->esc);
 	gpu_buf_init(&w->text);
 	if (fmt == GPU_OUT_CSV && ncols > 0) {
 		for (i = 0; i < ncols; i++) {
@@ -240,6 +169,7 @@ gpu_writer_free(struct gpu_writer *w)
 	free(w->cols);
 	free(w->cells);
 	gpu_buf_release(&w->num);
+	gpu_buf_release(&w->esc);
 	gpu_buf_release(&w->text);
 	free(w);
 }
@@ -299,10 +229,10 @@ field(struct gpu_writer *w, const char *p, size_t n, enum kind kind)
 	case GPU_OUT_JSONL:
 		if (w->col > 0)
 			putc(',', fp);
-		json_str(fp, w->cols[w->col], strlen(w->cols[w->col]));
+		json_str(w, w->cols[w->col], strlen(w->cols[w->col]));
 		putc(':', fp);
 		if (kind == K_STR)
-			json_str(fp, p, n);
+			json_str(w, p, n);
 		else if (kind == K_NUM)
 			fwrite(p, 1, n, fp);
 		else

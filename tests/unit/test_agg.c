@@ -1,20 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for sums, metrics, groups and the rollup (gpu/agg.h). */
+/* Unit tests for the aggregate, the in-memory group table (gpu/agg.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gpu/agg.h"
-#include "gpu/buf.h"
-#include "gpu/db.h"
-#include "gpu/num.h"
 
 /* 2026-11-28T16:00:00Z */
 #define T INT64_C(1795881600000)
@@ -48,100 +44,18 @@ smp(int64_t ts, const char *node, int gpu, double util, int64_t used,
 }
 
 static void
-test_agg_sums_and_metrics(void **state)
-{
-	struct gpu_sums a, b;
-	struct gpu_sample s = smp(T, "n", 0, 50, 20000, "j", "u");
-	struct gpu_value v;
-
-	(void)state;
-	gpu_sums_init(&a);
-	gpu_metric_value(&a, GPU_M_AVG_UTIL_PCT, &v);
-	assert_int_equal(v.kind, GPU_VAL_NULL);
-	gpu_metric_value(&a, GPU_M_MAX_MEM_USED_MIB, &v);
-	assert_int_equal(v.kind, GPU_VAL_NULL);
-	s.has_power = true;
-	s.power_w = 300;
-	s.has_mem_total = true;
-	s.mem_total_mib = 40000;
-	gpu_sums_add(&a, &s, 60, GPU_DEFAULT_THRESHOLD_MIB);
-	s = smp(T + 60000, "n", 0, 2, 100, "", "");
-	s.interval_s = 30;
-	gpu_sums_init(&b);
-	gpu_sums_add(&b, &s, 60, GPU_DEFAULT_THRESHOLD_MIB);
-	gpu_sums_merge(&a, &b);
-	assert_int_equal(a.samples, 2);
-	assert_int_equal(a.gpu_seconds, 90);
-	assert_int_equal(a.alloc_seconds, 60);
-	assert_int_equal(a.idle_seconds, 30);
-	assert_int_equal(a.max_mem, 20000);
-	assert_int_equal(a.overage, 60 * (20000 - 16384));
-	assert_true(a.last_ms == T + 60000);
-	gpu_metric_value(&a, GPU_M_AVG_UTIL_PCT, &v);
-	assert_int_equal(v.kind, GPU_VAL_DOUBLE);
-	assert_true(fabs(v.d - (60 * 50 + 30 * 2) / 90.0) < 1e-12);
-	gpu_metric_value(&a, GPU_M_ALLOC_UTIL_PCT, &v);
-	assert_true(fabs(v.d - 50) < 1e-12);
-	gpu_metric_value(&a, GPU_M_AVG_POWER_W, &v);
-	assert_true(fabs(v.d - 300) < 1e-12); /* only the sample with power */
-	gpu_metric_value(&a, GPU_M_AVG_MEM_UTIL_PCT, &v);
-	assert_true(fabs(v.d - 50) < 1e-12);
-	gpu_metric_value(&a, GPU_M_ENERGY_KWH, &v);
-	assert_true(fabs(v.d - 60 * 300 / 3.6e6) < 1e-12);
-	gpu_metric_value(&a, GPU_M_MEM_OVERAGE_MIB_SECONDS, &v);
-	assert_int_equal(v.kind, GPU_VAL_INT);
-}
-
-static void
-test_agg_parse_names(void **state)
+test_agg_parse_dims(void **state)
 {
 	struct gpu_err err = {0};
-	unsigned m = 0, d = 0;
-	enum gpu_metric one;
+	unsigned d = 0;
 
 	(void)state;
-	assert_int_equal(gpu_metrics_parse("gpu_hours,samples", &m, &err), 0);
-	assert_int_equal(m, (1u << GPU_M_GPU_HOURS) | (1u << GPU_M_SAMPLES));
-	assert_int_equal(gpu_metrics_parse("gpu_hours,,samples", &m, &err), -1);
-	assert_int_equal(gpu_metrics_parse("util", &m, &err), -1);
-	assert_non_null(strstr(err.msg, "'util'"));
-	assert_non_null(strstr(err.msg, "mem_overage_mib_seconds"));
-	assert_int_equal(gpu_metric_parse("energy_kwh", &one, &err), 0);
-	assert_int_equal(one, GPU_M_ENERGY_KWH);
-	assert_string_equal(gpu_metric_name(GPU_M_COUNT), "?");
 	assert_int_equal(gpu_dims_parse("gpu,job", &d, &err), 0);
 	assert_int_equal(d, GPU_DIM_GPU | GPU_DIM_JOB);
 	assert_int_equal(gpu_dims_parse("none", &d, &err), 0);
 	assert_int_equal(d, 0);
 	assert_int_equal(gpu_dims_parse("node,host", &d, &err), -1);
 	assert_non_null(strstr(err.msg, "valid: node, gpu, job, user"));
-}
-
-static void
-test_agg_columns(void **state)
-{
-	struct gpu_agg_query q;
-	const char *cols[GPU_AGG_MAX_COLS];
-	size_t n;
-
-	(void)state;
-	gpu_agg_query_init(&q);
-	q.period = GPU_PERIOD_WEEK;
-	q.dims = GPU_DIM_MODEL | GPU_DIM_GPU | GPU_DIM_JOB;
-	n = gpu_agg_columns(&q, 1u << GPU_M_SAMPLES, cols);
-	assert_int_equal(n, 8);
-	assert_string_equal(cols[0], "week");
-	assert_string_equal(cols[1], "node");
-	assert_string_equal(cols[2], "gpu");
-	assert_string_equal(cols[3], "job_id");
-	assert_string_equal(cols[4], "user");
-	assert_string_equal(cols[5], "project");
-	assert_string_equal(cols[6], "model");
-	assert_string_equal(cols[7], "samples");
-	q.period = GPU_PERIOD_ALL;
-	q.dims = 0;
-	assert_int_equal(gpu_agg_columns(&q, GPU_METRICS_ALL, cols),
-			 GPU_M_COUNT);
 }
 
 /* Groups sort by bucket then keys, "" first; owners are the latest. */
@@ -187,247 +101,59 @@ test_agg_stream_groups(void **state)
 	gpu_agg_free(a);
 }
 
+/* Groups added from rollup rows merge by key; the latest owner wins. */
 static void
-test_agg_sort_top(void **state)
+test_agg_add_group(void **state)
 {
 	struct gpu_agg_query q;
 	struct gpu_agg *a;
-	struct gpu_sample s;
+	struct gpu_group g;
+	struct gpu_owner none = {INT64_MIN, INT64_MIN, {"", 0}, {"", 0}};
+	struct gpu_owner o1 = {T, T, {"ann", 3}, {"p1", 2}};
+	struct gpu_owner o2 = {T + HOUR, INT64_MIN, {"bob", 3}, {"", 0}};
+	const struct gpu_group *out;
 
 	(void)state;
 	gpu_agg_query_init(&q);
-	q.dims = GPU_DIM_NODE;
+	q.dims = GPU_DIM_JOB;
 	a = gpu_agg_new(&q);
-	s = smp(T, "a", 0, 10, 1, "", "");
-	gpu_agg_add_sample(a, &s, 60);
-	s = smp(T, "b", 0, 90, 1, "", "");
-	gpu_agg_add_sample(a, &s, 60);
-	s = smp(T, "c", 0, 50, 1, "", "");
-	gpu_agg_add_sample(a, &s, 60);
+	memset(&g, 0, sizeof(g));
+	g.node = "n1";
+	g.job_id = "j1";
+	g.user = g.project = g.model = "";
+	gpu_sums_init(&g.sums);
+	g.sums.samples = 2;
+	gpu_agg_add_group(a, &g, &o1);
+	g.node = "n2"; /* not a key: the same group */
+	gpu_agg_add_group(a, &g, &o2);
+	g.job_id = "j2";
+	gpu_agg_add_group(a, &g, &none);
 	gpu_agg_finish(a);
-	gpu_agg_sort(a, GPU_M_BUSY_GPU_HOURS, 2);
 	assert_int_equal(gpu_agg_count(a), 2);
-	assert_string_equal(gpu_agg_group(a, 0)->node, "b");
-	assert_string_equal(gpu_agg_group(a, 1)->node, "c");
+	out = gpu_agg_group(a, 0);
+	assert_string_equal(out->job_id, "j1");
+	assert_string_equal(out->node, "");
+	assert_int_equal(out->sums.samples, 4);
+	assert_string_equal(out->user, "bob");
+	assert_string_equal(out->project, "p1");
+	out = gpu_agg_group(a, 1);
+	assert_string_equal(out->user, "");
 	gpu_agg_free(a);
-}
-
-static void
-exec(sqlite3 *db, const char *sql)
-{
-	struct gpu_err err = {0};
-
-	if (gpu_db_exec(db, sql, &err) != 0)
-		fail_msg("%s: %s", sql, err.msg);
-}
-
-static char *
-render(struct gpu_agg *a)
-{
-	struct gpu_err err = {0};
-	char *p = NULL;
-	size_t n = 0;
-	FILE *fp = open_memstream(&p, &n);
-
-	assert_non_null(fp);
-	assert_int_equal(
-	    gpu_agg_write(a, fp, GPU_OUT_CSV, GPU_METRICS_ALL, &err), 0);
-	fclose(fp);
-	return p;
-}
-
-/* An empty warehouse with two nodes, names and job j1 owned by bob/p2. */
-static sqlite3 *
-fixture_db(const struct gpu_db_opts *o)
-{
-	struct gpu_err err = {0};
-	sqlite3 *db = NULL;
-
-	assert_int_equal(gpu_db_open(":memory:", o, &db, &err), 0);
-	exec(db, "INSERT INTO nodes_dim(node_id, node) VALUES(1, 'n1'),"
-		 "(2, 'n2');"
-		 "INSERT INTO names_dim(name_key, name) VALUES(1, 'alice'),"
-		 "(2, 'p1'), (3, 'A100');"
-		 "INSERT INTO jobs_dim(job_key, job_id, user, project)"
-		 " VALUES(1, 'j1', 'bob', 'p2');");
-	return db;
-}
-
-/*
- * The rollup, the direct scan and a partial-hour range agree; the
- * effective owner comes from the job record only when the sample has none.
- */
-static void
-test_agg_rollup_matches_scan(void **state)
-{
-	struct gpu_db_opts o = {false, 1000};
-	struct gpu_agg_query q;
-	struct gpu_agg *r = NULL, *s = NULL;
-	struct gpu_err err = {0};
-	sqlite3 *db = NULL;
-	size_t hours = 0;
-	char *x, *y;
-	char sql[256];
-
-	(void)state;
-	db = fixture_db(&o);
-	for (int i = 0; i < 300; i++) {
-		snprintf(sql, sizeof(sql),
-			 "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
-			 " util_pct, mem_used_mib, mem_total_mib, job_key,"
-			 " user_key, project_key, model_key, interval_s,"
-			 " ingest_id, power_w) VALUES(%lld, %d, %d, %d.%d,"
-			 " %d, 40960, %s, %s, NULL, 3, 60, 1, %s)",
-			 (long long)(T + (int64_t)i * 37000), 1 + i % 2, i % 3,
-			 i % 100, i % 7, 15000 + i * 13,
-			 i % 4 == 0 ? "NULL" : "1", i % 5 == 0 ? "1" : "NULL",
-			 i % 6 == 0 ? "NULL" : "123.4");
-		exec(db, sql);
-	}
-	exec(db, "INSERT INTO dirty_hours SELECT DISTINCT"
-		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact");
-	assert_int_equal(gpu_agg_refresh(db, &hours, &err), 0);
-	assert_int_equal(hours, 4);
-	assert_int_equal(gpu_agg_refresh(db, &hours, &err), 0);
-	assert_int_equal(hours, 0);
-	gpu_agg_query_init(&q);
-	q.period = GPU_PERIOD_HOUR;
-	q.dims = GPU_DIM_JOB | GPU_DIM_NODE;
-	q.from_ms = T + 600000;
-	q.to_ms = T + 3 * HOUR + 1;
-	for (int round = 0; round < 2; round++) {
-		assert_int_equal(gpu_agg_run_db(db, &q, &r, &err), 0);
-		assert_int_equal(gpu_agg_scan_db(db, &q, &s, &err), 0);
-		x = render(r);
-		y = render(s);
-		assert_string_equal(x, y);
-		assert_non_null(
-		    strstr(x, round == 0 ? "n2,j1,bob,p2" : "\nbob,"));
-		free(x);
-		free(y);
-		gpu_agg_free(r);
-		gpu_agg_free(s);
-		q.dims = GPU_DIM_USER;
-		q.period = GPU_PERIOD_ALL;
-		q.from_ms = INT64_MIN;
-		q.to_ms = INT64_MAX;
-	}
-	assert_int_equal(gpu_agg_run_db(db, &q, &r, &err), 0);
-	x = render(r);
-	assert_non_null(strstr(x, "\nalice,"));
-	assert_non_null(strstr(x, "\nbob,"));
-	assert_non_null(strstr(x, "mem_overage_mib_seconds\n,")); /* "" first */
-	free(x);
-	gpu_agg_free(r);
-	q.from_ms = T;
-	q.to_ms = T;
-	assert_int_equal(gpu_agg_run_db(db, &q, &r, &err), -1);
-	assert_null(r);
-	assert_int_equal(gpu_db_close(db, &err), 0);
-}
-
-/* Insert nfacts samples, 1200 s apart on two nodes, from t. */
-static void
-add_facts(sqlite3 *db, int64_t t, int nfacts)
-{
-	char sql[320];
-
-	for (int i = 0; i < nfacts; i++) {
-		snprintf(sql, sizeof(sql),
-			 "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
-			 " util_pct, mem_used_mib, mem_total_mib, job_key,"
-			 " user_key, project_key, model_key, interval_s,"
-			 " ingest_id, power_w) VALUES(%lld, %d, %d, %d.%d3,"
-			 " %d, 40960, %s, %s, NULL, %s, 60, 1, %d.%d7)",
-			 (long long)(t + (int64_t)(i / 6) * 1200000),
-			 1 + i % 2, i % 3, (i * 7) % 100, i % 9,
-			 15000 + (i * 37) % 9000, i % 5 == 0 ? "NULL" : "1",
-			 i % 3 == 0 ? "1" : "NULL", i % 4 == 0 ? "NULL" : "3",
-			 100 + i % 250, i % 10);
-		exec(db, sql);
-	}
-}
-
-/*
- * Whole days come from usage_daily, whole hours by node from
- * usage_hourly_node: still exactly the scan's bytes, for aligned and
- * unaligned ranges, and after an incremental refresh of one late hour.
- */
-static void
-test_agg_daily_matches_scan(void **state)
-{
-	static const struct {
-		enum gpu_period p;
-		unsigned dims;
-		int64_t from, to; /* hours after T; -1: open */
-	} qs[] = {
-	    {GPU_PERIOD_ALL, 0, -1, -1},
-	    {GPU_PERIOD_DAY, GPU_DIM_NODE | GPU_DIM_JOB, -1, -1},
-	    {GPU_PERIOD_WEEK, GPU_DIM_USER, 3, 70},
-	    {GPU_PERIOD_MONTH, GPU_DIM_GPU | GPU_DIM_MODEL, 8, -1},
-	    {GPU_PERIOD_DAY, GPU_DIM_PROJECT, -1, 55},
-	    {GPU_PERIOD_HOUR, GPU_DIM_NODE, 5, 60},
-	    {GPU_PERIOD_HOUR, GPU_DIM_NODE, -1, -1},
-	    {GPU_PERIOD_ALL, GPU_DIM_JOB, 8, 56}, /* day-aligned: T is 16h */
-	};
-	struct gpu_db_opts o = {false, 1000};
-	struct gpu_err err = {0};
-	sqlite3 *db = NULL;
-	size_t hours = 0;
-
-	(void)state;
-	db = fixture_db(&o);
-	add_facts(db, T, 1300);
-	exec(db, "INSERT INTO dirty_hours SELECT DISTINCT"
-		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact");
-	assert_int_equal(gpu_agg_refresh(db, &hours, &err), 0);
-	for (int round = 0; round < 2; round++) {
-		for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
-			struct gpu_agg_query q;
-			struct gpu_agg *r = NULL, *s = NULL;
-			char *x, *y;
-
-			gpu_agg_query_init(&q);
-			q.period = qs[i].p;
-			q.dims = qs[i].dims;
-			if (qs[i].from >= 0)
-				q.from_ms = T + qs[i].from * HOUR +
-					    60000 * (int64_t)round;
-			if (qs[i].to >= 0)
-				q.to_ms = T + qs[i].to * HOUR;
-			assert_int_equal(gpu_agg_run_db(db, &q, &r, &err), 0);
-			assert_int_equal(gpu_agg_scan_db(db, &q, &s, &err), 0);
-			assert_true(gpu_agg_count(r) > 0);
-			x = render(r);
-			y = render(s);
-			if (strcmp(x, y) != 0)
-				fail_msg("query %zu round %d differs:\n%s\n%s", i,
-					 round, x, y);
-			free(x);
-			free(y);
-			gpu_agg_free(r);
-			gpu_agg_free(s);
-		}
-		/* A late hour in the middle of day 2: only it is rebuilt. */
-		add_facts(db, T + 30 * HOUR + 1000 + 2000 * round, 12);
-		exec(db, "INSERT INTO dirty_hours VALUES(1795989600000)");
-		assert_int_equal(gpu_agg_refresh(db, &hours, &err), 0);
-		assert_int_equal(hours, 1);
-	}
-	assert_int_equal(gpu_db_close(db, &err), 0);
+	assert_true(gpu_owner_later(T, str("b"), T, "a"));
+	assert_false(gpu_owner_later(T, str("a"), T, "b"));
+	assert_true(gpu_owner_later(T + 1, str("a"), T, "b"));
+	assert_false(gpu_owner_later(T, str("ab"), T, "abc"));
+	assert_true(gpu_owner_later(T, str("abc"), T, "ab"));
+	gpu_agg_free(NULL);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_agg_sums_and_metrics),
-	    cmocka_unit_test(test_agg_parse_names),
-	    cmocka_unit_test(test_agg_columns),
+	    cmocka_unit_test(test_agg_parse_dims),
 	    cmocka_unit_test(test_agg_stream_groups),
-	    cmocka_unit_test(test_agg_sort_top),
-	    cmocka_unit_test(test_agg_rollup_matches_scan),
-	    cmocka_unit_test(test_agg_daily_matches_scan),
+	    cmocka_unit_test(test_agg_add_group),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -219,6 +219,32 @@ test_jobs_missing_job_id(void **state)
 	assert_non_null(strstr(why, "empty input"));
 }
 
+/* Headerless sacct output without column names: a code for the tool. */
+static void
+test_jobs_open_codes(void **state)
+{
+	static const char noheader[] =
+	    "77|rec|p|2026-11-28T15:00:00|Unknown|\n";
+	static const char nojob[] = "user,project\nann,p\n";
+	struct gpu_jobs_opts o = {NULL};
+	struct gpu_err err;
+	struct gpu_jobs *j = NULL;
+	FILE *fp;
+
+	(void)state;
+	fp = fmemopen((void *)noheader, strlen(noheader), "r");
+	assert_non_null(fp);
+	assert_int_equal(gpu_jobs_open(fp, "t", &o, &j, &err),
+			 GPU_JOBS_NO_HEADER);
+	assert_null(j);
+	assert_string_equal(err.msg, "missing required column 'JobID'");
+	fclose(fp);
+	fp = fmemopen((void *)nojob, strlen(nojob), "r");
+	assert_non_null(fp);
+	assert_int_equal(gpu_jobs_open(fp, "t", &o, &j, &err), -1);
+	fclose(fp);
+}
+
 int
 main(void)
 {
@@ -230,6 +256,7 @@ main(void)
 	    cmocka_unit_test(test_jobs_csv_and_rejects),
 	    cmocka_unit_test(test_jobs_jsonl),
 	    cmocka_unit_test(test_jobs_missing_job_id),
+	    cmocka_unit_test(test_jobs_open_codes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1338,6 +1338,45 @@ test_time_period_buckets_consistent(void **state)
 	}
 }
 
+/* Every label parses back to its bucket's start; nothing else parses. */
+static void
+test_time_period_label_parse(void **state)
+{
+	static const enum gpu_period ps[] = {GPU_PERIOD_HOUR, GPU_PERIOD_DAY,
+					     GPU_PERIOD_WEEK, GPU_PERIOD_MONTH};
+	static const char *const bad[] = {
+	    "2026-11-28T16:00", "2026-11-28T16Z", "2025-W53",	 "2026-W00",
+	    "2026-w48",		"2026-13",	  "2026-11-28 ", "",
+	    "2026-11-31",	"1999-12",	  "20261128",	 "2026-W4",
+	};
+	char label[32];
+	int64_t start;
+
+	(void)state;
+	for (int64_t ms = INT64_C(1767225600000) - 400 * DAY;
+	     ms < INT64_C(1767225600000) + 400 * DAY; ms += 7 * HOUR + 13) {
+		for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++) {
+			gpu_period_label(ps[i], ms, label);
+			assert_int_equal(gpu_period_label_parse(ps[i], label,
+								strlen(label),
+								&start),
+					 0);
+			assert_int_equal(start, gpu_period_start(ps[i], ms));
+		}
+	}
+	assert_int_equal(
+	    gpu_period_label_parse(GPU_PERIOD_WEEK, "2025-W53", 8, &start), -1);
+	assert_int_equal(
+	    gpu_period_label_parse(GPU_PERIOD_WEEK, "2020-W53", 8, &start), 0);
+	assert_int_equal(
+	    gpu_period_label_parse(GPU_PERIOD_ALL, "all", 3, &start), -1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		for (size_t k = 0; k < sizeof(ps) / sizeof(ps[0]); k++)
+			if (gpu_period_label_parse(ps[k], bad[i],
+						   strlen(bad[i]), &start) == 0)
+				fail_msg("'%s' parsed as a label", bad[i]);
+}
+
 int
 main(void)
 {
@@ -1433,6 +1472,7 @@ main(void)
 		cmocka_unit_test(test_time_period_start_week_across_year),
 		cmocka_unit_test(test_time_period_start_month),
 		cmocka_unit_test(test_time_period_start_all),
+		cmocka_unit_test(test_time_period_label_parse),
 		cmocka_unit_test(test_time_period_next_fixed),
 		cmocka_unit_test(test_time_period_next_month),
 		cmocka_unit_test(test_time_period_next_month_december),

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/* Rows of sums in integer key space: the rollups' rows and the fact scan. */
+#ifndef GPU_HROW_H
+#define GPU_HROW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#include "gpu/diag.h"
+#include "gpu/hashmap.h"
+#include "gpu/sums.h"
+
+/* Length of a UTC day in ms. */
+#define GPU_DAY_MS INT64_C(86400000)
+
+/*
+ * The keys of a row, in the rollups' key order: the time bucket (the hour
+ * of an hour row, the day of a day row), then integer keys of the
+ * dimension tables (node_id, gpu, job_key, and names_dim keys of the
+ * effective user and project and of the model; 0: none).
+ */
+enum gpu_hkey {
+	GPU_HK_TIME,
+	GPU_HK_NODE,
+	GPU_HK_GPU,
+	GPU_HK_JOB,
+	GPU_HK_USER,
+	GPU_HK_PROJECT,
+	GPU_HK_MODEL,
+	GPU_HK_N
+};
+
+/* A row: its keys and its sums. */
+struct gpu_hrow {
+	int64_t k[GPU_HK_N];
+	struct gpu_sums s;
+};
+
+/* Receives rows in key order; returns 0, or -1 with err filled to stop. */
+typedef int gpu_hrow_fn(void *ctx, const struct gpu_hrow *r,
+			struct gpu_err *err);
+
+/* A table of rows by key (keys in the map, rows in a parallel array). */
+struct gpu_hrows {
+	struct gpu_hashmap map;
+	struct gpu_hrow *rows;
+	size_t cap;
+};
+
+/* An empty table; release with gpu_hrows_release(). */
+void gpu_hrows_init(struct gpu_hrows *t);
+void gpu_hrows_release(struct gpu_hrows *t);
+
+/* The number of rows. */
+size_t gpu_hrows_count(const struct gpu_hrows *t);
+
+/*
+ * The row of key k, created with empty sums when new (*created, may be
+ * NULL). Borrowed until the next put or flush.
+ */
+struct gpu_hrow *gpu_hrows_put(struct gpu_hrows *t, const int64_t *k,
+			       bool *created);
+
+/*
+ * Hand the rows to fn in key order, then empty the table (keeping its
+ * memory). Returns 0, or fn's -1.
+ */
+int gpu_hrows_flush(struct gpu_hrows *t, gpu_hrow_fn *fn, void *ctx,
+		    struct gpu_err *err);
+
+/*
+ * Where hour rows go on their way to a query or a rollup. By day, hour
+ * rows (which must come in hour, then key order) are summed into day rows
+ * in that order, and the day rows handed on in key order: usage_daily
+ * holds exactly those rows, so that whole days read from it give the same
+ * doubles as summing their hours. Not by day, hour rows pass through.
+ */
+struct gpu_hrow_sink {
+	bool by_day;
+	struct gpu_hrows day; /* the rows of the day being summed */
+	int64_t day_ms;
+	gpu_hrow_fn *fn;
+	void *ctx;
+};
+
+/* A sink that hands rows to fn(ctx, ...); release it after the flush. */
+void gpu_hrow_sink_init(struct gpu_hrow_sink *s, bool by_day, gpu_hrow_fn *fn,
+			void *ctx);
+void gpu_hrow_sink_release(struct gpu_hrow_sink *s);
+
+/* An hour row (a gpu_hrow_fn; ctx: the sink). */
+int gpu_hrow_sink_hour(void *ctx, const struct gpu_hrow *r,
+		       struct gpu_err *err);
+
+/*
+ * A finished day row (a gpu_hrow_fn; ctx: the sink), after the hour rows
+ * of earlier days.
+ */
+int gpu_hrow_sink_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err);
+
+/* Hand on the day rows summed so far. Returns 0, or fn's -1. */
+int gpu_hrow_sink_flush(struct gpu_hrow_sink *s, struct gpu_err *err);
+
+/*
+ * Names that a refresh would intern (the job owners of
+ * GPU_HROW_DIRTY_OWNERS_SQL that names_dim lacks), with the keys it would
+ * give them, so that a reader can resolve them without writing. Loaded on
+ * first use.
+ */
+struct gpu_pending {
+	sqlite3 *db;
+	bool loaded;
+	int64_t base;		  /* names_dim's largest key when loaded */
+	struct gpu_hashmap names; /* entry i has key base + 1 + i */
+};
+
+/* Pending names of db, not yet loaded; release with gpu_pending_release(). */
+void gpu_pending_init(struct gpu_pending *p, sqlite3 *db);
+void gpu_pending_release(struct gpu_pending *p);
+
+/*
+ * The key that name[0..len) would get (0 when a refresh would not intern
+ * it). Returns 0, or -1 with err filled on a database error.
+ */
+int gpu_pending_key(struct gpu_pending *p, const char *name, size_t len,
+		    int64_t *key, struct gpu_err *err);
+
+/*
+ * The name of pending key k (NUL-terminated), or NULL when k is not one.
+ * Borrowed until gpu_pending_release().
+ */
+const char *gpu_pending_name(const struct gpu_pending *p, int64_t k);
+
+/*
+ * The job owners a refresh interns (a SELECT of one column, name): those
+ * of the jobs whose sample window meets a dirty hour or is not known. The
+ * window bounds every sample of its job (docs/WAREHOUSE.md), so this holds
+ * the owners of every fact of those hours, without reading the facts.
+ * gpu_pending and the rollup writer share it so that both give a name the
+ * same key.
+ */
+#define GPU_HROW_DIRTY_OWNERS_SQL                                              \
+	"SELECT j.user FROM jobs_dim j WHERE j.user <> '' AND"                 \
+	" (j.first_sample_ms IS NULL OR j.last_sample_ms IS NULL OR EXISTS"    \
+	"  (SELECT 1 FROM dirty_hours d"                                       \
+	"   WHERE d.hour_ms >= j.first_sample_ms / 3600000 * 3600000"          \
+	"   AND d.hour_ms <= j.last_sample_ms))"                               \
+	" UNION SELECT j.project FROM jobs_dim j WHERE j.project <> '' AND"    \
+	" (j.first_sample_ms IS NULL OR j.last_sample_ms IS NULL OR EXISTS"    \
+	"  (SELECT 1 FROM dirty_hours d"                                       \
+	"   WHERE d.hour_ms >= j.first_sample_ms / 3600000 * 3600000"          \
+	"   AND d.hour_ms <= j.last_sample_ms))"
+
+/*
+ * Scan the facts of [from, to) into hour rows with the effective owner
+ * (the sample's, else its job record's), overage over threshold_mib,
+ * handing them to fn hour by hour, each hour in key order. A job owner
+ * that names_dim lacks resolves through pending when given (a reader of a
+ * warehouse with dirty hours), else to 0 (the writer interns them first).
+ * Returns 0, or -1 with err filled.
+ */
+int gpu_hrow_scan(sqlite3 *db, int64_t from, int64_t to, int64_t threshold_mib,
+		  struct gpu_pending *pending, gpu_hrow_fn *fn, void *ctx,
+		  struct gpu_err *err);
+
+/* The rollup tables. usage_hourly_node's rows have keys time and node. */
+enum gpu_rollup { GPU_ROLLUP_HOURLY, GPU_ROLLUP_DAILY, GPU_ROLLUP_NODE };
+
+/* The number of keys of a rollup table's rows (GPU_HK_N or 2). */
+int gpu_rollup_nkeys(enum gpu_rollup t);
+
+/*
+ * Hand the rows of rollup table t whose time is in [from, to) to fn, in
+ * key order (the keys t lacks are 0). Returns 0, or -1 with err filled.
+ */
+int gpu_hrow_read(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
+		  gpu_hrow_fn *fn, void *ctx, struct gpu_err *err);
+
+/*
+ * Prepare the INSERT of a row into rollup table t (finalize it with
+ * sqlite3_finalize()). Returns NULL with err filled on failure.
+ */
+sqlite3_stmt *gpu_hrow_insert_prepare(sqlite3 *db, enum gpu_rollup t,
+				      struct gpu_err *err);
+
+/*
+ * Insert r with st from gpu_hrow_insert_prepare(db, t, ...). Returns 0, or
+ * -1 with err filled.
+ */
+int gpu_hrow_insert(sqlite3_stmt *st, enum gpu_rollup t,
+		    const struct gpu_hrow *r, struct gpu_err *err);
+
+#endif

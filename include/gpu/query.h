@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* Warehouse queries: aggregates of the rollups and facts for a period. */
+#ifndef GPU_QUERY_H
+#define GPU_QUERY_H
+
+#include <sqlite3.h>
+
+#include "gpu/agg.h"
+#include "gpu/diag.h"
+
+/*
+ * Aggregate the warehouse for q, only reading it (db may be read-only):
+ * usage_daily for the whole days of [from, to) (periods other than hour),
+ * usage_hourly_node (by hour and node only) or usage_hourly for the other
+ * whole hours, and the fact table for partial hours at the edges. Hours
+ * listed in dirty_hours (rollups not yet brought up to date by a writer)
+ * and the days that hold them are computed from the facts as a refresh
+ * would rebuild them, owners a refresh would intern included, so that
+ * the output is the same bytes as after a refresh. Periods other than hour
+ * sum hour rows into day rows before grouping, on every path, so that all
+ * give the same doubles. With threshold_mib other than
+ * GPU_DEFAULT_THRESHOLD_MIB (the rollup's) it scans the fact table for the
+ * whole range instead. Owners are effective (the sample's, else its job
+ * record's). On success *out is a finished aggregate (free with
+ * gpu_agg_free()); on failure -1, err filled, *out NULL.
+ */
+int gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q,
+		  struct gpu_agg **out, struct gpu_err *err);
+
+/*
+ * The same from a direct scan of the fact table (no rollup read): the
+ * same bytes as gpu_query_run(). For verification (gpuagg --scan) and
+ * other thresholds.
+ */
+int gpu_query_scan(sqlite3 *db, const struct gpu_agg_query *q,
+		   struct gpu_agg **out, struct gpu_err *err);
+
+#endif

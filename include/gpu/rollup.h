@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* The rollup writer: brings the hourly and daily rollups up to date. */
+#ifndef GPU_ROLLUP_H
+#define GPU_ROLLUP_H
+
+#include <stddef.h>
+#include <sqlite3.h>
+
+#include "gpu/diag.h"
+
+/*
+ * Bring the rollups up to date inside the caller's write transaction:
+ * rebuild every hour in dirty_hours from the fact table (usage_hourly),
+ * its node rows (usage_hourly_node) and its day's rows (usage_daily), then
+ * clear dirty_hours. Interns the job owners of those hours' facts into
+ * names_dim so that rollup rows carry the effective owner. Sets *hours
+ * (may be NULL) to the number of hours rebuilt. Returns 0, or -1 with err
+ * filled (the caller rolls back).
+ */
+int gpu_rollup_update(sqlite3 *db, size_t *hours, struct gpu_err *err);
+
+/*
+ * The same in a write transaction of its own (nothing is written when no
+ * hour is dirty). Returns 0, or -1 with err filled ("warehouse busy: ..."
+ * when another writer holds the warehouse past the busy timeout).
+ */
+int gpu_rollup_refresh(sqlite3 *db, size_t *hours, struct gpu_err *err);
+
+#endif

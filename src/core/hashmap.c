@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/* The hash map: open addressing over an insertion-ordered entry array. */
+#include "gpu/hashmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/diag.h"
+
+#define CHUNK_MIN 4096
+#define CHUNK_MAX (1024 * 1024)
+
+/* A block of key bytes; keys never move, so their addresses hold. */
+struct gpu_hashmap_chunk {
+	struct gpu_hashmap_chunk *next;
+	size_t used, cap;
+	char data[];
+};
+
+/* A word-at-a-time multiplicative hash: keys are short byte strings. */
+static uint64_t
+hash_bytes(const void *p, size_t len)
+{
+	const unsigned char *s = p;
+	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ len, w;
+
+	for (; len >= 8; s += 8, len -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+		h ^= h >> 32;
+	}
+	w = 0;
+	if (len > 0)
+		memcpy(&w, s, len);
+	h = (h ^ w) * UINT64_C(0xc4ceb9fe1a85ec53);
+	return h ^ (h >> 29);
+}
+
+void
+gpu_hashmap_init(struct gpu_hashmap *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+static void
+free_chunks(struct gpu_hashmap_chunk *c)
+{
+	while (c != NULL) {
+		struct gpu_hashmap_chunk *next = c->next;
+
+		free(c);
+		c = next;
+	}
+}
+
+void
+gpu_hashmap_release(struct gpu_hashmap *m)
+{
+	free(m->ents);
+	free(m->slots);
+	free_chunks(m->chunks);
+	gpu_hashmap_init(m);
+}
+
+void
+gpu_hashmap_clear(struct gpu_hashmap *m)
+{
+	if (m->n > 0)
+		memset(m->slots, 0, m->nslots * sizeof(*m->slots));
+	m->n = 0;
+	m->last = 0;
+	/* Keep the newest chunk, the largest: the next keys fit it. */
+	if (m->chunks != NULL) {
+		free_chunks(m->chunks->next);
+		m->chunks->next = NULL;
+		m->chunks->used = 0;
+	}
+}
+
+size_t
+gpu_hashmap_count(const struct gpu_hashmap *m)
+{
+	return m->n;
+}
+
+/* A copy of key[0..len) with a NUL after it, in the chunks. */
+static const char *
+store_key(struct gpu_hashmap *m, const void *key, size_t len)
+{
+	struct gpu_hashmap_chunk *c = m->chunks;
+	char *p;
+
+	if (c == NULL || c->cap - c->used < len + 1) {
+		size_t cap = c == NULL ? CHUNK_MIN : c->cap * 2;
+
+		if (cap > CHUNK_MAX)
+			cap = CHUNK_MAX;
+		if (cap < len + 1)
+			cap = len + 1;
+		c = gpu_xmalloc(sizeof(*c) + cap);
+		c->next = m->chunks;
+		c->used = 0;
+		c->cap = cap;
+		m->chunks = c;
+	}
+	p = c->data + c->used;
+	if (len > 0)
+		memcpy(p, key, len);
+	p[len] = '\0';
+	c->used += len + 1;
+	return p;
+}
+
+static void
+rehash(struct gpu_hashmap *m)
+{
+	size_t ns = m->nslots == 0 ? 64 : m->nslots * 2;
+
+	free(m->slots);
+	m->slots = gpu_xcalloc(ns, sizeof(*m->slots));
+	m->nslots = ns;
+	for (size_t i = 0; i < m->n; i++) {
+		size_t j = m->ents[i].hash & (ns - 1);
+
+		while (m->slots[j] != 0)
+			j = (j + 1) & (ns - 1);
+		m->slots[j] = (uint32_t)(i + 1);
+	}
+}
+
+static bool
+is_key(const struct gpu_hashmap_ent *e, const void *key, size_t len)
+{
+	return e->len == len && (len == 0 || memcmp(e->key, key, len) == 0);
+}
+
+/*
+ * The entry of key, or GPU_HASHMAP_NONE with *slot (when the map has
+ * slots) the empty slot where it would go.
+ */
+static size_t
+lookup(struct gpu_hashmap *m, const void *key, size_t len, uint64_t h,
+       size_t *slot)
+{
+	size_t j;
+
+	*slot = 0;
+	if (m->nslots == 0)
+		return GPU_HASHMAP_NONE;
+	for (j = h & (m->nslots - 1); m->slots[j] != 0;
+	     j = (j + 1) & (m->nslots - 1)) {
+		size_t i = m->slots[j] - 1;
+
+		if (m->ents[i].hash == h && is_key(&m->ents[i], key, len)) {
+			m->last = i + 1;
+			return i;
+		}
+	}
+	*slot = j;
+	return GPU_HASHMAP_NONE;
+}
+
+size_t
+gpu_hashmap_find(struct gpu_hashmap *m, const void *key, size_t len)
+{
+	size_t slot;
+
+	if (m->last != 0 && is_key(&m->ents[m->last - 1], key, len))
+		return m->last - 1;
+	return lookup(m, key, len, hash_bytes(key, len), &slot);
+}
+
+size_t
+gpu_hashmap_put(struct gpu_hashmap *m, const void *key, size_t len, bool *added)
+{
+	uint64_t h;
+	size_t i, slot;
+	struct gpu_hashmap_ent *e;
+
+	if (added != NULL)
+		*added = false;
+	if (m->last != 0 && is_key(&m->ents[m->last - 1], key, len))
+		return m->last - 1;
+	h = hash_bytes(key, len);
+	i = lookup(m, key, len, h, &slot);
+	if (i != GPU_HASHMAP_NONE)
+		return i;
+	/* At most half full, so that probes stay short. */
+	if ((m->n + 1) * 2 > m->nslots) {
+		rehash(m);
+		lookup(m, key, len, h, &slot);
+	}
+	if (m->n == m->cap) {
+		m->cap = m->cap == 0 ? 64 : m->cap * 2;
+		m->ents = gpu_xreallocarray(m->ents, m->cap, sizeof(*m->ents));
+	}
+	e = &m->ents[m->n];
+	e->key = store_key(m, key, len);
+	e->len = len;
+	e->hash = h;
+	e->val = 0;
+	m->slots[slot] = (uint32_t)(m->n + 1);
+	m->last = ++m->n;
+	if (added != NULL)
+		*added = true;
+	return m->n - 1;
+}
+
+struct gpu_hashmap_ent *
+gpu_hashmap_at(struct gpu_hashmap *m, size_t i)
+{
+	return &m->ents[i];
+}
+
+const char *
+gpu_hashmap_key(const struct gpu_hashmap *m, size_t i)
+{
+	return m->ents[i].key;
+}

@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: MIT */
+/* Hour and day rows: tables of them, the day sink, the fact scan, SQL. */
+#include "gpu/hrow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/db.h"
+#include "gpu/time.h"
+
+void
+gpu_hrows_init(struct gpu_hrows *t)
+{
+	gpu_hashmap_init(&t->map);
+	t->rows = NULL;
+	t->cap = 0;
+}
+
+void
+gpu_hrows_release(struct gpu_hrows *t)
+{
+	gpu_hashmap_release(&t->map);
+	free(t->rows);
+	gpu_hrows_init(t);
+}
+
+size_t
+gpu_hrows_count(const struct gpu_hrows *t)
+{
+	return gpu_hashmap_count(&t->map);
+}
+
+struct gpu_hrow *
+gpu_hrows_put(struct gpu_hrows *t, const int64_t *k, bool *created)
+{
+	bool added;
+	size_t i = gpu_hashmap_put(&t->map, k, GPU_HK_N * sizeof(*k), &added);
+
+	if (created != NULL)
+		*created = added;
+	if (!added)
+		return &t->rows[i];
+	if (i == t->cap) {
+		t->cap = t->cap == 0 ? 256 : t->cap * 2;
+		t->rows = gpu_xreallocarray(t->rows, t->cap, sizeof(*t->rows));
+	}
+	memcpy(t->rows[i].k, k, sizeof(t->rows[i].k));
+	gpu_sums_init(&t->rows[i].s);
+	return &t->rows[i];
+}
+
+static int
+cmp_hrow(const void *x, const void *y)
+{
+	const struct gpu_hrow *a = x, *b = y;
+
+	for (int i = 0; i < GPU_HK_N; i++)
+		if (a->k[i] != b->k[i])
+			return a->k[i] < b->k[i] ? -1 : 1;
+	return 0;
+}
+
+int
+gpu_hrows_flush(struct gpu_hrows *t, gpu_hrow_fn *fn, void *ctx,
+		struct gpu_err *err)
+{
+	size_t n = gpu_hrows_count(t);
+	int rc = 0;
+
+	qsort(t->rows, n, sizeof(*t->rows), cmp_hrow);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = fn(ctx, &t->rows[i], err);
+	gpu_hashmap_clear(&t->map);
+	return rc;
+}
+
+void
+gpu_hrow_sink_init(struct gpu_hrow_sink *s, bool by_day, gpu_hrow_fn *fn,
+		   void *ctx)
+{
+	memset(s, 0, sizeof(*s));
+	s->by_day = by_day;
+	gpu_hrows_init(&s->day);
+	s->fn = fn;
+	s->ctx = ctx;
+}
+
+void
+gpu_hrow_sink_release(struct gpu_hrow_sink *s)
+{
+	gpu_hrows_release(&s->day);
+}
+
+int
+gpu_hrow_sink_flush(struct gpu_hrow_sink *s, struct gpu_err *err)
+{
+	if (gpu_hrows_count(&s->day) == 0)
+		return 0;
+	return gpu_hrows_flush(&s->day, s->fn, s->ctx, err);
+}
+
+int
+gpu_hrow_sink_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	struct gpu_hrow_sink *s = ctx;
+	int64_t k[GPU_HK_N];
+
+	if (!s->by_day)
+		return s->fn(s->ctx, r, err);
+	memcpy(k, r->k, sizeof(k));
+	k[GPU_HK_TIME] = gpu_period_start(GPU_PERIOD_DAY, r->k[GPU_HK_TIME]);
+	if (k[GPU_HK_TIME] != s->day_ms && gpu_hrow_sink_flush(s, err) != 0)
+		return -1;
+	s->day_ms = k[GPU_HK_TIME];
+	gpu_sums_merge(&gpu_hrows_put(&s->day, k, NULL)->s, &r->s);
+	return 0;
+}
+
+int
+gpu_hrow_sink_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	struct gpu_hrow_sink *s = ctx;
+
+	if (gpu_hrow_sink_flush(s, err) != 0)
+		return -1;
+	return s->fn(s->ctx, r, err);
+}
+
+/*
+ * Facts in [from, to) in key order, with the effective owner (the sample's,
+ * else its job record's as interned in names_dim, else 0 and the job
+ * record's name in the last two columns), and what the sums read of a
+ * sample.
+ */
+static const char SCAN_SQL[] =
+    "SELECT f.ts_ms, f.node_id, f.gpu, coalesce(f.job_key, 0),"
+    " coalesce(f.user_key, ju.name_key, 0),"
+    " coalesce(f.project_key, jp.name_key, 0), coalesce(f.model_key, 0),"
+    " f.util_pct, f.mem_used_mib, f.mem_total_mib, f.interval_s,"
+    " f.power_w, CASE WHEN f.job_key IS NOT NULL"
+    "  THEN coalesce(j.job_id, f.job_key) END,"
+    " CASE WHEN f.user_key IS NULL AND ju.name_key IS NULL"
+    "  THEN nullif(j.user, '') END,"
+    " CASE WHEN f.project_key IS NULL AND jp.name_key IS NULL"
+    "  THEN nullif(j.project, '') END"
+    " FROM gpu_usage_fact f"
+    " LEFT JOIN jobs_dim j ON j.job_key = f.job_key"
+    " LEFT JOIN names_dim ju ON ju.name = j.user"
+    " LEFT JOIN names_dim jp ON jp.name = j.project"
+    " WHERE f.ts_ms >= ?1 AND f.ts_ms < ?2"
+    " ORDER BY f.ts_ms, f.node_id, f.gpu";
+
+/* Columns of SCAN_SQL after the keys. */
+enum {
+	C_UTIL = GPU_HK_N,
+	C_USED,
+	C_TOTAL,
+	C_INTERVAL,
+	C_POWER,
+	C_JOB_ID,
+	C_NEW_USER,
+	C_NEW_PROJECT
+};
+
+/* The sample of the current row of SCAN_SQL, as the sums read it. */
+static void
+fact_sample(sqlite3_stmt *st, struct gpu_sample *smp)
+{
+	const unsigned char *job = sqlite3_column_text(st, C_JOB_ID);
+
+	memset(smp, 0, sizeof(*smp));
+	smp->ts_ms = sqlite3_column_int64(st, GPU_HK_TIME);
+	smp->util_pct = sqlite3_column_double(st, C_UTIL);
+	smp->mem_used_mib = sqlite3_column_int64(st, C_USED);
+	smp->has_mem_total = sqlite3_column_type(st, C_TOTAL) != SQLITE_NULL;
+	smp->mem_total_mib = sqlite3_column_int64(st, C_TOTAL);
+	smp->interval_s = sqlite3_column_int(st, C_INTERVAL);
+	smp->has_power = sqlite3_column_type(st, C_POWER) != SQLITE_NULL;
+	smp->power_w = sqlite3_column_double(st, C_POWER);
+	smp->job_id.p = job != NULL ? (const char *)job : "";
+	smp->job_id.len =
+	    job != NULL ? (size_t)sqlite3_column_bytes(st, C_JOB_ID) : 0;
+}
+
+static int
+db_error(sqlite3 *db, struct gpu_err *err)
+{
+	return gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
+}
+
+/*
+ * Key k[key] of a job owner that names_dim lacks (column col of st holds
+ * its name then): the key a refresh would give it.
+ */
+static int
+pending_owner(sqlite3_stmt *st, int col, struct gpu_pending *pending,
+	      int64_t *key, struct gpu_err *err)
+{
+	const unsigned char *name;
+
+	if (pending == NULL || sqlite3_column_type(st, col) == SQLITE_NULL)
+		return 0;
+	name = sqlite3_column_text(st, col);
+	return gpu_pending_key(pending, (const char *)name,
+			       (size_t)sqlite3_column_bytes(st, col), key, err);
+}
+
+int
+gpu_hrow_scan(sqlite3 *db, int64_t from, int64_t to, int64_t threshold_mib,
+	      struct gpu_pending *pending, gpu_hrow_fn *fn, void *ctx,
+	      struct gpu_err *err)
+{
+	struct gpu_hrows h;
+	int64_t hour = 0;
+	sqlite3_stmt *st = gpu_db_prepare(db, SCAN_SQL, err);
+	int rc = -1, step;
+
+	if (st == NULL)
+		return -1;
+	gpu_hrows_init(&h);
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t k[GPU_HK_N];
+		struct gpu_sample smp;
+
+		k[GPU_HK_TIME] = gpu_period_start(GPU_PERIOD_HOUR,
+						  sqlite3_column_int64(st, 0));
+		for (int c = 1; c < GPU_HK_N; c++)
+			k[c] = sqlite3_column_int64(st, c);
+		if (pending_owner(st, C_NEW_USER, pending, &k[GPU_HK_USER],
+				  err) != 0 ||
+		    pending_owner(st, C_NEW_PROJECT, pending,
+				  &k[GPU_HK_PROJECT], err) != 0)
+			goto out;
+		if (gpu_hrows_count(&h) > 0 && k[GPU_HK_TIME] != hour &&
+		    gpu_hrows_flush(&h, fn, ctx, err) != 0)
+			goto out;
+		hour = k[GPU_HK_TIME];
+		fact_sample(st, &smp);
+		gpu_sums_add(&gpu_hrows_put(&h, k, NULL)->s, &smp, 0,
+			     threshold_mib);
+	}
+	if (step != SQLITE_DONE) {
+		db_error(db, err);
+		goto out;
+	}
+	if (gpu_hrows_count(&h) > 0 && gpu_hrows_flush(&h, fn, ctx, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	gpu_hrows_release(&h);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+void
+gpu_pending_init(struct gpu_pending *p, sqlite3 *db)
+{
+	p->db = db;
+	p->loaded = false;
+	p->base = 0;
+	gpu_hashmap_init(&p->names);
+}
+
+void
+gpu_pending_release(struct gpu_pending *p)
+{
+	gpu_hashmap_release(&p->names);
+}
+
+/*
+ * Replay the refresh's INSERT OR IGNORE of the dirty hours' job owners
+ * without writing: in the same order, each name names_dim lacks takes the
+ * next key after its largest, as an INTEGER PRIMARY KEY would.
+ */
+static int
+pending_load(struct gpu_pending *p, struct gpu_err *err)
+{
+	sqlite3_stmt *max = NULL, *owners = NULL, *known = NULL;
+	int rc = -1, step;
+
+	max = gpu_db_prepare(
+	    p->db, "SELECT coalesce(max(name_key), 0) FROM names_dim", err);
+	owners = gpu_db_prepare(p->db, GPU_HROW_DIRTY_OWNERS_SQL, err);
+	known = gpu_db_prepare(p->db, "SELECT 1 FROM names_dim WHERE name = ?",
+			       err);
+	if (max == NULL || owners == NULL || known == NULL)
+		goto out;
+	if (sqlite3_step(max) != SQLITE_ROW) {
+		db_error(p->db, err);
+		goto out;
+	}
+	p->base = sqlite3_column_int64(max, 0);
+	while ((step = sqlite3_step(owners)) == SQLITE_ROW) {
+		const unsigned char *name = sqlite3_column_text(owners, 0);
+		int len = sqlite3_column_bytes(owners, 0);
+
+		sqlite3_reset(known);
+		sqlite3_bind_text(known, 1, (const char *)name, len,
+				  SQLITE_STATIC);
+		step = sqlite3_step(known);
+		if (step != SQLITE_ROW && step != SQLITE_DONE)
+			break;
+		if (step == SQLITE_DONE)
+			gpu_hashmap_put(&p->names, name, (size_t)len, NULL);
+		step = SQLITE_ROW;
+	}
+	if (step != SQLITE_DONE) {
+		db_error(p->db, err);
+		goto out;
+	}
+	p->loaded = true;
+	rc = 0;
+out:
+	sqlite3_finalize(max);
+	sqlite3_finalize(owners);
+	sqlite3_finalize(known);
+	return rc;
+}
+
+int
+gpu_pending_key(struct gpu_pending *p, const char *name, size_t len,
+		int64_t *key, struct gpu_err *err)
+{
+	size_t i;
+
+	*key = 0;
+	if (!p->loaded && pending_load(p, err) != 0)
+		return -1;
+	i = gpu_hashmap_find(&p->names, name, len);
+	if (i != GPU_HASHMAP_NONE)
+		*key = p->base + 1 + (int64_t)i;
+	return 0;
+}
+
+const char *
+gpu_pending_name(const struct gpu_pending *p, int64_t k)
+{
+	if (!p->loaded || k <= p->base ||
+	    k - p->base > (int64_t)gpu_hashmap_count(&p->names))
+		return NULL;
+	return gpu_hashmap_key(&p->names, (size_t)(k - p->base - 1));
+}
+
+/*
+ * Column lists and placeholders, each item with a leading comma: the key
+ * columns after the time bucket, and the sums (generated from GPU_SUMS).
+ */
+#define KEY_COLS ", node_id, gpu, job_key, user_key, project_key, model_key"
+#define KEY_PARAMS ",?,?,?,?,?,?"
+#define SUM_COL_(name, ctype, sqltype, merge, empty) ", " #name
+#define SUM_PARAM_(name, ctype, sqltype, merge, empty) ",?"
+#define SUM_COLS GPU_SUMS(SUM_COL_)
+#define SUM_PARAMS GPU_SUMS(SUM_PARAM_)
+
+/* Each rollup table: how to read its rows of a time range, how to add one. */
+static const struct {
+	const char *select, *insert;
+	int nkeys;
+} rollups[] = {
+    [GPU_ROLLUP_HOURLY] = {"SELECT hour_ms" KEY_COLS SUM_COLS
+			   " FROM usage_hourly"
+			   " WHERE hour_ms >= ?1 AND hour_ms < ?2"
+			   " ORDER BY hour_ms" KEY_COLS,
+			   "INSERT INTO usage_hourly(hour_ms" KEY_COLS SUM_COLS
+			   ") VALUES(?" KEY_PARAMS SUM_PARAMS ")",
+			   GPU_HK_N},
+    [GPU_ROLLUP_DAILY] = {"SELECT day_ms" KEY_COLS SUM_COLS " FROM usage_daily"
+			  " WHERE day_ms >= ?1 AND day_ms < ?2"
+			  " ORDER BY day_ms" KEY_COLS,
+			  "INSERT INTO usage_daily(day_ms" KEY_COLS SUM_COLS
+			  ") VALUES(?" KEY_PARAMS SUM_PARAMS ")",
+			  GPU_HK_N},
+    [GPU_ROLLUP_NODE] =
+	{"SELECT hour_ms, node_id" SUM_COLS " FROM usage_hourly_node"
+	 " WHERE hour_ms >= ?1 AND hour_ms < ?2"
+	 " ORDER BY hour_ms, node_id",
+	 "INSERT INTO usage_hourly_node(hour_ms, node_id" SUM_COLS
+	 ") VALUES(?,?" SUM_PARAMS ")",
+	 2},
+};
+
+int
+gpu_rollup_nkeys(enum gpu_rollup t)
+{
+	return rollups[t].nkeys;
+}
+
+/* Bind or read a sum by its C type (clang-format does not know _Generic). */
+/* clang-format off */
+#define BIND_SUM_(name, ctype, sqltype, merge, empty)                          \
+	_Generic(s->name, int64_t: sqlite3_bind_int64,                         \
+		 double: sqlite3_bind_double)(st, c++, s->name);
+#define READ_SUM_(name, ctype, sqltype, merge, empty)                          \
+	s->name = _Generic(s->name, int64_t: sqlite3_column_int64,             \
+			   double: sqlite3_column_double)(st, c++);
+/* clang-format on */
+
+sqlite3_stmt *
+gpu_hrow_insert_prepare(sqlite3 *db, enum gpu_rollup t, struct gpu_err *err)
+{
+	return gpu_db_prepare(db, rollups[t].insert, err);
+}
+
+int
+gpu_hrow_insert(sqlite3_stmt *st, enum gpu_rollup t, const struct gpu_hrow *r,
+		struct gpu_err *err)
+{
+	const struct gpu_sums *s = &r->s;
+	int c = 1;
+
+	sqlite3_reset(st);
+	for (int i = 0; i < rollups[t].nkeys; i++)
+		sqlite3_bind_int64(st, c++, r->k[i]);
+	GPU_SUMS(BIND_SUM_)
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(sqlite3_db_handle(st), err);
+	return 0;
+}
+
+/* The row of the current result of a rollup's SELECT (nkeys keys). */
+static void
+read_row(sqlite3_stmt *st, int nkeys, struct gpu_hrow *r)
+{
+	struct gpu_sums *s = &r->s;
+	int c = nkeys;
+
+	for (int i = 0; i < GPU_HK_N; i++)
+		r->k[i] = i < nkeys ? sqlite3_column_int64(st, i) : 0;
+	GPU_SUMS(READ_SUM_)
+}
+
+int
+gpu_hrow_read(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
+	      gpu_hrow_fn *fn, void *ctx, struct gpu_err *err)
+{
+	sqlite3_stmt *st = gpu_db_prepare(db, rollups[t].select, err);
+	int step = SQLITE_DONE, rc = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct gpu_hrow r;
+
+		read_row(st, rollups[t].nkeys, &r);
+		rc = fn(ctx, &r, err);
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = db_error(db, err);
+	sqlite3_finalize(st);
+	return rc;
+}

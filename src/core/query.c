@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: MIT */
+/* Warehouse queries: rollup rows and facts merged into named groups. */
+#include "gpu/query.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/db.h"
+#include "gpu/hrow.h"
+#include "gpu/time.h"
+
+/*
+ * Merging rows into groups in integer key space, resolving keys to names
+ * once per distinct key and only for the finished groups.
+ */
+
+struct name {
+	char *s; /* NULL: not looked up yet */
+	size_t len;
+};
+
+struct namecache {
+	struct name *v;
+	size_t n;
+	sqlite3_stmt *st;
+	const struct gpu_pending *pending; /* names a refresh would intern */
+};
+
+/* The owner of an integer group (keys of names_dim; 0: none). */
+struct iown {
+	int64_t user_ms, project_ms;
+	int64_t user, project;
+};
+
+struct dbq {
+	sqlite3 *db;
+	struct gpu_agg_query q;
+	struct gpu_hrows groups;
+	struct iown *own; /* parallel to groups.rows */
+	size_t own_cap;
+	int64_t last_in, last_bucket; /* query_bucket() cache */
+	struct namecache nodes, jobs, names;
+	struct gpu_pending pending;
+	int64_t *dirty; /* the dirty hours of the range, ascending */
+	size_t ndirty;
+	struct gpu_hrow_sink sink;
+};
+
+static void
+cache_release(struct namecache *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i].s);
+	free(c->v);
+	sqlite3_finalize(c->st);
+}
+
+/* The name of key k (0, negative or absent: ""), looked up once. */
+static int
+cache_get(struct namecache *c, int64_t k, const struct name **out,
+	  struct gpu_err *err)
+{
+	static const struct name none = {"", 0};
+	const unsigned char *t;
+	size_t i;
+	int rc;
+
+	*out = &none;
+	if (k <= 0)
+		return 0;
+	if (k > (int64_t)(SIZE_MAX / 2 / sizeof(*c->v)))
+		return gpu_err_set(err, "database error: bad key %" PRId64, k);
+	i = (size_t)k;
+	if (i >= c->n) {
+		size_t n = i + 1 > c->n * 2 ? i + 1 : c->n * 2;
+
+		c->v = gpu_xreallocarray(c->v, n, sizeof(*c->v));
+		memset(c->v + c->n, 0, (n - c->n) * sizeof(*c->v));
+		c->n = n;
+	}
+	if (c->v[i].s == NULL && c->pending != NULL &&
+	    (t = (const unsigned char *)gpu_pending_name(c->pending, k)) !=
+		NULL) {
+		c->v[i].s = gpu_xstrdup((const char *)t);
+		c->v[i].len = strlen(c->v[i].s);
+	}
+	if (c->v[i].s == NULL) {
+		sqlite3_reset(c->st);
+		sqlite3_bind_int64(c->st, 1, k);
+		rc = sqlite3_step(c->st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return gpu_err_set(
+			    err, "database error: %s",
+			    sqlite3_errmsg(sqlite3_db_handle(c->st)));
+		t = rc == SQLITE_ROW ? sqlite3_column_text(c->st, 0) : NULL;
+		c->v[i].s = gpu_xstrdup(t != NULL ? (const char *)t : "");
+		c->v[i].len = strlen(c->v[i].s);
+	}
+	*out = &c->v[i];
+	return 0;
+}
+
+/*
+ * The canonical key of k: 0 when its name is empty, so that integer keys
+ * group exactly as names do (names are unique in their tables).
+ */
+static int
+canon(struct namecache *c, int64_t k, int64_t *out, struct gpu_err *err)
+{
+	const struct name *n;
+
+	if (cache_get(c, k, &n, err) != 0)
+		return -1;
+	*out = n->len > 0 ? k : 0;
+	return 0;
+}
+
+static struct gpu_str
+name_str(const struct name *n)
+{
+	struct gpu_str r = {n->s, n->len};
+
+	return r;
+}
+
+/* Is (ms, name of key k) later than the owner (cur_ms, key cur)? */
+static int
+later_key(struct namecache *c, int64_t ms, int64_t k, int64_t cur_ms,
+	  int64_t cur, bool *yes, struct gpu_err *err)
+{
+	const struct name *a, *b;
+
+	*yes = ms > cur_ms;
+	if (ms != cur_ms)
+		return 0;
+	if (cache_get(c, k, &a, err) != 0 || cache_get(c, cur, &b, err) != 0)
+		return -1;
+	*yes = gpu_owner_later(ms, name_str(a), cur_ms, b->s);
+	return 0;
+}
+
+/* Track the job owner of group i, as the aggregate does for samples. */
+static int
+merge_owner(struct dbq *q, size_t i, int64_t ms, int64_t user, int64_t project,
+	    struct gpu_err *err)
+{
+	struct iown *o = &q->own[i];
+	bool yes;
+
+	if (user != 0) {
+		if (later_key(&q->names, ms, user, o->user_ms, o->user, &yes,
+			      err) != 0)
+			return -1;
+		if (yes) {
+			o->user_ms = ms;
+			o->user = user;
+		}
+	}
+	if (project != 0) {
+		if (later_key(&q->names, ms, project, o->project_ms, o->project,
+			      &yes, err) != 0)
+			return -1;
+		if (yes) {
+			o->project_ms = ms;
+			o->project = project;
+		}
+	}
+	return 0;
+}
+
+static int64_t
+query_bucket(struct dbq *q, int64_t ms)
+{
+	if (q->q.period == GPU_PERIOD_ALL)
+		return 0;
+	if (ms != q->last_in) {
+		q->last_in = ms;
+		q->last_bucket = gpu_period_start(q->q.period, ms);
+	}
+	return q->last_bucket;
+}
+
+/*
+ * Merge an hour or day row into its group (a gpu_hrow_fn). Rows come in
+ * key order, so often to the group of the row before: the map's last hit.
+ */
+static int
+merge_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	struct dbq *q = ctx;
+	unsigned d = q->q.dims;
+	int64_t k[GPU_HK_N] = {0};
+	int64_t user = 0, project = 0;
+	struct gpu_hrow *g;
+	bool created;
+	size_t i;
+
+	k[GPU_HK_TIME] = query_bucket(q, r->k[GPU_HK_TIME]);
+	k[GPU_HK_GPU] = (d & GPU_DIM_GPU) ? (int32_t)r->k[GPU_HK_GPU] : -1;
+	if ((d & (GPU_DIM_NODE | GPU_DIM_GPU)) &&
+	    canon(&q->nodes, r->k[GPU_HK_NODE], &k[GPU_HK_NODE], err) != 0)
+		return -1;
+	if ((d & GPU_DIM_JOB) &&
+	    (canon(&q->jobs, r->k[GPU_HK_JOB], &k[GPU_HK_JOB], err) != 0 ||
+	     canon(&q->names, r->k[GPU_HK_USER], &user, err) != 0 ||
+	     canon(&q->names, r->k[GPU_HK_PROJECT], &project, err) != 0))
+		return -1;
+	if ((d & GPU_DIM_USER) &&
+	    canon(&q->names, r->k[GPU_HK_USER], &k[GPU_HK_USER], err) != 0)
+		return -1;
+	if ((d & GPU_DIM_PROJECT) && canon(&q->names, r->k[GPU_HK_PROJECT],
+					   &k[GPU_HK_PROJECT], err) != 0)
+		return -1;
+	if ((d & GPU_DIM_MODEL) &&
+	    canon(&q->names, r->k[GPU_HK_MODEL], &k[GPU_HK_MODEL], err) != 0)
+		return -1;
+	g = gpu_hrows_put(&q->groups, k, &created);
+	i = (size_t)(g - q->groups.rows);
+	if (created) {
+		if (i >= q->own_cap) {
+			q->own_cap = q->groups.cap;
+			q->own = gpu_xreallocarray(q->own, q->own_cap,
+						   sizeof(*q->own));
+		}
+		q->own[i].user_ms = q->own[i].project_ms = INT64_MIN;
+		q->own[i].user = q->own[i].project = 0;
+	}
+	gpu_sums_merge(&g->s, &r->s);
+	if (k[GPU_HK_JOB] != 0)
+		return merge_owner(q, i, r->s.last_ms, user, project, err);
+	return 0;
+}
+
+/* Set up q for aq on db: name lookups, the day sink into the groups. */
+static int
+dbq_init(struct dbq *q, sqlite3 *db, const struct gpu_agg_query *aq,
+	 struct gpu_err *err)
+{
+	memset(q, 0, sizeof(*q));
+	q->db = db;
+	q->q = *aq;
+	gpu_hrows_init(&q->groups);
+	gpu_pending_init(&q->pending, db);
+	q->names.pending = &q->pending;
+	gpu_hrow_sink_init(&q->sink, aq->period != GPU_PERIOD_HOUR, merge_row,
+			   q);
+	q->last_in = INT64_MIN;
+	q->last_bucket = query_bucket(q, INT64_MIN);
+	q->nodes.st = gpu_db_prepare(
+	    db, "SELECT node FROM nodes_dim WHERE node_id = ?", err);
+	q->jobs.st = gpu_db_prepare(
+	    db, "SELECT job_id FROM jobs_dim WHERE job_key = ?", err);
+	q->names.st = gpu_db_prepare(
+	    db, "SELECT name FROM names_dim WHERE name_key = ?", err);
+	if (q->nodes.st == NULL || q->jobs.st == NULL || q->names.st == NULL)
+		return -1;
+	return 0;
+}
+
+/* Add integer group i to a as a named group with its sums and owner. */
+static int
+build_group(struct dbq *q, size_t i, struct gpu_agg *a, struct gpu_err *err)
+{
+	const struct gpu_hrow *r = &q->groups.rows[i];
+	const struct iown *o = &q->own[i];
+	const struct name *node, *job, *user, *project, *model;
+	struct gpu_owner own = {INT64_MIN, INT64_MIN, {"", 0}, {"", 0}};
+	struct gpu_group g;
+
+	if (cache_get(&q->nodes, r->k[GPU_HK_NODE], &node, err) != 0 ||
+	    cache_get(&q->jobs, r->k[GPU_HK_JOB], &job, err) != 0 ||
+	    cache_get(&q->names, r->k[GPU_HK_USER], &user, err) != 0 ||
+	    cache_get(&q->names, r->k[GPU_HK_PROJECT], &project, err) != 0 ||
+	    cache_get(&q->names, r->k[GPU_HK_MODEL], &model, err) != 0)
+		return -1;
+	g.bucket_ms = r->k[GPU_HK_TIME];
+	g.node = node->s;
+	g.gpu = (int)r->k[GPU_HK_GPU];
+	g.job_id = job->s;
+	g.user = user->s;
+	g.project = project->s;
+	g.model = model->s;
+	g.sums = r->s;
+	if (o->user != 0) {
+		if (cache_get(&q->names, o->user, &user, err) != 0)
+			return -1;
+		own.user_ms = o->user_ms;
+		own.user = name_str(user);
+	}
+	if (o->project != 0) {
+		if (cache_get(&q->names, o->project, &project, err) != 0)
+			return -1;
+		own.project_ms = o->project_ms;
+		own.project = name_str(project);
+	}
+	gpu_agg_add_group(a, &g, &own);
+	return 0;
+}
+
+/* Turn the integer groups into the named groups of a new aggregate. */
+static int
+dbq_build(struct dbq *q, struct gpu_agg **out, struct gpu_err *err)
+{
+	struct gpu_agg *a = gpu_agg_new(&q->q);
+
+	for (size_t i = 0; i < gpu_hrows_count(&q->groups); i++)
+		if (build_group(q, i, a, err) != 0) {
+			gpu_agg_free(a);
+			return -1;
+		}
+	gpu_agg_finish(a);
+	*out = a;
+	return 0;
+}
+
+/* Release q; hand out its aggregate finished when ok. */
+static int
+dbq_done(struct dbq *q, bool ok, struct gpu_agg **out, struct gpu_err *err)
+{
+	int rc = ok ? dbq_build(q, out, err) : -1;
+
+	cache_release(&q->nodes);
+	cache_release(&q->jobs);
+	cache_release(&q->names);
+	gpu_hrows_release(&q->groups);
+	gpu_hrow_sink_release(&q->sink);
+	gpu_pending_release(&q->pending);
+	free(q->dirty);
+	free(q->own);
+	return rc;
+}
+
+static int
+check_query(const struct gpu_agg_query *q, struct gpu_err *err)
+{
+	if (q->from_ms >= q->to_ms)
+		return gpu_err_set(err, "empty time range");
+	return 0;
+}
+
+/* Facts of [from, to) into the sink, as hour rows. */
+static int
+scan(struct dbq *q, int64_t from, int64_t to, struct gpu_err *err)
+{
+	return gpu_hrow_scan(q->db, from, to, q->q.threshold_mib, &q->pending,
+			     gpu_hrow_sink_hour, &q->sink, err);
+}
+
+/* Remember the dirty hours of [from, to): their rollup rows are stale. */
+static int
+load_dirty(struct dbq *q, int64_t from, int64_t to, struct gpu_err *err)
+{
+	sqlite3_stmt *st =
+	    gpu_db_prepare(q->db,
+			   "SELECT hour_ms FROM dirty_hours WHERE hour_ms >= ?1"
+			   " AND hour_ms < ?2 ORDER BY hour_ms",
+			   err);
+	size_t cap = 0;
+	int step;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (q->ndirty == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			q->dirty =
+			    gpu_xreallocarray(q->dirty, cap, sizeof(*q->dirty));
+		}
+		q->dirty[q->ndirty++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return gpu_err_set(err, "database error: %s",
+				   sqlite3_errmsg(q->db));
+	return 0;
+}
+
+/* The index of the first dirty hour at or after t. */
+static size_t
+first_dirty(const struct dbq *q, int64_t t)
+{
+	size_t lo = 0, hi = q->ndirty;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (q->dirty[mid] < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The whole hours [from, to) into the sink as hour rows: from rollup t
+ * (usage_hourly or usage_hourly_node), except runs of dirty hours, which
+ * come from the facts as a refresh would rebuild them.
+ */
+static int
+read_hours(struct dbq *q, enum gpu_rollup t, int64_t from, int64_t to,
+	   struct gpu_err *err)
+{
+	size_t i = first_dirty(q, from);
+	int64_t cur = from;
+
+	while (i < q->ndirty && q->dirty[i] < to) {
+		int64_t a = q->dirty[i], b = a + GPU_HOUR_MS;
+
+		while (++i < q->ndirty && q->dirty[i] == b && b < to)
+			b += GPU_HOUR_MS;
+		if (cur < a &&
+		    gpu_hrow_read(q->db, t, cur, a, gpu_hrow_sink_hour,
+				  &q->sink, err) != 0)
+			return -1;
+		if (scan(q, a, b, err) != 0)
+			return -1;
+		cur = b;
+	}
+	if (cur < to)
+		return gpu_hrow_read(q->db, t, cur, to, gpu_hrow_sink_hour,
+				     &q->sink, err);
+	return 0;
+}
+
+/*
+ * The whole days [from, to) into the sink: day rows from usage_daily,
+ * except the days of dirty hours, whose hours are summed as a refresh
+ * would rebuild their day rows.
+ */
+static int
+read_days(struct dbq *q, int64_t from, int64_t to, struct gpu_err *err)
+{
+	size_t i = first_dirty(q, from);
+	int64_t cur = from;
+
+	for (; i < q->ndirty && q->dirty[i] < to; i++) {
+		int64_t d = gpu_period_start(GPU_PERIOD_DAY, q->dirty[i]);
+
+		if (d < cur)
+			continue; /* another dirty hour of that day */
+		if (cur < d &&
+		    gpu_hrow_read(q->db, GPU_ROLLUP_DAILY, cur, d,
+				  gpu_hrow_sink_day, &q->sink, err) != 0)
+			return -1;
+		if (read_hours(q, GPU_ROLLUP_HOURLY, d, d + GPU_DAY_MS, err) !=
+		    0)
+			return -1;
+		cur = d + GPU_DAY_MS;
+	}
+	if (cur < to)
+		return gpu_hrow_read(q->db, GPU_ROLLUP_DAILY, cur, to,
+				     gpu_hrow_sink_day, &q->sink, err);
+	return 0;
+}
+
+int
+gpu_query_scan(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
+	       struct gpu_err *err)
+{
+	struct dbq dq;
+	bool ok;
+
+	*out = NULL;
+	if (check_query(q, err) != 0)
+		return -1;
+	ok = dbq_init(&dq, db, q, err) == 0 &&
+	     scan(&dq, q->from_ms, q->to_ms, err) == 0 &&
+	     gpu_hrow_sink_flush(&dq.sink, err) == 0;
+	return dbq_done(&dq, ok, out, err);
+}
+
+int
+gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
+	      struct gpu_err *err)
+{
+	int64_t hf, ht, df, dt;
+	enum gpu_rollup hourly = GPU_ROLLUP_HOURLY;
+	struct dbq dq;
+	bool ok;
+
+	*out = NULL;
+	if (check_query(q, err) != 0)
+		return -1;
+	if (q->threshold_mib != GPU_DEFAULT_THRESHOLD_MIB)
+		return gpu_query_scan(db, q, out, err);
+	/* Whole hours from the rollup, partial edge hours from the facts. */
+	hf = q->from_ms == INT64_MIN
+		 ? INT64_MIN
+		 : gpu_period_start(GPU_PERIOD_HOUR, q->from_ms);
+	if (hf < q->from_ms)
+		hf += GPU_HOUR_MS;
+	ht = q->to_ms == INT64_MAX
+		 ? INT64_MAX
+		 : gpu_period_start(GPU_PERIOD_HOUR, q->to_ms);
+	if (hf >= ht)
+		return gpu_query_scan(db, q, out, err);
+	/* Whole days of [hf, ht) from usage_daily (periods but hour). */
+	df = dt = ht;
+	if (q->period != GPU_PERIOD_HOUR) {
+		df = hf == INT64_MIN ? INT64_MIN
+				     : gpu_period_start(GPU_PERIOD_DAY, hf);
+		if (df < hf)
+			df += GPU_DAY_MS;
+		dt = ht == INT64_MAX ? INT64_MAX
+				     : gpu_period_start(GPU_PERIOD_DAY, ht);
+		if (df >= dt)
+			df = dt = ht;
+	}
+	/* By hour and node: whole hours from usage_hourly_node. */
+	if (q->period == GPU_PERIOD_HOUR && q->dims == GPU_DIM_NODE)
+		hourly = GPU_ROLLUP_NODE;
+	ok =
+	    dbq_init(&dq, db, q, err) == 0 && load_dirty(&dq, hf, ht, err) == 0;
+	if (ok && q->from_ms < hf)
+		ok = scan(&dq, q->from_ms, hf, err) == 0;
+	if (ok && hf < df)
+		ok = read_hours(&dq, hourly, hf, df, err) == 0;
+	if (ok && df < dt)
+		ok = read_days(&dq, df, dt, err) == 0;
+	if (ok && dt < ht)
+		ok = read_hours(&dq, hourly, dt, ht, err) == 0;
+	if (ok && ht < q->to_ms)
+		ok = scan(&dq, ht, q->to_ms, err) == 0;
+	ok = ok && gpu_hrow_sink_flush(&dq.sink, err) == 0;
+	return dbq_done(&dq, ok, out, err);
+}

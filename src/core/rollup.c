@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+/* The rollup writer: dirty hours rebuilt from the facts, then their days. */
+#include "gpu/rollup.h"
+
+#include "gpu/db.h"
+#include "gpu/hrow.h"
+
+/* Whether dirty_hours has a row; -1 on error. */
+static int
+has_dirty(sqlite3 *db, struct gpu_err *err)
+{
+	sqlite3_stmt *st =
+	    gpu_db_prepare(db, "SELECT 1 FROM dirty_hours LIMIT 1", err);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
+}
+
+/*
+ * Job owners of the dirty hours' facts, interned so that the scan can
+ * resolve the effective owner to a key (gpu_pending replays it).
+ */
+static const char INTERN_SQL[] =
+    "INSERT OR IGNORE INTO names_dim(name) " GPU_HROW_DIRTY_OWNERS_SQL;
+
+/* Run a statement that takes one time bound and returns no rows. */
+static int
+step_one(sqlite3_stmt *st, int64_t t, struct gpu_err *err)
+{
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, t);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return gpu_err_set(err, "database error: %s",
+				   sqlite3_errmsg(sqlite3_db_handle(st)));
+	return 0;
+}
+
+/* Insert an hour row (a gpu_hrow_fn; ctx: the statement). */
+static int
+insert_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	return gpu_hrow_insert(ctx, GPU_ROLLUP_HOURLY, r, err);
+}
+
+/* Insert a day row (a gpu_hrow_fn; ctx: the statement). */
+static int
+insert_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	return gpu_hrow_insert(ctx, GPU_ROLLUP_DAILY, r, err);
+}
+
+/*
+ * Summing the hour rows of one hour, in key order, into node rows: each is
+ * exactly the group a query by hour and node builds from them.
+ */
+struct nodefold {
+	struct gpu_hrow cur;
+	bool have;
+	sqlite3_stmt *ins;
+};
+
+static int
+nodefold_flush(struct nodefold *f, struct gpu_err *err)
+{
+	if (!f->have)
+		return 0;
+	f->have = false;
+	return gpu_hrow_insert(f->ins, GPU_ROLLUP_NODE, &f->cur, err);
+}
+
+/* An hour row (a gpu_hrow_fn). */
+static int
+nodefold_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	struct nodefold *f = ctx;
+
+	if (f->have &&
+	    (r->k[GPU_HK_TIME] != f->cur.k[GPU_HK_TIME] ||
+	     r->k[GPU_HK_NODE] != f->cur.k[GPU_HK_NODE]) &&
+	    nodefold_flush(f, err) != 0)
+		return -1;
+	if (!f->have) {
+		f->cur.k[GPU_HK_TIME] = r->k[GPU_HK_TIME];
+		f->cur.k[GPU_HK_NODE] = r->k[GPU_HK_NODE];
+		gpu_sums_init(&f->cur.s);
+		f->have = true;
+	}
+	gpu_sums_merge(&f->cur.s, &r->s);
+	return 0;
+}
+
+/* Rebuild usage_hourly_node for the dirty hours. */
+static int
+rebuild_nodes(sqlite3 *db, struct gpu_err *err)
+{
+	sqlite3_stmt *hours = NULL, *del = NULL;
+	struct nodefold f = {0};
+	int rc = -1, step;
+
+	hours = gpu_db_prepare(
+	    db, "SELECT hour_ms FROM dirty_hours ORDER BY hour_ms", err);
+	del = gpu_db_prepare(
+	    db, "DELETE FROM usage_hourly_node WHERE hour_ms = ?", err);
+	f.ins = gpu_hrow_insert_prepare(db, GPU_ROLLUP_NODE, err);
+	if (hours == NULL || del == NULL || f.ins == NULL)
+		goto out;
+	while ((step = sqlite3_step(hours)) == SQLITE_ROW) {
+		int64_t h = sqlite3_column_int64(hours, 0);
+
+		if (step_one(del, h, err) != 0 ||
+		    gpu_hrow_read(db, GPU_ROLLUP_HOURLY, h, h + GPU_HOUR_MS,
+				  nodefold_row, &f, err) != 0 ||
+		    nodefold_flush(&f, err) != 0)
+			goto out;
+	}
+	if (step != SQLITE_DONE) {
+		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(hours);
+	sqlite3_finalize(del);
+	sqlite3_finalize(f.ins);
+	return rc;
+}
+
+/* Rebuild the day rows of usage_daily for the days of dirty hours. */
+static int
+rebuild_days(sqlite3 *db, struct gpu_err *err)
+{
+	sqlite3_stmt *days = NULL, *del = NULL, *ins = NULL;
+	struct gpu_hrow_sink s;
+	int rc = -1, step;
+
+	days = gpu_db_prepare(db,
+			      "SELECT DISTINCT hour_ms / 86400000 * 86400000"
+			      " FROM dirty_hours ORDER BY 1",
+			      err);
+	if (days == NULL)
+		goto out;
+	del =
+	    gpu_db_prepare(db, "DELETE FROM usage_daily WHERE day_ms = ?", err);
+	ins = gpu_hrow_insert_prepare(db, GPU_ROLLUP_DAILY, err);
+	if (del == NULL || ins == NULL)
+		goto out;
+	gpu_hrow_sink_init(&s, true, insert_day, ins);
+	while ((step = sqlite3_step(days)) == SQLITE_ROW) {
+		int64_t d = sqlite3_column_int64(days, 0);
+
+		if (step_one(del, d, err) != 0 ||
+		    gpu_hrow_read(db, GPU_ROLLUP_HOURLY, d, d + GPU_DAY_MS,
+				  gpu_hrow_sink_hour, &s, err) != 0 ||
+		    gpu_hrow_sink_flush(&s, err) != 0) {
+			gpu_hrow_sink_release(&s);
+			goto out;
+		}
+	}
+	gpu_hrow_sink_release(&s);
+	if (step != SQLITE_DONE) {
+		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(days);
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	return rc;
+}
+
+int
+gpu_rollup_update(sqlite3 *db, size_t *hours, struct gpu_err *err)
+{
+	sqlite3_stmt *dirty = NULL, *del = NULL, *ins = NULL;
+	size_t n = 0;
+	int rc = -1, step;
+
+	if (hours != NULL)
+		*hours = 0;
+	if ((rc = has_dirty(db, err)) <= 0)
+		return rc;
+	rc = -1;
+	if (gpu_db_exec(db, INTERN_SQL, err) != 0)
+		return -1;
+	dirty = gpu_db_prepare(
+	    db, "SELECT hour_ms FROM dirty_hours ORDER BY hour_ms", err);
+	if (dirty == NULL)
+		goto out;
+	del = gpu_db_prepare(db, "DELETE FROM usage_hourly WHERE hour_ms = ?",
+			     err);
+	if (del == NULL)
+		goto out;
+	ins = gpu_hrow_insert_prepare(db, GPU_ROLLUP_HOURLY, err);
+	if (ins == NULL)
+		goto out;
+	while ((step = sqlite3_step(dirty)) == SQLITE_ROW) {
+		int64_t h = sqlite3_column_int64(dirty, 0);
+
+		if (step_one(del, h, err) != 0 ||
+		    gpu_hrow_scan(db, h, h + GPU_HOUR_MS,
+				  GPU_DEFAULT_THRESHOLD_MIB, NULL, insert_hour,
+				  ins, err) != 0)
+			goto out;
+		n++;
+	}
+	if (step != SQLITE_DONE) {
+		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	if (rebuild_nodes(db, err) != 0 || rebuild_days(db, err) != 0)
+		goto out;
+	rc = gpu_db_exec(db, "DELETE FROM dirty_hours", err);
+	if (rc == 0 && hours != NULL)
+		*hours = n;
+out:
+	sqlite3_finalize(dirty);
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	return rc;
+}
+
+int
+gpu_rollup_refresh(sqlite3 *db, size_t *hours, struct gpu_err *err)
+{
+	const char *path = sqlite3_db_filename(db, "main");
+	int d = has_dirty(db, err);
+
+	if (hours != NULL)
+		*hours = 0;
+	if (d <= 0)
+		return d;
+	if (gpu_db_begin(db, path != NULL ? path : "?", err) != 0)
+		return -1;
+	if (gpu_rollup_update(db, hours, err) != 0) {
+		gpu_db_rollback(db);
+		return -1;
+	}
+	if (gpu_db_commit(db, err) != 0) {
+		gpu_db_rollback(db);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/* gpuagg's output: an aggregate's groups, ordered, as CSV, JSON or a table. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/num.h"
+#include "gpu/time.h"
+#include "gpuagg.h"
+
+/* Ordering by a metric. */
+
+struct ranked {
+	const struct gpu_group *g;
+	struct gpu_value v;
+	size_t pos;
+};
+
+static int
+cmp_value_desc(const struct gpu_value *x, const struct gpu_value *y)
+{
+	if (x->kind == GPU_VAL_NULL || y->kind == GPU_VAL_NULL)
+		return (x->kind == GPU_VAL_NULL) - (y->kind == GPU_VAL_NULL);
+	if (x->kind == GPU_VAL_INT && y->kind == GPU_VAL_INT)
+		return x->i > y->i ? -1 : x->i < y->i;
+	return x->d > y->d ? -1 : x->d < y->d;
+}
+
+static int
+cmp_ranked(const void *x, const void *y)
+{
+	const struct ranked *a = x, *b = y;
+	int c;
+
+	if (a->g->bucket_ms != b->g->bucket_ms)
+		return a->g->bucket_ms < b->g->bucket_ms ? -1 : 1;
+	if ((c = cmp_value_desc(&a->v, &b->v)) != 0)
+		return c;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+size_t
+agg_order(const struct gpu_agg *a, bool sort, enum gpu_metric by, size_t top,
+	  const struct gpu_group **out)
+{
+	size_t count = gpu_agg_count(a), n = 0, run = 0;
+	struct ranked *r;
+
+	if (!sort) {
+		for (size_t i = 0; i < count; i++)
+			out[i] = gpu_agg_group(a, i);
+		return count;
+	}
+	r = gpu_xcalloc(count + 1, sizeof(*r));
+	for (size_t i = 0; i < count; i++) {
+		r[i].g = gpu_agg_group(a, i);
+		r[i].pos = i;
+		gpu_metric_value(&r[i].g->sums, by, &r[i].v);
+	}
+	qsort(r, count, sizeof(*r), cmp_ranked);
+	for (size_t i = 0; i < count; i++) {
+		if (i > 0 && r[i].g->bucket_ms != r[i - 1].g->bucket_ms)
+			run = 0;
+		if (top == 0 || run < top)
+			out[n++] = r[i].g;
+		run++;
+	}
+	free(r);
+	return n;
+}
+
+/* Output. */
+
+static const char *const key_cols[] = {"node", "gpu",	  "job_id",
+				       "user", "project", "model"};
+
+/* Which key columns print: node, gpu, job_id, user, project, model. */
+static unsigned
+key_mask(unsigned d)
+{
+	unsigned k = 0;
+
+	if (d & (GPU_DIM_NODE | GPU_DIM_GPU))
+		k |= 1u;
+	if (d & GPU_DIM_GPU)
+		k |= 2u;
+	if (d & GPU_DIM_JOB)
+		k |= 4u | 8u | 16u;
+	if (d & GPU_DIM_USER)
+		k |= 8u;
+	if (d & GPU_DIM_PROJECT)
+		k |= 16u;
+	if (d & GPU_DIM_MODEL)
+		k |= 32u;
+	return k;
+}
+
+size_t
+agg_columns(const struct gpu_agg_query *q, unsigned metrics,
+	    const char *cols[AGG_MAX_COLS])
+{
+	unsigned k = key_mask(q->dims);
+	size_t n = 0;
+
+	if (q->period != GPU_PERIOD_ALL)
+		cols[n++] = gpu_period_name(q->period);
+	for (int i = 0; i < 6; i++)
+		if (k & (1u << i))
+			cols[n++] = key_cols[i];
+	for (int i = 0; i < GPU_M_COUNT; i++)
+		if (metrics & (1u << i))
+			cols[n++] = gpu_metric_name((enum gpu_metric)i);
+	return n;
+}
+
+static void
+write_text(struct gpu_writer *w, const char *s)
+{
+	if (*s == '\0')
+		gpu_writer_null(w);
+	else
+		gpu_writer_str(w, s, strlen(s));
+}
+
+/* The bucket label of the previous row, reused while the bucket repeats. */
+struct label {
+	int64_t bucket_ms;
+	char text[32];
+};
+
+static void
+write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
+	    const struct gpu_group *g, unsigned metrics, struct label *lb)
+{
+	unsigned k = key_mask(q->dims);
+	char num[GPU_NUM_FMT_MAX];
+
+	if (q->period != GPU_PERIOD_ALL) {
+		if (g->bucket_ms != lb->bucket_ms || lb->text[0] == '\0') {
+			gpu_period_label(q->period, g->bucket_ms, lb->text);
+			lb->bucket_ms = g->bucket_ms;
+		}
+		gpu_writer_str(w, lb->text, strlen(lb->text));
+	}
+	if (k & 1u)
+		write_text(w, g->node);
+	if (k & 2u)
+		gpu_writer_i64(w, g->gpu);
+	if (k & 4u)
+		write_text(w, g->job_id);
+	if (k & 8u)
+		write_text(w, g->user);
+	if (k & 16u)
+		write_text(w, g->project);
+	if (k & 32u)
+		write_text(w, g->model);
+	for (int i = 0; i < GPU_M_COUNT; i++) {
+		struct gpu_value v;
+
+		if ((metrics & (1u << i)) == 0)
+			continue;
+		gpu_metric_value(&g->sums, (enum gpu_metric)i, &v);
+		if (v.kind == GPU_VAL_NULL) {
+			gpu_writer_null(w);
+		} else if (v.kind == GPU_VAL_INT) {
+			gpu_num_fmt_i64_str(v.i, num);
+			gpu_writer_num_text(w, num);
+		} else if (gpu_num_fmt_double_str(v.d, num) > 0) {
+			gpu_writer_num_text(w, num);
+		} else {
+			gpu_writer_double(w, v.d);
+		}
+	}
+	gpu_writer_end_row(w);
+}
+
+int
+agg_write(const struct gpu_group *const *g, size_t n,
+	  const struct gpu_agg_query *q, FILE *fp, enum gpu_ofmt fmt,
+	  unsigned metrics)
+{
+	const char *cols[AGG_MAX_COLS];
+	size_t ncols = agg_columns(q, metrics, cols);
+	struct gpu_writer *w = gpu_writer_new(fp, fmt, cols, ncols);
+	struct label lb = {0, ""};
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		write_group(w, q, g[i], metrics, &lb);
+	rc = gpu_writer_finish(w);
+	gpu_writer_free(w);
+	return rc;
+}
+
+/* Lines of the help end before this column. */
+#define HELP_WIDTH 72
+
+void
+agg_print_metrics(FILE *fp)
+{
+	size_t col = 0;
+
+	col = (size_t)fprintf(fp, "Metrics:");
+	for (int i = 0; i < GPU_M_COUNT; i++) {
+		const char *name = gpu_metric_name((enum gpu_metric)i);
+		size_t len = strlen(name) + 1;
+
+		if (col + 1 + len > HELP_WIDTH) {
+			fputc('\n', fp);
+			col = 0;
+		} else {
+			fputc(' ', fp);
+			col++;
+		}
+		fprintf(fp, "%s%c", name, i + 1 < GPU_M_COUNT ? ',' : '.');
+		col += len;
+	}
+	fputc('\n', fp);
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for opening the warehouse and its transactions (gpu/db.h). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpu/db.h"
+
+static const struct gpu_db_opts rw = {false, 1000}, ro = {true, 1000};
+
+/* A fresh folder for a test's files, removed by cleanup(). */
+static char dir[64];
+static char path[128];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/test_db.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/w.db", dir);
+	return 0;
+}
+
+static int
+cleanup(void **state)
+{
+	char p[160];
+
+	(void)state;
+	for (const char *const *s =
+		 (const char *const[]){"", "-wal", "-shm", NULL};
+	     *s != NULL; s++) {
+		snprintf(p, sizeof(p), "%s%s", path, *s);
+		unlink(p);
+	}
+	return rmdir(dir);
+}
+
+static void
+test_db_path(void **state)
+{
+	(void)state;
+	assert_string_equal(gpu_db_path("x.db"), "x.db");
+	setenv("GPUUSAGE_DB", "/var/lib/w.db", 1);
+	assert_string_equal(gpu_db_path(NULL), "/var/lib/w.db");
+	setenv("GPUUSAGE_DB", "", 1);
+	assert_string_equal(gpu_db_path(NULL), "./gpuusage.db");
+	unsetenv("GPUUSAGE_DB");
+	assert_string_equal(gpu_db_path(NULL), "./gpuusage.db");
+}
+
+/* A writer creates and migrates; a reader opens read-only, never creates. */
+static void
+test_db_open_writer_reader(void **state)
+{
+	struct gpu_err err = {0};
+	char want[256];
+	sqlite3 *db = NULL;
+
+	(void)state;
+	assert_int_equal(gpu_db_open(path, &ro, &db, &err), -1);
+	assert_null(db);
+	snprintf(want, sizeof(want),
+		 "cannot open warehouse '%s': No such file or directory", path);
+	assert_string_equal(err.msg, want);
+	assert_int_not_equal(access(path, F_OK), 0);
+	assert_int_equal(gpu_db_open(path, &rw, &db, &err), 0);
+	assert_int_equal(gpu_db_version(db), GPU_DB_VERSION);
+	assert_int_equal(sqlite3_db_readonly(db, "main"), 0);
+	assert_int_equal(gpu_db_close(db, &err), 0);
+	assert_int_equal(gpu_db_open(path, &ro, &db, &err), 0);
+	assert_int_equal(sqlite3_db_readonly(db, "main"), 1);
+	assert_int_equal(gpu_db_exec(db, "DELETE FROM names_dim", &err), -1);
+	assert_non_null(strstr(err.msg, "readonly"));
+	assert_int_equal(gpu_db_close(db, &err), 0);
+	assert_int_equal(gpu_db_close(NULL, &err), 0);
+}
+
+/* A reader leaves an older schema to a writer; nobody opens a newer one. */
+static void
+test_db_schema_versions(void **state)
+{
+	struct gpu_err err = {0};
+	char want[256];
+	sqlite3 *db = NULL;
+
+	(void)state;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(gpu_db_create_version(db, 2, &err), 0);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	db = NULL;
+	assert_int_equal(gpu_db_open(path, &ro, &db, &err), GPU_DB_OUTDATED);
+	assert_null(db);
+	snprintf(want, sizeof(want),
+		 "'%s' has schema version 2 and needs a migration to %d", path,
+		 GPU_DB_VERSION);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(gpu_db_open(path, &rw, &db, &err), 0);
+	assert_int_equal(gpu_db_version(db), GPU_DB_VERSION);
+	assert_int_equal(gpu_db_exec(db, "PRAGMA user_version = 999", &err), 0);
+	assert_int_equal(gpu_db_close(db, &err), 0);
+	db = NULL;
+	assert_int_equal(gpu_db_open(path, &rw, &db, &err), -1);
+	assert_non_null(strstr(err.msg, "has schema version 999, newer"));
+	assert_int_equal(gpu_db_open(path, &ro, &db, &err), -1);
+	assert_null(db);
+	assert_int_equal(gpu_db_create_version(NULL, 0, &err), -1);
+	assert_string_equal(err.msg, "no schema version 0");
+}
+
+/* Writers take turns: a second BEGIN IMMEDIATE reports a busy warehouse. */
+static void
+test_db_transactions(void **state)
+{
+	struct gpu_db_opts quick = {false, 10};
+	struct gpu_err err = {0};
+	char want[256];
+	sqlite3 *a = NULL, *b = NULL;
+	sqlite3_stmt *st;
+
+	(void)state;
+	assert_int_equal(gpu_db_open(path, &rw, &a, &err), 0);
+	assert_int_equal(gpu_db_open(path, &quick, &b, &err), 0);
+	assert_int_equal(gpu_db_begin(a, path, &err), 0);
+	assert_int_equal(
+	    gpu_db_exec(a, "INSERT INTO names_dim(name) VALUES('x')", &err), 0);
+	assert_int_equal(gpu_db_begin(b, path, &err), -1);
+	snprintf(want, sizeof(want),
+		 "warehouse busy: '%s' is locked by another process", path);
+	assert_string_equal(err.msg, want);
+	gpu_db_rollback(a);
+	gpu_db_rollback(a); /* no transaction: nothing */
+	assert_int_equal(gpu_db_begin(b, path, &err), 0);
+	assert_int_equal(
+	    gpu_db_exec(b, "INSERT INTO names_dim(name) VALUES('y')", &err), 0);
+	assert_int_equal(gpu_db_commit(b, &err), 0);
+	st =
+	    gpu_db_prepare(a, "SELECT group_concat(name) FROM names_dim", &err);
+	assert_non_null(st);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal(sqlite3_column_text(st, 0), "y");
+	sqlite3_finalize(st);
+	assert_null(gpu_db_prepare(a, "SELECT nope FROM names_dim", &err));
+	assert_string_equal(err.msg, "database error: no such column: nope");
+	assert_int_equal(gpu_db_exec(a, "NOT SQL", &err), -1);
+	assert_non_null(strstr(err.msg, "database error: "));
+	assert_int_equal(gpu_db_close(b, &err), 0);
+	assert_int_equal(gpu_db_close(a, &err), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_db_path),
+	    cmocka_unit_test_setup_teardown(test_db_open_writer_reader, setup,
+					    cleanup),
+	    cmocka_unit_test_setup_teardown(test_db_schema_versions, setup,
+					    cleanup),
+	    cmocka_unit_test_setup_teardown(test_db_transactions, setup,
+					    cleanup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for the warehouse query (gpu/query.h). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gpu/db.h"
+#include "gpu/query.h"
+#include "gpu/rollup.h"
+
+/* 2026-11-28T16:00:00Z */
+#define T INT64_C(1795881600000)
+#define HOUR INT64_C(3600000)
+
+static void
+exec(sqlite3 *db, const char *sql)
+{
+	struct gpu_err err = {0};
+
+	if (gpu_db_exec(db, sql, &err) != 0)
+		fail_msg("%s: %s", sql, err.msg);
+}
+
+/* clang-format off */
+#define DUMP_SUM_(name, ctype, sqltype, merge, empty)                          \
+	fprintf(fp, _Generic(g->sums.name, int64_t: ",%" PRId64,               \
+			     double: ",%a"), g->sums.name);
+/* clang-format on */
+
+/* Every group, its keys and its sums exactly (floats in hex). */
+static char *
+render(struct gpu_agg *a)
+{
+	char *p = NULL;
+	size_t n = 0;
+	FILE *fp = open_memstream(&p, &n);
+
+	assert_non_null(fp);
+	for (size_t i = 0; i < gpu_agg_count(a); i++) {
+		const struct gpu_group *g = gpu_agg_group(a, i);
+
+		fprintf(fp, "%" PRId64 ",%s,%d,%s,%s,%s,%s", g->bucket_ms,
+			g->node, g->gpu, g->job_id, g->user, g->project,
+			g->model);
+		GPU_SUMS(DUMP_SUM_)
+		fputc('\n', fp);
+	}
+	fclose(fp);
+	return p;
+}
+
+/* An empty warehouse with two nodes, names and job j1 owned by bob/p2. */
+static sqlite3 *
+fixture_db(const struct gpu_db_opts *o)
+{
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+
+	assert_int_equal(gpu_db_open(":memory:", o, &db, &err), 0);
+	exec(db, "INSERT INTO nodes_dim(node_id, node) VALUES(1, 'n1'),"
+		 "(2, 'n2');"
+		 "INSERT INTO names_dim(name_key, name) VALUES(1, 'alice'),"
+		 "(2, 'p1'), (3, 'A100');"
+		 "INSERT INTO jobs_dim(job_key, job_id, user, project)"
+		 " VALUES(1, 'j1', 'bob', 'p2');");
+	return db;
+}
+
+/*
+ * The rollup, the direct scan and a partial-hour range agree; the
+ * effective owner comes from the job record only when the sample has none.
+ */
+static void
+test_query_rollup_matches_scan(void **state)
+{
+	struct gpu_db_opts o = {false, 1000};
+	struct gpu_agg_query q;
+	struct gpu_agg *r = NULL, *s = NULL;
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	size_t hours = 0;
+	char *x, *y;
+	char sql[256];
+
+	(void)state;
+	db = fixture_db(&o);
+	for (int i = 0; i < 300; i++) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
+			 " util_pct, mem_used_mib, mem_total_mib, job_key,"
+			 " user_key, project_key, model_key, interval_s,"
+			 " ingest_id, power_w) VALUES(%lld, %d, %d, %d.%d,"
+			 " %d, 40960, %s, %s, NULL, 3, 60, 1, %s)",
+			 (long long)(T + (int64_t)i * 37000), 1 + i % 2, i % 3,
+			 i % 100, i % 7, 15000 + i * 13,
+			 i % 4 == 0 ? "NULL" : "1", i % 5 == 0 ? "1" : "NULL",
+			 i % 6 == 0 ? "NULL" : "123.4");
+		exec(db, sql);
+	}
+	exec(db, "INSERT INTO dirty_hours SELECT DISTINCT"
+		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact");
+	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
+	assert_int_equal(hours, 4);
+	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
+	assert_int_equal(hours, 0);
+	gpu_agg_query_init(&q);
+	q.period = GPU_PERIOD_HOUR;
+	q.dims = GPU_DIM_JOB | GPU_DIM_NODE;
+	q.from_ms = T + 600000;
+	q.to_ms = T + 3 * HOUR + 1;
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(gpu_query_run(db, &q, &r, &err), 0);
+		assert_int_equal(gpu_query_scan(db, &q, &s, &err), 0);
+		x = render(r);
+		y = render(s);
+		assert_string_equal(x, y);
+		assert_non_null(
+		    strstr(x, round == 0 ? "n2,-1,j1,bob,p2," : ",-1,,bob,,"));
+		free(x);
+		free(y);
+		gpu_agg_free(r);
+		gpu_agg_free(s);
+		q.dims = GPU_DIM_USER;
+		q.period = GPU_PERIOD_ALL;
+		q.from_ms = INT64_MIN;
+		q.to_ms = INT64_MAX;
+	}
+	assert_int_equal(gpu_query_run(db, &q, &r, &err), 0);
+	x = render(r);
+	assert_non_null(strstr(x, ",-1,,alice,,"));
+	assert_non_null(strstr(x, ",-1,,bob,,"));
+	assert_int_equal(strncmp(x, "0,,-1,,,,,", 10), 0); /* "" first */
+	free(x);
+	gpu_agg_free(r);
+	q.from_ms = T;
+	q.to_ms = T;
+	assert_int_equal(gpu_query_run(db, &q, &r, &err), -1);
+	assert_null(r);
+	assert_int_equal(gpu_db_close(db, &err), 0);
+}
+
+/* Insert nfacts samples, 1200 s apart on two nodes, from t. */
+static void
+add_facts(sqlite3 *db, int64_t t, int nfacts)
+{
+	char sql[320];
+
+	for (int i = 0; i < nfacts; i++) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
+			 " util_pct, mem_used_mib, mem_total_mib, job_key,"
+			 " user_key, project_key, model_key, interval_s,"
+			 " ingest_id, power_w) VALUES(%lld, %d, %d, %d.%d3,"
+			 " %d, 40960, %s, %s, NULL, %s, 60, 1, %d.%d7)",
+			 (long long)(t + (int64_t)(i / 6) * 1200000), 1 + i % 2,
+			 i % 3, (i * 7) % 100, i % 9, 15000 + (i * 37) % 9000,
+			 i % 5 == 0 ? "NULL" : "1", i % 3 == 0 ? "1" : "NULL",
+			 i % 4 == 0 ? "NULL" : "3", 100 + i % 250, i % 10);
+		exec(db, sql);
+	}
+}
+
+/*
+ * Whole days come from usage_daily, whole hours by node from
+ * usage_hourly_node: still exactly the scan's bytes, for aligned and
+ * unaligned ranges, and after an incremental refresh of one late hour.
+ */
+static void
+test_query_daily_matches_scan(void **state)
+{
+	static const struct {
+		enum gpu_period p;
+		unsigned dims;
+		int64_t from, to; /* hours after T; -1: open */
+	} qs[] = {
+	    {GPU_PERIOD_ALL, 0, -1, -1},
+	    {GPU_PERIOD_DAY, GPU_DIM_NODE | GPU_DIM_JOB, -1, -1},
+	    {GPU_PERIOD_WEEK, GPU_DIM_USER, 3, 70},
+	    {GPU_PERIOD_MONTH, GPU_DIM_GPU | GPU_DIM_MODEL, 8, -1},
+	    {GPU_PERIOD_DAY, GPU_DIM_PROJECT, -1, 55},
+	    {GPU_PERIOD_HOUR, GPU_DIM_NODE, 5, 60},
+	    {GPU_PERIOD_HOUR, GPU_DIM_NODE, -1, -1},
+	    {GPU_PERIOD_ALL, GPU_DIM_JOB, 8, 56}, /* day-aligned: T is 16h */
+	};
+	struct gpu_db_opts o = {false, 1000};
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	size_t hours = 0;
+
+	(void)state;
+	db = fixture_db(&o);
+	add_facts(db, T, 1300);
+	exec(db, "INSERT INTO dirty_hours SELECT DISTINCT"
+		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact");
+	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+			struct gpu_agg_query q;
+			struct gpu_agg *r = NULL, *s = NULL;
+			char *x, *y;
+
+			gpu_agg_query_init(&q);
+			q.period = qs[i].p;
+			q.dims = qs[i].dims;
+			if (qs[i].from >= 0)
+				q.from_ms = T + qs[i].from * HOUR +
+					    60000 * (int64_t)round;
+			if (qs[i].to >= 0)
+				q.to_ms = T + qs[i].to * HOUR;
+			assert_int_equal(gpu_query_run(db, &q, &r, &err), 0);
+			assert_int_equal(gpu_query_scan(db, &q, &s, &err), 0);
+			assert_true(gpu_agg_count(r) > 0);
+			x = render(r);
+			y = render(s);
+			if (strcmp(x, y) != 0)
+				fail_msg("query %zu round %d differs:\n%s\n%s",
+					 i, round, x, y);
+			free(x);
+			free(y);
+			gpu_agg_free(r);
+			gpu_agg_free(s);
+		}
+		/* A late hour in the middle of day 2: only it is rebuilt. */
+		add_facts(db, T + 30 * HOUR + 1000 + 2000 * round, 12);
+		exec(db, "INSERT INTO dirty_hours VALUES(1795989600000)");
+		assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
+		assert_int_equal(hours, 1);
+	}
+	assert_int_equal(gpu_db_close(db, &err), 0);
+}
+
+/* Every query of qs on db, rendered one after the other. */
+static char *
+run_all(sqlite3 *db)
+{
+	static const struct {
+		enum gpu_period p;
+		unsigned dims;
+		int64_t from, to; /* hours after T; -1: open */
+	} qs[] = {
+	    {GPU_PERIOD_ALL, GPU_DIM_USER, -1, -1},
+	    {GPU_PERIOD_DAY, GPU_DIM_NODE | GPU_DIM_JOB, -1, -1},
+	    {GPU_PERIOD_HOUR, GPU_DIM_NODE, 2, 40},
+	    {GPU_PERIOD_HOUR, GPU_DIM_PROJECT, -1, -1},
+	    {GPU_PERIOD_WEEK, GPU_DIM_GPU | GPU_DIM_MODEL, 1, 70},
+	    {GPU_PERIOD_ALL, GPU_DIM_JOB, 8, 56},
+	};
+	struct gpu_err err = {0};
+	char *all = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&all, &len);
+
+	assert_non_null(fp);
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		struct gpu_agg_query q;
+		struct gpu_agg *a = NULL;
+		char *x;
+
+		gpu_agg_query_init(&q);
+		q.period = qs[i].p;
+		q.dims = qs[i].dims;
+		if (qs[i].from >= 0)
+			q.from_ms = T + qs[i].from * HOUR + 60000;
+		if (qs[i].to >= 0)
+			q.to_ms = T + qs[i].to * HOUR;
+		if (gpu_query_run(db, &q, &a, &err) != 0)
+			fail_msg("query %zu: %s", i, err.msg);
+		x = render(a);
+		fprintf(fp, "%zu:\n%s", i, x);
+		free(x);
+		gpu_agg_free(a);
+	}
+	fclose(fp);
+	return all;
+}
+
+/*
+ * A reader of stale rollups (dirty hours, a job owner names_dim lacks)
+ * opens the file read-only, changes nothing, and gets exactly what it
+ * gets after a refresh.
+ */
+static void
+test_query_stale_read_only(void **state)
+{
+	char path[] = "/tmp/test_query.XXXXXX";
+	struct gpu_db_opts rw = {false, 1000}, ro = {true, 1000};
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	struct stat before, after;
+	char *stale, *fresh;
+	size_t hours = 0;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(gpu_db_open(path, &rw, &db, &err), 0);
+	exec(db, "INSERT INTO nodes_dim(node_id, node) VALUES(1, 'n1'),"
+		 "(2, 'n2');"
+		 "INSERT INTO names_dim(name_key, name) VALUES(1, 'alice'),"
+		 "(2, 'p1'), (3, 'A100');"
+		 "INSERT INTO jobs_dim(job_key, job_id, user, project)"
+		 " VALUES(1, 'j1', 'zed', 'p1');");
+	add_facts(db, T, 600);
+	exec(db, "INSERT INTO dirty_hours SELECT DISTINCT"
+		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact");
+	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
+	/* Later: corrected facts, a new owner, some hours dirty again. */
+	exec(db, "UPDATE jobs_dim SET user = 'bob', project = 'p9';"
+		 "UPDATE gpu_usage_fact SET util_pct = util_pct / 2"
+		 " WHERE ts_ms % 3 = 0;"
+		 "INSERT INTO dirty_hours SELECT DISTINCT"
+		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact"
+		 " WHERE ts_ms % 7 < 3");
+	add_facts(db, T + 30 * HOUR + 7000, 30);
+	exec(db, "INSERT OR IGNORE INTO dirty_hours SELECT DISTINCT"
+		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact"
+		 " WHERE ts_ms % 1000 = 7");
+	assert_int_equal(gpu_db_close(db, &err), 0);
+
+	assert_int_equal(stat(path, &before), 0);
+	assert_int_equal(gpu_db_open(path, &ro, &db, &err), 0);
+	stale = run_all(db);
+	assert_int_equal(sqlite3_total_changes(db), 0);
+	assert_int_equal(gpu_db_close(db, &err), 0);
+	assert_int_equal(stat(path, &after), 0);
+	assert_true(before.st_size == after.st_size);
+	assert_true(before.st_mtim.tv_sec == after.st_mtim.tv_sec &&
+		    before.st_mtim.tv_nsec == after.st_mtim.tv_nsec);
+	assert_non_null(strstr(stale, ",bob,"));
+
+	assert_int_equal(gpu_db_open(path, &rw, &db, &err), 0);
+	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
+	assert_true(hours > 0);
+	fresh = run_all(db);
+	assert_int_equal(gpu_db_close(db, &err), 0);
+	assert_string_equal(stale, fresh);
+	free(stale);
+	free(fresh);
+	unlink(path); /* the writer removed -wal and -shm when it closed */
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_query_rollup_matches_scan),
+	    cmocka_unit_test(test_query_daily_matches_scan),
+	    cmocka_unit_test(test_query_stale_read_only),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
