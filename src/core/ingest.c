@@ -9,199 +9,41 @@
 #include "gpu/attrib.h"
 #include "gpu/buf.h"
 #include "gpu/db.h"
+#include "gpu/hashmap.h"
 
 /*
- * A small open-addressing hash map from byte strings to a 64-bit value, for
- * the dimension keys seen in one run. Memory grows with the number of
- * distinct nodes, GPUs, names, jobs and hours, never with the rows.
+ * The run's maps (gpu/hashmap.h): dimension keys by name, and entries by
+ * integer code (a (node_id, gpu) pair, a job key) as 8-byte keys. Memory
+ * grows with the distinct nodes, GPUs, names, jobs and hours, never with
+ * the rows.
  */
-struct slot {
-	uint64_t hash;
-	char *key; /* NULL: empty slot */
-	size_t klen;
-	uint64_t val;
-};
 
-struct map {
-	struct slot *s;
-	size_t cap, n; /* cap is 0 or a power of two */
-	struct slot
-	    *last; /* the last hit: rows repeat their neighbours' keys */
-};
-
-static uint64_t
-hash_bytes(const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	uint64_t h = UINT64_C(14695981039346656037);
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= UINT64_C(1099511628211);
-	}
-	return h;
-}
-
-static void
-map_grow(struct map *m)
-{
-	size_t ncap = m->cap == 0 ? 64 : m->cap * 2;
-	struct slot *ns = gpu_xcalloc(ncap, sizeof(*ns));
-
-	for (size_t i = 0; i < m->cap; i++) {
-		size_t j;
-
-		if (m->s[i].key == NULL)
-			continue;
-		for (j = m->s[i].hash & (ncap - 1); ns[j].key != NULL;
-		     j = (j + 1) & (ncap - 1))
-			;
-		ns[j] = m->s[i];
-	}
-	free(m->s);
-	m->s = ns;
-	m->cap = ncap;
-	m->last = NULL;
-}
-
-/*
- * The value slot of key, or NULL when absent and !add. With add, a missing
- * key is added with value 0 and *added set.
- */
+/* The value of key in m, added as 0 when absent; valid until the next put. */
 static uint64_t *
-map_get(struct map *m, const void *key, size_t klen, bool add, bool *added)
+slot_of(struct gpu_hashmap *m, const void *key, size_t len, bool *added)
 {
-	uint64_t h;
-	size_t i;
-
-	if (added != NULL)
-		*added = false;
-	if (m->last != NULL && m->last->klen == klen &&
-	    memcmp(m->last->key, key, klen) == 0)
-		return &m->last->val;
-	h = hash_bytes(key, klen);
-	if (add && (m->n + 1) * 4 > m->cap * 3)
-		map_grow(m);
-	if (m->cap == 0)
-		return NULL;
-	for (i = h & (m->cap - 1); m->s[i].key != NULL;
-	     i = (i + 1) & (m->cap - 1))
-		if (m->s[i].hash == h && m->s[i].klen == klen &&
-		    memcmp(m->s[i].key, key, klen) == 0) {
-			m->last = &m->s[i];
-			return &m->s[i].val;
-		}
-	if (!add)
-		return NULL;
-	m->s[i].hash = h;
-	m->s[i].key = gpu_xmalloc(klen + 1);
-	memcpy(m->s[i].key, key, klen);
-	m->s[i].klen = klen;
-	m->s[i].val = 0;
-	m->n++;
-	m->last = &m->s[i];
-	if (added != NULL)
-		*added = true;
-	return &m->s[i].val;
+	return &gpu_hashmap_at(m, gpu_hashmap_put(m, key, len, added))->val;
 }
 
-static void
-map_free(struct map *m)
+static uint64_t *
+code_slot(struct gpu_hashmap *m, uint64_t code, bool *added)
 {
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->s[i].key);
-	free(m->s);
-	m->s = NULL;
-	m->last = NULL;
-	m->cap = m->n = 0;
+	return slot_of(m, &code, sizeof(code), added);
 }
 
-/*
- * A map from nonzero 64-bit codes (a (node_id, gpu) pair, a job key) to
- * 64-bit values, open addressing, no allocation per entry: the hot path
- * of a sample hashes an integer, never bytes. Used as a set of the keys
- * loaded at the newest timestamp, and to find a GPU's segments and a
- * job's entry by key.
- */
-struct codemap {
-	uint64_t *k, *v;
-	size_t cap, n; /* cap is 0 or a power of two */
-};
+/* The value of code in m, or NULL when absent. */
+static uint64_t *
+code_find(struct gpu_hashmap *m, uint64_t code)
+{
+	size_t i = gpu_hashmap_find(m, &code, sizeof(code));
+
+	return i == GPU_HASHMAP_NONE ? NULL : &gpu_hashmap_at(m, i)->val;
+}
 
 static uint64_t
 gpu_code(int64_t node_id, int gpu)
 {
 	return (uint64_t)node_id * 1024 + (uint64_t)gpu + 1;
-}
-
-static void
-codemap_clear(struct codemap *m)
-{
-	if (m->cap > 0)
-		memset(m->k, 0, m->cap * sizeof(*m->k));
-	m->n = 0;
-}
-
-static void
-codemap_free(struct codemap *m)
-{
-	free(m->k);
-	free(m->v);
-	memset(m, 0, sizeof(*m));
-}
-
-static size_t
-codemap_slot(const struct codemap *m, uint64_t code)
-{
-	size_t i = (code * UINT64_C(0x9E3779B97F4A7C15)) >> 32 & (m->cap - 1);
-
-	while (m->k[i] != 0 && m->k[i] != code)
-		i = (i + 1) & (m->cap - 1);
-	return i;
-}
-
-/* The value of code, or NULL when absent. */
-static uint64_t *
-codemap_get(struct codemap *m, uint64_t code)
-{
-	size_t i;
-
-	if (m->cap == 0)
-		return NULL;
-	i = codemap_slot(m, code);
-	return m->k[i] == code ? &m->v[i] : NULL;
-}
-
-/*
- * The value of code, added with value 0 when absent (*added, which may be
- * NULL, tells which). Valid until the next codemap_put().
- */
-static uint64_t *
-codemap_put(struct codemap *m, uint64_t code, bool *added)
-{
-	size_t i;
-
-	if ((m->n + 1) * 2 > m->cap) {
-		struct codemap nm = {NULL, NULL, m->cap == 0 ? 256 : m->cap * 2,
-				     0};
-
-		nm.k = gpu_xcalloc(nm.cap, sizeof(*nm.k));
-		nm.v = gpu_xcalloc(nm.cap, sizeof(*nm.v));
-		for (i = 0; i < m->cap; i++)
-			if (m->k[i] != 0)
-				*codemap_put(&nm, m->k[i], NULL) = m->v[i];
-		codemap_free(m);
-		*m = nm;
-	}
-	i = codemap_slot(m, code);
-	if (added != NULL)
-		*added = m->k[i] == 0;
-	if (m->k[i] == 0) {
-		m->k[i] = code;
-		m->v[i] = 0;
-		m->n++;
-	}
-	return &m->v[i];
 }
 
 /* A node, job or GPU seen in this run, and the time range of its samples. */
@@ -398,12 +240,12 @@ struct gpu_ingest {
 	 */
 	bool has_hi, hi_from_run;
 	int64_t hi_ms;
-	struct codemap newest;
+	struct gpu_hashmap newest;
 	struct fact batch[BATCH];
 	size_t nbatch;
 
-	struct map node_map, name_map[3], job_map, hour_map;
-	struct codemap gpu_map; /* gpu_code() -> entry in gpus */
+	struct gpu_hashmap node_map, name_map[3], job_map, hour_map;
+	struct gpu_hashmap gpu_map; /* gpu_code() -> entry in gpus */
 
 	/*
 	 * Attribution: has_allocs says whether any allocation is stored;
@@ -412,12 +254,12 @@ struct gpu_ingest {
 	 * dirty holds the windows that this input's allocations changed.
 	 */
 	bool has_allocs;
-	struct codemap attr_map, jobkey_map;
+	struct gpu_hashmap attr_map, jobkey_map;
 	struct gpu_attr *attrs;
 	size_t nattrs;
 	struct dirty_win *dirty;
 	size_t ndirty;
-	struct codemap dirty_gpus; /* GPU code -> its first window */
+	struct gpu_hashmap dirty_gpus; /* GPU code -> its first window */
 	struct attr_call {
 		bool valid;
 		int64_t ts_ms, node_id, job_key;
@@ -533,7 +375,7 @@ drop_attrs(struct gpu_ingest *ing)
 	ing->nattrs = 0;
 	for (size_t i = 0; i < ing->ngpus; i++)
 		ing->gpus[i].attr = NO_ATTR;
-	codemap_free(&ing->attr_map);
+	gpu_hashmap_release(&ing->attr_map);
 }
 
 /* Read the stored allocations of one GPU into its segments. */
@@ -578,7 +420,7 @@ attr_of(struct gpu_ingest *ing, int64_t node_id, int gpu, struct gpu_err *err)
 {
 	uint64_t code = gpu_code(node_id, gpu);
 	bool added;
-	uint64_t *slot = codemap_put(&ing->attr_map, code, &added);
+	uint64_t *slot = code_slot(&ing->attr_map, code, &added);
 	struct gpu_attr *a;
 
 	if (!added)
@@ -619,8 +461,8 @@ static struct seen *
 job_by_key(struct gpu_ingest *ing, int64_t job_key)
 {
 	bool added;
-	uint64_t *slot = codemap_put(&ing->jobkey_map, (uint64_t)job_key,
-				     &added);
+	uint64_t *slot = code_slot(&ing->jobkey_map, (uint64_t)job_key,
+				   &added);
 
 	if (added) {
 		ing->jobs = gpu_xreallocarray(ing->jobs, ing->njobs + 1,
@@ -708,18 +550,18 @@ gpu_ingest_free(struct gpu_ingest *ing)
 	sqlite3_finalize(ing->batch_st);
 	sqlite3_create_function_v2(ing->db, "gpu_attr", 4, SQLITE_UTF8, NULL,
 				   NULL, NULL, NULL, NULL);
-	map_free(&ing->node_map);
+	gpu_hashmap_release(&ing->node_map);
 	for (int i = 0; i < 3; i++)
-		map_free(&ing->name_map[i]);
-	map_free(&ing->job_map);
-	codemap_free(&ing->gpu_map);
-	map_free(&ing->hour_map);
+		gpu_hashmap_release(&ing->name_map[i]);
+	gpu_hashmap_release(&ing->job_map);
+	gpu_hashmap_release(&ing->gpu_map);
+	gpu_hashmap_release(&ing->hour_map);
 	drop_attrs(ing);
-	codemap_free(&ing->jobkey_map);
-	codemap_free(&ing->dirty_gpus);
+	gpu_hashmap_release(&ing->jobkey_map);
+	gpu_hashmap_release(&ing->dirty_gpus);
 	free(ing->hours);
 	free(ing->dirty);
-	codemap_free(&ing->newest);
+	gpu_hashmap_release(&ing->newest);
 	for (size_t i = 0; i < ing->ngpus; i++)
 		free(ing->gpus[i].uuid);
 	free(ing->gpus);
@@ -779,7 +621,7 @@ name_key(struct gpu_ingest *ing, int role, struct gpu_str v, int64_t *key,
 	*key = 0;
 	if (v.len == 0)
 		return 0;
-	slot = map_get(&ing->name_map[role], v.p, v.len, true, &added);
+	slot = slot_of(&ing->name_map[role], v.p, v.len, &added);
 	if (!added) {
 		*key = (int64_t)*slot;
 		return 0;
@@ -795,11 +637,11 @@ name_key(struct gpu_ingest *ing, int role, struct gpu_str v, int64_t *key,
  * *arr, which grows by one entry (holding the dimension key) per new name.
  */
 static struct seen *
-seen_of(struct gpu_ingest *ing, struct map *m, struct seen **arr, size_t *n,
+seen_of(struct gpu_ingest *ing, struct gpu_hashmap *m, struct seen **arr, size_t *n,
 	int ins, int sel, struct gpu_str v, struct gpu_err *err)
 {
 	bool added;
-	uint64_t *slot = map_get(m, v.p, v.len, true, &added);
+	uint64_t *slot = slot_of(m, v.p, v.len, &added);
 	int64_t key;
 
 	if (!added)
@@ -831,7 +673,7 @@ static struct gpu_seen *
 gpu_entry(struct gpu_ingest *ing, int64_t node_id, int gpu, int64_t ts)
 {
 	bool added;
-	uint64_t *slot = codemap_put(&ing->gpu_map, gpu_code(node_id, gpu),
+	uint64_t *slot = code_slot(&ing->gpu_map, gpu_code(node_id, gpu),
 				     &added);
 	struct gpu_seen *g;
 
@@ -882,7 +724,7 @@ mark_hour(struct gpu_ingest *ing, int64_t ts, struct gpu_err *err)
 	if (hour == ing->last_hour)
 		return 0;
 	ing->last_hour = hour;
-	map_get(&ing->hour_map, &hour, sizeof(hour), true, &added);
+	slot_of(&ing->hour_map, &hour, sizeof(hour), &added);
 	if (!added)
 		return 0;
 	sqlite3_bind_int64(ing->st[S_DIRTY], 1, hour);
@@ -949,13 +791,13 @@ known_new(struct gpu_ingest *ing, const struct fact *f)
 		ing->has_hi = true;
 		ing->hi_from_run = true;
 		ing->hi_ms = f->ts_ms;
-		codemap_clear(&ing->newest);
-		codemap_put(&ing->newest, code, NULL);
+		gpu_hashmap_clear(&ing->newest);
+		code_slot(&ing->newest, code, NULL);
 		return true;
 	}
 	if (f->ts_ms != ing->hi_ms || !ing->hi_from_run)
 		return false;
-	codemap_put(&ing->newest, code, &added);
+	code_slot(&ing->newest, code, &added);
 	return added;
 }
 
@@ -1436,7 +1278,7 @@ note_reattr(struct gpu_ingest *ing, int64_t job_key,
 static bool
 in_dirty(struct gpu_ingest *ing, uint64_t code, int64_t ts)
 {
-	uint64_t *first = codemap_get(&ing->dirty_gpus, code);
+	uint64_t *first = code_find(&ing->dirty_gpus, code);
 
 	if (first == NULL)
 		return false;
@@ -1471,7 +1313,7 @@ sql_attr(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	if (!c->valid || c->ts_ms != ts || c->node_id != node_id ||
 	    c->gpu != gpu) {
 		uint64_t code = gpu_code(node_id, gpu);
-		uint64_t *idx = codemap_get(&ing->attr_map, code);
+		uint64_t *idx = code_find(&ing->attr_map, code);
 		const struct gpu_seg *seg = NULL;
 
 		c->valid = true;
@@ -1544,11 +1386,11 @@ reattribute(struct gpu_ingest *ing, struct gpu_err *err)
 	drop_attrs(ing);
 	qsort(ing->dirty, ing->ndirty, sizeof(*ing->dirty), dirty_cmp);
 	ing->ndirty = merge_windows(ing->dirty, ing->ndirty, true);
-	codemap_clear(&ing->dirty_gpus);
+	gpu_hashmap_clear(&ing->dirty_gpus);
 	for (size_t i = ing->ndirty; i-- > 0;) {
 		uint64_t code = ing->dirty[i].code;
 
-		*codemap_put(&ing->dirty_gpus, code, NULL) = i;
+		*code_slot(&ing->dirty_gpus, code, NULL) = i;
 		if (attr_of(ing, (int64_t)((code - 1) / 1024),
 			    (int)((code - 1) % 1024), err) == NULL)
 			return -1;
