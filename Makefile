@@ -14,8 +14,9 @@ CPPFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude \
 B          ?= build
 .DEFAULT_GOAL := all
 
-DEPS_OK := $(shell pkg-config --exists libcjson sqlite3 cmocka && \
-	test -f /usr/include/csv.h && echo yes)
+DEPS_OK := $(shell pkg-config --exists libcjson sqlite3 cmocka libzstd && \
+	test -f /usr/include/csv.h && test -f /usr/include/snappy-c.h && \
+	echo yes)
 ifneq ($(DEPS_OK),yes)
 ifneq ($(filter clean format,$(MAKECMDGOALS)),)
 else
@@ -27,21 +28,31 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags libcjson sqlite3 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs libcjson sqlite3 2>/dev/null) -lcsv -lm -pthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+# The lake library (Parquet, Avro, Iceberg) and what it links: only
+# gpuexport and the lake's unit tests use it.
+LAKE_LIBS  := $(shell pkg-config --libs libzstd 2>/dev/null || echo -lzstd) \
+              -lsnappy
 
 ALL_CFLAGS := $(CPPFLAGS) $(PKG_CFLAGS) $(WARN) -pthread $(CFLAGS)
 
-ALL_TOOLS  := gpugen gpuingest gpuagg gpubill gpureport
+ALL_TOOLS  := gpugen gpuingest gpuagg gpubill gpureport gpuexport
 # Tools are built as their sources land.
 TOOLS      := $(foreach t,$(ALL_TOOLS),$(if $(wildcard src/$(t).c),$(t)))
 CORE_SRC   := $(wildcard src/core/*.c)
 CORE_OBJ   := $(CORE_SRC:src/core/%.c=$(B)/core/%.o)
 LIB        := $(B)/libgpucore.a
+LAKE_SRC   := $(wildcard src/lake/*.c)
+LAKE_OBJ   := $(LAKE_SRC:src/lake/%.c=$(B)/lake/%.o)
+LAKE_LIB   := $(B)/liblake.a
 BINS       := $(TOOLS:%=$(B)/%)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # A tool is src/<tool>.c plus any src/<tool>-<part>.c.
 tool_src    = $(wildcard src/$(1).c src/$(1)-*.c)
 tool_obj    = $(patsubst src/%.c,$(B)/obj/%.o,$(call tool_src,$(1)))
+# gpuexport alone links the lake library.
+tool_lib    = $(if $(filter gpuexport,$(1)),$(LAKE_LIB))
+tool_libs   = $(if $(filter gpuexport,$(1)),$(LAKE_LIBS))
 
 demo: all
 	B=$(B) scripts/demo.sh
@@ -51,7 +62,7 @@ demo: all
 .PHONY: demo all check check-unit check-golden check-browser check-asan \
         check-valgrind bench install uninstall clean format deps
 
-all: $(LIB) $(BINS)
+all: $(LIB) $(LAKE_LIB) $(BINS)
 
 deps:
 	scripts/install-deps.sh
@@ -62,19 +73,33 @@ $(B)/core/%.o: src/core/%.c
 
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Isrc -MMD -MP -c $< -o $@
+
+$(B)/lake/%.o: src/lake/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Isrc -MMD -MP -c $< -o $@
+
+$(LAKE_LIB): $(LAKE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
 
 $(LIB): $(CORE_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
 .SECONDEXPANSION:
-$(BINS): $(B)/%: $$(call tool_obj,%) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(call tool_obj,$*) $(LIB) $(PKG_LIBS)
+$(BINS): $(B)/%: $$(call tool_obj,%) $$(call tool_lib,%) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(call tool_obj,$*) \
+	  $(call tool_lib,$*) $(LIB) $(PKG_LIBS) $(call tool_libs,$*)
 
 $(B)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Isrc -Wno-missing-prototypes -MMD -MP -c $< -o $@
+
+# The lake's tests (tests/unit/test_lake_*.c) also link the lake library.
+$(B)/tests/test_lake_%: $(B)/tests/test_lake_%.o $(LAKE_LIB) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LAKE_LIB) $(LIB) $(PKG_LIBS) \
+	  $(LAKE_LIBS) $(CMOCKA_LIBS)
 
 $(B)/tests/test_%: $(B)/tests/test_%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS)
@@ -110,9 +135,10 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard docs/*.1)))
 
 format:
-	clang-format -i $(wildcard include/gpu/*.h src/*.c src/*.h src/core/*.c tests/unit/*.c)
+	clang-format -i $(wildcard include/gpu/*.h src/*.c src/*.h src/core/*.c \
+	  src/lake/*.c src/lake/*.h tests/unit/*.c)
 
 clean:
 	rm -rf build build-asan
 
--include $(wildcard $(B)/core/*.d $(B)/obj/*.d $(B)/tests/*.d)
+-include $(wildcard $(B)/core/*.d $(B)/lake/*.d $(B)/obj/*.d $(B)/tests/*.d)
