@@ -63,10 +63,8 @@ async function wasm(file) {
 }
 
 for (const [name, fn] of [["hyparquet", hyparquet], ["parquet-wasm", wasm]]) {
-	try {
-		require.resolve(name === "hyparquet" ? "hyparquet" :
-			"parquet-wasm/node");
-	} catch {
+	if (!fs.existsSync(new URL(`node_modules/${name}/package.json`,
+		import.meta.url))) {
 		console.log(`skip: ${name} is not installed (npm ci in tests/lake)`);
 		continue;
 	}
