@@ -967,7 +967,8 @@ export_data(struct run *r, struct gpu_err *err)
 		gpu_db_rollback(r->db);
 		return -1;
 	}
-	qsort(r->work, r->nwork, sizeof(*r->work), cmp_work);
+	if (r->nwork > 1)
+		qsort(r->work, r->nwork, sizeof(*r->work), cmp_work);
 	for (i = 0; i < r->nwork && rc == 0; i++) {
 		size_t j;
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Streaming Parquet writer: PLAIN numbers, dictionary strings, RLE levels. */
+/* Streaming Parquet writer: dictionary or PLAIN values, RLE levels. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -29,7 +29,7 @@ enum {
 	CT_TIMESTAMP_MICROS = 10
 };
 
-/* A string column falls back to PLAIN past these dictionary sizes. */
+/* A column falls back to PLAIN past these dictionary sizes. */
 #define DICT_MAX_ENTRIES 65536
 #define DICT_MAX_BYTES (1u << 20)
 
@@ -47,7 +47,7 @@ struct col {
 	struct gpu_buf defs; /* one byte per row: 1 value, 0 null */
 	struct gpu_buf vals; /* PLAIN values (numbers; strings past fallback) */
 	size_t nvals;	     /* non-null values */
-	bool dict;	     /* strings: dictionary-encoded so far */
+	bool dict;	     /* dictionary-encoded so far */
 	struct gpu_buf dvals; /* dictionary entries, PLAIN */
 	uint32_t *doff;	      /* offset of each entry's length in dvals */
 	size_t ndict, dcap;
@@ -332,59 +332,43 @@ lake_pq_null(struct lake_pq *pq, size_t col)
 	c->rg.nulls++;
 }
 
-void
-lake_pq_i32(struct lake_pq *pq, size_t col, int32_t v)
+/* Width of a fixed-size value, 0 for strings. */
+static size_t
+width(enum lake_type t)
 {
-	struct col *c = &pq->cols[col];
-
-	add_def(pq, c, true);
-	put_le(&c->vals, (uint32_t)v, 4);
-	c->nvals++;
-	pq->rg_bytes += 4;
-	stats_i64(&c->rg, v);
-}
-
-void
-lake_pq_i64(struct lake_pq *pq, size_t col, int64_t v)
-{
-	struct col *c = &pq->cols[col];
-
-	add_def(pq, c, true);
-	put_le(&c->vals, (uint64_t)v, 8);
-	c->nvals++;
-	pq->rg_bytes += 8;
-	stats_i64(&c->rg, v);
-}
-
-void
-lake_pq_double(struct lake_pq *pq, size_t col, double v)
-{
-	struct col *c = &pq->cols[col];
-
-	add_def(pq, c, true);
-	put_double(&c->vals, v);
-	c->nvals++;
-	pq->rg_bytes += 8;
-	stats_double(&c->rg, v);
+	if (is_i32(t))
+		return 4;
+	return t == LAKE_STRING ? 0 : 8;
 }
 
 static uint32_t
-hash_str(const char *p, size_t n)
+hash_bytes(const char *p, size_t n)
 {
 	uint32_t h = 2166136261u;
+	uint64_t v = 0;
 	size_t i;
 
+	if (n == 4 || n == 8) {
+		memcpy(&v, p, n);
+		return (uint32_t)((v * UINT64_C(0x9e3779b97f4a7c15)) >> 32);
+	}
 	for (i = 0; i < n; i++)
 		h = (h ^ (unsigned char)p[i]) * 16777619u;
 	return h;
 }
 
+/* An entry's value bytes and length (strings: without the prefix). */
 static const char *
 dict_entry(const struct col *c, uint32_t e, size_t *n)
 {
 	const unsigned char *p =
 	    (const unsigned char *)c->dvals.data + c->doff[e];
+	size_t w = width(c->f.type);
 
+	if (w != 0) {
+		*n = w;
+		return (const char *)p;
+	}
 	*n = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 |
 	     (size_t)p[3] << 24;
 	return (const char *)p + 4;
@@ -402,12 +386,24 @@ dict_rehash(struct col *c)
 	for (i = 0; i < c->ndict; i++) {
 		size_t n;
 		const char *p = dict_entry(c, (uint32_t)i, &n);
-		size_t h = hash_str(p, n) & mask;
+		size_t h = hash_bytes(p, n) & mask;
 
 		while (c->slots[h] != 0)
 			h = (h + 1) & mask;
 		c->slots[h] = (uint32_t)i + 1;
 	}
+}
+
+/* Append the PLAIN encoding of a value. */
+static void
+plain(struct lake_pq *pq, struct col *c, const char *p, size_t len)
+{
+	if (c->f.type == LAKE_STRING) {
+		put_le(&c->vals, len, 4);
+		pq->rg_bytes += 4;
+	}
+	gpu_buf_add(&c->vals, p, len);
+	pq->rg_bytes += len;
 }
 
 /* Turn the buffered dictionary-encoded values into PLAIN ones. */
@@ -416,13 +412,12 @@ dict_fallback(struct lake_pq *pq, struct col *c)
 {
 	size_t i, n;
 
+	pq->rg_bytes -= c->dvals.len + c->nvals * 4;
 	for (i = 0; i < c->nvals; i++) {
 		const char *p = dict_entry(c, c->idx[i], &n);
 
-		gpu_buf_add(&c->vals, p - 4, n + 4);
+		plain(pq, c, p, n);
 	}
-	pq->rg_bytes += c->vals.len;
-	pq->rg_bytes -= c->dvals.len + c->nvals * 4;
 	c->dict = false;
 	gpu_buf_reset(&c->dvals);
 	free(c->slots);
@@ -431,32 +426,29 @@ dict_fallback(struct lake_pq *pq, struct col *c)
 	c->ndict = 0;
 }
 
-static void
-plain_str(struct lake_pq *pq, struct col *c, const char *p, size_t len)
+/*
+ * Add one value: its index in the dictionary, or its PLAIN bytes once the
+ * dictionary has grown too big or does not pay (after 16384 values, more
+ * than one distinct value in four). Returns whether the value may be new
+ * to the statistics (a new entry, or a PLAIN value).
+ */
+static bool
+add_value(struct lake_pq *pq, struct col *c, const char *p, size_t len)
 {
-	put_le(&c->vals, len, 4);
-	gpu_buf_add(&c->vals, p, len);
-	pq->rg_bytes += len + 4;
-	stats_str(&c->rg, p, len);
-}
-
-void
-lake_pq_str(struct lake_pq *pq, size_t col, const char *p, size_t len)
-{
-	struct col *c = &pq->cols[col];
 	size_t h, mask;
-	uint32_t e;
+	bool fresh = false;
 
-	add_def(pq, c, true);
+	if (c->dict && c->nvals == 16384 && c->ndict > c->nvals / 4)
+		dict_fallback(pq, c);
 	if (!c->dict) {
-		plain_str(pq, c, p, len);
+		plain(pq, c, p, len);
 		c->nvals++;
-		return;
+		return true;
 	}
 	if (c->ndict * 2 >= c->nslots)
 		dict_rehash(c);
 	mask = c->nslots - 1;
-	h = hash_str(p, len) & mask;
+	h = hash_bytes(p, len) & mask;
 	for (;;) {
 		size_t n;
 		const char *q;
@@ -472,9 +464,9 @@ lake_pq_str(struct lake_pq *pq, size_t col, const char *p, size_t len)
 		if (c->ndict >= DICT_MAX_ENTRIES ||
 		    c->dvals.len + len + 4 > DICT_MAX_BYTES) {
 			dict_fallback(pq, c);
-			plain_str(pq, c, p, len);
+			plain(pq, c, p, len);
 			c->nvals++;
-			return;
+			return true;
 		}
 		if (c->ndict == c->dcap) {
 			c->dcap = c->dcap == 0 ? 256 : c->dcap * 2;
@@ -482,19 +474,73 @@ lake_pq_str(struct lake_pq *pq, size_t col, const char *p, size_t len)
 						    sizeof(*c->doff));
 		}
 		c->doff[c->ndict] = (uint32_t)c->dvals.len;
-		put_le(&c->dvals, len, 4);
+		if (c->f.type == LAKE_STRING)
+			put_le(&c->dvals, len, 4);
 		gpu_buf_add(&c->dvals, p, len);
-		pq->rg_bytes += len + 4;
+		pq->rg_bytes += len + (c->f.type == LAKE_STRING ? 4 : 0);
 		c->slots[h] = (uint32_t)++c->ndict;
-		stats_str(&c->rg, p, len);
+		fresh = true;
 	}
-	e = c->slots[h] - 1;
 	if (c->nvals == c->icap) {
 		c->icap = c->icap == 0 ? 4096 : c->icap * 2;
 		c->idx = gpu_xreallocarray(c->idx, c->icap, sizeof(*c->idx));
 	}
-	c->idx[c->nvals++] = e;
+	c->idx[c->nvals++] = c->slots[h] - 1;
 	pq->rg_bytes += 4;
+	return fresh;
+}
+
+void
+lake_pq_i32(struct lake_pq *pq, size_t col, int32_t v)
+{
+	struct col *c = &pq->cols[col];
+	uint32_t u = (uint32_t)v;
+	char b[4];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		b[i] = (char)(u >> (8 * i));
+	add_def(pq, c, true);
+	if (add_value(pq, c, b, 4))
+		stats_i64(&c->rg, v);
+}
+
+void
+lake_pq_i64(struct lake_pq *pq, size_t col, int64_t v)
+{
+	struct col *c = &pq->cols[col];
+	uint64_t u = (uint64_t)v;
+	char b[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (char)(u >> (8 * i));
+	add_def(pq, c, true);
+	if (add_value(pq, c, b, 8))
+		stats_i64(&c->rg, v);
+}
+
+void
+lake_pq_double(struct lake_pq *pq, size_t col, double v)
+{
+	struct col *c = &pq->cols[col];
+	char b[8];
+
+	memcpy(b, &v, 8);
+	add_def(pq, c, true);
+	/* NaNs are counted per value, not per entry. */
+	if (add_value(pq, c, b, 8) || isnan(v))
+		stats_double(&c->rg, v);
+}
+
+void
+lake_pq_str(struct lake_pq *pq, size_t col, const char *p, size_t len)
+{
+	struct col *c = &pq->cols[col];
+
+	add_def(pq, c, true);
+	if (add_value(pq, c, p, len))
+		stats_str(&c->rg, p, len);
 }
 
 /* ---- output ---- */
@@ -715,7 +761,7 @@ col_reset(struct col *c)
 	gpu_buf_reset(&c->dvals);
 	c->nvals = 0;
 	c->ndict = 0;
-	c->dict = c->f.type == LAKE_STRING;
+	c->dict = true;
 	if (c->slots != NULL)
 		memset(c->slots, 0, c->nslots * sizeof(*c->slots));
 	stats_reset(&c->rg);
