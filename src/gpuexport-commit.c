@@ -45,6 +45,7 @@ struct run {
 	size_t ningests;
 	uint64_t rows;
 	size_t file_no;
+	int ingest_col; /* the ingest_id column, or -1 */
 };
 
 static int64_t
@@ -336,14 +337,14 @@ note_ingest(struct run *r, int64_t id)
 }
 
 static int
-put_row(struct run *r, struct lake_pq *pq, const struct exp_source *src,
+put_row(struct run *r, struct lake_pq *pq, const struct exp_val *vals,
 	struct gpu_err *err)
 {
 	const struct lake_schema *sc = &r->t->schema;
 	size_t i;
 
 	for (i = 0; i < sc->nfields; i++) {
-		const struct exp_val *v = &src->vals[i];
+		const struct exp_val *v = &vals[i];
 		const struct lake_field *f = &sc->fields[i];
 
 		if (v->null) {
@@ -373,9 +374,9 @@ put_row(struct run *r, struct lake_pq *pq, const struct exp_source *src,
 			lake_pq_str(pq, i, v->s, v->n);
 			break;
 		}
-		if (strcmp(f->name, "ingest_id") == 0)
-			note_ingest(r, v->i);
 	}
+	if (r->ingest_col >= 0 && !vals[r->ingest_col].null)
+		note_ingest(r, vals[r->ingest_col].i);
 	return lake_pq_end_row(pq, err);
 }
 
@@ -466,6 +467,8 @@ static int
 write_day(struct run *r, const struct work *w, struct gpu_err *err)
 {
 	struct exp_source src;
+	struct exp_pipe *pipe;
+	const struct exp_val *vals;
 	struct lake_pq *pq = NULL;
 	struct gpu_buf path;
 	int rc;
@@ -474,8 +477,13 @@ write_day(struct run *r, const struct work *w, struct gpu_err *err)
 			    !w->overwrite && r->t->mode == EXP_BY_INGEST,
 			    w->mark, err) != 0)
 		return -1;
+	pipe = exp_pipe_start(&src, err);
+	if (pipe == NULL) {
+		exp_source_close(&src);
+		return -1;
+	}
 	gpu_buf_init(&path);
-	while ((rc = exp_source_next(&src, err)) == 1) {
+	while ((rc = exp_pipe_next(pipe, &vals, err)) == 1) {
 		if (pq == NULL) {
 			pq = open_file(r, w->day, &path, err);
 			if (pq == NULL) {
@@ -483,7 +491,7 @@ write_day(struct run *r, const struct work *w, struct gpu_err *err)
 				break;
 			}
 		}
-		if (put_row(r, pq, &src, err) != 0) {
+		if (put_row(r, pq, vals, err) != 0) {
 			rc = -1;
 			break;
 		}
@@ -500,6 +508,7 @@ write_day(struct run *r, const struct work *w, struct gpu_err *err)
 	if (rc != 0 && pq != NULL)
 		unlink(path.data);
 	lake_pq_free(pq);
+	exp_pipe_stop(pipe);
 	exp_source_close(&src);
 	gpu_buf_release(&path);
 	return rc < 0 ? -1 : 0;
@@ -997,6 +1006,10 @@ exp_run_table(sqlite3 *db, const struct exp_opts *o, const struct exp_table *t,
 	r.o = o;
 	r.t = t;
 	r.dims = &r.dims_store;
+	r.ingest_col = -1;
+	for (i = 0; i < t->schema.nfields; i++)
+		if (strcmp(t->schema.fields[i].name, "ingest_id") == 0)
+			r.ingest_col = (int)i;
 	r.now = now_ms();
 	r.ranged = o->from_ms != INT64_MIN || o->to_ms != INT64_MAX;
 	gpu_buf_init(&r.dir);

@@ -102,6 +102,18 @@ int exp_source_open(struct exp_source *src, sqlite3 *db,
 int exp_source_next(struct exp_source *src, struct gpu_err *err);
 void exp_source_close(struct exp_source *src);
 
+/*
+ * Read src on a thread of its own (the caller must leave src's connection
+ * alone until exp_pipe_stop()). exp_pipe_next() gives the next row's
+ * values (borrowed until the next call): 1, 0 at the end, -1 on error
+ * with err filled. exp_pipe_stop() ends the thread and frees the pipe.
+ */
+struct exp_pipe;
+struct exp_pipe *exp_pipe_start(struct exp_source *src, struct gpu_err *err);
+int exp_pipe_next(struct exp_pipe *p, const struct exp_val **row,
+		  struct gpu_err *err);
+void exp_pipe_stop(struct exp_pipe *p);
+
 /* Whether the warehouse's fact table has the job_src column (v4). */
 bool exp_has_job_src(sqlite3 *db);
 

@@ -50,6 +50,7 @@ struct col {
 	bool dict;	     /* dictionary-encoded so far */
 	struct gpu_buf dvals; /* dictionary entries, PLAIN */
 	uint32_t *doff;	      /* offset of each entry's length in dvals */
+	uint64_t *dnum;	      /* fixed-width entries as integers */
 	size_t ndict, dcap;
 	uint32_t *slots; /* hash slots: entry index + 1, 0 empty */
 	size_t nslots;
@@ -349,8 +350,13 @@ hash_bytes(const char *p, size_t n)
 	size_t i;
 
 	if (n == 4 || n == 8) {
+		/* splitmix64's finalizer: doubles differ in their high bits. */
 		memcpy(&v, p, n);
-		return (uint32_t)((v * UINT64_C(0x9e3779b97f4a7c15)) >> 32);
+		v ^= v >> 30;
+		v *= UINT64_C(0xbf58476d1ce4e5b9);
+		v ^= v >> 27;
+		v *= UINT64_C(0x94d049bb133111eb);
+		return (uint32_t)(v ^ v >> 31);
 	}
 	for (i = 0; i < n; i++)
 		h = (h ^ (unsigned char)p[i]) * 16777619u;
@@ -436,6 +442,7 @@ static bool
 add_value(struct lake_pq *pq, struct col *c, const char *p, size_t len)
 {
 	size_t h, mask;
+	uint64_t key = 0;
 	bool fresh = false;
 
 	if (c->dict && c->nvals == 16384 && c->ndict > c->nvals / 4)
@@ -449,16 +456,22 @@ add_value(struct lake_pq *pq, struct col *c, const char *p, size_t len)
 		dict_rehash(c);
 	mask = c->nslots - 1;
 	h = hash_bytes(p, len) & mask;
-	for (;;) {
-		size_t n;
-		const char *q;
+	if (c->f.type != LAKE_STRING) {
+		memcpy(&key, p, len);
+		while (c->slots[h] != 0 && c->dnum[c->slots[h] - 1] != key)
+			h = (h + 1) & mask;
+	} else {
+		for (;;) {
+			size_t n;
+			const char *q;
 
-		if (c->slots[h] == 0)
-			break;
-		q = dict_entry(c, c->slots[h] - 1, &n);
-		if (n == len && memcmp(q, p, len) == 0)
-			break;
-		h = (h + 1) & mask;
+			if (c->slots[h] == 0)
+				break;
+			q = dict_entry(c, c->slots[h] - 1, &n);
+			if (n == len && memcmp(q, p, len) == 0)
+				break;
+			h = (h + 1) & mask;
+		}
 	}
 	if (c->slots[h] == 0) {
 		if (c->ndict >= DICT_MAX_ENTRIES ||
@@ -472,8 +485,11 @@ add_value(struct lake_pq *pq, struct col *c, const char *p, size_t len)
 			c->dcap = c->dcap == 0 ? 256 : c->dcap * 2;
 			c->doff = gpu_xreallocarray(c->doff, c->dcap,
 						    sizeof(*c->doff));
+			c->dnum = gpu_xreallocarray(c->dnum, c->dcap,
+						    sizeof(*c->dnum));
 		}
 		c->doff[c->ndict] = (uint32_t)c->dvals.len;
+		c->dnum[c->ndict] = key;
 		if (c->f.type == LAKE_STRING)
 			put_le(&c->dvals, len, 4);
 		gpu_buf_add(&c->dvals, p, len);
@@ -1051,6 +1067,7 @@ lake_pq_free(struct lake_pq *pq)
 		gpu_buf_release(&c->out.lower);
 		gpu_buf_release(&c->out.upper);
 		free(c->doff);
+		free(c->dnum);
 		free(c->slots);
 		free(c->idx);
 		stats_release(&c->rg);
