@@ -793,7 +793,12 @@ render(const struct run *r, const struct exp_version *v, struct gpu_buf *out)
 	free(log);
 }
 
-/* Record c as pending, commit text to the lake, promote. */
+/*
+ * Record c as pending, commit text to the lake, promote. Returns 0; -1 when
+ * the lake did not take the version (its files may be removed); or 1 when
+ * it did but the warehouse could not record it (err filled): the files
+ * must stay, and the next run promotes the pending version.
+ */
 static int
 commit(struct run *r, struct exp_change *c, const struct gpu_buf *text,
        struct gpu_err *err)
@@ -811,13 +816,21 @@ commit(struct run *r, struct exp_change *c, const struct gpu_buf *text,
 	if (lake_ice_commit(r->dir.data, c->v.version, text, &conflict, err) !=
 	    0) {
 		struct gpu_err e2;
+		int rc;
 
-		/* Undo the pending version (its files go too). */
-		exp_state_recover(r->db, r->o->lake, r->dir.data, r->t, false,
-				  &e2);
-		return -1;
+		/*
+		 * Settle the pending version as the next run would: the
+		 * link may have been made before a later step failed.
+		 */
+		rc = exp_state_recover(r->db, r->o->lake, r->dir.data, r->t,
+				       false, &e2);
+		if (rc == 1)
+			return 0;
+		return rc == 0 ? -1 : 1;
 	}
-	return exp_state_promote(r->db, r->o->lake, r->t, c->v.version, err);
+	if (exp_state_promote(r->db, r->o->lake, r->t, c->v.version, err) != 0)
+		return 1;
+	return 0;
 }
 
 /* Version 1: the table with no snapshot. */
@@ -927,11 +940,11 @@ snapshot(struct run *r, struct gpu_err *err)
 	}
 	render(r, &c.v, &text);
 	rc = commit(r, &c, &text, err);
-	if (rc != 0)
+	if (rc < 0)
 		unlink(local(list.data));
 out:
 	for (i = 0; i < nms; i++) {
-		if (rc != 0)
+		if (rc < 0)
 			unlink(local(ms[i].path));
 		free(ms[i].path);
 		gpu_buf_release(&ms[i].record);
@@ -1030,7 +1043,7 @@ exp_run_table(sqlite3 *db, const struct exp_opts *o, const struct exp_table *t,
 			goto out;
 		rc = -1;
 	}
-	if (exp_state_recover(db, o->lake, r.dir.data, t, o->verbose, err) !=
+	if (exp_state_recover(db, o->lake, r.dir.data, t, o->verbose, err) <
 		0 ||
 	    exp_state_load(db, o->lake, t, &r.s, err) != 0)
 		goto out;
@@ -1060,9 +1073,11 @@ exp_run_table(sqlite3 *db, const struct exp_opts *o, const struct exp_table *t,
 	rc = snapshot(&r, err);
 	if (rc == 0)
 		*exported = r.rows;
-	else
+	if (rc < 0)
 		for (i = 0; i < r.nnew; i++)
 			unlink(local(r.files[i].path));
+	if (rc > 0)
+		rc = -1; /* committed; the warehouse records it next run */
 out:
 	run_free(&r);
 	return rc;

@@ -265,6 +265,8 @@ exp_state_recover(sqlite3 *db, const char *lake, const char *dir,
 		rc = lake_ice_hint(dir, version, err);
 		if (rc == 0)
 			rc = exp_state_promote(db, lake, t, version, err);
+		if (rc == 0)
+			rc = 1;
 	} else {
 		if (verbose)
 			gpu_msg("%s: undoing the interrupted commit of "

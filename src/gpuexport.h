@@ -79,7 +79,7 @@ struct exp_table {
 	const char *days_sql;	/* partition days with rows in [?1, ?2) */
 };
 
-/* The tables, in export order; NULL-terminated lookup by name. */
+/* The tables, in export order, and their lookup by name (NULL: none). */
 extern const struct exp_table exp_tables[];
 extern const size_t exp_ntables;
 const struct exp_table *exp_table_find(const char *name);
@@ -160,7 +160,8 @@ int exp_state_init(sqlite3 *db, struct gpu_err *err);
 
 /*
  * Settle an interrupted commit of table t in dir: promote it if the lake
- * has it, else forget it and remove its files. Returns 0 or -1 with err.
+ * has it (returns 1), else forget it and remove its files (returns 0, also
+ * when there was none). Returns -1 with err on failure.
  */
 int exp_state_recover(sqlite3 *db, const char *lake, const char *dir,
 		      const struct exp_table *t, bool verbose,
