@@ -437,9 +437,14 @@ close_file(struct run *r, struct lake_pq *pq, const char *path, int32_t day,
 
 	if (lake_pq_finish(pq, err) != 0)
 		return -1;
+	/* The file's directory, and its parent (a new partition's entry). */
 	gpu_buf_init(&dir);
 	gpu_buf_add(&dir, path, (size_t)(strrchr(path, '/') - path));
 	rc = lake_fsync_dir(dir.data, err);
+	if (rc == 0 && day != EXP_NO_DAY) {
+		*strrchr(dir.data, '/') = '\0';
+		rc = lake_fsync_dir(dir.data, err);
+	}
 	gpu_buf_release(&dir);
 	if (rc != 0)
 		return -1;
@@ -1038,6 +1043,15 @@ exp_run_table(sqlite3 *db, const struct exp_opts *o, const struct exp_table *t,
 		gpu_buf_init(&md);
 		gpu_buf_addf(&md, "%s/metadata", r.dir.data);
 		rc = lake_mkdirs(md.data, err);
+		gpu_buf_reset(&md);
+		gpu_buf_addf(&md, "%s/data", r.dir.data);
+		if (rc == 0)
+			rc = lake_mkdirs(md.data, err);
+		/* The new directories' entries, down from the lake. */
+		if (rc == 0)
+			rc = lake_fsync_dir(o->lake, err);
+		if (rc == 0)
+			rc = lake_fsync_dir(r.dir.data, err);
 		gpu_buf_release(&md);
 		if (rc != 0)
 			goto out;
