@@ -13,7 +13,7 @@
 struct batch {
 	size_t rows;
 	struct exp_val *vals; /* BATCH_ROWS rows of ncols */
-	struct gpu_buf text;  /* the strings; vals hold offsets until read */
+	struct gpu_buf text;  /* strings not stable; vals hold offsets */
 };
 
 struct exp_pipe {
@@ -50,7 +50,8 @@ fill(struct exp_pipe *p, struct batch *b)
 			break;
 		memcpy(row, p->src->vals, p->ncols * sizeof(*row));
 		for (i = 0; i < sc->nfields; i++) {
-			if (sc->fields[i].type != LAKE_STRING || row[i].null)
+			if (sc->fields[i].type != LAKE_STRING || row[i].null ||
+			    row[i].stable)
 				continue;
 			row[i].i = (int64_t)b->text.len;
 			gpu_buf_add(&b->text, row[i].s, row[i].n);
@@ -167,7 +168,7 @@ exp_pipe_next(struct exp_pipe *p, const struct exp_val **row,
 
 			for (i = 0; i < sc->nfields; i++)
 				if (sc->fields[i].type == LAKE_STRING &&
-				    !v[i].null)
+				    !v[i].null && !v[i].stable)
 					v[i].s = p->cur->text.data + v[i].i;
 		}
 	}

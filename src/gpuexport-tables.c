@@ -159,7 +159,7 @@ exp_has_job_src(sqlite3 *db)
 
 /* Load "SELECT key, name" rows into an array indexed by key. */
 static int
-load_names(sqlite3 *db, const char *sql, char ***out, size_t *n,
+load_names(sqlite3 *db, const char *sql, struct exp_name **out, size_t *n,
 	   struct gpu_err *err)
 {
 	sqlite3_stmt *st = gpu_db_prepare(db, sql, err);
@@ -183,7 +183,8 @@ load_names(sqlite3 *db, const char *sql, char ***out, size_t *n,
 			memset(*out + *n, 0, (m - *n) * sizeof(**out));
 			*n = m;
 		}
-		(*out)[k] = gpu_xstrdup((const char *)s);
+		(*out)[k].s = gpu_xstrdup((const char *)s);
+		(*out)[k].n = strlen((*out)[k].s);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -207,12 +208,12 @@ exp_dims_load(sqlite3 *db, struct exp_dims *d, struct gpu_err *err)
 }
 
 static void
-free_names(char **v, size_t n)
+free_names(struct exp_name *v, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		free(v[i]);
+		free(v[i].s);
 	free(v);
 }
 
@@ -266,10 +267,12 @@ exp_source_open(struct exp_source *src, sqlite3 *db, const struct exp_table *t,
 	return 0;
 }
 
-static const char *
-lookup(char **v, size_t n, int64_t k)
+static const struct exp_name *
+lookup(const struct exp_name *v, size_t n, int64_t k)
 {
-	return k >= 0 && (uint64_t)k < n ? v[k] : NULL;
+	static const struct exp_name none = {NULL, 0};
+
+	return k >= 0 && (uint64_t)k < n ? &v[k] : &none;
 }
 
 int
@@ -286,41 +289,44 @@ exp_source_next(struct exp_source *src, struct gpu_err *err)
 				   sqlite3_errmsg(sqlite3_db_handle(src->st)));
 	for (i = 0; i < t->schema.nfields; i++) {
 		struct exp_val *v = &src->vals[i];
-		const char *s = NULL;
+		const struct exp_name *name = NULL;
 		int type = sqlite3_column_type(src->st, (int)i);
 
 		v->null = type == SQLITE_NULL;
+		v->stable = false;
 		if (v->null)
 			continue;
 		switch (t->kinds[i]) {
 		case EXP_NODE:
-			s = lookup(src->dims->node, src->dims->nnode,
-				   sqlite3_column_int64(src->st, (int)i));
+			name = lookup(src->dims->node, src->dims->nnode,
+				      sqlite3_column_int64(src->st, (int)i));
 			break;
 		case EXP_NAME:
-			s = lookup(src->dims->name, src->dims->nname,
-				   sqlite3_column_int64(src->st, (int)i));
+			name = lookup(src->dims->name, src->dims->nname,
+				      sqlite3_column_int64(src->st, (int)i));
 			break;
 		case EXP_JOB:
-			s = lookup(src->dims->job, src->dims->njob,
-				   sqlite3_column_int64(src->st, (int)i));
+			name = lookup(src->dims->job, src->dims->njob,
+				      sqlite3_column_int64(src->st, (int)i));
 			break;
 		default:
 			if (t->schema.fields[i].type == LAKE_STRING) {
-				s = (const char *)sqlite3_column_text(src->st,
-								      (int)i);
-				v->null = s == NULL;
+				v->s = (const char *)sqlite3_column_text(
+				    src->st, (int)i);
+				v->n = (size_t)sqlite3_column_bytes(src->st,
+								    (int)i);
+				v->null = v->s == NULL;
 			} else if (t->schema.fields[i].type == LAKE_DOUBLE) {
 				v->d = sqlite3_column_double(src->st, (int)i);
 			} else {
 				v->i = sqlite3_column_int64(src->st, (int)i);
 			}
-			if (t->schema.fields[i].type != LAKE_STRING)
-				continue;
+			continue;
 		}
-		v->null = s == NULL;
-		v->s = s;
-		v->n = s != NULL ? strlen(s) : 0;
+		v->null = name->s == NULL;
+		v->stable = true;
+		v->s = name->s;
+		v->n = name->n;
 	}
 	return 1;
 }

@@ -29,15 +29,22 @@ struct exp_opts {
 /* One value of a row, as a source produces it. */
 struct exp_val {
 	bool null;
-	int64_t i; /* integers; timestamps in epoch ms */
+	bool stable; /* s lives as long as the dimensions (a name) */
+	int64_t i;   /* integers; timestamps in epoch ms */
 	double d;
 	const char *s; /* strings: borrowed until the next row */
 	size_t n;
 };
 
+/* A dimension's name and its length. */
+struct exp_name {
+	char *s; /* NULL: no such key */
+	size_t n;
+};
+
 /* Names of the integer keys of the dimensions, loaded once per run. */
 struct exp_dims {
-	char **node, **name, **job; /* indexed by key; NULL: unknown */
+	struct exp_name *node, *name, *job; /* indexed by key */
 	size_t nnode, nname, njob;
 };
 
