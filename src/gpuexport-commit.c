@@ -570,9 +570,57 @@ bound(struct lake_ice_mfile *mf, int32_t day)
 }
 
 /*
+ * Append the entries of the live files of manifest path to entries, for a
+ * manifest that replaces it at uri: overwritten files DELETED, the others
+ * EXISTING (their state rows move to uri).
+ */
+static void
+rewrite_entries(struct run *r, const char *path, const char *uri,
+		struct gpu_buf *entries, struct lake_ice_mfile *mf,
+		size_t *count)
+{
+	size_t j, n = r->s.nfiles;
+
+	for (j = 0; j < n; j++) {
+		struct exp_file *f = &r->s.files[j];
+		struct exp_file *c;
+
+		if (strcmp(f->manifest, path) != 0)
+			continue;
+		(*count)++;
+		if (f->removed) {
+			lake_ice_entry(entries, LAKE_DELETED, r->snapshot,
+				       f->seq, f->file_seq, f->data_file.data,
+				       f->data_file.len);
+			mf->deleted_files++;
+			mf->deleted_rows += f->rows;
+			continue;
+		}
+		lake_ice_entry(entries, LAKE_EXISTING, f->snapshot, f->seq,
+			       f->file_seq, f->data_file.data,
+			       f->data_file.len);
+		mf->existing_files++;
+		mf->existing_rows += f->rows;
+		if (f->seq < mf->min_seq)
+			mf->min_seq = f->seq;
+		bound(mf, f->day);
+		f->moved = true;
+		r->files = gpu_xreallocarray(r->files, r->nfiles + 1,
+					     sizeof(*r->files));
+		c = &r->files[r->nfiles++];
+		*c = *f;
+		c->path = gpu_xstrdup(f->path);
+		c->manifest = gpu_xstrdup(uri);
+		gpu_buf_init(&c->data_file);
+		gpu_buf_add(&c->data_file, f->data_file.data, f->data_file.len);
+	}
+}
+
+/*
  * Build the new manifests: one of the files written (ADDED), and one for
  * every manifest that held an overwritten file (its other files EXISTING,
- * the overwritten ones DELETED).
+ * the overwritten ones DELETED); past max_manifests live manifests, all
+ * old ones are merged into one instead.
  */
 static int
 build_manifests(struct run *r, struct exp_manifest **out, size_t *nout,
@@ -580,14 +628,15 @@ build_manifests(struct run *r, struct exp_manifest **out, size_t *nout,
 {
 	struct gpu_buf entries, uri;
 	struct exp_manifest *ms = NULL;
-	size_t i, j, n = 0, nnew = r->nfiles;
+	struct lake_ice_mfile mf;
+	size_t i, j, n = 0, nnew = r->nfiles, nlive = 0, count = 0;
+	bool merge;
 	int rc = 0;
 
 	gpu_buf_init(&entries);
 	gpu_buf_init(&uri);
 	if (nnew > 0) {
-		struct lake_ice_mfile mf = {0};
-
+		memset(&mf, 0, sizeof(mf));
 		new_uri(r, &uri, "-m0.avro");
 		for (i = 0; i < nnew; i++) {
 			struct exp_file *f = &r->files[i];
@@ -606,11 +655,18 @@ build_manifests(struct run *r, struct exp_manifest **out, size_t *nout,
 		if (rc == 0)
 			n++;
 	}
+	/* Past max_manifests live ones, all are merged into one. */
+	for (i = 0; i < r->s.nmanifests; i++)
+		if (r->s.manifests[i].live > 0)
+			nlive++;
+	merge = nlive + (nnew > 0) > r->o->max_manifests;
+	gpu_buf_reset(&entries);
+	new_uri(r, &uri, "-m1.avro");
+	memset(&mf, 0, sizeof(mf));
+	mf.min_seq = r->seq;
 	for (i = 0; i < r->s.nmanifests && rc == 0; i++) {
 		struct exp_manifest *old = &r->s.manifests[i];
-		struct lake_ice_mfile mf = {0};
-		bool touched = false;
-		size_t count = 0;
+		bool touched = merge;
 
 		if (old->live == 0) {
 			old->removed = true; /* only deletes: shown once */
@@ -623,44 +679,21 @@ build_manifests(struct run *r, struct exp_manifest **out, size_t *nout,
 		if (!touched)
 			continue;
 		old->removed = true;
+		rewrite_entries(r, old->path, uri.data, &entries, &mf, &count);
+		if (merge)
+			continue;
+		ms = gpu_xreallocarray(ms, n + 1, sizeof(*ms));
+		rc = emit_manifest(r, uri.data, &entries, count, &mf, &ms[n],
+				   err);
+		if (rc == 0)
+			n++;
 		gpu_buf_reset(&entries);
 		new_uri(r, &uri, "-m1.avro");
+		memset(&mf, 0, sizeof(mf));
 		mf.min_seq = r->seq;
-		for (j = 0; j < r->s.nfiles; j++) {
-			struct exp_file *f = &r->s.files[j];
-
-			if (strcmp(f->manifest, old->path) != 0)
-				continue;
-			count++;
-			if (f->removed) {
-				lake_ice_entry(&entries, LAKE_DELETED,
-					       r->snapshot, f->seq, f->file_seq,
-					       f->data_file.data,
-					       f->data_file.len);
-				mf.deleted_files++;
-				mf.deleted_rows += f->rows;
-				continue;
-			}
-			lake_ice_entry(&entries, LAKE_EXISTING, f->snapshot,
-				       f->seq, f->file_seq, f->data_file.data,
-				       f->data_file.len);
-			mf.existing_files++;
-			mf.existing_rows += f->rows;
-			if (f->seq < mf.min_seq)
-				mf.min_seq = f->seq;
-			bound(&mf, f->day);
-			/* Its state row moves to the new manifest. */
-			f->moved = true;
-			r->files = gpu_xreallocarray(r->files, r->nfiles + 1,
-						     sizeof(*r->files));
-			r->files[r->nfiles] = *f;
-			r->files[r->nfiles].path = gpu_xstrdup(f->path);
-			r->files[r->nfiles].manifest = gpu_xstrdup(uri.data);
-			gpu_buf_init(&r->files[r->nfiles].data_file);
-			gpu_buf_add(&r->files[r->nfiles].data_file,
-				    f->data_file.data, f->data_file.len);
-			r->nfiles++;
-		}
+		count = 0;
+	}
+	if (rc == 0 && merge && count > 0) {
 		ms = gpu_xreallocarray(ms, n + 1, sizeof(*ms));
 		rc = emit_manifest(r, uri.data, &entries, count, &mf, &ms[n],
 				   err);

@@ -42,6 +42,8 @@ static const char help_text[] =
     "  -c, --codec C            zstd (default), snappy or none\n"
     "      --row-group-mb N     buffered MiB per row group (default 128)\n"
     "      --file-mb N          data file size to roll at (default 512)\n"
+    "      --max-manifests N    merge a table's manifests into one past N\n"
+    "                           (default 100)\n"
     "  -v, --verbose            report each table's snapshot on stderr\n"
     "  -h, --help               print this help and exit\n"
     "  -V, --version            print the version and exit\n"
@@ -49,7 +51,14 @@ static const char help_text[] =
     "The table layout, the snapshots and how Spark, Trino and DuckDB\n"
     "read them: docs/LAKE.md.\n";
 
-enum { OPT_FROM = 256, OPT_TO, OPT_REWRITE, OPT_ROW_GROUP, OPT_FILE };
+enum {
+	OPT_FROM = 256,
+	OPT_TO,
+	OPT_REWRITE,
+	OPT_ROW_GROUP,
+	OPT_FILE,
+	OPT_MANIFESTS
+};
 
 static const struct option long_opts[] = {
     {"codec", required_argument, NULL, 'c'},
@@ -64,6 +73,7 @@ static const struct option long_opts[] = {
     {"rewrite", no_argument, NULL, OPT_REWRITE},
     {"row-group-mb", required_argument, NULL, OPT_ROW_GROUP},
     {"file-mb", required_argument, NULL, OPT_FILE},
+    {"max-manifests", required_argument, NULL, OPT_MANIFESTS},
     {NULL, 0, NULL, 0},
 };
 
@@ -85,6 +95,7 @@ parse_time(const char *arg, const char *opt, int64_t *ms)
 	return -1;
 }
 
+/* An integer option in [lo, hi]; *bytes is it times 2^20 (MiB). */
 static int
 parse_mib(const char *arg, const char *opt, int64_t lo, int64_t hi,
 	  uint64_t *bytes)
@@ -156,6 +167,10 @@ take_opt(void *ctx, int c, const char *arg)
 	case OPT_FILE:
 		return parse_mib(arg, "--file-mb", 1, 1 << 20,
 				 &o->e.file_bytes);
+	case OPT_MANIFESTS:
+		rc = parse_mib(arg, "--max-manifests", 1, 100000, &b);
+		o->e.max_manifests = (size_t)(b >> 20);
+		return rc;
 	}
 	return GPU_EXIT_USAGE;
 }
@@ -170,6 +185,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	o->e.to_ms = INT64_MAX;
 	o->e.pq.codec = LAKE_CODEC_ZSTD;
 	o->e.file_bytes = (uint64_t)512 << 20;
+	o->e.max_manifests = 100;
 	rc = gpu_opt_parse(argc, argv, ":c:d:hl:t:vV", long_opts, usage_line,
 			   take_opt, o);
 	if (rc >= 0)

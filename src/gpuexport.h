@@ -23,7 +23,8 @@ struct exp_opts {
 	bool rewrite;		/* overwrite every day of [from, to) */
 	bool verbose;
 	struct lake_pq_opts pq;
-	uint64_t file_bytes; /* roll data files past this size */
+	uint64_t file_bytes;  /* roll data files past this size */
+	size_t max_manifests; /* merge the manifests past this many */
 };
 
 /* One value of a row, as a source produces it. */

@@ -495,7 +495,29 @@ exportLake("-t", "gpu_usage_fact", "--from", "2026-11-02", "--to", "2026-11-03")
 	}
 }
 
-// ---- 7: another codec, and a table written again from scratch ----
+// ---- 7: --max-manifests merges a table's manifests ----
+{
+	const lake3 = path.join(work, "lake3");
+	for (const [a, b] of [["2026-11-01", "2026-11-02"], ["2026-11-02", "2026-11-03"], ["2026-11-03", "2026-11-04"]])
+		run("gpuexport", ["--db", db, "--lake", lake3, "-t", "gpu_usage_fact",
+			"--max-manifests", "2", "--from", a, "--to", b]);
+	const dir = path.join(lake3, "gpu_usage_fact/metadata");
+	const v = Number(fs.readFileSync(path.join(dir, "version-hint.text"), "utf8"));
+	const m = JSON.parse(fs.readFileSync(path.join(dir, `v${v}.metadata.json`)));
+	const list = await readAvro(local(m.snapshots.at(-1)["manifest-list"]));
+	let rows = 0, existing = 0;
+	for (const mf of list)
+		for (const e of await readAvro(local(mf.manifest_path))) {
+			if (e.status !== 2) rows += Number(e.data_file.record_count);
+			if (e.status === 0) existing++;
+		}
+	const want = sql("SELECT count(*) n FROM gpu_usage_fact")[0].n;
+	check(v === 4 && list.length === 2 && existing >= 2 && rows === want &&
+		list.some((x) => x.existing_files_count >= 2 && x.min_sequence_number < x.sequence_number),
+	"--max-manifests 2: three commits, two manifests, all rows", { v, n: list.length, existing, rows }, want);
+}
+
+// ---- 8: another codec, and a table written again from scratch ----
 fs.rmSync(lake, { recursive: true });
 run("sqlite3", [db, "DELETE FROM lake_export_versions; DELETE FROM lake_export_files;" +
 	" DELETE FROM lake_export_manifests; DELETE FROM lake_export_days; DELETE FROM lake_export_tables"]);
