@@ -28,11 +28,12 @@ endif
 NODEPS_GOALS := clean format help uninstall
 hash := \#
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
-DEPS_OK := $(shell pkg-config --exists libcjson sqlite3 && \
+DEPS_OK := $(shell pkg-config --exists libcjson sqlite3 libzstd && \
 	echo '$(hash)include <csv.h>' | $(CC) $(CPPFLAGS) -E - >/dev/null 2>&1 && \
+	echo '$(hash)include <snappy-c.h>' | $(CC) $(CPPFLAGS) -E - >/dev/null 2>&1 && \
 	echo yes)
 ifneq ($(DEPS_OK),yes)
-$(error missing build dependencies (libcjson, sqlite3 and libcsv, found with pkg-config and <csv.h>): install them with scripts/install-deps.sh)
+$(error missing build dependencies (libcjson, sqlite3, libzstd, libcsv and libsnappy, found with pkg-config, <csv.h> and <snappy-c.h>): install them with scripts/install-deps.sh)
 endif
 ifneq ($(filter check check-unit check-asan,$(MAKECMDGOALS)),)
 ifneq ($(shell pkg-config --exists cmocka && echo yes),yes)
@@ -44,17 +45,24 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags libcjson sqlite3 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs libcjson sqlite3 2>/dev/null) -lcsv -lm -pthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+# The lake library (Parquet, Avro, Iceberg) and what it links: only
+# gpuexport and the lake's unit tests use it.
+LAKE_LIBS  := $(shell pkg-config --libs libzstd 2>/dev/null || echo -lzstd) \
+              -lsnappy
 
 ALL_CFLAGS  = $(GPU_CPPFLAGS) $(PKG_CFLAGS) $(CPPFLAGS) $(GPU_WARN) -pthread \
               $(CFLAGS)
 ALL_LDFLAGS = $(CFLAGS) $(LDFLAGS)
 
-ALL_TOOLS  := gpugen gpuingest gpuagg gpubill gpureport gpucollect
+ALL_TOOLS  := gpugen gpuingest gpuagg gpubill gpureport gpucollect gpuexport
 # Tools are built as their sources land.
 TOOLS      := $(foreach t,$(ALL_TOOLS),$(if $(wildcard src/$(t).c),$(t)))
 CORE_SRC   := $(wildcard src/core/*.c)
 CORE_OBJ   := $(CORE_SRC:src/core/%.c=$(B)/core/%.o)
 LIB        := $(B)/libgpucore.a
+LAKE_SRC   := $(wildcard src/lake/*.c)
+LAKE_OBJ   := $(LAKE_SRC:src/lake/%.c=$(B)/lake/%.o)
+LAKE_LIB   := $(B)/liblake.a
 BINS       := $(TOOLS:%=$(B)/%)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -66,13 +74,16 @@ tool_obj    = $(patsubst src/%.c,$(B)/obj/%.o,$(call tool_src,$(1)))
 # The unit test of a tool's part, tests/unit/test_<tool>-<part>.c, also
 # links src/<tool>-<part>.c; a core module's test only the library.
 test_part   = $(patsubst src/%.c,$(B)/obj/%.o,$(wildcard src/$(1).c))
+# gpuexport alone links the lake library.
+tool_lib    = $(if $(filter gpuexport,$(1)),$(LAKE_LIB))
+tool_libs   = $(if $(filter gpuexport,$(1)),$(LAKE_LIBS))
 
 .SECONDARY:
 
 .PHONY: all demo help check check-unit check-golden check-e2e check-browser \
         check-asan check-valgrind bench install uninstall clean format
 
-all: $(LIB) $(BINS)
+all: $(LIB) $(LAKE_LIB) $(BINS)
 
 demo: all
 	B=$(B) scripts/demo.sh
@@ -104,19 +115,33 @@ $(B)/core/%.o: src/core/%.c
 
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Isrc -MMD -MP -c $< -o $@
+
+$(B)/lake/%.o: src/lake/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Isrc -MMD -MP -c $< -o $@
+
+$(LAKE_LIB): $(LAKE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
 
 $(LIB): $(CORE_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
 .SECONDEXPANSION:
-$(BINS): $(B)/%: $$(call tool_obj,%) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(call tool_obj,$*) $(LIB) $(PKG_LIBS)
+$(BINS): $(B)/%: $$(call tool_obj,%) $$(call tool_lib,%) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(call tool_obj,$*) \
+	  $(call tool_lib,$*) $(LIB) $(PKG_LIBS) $(call tool_libs,$*)
 
 $(B)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Isrc -Wno-missing-prototypes -MMD -MP -c $< -o $@
+
+# The lake's tests (tests/unit/test_lake_*.c) also link the lake library.
+$(B)/tests/test_lake_%: $(B)/tests/test_lake_%.o $(LAKE_LIB) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LAKE_LIB) $(LIB) $(PKG_LIBS) \
+	  $(LAKE_LIBS) $(CMOCKA_LIBS)
 
 # tests/unit/test_<tool>.c also links the tool's parts src/<tool>-*.c (not
 # its main()); tests/unit/test_<tool>-<part>.c links that part (test_part).
@@ -170,9 +195,10 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard docs/*.1)))
 
 format:
-	clang-format -i $(wildcard include/gpu/*.h src/*.c src/*.h src/core/*.c tests/unit/*.c)
+	clang-format -i $(wildcard include/gpu/*.h src/*.c src/*.h src/core/*.c \
+	  src/lake/*.c src/lake/*.h tests/unit/*.c)
 
 clean:
 	rm -rf build build-asan
 
--include $(wildcard $(B)/core/*.d $(B)/obj/*.d $(B)/tests/*.d)
+-include $(wildcard $(B)/core/*.d $(B)/lake/*.d $(B)/obj/*.d $(B)/tests/*.d)

@@ -1,12 +1,22 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Install the Debian packages gpuusage needs to build and test, if missing.
-# With --browser, also Chromium for the report's browser test.
+# With --browser, also Chromium for the report's browser test; with
+# --lake, the Avro readers that check gpuexport's Iceberg table (the npm
+# readers are installed by `npm ci` in tests/lake).
+# libzstd and libsnappy: gpuexport's Parquet codecs (ZSTD, SNAPPY).
 set -eu
-pkgs="libcsv-dev libcjson-dev libsqlite3-dev libcmocka-dev pkg-config sqlite3 gcc make time"
+pkgs="libcsv-dev libcjson-dev libsqlite3-dev libcmocka-dev pkg-config sqlite3 gcc make time libzstd-dev libsnappy-dev"
 missing=""
-if [ "${1:-}" = "--browser" ]; then
-	pkgs="$pkgs chromium"
+need_node=""
+for opt in "$@"; do
+	case $opt in
+	--browser) pkgs="$pkgs chromium"; need_node=1 ;;
+	--lake) pkgs="$pkgs avro-bin python3-avro"; need_node=1 ;;
+	*) echo "install-deps: unknown option '$opt'" >&2; exit 2 ;;
+	esac
+done
+if [ -n "$need_node" ]; then
 	# Node.js may come from elsewhere than Debian (with npm inside it):
 	# only ask apt for what is not on PATH at all.
 	command -v node >/dev/null 2>&1 || missing="$missing nodejs"

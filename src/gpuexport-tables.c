@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: MIT */
+/* gpuexport: the exported tables, their Iceberg schemas and row sources. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/db.h"
+#include "gpuexport.h"
+
+#define DAY_MS INT64_C(86400000)
+
+/*
+ * Field ids follow the warehouse's column order and never change: a column
+ * the warehouse lacks (job_src before schema version 4) is exported as
+ * NULL, so that one lake table serves warehouses of every version.
+ */
+static const struct lake_field fact_fields[] = {
+    {"ts", 1, LAKE_TIMESTAMPTZ, true},
+    {"node", 2, LAKE_STRING, true},
+    {"gpu", 3, LAKE_INT, true},
+    {"util_pct", 4, LAKE_DOUBLE, true},
+    {"mem_used_mib", 5, LAKE_LONG, true},
+    {"mem_total_mib", 6, LAKE_LONG, false},
+    {"job_id", 7, LAKE_STRING, false},
+    {"user", 8, LAKE_STRING, false},
+    {"project", 9, LAKE_STRING, false},
+    {"model", 10, LAKE_STRING, false},
+    {"interval_s", 11, LAKE_INT, true},
+    {"ingest_id", 12, LAKE_LONG, true},
+    {"power_w", 13, LAKE_DOUBLE, false},
+    {"temp_c", 14, LAKE_DOUBLE, false},
+    {"job_src", 15, LAKE_INT, false},
+};
+static const unsigned char fact_kinds[] = {
+    EXP_RAW,  EXP_NODE, EXP_RAW, EXP_RAW, EXP_RAW, EXP_RAW, EXP_JOB, EXP_NAME,
+    EXP_NAME, EXP_NAME, EXP_RAW, EXP_RAW, EXP_RAW, EXP_RAW, EXP_RAW};
+
+#define FACT_COLS                                                              \
+	"SELECT ts_ms, node_id, gpu, util_pct, mem_used_mib, mem_total_mib,"   \
+	" job_key, user_key, project_key, model_key, interval_s, ingest_id,"   \
+	" power_w, temp_c, @JOB_SRC@ FROM gpu_usage_fact"                      \
+	" WHERE ts_ms >= ?1 AND ts_ms < ?2"
+
+static const struct lake_field hourly_fields[] = {
+    {"hour_start", 1, LAKE_TIMESTAMPTZ, true},
+    {"node", 2, LAKE_STRING, true},
+    {"gpu", 3, LAKE_INT, true},
+    {"job_id", 4, LAKE_STRING, false},
+    {"user", 5, LAKE_STRING, false},
+    {"project", 6, LAKE_STRING, false},
+    {"model", 7, LAKE_STRING, false},
+    {"samples", 8, LAKE_LONG, true},
+    {"gpu_seconds", 9, LAKE_LONG, true},
+    {"alloc_seconds", 10, LAKE_LONG, true},
+    {"busy", 11, LAKE_DOUBLE, true},
+    {"alloc_busy", 12, LAKE_DOUBLE, true},
+    {"idle_seconds", 13, LAKE_LONG, true},
+    {"mem_used_s", 14, LAKE_LONG, true},
+    {"max_mem", 15, LAKE_LONG, true},
+    {"mem_util_s", 16, LAKE_DOUBLE, true},
+    {"mem_util_seconds", 17, LAKE_LONG, true},
+    {"power_s", 18, LAKE_DOUBLE, true},
+    {"power_seconds", 19, LAKE_LONG, true},
+    {"overage", 20, LAKE_LONG, true},
+    {"last_ts", 21, LAKE_TIMESTAMPTZ, true},
+};
+static const unsigned char hourly_kinds[] = {
+    EXP_RAW, EXP_NODE, EXP_RAW, EXP_JOB, EXP_NAME, EXP_NAME, EXP_NAME,
+    EXP_RAW, EXP_RAW,  EXP_RAW, EXP_RAW, EXP_RAW,  EXP_RAW,  EXP_RAW,
+    EXP_RAW, EXP_RAW,  EXP_RAW, EXP_RAW, EXP_RAW,  EXP_RAW,  EXP_RAW};
+
+#define SUMS                                                                   \
+	" node_id, gpu, job_key, user_key, project_key, model_key, samples,"   \
+	" gpu_seconds, alloc_seconds, busy, alloc_busy, idle_seconds,"         \
+	" mem_used_s, max_mem, mem_util_s, mem_util_seconds, power_s,"         \
+	" power_seconds, overage, last_ms"
+#define SUMS_ORDER " node_id, gpu, job_key, user_key, project_key, model_key"
+
+static const struct lake_field job_fields[] = {
+    {"job_id", 1, LAKE_STRING, true},
+    {"user", 2, LAKE_STRING, false},
+    {"project", 3, LAKE_STRING, false},
+    {"first_sample", 4, LAKE_TIMESTAMPTZ, false},
+    {"last_sample", 5, LAKE_TIMESTAMPTZ, false},
+    {"gpu_count", 6, LAKE_INT, false},
+    {"start_time", 7, LAKE_TIMESTAMPTZ, false},
+    {"end_time", 8, LAKE_TIMESTAMPTZ, false},
+};
+static const unsigned char job_kinds[] = {EXP_RAW, EXP_RAW, EXP_RAW, EXP_RAW,
+					  EXP_RAW, EXP_RAW, EXP_RAW, EXP_RAW};
+
+#define JOBS_SQL                                                               \
+	"SELECT job_id, user, project, first_sample_ms, last_sample_ms,"       \
+	" gpu_count, start_ms, end_ms FROM jobs_dim WHERE ?1 <= ?2"            \
+	" ORDER BY job_key"
+
+const struct exp_table exp_tables[] = {
+    {"gpu_usage_fact",
+     {fact_fields, sizeof(fact_fields) / sizeof(fact_fields[0]), 1},
+     EXP_BY_INGEST,
+     fact_kinds,
+     FACT_COLS " ORDER BY ts_ms, node_id, gpu",
+     FACT_COLS " AND ingest_id > ?3 ORDER BY ts_ms, node_id, gpu",
+     NULL,
+     "SELECT DISTINCT ts_ms / 86400000 FROM gpu_usage_fact"
+     " WHERE ts_ms >= ?1 AND ts_ms < ?2"},
+    {"hourly",
+     {hourly_fields, sizeof(hourly_fields) / sizeof(hourly_fields[0]), 1},
+     EXP_BY_DIGEST,
+     hourly_kinds,
+     "SELECT hour_ms," SUMS " FROM usage_hourly WHERE hour_ms >= ?1 AND"
+     " hour_ms < ?2 ORDER BY hour_ms," SUMS_ORDER,
+     NULL,
+     "SELECT day_ms," SUMS " FROM usage_daily WHERE day_ms >= ?1 AND"
+     " day_ms < ?2 ORDER BY day_ms," SUMS_ORDER,
+     "SELECT DISTINCT day_ms / 86400000 FROM usage_daily"
+     " WHERE day_ms >= ?1 AND day_ms < ?2"},
+    {"jobs",
+     {job_fields, sizeof(job_fields) / sizeof(job_fields[0]), 0},
+     EXP_BY_DIGEST,
+     job_kinds,
+     JOBS_SQL,
+     NULL,
+     JOBS_SQL,
+     NULL},
+};
+const size_t exp_ntables = sizeof(exp_tables) / sizeof(exp_tables[0]);
+
+const struct exp_table *
+exp_table_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < exp_ntables; i++)
+		if (strcmp(exp_tables[i].name, name) == 0)
+			return &exp_tables[i];
+	return NULL;
+}
+
+bool
+exp_has_job_src(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	bool has = false;
+
+	/* table_xinfo lists generated columns too; job_src is a real one. */
+	if (sqlite3_prepare_v2(db, "PRAGMA table_info(gpu_usage_fact)", -1, &st,
+			       NULL) != SQLITE_OK)
+		return false;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *n = sqlite3_column_text(st, 1);
+
+		if (n != NULL && strcmp((const char *)n, "job_src") == 0)
+			has = true;
+	}
+	sqlite3_finalize(st);
+	return has;
+}
+
+/* Load "SELECT key, name" rows into an array indexed by key. */
+static int
+load_names(sqlite3 *db, const char *sql, struct exp_name **out, size_t *n,
+	   struct gpu_err *err)
+{
+	sqlite3_stmt *st = gpu_db_prepare(db, sql, err);
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_int64 k = sqlite3_column_int64(st, 0);
+		const unsigned char *s = sqlite3_column_text(st, 1);
+
+		if (k < 0 || s == NULL || k > INT32_MAX)
+			continue;
+		if ((size_t)k >= *n) {
+			size_t m =
+			    (size_t)k + 1 > *n * 2 ? (size_t)k + 1 : *n * 2;
+
+			*out = gpu_xreallocarray(*out, m, sizeof(**out));
+			memset(*out + *n, 0, (m - *n) * sizeof(**out));
+			*n = m;
+		}
+		(*out)[k].s = gpu_xstrdup((const char *)s);
+		(*out)[k].n = strlen((*out)[k].s);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return gpu_err_set(err, "database error: %s",
+				   sqlite3_errmsg(db));
+	return 0;
+}
+
+int
+exp_dims_load(sqlite3 *db, struct exp_dims *d, struct gpu_err *err)
+{
+	memset(d, 0, sizeof(*d));
+	if (load_names(db, "SELECT node_id, node FROM nodes_dim", &d->node,
+		       &d->nnode, err) != 0 ||
+	    load_names(db, "SELECT name_key, name FROM names_dim", &d->name,
+		       &d->nname, err) != 0 ||
+	    load_names(db, "SELECT job_key, job_id FROM jobs_dim", &d->job,
+		       &d->njob, err) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+free_names(struct exp_name *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].s);
+	free(v);
+}
+
+void
+exp_dims_free(struct exp_dims *d)
+{
+	free_names(d->node, d->nnode);
+	free_names(d->name, d->nname);
+	free_names(d->job, d->njob);
+	memset(d, 0, sizeof(*d));
+}
+
+int
+exp_source_open(struct exp_source *src, sqlite3 *db, const struct exp_table *t,
+		const struct exp_dims *dims, int32_t day, bool digest,
+		bool new_only, int64_t watermark, struct gpu_err *err)
+{
+	const char *tmpl = digest     ? t->digest_sql
+			   : new_only ? t->sql_new
+				      : t->sql;
+	struct gpu_buf sql;
+	const char *at;
+
+	memset(src, 0, sizeof(*src));
+	src->t = t;
+	src->dims = dims;
+	src->has_job_src = exp_has_job_src(db);
+	gpu_buf_init(&sql);
+	at = strstr(tmpl, "@JOB_SRC@");
+	if (at != NULL) {
+		gpu_buf_add(&sql, tmpl, (size_t)(at - tmpl));
+		gpu_buf_adds(&sql, src->has_job_src ? "job_src" : "NULL");
+		gpu_buf_adds(&sql, at + strlen("@JOB_SRC@"));
+	} else {
+		gpu_buf_adds(&sql, tmpl);
+	}
+	src->st = gpu_db_prepare(db, sql.data, err);
+	gpu_buf_release(&sql);
+	if (src->st == NULL)
+		return -1;
+	if (day == EXP_NO_DAY) {
+		sqlite3_bind_int64(src->st, 1, INT64_MIN);
+		sqlite3_bind_int64(src->st, 2, INT64_MAX);
+	} else {
+		sqlite3_bind_int64(src->st, 1, (int64_t)day * DAY_MS);
+		sqlite3_bind_int64(src->st, 2, ((int64_t)day + 1) * DAY_MS);
+	}
+	if (new_only)
+		sqlite3_bind_int64(src->st, 3, watermark);
+	src->vals = gpu_xcalloc(t->schema.nfields, sizeof(*src->vals));
+	return 0;
+}
+
+static const struct exp_name *
+lookup(const struct exp_name *v, size_t n, int64_t k)
+{
+	static const struct exp_name none = {NULL, 0};
+
+	return k >= 0 && (uint64_t)k < n ? &v[k] : &none;
+}
+
+int
+exp_source_next(struct exp_source *src, struct gpu_err *err)
+{
+	const struct exp_table *t = src->t;
+	int rc = sqlite3_step(src->st);
+	size_t i;
+
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return gpu_err_set(err, "database error: %s",
+				   sqlite3_errmsg(sqlite3_db_handle(src->st)));
+	for (i = 0; i < t->schema.nfields; i++) {
+		struct exp_val *v = &src->vals[i];
+		const struct exp_name *name = NULL;
+		int type = sqlite3_column_type(src->st, (int)i);
+
+		v->null = type == SQLITE_NULL;
+		v->stable = false;
+		if (v->null)
+			continue;
+		switch (t->kinds[i]) {
+		case EXP_NODE:
+			name = lookup(src->dims->node, src->dims->nnode,
+				      sqlite3_column_int64(src->st, (int)i));
+			break;
+		case EXP_NAME:
+			name = lookup(src->dims->name, src->dims->nname,
+				      sqlite3_column_int64(src->st, (int)i));
+			break;
+		case EXP_JOB:
+			name = lookup(src->dims->job, src->dims->njob,
+				      sqlite3_column_int64(src->st, (int)i));
+			break;
+		default:
+			if (t->schema.fields[i].type == LAKE_STRING) {
+				v->s = (const char *)sqlite3_column_text(
+				    src->st, (int)i);
+				v->n = (size_t)sqlite3_column_bytes(src->st,
+								    (int)i);
+				v->null = v->s == NULL;
+			} else if (t->schema.fields[i].type == LAKE_DOUBLE) {
+				v->d = sqlite3_column_double(src->st, (int)i);
+			} else {
+				v->i = sqlite3_column_int64(src->st, (int)i);
+			}
+			continue;
+		}
+		v->null = name->s == NULL;
+		v->stable = true;
+		v->s = name->s;
+		v->n = name->n;
+	}
+	return 1;
+}
+
+void
+exp_source_close(struct exp_source *src)
+{
+	sqlite3_finalize(src->st);
+	free(src->vals);
+	src->st = NULL;
+	src->vals = NULL;
+}

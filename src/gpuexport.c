@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/* gpuexport: the warehouse as Apache Iceberg tables (Parquet data files). */
+#define _XOPEN_SOURCE 700 /* realpath() */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gpu/agg.h"
+#include "gpu/db.h"
+#include "gpu/diag.h"
+#include "gpu/num.h"
+#include "gpu/opt.h"
+#include "gpu/time.h"
+#include "gpuexport.h"
+
+#define LOCK_TIMEOUT_MS 60000
+
+static const char usage_line[] =
+    "usage: gpuexport [--db PATH] --lake DIR"
+    " [-t gpu_usage_fact|hourly|jobs|all]"
+    "\n                 [--from T] [--to T] [--rewrite]"
+    " [-c zstd|snappy|none] [-v]\n";
+
+static const char help_text[] =
+    "Export the warehouse to Apache Iceberg tables (format version 2,\n"
+    "Parquet data files) under a directory, incrementally: each run\n"
+    "commits one snapshot per table with what changed since the last.\n"
+    "\n"
+    "  -d, --db PATH            warehouse (default $GPUUSAGE_DB or\n"
+    "                           ./gpuusage.db)\n"
+    "  -l, --lake DIR           the lake directory; table T is DIR/T\n"
+    "  -t, --table NAME         gpu_usage_fact, hourly, jobs or all\n"
+    "                           (default)\n"
+    "      --from T, --to T     only rewrite the days of [from, to)\n"
+    "      --rewrite            rewrite every day (of the range) from the\n"
+    "                           warehouse, changed or not\n"
+    "  -c, --codec C            zstd (default), snappy or none\n"
+    "      --row-group-mb N     buffered MiB per row group (default 128)\n"
+    "      --file-mb N          data file size to roll at (default 512)\n"
+    "      --max-manifests N    merge a table's manifests into one past N\n"
+    "                           (default 100)\n"
+    "  -v, --verbose            report each table's snapshot on stderr\n"
+    "  -h, --help               print this help and exit\n"
+    "  -V, --version            print the version and exit\n"
+    "\n"
+    "The table layout, the snapshots and how Spark, Trino and DuckDB\n"
+    "read them: docs/LAKE.md.\n";
+
+enum {
+	OPT_FROM = 256,
+	OPT_TO,
+	OPT_REWRITE,
+	OPT_ROW_GROUP,
+	OPT_FILE,
+	OPT_MANIFESTS
+};
+
+static const struct option long_opts[] = {
+    {"codec", required_argument, NULL, 'c'},
+    {"db", required_argument, NULL, 'd'},
+    {"help", no_argument, NULL, 'h'},
+    {"lake", required_argument, NULL, 'l'},
+    {"table", required_argument, NULL, 't'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"version", no_argument, NULL, 'V'},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"to", required_argument, NULL, OPT_TO},
+    {"rewrite", no_argument, NULL, OPT_REWRITE},
+    {"row-group-mb", required_argument, NULL, OPT_ROW_GROUP},
+    {"file-mb", required_argument, NULL, OPT_FILE},
+    {"max-manifests", required_argument, NULL, OPT_MANIFESTS},
+    {NULL, 0, NULL, 0},
+};
+
+struct opts {
+	struct exp_opts e;
+	const char *lake_arg;
+	const char *table; /* NULL: all */
+};
+
+static int
+parse_time(const char *arg, const char *opt, int64_t *ms)
+{
+	const char *why = NULL;
+
+	if (gpu_time_parse_arg(arg, ms, &why) != 0)
+		return gpu_usage_error(usage_line, "%s in %s: '%s'",
+				       why != NULL ? why : "invalid timestamp",
+				       opt, arg);
+	return -1;
+}
+
+/* An integer option in [lo, hi]; *bytes is it times 2^20 (MiB). */
+static int
+parse_mib(const char *arg, const char *opt, int64_t lo, int64_t hi,
+	  uint64_t *bytes)
+{
+	int64_t v;
+
+	if (gpu_num_parse_range(arg, lo, hi, &v) != 0)
+		return gpu_usage_error(usage_line,
+				       "invalid value for %s: '%s' (expected "
+				       "an integer from %" PRId64 " to %" PRId64
+				       ")",
+				       opt, arg, lo, hi);
+	*bytes = (uint64_t)v << 20;
+	return -1;
+}
+
+/* One option for gpu_opt_parse(): -1 to go on, else an exit status. */
+static int
+take_opt(void *ctx, int c, const char *arg)
+{
+	struct opts *o = ctx;
+	uint64_t b = 0;
+	int rc;
+
+	switch (c) {
+	case 'c':
+		if (lake_codec_parse(arg, &o->e.pq.codec) != 0)
+			return gpu_usage_error(usage_line,
+					       "invalid codec '%s' (expected "
+					       "zstd, snappy or none)",
+					       arg);
+		return -1;
+	case 'd':
+		o->e.db_path = arg;
+		return -1;
+	case 'h':
+		fputs(usage_line, stdout);
+		fputs(help_text, stdout);
+		return GPU_EXIT_OK;
+	case 'l':
+		o->lake_arg = arg;
+		return -1;
+	case 't':
+		if (strcmp(arg, "all") != 0 && exp_table_find(arg) == NULL)
+			return gpu_usage_error(usage_line,
+					       "unknown table '%s' (expected "
+					       "gpu_usage_fact, hourly, jobs "
+					       "or all)",
+					       arg);
+		o->table = strcmp(arg, "all") == 0 ? NULL : arg;
+		return -1;
+	case 'v':
+		o->e.verbose = true;
+		return -1;
+	case 'V':
+		printf("gpuexport %s\n", GPU_VERSION);
+		return GPU_EXIT_OK;
+	case OPT_FROM:
+		return parse_time(arg, "--from", &o->e.from_ms);
+	case OPT_TO:
+		return parse_time(arg, "--to", &o->e.to_ms);
+	case OPT_REWRITE:
+		o->e.rewrite = true;
+		return -1;
+	case OPT_ROW_GROUP:
+		rc = parse_mib(arg, "--row-group-mb", 1, 4096, &b);
+		o->e.pq.row_group_bytes = (size_t)b;
+		return rc;
+	case OPT_FILE:
+		return parse_mib(arg, "--file-mb", 1, 1 << 20,
+				 &o->e.file_bytes);
+	case OPT_MANIFESTS:
+		rc = parse_mib(arg, "--max-manifests", 1, 100000, &b);
+		o->e.max_manifests = (size_t)(b >> 20);
+		return rc;
+	}
+	return GPU_EXIT_USAGE;
+}
+
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	o->e.from_ms = INT64_MIN;
+	o->e.to_ms = INT64_MAX;
+	o->e.pq.codec = LAKE_CODEC_ZSTD;
+	o->e.file_bytes = (uint64_t)512 << 20;
+	o->e.max_manifests = 100;
+	rc = gpu_opt_parse(argc, argv, ":c:d:hl:t:vV", long_opts, usage_line,
+			   take_opt, o);
+	if (rc >= 0)
+		return rc;
+	if (optind < argc)
+		return gpu_opt_operand_error(usage_line, argv[optind]);
+	if (o->lake_arg == NULL)
+		return gpu_usage_error(usage_line, "missing --lake DIR");
+	if (o->e.from_ms >= o->e.to_ms)
+		return gpu_usage_error(usage_line,
+				       "--from must be before --to");
+	return -1;
+}
+
+/* The lake directory made absolute (created when missing). */
+static char *
+lake_path(const char *arg, struct gpu_err *err)
+{
+	char *abs;
+
+	if (lake_mkdirs(arg, err) != 0)
+		return NULL;
+	abs = realpath(arg, NULL);
+	if (abs == NULL)
+		gpu_err_set(err, "cannot resolve '%s': %s", arg,
+			    strerror(errno));
+	return abs;
+}
+
+static int
+run(struct opts *o)
+{
+	const char *path = gpu_db_path(o->e.db_path);
+	struct gpu_db_opts dopts = {false, LOCK_TIMEOUT_MS};
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	char *lake = NULL;
+	struct stat st;
+	size_t i;
+	int status = GPU_EXIT_FAIL;
+
+	if (stat(path, &st) != 0) {
+		gpu_msg("cannot open warehouse '%s': %s", path,
+			strerror(errno));
+		return GPU_EXIT_FAIL;
+	}
+	lake = lake_path(o->lake_arg, &err);
+	if (lake == NULL || gpu_db_open(path, &dopts, &db, &err) != 0 ||
+	    exp_state_init(db, &err) != 0)
+		goto fail;
+	o->e.lake = lake;
+	for (i = 0; i < exp_ntables; i++) {
+		const struct exp_table *t = &exp_tables[i];
+		uint64_t rows = 0;
+
+		if (o->table != NULL && strcmp(o->table, t->name) != 0)
+			continue;
+		if (strcmp(t->name, "hourly") == 0 &&
+		    gpu_rollup_refresh(db, NULL, &err) != 0)
+			goto fail;
+		if (exp_run_table(db, &o->e, t, &rows, &err) != 0)
+			goto fail;
+		if (o->e.verbose)
+			gpu_msg("%s: %" PRIu64 " row%s exported", t->name, rows,
+				rows == 1 ? "" : "s");
+	}
+	status = GPU_EXIT_OK;
+	goto out;
+fail:
+	gpu_msg_err(&err);
+out:
+	if (gpu_db_close(db, &err) != 0) {
+		gpu_msg_err(&err);
+		status = GPU_EXIT_FAIL;
+	}
+	free(lake);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	int status;
+
+	gpu_diag_init(argv[0]);
+	if ((status = parse_args(argc, argv, &o)) >= 0)
+		return gpu_close_stdout(status);
+	return gpu_close_stdout(run(&o));
+}

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/* gpuexport's private interface: tables, export state, commits. */
+#ifndef GPUEXPORT_H
+#define GPUEXPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#include "gpu/buf.h"
+#include "gpu/diag.h"
+#include "lake/iceberg.h"
+#include "lake/parquet.h"
+
+/* Day number of "no partition" (the jobs table). */
+#define EXP_NO_DAY INT32_MIN
+
+struct exp_opts {
+	const char *db_path;
+	const char *lake;	/* absolute path of the lake directory */
+	int64_t from_ms, to_ms; /* days to look at: [from, to) */
+	bool rewrite;		/* overwrite every day of [from, to) */
+	bool verbose;
+	struct lake_pq_opts pq;
+	uint64_t file_bytes;  /* roll data files past this size */
+	size_t max_manifests; /* merge the manifests past this many */
+};
+
+/* One value of a row, as a source produces it. */
+struct exp_val {
+	bool null;
+	bool stable; /* s lives as long as the dimensions (a name) */
+	int64_t i;   /* integers; timestamps in epoch ms */
+	double d;
+	const char *s; /* strings: borrowed until the next row */
+	size_t n;
+};
+
+/* A dimension's name and its length. */
+struct exp_name {
+	char *s; /* NULL: no such key */
+	size_t n;
+};
+
+/* Names of the integer keys of the dimensions, loaded once per run. */
+struct exp_dims {
+	struct exp_name *node, *name, *job; /* indexed by key */
+	size_t nnode, nname, njob;
+};
+
+struct exp_table;
+
+/*
+ * A row source over one partition (a day, or the whole table): prepared
+ * with the day's bounds, then stepped. digest selects the rows that
+ * identify the partition's content (hourly: usage_daily) instead of those
+ * exported.
+ */
+struct exp_source {
+	const struct exp_table *t;
+	const struct exp_dims *dims;
+	sqlite3_stmt *st;
+	struct exp_val *vals;
+	bool has_job_src;
+};
+
+/*
+ * How new data is found: by watermark (facts: days of ingests newer than
+ * the last export, appended or overwritten per the ingest counts), or by a
+ * digest of each partition's rows (hourly, jobs), overwritten on change.
+ */
+enum exp_mode { EXP_BY_INGEST, EXP_BY_DIGEST };
+
+/* How a selected column becomes a value: as it is, or a key's name. */
+enum exp_kind { EXP_RAW, EXP_NODE, EXP_NAME, EXP_JOB };
+
+struct exp_table {
+	const char *name; /* --table name and directory name */
+	struct lake_schema schema;
+	enum exp_mode mode;
+	const unsigned char *kinds; /* one per field */
+	/* rows of [?1, ?2) in a stable order; "@JOB_SRC@": job_src or NULL */
+	const char *sql;
+	const char *sql_new;	/* the same, of ingests after ?3 only */
+	const char *digest_sql; /* rows whose digest stands for the day */
+	const char *days_sql;	/* partition days with rows in [?1, ?2) */
+};
+
+/* The tables, in export order, and their lookup by name (NULL: none). */
+extern const struct exp_table exp_tables[];
+extern const size_t exp_ntables;
+const struct exp_table *exp_table_find(const char *name);
+
+/* Load and free the dimension names. Returns 0 or -1 with err. */
+int exp_dims_load(sqlite3 *db, struct exp_dims *d, struct gpu_err *err);
+void exp_dims_free(struct exp_dims *d);
+
+/*
+ * Open a source over the rows of partition day (EXP_NO_DAY: all) of t;
+ * new_only: only rows of ingests after watermark (facts). digest: the
+ * rows that fingerprint the partition. Returns 0 or -1 with err.
+ */
+int exp_source_open(struct exp_source *src, sqlite3 *db,
+		    const struct exp_table *t, const struct exp_dims *dims,
+		    int32_t day, bool digest, bool new_only, int64_t watermark,
+		    struct gpu_err *err);
+
+/* Next row into src->vals: 1, 0 at the end, -1 on error (err filled). */
+int exp_source_next(struct exp_source *src, struct gpu_err *err);
+void exp_source_close(struct exp_source *src);
+
+/*
+ * Read src on a thread of its own (the caller must leave src's connection
+ * alone until exp_pipe_stop()). exp_pipe_next() gives the next row's
+ * values (borrowed until the next call): 1, 0 at the end, -1 on error
+ * with err filled. exp_pipe_stop() ends the thread and frees the pipe.
+ */
+struct exp_pipe;
+struct exp_pipe *exp_pipe_start(struct exp_source *src, struct gpu_err *err);
+int exp_pipe_next(struct exp_pipe *p, const struct exp_val **row,
+		  struct gpu_err *err);
+void exp_pipe_stop(struct exp_pipe *p);
+
+/* Whether the warehouse's fact table has the job_src column (v4). */
+bool exp_has_job_src(sqlite3 *db);
+
+/* One live data file of a table, as the export state holds it. */
+struct exp_file {
+	char *path; /* URI */
+	char *manifest;
+	int32_t day;
+	int64_t rows, size, seq, file_seq, snapshot;
+	struct gpu_buf data_file; /* its encoded data_file record */
+	bool removed;		  /* overwritten by this commit */
+	bool moved;		  /* rewritten into another manifest */
+};
+
+/* One live manifest and its manifest-list record. */
+struct exp_manifest {
+	char *path;
+	struct gpu_buf record;
+	int64_t live; /* ADDED + EXISTING entries */
+	bool removed; /* rewritten or dropped by this commit */
+};
+
+/* One committed metadata version (v1: the table, no snapshot). */
+struct exp_version {
+	int version;
+	int64_t snapshot, parent, seq, ts_ms, watermark;
+	char *manifest_list, *summary, *metadata_file;
+};
+
+/* The export state of one table, loaded from the warehouse. */
+struct exp_state {
+	char uuid[37];
+	char *location; /* URI of the table directory */
+	struct exp_version *versions;
+	size_t nversions;
+	struct exp_file *files;
+	size_t nfiles;
+	struct exp_manifest *manifests;
+	size_t nmanifests;
+};
+
+/* Create the state tables if missing. Returns 0 or -1 with err. */
+int exp_state_init(sqlite3 *db, struct gpu_err *err);
+
+/*
+ * Settle an interrupted commit of table t in dir: promote it if the lake
+ * has it (returns 1), else forget it and remove its files (returns 0, also
+ * when there was none). Returns -1 with err on failure.
+ */
+int exp_state_recover(sqlite3 *db, const char *lake, const char *dir,
+		      const struct exp_table *t, bool verbose,
+		      struct gpu_err *err);
+
+/* Load t's committed state (empty when never exported). */
+int exp_state_load(sqlite3 *db, const char *lake, const struct exp_table *t,
+		   struct exp_state *s, struct gpu_err *err);
+void exp_state_free(struct exp_state *s);
+
+/*
+ * The digest stored for partition day of t ("" when none) and the ingest
+ * watermark its rows were exported at (0 when none).
+ */
+int exp_state_digest(sqlite3 *db, const char *lake, const struct exp_table *t,
+		     int32_t day, char hex[65], int64_t *watermark,
+		     struct gpu_err *err);
+
+/* Record that version of t (committed) covers ingests up to watermark. */
+int exp_state_set_watermark(sqlite3 *db, const char *lake,
+			    const struct exp_table *t, int version,
+			    int64_t watermark, struct gpu_err *err);
+
+/* What one commit changes, recorded as pending before the lake commit. */
+struct exp_change {
+	struct exp_version v;
+	const char *sha256; /* of the metadata text */
+	const struct exp_file *added;
+	size_t nadded;
+	const struct exp_manifest *new_manifests;
+	size_t nnew;
+	int32_t *digest_days;
+	char (*digests)[65];
+	int64_t *day_marks; /* ingest watermark of each day's rows */
+	size_t ndigests;
+	bool create; /* also record the table (uuid, location) */
+};
+
+/*
+ * Record change as the pending version of t (removing, for that version,
+ * the files and manifests s marks removed). Returns 0 or -1 with err.
+ */
+int exp_state_pending(sqlite3 *db, const char *lake, const struct exp_table *t,
+		      const struct exp_state *s, const struct exp_change *c,
+		      struct gpu_err *err);
+
+/* Mark pending version of t committed. Returns 0 or -1 with err. */
+int exp_state_promote(sqlite3 *db, const char *lake, const struct exp_table *t,
+		      int version, struct gpu_err *err);
+
+/* Export table t; *exported counts the rows written. Returns 0 or -1. */
+int exp_run_table(sqlite3 *db, const struct exp_opts *o,
+		  const struct exp_table *t, uint64_t *exported,
+		  struct gpu_err *err);
+
+#endif

@@ -1,0 +1,1087 @@
+/* SPDX-License-Identifier: MIT */
+/* Streaming Parquet writer: dictionary or PLAIN values, RLE levels. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <snappy-c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "lake/parquet.h"
+#include "lake/thrift.h"
+
+/* Parquet enum values (parquet.thrift). */
+enum {
+	PT_INT32 = 1,
+	PT_INT64 = 2,
+	PT_DOUBLE = 5,
+	PT_BYTE_ARRAY = 6,
+	ENC_PLAIN = 0,
+	ENC_RLE = 3,
+	ENC_RLE_DICTIONARY = 8,
+	PAGE_DATA = 0,
+	PAGE_DICTIONARY = 2,
+	CT_UTF8 = 0,
+	CT_DATE = 6,
+	CT_TIMESTAMP_MICROS = 10
+};
+
+/* A column falls back to PLAIN past these dictionary sizes. */
+#define DICT_MAX_ENTRIES 65536
+#define DICT_MAX_BYTES (1u << 20)
+
+struct stats {
+	bool has;
+	int64_t imin, imax;
+	double dmin, dmax;
+	struct gpu_buf smin, smax;
+	uint64_t nulls, nans;
+};
+
+struct col {
+	struct lake_field f;
+	/* the row group being buffered */
+	struct gpu_buf defs; /* one byte per row: 1 value, 0 null */
+	struct gpu_buf vals; /* PLAIN values (numbers; strings past fallback) */
+	size_t nvals;	     /* non-null values */
+	bool dict;	     /* dictionary-encoded so far */
+	struct gpu_buf dvals; /* dictionary entries, PLAIN */
+	uint32_t *doff;	      /* offset of each entry's length in dvals */
+	uint64_t *dnum;	      /* fixed-width entries as integers */
+	size_t ndict, dcap;
+	uint32_t *slots; /* hash slots: entry index + 1, 0 empty */
+	size_t nslots;
+	uint32_t *idx; /* entry index of each value */
+	size_t icap;
+	struct stats rg;
+	/* the file */
+	struct stats file;
+	struct lake_pq_colstats out;
+};
+
+struct rowgroup {
+	int64_t rows, offset, bytes, compressed;
+	struct gpu_buf cols; /* its ColumnChunk structs, concatenated */
+};
+
+struct lake_pq {
+	FILE *fp;
+	char *path;
+	struct lake_pq_opts o;
+	struct col *cols;
+	size_t ncols;
+	uint64_t pos;	  /* bytes written */
+	uint64_t rows;	  /* rows ended */
+	uint64_t rg_rows; /* rows in the buffered group */
+	size_t rg_bytes;  /* bytes buffered */
+	struct rowgroup *rgs;
+	size_t nrgs;
+	int64_t *offsets;
+	ZSTD_CCtx *zctx;
+	struct gpu_buf page, comp, hdr;
+	bool failed, finished;
+};
+
+static bool
+is_i32(enum lake_type t)
+{
+	return t == LAKE_INT || t == LAKE_DATE;
+}
+
+static bool
+is_i64(enum lake_type t)
+{
+	return t == LAKE_LONG || t == LAKE_TIMESTAMPTZ;
+}
+
+static int
+physical(enum lake_type t)
+{
+	if (is_i32(t))
+		return PT_INT32;
+	if (is_i64(t))
+		return PT_INT64;
+	return t == LAKE_DOUBLE ? PT_DOUBLE : PT_BYTE_ARRAY;
+}
+
+int
+lake_codec_parse(const char *s, enum lake_codec *c)
+{
+	if (strcmp(s, "zstd") == 0)
+		*c = LAKE_CODEC_ZSTD;
+	else if (strcmp(s, "snappy") == 0)
+		*c = LAKE_CODEC_SNAPPY;
+	else if (strcmp(s, "none") == 0)
+		*c = LAKE_CODEC_NONE;
+	else
+		return -1;
+	return 0;
+}
+
+/* ---- RLE/bit-packed hybrid ---- */
+
+static uint32_t
+elem(const void *v, size_t size, size_t i)
+{
+	if (size == 1)
+		return ((const unsigned char *)v)[i];
+	return ((const uint32_t *)v)[i];
+}
+
+static size_t
+run_at(const void *v, size_t size, size_t n, size_t i)
+{
+	size_t j = i + 1;
+
+	while (j < n && elem(v, size, j) == elem(v, size, i))
+		j++;
+	return j - i;
+}
+
+void
+lake_rle_encode(struct gpu_buf *out, const void *v, size_t size, size_t n,
+		int bw)
+{
+	size_t i = 0, nbytes = ((size_t)bw + 7) / 8;
+
+	while (i < n) {
+		size_t run = run_at(v, size, n, i), start, end, groups, k;
+		uint64_t acc = 0;
+		int bits = 0;
+
+		if (run >= 8) {
+			uint32_t x = elem(v, size, i);
+
+			lake_varint(out, (uint64_t)run << 1);
+			for (k = 0; k < nbytes; k++)
+				gpu_buf_addc(out, (char)(x >> (8 * k)));
+			i += run;
+			continue;
+		}
+		/* Bit-pack groups of 8 until a run of 8 starts a group. */
+		start = i;
+		do
+			i += 8;
+		while (i < n && run_at(v, size, n, i) < 8);
+		end = i < n ? i : n;
+		groups = (i - start) / 8;
+		lake_varint(out, (uint64_t)groups << 1 | 1);
+		for (k = start; k < start + groups * 8; k++) {
+			acc |= (uint64_t)(k < end ? elem(v, size, k) : 0)
+			       << bits;
+			bits += bw;
+			while (bits >= 8) {
+				gpu_buf_addc(out, (char)(acc & 0xff));
+				acc >>= 8;
+				bits -= 8;
+			}
+		}
+		i = end;
+	}
+}
+
+/* ---- statistics ---- */
+
+static void
+stats_i64(struct stats *s, int64_t v)
+{
+	if (!s->has || v < s->imin)
+		s->imin = v;
+	if (!s->has || v > s->imax)
+		s->imax = v;
+	s->has = true;
+}
+
+static void
+stats_double(struct stats *s, double v)
+{
+	if (isnan(v)) {
+		s->nans++;
+		return;
+	}
+	if (!s->has || v < s->dmin)
+		s->dmin = v;
+	if (!s->has || v > s->dmax)
+		s->dmax = v;
+	s->has = true;
+}
+
+static int
+strcmp_n(const char *a, size_t an, const char *b, size_t bn)
+{
+	int c = memcmp(a, b, an < bn ? an : bn);
+
+	if (c != 0)
+		return c;
+	return an < bn ? -1 : an > bn;
+}
+
+static void
+stats_str(struct stats *s, const char *p, size_t n)
+{
+	if (!s->has || strcmp_n(p, n, s->smin.data, s->smin.len) < 0) {
+		gpu_buf_reset(&s->smin);
+		gpu_buf_add(&s->smin, p, n);
+	}
+	if (!s->has || strcmp_n(p, n, s->smax.data, s->smax.len) > 0) {
+		gpu_buf_reset(&s->smax);
+		gpu_buf_add(&s->smax, p, n);
+	}
+	s->has = true;
+}
+
+/* Fold a row group's statistics into the file's. */
+static void
+stats_merge(struct stats *f, const struct stats *g, enum lake_type t)
+{
+	f->nulls += g->nulls;
+	f->nans += g->nans;
+	if (!g->has)
+		return;
+	if (is_i32(t) || is_i64(t)) {
+		stats_i64(f, g->imin);
+		stats_i64(f, g->imax);
+	} else if (t == LAKE_DOUBLE) {
+		stats_double(f, g->dmin);
+		stats_double(f, g->dmax);
+	} else {
+		stats_str(f, g->smin.data, g->smin.len);
+		stats_str(f, g->smax.data, g->smax.len);
+	}
+}
+
+static void
+put_le(struct gpu_buf *b, uint64_t v, int n)
+{
+	char tmp[8];
+	int i;
+
+	for (i = 0; i < n; i++)
+		tmp[i] = (char)(v >> (8 * i));
+	gpu_buf_add(b, tmp, (size_t)n);
+}
+
+static void
+put_double(struct gpu_buf *b, double d)
+{
+	uint64_t u;
+
+	memcpy(&u, &d, 8);
+	put_le(b, u, 8);
+}
+
+/* The PLAIN bytes of the minimum (upper false) or maximum of s. */
+static void
+stats_bytes(const struct stats *s, enum lake_type t, bool upper,
+	    struct gpu_buf *b)
+{
+	gpu_buf_reset(b);
+	if (is_i32(t)) {
+		put_le(b, (uint64_t)(upper ? s->imax : s->imin), 4);
+	} else if (is_i64(t)) {
+		put_le(b, (uint64_t)(upper ? s->imax : s->imin), 8);
+	} else if (t == LAKE_DOUBLE) {
+		double d = upper ? s->dmax : s->dmin;
+
+		/* An extreme of zero is written as -0.0 (min), +0.0 (max). */
+		if (d == 0)
+			d = upper ? 0.0 : -0.0;
+		put_double(b, d);
+	} else {
+		const struct gpu_buf *x = upper ? &s->smax : &s->smin;
+
+		gpu_buf_add(b, x->data, x->len);
+	}
+}
+
+static void
+stats_release(struct stats *s)
+{
+	gpu_buf_release(&s->smin);
+	gpu_buf_release(&s->smax);
+}
+
+static void
+stats_reset(struct stats *s)
+{
+	s->has = false;
+	s->nulls = s->nans = 0;
+	gpu_buf_reset(&s->smin);
+	gpu_buf_reset(&s->smax);
+}
+
+/* ---- values ---- */
+
+static void
+add_def(struct lake_pq *pq, struct col *c, bool present)
+{
+	if (!c->f.required) {
+		gpu_buf_addc(&c->defs, present ? 1 : 0);
+		pq->rg_bytes++;
+	}
+}
+
+void
+lake_pq_null(struct lake_pq *pq, size_t col)
+{
+	struct col *c = &pq->cols[col];
+
+	add_def(pq, c, false);
+	c->rg.nulls++;
+}
+
+/* Width of a fixed-size value, 0 for strings. */
+static size_t
+width(enum lake_type t)
+{
+	if (is_i32(t))
+		return 4;
+	return t == LAKE_STRING ? 0 : 8;
+}
+
+static uint32_t
+hash_bytes(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	uint64_t v = 0;
+	size_t i;
+
+	if (n == 4 || n == 8) {
+		/* splitmix64's finalizer: doubles differ in their high bits. */
+		memcpy(&v, p, n);
+		v ^= v >> 30;
+		v *= UINT64_C(0xbf58476d1ce4e5b9);
+		v ^= v >> 27;
+		v *= UINT64_C(0x94d049bb133111eb);
+		return (uint32_t)(v ^ v >> 31);
+	}
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 16777619u;
+	return h;
+}
+
+/* An entry's value bytes and length (strings: without the prefix). */
+static const char *
+dict_entry(const struct col *c, uint32_t e, size_t *n)
+{
+	const unsigned char *p =
+	    (const unsigned char *)c->dvals.data + c->doff[e];
+	size_t w = width(c->f.type);
+
+	if (w != 0) {
+		*n = w;
+		return (const char *)p;
+	}
+	*n = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 |
+	     (size_t)p[3] << 24;
+	return (const char *)p + 4;
+}
+
+static void
+dict_rehash(struct col *c)
+{
+	size_t i, mask;
+
+	free(c->slots);
+	c->nslots = c->nslots == 0 ? 1024 : c->nslots * 2;
+	c->slots = gpu_xcalloc(c->nslots, sizeof(*c->slots));
+	mask = c->nslots - 1;
+	for (i = 0; i < c->ndict; i++) {
+		size_t n;
+		const char *p = dict_entry(c, (uint32_t)i, &n);
+		size_t h = hash_bytes(p, n) & mask;
+
+		while (c->slots[h] != 0)
+			h = (h + 1) & mask;
+		c->slots[h] = (uint32_t)i + 1;
+	}
+}
+
+/* Append the PLAIN encoding of a value. */
+static void
+plain(struct lake_pq *pq, struct col *c, const char *p, size_t len)
+{
+	if (c->f.type == LAKE_STRING) {
+		put_le(&c->vals, len, 4);
+		pq->rg_bytes += 4;
+	}
+	gpu_buf_add(&c->vals, p, len);
+	pq->rg_bytes += len;
+}
+
+/* Turn the buffered dictionary-encoded values into PLAIN ones. */
+static void
+dict_fallback(struct lake_pq *pq, struct col *c)
+{
+	size_t i, n;
+
+	pq->rg_bytes -= c->dvals.len + c->nvals * 4;
+	for (i = 0; i < c->nvals; i++) {
+		const char *p = dict_entry(c, c->idx[i], &n);
+
+		plain(pq, c, p, n);
+	}
+	c->dict = false;
+	gpu_buf_reset(&c->dvals);
+	free(c->slots);
+	c->slots = NULL;
+	c->nslots = 0;
+	c->ndict = 0;
+}
+
+/*
+ * Add one value: its index in the dictionary, or its PLAIN bytes once the
+ * dictionary has grown too big or does not pay (after 16384 values, more
+ * than one distinct value in four). Returns whether the value may be new
+ * to the statistics (a new entry, or a PLAIN value).
+ */
+static bool
+add_value(struct lake_pq *pq, struct col *c, const char *p, size_t len)
+{
+	size_t h, mask;
+	uint64_t key = 0;
+	bool fresh = false;
+
+	if (c->dict && c->nvals == 16384 && c->ndict > c->nvals / 4)
+		dict_fallback(pq, c);
+	if (!c->dict) {
+		plain(pq, c, p, len);
+		c->nvals++;
+		return true;
+	}
+	if (c->ndict * 2 >= c->nslots)
+		dict_rehash(c);
+	mask = c->nslots - 1;
+	h = hash_bytes(p, len) & mask;
+	if (c->f.type != LAKE_STRING) {
+		memcpy(&key, p, len);
+		while (c->slots[h] != 0 && c->dnum[c->slots[h] - 1] != key)
+			h = (h + 1) & mask;
+	} else {
+		for (;;) {
+			size_t n;
+			const char *q;
+
+			if (c->slots[h] == 0)
+				break;
+			q = dict_entry(c, c->slots[h] - 1, &n);
+			if (n == len && memcmp(q, p, len) == 0)
+				break;
+			h = (h + 1) & mask;
+		}
+	}
+	if (c->slots[h] == 0) {
+		if (c->ndict >= DICT_MAX_ENTRIES ||
+		    c->dvals.len + len + 4 > DICT_MAX_BYTES) {
+			dict_fallback(pq, c);
+			plain(pq, c, p, len);
+			c->nvals++;
+			return true;
+		}
+		if (c->ndict == c->dcap) {
+			c->dcap = c->dcap == 0 ? 256 : c->dcap * 2;
+			c->doff = gpu_xreallocarray(c->doff, c->dcap,
+						    sizeof(*c->doff));
+			c->dnum = gpu_xreallocarray(c->dnum, c->dcap,
+						    sizeof(*c->dnum));
+		}
+		c->doff[c->ndict] = (uint32_t)c->dvals.len;
+		c->dnum[c->ndict] = key;
+		if (c->f.type == LAKE_STRING)
+			put_le(&c->dvals, len, 4);
+		gpu_buf_add(&c->dvals, p, len);
+		pq->rg_bytes += len + (c->f.type == LAKE_STRING ? 4 : 0);
+		c->slots[h] = (uint32_t)++c->ndict;
+		fresh = true;
+	}
+	if (c->nvals == c->icap) {
+		c->icap = c->icap == 0 ? 4096 : c->icap * 2;
+		c->idx = gpu_xreallocarray(c->idx, c->icap, sizeof(*c->idx));
+	}
+	c->idx[c->nvals++] = c->slots[h] - 1;
+	pq->rg_bytes += 4;
+	return fresh;
+}
+
+void
+lake_pq_i32(struct lake_pq *pq, size_t col, int32_t v)
+{
+	struct col *c = &pq->cols[col];
+	uint32_t u = (uint32_t)v;
+	char b[4];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		b[i] = (char)(u >> (8 * i));
+	add_def(pq, c, true);
+	if (add_value(pq, c, b, 4))
+		stats_i64(&c->rg, v);
+}
+
+void
+lake_pq_i64(struct lake_pq *pq, size_t col, int64_t v)
+{
+	struct col *c = &pq->cols[col];
+	uint64_t u = (uint64_t)v;
+	char b[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (char)(u >> (8 * i));
+	add_def(pq, c, true);
+	if (add_value(pq, c, b, 8))
+		stats_i64(&c->rg, v);
+}
+
+void
+lake_pq_double(struct lake_pq *pq, size_t col, double v)
+{
+	struct col *c = &pq->cols[col];
+	char b[8];
+
+	memcpy(b, &v, 8);
+	add_def(pq, c, true);
+	/* NaNs are counted per value, not per entry. */
+	if (add_value(pq, c, b, 8) || isnan(v))
+		stats_double(&c->rg, v);
+}
+
+void
+lake_pq_str(struct lake_pq *pq, size_t col, const char *p, size_t len)
+{
+	struct col *c = &pq->cols[col];
+
+	add_def(pq, c, true);
+	if (add_value(pq, c, p, len))
+		stats_str(&c->rg, p, len);
+}
+
+/* ---- output ---- */
+
+static int
+out(struct lake_pq *pq, const void *p, size_t n, struct gpu_err *err)
+{
+	if (n > 0 && fwrite(p, 1, n, pq->fp) != n) {
+		pq->failed = true;
+		return gpu_err_set(err, "cannot write '%s': %s", pq->path,
+				   strerror(errno));
+	}
+	pq->pos += n;
+	return 0;
+}
+
+/* Compress body into pq->comp per the codec. */
+static int
+compress(struct lake_pq *pq, const struct gpu_buf *body, struct gpu_err *err)
+{
+	gpu_buf_reset(&pq->comp);
+	if (pq->o.codec == LAKE_CODEC_ZSTD) {
+		size_t cap = ZSTD_compressBound(body->len), n;
+
+		gpu_buf_grow(&pq->comp, cap);
+		n = ZSTD_compressCCtx(pq->zctx, pq->comp.data, cap, body->data,
+				      body->len, pq->o.zstd_level);
+		if (ZSTD_isError(n))
+			return gpu_err_set(err, "zstd: %s",
+					   ZSTD_getErrorName(n));
+		pq->comp.len = n;
+	} else if (pq->o.codec == LAKE_CODEC_SNAPPY) {
+		size_t n = snappy_max_compressed_length(body->len);
+
+		gpu_buf_grow(&pq->comp, n);
+		if (snappy_compress(body->data, body->len, pq->comp.data, &n) !=
+		    SNAPPY_OK)
+			return gpu_err_set(err, "snappy: compression failed");
+		pq->comp.len = n;
+	} else {
+		gpu_buf_add(&pq->comp, body->data, body->len);
+	}
+	return 0;
+}
+
+/*
+ * Write one page: header of type type (with its sub-header's num_values and
+ * encoding) and pq->page compressed. Adds to *usize and *csize the page's
+ * sizes with its header.
+ */
+static int
+write_page(struct lake_pq *pq, int type, int64_t nvalues, int encoding,
+	   int64_t *usize, int64_t *csize, struct gpu_err *err)
+{
+	struct lake_thrift t;
+
+	if (compress(pq, &pq->page, err) != 0)
+		return -1;
+	gpu_buf_reset(&pq->hdr);
+	lake_thrift_init(&t, &pq->hdr);
+	lake_thrift_i32(&t, 1, type);
+	lake_thrift_i32(&t, 2, (int32_t)pq->page.len);
+	lake_thrift_i32(&t, 3, (int32_t)pq->comp.len);
+	if (type == PAGE_DATA) {
+		lake_thrift_struct_begin(&t, 5);
+		lake_thrift_i32(&t, 1, (int32_t)nvalues);
+		lake_thrift_i32(&t, 2, encoding);
+		lake_thrift_i32(&t, 3, ENC_RLE);
+		lake_thrift_i32(&t, 4, ENC_RLE);
+		lake_thrift_struct_end(&t);
+	} else {
+		lake_thrift_struct_begin(&t, 7);
+		lake_thrift_i32(&t, 1, (int32_t)nvalues);
+		lake_thrift_i32(&t, 2, ENC_PLAIN);
+		lake_thrift_struct_end(&t);
+	}
+	lake_thrift_struct_end(&t);
+	*usize += (int64_t)(pq->hdr.len + pq->page.len);
+	*csize += (int64_t)(pq->hdr.len + pq->comp.len);
+	if (out(pq, pq->hdr.data, pq->hdr.len, err) != 0)
+		return -1;
+	return out(pq, pq->comp.data, pq->comp.len, err);
+}
+
+static int
+bit_width(size_t n)
+{
+	int bw = 1;
+
+	while (bw < 32 && ((size_t)1 << bw) < n)
+		bw++;
+	return bw;
+}
+
+/* Bytes of the PLAIN value at *off in c->vals; advances *off. */
+static size_t
+value_size(const struct col *c, size_t *off)
+{
+	size_t n;
+
+	if (is_i32(c->f.type))
+		n = 4;
+	else if (c->f.type != LAKE_STRING)
+		n = 8;
+	else
+		n = 4 + ((size_t)(unsigned char)c->vals.data[*off] |
+			 (size_t)(unsigned char)c->vals.data[*off + 1] << 8 |
+			 (size_t)(unsigned char)c->vals.data[*off + 2] << 16 |
+			 (size_t)(unsigned char)c->vals.data[*off + 3] << 24);
+	*off += n;
+	return n;
+}
+
+static void
+chunk_stats(struct lake_thrift *t, const struct col *c, struct gpu_buf *tmp)
+{
+	lake_thrift_struct_begin(t, 12);
+	lake_thrift_i64(t, 3, (int64_t)c->rg.nulls);
+	if (c->rg.has) {
+		stats_bytes(&c->rg, c->f.type, true, tmp);
+		lake_thrift_binary(t, 5, tmp->data, tmp->len);
+		stats_bytes(&c->rg, c->f.type, false, tmp);
+		lake_thrift_binary(t, 6, tmp->data, tmp->len);
+	}
+	lake_thrift_struct_end(t);
+}
+
+/* Write column c's chunk of the buffered row group; append its ColumnChunk
+ * struct to rg->cols. */
+static int
+write_chunk(struct lake_pq *pq, struct col *c, struct rowgroup *rg,
+	    struct gpu_err *err)
+{
+	int64_t usize = 0, csize = 0, dict_off = -1, data_off;
+	size_t rows = pq->rg_rows, r = 0, v = 0, voff = 0;
+	int bw = c->dict ? bit_width(c->ndict) : 0;
+	struct lake_thrift t;
+	struct gpu_buf tmp;
+
+	if (c->dict) {
+		dict_off = (int64_t)pq->pos;
+		gpu_buf_reset(&pq->page);
+		gpu_buf_add(&pq->page, c->dvals.data, c->dvals.len);
+		if (write_page(pq, PAGE_DICTIONARY, (int64_t)c->ndict, 0,
+			       &usize, &csize, err) != 0)
+			return -1;
+	}
+	data_off = (int64_t)pq->pos;
+	while (r < rows) {
+		size_t r0 = r, v0 = v, off0 = voff, bits = 0;
+
+		/* Cut a page at about page_bytes of values. */
+		while (r < rows && bits / 8 < pq->o.page_bytes) {
+			if (c->f.required || c->defs.data[r] != 0) {
+				bits += c->dict ? (size_t)bw
+						: 8 * value_size(c, &voff);
+				v++;
+			}
+			r++;
+		}
+		gpu_buf_reset(&pq->page);
+		if (!c->f.required) {
+			size_t at = pq->page.len, k, n;
+
+			put_le(&pq->page, 0, 4);
+			lake_rle_encode(&pq->page, c->defs.data + r0, 1, r - r0,
+					1);
+			n = pq->page.len - at - 4;
+			for (k = 0; k < 4; k++)
+				pq->page.data[at + k] = (char)(n >> (8 * k));
+		}
+		if (c->dict) {
+			gpu_buf_addc(&pq->page, (char)bw);
+			lake_rle_encode(&pq->page, c->idx + v0, 4, v - v0, bw);
+		} else {
+			gpu_buf_add(&pq->page, c->vals.data + off0,
+				    voff - off0);
+		}
+		if (write_page(pq, PAGE_DATA, (int64_t)(r - r0),
+			       c->dict ? ENC_RLE_DICTIONARY : ENC_PLAIN, &usize,
+			       &csize, err) != 0)
+			return -1;
+	}
+	gpu_buf_init(&tmp);
+	lake_thrift_init(&t, &rg->cols);
+	lake_thrift_i64(&t, 2, 0);
+	lake_thrift_struct_begin(&t, 3);
+	lake_thrift_i32(&t, 1, physical(c->f.type));
+	lake_thrift_list(&t, 2, LAKE_TT_I32, c->dict ? 3 : 2);
+	lake_thrift_elem_i32(&t, ENC_PLAIN);
+	lake_thrift_elem_i32(&t, ENC_RLE);
+	if (c->dict)
+		lake_thrift_elem_i32(&t, ENC_RLE_DICTIONARY);
+	lake_thrift_list(&t, 3, LAKE_TT_BINARY, 1);
+	lake_thrift_elem_binary(&t, c->f.name, strlen(c->f.name));
+	lake_thrift_i32(&t, 4, pq->o.codec);
+	lake_thrift_i64(&t, 5, (int64_t)rows);
+	lake_thrift_i64(&t, 6, usize);
+	lake_thrift_i64(&t, 7, csize);
+	lake_thrift_i64(&t, 9, data_off);
+	if (dict_off >= 0)
+		lake_thrift_i64(&t, 11, dict_off);
+	chunk_stats(&t, c, &tmp);
+	lake_thrift_struct_end(&t);
+	lake_thrift_struct_end(&t);
+	gpu_buf_release(&tmp);
+	rg->bytes += usize;
+	rg->compressed += csize;
+	c->out.bytes += (uint64_t)csize;
+	return 0;
+}
+
+static void
+col_reset(struct col *c)
+{
+	gpu_buf_reset(&c->defs);
+	gpu_buf_reset(&c->vals);
+	gpu_buf_reset(&c->dvals);
+	c->nvals = 0;
+	c->ndict = 0;
+	c->dict = true;
+	if (c->slots != NULL)
+		memset(c->slots, 0, c->nslots * sizeof(*c->slots));
+	stats_reset(&c->rg);
+}
+
+static int
+flush_group(struct lake_pq *pq, struct gpu_err *err)
+{
+	struct rowgroup *rg;
+	size_t i;
+
+	if (pq->rg_rows == 0)
+		return 0;
+	pq->rgs = gpu_xreallocarray(pq->rgs, pq->nrgs + 1, sizeof(*pq->rgs));
+	rg = &pq->rgs[pq->nrgs++];
+	memset(rg, 0, sizeof(*rg));
+	gpu_buf_init(&rg->cols);
+	rg->rows = (int64_t)pq->rg_rows;
+	rg->offset = (int64_t)pq->pos;
+	for (i = 0; i < pq->ncols; i++) {
+		struct col *c = &pq->cols[i];
+
+		if (write_chunk(pq, c, rg, err) != 0)
+			return -1;
+		c->out.values += pq->rg_rows;
+		stats_merge(&c->file, &c->rg, c->f.type);
+		col_reset(c);
+	}
+	pq->rg_rows = 0;
+	pq->rg_bytes = 0;
+	return 0;
+}
+
+struct lake_pq *
+lake_pq_open(const char *path, const struct lake_field *fields, size_t n,
+	     const struct lake_pq_opts *opts, struct gpu_err *err)
+{
+	struct lake_pq *pq;
+	size_t i;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		gpu_err_set(err, "cannot create '%s': %s", path,
+			    strerror(errno));
+		return NULL;
+	}
+	pq = gpu_xcalloc(1, sizeof(*pq));
+	pq->fp = fdopen(fd, "wb");
+	if (pq->fp == NULL) {
+		gpu_err_set(err, "cannot open '%s': %s", path, strerror(errno));
+		close(fd);
+		free(pq);
+		return NULL;
+	}
+	pq->path = gpu_xstrdup(path);
+	pq->o = *opts;
+	if (pq->o.zstd_level == 0)
+		pq->o.zstd_level = 3;
+	if (pq->o.row_group_bytes == 0)
+		pq->o.row_group_bytes = (size_t)128 << 20;
+	if (pq->o.page_bytes == 0)
+		pq->o.page_bytes = (size_t)1 << 20;
+	if (pq->o.created_by == NULL)
+		pq->o.created_by = "gpuusage version " GPU_VERSION;
+	pq->cols = gpu_xcalloc(n, sizeof(*pq->cols));
+	pq->ncols = n;
+	for (i = 0; i < n; i++) {
+		struct col *c = &pq->cols[i];
+
+		c->f = fields[i];
+		gpu_buf_init(&c->defs);
+		gpu_buf_init(&c->vals);
+		gpu_buf_init(&c->dvals);
+		gpu_buf_init(&c->rg.smin);
+		gpu_buf_init(&c->rg.smax);
+		gpu_buf_init(&c->file.smin);
+		gpu_buf_init(&c->file.smax);
+		gpu_buf_init(&c->out.lower);
+		gpu_buf_init(&c->out.upper);
+		col_reset(c);
+	}
+	gpu_buf_init(&pq->page);
+	gpu_buf_init(&pq->comp);
+	gpu_buf_init(&pq->hdr);
+	if (pq->o.codec == LAKE_CODEC_ZSTD)
+		pq->zctx = ZSTD_createCCtx();
+	if (out(pq, "PAR1", 4, err) != 0) {
+		lake_pq_free(pq);
+		return NULL;
+	}
+	return pq;
+}
+
+int
+lake_pq_end_row(struct lake_pq *pq, struct gpu_err *err)
+{
+	pq->rows++;
+	pq->rg_rows++;
+	if (pq->rg_bytes >= pq->o.row_group_bytes)
+		return flush_group(pq, err);
+	return 0;
+}
+
+uint64_t
+lake_pq_rows(const struct lake_pq *pq)
+{
+	return pq->rows;
+}
+
+uint64_t
+lake_pq_size(const struct lake_pq *pq)
+{
+	return pq->pos + pq->rg_bytes;
+}
+
+static void
+schema_leaf(struct lake_thrift *t, const struct lake_field *f)
+{
+	lake_thrift_struct_begin(t, 0);
+	lake_thrift_i32(t, 1, physical(f->type));
+	lake_thrift_i32(t, 3, f->required ? 0 : 1);
+	lake_thrift_string(t, 4, f->name);
+	if (f->type == LAKE_STRING)
+		lake_thrift_i32(t, 6, CT_UTF8);
+	else if (f->type == LAKE_DATE)
+		lake_thrift_i32(t, 6, CT_DATE);
+	else if (f->type == LAKE_TIMESTAMPTZ)
+		lake_thrift_i32(t, 6, CT_TIMESTAMP_MICROS);
+	lake_thrift_i32(t, 9, f->id);
+	if (f->type == LAKE_STRING) {
+		lake_thrift_struct_begin(t, 10);
+		lake_thrift_struct_begin(t, 1);
+		lake_thrift_struct_end(t);
+		lake_thrift_struct_end(t);
+	} else if (f->type == LAKE_DATE) {
+		lake_thrift_struct_begin(t, 10);
+		lake_thrift_struct_begin(t, 6);
+		lake_thrift_struct_end(t);
+		lake_thrift_struct_end(t);
+	} else if (f->type == LAKE_TIMESTAMPTZ) {
+		lake_thrift_struct_begin(t, 10);
+		lake_thrift_struct_begin(t, 8);
+		lake_thrift_bool(t, 1, 1);
+		lake_thrift_struct_begin(t, 2);
+		lake_thrift_struct_begin(t, 2);
+		lake_thrift_struct_end(t);
+		lake_thrift_struct_end(t);
+		lake_thrift_struct_end(t);
+		lake_thrift_struct_end(t);
+	}
+	lake_thrift_struct_end(t);
+}
+
+static void
+footer(struct lake_pq *pq, struct gpu_buf *b)
+{
+	struct lake_thrift t;
+	size_t i;
+
+	lake_thrift_init(&t, b);
+	lake_thrift_i32(&t, 1, 1);
+	lake_thrift_list(&t, 2, LAKE_TT_STRUCT, pq->ncols + 1);
+	lake_thrift_struct_begin(&t, 0);
+	lake_thrift_string(&t, 4, "table");
+	lake_thrift_i32(&t, 5, (int32_t)pq->ncols);
+	lake_thrift_struct_end(&t);
+	for (i = 0; i < pq->ncols; i++)
+		schema_leaf(&t, &pq->cols[i].f);
+	lake_thrift_i64(&t, 3, (int64_t)pq->rows);
+	lake_thrift_list(&t, 4, LAKE_TT_STRUCT, pq->nrgs);
+	for (i = 0; i < pq->nrgs; i++) {
+		const struct rowgroup *rg = &pq->rgs[i];
+
+		lake_thrift_struct_begin(&t, 0);
+		lake_thrift_list(&t, 1, LAKE_TT_STRUCT, pq->ncols);
+		gpu_buf_add(b, rg->cols.data, rg->cols.len);
+		lake_thrift_i64(&t, 2, rg->bytes);
+		lake_thrift_i64(&t, 3, rg->rows);
+		lake_thrift_i64(&t, 5, rg->offset);
+		lake_thrift_i64(&t, 6, rg->compressed);
+		lake_thrift_field(&t, 7, LAKE_TT_I16);
+		lake_zigzag(b, (int64_t)i);
+		lake_thrift_struct_end(&t);
+	}
+	if (pq->o.kv_key != NULL) {
+		lake_thrift_list(&t, 5, LAKE_TT_STRUCT, 1);
+		lake_thrift_struct_begin(&t, 0);
+		lake_thrift_string(&t, 1, pq->o.kv_key);
+		lake_thrift_string(&t, 2, pq->o.kv_value);
+		lake_thrift_struct_end(&t);
+	}
+	lake_thrift_string(&t, 6, pq->o.created_by);
+	lake_thrift_list(&t, 7, LAKE_TT_STRUCT, pq->ncols);
+	for (i = 0; i < pq->ncols; i++) {
+		lake_thrift_struct_begin(&t, 0);
+		lake_thrift_struct_begin(&t, 1);
+		lake_thrift_struct_end(&t);
+		lake_thrift_struct_end(&t);
+	}
+	lake_thrift_struct_end(&t);
+}
+
+int
+lake_pq_finish(struct lake_pq *pq, struct gpu_err *err)
+{
+	struct gpu_buf b;
+	size_t i;
+	int rc = -1;
+
+	if (pq->finished || pq->failed)
+		return gpu_err_set(err, "'%s': writer already closed",
+				   pq->path);
+	pq->finished = true;
+	gpu_buf_init(&b);
+	if (flush_group(pq, err) != 0)
+		goto out;
+	footer(pq, &b);
+	put_le(&b, b.len, 4);
+	gpu_buf_add(&b, "PAR1", 4);
+	if (out(pq, b.data, b.len, err) != 0)
+		goto out;
+	if (fflush(pq->fp) != 0 || fsync(fileno(pq->fp)) != 0) {
+		gpu_err_set(err, "cannot write '%s': %s", pq->path,
+			    strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < pq->ncols; i++) {
+		struct col *c = &pq->cols[i];
+
+		c->out.nulls = c->file.nulls;
+		c->out.nans = c->file.nans;
+		c->out.has_bounds = c->file.has;
+		if (c->file.has) {
+			stats_bytes(&c->file, c->f.type, false, &c->out.lower);
+			stats_bytes(&c->file, c->f.type, true, &c->out.upper);
+		}
+	}
+	pq->offsets =
+	    gpu_xreallocarray(NULL, pq->nrgs + 1, sizeof(*pq->offsets));
+	for (i = 0; i < pq->nrgs; i++)
+		pq->offsets[i] = pq->rgs[i].offset;
+	rc = 0;
+out:
+	gpu_buf_release(&b);
+	if (fclose(pq->fp) != 0 && rc == 0)
+		rc = gpu_err_set(err, "cannot close '%s': %s", pq->path,
+				 strerror(errno));
+	pq->fp = NULL;
+	return rc;
+}
+
+uint64_t
+lake_pq_file_size(const struct lake_pq *pq)
+{
+	return pq->pos;
+}
+
+const int64_t *
+lake_pq_row_groups(const struct lake_pq *pq, size_t *n)
+{
+	*n = pq->nrgs;
+	return pq->offsets;
+}
+
+const struct lake_pq_colstats *
+lake_pq_stats(const struct lake_pq *pq, size_t col)
+{
+	return &pq->cols[col].out;
+}
+
+void
+lake_pq_free(struct lake_pq *pq)
+{
+	size_t i;
+
+	if (pq == NULL)
+		return;
+	if (pq->fp != NULL)
+		fclose(pq->fp);
+	for (i = 0; i < pq->ncols; i++) {
+		struct col *c = &pq->cols[i];
+
+		gpu_buf_release(&c->defs);
+		gpu_buf_release(&c->vals);
+		gpu_buf_release(&c->dvals);
+		gpu_buf_release(&c->out.lower);
+		gpu_buf_release(&c->out.upper);
+		free(c->doff);
+		free(c->dnum);
+		free(c->slots);
+		free(c->idx);
+		stats_release(&c->rg);
+		stats_release(&c->file);
+	}
+	for (i = 0; i < pq->nrgs; i++)
+		gpu_buf_release(&pq->rgs[i].cols);
+	free(pq->rgs);
+	free(pq->offsets);
+	free(pq->cols);
+	free(pq->path);
+	ZSTD_freeCCtx(pq->zctx);
+	gpu_buf_release(&pq->page);
+	gpu_buf_release(&pq->comp);
+	gpu_buf_release(&pq->hdr);
+	free(pq);
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* A streaming Parquet writer: flat schemas, data page v1, one row group
+ * buffered at a time. */
+#ifndef LAKE_PARQUET_H
+#define LAKE_PARQUET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/buf.h"
+#include "gpu/diag.h"
+
+/* Column types, as Iceberg names them. */
+enum lake_type {
+	LAKE_INT,	  /* INT32 */
+	LAKE_LONG,	  /* INT64 */
+	LAKE_DOUBLE,	  /* DOUBLE */
+	LAKE_STRING,	  /* BYTE_ARRAY, STRING (UTF8) */
+	LAKE_TIMESTAMPTZ, /* INT64, TIMESTAMP(MICROS, isAdjustedToUTC) */
+	LAKE_DATE	  /* INT32, DATE */
+};
+
+/* Parquet codec ids. */
+enum lake_codec {
+	LAKE_CODEC_NONE = 0,
+	LAKE_CODEC_SNAPPY = 1,
+	LAKE_CODEC_ZSTD = 6
+};
+
+/* One column of a flat schema; id is the Iceberg field id. */
+struct lake_field {
+	const char *name;
+	int id;
+	enum lake_type type;
+	bool required;
+};
+
+struct lake_pq_opts {
+	enum lake_codec codec;
+	int zstd_level;		/* 0: 3 */
+	size_t row_group_bytes; /* buffered bytes per row group; 0: 128 MiB */
+	size_t page_bytes;	/* value bytes per data page; 0: 1 MiB */
+	const char *created_by; /* "APP version X.Y.Z" form */
+	const char *kv_key;	/* one key-value pair for the footer, or NULL */
+	const char *kv_value;
+};
+
+/* Whole-file statistics of one column, as Iceberg's manifest wants them. */
+struct lake_pq_colstats {
+	uint64_t values; /* rows, nulls included */
+	uint64_t nulls;
+	uint64_t nans;
+	uint64_t
+	    bytes; /* compressed size of its chunks, page headers included */
+	bool has_bounds;
+	struct gpu_buf lower; /* PLAIN bytes (no length prefix for strings) */
+	struct gpu_buf upper;
+};
+
+struct lake_pq;
+
+/*
+ * Create the file path (it must not exist) and start writing fields[0..n)
+ * (the array and its strings must outlive the writer). Returns the writer
+ * (free with lake_pq_free()), or NULL with err filled.
+ */
+struct lake_pq *lake_pq_open(const char *path, const struct lake_field *fields,
+			     size_t n, const struct lake_pq_opts *opts,
+			     struct gpu_err *err);
+
+/*
+ * Set column col of the current row. Each column takes exactly one value
+ * per row; lake_pq_null() is for optional columns only. The setter must
+ * match the column's type (LAKE_TIMESTAMPTZ takes microseconds, LAKE_DATE
+ * days). A string is copied.
+ */
+void lake_pq_null(struct lake_pq *pq, size_t col);
+void lake_pq_i32(struct lake_pq *pq, size_t col, int32_t v);
+void lake_pq_i64(struct lake_pq *pq, size_t col, int64_t v);
+void lake_pq_double(struct lake_pq *pq, size_t col, double v);
+void lake_pq_str(struct lake_pq *pq, size_t col, const char *p, size_t len);
+
+/*
+ * End the current row; writes out the row group once it has grown to
+ * opts->row_group_bytes. Returns 0, or -1 with err filled (write error).
+ */
+int lake_pq_end_row(struct lake_pq *pq, struct gpu_err *err);
+
+/* Rows ended so far, and bytes written plus bytes buffered. */
+uint64_t lake_pq_rows(const struct lake_pq *pq);
+uint64_t lake_pq_size(const struct lake_pq *pq);
+
+/*
+ * Write the last row group and the footer, fsync and close the file.
+ * Returns 0, or -1 with err filled; either way only lake_pq_free() and the
+ * accessors below may follow.
+ */
+int lake_pq_finish(struct lake_pq *pq, struct gpu_err *err);
+
+/* After lake_pq_finish(): the file's size, its row group offsets (borrowed,
+ * *n of them) and one column's statistics (borrowed). */
+uint64_t lake_pq_file_size(const struct lake_pq *pq);
+const int64_t *lake_pq_row_groups(const struct lake_pq *pq, size_t *n);
+const struct lake_pq_colstats *lake_pq_stats(const struct lake_pq *pq,
+					     size_t col);
+
+/* Close (if still open) and free the writer; the file is left as it is.
+ * NULL is a no-op. */
+void lake_pq_free(struct lake_pq *pq);
+
+/*
+ * Append n values (elements of elem_size 1 or 4 bytes) in Parquet's
+ * RLE/bit-packed hybrid encoding with bit width bw (1..32), no length
+ * prefix.
+ */
+void lake_rle_encode(struct gpu_buf *out, const void *v, size_t elem_size,
+		     size_t n, int bw);
+
+/* Parse "zstd", "snappy" or "none". Returns 0 or -1. */
+int lake_codec_parse(const char *s, enum lake_codec *c);
+
+#endif
