@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "gpu/agg.h"
+#include "gpu/rollup.h"
 #include "gpu/db.h"
 #include "gpu/diag.h"
 #include "gpu/num.h"

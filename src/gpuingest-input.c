@@ -17,6 +17,7 @@
 #include "gpu/diag.h"
 #include "gpu/jobs.h"
 #include "gpu/reader.h"
+#include "gpu/sha256.h"
 #include "gpuingest.h"
 
 static double
@@ -82,7 +83,7 @@ ingest_progress_draw(struct progress *p, long long rows, long long offset,
 static int
 spool(struct input *in, FILE *fp)
 {
-	struct sha256 h;
+	struct gpu_sha256 h;
 	char block[65536];
 	size_t n;
 	FILE *tmp = tmpfile();
@@ -91,10 +92,10 @@ spool(struct input *in, FILE *fp)
 		gpu_msg("cannot create a temporary file: %s", strerror(errno));
 		goto fail;
 	}
-	sha256_init(&h);
+	gpu_sha256_init(&h);
 	in->size = 0;
 	while ((n = fread(block, 1, sizeof(block), fp)) > 0) {
-		sha256_update(&h, block, n);
+		gpu_sha256_update(&h, block, n);
 		in->size += (long long)n;
 		if (fwrite(block, 1, n, tmp) != n)
 			break;
@@ -105,7 +106,7 @@ spool(struct input *in, FILE *fp)
 		fclose(tmp);
 		goto fail;
 	}
-	sha256_hex(&h, in->sha);
+	gpu_sha256_hex(&h, in->sha);
 	rewind(tmp);
 	if (in->owned != NULL)
 		fclose(in->owned);
@@ -128,12 +129,12 @@ static void *
 hash_thread(void *arg)
 {
 	struct input *in = arg;
-	struct sha256 h;
+	struct gpu_sha256 h;
 	char *block = gpu_xmalloc(65536);
 	off_t off = in->pos;
 	ssize_t n;
 
-	sha256_init(&h);
+	gpu_sha256_init(&h);
 	while (!atomic_load(&in->stop) &&
 	       (n = pread(in->fd, block, 65536, off)) != 0) {
 		if (n < 0) {
@@ -142,10 +143,10 @@ hash_thread(void *arg)
 			in->hash_errno = errno;
 			break;
 		}
-		sha256_update(&h, block, (size_t)n);
+		gpu_sha256_update(&h, block, (size_t)n);
 		off += n;
 	}
-	sha256_hex(&h, in->sha);
+	gpu_sha256_hex(&h, in->sha);
 	free(block);
 	return NULL;
 }

@@ -86,26 +86,6 @@ void ingest_close_input(struct input *in);
  */
 void ingest_open_failed(int rc, bool jobs, const struct gpu_err *err);
 
-/* SHA-256 (FIPS 180-4), streaming, for the ingest log's input digests. */
-struct sha256 {
-	uint32_t h[8];
-	uint64_t nbytes;
-	unsigned char block[64];
-	size_t fill;
-};
-
-/* Start a new digest in ctx, which the caller owns. Cannot fail. */
-void sha256_init(struct sha256 *ctx);
-
-/* Feed n bytes of p (n may be 0). Cannot fail. */
-void sha256_update(struct sha256 *ctx, const void *p, size_t n);
-
-/*
- * Finish the digest and write it as 64 lowercase hex digits and a NUL into
- * hex. ctx must be initialized again before reuse.
- */
-void sha256_hex(struct sha256 *ctx, char hex[65]);
-
 /* Start one input's progress line: shown on a tty or with --progress. */
 void ingest_progress_start(struct progress *p, const struct opts *o,
 			   const char *source, long long size);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* gpuingest's SHA-256 (FIPS 180-4): a small portable implementation. */
-#include "gpuingest.h"
+/* SHA-256 (FIPS 180-4): a small portable implementation. */
+#include "gpu/sha256.h"
 
 #include <string.h>
 
@@ -58,7 +58,7 @@ compress(uint32_t h[8], const unsigned char *p)
 }
 
 void
-sha256_init(struct sha256 *ctx)
+gpu_sha256_init(struct gpu_sha256 *ctx)
 {
 	static const uint32_t iv[8] = {
 	    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -71,7 +71,7 @@ sha256_init(struct sha256 *ctx)
 }
 
 void
-sha256_update(struct sha256 *ctx, const void *data, size_t n)
+gpu_sha256_update(struct gpu_sha256 *ctx, const void *data, size_t n)
 {
 	const unsigned char *p = data;
 
@@ -96,7 +96,7 @@ sha256_update(struct sha256 *ctx, const void *data, size_t n)
 }
 
 void
-sha256_hex(struct sha256 *ctx, char hex[65])
+gpu_sha256_hex(struct gpu_sha256 *ctx, char hex[65])
 {
 	static const char digits[] = "0123456789abcdef";
 	uint64_t bits = ctx->nbytes * 8;
@@ -105,7 +105,7 @@ sha256_hex(struct sha256 *ctx, char hex[65])
 
 	for (int i = 0; i < 8; i++)
 		pad[padlen + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));
-	sha256_update(ctx, pad, padlen + 8);
+	gpu_sha256_update(ctx, pad, padlen + 8);
 	for (int i = 0; i < 32; i++) {
 		unsigned char byte =
 		    (unsigned char)(ctx->h[i / 4] >> (24 - 8 * (i % 4)));

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for SHA-256 against FIPS 180-4 / NIST vectors
- * (src/gpuingest-sha256.c). */
+/* Unit tests for SHA-256 against FIPS 180-4 / NIST vectors (gpu/sha256.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,23 +8,23 @@
 
 #include <string.h>
 
-#include "gpuingest.h"
+#include "gpu/sha256.h"
 
 /* Digest of s fed in pieces of step bytes (0: all at once). */
 static void
 digest(const char *s, size_t len, size_t step, char hex[65])
 {
-	struct sha256 ctx;
+	struct gpu_sha256 ctx;
 
-	sha256_init(&ctx);
+	gpu_sha256_init(&ctx);
 	if (step == 0) {
-		sha256_update(&ctx, s, len);
+		gpu_sha256_update(&ctx, s, len);
 	} else {
 		for (size_t i = 0; i < len; i += step)
-			sha256_update(&ctx, s + i,
-				      len - i < step ? len - i : step);
+			gpu_sha256_update(&ctx, s + i,
+					  len - i < step ? len - i : step);
 	}
-	sha256_hex(&ctx, hex);
+	gpu_sha256_hex(&ctx, hex);
 }
 
 static void
@@ -98,15 +97,15 @@ test_sha256_padding_edges(void **state)
 static void
 test_sha256_million_a(void **state)
 {
-	struct sha256 ctx;
+	struct gpu_sha256 ctx;
 	char block[1000], hex[65];
 
 	(void)state;
 	memset(block, 'a', sizeof(block));
-	sha256_init(&ctx);
+	gpu_sha256_init(&ctx);
 	for (int i = 0; i < 1000; i++)
-		sha256_update(&ctx, block, sizeof(block));
-	sha256_hex(&ctx, hex);
+		gpu_sha256_update(&ctx, block, sizeof(block));
+	gpu_sha256_hex(&ctx, hex);
 	assert_string_equal(
 	    hex,
 	    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
