@@ -152,22 +152,30 @@ $(B)/tests/test_%: $(B)/tests/test_%.o $$(call tool_part_obj,$$*) \
 	  $(if $(findstring -,$*),$(call test_part,$*)) $(LIB) $(PKG_LIBS) \
 	  $(CMOCKA_LIBS)
 
-# The suites run one after another, so that their reports stay apart.
+# The test suites; check runs them one after another, so that their
+# reports stay apart.
+RUN_UNIT    = scripts/run-unit.sh $(UNIT_BINS)
+RUN_GOLDEN  = B=$(B) tests/golden.sh
+RUN_E2E     = B=$(B) scripts/check-extra.sh $(E2E_TESTS)
+RUN_BROWSER = B=$(B) SUITE=browser scripts/check-extra.sh $(BROWSER_TEST)
+
 check: all $(UNIT_BINS)
-	@$(MAKE) -j1 --no-print-directory check-unit check-golden check-e2e \
-	  check-browser
+	@$(RUN_UNIT)
+	@$(RUN_GOLDEN)
+	@$(RUN_E2E)
+	@$(RUN_BROWSER)
 
 check-unit: $(UNIT_BINS)
-	@scripts/run-unit.sh $(UNIT_BINS)
+	@$(RUN_UNIT)
 
 check-golden: all
-	@B=$(B) tests/golden.sh
+	@$(RUN_GOLDEN)
 
 check-e2e: all
-	@B=$(B) scripts/check-extra.sh $(E2E_TESTS)
+	@$(RUN_E2E)
 
 check-browser: all
-	@B=$(B) SUITE=browser scripts/check-extra.sh $(BROWSER_TEST)
+	@$(RUN_BROWSER)
 
 check-asan:
 	$(MAKE) B=build-asan CC=$(CC) \
