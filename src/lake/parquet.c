@@ -342,8 +342,13 @@ width(enum lake_type t)
 	return t == LAKE_STRING ? 0 : 8;
 }
 
+/*
+ * The hash of the dictionary index. The index is not the core hash map:
+ * it stores no keys of its own, only entry numbers into the page's
+ * dictionary buffer, which is what the page writes out.
+ */
 static uint32_t
-hash_bytes(const char *p, size_t n)
+dict_hash(const char *p, size_t n)
 {
 	uint32_t h = 2166136261u;
 	uint64_t v = 0;
@@ -392,7 +397,7 @@ dict_rehash(struct col *c)
 	for (i = 0; i < c->ndict; i++) {
 		size_t n;
 		const char *p = dict_entry(c, (uint32_t)i, &n);
-		size_t h = hash_bytes(p, n) & mask;
+		size_t h = dict_hash(p, n) & mask;
 
 		while (c->slots[h] != 0)
 			h = (h + 1) & mask;
@@ -455,7 +460,7 @@ add_value(struct lake_pq *pq, struct col *c, const char *p, size_t len)
 	if (c->ndict * 2 >= c->nslots)
 		dict_rehash(c);
 	mask = c->nslots - 1;
-	h = hash_bytes(p, len) & mask;
+	h = dict_hash(p, len) & mask;
 	if (c->f.type != LAKE_STRING) {
 		memcpy(&key, p, len);
 		while (c->slots[h] != 0 && c->dnum[c->slots[h] - 1] != key)
