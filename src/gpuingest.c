@@ -380,6 +380,86 @@ out:
 	gpu_reader_free(rd);
 }
 
+/*
+ * One record of a job or allocation input: read it and store it, or
+ * reject it. Returns 1 for a record handled, 0 at the end, -1 on a fatal
+ * read error (err filled), -2 on a database error (err filled).
+ */
+typedef int record_fn(struct run *r, void *rd, const char *source,
+		      struct gpu_err *err);
+
+static int
+job_record(struct run *r, void *rd, const char *source, struct gpu_err *err)
+{
+	struct gpu_job job;
+	struct gpu_reject rej;
+	long line;
+	int rc = gpu_jobs_next(rd, &job, &line, &rej, err);
+
+	if (rc <= 0)
+		return rc;
+	if ((rc == GPU_READ_SAMPLE ? gpu_ingest_job(r->ing, &job, err)
+				   : reject(r, source, &rej, err)) != 0)
+		return -2;
+	return 1;
+}
+
+/*
+ * One allocation; one the warehouse's state makes invalid (an end before
+ * the stored start) is rejected like a bad row.
+ */
+static int
+alloc_record(struct run *r, void *rd, const char *source,
+	     struct gpu_err *err)
+{
+	struct gpu_alloc a;
+	struct gpu_reject rej;
+	long line;
+	int rc = gpu_alloc_next(rd, &a, &line, &rej, err);
+	const char *why;
+
+	if (rc <= 0)
+		return rc;
+	if (rc == GPU_READ_SAMPLE) {
+		rc = gpu_ingest_alloc(r->ing, &a, &why, err);
+		if (rc < 0)
+			return -2;
+		if (rc == 0)
+			return 1;
+		rej = (struct gpu_reject){line, why, {"", 0}};
+	}
+	return reject(r, source, &rej, err) != 0 ? -2 : 1;
+}
+
+/* Load every record of an open job or allocation input into counts. */
+static void
+load_records(struct run *r, struct input *in, void *rd, record_fn *next,
+	     struct gpu_ingest_counts *counts)
+{
+	struct gpu_err err = {{0}, {0}, 0};
+	int rc;
+
+	if (gpu_ingest_begin_source(r->ing, in->source, now_ms(), &err) != 0) {
+		db_error(r, &err);
+		return;
+	}
+	while ((rc = next(r, rd, in->source, &err)) != 0) {
+		if (rc == -1) {
+			gpu_msg_err(&err);
+			r->failed = true;
+			break;
+		}
+		if (rc == -2) {
+			db_error(r, &err);
+			return;
+		}
+	}
+	if (finish_input(r, in) != 0)
+		return;
+	check_rejects(r, in->source);
+	add_counts(counts, gpu_ingest_source_counts(r->ing));
+}
+
 static void
 load_jobs(struct run *r, struct input *in)
 {
@@ -387,10 +467,7 @@ load_jobs(struct run *r, struct input *in)
 	struct gpu_jobs_opts jo = {o->job_columns != NULL ? o->job_columns
 							  : o->columns};
 	struct gpu_jobs *jr;
-	struct gpu_job job;
-	struct gpu_reject rej;
 	struct gpu_err err = {{0}, {0}, 0};
-	long line;
 	int rc;
 
 	if ((rc = gpu_jobs_open(in->fp, in->source, &jo, &jr, &err)) != 0) {
@@ -399,58 +476,15 @@ load_jobs(struct run *r, struct input *in)
 		return;
 	}
 	warn_unknown(r, in->source, gpu_jobs_unknown(jr));
-	if (gpu_ingest_begin_source(r->ing, in->source, now_ms(), &err) != 0) {
-		db_error(r, &err);
-		goto out;
-	}
-	while ((rc = gpu_jobs_next(jr, &job, &line, &rej, &err)) != 0) {
-		if (rc < 0) {
-			gpu_msg_err(&err);
-			r->failed = true;
-			break;
-		}
-		if ((rc == GPU_READ_SAMPLE
-			 ? gpu_ingest_job(r->ing, &job, &err)
-			 : reject(r, in->source, &rej, &err)) != 0) {
-			db_error(r, &err);
-			goto out;
-		}
-	}
-	if (finish_input(r, in) != 0)
-		goto out;
-	check_rejects(r, in->source);
-	add_counts(&r->jobs, gpu_ingest_source_counts(r->ing));
-out:
+	load_records(r, in, jr, job_record, &r->jobs);
 	gpu_jobs_free(jr);
-}
-
-/*
- * Store one allocation; one the warehouse's state makes invalid (an end
- * before the stored start) is rejected like a bad row. Returns 0 or -1.
- */
-static int
-store_alloc(struct run *r, const char *source, const struct gpu_alloc *a,
-	    long line, struct gpu_err *err)
-{
-	const char *why;
-	struct gpu_reject rej = {line, NULL, {"", 0}};
-	int rc = gpu_ingest_alloc(r->ing, a, &why, err);
-
-	if (rc <= 0)
-		return rc;
-	rej.reason = why;
-	return reject(r, source, &rej, err);
 }
 
 static void
 load_allocs(struct run *r, struct input *in)
 {
 	struct gpu_alloc_reader *ar;
-	struct gpu_alloc a;
-	struct gpu_reject rej;
 	struct gpu_err err = {{0}, {0}, 0};
-	long line;
-	int rc;
 
 	ar = gpu_alloc_reader_new(in->fp, in->source, &err);
 	if (ar == NULL) {
@@ -458,28 +492,7 @@ load_allocs(struct run *r, struct input *in)
 		r->failed = true;
 		return;
 	}
-	if (gpu_ingest_begin_source(r->ing, in->source, now_ms(), &err) != 0) {
-		db_error(r, &err);
-		goto out;
-	}
-	while ((rc = gpu_alloc_next(ar, &a, &line, &rej, &err)) != 0) {
-		if (rc < 0) {
-			gpu_msg_err(&err);
-			r->failed = true;
-			break;
-		}
-		if ((rc == GPU_READ_SAMPLE
-			 ? store_alloc(r, in->source, &a, line, &err)
-			 : reject(r, in->source, &rej, &err)) != 0) {
-			db_error(r, &err);
-			goto out;
-		}
-	}
-	if (finish_input(r, in) != 0)
-		goto out;
-	check_rejects(r, in->source);
-	add_counts(&r->allocs, gpu_ingest_source_counts(r->ing));
-out:
+	load_records(r, in, ar, alloc_record, &r->allocs);
 	gpu_alloc_reader_free(ar);
 }
 
