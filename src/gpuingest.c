@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* gpuingest: load raw GPU samples and job records into the warehouse. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "gpu/db.h"
 #include "gpu/diag.h"
 #include "gpu/ingest.h"
+#include "gpu/interval.h"
 #include "gpu/jobs.h"
 #include "gpu/num.h"
 #include "gpu/opt.h"
@@ -61,7 +63,8 @@ static const char help_text[] =
     "  -f, --format F           csv, jsonl or auto (default: from the "
     "first byte)\n"
     "      --interval S         seconds a sample stands for when it has no\n"
-    "                           interval_s, 1-86400 (default 60)\n"
+    "                           interval_s, 1-86400 (default: inferred\n"
+    "                           per series, docs/FORMAT.md 1.2)\n"
     "      --source NAME        name of standard input in the log and "
     "messages\n"
     "  -j, --jobs FILE          also load job records or Slurm sacct "
@@ -101,7 +104,8 @@ struct run {
 	sqlite3 *db;
 	struct gpu_ingest *ing;
 	struct gpu_ingest_counts samples, jobs, allocs;
-	int nsamples; /* sample inputs loaded */
+	int nsamples;	     /* sample inputs loaded */
+	long long *inferred; /* samples by inferred interval, or NULL */
 	bool failed;
 	bool db_failed; /* stop at once: the transaction is broken */
 };
@@ -154,6 +158,7 @@ set_opt(void *ctx, int c, const char *arg)
 		if (gpu_num_parse_range(arg, 1, 86400, &o->interval_s) != 0)
 			return gpu_usage_error(usage_text,
 					       "invalid interval '%s'", arg);
+		o->has_interval = true;
 		break;
 	case OPT_SOURCE:
 		o->source = arg;
@@ -327,6 +332,56 @@ finish_input(struct run *r, struct input *in)
 	return 0;
 }
 
+/*
+ * The first pass over a sample input (SPEC.md 1.2): each series' interval,
+ * or NULL with --interval. Rejects are left to the second pass, which
+ * starts where this one did.
+ */
+static struct gpu_interval *
+infer_intervals(struct run *r, struct input *in,
+		const struct gpu_reader_opts *ro)
+{
+	struct gpu_interval *iv;
+	struct gpu_reader *rd;
+	struct gpu_sample s;
+	struct gpu_reject rej;
+	struct gpu_err err = {{0}, {0}, 0};
+	long line;
+	int rc;
+
+	if (r->o->has_interval)
+		return NULL;
+	iv = gpu_interval_new();
+	if (gpu_reader_open(in->fp, in->source, ro, &rd, &err) == 0) {
+		while ((rc = gpu_reader_next(rd, &s, &line, &rej, &err)) > 0)
+			if (rc == GPU_READ_SAMPLE)
+				gpu_interval_add(iv, &s);
+		gpu_reader_free(rd);
+	}
+	gpu_interval_finish(iv);
+	clearerr(in->fp);
+	if (fseeko(in->fp, in->pos, SEEK_SET) != 0) {
+		gpu_msg("%s: cannot read the input again: %s", in->source,
+			strerror(errno));
+		gpu_interval_free(iv);
+		return NULL;
+	}
+	return iv;
+}
+
+/* The sample's duration when it has none: its series'. */
+static void
+apply_interval(struct run *r, struct gpu_interval *iv, struct gpu_sample *s)
+{
+	if (iv == NULL || s->interval_s > 0)
+		return;
+	s->interval_s = gpu_interval_of(iv, s);
+	if (r->inferred == NULL)
+		r->inferred =
+		    gpu_xcalloc(GPU_INTERVAL_MAX + 1, sizeof(*r->inferred));
+	r->inferred[s->interval_s]++;
+}
+
 static void
 load_samples(struct run *r, struct input *in)
 {
@@ -338,12 +393,18 @@ load_samples(struct run *r, struct input *in)
 	struct gpu_reject rej;
 	struct gpu_err err = {{0}, {0}, 0};
 	struct progress p;
+	struct gpu_interval *iv = NULL;
 	long line;
 	int rc;
 
+	if (!r->o->has_interval && (iv = infer_intervals(r, in, &ro)) == NULL) {
+		r->failed = true;
+		return;
+	}
 	if ((rc = gpu_reader_open(in->fp, in->source, &ro, &rd, &err)) != 0) {
 		ingest_open_failed(rc, false, &err);
 		r->failed = true;
+		gpu_interval_free(iv);
 		return;
 	}
 	warn_unknown(r, in->source, gpu_reader_unknown(rd));
@@ -358,6 +419,8 @@ load_samples(struct run *r, struct input *in)
 			r->failed = true;
 			break;
 		}
+		if (rc == GPU_READ_SAMPLE)
+			apply_interval(r, iv, &s);
 		if ((rc == GPU_READ_SAMPLE
 			 ? gpu_ingest_sample(r->ing, &s, &err)
 			 : reject(r, in->source, &rej, &err)) != 0) {
@@ -377,6 +440,7 @@ load_samples(struct run *r, struct input *in)
 	add_counts(&r->samples, gpu_ingest_source_counts(r->ing));
 	r->nsamples++;
 out:
+	gpu_interval_free(iv);
 	gpu_reader_free(rd);
 }
 
@@ -536,6 +600,34 @@ print_counts_text(struct gpu_buf *b, const char *what,
 	gpu_buf_addc(b, '\n');
 }
 
+/*
+ * The inferred intervals and how many samples took each (SPEC.md 1.2):
+ * "5 s for 17 samples, ..." or, as JSON, [{"interval_s":5,"samples":17}].
+ */
+static void
+print_inferred(struct gpu_buf *b, const struct run *r, bool json)
+{
+	const char *sep = "";
+
+	gpu_buf_adds(b, json ? ",\"inferred_intervals\":["
+			     : "intervals inferred: ");
+	for (int secs = 1; secs <= GPU_INTERVAL_MAX; secs++) {
+		long long n = r->inferred[secs];
+
+		if (n == 0)
+			continue;
+		if (json)
+			gpu_buf_addf(b,
+				     "%s{\"interval_s\":%d,\"samples\":%lld}",
+				     sep, secs, n);
+		else
+			gpu_buf_addf(b, "%s%d s for %lld sample%s", sep, secs,
+				     n, n == 1 ? "" : "s");
+		sep = json ? "," : ", ";
+	}
+	gpu_buf_adds(b, json ? "]" : "\n");
+}
+
 static void
 print_summary(const struct run *r)
 {
@@ -560,6 +652,8 @@ print_summary(const struct run *r)
 		} else {
 			gpu_buf_adds(&b, ",\"min_ts\":null,\"max_ts\":null");
 		}
+		if (r->inferred != NULL)
+			print_inferred(&b, r, true);
 		if (o->jobs != NULL) {
 			gpu_buf_adds(&b, ",\"jobs\":{");
 			print_counts_json(&b, &r->jobs, false);
@@ -576,6 +670,8 @@ print_summary(const struct run *r)
 		if (r->nsamples > 0 || (o->jobs == NULL && o->nallocs == 0))
 			print_counts_text(&b, "samples", &r->samples,
 					  attribution);
+		if (r->inferred != NULL)
+			print_inferred(&b, r, false);
 		if (o->jobs != NULL)
 			print_counts_text(&b, "jobs", &r->jobs, false);
 		if (o->nallocs > 0)
@@ -725,5 +821,6 @@ main(int argc, char **argv)
 		status = GPU_EXIT_FAIL;
 	}
 	free(o.allocs);
+	free(r.inferred);
 	return gpu_close_stdout(status);
 }

@@ -18,6 +18,7 @@ struct opts {
 	const char *db;
 	enum gpu_format format;
 	int64_t interval_s;
+	bool has_interval; /* --interval given: nothing is inferred */
 	const char *source;
 	const char *jobs;
 	const char **allocs; /* --allocations files, in order */
