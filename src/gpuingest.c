@@ -40,7 +40,7 @@ enum {
 #define SHOW_REJECTS 10
 
 static const char usage_text[] =
-    "usage: gpuingest [-q] [-d db] [-f csv|jsonl|auto] [-n node] "
+    "usage: gpuingest [-q] [-d db] [-f csv|jsonl|prometheus|auto] [-n node] "
     "[-c column[,column...]]\n"
     "                 [--at time] [-j jobs-file] [--job-columns list] "
     "[--interval s]\n"
@@ -60,8 +60,8 @@ static const char help_text[] =
     "\n"
     "  -d, --db PATH            warehouse (default $GPUUSAGE_DB, else\n"
     "                           ./gpuusage.db); created when missing\n"
-    "  -f, --format F           csv, jsonl or auto (default: from the "
-    "first byte)\n"
+    "  -f, --format F           csv, jsonl, prometheus (dcgm-exporter) or\n"
+    "                           auto (default: from the first bytes)\n"
     "      --interval S         seconds a sample stands for when it has no\n"
     "                           interval_s, 1-86400 (default: inferred\n"
     "                           per series, docs/FORMAT.md 1.2)\n"

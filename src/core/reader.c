@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gpu/num.h"
+#include "gpu/prom.h"
 #include "gpu/time.h"
 #include "gpu/utf8.h"
 
@@ -110,6 +111,7 @@ struct gpu_reader {
 	bool has_at;
 	int64_t at_ms;
 	bool jsonl;
+	struct gpu_prom *prom; /* Prometheus text: it reads, not t */
 };
 
 static int
@@ -451,6 +453,34 @@ map_columns(struct gpu_reader *r, struct gpu_err *err)
 	return 0;
 }
 
+/*
+ * Whether to read Prometheus text: asked for, or detected from the first
+ * bytes of a seekable input (put back), or from a first '#' of another.
+ */
+static bool
+is_prom(FILE *fp, enum gpu_format format)
+{
+	char head[512];
+	size_t n;
+	off_t pos;
+	int c;
+
+	if (format != GPU_FMT_AUTO)
+		return format == GPU_FMT_PROMETHEUS;
+	pos = ftello(fp);
+	if (pos >= 0) {
+		n = fread(head, 1, sizeof(head), fp);
+		clearerr(fp);
+		if (fseeko(fp, pos, SEEK_SET) == 0)
+			return gpu_prom_detect(head, n);
+	}
+	c = getc(fp);
+	if (c == EOF)
+		return false;
+	ungetc(c, fp);
+	return c == '#';
+}
+
 int
 gpu_reader_open(FILE *fp, const char *source,
 		const struct gpu_reader_opts *opts, struct gpu_reader **out,
@@ -473,6 +503,11 @@ gpu_reader_open(FILE *fp, const char *source,
 	}
 	r->has_at = opts->has_at;
 	r->at_ms = opts->at_ms;
+	if (is_prom(fp, opts->format)) {
+		r->prom = gpu_prom_new(fp, source, opts, &rc, err);
+		*out = r;
+		return 0;
+	}
 	memset(&to, 0, sizeof(to));
 	to.format = opts->format;
 	to.delim = ',';
@@ -509,6 +544,7 @@ gpu_reader_free(struct gpu_reader *r)
 	if (r == NULL)
 		return;
 	gpu_table_free(r->t);
+	gpu_prom_free(r->prom);
 	free(r->node);
 	free(r);
 }
@@ -521,6 +557,8 @@ gpu_reader_next(struct gpu_reader *r, struct gpu_sample *s, long *line,
 	const char *why;
 	int rc;
 
+	if (r->prom != NULL)
+		return gpu_prom_next(r->prom, s, line, rej, err);
 	rc = gpu_table_next(r->t, &row, err);
 	if (rc <= 0)
 		return rc;
@@ -545,11 +583,15 @@ gpu_reader_next(struct gpu_reader *r, struct gpu_sample *s, long *line,
 const char *
 gpu_reader_unknown(const struct gpu_reader *r)
 {
+	if (r->prom != NULL)
+		return "";
 	return gpu_table_unknown(r->t);
 }
 
 long long
 gpu_reader_offset(const struct gpu_reader *r)
 {
+	if (r->prom != NULL)
+		return gpu_prom_offset(r->prom);
 	return gpu_table_offset(r->t);
 }
