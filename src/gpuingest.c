@@ -33,6 +33,7 @@ enum {
 	OPT_SUMMARY,
 	OPT_PROGRESS,
 	OPT_JOB_COLUMNS,
+	OPT_INPUT_TZ,
 	OPT_ALLOCATIONS,
 };
 
@@ -44,7 +45,7 @@ static const char usage_text[] =
     "[-c column[,column...]]\n"
     "                 [--at time] [-j jobs-file] [--job-columns list] "
     "[--interval s]\n"
-    "                 [-a allocations-file ...]\n"
+    "                 [-a allocations-file ...] [--input-tz zone]\n"
     "                 [--source name] [--max-reject-pct p] "
     "[--lock-timeout s]\n"
     "                 [--dry-run] [--summary text|json] [--progress] "
@@ -65,6 +66,8 @@ static const char help_text[] =
     "      --interval S         seconds a sample stands for when it has no\n"
     "                           interval_s, 1-86400 (default: inferred\n"
     "                           per series, docs/FORMAT.md 1.2)\n"
+    "      --input-tz ZONE      read timestamps without an offset as local\n"
+    "                           times of the IANA zone (Europe/Copenhagen)\n"
     "      --source NAME        name of standard input in the log and "
     "messages\n"
     "  -j, --jobs FILE          also load job records or Slurm sacct "
@@ -202,6 +205,9 @@ set_opt(void *ctx, int c, const char *arg)
 	case OPT_JOB_COLUMNS:
 		o->job_columns = arg;
 		break;
+	case OPT_INPUT_TZ:
+		o->input_tz = arg;
+		break;
 	default:
 		return GPU_EXIT_USAGE;
 	}
@@ -231,6 +237,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	    {"summary", required_argument, NULL, OPT_SUMMARY},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
 	    {"job-columns", required_argument, NULL, OPT_JOB_COLUMNS},
+	    {"input-tz", required_argument, NULL, OPT_INPUT_TZ},
 	    {NULL, 0, NULL, 0},
 	};
 	return gpu_opt_parse(argc, argv, ":d:f:j:a:n:c:qhV", longopts, usage_text,
@@ -353,6 +360,7 @@ infer_intervals(struct run *r, struct input *in,
 		return NULL;
 	iv = gpu_interval_new();
 	if (gpu_reader_open(in->fp, in->source, ro, &rd, &err) == 0) {
+		gpu_reader_set_tz(rd, r->o->tz);
 		while ((rc = gpu_reader_next(rd, &s, &line, &rej, &err)) > 0)
 			if (rc == GPU_READ_SAMPLE)
 				gpu_interval_add(iv, &s);
@@ -407,6 +415,7 @@ load_samples(struct run *r, struct input *in)
 		gpu_interval_free(iv);
 		return;
 	}
+	gpu_reader_set_tz(rd, o->tz);
 	warn_unknown(r, in->source, gpu_reader_unknown(rd));
 	if (gpu_ingest_begin_source(r->ing, in->source, now_ms(), &err) != 0) {
 		db_error(r, &err);
@@ -813,6 +822,11 @@ main(int argc, char **argv)
 		return gpu_usage_error(usage_text,
 				       "standard input named more than once");
 	}
+	if (o.input_tz != NULL &&
+	    (o.tz = gpu_tz_load(o.input_tz, &err)) == NULL) {
+		free(o.allocs);
+		return gpu_usage_error(usage_text, "%s", err.msg);
+	}
 	r.o = &o;
 	r.path = gpu_db_path(o.db);
 	status = run_all(&r, files, nfiles);
@@ -822,5 +836,6 @@ main(int argc, char **argv)
 	}
 	free(o.allocs);
 	free(r.inferred);
+	gpu_tz_free(o.tz);
 	return gpu_close_stdout(status);
 }

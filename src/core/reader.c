@@ -112,6 +112,7 @@ struct gpu_reader {
 	int64_t at_ms;
 	bool jsonl;
 	struct gpu_prom *prom; /* Prometheus text: it reads, not t */
+	struct gpu_tz *tz;     /* gpu_reader_set_tz(), borrowed */
 };
 
 static int
@@ -318,6 +319,32 @@ opt_double(const struct gpu_reader *r, const struct gpu_row *row, int fid,
 	return NULL;
 }
 
+/* A date and time ("2026-11-28 16:00:00", "2026/11/28 ...") with no offset. */
+static bool
+names_no_offset(struct gpu_str v)
+{
+	if (v.len < 11 || (v.p[4] != '-' && v.p[4] != '/') ||
+	    v.p[v.len - 1] == 'Z' || v.p[v.len - 1] == 'z')
+		return false;
+	for (size_t i = 11; i < v.len; i++)
+		if (v.p[i] == '+' || v.p[i] == '-')
+			return false;
+	return true;
+}
+
+/* Read *ms, a local time of tz, as UTC; NULL or a reject reason. */
+static const char *
+from_local(struct gpu_tz *tz, int64_t *ms)
+{
+	const char *why;
+
+	if (gpu_tz_to_utc(tz, *ms, ms, &why) != 0)
+		return why;
+	if (*ms < GPU_TIME_MIN_MS || *ms >= GPU_TIME_MAX_MS)
+		return "timestamp out of range";
+	return NULL;
+}
+
 static const char *
 validate(const struct gpu_reader *r, const struct gpu_row *row,
 	 struct gpu_sample *s)
@@ -331,6 +358,9 @@ validate(const struct gpu_reader *r, const struct gpu_row *row,
 	if (value(r, row, F_TS, &v)) {
 		if (gpu_time_parse(v.p, v.len, &s->ts_ms, &why) != 0)
 			return why != NULL ? why : meta[F_TS].invalid;
+		if (r->tz != NULL && names_no_offset(v) &&
+		    (why = from_local(r->tz, &s->ts_ms)) != NULL)
+			return why;
 	} else if (r->has_at) {
 		s->ts_ms = r->at_ms;
 	} else {
@@ -578,6 +608,12 @@ gpu_reader_next(struct gpu_reader *r, struct gpu_sample *s, long *line,
 	if (line != NULL)
 		*line = row.line;
 	return GPU_READ_SAMPLE;
+}
+
+void
+gpu_reader_set_tz(struct gpu_reader *r, struct gpu_tz *tz)
+{
+	r->tz = tz;
 }
 
 const char *
