@@ -484,31 +484,52 @@ map_columns(struct gpu_reader *r, struct gpu_err *err)
 }
 
 /*
- * Whether to read Prometheus text: asked for, or detected from the first
- * bytes of a seekable input (put back), or from a first '#' of another.
+ * The first bytes of fp, put back: their count, or -1 when fp cannot be
+ * read twice (then one byte was peeked into head, 0 at the end).
  */
-static bool
-is_prom(FILE *fp, enum gpu_format format)
+static long
+peek(FILE *fp, char *head, size_t size)
 {
-	char head[512];
+	off_t pos = ftello(fp);
 	size_t n;
-	off_t pos;
 	int c;
 
-	if (format != GPU_FMT_AUTO)
-		return format == GPU_FMT_PROMETHEUS;
-	pos = ftello(fp);
 	if (pos >= 0) {
-		n = fread(head, 1, sizeof(head), fp);
+		n = fread(head, 1, size, fp);
 		clearerr(fp);
 		if (fseeko(fp, pos, SEEK_SET) == 0)
-			return gpu_prom_detect(head, n);
+			return (long)n;
 	}
 	c = getc(fp);
 	if (c == EOF)
-		return false;
+		return 0;
 	ungetc(c, fp);
-	return c == '#';
+	head[0] = (char)c;
+	return -1;
+}
+
+/*
+ * Whether to read Prometheus text: asked for, or detected from the first
+ * bytes of a seekable input, or from a first '#' of another.
+ */
+static bool
+is_prom(enum gpu_format format, const char *head, long n)
+{
+	if (format != GPU_FMT_AUTO)
+		return format == GPU_FMT_PROMETHEUS;
+	if (n < 0)
+		return head[0] == '#';
+	return gpu_prom_detect(head, (size_t)n);
+}
+
+/* dcgmi stats -j output: a per-job report, not samples (FORMAT.md 1.6). */
+static bool
+is_dcgmi_stats(const char *head, long n)
+{
+	static const char tag[] = "Successfully retrieved statistics for";
+
+	return n >= (long)sizeof(tag) - 1 &&
+	       memcmp(head, tag, sizeof(tag) - 1) == 0;
 }
 
 int
@@ -518,6 +539,8 @@ gpu_reader_open(FILE *fp, const char *source,
 {
 	struct gpu_reader *r = gpu_xcalloc(1, sizeof(*r));
 	struct gpu_table_opts to;
+	char head[512];
+	long nhead;
 	int rc = -1;
 
 	*out = NULL;
@@ -533,7 +556,14 @@ gpu_reader_open(FILE *fp, const char *source,
 	}
 	r->has_at = opts->has_at;
 	r->at_ms = opts->at_ms;
-	if (is_prom(fp, opts->format)) {
+	nhead = peek(fp, head, sizeof(head));
+	if (is_dcgmi_stats(head, nhead)) {
+		gpu_err_at(err, source, 1,
+			   "dcgmi stats output is a per-job summary, not "
+			   "samples: it is not loaded (docs/FORMAT.md 1.6)");
+		goto fail;
+	}
+	if (is_prom(opts->format, head, nhead)) {
 		r->prom = gpu_prom_new(fp, source, opts, &rc, err);
 		*out = r;
 		return 0;
