@@ -109,6 +109,7 @@ struct run {
 	struct gpu_ingest_counts samples, jobs, allocs;
 	int nsamples;	     /* sample inputs loaded */
 	long long *inferred; /* samples by inferred interval, or NULL */
+	long long shared;    /* samples of a GPU several jobs held (hpc_job) */
 	bool failed;
 	bool db_failed; /* stop at once: the transaction is broken */
 };
@@ -428,8 +429,10 @@ load_samples(struct run *r, struct input *in)
 			r->failed = true;
 			break;
 		}
-		if (rc == GPU_READ_SAMPLE)
+		if (rc == GPU_READ_SAMPLE) {
 			apply_interval(r, iv, &s);
+			r->shared += s.njobs > 1;
+		}
 		if ((rc == GPU_READ_SAMPLE
 			 ? gpu_ingest_sample(r->ing, &s, &err)
 			 : reject(r, in->source, &rej, &err)) != 0) {
@@ -447,6 +450,8 @@ load_samples(struct run *r, struct input *in)
 		goto out;
 	check_rejects(r, in->source);
 	add_counts(&r->samples, gpu_ingest_source_counts(r->ing));
+	r->samples.overlaps += r->shared; /* SPEC 1.5: shared GPUs */
+	r->shared = 0;
 	r->nsamples++;
 out:
 	gpu_interval_free(iv);
@@ -648,7 +653,8 @@ print_summary(const struct run *r)
 	if (o->quiet && !o->summary_set)
 		return;
 	/* Attribution counts show when allocations are in play. */
-	attribution = o->nallocs > 0 || r->samples.attributed > 0;
+	attribution = o->nallocs > 0 || r->samples.attributed > 0 ||
+		      r->samples.overlaps > 0;
 	gpu_buf_init(&b);
 	if (o->json) {
 		gpu_buf_adds(&b, "{");

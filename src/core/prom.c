@@ -54,7 +54,9 @@ struct series {
 	double v[NMETRIC];
 	bool has_ts;
 	int64_t ts_ms;
-	const char *bad; /* a reject reason, or NULL */
+	int first_metric; /* of its first line; -1 before */
+	int njobs;	  /* its lines with an hpc_job: one per job */
+	const char *bad;  /* a reject reason, or NULL */
 };
 
 struct gpu_prom {
@@ -309,6 +311,7 @@ series_of(struct gpu_prom *p, const char *node, size_t node_len, int gpu)
 		se = &p->series[p->nseries++];
 		memset(se, 0, sizeof(*se));
 		se->gpu = gpu;
+		se->first_metric = -1;
 		se->node = gpu_xmalloc(node_len + 1);
 		memcpy(se->node, node, node_len);
 		se->node[node_len] = '\0';
@@ -400,8 +403,13 @@ take_line(struct gpu_prom *p, const char **why)
 		se->uuid = dup_val(uuid_l);
 	if (mig_l != NULL && mig_l->val_len > 0)
 		se->bad = "MIG slice (GPU_I_ID label) not supported yet";
+	if (se->first_metric < 0)
+		se->first_metric = metric;
 	if (job_l != NULL && job_l->val_len > 0) {
 		char *job = dup_val(job_l);
+
+		/* each job repeats every metric: count one metric's lines */
+		se->njobs += se->first_metric == metric;
 
 		if (se->job == NULL || job_cmp(job, se->job) < 0) {
 			free(se->job);
@@ -532,6 +540,7 @@ to_sample(const struct gpu_prom *p, const struct series *se,
 	s->model = str(se->model);
 	s->gpu_uuid = str(se->uuid);
 	s->job_id = str(se->job);
+	s->njobs = se->njobs;
 	if (s->ts_ms < 946684800000 || s->ts_ms >= 4102444800000)
 		return "timestamp out of range";
 	return NULL;
