@@ -49,6 +49,8 @@ static const char help_text[] =
     "  -s, --sort METRIC        order each bucket by METRIC, descending\n"
     "      --interval S         seconds of samples without interval_s\n"
     "                           (--input; default: inferred per series)\n"
+    "      --input-tz ZONE      read streamed timestamps without an offset\n"
+    "                           as local times of the IANA zone\n"
     "      --mem-threshold-gb GB  memory-overage threshold (default\n"
     "                           $MEMORY_OVERAGE_THRESHOLD_GB or 16)\n"
     "      --refresh            only bring the rollups up to date (the one\n"
@@ -67,6 +69,7 @@ enum {
 	OPT_THRESHOLD,
 	OPT_REFRESH,
 	OPT_SCAN,
+	OPT_INPUT_TZ,
 };
 
 static const struct option long_opts[] = {
@@ -87,6 +90,7 @@ static const struct option long_opts[] = {
     {"mem-threshold-gb", required_argument, NULL, OPT_THRESHOLD},
     {"refresh", no_argument, NULL, OPT_REFRESH},
     {"scan", no_argument, NULL, OPT_SCAN},
+    {"input-tz", required_argument, NULL, OPT_INPUT_TZ},
     {NULL, 0, NULL, 0},
 };
 
@@ -104,6 +108,7 @@ struct opts {
 	bool has_top;
 	int interval_s;
 	bool has_interval; /* --interval given: nothing is inferred */
+	struct gpu_tz *tz; /* --input-tz */
 	bool refresh;
 	bool scan;
 	bool verbose;
@@ -235,6 +240,11 @@ take_opt(void *ctx, int c, const char *arg)
 	case OPT_SCAN:
 		o->scan = true;
 		return -1;
+	case OPT_INPUT_TZ:
+		gpu_tz_free(o->tz);
+		if ((o->tz = gpu_tz_load(arg, &err)) == NULL)
+			return gpu_usage_error(usage_line, "%s", err.msg);
+		return -1;
 	default:
 		return GPU_EXIT_USAGE; /* getopt_long() returns no other */
 	}
@@ -277,6 +287,10 @@ parse_args(int argc, char **argv, struct opts *o)
 		return gpu_usage_error(usage_line,
 				       "--refresh and --scan need a warehouse, "
 				       "not --input");
+	if (o->tz != NULL && o->ninputs == 0)
+		return gpu_usage_error(usage_line,
+				       "--input-tz needs --input: a warehouse "
+				       "holds UTC (see gpuingest --input-tz)");
 	if (o->q.from_ms >= o->q.to_ms)
 		return gpu_usage_error(usage_line,
 				       "empty time range: --from is not before "
@@ -329,7 +343,7 @@ seekable(FILE **fp, FILE **spooled, const char *src)
  */
 static struct gpu_interval *
 infer_intervals(FILE **fp, FILE **spooled, const char *src,
-		const struct gpu_reader_opts *ropts)
+		const struct gpu_reader_opts *ropts, struct gpu_tz *tz)
 {
 	struct gpu_interval *iv;
 	struct gpu_reader *r;
@@ -344,6 +358,7 @@ infer_intervals(FILE **fp, FILE **spooled, const char *src,
 		return NULL;
 	iv = gpu_interval_new();
 	if (gpu_reader_open(*fp, src, ropts, &r, &err) == 0) {
+		gpu_reader_set_tz(r, tz);
 		while ((rc = gpu_reader_next(r, &s, &line, &rej, &err)) > 0)
 			if (rc == GPU_READ_SAMPLE)
 				gpu_interval_add(iv, &s);
@@ -385,7 +400,7 @@ read_input(const char *name, const struct opts *o, struct gpu_agg *a,
 	in = fp;
 	ropts.format = GPU_FMT_AUTO;
 	if (!o->has_interval &&
-	    (iv = infer_intervals(&fp, &spooled, src, &ropts)) == NULL) {
+	    (iv = infer_intervals(&fp, &spooled, src, &ropts, o->tz)) == NULL) {
 		r = NULL;
 		rc = -1;
 		goto out;
@@ -396,6 +411,7 @@ read_input(const char *name, const struct opts *o, struct gpu_agg *a,
 		rc = -1;
 		goto out;
 	}
+	gpu_reader_set_tz(r, o->tz);
 	if (*gpu_reader_unknown(r) != '\0')
 		gpu_warn("%s: ignoring unknown columns: %s", src,
 			 gpu_reader_unknown(r));
@@ -520,8 +536,10 @@ main(int argc, char **argv)
 	int status;
 
 	gpu_diag_init(argv[0]);
-	if ((status = parse_args(argc, argv, &o)) >= 0)
+	if ((status = parse_args(argc, argv, &o)) >= 0) {
+		gpu_tz_free(o.tz);
 		return status;
+	}
 	if (o.ninputs > 0)
 		status = run_inputs(&o, &a);
 	else
@@ -529,5 +547,6 @@ main(int argc, char **argv)
 	if (a != NULL && write_groups(a, &o) != 0)
 		status = GPU_EXIT_FAIL;
 	gpu_agg_free(a);
+	gpu_tz_free(o.tz);
 	return gpu_close_stdout(status);
 }
