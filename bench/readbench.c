@@ -6,11 +6,12 @@
 
 #include "gpu/diag.h"
 #include "gpu/reader.h"
+#include "gpu/tz.h"
 
 /*
  * Build: cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude \
  *   bench/readbench.c build/libgpucore.a -lcjson -lcsv -lm -o build/readbench
- * Run:   build/readbench FILE [NODE]
+ * Run:   build/readbench FILE [NODE [ZONE]] (ZONE: as --input-tz)
  */
 int
 main(int argc, char **argv)
@@ -18,6 +19,7 @@ main(int argc, char **argv)
 	struct gpu_reader_opts opts = {GPU_FMT_AUTO, NULL, NULL, false, 0};
 	struct gpu_err err;
 	struct gpu_reader *r;
+	struct gpu_tz *tz = NULL;
 	struct gpu_sample s;
 	struct gpu_reject rej;
 	struct timespec a, b;
@@ -28,13 +30,18 @@ main(int argc, char **argv)
 
 	gpu_diag_init(argv[0]);
 	if (argc < 2) {
-		gpu_msg("usage: readbench FILE [NODE]");
+		gpu_msg("usage: readbench FILE [NODE [ZONE]]");
 		return GPU_EXIT_USAGE;
 	}
-	opts.node = argc > 2 ? argv[2] : NULL;
+	opts.node = argc > 2 && argv[2][0] != '\0' ? argv[2] : NULL;
+	if (argc > 3 && (tz = gpu_tz_load(argv[3], &err)) == NULL) {
+		gpu_msg_err(&err);
+		return GPU_EXIT_FAIL;
+	}
 	fp = fopen(argv[1], "rb");
 	if (fp == NULL) {
 		gpu_msg("cannot open '%s'", argv[1]);
+		gpu_tz_free(tz);
 		return GPU_EXIT_FAIL;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &a);
@@ -42,8 +49,10 @@ main(int argc, char **argv)
 	if (r == NULL) {
 		gpu_msg_err(&err);
 		fclose(fp);
+		gpu_tz_free(tz);
 		return GPU_EXIT_FAIL;
 	}
+	gpu_reader_set_tz(r, tz);
 	while ((rc = gpu_reader_next(r, &s, &line, &rej, &err)) > 0) {
 		if (rc == GPU_READ_SAMPLE) {
 			nsamp++;
@@ -56,6 +65,7 @@ main(int argc, char **argv)
 	if (rc < 0)
 		gpu_msg_err(&err);
 	gpu_reader_free(r);
+	gpu_tz_free(tz);
 	fclose(fp);
 	secs = (double)(b.tv_sec - a.tv_sec) +
 	       (double)(b.tv_nsec - a.tv_nsec) / 1e9;

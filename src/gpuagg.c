@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "gpu/agg.h"
 #include "gpu/query.h"
 #include "gpu/rollup.h"
 #include "gpu/db.h"
 #include "gpu/diag.h"
+#include "gpu/interval.h"
 #include "gpu/num.h"
 #include "gpu/opt.h"
 #include "gpu/reader.h"
@@ -46,7 +48,9 @@ static const char help_text[] =
     "  -n, --top N              keep the first N groups of each bucket\n"
     "  -s, --sort METRIC        order each bucket by METRIC, descending\n"
     "      --interval S         seconds of samples without interval_s\n"
-    "                           (--input; default 60)\n"
+    "                           (--input; default: inferred per series)\n"
+    "      --input-tz ZONE      read streamed timestamps without an offset\n"
+    "                           as local times of the IANA zone\n"
     "      --mem-threshold-gb GB  memory-overage threshold (default\n"
     "                           $MEMORY_OVERAGE_THRESHOLD_GB or 16)\n"
     "      --refresh            only bring the rollups up to date (the one\n"
@@ -65,6 +69,7 @@ enum {
 	OPT_THRESHOLD,
 	OPT_REFRESH,
 	OPT_SCAN,
+	OPT_INPUT_TZ,
 };
 
 static const struct option long_opts[] = {
@@ -85,6 +90,7 @@ static const struct option long_opts[] = {
     {"mem-threshold-gb", required_argument, NULL, OPT_THRESHOLD},
     {"refresh", no_argument, NULL, OPT_REFRESH},
     {"scan", no_argument, NULL, OPT_SCAN},
+    {"input-tz", required_argument, NULL, OPT_INPUT_TZ},
     {NULL, 0, NULL, 0},
 };
 
@@ -101,6 +107,8 @@ struct opts {
 	size_t top;
 	bool has_top;
 	int interval_s;
+	bool has_interval; /* --interval given: nothing is inferred */
+	struct gpu_tz *tz; /* --input-tz */
 	bool refresh;
 	bool scan;
 	bool verbose;
@@ -219,6 +227,7 @@ take_opt(void *ctx, int c, const char *arg)
 		if (parse_count(arg, "--interval", 1, 86400, &v) != 0)
 			return GPU_EXIT_USAGE;
 		o->interval_s = (int)v;
+		o->has_interval = true;
 		return -1;
 	case OPT_THRESHOLD:
 		return parse_threshold(arg, "--mem-threshold-gb",
@@ -230,6 +239,11 @@ take_opt(void *ctx, int c, const char *arg)
 		return -1;
 	case OPT_SCAN:
 		o->scan = true;
+		return -1;
+	case OPT_INPUT_TZ:
+		gpu_tz_free(o->tz);
+		if ((o->tz = gpu_tz_load(arg, &err)) == NULL)
+			return gpu_usage_error(usage_line, "%s", err.msg);
 		return -1;
 	default:
 		return GPU_EXIT_USAGE; /* getopt_long() returns no other */
@@ -273,6 +287,10 @@ parse_args(int argc, char **argv, struct opts *o)
 		return gpu_usage_error(usage_line,
 				       "--refresh and --scan need a warehouse, "
 				       "not --input");
+	if (o->tz != NULL && o->ninputs == 0)
+		return gpu_usage_error(usage_line,
+				       "--input-tz needs --input: a warehouse "
+				       "holds UTC (see gpuingest --input-tz)");
 	if (o->q.from_ms >= o->q.to_ms)
 		return gpu_usage_error(usage_line,
 				       "empty time range: --from is not before "
@@ -282,6 +300,79 @@ parse_args(int argc, char **argv, struct opts *o)
 		o->sort = GPU_M_GPU_SECONDS;
 	}
 	return -1;
+}
+
+/*
+ * Make *fp seekable for a second pass: a pipe is copied to a temporary
+ * file (*spooled, closed by the caller). Returns its start, or -1
+ * (reported).
+ */
+static off_t
+seekable(FILE **fp, FILE **spooled, const char *src)
+{
+	struct stat st;
+	char block[65536];
+	size_t n;
+	FILE *tmp;
+	off_t pos;
+
+	if (fstat(fileno(*fp), &st) == 0 && S_ISREG(st.st_mode) &&
+	    (pos = ftello(*fp)) >= 0)
+		return pos;
+	if ((tmp = tmpfile()) == NULL) {
+		gpu_msg("cannot create a temporary file: %s", strerror(errno));
+		return -1;
+	}
+	while ((n = fread(block, 1, sizeof(block), *fp)) > 0)
+		if (fwrite(block, 1, n, tmp) != n)
+			break;
+	if (ferror(*fp) || ferror(tmp) || fflush(tmp) != 0) {
+		gpu_msg("%s: cannot read or spool input: %s", src,
+			strerror(errno));
+		fclose(tmp);
+		return -1;
+	}
+	rewind(tmp);
+	*fp = *spooled = tmp;
+	return 0;
+}
+
+/*
+ * The first pass over an input (SPEC.md 1.2): each series' interval, or
+ * NULL (reported) when the input cannot be read twice.
+ */
+static struct gpu_interval *
+infer_intervals(FILE **fp, FILE **spooled, const char *src,
+		const struct gpu_reader_opts *ropts, struct gpu_tz *tz)
+{
+	struct gpu_interval *iv;
+	struct gpu_reader *r;
+	struct gpu_err err = {0};
+	struct gpu_sample s;
+	struct gpu_reject rej;
+	long line;
+	int rc;
+	off_t pos = seekable(fp, spooled, src);
+
+	if (pos < 0)
+		return NULL;
+	iv = gpu_interval_new();
+	if (gpu_reader_open(*fp, src, ropts, &r, &err) == 0) {
+		gpu_reader_set_tz(r, tz);
+		while ((rc = gpu_reader_next(r, &s, &line, &rej, &err)) > 0)
+			if (rc == GPU_READ_SAMPLE)
+				gpu_interval_add(iv, &s);
+		gpu_reader_free(r);
+	}
+	gpu_interval_finish(iv);
+	clearerr(*fp);
+	if (fseeko(*fp, pos, SEEK_SET) != 0) {
+		gpu_msg("%s: cannot read the input again: %s", src,
+			strerror(errno));
+		gpu_interval_free(iv);
+		return NULL;
+	}
+	return iv;
 }
 
 /* Aggregate one input file into a; returns 0 or -1 (reported). */
@@ -295,7 +386,8 @@ read_input(const char *name, const struct opts *o, struct gpu_agg *a,
 	struct gpu_sample s;
 	struct gpu_reject rej;
 	const char *src = name;
-	FILE *fp = stdin;
+	FILE *fp = stdin, *in = stdin, *spooled = NULL;
+	struct gpu_interval *iv = NULL;
 	long line;
 	int rc;
 
@@ -305,13 +397,21 @@ read_input(const char *name, const struct opts *o, struct gpu_agg *a,
 		gpu_msg("cannot open '%s': %s", name, strerror(errno));
 		return -1;
 	}
+	in = fp;
 	ropts.format = GPU_FMT_AUTO;
+	if (!o->has_interval &&
+	    (iv = infer_intervals(&fp, &spooled, src, &ropts, o->tz)) == NULL) {
+		r = NULL;
+		rc = -1;
+		goto out;
+	}
 	r = gpu_reader_new(fp, src, &ropts, &err);
 	if (r == NULL) {
 		gpu_msg_err(&err);
 		rc = -1;
 		goto out;
 	}
+	gpu_reader_set_tz(r, o->tz);
 	if (*gpu_reader_unknown(r) != '\0')
 		gpu_warn("%s: ignoring unknown columns: %s", src,
 			 gpu_reader_unknown(r));
@@ -322,14 +422,19 @@ read_input(const char *name, const struct opts *o, struct gpu_agg *a,
 			(*rejected)++;
 			continue;
 		}
+		if (iv != NULL && s.interval_s == 0)
+			s.interval_s = gpu_interval_of(iv, &s);
 		gpu_agg_add_sample(a, &s, o->interval_s);
 	}
 	if (rc < 0)
 		gpu_msg_err(&err);
 out:
 	gpu_reader_free(r);
-	if (fp != stdin)
-		fclose(fp);
+	gpu_interval_free(iv);
+	if (spooled != NULL)
+		fclose(spooled);
+	if (in != stdin)
+		fclose(in);
 	else
 		clearerr(stdin);
 	return rc < 0 ? -1 : 0;
@@ -431,8 +536,10 @@ main(int argc, char **argv)
 	int status;
 
 	gpu_diag_init(argv[0]);
-	if ((status = parse_args(argc, argv, &o)) >= 0)
+	if ((status = parse_args(argc, argv, &o)) >= 0) {
+		gpu_tz_free(o.tz);
 		return status;
+	}
 	if (o.ninputs > 0)
 		status = run_inputs(&o, &a);
 	else
@@ -440,5 +547,6 @@ main(int argc, char **argv)
 	if (a != NULL && write_groups(a, &o) != 0)
 		status = GPU_EXIT_FAIL;
 	gpu_agg_free(a);
+	gpu_tz_free(o.tz);
 	return gpu_close_stdout(status);
 }

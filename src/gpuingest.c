@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* gpuingest: load raw GPU samples and job records into the warehouse. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "gpu/db.h"
 #include "gpu/diag.h"
 #include "gpu/ingest.h"
+#include "gpu/interval.h"
 #include "gpu/jobs.h"
 #include "gpu/num.h"
 #include "gpu/opt.h"
@@ -31,6 +33,7 @@ enum {
 	OPT_SUMMARY,
 	OPT_PROGRESS,
 	OPT_JOB_COLUMNS,
+	OPT_INPUT_TZ,
 	OPT_ALLOCATIONS,
 };
 
@@ -38,11 +41,11 @@ enum {
 #define SHOW_REJECTS 10
 
 static const char usage_text[] =
-    "usage: gpuingest [-q] [-d db] [-f csv|jsonl|auto] [-n node] "
+    "usage: gpuingest [-q] [-d db] [-f csv|jsonl|prometheus|auto] [-n node] "
     "[-c column[,column...]]\n"
     "                 [--at time] [-j jobs-file] [--job-columns list] "
     "[--interval s]\n"
-    "                 [-a allocations-file ...]\n"
+    "                 [-a allocations-file ...] [--input-tz zone]\n"
     "                 [--source name] [--max-reject-pct p] "
     "[--lock-timeout s]\n"
     "                 [--dry-run] [--summary text|json] [--progress] "
@@ -58,10 +61,13 @@ static const char help_text[] =
     "\n"
     "  -d, --db PATH            warehouse (default $GPUUSAGE_DB, else\n"
     "                           ./gpuusage.db); created when missing\n"
-    "  -f, --format F           csv, jsonl or auto (default: from the "
-    "first byte)\n"
+    "  -f, --format F           csv, jsonl, prometheus (dcgm-exporter) or\n"
+    "                           auto (default: from the first bytes)\n"
     "      --interval S         seconds a sample stands for when it has no\n"
-    "                           interval_s, 1-86400 (default 60)\n"
+    "                           interval_s, 1-86400 (default: inferred\n"
+    "                           per series, docs/FORMAT.md 1.2)\n"
+    "      --input-tz ZONE      read timestamps without an offset as local\n"
+    "                           times of the IANA zone (Europe/Copenhagen)\n"
     "      --source NAME        name of standard input in the log and "
     "messages\n"
     "  -j, --jobs FILE          also load job records or Slurm sacct "
@@ -101,7 +107,9 @@ struct run {
 	sqlite3 *db;
 	struct gpu_ingest *ing;
 	struct gpu_ingest_counts samples, jobs, allocs;
-	int nsamples; /* sample inputs loaded */
+	int nsamples;	     /* sample inputs loaded */
+	long long *inferred; /* samples by inferred interval, or NULL */
+	long long shared;    /* samples of a GPU several jobs held (hpc_job) */
 	bool failed;
 	bool db_failed; /* stop at once: the transaction is broken */
 };
@@ -154,6 +162,7 @@ set_opt(void *ctx, int c, const char *arg)
 		if (gpu_num_parse_range(arg, 1, 86400, &o->interval_s) != 0)
 			return gpu_usage_error(usage_text,
 					       "invalid interval '%s'", arg);
+		o->has_interval = true;
 		break;
 	case OPT_SOURCE:
 		o->source = arg;
@@ -197,6 +206,9 @@ set_opt(void *ctx, int c, const char *arg)
 	case OPT_JOB_COLUMNS:
 		o->job_columns = arg;
 		break;
+	case OPT_INPUT_TZ:
+		o->input_tz = arg;
+		break;
 	default:
 		return GPU_EXIT_USAGE;
 	}
@@ -226,6 +238,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	    {"summary", required_argument, NULL, OPT_SUMMARY},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
 	    {"job-columns", required_argument, NULL, OPT_JOB_COLUMNS},
+	    {"input-tz", required_argument, NULL, OPT_INPUT_TZ},
 	    {NULL, 0, NULL, 0},
 	};
 	return gpu_opt_parse(argc, argv, ":d:f:j:a:n:c:qhV", longopts, usage_text,
@@ -327,6 +340,57 @@ finish_input(struct run *r, struct input *in)
 	return 0;
 }
 
+/*
+ * The first pass over a sample input (SPEC.md 1.2): each series' interval,
+ * or NULL with --interval. Rejects are left to the second pass, which
+ * starts where this one did.
+ */
+static struct gpu_interval *
+infer_intervals(struct run *r, struct input *in,
+		const struct gpu_reader_opts *ro)
+{
+	struct gpu_interval *iv;
+	struct gpu_reader *rd;
+	struct gpu_sample s;
+	struct gpu_reject rej;
+	struct gpu_err err = {{0}, {0}, 0};
+	long line;
+	int rc;
+
+	if (r->o->has_interval)
+		return NULL;
+	iv = gpu_interval_new();
+	if (gpu_reader_open(in->fp, in->source, ro, &rd, &err) == 0) {
+		gpu_reader_set_tz(rd, r->o->tz);
+		while ((rc = gpu_reader_next(rd, &s, &line, &rej, &err)) > 0)
+			if (rc == GPU_READ_SAMPLE)
+				gpu_interval_add(iv, &s);
+		gpu_reader_free(rd);
+	}
+	gpu_interval_finish(iv);
+	clearerr(in->fp);
+	if (fseeko(in->fp, in->pos, SEEK_SET) != 0) {
+		gpu_msg("%s: cannot read the input again: %s", in->source,
+			strerror(errno));
+		gpu_interval_free(iv);
+		return NULL;
+	}
+	return iv;
+}
+
+/* The sample's duration when it has none: its series'. */
+static void
+apply_interval(struct run *r, struct gpu_interval *iv, struct gpu_sample *s)
+{
+	if (iv == NULL || s->interval_s > 0)
+		return;
+	s->interval_s = gpu_interval_of(iv, s);
+	if (r->inferred == NULL)
+		r->inferred =
+		    gpu_xcalloc(GPU_INTERVAL_MAX + 1, sizeof(*r->inferred));
+	r->inferred[s->interval_s]++;
+}
+
 static void
 load_samples(struct run *r, struct input *in)
 {
@@ -338,14 +402,21 @@ load_samples(struct run *r, struct input *in)
 	struct gpu_reject rej;
 	struct gpu_err err = {{0}, {0}, 0};
 	struct progress p;
+	struct gpu_interval *iv = NULL;
 	long line;
 	int rc;
 
-	if ((rc = gpu_reader_open(in->fp, in->source, &ro, &rd, &err)) != 0) {
-		ingest_open_failed(rc, false, &err);
+	if (!r->o->has_interval && (iv = infer_intervals(r, in, &ro)) == NULL) {
 		r->failed = true;
 		return;
 	}
+	if ((rc = gpu_reader_open(in->fp, in->source, &ro, &rd, &err)) != 0) {
+		ingest_open_failed(rc, false, &err);
+		r->failed = true;
+		gpu_interval_free(iv);
+		return;
+	}
+	gpu_reader_set_tz(rd, o->tz);
 	warn_unknown(r, in->source, gpu_reader_unknown(rd));
 	if (gpu_ingest_begin_source(r->ing, in->source, now_ms(), &err) != 0) {
 		db_error(r, &err);
@@ -357,6 +428,10 @@ load_samples(struct run *r, struct input *in)
 			gpu_msg_err(&err);
 			r->failed = true;
 			break;
+		}
+		if (rc == GPU_READ_SAMPLE) {
+			apply_interval(r, iv, &s);
+			r->shared += s.njobs > 1;
 		}
 		if ((rc == GPU_READ_SAMPLE
 			 ? gpu_ingest_sample(r->ing, &s, &err)
@@ -375,8 +450,11 @@ load_samples(struct run *r, struct input *in)
 		goto out;
 	check_rejects(r, in->source);
 	add_counts(&r->samples, gpu_ingest_source_counts(r->ing));
+	r->samples.overlaps += r->shared; /* SPEC 1.5: shared GPUs */
+	r->shared = 0;
 	r->nsamples++;
 out:
+	gpu_interval_free(iv);
 	gpu_reader_free(rd);
 }
 
@@ -549,6 +627,34 @@ print_counts_text(struct gpu_buf *b, const char *what,
 	gpu_buf_addc(b, '\n');
 }
 
+/*
+ * The inferred intervals and how many samples took each (SPEC.md 1.2):
+ * "5 s for 17 samples, ..." or, as JSON, [{"interval_s":5,"samples":17}].
+ */
+static void
+print_inferred(struct gpu_buf *b, const struct run *r, bool json)
+{
+	const char *sep = "";
+
+	gpu_buf_adds(b, json ? ",\"inferred_intervals\":["
+			     : "intervals inferred: ");
+	for (int secs = 1; secs <= GPU_INTERVAL_MAX; secs++) {
+		long long n = r->inferred[secs];
+
+		if (n == 0)
+			continue;
+		if (json)
+			gpu_buf_addf(b,
+				     "%s{\"interval_s\":%d,\"samples\":%lld}",
+				     sep, secs, n);
+		else
+			gpu_buf_addf(b, "%s%d s for %lld sample%s", sep, secs,
+				     n, n == 1 ? "" : "s");
+		sep = json ? "," : ", ";
+	}
+	gpu_buf_adds(b, json ? "]" : "\n");
+}
+
 static void
 print_summary(const struct run *r)
 {
@@ -560,7 +666,8 @@ print_summary(const struct run *r)
 	if (o->quiet && !o->summary_set)
 		return;
 	/* Attribution counts show when allocations are in play. */
-	attribution = o->nallocs > 0 || r->samples.attributed > 0;
+	attribution = o->nallocs > 0 || r->samples.attributed > 0 ||
+		      r->samples.overlaps > 0;
 	gpu_buf_init(&b);
 	if (o->json) {
 		gpu_buf_adds(&b, "{");
@@ -573,6 +680,8 @@ print_summary(const struct run *r)
 		} else {
 			gpu_buf_adds(&b, ",\"min_ts\":null,\"max_ts\":null");
 		}
+		if (r->inferred != NULL)
+			print_inferred(&b, r, true);
 		if (o->jobs != NULL) {
 			gpu_buf_adds(&b, ",\"jobs\":{");
 			print_counts_json(&b, &r->jobs, false);
@@ -589,6 +698,8 @@ print_summary(const struct run *r)
 		if (r->nsamples > 0 || (o->jobs == NULL && o->nallocs == 0))
 			print_counts_text(&b, "samples", &r->samples,
 					  attribution);
+		if (r->inferred != NULL)
+			print_inferred(&b, r, false);
 		if (o->jobs != NULL)
 			print_counts_text(&b, "jobs", &r->jobs, false);
 		if (o->nallocs > 0)
@@ -730,6 +841,11 @@ main(int argc, char **argv)
 		return gpu_usage_error(usage_text,
 				       "standard input named more than once");
 	}
+	if (o.input_tz != NULL &&
+	    (o.tz = gpu_tz_load(o.input_tz, &err)) == NULL) {
+		free(o.allocs);
+		return gpu_usage_error(usage_text, "%s", err.msg);
+	}
 	r.o = &o;
 	r.path = gpu_db_path(o.db);
 	status = run_all(&r, files, nfiles);
@@ -738,5 +854,7 @@ main(int argc, char **argv)
 		status = GPU_EXIT_FAIL;
 	}
 	free(o.allocs);
+	free(r.inferred);
+	gpu_tz_free(o.tz);
 	return gpu_close_stdout(status);
 }

@@ -18,6 +18,9 @@ struct opts {
 	const char *db;
 	enum gpu_format format;
 	int64_t interval_s;
+	bool has_interval;    /* --interval given: nothing is inferred */
+	const char *input_tz; /* --input-tz ZONE */
+	struct gpu_tz *tz;    /* its zone, loaded by main() */
 	const char *source;
 	const char *jobs;
 	const char **allocs; /* --allocations files, in order */

@@ -9,6 +9,7 @@
 #include "gpu/diag.h"
 #include "gpu/sample.h"
 #include "gpu/table.h"
+#include "gpu/tz.h"
 
 /*
  * Raw sample reader. Detects CSV or JSON Lines from the first non-blank byte
@@ -67,6 +68,15 @@ void gpu_reader_free(struct gpu_reader *r);
  */
 int gpu_reader_next(struct gpu_reader *r, struct gpu_sample *s, long *line,
 		    struct gpu_reject *rej, struct gpu_err *err);
+
+/*
+ * Read timestamps that carry no offset ("2026/11/28 16:00:00") as local
+ * times of tz (borrowed; it must outlive r) instead of UTC: a time a DST
+ * change skips is rejected ("nonexistent local time ..."), one it repeats
+ * takes its first occurrence. Epoch numbers and times with an offset are
+ * unaffected. Call before the first gpu_reader_next().
+ */
+void gpu_reader_set_tz(struct gpu_reader *r, struct gpu_tz *tz);
 
 /* Comma-separated names of the columns the reader ignored ("" if none).
  * Borrowed, valid until the next gpu_reader_next(). For JSON Lines the

@@ -35,6 +35,7 @@ struct gpu_sample {
 	double temp_c;
 	bool has_temp;
 	int interval_s; /* 0: absent, the tool applies its default */
+	int njobs;	/* jobs that shared the GPU (dcgm-exporter hpc_job) */
 };
 
 /* Usage categories of SPEC.md section 2. */

@@ -9,7 +9,12 @@
 #include "gpu/diag.h"
 #include "gpu/sample.h"
 
-enum gpu_format { GPU_FMT_AUTO, GPU_FMT_CSV, GPU_FMT_JSONL };
+enum gpu_format {
+	GPU_FMT_AUTO,
+	GPU_FMT_CSV,
+	GPU_FMT_JSONL,
+	GPU_FMT_PROMETHEUS
+};
 
 /* Map "auto", "csv", "jsonl" (also "json") to a format. Returns 0 or -1. */
 int gpu_format_parse(const char *s, enum gpu_format *f);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gpu/num.h"
+#include "gpu/prom.h"
 #include "gpu/time.h"
 #include "gpu/utf8.h"
 
@@ -110,6 +111,8 @@ struct gpu_reader {
 	bool has_at;
 	int64_t at_ms;
 	bool jsonl;
+	struct gpu_prom *prom; /* Prometheus text: it reads, not t */
+	struct gpu_tz *tz;     /* gpu_reader_set_tz(), borrowed */
 };
 
 static int
@@ -316,6 +319,32 @@ opt_double(const struct gpu_reader *r, const struct gpu_row *row, int fid,
 	return NULL;
 }
 
+/* A date and time ("2026-11-28 16:00:00", "2026/11/28 ...") with no offset. */
+static bool
+names_no_offset(struct gpu_str v)
+{
+	if (v.len < 11 || (v.p[4] != '-' && v.p[4] != '/') ||
+	    v.p[v.len - 1] == 'Z' || v.p[v.len - 1] == 'z')
+		return false;
+	for (size_t i = 11; i < v.len; i++)
+		if (v.p[i] == '+' || v.p[i] == '-')
+			return false;
+	return true;
+}
+
+/* Read *ms, a local time of tz, as UTC; NULL or a reject reason. */
+static const char *
+from_local(struct gpu_tz *tz, int64_t *ms)
+{
+	const char *why;
+
+	if (gpu_tz_to_utc(tz, *ms, ms, &why) != 0)
+		return why;
+	if (*ms < GPU_TIME_MIN_MS || *ms >= GPU_TIME_MAX_MS)
+		return "timestamp out of range";
+	return NULL;
+}
+
 static const char *
 validate(const struct gpu_reader *r, const struct gpu_row *row,
 	 struct gpu_sample *s)
@@ -329,6 +358,9 @@ validate(const struct gpu_reader *r, const struct gpu_row *row,
 	if (value(r, row, F_TS, &v)) {
 		if (gpu_time_parse(v.p, v.len, &s->ts_ms, &why) != 0)
 			return why != NULL ? why : meta[F_TS].invalid;
+		if (r->tz != NULL && names_no_offset(v) &&
+		    (why = from_local(r->tz, &s->ts_ms)) != NULL)
+			return why;
 	} else if (r->has_at) {
 		s->ts_ms = r->at_ms;
 	} else {
@@ -451,6 +483,55 @@ map_columns(struct gpu_reader *r, struct gpu_err *err)
 	return 0;
 }
 
+/*
+ * The first bytes of fp, put back: their count, or -1 when fp cannot be
+ * read twice (then one byte was peeked into head, 0 at the end).
+ */
+static long
+peek(FILE *fp, char *head, size_t size)
+{
+	off_t pos = ftello(fp);
+	size_t n;
+	int c;
+
+	if (pos >= 0) {
+		n = fread(head, 1, size, fp);
+		clearerr(fp);
+		if (fseeko(fp, pos, SEEK_SET) == 0)
+			return (long)n;
+	}
+	c = getc(fp);
+	if (c == EOF)
+		return 0;
+	ungetc(c, fp);
+	head[0] = (char)c;
+	return -1;
+}
+
+/*
+ * Whether to read Prometheus text: asked for, or detected from the first
+ * bytes of a seekable input, or from a first '#' of another.
+ */
+static bool
+is_prom(enum gpu_format format, const char *head, long n)
+{
+	if (format != GPU_FMT_AUTO)
+		return format == GPU_FMT_PROMETHEUS;
+	if (n < 0)
+		return head[0] == '#';
+	return gpu_prom_detect(head, (size_t)n);
+}
+
+/* dcgmi stats -j output: a per-job report, not samples (FORMAT.md 1.6). */
+static bool
+is_dcgmi_stats(const char *head, long n)
+{
+	static const char tag[] = "Successfully retrieved statistics for";
+
+	return n >= (long)sizeof(tag) - 1 &&
+	       memcmp(head, tag, sizeof(tag) - 1) == 0;
+}
+
 int
 gpu_reader_open(FILE *fp, const char *source,
 		const struct gpu_reader_opts *opts, struct gpu_reader **out,
@@ -458,6 +539,8 @@ gpu_reader_open(FILE *fp, const char *source,
 {
 	struct gpu_reader *r = gpu_xcalloc(1, sizeof(*r));
 	struct gpu_table_opts to;
+	char head[512];
+	long nhead;
 	int rc = -1;
 
 	*out = NULL;
@@ -473,6 +556,18 @@ gpu_reader_open(FILE *fp, const char *source,
 	}
 	r->has_at = opts->has_at;
 	r->at_ms = opts->at_ms;
+	nhead = peek(fp, head, sizeof(head));
+	if (is_dcgmi_stats(head, nhead)) {
+		gpu_err_at(err, source, 1,
+			   "dcgmi stats output is a per-job summary, not "
+			   "samples: it is not loaded (docs/FORMAT.md 1.6)");
+		goto fail;
+	}
+	if (is_prom(opts->format, head, nhead)) {
+		r->prom = gpu_prom_new(fp, source, opts, &rc, err);
+		*out = r;
+		return 0;
+	}
 	memset(&to, 0, sizeof(to));
 	to.format = opts->format;
 	to.delim = ',';
@@ -509,6 +604,7 @@ gpu_reader_free(struct gpu_reader *r)
 	if (r == NULL)
 		return;
 	gpu_table_free(r->t);
+	gpu_prom_free(r->prom);
 	free(r->node);
 	free(r);
 }
@@ -521,6 +617,8 @@ gpu_reader_next(struct gpu_reader *r, struct gpu_sample *s, long *line,
 	const char *why;
 	int rc;
 
+	if (r->prom != NULL)
+		return gpu_prom_next(r->prom, s, line, rej, err);
 	rc = gpu_table_next(r->t, &row, err);
 	if (rc <= 0)
 		return rc;
@@ -542,14 +640,24 @@ gpu_reader_next(struct gpu_reader *r, struct gpu_sample *s, long *line,
 	return GPU_READ_SAMPLE;
 }
 
+void
+gpu_reader_set_tz(struct gpu_reader *r, struct gpu_tz *tz)
+{
+	r->tz = tz;
+}
+
 const char *
 gpu_reader_unknown(const struct gpu_reader *r)
 {
+	if (r->prom != NULL)
+		return "";
 	return gpu_table_unknown(r->t);
 }
 
 long long
 gpu_reader_offset(const struct gpu_reader *r)
 {
+	if (r->prom != NULL)
+		return gpu_prom_offset(r->prom);
 	return gpu_table_offset(r->t);
 }

@@ -90,6 +90,8 @@ gpu_format_parse(const char *s, enum gpu_format *f)
 		*f = GPU_FMT_CSV;
 	else if (strcmp(s, "jsonl") == 0 || strcmp(s, "json") == 0)
 		*f = GPU_FMT_JSONL;
+	else if (strcmp(s, "prometheus") == 0)
+		*f = GPU_FMT_PROMETHEUS; /* samples only: see gpu/prom.h */
 	else
 		return -1;
 	return 0;
