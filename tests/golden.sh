@@ -16,7 +16,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 if [ -n "${GOLDEN_WRAP:-}" ]; then
 	mkdir "$tmp/wrap"
-	for t in gpugen gpuingest gpuagg gpubill gpureport gpucollect; do
+	# Every tool the build made: each golden case's tool folder names one.
+	for t in $(ls "$top/tests/golden"); do
+		[ -x "$bin/$t" ] || continue
 		printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$GOLDEN_WRAP" "$bin/$t" \
 			>"$tmp/wrap/$t"
 		chmod +x "$tmp/wrap/$t"
