@@ -14,6 +14,7 @@
 #include "gpu/diag.h"
 #include "gpu/num.h"
 #include "gpu/opt.h"
+#include "gpu/outfile.h"
 #include "gpu/reader.h"
 #include "gpu/time.h"
 #include "gpu/writer.h"
@@ -22,7 +23,8 @@
 static const char usage_line[] =
     "usage: gpuagg [--db PATH | --input FILE|-] [-p hour|day|week|month|all]"
     "\n              [-b DIM[,DIM...]] [--from T] [--to T] [-m LIST]"
-    "\n              [-f csv|json|jsonl|table] [-n N] [-s METRIC]"
+    "\n              [-f csv|json|jsonl|table|prometheus] [-o FILE]"
+    "\n              [-n N] [-s METRIC]"
     "\n              [--interval S] [--mem-threshold-gb GB] [FILE...]"
     "\n       gpuagg --refresh [--db PATH]\n";
 
@@ -42,7 +44,12 @@ static const char help_text[] =
     "      --from T, --to T     half-open range [from, to): timestamps\n"
     "                           or dates like 2026-11-01\n"
     "  -m, --metrics LIST       metrics to print (default all)\n"
-    "  -f, --format F           csv (default), json, jsonl or table\n"
+    "  -f, --format F           csv (default), json, jsonl, table or\n"
+    "                           prometheus (counters and latest-hour\n"
+    "                           gauges by node, gpu, user, project, model;\n"
+    "                           see docs/FORMAT.md)\n"
+    "  -o, --output FILE        write to FILE (atomically: a temporary\n"
+    "                           file renamed into place)\n"
     "  -n, --top N              keep the first N groups of each bucket\n"
     "  -s, --sort METRIC        order each bucket by METRIC, descending\n"
     "      --interval S         seconds of samples without interval_s\n"
@@ -75,6 +82,7 @@ static const struct option long_opts[] = {
     {"input", required_argument, NULL, 'i'},
     {"metrics", required_argument, NULL, 'm'},
     {"top", required_argument, NULL, 'n'},
+    {"output", required_argument, NULL, 'o'},
     {"period", required_argument, NULL, 'p'},
     {"sort", required_argument, NULL, 's'},
     {"verbose", no_argument, NULL, 'v'},
@@ -96,6 +104,9 @@ struct opts {
 	const char *input; /* --input */
 	unsigned metrics;
 	enum gpu_ofmt fmt;
+	bool prom;	    /* -f prometheus */
+	unsigned prom_dims; /* its labels: --by as given */
+	const char *output;
 	bool has_sort;
 	enum gpu_metric sort;
 	size_t top;
@@ -162,11 +173,12 @@ take_opt(void *ctx, int c, const char *arg)
 		o->db = arg;
 		return -1;
 	case 'f':
-		if (gpu_ofmt_parse(arg, &o->fmt) != 0)
+		o->prom = strcmp(arg, "prometheus") == 0;
+		if (!o->prom && gpu_ofmt_parse(arg, &o->fmt) != 0)
 			return gpu_usage_error(
 			    usage_line,
 			    "unknown format '%s' (valid: csv, "
-			    "json, jsonl, table)",
+			    "json, jsonl, table, prometheus)",
 			    arg);
 		return -1;
 	case 'h':
@@ -186,6 +198,9 @@ take_opt(void *ctx, int c, const char *arg)
 			return GPU_EXIT_USAGE;
 		o->top = (size_t)v;
 		o->has_top = true;
+		return -1;
+	case 'o':
+		o->output = arg;
 		return -1;
 	case 'p':
 		if (gpu_period_parse(arg, &o->q.period) != 0)
@@ -236,6 +251,31 @@ take_opt(void *ctx, int c, const char *arg)
 	}
 }
 
+/*
+ * Prometheus output: counters from the first sample, labels of bounded
+ * cardinality. The query groups by hour and GPU, for the latest hour's
+ * gauges; agg_write_prom() folds the groups into label sets.
+ */
+static int
+check_prom(struct opts *o)
+{
+	if (o->q.dims & GPU_DIM_JOB)
+		return gpu_usage_error(
+		    usage_line, "-f prometheus: cannot label by job (unbounded "
+				"label cardinality; use node, gpu, user, "
+				"project, model)");
+	if (o->q.period != GPU_PERIOD_ALL || o->q.from_ms != INT64_MIN ||
+	    o->has_sort || o->has_top || o->metrics != GPU_METRICS_ALL)
+		return gpu_usage_error(
+		    usage_line, "-f prometheus: --period, --from, --sort, "
+				"--top and --metrics do not apply (counters "
+				"count every sample)");
+	o->prom_dims = o->q.dims;
+	o->q.dims |= GPU_DIM_GPU;
+	o->q.period = GPU_PERIOD_HOUR;
+	return 0;
+}
+
 static int
 parse_args(int argc, char **argv, struct opts *o)
 {
@@ -252,7 +292,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	    parse_threshold(env, "MEMORY_OVERAGE_THRESHOLD_GB",
 			    &o->q.threshold_mib) != 0)
 		return GPU_EXIT_USAGE;
-	rc = gpu_opt_parse(argc, argv, ":b:d:f:hi:m:n:p:s:vV", long_opts,
+	rc = gpu_opt_parse(argc, argv, ":b:d:f:hi:m:n:o:p:s:vV", long_opts,
 			   usage_line, take_opt, o);
 	if (rc >= 0)
 		return rc;
@@ -277,6 +317,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		return gpu_usage_error(usage_line,
 				       "empty time range: --from is not before "
 				       "--to");
+	if (o->prom && check_prom(o) != 0)
+		return GPU_EXIT_USAGE;
 	if (o->has_top && !o->has_sort) {
 		o->has_sort = true;
 		o->sort = GPU_M_GPU_SECONDS;
@@ -410,16 +452,33 @@ out:
 	return status;
 }
 
-/* Print a's groups as the options say; returns 0 or -1 (write error). */
+/* Print a's groups as the options say; returns 0 or -1 (reported). */
 static int
 write_groups(const struct gpu_agg *a, const struct opts *o)
 {
-	const struct gpu_group **g =
-	    gpu_xcalloc(gpu_agg_count(a) + 1, sizeof(*g));
-	size_t n = agg_order(a, o->has_sort, o->sort, o->top, g);
-	int rc = agg_write(g, n, &o->q, stdout, o->fmt, o->metrics);
+	const struct gpu_group **g;
+	struct gpu_outfile of;
+	struct gpu_err err = {0};
+	size_t n;
+	int rc;
 
-	free(g);
+	if (gpu_outfile_open(&of, o->output, &err) != 0) {
+		gpu_msg_err(&err);
+		return -1;
+	}
+	if (o->prom) {
+		rc = agg_write_prom(a, o->prom_dims, of.fp);
+	} else {
+		g = gpu_xcalloc(gpu_agg_count(a) + 1, sizeof(*g));
+		n = agg_order(a, o->has_sort, o->sort, o->top, g);
+		rc = agg_write(g, n, &o->q, of.fp, o->fmt, o->metrics);
+		free(g);
+	}
+	/* The commit reports a file's write error; gpu_close_stdout() ours. */
+	if (gpu_outfile_commit(&of, &err) != 0) {
+		gpu_msg_err(&err);
+		return -1;
+	}
 	return rc;
 }
 
