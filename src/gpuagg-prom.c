@@ -16,6 +16,7 @@ struct series {
 	const struct gpu_group *g; /* the labels' values (borrowed) */
 	struct gpu_sums total;
 	struct gpu_sums hour;
+	gpu_i128 gpu_rate_s; /* allocated seconds x micro-units per hour */
 	int64_t idle_gpus;
 	bool in_hour;
 };
@@ -134,6 +135,7 @@ enum pmetric {
 	P_ALLOC_SECONDS,
 	P_BUSY_SECONDS,
 	P_ENERGY,
+	P_COST,
 	P_UTIL,
 	P_IDLE_GPUS,
 	P_COUNT
@@ -150,6 +152,9 @@ static const struct {
      "GPU-seconds weighted by utilization (utilization percent / 100)."},
     {"gpuusage_energy_joules_total", "counter",
      "Energy drawn by the GPUs, in joules, from samples with power."},
+    {"gpuusage_cost_cents_total", "counter",
+     "Cost of the allocated time at the rate card, in cents of its "
+     "currency: GPU time, memory overage and overhead."},
     {"gpuusage_utilization_ratio", "gauge",
      "Average GPU utilization (0 to 1) in the latest hour with samples."},
     {"gpuusage_idle_allocated_gpus", "gauge",
@@ -157,9 +162,25 @@ static const struct {
      "while allocated averaged below 5%."},
 };
 
+/*
+ * The cost of s in cents, rounded once for the series (gpubill rounds each
+ * billing line): GPU time at each model's rate, memory overage, overhead.
+ * Each part grows with the sums, so the counter never decreases.
+ */
+static int64_t
+series_cents(const struct series *s, const struct gpu_rates *r)
+{
+	int64_t gpu = gpu_num_div_round(s->gpu_rate_s, INT64_C(3600) * 10000);
+	int64_t mem = gpu_money_mem_cents(s->total.overage, r->v[GPU_RATE_MEM]);
+
+	return gpu + mem +
+	       gpu_money_overhead_cents(gpu + mem, r->v[GPU_RATE_OVERHEAD]);
+}
+
 /* The value of metric m for s as text into out; false: none. */
 static bool
-series_value(const struct series *s, enum pmetric m, char out[GPU_NUM_FMT_MAX])
+series_value(const struct series *s, enum pmetric m, const struct gpu_rates *r,
+	     char out[GPU_NUM_FMT_MAX])
 {
 	switch (m) {
 	case P_GPU_SECONDS:
@@ -170,6 +191,8 @@ series_value(const struct series *s, enum pmetric m, char out[GPU_NUM_FMT_MAX])
 		return gpu_num_fmt_double_str(s->total.busy / 100.0, out) > 0;
 	case P_ENERGY:
 		return gpu_num_fmt_double_str(s->total.power_s, out) > 0;
+	case P_COST:
+		return gpu_num_fmt_i64_str(series_cents(s, r), out) > 0;
 	case P_UTIL:
 		if (!s->in_hour || s->hour.gpu_seconds <= 0)
 			return false;
@@ -195,7 +218,8 @@ idle_allocated(const struct gpu_group *g)
 }
 
 int
-agg_write_prom(const struct gpu_agg *a, unsigned dims, FILE *fp)
+agg_write_prom(const struct gpu_agg *a, unsigned dims,
+	       const struct gpu_rates *r, FILE *fp)
 {
 	size_t count = gpu_agg_count(a), n = 0;
 	struct series *s = gpu_xcalloc(count + 1, sizeof(*s));
@@ -223,6 +247,9 @@ agg_write_prom(const struct gpu_agg *a, unsigned dims, FILE *fp)
 			n++;
 		}
 		gpu_sums_merge(&s[e].total, &g->sums);
+		s[e].gpu_rate_s +=
+		    (gpu_i128)g->sums.alloc_seconds *
+		    gpu_rates_gpu_rate(r, g->model, strlen(g->model));
 		if (g->bucket_ms != latest)
 			continue;
 		s[e].in_hour = true;
@@ -238,7 +265,7 @@ agg_write_prom(const struct gpu_agg *a, unsigned dims, FILE *fp)
 		for (size_t i = 0; i < n; i++) {
 			char num[GPU_NUM_FMT_MAX];
 
-			if (!series_value(&s[i], (enum pmetric)m, num))
+			if (!series_value(&s[i], (enum pmetric)m, r, num))
 				continue;
 			fputs(pmetrics[m].name, fp);
 			write_labels(fp, s[i].g, k);

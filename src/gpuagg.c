@@ -11,6 +11,7 @@
 #include "gpu/query.h"
 #include "gpu/rollup.h"
 #include "gpu/db.h"
+#include "gpu/money.h"
 #include "gpu/diag.h"
 #include "gpu/num.h"
 #include "gpu/opt.h"
@@ -25,7 +26,8 @@ static const char usage_line[] =
     "\n              [-b DIM[,DIM...]] [--from T] [--to T] [-m LIST]"
     "\n              [-f csv|json|jsonl|table|prometheus] [-o FILE]"
     "\n              [-n N] [-s METRIC]"
-    "\n              [--interval S] [--mem-threshold-gb GB] [FILE...]"
+    "\n              [--interval S] [--mem-threshold-gb GB] [--rates FILE]"
+    "\n              [FILE...]"
     "\n       gpuagg --refresh [--db PATH]\n";
 
 static const char help_text[] =
@@ -56,6 +58,9 @@ static const char help_text[] =
     "                           (--input; default 60)\n"
     "      --mem-threshold-gb GB  memory-overage threshold (default\n"
     "                           $MEMORY_OVERAGE_THRESHOLD_GB or 16)\n"
+    "      --rates FILE         rate card for -f prometheus's cost\n"
+    "                           (gpubill's; rates also from the\n"
+    "                           environment, see gpubill(1))\n"
     "      --refresh            only bring the rollups up to date (the one\n"
     "                           option that writes to the warehouse)\n"
     "      --scan               read the fact table, not the rollup\n"
@@ -72,6 +77,7 @@ enum {
 	OPT_THRESHOLD,
 	OPT_REFRESH,
 	OPT_SCAN,
+	OPT_RATES,
 };
 
 static const struct option long_opts[] = {
@@ -93,6 +99,7 @@ static const struct option long_opts[] = {
     {"mem-threshold-gb", required_argument, NULL, OPT_THRESHOLD},
     {"refresh", no_argument, NULL, OPT_REFRESH},
     {"scan", no_argument, NULL, OPT_SCAN},
+    {"rates", required_argument, NULL, OPT_RATES},
     {NULL, 0, NULL, 0},
 };
 
@@ -107,6 +114,8 @@ struct opts {
 	bool prom;	    /* -f prometheus */
 	unsigned prom_dims; /* its labels: --by as given */
 	const char *output;
+	const char *rates;     /* --rates */
+	const char *threshold; /* --mem-threshold-gb as given */
 	bool has_sort;
 	enum gpu_metric sort;
 	size_t top;
@@ -236,6 +245,7 @@ take_opt(void *ctx, int c, const char *arg)
 		o->interval_s = (int)v;
 		return -1;
 	case OPT_THRESHOLD:
+		o->threshold = arg;
 		return parse_threshold(arg, "--mem-threshold-gb",
 				       &o->q.threshold_mib) != 0
 			   ? GPU_EXIT_USAGE
@@ -245,6 +255,9 @@ take_opt(void *ctx, int c, const char *arg)
 		return -1;
 	case OPT_SCAN:
 		o->scan = true;
+		return -1;
+	case OPT_RATES:
+		o->rates = arg;
 		return -1;
 	default:
 		return GPU_EXIT_USAGE; /* getopt_long() returns no other */
@@ -271,7 +284,7 @@ check_prom(struct opts *o)
 				"--top and --metrics do not apply (counters "
 				"count every sample)");
 	o->prom_dims = o->q.dims;
-	o->q.dims |= GPU_DIM_GPU;
+	o->q.dims |= GPU_DIM_GPU | GPU_DIM_MODEL; /* the model's rate */
 	o->q.period = GPU_PERIOD_HOUR;
 	return 0;
 }
@@ -319,6 +332,9 @@ parse_args(int argc, char **argv, struct opts *o)
 				       "--to");
 	if (o->prom && check_prom(o) != 0)
 		return GPU_EXIT_USAGE;
+	if (o->rates != NULL && !o->prom)
+		return gpu_usage_error(usage_line,
+				       "--rates needs -f prometheus");
 	if (o->has_top && !o->has_sort) {
 		o->has_sort = true;
 		o->sort = GPU_M_GPU_SECONDS;
@@ -454,7 +470,8 @@ out:
 
 /* Print a's groups as the options say; returns 0 or -1 (reported). */
 static int
-write_groups(const struct gpu_agg *a, const struct opts *o)
+write_groups(const struct gpu_agg *a, const struct opts *o,
+	     const struct gpu_rates *r)
 {
 	const struct gpu_group **g;
 	struct gpu_outfile of;
@@ -467,7 +484,7 @@ write_groups(const struct gpu_agg *a, const struct opts *o)
 		return -1;
 	}
 	if (o->prom) {
-		rc = agg_write_prom(a, o->prom_dims, of.fp);
+		rc = agg_write_prom(a, o->prom_dims, r, of.fp);
 	} else {
 		g = gpu_xcalloc(gpu_agg_count(a) + 1, sizeof(*g));
 		n = agg_order(a, o->has_sort, o->sort, o->top, g);
@@ -482,22 +499,54 @@ write_groups(const struct gpu_agg *a, const struct opts *o)
 	return rc;
 }
 
+/*
+ * The rates of -f prometheus's cost, as gpubill resolves them; the rate
+ * card's threshold also sets the query's. Returns -1 to go on, else an
+ * exit status (reported).
+ */
+static int
+resolve_rates(struct opts *o, struct gpu_rates *r)
+{
+	const char *flag[GPU_RATE_NKEYS] = {NULL};
+	struct gpu_err err = {0};
+	bool bad_usage = false;
+
+	if (!o->prom)
+		return -1;
+	flag[GPU_RATE_THRESHOLD] = o->threshold;
+	if (gpu_rates_resolve(r, o->rates, flag, &bad_usage, &err) != 0) {
+		if (bad_usage)
+			return gpu_usage_error(usage_line, "%s", err.msg);
+		gpu_msg_err(&err);
+		return GPU_EXIT_FAIL;
+	}
+	o->q.threshold_mib = gpu_rates_threshold_mib(r);
+	return -1;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct gpu_agg *a = NULL;
+	struct gpu_rates r;
 	struct opts o;
 	int status;
 
 	gpu_diag_init(argv[0]);
 	if ((status = parse_args(argc, argv, &o)) >= 0)
 		return status;
+	gpu_rates_init(&r);
+	if ((status = resolve_rates(&o, &r)) >= 0) {
+		gpu_rates_release(&r);
+		return status;
+	}
 	if (o.ninputs > 0)
 		status = run_inputs(&o, &a);
 	else
 		status = run_db(&o, &a);
-	if (a != NULL && write_groups(a, &o) != 0)
+	if (a != NULL && write_groups(a, &o, &r) != 0)
 		status = GPU_EXIT_FAIL;
 	gpu_agg_free(a);
+	gpu_rates_release(&r);
 	return gpu_close_stdout(status);
 }

@@ -8,7 +8,8 @@
 setup
 PROM_FILE=$T/out/textfile/gpuusage.prom
 PROM_BY=node,user,project,model
-export PROM_FILE PROM_BY
+GPU_HOURLY_RATE=3.00
+export PROM_FILE PROM_BY GPU_HOURLY_RATE
 check=$top/tests/e2e/prom-check.awk
 
 for h in 10 11; do
@@ -21,7 +22,8 @@ for h in 10 11; do
 		fail "hour $h: $(cat "$T/err")"
 done
 ls -a "$T/out/textfile" | grep -q '^\.gpuusage' && fail "temporary file left"
-for m in gpu_seconds alloc_gpu_seconds busy_gpu_seconds energy_joules; do
+for m in gpu_seconds alloc_gpu_seconds busy_gpu_seconds energy_joules \
+	cost_cents; do
 	grep -q "^counter gpuusage_${m}_total{node=" "$T/h11" ||
 		fail "no gpuusage_${m}_total series"
 done
