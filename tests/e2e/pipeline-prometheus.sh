@@ -21,7 +21,9 @@ for h in 10 11; do
 	awk -f "$check" "$PROM_FILE" >"$T/h$h" 2>"$T/err" ||
 		fail "hour $h: $(cat "$T/err")"
 done
-ls -a "$T/out/textfile" | grep -q '^\.gpuusage' && fail "temporary file left"
+for f in "$T"/out/textfile/.gpuusage*; do
+	[ -e "$f" ] && fail "temporary file left: $f"
+done
 for m in gpu_seconds alloc_gpu_seconds busy_gpu_seconds energy_joules \
 	cost_cents; do
 	grep -q "^counter gpuusage_${m}_total{node=" "$T/h11" ||
