@@ -10,6 +10,7 @@
 #include "gpu/db.h"
 #include "gpu/diag.h"
 #include "gpu/money.h"
+#include "gpu/num.h"
 #include "gpu/opt.h"
 #include "gpu/outfile.h"
 #include "gpu/time.h"
@@ -23,13 +24,19 @@ enum {
 	OPT_GPU_RATE,
 	OPT_MEM_RATE,
 	OPT_THRESHOLD,
-	OPT_OVERHEAD
+	OPT_OVERHEAD,
+	OPT_JOB,
+	OPT_LOW_UTIL,
+	OPT_IDLE_SHARE,
+	OPT_SMALL_MEM
 };
 
 static const char usage_text[] =
     "usage: gpureport [--db path] [--from time] [--to time] [-o file]\n"
     "                 [--rates file] [--gpu-rate X] [--mem-rate X]\n"
-    "                 [--mem-threshold-gb X] [--overhead-rate X]\n";
+    "                 [--mem-threshold-gb X] [--overhead-rate X]\n"
+    "       gpureport --job ID [--low-util-pct P] [--idle-share-pct P]\n"
+    "                 [--small-mem-gb GB] [options above]\n";
 
 static const char help_text[] =
     "Write one self-contained HTML page (no network, works from file://)\n"
@@ -56,6 +63,15 @@ static const char help_text[] =
     "                            ($MEMORY_OVERAGE_THRESHOLD_GB, 16)\n"
     "      --overhead-rate X     fraction of the subtotal\n"
     "                            ($CLUSTER_OVERHEAD_RATE, 0.05)\n"
+    "      --job ID              instead of the page, one job's efficiency\n"
+    "                            as compact text (all of the warehouse\n"
+    "                            unless --from, --to)\n"
+    "      --low-util-pct P      findings: a GPU below P% utilization is\n"
+    "                            unused (default 5)\n"
+    "      --idle-share-pct P    findings: report idle allocated time from\n"
+    "                            P% of the allocation (default 25)\n"
+    "      --small-mem-gb GB     findings: a peak below GB GiB fits a\n"
+    "                            smaller GPU or a MIG slice (default 20)\n"
     "  -h, --help                show this help and exit\n"
     "  -V, --version             show the version and exit\n";
 
@@ -71,6 +87,10 @@ static const struct option long_opts[] = {
     {"mem-rate", required_argument, NULL, OPT_MEM_RATE},
     {"mem-threshold-gb", required_argument, NULL, OPT_THRESHOLD},
     {"overhead-rate", required_argument, NULL, OPT_OVERHEAD},
+    {"job", required_argument, NULL, OPT_JOB},
+    {"low-util-pct", required_argument, NULL, OPT_LOW_UTIL},
+    {"idle-share-pct", required_argument, NULL, OPT_IDLE_SHARE},
+    {"small-mem-gb", required_argument, NULL, OPT_SMALL_MEM},
     {NULL, 0, NULL, 0}};
 
 struct opts {
@@ -80,7 +100,22 @@ struct opts {
 	const char *rate_flag[GPU_RATE_NKEYS];
 	int64_t from_ms;
 	int64_t to_ms;
+	const char *job;
+	struct report_job_limits lim;
 };
+
+/* A percentage or GiB option: a number from 0 to max. */
+static int
+parse_limit(const char *opt, const char *arg, double max, double *v)
+{
+	if (gpu_num_parse_double(arg, strlen(arg), v) == 0 && *v >= 0 &&
+	    *v <= max)
+		return 0;
+	return gpu_usage_error(usage_text,
+			       "invalid value for option --%s: '%s' (a "
+			       "number from 0 to %g)",
+			       opt, arg, max);
+}
 
 static int
 parse_time(const char *opt, const char *arg, int64_t *ms)
@@ -98,6 +133,7 @@ static int
 take_opt(void *ctx, int c, const char *arg)
 {
 	struct opts *o = ctx;
+	double gb;
 
 	switch (c) {
 	case 'o':
@@ -137,6 +173,24 @@ take_opt(void *ctx, int c, const char *arg)
 	case OPT_OVERHEAD:
 		o->rate_flag[GPU_RATE_OVERHEAD] = arg;
 		return -1;
+	case OPT_JOB:
+		o->job = arg;
+		return -1;
+	case OPT_LOW_UTIL:
+		return parse_limit("low-util-pct", arg, 100,
+				   &o->lim.low_util_pct) != 0
+			   ? GPU_EXIT_USAGE
+			   : -1;
+	case OPT_IDLE_SHARE:
+		return parse_limit("idle-share-pct", arg, 100,
+				   &o->lim.idle_share_pct) != 0
+			   ? GPU_EXIT_USAGE
+			   : -1;
+	case OPT_SMALL_MEM:
+		if (parse_limit("small-mem-gb", arg, 1e6, &gb) != 0)
+			return GPU_EXIT_USAGE;
+		o->lim.small_mem_mib = (int64_t)(gb * 1024 + 0.5);
+		return -1;
 	default:
 		return GPU_EXIT_USAGE; /* getopt_long() returns no other */
 	}
@@ -151,6 +205,9 @@ parse_args(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->from_ms = INT64_MIN;
 	o->to_ms = INT64_MAX;
+	o->lim.low_util_pct = 5;
+	o->lim.idle_share_pct = 25;
+	o->lim.small_mem_mib = 20 * 1024;
 	rc = gpu_opt_parse(argc, argv, ":o:hV", long_opts, usage_text, take_opt,
 			   o);
 	if (rc >= 0)
@@ -187,6 +244,30 @@ write_output(const char *path, const struct gpu_buf *json)
 	return 0;
 }
 
+/* The job report, text to o->output; returns the exit status. */
+static int
+write_job(sqlite3 *db, const struct opts *o, const struct gpu_rates *rates)
+{
+	struct gpu_outfile of;
+	struct gpu_err err;
+
+	if (gpu_outfile_open(&of, o->output, &err) != 0) {
+		gpu_msg_err(&err);
+		return GPU_EXIT_FAIL;
+	}
+	if (report_job_text(db, o->from_ms, o->to_ms, o->job, rates, &o->lim,
+			    of.fp, &err) != 0) {
+		gpu_msg_err(&err);
+		gpu_outfile_abort(&of);
+		return GPU_EXIT_FAIL;
+	}
+	if (gpu_outfile_commit(&of, &err) != 0) {
+		gpu_msg_err(&err);
+		return GPU_EXIT_FAIL;
+	}
+	return GPU_EXIT_OK;
+}
+
 static int
 report(const struct opts *o, const struct gpu_rates *rates)
 {
@@ -205,6 +286,10 @@ report(const struct opts *o, const struct gpu_rates *rates)
 	rc = gpu_db_open(path, &dbo, &db, &err);
 	if (rc == GPU_DB_OUTDATED) {
 		gpu_msg("%s: run gpuingest on it", err.msg);
+		goto out;
+	}
+	if (rc == 0 && o->job != NULL) {
+		status = write_job(db, o, rates);
 		goto out;
 	}
 	if (rc != 0 ||
