@@ -28,13 +28,15 @@ enum {
 	OPT_JOB,
 	OPT_LOW_UTIL,
 	OPT_IDLE_SHARE,
-	OPT_SMALL_MEM
+	OPT_SMALL_MEM,
+	OPT_REFRESH
 };
 
 static const char usage_text[] =
     "usage: gpureport [--db path] [--from time] [--to time] [-o file]\n"
     "                 [--rates file] [--gpu-rate X] [--mem-rate X]\n"
     "                 [--mem-threshold-gb X] [--overhead-rate X]\n"
+    "                 [--refresh SECONDS]\n"
     "       gpureport --job ID [--low-util-pct P] [--idle-share-pct P]\n"
     "                 [--small-mem-gb GB] [options above]\n";
 
@@ -63,6 +65,8 @@ static const char help_text[] =
     "                            ($MEMORY_OVERAGE_THRESHOLD_GB, 16)\n"
     "      --overhead-rate X     fraction of the subtotal\n"
     "                            ($CLUSTER_OVERHEAD_RATE, 0.05)\n"
+    "      --refresh SECONDS     the page reloads itself every SECONDS\n"
+    "                            (for a wall screen), keeping its filters\n"
     "      --job ID              instead of the page, one job's efficiency\n"
     "                            as compact text (all of the warehouse\n"
     "                            unless --from, --to)\n"
@@ -88,6 +92,7 @@ static const struct option long_opts[] = {
     {"mem-threshold-gb", required_argument, NULL, OPT_THRESHOLD},
     {"overhead-rate", required_argument, NULL, OPT_OVERHEAD},
     {"job", required_argument, NULL, OPT_JOB},
+    {"refresh", required_argument, NULL, OPT_REFRESH},
     {"low-util-pct", required_argument, NULL, OPT_LOW_UTIL},
     {"idle-share-pct", required_argument, NULL, OPT_IDLE_SHARE},
     {"small-mem-gb", required_argument, NULL, OPT_SMALL_MEM},
@@ -102,6 +107,7 @@ struct opts {
 	int64_t to_ms;
 	const char *job;
 	struct report_job_limits lim;
+	int refresh_s;
 };
 
 /* A percentage or GiB option: a number from 0 to max. */
@@ -133,6 +139,7 @@ static int
 take_opt(void *ctx, int c, const char *arg)
 {
 	struct opts *o = ctx;
+	int64_t secs;
 	double gb;
 
 	switch (c) {
@@ -175,6 +182,15 @@ take_opt(void *ctx, int c, const char *arg)
 		return -1;
 	case OPT_JOB:
 		o->job = arg;
+		return -1;
+	case OPT_REFRESH:
+		if (gpu_num_parse_range(arg, 1, 86400, &secs) != 0)
+			return gpu_usage_error(
+			    usage_text,
+			    "invalid value for option --refresh: '%s' "
+			    "(an integer from 1 to 86400)",
+			    arg);
+		o->refresh_s = (int)secs;
 		return -1;
 	case OPT_LOW_UTIL:
 		return parse_limit("low-util-pct", arg, 100,
@@ -226,7 +242,7 @@ parse_args(int argc, char **argv, struct opts *o)
  * partial page. Returns 0, or -1 (reported).
  */
 static int
-write_output(const char *path, const struct gpu_buf *json)
+write_output(const char *path, const struct gpu_buf *json, int refresh_s)
 {
 	struct gpu_outfile of;
 	struct gpu_err err;
@@ -236,7 +252,7 @@ write_output(const char *path, const struct gpu_buf *json)
 		return -1;
 	}
 	/* A failed write leaves the stream's error flag for commit. */
-	(void)report_write_page(of.fp, json);
+	(void)report_write_page(of.fp, json, refresh_s);
 	if (gpu_outfile_commit(&of, &err) != 0) {
 		gpu_msg_err(&err);
 		return -1;
@@ -304,7 +320,7 @@ report(const struct opts *o, const struct gpu_rates *rates)
 		goto out;
 	}
 	db = NULL;
-	if (write_output(o->output, &json) == 0)
+	if (write_output(o->output, &json, o->refresh_s) == 0)
 		status = GPU_EXIT_OK;
 out:
 	if (db != NULL)

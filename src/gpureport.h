@@ -47,9 +47,11 @@ int report_build_data(sqlite3 *db, const struct report_range *range,
 
 /*
  * Write the page: the template with the style, the data and the script in
- * place of its marker lines. Returns 0, or -1 when fp reports an error.
+ * place of its marker lines; with refresh_s > 0, the page reloads itself
+ * every refresh_s seconds, keeping its filters (in the URL fragment).
+ * Returns 0, or -1 when fp reports an error.
  */
-int report_write_page(FILE *fp, const struct gpu_buf *json);
+int report_write_page(FILE *fp, const struct gpu_buf *json, int refresh_s);
 
 /* The thresholds of a job report's findings (docs/gpureport.1). */
 struct report_job_limits {

@@ -281,14 +281,35 @@ try {
 	const tip = await tab.textContent("#tip");
 	check(await tab.isVisible("#tip") && tip.includes("$"),
 		"tooltip shows the amount", tip, "visible with an amount");
+
+	// --refresh: the page reloads itself and keeps its filters, which
+	// live in the URL fragment.
+	run("gpureport", [...range, "--refresh", "1", "-o", page]);
+	await tab.goto(url, { waitUntil: "load" });
+	await tab.waitForSelector("body[data-rendered]");
+	await tab.selectOption("#f-node", "1");
+	await tab.selectOption("#f-from", "1");
+	const hash = await tab.evaluate(() => location.hash);
+	check(/^#from=2026-11-02&node=./.test(hash), "filters in the fragment",
+		hash, "#from=2026-11-02&node=...");
+	await tab.evaluate(() => { window.beforeReload = true; });
+	await tab.waitForFunction(() => window.beforeReload === undefined &&
+		document.body.dataset.rendered !== undefined,
+		null, { timeout: 10000 });
+	check(await tab.evaluate(() => location.hash) === hash &&
+		await tab.inputValue("#f-node") === "1" &&
+		await tab.inputValue("#f-from") === "1",
+		"filters kept across the reload",
+		[await tab.evaluate(() => location.hash),
+			await tab.inputValue("#f-node")], [hash, "1"]);
 } finally {
 	await ctx.close();
 	fs.rmSync(profile, { recursive: true, force: true });
 }
 
 check(errors.length === 0, "no console errors", errors, []);
-check(requests.length === 1 && requests[0] === url,
-	"no request but the page itself", requests, [url]);
+check(requests.length >= 1 && requests.every((r) => r === url),
+	"no request but the page itself (and its reloads)", requests, [url]);
 const size = fs.statSync(page).size;
 console.log("page size " + size + " bytes; screenshots in " + outDir);
 fs.rmSync(tmp, { recursive: true, force: true });
