@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gpu/db.h"
 #include "gpu/diag.h"
@@ -29,7 +30,8 @@ enum {
 	OPT_LOW_UTIL,
 	OPT_IDLE_SHARE,
 	OPT_SMALL_MEM,
-	OPT_REFRESH
+	OPT_REFRESH,
+	OPT_TEXT
 };
 
 static const char usage_text[] =
@@ -37,8 +39,9 @@ static const char usage_text[] =
     "                 [--rates file] [--gpu-rate X] [--mem-rate X]\n"
     "                 [--mem-threshold-gb X] [--overhead-rate X]\n"
     "                 [--refresh SECONDS]\n"
-    "       gpureport --job ID [--low-util-pct P] [--idle-share-pct P]\n"
-    "                 [--small-mem-gb GB] [options above]\n";
+    "       gpureport --job ID [--text] [--low-util-pct P]\n"
+    "                 [--idle-share-pct P] [--small-mem-gb GB]\n"
+    "                 [options above]\n";
 
 static const char help_text[] =
     "Write one self-contained HTML page (no network, works from file://)\n"
@@ -67,9 +70,12 @@ static const char help_text[] =
     "                            ($CLUSTER_OVERHEAD_RATE, 0.05)\n"
     "      --refresh SECONDS     the page reloads itself every SECONDS\n"
     "                            (for a wall screen), keeping its filters\n"
-    "      --job ID              instead of the page, one job's efficiency\n"
-    "                            as compact text (all of the warehouse\n"
-    "                            unless --from, --to)\n"
+    "      --job ID              instead of the period's page, one job's\n"
+    "                            efficiency: a page with a chart, or\n"
+    "                            compact text on a terminal or with\n"
+    "                            --text (all of the warehouse unless\n"
+    "                            --from, --to)\n"
+    "      --text                with --job, text even into a file\n"
     "      --low-util-pct P      findings: a GPU below P% utilization is\n"
     "                            unused (default 5)\n"
     "      --idle-share-pct P    findings: report idle allocated time from\n"
@@ -93,6 +99,7 @@ static const struct option long_opts[] = {
     {"overhead-rate", required_argument, NULL, OPT_OVERHEAD},
     {"job", required_argument, NULL, OPT_JOB},
     {"refresh", required_argument, NULL, OPT_REFRESH},
+    {"text", no_argument, NULL, OPT_TEXT},
     {"low-util-pct", required_argument, NULL, OPT_LOW_UTIL},
     {"idle-share-pct", required_argument, NULL, OPT_IDLE_SHARE},
     {"small-mem-gb", required_argument, NULL, OPT_SMALL_MEM},
@@ -108,6 +115,7 @@ struct opts {
 	const char *job;
 	struct report_job_limits lim;
 	int refresh_s;
+	bool text; /* --text */
 };
 
 /* A percentage or GiB option: a number from 0 to max. */
@@ -182,6 +190,9 @@ take_opt(void *ctx, int c, const char *arg)
 		return -1;
 	case OPT_JOB:
 		o->job = arg;
+		return -1;
+	case OPT_TEXT:
+		o->text = true;
 		return -1;
 	case OPT_REFRESH:
 		if (gpu_num_parse_range(arg, 1, 86400, &secs) != 0)
@@ -266,13 +277,16 @@ write_job(sqlite3 *db, const struct opts *o, const struct gpu_rates *rates)
 {
 	struct gpu_outfile of;
 	struct gpu_err err;
+	bool as_html;
 
 	if (gpu_outfile_open(&of, o->output, &err) != 0) {
 		gpu_msg_err(&err);
 		return GPU_EXIT_FAIL;
 	}
-	if (report_job_text(db, o->from_ms, o->to_ms, o->job, rates, &o->lim,
-			    of.fp, &err) != 0) {
+	/* Text with --text or on a terminal, else the page. */
+	as_html = !o->text && !(of.fp == stdout && isatty(STDOUT_FILENO));
+	if (report_job(db, o->from_ms, o->to_ms, o->job, rates, &o->lim,
+		       as_html, of.fp, &err) != 0) {
 		gpu_msg_err(&err);
 		gpu_outfile_abort(&of);
 		return GPU_EXIT_FAIL;

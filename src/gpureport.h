@@ -3,6 +3,7 @@
 #ifndef GPUREPORT_H
 #define GPUREPORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sqlite3.h>
@@ -61,16 +62,16 @@ struct report_job_limits {
 };
 
 /*
- * Write the efficiency of job in [from_ms, to_ms) to fp as compact text:
- * GPUs and nodes, allocated, busy and idle GPU-hours, energy, cost at r
- * with its parts, utilization by hour and memory peak per GPU, and the
- * findings by lim. Figures come from gpu_query_run() (as gpuagg's) and
- * gpu_charge_job() (as gpubill's). Returns 0, or -1 with err filled (a
- * database error, no samples of the job).
+ * Write the efficiency of job in [from_ms, to_ms) to fp as compact text,
+ * or with as_html as a page with a chart: GPUs and nodes, allocated, busy
+ * and idle GPU-hours, energy, cost at r with its parts, utilization by
+ * hour and memory peak per GPU, and the findings by lim. Figures come
+ * from gpu_query_run() (as gpuagg's) and gpu_charge_job() (as gpubill's).
+ * Returns 0, or -1 with err filled (a database error, no samples of the
+ * job).
  */
-int report_job_text(sqlite3 *db, int64_t from_ms, int64_t to_ms,
-		    const char *job, const struct gpu_rates *r,
-		    const struct report_job_limits *lim, FILE *fp,
-		    struct gpu_err *err);
+int report_job(sqlite3 *db, int64_t from_ms, int64_t to_ms, const char *job,
+	       const struct gpu_rates *r, const struct report_job_limits *lim,
+	       bool as_html, FILE *fp, struct gpu_err *err);
 
 #endif

@@ -17,7 +17,7 @@ gpubill --db "$T/wh.db" --month 2026-11 >"$T/bill.csv" || fail "gpubill"
 n=0
 while IFS=, read -r job user project alloc busy util idle kwh; do
 	[ "$job" = job_id ] || [ -z "$job" ] && continue
-	gpureport --db "$T/wh.db" --job "$job" >"$T/r.txt" 2>"$T/err" ||
+	gpureport --db "$T/wh.db" --text --job "$job" >"$T/r.txt" 2>"$T/err" ||
 		fail "job $job: $(cat "$T/err")"
 	for want in "job $job: user $user, project $project" \
 		"allocated GPU-hours: $alloc" "busy GPU-hours: $busy" \
@@ -34,13 +34,13 @@ done <"$T/agg.csv"
 [ "$n" -gt 0 ] || fail "no jobs"
 
 # Thresholds: every GPU is below 101% and any peak is below 10^6 GiB.
-gpureport --db "$T/wh.db" --job "$job" --low-util-pct 100 \
+gpureport --db "$T/wh.db" --text --job "$job" --low-util-pct 100 \
 	--small-mem-gb 1000000 --idle-share-pct 0 >"$T/r.txt" || fail "limits"
 grep -q '^  - held [0-9]* GPUs*, [0-9]* stayed below 100% utilization$' "$T/r.txt" ||
 	fail "no low-utilization finding: $(cat "$T/r.txt")"
 grep -q 'a smaller GPU or a MIG slice would do$' "$T/r.txt" ||
 	fail "no memory finding"
-gpureport --db "$T/wh.db" --job "$job" --low-util-pct 0 --small-mem-gb 0 \
+gpureport --db "$T/wh.db" --text --job "$job" --low-util-pct 0 --small-mem-gb 0 \
 	--idle-share-pct 100 >"$T/r.txt" || fail "limits 0"
 grep -q '^  - none' "$T/r.txt" || fail "findings without cause: $(cat "$T/r.txt")"
 gpureport --db "$T/wh.db" --job no-such-job 2>"$T/err" && fail "unknown job passed"
