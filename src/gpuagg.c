@@ -12,10 +12,12 @@
 #include "gpu/query.h"
 #include "gpu/rollup.h"
 #include "gpu/db.h"
+#include "gpu/money.h"
 #include "gpu/diag.h"
 #include "gpu/interval.h"
 #include "gpu/num.h"
 #include "gpu/opt.h"
+#include "gpu/outfile.h"
 #include "gpu/reader.h"
 #include "gpu/time.h"
 #include "gpu/writer.h"
@@ -24,8 +26,10 @@
 static const char usage_line[] =
     "usage: gpuagg [--db PATH | --input FILE|-] [-p hour|day|week|month|all]"
     "\n              [-b DIM[,DIM...]] [--from T] [--to T] [-m LIST]"
-    "\n              [-f csv|json|jsonl|table] [-n N] [-s METRIC]"
-    "\n              [--interval S] [--mem-threshold-gb GB] [FILE...]"
+    "\n              [-f csv|json|jsonl|table|prometheus] [-o FILE]"
+    "\n              [-n N] [-s METRIC]"
+    "\n              [--interval S] [--mem-threshold-gb GB] [--rates FILE]"
+    "\n              [FILE...]"
     "\n       gpuagg --refresh [--db PATH]\n";
 
 static const char help_text[] =
@@ -44,7 +48,12 @@ static const char help_text[] =
     "      --from T, --to T     half-open range [from, to): timestamps\n"
     "                           or dates like 2026-11-01\n"
     "  -m, --metrics LIST       metrics to print (default all)\n"
-    "  -f, --format F           csv (default), json, jsonl or table\n"
+    "  -f, --format F           csv (default), json, jsonl, table or\n"
+    "                           prometheus (counters and latest-hour\n"
+    "                           gauges by node, gpu, user, project, model;\n"
+    "                           see docs/FORMAT.md)\n"
+    "  -o, --output FILE        write to FILE (atomically: a temporary\n"
+    "                           file renamed into place)\n"
     "  -n, --top N              keep the first N groups of each bucket\n"
     "  -s, --sort METRIC        order each bucket by METRIC, descending\n"
     "      --interval S         seconds of samples without interval_s\n"
@@ -53,6 +62,9 @@ static const char help_text[] =
     "                           as local times of the IANA zone\n"
     "      --mem-threshold-gb GB  memory-overage threshold (default\n"
     "                           $MEMORY_OVERAGE_THRESHOLD_GB or 16)\n"
+    "      --rates FILE         rate card for -f prometheus's cost\n"
+    "                           (gpubill's; rates also from the\n"
+    "                           environment, see gpubill(1))\n"
     "      --refresh            only bring the rollups up to date (the one\n"
     "                           option that writes to the warehouse)\n"
     "      --scan               read the fact table, not the rollup\n"
@@ -70,6 +82,7 @@ enum {
 	OPT_REFRESH,
 	OPT_SCAN,
 	OPT_INPUT_TZ,
+	OPT_RATES,
 };
 
 static const struct option long_opts[] = {
@@ -80,6 +93,7 @@ static const struct option long_opts[] = {
     {"input", required_argument, NULL, 'i'},
     {"metrics", required_argument, NULL, 'm'},
     {"top", required_argument, NULL, 'n'},
+    {"output", required_argument, NULL, 'o'},
     {"period", required_argument, NULL, 'p'},
     {"sort", required_argument, NULL, 's'},
     {"verbose", no_argument, NULL, 'v'},
@@ -91,6 +105,7 @@ static const struct option long_opts[] = {
     {"refresh", no_argument, NULL, OPT_REFRESH},
     {"scan", no_argument, NULL, OPT_SCAN},
     {"input-tz", required_argument, NULL, OPT_INPUT_TZ},
+    {"rates", required_argument, NULL, OPT_RATES},
     {NULL, 0, NULL, 0},
 };
 
@@ -102,6 +117,11 @@ struct opts {
 	const char *input; /* --input */
 	unsigned metrics;
 	enum gpu_ofmt fmt;
+	bool prom;	    /* -f prometheus */
+	unsigned prom_dims; /* its labels: --by as given */
+	const char *output;
+	const char *rates;     /* --rates */
+	const char *threshold; /* --mem-threshold-gb as given */
 	bool has_sort;
 	enum gpu_metric sort;
 	size_t top;
@@ -170,11 +190,12 @@ take_opt(void *ctx, int c, const char *arg)
 		o->db = arg;
 		return -1;
 	case 'f':
-		if (gpu_ofmt_parse(arg, &o->fmt) != 0)
+		o->prom = strcmp(arg, "prometheus") == 0;
+		if (!o->prom && gpu_ofmt_parse(arg, &o->fmt) != 0)
 			return gpu_usage_error(
 			    usage_line,
 			    "unknown format '%s' (valid: csv, "
-			    "json, jsonl, table)",
+			    "json, jsonl, table, prometheus)",
 			    arg);
 		return -1;
 	case 'h':
@@ -194,6 +215,9 @@ take_opt(void *ctx, int c, const char *arg)
 			return GPU_EXIT_USAGE;
 		o->top = (size_t)v;
 		o->has_top = true;
+		return -1;
+	case 'o':
+		o->output = arg;
 		return -1;
 	case 'p':
 		if (gpu_period_parse(arg, &o->q.period) != 0)
@@ -230,6 +254,7 @@ take_opt(void *ctx, int c, const char *arg)
 		o->has_interval = true;
 		return -1;
 	case OPT_THRESHOLD:
+		o->threshold = arg;
 		return parse_threshold(arg, "--mem-threshold-gb",
 				       &o->q.threshold_mib) != 0
 			   ? GPU_EXIT_USAGE
@@ -245,9 +270,37 @@ take_opt(void *ctx, int c, const char *arg)
 		if ((o->tz = gpu_tz_load(arg, &err)) == NULL)
 			return gpu_usage_error(usage_line, "%s", err.msg);
 		return -1;
+	case OPT_RATES:
+		o->rates = arg;
+		return -1;
 	default:
 		return GPU_EXIT_USAGE; /* getopt_long() returns no other */
 	}
+}
+
+/*
+ * Prometheus output: counters from the first sample, labels of bounded
+ * cardinality. The query groups by hour and GPU, for the latest hour's
+ * gauges; agg_write_prom() folds the groups into label sets.
+ */
+static int
+check_prom(struct opts *o)
+{
+	if (o->q.dims & GPU_DIM_JOB)
+		return gpu_usage_error(
+		    usage_line, "-f prometheus: cannot label by job (unbounded "
+				"label cardinality; use node, gpu, user, "
+				"project, model)");
+	if (o->q.period != GPU_PERIOD_ALL || o->q.from_ms != INT64_MIN ||
+	    o->has_sort || o->has_top || o->metrics != GPU_METRICS_ALL)
+		return gpu_usage_error(
+		    usage_line, "-f prometheus: --period, --from, --sort, "
+				"--top and --metrics do not apply (counters "
+				"count every sample)");
+	o->prom_dims = o->q.dims;
+	o->q.dims |= GPU_DIM_GPU | GPU_DIM_MODEL; /* the model's rate */
+	o->q.period = GPU_PERIOD_HOUR;
+	return 0;
 }
 
 static int
@@ -266,7 +319,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	    parse_threshold(env, "MEMORY_OVERAGE_THRESHOLD_GB",
 			    &o->q.threshold_mib) != 0)
 		return GPU_EXIT_USAGE;
-	rc = gpu_opt_parse(argc, argv, ":b:d:f:hi:m:n:p:s:vV", long_opts,
+	rc = gpu_opt_parse(argc, argv, ":b:d:f:hi:m:n:o:p:s:vV", long_opts,
 			   usage_line, take_opt, o);
 	if (rc >= 0)
 		return rc;
@@ -295,6 +348,11 @@ parse_args(int argc, char **argv, struct opts *o)
 		return gpu_usage_error(usage_line,
 				       "empty time range: --from is not before "
 				       "--to");
+	if (o->prom && check_prom(o) != 0)
+		return GPU_EXIT_USAGE;
+	if (o->rates != NULL && !o->prom)
+		return gpu_usage_error(usage_line,
+				       "--rates needs -f prometheus");
 	if (o->has_top && !o->has_sort) {
 		o->has_sort = true;
 		o->sort = GPU_M_GPU_SECONDS;
@@ -515,23 +573,67 @@ out:
 	return status;
 }
 
-/* Print a's groups as the options say; returns 0 or -1 (write error). */
+/* Print a's groups as the options say; returns 0 or -1 (reported). */
 static int
-write_groups(const struct gpu_agg *a, const struct opts *o)
+write_groups(const struct gpu_agg *a, const struct opts *o,
+	     const struct gpu_rates *r)
 {
-	const struct gpu_group **g =
-	    gpu_xcalloc(gpu_agg_count(a) + 1, sizeof(*g));
-	size_t n = agg_order(a, o->has_sort, o->sort, o->top, g);
-	int rc = agg_write(g, n, &o->q, stdout, o->fmt, o->metrics);
+	const struct gpu_group **g;
+	struct gpu_outfile of;
+	struct gpu_err err = {0};
+	size_t n;
+	int rc;
 
-	free(g);
+	if (gpu_outfile_open(&of, o->output, &err) != 0) {
+		gpu_msg_err(&err);
+		return -1;
+	}
+	if (o->prom) {
+		rc = agg_write_prom(a, o->prom_dims, r, of.fp);
+	} else {
+		g = gpu_xcalloc(gpu_agg_count(a) + 1, sizeof(*g));
+		n = agg_order(a, o->has_sort, o->sort, o->top, g);
+		rc = agg_write(g, n, &o->q, of.fp, o->fmt, o->metrics);
+		free(g);
+	}
+	/* The commit reports a file's write error; gpu_close_stdout() ours. */
+	if (gpu_outfile_commit(&of, &err) != 0) {
+		gpu_msg_err(&err);
+		return -1;
+	}
 	return rc;
+}
+
+/*
+ * The rates of -f prometheus's cost, as gpubill resolves them; the rate
+ * card's threshold also sets the query's. Returns -1 to go on, else an
+ * exit status (reported).
+ */
+static int
+resolve_rates(struct opts *o, struct gpu_rates *r)
+{
+	const char *flag[GPU_RATE_NKEYS] = {NULL};
+	struct gpu_err err = {0};
+	bool bad_usage = false;
+
+	if (!o->prom)
+		return -1;
+	flag[GPU_RATE_THRESHOLD] = o->threshold;
+	if (gpu_rates_resolve(r, o->rates, flag, &bad_usage, &err) != 0) {
+		if (bad_usage)
+			return gpu_usage_error(usage_line, "%s", err.msg);
+		gpu_msg_err(&err);
+		return GPU_EXIT_FAIL;
+	}
+	o->q.threshold_mib = gpu_rates_threshold_mib(r);
+	return -1;
 }
 
 int
 main(int argc, char **argv)
 {
 	struct gpu_agg *a = NULL;
+	struct gpu_rates r;
 	struct opts o;
 	int status;
 
@@ -540,13 +642,20 @@ main(int argc, char **argv)
 		gpu_tz_free(o.tz);
 		return status;
 	}
+	gpu_rates_init(&r);
+	if ((status = resolve_rates(&o, &r)) >= 0) {
+		gpu_rates_release(&r);
+		gpu_tz_free(o.tz);
+		return status;
+	}
 	if (o.ninputs > 0)
 		status = run_inputs(&o, &a);
 	else
 		status = run_db(&o, &a);
-	if (a != NULL && write_groups(a, &o) != 0)
+	if (a != NULL && write_groups(a, &o, &r) != 0)
 		status = GPU_EXIT_FAIL;
 	gpu_agg_free(a);
 	gpu_tz_free(o.tz);
+	gpu_rates_release(&r);
 	return gpu_close_stdout(status);
 }

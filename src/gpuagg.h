@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "gpu/agg.h"
+#include "gpu/money.h"
 #include "gpu/writer.h"
 
 /* Most columns an output row can have. */
@@ -38,6 +39,15 @@ size_t agg_order(const struct gpu_agg *a, bool sort, enum gpu_metric by,
 int agg_write(const struct gpu_group *const *g, size_t n,
 	      const struct gpu_agg_query *q, FILE *fp, enum gpu_ofmt fmt,
 	      unsigned metrics);
+
+/*
+ * Write a finished aggregate (grouped by hour and GPU, at least) to fp in
+ * the Prometheus text exposition format (docs/FORMAT.md): counters over
+ * every group, their cost at the rates r, gauges of the latest hour,
+ * labelled by dims (not job). Returns 0, or -1 when fp reports an error.
+ */
+int agg_write_prom(const struct gpu_agg *a, unsigned dims,
+		   const struct gpu_rates *r, FILE *fp);
 
 /* Print the metric names for --help, wrapped: "Metrics: samples, ...". */
 void agg_print_metrics(FILE *fp);

@@ -20,7 +20,7 @@ static const char usage_line[] =
     "[--gpu-rate X] [--mem-rate X]\n"
     "               [--mem-threshold-gb X] [--overhead-rate X] "
     "[--share-idle]\n"
-    "               [--format csv|json|table|invoice] "
+    "               [--format csv|json|table|invoice|focus] "
     "[--user U | --project P]\n";
 
 static void
@@ -50,8 +50,10 @@ help(void)
 	      "(CLUSTER_OVERHEAD_RATE, 0.05)\n"
 	      "      --share-idle         share the price of unallocated "
 	      "GPU time among the lines\n"
-	      "  -f, --format FMT         csv (default), json, table or "
-	      "invoice\n"
+	      "  -f, --format FMT         csv (default), json, table, "
+	      "invoice or focus\n"
+	      "                           (FOCUS 1.1 CSV, by job; see "
+	      "docs/FORMAT.md)\n"
 	      "  -u, --user U             only this user's lines\n"
 	      "  -P, --project P          only this project's lines\n"
 	      "  -h, --help               print this help and exit\n"
@@ -182,10 +184,11 @@ static const struct option longopts[] = {
 static int
 parse_format(const char *s, enum out_fmt *f)
 {
-	static const char *const names[] = {"csv", "json", "table", "invoice"};
+	static const char *const names[] = {"csv", "json", "table", "invoice",
+					    "focus"};
 	size_t i;
 
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 5; i++)
 		if (strcmp(s, names[i]) == 0) {
 			*f = (enum out_fmt)i;
 			return 0;
@@ -224,7 +227,7 @@ take_opt(void *ctx, int c, const char *arg)
 			return gpu_usage_error(
 			    usage_line,
 			    "invalid format '%s' (valid: csv, "
-			    "json, table, invoice)",
+			    "json, table, invoice, focus)",
 			    arg);
 		return -1;
 	case 'h':
@@ -295,6 +298,11 @@ parse_args(int argc, char **argv, struct opts *o)
 			    "--format invoice needs --user or --project");
 		o->by = GPU_BILL_JOB;
 	}
+	if (o->fmt == OUT_FOCUS && o->share_idle)
+		return gpu_usage_error(usage_line,
+				       "--format focus has no --share-idle");
+	if (o->fmt == OUT_FOCUS)
+		o->by = GPU_BILL_JOB; /* a row's resource is its job */
 	if (o->input != NULL && o->flag[GPU_RATE_THRESHOLD] != NULL)
 		return gpu_usage_error(
 		    usage_line,
@@ -302,6 +310,10 @@ parse_args(int argc, char **argv, struct opts *o)
 		    "mem_overage_mib_seconds was computed by gpuagg; set "
 		    "the threshold there");
 	c = resolve_period(o, a.period, a.month, a.from, a.to);
+	if (c == 0 && o->fmt == OUT_FOCUS && !o->has_range)
+		return gpu_usage_error(usage_line,
+				       "--format focus needs a billing period: "
+				       "--month or --from and --to");
 	return c == 0 ? -1 : c;
 }
 
@@ -343,7 +355,9 @@ main(int argc, char **argv)
 	status = GPU_EXIT_OK;
 	if (o.fmt == OUT_INVOICE)
 		bill_write_invoice(&rep, &o, &r);
-	else if (bill_write_rows(&rep, &o, &r) != 0)
+	else if (o.fmt == OUT_FOCUS && bill_write_focus(&rep, &o, &r) != 0)
+		status = GPU_EXIT_FAIL;
+	else if (o.fmt != OUT_FOCUS && bill_write_rows(&rep, &o, &r) != 0)
 		status = GPU_EXIT_FAIL;
 	gpu_bill_report_release(&rep);
 out:

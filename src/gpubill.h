@@ -9,7 +9,7 @@
 #include "gpu/diag.h"
 #include "gpu/money.h"
 
-enum out_fmt { OUT_CSV, OUT_JSON, OUT_TABLE, OUT_INVOICE };
+enum out_fmt { OUT_CSV, OUT_JSON, OUT_TABLE, OUT_INVOICE, OUT_FOCUS };
 
 enum period_mode {
 	MODE_FIXED,   /* one period [from, to) with one label */
@@ -52,6 +52,14 @@ int bill_read_db(struct gpu_bill *bill, const struct opts *o,
 /* Write rep as csv, json or table to stdout; returns 0, or -1 on an error. */
 int bill_write_rows(const struct gpu_bill_report *rep, const struct opts *o,
 		    const struct gpu_rates *r);
+
+/*
+ * Write rep as a FOCUS 1.1 CSV (docs/FORMAT.md) to stdout: one row per
+ * line and charge kind, billing and charge period o->from to o->to.
+ * Returns 0, or -1 on a write error.
+ */
+int bill_write_focus(const struct gpu_bill_report *rep, const struct opts *o,
+		     const struct gpu_rates *r);
 
 /* Print rep as an invoice for o->user or o->project to stdout. */
 void bill_write_invoice(const struct gpu_bill_report *rep, const struct opts *o,

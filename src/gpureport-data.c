@@ -821,12 +821,20 @@ put_lines(FILE *fp, const char *const *lines)
 }
 
 int
-report_write_page(FILE *fp, const struct gpu_buf *json)
+report_write_page(FILE *fp, const struct gpu_buf *json, int refresh_s)
 {
 	const char *const *l;
 
 	for (l = report_asset_html; *l != NULL; l++) {
-		if (strcmp(*l, "@CSS@\n") == 0)
+		if (strcmp(*l, "@REFRESH@\n") == 0) {
+			if (refresh_s > 0)
+				fprintf(fp,
+					"<meta name=\"gpu-refresh\" "
+					"content=\"%d\">\n<noscript><meta "
+					"http-equiv=\"refresh\" "
+					"content=\"%d\"></noscript>\n",
+					refresh_s, refresh_s);
+		} else if (strcmp(*l, "@CSS@\n") == 0)
 			put_lines(fp, report_asset_css);
 		else if (strcmp(*l, "@JS@\n") == 0)
 			put_lines(fp, report_asset_js);

@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gpu/db.h"
 #include "gpu/diag.h"
 #include "gpu/money.h"
+#include "gpu/num.h"
 #include "gpu/opt.h"
 #include "gpu/outfile.h"
 #include "gpu/time.h"
@@ -23,13 +25,23 @@ enum {
 	OPT_GPU_RATE,
 	OPT_MEM_RATE,
 	OPT_THRESHOLD,
-	OPT_OVERHEAD
+	OPT_OVERHEAD,
+	OPT_JOB,
+	OPT_LOW_UTIL,
+	OPT_IDLE_SHARE,
+	OPT_SMALL_MEM,
+	OPT_REFRESH,
+	OPT_TEXT
 };
 
 static const char usage_text[] =
     "usage: gpureport [--db path] [--from time] [--to time] [-o file]\n"
     "                 [--rates file] [--gpu-rate X] [--mem-rate X]\n"
-    "                 [--mem-threshold-gb X] [--overhead-rate X]\n";
+    "                 [--mem-threshold-gb X] [--overhead-rate X]\n"
+    "                 [--refresh SECONDS]\n"
+    "       gpureport --job ID [--text] [--low-util-pct P]\n"
+    "                 [--idle-share-pct P] [--small-mem-gb GB]\n"
+    "                 [options above]\n";
 
 static const char help_text[] =
     "Write one self-contained HTML page (no network, works from file://)\n"
@@ -56,6 +68,20 @@ static const char help_text[] =
     "                            ($MEMORY_OVERAGE_THRESHOLD_GB, 16)\n"
     "      --overhead-rate X     fraction of the subtotal\n"
     "                            ($CLUSTER_OVERHEAD_RATE, 0.05)\n"
+    "      --refresh SECONDS     the page reloads itself every SECONDS\n"
+    "                            (for a wall screen), keeping its filters\n"
+    "      --job ID              instead of the period's page, one job's\n"
+    "                            efficiency: a page with a chart, or\n"
+    "                            compact text on a terminal or with\n"
+    "                            --text (all of the warehouse unless\n"
+    "                            --from, --to)\n"
+    "      --text                with --job, text even into a file\n"
+    "      --low-util-pct P      findings: a GPU below P% utilization is\n"
+    "                            unused (default 5)\n"
+    "      --idle-share-pct P    findings: report idle allocated time from\n"
+    "                            P% of the allocation (default 25)\n"
+    "      --small-mem-gb GB     findings: a peak below GB GiB fits a\n"
+    "                            smaller GPU or a MIG slice (default 20)\n"
     "  -h, --help                show this help and exit\n"
     "  -V, --version             show the version and exit\n";
 
@@ -71,6 +97,12 @@ static const struct option long_opts[] = {
     {"mem-rate", required_argument, NULL, OPT_MEM_RATE},
     {"mem-threshold-gb", required_argument, NULL, OPT_THRESHOLD},
     {"overhead-rate", required_argument, NULL, OPT_OVERHEAD},
+    {"job", required_argument, NULL, OPT_JOB},
+    {"refresh", required_argument, NULL, OPT_REFRESH},
+    {"text", no_argument, NULL, OPT_TEXT},
+    {"low-util-pct", required_argument, NULL, OPT_LOW_UTIL},
+    {"idle-share-pct", required_argument, NULL, OPT_IDLE_SHARE},
+    {"small-mem-gb", required_argument, NULL, OPT_SMALL_MEM},
     {NULL, 0, NULL, 0}};
 
 struct opts {
@@ -80,7 +112,24 @@ struct opts {
 	const char *rate_flag[GPU_RATE_NKEYS];
 	int64_t from_ms;
 	int64_t to_ms;
+	const char *job;
+	struct report_job_limits lim;
+	int refresh_s;
+	bool text; /* --text */
 };
+
+/* A percentage or GiB option: a number from 0 to max. */
+static int
+parse_limit(const char *opt, const char *arg, double max, double *v)
+{
+	if (gpu_num_parse_double(arg, strlen(arg), v) == 0 && *v >= 0 &&
+	    *v <= max)
+		return 0;
+	return gpu_usage_error(usage_text,
+			       "invalid value for option --%s: '%s' (a "
+			       "number from 0 to %g)",
+			       opt, arg, max);
+}
 
 static int
 parse_time(const char *opt, const char *arg, int64_t *ms)
@@ -98,6 +147,8 @@ static int
 take_opt(void *ctx, int c, const char *arg)
 {
 	struct opts *o = ctx;
+	int64_t secs;
+	double gb;
 
 	switch (c) {
 	case 'o':
@@ -137,6 +188,36 @@ take_opt(void *ctx, int c, const char *arg)
 	case OPT_OVERHEAD:
 		o->rate_flag[GPU_RATE_OVERHEAD] = arg;
 		return -1;
+	case OPT_JOB:
+		o->job = arg;
+		return -1;
+	case OPT_TEXT:
+		o->text = true;
+		return -1;
+	case OPT_REFRESH:
+		if (gpu_num_parse_range(arg, 1, 86400, &secs) != 0)
+			return gpu_usage_error(
+			    usage_text,
+			    "invalid value for option --refresh: '%s' "
+			    "(an integer from 1 to 86400)",
+			    arg);
+		o->refresh_s = (int)secs;
+		return -1;
+	case OPT_LOW_UTIL:
+		return parse_limit("low-util-pct", arg, 100,
+				   &o->lim.low_util_pct) != 0
+			   ? GPU_EXIT_USAGE
+			   : -1;
+	case OPT_IDLE_SHARE:
+		return parse_limit("idle-share-pct", arg, 100,
+				   &o->lim.idle_share_pct) != 0
+			   ? GPU_EXIT_USAGE
+			   : -1;
+	case OPT_SMALL_MEM:
+		if (parse_limit("small-mem-gb", arg, 1e6, &gb) != 0)
+			return GPU_EXIT_USAGE;
+		o->lim.small_mem_mib = (int64_t)(gb * 1024 + 0.5);
+		return -1;
 	default:
 		return GPU_EXIT_USAGE; /* getopt_long() returns no other */
 	}
@@ -151,6 +232,9 @@ parse_args(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->from_ms = INT64_MIN;
 	o->to_ms = INT64_MAX;
+	o->lim.low_util_pct = 5;
+	o->lim.idle_share_pct = 25;
+	o->lim.small_mem_mib = 20 * 1024;
 	rc = gpu_opt_parse(argc, argv, ":o:hV", long_opts, usage_text, take_opt,
 			   o);
 	if (rc >= 0)
@@ -169,7 +253,7 @@ parse_args(int argc, char **argv, struct opts *o)
  * partial page. Returns 0, or -1 (reported).
  */
 static int
-write_output(const char *path, const struct gpu_buf *json)
+write_output(const char *path, const struct gpu_buf *json, int refresh_s)
 {
 	struct gpu_outfile of;
 	struct gpu_err err;
@@ -179,12 +263,39 @@ write_output(const char *path, const struct gpu_buf *json)
 		return -1;
 	}
 	/* A failed write leaves the stream's error flag for commit. */
-	(void)report_write_page(of.fp, json);
+	(void)report_write_page(of.fp, json, refresh_s);
 	if (gpu_outfile_commit(&of, &err) != 0) {
 		gpu_msg_err(&err);
 		return -1;
 	}
 	return 0;
+}
+
+/* The job report, text to o->output; returns the exit status. */
+static int
+write_job(sqlite3 *db, const struct opts *o, const struct gpu_rates *rates)
+{
+	struct gpu_outfile of;
+	struct gpu_err err;
+	bool as_html;
+
+	if (gpu_outfile_open(&of, o->output, &err) != 0) {
+		gpu_msg_err(&err);
+		return GPU_EXIT_FAIL;
+	}
+	/* Text with --text or on a terminal, else the page. */
+	as_html = !o->text && !(of.fp == stdout && isatty(STDOUT_FILENO));
+	if (report_job(db, o->from_ms, o->to_ms, o->job, rates, &o->lim,
+		       as_html, of.fp, &err) != 0) {
+		gpu_msg_err(&err);
+		gpu_outfile_abort(&of);
+		return GPU_EXIT_FAIL;
+	}
+	if (gpu_outfile_commit(&of, &err) != 0) {
+		gpu_msg_err(&err);
+		return GPU_EXIT_FAIL;
+	}
+	return GPU_EXIT_OK;
 }
 
 static int
@@ -207,6 +318,10 @@ report(const struct opts *o, const struct gpu_rates *rates)
 		gpu_msg("%s: run gpuingest on it", err.msg);
 		goto out;
 	}
+	if (rc == 0 && o->job != NULL) {
+		status = write_job(db, o, rates);
+		goto out;
+	}
 	if (rc != 0 ||
 	    report_range_choose(db, o->from_ms, o->to_ms, &range, &err) != 0 ||
 	    report_build_data(db, &range, rates, &json, &err) != 0) {
@@ -219,7 +334,7 @@ report(const struct opts *o, const struct gpu_rates *rates)
 		goto out;
 	}
 	db = NULL;
-	if (write_output(o->output, &json) == 0)
+	if (write_output(o->output, &json, o->refresh_s) == 0)
 		status = GPU_EXIT_OK;
 out:
 	if (db != NULL)

@@ -3,6 +3,7 @@
 #ifndef GPUREPORT_H
 #define GPUREPORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sqlite3.h>
@@ -47,8 +48,30 @@ int report_build_data(sqlite3 *db, const struct report_range *range,
 
 /*
  * Write the page: the template with the style, the data and the script in
- * place of its marker lines. Returns 0, or -1 when fp reports an error.
+ * place of its marker lines; with refresh_s > 0, the page reloads itself
+ * every refresh_s seconds, keeping its filters (in the URL fragment).
+ * Returns 0, or -1 when fp reports an error.
  */
-int report_write_page(FILE *fp, const struct gpu_buf *json);
+int report_write_page(FILE *fp, const struct gpu_buf *json, int refresh_s);
+
+/* The thresholds of a job report's findings (docs/gpureport.1). */
+struct report_job_limits {
+	double low_util_pct;   /* a GPU below this utilization is unused */
+	double idle_share_pct; /* idle share of the allocation worth a word */
+	int64_t small_mem_mib; /* peak memory below this fits a smaller GPU */
+};
+
+/*
+ * Write the efficiency of job in [from_ms, to_ms) to fp as compact text,
+ * or with as_html as a page with a chart: GPUs and nodes, allocated, busy
+ * and idle GPU-hours, energy, cost at r with its parts, utilization by
+ * hour and memory peak per GPU, and the findings by lim. Figures come
+ * from gpu_query_run() (as gpuagg's) and gpu_charge_job() (as gpubill's).
+ * Returns 0, or -1 with err filled (a database error, no samples of the
+ * job).
+ */
+int report_job(sqlite3 *db, int64_t from_ms, int64_t to_ms, const char *job,
+	       const struct gpu_rates *r, const struct report_job_limits *lim,
+	       bool as_html, FILE *fp, struct gpu_err *err);
 
 #endif

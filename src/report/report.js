@@ -226,14 +226,79 @@ function setupFilters() {
 		render();
 	};
 	for (const id of ["f-from", "f-to", "f-node", "f-user", "f-project"])
-		document.getElementById(id).addEventListener("change", read);
+		document.getElementById(id).addEventListener("change", () => {
+			read();
+			saveFilters();
+		});
 	document.getElementById("f-reset").addEventListener("click", () => {
 		from.value = "0";
 		to.value = String(ND - 1);
 		for (const k of ["node", "user", "project"])
 			document.getElementById("f-" + k).value = "";
 		read();
+		saveFilters();
 	});
+	loadFilters(read);
+}
+
+// The filters in the URL fragment, by name, so that they survive a reload
+// (gpureport --refresh) and a page written again with more days or names:
+// "#from=2026-11-02&node=node001". A "to" on the last day is left out, so
+// that the range grows with the data.
+function saveFilters() {
+	const p = [];
+	if (F.from > 0)
+		p.push("from=" + isoDay(D.day0 + F.from * DAY));
+	if (F.to < ND - 1)
+		p.push("to=" + isoDay(D.day0 + F.to * DAY));
+	for (const [k, names] of [["node", D.nodes], ["user", D.users],
+		["project", D.projects]])
+		if (F[k] >= 0)
+			p.push(k + "=" + encodeURIComponent(names[F[k]]));
+	history.replaceState(null, "", p.length ? "#" + p.join("&") :
+		location.pathname + location.search);
+}
+
+function loadFilters(read) {
+	const h = location.hash.replace(/^#/, "");
+	if (h === "")
+		return;
+	for (const kv of h.split("&")) {
+		const i = kv.indexOf("=");
+		if (i < 0)
+			continue;
+		const k = kv.slice(0, i);
+		let v;
+		try {
+			v = decodeURIComponent(kv.slice(i + 1));
+		} catch (e) {
+			continue;
+		}
+		if (k === "from" || k === "to") {
+			for (let d = 0; d < ND; d++)
+				if (isoDay(D.day0 + d * DAY) === v)
+					document.getElementById("f-" + k).value =
+						String(d);
+		} else if (k === "node" || k === "user" || k === "project") {
+			const names = { node: D.nodes, user: D.users,
+				project: D.projects }[k];
+			const idx = names.indexOf(v);
+			if (idx >= 0)
+				document.getElementById("f-" + k).value =
+					String(idx);
+		}
+	}
+	read();
+}
+
+// gpureport --refresh: reload after the seconds of the meta tag; a reload
+// keeps the fragment, and with it the filters. Without scripts, the meta
+// refresh inside <noscript> reloads instead.
+function setupRefresh() {
+	const m = document.querySelector('meta[name="gpu-refresh"]');
+	const s = m ? Number(m.content) : 0;
+	if (s > 0)
+		setTimeout(() => location.reload(), s * 1000);
 }
 
 function dayOk(d) {
@@ -975,6 +1040,7 @@ function main() {
 	setupFilters();
 	setupTip();
 	render();
+	setupRefresh();
 }
 
 main();

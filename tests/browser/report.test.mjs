@@ -85,6 +85,12 @@ const aggNodeUser = aggJson("--period", "all", "--by", "node,user");
 const dayNodeUser = aggJson("--period", "day", "--by", "node,user");
 const dayNodeProject = aggJson("--period", "day", "--by", "node,project");
 const total = users.find((r) => r.user === "TOTAL");
+// The job report's page for the job with the most allocated time.
+const jobAgg = aggJson("--period", "all", "--by", "job").filter((r) =>
+	r.job_id !== null).sort((a, b) => b.alloc_gpu_seconds -
+	a.alloc_gpu_seconds)[0];
+const jobPage = path.join(tmp, "job.html");
+run("gpureport", [...range, "--job", jobAgg.job_id, "-o", jobPage]);
 const userLines = users.filter((r) => r !== total);
 
 // ---- the browser ----
@@ -101,12 +107,13 @@ const ctx = await chromium.launchPersistentContext(profile, {
 		"--disable-quic"],
 });
 const url = "file://" + page;
+const jobUrl = "file://" + jobPage;
 const requests = [];
 const errors = [];
 // Every request is seen by the "request" event; all but the page are
 // aborted here, so a stray one cannot reach the network.
-await ctx.route("**/*", (route) => route.request().url() === url ?
-	route.continue() : route.abort());
+await ctx.route("**/*", (route) => [url, jobUrl].includes(
+	route.request().url()) ? route.continue() : route.abort());
 ctx.on("request", (r) => requests.push(r.url()));
 const tab = ctx.pages()[0] || await ctx.newPage();
 tab.on("console", (m) => {
@@ -281,14 +288,59 @@ try {
 	const tip = await tab.textContent("#tip");
 	check(await tab.isVisible("#tip") && tip.includes("$"),
 		"tooltip shows the amount", tip, "visible with an amount");
+
+	// gpureport --job: the job's page equals gpuagg and gpubill.
+	await tab.goto(jobUrl, { waitUntil: "load" });
+	for (const [id, want] of [["alloc-gpu-hours", jobAgg.alloc_gpu_hours],
+		["busy-gpu-hours", jobAgg.busy_gpu_hours],
+		["alloc-util", jobAgg.alloc_util_pct],
+		["idle-gpu-hours", jobAgg.idle_gpu_hours],
+		["energy-kwh", jobAgg.energy_kwh]])
+		check(Number(await kpi(id)) === want, "job page " + id +
+			" equals gpuagg", await kpi(id), want);
+	const jobLine = jobs.find((r) => r.job_id === jobAgg.job_id);
+	check(await kpi("cost") === jobLine.total,
+		"job page cost equals gpubill's line", await kpi("cost"),
+		jobLine.total);
+	const lines = await tab.$$eval("#chart-util polyline", (ps) =>
+		ps.map((p) => p.getAttribute("points").split(" ").length));
+	check(lines.length === Number(await kpi("gpus")) && lines.every((n) =>
+		n >= 1), "job chart has one line per GPU", lines,
+		await kpi("gpus"));
+	check(await tab.$$eval("#findings li", (ls) => ls.length) > 0,
+		"job page has findings", "", "");
+	await tab.screenshot({ path: path.join(outDir, "report-job.png"),
+		fullPage: true });
+
+	// --refresh: the page reloads itself and keeps its filters, which
+	// live in the URL fragment.
+	run("gpureport", [...range, "--refresh", "1", "-o", page]);
+	await tab.goto(url, { waitUntil: "load" });
+	await tab.waitForSelector("body[data-rendered]");
+	await tab.selectOption("#f-node", "1");
+	await tab.selectOption("#f-from", "1");
+	const hash = await tab.evaluate(() => location.hash);
+	check(/^#from=2026-11-02&node=./.test(hash), "filters in the fragment",
+		hash, "#from=2026-11-02&node=...");
+	await tab.evaluate(() => { window.beforeReload = true; });
+	await tab.waitForFunction(() => window.beforeReload === undefined &&
+		document.body.dataset.rendered !== undefined,
+		null, { timeout: 10000 });
+	check(await tab.evaluate(() => location.hash) === hash &&
+		await tab.inputValue("#f-node") === "1" &&
+		await tab.inputValue("#f-from") === "1",
+		"filters kept across the reload",
+		[await tab.evaluate(() => location.hash),
+			await tab.inputValue("#f-node")], [hash, "1"]);
 } finally {
 	await ctx.close();
 	fs.rmSync(profile, { recursive: true, force: true });
 }
 
 check(errors.length === 0, "no console errors", errors, []);
-check(requests.length === 1 && requests[0] === url,
-	"no request but the page itself", requests, [url]);
+check(requests.length >= 1 && requests.every((r) => r === url ||
+	r === jobUrl),
+	"no request but the page itself (and its reloads)", requests, [url]);
 const size = fs.statSync(page).size;
 console.log("page size " + size + " bytes; screenshots in " + outDir);
 fs.rmSync(tmp, { recursive: true, force: true });

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/* gpuagg's Prometheus text exposition output (docs/FORMAT.md). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/buf.h"
+#include "gpu/hashmap.h"
+#include "gpu/num.h"
+#include "gpuagg.h"
+
+/* An allocated GPU below this utilization (percent) in an hour is idle. */
+#define IDLE_PCT 5.0
+
+/* One label set: its counters over everything, its gauges of the hour. */
+struct series {
+	const struct gpu_group *g; /* the labels' values (borrowed) */
+	struct gpu_sums total;
+	struct gpu_sums hour;
+	gpu_i128 gpu_rate_s; /* allocated seconds x micro-units per hour */
+	int64_t idle_gpus;
+	bool in_hour;
+};
+
+static const char *const label_names[] = {"node", "gpu", "user", "project",
+					  "model"};
+
+/* Which labels print (bits of label_names) for the --by dims. */
+static unsigned
+label_mask(unsigned dims)
+{
+	unsigned k = 0;
+
+	if (dims & (GPU_DIM_NODE | GPU_DIM_GPU))
+		k |= 1u;
+	if (dims & GPU_DIM_GPU)
+		k |= 2u;
+	if (dims & GPU_DIM_USER)
+		k |= 4u;
+	if (dims & GPU_DIM_PROJECT)
+		k |= 8u;
+	if (dims & GPU_DIM_MODEL)
+		k |= 16u;
+	return k;
+}
+
+/* Label i's value of g into b (the gpu index as a number). */
+static void
+label_value(struct gpu_buf *b, const struct gpu_group *g, int i)
+{
+	const char *v[] = {g->node, NULL, g->user, g->project, g->model};
+
+	if (i == 1)
+		gpu_num_fmt_i64(b, g->gpu);
+	else
+		gpu_buf_adds(b, v[i]);
+}
+
+/* The series key of g: its label values, each ended by a NUL byte. */
+static void
+series_key(struct gpu_buf *b, const struct gpu_group *g, unsigned k)
+{
+	gpu_buf_reset(b);
+	for (int i = 0; i < 5; i++) {
+		if ((k & (1u << i)) == 0)
+			continue;
+		label_value(b, g, i);
+		gpu_buf_addc(b, '\0');
+	}
+}
+
+static unsigned cmp_mask; /* the label mask while sorting (qsort has no ctx) */
+
+static int
+cmp_series(const void *x, const void *y)
+{
+	const struct gpu_group *a = ((const struct series *)x)->g;
+	const struct gpu_group *b = ((const struct series *)y)->g;
+	const char *va[] = {a->node, "", a->user, a->project, a->model};
+	const char *vb[] = {b->node, "", b->user, b->project, b->model};
+	int c;
+
+	for (int i = 0; i < 5; i++) {
+		if ((cmp_mask & (1u << i)) == 0)
+			continue;
+		if (i == 1 && a->gpu != b->gpu)
+			return a->gpu < b->gpu ? -1 : 1;
+		if ((c = strcmp(va[i], vb[i])) != 0)
+			return c;
+	}
+	return 0;
+}
+
+/* A label value escaped as the exposition format requires. */
+static void
+escape_label(FILE *fp, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\')
+			fputs("\\\\", fp);
+		else if (*s == '"')
+			fputs("\\\"", fp);
+		else if (*s == '\n')
+			fputs("\\n", fp);
+		else
+			fputc(*s, fp);
+	}
+}
+
+static void
+write_labels(FILE *fp, const struct gpu_group *g, unsigned k)
+{
+	struct gpu_buf b;
+	const char *sep = "{";
+
+	if (k == 0)
+		return;
+	gpu_buf_init(&b);
+	for (int i = 0; i < 5; i++) {
+		if ((k & (1u << i)) == 0)
+			continue;
+		gpu_buf_reset(&b);
+		label_value(&b, g, i);
+		fprintf(fp, "%s%s=\"", sep, label_names[i]);
+		escape_label(fp, b.data);
+		fputc('"', fp);
+		sep = ",";
+	}
+	fputc('}', fp);
+	gpu_buf_release(&b);
+}
+
+/* The metrics, in output order. */
+enum pmetric {
+	P_GPU_SECONDS,
+	P_ALLOC_SECONDS,
+	P_BUSY_SECONDS,
+	P_ENERGY,
+	P_COST,
+	P_UTIL,
+	P_IDLE_GPUS,
+	P_COUNT
+};
+
+static const struct {
+	const char *name, *type, *help;
+} pmetrics[P_COUNT] = {
+    {"gpuusage_gpu_seconds_total", "counter",
+     "GPU-seconds sampled (each sample counts its interval)."},
+    {"gpuusage_alloc_gpu_seconds_total", "counter",
+     "GPU-seconds sampled while the GPU was allocated to a job."},
+    {"gpuusage_busy_gpu_seconds_total", "counter",
+     "GPU-seconds weighted by utilization (utilization percent / 100)."},
+    {"gpuusage_energy_joules_total", "counter",
+     "Energy drawn by the GPUs, in joules, from samples with power."},
+    {"gpuusage_cost_cents_total", "counter",
+     "Cost of the allocated time at the rate card, in cents of its "
+     "currency: GPU time, memory overage and overhead."},
+    {"gpuusage_utilization_ratio", "gauge",
+     "Average GPU utilization (0 to 1) in the latest hour with samples."},
+    {"gpuusage_idle_allocated_gpus", "gauge",
+     "GPUs allocated in the latest hour with samples whose utilization "
+     "while allocated averaged below 5%."},
+};
+
+/*
+ * The cost of s in cents, rounded once for the series (gpubill rounds each
+ * billing line): GPU time at each model's rate, memory overage, overhead.
+ * Each part grows with the sums, so the counter never decreases.
+ */
+static int64_t
+series_cents(const struct series *s, const struct gpu_rates *r)
+{
+	int64_t gpu = gpu_num_div_round(s->gpu_rate_s, INT64_C(3600) * 10000);
+	int64_t mem = gpu_money_mem_cents(s->total.overage, r->v[GPU_RATE_MEM]);
+
+	return gpu + mem +
+	       gpu_money_overhead_cents(gpu + mem, r->v[GPU_RATE_OVERHEAD]);
+}
+
+/* The value of metric m for s as text into out; false: none. */
+static bool
+series_value(const struct series *s, enum pmetric m, const struct gpu_rates *r,
+	     char out[GPU_NUM_FMT_MAX])
+{
+	switch (m) {
+	case P_GPU_SECONDS:
+		return gpu_num_fmt_i64_str(s->total.gpu_seconds, out) > 0;
+	case P_ALLOC_SECONDS:
+		return gpu_num_fmt_i64_str(s->total.alloc_seconds, out) > 0;
+	case P_BUSY_SECONDS:
+		return gpu_num_fmt_double_str(s->total.busy / 100.0, out) > 0;
+	case P_ENERGY:
+		return gpu_num_fmt_double_str(s->total.power_s, out) > 0;
+	case P_COST:
+		return gpu_num_fmt_i64_str(series_cents(s, r), out) > 0;
+	case P_UTIL:
+		if (!s->in_hour || s->hour.gpu_seconds <= 0)
+			return false;
+		return gpu_num_fmt_double_str(s->hour.busy / 100.0 /
+						  (double)s->hour.gpu_seconds,
+					      out) > 0;
+	case P_IDLE_GPUS:
+		if (!s->in_hour)
+			return false;
+		return gpu_num_fmt_i64_str(s->idle_gpus, out) > 0;
+	case P_COUNT:
+		break;
+	}
+	return false;
+}
+
+/* Is the GPU group g allocated and idle while allocated? */
+static bool
+idle_allocated(const struct gpu_group *g)
+{
+	return g->sums.alloc_seconds > 0 &&
+	       g->sums.alloc_busy < IDLE_PCT * (double)g->sums.alloc_seconds;
+}
+
+int
+agg_write_prom(const struct gpu_agg *a, unsigned dims,
+	       const struct gpu_rates *r, FILE *fp)
+{
+	size_t count = gpu_agg_count(a), n = 0;
+	struct series *s = gpu_xcalloc(count + 1, sizeof(*s));
+	unsigned k = label_mask(dims);
+	int64_t latest = INT64_MIN;
+	struct gpu_hashmap map;
+	struct gpu_buf key;
+
+	gpu_hashmap_init(&map);
+	gpu_buf_init(&key);
+	for (size_t i = 0; i < count; i++)
+		if (gpu_agg_group(a, i)->bucket_ms > latest)
+			latest = gpu_agg_group(a, i)->bucket_ms;
+	for (size_t i = 0; i < count; i++) {
+		const struct gpu_group *g = gpu_agg_group(a, i);
+		bool added;
+		size_t e;
+
+		series_key(&key, g, k);
+		e = gpu_hashmap_put(&map, key.data, key.len, &added);
+		if (added) {
+			s[n].g = g;
+			gpu_sums_init(&s[n].total);
+			gpu_sums_init(&s[n].hour);
+			n++;
+		}
+		gpu_sums_merge(&s[e].total, &g->sums);
+		s[e].gpu_rate_s +=
+		    (gpu_i128)g->sums.alloc_seconds *
+		    gpu_rates_gpu_rate(r, g->model, strlen(g->model));
+		if (g->bucket_ms != latest)
+			continue;
+		s[e].in_hour = true;
+		gpu_sums_merge(&s[e].hour, &g->sums);
+		if (idle_allocated(g))
+			s[e].idle_gpus++;
+	}
+	cmp_mask = k;
+	qsort(s, n, sizeof(*s), cmp_series);
+	for (int m = 0; m < P_COUNT; m++) {
+		fprintf(fp, "# HELP %s %s\n# TYPE %s %s\n", pmetrics[m].name,
+			pmetrics[m].help, pmetrics[m].name, pmetrics[m].type);
+		for (size_t i = 0; i < n; i++) {
+			char num[GPU_NUM_FMT_MAX];
+
+			if (!series_value(&s[i], (enum pmetric)m, r, num))
+				continue;
+			fputs(pmetrics[m].name, fp);
+			write_labels(fp, s[i].g, k);
+			fprintf(fp, " %s\n", num);
+		}
+	}
+	gpu_buf_release(&key);
+	gpu_hashmap_release(&map);
+	free(s);
+	return ferror(fp) ? -1 : 0;
+}

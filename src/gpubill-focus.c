@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/* gpubill's FOCUS 1.1 output: one CSV row per billing line and charge. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gpu/buf.h"
+#include "gpu/escape.h"
+#include "gpu/money.h"
+#include "gpu/num.h"
+#include "gpu/time.h"
+#include "gpu/writer.h"
+#include "gpubill.h"
+
+static const char *const focus_cols[] = {
+    "BilledCost",	 "BillingCurrency",
+    "BillingPeriodEnd",	 "BillingPeriodStart",
+    "ChargeCategory",	 "ChargeClass",
+    "ChargeDescription", "ChargeFrequency",
+    "ChargePeriodEnd",	 "ChargePeriodStart",
+    "ConsumedQuantity",	 "ConsumedUnit",
+    "ContractedCost",	 "EffectiveCost",
+    "ListCost",		 "ListUnitPrice",
+    "PricingQuantity",	 "PricingUnit",
+    "ResourceId",	 "ResourceName",
+    "ResourceType",	 "ServiceCategory",
+    "ServiceName",	 "SubAccountId",
+    "SubAccountName",	 "Tags",
+};
+
+#define NCOLS (sizeof(focus_cols) / sizeof(focus_cols[0]))
+
+/* The charge kinds of a line, in row order. */
+enum kind { K_GPU, K_MEM, K_OVERHEAD, K_COUNT };
+
+/*
+ * A text cell, made safe for spreadsheets: a cell that starts with = + -
+ * @, a tab or a carriage return is a formula to Excel and its kin, so it
+ * gets a leading single quote. Empty text is null.
+ */
+static void
+put_text(struct gpu_writer *w, const char *s)
+{
+	struct gpu_buf b;
+
+	if (s == NULL || *s == '\0') {
+		gpu_writer_null(w);
+		return;
+	}
+	if (strchr("=+-@\t\r", *s) == NULL) {
+		gpu_writer_str(w, s, strlen(s));
+		return;
+	}
+	gpu_buf_init(&b);
+	gpu_buf_addc(&b, '\'');
+	gpu_buf_adds(&b, s);
+	gpu_writer_str(w, b.data, b.len);
+	gpu_buf_release(&b);
+}
+
+static void
+put_double(struct gpu_writer *w, double v)
+{
+	char num[GPU_NUM_FMT_MAX];
+
+	if (gpu_num_fmt_double_str(v, num) > 0)
+		gpu_writer_num_text(w, num);
+	else
+		gpu_writer_null(w);
+}
+
+/* Tags: a JSON object of the line's user, project and job. */
+static void
+put_tags(struct gpu_writer *w, const struct gpu_bill_line *l)
+{
+	const char *k[] = {"job", "project", "user"};
+	const char *v[] = {l->job_id, l->project, l->user};
+	struct gpu_buf b;
+	const char *sep = "{";
+
+	gpu_buf_init(&b);
+	for (int i = 0; i < 3; i++) {
+		if (v[i] == NULL || *v[i] == '\0')
+			continue;
+		gpu_buf_addf(&b, "%s\"%s\": ", sep, k[i]);
+		gpu_escape_json(&b, v[i], strlen(v[i]), 0);
+		sep = ", ";
+	}
+	gpu_buf_adds(&b, *sep == '{' ? "{}" : "}");
+	put_text(w, b.data);
+	gpu_buf_release(&b);
+}
+
+/* The cents and quantity of kind k of line l; false: no row. */
+static bool
+kind_amount(const struct gpu_charge *c, enum kind k, int64_t *cents,
+	    double *qty)
+{
+	switch (k) {
+	case K_GPU:
+		*cents = c->gpu_cents;
+		*qty = (double)c->alloc_seconds / 3600.0;
+		return c->alloc_seconds > 0;
+	case K_MEM:
+		*cents = c->mem_cents;
+		*qty = (double)c->overage / (1024.0 * 3600.0);
+		return c->overage > 0;
+	case K_OVERHEAD:
+		*cents = c->overhead_cents;
+		*qty = 0;
+		return c->overhead_cents != 0;
+	case K_COUNT:
+		break;
+	}
+	return false;
+}
+
+static void
+put_row(struct gpu_writer *w, const struct opts *o, const struct gpu_rates *r,
+	const struct gpu_bill_line *l, enum kind k, int64_t cents, double qty)
+{
+	static const char *const desc[] = {"GPU time", "GPU memory overage",
+					   "Cluster overhead"};
+	static const char *const unit[] = {"GPU-Hours", "GiB-Hours", NULL};
+	char from[32], to[32];
+	bool usage = k != K_OVERHEAD;
+
+	gpu_time_fmt_iso(o->from, from);
+	gpu_time_fmt_iso(o->to, to);
+	gpu_writer_cents(w, cents); /* BilledCost */
+	put_text(w, r->currency);
+	put_text(w, to);
+	put_text(w, from);
+	put_text(w, usage ? "Usage" : "Adjustment");
+	gpu_writer_null(w); /* ChargeClass: not a correction */
+	put_text(w, desc[k]);
+	put_text(w, "Usage-Based");
+	put_text(w, to);
+	put_text(w, from);
+	if (usage) {
+		put_double(w, qty); /* ConsumedQuantity */
+		put_text(w, unit[k]);
+	} else {
+		gpu_writer_null(w);
+		gpu_writer_null(w);
+	}
+	gpu_writer_cents(w, cents); /* ContractedCost */
+	gpu_writer_cents(w, cents); /* EffectiveCost */
+	gpu_writer_cents(w, cents); /* ListCost */
+	if (usage) {
+		/* The line's own unit price: models' rates blend in a job. */
+		put_double(w, (double)cents / 100.0 / qty); /* ListUnitPrice */
+		put_double(w, qty); /* PricingQuantity */
+		put_text(w, unit[k]);
+	} else {
+		gpu_writer_null(w);
+		gpu_writer_null(w);
+		gpu_writer_null(w);
+	}
+	put_text(w, l->job_id);
+	put_text(w, l->job_id);
+	put_text(w,
+		 l->job_id != NULL && *l->job_id != '\0' ? "Slurm job" : NULL);
+	put_text(w, "Compute");
+	put_text(w, "GPU compute");
+	put_text(w, l->project);
+	put_text(w, l->project);
+	put_tags(w, l);
+	gpu_writer_end_row(w);
+}
+
+int
+bill_write_focus(const struct gpu_bill_report *rep, const struct opts *o,
+		 const struct gpu_rates *r)
+{
+	struct gpu_writer *w =
+	    gpu_writer_new(stdout, GPU_OUT_CSV, focus_cols, NCOLS);
+	int rc;
+
+	for (size_t i = 0; i < rep->nlines; i++) {
+		for (int k = 0; k < K_COUNT; k++) {
+			int64_t cents;
+			double qty;
+
+			if (kind_amount(&rep->lines[i].c, (enum kind)k, &cents,
+					&qty))
+				put_row(w, o, r, &rep->lines[i], (enum kind)k,
+					cents, qty);
+		}
+	}
+	rc = gpu_writer_finish(w);
+	gpu_writer_free(w);
+	return rc;
+}
