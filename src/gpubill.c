@@ -4,10 +4,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "gpu/buf.h"
 #include "gpu/diag.h"
+#include "gpu/hashmap.h"
 #include "gpu/money.h"
 #include "gpu/opt.h"
 #include "gpu/time.h"
@@ -305,12 +308,118 @@ parse_args(int argc, char **argv, struct opts *o)
 	return c == 0 ? -1 : c;
 }
 
+/* The Levenshtein distance of a and b. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, d;
+	size_t *row = gpu_xreallocarray(NULL, lb + 1, sizeof(*row));
+
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	d = row[lb];
+	free(row);
+	return d;
+}
+
+/* The up to three names of known closest to name, ", "-separated, in b. */
+static void
+closest_names(struct gpu_hashmap *known, const char *name, struct gpu_buf *b)
+{
+	size_t n = gpu_hashmap_count(known), pick[3], dist[3], k = 0, i, j;
+
+	for (i = 0; i < n; i++) {
+		const char *s = gpu_hashmap_key(known, i);
+		size_t d;
+
+		if (*s == '\0')
+			continue;
+		d = edit_distance(name, s);
+		for (j = k; j > 0; j--) {
+			const char *t = gpu_hashmap_key(known, pick[j - 1]);
+
+			if (dist[j - 1] < d ||
+			    (dist[j - 1] == d && strcmp(t, s) < 0))
+				break;
+			if (j < 3) {
+				pick[j] = pick[j - 1];
+				dist[j] = dist[j - 1];
+			}
+		}
+		if (j < 3) {
+			pick[j] = i;
+			dist[j] = d;
+			if (k < 3)
+				k++;
+		}
+	}
+	for (i = 0; i < k; i++) {
+		if (i > 0)
+			gpu_buf_adds(b, ", ");
+		gpu_buf_adds(b, gpu_hashmap_key(known, pick[i]));
+	}
+}
+
+/*
+ * A --user or --project the input never names is a typo: exit 1 with the
+ * closest names. A report with no line says so on stderr. Returns -1 to
+ * go on, or an exit status.
+ */
+static int
+check_match(const struct opts *o, struct gpu_hashmap *known,
+	    const struct gpu_bill_report *rep)
+{
+	const char *kind = o->user != NULL ? "user" : "project";
+	const char *name = o->user != NULL ? o->user : o->project;
+	struct gpu_buf b;
+
+	if (name != NULL &&
+	    gpu_hashmap_find(known, name, strlen(name)) == GPU_HASHMAP_NONE) {
+		gpu_buf_init(&b);
+		closest_names(known, name, &b);
+		if (b.len > 0)
+			gpu_msg("unknown %s '%s' (closest: %s)", kind, name,
+				b.data);
+		else
+			gpu_msg("unknown %s '%s' (the input names no %s)", kind,
+				name, kind);
+		gpu_buf_release(&b);
+		return GPU_EXIT_FAIL;
+	}
+	if (rep->nlines > 0)
+		return -1;
+	if (name != NULL)
+		gpu_warn("nothing matched: %s '%s' has no usage in %s", kind,
+			 name, o->mode == MODE_FIXED ? o->label : "the input");
+	else if (rep->idle_seconds == 0)
+		gpu_warn("nothing matched: no usage in %s",
+			 o->mode == MODE_FIXED ? o->label : "the input");
+	return -1;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct opts o = {.by = GPU_BILL_JOB, .fmt = OUT_CSV};
 	struct gpu_bill_report rep;
 	struct gpu_bill *bill = NULL;
+	struct gpu_hashmap known;
 	struct gpu_rates r;
 	struct gpu_err err;
 	bool bad_usage;
@@ -321,6 +430,7 @@ main(int argc, char **argv)
 	if (status >= 0)
 		return gpu_close_stdout(status);
 	gpu_rates_init(&r);
+	gpu_hashmap_init(&known);
 	if (gpu_rates_resolve(&r, o.rates, o.flag, &bad_usage, &err) != 0) {
 		gpu_msg_err(&err);
 		status = bad_usage ? GPU_EXIT_USAGE : GPU_EXIT_FAIL;
@@ -333,13 +443,18 @@ main(int argc, char **argv)
 			 "as aggregated",
 			 o.rates);
 	bill = gpu_bill_new(&r);
-	if ((o.input != NULL ? bill_read_input(bill, &o, &r, &err)
-			     : bill_read_db(bill, &o, &r, &err)) != 0) {
+	if ((o.input != NULL ? bill_read_input(bill, &o, &r, &known, &err)
+			     : bill_read_db(bill, &o, &r, &known, &err)) != 0) {
 		gpu_msg_err(&err);
 		status = GPU_EXIT_FAIL;
 		goto out;
 	}
 	gpu_bill_report(bill, o.by, o.share_idle, o.user, o.project, &rep);
+	status = check_match(&o, &known, &rep);
+	if (status >= 0) {
+		gpu_bill_report_release(&rep);
+		goto out;
+	}
 	status = GPU_EXIT_OK;
 	if (o.fmt == OUT_INVOICE)
 		bill_write_invoice(&rep, &o, &r);
@@ -347,6 +462,7 @@ main(int argc, char **argv)
 		status = GPU_EXIT_FAIL;
 	gpu_bill_report_release(&rep);
 out:
+	gpu_hashmap_release(&known);
 	gpu_bill_free(bill);
 	gpu_rates_release(&r);
 	return gpu_close_stdout(status);
