@@ -121,6 +121,40 @@ write_text(struct gpu_writer *w, const char *s)
 		gpu_writer_str(w, s, strlen(s));
 }
 
+/* An owner or job key; a table names the empty one, CSV and JSON do not. */
+static void
+write_owner(struct gpu_writer *w, const char *s, bool table)
+{
+	if (*s == '\0' && table)
+		write_text(w, "(unallocated)");
+	else
+		write_text(w, s);
+}
+
+/*
+ * A float in a table, rounded for people: hours, percentages and watts to
+ * 1 decimal, MiB to whole numbers, kWh to 2 decimals.
+ */
+static void
+write_table_double(struct gpu_writer *w, enum gpu_metric m, double d)
+{
+	const char *name = gpu_metric_name(m);
+	size_t len = strlen(name);
+	int dec = 1, n;
+	char num[64];
+
+	if (len > 4 && strcmp(name + len - 4, "_mib") == 0)
+		dec = 0;
+	else if (m == GPU_M_ENERGY_KWH)
+		dec = 2;
+	n = snprintf(num, sizeof(num), "%.*f", dec, d);
+
+	if (n < 0 || (size_t)n >= sizeof(num))
+		gpu_writer_double(w, d);
+	else
+		gpu_writer_num_text(w, num);
+}
+
 /* The bucket label of the previous row, reused while the bucket repeats. */
 struct label {
 	int64_t bucket_ms;
@@ -129,7 +163,8 @@ struct label {
 
 static void
 write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
-	    const struct gpu_group *g, unsigned metrics, struct label *lb)
+	    const struct gpu_group *g, unsigned metrics, bool table,
+	    struct label *lb)
 {
 	unsigned k = key_mask(q->dims);
 	char num[GPU_NUM_FMT_MAX];
@@ -146,11 +181,11 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 	if (k & 2u)
 		gpu_writer_i64(w, g->gpu);
 	if (k & 4u)
-		write_text(w, g->job_id);
+		write_owner(w, g->job_id, table);
 	if (k & 8u)
-		write_text(w, g->user);
+		write_owner(w, g->user, table);
 	if (k & 16u)
-		write_text(w, g->project);
+		write_owner(w, g->project, table);
 	if (k & 32u)
 		write_text(w, g->model);
 	for (int i = 0; i < GPU_M_COUNT; i++) {
@@ -164,6 +199,8 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 		} else if (v.kind == GPU_VAL_INT) {
 			gpu_num_fmt_i64_str(v.i, num);
 			gpu_writer_num_text(w, num);
+		} else if (table) {
+			write_table_double(w, (enum gpu_metric)i, v.d);
 		} else if (gpu_num_fmt_double_str(v.d, num) > 0) {
 			gpu_writer_num_text(w, num);
 		} else {
@@ -176,16 +213,20 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 int
 agg_write(const struct gpu_group *const *g, size_t n,
 	  const struct gpu_agg_query *q, FILE *fp, enum gpu_ofmt fmt,
-	  unsigned metrics)
+	  unsigned metrics, size_t max_width)
 {
 	const char *cols[AGG_MAX_COLS];
+	size_t nkeys = agg_columns(q, 0, cols);
 	size_t ncols = agg_columns(q, metrics, cols);
-	struct gpu_writer *w = gpu_writer_new(fp, fmt, cols, ncols);
+	struct gpu_writer *w;
 	struct label lb = {0, ""};
 	int rc;
 
+	w = gpu_writer_new(fp, fmt, cols, ncols);
+	/* The keys and the first metric stay, however narrow the terminal. */
+	gpu_writer_set_max_width(w, max_width, nkeys + 1);
 	for (size_t i = 0; i < n; i++)
-		write_group(w, q, g[i], metrics, &lb);
+		write_group(w, q, g[i], metrics, fmt == GPU_OUT_TABLE, &lb);
 	rc = gpu_writer_finish(w);
 	gpu_writer_free(w);
 	return rc;

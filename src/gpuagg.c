@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gpu/agg.h"
 #include "gpu/query.h"
@@ -95,6 +96,7 @@ struct opts {
 	size_t ninputs;
 	const char *input; /* --input */
 	unsigned metrics;
+	bool has_metrics;
 	enum gpu_ofmt fmt;
 	bool has_sort;
 	enum gpu_metric sort;
@@ -180,6 +182,7 @@ take_opt(void *ctx, int c, const char *arg)
 		if (gpu_metrics_parse(arg, &o->metrics, &err) != 0)
 			return gpu_usage_error(usage_line, "--metrics: %s",
 					       err.msg);
+		o->has_metrics = true;
 		return -1;
 	case 'n':
 		if (parse_count(arg, "--top", 1, INT64_C(1000000000), &v) != 0)
@@ -410,6 +413,24 @@ out:
 	return status;
 }
 
+/*
+ * The widest table line: none with --metrics or off a table; else COLUMNS,
+ * or 80 on a terminal (where COLUMNS is seldom exported).
+ */
+static size_t
+table_width(const struct opts *o)
+{
+	const char *c = getenv("COLUMNS");
+	int64_t v;
+
+	if (o->fmt != GPU_OUT_TABLE || o->has_metrics)
+		return 0;
+	if (c != NULL && gpu_num_parse_i64(c, strlen(c), &v) == 0 && v > 0 &&
+	    v <= 100000)
+		return (size_t)v;
+	return isatty(STDOUT_FILENO) ? 80 : 0;
+}
+
 /* Print a's groups as the options say; returns 0 or -1 (write error). */
 static int
 write_groups(const struct gpu_agg *a, const struct opts *o)
@@ -417,7 +438,8 @@ write_groups(const struct gpu_agg *a, const struct opts *o)
 	const struct gpu_group **g =
 	    gpu_xcalloc(gpu_agg_count(a) + 1, sizeof(*g));
 	size_t n = agg_order(a, o->has_sort, o->sort, o->top, g);
-	int rc = agg_write(g, n, &o->q, stdout, o->fmt, o->metrics);
+	int rc =
+	    agg_write(g, n, &o->q, stdout, o->fmt, o->metrics, table_width(o));
 
 	free(g);
 	return rc;

@@ -33,11 +33,14 @@ size_t agg_order(const struct gpu_agg *a, bool sort, enum gpu_metric by,
 
 /*
  * Write the header and the n groups g of an aggregate for q to fp in fmt
- * with the metric mask. Returns 0, or -1 when fp reports an error.
+ * with the metric mask. A table rounds floats for people, names an empty
+ * job, user or project "(unallocated)" and drops its last metrics while
+ * wider than max_width (0: no limit). Returns 0, or -1 when fp reports an
+ * error.
  */
 int agg_write(const struct gpu_group *const *g, size_t n,
 	      const struct gpu_agg_query *q, FILE *fp, enum gpu_ofmt fmt,
-	      unsigned metrics);
+	      unsigned metrics, size_t max_width);
 
 /* Print the metric names for --help, wrapped: "Metrics: samples, ...". */
 void agg_print_metrics(FILE *fp);
