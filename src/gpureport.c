@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gpu/db.h"
 #include "gpu/diag.h"
@@ -16,8 +17,7 @@
 #include "gpureport.h"
 
 enum {
-	OPT_DB = 256,
-	OPT_FROM,
+	OPT_FROM = 256,
 	OPT_TO,
 	OPT_RATES,
 	OPT_GPU_RATE,
@@ -27,7 +27,7 @@ enum {
 };
 
 static const char usage_text[] =
-    "usage: gpureport [--db path] [--from time] [--to time] [-o file]\n"
+    "usage: gpureport [-d path] [--from time] [--to time] [-o file]\n"
     "                 [--rates file] [--gpu-rate X] [--mem-rate X]\n"
     "                 [--mem-threshold-gb X] [--overhead-rate X]\n";
 
@@ -39,14 +39,14 @@ static const char help_text[] =
     "from the same code as gpuagg and amounts from the same code as\n"
     "gpubill, priced with the same rates.\n"
     "\n"
-    "      --db PATH             warehouse (default $GPUUSAGE_DB or\n"
+    "  -d, --db PATH             warehouse (default $GPUUSAGE_DB or\n"
     "                            ./gpuusage.db)\n"
     "      --from TIME           start of the period, included (default\n"
     "                            the first day of the month of --to)\n"
     "      --to TIME             end of the period, excluded (default the\n"
     "                            day after the latest sample)\n"
     "  -o, --output FILE         write to FILE (atomically) instead of\n"
-    "                            stdout\n"
+    "                            stdout (never a terminal)\n"
     "      --rates FILE          rate card, as gpubill reads it\n"
     "      --gpu-rate X          per allocated GPU-hour "
     "($GPU_HOURLY_RATE, 2.50)\n"
@@ -63,7 +63,7 @@ static const struct option long_opts[] = {
     {"output", required_argument, NULL, 'o'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
-    {"db", required_argument, NULL, OPT_DB},
+    {"db", required_argument, NULL, 'd'},
     {"from", required_argument, NULL, OPT_FROM},
     {"to", required_argument, NULL, OPT_TO},
     {"rates", required_argument, NULL, OPT_RATES},
@@ -100,6 +100,9 @@ take_opt(void *ctx, int c, const char *arg)
 	struct opts *o = ctx;
 
 	switch (c) {
+	case 'd':
+		o->db = arg;
+		return -1;
 	case 'o':
 		o->output = arg;
 		return -1;
@@ -111,9 +114,6 @@ take_opt(void *ctx, int c, const char *arg)
 	case 'V':
 		printf("%s %s\n", gpu_progname(), GPU_VERSION);
 		return gpu_close_stdout(GPU_EXIT_OK);
-	case OPT_DB:
-		o->db = arg;
-		return -1;
 	case OPT_FROM:
 		if (parse_time("from", arg, &o->from_ms) != 0)
 			return GPU_EXIT_USAGE;
@@ -151,8 +151,8 @@ parse_args(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->from_ms = INT64_MIN;
 	o->to_ms = INT64_MAX;
-	rc = gpu_opt_parse(argc, argv, ":o:hV", long_opts, usage_text, take_opt,
-			   o);
+	rc = gpu_opt_parse(argc, argv, ":d:o:hV", long_opts, usage_text,
+			   take_opt, o);
 	if (rc >= 0)
 		return rc;
 	if (optind < argc)
@@ -161,6 +161,13 @@ parse_args(int argc, char **argv, struct opts *o)
 	    o->from_ms >= o->to_ms)
 		return gpu_usage_error(
 		    usage_text, "empty period: --from is not before --to");
+	/* 100 KB of HTML is no use on a terminal; a redirect is meant. */
+	if ((o->output == NULL || strcmp(o->output, "-") == 0) &&
+	    isatty(STDOUT_FILENO))
+		return gpu_usage_error(usage_text,
+				       "will not write HTML to a terminal: "
+				       "give -o FILE or redirect standard "
+				       "output");
 	return -1;
 }
 
