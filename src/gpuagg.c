@@ -22,7 +22,8 @@
 
 static const char usage_line[] =
     "usage: gpuagg [--db PATH | --input FILE|-] [-p hour|day|week|month|all]"
-    "\n              [-b DIM[,DIM...]] [--from T] [--to T] [-m LIST]"
+    "\n              [-b DIM[,DIM...]] [--from T] [--to T | --last DUR]"
+    "\n              [-m LIST]"
     "\n              [-f csv|json|jsonl|table] [-n N] [-s METRIC]"
     "\n              [--interval S] [--mem-threshold-gb GB] [FILE...]"
     "\n       gpuagg --refresh [--db PATH]\n";
@@ -40,8 +41,10 @@ static const char help_text[] =
     "  -p, --period P           hour, day, week, month or all (default)\n"
     "  -b, --by DIM[,DIM...]    node, gpu, job, user, project, model\n"
     "                           (default: none, the cluster total)\n"
-    "      --from T, --to T     half-open range [from, to): timestamps\n"
-    "                           or dates like 2026-11-01\n"
+    "      --from T, --to T     half-open range [from, to): timestamps,\n"
+    "                           dates like 2026-11-01, now, today,\n"
+    "                           yesterday or -7d (docs/FORMAT.md 1.1)\n"
+    "      --last DUR           the range [now - DUR, now): 24h, 7d, 2w\n"
     "  -m, --metrics LIST       metrics to print (default all)\n"
     "  -f, --format F           csv (default), json, jsonl or table\n"
     "  -n, --top N              keep the first N groups of each bucket\n"
@@ -62,6 +65,7 @@ static const char help_text[] =
 enum {
 	OPT_FROM = 256,
 	OPT_TO,
+	OPT_LAST,
 	OPT_INTERVAL,
 	OPT_THRESHOLD,
 	OPT_REFRESH,
@@ -82,6 +86,7 @@ static const struct option long_opts[] = {
     {"version", no_argument, NULL, 'V'},
     {"from", required_argument, NULL, OPT_FROM},
     {"to", required_argument, NULL, OPT_TO},
+    {"last", required_argument, NULL, OPT_LAST},
     {"interval", required_argument, NULL, OPT_INTERVAL},
     {"mem-threshold-gb", required_argument, NULL, OPT_THRESHOLD},
     {"refresh", no_argument, NULL, OPT_REFRESH},
@@ -106,6 +111,8 @@ struct opts {
 	bool refresh;
 	bool scan;
 	bool verbose;
+	bool has_from_to; /* --from or --to */
+	const char *last; /* --last */
 };
 
 static int
@@ -211,13 +218,18 @@ take_opt(void *ctx, int c, const char *arg)
 		printf("gpuagg %s\n", GPU_VERSION);
 		return gpu_close_stdout(GPU_EXIT_OK);
 	case OPT_FROM:
+		o->has_from_to = true;
 		return parse_time(arg, "--from", &o->q.from_ms) != 0
 			   ? GPU_EXIT_USAGE
 			   : -1;
 	case OPT_TO:
+		o->has_from_to = true;
 		return parse_time(arg, "--to", &o->q.to_ms) != 0
 			   ? GPU_EXIT_USAGE
 			   : -1;
+	case OPT_LAST:
+		o->last = arg;
+		return -1;
 	case OPT_INTERVAL:
 		if (parse_count(arg, "--interval", 1, 86400, &v) != 0)
 			return GPU_EXIT_USAGE;
@@ -276,6 +288,17 @@ parse_args(int argc, char **argv, struct opts *o)
 		return gpu_usage_error(usage_line,
 				       "--refresh and --scan need a warehouse, "
 				       "not --input");
+	if (o->last != NULL) {
+		const char *why = NULL;
+
+		if (o->has_from_to)
+			return gpu_usage_error(
+			    usage_line, "--last excludes --from and --to");
+		if (gpu_time_last(o->last, &o->q.from_ms, &o->q.to_ms, &why) !=
+		    0)
+			return gpu_usage_error(usage_line, "%s in --last: '%s'",
+					       why, o->last);
+	}
 	if (o->q.from_ms >= o->q.to_ms)
 		return gpu_usage_error(usage_line,
 				       "empty time range: --from is not before "

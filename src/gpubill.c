@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "gpu/buf.h"
 #include "gpu/diag.h"
@@ -17,8 +16,9 @@
 #include "gpubill.h"
 
 static const char usage_line[] =
-    "usage: gpubill [--db PATH | --input FILE|-] [--period month|all] "
-    "[--month YYYY-MM | --from T --to T]\n"
+    "usage: gpubill [--db PATH | --input FILE|-] [--period month|all]\n"
+    "               [--month YYYY-MM|last|this | --from T --to T | "
+    "--last DUR]\n"
     "               [--by job|user|project] [--rates FILE] "
     "[--gpu-rate X] [--mem-rate X]\n"
     "               [--mem-threshold-gb X] [--overhead-rate X] "
@@ -38,8 +38,10 @@ help(void)
 	      "('-': stdin)\n"
 	      "  -p, --period month|all   bill one month (default: the "
 	      "current one) or all time\n"
-	      "  -m, --month YYYY-MM      bill this month\n"
-	      "      --from T, --to T     bill the range [from, to)\n"
+	      "  -m, --month YYYY-MM      bill this month (or last, this)\n"
+	      "      --from T, --to T     bill the range [from, to); T may be\n"
+	      "                           relative: now, today, -7d\n"
+	      "      --last DUR           bill [now - DUR, now): 24h, 7d\n"
 	      "  -b, --by job|user|project  one line per job (default), "
 	      "user or project\n"
 	      "  -r, --rates FILE         rate card (see gpubill(1))\n"
@@ -87,10 +89,11 @@ set_fixed_label(struct opts *o, const char *month)
 /* Decide the billing period from the options. Returns 0 or an exit code. */
 static int
 resolve_period(struct opts *o, const char *period, const char *month,
-	       const char *from, const char *to)
+	       const char *from, const char *to, const char *last)
 {
 	const char *why = NULL;
 	char cur[32];
+	int64_t now;
 
 	if (period != NULL && strcmp(period, "month") != 0 &&
 	    strcmp(period, "all") != 0)
@@ -109,7 +112,29 @@ resolve_period(struct opts *o, const char *period, const char *month,
 		return gpu_usage_error(
 		    usage_line,
 		    "--period all takes no --month, --from or --to");
+	if (last != NULL && (month != NULL || from != NULL ||
+			     (period != NULL && strcmp(period, "all") == 0)))
+		return gpu_usage_error(
+		    usage_line,
+		    "--last excludes --month, --from, --to and --period all");
 	o->mode = MODE_FIXED;
+	if (last != NULL) {
+		if (gpu_time_last(last, &o->from, &o->to, &why) != 0)
+			return gpu_usage_error(usage_line, "%s in --last: '%s'",
+					       why, last);
+		o->has_range = true;
+		return set_fixed_label(o, NULL);
+	}
+	if (month != NULL &&
+	    (strcmp(month, "last") == 0 || strcmp(month, "this") == 0)) {
+		if (gpu_time_now(&now, &why) != 0)
+			return gpu_usage_error(usage_line, "%s", why);
+		now = gpu_period_start(GPU_PERIOD_MONTH, now);
+		if (strcmp(month, "last") == 0)
+			now = gpu_period_start(GPU_PERIOD_MONTH, now - 1);
+		gpu_period_label(GPU_PERIOD_MONTH, now, cur);
+		month = cur;
+	}
 	if (month != NULL) {
 		if (gpu_period_label_parse(GPU_PERIOD_MONTH, month,
 					   strlen(month), &o->from) != 0)
@@ -143,8 +168,9 @@ resolve_period(struct opts *o, const char *period, const char *month,
 		return 0;
 	}
 	/* The warehouse with no period: the current month, to date. */
-	o->from =
-	    gpu_period_start(GPU_PERIOD_MONTH, (int64_t)time(NULL) * 1000);
+	if (gpu_time_now(&now, &why) != 0)
+		return gpu_usage_error(usage_line, "%s", why);
+	o->from = gpu_period_start(GPU_PERIOD_MONTH, now);
 	o->to = gpu_period_next(GPU_PERIOD_MONTH, o->from);
 	o->has_range = true;
 	gpu_period_label(GPU_PERIOD_MONTH, o->from, cur);
@@ -154,6 +180,7 @@ resolve_period(struct opts *o, const char *period, const char *month,
 enum {
 	OPT_FROM = 256,
 	OPT_TO,
+	OPT_LAST,
 	OPT_GPU_RATE,
 	OPT_MEM_RATE,
 	OPT_THRESHOLD,
@@ -175,6 +202,7 @@ static const struct option longopts[] = {
     {"version", no_argument, NULL, 'V'},
     {"from", required_argument, NULL, OPT_FROM},
     {"to", required_argument, NULL, OPT_TO},
+    {"last", required_argument, NULL, OPT_LAST},
     {"gpu-rate", required_argument, NULL, OPT_GPU_RATE},
     {"mem-rate", required_argument, NULL, OPT_MEM_RATE},
     {"mem-threshold-gb", required_argument, NULL, OPT_THRESHOLD},
@@ -200,7 +228,7 @@ parse_format(const char *s, enum out_fmt *f)
 /* The period options, resolved together once all options are read. */
 struct args {
 	struct opts *o;
-	const char *period, *month, *from, *to;
+	const char *period, *month, *from, *to, *last;
 };
 
 /* One option for gpu_opt_parse(): -1 to go on, else an exit status. */
@@ -260,6 +288,9 @@ take_opt(void *ctx, int c, const char *arg)
 	case OPT_TO:
 		a->to = arg;
 		return -1;
+	case OPT_LAST:
+		a->last = arg;
+		return -1;
 	case OPT_GPU_RATE:
 	case OPT_MEM_RATE:
 	case OPT_THRESHOLD:
@@ -277,7 +308,7 @@ take_opt(void *ctx, int c, const char *arg)
 static int
 parse_args(int argc, char **argv, struct opts *o)
 {
-	struct args a = {o, NULL, NULL, NULL, NULL};
+	struct args a = {o, NULL, NULL, NULL, NULL, NULL};
 	int c = gpu_opt_parse(argc, argv, ":b:d:f:hi:m:p:P:r:u:V", longopts,
 			      usage_line, take_opt, &a);
 
@@ -304,7 +335,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		    "--mem-threshold-gb cannot apply to --input: its "
 		    "mem_overage_mib_seconds was computed by gpuagg; set "
 		    "the threshold there");
-	c = resolve_period(o, a.period, a.month, a.from, a.to);
+	c = resolve_period(o, a.period, a.month, a.from, a.to, a.last);
 	return c == 0 ? -1 : c;
 }
 

@@ -19,6 +19,7 @@
 enum {
 	OPT_FROM = 256,
 	OPT_TO,
+	OPT_LAST,
 	OPT_RATES,
 	OPT_GPU_RATE,
 	OPT_MEM_RATE,
@@ -27,8 +28,8 @@ enum {
 };
 
 static const char usage_text[] =
-    "usage: gpureport [-d path] [--from time] [--to time] [-o file]\n"
-    "                 [--rates file] [--gpu-rate X] [--mem-rate X]\n"
+    "usage: gpureport [-d path] [--from time] [--to time | --last dur]\n"
+    "                 [-o file] [--rates file] [--gpu-rate X] [--mem-rate X]\n"
     "                 [--mem-threshold-gb X] [--overhead-rate X]\n";
 
 static const char help_text[] =
@@ -44,7 +45,9 @@ static const char help_text[] =
     "      --from TIME           start of the period, included (default\n"
     "                            the first day of the month of --to)\n"
     "      --to TIME             end of the period, excluded (default the\n"
-    "                            day after the latest sample)\n"
+    "                            day after the latest sample); times may\n"
+    "                            be relative: now, today, -7d\n"
+    "      --last DUR            the period [now - DUR, now): 24h, 7d\n"
     "  -o, --output FILE         write to FILE (atomically) instead of\n"
     "                            stdout (never a terminal)\n"
     "      --rates FILE          rate card, as gpubill reads it\n"
@@ -66,6 +69,7 @@ static const struct option long_opts[] = {
     {"db", required_argument, NULL, 'd'},
     {"from", required_argument, NULL, OPT_FROM},
     {"to", required_argument, NULL, OPT_TO},
+    {"last", required_argument, NULL, OPT_LAST},
     {"rates", required_argument, NULL, OPT_RATES},
     {"gpu-rate", required_argument, NULL, OPT_GPU_RATE},
     {"mem-rate", required_argument, NULL, OPT_MEM_RATE},
@@ -80,6 +84,7 @@ struct opts {
 	const char *rate_flag[GPU_RATE_NKEYS];
 	int64_t from_ms;
 	int64_t to_ms;
+	const char *last;
 };
 
 static int
@@ -122,6 +127,9 @@ take_opt(void *ctx, int c, const char *arg)
 		if (parse_time("to", arg, &o->to_ms) != 0)
 			return GPU_EXIT_USAGE;
 		return -1;
+	case OPT_LAST:
+		o->last = arg;
+		return -1;
 	case OPT_RATES:
 		o->rates = arg;
 		return -1;
@@ -157,6 +165,16 @@ parse_args(int argc, char **argv, struct opts *o)
 		return rc;
 	if (optind < argc)
 		return gpu_opt_operand_error(usage_text, argv[optind]);
+	if (o->last != NULL) {
+		const char *why = NULL;
+
+		if (o->from_ms != INT64_MIN || o->to_ms != INT64_MAX)
+			return gpu_usage_error(
+			    usage_text, "--last excludes --from and --to");
+		if (gpu_time_last(o->last, &o->from_ms, &o->to_ms, &why) != 0)
+			return gpu_usage_error(usage_text, "%s in --last: '%s'",
+					       why, o->last);
+	}
 	if (o->from_ms != INT64_MIN && o->to_ms != INT64_MAX &&
 	    o->from_ms >= o->to_ms)
 		return gpu_usage_error(
