@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # gpu-pipeline: permanent errors fail at once, without retries and without
 # making folders: a missing warehouse folder, a bad configuration, a
-# missing warehouse that a step needs.
+# missing warehouse that a step needs; -f (now -F) is a usage error.
 # shellcheck source-path=SCRIPTDIR source=pipeline-lib.inc
 . "$(dirname "$0")/pipeline-lib.inc"
 setup
@@ -26,6 +26,12 @@ bash "$PIPELINE" -c "$T/bad.conf" --hour 2026-11-26T08 >"$T/out" 2>"$T/err"
 r=$?
 [ "$r" -eq 2 ] || fail "bad configuration exited $r, expected 2"
 grep -q "invalid MODE 'nosuch'" "$T/err" || fail "no message: $(cat "$T/err")"
+
+# -f is not force (it is --format in the tools): a usage error.
+bash "$PIPELINE" -f --hour 2026-11-26T08 >"$T/out" 2>"$T/err"
+r=$?
+[ "$r" -eq 2 ] || fail "-f exited $r, expected 2"
+grep -q "use -F or --force" "$T/err" || fail "no note on -F: $(cat "$T/err")"
 
 # No warehouse for the refresh (spool mode, empty spool): no retry.
 bash "$PIPELINE" --hour 2026-11-26T08 >"$T/out" 2>"$T/err"
