@@ -7,6 +7,103 @@
 #include "gpu/time.h"
 #include "gpuagg.h"
 
+static const char *const key_cols[] = {"node", "gpu",	  "job_id",
+				       "user", "project", "model"};
+
+static unsigned key_mask(unsigned d);
+
+/* Filtering. */
+
+int
+agg_where_parse(const char *s, struct agg_where *w, struct gpu_err *err)
+{
+	static const char *const ops[] = {"!=", "<=", ">=", "=", "<", ">"};
+	size_t n = strcspn(s, "!=<>"), i;
+	char name[64];
+	const char *v;
+
+	memset(w, 0, sizeof(*w));
+	w->arg = s;
+	if (n == 0 || n >= sizeof(name) || s[n] == '\0')
+		return gpu_err_set(err, "want COLUMN=TEXT, COLUMN!=TEXT or "
+					"METRIC<N (also <=, >, >=)");
+	memcpy(name, s, n);
+	name[n] = '\0';
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strncmp(s + n, ops[i], strlen(ops[i])) == 0)
+			break;
+	if (i == sizeof(ops) / sizeof(ops[0]))
+		return gpu_err_set(err, "unknown operator in '%s'", s);
+	snprintf(w->op, sizeof(w->op), "%s", ops[i]);
+	v = s + n + strlen(ops[i]);
+	/* Short names people type. */
+	if (strcmp(name, "job") == 0)
+		snprintf(name, sizeof(name), "job_id");
+	else if (strcmp(name, "util") == 0)
+		snprintf(name, sizeof(name), "avg_util_pct");
+	w->key = -1;
+	for (i = 0; i < 6; i++)
+		if (i != 1 && strcmp(name, key_cols[i]) == 0)
+			w->key = (int)i;
+	if (w->key >= 0) {
+		if (strcmp(w->op, "=") != 0 && strcmp(w->op, "!=") != 0)
+			return gpu_err_set(err, "'%s' takes = or != only",
+					   name);
+		w->text = v;
+		return 0;
+	}
+	if (gpu_metric_parse(name, &w->metric, err) != 0)
+		return -1;
+	if (strcmp(w->op, "=") == 0 || strcmp(w->op, "!=") == 0)
+		return gpu_err_set(err,
+				   "metric '%s' takes <, <=, > or >=", name);
+	if (gpu_num_parse_double(v, strlen(v), &w->num) != 0)
+		return gpu_err_set(err, "invalid number '%s' in '%s'", v, s);
+	return 0;
+}
+
+bool
+agg_has_key(const struct gpu_agg_query *q, int k)
+{
+	return (key_mask(q->dims) & (1u << k)) != 0;
+}
+
+static const char *
+group_key(const struct gpu_group *g, int k)
+{
+	const char *const keys[] = {g->node, g->node,	 g->job_id,
+				    g->user, g->project, g->model};
+
+	return keys[k] != NULL ? keys[k] : "";
+}
+
+static bool
+where_match(const struct gpu_group *g, const struct agg_where *w)
+{
+	struct gpu_value v;
+	double x;
+
+	if (w->key >= 0)
+		return (strcmp(group_key(g, w->key), w->text) == 0) ==
+		       (w->op[0] == '=');
+	gpu_metric_value(&g->sums, w->metric, &v);
+	if (v.kind == GPU_VAL_NULL)
+		return false;
+	x = v.kind == GPU_VAL_INT ? (double)v.i : v.d;
+	if (w->op[0] == '<')
+		return w->op[1] == '=' ? x <= w->num : x < w->num;
+	return w->op[1] == '=' ? x >= w->num : x > w->num;
+}
+
+static bool
+where_all(const struct gpu_group *g, const struct agg_where *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!where_match(g, &w[i]))
+			return false;
+	return true;
+}
+
 /* Ordering by a metric. */
 
 struct ranked {
@@ -40,22 +137,30 @@ cmp_ranked(const void *x, const void *y)
 
 size_t
 agg_order(const struct gpu_agg *a, bool sort, enum gpu_metric by, size_t top,
+	  const struct agg_where *where, size_t nwhere,
 	  const struct gpu_group **out)
 {
-	size_t count = gpu_agg_count(a), n = 0, run = 0;
+	size_t count = gpu_agg_count(a), n = 0, run = 0, kept = 0;
 	struct ranked *r;
 
 	if (!sort) {
 		for (size_t i = 0; i < count; i++)
-			out[i] = gpu_agg_group(a, i);
-		return count;
+			if (where_all(gpu_agg_group(a, i), where, nwhere))
+				out[n++] = gpu_agg_group(a, i);
+		return n;
 	}
 	r = gpu_xcalloc(count + 1, sizeof(*r));
 	for (size_t i = 0; i < count; i++) {
-		r[i].g = gpu_agg_group(a, i);
-		r[i].pos = i;
-		gpu_metric_value(&r[i].g->sums, by, &r[i].v);
+		const struct gpu_group *g = gpu_agg_group(a, i);
+
+		if (!where_all(g, where, nwhere))
+			continue;
+		r[kept].g = g;
+		r[kept].pos = i;
+		gpu_metric_value(&g->sums, by, &r[kept].v);
+		kept++;
 	}
+	count = kept;
 	qsort(r, count, sizeof(*r), cmp_ranked);
 	for (size_t i = 0; i < count; i++) {
 		if (i > 0 && r[i].g->bucket_ms != r[i - 1].g->bucket_ms)
@@ -69,9 +174,6 @@ agg_order(const struct gpu_agg *a, bool sort, enum gpu_metric by, size_t top,
 }
 
 /* Output. */
-
-static const char *const key_cols[] = {"node", "gpu",	  "job_id",
-				       "user", "project", "model"};
 
 /* Which key columns print: node, gpu, job_id, user, project, model. */
 static unsigned

@@ -24,7 +24,7 @@ static const char usage_line[] =
     "usage: gpuagg [--db PATH | --input FILE|-] [-p hour|day|week|month|all]"
     "\n              [-b DIM[,DIM...]] [--from T] [--to T | --last DUR]"
     "\n              [-m LIST]"
-    "\n              [-f csv|json|jsonl|table] [-n N] [-s METRIC]"
+    "\n              [-f csv|json|jsonl|table] [-n N] [-s METRIC] [-w COND]"
     "\n              [--interval S] [--mem-threshold-gb GB] [FILE...]"
     "\n       gpuagg --refresh [--db PATH]\n";
 
@@ -49,6 +49,9 @@ static const char help_text[] =
     "  -f, --format F           csv (default), json, jsonl or table\n"
     "  -n, --top N              keep the first N groups of each bucket\n"
     "  -s, --sort METRIC        order each bucket by METRIC, descending\n"
+    "  -w, --where COND         keep groups with COND: user=alice,\n"
+    "                           project!= (has one), util<5, METRIC>=N;\n"
+    "                           repeatable, all must hold\n"
     "      --interval S         seconds of samples without interval_s\n"
     "                           (--input; default 60)\n"
     "      --mem-threshold-gb GB  memory-overage threshold (default\n"
@@ -87,6 +90,7 @@ static const struct option long_opts[] = {
     {"from", required_argument, NULL, OPT_FROM},
     {"to", required_argument, NULL, OPT_TO},
     {"last", required_argument, NULL, OPT_LAST},
+    {"where", required_argument, NULL, 'w'},
     {"interval", required_argument, NULL, OPT_INTERVAL},
     {"mem-threshold-gb", required_argument, NULL, OPT_THRESHOLD},
     {"refresh", no_argument, NULL, OPT_REFRESH},
@@ -113,6 +117,8 @@ struct opts {
 	bool verbose;
 	bool has_from_to; /* --from or --to */
 	const char *last; /* --last */
+	struct agg_where where[AGG_MAX_WHERE];
+	size_t nwhere;
 };
 
 static int
@@ -217,6 +223,16 @@ take_opt(void *ctx, int c, const char *arg)
 	case 'V':
 		printf("gpuagg %s\n", GPU_VERSION);
 		return gpu_close_stdout(GPU_EXIT_OK);
+	case 'w':
+		if (o->nwhere == AGG_MAX_WHERE)
+			return gpu_usage_error(usage_line,
+					       "at most %d --where conditions",
+					       AGG_MAX_WHERE);
+		if (agg_where_parse(arg, &o->where[o->nwhere], &err) != 0)
+			return gpu_usage_error(usage_line, "--where '%s': %s",
+					       arg, err.msg);
+		o->nwhere++;
+		return -1;
 	case OPT_FROM:
 		o->has_from_to = true;
 		return parse_time(arg, "--from", &o->q.from_ms) != 0
@@ -267,7 +283,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	    parse_threshold(env, "MEMORY_OVERAGE_THRESHOLD_GB",
 			    &o->q.threshold_mib) != 0)
 		return GPU_EXIT_USAGE;
-	rc = gpu_opt_parse(argc, argv, ":b:d:f:hi:m:n:p:s:vV", long_opts,
+	rc = gpu_opt_parse(argc, argv, ":b:d:f:hi:m:n:p:s:vVw:", long_opts,
 			   usage_line, take_opt, o);
 	if (rc >= 0)
 		return rc;
@@ -303,6 +319,13 @@ parse_args(int argc, char **argv, struct opts *o)
 		return gpu_usage_error(usage_line,
 				       "empty time range: --from is not before "
 				       "--to");
+	for (size_t i = 0; i < o->nwhere; i++)
+		if (o->where[i].key >= 0 &&
+		    !agg_has_key(&o->q, o->where[i].key))
+			return gpu_usage_error(
+			    usage_line,
+			    "--where '%s' needs that column in --by",
+			    o->where[i].arg);
 	if (o->has_top && !o->has_sort) {
 		o->has_sort = true;
 		o->sort = GPU_M_GPU_SECONDS;
@@ -460,7 +483,8 @@ write_groups(const struct gpu_agg *a, const struct opts *o)
 {
 	const struct gpu_group **g =
 	    gpu_xcalloc(gpu_agg_count(a) + 1, sizeof(*g));
-	size_t n = agg_order(a, o->has_sort, o->sort, o->top, g);
+	size_t n =
+	    agg_order(a, o->has_sort, o->sort, o->top, o->where, o->nwhere, g);
 	int rc =
 	    agg_write(g, n, &o->q, stdout, o->fmt, o->metrics, table_width(o));
 

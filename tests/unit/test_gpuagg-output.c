@@ -83,10 +83,10 @@ test_gpuagg_output_order_top(void **state)
 	add(a, T + HOUR, "a", 70);
 	add(a, T + HOUR, "b", 70);
 	gpu_agg_finish(a);
-	assert_int_equal(agg_order(a, false, GPU_M_SAMPLES, 0, g), 5);
+	assert_int_equal(agg_order(a, false, GPU_M_SAMPLES, 0, NULL, 0, g), 5);
 	assert_string_equal(g[0]->node, "a");
 	assert_string_equal(g[2]->node, "c");
-	assert_int_equal(agg_order(a, true, GPU_M_BUSY_GPU_HOURS, 2, g), 4);
+	assert_int_equal(agg_order(a, true, GPU_M_BUSY_GPU_HOURS, 2, NULL, 0, g), 4);
 	assert_string_equal(g[0]->node, "b");
 	assert_string_equal(g[1]->node, "c");
 	assert_string_equal(g[2]->node, "a"); /* a tie keeps key order */
@@ -98,7 +98,7 @@ static char *
 render(const struct gpu_agg *a, enum gpu_ofmt fmt, unsigned metrics)
 {
 	const struct gpu_group *g[8];
-	size_t n = agg_order(a, false, GPU_M_SAMPLES, 0, g), len = 0;
+	size_t n = agg_order(a, false, GPU_M_SAMPLES, 0, NULL, 0, g), len = 0;
 	struct gpu_agg_query qq;
 	char *p = NULL;
 	FILE *fp = open_memstream(&p, &len);
