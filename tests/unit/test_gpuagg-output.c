@@ -86,7 +86,8 @@ test_gpuagg_output_order_top(void **state)
 	assert_int_equal(agg_order(a, false, GPU_M_SAMPLES, 0, NULL, 0, g), 5);
 	assert_string_equal(g[0]->node, "a");
 	assert_string_equal(g[2]->node, "c");
-	assert_int_equal(agg_order(a, true, GPU_M_BUSY_GPU_HOURS, 2, NULL, 0, g), 4);
+	assert_int_equal(
+	    agg_order(a, true, GPU_M_BUSY_GPU_HOURS, 2, NULL, 0, g), 4);
 	assert_string_equal(g[0]->node, "b");
 	assert_string_equal(g[1]->node, "c");
 	assert_string_equal(g[2]->node, "a"); /* a tie keeps key order */
@@ -159,9 +160,9 @@ test_gpuagg_output_help_metrics(void **state)
 	    p,
 	    "Metrics: samples, gpu_seconds, alloc_gpu_seconds, gpu_hours,\n"
 	    "alloc_gpu_hours, busy_gpu_hours, avg_util_pct, alloc_util_pct,\n"
-	    "idle_gpu_hours, avg_mem_used_mib, max_mem_used_mib, "
-	    "avg_mem_util_pct,\n"
-	    "avg_power_w, energy_kwh, mem_overage_mib_seconds.\n");
+	    "idle_gpu_hours, alloc_idle_gpu_hours, avg_mem_used_mib,\n"
+	    "max_mem_used_mib, avg_mem_util_pct, avg_power_w, energy_kwh,\n"
+	    "mem_overage_mib_seconds.\n");
 	free(p);
 }
 
