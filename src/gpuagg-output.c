@@ -7,6 +7,103 @@
 #include "gpu/time.h"
 #include "gpuagg.h"
 
+static const char *const key_cols[] = {"node", "gpu",	  "job_id",
+				       "user", "project", "model"};
+
+static unsigned key_mask(unsigned d);
+
+/* Filtering. */
+
+int
+agg_where_parse(const char *s, struct agg_where *w, struct gpu_err *err)
+{
+	static const char *const ops[] = {"!=", "<=", ">=", "=", "<", ">"};
+	size_t n = strcspn(s, "!=<>"), i;
+	char name[64];
+	const char *v;
+
+	memset(w, 0, sizeof(*w));
+	w->arg = s;
+	if (n == 0 || n >= sizeof(name) || s[n] == '\0')
+		return gpu_err_set(err, "want COLUMN=TEXT, COLUMN!=TEXT or "
+					"METRIC<N (also <=, >, >=)");
+	memcpy(name, s, n);
+	name[n] = '\0';
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strncmp(s + n, ops[i], strlen(ops[i])) == 0)
+			break;
+	if (i == sizeof(ops) / sizeof(ops[0]))
+		return gpu_err_set(err, "unknown operator in '%s'", s);
+	snprintf(w->op, sizeof(w->op), "%s", ops[i]);
+	v = s + n + strlen(ops[i]);
+	/* Short names people type. */
+	if (strcmp(name, "job") == 0)
+		snprintf(name, sizeof(name), "job_id");
+	else if (strcmp(name, "util") == 0)
+		snprintf(name, sizeof(name), "avg_util_pct");
+	w->key = -1;
+	for (i = 0; i < 6; i++)
+		if (i != 1 && strcmp(name, key_cols[i]) == 0)
+			w->key = (int)i;
+	if (w->key >= 0) {
+		if (strcmp(w->op, "=") != 0 && strcmp(w->op, "!=") != 0)
+			return gpu_err_set(err, "'%s' takes = or != only",
+					   name);
+		w->text = v;
+		return 0;
+	}
+	if (gpu_metric_parse(name, &w->metric, err) != 0)
+		return -1;
+	if (strcmp(w->op, "=") == 0 || strcmp(w->op, "!=") == 0)
+		return gpu_err_set(err,
+				   "metric '%s' takes <, <=, > or >=", name);
+	if (gpu_num_parse_double(v, strlen(v), &w->num) != 0)
+		return gpu_err_set(err, "invalid number '%s' in '%s'", v, s);
+	return 0;
+}
+
+bool
+agg_has_key(const struct gpu_agg_query *q, int k)
+{
+	return (key_mask(q->dims) & (1u << k)) != 0;
+}
+
+static const char *
+group_key(const struct gpu_group *g, int k)
+{
+	const char *const keys[] = {g->node, g->node,	 g->job_id,
+				    g->user, g->project, g->model};
+
+	return keys[k] != NULL ? keys[k] : "";
+}
+
+static bool
+where_match(const struct gpu_group *g, const struct agg_where *w)
+{
+	struct gpu_value v;
+	double x;
+
+	if (w->key >= 0)
+		return (strcmp(group_key(g, w->key), w->text) == 0) ==
+		       (w->op[0] == '=');
+	gpu_metric_value(&g->sums, w->metric, &v);
+	if (v.kind == GPU_VAL_NULL)
+		return false;
+	x = v.kind == GPU_VAL_INT ? (double)v.i : v.d;
+	if (w->op[0] == '<')
+		return w->op[1] == '=' ? x <= w->num : x < w->num;
+	return w->op[1] == '=' ? x >= w->num : x > w->num;
+}
+
+static bool
+where_all(const struct gpu_group *g, const struct agg_where *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!where_match(g, &w[i]))
+			return false;
+	return true;
+}
+
 /* Ordering by a metric. */
 
 struct ranked {
@@ -40,22 +137,30 @@ cmp_ranked(const void *x, const void *y)
 
 size_t
 agg_order(const struct gpu_agg *a, bool sort, enum gpu_metric by, size_t top,
+	  const struct agg_where *where, size_t nwhere,
 	  const struct gpu_group **out)
 {
-	size_t count = gpu_agg_count(a), n = 0, run = 0;
+	size_t count = gpu_agg_count(a), n = 0, run = 0, kept = 0;
 	struct ranked *r;
 
 	if (!sort) {
 		for (size_t i = 0; i < count; i++)
-			out[i] = gpu_agg_group(a, i);
-		return count;
+			if (where_all(gpu_agg_group(a, i), where, nwhere))
+				out[n++] = gpu_agg_group(a, i);
+		return n;
 	}
 	r = gpu_xcalloc(count + 1, sizeof(*r));
 	for (size_t i = 0; i < count; i++) {
-		r[i].g = gpu_agg_group(a, i);
-		r[i].pos = i;
-		gpu_metric_value(&r[i].g->sums, by, &r[i].v);
+		const struct gpu_group *g = gpu_agg_group(a, i);
+
+		if (!where_all(g, where, nwhere))
+			continue;
+		r[kept].g = g;
+		r[kept].pos = i;
+		gpu_metric_value(&g->sums, by, &r[kept].v);
+		kept++;
 	}
+	count = kept;
 	qsort(r, count, sizeof(*r), cmp_ranked);
 	for (size_t i = 0; i < count; i++) {
 		if (i > 0 && r[i].g->bucket_ms != r[i - 1].g->bucket_ms)
@@ -69,9 +174,6 @@ agg_order(const struct gpu_agg *a, bool sort, enum gpu_metric by, size_t top,
 }
 
 /* Output. */
-
-static const char *const key_cols[] = {"node", "gpu",	  "job_id",
-				       "user", "project", "model"};
 
 /* Which key columns print: node, gpu, job_id, user, project, model. */
 static unsigned
@@ -121,6 +223,40 @@ write_text(struct gpu_writer *w, const char *s)
 		gpu_writer_str(w, s, strlen(s));
 }
 
+/* An owner or job key; a table names the empty one, CSV and JSON do not. */
+static void
+write_owner(struct gpu_writer *w, const char *s, bool table)
+{
+	if (*s == '\0' && table)
+		write_text(w, "(unallocated)");
+	else
+		write_text(w, s);
+}
+
+/*
+ * A float in a table, rounded for people: hours, percentages and watts to
+ * 1 decimal, MiB to whole numbers, kWh to 2 decimals.
+ */
+static void
+write_table_double(struct gpu_writer *w, enum gpu_metric m, double d)
+{
+	const char *name = gpu_metric_name(m);
+	size_t len = strlen(name);
+	int dec = 1, n;
+	char num[64];
+
+	if (len > 4 && strcmp(name + len - 4, "_mib") == 0)
+		dec = 0;
+	else if (m == GPU_M_ENERGY_KWH)
+		dec = 2;
+	n = snprintf(num, sizeof(num), "%.*f", dec, d);
+
+	if (n < 0 || (size_t)n >= sizeof(num))
+		gpu_writer_double(w, d);
+	else
+		gpu_writer_num_text(w, num);
+}
+
 /* The bucket label of the previous row, reused while the bucket repeats. */
 struct label {
 	int64_t bucket_ms;
@@ -129,7 +265,8 @@ struct label {
 
 static void
 write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
-	    const struct gpu_group *g, unsigned metrics, struct label *lb)
+	    const struct gpu_group *g, unsigned metrics, bool table,
+	    struct label *lb)
 {
 	unsigned k = key_mask(q->dims);
 	char num[GPU_NUM_FMT_MAX];
@@ -146,11 +283,11 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 	if (k & 2u)
 		gpu_writer_i64(w, g->gpu);
 	if (k & 4u)
-		write_text(w, g->job_id);
+		write_owner(w, g->job_id, table);
 	if (k & 8u)
-		write_text(w, g->user);
+		write_owner(w, g->user, table);
 	if (k & 16u)
-		write_text(w, g->project);
+		write_owner(w, g->project, table);
 	if (k & 32u)
 		write_text(w, g->model);
 	for (int i = 0; i < GPU_M_COUNT; i++) {
@@ -164,6 +301,8 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 		} else if (v.kind == GPU_VAL_INT) {
 			gpu_num_fmt_i64_str(v.i, num);
 			gpu_writer_num_text(w, num);
+		} else if (table) {
+			write_table_double(w, (enum gpu_metric)i, v.d);
 		} else if (gpu_num_fmt_double_str(v.d, num) > 0) {
 			gpu_writer_num_text(w, num);
 		} else {
@@ -176,16 +315,20 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 int
 agg_write(const struct gpu_group *const *g, size_t n,
 	  const struct gpu_agg_query *q, FILE *fp, enum gpu_ofmt fmt,
-	  unsigned metrics)
+	  unsigned metrics, size_t max_width)
 {
 	const char *cols[AGG_MAX_COLS];
+	size_t nkeys = agg_columns(q, 0, cols);
 	size_t ncols = agg_columns(q, metrics, cols);
-	struct gpu_writer *w = gpu_writer_new(fp, fmt, cols, ncols);
+	struct gpu_writer *w;
 	struct label lb = {0, ""};
 	int rc;
 
+	w = gpu_writer_new(fp, fmt, cols, ncols);
+	/* The keys and the first metric stay, however narrow the terminal. */
+	gpu_writer_set_max_width(w, max_width, nkeys + 1);
 	for (size_t i = 0; i < n; i++)
-		write_group(w, q, g[i], metrics, &lb);
+		write_group(w, q, g[i], metrics, fmt == GPU_OUT_TABLE, &lb);
 	rc = gpu_writer_finish(w);
 	gpu_writer_free(w);
 	return rc;

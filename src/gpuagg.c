@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "gpu/agg.h"
 #include "gpu/query.h"
@@ -25,9 +26,10 @@
 
 static const char usage_line[] =
     "usage: gpuagg [--db PATH | --input FILE|-] [-p hour|day|week|month|all]"
-    "\n              [-b DIM[,DIM...]] [--from T] [--to T] [-m LIST]"
+    "\n              [-b DIM[,DIM...]] [--from T] [--to T | --last DUR]"
+    "\n              [-m LIST]"
     "\n              [-f csv|json|jsonl|table|prometheus] [-o FILE]"
-    "\n              [-n N] [-s METRIC]"
+    "\n              [-n N] [-s METRIC] [-w COND]"
     "\n              [--interval S] [--mem-threshold-gb GB] [--rates FILE]"
     "\n              [FILE...]"
     "\n       gpuagg --refresh [--db PATH]\n";
@@ -45,8 +47,10 @@ static const char help_text[] =
     "  -p, --period P           hour, day, week, month or all (default)\n"
     "  -b, --by DIM[,DIM...]    node, gpu, job, user, project, model\n"
     "                           (default: none, the cluster total)\n"
-    "      --from T, --to T     half-open range [from, to): timestamps\n"
-    "                           or dates like 2026-11-01\n"
+    "      --from T, --to T     half-open range [from, to): timestamps,\n"
+    "                           dates like 2026-11-01, now, today,\n"
+    "                           yesterday or -7d (docs/FORMAT.md 1.1)\n"
+    "      --last DUR           the range [now - DUR, now): 24h, 7d, 2w\n"
     "  -m, --metrics LIST       metrics to print (default all)\n"
     "  -f, --format F           csv (default), json, jsonl, table or\n"
     "                           prometheus (counters and latest-hour\n"
@@ -56,6 +60,9 @@ static const char help_text[] =
     "                           file renamed into place)\n"
     "  -n, --top N              keep the first N groups of each bucket\n"
     "  -s, --sort METRIC        order each bucket by METRIC, descending\n"
+    "  -w, --where COND         keep groups with COND: user=alice,\n"
+    "                           project!= (has one), util<5, METRIC>=N;\n"
+    "                           repeatable, all must hold\n"
     "      --interval S         seconds of samples without interval_s\n"
     "                           (--input; default: inferred per series)\n"
     "      --input-tz ZONE      read streamed timestamps without an offset\n"
@@ -77,6 +84,7 @@ static const char help_text[] =
 enum {
 	OPT_FROM = 256,
 	OPT_TO,
+	OPT_LAST,
 	OPT_INTERVAL,
 	OPT_THRESHOLD,
 	OPT_REFRESH,
@@ -100,6 +108,8 @@ static const struct option long_opts[] = {
     {"version", no_argument, NULL, 'V'},
     {"from", required_argument, NULL, OPT_FROM},
     {"to", required_argument, NULL, OPT_TO},
+    {"last", required_argument, NULL, OPT_LAST},
+    {"where", required_argument, NULL, 'w'},
     {"interval", required_argument, NULL, OPT_INTERVAL},
     {"mem-threshold-gb", required_argument, NULL, OPT_THRESHOLD},
     {"refresh", no_argument, NULL, OPT_REFRESH},
@@ -116,6 +126,7 @@ struct opts {
 	size_t ninputs;
 	const char *input; /* --input */
 	unsigned metrics;
+	bool has_metrics;
 	enum gpu_ofmt fmt;
 	bool prom;	    /* -f prometheus */
 	unsigned prom_dims; /* its labels: --by as given */
@@ -132,6 +143,10 @@ struct opts {
 	bool refresh;
 	bool scan;
 	bool verbose;
+	bool has_from_to; /* --from or --to */
+	const char *last; /* --last */
+	struct agg_where where[AGG_MAX_WHERE];
+	size_t nwhere;
 };
 
 static int
@@ -209,6 +224,7 @@ take_opt(void *ctx, int c, const char *arg)
 		if (gpu_metrics_parse(arg, &o->metrics, &err) != 0)
 			return gpu_usage_error(usage_line, "--metrics: %s",
 					       err.msg);
+		o->has_metrics = true;
 		return -1;
 	case 'n':
 		if (parse_count(arg, "--top", 1, INT64_C(1000000000), &v) != 0)
@@ -239,14 +255,29 @@ take_opt(void *ctx, int c, const char *arg)
 	case 'V':
 		printf("gpuagg %s\n", GPU_VERSION);
 		return gpu_close_stdout(GPU_EXIT_OK);
+	case 'w':
+		if (o->nwhere == AGG_MAX_WHERE)
+			return gpu_usage_error(usage_line,
+					       "at most %d --where conditions",
+					       AGG_MAX_WHERE);
+		if (agg_where_parse(arg, &o->where[o->nwhere], &err) != 0)
+			return gpu_usage_error(usage_line, "--where '%s': %s",
+					       arg, err.msg);
+		o->nwhere++;
+		return -1;
 	case OPT_FROM:
+		o->has_from_to = true;
 		return parse_time(arg, "--from", &o->q.from_ms) != 0
 			   ? GPU_EXIT_USAGE
 			   : -1;
 	case OPT_TO:
+		o->has_from_to = true;
 		return parse_time(arg, "--to", &o->q.to_ms) != 0
 			   ? GPU_EXIT_USAGE
 			   : -1;
+	case OPT_LAST:
+		o->last = arg;
+		return -1;
 	case OPT_INTERVAL:
 		if (parse_count(arg, "--interval", 1, 86400, &v) != 0)
 			return GPU_EXIT_USAGE;
@@ -319,7 +350,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	    parse_threshold(env, "MEMORY_OVERAGE_THRESHOLD_GB",
 			    &o->q.threshold_mib) != 0)
 		return GPU_EXIT_USAGE;
-	rc = gpu_opt_parse(argc, argv, ":b:d:f:hi:m:n:o:p:s:vV", long_opts,
+	rc = gpu_opt_parse(argc, argv, ":b:d:f:hi:m:n:o:p:s:vVw:", long_opts,
 			   usage_line, take_opt, o);
 	if (rc >= 0)
 		return rc;
@@ -344,6 +375,17 @@ parse_args(int argc, char **argv, struct opts *o)
 		return gpu_usage_error(usage_line,
 				       "--input-tz needs --input: a warehouse "
 				       "holds UTC (see gpuingest --input-tz)");
+	if (o->last != NULL) {
+		const char *why = NULL;
+
+		if (o->has_from_to)
+			return gpu_usage_error(
+			    usage_line, "--last excludes --from and --to");
+		if (gpu_time_last(o->last, &o->q.from_ms, &o->q.to_ms, &why) !=
+		    0)
+			return gpu_usage_error(usage_line, "%s in --last: '%s'",
+					       why, o->last);
+	}
 	if (o->q.from_ms >= o->q.to_ms)
 		return gpu_usage_error(usage_line,
 				       "empty time range: --from is not before "
@@ -353,6 +395,13 @@ parse_args(int argc, char **argv, struct opts *o)
 	if (o->rates != NULL && !o->prom)
 		return gpu_usage_error(usage_line,
 				       "--rates needs -f prometheus");
+	for (size_t i = 0; i < o->nwhere; i++)
+		if (o->where[i].key >= 0 &&
+		    !agg_has_key(&o->q, o->where[i].key))
+			return gpu_usage_error(
+			    usage_line,
+			    "--where '%s' needs that column in --by",
+			    o->where[i].arg);
 	if (o->has_top && !o->has_sort) {
 		o->has_sort = true;
 		o->sort = GPU_M_GPU_SECONDS;
@@ -573,6 +622,24 @@ out:
 	return status;
 }
 
+/*
+ * The widest table line: none with --metrics or off a table; else COLUMNS,
+ * or 80 on a terminal (where COLUMNS is seldom exported).
+ */
+static size_t
+table_width(const struct opts *o)
+{
+	const char *c = getenv("COLUMNS");
+	int64_t v;
+
+	if (o->fmt != GPU_OUT_TABLE || o->has_metrics || o->output != NULL)
+		return 0;
+	if (c != NULL && gpu_num_parse_i64(c, strlen(c), &v) == 0 && v > 0 &&
+	    v <= 100000)
+		return (size_t)v;
+	return isatty(STDOUT_FILENO) ? 80 : 0;
+}
+
 /* Print a's groups as the options say; returns 0 or -1 (reported). */
 static int
 write_groups(const struct gpu_agg *a, const struct opts *o,
@@ -592,8 +659,10 @@ write_groups(const struct gpu_agg *a, const struct opts *o,
 		rc = agg_write_prom(a, o->prom_dims, r, of.fp);
 	} else {
 		g = gpu_xcalloc(gpu_agg_count(a) + 1, sizeof(*g));
-		n = agg_order(a, o->has_sort, o->sort, o->top, g);
-		rc = agg_write(g, n, &o->q, of.fp, o->fmt, o->metrics);
+		n = agg_order(a, o->has_sort, o->sort, o->top, o->where,
+			      o->nwhere, g);
+		rc = agg_write(g, n, &o->q, of.fp, o->fmt, o->metrics,
+			       table_width(o));
 		free(g);
 	}
 	/* The commit reports a file's write error; gpu_close_stdout() ours. */

@@ -22,23 +22,53 @@
 size_t agg_columns(const struct gpu_agg_query *q, unsigned metrics,
 		   const char *cols[AGG_MAX_COLS]);
 
+/* Most --where conditions. */
+#define AGG_MAX_WHERE 8
+
+/*
+ * One --where condition: a key column (node, job_id, user, project,
+ * model) = or != a text (empty: the empty key), or a metric <, <=, >, >=
+ * a number.
+ */
+struct agg_where {
+	int key; /* index in node, gpu, job_id, user, project, model; or -1 */
+	enum gpu_metric metric;
+	char op[3];
+	const char *arg;  /* the whole argument, borrowed */
+	const char *text; /* borrowed from the argument */
+	double num;
+};
+
+/*
+ * Parse s (borrowed: w keeps a pointer into it) into w. Returns 0, or -1
+ * with err filled when s is no condition or names an unknown column.
+ */
+int agg_where_parse(const char *s, struct agg_where *w, struct gpu_err *err);
+
+/* Whether q's groups have key column k (an agg_where key index). */
+bool agg_has_key(const struct gpu_agg_query *q, int k);
+
 /*
  * The groups of a finished aggregate in output order, into out (room for
  * gpu_agg_count(a) pointers, borrowed from a): bucket, then keys; with
  * sort, within each bucket by metric by descending (null last, ties in key
- * order), keeping the first top groups of each bucket (top 0: all).
- * Returns how many.
+ * order), keeping the first top groups of each bucket (top 0: all) of
+ * those that meet all nwhere conditions of where. Returns how many.
  */
 size_t agg_order(const struct gpu_agg *a, bool sort, enum gpu_metric by,
-		 size_t top, const struct gpu_group **out);
+		 size_t top, const struct agg_where *where, size_t nwhere,
+		 const struct gpu_group **out);
 
 /*
  * Write the header and the n groups g of an aggregate for q to fp in fmt
- * with the metric mask. Returns 0, or -1 when fp reports an error.
+ * with the metric mask. A table rounds floats for people, names an empty
+ * job, user or project "(unallocated)" and drops its last metrics while
+ * wider than max_width (0: no limit). Returns 0, or -1 when fp reports an
+ * error.
  */
 int agg_write(const struct gpu_group *const *g, size_t n,
 	      const struct gpu_agg_query *q, FILE *fp, enum gpu_ofmt fmt,
-	      unsigned metrics);
+	      unsigned metrics, size_t max_width);
 
 /*
  * Write a finished aggregate (grouped by hour and GPU, at least) to fp in

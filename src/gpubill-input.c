@@ -10,6 +10,7 @@
 #include "gpu/query.h"
 #include "gpu/db.h"
 #include "gpu/diag.h"
+#include "gpu/hashmap.h"
 #include "gpu/money.h"
 #include "gpu/num.h"
 #include "gpu/table.h"
@@ -31,6 +32,20 @@ need_col(struct gpu_table *t, const char *name, const char *source,
 	if (c < 0)
 		gpu_err_at(err, source, 1, "missing column '%s'", name);
 	return c;
+}
+
+/* The coarsest gpuagg period whose buckets tile [o->from, o->to). */
+static const char *
+finest_period(const struct opts *o)
+{
+	static const enum gpu_period ps[] = {GPU_PERIOD_MONTH, GPU_PERIOD_DAY};
+	size_t i;
+
+	for (i = 0; i < sizeof(ps) / sizeof(ps[0]); i++)
+		if (gpu_period_start(ps[i], o->from) == o->from &&
+		    gpu_period_start(ps[i], o->to) == o->to)
+			return gpu_period_name(ps[i]);
+	return gpu_period_name(GPU_PERIOD_HOUR);
 }
 
 static int
@@ -63,6 +78,12 @@ find_cols(struct gpu_table *t, const struct opts *o, const char *source,
 			c->bucket_period = ps[i];
 		}
 	}
+	if (o->mode == MODE_FIXED && o->has_range && c->bucket < 0)
+		return gpu_err_at(err, source, 1,
+				  "no bucket column (hour, day, week or "
+				  "month) to bill only %s; aggregate with "
+				  "'gpuagg --period %s'",
+				  o->label, finest_period(o));
 	if (o->mode == MODE_MONTHLY && c->bucket < 0)
 		return gpu_err_at(err, source, 1,
 				  "--period month needs a bucket column "
@@ -146,7 +167,8 @@ row_period(const struct opts *o, const struct incols *c,
 
 int
 bill_read_input(struct gpu_bill *bill, const struct opts *o,
-		const struct gpu_rates *r, struct gpu_err *err)
+		const struct gpu_rates *r, struct gpu_hashmap *known,
+		struct gpu_err *err)
 {
 	bool is_stdin = strcmp(o->input, "-") == 0;
 	const char *source = is_stdin ? "<stdin>" : o->input;
@@ -175,6 +197,12 @@ bill_read_input(struct gpu_bill *bill, const struct opts *o,
 		if (row.bad != NULL) {
 			gpu_err_at(err, source, row.line, "%s", row.bad);
 			goto out;
+		}
+		if (o->user != NULL || o->project != NULL) {
+			struct gpu_str nm =
+			    field(&row, o->user != NULL ? c.user : c.project);
+
+			gpu_hashmap_put(known, nm.p, nm.len, NULL);
 		}
 		k = row_period(o, &c, &row, source, label, sizeof(label),
 			       &u.owner_rank, err);
@@ -216,9 +244,46 @@ out:
 	return rc;
 }
 
+/*
+ * Put the warehouse's names of users (or projects) into known. The daily
+ * rollup is small and holds every owner the writers have rolled up.
+ */
+static int
+known_names(sqlite3 *db, const struct opts *o, struct gpu_hashmap *known,
+	    struct gpu_err *err)
+{
+	const char *sql =
+	    o->user != NULL ? "SELECT name FROM names_dim WHERE name_key IN "
+			      "(SELECT DISTINCT user_key FROM usage_daily)"
+			    : "SELECT name FROM names_dim WHERE name_key IN "
+			      "(SELECT DISTINCT project_key FROM usage_daily)";
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (o->user == NULL && o->project == NULL)
+		return 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return gpu_err_set(err, "cannot list names: %s",
+				   sqlite3_errmsg(db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *p = sqlite3_column_text(st, 0);
+
+		if (p != NULL)
+			gpu_hashmap_put(known, p,
+					(size_t)sqlite3_column_bytes(st, 0),
+					NULL);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return gpu_err_set(err, "cannot list names: %s",
+				   sqlite3_errmsg(db));
+	return 0;
+}
+
 int
 bill_read_db(struct gpu_bill *bill, const struct opts *o,
-	     const struct gpu_rates *r, struct gpu_err *err)
+	     const struct gpu_rates *r, struct gpu_hashmap *known,
+	     struct gpu_err *err)
 {
 	const char *path = gpu_db_path(o->db);
 	struct gpu_db_opts dopts = {.readonly = true,
@@ -242,7 +307,8 @@ bill_read_db(struct gpu_bill *bill, const struct opts *o,
 	q.from_ms = o->has_range ? o->from : INT64_MIN;
 	q.to_ms = o->has_range ? o->to : INT64_MAX;
 	q.threshold_mib = gpu_rates_threshold_mib(r);
-	if (gpu_query_run(db, &q, &a, err) != 0 ||
+	if (known_names(db, o, known, err) != 0 ||
+	    gpu_query_run(db, &q, &a, err) != 0 ||
 	    gpu_bill_add_agg(bill, a, o->label, err) != 0)
 		goto out;
 	rc = 0;

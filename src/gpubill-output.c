@@ -163,16 +163,35 @@ money_text(char *out, size_t size, int64_t cents)
 }
 
 static void
-rate_line(const char *what, int64_t micro, const char *unit,
+rate_line(int wid, const char *what, int64_t micro, const char *unit,
 	  enum gpu_rate_src src)
 {
 	struct gpu_buf b;
 
 	gpu_buf_init(&b);
 	gpu_num_fmt_micro(&b, micro);
-	printf("  %-30s %s%s (%s)\n", what, b.data, unit,
+	printf("  %-*s %s%s (%s)\n", wid, what, b.data, unit,
 	       gpu_rate_src_name(src));
 	gpu_buf_release(&b);
+}
+
+/* The width of s, or min when s is narrower. */
+static int
+text_width(int min, const char *s)
+{
+	int n = (int)strlen(s);
+
+	return n > min ? n : min;
+}
+
+/* Hours of a charge, always with 2 decimals so that the column aligns. */
+static void
+hours_text(char *out, size_t size, double hours)
+{
+	int n = snprintf(out, size, "%.2f", hours);
+
+	if (n < 0 || (size_t)n >= size)
+		snprintf(out, size, "?");
 }
 
 void
@@ -182,6 +201,7 @@ bill_write_invoice(const struct gpu_bill_report *rep, const struct opts *o,
 	const char *who = o->user != NULL ? "User" : "Project";
 	int64_t subtotal = rep->total.gpu_cents + rep->total.mem_cents;
 	char a[40], b[40], c[40], d[40], name[160];
+	int rw = 30, wj = 20, wo = 12, wp = 9;
 	size_t i;
 
 	printf("INVOICE\n\n");
@@ -192,42 +212,52 @@ bill_write_invoice(const struct gpu_bill_report *rep, const struct opts *o,
 		printf("Period    %s\n",
 		       rep->nlines > 0 ? rep->lines[0].period : "all");
 	printf("Currency  %s\n\nRates used\n", r->currency);
-	rate_line("GPU-hour", r->v[GPU_RATE_GPU], "", r->src[GPU_RATE_GPU]);
+	/* Columns as wide as their longest text: long names shift nothing. */
 	for (i = 0; i < r->nmodels; i++) {
 		snprintf(name, sizeof(name), "GPU-hour, %s",
 			 r->models[i].model);
-		rate_line(name, r->models[i].rate, "", GPU_SRC_FILE);
+		rw = text_width(rw, name);
 	}
-	rate_line("memory overage GiB-hour", r->v[GPU_RATE_MEM], "",
+	rate_line(rw, "GPU-hour", r->v[GPU_RATE_GPU], "", r->src[GPU_RATE_GPU]);
+	for (i = 0; i < r->nmodels; i++) {
+		snprintf(name, sizeof(name), "GPU-hour, %s",
+			 r->models[i].model);
+		rate_line(rw, name, r->models[i].rate, "", GPU_SRC_FILE);
+	}
+	rate_line(rw, "memory overage GiB-hour", r->v[GPU_RATE_MEM], "",
 		  r->src[GPU_RATE_MEM]);
 	if (o->input == NULL)
-		rate_line("memory threshold", r->v[GPU_RATE_THRESHOLD], " GiB",
-			  r->src[GPU_RATE_THRESHOLD]);
+		rate_line(rw, "memory threshold", r->v[GPU_RATE_THRESHOLD],
+			  " GiB", r->src[GPU_RATE_THRESHOLD]);
 	else
-		printf("  %-30s as aggregated by gpuagg\n", "memory threshold");
-	rate_line("overhead, fraction of subtotal", r->v[GPU_RATE_OVERHEAD], "",
-		  r->src[GPU_RATE_OVERHEAD]);
-	printf("\n%-20s %-12s %-9s %10s %10s %10s %10s %10s %10s\n", "Job",
-	       o->user != NULL ? "Project" : "User", "Period", "GPU-hours",
-	       "GiB-hours", "GPU", "Memory", "Overhead", "Total");
+		printf("  %-*s as aggregated by gpuagg\n", rw,
+		       "memory threshold");
+	rate_line(rw, "overhead, fraction of subtotal", r->v[GPU_RATE_OVERHEAD],
+		  "", r->src[GPU_RATE_OVERHEAD]);
 	for (i = 0; i < rep->nlines; i++) {
 		const struct gpu_bill_line *l = &rep->lines[i];
-		struct gpu_buf h, g;
 
-		gpu_buf_init(&h);
-		gpu_buf_init(&g);
-		gpu_num_fmt_double(&h, (double)l->c.alloc_seconds / 3600.0);
-		gpu_num_fmt_double(&g,
-				   (double)l->c.overage / (1024.0 * 3600.0));
+		wj = text_width(wj, l->job_id);
+		wo = text_width(wo, o->user != NULL ? l->project : l->user);
+		wp = text_width(wp, l->period);
+	}
+	printf("\n%-*s %-*s %-*s %10s %10s %10s %10s %10s %10s\n", wj, "Job",
+	       wo, o->user != NULL ? "Project" : "User", wp, "Period",
+	       "GPU-hours", "GiB-hours", "GPU", "Memory", "Overhead", "Total");
+	for (i = 0; i < rep->nlines; i++) {
+		const struct gpu_bill_line *l = &rep->lines[i];
+		char h[40], g[40];
+
+		hours_text(h, sizeof(h), (double)l->c.alloc_seconds / 3600.0);
+		hours_text(g, sizeof(g),
+			   (double)l->c.overage / (1024.0 * 3600.0));
 		money_text(a, sizeof(a), l->c.gpu_cents);
 		money_text(b, sizeof(b), l->c.mem_cents);
 		money_text(c, sizeof(c), l->c.overhead_cents);
 		money_text(d, sizeof(d), l->c.total_cents);
-		printf("%-20s %-12s %-9s %10s %10s %10s %10s %10s %10s\n",
-		       l->job_id, o->user != NULL ? l->project : l->user,
-		       l->period, h.data, g.data, a, b, c, d);
-		gpu_buf_release(&h);
-		gpu_buf_release(&g);
+		printf("%-*s %-*s %-*s %10s %10s %10s %10s %10s %10s\n", wj,
+		       l->job_id, wo, o->user != NULL ? l->project : l->user,
+		       wp, l->period, h, g, a, b, c, d);
 	}
 	money_text(a, sizeof(a), subtotal);
 	money_text(b, sizeof(b), rep->total.overhead_cents);

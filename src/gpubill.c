@@ -4,18 +4,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "gpu/buf.h"
 #include "gpu/diag.h"
+#include "gpu/hashmap.h"
 #include "gpu/money.h"
 #include "gpu/opt.h"
 #include "gpu/time.h"
 #include "gpubill.h"
 
 static const char usage_line[] =
-    "usage: gpubill [--db PATH | --input FILE|-] [--period month|all] "
-    "[--month YYYY-MM | --from T --to T]\n"
+    "usage: gpubill [--db PATH | --input FILE|-] [--period month|all]\n"
+    "               [--month YYYY-MM|last|this | --from T --to T | "
+    "--last DUR]\n"
     "               [--by job|user|project] [--rates FILE] "
     "[--gpu-rate X] [--mem-rate X]\n"
     "               [--mem-threshold-gb X] [--overhead-rate X] "
@@ -35,8 +38,10 @@ help(void)
 	      "('-': stdin)\n"
 	      "  -p, --period month|all   bill one month (default: the "
 	      "current one) or all time\n"
-	      "  -m, --month YYYY-MM      bill this month\n"
-	      "      --from T, --to T     bill the range [from, to)\n"
+	      "  -m, --month YYYY-MM      bill this month (or last, this)\n"
+	      "      --from T, --to T     bill the range [from, to); T may be\n"
+	      "                           relative: now, today, -7d\n"
+	      "      --last DUR           bill [now - DUR, now): 24h, 7d\n"
 	      "  -b, --by job|user|project  one line per job (default), "
 	      "user or project\n"
 	      "  -r, --rates FILE         rate card (see gpubill(1))\n"
@@ -86,10 +91,11 @@ set_fixed_label(struct opts *o, const char *month)
 /* Decide the billing period from the options. Returns 0 or an exit code. */
 static int
 resolve_period(struct opts *o, const char *period, const char *month,
-	       const char *from, const char *to)
+	       const char *from, const char *to, const char *last)
 {
 	const char *why = NULL;
 	char cur[32];
+	int64_t now;
 
 	if (period != NULL && strcmp(period, "month") != 0 &&
 	    strcmp(period, "all") != 0)
@@ -108,7 +114,29 @@ resolve_period(struct opts *o, const char *period, const char *month,
 		return gpu_usage_error(
 		    usage_line,
 		    "--period all takes no --month, --from or --to");
+	if (last != NULL && (month != NULL || from != NULL ||
+			     (period != NULL && strcmp(period, "all") == 0)))
+		return gpu_usage_error(
+		    usage_line,
+		    "--last excludes --month, --from, --to and --period all");
 	o->mode = MODE_FIXED;
+	if (last != NULL) {
+		if (gpu_time_last(last, &o->from, &o->to, &why) != 0)
+			return gpu_usage_error(usage_line, "%s in --last: '%s'",
+					       why, last);
+		o->has_range = true;
+		return set_fixed_label(o, NULL);
+	}
+	if (month != NULL &&
+	    (strcmp(month, "last") == 0 || strcmp(month, "this") == 0)) {
+		if (gpu_time_now(&now, &why) != 0)
+			return gpu_usage_error(usage_line, "%s", why);
+		now = gpu_period_start(GPU_PERIOD_MONTH, now);
+		if (strcmp(month, "last") == 0)
+			now = gpu_period_start(GPU_PERIOD_MONTH, now - 1);
+		gpu_period_label(GPU_PERIOD_MONTH, now, cur);
+		month = cur;
+	}
 	if (month != NULL) {
 		if (gpu_period_label_parse(GPU_PERIOD_MONTH, month,
 					   strlen(month), &o->from) != 0)
@@ -142,8 +170,9 @@ resolve_period(struct opts *o, const char *period, const char *month,
 		return 0;
 	}
 	/* The warehouse with no period: the current month, to date. */
-	o->from =
-	    gpu_period_start(GPU_PERIOD_MONTH, (int64_t)time(NULL) * 1000);
+	if (gpu_time_now(&now, &why) != 0)
+		return gpu_usage_error(usage_line, "%s", why);
+	o->from = gpu_period_start(GPU_PERIOD_MONTH, now);
 	o->to = gpu_period_next(GPU_PERIOD_MONTH, o->from);
 	o->has_range = true;
 	gpu_period_label(GPU_PERIOD_MONTH, o->from, cur);
@@ -153,6 +182,7 @@ resolve_period(struct opts *o, const char *period, const char *month,
 enum {
 	OPT_FROM = 256,
 	OPT_TO,
+	OPT_LAST,
 	OPT_GPU_RATE,
 	OPT_MEM_RATE,
 	OPT_THRESHOLD,
@@ -174,6 +204,7 @@ static const struct option longopts[] = {
     {"version", no_argument, NULL, 'V'},
     {"from", required_argument, NULL, OPT_FROM},
     {"to", required_argument, NULL, OPT_TO},
+    {"last", required_argument, NULL, OPT_LAST},
     {"gpu-rate", required_argument, NULL, OPT_GPU_RATE},
     {"mem-rate", required_argument, NULL, OPT_MEM_RATE},
     {"mem-threshold-gb", required_argument, NULL, OPT_THRESHOLD},
@@ -200,7 +231,7 @@ parse_format(const char *s, enum out_fmt *f)
 /* The period options, resolved together once all options are read. */
 struct args {
 	struct opts *o;
-	const char *period, *month, *from, *to;
+	const char *period, *month, *from, *to, *last;
 };
 
 /* One option for gpu_opt_parse(): -1 to go on, else an exit status. */
@@ -260,6 +291,9 @@ take_opt(void *ctx, int c, const char *arg)
 	case OPT_TO:
 		a->to = arg;
 		return -1;
+	case OPT_LAST:
+		a->last = arg;
+		return -1;
 	case OPT_GPU_RATE:
 	case OPT_MEM_RATE:
 	case OPT_THRESHOLD:
@@ -277,7 +311,7 @@ take_opt(void *ctx, int c, const char *arg)
 static int
 parse_args(int argc, char **argv, struct opts *o)
 {
-	struct args a = {o, NULL, NULL, NULL, NULL};
+	struct args a = {o, NULL, NULL, NULL, NULL, NULL};
 	int c = gpu_opt_parse(argc, argv, ":b:d:f:hi:m:p:P:r:u:V", longopts,
 			      usage_line, take_opt, &a);
 
@@ -309,12 +343,117 @@ parse_args(int argc, char **argv, struct opts *o)
 		    "--mem-threshold-gb cannot apply to --input: its "
 		    "mem_overage_mib_seconds was computed by gpuagg; set "
 		    "the threshold there");
-	c = resolve_period(o, a.period, a.month, a.from, a.to);
+	c = resolve_period(o, a.period, a.month, a.from, a.to, a.last);
 	if (c == 0 && o->fmt == OUT_FOCUS && !o->has_range)
 		return gpu_usage_error(usage_line,
 				       "--format focus needs a billing period: "
 				       "--month or --from and --to");
 	return c == 0 ? -1 : c;
+}
+
+/* The Levenshtein distance of a and b. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, d;
+	size_t *row = gpu_xreallocarray(NULL, lb + 1, sizeof(*row));
+
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	d = row[lb];
+	free(row);
+	return d;
+}
+
+/* The up to three names of known closest to name, ", "-separated, in b. */
+static void
+closest_names(struct gpu_hashmap *known, const char *name, struct gpu_buf *b)
+{
+	size_t n = gpu_hashmap_count(known), pick[3], dist[3], k = 0, i, j;
+
+	for (i = 0; i < n; i++) {
+		const char *s = gpu_hashmap_key(known, i);
+		size_t d;
+
+		if (*s == '\0')
+			continue;
+		d = edit_distance(name, s);
+		for (j = k; j > 0; j--) {
+			const char *t = gpu_hashmap_key(known, pick[j - 1]);
+
+			if (dist[j - 1] < d ||
+			    (dist[j - 1] == d && strcmp(t, s) < 0))
+				break;
+			if (j < 3) {
+				pick[j] = pick[j - 1];
+				dist[j] = dist[j - 1];
+			}
+		}
+		if (j < 3) {
+			pick[j] = i;
+			dist[j] = d;
+			if (k < 3)
+				k++;
+		}
+	}
+	for (i = 0; i < k; i++) {
+		if (i > 0)
+			gpu_buf_adds(b, ", ");
+		gpu_buf_adds(b, gpu_hashmap_key(known, pick[i]));
+	}
+}
+
+/*
+ * A --user or --project the input never names is a typo: exit 1 with the
+ * closest names. A report with no line says so on stderr. Returns -1 to
+ * go on, or an exit status.
+ */
+static int
+check_match(const struct opts *o, struct gpu_hashmap *known,
+	    const struct gpu_bill_report *rep)
+{
+	const char *kind = o->user != NULL ? "user" : "project";
+	const char *name = o->user != NULL ? o->user : o->project;
+	struct gpu_buf b;
+
+	if (name != NULL &&
+	    gpu_hashmap_find(known, name, strlen(name)) == GPU_HASHMAP_NONE) {
+		gpu_buf_init(&b);
+		closest_names(known, name, &b);
+		if (b.len > 0)
+			gpu_msg("unknown %s '%s' (closest: %s)", kind, name,
+				b.data);
+		else
+			gpu_msg("unknown %s '%s' (the input names no %s)", kind,
+				name, kind);
+		gpu_buf_release(&b);
+		return GPU_EXIT_FAIL;
+	}
+	if (rep->nlines > 0)
+		return -1;
+	if (name != NULL)
+		gpu_warn("nothing matched: %s '%s' has no usage in %s", kind,
+			 name, o->mode == MODE_FIXED ? o->label : "the input");
+	else if (rep->idle_seconds == 0)
+		gpu_warn("nothing matched: no usage in %s",
+			 o->mode == MODE_FIXED ? o->label : "the input");
+	return -1;
 }
 
 int
@@ -323,6 +462,7 @@ main(int argc, char **argv)
 	struct opts o = {.by = GPU_BILL_JOB, .fmt = OUT_CSV};
 	struct gpu_bill_report rep;
 	struct gpu_bill *bill = NULL;
+	struct gpu_hashmap known;
 	struct gpu_rates r;
 	struct gpu_err err;
 	bool bad_usage;
@@ -333,6 +473,7 @@ main(int argc, char **argv)
 	if (status >= 0)
 		return gpu_close_stdout(status);
 	gpu_rates_init(&r);
+	gpu_hashmap_init(&known);
 	if (gpu_rates_resolve(&r, o.rates, o.flag, &bad_usage, &err) != 0) {
 		gpu_msg_err(&err);
 		status = bad_usage ? GPU_EXIT_USAGE : GPU_EXIT_FAIL;
@@ -345,13 +486,18 @@ main(int argc, char **argv)
 			 "as aggregated",
 			 o.rates);
 	bill = gpu_bill_new(&r);
-	if ((o.input != NULL ? bill_read_input(bill, &o, &r, &err)
-			     : bill_read_db(bill, &o, &r, &err)) != 0) {
+	if ((o.input != NULL ? bill_read_input(bill, &o, &r, &known, &err)
+			     : bill_read_db(bill, &o, &r, &known, &err)) != 0) {
 		gpu_msg_err(&err);
 		status = GPU_EXIT_FAIL;
 		goto out;
 	}
 	gpu_bill_report(bill, o.by, o.share_idle, o.user, o.project, &rep);
+	status = check_match(&o, &known, &rep);
+	if (status >= 0) {
+		gpu_bill_report_release(&rep);
+		goto out;
+	}
 	status = GPU_EXIT_OK;
 	if (o.fmt == OUT_INVOICE)
 		bill_write_invoice(&rep, &o, &r);
@@ -361,6 +507,7 @@ main(int argc, char **argv)
 		status = GPU_EXIT_FAIL;
 	gpu_bill_report_release(&rep);
 out:
+	gpu_hashmap_release(&known);
 	gpu_bill_free(bill);
 	gpu_rates_release(&r);
 	return gpu_close_stdout(status);

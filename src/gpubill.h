@@ -35,19 +35,30 @@ struct opts {
 	char range_text[80]; /* "FROM to TO" for the invoice */
 };
 
+struct gpu_hashmap;
+
 /*
- * Add the rows of gpuagg's CSV named by o->input ('-': stdin) to bill.
- * Returns 0, or -1 with err filled (unreadable input, bad row).
+ * Both readers put into known (when o->user or o->project is set) every
+ * name of that kind the input holds, in or out of the period, so that a
+ * name that matches nothing can be told from a typo.
+ */
+
+/*
+ * Add the rows of gpuagg's CSV named by o->input ('-': stdin) to bill,
+ * only those whose bucket lies in a fixed period. Returns 0, or -1 with
+ * err filled (unreadable input, bad row, no bucket column for a period).
  */
 int bill_read_input(struct gpu_bill *bill, const struct opts *o,
-		    const struct gpu_rates *r, struct gpu_err *err);
+		    const struct gpu_rates *r, struct gpu_hashmap *known,
+		    struct gpu_err *err);
 
 /*
  * Add the warehouse's usage in o's period to bill. Returns 0, or -1 with
  * err filled on a missing warehouse or a database error.
  */
 int bill_read_db(struct gpu_bill *bill, const struct opts *o,
-		 const struct gpu_rates *r, struct gpu_err *err);
+		 const struct gpu_rates *r, struct gpu_hashmap *known,
+		 struct gpu_err *err);
 
 /* Write rep as csv, json or table to stdout; returns 0, or -1 on an error. */
 int bill_write_rows(const struct gpu_bill_report *rep, const struct opts *o,

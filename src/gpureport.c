@@ -18,9 +18,9 @@
 #include "gpureport.h"
 
 enum {
-	OPT_DB = 256,
-	OPT_FROM,
+	OPT_FROM = 256,
 	OPT_TO,
+	OPT_LAST,
 	OPT_RATES,
 	OPT_GPU_RATE,
 	OPT_MEM_RATE,
@@ -35,8 +35,8 @@ enum {
 };
 
 static const char usage_text[] =
-    "usage: gpureport [--db path] [--from time] [--to time] [-o file]\n"
-    "                 [--rates file] [--gpu-rate X] [--mem-rate X]\n"
+    "usage: gpureport [-d path] [--from time] [--to time | --last dur]\n"
+    "                 [-o file] [--rates file] [--gpu-rate X] [--mem-rate X]\n"
     "                 [--mem-threshold-gb X] [--overhead-rate X]\n"
     "                 [--refresh SECONDS]\n"
     "       gpureport --job ID [--text] [--low-util-pct P]\n"
@@ -51,14 +51,16 @@ static const char help_text[] =
     "from the same code as gpuagg and amounts from the same code as\n"
     "gpubill, priced with the same rates.\n"
     "\n"
-    "      --db PATH             warehouse (default $GPUUSAGE_DB or\n"
+    "  -d, --db PATH             warehouse (default $GPUUSAGE_DB or\n"
     "                            ./gpuusage.db)\n"
     "      --from TIME           start of the period, included (default\n"
     "                            the first day of the month of --to)\n"
     "      --to TIME             end of the period, excluded (default the\n"
-    "                            day after the latest sample)\n"
+    "                            day after the latest sample); times may\n"
+    "                            be relative: now, today, -7d\n"
+    "      --last DUR            the period [now - DUR, now): 24h, 7d\n"
     "  -o, --output FILE         write to FILE (atomically) instead of\n"
-    "                            stdout\n"
+    "                            stdout (never a terminal)\n"
     "      --rates FILE          rate card, as gpubill reads it\n"
     "      --gpu-rate X          per allocated GPU-hour "
     "($GPU_HOURLY_RATE, 2.50)\n"
@@ -89,9 +91,10 @@ static const struct option long_opts[] = {
     {"output", required_argument, NULL, 'o'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
-    {"db", required_argument, NULL, OPT_DB},
+    {"db", required_argument, NULL, 'd'},
     {"from", required_argument, NULL, OPT_FROM},
     {"to", required_argument, NULL, OPT_TO},
+    {"last", required_argument, NULL, OPT_LAST},
     {"rates", required_argument, NULL, OPT_RATES},
     {"gpu-rate", required_argument, NULL, OPT_GPU_RATE},
     {"mem-rate", required_argument, NULL, OPT_MEM_RATE},
@@ -116,6 +119,7 @@ struct opts {
 	struct report_job_limits lim;
 	int refresh_s;
 	bool text; /* --text */
+	const char *last;
 };
 
 /* A percentage or GiB option: a number from 0 to max. */
@@ -151,6 +155,9 @@ take_opt(void *ctx, int c, const char *arg)
 	double gb;
 
 	switch (c) {
+	case 'd':
+		o->db = arg;
+		return -1;
 	case 'o':
 		o->output = arg;
 		return -1;
@@ -162,9 +169,6 @@ take_opt(void *ctx, int c, const char *arg)
 	case 'V':
 		printf("%s %s\n", gpu_progname(), GPU_VERSION);
 		return gpu_close_stdout(GPU_EXIT_OK);
-	case OPT_DB:
-		o->db = arg;
-		return -1;
 	case OPT_FROM:
 		if (parse_time("from", arg, &o->from_ms) != 0)
 			return GPU_EXIT_USAGE;
@@ -172,6 +176,9 @@ take_opt(void *ctx, int c, const char *arg)
 	case OPT_TO:
 		if (parse_time("to", arg, &o->to_ms) != 0)
 			return GPU_EXIT_USAGE;
+		return -1;
+	case OPT_LAST:
+		o->last = arg;
 		return -1;
 	case OPT_RATES:
 		o->rates = arg;
@@ -235,16 +242,33 @@ parse_args(int argc, char **argv, struct opts *o)
 	o->lim.low_util_pct = 5;
 	o->lim.idle_share_pct = 25;
 	o->lim.small_mem_mib = 20 * 1024;
-	rc = gpu_opt_parse(argc, argv, ":o:hV", long_opts, usage_text, take_opt,
-			   o);
+	rc = gpu_opt_parse(argc, argv, ":d:o:hV", long_opts, usage_text,
+			   take_opt, o);
 	if (rc >= 0)
 		return rc;
 	if (optind < argc)
 		return gpu_opt_operand_error(usage_text, argv[optind]);
+	if (o->last != NULL) {
+		const char *why = NULL;
+
+		if (o->from_ms != INT64_MIN || o->to_ms != INT64_MAX)
+			return gpu_usage_error(
+			    usage_text, "--last excludes --from and --to");
+		if (gpu_time_last(o->last, &o->from_ms, &o->to_ms, &why) != 0)
+			return gpu_usage_error(usage_text, "%s in --last: '%s'",
+					       why, o->last);
+	}
 	if (o->from_ms != INT64_MIN && o->to_ms != INT64_MAX &&
 	    o->from_ms >= o->to_ms)
 		return gpu_usage_error(
 		    usage_text, "empty period: --from is not before --to");
+	/* 100 KB of HTML is no use on a terminal; a redirect is meant. */
+	if ((o->output == NULL || strcmp(o->output, "-") == 0) &&
+	    isatty(STDOUT_FILENO))
+		return gpu_usage_error(usage_text,
+				       "will not write HTML to a terminal: "
+				       "give -o FILE or redirect standard "
+				       "output");
 	return -1;
 }
 

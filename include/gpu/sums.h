@@ -37,7 +37,8 @@
 	X(power_s, double, "REAL", SUM, 0)		/* d * power_w */      \
 	X(power_seconds, int64_t, "INTEGER", SUM, 0)	/* d, with power */    \
 	X(overage, int64_t, "INTEGER", SUM, 0) /* d * over threshold, alloc */ \
-	X(last_ms, int64_t, "INTEGER", MAX, INT64_MIN) /* latest start */
+	X(last_ms, int64_t, "INTEGER", MAX, INT64_MIN)	  /* latest start */   \
+	X(alloc_idle_seconds, int64_t, "INTEGER", SUM, 0) /* d, idle, alloc */
 
 #define GPU_SUMS_FIELD_(name, ctype, sqltype, merge, empty) ctype name;
 
@@ -81,6 +82,7 @@ void gpu_sums_merge(struct gpu_sums *into, const struct gpu_sums *from);
 	X(GPU_M_AVG_UTIL_PCT, "avg_util_pct")                                  \
 	X(GPU_M_ALLOC_UTIL_PCT, "alloc_util_pct")                              \
 	X(GPU_M_IDLE_GPU_HOURS, "idle_gpu_hours")                              \
+	X(GPU_M_ALLOC_IDLE_GPU_HOURS, "alloc_idle_gpu_hours")                  \
 	X(GPU_M_AVG_MEM_USED_MIB, "avg_mem_used_mib")                          \
 	X(GPU_M_MAX_MEM_USED_MIB, "max_mem_used_mib")                          \
 	X(GPU_M_AVG_MEM_UTIL_PCT, "avg_mem_util_pct")                          \

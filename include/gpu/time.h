@@ -25,10 +25,35 @@ int gpu_time_parse(const char *s, size_t len, int64_t *ms, const char **why);
 /*
  * Parse a command-line time argument: everything gpu_time_parse() takes, plus
  * a plain date "2026-11-01" (00:00 UTC) and minutes "2026-11-01T16:00" (which
- * may carry an offset). s is NUL-terminated. Returns 0, or -1 with *why set
- * as gpu_time_parse() does.
+ * may carry an offset), and times relative to gpu_time_now(): "now",
+ * "today" and "yesterday" (00:00 UTC), "-7d" (a duration ago, as
+ * gpu_time_parse_duration() reads it). s is NUL-terminated. Returns 0, or
+ * -1 with *why set as gpu_time_parse() does ("invalid GPUUSAGE_NOW" too).
  */
 int gpu_time_parse_arg(const char *s, int64_t *ms, const char **why);
+
+/*
+ * The current time in ms since the epoch: $GPUUSAGE_NOW when it is set and
+ * not empty (any form of gpu_time_parse_arg() but the relative ones, so
+ * that tests fix "now"), else the clock. Returns 0, or -1 with *why set
+ * when GPUUSAGE_NOW is invalid.
+ */
+int gpu_time_now(int64_t *ms, const char **why);
+
+/*
+ * Parse a duration: a whole number from 1 to 1000000 and a unit, s, m
+ * (minutes), h, d or w ("24h", "7d"), into ms. Returns 0, or -1 when s is
+ * not one.
+ */
+int gpu_time_parse_duration(const char *s, int64_t *ms);
+
+/*
+ * The range of --last DUR: [now - DUR, now), now as gpu_time_now() says.
+ * Returns 0, or -1 with *why set ("invalid duration", or as
+ * gpu_time_now()).
+ */
+int gpu_time_last(const char *dur, int64_t *from, int64_t *to,
+		  const char **why);
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12); the date
  * is not validated (day 0 or 32 count on from the month's first day). */

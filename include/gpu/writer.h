@@ -44,6 +44,13 @@ void gpu_writer_null(struct gpu_writer *w);
 /* End the current row; missing fields are null. */
 void gpu_writer_end_row(struct gpu_writer *w);
 
+/*
+ * A table drops its last columns, but never the first keep, while its
+ * lines would be wider than width characters (0: no limit, the default).
+ * The other formats ignore it.
+ */
+void gpu_writer_set_max_width(struct gpu_writer *w, size_t width, size_t keep);
+
 /* Finish the output (close the JSON array, print the table). Returns 0, or
  * -1 when fp reports a write error. */
 int gpu_writer_finish(struct gpu_writer *w);

@@ -191,6 +191,22 @@ static const char *const migrations[GPU_DB_VERSION] = {
 	" DEFAULT 0;"
 	"ALTER TABLE ingest_log ADD COLUMN overlaps INTEGER NOT NULL"
 	" DEFAULT 0;",
+
+	/*
+	 * 4 -> 5: alloc_idle_seconds, the idle time (utilization under 5 %)
+	 * of allocated samples, a sum of the rollups (gpuagg's
+	 * alloc_idle_gpu_hours). Every hour is marked dirty so that the
+	 * writers rebuild the rollups with it; readers meanwhile compute
+	 * those hours from the facts.
+	 */
+	"ALTER TABLE usage_hourly ADD COLUMN alloc_idle_seconds INTEGER"
+	" NOT NULL DEFAULT 0;"
+	"ALTER TABLE usage_hourly_node ADD COLUMN alloc_idle_seconds INTEGER"
+	" NOT NULL DEFAULT 0;"
+	"ALTER TABLE usage_daily ADD COLUMN alloc_idle_seconds INTEGER"
+	" NOT NULL DEFAULT 0;"
+	"INSERT OR IGNORE INTO dirty_hours SELECT DISTINCT"
+	" ts_ms / 3600000 * 3600000 FROM gpu_usage_fact;",
 };
 
 const char *

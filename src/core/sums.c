@@ -31,8 +31,11 @@ gpu_sums_add(struct gpu_sums *s, const struct gpu_sample *smp, int interval_s,
 		if (used > threshold_mib)
 			s->overage += d * (used - threshold_mib);
 	}
-	if (gpu_usage_category(util) == GPU_CAT_IDLE)
+	if (gpu_usage_category(util) == GPU_CAT_IDLE) {
 		s->idle_seconds += d;
+		if (smp->job_id.len > 0)
+			s->alloc_idle_seconds += d;
+	}
 	s->mem_used_s += d * used;
 	if (used > s->max_mem)
 		s->max_mem = used;
@@ -193,6 +196,9 @@ gpu_metric_value(const struct gpu_sums *s, enum gpu_metric m,
 		break;
 	case GPU_M_IDLE_GPU_HOURS:
 		num = (double)s->idle_seconds, den = 3600;
+		break;
+	case GPU_M_ALLOC_IDLE_GPU_HOURS:
+		num = (double)s->alloc_idle_seconds, den = 3600;
 		break;
 	case GPU_M_AVG_MEM_USED_MIB:
 		num = (double)s->mem_used_s, den = (double)s->gpu_seconds;

@@ -3,7 +3,9 @@
 #include "gpu/time.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MS_PER_HOUR INT64_C(3600000)
 #define MS_PER_DAY INT64_C(86400000)
@@ -14,6 +16,7 @@
 
 static const char WHY_INVALID[] = "invalid timestamp";
 static const char WHY_RANGE[] = "timestamp out of range";
+static const char WHY_NOW[] = "invalid GPUUSAGE_NOW";
 
 static bool
 is_digit(char c)
@@ -287,8 +290,92 @@ gpu_time_parse(const char *s, size_t len, int64_t *ms, const char **why)
 }
 
 int
+gpu_time_now(int64_t *ms, const char **why)
+{
+	const char *env = getenv("GPUUSAGE_NOW");
+
+	if (env == NULL || *env == '\0') {
+		*ms = (int64_t)time(NULL) * 1000;
+		return 0;
+	}
+	if (parse_any(env, strlen(env), true, ms, why) != 0) {
+		if (why != NULL)
+			*why = WHY_NOW;
+		return -1;
+	}
+	return 0;
+}
+
+int
+gpu_time_parse_duration(const char *s, int64_t *ms)
+{
+	static const char units[] = "smhdw";
+	static const int64_t unit_ms[] = {1000, 60000, MS_PER_HOUR, MS_PER_DAY,
+					  7 * MS_PER_DAY};
+	size_t len = s == NULL ? 0 : strlen(s), i;
+	const char *u;
+	int64_t n = 0;
+
+	if (len < 2 || (u = strchr(units, s[len - 1])) == NULL)
+		return -1;
+	for (i = 0; i + 1 < len; i++) {
+		if (!is_digit(s[i]) || n > INT64_C(1000000))
+			return -1;
+		n = n * 10 + (s[i] - '0');
+	}
+	if (n <= 0 || n > INT64_C(1000000))
+		return -1;
+	*ms = n * unit_ms[u - units];
+	return 0;
+}
+
+int
+gpu_time_last(const char *dur, int64_t *from, int64_t *to, const char **why)
+{
+	int64_t d;
+
+	if (gpu_time_parse_duration(dur, &d) != 0) {
+		*why = "invalid duration";
+		return -1;
+	}
+	if (gpu_time_now(to, why) != 0)
+		return -1;
+	*from = *to - d;
+	return 0;
+}
+
+/* now, today, yesterday, -DURATION: relative to gpu_time_now(). */
+static int
+parse_relative(const char *s, int64_t *ms, const char **why)
+{
+	int64_t now, d;
+
+	if (gpu_time_now(&now, why) != 0)
+		return -1;
+	if (strcmp(s, "now") == 0)
+		return check_range(now, ms, why);
+	if (strcmp(s, "today") == 0)
+		return check_range(now - floor_mod(now, MS_PER_DAY), ms, why);
+	if (strcmp(s, "yesterday") == 0)
+		return check_range(
+		    now - floor_mod(now, MS_PER_DAY) - MS_PER_DAY, ms, why);
+	if (s[0] == '-' && gpu_time_parse_duration(s + 1, &d) == 0)
+		return check_range(now - d, ms, why);
+	*why = WHY_INVALID;
+	return -1;
+}
+
+int
 gpu_time_parse_arg(const char *s, int64_t *ms, const char **why)
 {
+	const char *dummy;
+
+	if (why == NULL)
+		why = &dummy;
+	if (s != NULL &&
+	    (s[0] == '-' || strcmp(s, "now") == 0 || strcmp(s, "today") == 0 ||
+	     strcmp(s, "yesterday") == 0))
+		return parse_relative(s, ms, why);
 	return parse_any(s, s == NULL ? 0 : strlen(s), true, ms, why);
 }
 

@@ -33,6 +33,8 @@ struct gpu_writer {
 	struct gpu_buf text;
 	struct cell *cells;
 	size_t ncells, cellcap;
+	size_t max_width; /* table: 0, or the widest line wanted */
+	size_t keep;	  /* table: columns never dropped to fit */
 };
 
 int
@@ -339,13 +341,13 @@ pad(struct gpu_buf *b, size_t n)
 /* One table line, without trailing spaces. */
 static void
 table_line(struct gpu_writer *w, const struct cell *row, const size_t *wid,
-	   const bool *right, bool header)
+	   const bool *right, bool header, size_t shown)
 {
 	struct gpu_buf *b = &w->num;
 	size_t i;
 
 	gpu_buf_reset(b);
-	for (i = 0; i < w->ncols; i++) {
+	for (i = 0; i < shown; i++) {
 		const char *p = header ? w->cols[i] : w->text.data + row[i].off;
 		size_t n = header ? strlen(w->cols[i]) : row[i].len;
 		size_t fill = wid[i] - width(p, n);
@@ -370,7 +372,7 @@ print_table(struct gpu_writer *w)
 	size_t *wid = gpu_xcalloc(w->ncols + 1, sizeof(*wid));
 	bool *right = gpu_xcalloc(w->ncols + 1, sizeof(*right));
 	bool *text = gpu_xcalloc(w->ncols + 1, sizeof(*text));
-	size_t i, r;
+	size_t i, r, shown = w->ncols, line;
 
 	if (w->ncols == 0)
 		goto out;
@@ -394,13 +396,28 @@ print_table(struct gpu_writer *w)
 	/* A column is right-aligned when all its values are numbers. */
 	for (i = 0; i < w->ncols; i++)
 		right[i] = right[i] && !text[i];
-	table_line(w, NULL, wid, right, true);
+	for (line = 0, i = 0; i < w->ncols; i++)
+		line += wid[i] + (i > 0 ? 2 : 0);
+	while (w->max_width > 0 && line > w->max_width && shown > 1 &&
+	       shown > w->keep) {
+		shown--;
+		line -= wid[shown] + 2;
+	}
+	table_line(w, NULL, wid, right, true, shown);
 	for (r = 0; r < w->nrows; r++)
-		table_line(w, w->cells + r * w->ncols, wid, right, false);
+		table_line(w, w->cells + r * w->ncols, wid, right, false,
+			   shown);
 out:
 	free(wid);
 	free(right);
 	free(text);
+}
+
+void
+gpu_writer_set_max_width(struct gpu_writer *w, size_t width, size_t keep)
+{
+	w->max_width = width;
+	w->keep = keep;
 }
 
 int

@@ -83,10 +83,11 @@ test_gpuagg_output_order_top(void **state)
 	add(a, T + HOUR, "a", 70);
 	add(a, T + HOUR, "b", 70);
 	gpu_agg_finish(a);
-	assert_int_equal(agg_order(a, false, GPU_M_SAMPLES, 0, g), 5);
+	assert_int_equal(agg_order(a, false, GPU_M_SAMPLES, 0, NULL, 0, g), 5);
 	assert_string_equal(g[0]->node, "a");
 	assert_string_equal(g[2]->node, "c");
-	assert_int_equal(agg_order(a, true, GPU_M_BUSY_GPU_HOURS, 2, g), 4);
+	assert_int_equal(
+	    agg_order(a, true, GPU_M_BUSY_GPU_HOURS, 2, NULL, 0, g), 4);
 	assert_string_equal(g[0]->node, "b");
 	assert_string_equal(g[1]->node, "c");
 	assert_string_equal(g[2]->node, "a"); /* a tie keeps key order */
@@ -98,7 +99,7 @@ static char *
 render(const struct gpu_agg *a, enum gpu_ofmt fmt, unsigned metrics)
 {
 	const struct gpu_group *g[8];
-	size_t n = agg_order(a, false, GPU_M_SAMPLES, 0, g), len = 0;
+	size_t n = agg_order(a, false, GPU_M_SAMPLES, 0, NULL, 0, g), len = 0;
 	struct gpu_agg_query qq;
 	char *p = NULL;
 	FILE *fp = open_memstream(&p, &len);
@@ -107,7 +108,7 @@ render(const struct gpu_agg *a, enum gpu_ofmt fmt, unsigned metrics)
 	qq.period = GPU_PERIOD_DAY;
 	qq.dims = GPU_DIM_NODE;
 	assert_non_null(fp);
-	assert_int_equal(agg_write(g, n, &qq, fp, fmt, metrics), 0);
+	assert_int_equal(agg_write(g, n, &qq, fp, fmt, metrics, 0), 0);
 	fclose(fp);
 	return p;
 }
@@ -159,9 +160,9 @@ test_gpuagg_output_help_metrics(void **state)
 	    p,
 	    "Metrics: samples, gpu_seconds, alloc_gpu_seconds, gpu_hours,\n"
 	    "alloc_gpu_hours, busy_gpu_hours, avg_util_pct, alloc_util_pct,\n"
-	    "idle_gpu_hours, avg_mem_used_mib, max_mem_used_mib, "
-	    "avg_mem_util_pct,\n"
-	    "avg_power_w, energy_kwh, mem_overage_mib_seconds.\n");
+	    "idle_gpu_hours, alloc_idle_gpu_hours, avg_mem_used_mib,\n"
+	    "max_mem_used_mib, avg_mem_util_pct, avg_power_w, energy_kwh,\n"
+	    "mem_overage_mib_seconds.\n");
 	free(p);
 }
 

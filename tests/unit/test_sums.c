@@ -86,6 +86,18 @@ test_sums_add_merge_metrics(void **state)
 	assert_true(fabs(v.d - 60 * 300 / 3.6e6) < 1e-12);
 	gpu_metric_value(&a, GPU_M_MEM_OVERAGE_MIB_SECONDS, &v);
 	assert_int_equal(v.kind, GPU_VAL_INT);
+	/* Idle time inside allocations only: alloc_idle_gpu_hours. */
+	gpu_sums_init(&b);
+	s = smp(T, "n", 0, 1, 100, "j", "u");
+	gpu_sums_add(&b, &s, 60, GPU_DEFAULT_THRESHOLD_MIB);
+	s = smp(T, "n", 1, 1, 100, "", "");
+	gpu_sums_add(&b, &s, 60, GPU_DEFAULT_THRESHOLD_MIB);
+	s = smp(T, "n", 2, 50, 100, "j", "u");
+	gpu_sums_add(&b, &s, 60, GPU_DEFAULT_THRESHOLD_MIB);
+	assert_int_equal(b.idle_seconds, 120);
+	assert_int_equal(b.alloc_idle_seconds, 60);
+	gpu_metric_value(&b, GPU_M_ALLOC_IDLE_GPU_HOURS, &v);
+	assert_true(fabs(v.d - 60 / 3600.0) < 1e-12);
 }
 
 /* Maxima keep the larger, empty sums merge as nothing. */
@@ -115,7 +127,7 @@ test_sums_init_merge(void **state)
 	gpu_sums_merge(&a, &e);
 	assert_int_equal(a.max_mem, 7);
 	assert_true(a.last_ms == T);
-	assert_int_equal(GPU_SUMS_N, 14);
+	assert_int_equal(GPU_SUMS_N, 15);
 }
 
 static void

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gpu/time.h"
@@ -282,8 +283,9 @@ test_time_letters(void **state)
 {
 	(void)state;
 	bad_both("abc", INVALID);
-	bad_both("now", INVALID);
-	bad_both("today", INVALID);
+	/* In data only: arguments take them (test_time_relative_args). */
+	bad("now", INVALID);
+	bad("today", INVALID);
 	bad_both("Sat Nov 28 16:00:00 UTC 2026", INVALID);
 	bad_both("N/A", INVALID);
 }
@@ -1377,6 +1379,48 @@ test_time_period_label_parse(void **state)
 				fail_msg("'%s' parsed as a label", bad[i]);
 }
 
+/* Relative arguments, against a fixed GPUUSAGE_NOW. */
+static void
+test_time_relative_args(void **state)
+{
+	/* 2026-11-21T12:30:00Z */
+	const int64_t now = INT64_C(1795264200000), day = INT64_C(86400000);
+	int64_t from = 0, to = 0, d = 0;
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(setenv("GPUUSAGE_NOW", "2026-11-21T12:30", 1), 0);
+	ok_arg("now", now);
+	ok_arg("today", now - 12 * 3600000 - 30 * 60000);
+	ok_arg("yesterday", now - 12 * 3600000 - 30 * 60000 - day);
+	ok_arg("-7d", now - 7 * day);
+	ok_arg("-24h", now - day);
+	ok_arg("-2w", now - 14 * day);
+	ok_arg("-90m", now - 90 * 60000);
+	ok_arg("-30s", now - 30000);
+	assert_int_equal(gpu_time_parse_arg("-7", &d, &why), -1);
+	assert_string_equal(why, INVALID);
+	assert_int_equal(gpu_time_parse_arg("-0d", &d, &why), -1);
+	assert_int_equal(gpu_time_parse_arg("-7y", &d, &why), -1);
+	assert_int_equal(gpu_time_parse_arg("Today", &d, &why), -1);
+	assert_int_equal(gpu_time_last("24h", &from, &to, &why), 0);
+	assert_true(from == now - day && to == now);
+	assert_int_equal(gpu_time_last("24", &from, &to, &why), -1);
+	assert_string_equal(why, "invalid duration");
+	assert_int_equal(gpu_time_parse_duration("1000001s", &d), -1);
+	assert_int_equal(gpu_time_parse_duration("h", &d), -1);
+	assert_int_equal(gpu_time_parse_duration("3h", &d), 0);
+	assert_true(d == 3 * 3600000);
+	assert_int_equal(setenv("GPUUSAGE_NOW", "soon", 1), 0);
+	assert_int_equal(gpu_time_parse_arg("today", &d, &why), -1);
+	assert_string_equal(why, "invalid GPUUSAGE_NOW");
+	/* Absolute forms never read GPUUSAGE_NOW. */
+	ok_arg("2026-11-01", INT64_C(1793491200000));
+	assert_int_equal(unsetenv("GPUUSAGE_NOW"), 0);
+	assert_int_equal(gpu_time_now(&d, &why), 0);
+	assert_true(d > now);
+}
+
 int
 main(void)
 {
@@ -1486,6 +1530,7 @@ main(void)
 		cmocka_unit_test(test_time_period_label_week_2020_w53),
 		cmocka_unit_test(test_time_period_label_week_every_day),
 		cmocka_unit_test(test_time_period_buckets_consistent),
+		cmocka_unit_test(test_time_relative_args),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

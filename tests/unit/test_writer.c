@@ -228,6 +228,32 @@ test_writer_table(void **state)
 }
 
 static void
+test_writer_table_max_width(void **state)
+{
+	static const char *const c[] = {"user", "gpu_hours", "note"};
+	struct gpu_writer *w;
+
+	(void)state;
+	/* "alice  12.5  x" is 20 wide with its header: 19 drops "note". */
+	w = start(GPU_OUT_TABLE, c, 3);
+	gpu_writer_set_max_width(w, 19, 1);
+	gpu_writer_str(w, "alice", 5);
+	gpu_writer_double(w, 12.5);
+	gpu_writer_str(w, "x", 1);
+	gpu_writer_end_row(w);
+	assert_string_equal(done(w), "user   gpu_hours\n"
+				     "alice       12.5\n");
+	/* The kept columns stay, however narrow. */
+	w = start(GPU_OUT_TABLE, c, 3);
+	gpu_writer_set_max_width(w, 3, 2);
+	gpu_writer_str(w, "alice", 5);
+	gpu_writer_double(w, 12.5);
+	gpu_writer_end_row(w);
+	assert_string_equal(done(w), "user   gpu_hours\n"
+				     "alice       12.5\n");
+}
+
+static void
 test_writer_write_error(void **state)
 {
 	struct gpu_writer *w;
@@ -278,6 +304,7 @@ main(void)
 	    cmocka_unit_test(test_writer_json_escaping),
 	    cmocka_unit_test(test_writer_missing_and_extra_fields),
 	    cmocka_unit_test(test_writer_table),
+	    cmocka_unit_test(test_writer_table_max_width),
 	    cmocka_unit_test(test_writer_write_error),
 	    cmocka_unit_test(test_writer_ofmt_parse),
 	};
