@@ -305,6 +305,30 @@ parse_args(int argc, char **argv, struct opts *o)
 	return c == 0 ? -1 : c;
 }
 
+/* Name the first line whose amount does not fit; print no bill. */
+static void
+report_overflow(const struct gpu_bill_report *rep, enum gpu_bill_by by)
+{
+	size_t i;
+
+	for (i = 0; i < rep->nlines; i++) {
+		const struct gpu_bill_line *l = &rep->lines[i];
+
+		if (!l->c.overflow)
+			continue;
+		gpu_msg("amount too large for %s '%s' in period '%s'",
+			  by == GPU_BILL_JOB	? "job"
+			  : by == GPU_BILL_USER ? "user"
+						: "project",
+			  by == GPU_BILL_JOB	? l->job_id
+			  : by == GPU_BILL_USER ? l->user
+						: l->project,
+			  l->period);
+		return;
+	}
+	gpu_msg("amount too large for the total or the idle time");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -341,7 +365,10 @@ main(int argc, char **argv)
 	}
 	gpu_bill_report(bill, o.by, o.share_idle, o.user, o.project, &rep);
 	status = GPU_EXIT_OK;
-	if (o.fmt == OUT_INVOICE)
+	if (rep.overflow) {
+		report_overflow(&rep, o.by);
+		status = GPU_EXIT_FAIL;
+	} else if (o.fmt == OUT_INVOICE)
 		bill_write_invoice(&rep, &o, &r);
 	else if (bill_write_rows(&rep, &o, &r) != 0)
 		status = GPU_EXIT_FAIL;
