@@ -20,6 +20,7 @@
 struct gpu_db_opts {
 	bool readonly;	     /* open without creating or migrating */
 	int lock_timeout_ms; /* wait this long for a busy warehouse */
+	bool must_exist;     /* a writer that may not create (gpuagg --refresh) */
 };
 
 /* gpu_db_open(): a read-only open found a schema older than this build's. */
@@ -42,9 +43,10 @@ const char *gpu_db_path(const char *path);
  * The handle has no mutex: use it from one thread at a time. On success
  * *out is the handle (close with gpu_db_close()). On failure *out is NULL
  * and err is filled ("cannot open warehouse 'PATH': ..." for a reader's
- * missing file, among others); returns GPU_DB_OUTDATED when a reader
- * finds an older schema (an empty file included) that a writer must
- * migrate first, else -1.
+ * missing file, "'PATH' is empty, not a warehouse" for a 0-byte file
+ * without a WAL, among others); only a writer without must_exist creates
+ * a warehouse. Returns GPU_DB_OUTDATED when a reader finds an older
+ * schema that a writer must migrate first, else -1.
  */
 int gpu_db_open(const char *path, const struct gpu_db_opts *opts,
 		sqlite3 **out, struct gpu_err *err);

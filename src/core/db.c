@@ -393,6 +393,36 @@ immutable_uri(struct gpu_buf *b, const char *path)
  * nobody may write cannot change under us, so it is read as immutable
  * when the folder refuses the index.
  */
+/*
+ * Refuse what only a writer that creates may turn into a warehouse: a
+ * missing file, or an empty one (0 bytes, and no WAL beside it holding
+ * the first pages of a warehouse not yet checkpointed).
+ */
+static int
+check_exists(const char *path, struct stat *sb, struct gpu_err *err)
+{
+	struct stat wsb;
+	struct gpu_buf wal;
+	bool has_wal;
+
+	if (stat(path, sb) != 0)
+		return gpu_err_set(err, "cannot open warehouse '%s': %s", path,
+				   strerror(errno));
+	if (!S_ISREG(sb->st_mode) || sb->st_size > 0)
+		return 0;
+	gpu_buf_init(&wal);
+	gpu_buf_add(&wal, path, strlen(path));
+	gpu_buf_add(&wal, "-wal", 4);
+	has_wal = stat(wal.data, &wsb) == 0 && wsb.st_size > 0;
+	gpu_buf_release(&wal);
+	if (has_wal)
+		return 0;
+	return gpu_err_set(err,
+			   "'%s' is empty, not a warehouse: gpuingest creates "
+			   "one",
+			   path);
+}
+
 static int
 open_reader(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 	    struct gpu_err *err)
@@ -401,9 +431,8 @@ open_reader(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 	struct gpu_buf uri;
 	int rc;
 
-	if (stat(path, &sb) != 0)
-		return gpu_err_set(err, "cannot open warehouse '%s': %s", path,
-				   strerror(errno));
+	if (check_exists(path, &sb, err) != 0)
+		return -1;
 	if (open_handle(path, SQLITE_OPEN_READONLY, path, opts, out, err) != 0)
 		return -1;
 	if (gpu_db_version(*out) < 0 &&
@@ -433,8 +462,15 @@ static int
 open_writer(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 	    struct gpu_err *err)
 {
-	if (open_handle(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, path,
-			opts, out, err) != 0 ||
+	struct stat sb;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+
+	if (opts->must_exist) {
+		if (check_exists(path, &sb, err) != 0)
+			return -1;
+		flags = SQLITE_OPEN_READWRITE;
+	}
+	if (open_handle(path, flags, path, opts, out, err) != 0 ||
 	    gpu_db_exec(*out, "PRAGMA journal_mode = WAL", err) != 0 ||
 	    gpu_db_exec(*out, "PRAGMA synchronous = FULL", err) != 0)
 		return -1;
