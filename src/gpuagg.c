@@ -438,7 +438,11 @@ main(int argc, char **argv)
 		status = run_inputs(&o, &a);
 	else
 		status = run_db(&o, &a);
-	if (a != NULL && write_groups(a, &o) != 0)
+	/*
+	 * A tool that fails prints no data: a partial aggregate would be
+	 * billed by the next stage of a pipe.
+	 */
+	if (a != NULL && status == GPU_EXIT_OK && write_groups(a, &o) != 0)
 		status = GPU_EXIT_FAIL;
 	gpu_agg_free(a);
 	return gpu_close_stdout(status);

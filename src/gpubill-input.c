@@ -155,6 +155,7 @@ bill_read_input(struct gpu_bill *bill, const struct opts *o,
 	FILE *fp = is_stdin ? stdin : fopen(o->input, "r");
 	struct gpu_row row;
 	struct incols c = {-1, -1, -1, -1, -1, -1, -1, -1, GPU_PERIOD_ALL};
+	long last = 1;
 	int rc = -1, n;
 
 	if (fp == NULL)
@@ -172,6 +173,7 @@ bill_read_input(struct gpu_bill *bill, const struct opts *o,
 		char label[80];
 		int k;
 
+		last = row.line;
 		if (row.bad != NULL) {
 			gpu_err_at(err, source, row.line, "%s", row.bad);
 			goto out;
@@ -207,7 +209,11 @@ bill_read_input(struct gpu_bill *bill, const struct opts *o,
 			goto out;
 		}
 	}
-	if (n == 0)
+	if (n == 0 && !gpu_table_ends_in_newline(t))
+		gpu_err_at(err, source, last,
+			   "input ends without a final newline: the producer "
+			   "may have been cut short");
+	else if (n == 0)
 		rc = 0;
 out:
 	gpu_table_free(t);

@@ -45,6 +45,7 @@ struct gpu_table {
 	char *buf;
 	size_t pos, len;
 	bool eof;
+	char last; /* the last byte read, '\n' before any */
 	long long base;
 	long line; /* physical line of buf[pos] */
 
@@ -184,6 +185,8 @@ fill(struct gpu_table *t, struct gpu_err *err)
 	want = CHUNK - t->len;
 	n = fread(t->buf + t->len, 1, want, t->fp);
 	t->len += n;
+	if (n > 0)
+		t->last = t->buf[t->len - 1];
 	if (n < want) {
 		if (ferror(t->fp))
 			return gpu_err_at(err, t->source, t->line,
@@ -861,6 +864,7 @@ gpu_table_new(FILE *fp, const char *source, const struct gpu_table_opts *opts,
 	gpu_buf_init(&t->rowbuf);
 	gpu_buf_init(&t->raw);
 	gpu_buf_init(&t->linebuf);
+	t->last = '\n';
 	gpu_hashmap_init(&t->seen);
 	gpu_buf_init(&t->unknown);
 	for (i = 0; i < KEYCACHE; i++)
@@ -984,6 +988,12 @@ const char *
 gpu_table_unknown(const struct gpu_table *t)
 {
 	return t->unknown.data;
+}
+
+bool
+gpu_table_ends_in_newline(const struct gpu_table *t)
+{
+	return t->last == '\n';
 }
 
 enum gpu_format
