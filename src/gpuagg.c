@@ -369,8 +369,7 @@ open_db(const struct opts *o, const char *path, sqlite3 **db)
 	if (o->refresh && (rc == 0 || rc == GPU_DB_OUTDATED)) {
 		gpu_db_close(*db, NULL);
 		dopts.readonly = false;
-		dopts.must_exist = true;
-		rc = gpu_db_open(path, &dopts, db, &err);
+		rc = gpu_db_open_existing(path, &dopts, db, &err);
 		if (rc == 0)
 			rc = gpu_rollup_refresh(*db, &hours, &err);
 		if (rc == 0 && o->verbose)

@@ -594,8 +594,7 @@ print_summary(const struct run *r)
 static int
 open_db(struct run *r)
 {
-	struct gpu_db_opts dopts = {.readonly = false,
-				    .lock_timeout_ms = (int)r->o->lock_timeout_ms};
+	struct gpu_db_opts dopts = {false, (int)r->o->lock_timeout_ms};
 	struct gpu_err err = {{0}, {0}, 0};
 	sqlite3 *db = NULL;
 

@@ -462,15 +462,8 @@ static int
 open_writer(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 	    struct gpu_err *err)
 {
-	struct stat sb;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-
-	if (opts->must_exist) {
-		if (check_exists(path, &sb, err) != 0)
-			return -1;
-		flags = SQLITE_OPEN_READWRITE;
-	}
-	if (open_handle(path, flags, path, opts, out, err) != 0 ||
+	if (open_handle(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, path,
+			opts, out, err) != 0 ||
 	    gpu_db_exec(*out, "PRAGMA journal_mode = WAL", err) != 0 ||
 	    gpu_db_exec(*out, "PRAGMA synchronous = FULL", err) != 0)
 		return -1;
@@ -497,6 +490,18 @@ gpu_db_open(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 	sqlite3_close(*out);
 	*out = NULL;
 	return rc;
+}
+
+int
+gpu_db_open_existing(const char *path, const struct gpu_db_opts *opts,
+		     sqlite3 **out, struct gpu_err *err)
+{
+	struct stat sb;
+
+	*out = NULL;
+	if (check_exists(path, &sb, err) != 0)
+		return -1;
+	return gpu_db_open(path, opts, out, err);
 }
 
 int
