@@ -176,7 +176,7 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 int
 agg_write(const struct gpu_group *const *g, size_t n,
 	  const struct gpu_agg_query *q, FILE *fp, enum gpu_ofmt fmt,
-	  unsigned metrics)
+	  unsigned metrics, bool csv_safe)
 {
 	const char *cols[AGG_MAX_COLS];
 	size_t ncols = agg_columns(q, metrics, cols);
@@ -184,6 +184,7 @@ agg_write(const struct gpu_group *const *g, size_t n,
 	struct label lb = {0, ""};
 	int rc;
 
+	gpu_writer_csv_safe(w, csv_safe);
 	for (size_t i = 0; i < n; i++)
 		write_group(w, q, g[i], metrics, &lb);
 	rc = gpu_writer_finish(w);

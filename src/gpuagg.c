@@ -23,7 +23,8 @@ static const char usage_line[] =
     "usage: gpuagg [--db PATH | --input FILE|-] [-p hour|day|week|month|all]"
     "\n              [-b DIM[,DIM...]] [--from T] [--to T] [-m LIST]"
     "\n              [-f csv|json|jsonl|table] [-n N] [-s METRIC]"
-    "\n              [--interval S] [--mem-threshold-gb GB] [FILE...]"
+    "\n              [--interval S] [--mem-threshold-gb GB] [--csv-safe]"
+    " [FILE...]"
     "\n       gpuagg --refresh [--db PATH]\n";
 
 static const char help_text[] =
@@ -53,6 +54,8 @@ static const char help_text[] =
     "                           option that writes to the warehouse)\n"
     "      --scan               read the fact table, not the rollup\n"
     "                           (slow; gives the same output)\n"
+    "      --csv-safe           quote names beginning with = + - @ tab\n"
+    "                           or CR with ' (for spreadsheets)\n"
     "  -v, --verbose            with --refresh, report the hours rebuilt\n"
     "  -h, --help               print this help and exit\n"
     "  -V, --version            print the version and exit\n"
@@ -65,6 +68,7 @@ enum {
 	OPT_THRESHOLD,
 	OPT_REFRESH,
 	OPT_SCAN,
+	OPT_CSV_SAFE,
 };
 
 static const struct option long_opts[] = {
@@ -85,6 +89,7 @@ static const struct option long_opts[] = {
     {"mem-threshold-gb", required_argument, NULL, OPT_THRESHOLD},
     {"refresh", no_argument, NULL, OPT_REFRESH},
     {"scan", no_argument, NULL, OPT_SCAN},
+    {"csv-safe", no_argument, NULL, OPT_CSV_SAFE},
     {NULL, 0, NULL, 0},
 };
 
@@ -104,6 +109,7 @@ struct opts {
 	bool refresh;
 	bool scan;
 	bool verbose;
+	bool csv_safe;
 };
 
 static int
@@ -230,6 +236,9 @@ take_opt(void *ctx, int c, const char *arg)
 		return -1;
 	case OPT_SCAN:
 		o->scan = true;
+		return -1;
+	case OPT_CSV_SAFE:
+		o->csv_safe = true;
 		return -1;
 	default:
 		return GPU_EXIT_USAGE; /* getopt_long() returns no other */
@@ -417,7 +426,8 @@ write_groups(const struct gpu_agg *a, const struct opts *o)
 	const struct gpu_group **g =
 	    gpu_xcalloc(gpu_agg_count(a) + 1, sizeof(*g));
 	size_t n = agg_order(a, o->has_sort, o->sort, o->top, g);
-	int rc = agg_write(g, n, &o->q, stdout, o->fmt, o->metrics);
+	int rc = agg_write(g, n, &o->q, stdout, o->fmt, o->metrics,
+			   o->csv_safe);
 
 	free(g);
 	return rc;

@@ -33,11 +33,12 @@ size_t agg_order(const struct gpu_agg *a, bool sort, enum gpu_metric by,
 
 /*
  * Write the header and the n groups g of an aggregate for q to fp in fmt
- * with the metric mask. Returns 0, or -1 when fp reports an error.
+ * with the metric mask; csv_safe as gpu_writer_csv_safe() says. Returns 0,
+ * or -1 when fp reports an error.
  */
 int agg_write(const struct gpu_group *const *g, size_t n,
 	      const struct gpu_agg_query *q, FILE *fp, enum gpu_ofmt fmt,
-	      unsigned metrics);
+	      unsigned metrics, bool csv_safe);
 
 /* Print the metric names for --help, wrapped: "Metrics: samples, ...". */
 void agg_print_metrics(FILE *fp);

@@ -127,6 +127,7 @@ bill_write_rows(const struct gpu_bill_report *rep, const struct opts *o,
 	if (o->fmt == OUT_JSON)
 		fputs("{\"lines\": ", stdout);
 	w = gpu_writer_new(stdout, f, cols, ncols);
+	gpu_writer_csv_safe(w, o->csv_safe);
 	for (i = 0; i < rep->nlines; i++) {
 		put_str(w, rep->lines[i].period);
 		put_keys(w, o, &rep->lines[i]);
@@ -175,6 +176,16 @@ rate_line(const char *what, int64_t micro, const char *unit,
 	gpu_buf_release(&b);
 }
 
+/*
+ * What the invoice prints before a name: "'" before one that a spreadsheet
+ * would run as a formula (an invoice is often pasted into one), else "".
+ */
+static const char *
+mark(const char *name)
+{
+	return gpu_csv_is_formula(name, strlen(name)) ? "'" : "";
+}
+
 void
 bill_write_invoice(const struct gpu_bill_report *rep, const struct opts *o,
 		   const struct gpu_rates *r)
@@ -185,7 +196,8 @@ bill_write_invoice(const struct gpu_bill_report *rep, const struct opts *o,
 	size_t i;
 
 	printf("INVOICE\n\n");
-	printf("%-9s %s\n", who, o->user != NULL ? o->user : o->project);
+	printf("%-9s %s%s\n", who, mark(o->user != NULL ? o->user : o->project),
+	       o->user != NULL ? o->user : o->project);
 	if (o->mode == MODE_FIXED)
 		printf("Period    %s (%s)\n", o->label, o->range_text);
 	else
@@ -223,9 +235,12 @@ bill_write_invoice(const struct gpu_bill_report *rep, const struct opts *o,
 		money_text(b, sizeof(b), l->c.mem_cents);
 		money_text(c, sizeof(c), l->c.overhead_cents);
 		money_text(d, sizeof(d), l->c.total_cents);
-		printf("%-20s %-12s %-9s %10s %10s %10s %10s %10s %10s\n",
-		       l->job_id, o->user != NULL ? l->project : l->user,
-		       l->period, h.data, g.data, a, b, c, d);
+		const char *owner = o->user != NULL ? l->project : l->user;
+
+		printf("%s%-*s %s%-*s %-9s %10s %10s %10s %10s %10s %10s\n",
+		       mark(l->job_id), 20 - (int)strlen(mark(l->job_id)),
+		       l->job_id, mark(owner), 12 - (int)strlen(mark(owner)),
+		       owner, l->period, h.data, g.data, a, b, c, d);
 		gpu_buf_release(&h);
 		gpu_buf_release(&g);
 	}

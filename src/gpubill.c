@@ -20,7 +20,7 @@ static const char usage_line[] =
     "[--gpu-rate X] [--mem-rate X]\n"
     "               [--mem-threshold-gb X] [--overhead-rate X] "
     "[--share-idle]\n"
-    "               [--format csv|json|table|invoice] "
+    "               [--format csv|json|table|invoice] [--csv-safe] "
     "[--user U | --project P]\n";
 
 static void
@@ -52,6 +52,8 @@ help(void)
 	      "GPU time among the lines\n"
 	      "  -f, --format FMT         csv (default), json, table or "
 	      "invoice\n"
+	      "      --csv-safe           quote names beginning with = + - "
+	      "@ tab or CR with '\n"
 	      "  -u, --user U             only this user's lines\n"
 	      "  -P, --project P          only this project's lines\n"
 	      "  -h, --help               print this help and exit\n"
@@ -155,7 +157,8 @@ enum {
 	OPT_MEM_RATE,
 	OPT_THRESHOLD,
 	OPT_OVERHEAD,
-	OPT_SHARE_IDLE
+	OPT_SHARE_IDLE,
+	OPT_CSV_SAFE
 };
 
 static const struct option longopts[] = {
@@ -177,6 +180,7 @@ static const struct option longopts[] = {
     {"mem-threshold-gb", required_argument, NULL, OPT_THRESHOLD},
     {"overhead-rate", required_argument, NULL, OPT_OVERHEAD},
     {"share-idle", no_argument, NULL, OPT_SHARE_IDLE},
+    {"csv-safe", no_argument, NULL, OPT_CSV_SAFE},
     {NULL, 0, NULL, 0}};
 
 static int
@@ -265,6 +269,9 @@ take_opt(void *ctx, int c, const char *arg)
 		return -1;
 	case OPT_SHARE_IDLE:
 		o->share_idle = true;
+		return -1;
+	case OPT_CSV_SAFE:
+		o->csv_safe = true;
 		return -1;
 	default:
 		return GPU_EXIT_USAGE; /* getopt_long() returns no other */
