@@ -23,8 +23,7 @@ static const char usage_line[] =
     "usage: gpuagg [--db PATH | --input FILE|-] [-p hour|day|week|month|all]"
     "\n              [-b DIM[,DIM...]] [--from T] [--to T] [-m LIST]"
     "\n              [-f csv|json|jsonl|table] [-n N] [-s METRIC]"
-    "\n              [--interval S] [--mem-threshold-gb GB] [--csv-safe]"
-    " [FILE...]"
+    "\n              [--interval S] [--mem-threshold-gb GB] [FILE...]"
     "\n       gpuagg --refresh [--db PATH]\n";
 
 static const char help_text[] =

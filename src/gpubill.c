@@ -20,7 +20,7 @@ static const char usage_line[] =
     "[--gpu-rate X] [--mem-rate X]\n"
     "               [--mem-threshold-gb X] [--overhead-rate X] "
     "[--share-idle]\n"
-    "               [--format csv|json|table|invoice] [--csv-safe] "
+    "               [--format csv|json|table|invoice] "
     "[--user U | --project P]\n";
 
 static void
