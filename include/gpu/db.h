@@ -58,6 +58,12 @@ int gpu_db_open(const char *path, const struct gpu_db_opts *opts,
 int gpu_db_open_existing(const char *path, const struct gpu_db_opts *opts,
 			 sqlite3 **out, struct gpu_err *err);
 
+/*
+ * Fill err from db's last error and return -1: "database error: MESSAGE",
+ * or, when the disk is full, a message naming the warehouse file.
+ */
+int gpu_db_error(sqlite3 *db, struct gpu_err *err);
+
 /* Close a handle from gpu_db_open(); NULL is a no-op. Returns 0 or -1. */
 int gpu_db_close(sqlite3 *db, struct gpu_err *err);
 

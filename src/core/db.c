@@ -207,14 +207,31 @@ gpu_db_path(const char *path)
 }
 
 int
+gpu_db_error(sqlite3 *db, struct gpu_err *err)
+{
+	const char *path = sqlite3_db_filename(db, "main");
+
+	if ((sqlite3_errcode(db) & 0xff) == SQLITE_FULL && path != NULL &&
+	    *path != '\0')
+		return gpu_err_set(err,
+				   "database or disk is full: cannot write "
+				   "warehouse '%s' (or its -wal, or the "
+				   "temporary folder)",
+				   path);
+	return gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
+}
+
+int
 gpu_db_exec(sqlite3 *db, const char *sql, struct gpu_err *err)
 {
 	char *msg = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
 		return 0;
-	gpu_err_set(err, "database error: %s",
-		    msg != NULL ? msg : sqlite3_errmsg(db));
+	if (msg == NULL || (sqlite3_errcode(db) & 0xff) == SQLITE_FULL)
+		gpu_db_error(db, err);
+	else
+		gpu_err_set(err, "database error: %s", msg);
 	sqlite3_free(msg);
 	return -1;
 }
