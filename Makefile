@@ -70,7 +70,7 @@ test_part   = $(patsubst src/%.c,$(B)/obj/%.o,$(wildcard src/$(1).c))
 .SECONDARY:
 
 .PHONY: all demo help check check-unit check-golden check-e2e check-browser \
-        check-asan check-valgrind bench install uninstall clean format
+        check-asan check-valgrind bench install uninstall clean format fuzz
 
 all: $(LIB) $(BINS)
 
@@ -89,6 +89,7 @@ help:
 	@echo '  check-browser   the report in headless Chromium (skipped without)'
 	@echo '  check-asan      check, built in build-asan/ with ASan and UBSan'
 	@echo '  check-valgrind  the golden cases under valgrind'
+	@echo '  fuzz            each tests/fuzz/ target for FUZZ_SECONDS (20)'
 	@echo '  bench           the benchmarks of bench/'
 	@echo '  install         install the tools, gpu-pipeline and the man pages'
 	@echo '                  (PREFIX, BINDIR, MANDIR, DESTDIR)'
@@ -172,7 +173,13 @@ uninstall:
 format:
 	clang-format -i $(wildcard include/gpu/*.h src/*.c src/*.h src/core/*.c tests/unit/*.c)
 
+# The libFuzzer targets of tests/fuzz/, FUZZ_SECONDS each (clang; skipped
+# with a message when it lacks libFuzzer).
+FUZZ_SECONDS ?= 20
+fuzz:
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(wildcard $(B)/core/*.d $(B)/obj/*.d $(B)/tests/*.d)
