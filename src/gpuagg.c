@@ -425,8 +425,8 @@ write_groups(const struct gpu_agg *a, const struct opts *o)
 	const struct gpu_group **g =
 	    gpu_xcalloc(gpu_agg_count(a) + 1, sizeof(*g));
 	size_t n = agg_order(a, o->has_sort, o->sort, o->top, g);
-	int rc = agg_write(g, n, &o->q, stdout, o->fmt, o->metrics,
-			   o->csv_safe);
+	int rc =
+	    agg_write(g, n, &o->q, stdout, o->fmt, o->metrics, o->csv_safe);
 
 	free(g);
 	return rc;

@@ -324,13 +324,13 @@ report_overflow(const struct gpu_bill_report *rep, enum gpu_bill_by by)
 		if (!l->c.overflow)
 			continue;
 		gpu_msg("amount too large for %s '%s' in period '%s'",
-			  by == GPU_BILL_JOB	? "job"
-			  : by == GPU_BILL_USER ? "user"
-						: "project",
-			  by == GPU_BILL_JOB	? l->job_id
-			  : by == GPU_BILL_USER ? l->user
-						: l->project,
-			  l->period);
+			by == GPU_BILL_JOB    ? "job"
+			: by == GPU_BILL_USER ? "user"
+					      : "project",
+			by == GPU_BILL_JOB    ? l->job_id
+			: by == GPU_BILL_USER ? l->user
+					      : l->project,
+			l->period);
 		return;
 	}
 	gpu_msg("amount too large for the total or the idle time");

@@ -510,7 +510,8 @@ gpu_charge_add(struct gpu_charge *into, const struct gpu_charge *from)
 	bool *ovf = &into->overflow;
 
 	*ovf = *ovf || from->overflow;
-	into->alloc_seconds = add_of(into->alloc_seconds, from->alloc_seconds, ovf);
+	into->alloc_seconds =
+	    add_of(into->alloc_seconds, from->alloc_seconds, ovf);
 	into->overage = add_of(into->overage, from->overage, ovf);
 	into->gpu_cents = add_of(into->gpu_cents, from->gpu_cents, ovf);
 	into->mem_cents = add_of(into->mem_cents, from->mem_cents, ovf);

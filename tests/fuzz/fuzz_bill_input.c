@@ -34,8 +34,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (fd < 0 && (fd = mkstemp(path)) < 0)
 		__builtin_trap();
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, data + 1, size - 1, 0) !=
-					 (ssize_t)(size - 1))
+	if (ftruncate(fd, 0) != 0 ||
+	    pwrite(fd, data + 1, size - 1, 0) != (ssize_t)(size - 1))
 		__builtin_trap();
 	memset(&o, 0, sizeof(o));
 	o.input = path;

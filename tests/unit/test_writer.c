@@ -69,8 +69,8 @@ static void
 test_writer_csv_safe(void **state)
 {
 	static const char *const c2[] = {"=name", "n"};
-	static const char *const cells[] = {"=1+1", "+a",  "-b", "@c",
-					    "\tt",   "\rr", "a=b", "\"=q"};
+	static const char *const cells[] = {"=1+1", "+a",  "-b",  "@c",
+					    "\tt",  "\rr", "a=b", "\"=q"};
 	struct gpu_writer *w;
 	size_t i;
 
