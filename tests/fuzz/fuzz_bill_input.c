@@ -15,6 +15,7 @@
 #include "gpubill.h"
 
 static char path[] = "/tmp/fuzz_bill_input_XXXXXX";
+static char fdpath[32]; /* the file, unlinked at once, by descriptor */
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -32,13 +33,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	if (fd < 0 && (fd = mkstemp(path)) < 0)
-		__builtin_trap();
+	if (fd < 0) {
+		if ((fd = mkstemp(path)) < 0 || unlink(path) != 0)
+			__builtin_trap();
+		snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", fd);
+	}
 	if (ftruncate(fd, 0) != 0 ||
 	    pwrite(fd, data + 1, size - 1, 0) != (ssize_t)(size - 1))
 		__builtin_trap();
 	memset(&o, 0, sizeof(o));
-	o.input = path;
+	o.input = fdpath;
 	o.mode = modes[data[0] % 3];
 	o.share_idle = (data[0] & 4) != 0;
 	o.by = (enum gpu_bill_by)((data[0] >> 3) % 3);
