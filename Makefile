@@ -81,7 +81,7 @@ tool_libs   = $(if $(filter gpuexport,$(1)),$(LAKE_LIBS))
 .SECONDARY:
 
 .PHONY: all demo help check check-unit check-golden check-e2e check-browser \
-        check-asan check-valgrind bench install uninstall clean format
+        check-asan check-valgrind bench install uninstall clean format fuzz
 
 all: $(LIB) $(LAKE_LIB) $(BINS)
 
@@ -100,6 +100,7 @@ help:
 	@echo '  check-browser   the report in headless Chromium (skipped without)'
 	@echo '  check-asan      check, built in build-asan/ with ASan and UBSan'
 	@echo '  check-valgrind  the golden cases under valgrind'
+	@echo '  fuzz            each tests/fuzz/ target for FUZZ_SECONDS (20)'
 	@echo '  bench           the benchmarks of bench/'
 	@echo '  install         install the tools, gpu-pipeline and the man pages'
 	@echo '                  (PREFIX, BINDIR, MANDIR, DESTDIR)'
@@ -206,7 +207,13 @@ format:
 	clang-format -i $(wildcard include/gpu/*.h src/*.c src/*.h src/core/*.c \
 	  src/lake/*.c src/lake/*.h tests/unit/*.c)
 
+# The libFuzzer targets of tests/fuzz/, FUZZ_SECONDS each (clang; skipped
+# with a message when it lacks libFuzzer).
+FUZZ_SECONDS ?= 20
+fuzz:
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(wildcard $(B)/core/*.d $(B)/lake/*.d $(B)/obj/*.d $(B)/tests/*.d)

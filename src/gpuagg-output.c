@@ -315,7 +315,7 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 int
 agg_write(const struct gpu_group *const *g, size_t n,
 	  const struct gpu_agg_query *q, FILE *fp, enum gpu_ofmt fmt,
-	  unsigned metrics, size_t max_width)
+	  unsigned metrics, size_t max_width, bool csv_safe)
 {
 	const char *cols[AGG_MAX_COLS];
 	size_t nkeys = agg_columns(q, 0, cols);
@@ -327,6 +327,7 @@ agg_write(const struct gpu_group *const *g, size_t n,
 	w = gpu_writer_new(fp, fmt, cols, ncols);
 	/* The keys and the first metric stay, however narrow the terminal. */
 	gpu_writer_set_max_width(w, max_width, nkeys + 1);
+	gpu_writer_csv_safe(w, csv_safe);
 	for (size_t i = 0; i < n; i++)
 		write_group(w, q, g[i], metrics, fmt == GPU_OUT_TABLE, &lb);
 	rc = gpu_writer_finish(w);

@@ -76,6 +76,8 @@ static const char help_text[] =
     "                           option that writes to the warehouse)\n"
     "      --scan               read the fact table, not the rollup\n"
     "                           (slow; gives the same output)\n"
+    "      --csv-safe           quote names beginning with = + - @ tab\n"
+    "                           or CR with ' (for spreadsheets)\n"
     "  -v, --verbose            with --refresh, report the hours rebuilt\n"
     "  -h, --help               print this help and exit\n"
     "  -V, --version            print the version and exit\n"
@@ -91,6 +93,7 @@ enum {
 	OPT_SCAN,
 	OPT_INPUT_TZ,
 	OPT_RATES,
+	OPT_CSV_SAFE,
 };
 
 static const struct option long_opts[] = {
@@ -116,6 +119,7 @@ static const struct option long_opts[] = {
     {"scan", no_argument, NULL, OPT_SCAN},
     {"input-tz", required_argument, NULL, OPT_INPUT_TZ},
     {"rates", required_argument, NULL, OPT_RATES},
+    {"csv-safe", no_argument, NULL, OPT_CSV_SAFE},
     {NULL, 0, NULL, 0},
 };
 
@@ -147,6 +151,7 @@ struct opts {
 	const char *last; /* --last */
 	struct agg_where where[AGG_MAX_WHERE];
 	size_t nwhere;
+	bool csv_safe;
 };
 
 static int
@@ -303,6 +308,9 @@ take_opt(void *ctx, int c, const char *arg)
 		return -1;
 	case OPT_RATES:
 		o->rates = arg;
+		return -1;
+	case OPT_CSV_SAFE:
+		o->csv_safe = true;
 		return -1;
 	default:
 		return GPU_EXIT_USAGE; /* getopt_long() returns no other */
@@ -581,7 +589,7 @@ open_db(const struct opts *o, const char *path, sqlite3 **db)
 	if (o->refresh && (rc == 0 || rc == GPU_DB_OUTDATED)) {
 		gpu_db_close(*db, NULL);
 		dopts.readonly = false;
-		rc = gpu_db_open(path, &dopts, db, &err);
+		rc = gpu_db_open_existing(path, &dopts, db, &err);
 		if (rc == 0)
 			rc = gpu_rollup_refresh(*db, &hours, &err);
 		if (rc == 0 && o->verbose)
@@ -662,7 +670,7 @@ write_groups(const struct gpu_agg *a, const struct opts *o,
 		n = agg_order(a, o->has_sort, o->sort, o->top, o->where,
 			      o->nwhere, g);
 		rc = agg_write(g, n, &o->q, of.fp, o->fmt, o->metrics,
-			       table_width(o));
+			       table_width(o), o->csv_safe);
 		free(g);
 	}
 	/* The commit reports a file's write error; gpu_close_stdout() ours. */
@@ -721,7 +729,11 @@ main(int argc, char **argv)
 		status = run_inputs(&o, &a);
 	else
 		status = run_db(&o, &a);
-	if (a != NULL && write_groups(a, &o, &r) != 0)
+	/*
+	 * A tool that fails prints no data: a partial aggregate would be
+	 * billed by the next stage of a pipe.
+	 */
+	if (a != NULL && status == GPU_EXIT_OK && write_groups(a, &o, &r) != 0)
 		status = GPU_EXIT_FAIL;
 	gpu_agg_free(a);
 	gpu_tz_free(o.tz);

@@ -63,12 +63,12 @@ size_t agg_order(const struct gpu_agg *a, bool sort, enum gpu_metric by,
  * Write the header and the n groups g of an aggregate for q to fp in fmt
  * with the metric mask. A table rounds floats for people, names an empty
  * job, user or project "(unallocated)" and drops its last metrics while
- * wider than max_width (0: no limit). Returns 0, or -1 when fp reports an
- * error.
+ * wider than max_width (0: no limit); csv_safe as gpu_writer_csv_safe()
+ * says. Returns 0, or -1 when fp reports an error.
  */
 int agg_write(const struct gpu_group *const *g, size_t n,
 	      const struct gpu_agg_query *q, FILE *fp, enum gpu_ofmt fmt,
-	      unsigned metrics, size_t max_width);
+	      unsigned metrics, size_t max_width, bool csv_safe);
 
 /*
  * Write a finished aggregate (grouped by hour and GPU, at least) to fp in

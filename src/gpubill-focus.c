@@ -33,29 +33,14 @@ static const char *const focus_cols[] = {
 /* The charge kinds of a line, in row order. */
 enum kind { K_GPU, K_MEM, K_OVERHEAD, K_COUNT };
 
-/*
- * A text cell, made safe for spreadsheets: a cell that starts with = + -
- * @, a tab or a carriage return is a formula to Excel and its kin, so it
- * gets a leading single quote. Empty text is null.
- */
+/* A text cell; empty text is null. */
 static void
 put_text(struct gpu_writer *w, const char *s)
 {
-	struct gpu_buf b;
-
-	if (s == NULL || *s == '\0') {
+	if (s == NULL || *s == '\0')
 		gpu_writer_null(w);
-		return;
-	}
-	if (strchr("=+-@\t\r", *s) == NULL) {
+	else
 		gpu_writer_str(w, s, strlen(s));
-		return;
-	}
-	gpu_buf_init(&b);
-	gpu_buf_addc(&b, '\'');
-	gpu_buf_adds(&b, s);
-	gpu_writer_str(w, b.data, b.len);
-	gpu_buf_release(&b);
 }
 
 static void
@@ -177,6 +162,8 @@ bill_write_focus(const struct gpu_bill_report *rep, const struct opts *o,
 	    gpu_writer_new(stdout, GPU_OUT_CSV, focus_cols, NCOLS);
 	int rc;
 
+	/* FOCUS files go to spreadsheets: formula-like names are quoted. */
+	gpu_writer_csv_safe(w, true);
 	for (size_t i = 0; i < rep->nlines; i++) {
 		for (int k = 0; k < K_COUNT; k++) {
 			int64_t cents;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "gpu/agg.h"
 #include "gpu/query.h"
@@ -165,6 +166,14 @@ row_period(const struct opts *o, const struct incols *c,
 			  gpu_period_name(c->bucket_period), (int)b.len, b.p);
 }
 
+static bool
+is_regular(FILE *fp)
+{
+	struct stat sb;
+
+	return fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
 int
 bill_read_input(struct gpu_bill *bill, const struct opts *o,
 		const struct gpu_rates *r, struct gpu_hashmap *known,
@@ -177,6 +186,7 @@ bill_read_input(struct gpu_bill *bill, const struct opts *o,
 	FILE *fp = is_stdin ? stdin : fopen(o->input, "r");
 	struct gpu_row row;
 	struct incols c = {-1, -1, -1, -1, -1, -1, -1, -1, GPU_PERIOD_ALL};
+	long last = 1;
 	int rc = -1, n;
 
 	if (fp == NULL)
@@ -194,6 +204,7 @@ bill_read_input(struct gpu_bill *bill, const struct opts *o,
 		char label[80];
 		int k;
 
+		last = row.line;
 		if (row.bad != NULL) {
 			gpu_err_at(err, source, row.line, "%s", row.bad);
 			goto out;
@@ -235,7 +246,15 @@ bill_read_input(struct gpu_bill *bill, const struct opts *o,
 			goto out;
 		}
 	}
-	if (n == 0)
+	/*
+	 * Only a pipe (or socket, or terminal) can be cut short by its
+	 * producer; a regular file without a final newline is an edited one.
+	 */
+	if (n == 0 && !gpu_table_ends_in_newline(t) && !is_regular(fp))
+		gpu_err_at(err, source, last,
+			   "input ends without a final newline: the producer "
+			   "may have been cut short");
+	else if (n == 0)
 		rc = 0;
 out:
 	gpu_table_free(t);

@@ -127,6 +127,7 @@ bill_write_rows(const struct gpu_bill_report *rep, const struct opts *o,
 	if (o->fmt == OUT_JSON)
 		fputs("{\"lines\": ", stdout);
 	w = gpu_writer_new(stdout, f, cols, ncols);
+	gpu_writer_csv_safe(w, o->csv_safe);
 	for (i = 0; i < rep->nlines; i++) {
 		put_str(w, rep->lines[i].period);
 		put_keys(w, o, &rep->lines[i]);
@@ -175,11 +176,30 @@ rate_line(int wid, const char *what, int64_t micro, const char *unit,
 	gpu_buf_release(&b);
 }
 
+/*
+ * What the invoice prints before a name: "'" before one that a spreadsheet
+ * would run as a formula (an invoice is often pasted into one), else "".
+ */
+static const char *
+mark(const char *name)
+{
+	return gpu_csv_is_formula(name, strlen(name)) ? "'" : "";
+}
+
 /* The width of s, or min when s is narrower. */
 static int
 text_width(int min, const char *s)
 {
 	int n = (int)strlen(s);
+
+	return n > min ? n : min;
+}
+
+/* The width of a name with its mark, or min when narrower. */
+static int
+marked_width(int min, const char *s)
+{
+	int n = (int)(strlen(mark(s)) + strlen(s));
 
 	return n > min ? n : min;
 }
@@ -205,7 +225,8 @@ bill_write_invoice(const struct gpu_bill_report *rep, const struct opts *o,
 	size_t i;
 
 	printf("INVOICE\n\n");
-	printf("%-9s %s\n", who, o->user != NULL ? o->user : o->project);
+	printf("%-9s %s%s\n", who, mark(o->user != NULL ? o->user : o->project),
+	       o->user != NULL ? o->user : o->project);
 	if (o->mode == MODE_FIXED)
 		printf("Period    %s (%s)\n", o->label, o->range_text);
 	else
@@ -237,8 +258,8 @@ bill_write_invoice(const struct gpu_bill_report *rep, const struct opts *o,
 	for (i = 0; i < rep->nlines; i++) {
 		const struct gpu_bill_line *l = &rep->lines[i];
 
-		wj = text_width(wj, l->job_id);
-		wo = text_width(wo, o->user != NULL ? l->project : l->user);
+		wj = marked_width(wj, l->job_id);
+		wo = marked_width(wo, o->user != NULL ? l->project : l->user);
 		wp = text_width(wp, l->period);
 	}
 	printf("\n%-*s %-*s %-*s %10s %10s %10s %10s %10s %10s\n", wj, "Job",
@@ -255,9 +276,12 @@ bill_write_invoice(const struct gpu_bill_report *rep, const struct opts *o,
 		money_text(b, sizeof(b), l->c.mem_cents);
 		money_text(c, sizeof(c), l->c.overhead_cents);
 		money_text(d, sizeof(d), l->c.total_cents);
-		printf("%-*s %-*s %-*s %10s %10s %10s %10s %10s %10s\n", wj,
-		       l->job_id, wo, o->user != NULL ? l->project : l->user,
-		       wp, l->period, h, g, a, b, c, d);
+		const char *owner = o->user != NULL ? l->project : l->user;
+
+		printf("%s%-*s %s%-*s %-*s %10s %10s %10s %10s %10s %10s\n",
+		       mark(l->job_id), wj - (int)strlen(mark(l->job_id)),
+		       l->job_id, mark(owner), wo - (int)strlen(mark(owner)),
+		       owner, wp, l->period, h, g, a, b, c, d);
 	}
 	money_text(a, sizeof(a), subtotal);
 	money_text(b, sizeof(b), rep->total.overhead_cents);

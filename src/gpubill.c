@@ -59,6 +59,8 @@ help(void)
 	      "invoice or focus\n"
 	      "                           (FOCUS 1.1 CSV, by job; see "
 	      "docs/FORMAT.md)\n"
+	      "      --csv-safe           quote names beginning with = + - "
+	      "@ tab or CR with '\n"
 	      "  -u, --user U             only this user's lines\n"
 	      "  -P, --project P          only this project's lines\n"
 	      "  -h, --help               print this help and exit\n"
@@ -187,7 +189,8 @@ enum {
 	OPT_MEM_RATE,
 	OPT_THRESHOLD,
 	OPT_OVERHEAD,
-	OPT_SHARE_IDLE
+	OPT_SHARE_IDLE,
+	OPT_CSV_SAFE
 };
 
 static const struct option longopts[] = {
@@ -210,6 +213,7 @@ static const struct option longopts[] = {
     {"mem-threshold-gb", required_argument, NULL, OPT_THRESHOLD},
     {"overhead-rate", required_argument, NULL, OPT_OVERHEAD},
     {"share-idle", no_argument, NULL, OPT_SHARE_IDLE},
+    {"csv-safe", no_argument, NULL, OPT_CSV_SAFE},
     {NULL, 0, NULL, 0}};
 
 static int
@@ -302,6 +306,9 @@ take_opt(void *ctx, int c, const char *arg)
 		return -1;
 	case OPT_SHARE_IDLE:
 		o->share_idle = true;
+		return -1;
+	case OPT_CSV_SAFE:
+		o->csv_safe = true;
 		return -1;
 	default:
 		return GPU_EXIT_USAGE; /* getopt_long() returns no other */
@@ -456,6 +463,30 @@ check_match(const struct opts *o, struct gpu_hashmap *known,
 	return -1;
 }
 
+/* Name the first line whose amount does not fit; print no bill. */
+static void
+report_overflow(const struct gpu_bill_report *rep, enum gpu_bill_by by)
+{
+	size_t i;
+
+	for (i = 0; i < rep->nlines; i++) {
+		const struct gpu_bill_line *l = &rep->lines[i];
+
+		if (!l->c.overflow)
+			continue;
+		gpu_msg("amount too large for %s '%s' in period '%s'",
+			by == GPU_BILL_JOB    ? "job"
+			: by == GPU_BILL_USER ? "user"
+					      : "project",
+			by == GPU_BILL_JOB    ? l->job_id
+			: by == GPU_BILL_USER ? l->user
+					      : l->project,
+			l->period);
+		return;
+	}
+	gpu_msg("amount too large for the total or the idle time");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -499,7 +530,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	status = GPU_EXIT_OK;
-	if (o.fmt == OUT_INVOICE)
+	if (rep.overflow) {
+		report_overflow(&rep, o.by);
+		status = GPU_EXIT_FAIL;
+	} else if (o.fmt == OUT_INVOICE)
 		bill_write_invoice(&rep, &o, &r);
 	else if (o.fmt == OUT_FOCUS && bill_write_focus(&rep, &o, &r) != 0)
 		status = GPU_EXIT_FAIL;

@@ -28,6 +28,7 @@ struct opts {
 	enum gpu_bill_by by;
 	enum out_fmt fmt;
 	bool share_idle;
+	bool csv_safe; /* --csv-safe */
 	enum period_mode mode;
 	bool has_range; /* from/to restrict the samples */
 	int64_t from, to;

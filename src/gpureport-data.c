@@ -356,6 +356,10 @@ load_bill(sqlite3 *db, struct page *pg, struct gpu_err *err)
 	if (gpu_bill_add_agg(bill, a, "report", err) != 0)
 		goto out;
 	gpu_bill_report(bill, GPU_BILL_JOB, false, NULL, NULL, &rep);
+	if (rep.overflow) {
+		gpu_err_set(err, "an amount of the bill is too large");
+		goto out;
+	}
 	for (i = 0; i < rep.nlines; i++) {
 		names_add(&pg->jobs, rep.lines[i].job_id);
 		names_add(&pg->users, rep.lines[i].user);

@@ -42,12 +42,27 @@ const char *gpu_db_path(const char *path);
  * The handle has no mutex: use it from one thread at a time. On success
  * *out is the handle (close with gpu_db_close()). On failure *out is NULL
  * and err is filled ("cannot open warehouse 'PATH': ..." for a reader's
- * missing file, among others); returns GPU_DB_OUTDATED when a reader
- * finds an older schema (an empty file included) that a writer must
- * migrate first, else -1.
+ * missing file, "'PATH' is empty, not a warehouse" for a 0-byte file
+ * without a WAL, among others); only a writer creates a warehouse.
+ * Returns GPU_DB_OUTDATED when a reader finds an older
+ * schema that a writer must migrate first, else -1.
  */
 int gpu_db_open(const char *path, const struct gpu_db_opts *opts,
 		sqlite3 **out, struct gpu_err *err);
+
+/*
+ * As gpu_db_open(), but a writer too refuses a missing or empty file as a
+ * reader does, so that only gpuingest creates a warehouse (gpuagg
+ * --refresh opens with this).
+ */
+int gpu_db_open_existing(const char *path, const struct gpu_db_opts *opts,
+			 sqlite3 **out, struct gpu_err *err);
+
+/*
+ * Fill err from db's last error and return -1: "database error: MESSAGE",
+ * or, when the disk is full, a message naming the warehouse file.
+ */
+int gpu_db_error(sqlite3 *db, struct gpu_err *err);
 
 /* Close a handle from gpu_db_open(); NULL is a no-op. Returns 0 or -1. */
 int gpu_db_close(sqlite3 *db, struct gpu_err *err);

@@ -21,6 +21,14 @@ enum gpu_rate_key {
 	GPU_RATE_NKEYS
 };
 
+/*
+ * The largest rate, in currency units (per GPU-hour, per GiB-hour, GiB or
+ * fraction): at most 10^12 millionths, so that any product of a rate and
+ * a 64-bit quantity fits in 128 bits and a misplaced digit is caught.
+ */
+#define GPU_RATE_MAX INT64_C(1000000)
+#define GPU_RATE_MAX_TEXT "1000000"
+
 /* Where a rate came from, in increasing precedence. */
 enum gpu_rate_src { GPU_SRC_DEFAULT, GPU_SRC_FILE, GPU_SRC_ENV, GPU_SRC_FLAG };
 
@@ -98,7 +106,11 @@ int64_t gpu_rates_threshold_mib(const struct gpu_rates *r);
 int64_t gpu_rates_gpu_rate(const struct gpu_rates *r, const char *model,
 			   size_t len);
 
-/* round_cents(seconds * rate / 3600), rate in micro-units per hour. */
+/*
+ * round_cents(seconds * rate / 3600), rate in micro-units per hour. The
+ * three gpu_money_*_cents() give INT64_MAX (INT64_MIN) for an amount that
+ * does not fit; gpu_bill_report() flags one instead.
+ */
 int64_t gpu_money_gpu_cents(int64_t seconds, int64_t rate);
 
 /* round_cents(mib_seconds * rate / (1024 * 3600)). */
@@ -125,6 +137,7 @@ struct gpu_charge {
 	int64_t overhead_cents;
 	int64_t total_cents;
 	int64_t idle_cents; /* --share-idle: this line's share */
+	bool overflow;	    /* an amount did not fit: the others are void */
 };
 
 /* Add every field of from into into (a user line is a sum of job lines). */
@@ -174,6 +187,7 @@ struct gpu_bill_report {
 	struct gpu_charge total; /* the sum of the lines */
 	int64_t idle_seconds;	 /* unallocated GPU time of the periods */
 	int64_t idle_cents;	 /* its price, shared when share_idle */
+	bool overflow; /* a line, the idle time or the total did not fit */
 };
 
 struct gpu_bill;
@@ -209,7 +223,9 @@ int gpu_bill_add_agg(struct gpu_bill *b, const struct gpu_agg *a,
  * (user and project shares are sums of their jobs' shares). user and
  * project (NULL: any) keep only the lines of that owner; shares are
  * computed before that. Fills rep (release with
- * gpu_bill_report_release()); cannot fail.
+ * gpu_bill_report_release()); cannot fail, but sets rep->overflow and
+ * the overflow of each line concerned when an amount does not fit in 64
+ * bits (the caller must then print nothing).
  */
 void gpu_bill_report(const struct gpu_bill *b, enum gpu_bill_by by,
 		     bool share_idle, const char *user, const char *project,

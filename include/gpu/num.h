@@ -43,6 +43,12 @@ int gpu_num_parse_micro(const char *s, size_t len, int64_t *micro);
  */
 int64_t gpu_num_div_round(gpu_i128 num, int64_t den);
 
+/*
+ * As gpu_num_div_round(), into *out. Returns 0, or -1 (*out untouched) when
+ * the quotient does not fit in int64_t.
+ */
+int gpu_num_div_round_fit(gpu_i128 num, int64_t den, int64_t *out);
+
 /* Room for a number formatted by gpu_num_fmt_double_str(), with its NUL. */
 #define GPU_NUM_FMT_MAX 48
 

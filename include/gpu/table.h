@@ -107,6 +107,13 @@ int gpu_table_next(struct gpu_table *t, struct gpu_row *row,
 /* Case-insensitive (ASCII) equality of p[0..n) and the C string name. */
 bool gpu_table_name_eq(const char *p, size_t n, const char *name);
 
+/*
+ * Whether the bytes read so far end with '\n' (true before any). Once
+ * gpu_table_next() has returned 0, false means the input was cut short
+ * of its final newline, as a producer killed mid-write leaves it.
+ */
+bool gpu_table_ends_in_newline(const struct gpu_table *t);
+
 /* The format read (never GPU_FMT_AUTO after gpu_table_new()). */
 enum gpu_format gpu_table_format(const struct gpu_table *t);
 

@@ -29,6 +29,21 @@ struct gpu_writer *gpu_writer_new(FILE *fp, enum gpu_ofmt fmt,
 				  const char *const *cols, size_t ncols);
 void gpu_writer_free(struct gpu_writer *w);
 
+/*
+ * Whether text would be read as a formula by a spreadsheet: it begins
+ * with '=', '+', '-', '@', a tab or a carriage return (OWASP, CSV
+ * injection).
+ */
+bool gpu_csv_is_formula(const char *p, size_t n);
+
+/*
+ * With on, a CSV text cell for which gpu_csv_is_formula() holds is written
+ * quoted with a "'" before its text ("=1+1" becomes "'=1+1"), which
+ * spreadsheets show as text. Numbers and the header are never changed.
+ * Set it before the first row.
+ */
+void gpu_writer_csv_safe(struct gpu_writer *w, bool on);
+
 /* Add the next field of the current row, in column order (fields past the
  * last column are ignored). A string is quoted as needed; numbers print as
  * numbers in JSON; null is an empty CSV field and JSON null; a non-finite

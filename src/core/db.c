@@ -223,14 +223,31 @@ gpu_db_path(const char *path)
 }
 
 int
+gpu_db_error(sqlite3 *db, struct gpu_err *err)
+{
+	const char *path = sqlite3_db_filename(db, "main");
+
+	if ((sqlite3_errcode(db) & 0xff) == SQLITE_FULL && path != NULL &&
+	    *path != '\0')
+		return gpu_err_set(err,
+				   "database or disk is full: cannot write "
+				   "warehouse '%s' (or its -wal, or the "
+				   "temporary folder)",
+				   path);
+	return gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
+}
+
+int
 gpu_db_exec(sqlite3 *db, const char *sql, struct gpu_err *err)
 {
 	char *msg = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
 		return 0;
-	gpu_err_set(err, "database error: %s",
-		    msg != NULL ? msg : sqlite3_errmsg(db));
+	if (msg == NULL || (sqlite3_errcode(db) & 0xff) == SQLITE_FULL)
+		gpu_db_error(db, err);
+	else
+		gpu_err_set(err, "database error: %s", msg);
 	sqlite3_free(msg);
 	return -1;
 }
@@ -409,6 +426,36 @@ immutable_uri(struct gpu_buf *b, const char *path)
  * nobody may write cannot change under us, so it is read as immutable
  * when the folder refuses the index.
  */
+/*
+ * Refuse what only a writer that creates may turn into a warehouse: a
+ * missing file, or an empty one (0 bytes, and no WAL beside it holding
+ * the first pages of a warehouse not yet checkpointed).
+ */
+static int
+check_exists(const char *path, struct stat *sb, struct gpu_err *err)
+{
+	struct stat wsb;
+	struct gpu_buf wal;
+	bool has_wal;
+
+	if (stat(path, sb) != 0)
+		return gpu_err_set(err, "cannot open warehouse '%s': %s", path,
+				   strerror(errno));
+	if (!S_ISREG(sb->st_mode) || sb->st_size > 0)
+		return 0;
+	gpu_buf_init(&wal);
+	gpu_buf_add(&wal, path, strlen(path));
+	gpu_buf_add(&wal, "-wal", 4);
+	has_wal = stat(wal.data, &wsb) == 0 && wsb.st_size > 0;
+	gpu_buf_release(&wal);
+	if (has_wal)
+		return 0;
+	return gpu_err_set(err,
+			   "'%s' is empty, not a warehouse: gpuingest creates "
+			   "one",
+			   path);
+}
+
 static int
 open_reader(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 	    struct gpu_err *err)
@@ -417,9 +464,8 @@ open_reader(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 	struct gpu_buf uri;
 	int rc;
 
-	if (stat(path, &sb) != 0)
-		return gpu_err_set(err, "cannot open warehouse '%s': %s", path,
-				   strerror(errno));
+	if (check_exists(path, &sb, err) != 0)
+		return -1;
 	if (open_handle(path, SQLITE_OPEN_READONLY, path, opts, out, err) != 0)
 		return -1;
 	if (gpu_db_version(*out) < 0 &&
@@ -477,6 +523,18 @@ gpu_db_open(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 	sqlite3_close(*out);
 	*out = NULL;
 	return rc;
+}
+
+int
+gpu_db_open_existing(const char *path, const struct gpu_db_opts *opts,
+		     sqlite3 **out, struct gpu_err *err)
+{
+	struct stat sb;
+
+	*out = NULL;
+	if (check_exists(path, &sb, err) != 0)
+		return -1;
+	return gpu_db_open(path, opts, out, err);
 }
 
 int

@@ -281,7 +281,7 @@ struct gpu_ingest {
 static int
 db_fail(struct gpu_ingest *ing, struct gpu_err *err)
 {
-	return gpu_err_set(err, "database error: %s", sqlite3_errmsg(ing->db));
+	return gpu_db_error(ing->db, err);
 }
 
 /* Step a statement that returns no rows, then reset it. */

@@ -75,28 +75,54 @@ gpu_rates_release(struct gpu_rates *r)
 	r->nmodels = 0;
 }
 
+/*
+ * The digits after the point of a plain decimal ("+12.5"), or -1 when s is
+ * not one: it then tells an overflow from text that is no number.
+ */
+static long
+decimals_of(const char *s, size_t len)
+{
+	size_t i = len > 0 && (s[0] == '+' || s[0] == '-') ? 1 : 0, nd = 0;
+	const char *dot = NULL;
+
+	for (; i < len; i++) {
+		if (s[i] == '.' && dot == NULL)
+			dot = s + i;
+		else if (s[i] >= '0' && s[i] <= '9')
+			nd++;
+		else
+			return -1;
+	}
+	if (nd == 0)
+		return -1;
+	return dot == NULL ? 0 : (long)(len - (size_t)(dot - s) - 1);
+}
+
 int
 gpu_rate_parse(const char *s, size_t len, const char *what, int64_t *micro,
 	       struct gpu_err *err)
 {
-	const char *dot;
 	const char *why;
+	long nfrac;
 	int64_t v;
 
 	if (gpu_num_parse_micro(s, len, &v) == 0) {
 		if (v < 0 || (len > 0 && s[0] == '-'))
 			why = "negative";
+		else if (v > GPU_RATE_MAX * INT64_C(1000000))
+			why = "too large (at most " GPU_RATE_MAX_TEXT ")";
 		else
 			goto ok;
+	} else if (len == 0) {
+		why = "empty";
+	} else if ((nfrac = decimals_of(s, len)) < 0) {
+		why = "not a decimal number";
+	} else if (s[0] == '-') {
+		why = "negative";
+	} else if (nfrac > 6) {
+		why = "more than 6 decimals";
 	} else {
-		dot = memchr(s, '.', len);
-		if (dot != NULL && len - (size_t)(dot - s) - 1 > 6 &&
-		    gpu_num_parse_micro(s, (size_t)(dot - s) + 7, &v) == 0)
-			why = "more than 6 decimals";
-		else if (len == 0)
-			why = "empty";
-		else
-			why = "not a decimal number";
+		why = "too large (at most " GPU_RATE_MAX_TEXT ")";
 	}
 	return gpu_err_set(err, "invalid rate '%.*s' for %s: %s",
 			   (int)(len > 200 ? 200 : len), s, what, why);
@@ -357,26 +383,79 @@ gpu_rates_gpu_rate(const struct gpu_rates *r, const char *model, size_t len)
 
 /*
  * Cents from micro-units: x * rate (micro) / unit * 100 / 1e6, that is
- * x * rate / (unit * 10000), rounded once.
+ * x * rate / (unit * 10000), rounded once. The product fits in 128 bits
+ * (both factors are int64_t); a quotient beyond int64_t sets *ovf and
+ * gives 0.
  */
+static int64_t
+cents_of(gpu_i128 num, int64_t den, bool *ovf)
+{
+	int64_t c;
+
+	if (gpu_num_div_round_fit(num, den, &c) != 0) {
+		*ovf = true;
+		return 0;
+	}
+	return c;
+}
+
+/* a + b, or 0 with *ovf set when the sum does not fit. */
+static int64_t
+add_of(int64_t a, int64_t b, bool *ovf)
+{
+	int64_t s;
+
+	if (__builtin_add_overflow(a, b, &s)) {
+		*ovf = true;
+		return 0;
+	}
+	return s;
+}
+
+static int64_t
+gpu_cents(int64_t seconds, int64_t rate, bool *ovf)
+{
+	return cents_of((gpu_i128)seconds * rate, INT64_C(3600) * 10000, ovf);
+}
+
+static int64_t
+mem_cents(int64_t mib_seconds, int64_t rate, bool *ovf)
+{
+	return cents_of((gpu_i128)mib_seconds * rate,
+			INT64_C(1024) * 3600 * 10000, ovf);
+}
+
+static int64_t
+overhead_cents(int64_t cents, int64_t rate, bool *ovf)
+{
+	return cents_of((gpu_i128)cents * rate, 1000000, ovf);
+}
+
 int64_t
 gpu_money_gpu_cents(int64_t seconds, int64_t rate)
 {
-	return gpu_num_div_round((gpu_i128)seconds * rate,
-				 INT64_C(3600) * 10000);
+	bool ovf = false;
+	int64_t c = gpu_cents(seconds, rate, &ovf);
+
+	return ovf ? INT64_MAX : c;
 }
 
 int64_t
 gpu_money_mem_cents(int64_t mib_seconds, int64_t rate)
 {
-	return gpu_num_div_round((gpu_i128)mib_seconds * rate,
-				 INT64_C(1024) * 3600 * 10000);
+	bool ovf = false;
+	int64_t c = mem_cents(mib_seconds, rate, &ovf);
+
+	return ovf ? INT64_MAX : c;
 }
 
 int64_t
 gpu_money_overhead_cents(int64_t cents, int64_t rate)
 {
-	return gpu_num_div_round((gpu_i128)cents * rate, 1000000);
+	bool ovf = false;
+	int64_t c = overhead_cents(cents, rate, &ovf);
+
+	return ovf ? (cents < 0 ? INT64_MIN : INT64_MAX) : c;
 }
 
 struct rem {
@@ -428,13 +507,18 @@ gpu_money_share(int64_t amount, const int64_t *weights, size_t n,
 void
 gpu_charge_add(struct gpu_charge *into, const struct gpu_charge *from)
 {
-	into->alloc_seconds += from->alloc_seconds;
-	into->overage += from->overage;
-	into->gpu_cents += from->gpu_cents;
-	into->mem_cents += from->mem_cents;
-	into->overhead_cents += from->overhead_cents;
-	into->total_cents += from->total_cents;
-	into->idle_cents += from->idle_cents;
+	bool *ovf = &into->overflow;
+
+	*ovf = *ovf || from->overflow;
+	into->alloc_seconds =
+	    add_of(into->alloc_seconds, from->alloc_seconds, ovf);
+	into->overage = add_of(into->overage, from->overage, ovf);
+	into->gpu_cents = add_of(into->gpu_cents, from->gpu_cents, ovf);
+	into->mem_cents = add_of(into->mem_cents, from->mem_cents, ovf);
+	into->overhead_cents =
+	    add_of(into->overhead_cents, from->overhead_cents, ovf);
+	into->total_cents = add_of(into->total_cents, from->total_cents, ovf);
+	into->idle_cents = add_of(into->idle_cents, from->idle_cents, ovf);
 }
 
 void
@@ -442,6 +526,7 @@ gpu_charge_job(struct gpu_charge *c, const struct gpu_rates *r,
 	       const struct gpu_str *models, const int64_t *parts, size_t n,
 	       int64_t overage)
 {
+	bool *ovf = &c->overflow;
 	size_t i;
 
 	memset(c, 0, sizeof(*c));
@@ -449,14 +534,17 @@ gpu_charge_job(struct gpu_charge *c, const struct gpu_rates *r,
 		int64_t rate =
 		    gpu_rates_gpu_rate(r, models[i].p, models[i].len);
 
-		c->alloc_seconds += parts[i];
-		c->gpu_cents += gpu_money_gpu_cents(parts[i], rate);
+		c->alloc_seconds = add_of(c->alloc_seconds, parts[i], ovf);
+		c->gpu_cents =
+		    add_of(c->gpu_cents, gpu_cents(parts[i], rate, ovf), ovf);
 	}
 	c->overage = overage;
-	c->mem_cents = gpu_money_mem_cents(overage, r->v[GPU_RATE_MEM]);
-	c->overhead_cents = gpu_money_overhead_cents(
-	    c->gpu_cents + c->mem_cents, r->v[GPU_RATE_OVERHEAD]);
-	c->total_cents = c->gpu_cents + c->mem_cents + c->overhead_cents;
+	c->mem_cents = mem_cents(overage, r->v[GPU_RATE_MEM], ovf);
+	c->overhead_cents =
+	    overhead_cents(add_of(c->gpu_cents, c->mem_cents, ovf),
+			   r->v[GPU_RATE_OVERHEAD], ovf);
+	c->total_cents = add_of(add_of(c->gpu_cents, c->mem_cents, ovf),
+				c->overhead_cents, ovf);
 }
 
 int
@@ -806,6 +894,7 @@ gpu_bill_report(const struct gpu_bill *b, enum gpu_bill_by by, bool share_idle,
 	struct gpu_bill_line *lines;
 	int64_t *w, *shares;
 	size_t i, n = 0, start;
+	bool *ovf = &rep->overflow;
 
 	memset(rep, 0, sizeof(*rep));
 	jobs = gpu_xreallocarray(NULL, b->njobs + 1, sizeof(*jobs));
@@ -830,13 +919,17 @@ gpu_bill_report(const struct gpu_bill *b, enum gpu_bill_by by, bool share_idle,
 		size_t j, end;
 
 		for (j = 0; j < per->nidle; j++) {
-			rep->idle_seconds += per->idle[j].seconds;
-			cents += gpu_money_gpu_cents(
-			    per->idle[j].seconds,
+			int64_t rate =
 			    gpu_rates_gpu_rate(b->rates, per->idle[j].model.p,
-					       per->idle[j].model.len));
+					       per->idle[j].model.len);
+
+			rep->idle_seconds = add_of(rep->idle_seconds,
+						   per->idle[j].seconds, ovf);
+			cents = add_of(
+			    cents, gpu_cents(per->idle[j].seconds, rate, ovf),
+			    ovf);
 		}
-		rep->idle_cents += cents;
+		rep->idle_cents = add_of(rep->idle_cents, cents, ovf);
 		for (end = start; end < b->njobs && jobs[end]->period == i;)
 			end++;
 		if (share_idle) {
@@ -857,6 +950,7 @@ gpu_bill_report(const struct gpu_bill *b, enum gpu_bill_by by, bool share_idle,
 	}
 	for (i = 0; i < n; i++)
 		gpu_charge_add(&rep->total, &lines[i].c);
+	rep->overflow = rep->overflow || rep->total.overflow;
 	rep->lines = lines;
 	rep->nlines = n;
 	free(jobs);

@@ -144,8 +144,8 @@ gpu_num_parse_micro(const char *s, size_t len, int64_t *micro)
 	return 0;
 }
 
-int64_t
-gpu_num_div_round(gpu_i128 num, int64_t den)
+static gpu_i128
+div_round(gpu_i128 num, int64_t den)
 {
 	gpu_i128 q, r;
 
@@ -155,7 +155,24 @@ gpu_num_div_round(gpu_i128 num, int64_t den)
 		r = -r;
 	if (2 * r >= den)
 		q += num < 0 ? -1 : 1;
-	return (int64_t)q;
+	return q;
+}
+
+int64_t
+gpu_num_div_round(gpu_i128 num, int64_t den)
+{
+	return (int64_t)div_round(num, den);
+}
+
+int
+gpu_num_div_round_fit(gpu_i128 num, int64_t den, int64_t *out)
+{
+	gpu_i128 q = div_round(num, den);
+
+	if (q > INT64_MAX || q < INT64_MIN)
+		return -1;
+	*out = (int64_t)q;
+	return 0;
 }
 
 /* Write u in decimal at out (no NUL); returns the length. */

@@ -21,7 +21,7 @@ has_dirty(sqlite3 *db, struct gpu_err *err)
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
-	return gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
+	return gpu_db_error(db, err);
 }
 
 /*
@@ -38,8 +38,7 @@ step_one(sqlite3_stmt *st, int64_t t, struct gpu_err *err)
 	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, t);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		return gpu_err_set(err, "database error: %s",
-				   sqlite3_errmsg(sqlite3_db_handle(st)));
+		return gpu_db_error(sqlite3_db_handle(st), err);
 	return 0;
 }
 

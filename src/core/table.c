@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "gpu/buf.h"
+#include "gpu/hashmap.h"
 
 #define CHUNK (64 * 1024)   /* bytes per fread */
 #define RAW_MAX (64 * 1024) /* longest raw row text handed out */
@@ -26,6 +27,8 @@ static const char BAD_COUNT[] = "wrong number of fields";
 static const char BAD_JSON[] = "invalid JSON";
 static const char BAD_OBJECT[] = "JSON line is not an object";
 static const char BAD_NESTED[] = "nested JSON value";
+static const char BAD_NUL[] = "NUL character (\\u0000) in JSON string";
+static const char BAD_DUPKEY[] = "duplicate key in JSON object";
 
 struct keycache {
 	char name[KEYLEN];
@@ -42,6 +45,7 @@ struct gpu_table {
 	char *buf;
 	size_t pos, len;
 	bool eof;
+	char last; /* the last byte read, '\n' before any */
 	long long base;
 	long line; /* physical line of buf[pos] */
 
@@ -75,6 +79,7 @@ struct gpu_table {
 	cJSON *json;
 	char (*numtxt)[NUMTXT];
 	struct keycache cache[KEYCACHE];
+	struct gpu_hashmap seen; /* the object's keys that name no column */
 
 	/* Unknown names (JSON keys, or header names the reader ignores). */
 	bool collect_unknown;
@@ -182,6 +187,8 @@ fill(struct gpu_table *t, struct gpu_err *err)
 	want = CHUNK - t->len;
 	n = fread(t->buf + t->len, 1, want, t->fp);
 	t->len += n;
+	if (n > 0)
+		t->last = t->buf[t->len - 1];
 	if (n < want) {
 		if (ferror(t->fp))
 			return gpu_err_at(err, t->source, t->line,
@@ -520,6 +527,8 @@ json_map(struct gpu_table *t, struct gpu_row *row)
 		t->fields[i].len = 0;
 		t->present[i] = false;
 	}
+	if (gpu_hashmap_count(&t->seen) > 0)
+		gpu_hashmap_clear(&t->seen);
 	for (it = t->json->child; it != NULL; it = it->next, idx++) {
 		struct gpu_str *f;
 		int col;
@@ -527,8 +536,21 @@ json_map(struct gpu_table *t, struct gpu_row *row)
 		if (it->string == NULL)
 			continue;
 		col = json_col(t, idx, it->string);
-		if (col < 0 || t->fields[col].p != NULL)
-			continue;
+		if (col < 0) {
+			bool added;
+
+			gpu_hashmap_put(&t->seen, it->string,
+					strlen(it->string), &added);
+			if (added)
+				continue;
+		}
+		if (col < 0 || t->fields[col].p != NULL) {
+			/* The first value would win silently, as CSV cannot. */
+			row->bad = BAD_DUPKEY;
+			row->nested_col = -1;
+			row->nfields = 0;
+			return;
+		}
 		f = &t->fields[col];
 		f->p = "";
 		if (cJSON_IsString(it)) {
@@ -559,6 +581,27 @@ json_map(struct gpu_table *t, struct gpu_row *row)
 	for (i = 0; i < t->ncols; i++)
 		if (t->fields[i].p == NULL)
 			t->fields[i].p = "";
+}
+
+/*
+ * Whether the line holds the escape \u0000. cJSON decodes it into a NUL
+ * byte that ends the C string, so "n1\u0000a" would be read as "n1": such
+ * a line is rejected, as a raw NUL in CSV is. A backslash outside a string
+ * is invalid JSON anyway, so skipping each escaped character is enough.
+ */
+static bool
+has_nul_escape(const char *p, size_t n)
+{
+	const char *e = p + n, *b;
+
+	while ((b = memchr(p, '\\', (size_t)(e - p))) != NULL) {
+		if (e - b >= 6 && b[1] == 'u' && memcmp(b + 2, "0000", 4) == 0)
+			return true;
+		p = b + 2;
+		if (p >= e)
+			break;
+	}
+	return false;
 }
 
 static int
@@ -610,6 +653,11 @@ json_next(struct gpu_table *t, struct gpu_row *row, struct gpu_err *err)
 		}
 		if (!cJSON_IsObject(t->json)) {
 			row->bad = BAD_OBJECT;
+			row->nfields = 0;
+			return 1;
+		}
+		if (has_nul_escape(p, n)) {
+			row->bad = BAD_NUL;
 			row->nfields = 0;
 			return 1;
 		}
@@ -818,6 +866,8 @@ gpu_table_new(FILE *fp, const char *source, const struct gpu_table_opts *opts,
 	gpu_buf_init(&t->rowbuf);
 	gpu_buf_init(&t->raw);
 	gpu_buf_init(&t->linebuf);
+	t->last = '\n';
+	gpu_hashmap_init(&t->seen);
 	gpu_buf_init(&t->unknown);
 	for (i = 0; i < KEYCACHE; i++)
 		t->cache[i].col = -2;
@@ -892,6 +942,7 @@ gpu_table_free(struct gpu_table *t)
 	gpu_buf_release(&t->rowbuf);
 	gpu_buf_release(&t->raw);
 	gpu_buf_release(&t->linebuf);
+	gpu_hashmap_release(&t->seen);
 	gpu_buf_release(&t->unknown);
 	csv_free(&t->csv);
 	cJSON_Delete(t->json);
@@ -939,6 +990,12 @@ const char *
 gpu_table_unknown(const struct gpu_table *t)
 {
 	return t->unknown.data;
+}
+
+bool
+gpu_table_ends_in_newline(const struct gpu_table *t)
+{
+	return t->last == '\n';
 }
 
 enum gpu_format

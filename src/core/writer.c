@@ -27,6 +27,7 @@ struct gpu_writer {
 	size_t nrows; /* rows ended */
 	bool row_open;
 	bool finished;
+	bool csv_safe; /* defuse cells a spreadsheet would run as formulas */
 	struct gpu_buf num; /* number formatting scratch */
 	struct gpu_buf esc; /* JSON string scratch */
 	/* Table: every cell, kept until gpu_writer_finish(). */
@@ -68,16 +69,28 @@ csv_needs_quotes(const char *p, size_t n)
 	return false;
 }
 
+bool
+gpu_csv_is_formula(const char *p, size_t n)
+{
+	if (n == 0)
+		return false;
+	return p[0] == '=' || p[0] == '+' || p[0] == '-' || p[0] == '@' ||
+	       p[0] == '\t' || p[0] == '\r';
+}
+
 static void
-csv_str(FILE *fp, const char *p, size_t n)
+csv_str(FILE *fp, const char *p, size_t n, bool safe)
 {
 	size_t i, start = 0;
+	bool defuse = safe && gpu_csv_is_formula(p, n);
 
-	if (!csv_needs_quotes(p, n)) {
+	if (!defuse && !csv_needs_quotes(p, n)) {
 		fwrite(p, 1, n, fp);
 		return;
 	}
 	putc('"', fp);
+	if (defuse)
+		putc('\'', fp);
 	for (i = 0; i < n; i++) {
 		if (p[i] == '"') {
 			fwrite(p + start, 1, i + 1 - start, fp);
@@ -152,11 +165,17 @@ gpu_writer_new(FILE *fp, enum gpu_ofmt fmt, const char *const *cols,
 		for (i = 0; i < ncols; i++) {
 			if (i > 0)
 				putc(',', fp);
-			csv_str(fp, w->cols[i], strlen(w->cols[i]));
+			csv_str(fp, w->cols[i], strlen(w->cols[i]), false);
 		}
 		putc('\n', fp);
 	}
 	return w;
+}
+
+void
+gpu_writer_csv_safe(struct gpu_writer *w, bool on)
+{
+	w->csv_safe = on;
 }
 
 void
@@ -223,7 +242,7 @@ field(struct gpu_writer *w, const char *p, size_t n, enum kind kind)
 		if (w->col > 0)
 			putc(',', fp);
 		if (kind == K_STR)
-			csv_str(fp, p, n);
+			csv_str(fp, p, n, w->csv_safe);
 		else if (kind == K_NUM)
 			fwrite(p, 1, n, fp);
 		break;

@@ -64,8 +64,9 @@ awk -F, -v c=$cut 'BEGIN { OFS = "," } NR > 1 && $1 < c && $1 >= c - 10800000 {
 	if (NR % 17 == 0) { $4 = ($4 + 41) % 100; $5 = $5 + 9000; print }
 	else if (NR % 23 == 0) print }' v.csv >>late.csv
 
-: >w.db
-gpuagg --refresh --db w.db
+# An empty warehouse: only gpuingest creates one.
+printf 'timestamp,node,gpu,util_pct,mem_used_mib,mem_total_mib\n' |
+	gpuingest -q --db w.db
 sqlite3 w.db ".import --csv v.csv orig"
 load early.csv
 gpuagg --refresh --db w.db

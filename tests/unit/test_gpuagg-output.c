@@ -108,7 +108,7 @@ render(const struct gpu_agg *a, enum gpu_ofmt fmt, unsigned metrics)
 	qq.period = GPU_PERIOD_DAY;
 	qq.dims = GPU_DIM_NODE;
 	assert_non_null(fp);
-	assert_int_equal(agg_write(g, n, &qq, fp, fmt, metrics, 0), 0);
+	assert_int_equal(agg_write(g, n, &qq, fp, fmt, metrics, 0, false), 0);
 	fclose(fp);
 	return p;
 }

@@ -493,6 +493,23 @@ test_num_micro_round_trip(void **state)
 /* ---- gpu_num_div_round ---- */
 
 static void
+test_num_div_round_fit_refuses_overflow(void **state)
+{
+	int64_t v = 42;
+
+	(void)state;
+	assert_int_equal(gpu_num_div_round_fit((gpu_i128)INT64_MAX, 1, &v), 0);
+	assert_true(v == INT64_MAX);
+	assert_int_equal(
+	    gpu_num_div_round_fit((gpu_i128)INT64_MAX * 2, 1, &v), -1);
+	assert_int_equal(
+	    gpu_num_div_round_fit((gpu_i128)INT64_MIN * 3, 2, &v), -1);
+	assert_true(v == INT64_MAX);
+	assert_int_equal(gpu_num_div_round_fit(-7, 2, &v), 0);
+	assert_true(v == -4);
+}
+
+static void
 test_num_div_round_exact(void **state)
 {
 	(void)state;
@@ -807,6 +824,7 @@ main(void)
 		cmocka_unit_test(test_num_micro_non_numeric),
 		cmocka_unit_test(test_num_micro_overflow),
 		cmocka_unit_test(test_num_micro_round_trip),
+		cmocka_unit_test(test_num_div_round_fit_refuses_overflow),
 		cmocka_unit_test(test_num_div_round_exact),
 		cmocka_unit_test(test_num_div_round_half_away_positive),
 		cmocka_unit_test(test_num_div_round_half_away_negative),

@@ -66,6 +66,32 @@ test_writer_csv(void **state)
 }
 
 static void
+test_writer_csv_safe(void **state)
+{
+	static const char *const c2[] = {"=name", "n"};
+	static const char *const cells[] = {"=1+1", "+a",  "-b",  "@c",
+					    "\tt",  "\rr", "a=b", "\"=q"};
+	struct gpu_writer *w;
+	size_t i;
+
+	(void)state;
+	w = start(GPU_OUT_CSV, c2, 2);
+	gpu_writer_csv_safe(w, true);
+	for (i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
+		gpu_writer_str(w, cells[i], strlen(cells[i]));
+		gpu_writer_i64(w, -1);
+		gpu_writer_end_row(w);
+	}
+	assert_string_equal(done(w), "=name,n\n\"'=1+1\",-1\n\"'+a\",-1\n"
+				     "\"'-b\",-1\n\"'@c\",-1\n\"'\tt\",-1\n"
+				     "\"'\rr\",-1\na=b,-1\n\"\"\"=q\",-1\n");
+	w = start(GPU_OUT_CSV, c2, 2);
+	gpu_writer_str(w, "=1+1", 4);
+	gpu_writer_end_row(w);
+	assert_string_equal(done(w), "=name,n\n=1+1,\n");
+}
+
+static void
 test_writer_csv_quoting(void **state)
 {
 	static const char *const c1[] = {"v"};
@@ -297,6 +323,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_writer_csv),
 	    cmocka_unit_test(test_writer_csv_quoting),
+	    cmocka_unit_test(test_writer_csv_safe),
 	    cmocka_unit_test(test_writer_numbers),
 	    cmocka_unit_test(test_writer_json),
 	    cmocka_unit_test(test_writer_json_empty),

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ingest invariant, reader -> ingest -> rollup on an in-memory
+ * warehouse: every row read is counted once, as inserted, updated,
+ * unchanged or rejected (see count_sum(): a new outcome, such as a
+ * superseded count, is one more term there), the rollups then hold no
+ * dirty hour, and their sample count is that of the facts.
+ */
+#include <sqlite3.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "gpu/db.h"
+#include "gpu/diag.h"
+#include "gpu/ingest.h"
+#include "gpu/reader.h"
+#include "gpu/rollup.h"
+
+/* The outcomes of gpu_ingest_counts, each row counted in exactly one. */
+static int64_t
+count_sum(const struct gpu_ingest_counts *c)
+{
+	return c->inserted + c->updated + c->unchanged + c->rejected;
+}
+
+static int64_t
+one_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Load the input once; returns its counts' check (0 fine, 1 broken). */
+static int
+load(sqlite3 *db, const uint8_t *data, size_t size)
+{
+	struct gpu_ingest_opts io = {.interval_s = 60};
+	struct gpu_reader_opts ro;
+	struct gpu_ingest *ing = NULL;
+	struct gpu_reader *r = NULL;
+	struct gpu_err err;
+	struct gpu_sample s;
+	struct gpu_reject rej;
+	const struct gpu_ingest_counts *c;
+	size_t hours;
+	long line;
+	int rc, bad = 0;
+	FILE *fp = fuzz_file(data, size);
+
+	memset(&ro, 0, sizeof(ro));
+	ro.format = GPU_FMT_AUTO;
+	if (gpu_db_exec(db, "BEGIN IMMEDIATE", &err) != 0)
+		__builtin_trap();
+	ing = gpu_ingest_new(db, &io, &err);
+	r = gpu_reader_new(fp, "fuzz", &ro, &err);
+	if (ing == NULL || r == NULL ||
+	    gpu_ingest_begin_source(ing, "fuzz", 0, &err) != 0)
+		goto out;
+	while ((rc = gpu_reader_next(r, &s, &line, &rej, &err)) > 0) {
+		if (rc == GPU_READ_REJECT)
+			rc = gpu_ingest_reject(ing, rej.line, rej.reason,
+					       rej.raw, &err);
+		else
+			rc = gpu_ingest_sample(ing, &s, &err);
+		if (rc != 0)
+			goto out;
+	}
+	if (rc < 0 || gpu_ingest_end_source(ing, NULL, 0, &err) != 0 ||
+	    gpu_ingest_finish(ing, &err) != 0 ||
+	    gpu_rollup_update(db, &hours, &err) != 0)
+		goto out;
+	c = gpu_ingest_source_counts(ing);
+	if (c->read != count_sum(c))
+		bad = 1;
+	if (one_int(db, "SELECT count(*) FROM dirty_hours") != 0)
+		bad = 1;
+	if (one_int(db, "SELECT count(*) FROM gpu_usage_fact") !=
+	    one_int(db, "SELECT coalesce(sum(samples), 0) FROM usage_hourly"))
+		bad = 1;
+out:
+	gpu_reader_free(r);
+	gpu_ingest_free(ing);
+	fclose(fp);
+	if (gpu_db_exec(db, bad ? "ROLLBACK" : "COMMIT", &err) != 0)
+		(void)gpu_db_exec(db, "ROLLBACK", &err);
+	return bad;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct gpu_db_opts dopts = {.readonly = false, .lock_timeout_ms = 0};
+	struct gpu_err err;
+	sqlite3 *db;
+
+	if (size > 65536)
+		return 0;
+	if (gpu_db_open(":memory:", &dopts, &db, &err) != 0)
+		__builtin_trap();
+	/* Twice: the second run finds every sample known (idempotency). */
+	if (load(db, data, size) != 0 || load(db, data, size) != 0)
+		__builtin_trap();
+	gpu_db_close(db, NULL);
+	return 0;
+}
