@@ -6,7 +6,7 @@
 # (below); the commands of SKIP are not run, each with its reason.
 # shellcheck source-path=SCRIPTDIR source=lib.inc
 . "$(dirname "$0")/lib.inc"
-setup gpugen gpuingest gpuagg gpubill gpureport gpucollect
+setup gpugen gpuingest gpuagg gpubill gpureport gpucollect gpuexport
 top=$(cd "$(dirname "$0")/../.." && pwd)
 
 # Commands not run: a pattern (shell case syntax) and the reason.
@@ -14,6 +14,7 @@ SKIP='scripts/install-deps.sh*|installs packages, then make demo or make check
 \* \* \* \* \**|a cron line, not a command
 *--every*|runs until stopped
 */var/lib/gpuusage*|a deployed path (docs/DEPLOY.md)
+*/var/lib/node_exporter/*|a deployed path (node_exporter's textfile folder)
 */etc/gpuusage/*|a deployed configuration (docs/DEPLOY.md)'
 
 # extract FILE: each example command of FILE on one line.
@@ -74,7 +75,12 @@ mkdir -p "$T/seed/spool/incoming"
 		cp samples.csv spool/incoming/gpu01-20261128T1600.csv &&
 		gpugen -f nvidia-smi --node node001 -H 2 -i 300 >smi.csv &&
 		cp data/rates.conf rates.card &&
-		gpuingest -q --db man.db --jobs jobs.csv samples.csv
+		gpuingest -q --db man.db --jobs jobs.csv samples.csv &&
+		# The job of gpureport(1)'s per-job example.
+		printf '%s\n' 'timestamp,node,gpu,util_pct,mem_used_mib,job_id,user,project' \
+			'2026-11-01T00:00:00Z,node009,0,3,9000,7737615,alice,p1' \
+			'2026-11-01T00:01:00Z,node009,0,2,9000,7737615,alice,p1' |
+		gpuingest -q --db man.db
 ) >"$T/seed.log" 2>&1 || { cat "$T/seed.log"; exit 1; }
 
 n=0 nskip=0
@@ -97,7 +103,8 @@ for doc in "$top/README.md" "$top"/docs/*.1; do
 			continue
 		fi
 		n=$((n + 1))
-		(cd "$T/run" && sh -c "$cmd" >"$T/out" 2>"$T/err" </dev/null)
+		# bash, as the docs' shell lines assume (set -o pipefail).
+		(cd "$T/run" && bash -c "$cmd" >"$T/out" 2>"$T/err" </dev/null)
 		r=$?
 		if [ "$r" -ne 0 ]; then
 			sed 's/^/    /' "$T/err" | tail -n 5
