@@ -14,7 +14,7 @@ SKIP='scripts/install-deps.sh*|installs packages, then make demo or make check
 \* \* \* \* \**|a cron line, not a command
 *--every*|runs until stopped
 */var/lib/gpuusage*|a deployed path (docs/DEPLOY.md)
-*/var/lib/node_exporter/*|a deployed path (node_exporter's textfile folder)
+*/var/lib/node_exporter/*|a deployed path (the node_exporter textfile folder)
 */etc/gpuusage/*|a deployed configuration (docs/DEPLOY.md)'
 
 # extract FILE: each example command of FILE on one line.
