@@ -13,16 +13,19 @@
 #include "gpubill.h"
 
 static const char *const focus_cols[] = {
-    "BilledCost",	 "BillingCurrency",
+    "BilledCost",	 "BillingAccountId",
+    "BillingAccountName", "BillingCurrency",
     "BillingPeriodEnd",	 "BillingPeriodStart",
     "ChargeCategory",	 "ChargeClass",
     "ChargeDescription", "ChargeFrequency",
     "ChargePeriodEnd",	 "ChargePeriodStart",
     "ConsumedQuantity",	 "ConsumedUnit",
     "ContractedCost",	 "EffectiveCost",
-    "ListCost",		 "ListUnitPrice",
-    "PricingQuantity",	 "PricingUnit",
-    "ResourceId",	 "ResourceName",
+    "InvoiceIssuerName", "ListCost",
+    "ListUnitPrice",	 "PricingQuantity",
+    "PricingUnit",	 "ProviderName",
+    "PublisherName",	 "ResourceId",
+    "ResourceName",
     "ResourceType",	 "ServiceCategory",
     "ServiceName",	 "SubAccountId",
     "SubAccountName",	 "Tags",
@@ -109,10 +112,14 @@ put_row(struct gpu_writer *w, const struct opts *o, const struct gpu_rates *r,
 	static const char *const unit[] = {"GPU-Hours", "GiB-Hours", NULL};
 	char from[32], to[32];
 	bool usage = k != K_OVERHEAD;
+	/* The site bills, publishes and provides: one account per site. */
+	const char *site = o->provider != NULL ? o->provider : "gpuusage";
 
 	gpu_time_fmt_iso(o->from, from);
 	gpu_time_fmt_iso(o->to, to);
 	gpu_writer_cents(w, cents); /* BilledCost */
+	put_text(w, site);	    /* BillingAccountId */
+	put_text(w, site);	    /* BillingAccountName */
 	put_text(w, r->currency);
 	put_text(w, to);
 	put_text(w, from);
@@ -131,6 +138,7 @@ put_row(struct gpu_writer *w, const struct opts *o, const struct gpu_rates *r,
 	}
 	gpu_writer_cents(w, cents); /* ContractedCost */
 	gpu_writer_cents(w, cents); /* EffectiveCost */
+	put_text(w, site);	    /* InvoiceIssuerName */
 	gpu_writer_cents(w, cents); /* ListCost */
 	if (usage) {
 		/* The line's own unit price: models' rates blend in a job. */
@@ -142,6 +150,8 @@ put_row(struct gpu_writer *w, const struct opts *o, const struct gpu_rates *r,
 		gpu_writer_null(w);
 		gpu_writer_null(w);
 	}
+	put_text(w, site); /* ProviderName */
+	put_text(w, site); /* PublisherName */
 	put_text(w, l->job_id);
 	put_text(w, l->job_id);
 	put_text(w,

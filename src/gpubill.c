@@ -59,6 +59,10 @@ help(void)
 	      "invoice or focus\n"
 	      "                           (FOCUS 1.1 CSV, by job; see "
 	      "docs/FORMAT.md)\n"
+	      "      --provider NAME      focus: the site named as provider, "
+	      "publisher,\n"
+	      "                           invoice issuer and billing account "
+	      "(gpuusage)\n"
 	      "      --csv-safe           quote names beginning with = + - "
 	      "@ tab or CR with '\n"
 	      "  -u, --user U             only this user's lines\n"
@@ -190,7 +194,8 @@ enum {
 	OPT_THRESHOLD,
 	OPT_OVERHEAD,
 	OPT_SHARE_IDLE,
-	OPT_CSV_SAFE
+	OPT_CSV_SAFE,
+	OPT_PROVIDER
 };
 
 static const struct option longopts[] = {
@@ -214,6 +219,7 @@ static const struct option longopts[] = {
     {"overhead-rate", required_argument, NULL, OPT_OVERHEAD},
     {"share-idle", no_argument, NULL, OPT_SHARE_IDLE},
     {"csv-safe", no_argument, NULL, OPT_CSV_SAFE},
+    {"provider", required_argument, NULL, OPT_PROVIDER},
     {NULL, 0, NULL, 0}};
 
 static int
@@ -309,6 +315,12 @@ take_opt(void *ctx, int c, const char *arg)
 		return -1;
 	case OPT_CSV_SAFE:
 		o->csv_safe = true;
+		return -1;
+	case OPT_PROVIDER:
+		if (*arg == '\0')
+			return gpu_usage_error(usage_line,
+					       "empty --provider name");
+		o->provider = arg;
 		return -1;
 	default:
 		return GPU_EXIT_USAGE; /* getopt_long() returns no other */

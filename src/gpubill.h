@@ -29,6 +29,7 @@ struct opts {
 	enum out_fmt fmt;
 	bool share_idle;
 	bool csv_safe; /* --csv-safe */
+	const char *provider; /* --provider: the site in FOCUS files */
 	enum period_mode mode;
 	bool has_range; /* from/to restrict the samples */
 	int64_t from, to;

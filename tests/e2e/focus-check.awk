@@ -37,12 +37,17 @@ function dt(v) { return v ~ /^[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-
 function v(name) { return f[col[name]] }
 BEGIN {
 	err = 0
-	need = "BilledCost BillingCurrency BillingPeriodEnd BillingPeriodStart " \
+	need = "BilledCost BillingAccountId BillingAccountName " \
+	    "BillingCurrency BillingPeriodEnd BillingPeriodStart " \
 	    "ChargeCategory ChargeClass ChargeDescription ChargePeriodEnd " \
 	    "ChargePeriodStart ConsumedQuantity ConsumedUnit EffectiveCost " \
-	    "ListCost ListUnitPrice PricingQuantity PricingUnit ResourceId " \
+	    "InvoiceIssuerName ListCost ListUnitPrice PricingQuantity " \
+	    "PricingUnit ProviderName PublisherName ResourceId " \
 	    "ResourceName ResourceType ServiceCategory ServiceName " \
 	    "SubAccountId SubAccountName Tags"
+	# Never null (FOCUS 1.1): the billing account and who provides.
+	notnull = "BillingAccountId BillingAccountName InvoiceIssuerName " \
+	    "ProviderName PublisherName"
 	cats = " Usage Purchase Tax Credit Adjustment "
 	svc = " AI and Machine Learning|Analytics|Business Applications|" \
 	    "Compute|Databases|Developer Tools|Multicloud|Identity|" \
@@ -67,6 +72,9 @@ NR == 1 {
 	if (v("ListCost") != v("BilledCost") || v("EffectiveCost") != v("BilledCost"))
 		bad("costs differ (no discounts)")
 	if (v("BillingCurrency") !~ /^[A-Z][A-Z][A-Z]$/) bad("currency")
+	k = split(notnull, nn, " ")
+	for (i = 1; i <= k; i++)
+		if (v(nn[i]) == "") bad(nn[i] " is null")
 	if (!dt(v("BillingPeriodStart")) || !dt(v("BillingPeriodEnd")) ||
 	    !dt(v("ChargePeriodStart")) || !dt(v("ChargePeriodEnd")))
 		bad("date/time format")
