@@ -58,16 +58,31 @@ put_double(struct gpu_writer *w, double v)
 }
 
 /* Tags: a JSON object of the line's user, project and job. */
+/*
+ * The line's tags as a JSON object, keys in order: job, model (the models
+ * the job ran on, ", "-separated: a tag's value is one string), project,
+ * user; absent ones are left out.
+ */
 static void
 put_tags(struct gpu_writer *w, const struct gpu_bill_line *l)
 {
-	const char *k[] = {"job", "project", "user"};
-	const char *v[] = {l->job_id, l->project, l->user};
-	struct gpu_buf b;
+	const char *k[] = {"job", "model", "project", "user"};
+	const char *v[] = {l->job_id, NULL, l->project, l->user};
+	struct gpu_buf b, models;
 	const char *sep = "{";
 
 	gpu_buf_init(&b);
-	for (int i = 0; i < 3; i++) {
+	gpu_buf_init(&models);
+	for (size_t i = 0; i < l->nparts; i++) {
+		if (l->parts[i].model.len == 0)
+			continue;
+		if (models.len > 0)
+			gpu_buf_adds(&models, ", ");
+		gpu_buf_add(&models, l->parts[i].model.p,
+			    l->parts[i].model.len);
+	}
+	v[1] = models.data;
+	for (int i = 0; i < 4; i++) {
 		if (v[i] == NULL || *v[i] == '\0')
 			continue;
 		gpu_buf_addf(&b, "%s\"%s\": ", sep, k[i]);
@@ -76,6 +91,7 @@ put_tags(struct gpu_writer *w, const struct gpu_bill_line *l)
 	}
 	gpu_buf_adds(&b, *sep == '{' ? "{}" : "}");
 	put_text(w, b.data);
+	gpu_buf_release(&models);
 	gpu_buf_release(&b);
 }
 

@@ -173,11 +173,19 @@ int gpu_bill_by_parse(const char *s, enum gpu_bill_by *by);
 
 /* A line of a report; text borrowed from the bill (job_id NULL for user
  * and project lines; user or project NULL when not a key). */
+/* Allocated seconds on one model (a job's part, or a period's idle time). */
+struct gpu_bill_part {
+	struct gpu_str model; /* owned by the bill */
+	int64_t seconds;
+};
+
 struct gpu_bill_line {
 	const char *period;
 	const char *job_id;
 	const char *user;
 	const char *project;
+	const struct gpu_bill_part *parts; /* by job: its models; borrowed */
+	size_t nparts;
 	struct gpu_charge c;
 };
 

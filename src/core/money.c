@@ -561,15 +561,9 @@ gpu_bill_by_parse(const char *s, enum gpu_bill_by *by)
 	return 0;
 }
 
-/* Seconds on one model (a job's part, or a period's idle time). */
-struct part {
-	struct gpu_str model; /* owned copy */
-	int64_t seconds;
-};
-
 struct period {
 	char *label;
-	struct part *idle;
+	struct gpu_bill_part *idle;
 	size_t nidle;
 };
 
@@ -579,7 +573,7 @@ struct job {
 	char *user;
 	char *project;
 	int64_t user_rank, project_rank;
-	struct part *parts;
+	struct gpu_bill_part *parts;
 	size_t nparts;
 	int64_t overage;
 };
@@ -606,7 +600,7 @@ gpu_bill_new(const struct gpu_rates *r)
 }
 
 static void
-free_parts(struct part *p, size_t n)
+free_parts(struct gpu_bill_part *p, size_t n)
 {
 	size_t i;
 
@@ -682,7 +676,7 @@ find_job(struct gpu_bill *b, size_t period, struct gpu_str id)
 
 /* Add seconds to the part of model in *parts, making it if new. */
 static int
-add_part(struct part **parts, size_t *n, struct gpu_str model, int64_t secs)
+add_part(struct gpu_bill_part **parts, size_t *n, struct gpu_str model, int64_t secs)
 {
 	size_t i;
 
@@ -870,6 +864,8 @@ fold_lines(struct gpu_bill_line *lines, size_t n, enum gpu_bill_by by)
 		struct gpu_bill_line l = lines[i];
 
 		l.job_id = NULL;
+		l.parts = NULL;
+		l.nparts = 0;
 		if (by == GPU_BILL_USER)
 			l.project = NULL;
 		else
@@ -909,6 +905,8 @@ gpu_bill_report(const struct gpu_bill *b, enum gpu_bill_by by, bool share_idle,
 		lines[i].job_id = jobs[i]->job_id;
 		lines[i].user = jobs[i]->user;
 		lines[i].project = jobs[i]->project;
+		lines[i].parts = jobs[i]->parts;
+		lines[i].nparts = jobs[i]->nparts;
 		price_job(b->rates, jobs[i], &lines[i].c);
 		w[i] = lines[i].c.alloc_seconds;
 	}
