@@ -234,7 +234,9 @@ run(struct opts *o)
 		return GPU_EXIT_FAIL;
 	}
 	lake = lake_path(o->lake_arg, &err);
-	if (lake == NULL || gpu_db_open(path, &dopts, &db, &err) != 0 ||
+	/* Only gpuingest makes a warehouse: an empty file is refused. */
+	if (lake == NULL ||
+	    gpu_db_open_existing(path, &dopts, &db, &err) != 0 ||
 	    exp_state_init(db, &err) != 0)
 		goto fail;
 	o->e.lake = lake;
