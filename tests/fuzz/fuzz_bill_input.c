@@ -11,6 +11,7 @@
 
 #include "fuzz.h"
 #include "gpu/diag.h"
+#include "gpu/hashmap.h"
 #include "gpu/money.h"
 #include "gpubill.h"
 
@@ -25,6 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int fd = -1;
 	struct opts o;
 	struct gpu_rates r;
+	struct gpu_hashmap known;
 	struct gpu_bill *bill;
 	struct gpu_bill_report rep;
 	struct gpu_err err;
@@ -48,8 +50,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.by = (enum gpu_bill_by)((data[0] >> 3) % 3);
 	snprintf(o.label, sizeof(o.label), "all");
 	gpu_rates_init(&r);
+	gpu_hashmap_init(&known);
 	bill = gpu_bill_new(&r);
-	if (bill_read_input(bill, &o, &r, &err) == 0) {
+	if (bill_read_input(bill, &o, &r, &known, &err) == 0) {
 		gpu_bill_report(bill, o.by, o.share_idle, NULL, NULL, &rep);
 		for (i = 0; i < rep.nlines && !rep.overflow; i++)
 			sum += rep.lines[i].c.total_cents;
@@ -58,6 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		gpu_bill_report_release(&rep);
 	}
 	gpu_bill_free(bill);
+	gpu_hashmap_release(&known);
 	gpu_rates_release(&r);
 	return 0;
 }
