@@ -13,35 +13,10 @@
 #include "gpu/db.h"
 #include "gpu/sums.h"
 
+#include "sample-fixture.h"
+
 /* 2026-11-28T16:00:00Z */
 #define T INT64_C(1795881600000)
-
-static struct gpu_str
-str(const char *s)
-{
-	struct gpu_str r = {s, strlen(s)};
-
-	return r;
-}
-
-static struct gpu_sample
-smp(int64_t ts, const char *node, int gpu, double util, int64_t used,
-    const char *job, const char *user)
-{
-	struct gpu_sample s;
-
-	memset(&s, 0, sizeof(s));
-	s.ts_ms = ts;
-	s.node = str(node);
-	s.gpu = gpu;
-	s.util_pct = util;
-	s.mem_used_mib = used;
-	s.job_id = str(job);
-	s.user = str(user);
-	s.project = str("");
-	s.model = str("");
-	return s;
-}
 
 static void
 test_sums_add_merge_metrics(void **state)
