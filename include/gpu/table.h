@@ -107,6 +107,30 @@ int gpu_table_next(struct gpu_table *t, struct gpu_row *row,
 /* Case-insensitive (ASCII) equality of p[0..n) and the C string name. */
 bool gpu_table_name_eq(const char *p, size_t n, const char *name);
 
+/* The longest text value of a record (job ID, user, project), in bytes. */
+#define GPU_TEXT_MAX 128
+
+/*
+ * Field col of row, or an empty value when col is negative (no such
+ * column), past the row's end, or absent (a JSON key missing or null).
+ * Borrowed as row is.
+ */
+struct gpu_str gpu_row_field(const struct gpu_row *row, int col);
+
+/*
+ * Is v absent: empty, "[N/A]", "N/A" or "[Not Supported]" (any case), and
+ * with is_time also "Unknown" or "None", as Slurm prints a time not set?
+ */
+bool gpu_value_absent(struct gpu_str v, bool is_time);
+
+/*
+ * Check a text value of a record: ctrl when it holds a control character,
+ * else too_long when over GPU_TEXT_MAX bytes (NULL: no length limit), else
+ * NULL. The reasons are the caller's static strings.
+ */
+const char *gpu_text_check(struct gpu_str v, const char *too_long,
+			   const char *ctrl);
+
 /*
  * Whether the bytes read so far end with '\n' (true before any). Once
  * gpu_table_next() has returned 0, false means the input was cut short

@@ -39,7 +39,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/types.h>
 
 #include "gpu/buf.h"
@@ -47,7 +46,6 @@
 #include "gpu/jobs.h"
 #include "gpu/time.h"
 
-#define TEXT_MAX 128
 /* Longest line, and longest scontrol record, held in memory. */
 #define LINE_MAX_LEN (1024 * 1024)
 #define REC_MAX_LEN (1024 * 1024)
@@ -106,41 +104,6 @@ static bool
 str_is(struct gpu_str v, const char *s)
 {
 	return v.p != NULL && strlen(s) == v.len && memcmp(v.p, s, v.len) == 0;
-}
-
-/* "", "[N/A]", "N/A", "[Not Supported]"; for times also Unknown/None. */
-static bool
-absent(struct gpu_str v, bool is_time)
-{
-	static const char *const tokens[] = {"[N/A]", "N/A", "[Not Supported]"};
-
-	if (v.len == 0)
-		return true;
-	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
-		if (strlen(tokens[i]) == v.len &&
-		    strncasecmp(v.p, tokens[i], v.len) == 0)
-			return true;
-	return is_time &&
-	       ((v.len == 7 && strncasecmp(v.p, "Unknown", 7) == 0) ||
-		(v.len == 4 && strncasecmp(v.p, "None", 4) == 0));
-}
-
-static bool
-has_control(struct gpu_str v)
-{
-	for (size_t i = 0; i < v.len; i++)
-		if ((unsigned char)v.p[i] < 0x20 || v.p[i] == 0x7f)
-			return true;
-	return false;
-}
-
-/* Check a text value; returns a static reject reason or NULL. */
-static const char *
-check_text(struct gpu_str v, const char *too_long, const char *ctrl)
-{
-	if (v.len > TEXT_MAX)
-		return too_long;
-	return has_control(v) ? ctrl : NULL;
 }
 
 /* Parse a time that is present; returns a static reject reason or NULL. */
@@ -255,23 +218,23 @@ cap_raw(const char *p, size_t len)
 
 /*
  * Check and expand a node expression into r->hosts; returns a static reject
- * reason or NULL. A plain name over TEXT_MAX is "node too long" whatever
+ * reason or NULL. A plain name over GPU_TEXT_MAX is "node too long" whatever
  * the hostlist guard on names says.
  */
 static const char *
 expand_nodes(struct gpu_alloc_reader *r, struct gpu_str v)
 {
-	const char *why;
+	const char *why = gpu_text_check(v, NULL, "control character in node");
 
-	if (has_control(v))
-		return "control character in node";
-	if (v.len > TEXT_MAX && memchr(v.p, '[', v.len) == NULL &&
+	if (why != NULL)
+		return why;
+	if (v.len > GPU_TEXT_MAX && memchr(v.p, '[', v.len) == NULL &&
 	    memchr(v.p, ',', v.len) == NULL)
 		return "node too long";
 	if (gpu_hostlist_expand(v.p, v.len, &r->hosts, &why) != 0)
 		return why;
 	for (size_t i = 0; i < r->hosts.n; i++) {
-		if (strlen(r->hosts.names[i]) > TEXT_MAX) {
+		if (strlen(r->hosts.names[i]) > GPU_TEXT_MAX) {
 			gpu_hostlist_release(&r->hosts);
 			return "node too long";
 		}
@@ -303,17 +266,6 @@ reject(struct gpu_reject *rej, long line, const char *why, struct gpu_str raw)
 
 /* ---- CSV / JSON Lines ---- */
 
-static struct gpu_str
-field(const struct gpu_alloc_reader *r, const struct gpu_row *row, int role)
-{
-	struct gpu_str none = {"", 0};
-	int c = r->col[role];
-
-	if (c < 0 || (size_t)c >= row->nfields || !row->present[c])
-		return none;
-	return row->fields[c];
-}
-
 /* Validate a row into r->cur (not its node); a static reason or NULL. */
 static const char *
 table_row(struct gpu_alloc_reader *r, const struct gpu_row *row,
@@ -323,29 +275,29 @@ table_row(struct gpu_alloc_reader *r, const struct gpu_row *row,
 	struct gpu_str v;
 	const char *why;
 
-	*id = field(r, row, C_ID);
-	if (absent(*id, false))
+	*id = gpu_row_field(row, r->col[C_ID]);
+	if (gpu_value_absent(*id, false))
 		return "missing job_id";
-	if ((why = check_text(*id, "job_id too long",
+	if ((why = gpu_text_check(*id, "job_id too long",
 			      "control character in job_id")) != NULL)
 		return why;
-	if (absent(field(r, row, C_NODE), false))
+	if (gpu_value_absent(gpu_row_field(row, r->col[C_NODE]), false))
 		return "missing node";
-	v = field(r, row, C_GPUS);
-	if (absent(v, false))
+	v = gpu_row_field(row, r->col[C_GPUS]);
+	if (gpu_value_absent(v, false))
 		return "missing gpus";
 	if (gpu_gpuset_parse(v.p, v.len, &a->gpus, &why) != 0)
 		return why;
 	a->has_gpus = true;
-	v = field(r, row, C_START);
-	if (absent(v, true))
+	v = gpu_row_field(row, r->col[C_START]);
+	if (gpu_value_absent(v, true))
 		return "missing start";
 	if ((why = parse_time(v, &a->start_ms, "invalid start time",
 			      "start time out of range")) != NULL)
 		return why;
 	a->has_start = true;
-	v = field(r, row, C_END);
-	if (!absent(v, true)) {
+	v = gpu_row_field(row, r->col[C_END]);
+	if (!gpu_value_absent(v, true)) {
 		if ((why = parse_time(v, &a->end_ms, "invalid end time",
 				      "end time out of range")) != NULL)
 			return why;
@@ -353,19 +305,19 @@ table_row(struct gpu_alloc_reader *r, const struct gpu_row *row,
 			return "allocation ends before it starts";
 		a->has_end = true;
 	}
-	*user = field(r, row, C_USER);
-	if (absent(*user, false))
+	*user = gpu_row_field(row, r->col[C_USER]);
+	if (gpu_value_absent(*user, false))
 		user->len = 0;
-	if ((why = check_text(*user, "user too long",
+	if ((why = gpu_text_check(*user, "user too long",
 			      "control character in user")) != NULL)
 		return why;
-	*project = field(r, row, C_PROJECT);
-	if (absent(*project, false))
+	*project = gpu_row_field(row, r->col[C_PROJECT]);
+	if (gpu_value_absent(*project, false))
 		project->len = 0;
-	if ((why = check_text(*project, "project too long",
+	if ((why = gpu_text_check(*project, "project too long",
 			      "control character in project")) != NULL)
 		return why;
-	return expand_nodes(r, field(r, row, C_NODE));
+	return expand_nodes(r, gpu_row_field(row, r->col[C_NODE]));
 }
 
 static int
@@ -788,13 +740,13 @@ job_setup(struct gpu_alloc_reader *r, const struct job *j, bool *holds)
 		return "truncated record: no StartTime";
 	if (j->end.p == NULL)
 		return "truncated record: no EndTime";
-	if (absent(j->start, true))
+	if (gpu_value_absent(j->start, true))
 		return NULL;
 	if ((why = parse_time(j->start, &a->start_ms, "invalid StartTime",
 			      "StartTime out of range")) != NULL)
 		return why;
 	a->has_start = true;
-	if (!absent(j->end, true)) {
+	if (!gpu_value_absent(j->end, true)) {
 		if ((why = parse_time(j->end, &a->end_ms, "invalid EndTime",
 				      "EndTime out of range")) != NULL)
 			return why;
@@ -812,11 +764,11 @@ job_setup(struct gpu_alloc_reader *r, const struct job *j, bool *holds)
 	user = user_name(j->user);
 	if (account.p == NULL || str_is(account, "(null)"))
 		account.len = 0;
-	if ((why = check_text(id, "job_id too long",
+	if ((why = gpu_text_check(id, "job_id too long",
 			      "control character in job_id")) != NULL ||
-	    (why = check_text(user, "user too long",
+	    (why = gpu_text_check(user, "user too long",
 			      "control character in user")) != NULL ||
-	    (why = check_text(account, "project too long",
+	    (why = gpu_text_check(account, "project too long",
 			      "control character in project")) != NULL)
 		return why;
 	set_buf(&r->user, user);
@@ -1024,11 +976,11 @@ event_line(struct gpu_alloc_reader *r, struct gpu_str v[E_N], bool *holds)
 		return why;
 	a->has_start = start;
 	a->has_end = !start;
-	if ((why = check_text(v[E_JOB], "job_id too long",
+	if ((why = gpu_text_check(v[E_JOB], "job_id too long",
 			      "control character in job_id")) != NULL ||
-	    (why = check_text(v[E_USER], "user too long",
+	    (why = gpu_text_check(v[E_USER], "user too long",
 			      "control character in user")) != NULL ||
-	    (why = check_text(v[E_PROJECT], "project too long",
+	    (why = gpu_text_check(v[E_PROJECT], "project too long",
 			      "control character in project")) != NULL)
 		return why;
 	if (v[E_GPUS].p != NULL) {

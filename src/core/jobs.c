@@ -11,7 +11,6 @@
 #include "gpu/num.h"
 #include "gpu/time.h"
 
-#define TEXT_MAX 128
 #define FIRST_LINE_MAX (1024 * 1024)
 
 enum {
@@ -115,44 +114,6 @@ gpu_tres_gpus(const char *s, size_t len, int64_t *gpus)
 	return 0;
 }
 
-/* "", "[N/A]", "N/A", "[Not Supported]"; for times also Unknown/None. */
-static bool
-absent(struct gpu_str v, bool is_time)
-{
-	static const char *const tokens[] = {"[N/A]", "N/A", "[Not Supported]"};
-
-	if (v.len == 0)
-		return true;
-	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
-		if (key_is(v.p, v.len, tokens[i]))
-			return true;
-	return is_time &&
-	       (key_is(v.p, v.len, "Unknown") || key_is(v.p, v.len, "None"));
-}
-
-/* Check a text value; returns a static reject reason or NULL. */
-static const char *
-check_text(struct gpu_str v, const char *too_long, const char *ctrl)
-{
-	if (v.len > TEXT_MAX)
-		return too_long;
-	for (size_t i = 0; i < v.len; i++)
-		if ((unsigned char)v.p[i] < 0x20 || v.p[i] == 0x7f)
-			return ctrl;
-	return NULL;
-}
-
-static struct gpu_str
-field(const struct gpu_jobs *j, const struct gpu_row *row, int role)
-{
-	struct gpu_str none = {"", 0};
-	int c = j->col[role];
-
-	if (c < 0 || (size_t)c >= row->nfields || !row->present[c])
-		return none;
-	return row->fields[c];
-}
-
 static const char *
 parse_time(struct gpu_str v, bool *has, int64_t *ms, const char *bad,
 	   const char *range)
@@ -160,7 +121,7 @@ parse_time(struct gpu_str v, bool *has, int64_t *ms, const char *bad,
 	const char *why = NULL;
 
 	*has = false;
-	if (absent(v, true))
+	if (gpu_value_absent(v, true))
 		return NULL;
 	if (gpu_time_parse(v.p, v.len, ms, &why) != 0)
 		return why != NULL && strstr(why, "range") != NULL ? range
@@ -177,46 +138,46 @@ parse_row(const struct gpu_jobs *j, const struct gpu_row *row, struct vals *v)
 	const char *why;
 
 	memset(v, 0, sizeof(*v));
-	v->id = field(j, row, C_ID);
+	v->id = gpu_row_field(row, j->col[C_ID]);
 	if (v->id.len == 0)
-		v->id = field(j, row, C_IDRAW);
-	if (absent(v->id, false))
+		v->id = gpu_row_field(row, j->col[C_IDRAW]);
+	if (gpu_value_absent(v->id, false))
 		return "missing job_id";
 	if (gpu_job_base_len(v->id.p, v->id.len) == 0)
 		return "invalid job_id";
-	if ((why = check_text(v->id, "job_id too long",
+	if ((why = gpu_text_check(v->id, "job_id too long",
 			      "control character in job_id")) != NULL)
 		return why;
-	v->user = field(j, row, C_USER);
-	if (absent(v->user, false))
+	v->user = gpu_row_field(row, j->col[C_USER]);
+	if (gpu_value_absent(v->user, false))
 		v->user.len = 0;
-	if ((why = check_text(v->user, "user too long",
+	if ((why = gpu_text_check(v->user, "user too long",
 			      "control character in user")) != NULL)
 		return why;
-	v->project = field(j, row, C_PROJECT);
-	if (absent(v->project, false))
-		v->project = field(j, row, C_ACCOUNT);
-	if (absent(v->project, false))
+	v->project = gpu_row_field(row, j->col[C_PROJECT]);
+	if (gpu_value_absent(v->project, false))
+		v->project = gpu_row_field(row, j->col[C_ACCOUNT]);
+	if (gpu_value_absent(v->project, false))
 		v->project.len = 0;
-	if ((why = check_text(v->project, "project too long",
+	if ((why = gpu_text_check(v->project, "project too long",
 			      "control character in project")) != NULL)
 		return why;
-	if ((why = parse_time(field(j, row, C_START), &v->has_start,
+	if ((why = parse_time(gpu_row_field(row, j->col[C_START]), &v->has_start,
 			      &v->start_ms, "invalid start time",
 			      "start time out of range")) != NULL)
 		return why;
-	if ((why = parse_time(field(j, row, C_END), &v->has_end, &v->end_ms,
+	if ((why = parse_time(gpu_row_field(row, j->col[C_END]), &v->has_end, &v->end_ms,
 			      "invalid end time", "end time out of range")) !=
 	    NULL)
 		return why;
-	gpus = field(j, row, C_GPUS);
-	tres = field(j, row, C_TRES);
-	if (!absent(gpus, false)) {
+	gpus = gpu_row_field(row, j->col[C_GPUS]);
+	tres = gpu_row_field(row, j->col[C_TRES]);
+	if (!gpu_value_absent(gpus, false)) {
 		if (gpu_num_parse_i64(gpus.p, gpus.len, &v->gpus) != 0 ||
 		    v->gpus < 0)
 			return "invalid gpus";
 		v->has_gpus = true;
-	} else if (!absent(tres, false)) {
+	} else if (!gpu_value_absent(tres, false)) {
 		if (gpu_tres_gpus(tres.p, tres.len, &v->gpus) != 0)
 			return "invalid AllocTRES";
 		v->has_gpus = true;

@@ -119,6 +119,39 @@ gpu_table_name_eq(const char *p, size_t n, const char *s)
 	return s[n] == '\0';
 }
 
+struct gpu_str
+gpu_row_field(const struct gpu_row *row, int col)
+{
+	struct gpu_str none = {"", 0};
+
+	if (col < 0 || (size_t)col >= row->nfields || !row->present[col])
+		return none;
+	return row->fields[col];
+}
+
+bool
+gpu_value_absent(struct gpu_str v, bool is_time)
+{
+	static const char *const tokens[] = {"[N/A]", "N/A", "[Not Supported]"};
+
+	if (v.len == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
+		if (gpu_table_name_eq(v.p, v.len, tokens[i]))
+			return true;
+	return is_time && (gpu_table_name_eq(v.p, v.len, "Unknown") ||
+			   gpu_table_name_eq(v.p, v.len, "None"));
+}
+
+const char *
+gpu_text_check(struct gpu_str v, const char *too_long, const char *ctrl)
+{
+	for (size_t i = 0; i < v.len; i++)
+		if ((unsigned char)v.p[i] < 0x20 || v.p[i] == 0x7f)
+			return ctrl;
+	return v.len > GPU_TEXT_MAX ? too_long : NULL;
+}
+
 static bool
 is_blank_byte(char c)
 {

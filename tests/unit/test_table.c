@@ -225,10 +225,48 @@ test_table_header_and_names(void **state)
 	fclose(fp);
 }
 
+/* The record helpers the job and allocation readers share. */
+static void
+test_table_record_helpers(void **state)
+{
+	char long_text[GPU_TEXT_MAX + 2];
+	struct gpu_str f[2] = {{"a", 1}, {"b", 1}};
+	bool present[2] = {true, false};
+	struct gpu_row row = {0};
+
+	(void)state;
+	row.nfields = 2;
+	row.fields = f;
+	row.present = present;
+	assert_int_equal(gpu_row_field(&row, 0).len, 1);
+	assert_int_equal(gpu_row_field(&row, 1).len, 0); /* absent key */
+	assert_int_equal(gpu_row_field(&row, 2).len, 0); /* past the end */
+	assert_int_equal(gpu_row_field(&row, -1).len, 0); /* no column */
+	assert_true(gpu_value_absent((struct gpu_str){"", 0}, false));
+	assert_true(gpu_value_absent((struct gpu_str){"[n/a]", 5}, false));
+	assert_false(gpu_value_absent((struct gpu_str){"Unknown", 7}, false));
+	assert_true(gpu_value_absent((struct gpu_str){"Unknown", 7}, true));
+	assert_true(gpu_value_absent((struct gpu_str){"none", 4}, true));
+	memset(long_text, 'x', sizeof(long_text));
+	assert_string_equal(
+	    gpu_text_check((struct gpu_str){long_text, GPU_TEXT_MAX + 1},
+			   "long", "ctrl"),
+	    "long");
+	assert_null(gpu_text_check((struct gpu_str){long_text, GPU_TEXT_MAX},
+				   "long", "ctrl"));
+	long_text[3] = '\n';
+	assert_string_equal(
+	    gpu_text_check((struct gpu_str){long_text, GPU_TEXT_MAX + 1},
+			   "long", "ctrl"),
+	    "ctrl");
+	assert_null(gpu_text_check((struct gpu_str){long_text, 3}, NULL, "c"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_table_record_helpers),
 	    cmocka_unit_test(test_table_sacct_trailing_pipe),
 	    cmocka_unit_test(test_table_sacct_headerless),
 	    cmocka_unit_test(test_table_jsonl_names),
