@@ -12,7 +12,7 @@
 #include "gpu/writer.h"
 
 /* Most columns an output row can have. */
-#define AGG_MAX_COLS (7 + GPU_M_COUNT)
+#define AGG_MAX_COLS (9 + GPU_M_COUNT)
 
 /*
  * Fill cols with the output column names for q and the metric mask (static

@@ -26,6 +26,7 @@
 #define GPU_DIM_USER 8u
 #define GPU_DIM_PROJECT 16u
 #define GPU_DIM_MODEL 32u
+#define GPU_DIM_PROFILE 64u
 
 /*
  * Parse "node,gpu,job,user,project,model" (any subset, any order; "" or
@@ -56,10 +57,12 @@ struct gpu_group {
 	int64_t bucket_ms;
 	const char *node;
 	int gpu;
+	int mig; /* the MIG instance id, -1: the whole GPU (or not grouped) */
 	const char *job_id;
 	const char *user;
 	const char *project;
 	const char *model;
+	const char *profile; /* MIG profile, "" for a whole GPU */
 	struct gpu_sums sums;
 };
 
