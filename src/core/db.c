@@ -249,7 +249,8 @@ static const char *const migrations[GPU_DB_VERSION][MIGRATION_PARTS] = {
 	 * are rebuilt; the rollups, derived data, are made anew with the
 	 * keys mig (-1: a whole GPU) and profile_key and the share-weighted
 	 * sums, and every hour is marked dirty. ingest_log counts the rows
-	 * a later row of the same run superseded.
+	 * a later row of the same run superseded; jobs_dim the MIG slices
+	 * a job was allocated (gpu_count counts whole GPUs).
 	 */
 	{
 	"CREATE TABLE fact_v6("
@@ -330,6 +331,7 @@ static const char *const migrations[GPU_DB_VERSION][MIGRATION_PARTS] = {
 	" ts_ms / 3600000 * 3600000 FROM gpu_usage_fact;"
 	"ALTER TABLE ingest_log ADD COLUMN superseded INTEGER NOT NULL"
 	" DEFAULT 0;"
+	"ALTER TABLE jobs_dim ADD COLUMN mig_slices INTEGER;"
 	},
 };
 

@@ -144,13 +144,15 @@ static const char *const sql[S_N] = {
     [S_JOB_INS] = "INSERT OR IGNORE INTO jobs_dim(job_id) VALUES(?1)",
     [S_JOB_SEL] = "SELECT job_key FROM jobs_dim WHERE job_id = ?1",
     [S_JOB_GET] = "SELECT job_key, user, project, gpu_count, start_ms,"
-		  " end_ms, first_sample_ms, last_sample_ms FROM jobs_dim"
+		  " end_ms, first_sample_ms, last_sample_ms, mig_slices"
+		  " FROM jobs_dim"
 		  " WHERE job_id = ?1",
     [S_JOB_NEW] = "INSERT INTO jobs_dim(job_id, user, project, gpu_count,"
-		  " start_ms, end_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+		  " start_ms, end_ms, mig_slices) VALUES(?1, ?2, ?3, ?4, ?5,"
+		  " ?6, ?7)",
     [S_JOB_SET] = "UPDATE jobs_dim SET user = ?2, project = ?3,"
-		  " gpu_count = ?4, start_ms = ?5, end_ms = ?6"
-		  " WHERE job_id = ?1",
+		  " gpu_count = ?4, start_ms = ?5, end_ms = ?6,"
+		  " mig_slices = ?7 WHERE job_id = ?1",
     [S_REJECT] = "INSERT INTO rejects(ingest_id, source, line, reason,"
 		 " raw) VALUES(?1, ?2, ?3, ?4, ?5)",
     [S_LOG_INS] = "INSERT INTO ingest_log(started_ms, source, status)"
@@ -1016,6 +1018,7 @@ new_job(struct gpu_ingest *ing, const struct gpu_job *job, struct gpu_err *err)
 	bind_opt_i64(st, 4, job->has_gpus, job->gpus);
 	bind_opt_i64(st, 5, job->has_start, job->start_ms);
 	bind_opt_i64(st, 6, job->has_end, job->end_ms);
+	bind_opt_i64(st, 7, job->has_gpus && job->slices > 0, job->slices);
 	return run(ing, st, err);
 }
 
@@ -1072,6 +1075,8 @@ merge_job(struct gpu_ingest *ing, const struct gpu_job *job, enum outcome *o,
 	merge_int(get, 3, job->has_gpus, job->gpus, set, 4, &changed);
 	merge_int(get, 4, job->has_start, job->start_ms, set, 5, &changed);
 	merge_int(get, 5, job->has_end, job->end_ms, set, 6, &changed);
+	merge_int(get, 8, job->has_gpus && job->slices > 0, job->slices, set,
+		  7, &changed);
 	sqlite3_reset(get);
 	if (!changed)
 		return 0;
@@ -1220,7 +1225,7 @@ gpu_ingest_alloc(struct gpu_ingest *ing, const struct gpu_alloc *al,
 		 const char **why, struct gpu_err *err)
 {
 	struct gpu_job owner = {al->job_id, al->user, al->project, false,
-				false, false, 0, 0, 0};
+				false, false, 0, 0, 0, 0};
 	struct seen *node, *job;
 	struct held old, now;
 	enum outcome o;
