@@ -30,7 +30,8 @@ struct row {
 	const struct gen_job *job;
 	const struct gen_model *model;
 	int node;
-	int gpu;
+	int gpu;       /* the slot: a GPU, or a MIG slice with --mig */
+	int mem_total; /* MiB */
 	int util10; /* tenths of a percent */
 	int mem_used;
 	int power_cw; /* hundredths of a watt */
@@ -343,6 +344,8 @@ make_row(struct gen *g, struct row *r, int node, int gpu, struct draw *d)
 	r->node = node;
 	r->gpu = gpu;
 	r->model = mo;
+	r->mem_total = g->c->mig_k > 0 ? g->c->mig_mem[gpu % g->c->mig_k]
+				       : mo->mem_mib;
 	r->job = gen_sim_job(g->sim, node, gpu);
 	r->na = NA_NONE;
 	r->bad = 0;
@@ -351,16 +354,21 @@ make_row(struct gen *g, struct row *r, int node, int gpu, struct draw *d)
 		util = next(d) % 20 == 0 ? 1.0 : 0.0;
 		r->mem_used = g->idle_mem[gi];
 		power = mo->idle_w * (0.97 + 0.06 * unit(d));
+		if (r->mem_used > r->mem_total)
+			r->mem_used = r->mem_total;
 	} else {
 		util = job_util(r->job, g->st.infer, d);
 		util = util < 0 ? 0 : util > 100 ? 100 : util;
-		r->mem_used = job_mem(r->job, mo->mem_mib, util, d);
+		r->mem_used = job_mem(r->job, r->mem_total, util, d);
 		power = mo->idle_w + (mo->tdp_w - mo->idle_w) *
 					 (0.08 + 0.87 * util / 100.0) *
 					 (0.96 + 0.08 * unit(d));
 		if (power > mo->tdp_w)
 			power = mo->tdp_w;
 	}
+	/* A slice draws its share of the board's power. */
+	if (g->c->mig_k > 0)
+		power = power * g->c->mig_share[gpu % g->c->mig_k] / 28.0;
 	r->util10 = clamp_i(util * 10.0 + 0.5, 0, 1000);
 	r->power_cw = (int)(power * 100.0 + 0.5);
 	r->temp = (int)lround(27.0 + 48.0 * power / mo->tdp_w + 2.0 * tri(d));
@@ -395,6 +403,13 @@ put_util(char *p, const struct row *r)
 	return put_tenths(p, r->util10);
 }
 
+/* The GPU index of a row (its slot's GPU with --mig). */
+static int
+phys_gpu(const struct gen *g, const struct row *r)
+{
+	return g->c->mig_k > 0 ? r->gpu / g->c->mig_k : r->gpu;
+}
+
 static char *
 fmt_csv(char *p, const struct gen *g, const struct row *r)
 {
@@ -409,7 +424,7 @@ fmt_csv(char *p, const struct gen *g, const struct row *r)
 	if (r->bad == 3)
 		p = PUTS(p, "\"x");
 	*p++ = ',';
-	p = put_u(p, (uint64_t)r->gpu);
+	p = put_u(p, (uint64_t)phys_gpu(g, r));
 	*p++ = ',';
 	p = put_util(p, r);
 	*p++ = ',';
@@ -418,7 +433,7 @@ fmt_csv(char *p, const struct gen *g, const struct row *r)
 	if (r->na == NA_TOTAL)
 		p = PUTS(p, "[N/A]");
 	else
-		p = put_u(p, (uint64_t)r->model->mem_mib);
+		p = put_u(p, (uint64_t)r->mem_total);
 	*p++ = ',';
 	if (j != NULL) {
 		p = put(p, j->id_str, (size_t)j->id_len);
@@ -447,6 +462,14 @@ fmt_csv(char *p, const struct gen *g, const struct row *r)
 		    g->uuids[(size_t)r->node * (size_t)c->gpn + (size_t)r->gpu],
 		    40);
 	}
+	if (c->mig_k > 0) {
+		int i = r->gpu % c->mig_k;
+
+		*p++ = ',';
+		p = put_u(p, (uint64_t)i + 1);
+		*p++ = ',';
+		p = put(p, c->mig_prof[i], (size_t)c->mig_plen[i]);
+	}
 	*p++ = '\n';
 	return p;
 }
@@ -473,7 +496,7 @@ fmt_jsonl(char *p, const struct gen *g, const struct row *r)
 	if (r->bad != 3)
 		*p++ = '"';
 	p = PUTS(p, ",\"gpu\":");
-	p = put_u(p, (uint64_t)r->gpu);
+	p = put_u(p, (uint64_t)phys_gpu(g, r));
 	p = PUTS(p, ",\"util_pct\":");
 	if (r->bad == 2)
 		p = PUTS(p, "\"9x7\"");
@@ -485,7 +508,7 @@ fmt_jsonl(char *p, const struct gen *g, const struct row *r)
 	if (r->na == NA_TOTAL)
 		p = PUTS(p, "\"[N/A]\"");
 	else
-		p = put_u(p, (uint64_t)r->model->mem_mib);
+		p = put_u(p, (uint64_t)r->mem_total);
 	if (j != NULL) {
 		p = PUTS(p, ",\"job_id\":");
 		p = put_jstr(p, j->id_str, (size_t)j->id_len);
@@ -514,6 +537,14 @@ fmt_jsonl(char *p, const struct gen *g, const struct row *r)
 		    p,
 		    g->uuids[(size_t)r->node * (size_t)c->gpn + (size_t)r->gpu],
 		    40);
+	}
+	if (c->mig_k > 0) {
+		int i = r->gpu % c->mig_k;
+
+		p = PUTS(p, ",\"mig\":");
+		p = put_u(p, (uint64_t)i + 1);
+		p = PUTS(p, ",\"mig_profile\":");
+		p = put_jstr(p, c->mig_prof[i], (size_t)c->mig_plen[i]);
 	}
 	if (r->bad != 1)
 		*p++ = '}';
@@ -680,6 +711,8 @@ header(struct gen *g)
 			p = PUTS(p, ",interval_s");
 		if (c->col_uuid)
 			p = PUTS(p, ",gpu_uuid");
+		if (c->mig_k > 0)
+			p = PUTS(p, ",mig,mig_profile");
 		*p++ = '\n';
 	}
 	g->out->len = (size_t)(p - g->out->buf);

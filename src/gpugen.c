@@ -10,6 +10,7 @@
 #include "gpu/num.h"
 #include "gpu/opt.h"
 #include "gpu/outfile.h"
+#include "gpu/sample.h"
 #include "gpu/time.h"
 #include "gpugen.h"
 
@@ -18,7 +19,7 @@
 #define MAX_MODELS 32
 #define DEFAULT_MODELS "a100-80:4,a100-40:2,h100:2,h200:1,v100:1"
 
-enum { OPT_NODE = 256, OPT_LOAD, OPT_FAULTS };
+enum { OPT_NODE = 256, OPT_LOAD, OPT_FAULTS, OPT_MIG };
 
 static const char usage_text[] =
     "usage: gpugen [-n nodes] [-g gpus] [-s start] [-H hours | -e end] "
@@ -28,7 +29,8 @@ static const char usage_text[] =
     "              [-m model[:weight][,...]] [-x column[,column]] "
     "[--node name]\n"
     "              [--load fraction] [--faults rate] [-j jobs-file] "
-    "[-o file]\n";
+    "[-o file]\n"
+    "              [--mig profile[,profile...]]\n";
 
 static const char help_text[] =
     "Write realistic raw GPU samples (docs/FORMAT.md section 1) for a "
@@ -53,6 +55,10 @@ static const char help_text[] =
     "                           a100-80, h100, h200, v100 (default\n"
     "                           " DEFAULT_MODELS ")\n"
     "  -x, --extra LIST         add columns interval_s and/or gpu_uuid\n"
+    "      --mig PROFILE,...    carve every GPU into these MIG instances\n"
+    "                           (e.g. 3g.40gb,2g.20gb,2g.20gb; at most 7\n"
+    "                           slices): rows per slice, columns mig and\n"
+    "                           mig_profile (docs/FORMAT.md 1.6)\n"
     "      --node NAME          write only this node (nvidia-smi: default\n"
     "                           the first node)\n"
     "      --load F             target allocated share, 0-1 (default 0.7)\n"
@@ -87,6 +93,7 @@ struct opts {
 	double faults;
 	const char *jobs_out;
 	const char *output;
+	const char *mig;
 };
 
 static bool
@@ -196,6 +203,9 @@ set_opt(void *ctx, int c, const char *arg)
 	case OPT_NODE:
 		o->node = arg;
 		break;
+	case OPT_MIG:
+		o->mig = arg;
+		break;
 	case OPT_LOAD:
 		if (!parse_fraction(arg, &o->load))
 			return gpu_usage_error(usage_text, "invalid load '%s'",
@@ -231,6 +241,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	    {"models", required_argument, NULL, 'm'},
 	    {"extra", required_argument, NULL, 'x'},
 	    {"node", required_argument, NULL, OPT_NODE},
+	    {"mig", required_argument, NULL, OPT_MIG},
 	    {"load", required_argument, NULL, OPT_LOAD},
 	    {"faults", required_argument, NULL, OPT_FAULTS},
 	    {"help", no_argument, NULL, 'h'},
@@ -290,6 +301,56 @@ parse_extra(const char *list, struct gen_conf *c)
 		if (*p == ',')
 			p++;
 	}
+	return 0;
+}
+
+/*
+ * The MIG instances of --mig: profiles a 7-slice GPU (A100, H100, H200)
+ * offers, whose compute slices fit in one GPU.
+ */
+static int
+parse_mig(const char *list, struct gen_conf *c)
+{
+	const char *p = list;
+	int total = 0;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+		struct gpu_str prof = {p, n}, none = {"", 0};
+		int share, gb = 0;
+		size_t i = 0;
+
+		if (c->mig_k == 7)
+			return gpu_usage_error(usage_text,
+					       "--mig: more than 7 instances");
+		if (n == 0 || gpu_mig_share(prof, none, &share) != 0)
+			return gpu_usage_error(usage_text,
+					       "--mig: unknown MIG profile "
+					       "'%.*s' (such as 3g.40gb)",
+					       (int)n, p);
+		/* The memory of "3g.40gb" (or "1c.3g.40gb") is 40 GiB. */
+		while (i + 1 < n && !(p[i] == 'g' && p[i + 1] == '.'))
+			i++;
+		for (i += 2; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+			gb = gb * 10 + (p[i] - '0');
+		total += share;
+		if (total > 28)
+			return gpu_usage_error(
+			    usage_text,
+			    "--mig: '%s' needs more than the 7 compute slices "
+			    "of a GPU",
+			    list);
+		c->mig_prof[c->mig_k] = p;
+		c->mig_plen[c->mig_k] = (int)n;
+		c->mig_mem[c->mig_k] = gb * 1024;
+		c->mig_share[c->mig_k] = share;
+		c->mig_k++;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (c->mig_k == 0)
+		return gpu_usage_error(usage_text, "--mig: empty list");
 	return 0;
 }
 
@@ -459,10 +520,19 @@ configure(struct opts *o, struct gen_conf *c)
 	if ((int64_t)o->nodes * o->gpn > MAX_TOTAL_GPUS)
 		return gpu_usage_error(usage_text,
 				       "too many GPUs (at most 1000000)");
-	if (o->format == GEN_SMI && (o->ts_set || o->extra != NULL))
-		return gpu_usage_error(
-		    usage_text,
-		    "--ts and --extra do not apply to --format nvidia-smi");
+	if (o->format == GEN_SMI &&
+	    (o->ts_set || o->extra != NULL || o->mig != NULL))
+		return gpu_usage_error(usage_text,
+				       "--ts, --extra and --mig do not apply "
+				       "to --format nvidia-smi");
+	if (o->mig != NULL && (rc = parse_mig(o->mig, c)) != 0)
+		return rc;
+	if (c->mig_k > 0 && (int64_t)o->nodes * o->gpn * c->mig_k >
+				MAX_TOTAL_GPUS)
+		return gpu_usage_error(usage_text,
+				       "too many MIG slices (at most 1000000)");
+	if (c->mig_k > 0)
+		c->gpn = o->gpn * c->mig_k;
 	rc = check_range(o, c);
 	if (rc == 0 && o->extra != NULL)
 		rc = parse_extra(o->extra, c);

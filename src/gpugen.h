@@ -160,6 +160,15 @@ struct gen_conf {
 	double faults;
 	int only_node;			     /* -1: every node */
 	const struct gen_model **node_model; /* per node */
+	/*
+	 * --mig: every GPU carved into mig_k MIG instances; a node's gpn
+	 * slots are then its GPUs' slices (slot / mig_k is the GPU).
+	 */
+	int mig_k; /* 0: whole GPUs */
+	const char *mig_prof[7];
+	int mig_plen[7];
+	int mig_mem[7];	  /* MiB */
+	int mig_share[7]; /* 28ths */
 };
 
 /*
