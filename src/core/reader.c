@@ -552,7 +552,7 @@ is_prom(enum gpu_format format, const char *head, long n)
 	return gpu_prom_detect(head, (size_t)n);
 }
 
-/* dcgmi stats -j output: a per-job report, not samples (FORMAT.md 1.6). */
+/* dcgmi stats -j output: a per-job report, not samples (FORMAT.md 1.7). */
 static bool
 is_dcgmi_stats(const char *head, long n)
 {
@@ -590,7 +590,7 @@ gpu_reader_open(FILE *fp, const char *source,
 	if (is_dcgmi_stats(head, nhead)) {
 		gpu_err_at(err, source, 1,
 			   "dcgmi stats output is a per-job summary, not "
-			   "samples: it is not loaded (docs/FORMAT.md 1.6)");
+			   "samples: it is not loaded (docs/FORMAT.md 1.7)");
 		goto fail;
 	}
 	if (is_prom(opts->format, head, nhead)) {
