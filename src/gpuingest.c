@@ -261,6 +261,7 @@ add_counts(struct gpu_ingest_counts *t, const struct gpu_ingest_counts *c)
 	t->inserted += c->inserted;
 	t->updated += c->updated;
 	t->unchanged += c->unchanged;
+	t->superseded += c->superseded;
 	t->rejected += c->rejected;
 	t->attributed += c->attributed;
 	t->overlaps += c->overlaps;
@@ -600,10 +601,11 @@ print_counts_json(struct gpu_buf *b, const struct gpu_ingest_counts *c,
 {
 	gpu_buf_addf(b,
 		     "\"read\":%lld,\"inserted\":%lld,\"updated\":%lld,"
-		     "\"unchanged\":%lld,\"rejected\":%lld",
+		     "\"unchanged\":%lld,\"superseded\":%lld,"
+		     "\"rejected\":%lld",
 		     (long long)c->read, (long long)c->inserted,
 		     (long long)c->updated, (long long)c->unchanged,
-		     (long long)c->rejected);
+		     (long long)c->superseded, (long long)c->rejected);
 	if (attribution)
 		gpu_buf_addf(b, ",\"attributed\":%lld,\"overlaps\":%lld",
 			     (long long)c->attributed,
@@ -616,10 +618,14 @@ print_counts_text(struct gpu_buf *b, const char *what,
 {
 	gpu_buf_addf(b,
 		     "%s: read %lld, inserted %lld, updated %lld, unchanged "
-		     "%lld, rejected %lld",
+		     "%lld, ",
 		     what, (long long)c->read, (long long)c->inserted,
-		     (long long)c->updated, (long long)c->unchanged,
-		     (long long)c->rejected);
+		     (long long)c->updated, (long long)c->unchanged);
+	/* Only a self-contradicting input has any: said only then. */
+	if (c->superseded > 0)
+		gpu_buf_addf(b, "superseded %lld, ",
+			     (long long)c->superseded);
+	gpu_buf_addf(b, "rejected %lld", (long long)c->rejected);
 	if (attribution)
 		gpu_buf_addf(b, ", attributed %lld, overlaps %lld",
 			     (long long)c->attributed,

@@ -20,7 +20,7 @@
  * overlaps: those of them that more than one allocation covers.
  */
 struct gpu_ingest_counts {
-	int64_t read, inserted, updated, unchanged, rejected;
+	int64_t read, inserted, updated, unchanged, superseded, rejected;
 	int64_t attributed, overlaps;
 	bool has_ts;
 	int64_t min_ts_ms, max_ts_ms;

@@ -69,6 +69,7 @@ struct gpu_seen {
 	int64_t profile_key; /* the latest sample's, 0: none */
 	int64_t min_ms, max_ms;
 	int64_t model_key; /* 0: none seen */
+	bool loaded;	   /* a sample of it was loaded */
 	int64_t mem_total;
 	bool has_mem_total;
 	char *uuid;
@@ -89,9 +90,30 @@ struct gpu_seen {
 /* Parameters of one fact row. */
 #define FACT_NCOLS 18
 
+/* A stored row's values, in the order read_stored() takes them. */
+#define STORED_COLS                                                            \
+	"util_pct, mem_used_mib, mem_total_mib, job_key, user_key,"            \
+	" project_key, model_key, interval_s, power_w, temp_c, job_src,"       \
+	" profile_key, share28, ingest_id"
+
+/* The temporary tables of a run's record of its keys. */
+static const char RUN_TABLES[] =
+    "CREATE TEMP TABLE IF NOT EXISTS run_pre(ts_ms, node_id, gpu,"
+    " util_pct, mem_used_mib, mem_total_mib, job_key, user_key,"
+    " project_key, model_key, interval_s, ingest_id, power_w, temp_c,"
+    " job_src, mig, profile_key, share28,"
+    " PRIMARY KEY(ts_ms, node_id, gpu, mig)) WITHOUT ROWID;"
+    "CREATE TEMP TABLE IF NOT EXISTS run_seen(ts_ms, node_id, gpu, mig,"
+    " PRIMARY KEY(ts_ms, node_id, gpu, mig)) WITHOUT ROWID;";
+
 enum {
 	S_FACT_INS,
 	S_FACT_UPD,
+	S_FACT_GET,
+	S_PRE_PUT,
+	S_PRE_GET,
+	S_SEEN_PUT,
+	S_SEEN_GET,
 	S_DIRTY,
 	S_NODE_INS,
 	S_NODE_SEL,
@@ -122,20 +144,31 @@ static const char *const sql[S_N] = {
     [S_FACT_INS] = "INSERT OR IGNORE INTO " FACT_COLS " VALUES(?1, ?2, ?3,"
 		   " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
 		   " ?16, ?17, ?18)",
-    /* Only a row whose values differ is rewritten (and counted). */
     [S_FACT_UPD] = "UPDATE gpu_usage_fact SET util_pct = ?4,"
 		   " mem_used_mib = ?5, mem_total_mib = ?6, job_key = ?7,"
 		   " user_key = ?8, project_key = ?9, model_key = ?10,"
 		   " interval_s = ?11, ingest_id = ?12, power_w = ?13,"
 		   " temp_c = ?14, job_src = ?15, profile_key = ?17,"
 		   " share28 = ?18 WHERE ts_ms = ?1 AND node_id = ?2 AND"
-		   " gpu = ?3 AND mig = ?16 AND (util_pct IS NOT ?4 OR"
-		   " mem_used_mib IS NOT ?5 OR mem_total_mib IS NOT ?6 OR"
-		   " job_key IS NOT ?7 OR user_key IS NOT ?8 OR project_key"
-		   " IS NOT ?9 OR model_key IS NOT ?10 OR interval_s IS NOT"
-		   " ?11 OR power_w IS NOT ?13 OR temp_c IS NOT ?14 OR"
-		   " job_src IS NOT ?15 OR profile_key IS NOT ?17 OR"
-		   " share28 IS NOT ?18)",
+		   " gpu = ?3 AND mig = ?16",
+    [S_FACT_GET] = "SELECT " STORED_COLS " FROM gpu_usage_fact"
+		   " WHERE ts_ms = ?1 AND node_id = ?2 AND gpu = ?3"
+		   " AND mig = ?4",
+    /*
+     * The run's own record of the keys it has seen (docs/WAREHOUSE.md):
+     * the stored row a run first rewrote, and the keys it found
+     * unchanged. Temporary tables: on disk past the page cache.
+     */
+    [S_PRE_PUT] = "INSERT OR IGNORE INTO temp.run_pre VALUES(?1, ?2, ?3,"
+		  " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+		  " ?16, ?17, ?18)",
+    [S_PRE_GET] = "SELECT " STORED_COLS " FROM temp.run_pre"
+		  " WHERE ts_ms = ?1 AND node_id = ?2 AND gpu = ?3"
+		  " AND mig = ?4",
+    [S_SEEN_PUT] = "INSERT OR IGNORE INTO temp.run_seen VALUES(?1, ?2,"
+		   " ?3, ?4)",
+    [S_SEEN_GET] = "SELECT 1 FROM temp.run_seen WHERE ts_ms = ?1 AND"
+		   " node_id = ?2 AND gpu = ?3 AND mig = ?4",
     [S_DIRTY] = "INSERT OR IGNORE INTO dirty_hours(hour_ms) VALUES(?1)",
     [S_NODE_INS] = "INSERT OR IGNORE INTO nodes_dim(node) VALUES(?1)",
     [S_NODE_SEL] = "SELECT node_id FROM nodes_dim WHERE node = ?1",
@@ -161,6 +194,7 @@ static const char *const sql[S_N] = {
 		  " inserted = ?4, updated = ?5, unchanged = ?6,"
 		  " rejected = ?7, min_ts_ms = ?8, max_ts_ms = ?9,"
 		  " sha256 = ?10, attributed = ?11, overlaps = ?12,"
+		  " superseded = ?13,"
 		  " status = 'ok' WHERE ingest_id = ?1",
     /* The latest sample's model, memory size and UUID win. */
     [S_GPU_UPSERT] =
@@ -283,6 +317,7 @@ struct gpu_ingest {
 	 * dirty holds the windows that this input's allocations changed.
 	 */
 	bool has_allocs;
+	bool run_keys; /* run_pre or run_seen hold rows of this run */
 	struct gpu_hashmap attr_map, jobkey_map;
 	struct gpu_attr *attrs;
 	size_t nattrs;
@@ -557,6 +592,8 @@ gpu_ingest_new(sqlite3 *db, const struct gpu_ingest_opts *opts,
 		db_fail(ing, err);
 		goto fail;
 	}
+	if (gpu_db_exec(db, RUN_TABLES, err) != 0)
+		goto fail;
 	for (int i = 0; i < S_N; i++) {
 		ing->st[i] = gpu_db_prepare(db, sql[i], err);
 		if (ing->st[i] == NULL)
@@ -610,6 +647,12 @@ gpu_ingest_begin_source(struct gpu_ingest *ing, const char *source,
 	sqlite3_stmt *st = ing->st[S_LOG_INS];
 
 	memset(&ing->c, 0, sizeof(ing->c));
+	if (ing->run_keys &&
+	    gpu_db_exec(ing->db,
+			"DELETE FROM temp.run_pre; DELETE FROM temp.run_seen",
+			err) != 0)
+		return -1;
+	ing->run_keys = false;
 	free(ing->source);
 	ing->source = gpu_xstrdup(source);
 	sqlite3_bind_int64(st, 1, now_ms);
@@ -730,6 +773,7 @@ note_gpu(struct gpu_seen *g, const struct gpu_sample *s, int64_t model_key,
 {
 	bool latest;
 
+	g->loaded = true;
 	latest = s->ts_ms >= g->max_ms;
 	if (s->ts_ms < g->min_ms)
 		g->min_ms = s->ts_ms;
@@ -768,10 +812,10 @@ mark_hour(struct gpu_ingest *ing, int64_t ts, struct gpu_err *err)
 }
 
 
-/* Bind f to parameters first..first+FACT_NCOLS-1 of st. */
+/* Bind f, written by run ingest_id, to parameters first.. of st. */
 static void
-bind_fact(struct gpu_ingest *ing, sqlite3_stmt *st, int first,
-	  const struct fact *f)
+bind_fact_id(sqlite3_stmt *st, int first, const struct fact *f,
+	     int64_t ingest_id)
 {
 	sqlite3_bind_int64(st, first, f->ts_ms);
 	sqlite3_bind_int64(st, first + 1, f->node_id);
@@ -782,13 +826,86 @@ bind_fact(struct gpu_ingest *ing, sqlite3_stmt *st, int first,
 	for (int i = 0; i < 4; i++)
 		bind_key(st, first + 6 + i, f->key[i]);
 	sqlite3_bind_int(st, first + 10, f->interval_s);
-	sqlite3_bind_int64(st, first + 11, ing->ingest_id);
+	sqlite3_bind_int64(st, first + 11, ingest_id);
 	bind_opt_double(st, first + 12, f->has_power, f->power);
 	bind_opt_double(st, first + 13, f->has_temp, f->temp);
 	bind_opt_i64(st, first + 14, f->from_alloc, 1);
 	sqlite3_bind_text(st, first + 15, f->mig_text, -1, SQLITE_TRANSIENT);
 	bind_key(st, first + 16, f->key[4]);
 	bind_opt_i64(st, first + 17, f->share28 > 0, f->share28);
+}
+
+/* Bind f to parameters first..first+FACT_NCOLS-1 of st. */
+static void
+bind_fact(struct gpu_ingest *ing, sqlite3_stmt *st, int first,
+	  const struct fact *f)
+{
+	bind_fact_id(st, first, f, ing->ingest_id);
+}
+
+/* Bind f's key to parameters 1-4 of st (ts, node, gpu, mig). */
+static void
+bind_fact_key(sqlite3_stmt *st, const struct fact *f)
+{
+	sqlite3_bind_int64(st, 1, f->ts_ms);
+	sqlite3_bind_int64(st, 2, f->node_id);
+	sqlite3_bind_int(st, 3, f->gpu);
+	sqlite3_bind_text(st, 4, f->mig_text, -1, SQLITE_TRANSIENT);
+}
+
+/*
+ * Look up the stored values (STORED_COLS) of f's key with st into *out,
+ * which keeps f's key, and the run that wrote them. *found says whether
+ * the key is stored.
+ */
+static int
+read_stored(struct gpu_ingest *ing, sqlite3_stmt *st, const struct fact *f,
+	    struct fact *out, int64_t *ingest_id, bool *found,
+	    struct gpu_err *err)
+{
+	int rc;
+
+	bind_fact_key(st, f);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found) {
+		*out = *f;
+		out->util = sqlite3_column_double(st, 0);
+		out->mem_used = sqlite3_column_int64(st, 1);
+		out->has_mem_total = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		out->mem_total = sqlite3_column_int64(st, 2);
+		for (int i = 0; i < 4; i++)
+			out->key[i] = sqlite3_column_int64(st, 3 + i);
+		out->interval_s = sqlite3_column_int(st, 7);
+		out->has_power = sqlite3_column_type(st, 8) != SQLITE_NULL;
+		out->power = sqlite3_column_double(st, 8);
+		out->has_temp = sqlite3_column_type(st, 9) != SQLITE_NULL;
+		out->temp = sqlite3_column_double(st, 9);
+		out->from_alloc = sqlite3_column_type(st, 10) != SQLITE_NULL;
+		out->key[4] = sqlite3_column_int64(st, 11);
+		out->share28 = sqlite3_column_int(st, 12);
+		*ingest_id = sqlite3_column_int64(st, 13);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(ing, err);
+	return 0;
+}
+
+/* Do two rows of one key hold the same values? */
+static bool
+same_values(const struct fact *a, const struct fact *b)
+{
+	return a->util == b->util && a->mem_used == b->mem_used &&
+	       a->has_mem_total == b->has_mem_total &&
+	       (!a->has_mem_total || a->mem_total == b->mem_total) &&
+	       memcmp(a->key, b->key, sizeof(a->key)) == 0 &&
+	       a->interval_s == b->interval_s &&
+	       a->has_power == b->has_power &&
+	       (!a->has_power || a->power == b->power) &&
+	       a->has_temp == b->has_temp &&
+	       (!a->has_temp || a->temp == b->temp) &&
+	       a->from_alloc == b->from_alloc && a->share28 == b->share28;
 }
 
 /* Insert the batched rows, known to be new: one statement when full. */
@@ -838,35 +955,93 @@ known_new(struct gpu_ingest *ing, const struct fact *f)
 	return added;
 }
 
-/* Upsert one row whose key may exist; counts it. */
+/* Write f over its stored row, as written by run ingest_id. */
 static int
-upsert(struct gpu_ingest *ing, const struct fact *f, bool *changed,
-       struct gpu_err *err)
+rewrite(struct gpu_ingest *ing, const struct fact *f, int64_t ingest_id,
+	struct gpu_err *err)
 {
-	if (flush_batch(ing, err) != 0)
+	bind_fact_id(ing->st[S_FACT_UPD], 1, f, ingest_id);
+	return run(ing, ing->st[S_FACT_UPD], err);
+}
+
+/* Remember that this run found f's key unchanged. */
+static int
+note_seen(struct gpu_ingest *ing, const struct fact *f, struct gpu_err *err)
+{
+	bind_fact_key(ing->st[S_SEEN_PUT], f);
+	ing->run_keys = true;
+	return run(ing, ing->st[S_SEEN_PUT], err);
+}
+
+/*
+ * Upsert one row whose key may exist, and count it. The last row of a key
+ * in a run wins and is compared with what the warehouse held before the
+ * run; the earlier ones count as superseded (docs/FORMAT.md 2.1). A key
+ * this run wrote holds this run's ingest_id, and the row it replaced (if
+ * any) is in run_pre; a key it found unchanged is in run_seen, looked up
+ * only when maybe_seen (the row's time lies within the times this run
+ * has loaded for its GPU).
+ */
+static int
+upsert(struct gpu_ingest *ing, const struct fact *f, bool maybe_seen,
+       bool *changed, struct gpu_err *err)
+{
+	struct fact old, pre;
+	int64_t old_id, pre_id;
+	bool found, had_pre;
+
+	if (flush_batch(ing, err) != 0 ||
+	    read_stored(ing, ing->st[S_FACT_GET], f, &old, &old_id, &found,
+			err) != 0)
 		return -1;
-	/*
-	 * Update first: a corrected re-send then costs one statement. No
-	 * change means the key is absent or its values are the same, which
-	 * the insert tells apart.
-	 */
-	bind_fact(ing, ing->st[S_FACT_UPD], 1, f);
-	if (run(ing, ing->st[S_FACT_UPD], err) != 0)
-		return -1;
-	*changed = sqlite3_changes(ing->db) > 0;
-	if (*changed) {
-		ing->c.updated++;
-		return 0;
-	}
-	bind_fact(ing, ing->st[S_FACT_INS], 1, f);
-	if (run(ing, ing->st[S_FACT_INS], err) != 0)
-		return -1;
-	*changed = sqlite3_changes(ing->db) > 0;
-	if (*changed)
+	*changed = true;
+	if (!found) {
 		ing->c.inserted++;
-	else
+		bind_fact(ing, ing->st[S_FACT_INS], 1, f);
+		return run(ing, ing->st[S_FACT_INS], err);
+	}
+	if (old_id == ing->ingest_id) {
+		/* Written by an earlier row of this run: superseded. */
+		if (read_stored(ing, ing->st[S_PRE_GET], f, &pre, &pre_id,
+				&had_pre, err) != 0)
+			return -1;
+		ing->c.superseded++;
+		if (!had_pre) /* new to the warehouse: still inserted */
+			return rewrite(ing, f, ing->ingest_id, err);
+		ing->c.updated--;
+		if (same_values(f, &pre)) {
+			ing->c.unchanged++;
+			return rewrite(ing, &pre, pre_id, err) != 0 ||
+					   note_seen(ing, f, err) != 0
+				   ? -1
+				   : 0;
+		}
+		ing->c.updated++;
+		return rewrite(ing, f, ing->ingest_id, err);
+	}
+	if (maybe_seen) {
+		int64_t one;
+
+		bind_fact_key(ing->st[S_SEEN_GET], f);
+		if (query_i64(ing, ing->st[S_SEEN_GET], &one, &found, err) != 0)
+			return -1;
+		if (found) {
+			/* Found unchanged by an earlier row of this run. */
+			ing->c.superseded++;
+			ing->c.unchanged--;
+		}
+	}
+	if (same_values(f, &old)) {
+		*changed = false;
 		ing->c.unchanged++;
-	return 0;
+		return note_seen(ing, f, err);
+	}
+	ing->c.updated++;
+	bind_fact_id(ing->st[S_PRE_PUT], 1, &old, old_id);
+	ing->run_keys = true;
+	if (run(ing, ing->st[S_PRE_PUT], err) != 0)
+		return -1;
+	return rewrite(ing, f, ing->ingest_id, err);
 }
 
 int
@@ -943,11 +1118,14 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 		ing->c.inserted++;
 		if (ing->nbatch == BATCH && flush_batch(ing, err) != 0)
 			return -1;
-	} else if (upsert(ing, &f, &changed, err) != 0) {
+	} else if (upsert(ing, &f,
+			  g->loaded && f.ts_ms >= g->min_ms &&
+			      f.ts_ms <= g->max_ms,
+			  &changed, err) != 0) {
 		return -1;
 	}
 	ing->c.read++;
-	if (ing->c.inserted + ing->c.updated + ing->c.unchanged == 1) {
+	if (!ing->c.has_ts) {
 		ing->c.min_ts_ms = ing->c.max_ts_ms = s->ts_ms;
 		ing->c.has_ts = true;
 	} else if (s->ts_ms < ing->c.min_ts_ms) {
@@ -1494,6 +1672,7 @@ gpu_ingest_end_source(struct gpu_ingest *ing, const char *sha256,
 	sqlite3_bind_int64(st, 5, ing->c.updated);
 	sqlite3_bind_int64(st, 6, ing->c.unchanged);
 	sqlite3_bind_int64(st, 7, ing->c.rejected);
+	sqlite3_bind_int64(st, 13, ing->c.superseded);
 	bind_opt_i64(st, 8, ing->c.has_ts, ing->c.min_ts_ms);
 	bind_opt_i64(st, 9, ing->c.has_ts, ing->c.max_ts_ms);
 	if (sha256 != NULL)

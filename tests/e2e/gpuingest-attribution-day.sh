@@ -138,7 +138,7 @@ for db in a b c; do
 	check "bill of order $db equals the hand-computed one" $?
 done
 cat "$T/bill.b"
-grep -q '"allocations":{"read":2,"inserted":1,"updated":1,"unchanged":0,"rejected":0,"attributed":48,"overlaps":0}' "$T/b2.json"
+grep -q '"allocations":{"read":2,"inserted":1,"updated":1,"unchanged":0,"superseded":0,"rejected":0,"attributed":48,"overlaps":0}' "$T/b2.json"
 check "the correction and the running job attribute 48 stored samples" $?
 
 if command -v sqlite3 >/dev/null 2>&1; then
@@ -159,7 +159,7 @@ fi
 # order 1 leaves the same rows and bills.
 gpuingest -d "$T/b.db" --summary json -a "$T/snap2.txt" \
 	--node gpu01 --interval 300 "$T/gpu01.csv" >"$T/re.json"
-grep -q '^{"read":1152,"inserted":0,"updated":0,"unchanged":1152,"rejected":0,"attributed":0,"overlaps":0,.*"allocations":{"read":2,"inserted":0,"updated":0,"unchanged":2,"rejected":0,"attributed":0,"overlaps":0}' "$T/re.json"
+grep -q '^{"read":1152,"inserted":0,"updated":0,"unchanged":1152,"superseded":0,"rejected":0,"attributed":0,"overlaps":0,.*"allocations":{"read":2,"inserted":0,"updated":0,"unchanged":2,"superseded":0,"rejected":0,"attributed":0,"overlaps":0}' "$T/re.json"
 check "re-run: nothing inserted, updated or attributed" $?
 gpuingest -q -d "$T/b.db" -a "$T/snap1.txt" -a "$T/snap2.txt" </dev/null &&
 	smi "$T/b.db" gpu01 && smi "$T/b.db" gpu02

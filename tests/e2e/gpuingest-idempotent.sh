@@ -24,7 +24,7 @@ rows=$(($(wc -l <"$d/a.csv") - 1))
 dump() { sqlite3 "$d/w.db" ".dump gpu_usage_fact" >"$1"; }
 
 gpuingest -q -d "$d/w.db" --summary json "$d/a.csv" >"$d/s1"
-grep -q "\"read\":$rows,\"inserted\":$rows,\"updated\":0,\"unchanged\":0,\"rejected\":0" "$d/s1" ||
+grep -q "\"read\":$rows,\"inserted\":$rows,\"updated\":0,\"unchanged\":0,\"superseded\":0,\"rejected\":0" "$d/s1" ||
 	fail "first load: $(cat "$d/s1")"
 dump "$d/dump1"
 

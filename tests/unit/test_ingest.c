@@ -118,8 +118,8 @@ load(sqlite3 *db, const struct gpu_sample *s, int n)
 	c = *gpu_ingest_source_counts(ing);
 	gpu_ingest_free(ing);
 	assert_int_equal(gpu_db_commit(db, &err), 0);
-	assert_true(c.read ==
-		    c.inserted + c.updated + c.unchanged + c.rejected);
+	assert_true(c.read == c.inserted + c.updated + c.unchanged +
+				  c.superseded + c.rejected);
 	return c;
 }
 
@@ -137,15 +137,17 @@ test_ingest_upsert_counts(void **state)
 			for (int g = 0; g < 6; g++)
 				s[n++] = sample(T + t * MIN, node ? "n2" : "n1",
 						g, 50, "");
-	s[n++] = sample(T, "n1", 0, 50, "");	   /* identical: unchanged */
-	s[n++] = sample(T + MIN, "n2", 1, 60, ""); /* differs: updated */
-	s[n++] = sample(T + 2 * MIN, "n2", 5, 50, "j"); /* job: updated */
-	s[n++] = sample(T + 2 * MIN, "n2", 5, 50, "j"); /* then unchanged */
+	s[n++] = sample(T, "n1", 0, 50, "");	   /* identical */
+	s[n++] = sample(T + MIN, "n2", 1, 60, ""); /* differs */
+	s[n++] = sample(T + 2 * MIN, "n2", 5, 50, "j"); /* job */
+	s[n++] = sample(T + 2 * MIN, "n2", 5, 50, "j"); /* and again */
+	/* The last row of a key wins; the earlier ones are superseded. */
 	c = load(f->db, s, n);
 	assert_int_equal(c.read, 40);
 	assert_int_equal(c.inserted, 36);
-	assert_int_equal(c.updated, 2);
-	assert_int_equal(c.unchanged, 2);
+	assert_int_equal(c.updated, 0);
+	assert_int_equal(c.unchanged, 0);
+	assert_int_equal(c.superseded, 4);
 	assert_true(c.min_ts_ms == T && c.max_ts_ms == T + 2 * MIN);
 	assert_int_equal(q(f->db, "SELECT count(*) FROM gpu_usage_fact"), 36);
 	assert_int_equal(q(f->db, "SELECT util_pct FROM gpu_usage_fact WHERE"
@@ -154,13 +156,27 @@ test_ingest_upsert_counts(void **state)
 			 60);
 
 	/*
-	 * The same input again: no insert; the two corrected keys flip to
-	 * their original and back (4 updates, last write wins).
+	 * The same input again changes nothing, though it contradicts
+	 * itself: every key's last row equals what is stored.
 	 */
 	c = load(f->db, s, n);
 	assert_int_equal(c.inserted, 0);
-	assert_int_equal(c.updated, 4);
+	assert_int_equal(c.updated, 0);
 	assert_int_equal(c.unchanged, 36);
+	assert_int_equal(c.superseded, 4);
+	assert_int_equal(q(f->db, "SELECT util_pct FROM gpu_usage_fact WHERE"
+				  " gpu = 1 AND node_id = 2 AND ts_ms ="
+				  " 1795881660000"),
+			 60);
+	/* Out of time order, a repeat of a row found unchanged. */
+	{
+		struct gpu_sample r[3] = {s[13], s[0], s[13]};
+
+		c = load(f->db, r, 3);
+		assert_int_equal(c.unchanged, 2);
+		assert_int_equal(c.superseded, 1);
+		assert_int_equal(c.updated, 0);
+	}
 	c = load(f->db, s, 36);
 	assert_int_equal(c.inserted, 0);
 	/* Rows 13 and 35 were corrected by the repeats; loading the
@@ -170,7 +186,9 @@ test_ingest_upsert_counts(void **state)
 	assert_int_equal(q(f->db, "SELECT count(*) FROM gpu_usage_fact"), 36);
 	assert_int_equal(q(f->db, "SELECT sum(rows_read) FROM ingest_log"
 				  " WHERE status = 'ok' AND sha256 = 'ab'"),
-			 116);
+			 119);
+	assert_int_equal(q(f->db, "SELECT sum(superseded) FROM ingest_log"),
+			 9);
 }
 
 static void
