@@ -66,6 +66,8 @@ LAKE_LIB   := $(B)/liblake.a
 BINS       := $(TOOLS:%=$(B)/%)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+# Shell completions, generated from the built tools' option tables.
+COMPLETIONS := $(B)/completions/gpuusage.bash $(B)/completions/_gpuusage
 BROWSER_TEST := tests/e2e/gpureport-browser.sh
 E2E_TESTS  := $(filter-out $(BROWSER_TEST),$(wildcard tests/e2e/*.sh))
 # A tool is src/<tool>.c plus any src/<tool>-<part>.c.
@@ -83,14 +85,15 @@ tool_libs   = $(if $(filter gpuexport,$(1)),$(LAKE_LIBS))
 .PHONY: all demo help check check-unit check-golden check-e2e check-browser \
         check-asan check-valgrind bench install uninstall clean format fuzz
 
-all: $(LIB) $(LAKE_LIB) $(BINS)
+all: $(LIB) $(LAKE_LIB) $(BINS) $(COMPLETIONS)
 
 demo: all
 	B=$(B) scripts/demo.sh
 
 help:
 	@echo 'Targets (GNU make; B=DIR builds in DIR instead of build/):'
-	@echo '  all             the core library and the tools (default)'
+	@echo '  all             the core library, the tools and their shell'
+	@echo '                  completions (default)'
 	@echo '  demo            build, run a 24-hour demo pipeline, print a summary'
 	@echo '  check           every test: check-unit, check-golden, check-e2e,'
 	@echo '                  check-browser, one after the other'
@@ -134,6 +137,12 @@ $(LIB): $(CORE_OBJ)
 $(BINS): $(B)/%: $$(call tool_obj,%) $$(call tool_lib,%) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(call tool_obj,$*) \
 	  $(call tool_lib,$*) $(LIB) $(PKG_LIBS) $(call tool_libs,$*)
+
+# Both completions come from one run of the generator: a pattern rule with
+# two targets makes one recipe for both (in any GNU make).
+$(B)/completions/%.bash $(B)/completions/_%: $(BINS) scripts/gpu-pipeline \
+    scripts/gen-completions.sh
+	scripts/gen-completions.sh $(B) $(B)/completions
 
 $(B)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
