@@ -11,6 +11,10 @@ VERSION    := 0.1.0
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
+PKGDATADIR ?= $(DATADIR)/gpuusage
 CC         ?= cc
 CFLAGS     ?= -O2 -g
 B          ?= build
@@ -105,8 +109,11 @@ help:
 	@echo '  check-valgrind  the golden cases under valgrind'
 	@echo '  fuzz            each tests/fuzz/ target for FUZZ_SECONDS (20)'
 	@echo '  bench           the benchmarks of bench/'
-	@echo '  install         install the tools, gpu-pipeline and the man pages'
-	@echo '                  (PREFIX, BINDIR, MANDIR, DESTDIR)'
+	@echo '  install         install the tools, gpu-pipeline, the man pages, the'
+	@echo '                  bash and zsh completions and, under PKGDATADIR,'
+	@echo '                  the systemd units, cron line, Slurm prolog/epilog'
+	@echo '                  and sample configuration (PREFIX, BINDIR, MANDIR,'
+	@echo '                  DATADIR, BASHCOMPDIR, ZSHCOMPDIR, PKGDATADIR, DESTDIR)'
 	@echo '  uninstall       remove what install installed'
 	@echo '  format          clang-format the C sources'
 	@echo '  clean           remove build/ and build-asan/'
@@ -202,15 +209,50 @@ $(B)/readbench: bench/readbench.c $(LIB)
 bench: all $(B)/readbench
 	B=$(B) bench/run-all.sh
 
+# What install puts under PKGDATADIR, beside the binaries, man pages and
+# completions: the deployment files of docs/DEPLOY.md, to copy from there.
+UNITS      := $(wildcard scripts/*.service scripts/*.timer)
+SLURM      := scripts/slurm/prolog scripts/slurm/epilog
+SAMPLES    := data/gpu-pipeline.conf data/rates.conf $(wildcard data/*.csv)
+# The units and the cron line name the binaries by their installed path.
+subst_bindir = sed 's|/usr/local/bin/|$(BINDIR)/|g'
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+	  $(DESTDIR)$(PKGDATADIR)/systemd $(DESTDIR)$(PKGDATADIR)/slurm \
+	  $(DESTDIR)$(PKGDATADIR)/examples
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
 	install -m 755 scripts/gpu-pipeline $(DESTDIR)$(BINDIR)
 	install -m 644 $(wildcard docs/*.1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(B)/completions/gpuusage.bash \
+	  $(DESTDIR)$(BASHCOMPDIR)/gpuusage
+	for t in $(TOOLS) gpu-pipeline; do \
+	  ln -sf gpuusage $(DESTDIR)$(BASHCOMPDIR)/$$t || exit 1; done
+	install -m 644 $(B)/completions/_gpuusage $(DESTDIR)$(ZSHCOMPDIR)
+	for f in $(UNITS); do \
+	  $(subst_bindir) $$f >$(DESTDIR)$(PKGDATADIR)/systemd/$${f##*/} && \
+	  chmod 644 $(DESTDIR)$(PKGDATADIR)/systemd/$${f##*/} || exit 1; done
+	$(subst_bindir) scripts/gpu-pipeline.cron \
+	  >$(DESTDIR)$(PKGDATADIR)/gpu-pipeline.cron
+	chmod 644 $(DESTDIR)$(PKGDATADIR)/gpu-pipeline.cron
+	install -m 755 $(SLURM) $(DESTDIR)$(PKGDATADIR)/slurm
+	install -m 644 $(SAMPLES) $(DESTDIR)$(PKGDATADIR)/examples
 
+# Removes every file install can put, then the folders of PKGDATADIR
+# (the shared ones, bin/ and share/man/ among them, stay).
 uninstall:
 	rm -f $(ALL_TOOLS:%=$(DESTDIR)$(BINDIR)/%) $(DESTDIR)$(BINDIR)/gpu-pipeline
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard docs/*.1)))
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/gpuusage \
+	  $(ALL_TOOLS:%=$(DESTDIR)$(BASHCOMPDIR)/%) \
+	  $(DESTDIR)$(BASHCOMPDIR)/gpu-pipeline $(DESTDIR)$(ZSHCOMPDIR)/_gpuusage
+	rm -f $(addprefix $(DESTDIR)$(PKGDATADIR)/systemd/,$(notdir $(UNITS))) \
+	  $(DESTDIR)$(PKGDATADIR)/gpu-pipeline.cron \
+	  $(addprefix $(DESTDIR)$(PKGDATADIR)/slurm/,$(notdir $(SLURM))) \
+	  $(addprefix $(DESTDIR)$(PKGDATADIR)/examples/,$(notdir $(SAMPLES)))
+	-rmdir $(DESTDIR)$(PKGDATADIR)/systemd $(DESTDIR)$(PKGDATADIR)/slurm \
+	  $(DESTDIR)$(PKGDATADIR)/examples $(DESTDIR)$(PKGDATADIR) 2>/dev/null
 
 format:
 	clang-format -i $(wildcard include/gpu/*.h src/*.c src/*.h src/core/*.c \
