@@ -7,8 +7,19 @@
 #include "gpu/time.h"
 #include "gpuagg.h"
 
-static const char *const key_cols[] = {"node", "gpu",	  "job_id",
-				       "user", "project", "model"};
+static const char *const key_cols[] = {
+    "node", "gpu", "job_id", "user", "project", "model", "usage_category"};
+
+#define NKEY_COLS (sizeof(key_cols) / sizeof(key_cols[0]))
+
+/* The usage_category key of g ("" when not grouped by it). */
+static const char *
+category_name(const struct gpu_group *g)
+{
+	return g->category >= 0
+		   ? gpu_usage_cat_name((enum gpu_usage_cat)g->category)
+		   : "";
+}
 
 static unsigned key_mask(unsigned d);
 
@@ -42,7 +53,7 @@ agg_where_parse(const char *s, struct agg_where *w, struct gpu_err *err)
 	else if (strcmp(name, "util") == 0)
 		snprintf(name, sizeof(name), "avg_util_pct");
 	w->key = -1;
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < NKEY_COLS; i++)
 		if (i != 1 && strcmp(name, key_cols[i]) == 0)
 			w->key = (int)i;
 	if (w->key >= 0) {
@@ -71,8 +82,9 @@ agg_has_key(const struct gpu_agg_query *q, int k)
 static const char *
 group_key(const struct gpu_group *g, int k)
 {
-	const char *const keys[] = {g->node, g->node,	 g->job_id,
-				    g->user, g->project, g->model};
+	const char *const keys[] = {g->node,	     g->node,	 g->job_id,
+				    g->user,	     g->project, g->model,
+				    category_name(g)};
 
 	return keys[k] != NULL ? keys[k] : "";
 }
@@ -175,7 +187,10 @@ agg_order(const struct gpu_agg *a, bool sort, enum gpu_metric by, size_t top,
 
 /* Output. */
 
-/* Which key columns print: node, gpu, job_id, user, project, model. */
+/*
+ * Which key columns print: node, gpu, job_id, user, project, model,
+ * usage_category.
+ */
 static unsigned
 key_mask(unsigned d)
 {
@@ -193,6 +208,8 @@ key_mask(unsigned d)
 		k |= 16u;
 	if (d & GPU_DIM_MODEL)
 		k |= 32u;
+	if (d & GPU_DIM_CATEGORY)
+		k |= 64u;
 	return k;
 }
 
@@ -205,7 +222,7 @@ agg_columns(const struct gpu_agg_query *q, unsigned metrics,
 
 	if (q->period != GPU_PERIOD_ALL)
 		cols[n++] = gpu_period_name(q->period);
-	for (int i = 0; i < 6; i++)
+	for (size_t i = 0; i < NKEY_COLS; i++)
 		if (k & (1u << i))
 			cols[n++] = key_cols[i];
 	for (int i = 0; i < GPU_M_COUNT; i++)
@@ -290,6 +307,8 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 		write_owner(w, g->project, table);
 	if (k & 32u)
 		write_text(w, g->model);
+	if (k & 64u)
+		write_text(w, category_name(g));
 	for (int i = 0; i < GPU_M_COUNT; i++) {
 		struct gpu_value v;
 

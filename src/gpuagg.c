@@ -45,8 +45,11 @@ static const char help_text[] =
     "  -i, --input FILE|-       aggregate samples from FILE (- = stdin)\n"
     "                           as given, without a warehouse\n"
     "  -p, --period P           hour, day, week, month or all (default)\n"
-    "  -b, --by DIM[,DIM...]    node, gpu, job, user, project, model\n"
-    "                           (default: none, the cluster total)\n"
+    "  -b, --by DIM[,DIM...]    node, gpu, job, user, project, model,\n"
+    "                           usage_category (idle, low, medium, high\n"
+    "                           utilization of each sample; read from\n"
+    "                           the facts, slower) (default: none, the\n"
+    "                           cluster total)\n"
     "      --from T, --to T     half-open range [from, to): timestamps,\n"
     "                           dates like 2026-11-01, now, today,\n"
     "                           yesterday or -7d (docs/FORMAT.md 1.1)\n"
@@ -330,6 +333,11 @@ check_prom(struct opts *o)
 		    usage_line, "-f prometheus: cannot label by job (unbounded "
 				"label cardinality; use node, gpu, user, "
 				"project, model)");
+	if (o->q.dims & GPU_DIM_CATEGORY)
+		return gpu_usage_error(
+		    usage_line, "-f prometheus: cannot label by "
+				"usage_category (counters count every sample; "
+				"use node, gpu, user, project, model)");
 	if (o->q.period != GPU_PERIOD_ALL || o->q.from_ms != INT64_MIN ||
 	    o->has_sort || o->has_top || o->metrics != GPU_METRICS_ALL)
 		return gpu_usage_error(

@@ -9,8 +9,8 @@
 #include "gpu/hashmap.h"
 #include "gpu/num.h"
 
-static const char *const dim_names[] = {"node", "gpu",	   "job",
-					"user", "project", "model"};
+static const char *const dim_names[] = {
+    "node", "gpu", "job", "user", "project", "model", "usage_category"};
 
 int
 gpu_dims_parse(const char *list, unsigned *dims, struct gpu_err *err)
@@ -19,7 +19,9 @@ gpu_dims_parse(const char *list, unsigned *dims, struct gpu_err *err)
 		*dims = 0;
 		return 0;
 	}
-	return gpu_names_parse(list, "dimension", dim_names, 6, dims, err);
+	return gpu_names_parse(list, "dimension", dim_names,
+			       sizeof(dim_names) / sizeof(dim_names[0]), dims,
+			       err);
 }
 
 struct grp {
@@ -102,12 +104,14 @@ key_split(struct gpu_group *g, const char *key)
 {
 	const char **f[5] = {&g->node, &g->job_id, &g->user, &g->project,
 			     &g->model};
-	const char *p = key + sizeof(int64_t) + sizeof(int32_t);
-	int32_t gpu;
+	const char *p = key + sizeof(int64_t) + 2 * sizeof(int32_t);
+	int32_t gpu, cat;
 
 	memcpy(&g->bucket_ms, key, sizeof(int64_t));
 	memcpy(&gpu, key + sizeof(int64_t), sizeof(gpu));
+	memcpy(&cat, key + sizeof(int64_t) + sizeof(gpu), sizeof(cat));
 	g->gpu = gpu;
+	g->category = cat;
 	for (int i = 0; i < 5; i++) {
 		uint32_t len;
 
@@ -125,10 +129,11 @@ key_split(struct gpu_group *g, const char *key)
 static struct grp *
 agg_group(struct gpu_agg *a, int64_t bucket, struct gpu_str node, int gpu,
 	  struct gpu_str job, struct gpu_str user, struct gpu_str project,
-	  struct gpu_str model)
+	  struct gpu_str model, int category)
 {
 	unsigned d = a->q.dims;
 	int32_t g32 = (d & GPU_DIM_GPU) ? gpu : -1;
+	int32_t c32 = (d & GPU_DIM_CATEGORY) ? category : -1;
 	struct grp *g;
 	size_t i;
 	bool created;
@@ -136,6 +141,7 @@ agg_group(struct gpu_agg *a, int64_t bucket, struct gpu_str node, int gpu,
 	gpu_buf_reset(&a->kb);
 	gpu_buf_add(&a->kb, &bucket, sizeof(bucket));
 	gpu_buf_add(&a->kb, &g32, sizeof(g32));
+	gpu_buf_add(&a->kb, &c32, sizeof(c32));
 	key_str(&a->kb, (d & (GPU_DIM_NODE | GPU_DIM_GPU)) != 0, node);
 	key_str(&a->kb, (d & GPU_DIM_JOB) != 0, job);
 	key_str(&a->kb, (d & GPU_DIM_USER) != 0, user);
@@ -222,7 +228,8 @@ gpu_agg_add_sample(struct gpu_agg *a, const struct gpu_sample *smp,
 	if (smp->ts_ms < a->q.from_ms || smp->ts_ms >= a->q.to_ms)
 		return;
 	g = agg_group(a, bucket_of(a, smp->ts_ms), smp->node, smp->gpu,
-		      smp->job_id, smp->user, smp->project, smp->model);
+		      smp->job_id, smp->user, smp->project, smp->model,
+		      (int)gpu_usage_category(smp->util_pct));
 	gpu_sums_add(&g->g.sums, smp, interval_s, a->q.threshold_mib);
 	agg_owner(a, g, smp->ts_ms, smp->job_id, smp->user, smp->project);
 }
@@ -234,7 +241,7 @@ gpu_agg_add_group(struct gpu_agg *a, const struct gpu_group *in,
 	struct gpu_str node = cstr(in->node), job = cstr(in->job_id);
 	struct gpu_str user = cstr(in->user), project = cstr(in->project);
 	struct grp *g = agg_group(a, in->bucket_ms, node, in->gpu, job, user,
-				  project, cstr(in->model));
+				  project, cstr(in->model), in->category);
 
 	gpu_sums_merge(&g->g.sums, &in->sums);
 	if (own->user.len > 0 &&
@@ -267,7 +274,10 @@ cmp_group(const struct gpu_group *x, const struct gpu_group *y)
 		return c;
 	if ((c = strcmp(x->project, y->project)) != 0)
 		return c;
-	return strcmp(x->model, y->model);
+	if ((c = strcmp(x->model, y->model)) != 0)
+		return c;
+	/* By utilization, as people read the classes, not by name. */
+	return x->category < y->category ? -1 : x->category > y->category;
 }
 
 static int
