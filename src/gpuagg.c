@@ -391,6 +391,10 @@ parse_args(int argc, char **argv, struct opts *o)
 		return gpu_usage_error(usage_line,
 				       "--input-tz needs --input: a warehouse "
 				       "holds UTC (see gpuingest --input-tz)");
+	if (o->has_interval && o->ninputs == 0)
+		return gpu_usage_error(
+		    usage_line, "--interval needs --input: the warehouse "
+				"keeps each sample's interval");
 	if (o->last != NULL) {
 		const char *why = NULL;
 
