@@ -7,10 +7,12 @@
 #include "gpu/time.h"
 #include "gpuagg.h"
 
-static const char *const key_cols[] = {
-    "node", "gpu", "job_id", "user", "project", "model", "usage_category"};
-
-#define NKEY_COLS (sizeof(key_cols) / sizeof(key_cols[0]))
+/* Key columns by bit of key_mask(); they print in key_order. */
+static const char *const key_cols[] = {"node", "gpu",	  "job_id",
+				       "user", "project", "model",
+				       "mig",  "profile", "usage_category"};
+static const int key_order[] = {0, 1, 6, 2, 3, 4, 5, 7, 8};
+#define NKEYS ((int)(sizeof(key_order) / sizeof(key_order[0])))
 
 /* The usage_category key of g ("" when not grouped by it). */
 static const char *
@@ -53,8 +55,8 @@ agg_where_parse(const char *s, struct agg_where *w, struct gpu_err *err)
 	else if (strcmp(name, "util") == 0)
 		snprintf(name, sizeof(name), "avg_util_pct");
 	w->key = -1;
-	for (i = 0; i < NKEY_COLS; i++)
-		if (i != 1 && strcmp(name, key_cols[i]) == 0)
+	for (i = 0; i < (size_t)NKEYS; i++)
+		if (i != 1 && i != 6 && strcmp(name, key_cols[i]) == 0)
 			w->key = (int)i;
 	if (w->key >= 0) {
 		if (strcmp(w->op, "=") != 0 && strcmp(w->op, "!=") != 0)
@@ -82,9 +84,9 @@ agg_has_key(const struct gpu_agg_query *q, int k)
 static const char *
 group_key(const struct gpu_group *g, int k)
 {
-	const char *const keys[] = {g->node,	     g->node,	 g->job_id,
-				    g->user,	     g->project, g->model,
-				    category_name(g)};
+	const char *const keys[] = {g->node, g->node,	 g->job_id,
+				    g->user, g->project, g->model,
+				    g->node, g->profile, category_name(g)};
 
 	return keys[k] != NULL ? keys[k] : "";
 }
@@ -188,8 +190,8 @@ agg_order(const struct gpu_agg *a, bool sort, enum gpu_metric by, size_t top,
 /* Output. */
 
 /*
- * Which key columns print: node, gpu, job_id, user, project, model,
- * usage_category.
+ * Which key columns print, by bit: node, gpu, job_id, user, project,
+ * model, mig, profile, usage_category.
  */
 static unsigned
 key_mask(unsigned d)
@@ -199,7 +201,7 @@ key_mask(unsigned d)
 	if (d & (GPU_DIM_NODE | GPU_DIM_GPU))
 		k |= 1u;
 	if (d & GPU_DIM_GPU)
-		k |= 2u;
+		k |= 2u | 64u;
 	if (d & GPU_DIM_JOB)
 		k |= 4u | 8u | 16u;
 	if (d & GPU_DIM_USER)
@@ -208,8 +210,10 @@ key_mask(unsigned d)
 		k |= 16u;
 	if (d & GPU_DIM_MODEL)
 		k |= 32u;
+	if (d & GPU_DIM_PROFILE)
+		k |= 128u;
 	if (d & GPU_DIM_CATEGORY)
-		k |= 64u;
+		k |= 256u;
 	return k;
 }
 
@@ -222,9 +226,9 @@ agg_columns(const struct gpu_agg_query *q, unsigned metrics,
 
 	if (q->period != GPU_PERIOD_ALL)
 		cols[n++] = gpu_period_name(q->period);
-	for (size_t i = 0; i < NKEY_COLS; i++)
-		if (k & (1u << i))
-			cols[n++] = key_cols[i];
+	for (int i = 0; i < NKEYS; i++)
+		if (k & (1u << key_order[i]))
+			cols[n++] = key_cols[key_order[i]];
 	for (int i = 0; i < GPU_M_COUNT; i++)
 		if (metrics & (1u << i))
 			cols[n++] = gpu_metric_name((enum gpu_metric)i);
@@ -299,6 +303,10 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 		write_text(w, g->node);
 	if (k & 2u)
 		gpu_writer_i64(w, g->gpu);
+	if ((k & 64u) && g->mig >= 0)
+		gpu_writer_i64(w, g->mig);
+	else if (k & 64u)
+		gpu_writer_null(w);
 	if (k & 4u)
 		write_owner(w, g->job_id, table);
 	if (k & 8u)
@@ -307,7 +315,9 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 		write_owner(w, g->project, table);
 	if (k & 32u)
 		write_text(w, g->model);
-	if (k & 64u)
+	if (k & 128u)
+		write_text(w, g->profile);
+	if (k & 256u)
 		write_text(w, category_name(g));
 	for (int i = 0; i < GPU_M_COUNT; i++) {
 		struct gpu_value v;

@@ -21,8 +21,9 @@ struct series {
 	bool in_hour;
 };
 
-static const char *const label_names[] = {"node", "gpu", "user", "project",
-					  "model"};
+static const char *const label_names[] = {"node",  "gpu", "user",   "project",
+					  "model", "mig", "profile"};
+#define NLABELS 7
 
 /* Which labels print (bits of label_names) for the --by dims. */
 static unsigned
@@ -33,7 +34,9 @@ label_mask(unsigned dims)
 	if (dims & (GPU_DIM_NODE | GPU_DIM_GPU))
 		k |= 1u;
 	if (dims & GPU_DIM_GPU)
-		k |= 2u;
+		k |= 2u | 32u;
+	if (dims & GPU_DIM_PROFILE)
+		k |= 64u;
 	if (dims & GPU_DIM_USER)
 		k |= 4u;
 	if (dims & GPU_DIM_PROJECT)
@@ -47,11 +50,14 @@ label_mask(unsigned dims)
 static void
 label_value(struct gpu_buf *b, const struct gpu_group *g, int i)
 {
-	const char *v[] = {g->node, NULL, g->user, g->project, g->model};
+	const char *v[] = {g->node,  NULL, g->user,	 g->project,
+			   g->model, NULL, g->profile};
 
 	if (i == 1)
 		gpu_num_fmt_i64(b, g->gpu);
-	else
+	else if (i == 5 && g->mig >= 0)
+		gpu_num_fmt_i64(b, g->mig);
+	else if (i != 5)
 		gpu_buf_adds(b, v[i]);
 }
 
@@ -60,7 +66,7 @@ static void
 series_key(struct gpu_buf *b, const struct gpu_group *g, unsigned k)
 {
 	gpu_buf_reset(b);
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < NLABELS; i++) {
 		if ((k & (1u << i)) == 0)
 			continue;
 		label_value(b, g, i);
@@ -75,15 +81,19 @@ cmp_series(const void *x, const void *y)
 {
 	const struct gpu_group *a = ((const struct series *)x)->g;
 	const struct gpu_group *b = ((const struct series *)y)->g;
-	const char *va[] = {a->node, "", a->user, a->project, a->model};
-	const char *vb[] = {b->node, "", b->user, b->project, b->model};
+	const char *va[] = {a->node,  "", a->user, a->project,
+			    a->model, "", a->profile};
+	const char *vb[] = {b->node,  "", b->user, b->project,
+			    b->model, "", b->profile};
 	int c;
 
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < NLABELS; i++) {
 		if ((cmp_mask & (1u << i)) == 0)
 			continue;
 		if (i == 1 && a->gpu != b->gpu)
 			return a->gpu < b->gpu ? -1 : 1;
+		if (i == 5 && a->mig != b->mig)
+			return a->mig < b->mig ? -1 : 1;
 		if ((c = strcmp(va[i], vb[i])) != 0)
 			return c;
 	}
@@ -115,11 +125,14 @@ write_labels(FILE *fp, const struct gpu_group *g, unsigned k)
 	if (k == 0)
 		return;
 	gpu_buf_init(&b);
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < NLABELS; i++) {
 		if ((k & (1u << i)) == 0)
 			continue;
 		gpu_buf_reset(&b);
 		label_value(&b, g, i);
+		/* A whole GPU has no mig label (Prometheus: empty is absent). */
+		if (i == 5 && b.len == 0)
+			continue;
 		fprintf(fp, "%s%s=\"", sep, label_names[i]);
 		escape_label(fp, b.data);
 		fputc('"', fp);

@@ -12,7 +12,7 @@
 #include "gpu/writer.h"
 
 /* Most columns an output row can have. */
-#define AGG_MAX_COLS (8 + GPU_M_COUNT)
+#define AGG_MAX_COLS (10 + GPU_M_COUNT)
 
 /*
  * Fill cols with the output column names for q and the metric mask (static

@@ -103,7 +103,7 @@ kind_amount(const struct gpu_charge *c, enum kind k, int64_t *cents,
 	switch (k) {
 	case K_GPU:
 		*cents = c->gpu_cents;
-		*qty = (double)c->alloc_seconds / 3600.0;
+		*qty = gpu_charge_gpu_hours(c);
 		return c->alloc_seconds > 0;
 	case K_MEM:
 		*cents = c->mem_cents;

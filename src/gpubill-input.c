@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* gpubill's inputs: gpuagg's CSV (--input) or the warehouse (--db). */
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 /* Columns of gpuagg's CSV that gpubill reads. */
 struct incols {
 	int job, user, project, model, alloc, overage, gpu_seconds, bucket;
+	int profile, alloc_hours;
 	enum gpu_period bucket_period;
 };
 
@@ -65,6 +67,8 @@ find_cols(struct gpu_table *t, const struct opts *o, const char *source,
 	c->user = gpu_table_col(t, "user");
 	c->project = gpu_table_col(t, "project");
 	c->model = gpu_table_col(t, "model");
+	c->profile = gpu_table_col(t, "profile");
+	c->alloc_hours = gpu_table_col(t, "alloc_gpu_hours");
 	c->gpu_seconds = gpu_table_col(t, "gpu_seconds");
 	if (o->share_idle && c->gpu_seconds < 0)
 		return gpu_err_at(err, source, 1,
@@ -100,6 +104,21 @@ field(const struct gpu_row *row, int col)
 	if (col < 0 || (size_t)col >= row->nfields || !row->present[col])
 		return none;
 	return row->fields[col];
+}
+
+/*
+ * Do a row's alloc_gpu_hours (col) and its alloc_gpu_seconds agree, as
+ * they do when no MIG slice, counted at its share in the hours, is in it?
+ */
+static bool
+whole_gpus(const struct gpu_row *row, int col, int64_t seconds)
+{
+	struct gpu_str v = field(row, col);
+	double h;
+
+	if (v.len == 0 || gpu_num_parse_double(v.p, v.len, &h) != 0)
+		return true;
+	return fabs(h * 3600 - (double)seconds) < 0.01;
 }
 
 static int
@@ -185,7 +204,7 @@ bill_read_input(struct gpu_bill *bill, const struct opts *o,
 	struct gpu_table *t = NULL;
 	FILE *fp = is_stdin ? stdin : fopen(o->input, "r");
 	struct gpu_row row;
-	struct incols c = {-1, -1, -1, -1, -1, -1, -1, -1, GPU_PERIOD_ALL};
+	struct incols c = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, GPU_PERIOD_ALL};
 	long last = 1;
 	int rc = -1, n;
 
@@ -226,6 +245,15 @@ bill_read_input(struct gpu_bill *bill, const struct opts *o,
 		u.user = field(&row, c.user);
 		u.project = field(&row, c.project);
 		u.model = field(&row, c.model);
+		u.profile = field(&row, c.profile);
+		u.share28 = 0;
+		if (u.profile.len > 0 &&
+		    gpu_mig_share(u.profile, u.model, &u.share28) != 0) {
+			gpu_err_at(err, source, row.line,
+				   "unknown MIG profile '%.*s'",
+				   (int)u.profile.len, u.profile.p);
+			goto out;
+		}
 		if (int_field(&row, c.alloc, "alloc_gpu_seconds", source,
 			      &u.alloc_seconds, err) != 0 ||
 		    int_field(&row, c.overage, "mem_overage_mib_seconds",
@@ -236,6 +264,14 @@ bill_read_input(struct gpu_bill *bill, const struct opts *o,
 		    int_field(&row, c.gpu_seconds, "gpu_seconds", source,
 			      &u.gpu_seconds, err) != 0)
 			goto out;
+		if (c.profile < 0 && c.alloc_hours >= 0 &&
+		    !whole_gpus(&row, c.alloc_hours, u.alloc_seconds)) {
+			gpu_err_at(err, source, row.line,
+				   "the row counts MIG slices at their share: "
+				   "bill them from 'gpuagg --by "
+				   "job,model,profile'");
+			goto out;
+		}
 		if (u.gpu_seconds < u.alloc_seconds) {
 			gpu_err_at(err, source, row.line,
 				   "alloc_gpu_seconds exceeds gpu_seconds");
@@ -322,7 +358,7 @@ bill_read_db(struct gpu_bill *bill, const struct opts *o,
 	rc = -1;
 	gpu_agg_query_init(&q);
 	q.period = GPU_PERIOD_ALL;
-	q.dims = GPU_DIM_JOB | GPU_DIM_MODEL;
+	q.dims = GPU_DIM_JOB | GPU_DIM_MODEL | GPU_DIM_PROFILE;
 	q.from_ms = o->has_range ? o->from : INT64_MIN;
 	q.to_ms = o->has_range ? o->to : INT64_MAX;
 	q.threshold_mib = gpu_rates_threshold_mib(r);

@@ -41,7 +41,7 @@ put_charge(struct gpu_writer *w, const struct gpu_charge *c,
 	   const struct opts *o, const char *currency)
 {
 	gpu_writer_i64(w, c->alloc_seconds);
-	gpu_writer_double(w, (double)c->alloc_seconds / 3600.0);
+	gpu_writer_double(w, gpu_charge_gpu_hours(c));
 	gpu_writer_i64(w, c->overage);
 	gpu_writer_double(w, (double)c->overage / (1024.0 * 3600.0));
 	gpu_writer_cents(w, c->gpu_cents);
@@ -269,7 +269,7 @@ bill_write_invoice(const struct gpu_bill_report *rep, const struct opts *o,
 		const struct gpu_bill_line *l = &rep->lines[i];
 		char h[40], g[40];
 
-		hours_text(h, sizeof(h), (double)l->c.alloc_seconds / 3600.0);
+		hours_text(h, sizeof(h), gpu_charge_gpu_hours(&l->c));
 		hours_text(g, sizeof(g),
 			   (double)l->c.overage / (1024.0 * 3600.0));
 		money_text(a, sizeof(a), l->c.gpu_cents);

@@ -29,12 +29,13 @@
 #define GPU_DIM_USER 8u
 #define GPU_DIM_PROJECT 16u
 #define GPU_DIM_MODEL 32u
-#define GPU_DIM_CATEGORY 64u
+#define GPU_DIM_PROFILE 64u
+#define GPU_DIM_CATEGORY 128u
 
 /*
- * Parse "node,gpu,job,user,project,model,usage_category" (any subset, any
- * order; "" or "none" is the cluster total) into a mask. Returns 0, or -1 with
- * err naming the bad entry and listing the valid names.
+ * Parse "node,gpu,job,user,project,model,profile,usage_category" (any
+ * subset, any order; "" or "none" is the cluster total) into a mask. Returns 0,
+ * or -1 with err naming the bad entry and listing the valid names.
  */
 int gpu_dims_parse(const char *list, unsigned *dims, struct gpu_err *err);
 
@@ -60,11 +61,13 @@ struct gpu_group {
 	int64_t bucket_ms;
 	const char *node;
 	int gpu;
+	int mig; /* the MIG instance id, -1: the whole GPU (or not grouped) */
 	const char *job_id;
 	const char *user;
 	const char *project;
 	const char *model;
-	int category; /* enum gpu_usage_cat */
+	const char *profile; /* MIG profile, "" for a whole GPU */
+	int category;	     /* enum gpu_usage_cat */
 	struct gpu_sums sums;
 };
 

@@ -18,20 +18,23 @@
 /*
  * The keys of a row, in the rollups' key order: the time bucket (the hour
  * of an hour row, the day of a day row), then integer keys of the
- * dimension tables (node_id, gpu, job_key, and names_dim keys of the
- * effective user and project and of the model; 0: none). The rollups
- * hold the keys before GPU_HK_CATEGORY; the usage category (1 + enum
- * gpu_usage_cat; 0: not split by it) comes only from a fact scan by
- * category, gpu_hrow_scan_category().
+ * dimension tables (node_id, gpu, the MIG instance id or -1 for a whole
+ * GPU, job_key, and names_dim keys of the effective user and project, of
+ * the model and of the MIG profile; 0: none). The rollups hold the keys
+ * before GPU_HK_CATEGORY; the usage category (1 + enum gpu_usage_cat; 0:
+ * not split by it) comes only from a fact scan by category,
+ * gpu_hrow_scan_category().
  */
 enum gpu_hkey {
 	GPU_HK_TIME,
 	GPU_HK_NODE,
 	GPU_HK_GPU,
+	GPU_HK_MIG,
 	GPU_HK_JOB,
 	GPU_HK_USER,
 	GPU_HK_PROJECT,
 	GPU_HK_MODEL,
+	GPU_HK_PROFILE,
 	GPU_HK_CATEGORY,
 	GPU_HK_N
 };

@@ -25,7 +25,8 @@ struct gpu_job {
 	struct gpu_str project;
 	bool has_start, has_end, has_gpus;
 	int64_t start_ms, end_ms;
-	int64_t gpus;
+	int64_t gpus;	/* whole GPUs */
+	int64_t slices; /* MIG slices (with has_gpus) */
 };
 
 struct gpu_jobs_opts {
@@ -86,10 +87,12 @@ const char *gpu_jobs_unknown(const struct gpu_jobs *j);
  * The GPU count of a Slurm TRES string such as AllocTRES
  * "billing=64,cpu=9,gres/gpu:h100=1,gres/gpu=1,mem=60G": the untyped
  * gres/gpu=N total when present, else the sum of the typed gres/gpu:T=N
- * entries, else 0. Returns 0 and sets *gpus, or -1 when a gres/gpu value
- * is not a non-negative integer.
+ * entries, else 0. A type naming a MIG profile ("a100_3g.20gb") counts
+ * slices, not GPUs: they go to *slices (when not NULL) and out of the
+ * total. Returns 0 and sets *gpus, or -1 when a gres/gpu value is not a
+ * non-negative integer.
  */
-int gpu_tres_gpus(const char *s, size_t len, int64_t *gpus);
+int gpu_tres_gpus(const char *s, size_t len, int64_t *gpus, int64_t *slices);
 
 /* Length of the job part of a Slurm job ID ("123_4.batch" -> 5). */
 size_t gpu_job_base_len(const char *id, size_t len);

@@ -48,6 +48,8 @@ struct gpu_rates {
 	char currency[16];
 	struct gpu_model_rate *models;
 	size_t nmodels;
+	struct gpu_model_rate *profiles; /* per MIG slice-hour, by profile */
+	size_t nprofiles;
 };
 
 /* The rate file key ("gpu_hourly_rate" ...) and environment variable
@@ -131,6 +133,7 @@ int64_t gpu_money_share(int64_t amount, const int64_t *weights, size_t n,
 /* The usage and money of one billing line (or of a total). */
 struct gpu_charge {
 	int64_t alloc_seconds;
+	int64_t alloc_w;  /* alloc_seconds, MIG slices at their share (28ths) */
 	int64_t overage; /* MiB-seconds */
 	int64_t gpu_cents;
 	int64_t mem_cents;
@@ -139,6 +142,9 @@ struct gpu_charge {
 	int64_t idle_cents; /* --share-idle: this line's share */
 	bool overflow;	    /* an amount did not fit: the others are void */
 };
+
+/* The allocated GPU-hours of c, MIG slices at their share. */
+double gpu_charge_gpu_hours(const struct gpu_charge *c);
 
 /* Add every field of from into into (a user line is a sum of job lines). */
 void gpu_charge_add(struct gpu_charge *into, const struct gpu_charge *from);
@@ -164,6 +170,8 @@ struct gpu_bill_usage {
 	int64_t overage;     /* MiB-seconds, allocated */
 	int64_t gpu_seconds; /* all time; gpu_seconds - alloc is idle */
 	int64_t owner_rank;  /* larger = later: whose user/project wins */
+	struct gpu_str profile; /* MIG profile; empty: whole GPUs */
+	int share28;		/* its share in 28ths; 0 or 28: whole GPUs */
 };
 
 enum gpu_bill_by { GPU_BILL_JOB, GPU_BILL_USER, GPU_BILL_PROJECT };
@@ -173,11 +181,27 @@ int gpu_bill_by_parse(const char *s, enum gpu_bill_by *by);
 
 /* A line of a report; text borrowed from the bill (job_id NULL for user
  * and project lines; user or project NULL when not a key). */
-/* Allocated seconds on one model (a job's part, or a period's idle time). */
+/*
+ * Allocated seconds on one model (a job's part, or a period's idle time),
+ * of whole GPUs or of MIG slices of one profile and share (in 28ths).
+ */
 struct gpu_bill_part {
-	struct gpu_str model; /* owned by the bill */
+	struct gpu_str model;	/* owned by the bill */
+	struct gpu_str profile; /* owned by the bill; empty: whole GPUs */
+	int share28;		/* 0 or 28: whole GPUs */
 	int64_t seconds;
 };
+
+/*
+ * Price one job from its parts (n >= 0): a part of whole GPUs at its
+ * model's rate; a part of MIG slices at its profile's rate from the card
+ * ("profile.NAME", per slice-hour), else at its share of its model's rate.
+ * gpu_cents is the sum of each part's rounded charge; alloc_w counts the
+ * slices at their share. Fills c.
+ */
+void gpu_charge_parts(struct gpu_charge *c, const struct gpu_rates *r,
+		      const struct gpu_bill_part *parts, size_t n,
+		      int64_t overage);
 
 struct gpu_bill_line {
 	const char *period;

@@ -36,7 +36,43 @@ struct gpu_sample {
 	bool has_temp;
 	int interval_s; /* 0: absent, the tool applies its default */
 	int njobs;	/* jobs that shared the GPU (dcgm-exporter hpc_job) */
+	/*
+	 * A MIG slice (has_mig): its GPU instance id, its profile
+	 * ("3g.40gb") and its share of the GPU in 28ths (0 or 28: all of
+	 * it). A zeroed sample is a whole GPU.
+	 */
+	bool has_mig;
+	int mig;
+	struct gpu_str profile;
+	int share28;
 };
+
+/* The largest MIG GPU instance id taken. */
+#define GPU_MIG_MAX 63
+
+/*
+ * Shares of a GPU are counted in 28ths: a slice of a 7-slice GPU (A100,
+ * H100, ...) is a multiple of 4/28 and one of a 4-slice A30 a multiple of
+ * 7/28, so every share, and every sum of seconds weighted by one, is an
+ * exact integer.
+ */
+#define GPU_SHARE_WHOLE 28
+
+/*
+ * The share in 28ths of a MIG profile ("3g.40gb", "1g.10gb+me", the
+ * compute-instance form "1c.3g.40gb") on a GPU of model (may be empty):
+ * its compute slices over the GPU's (7; 4 for an A30). Returns 0, or -1
+ * when the profile is not one a GPU of that kind offers.
+ */
+int gpu_mig_share(struct gpu_str profile, struct gpu_str model, int *share28);
+
+/*
+ * Make s (whose model is set) the MIG slice of instance id text id and
+ * profile prof. Returns NULL, or the reason to reject the sample: a bad id,
+ * a missing or unknown profile.
+ */
+const char *gpu_sample_set_mig(struct gpu_sample *s, struct gpu_str id,
+			       struct gpu_str prof);
 
 /* Usage categories of SPEC.md section 2. */
 enum gpu_usage_cat { GPU_CAT_IDLE, GPU_CAT_LOW, GPU_CAT_MEDIUM, GPU_CAT_HIGH };

@@ -16,7 +16,9 @@
 /*
  * The sums, named once: X(name, C type, SQL type, merge, empty value), in
  * the column order of the rollup tables. d is a sample's duration in
- * seconds. merge is SUM (added) or MAX (the larger kept), so that hour
+ * seconds and w its share of a GPU in 28ths (28 for a whole GPU, less for
+ * a MIG slice: gpu/sample.h); the _w sums count a slice at its share, the
+ * others count its seconds as seconds. merge is SUM (added) or MAX (the larger kept), so that hour
  * rows combine into any period exactly. The struct, the merge, the
  * rollups' column lists, placeholders, binding and reading are generated
  * from this list; gpu_sums_add() says how a sample adds to each sum. A new
@@ -38,7 +40,13 @@
 	X(power_seconds, int64_t, "INTEGER", SUM, 0)	/* d, with power */    \
 	X(overage, int64_t, "INTEGER", SUM, 0) /* d * over threshold, alloc */ \
 	X(last_ms, int64_t, "INTEGER", MAX, INT64_MIN)	  /* latest start */   \
-	X(alloc_idle_seconds, int64_t, "INTEGER", SUM, 0) /* d, idle, alloc */
+	X(alloc_idle_seconds, int64_t, "INTEGER", SUM, 0) /* d, idle, alloc */ \
+	X(gpu_w, int64_t, "INTEGER", SUM, 0)	  /* d * w */                  \
+	X(alloc_w, int64_t, "INTEGER", SUM, 0)	  /* d * w, allocated */       \
+	X(busy_w, double, "REAL", SUM, 0)	  /* d * w * util_pct */       \
+	X(alloc_busy_w, double, "REAL", SUM, 0)	  /* the same, allocated */    \
+	X(idle_w, int64_t, "INTEGER", SUM, 0)	  /* d * w, util < 5 */        \
+	X(alloc_idle_w, int64_t, "INTEGER", SUM, 0) /* d * w, idle, alloc */
 
 #define GPU_SUMS_FIELD_(name, ctype, sqltype, merge, empty) ctype name;
 

@@ -9,8 +9,9 @@
 #include "gpu/hashmap.h"
 #include "gpu/num.h"
 
-static const char *const dim_names[] = {
-    "node", "gpu", "job", "user", "project", "model", "usage_category"};
+static const char *const dim_names[] = {"node",	   "gpu",	    "job",
+					"user",	   "project",	    "model",
+					"profile", "usage_category"};
 
 int
 gpu_dims_parse(const char *list, unsigned *dims, struct gpu_err *err)
@@ -102,23 +103,33 @@ key_str(struct gpu_buf *b, bool on, struct gpu_str s)
 static void
 key_split(struct gpu_group *g, const char *key)
 {
-	const char **f[5] = {&g->node, &g->job_id, &g->user, &g->project,
-			     &g->model};
-	const char *p = key + sizeof(int64_t) + 2 * sizeof(int32_t);
-	int32_t gpu, cat;
+	const char **f[6] = {&g->node,	  &g->job_id, &g->user,
+			     &g->project, &g->model,  &g->profile};
+	const char *p = key + sizeof(int64_t) + 3 * sizeof(int32_t);
+	int32_t gpu, mig, cat;
 
 	memcpy(&g->bucket_ms, key, sizeof(int64_t));
 	memcpy(&gpu, key + sizeof(int64_t), sizeof(gpu));
-	memcpy(&cat, key + sizeof(int64_t) + sizeof(gpu), sizeof(cat));
+	memcpy(&mig, key + sizeof(int64_t) + sizeof(gpu), sizeof(mig));
+	memcpy(&cat, key + sizeof(int64_t) + 2 * sizeof(gpu), sizeof(cat));
 	g->gpu = gpu;
+	g->mig = mig;
 	g->category = cat;
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 6; i++) {
 		uint32_t len;
 
 		memcpy(&len, p, sizeof(len));
 		*f[i] = p + sizeof(len);
 		p += sizeof(len) + len + 1;
 	}
+}
+
+static struct gpu_str
+cstr(const char *s)
+{
+	struct gpu_str r = {s, strlen(s)};
+
+	return r;
 }
 
 /*
@@ -128,11 +139,13 @@ key_split(struct gpu_group *g, const char *key)
  */
 static struct grp *
 agg_group(struct gpu_agg *a, int64_t bucket, struct gpu_str node, int gpu,
-	  struct gpu_str job, struct gpu_str user, struct gpu_str project,
-	  struct gpu_str model, int category)
+	  int mig, struct gpu_str job, struct gpu_str user,
+	  struct gpu_str project, struct gpu_str model, struct gpu_str profile,
+	  int category)
 {
 	unsigned d = a->q.dims;
 	int32_t g32 = (d & GPU_DIM_GPU) ? gpu : -1;
+	int32_t m32 = (d & GPU_DIM_GPU) ? mig : -1;
 	int32_t c32 = (d & GPU_DIM_CATEGORY) ? category : -1;
 	struct grp *g;
 	size_t i;
@@ -141,12 +154,14 @@ agg_group(struct gpu_agg *a, int64_t bucket, struct gpu_str node, int gpu,
 	gpu_buf_reset(&a->kb);
 	gpu_buf_add(&a->kb, &bucket, sizeof(bucket));
 	gpu_buf_add(&a->kb, &g32, sizeof(g32));
+	gpu_buf_add(&a->kb, &m32, sizeof(m32));
 	gpu_buf_add(&a->kb, &c32, sizeof(c32));
 	key_str(&a->kb, (d & (GPU_DIM_NODE | GPU_DIM_GPU)) != 0, node);
 	key_str(&a->kb, (d & GPU_DIM_JOB) != 0, job);
 	key_str(&a->kb, (d & GPU_DIM_USER) != 0, user);
 	key_str(&a->kb, (d & GPU_DIM_PROJECT) != 0, project);
 	key_str(&a->kb, (d & GPU_DIM_MODEL) != 0, model);
+	key_str(&a->kb, (d & GPU_DIM_PROFILE) != 0, profile);
 	i = gpu_hashmap_put(&a->keys, a->kb.data, a->kb.len, &created);
 	if (!created)
 		return &a->grps[i];
@@ -163,14 +178,6 @@ agg_group(struct gpu_agg *a, int64_t bucket, struct gpu_str node, int gpu,
 	g->user_ms = g->project_ms = INT64_MIN;
 	g->own_user = g->own_project = "";
 	return g;
-}
-
-static struct gpu_str
-cstr(const char *s)
-{
-	struct gpu_str r = {s, strlen(s)};
-
-	return r;
 }
 
 bool
@@ -228,7 +235,9 @@ gpu_agg_add_sample(struct gpu_agg *a, const struct gpu_sample *smp,
 	if (smp->ts_ms < a->q.from_ms || smp->ts_ms >= a->q.to_ms)
 		return;
 	g = agg_group(a, bucket_of(a, smp->ts_ms), smp->node, smp->gpu,
-		      smp->job_id, smp->user, smp->project, smp->model,
+		      smp->has_mig ? smp->mig : -1, smp->job_id, smp->user,
+		      smp->project, smp->model,
+		      smp->has_mig ? smp->profile : cstr(""),
 		      (int)gpu_usage_category(smp->util_pct));
 	gpu_sums_add(&g->g.sums, smp, interval_s, a->q.threshold_mib);
 	agg_owner(a, g, smp->ts_ms, smp->job_id, smp->user, smp->project);
@@ -240,8 +249,9 @@ gpu_agg_add_group(struct gpu_agg *a, const struct gpu_group *in,
 {
 	struct gpu_str node = cstr(in->node), job = cstr(in->job_id);
 	struct gpu_str user = cstr(in->user), project = cstr(in->project);
-	struct grp *g = agg_group(a, in->bucket_ms, node, in->gpu, job, user,
-				  project, cstr(in->model), in->category);
+	struct grp *g = agg_group(a, in->bucket_ms, node, in->gpu, in->mig, job,
+				  user, project, cstr(in->model),
+				  cstr(in->profile), in->category);
 
 	gpu_sums_merge(&g->g.sums, &in->sums);
 	if (own->user.len > 0 &&
@@ -268,6 +278,8 @@ cmp_group(const struct gpu_group *x, const struct gpu_group *y)
 		return c;
 	if (x->gpu != y->gpu)
 		return x->gpu < y->gpu ? -1 : 1;
+	if (x->mig != y->mig)
+		return x->mig < y->mig ? -1 : 1;
 	if ((c = strcmp(x->job_id, y->job_id)) != 0)
 		return c;
 	if ((c = strcmp(x->user, y->user)) != 0)
@@ -275,6 +287,8 @@ cmp_group(const struct gpu_group *x, const struct gpu_group *y)
 	if ((c = strcmp(x->project, y->project)) != 0)
 		return c;
 	if ((c = strcmp(x->model, y->model)) != 0)
+		return c;
+	if ((c = strcmp(x->profile, y->profile)) != 0)
 		return c;
 	/* By utilization, as people read the classes, not by name. */
 	return x->category < y->category ? -1 : x->category > y->category;

@@ -624,7 +624,7 @@ header_tok(struct job *j, const struct tok *t)
 	    {"StartTime", &j->start},
 	    {"EndTime", &j->end},
 	};
-	int64_t n;
+	int64_t n, m;
 
 	if (t->val.p == NULL)
 		return;
@@ -636,7 +636,8 @@ header_tok(struct job *j, const struct tok *t)
 		}
 	}
 	if ((str_is(t->key, "TRES") || str_is(t->key, "AllocTRES")) &&
-	    gpu_tres_gpus(t->val.p, t->val.len, &n) == 0 && n > 0)
+	    gpu_tres_gpus(t->val.p, t->val.len, &n, &m) == 0 &&
+	    n + m > 0)
 		j->gpu_asked = true;
 	else if (key_in(t->key, gres_keys) && gres_names_gpu(t->val))
 		j->gpu_asked = true;

@@ -37,6 +37,26 @@
 	" overage INTEGER NOT NULL,"                                          \
 	" last_ms INTEGER NOT NULL,"
 
+/* The same from schema version 6 on: MIG keys, share-weighted sums. */
+#define GROUP_KEY_COLUMNS_V6                                                  \
+	" node_id INTEGER NOT NULL,"                                          \
+	" gpu INTEGER NOT NULL,"                                              \
+	" mig INTEGER NOT NULL,"                                              \
+	" job_key INTEGER NOT NULL,"                                          \
+	" user_key INTEGER NOT NULL,"                                         \
+	" project_key INTEGER NOT NULL,"                                      \
+	" model_key INTEGER NOT NULL,"                                        \
+	" profile_key INTEGER NOT NULL,"
+#define SUMS_COLUMNS_V6                                                       \
+	SUMS_COLUMNS                                                          \
+	" alloc_idle_seconds INTEGER NOT NULL,"                               \
+	" gpu_w INTEGER NOT NULL,"                                            \
+	" alloc_w INTEGER NOT NULL,"                                          \
+	" busy_w REAL NOT NULL,"                                              \
+	" alloc_busy_w REAL NOT NULL,"                                        \
+	" idle_w INTEGER NOT NULL,"                                           \
+	" alloc_idle_w INTEGER NOT NULL,"
+
 /*
  * Schema history. Each entry moves a warehouse from version i to i + 1 and
  * runs inside the migration transaction. Never edit a released entry; add
@@ -50,8 +70,12 @@
  * the job's [first_sample_ms, last_sample_ms] from jobs_dim, which bounds
  * every sample of the job (see docs/WAREHOUSE.md).
  */
-static const char *const migrations[GPU_DB_VERSION] = {
+/* A migration's SQL in parts (C99 bounds one string literal's length). */
+#define MIGRATION_PARTS 2
+
+static const char *const migrations[GPU_DB_VERSION][MIGRATION_PARTS] = {
 	/* 0 -> 1: the first warehouse. */
+	{
 	"CREATE TABLE nodes_dim("
 	" node_id INTEGER PRIMARY KEY,"
 	" node TEXT NOT NULL UNIQUE,"
@@ -122,11 +146,14 @@ static const char *const migrations[GPU_DB_VERSION] = {
 	"  WHEN util_pct < 70 THEN 'medium' ELSE 'high' END) VIRTUAL,"
 	" allocated INTEGER GENERATED ALWAYS AS (job_key IS NOT NULL) VIRTUAL,"
 	" PRIMARY KEY(ts_ms, node_id, gpu)) WITHOUT ROWID;"
-	"CREATE INDEX rejects_ingest ON rejects(ingest_id);",
+	"CREATE INDEX rejects_ingest ON rejects(ingest_id);"
+	},
 
 	/* 1 -> 2: power and temperature readings (schema evolution). */
+	{
 	"ALTER TABLE gpu_usage_fact ADD COLUMN power_w REAL;"
-	"ALTER TABLE gpu_usage_fact ADD COLUMN temp_c REAL;",
+	"ALTER TABLE gpu_usage_fact ADD COLUMN temp_c REAL;"
+	},
 
 	/*
 	 * 2 -> 3: the hourly and daily rollups of additive sums (gpuagg)
@@ -143,6 +170,7 @@ static const char *const migrations[GPU_DB_VERSION] = {
 	 * usage_hourly_node holds each (hour, node)'s hour rows added in key
 	 * order: exactly the groups of a query by hour and node.
 	 */
+	{
 	"CREATE TABLE dirty_hours(hour_ms INTEGER PRIMARY KEY) WITHOUT ROWID;"
 	"CREATE TABLE usage_hourly("
 	" hour_ms INTEGER NOT NULL,"
@@ -162,7 +190,8 @@ static const char *const migrations[GPU_DB_VERSION] = {
 	" PRIMARY KEY(day_ms, node_id, gpu, job_key, user_key, project_key,"
 	"  model_key)) WITHOUT ROWID;"
 	"INSERT INTO dirty_hours SELECT DISTINCT ts_ms / 3600000 * 3600000"
-	" FROM gpu_usage_fact;",
+	" FROM gpu_usage_fact;"
+	},
 
 	/*
 	 * 3 -> 4: allocations (SPEC.md 1.4) and where a fact row's job came
@@ -174,6 +203,7 @@ static const char *const migrations[GPU_DB_VERSION] = {
 	 * ingest_log counts the samples a run attributed and those it found
 	 * under overlapping allocations.
 	 */
+	{
 	"CREATE TABLE allocations("
 	" job_key INTEGER NOT NULL,"
 	" node_id INTEGER NOT NULL,"
@@ -190,7 +220,8 @@ static const char *const migrations[GPU_DB_VERSION] = {
 	"ALTER TABLE ingest_log ADD COLUMN attributed INTEGER NOT NULL"
 	" DEFAULT 0;"
 	"ALTER TABLE ingest_log ADD COLUMN overlaps INTEGER NOT NULL"
-	" DEFAULT 0;",
+	" DEFAULT 0;"
+	},
 
 	/*
 	 * 4 -> 5: alloc_idle_seconds, the idle time (utilization under 5 %)
@@ -199,6 +230,7 @@ static const char *const migrations[GPU_DB_VERSION] = {
 	 * writers rebuild the rollups with it; readers meanwhile compute
 	 * those hours from the facts.
 	 */
+	{
 	"ALTER TABLE usage_hourly ADD COLUMN alloc_idle_seconds INTEGER"
 	" NOT NULL DEFAULT 0;"
 	"ALTER TABLE usage_hourly_node ADD COLUMN alloc_idle_seconds INTEGER"
@@ -206,7 +238,101 @@ static const char *const migrations[GPU_DB_VERSION] = {
 	"ALTER TABLE usage_daily ADD COLUMN alloc_idle_seconds INTEGER"
 	" NOT NULL DEFAULT 0;"
 	"INSERT OR IGNORE INTO dirty_hours SELECT DISTINCT"
-	" ts_ms / 3600000 * 3600000 FROM gpu_usage_fact;",
+	" ts_ms / 3600000 * 3600000 FROM gpu_usage_fact;"
+	},
+
+	/*
+	 * 5 -> 6: MIG slices (SPEC.md 1.6). A fact's key gains mig, the GPU
+	 * instance id as text ('' for a whole GPU), and the row its profile
+	 * (names_dim key) and share of the GPU in 28ths (NULL: all of it).
+	 * SQLite cannot change a primary key, so the fact table and gpus_dim
+	 * are rebuilt; the rollups, derived data, are made anew with the
+	 * keys mig (-1: a whole GPU) and profile_key and the share-weighted
+	 * sums, and every hour is marked dirty. ingest_log counts the rows
+	 * a later row of the same run superseded; jobs_dim the MIG slices
+	 * a job was allocated (gpu_count counts whole GPUs).
+	 */
+	{
+	"CREATE TABLE fact_v6("
+	" ts_ms INTEGER NOT NULL,"
+	" node_id INTEGER NOT NULL,"
+	" gpu INTEGER NOT NULL,"
+	" mig TEXT NOT NULL DEFAULT '',"
+	" util_pct REAL NOT NULL,"
+	" mem_used_mib INTEGER NOT NULL,"
+	" mem_total_mib INTEGER,"
+	" job_key INTEGER,"
+	" user_key INTEGER,"
+	" project_key INTEGER,"
+	" model_key INTEGER,"
+	" interval_s INTEGER NOT NULL,"
+	" ingest_id INTEGER NOT NULL,"
+	" power_w REAL,"
+	" temp_c REAL,"
+	" job_src INTEGER,"
+	" profile_key INTEGER,"
+	" share28 INTEGER,"
+	" mem_util_pct REAL GENERATED ALWAYS AS (CASE WHEN mem_total_mib > 0"
+	"  THEN mem_used_mib * 100.0 / mem_total_mib END) VIRTUAL,"
+	" usage_category TEXT GENERATED ALWAYS AS (CASE"
+	"  WHEN util_pct < 5 THEN 'idle' WHEN util_pct < 30 THEN 'low'"
+	"  WHEN util_pct < 70 THEN 'medium' ELSE 'high' END) VIRTUAL,"
+	" allocated INTEGER GENERATED ALWAYS AS (job_key IS NOT NULL) VIRTUAL,"
+	" job_source TEXT GENERATED ALWAYS AS (CASE WHEN job_key IS NULL"
+	"  THEN NULL WHEN job_src = 1 THEN 'allocation' ELSE 'sample' END)"
+	"  VIRTUAL,"
+	" PRIMARY KEY(ts_ms, node_id, gpu, mig)) WITHOUT ROWID;"
+	"INSERT INTO fact_v6(ts_ms, node_id, gpu, util_pct, mem_used_mib,"
+	" mem_total_mib, job_key, user_key, project_key, model_key,"
+	" interval_s, ingest_id, power_w, temp_c, job_src)"
+	" SELECT ts_ms, node_id, gpu, util_pct, mem_used_mib, mem_total_mib,"
+	" job_key, user_key, project_key, model_key, interval_s, ingest_id,"
+	" power_w, temp_c, job_src FROM gpu_usage_fact ORDER BY ts_ms,"
+	" node_id, gpu;"
+	"DROP TABLE gpu_usage_fact;"
+	"ALTER TABLE fact_v6 RENAME TO gpu_usage_fact;",
+	"CREATE TABLE gpus_v6("
+	" node_id INTEGER NOT NULL,"
+	" gpu INTEGER NOT NULL,"
+	" mig TEXT NOT NULL DEFAULT '',"
+	" model TEXT,"
+	" mem_total_mib INTEGER,"
+	" gpu_uuid TEXT,"
+	" profile TEXT,"
+	" first_seen_ms INTEGER,"
+	" last_seen_ms INTEGER,"
+	" PRIMARY KEY(node_id, gpu, mig)) WITHOUT ROWID;"
+	"INSERT INTO gpus_v6(node_id, gpu, model, mem_total_mib, gpu_uuid,"
+	" first_seen_ms, last_seen_ms) SELECT node_id, gpu, model,"
+	" mem_total_mib, gpu_uuid, first_seen_ms, last_seen_ms FROM gpus_dim;"
+	"DROP TABLE gpus_dim;"
+	"ALTER TABLE gpus_v6 RENAME TO gpus_dim;"
+	"DROP TABLE usage_hourly;"
+	"DROP TABLE usage_hourly_node;"
+	"DROP TABLE usage_daily;"
+	"CREATE TABLE usage_hourly("
+	" hour_ms INTEGER NOT NULL,"
+	GROUP_KEY_COLUMNS_V6
+	SUMS_COLUMNS_V6
+	" PRIMARY KEY(hour_ms, node_id, gpu, mig, job_key, user_key,"
+	"  project_key, model_key, profile_key)) WITHOUT ROWID;"
+	"CREATE TABLE usage_hourly_node("
+	" hour_ms INTEGER NOT NULL,"
+	" node_id INTEGER NOT NULL,"
+	SUMS_COLUMNS_V6
+	" PRIMARY KEY(hour_ms, node_id)) WITHOUT ROWID;"
+	"CREATE TABLE usage_daily("
+	" day_ms INTEGER NOT NULL,"
+	GROUP_KEY_COLUMNS_V6
+	SUMS_COLUMNS_V6
+	" PRIMARY KEY(day_ms, node_id, gpu, mig, job_key, user_key,"
+	"  project_key, model_key, profile_key)) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO dirty_hours SELECT DISTINCT"
+	" ts_ms / 3600000 * 3600000 FROM gpu_usage_fact;"
+	"ALTER TABLE ingest_log ADD COLUMN superseded INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE jobs_dim ADD COLUMN mig_slices INTEGER;"
+	},
 };
 
 const char *
@@ -294,8 +420,10 @@ static int
 migrate(sqlite3 *db, int from, int to, struct gpu_err *err)
 {
 	for (int v = from; v < to; v++)
-		if (gpu_db_exec(db, migrations[v], err) != 0)
-			return -1;
+		for (int i = 0; i < MIGRATION_PARTS; i++)
+			if (migrations[v][i] != NULL &&
+			    gpu_db_exec(db, migrations[v][i], err) != 0)
+				return -1;
 	return set_version(db, to, err);
 }
 

@@ -134,22 +134,23 @@ gpu_hrow_sink_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
  * sample.
  */
 static const char SCAN_SQL[] =
-    "SELECT f.ts_ms, f.node_id, f.gpu, coalesce(f.job_key, 0),"
-    " coalesce(f.user_key, ju.name_key, 0),"
+    "SELECT f.ts_ms, f.node_id, f.gpu,"
+    " CASE WHEN f.mig = '' THEN -1 ELSE CAST(f.mig AS INTEGER) END,"
+    " coalesce(f.job_key, 0), coalesce(f.user_key, ju.name_key, 0),"
     " coalesce(f.project_key, jp.name_key, 0), coalesce(f.model_key, 0),"
-    " f.util_pct, f.mem_used_mib, f.mem_total_mib, f.interval_s,"
+    " coalesce(f.profile_key, 0), f.util_pct, f.mem_used_mib, f.mem_total_mib, f.interval_s,"
     " f.power_w, CASE WHEN f.job_key IS NOT NULL"
     "  THEN coalesce(j.job_id, f.job_key) END,"
     " CASE WHEN f.user_key IS NULL AND ju.name_key IS NULL"
     "  THEN nullif(j.user, '') END,"
     " CASE WHEN f.project_key IS NULL AND jp.name_key IS NULL"
-    "  THEN nullif(j.project, '') END"
+    "  THEN nullif(j.project, '') END, f.share28"
     " FROM gpu_usage_fact f"
     " LEFT JOIN jobs_dim j ON j.job_key = f.job_key"
     " LEFT JOIN names_dim ju ON ju.name = j.user"
     " LEFT JOIN names_dim jp ON jp.name = j.project"
     " WHERE f.ts_ms >= ?1 AND f.ts_ms < ?2"
-    " ORDER BY f.ts_ms, f.node_id, f.gpu";
+    " ORDER BY f.ts_ms, f.node_id, f.gpu, f.mig";
 
 /* Columns of SCAN_SQL after the keys (all but the category). */
 enum {
@@ -160,7 +161,8 @@ enum {
 	C_POWER,
 	C_JOB_ID,
 	C_NEW_USER,
-	C_NEW_PROJECT
+	C_NEW_PROJECT,
+	C_SHARE
 };
 
 /* The sample of the current row of SCAN_SQL, as the sums read it. */
@@ -181,6 +183,7 @@ fact_sample(sqlite3_stmt *st, struct gpu_sample *smp)
 	smp->job_id.p = job != NULL ? (const char *)job : "";
 	smp->job_id.len =
 	    job != NULL ? (size_t)sqlite3_column_bytes(st, C_JOB_ID) : 0;
+	smp->share28 = sqlite3_column_int(st, C_SHARE);
 }
 
 static int
@@ -371,8 +374,10 @@ gpu_pending_name(const struct gpu_pending *p, int64_t k)
  * Column lists and placeholders, each item with a leading comma: the key
  * columns after the time bucket, and the sums (generated from GPU_SUMS).
  */
-#define KEY_COLS ", node_id, gpu, job_key, user_key, project_key, model_key"
-#define KEY_PARAMS ",?,?,?,?,?,?"
+#define KEY_COLS                                                               \
+	", node_id, gpu, mig, job_key, user_key, project_key, model_key,"      \
+	" profile_key"
+#define KEY_PARAMS ",?,?,?,?,?,?,?,?"
 #define SUM_COL_(name, ctype, sqltype, merge, empty) ", " #name
 #define SUM_PARAM_(name, ctype, sqltype, merge, empty) ",?"
 #define SUM_COLS GPU_SUMS(SUM_COL_)

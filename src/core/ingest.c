@@ -2,6 +2,7 @@
 /* The warehouse loader: fact upsert, interned dimensions, log and rejects. */
 #include "gpu/ingest.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,14 @@ gpu_code(int64_t node_id, int gpu)
 	return (uint64_t)node_id * 1024 + (uint64_t)gpu + 1;
 }
 
+/* The code of a billable unit: a whole GPU (mig < 0) or one MIG slice. */
+static uint64_t
+unit_code(int64_t node_id, int gpu, int mig)
+{
+	return gpu_code(node_id, gpu) * (GPU_MIG_MAX + 2) +
+	       (uint64_t)(mig < 0 ? 0 : mig + 1);
+}
+
 /* A node, job or GPU seen in this run, and the time range of its samples. */
 struct seen {
 	int64_t key; /* node_id or job_key */
@@ -56,6 +65,8 @@ struct seen {
 struct gpu_seen {
 	int64_t node_id;
 	int gpu;
+	int mig;	   /* -1: the whole GPU */
+	int64_t profile_key; /* the latest sample's, 0: none */
 	int64_t min_ms, max_ms;
 	int64_t model_key; /* 0: none seen */
 	int64_t mem_total;
@@ -72,7 +83,11 @@ struct gpu_seen {
 #define FACT_COLS                                                              \
 	"gpu_usage_fact(ts_ms, node_id, gpu, util_pct, mem_used_mib,"          \
 	" mem_total_mib, job_key, user_key, project_key, model_key,"           \
-	" interval_s, ingest_id, power_w, temp_c, job_src)"
+	" interval_s, ingest_id, power_w, temp_c, job_src, mig, profile_key,"  \
+	" share28)"
+
+/* Parameters of one fact row. */
+#define FACT_NCOLS 18
 
 enum {
 	S_FACT_INS,
@@ -105,19 +120,22 @@ enum {
 
 static const char *const sql[S_N] = {
     [S_FACT_INS] = "INSERT OR IGNORE INTO " FACT_COLS " VALUES(?1, ?2, ?3,"
-		   " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+		   " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+		   " ?16, ?17, ?18)",
     /* Only a row whose values differ is rewritten (and counted). */
     [S_FACT_UPD] = "UPDATE gpu_usage_fact SET util_pct = ?4,"
 		   " mem_used_mib = ?5, mem_total_mib = ?6, job_key = ?7,"
 		   " user_key = ?8, project_key = ?9, model_key = ?10,"
 		   " interval_s = ?11, ingest_id = ?12, power_w = ?13,"
-		   " temp_c = ?14, job_src = ?15 WHERE ts_ms = ?1 AND"
-		   " node_id = ?2 AND gpu = ?3 AND (util_pct IS NOT ?4 OR"
+		   " temp_c = ?14, job_src = ?15, profile_key = ?17,"
+		   " share28 = ?18 WHERE ts_ms = ?1 AND node_id = ?2 AND"
+		   " gpu = ?3 AND mig = ?16 AND (util_pct IS NOT ?4 OR"
 		   " mem_used_mib IS NOT ?5 OR mem_total_mib IS NOT ?6 OR"
 		   " job_key IS NOT ?7 OR user_key IS NOT ?8 OR project_key"
 		   " IS NOT ?9 OR model_key IS NOT ?10 OR interval_s IS NOT"
 		   " ?11 OR power_w IS NOT ?13 OR temp_c IS NOT ?14 OR"
-		   " job_src IS NOT ?15)",
+		   " job_src IS NOT ?15 OR profile_key IS NOT ?17 OR"
+		   " share28 IS NOT ?18)",
     [S_DIRTY] = "INSERT OR IGNORE INTO dirty_hours(hour_ms) VALUES(?1)",
     [S_NODE_INS] = "INSERT OR IGNORE INTO nodes_dim(node) VALUES(?1)",
     [S_NODE_SEL] = "SELECT node_id FROM nodes_dim WHERE node = ?1",
@@ -126,13 +144,15 @@ static const char *const sql[S_N] = {
     [S_JOB_INS] = "INSERT OR IGNORE INTO jobs_dim(job_id) VALUES(?1)",
     [S_JOB_SEL] = "SELECT job_key FROM jobs_dim WHERE job_id = ?1",
     [S_JOB_GET] = "SELECT job_key, user, project, gpu_count, start_ms,"
-		  " end_ms, first_sample_ms, last_sample_ms FROM jobs_dim"
+		  " end_ms, first_sample_ms, last_sample_ms, mig_slices"
+		  " FROM jobs_dim"
 		  " WHERE job_id = ?1",
     [S_JOB_NEW] = "INSERT INTO jobs_dim(job_id, user, project, gpu_count,"
-		  " start_ms, end_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+		  " start_ms, end_ms, mig_slices) VALUES(?1, ?2, ?3, ?4, ?5,"
+		  " ?6, ?7)",
     [S_JOB_SET] = "UPDATE jobs_dim SET user = ?2, project = ?3,"
-		  " gpu_count = ?4, start_ms = ?5, end_ms = ?6"
-		  " WHERE job_id = ?1",
+		  " gpu_count = ?4, start_ms = ?5, end_ms = ?6,"
+		  " mig_slices = ?7 WHERE job_id = ?1",
     [S_REJECT] = "INSERT INTO rejects(ingest_id, source, line, reason,"
 		 " raw) VALUES(?1, ?2, ?3, ?4, ?5)",
     [S_LOG_INS] = "INSERT INTO ingest_log(started_ms, source, status)"
@@ -145,9 +165,13 @@ static const char *const sql[S_N] = {
     /* The latest sample's model, memory size and UUID win. */
     [S_GPU_UPSERT] =
 	"INSERT INTO gpus_dim(node_id, gpu, model, mem_total_mib,"
-	" gpu_uuid, first_seen_ms, last_seen_ms) VALUES(?1, ?2,"
-	" (SELECT name FROM names_dim WHERE name_key = ?3), ?4, ?5,"
-	" ?6, ?7) ON CONFLICT(node_id, gpu) DO UPDATE SET"
+	" gpu_uuid, first_seen_ms, last_seen_ms, mig, profile) VALUES(?1,"
+	" ?2, (SELECT name FROM names_dim WHERE name_key = ?3), ?4, ?5,"
+	" ?6, ?7, ?8, (SELECT name FROM names_dim WHERE name_key = ?9))"
+	" ON CONFLICT(node_id, gpu, mig) DO UPDATE SET"
+	" profile = CASE WHEN excluded.last_seen_ms >= last_seen_ms"
+	"  THEN coalesce(excluded.profile, profile)"
+	"  ELSE coalesce(profile, excluded.profile) END,"
 	" model = CASE WHEN excluded.last_seen_ms >= last_seen_ms"
 	"  THEN coalesce(excluded.model, model)"
 	"  ELSE coalesce(model, excluded.model) END,"
@@ -165,7 +189,8 @@ static const char *const sql[S_N] = {
 	"UPDATE nodes_dim SET"
 	" first_seen_ms = min(coalesce(first_seen_ms, ?2), ?2),"
 	" last_seen_ms = max(coalesce(last_seen_ms, ?3), ?3),"
-	" gpu_count = (SELECT count(*) FROM gpus_dim WHERE node_id = ?1),"
+	" gpu_count = (SELECT count(DISTINCT gpu) FROM gpus_dim"
+	"  WHERE node_id = ?1),"
 	" models = (SELECT group_concat(model, ',') FROM (SELECT DISTINCT"
 	"  model FROM gpus_dim WHERE node_id = ?1 AND model IS NOT NULL"
 	"  ORDER BY model)) WHERE node_id = ?1",
@@ -194,7 +219,8 @@ static const char *const sql[S_N] = {
 		    " job_key = gpu_attr(node_id, gpu, ts_ms, job_key),"
 		    " job_src = CASE WHEN gpu_attr(node_id, gpu, ts_ms,"
 		    " job_key) IS NULL THEN NULL ELSE 1 END"
-		    " WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (job_key IS NULL"
+		    " WHERE ts_ms >= ?1 AND ts_ms < ?2 AND mig = '' AND"
+		    " (job_key IS NULL"
 		    " OR job_src IS NOT NULL) AND job_key IS NOT"
 		    " gpu_attr(node_id, gpu, ts_ms, job_key)",
 };
@@ -202,9 +228,12 @@ static const char *const sql[S_N] = {
 /* A fact row ready to bind: the sample with its dimension keys. */
 struct fact {
 	int64_t ts_ms, node_id, mem_used, mem_total;
-	int64_t key[4]; /* job, user, project, model; 0: none */
+	int64_t key[5]; /* job, user, project, model, profile; 0: none */
 	double util, power, temp;
 	int gpu, interval_s;
+	int mig;	/* -1: the whole GPU */
+	int share28;	/* 0: the whole GPU */
+	char mig_text[4]; /* mig as stored: "" or its digits */
 	bool has_mem_total, has_power, has_temp;
 	bool from_alloc; /* the job was attributed from an allocation */
 };
@@ -244,8 +273,8 @@ struct gpu_ingest {
 	struct fact batch[BATCH];
 	size_t nbatch;
 
-	struct gpu_hashmap node_map, name_map[3], job_map, hour_map;
-	struct gpu_hashmap gpu_map; /* gpu_code() -> entry in gpus */
+	struct gpu_hashmap node_map, name_map[4], job_map, hour_map;
+	struct gpu_hashmap gpu_map; /* unit_code() -> entry in gpus */
 
 	/*
 	 * Attribution: has_allocs says whether any allocation is stored;
@@ -356,9 +385,12 @@ prepare_batch(sqlite3 *db, struct gpu_err *err)
 
 	gpu_buf_init(&b);
 	gpu_buf_adds(&b, "INSERT INTO " FACT_COLS " VALUES");
-	for (int i = 0; i < BATCH; i++)
-		gpu_buf_adds(&b, i == 0 ? "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-					: ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+	for (int i = 0; i < BATCH; i++) {
+		gpu_buf_adds(&b, i == 0 ? "(?" : ",(?");
+		for (int c = 1; c < FACT_NCOLS; c++)
+			gpu_buf_adds(&b, ",?");
+		gpu_buf_addc(&b, ')');
+	}
 	st = gpu_db_prepare(db, b.data, err);
 	gpu_buf_release(&b);
 	return st;
@@ -551,7 +583,7 @@ gpu_ingest_free(struct gpu_ingest *ing)
 	sqlite3_create_function_v2(ing->db, "gpu_attr", 4, SQLITE_UTF8, NULL,
 				   NULL, NULL, NULL, NULL);
 	gpu_hashmap_release(&ing->node_map);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		gpu_hashmap_release(&ing->name_map[i]);
 	gpu_hashmap_release(&ing->job_map);
 	gpu_hashmap_release(&ing->gpu_map);
@@ -668,13 +700,13 @@ widen(struct seen *e, int64_t ts)
 	}
 }
 
-/* The run's entry for GPU gpu of node node_id, first seen at ts. */
+/* The run's entry for unit (gpu, mig) of node node_id, first seen at ts. */
 static struct gpu_seen *
-gpu_entry(struct gpu_ingest *ing, int64_t node_id, int gpu, int64_t ts)
+gpu_entry(struct gpu_ingest *ing, int64_t node_id, int gpu, int mig, int64_t ts)
 {
 	bool added;
-	uint64_t *slot = code_slot(&ing->gpu_map, gpu_code(node_id, gpu),
-				     &added);
+	uint64_t *slot = code_slot(&ing->gpu_map, unit_code(node_id, gpu, mig),
+				   &added);
 	struct gpu_seen *g;
 
 	if (added) {
@@ -684,6 +716,7 @@ gpu_entry(struct gpu_ingest *ing, int64_t node_id, int gpu, int64_t ts)
 		memset(g, 0, sizeof(*g));
 		g->node_id = node_id;
 		g->gpu = gpu;
+		g->mig = mig;
 		g->min_ms = g->max_ms = ts;
 		g->attr = NO_ATTR;
 		*slot = ing->ngpus++;
@@ -692,7 +725,8 @@ gpu_entry(struct gpu_ingest *ing, int64_t node_id, int gpu, int64_t ts)
 }
 
 static void
-note_gpu(struct gpu_seen *g, const struct gpu_sample *s, int64_t model_key)
+note_gpu(struct gpu_seen *g, const struct gpu_sample *s, int64_t model_key,
+	 int64_t profile_key)
 {
 	bool latest;
 
@@ -703,6 +737,8 @@ note_gpu(struct gpu_seen *g, const struct gpu_sample *s, int64_t model_key)
 		g->max_ms = s->ts_ms;
 	if (model_key != 0 && (latest || g->model_key == 0))
 		g->model_key = model_key;
+	if (profile_key != 0 && (latest || g->profile_key == 0))
+		g->profile_key = profile_key;
 	if (s->has_mem_total && (latest || !g->has_mem_total)) {
 		g->mem_total = s->mem_total_mib;
 		g->has_mem_total = true;
@@ -731,8 +767,6 @@ mark_hour(struct gpu_ingest *ing, int64_t ts, struct gpu_err *err)
 	return run(ing, ing->st[S_DIRTY], err);
 }
 
-/* Parameters of one fact row. */
-#define FACT_NCOLS 15
 
 /* Bind f to parameters first..first+FACT_NCOLS-1 of st. */
 static void
@@ -752,6 +786,9 @@ bind_fact(struct gpu_ingest *ing, sqlite3_stmt *st, int first,
 	bind_opt_double(st, first + 12, f->has_power, f->power);
 	bind_opt_double(st, first + 13, f->has_temp, f->temp);
 	bind_opt_i64(st, first + 14, f->from_alloc, 1);
+	sqlite3_bind_text(st, first + 15, f->mig_text, -1, SQLITE_TRANSIENT);
+	bind_key(st, first + 16, f->key[4]);
+	bind_opt_i64(st, first + 17, f->share28 > 0, f->share28);
 }
 
 /* Insert the batched rows, known to be new: one statement when full. */
@@ -784,7 +821,7 @@ flush_batch(struct gpu_ingest *ing, struct gpu_err *err)
 static bool
 known_new(struct gpu_ingest *ing, const struct fact *f)
 {
-	uint64_t code = gpu_code(f->node_id, f->gpu);
+	uint64_t code = unit_code(f->node_id, f->gpu, f->mig);
 	bool added;
 
 	if (!ing->has_hi || f->ts_ms > ing->hi_ms) {
@@ -855,7 +892,9 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 	}
 	if (name_key(ing, 0, s->user, &f.key[1], err) != 0 ||
 	    name_key(ing, 1, s->project, &f.key[2], err) != 0 ||
-	    name_key(ing, 2, s->model, &f.key[3], err) != 0)
+	    name_key(ing, 2, s->model, &f.key[3], err) != 0 ||
+	    name_key(ing, 3, s->has_mig ? s->profile : (struct gpu_str){0},
+		     &f.key[4], err) != 0)
 		return -1;
 	f.ts_ms = s->ts_ms;
 	f.node_id = node->key;
@@ -870,9 +909,18 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 	f.has_temp = s->has_temp;
 	f.temp = s->temp_c;
 	f.from_alloc = false;
-	g = gpu_entry(ing, f.node_id, f.gpu, f.ts_ms);
-	/* A sample's own job wins; else the allocation holding its GPU. */
-	if (s->job_id.len == 0 && ing->has_allocs) {
+	f.mig = s->has_mig ? s->mig : -1;
+	f.share28 = s->has_mig ? s->share28 : 0;
+	if (s->has_mig)
+		snprintf(f.mig_text, sizeof(f.mig_text), "%d", s->mig);
+	else
+		f.mig_text[0] = '\0';
+	g = gpu_entry(ing, f.node_id, f.gpu, f.mig, f.ts_ms);
+	/*
+	 * A sample's own job wins; else the allocation holding its GPU.
+	 * Allocations name whole GPUs: a MIG slice keeps the job it carries.
+	 */
+	if (s->job_id.len == 0 && !s->has_mig && ing->has_allocs) {
 		const struct gpu_seg *seg;
 
 		if (gpu_holder(ing, g, f.ts_ms, &seg, err) != 0)
@@ -914,7 +962,7 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 		ing->c.attributed++;
 		ing->c.overlaps += overlap;
 	}
-	note_gpu(g, s, f.key[3]);
+	note_gpu(g, s, f.key[3], f.key[4]);
 	return changed ? mark_hour(ing, s->ts_ms, err) : 0;
 }
 
@@ -970,6 +1018,7 @@ new_job(struct gpu_ingest *ing, const struct gpu_job *job, struct gpu_err *err)
 	bind_opt_i64(st, 4, job->has_gpus, job->gpus);
 	bind_opt_i64(st, 5, job->has_start, job->start_ms);
 	bind_opt_i64(st, 6, job->has_end, job->end_ms);
+	bind_opt_i64(st, 7, job->has_gpus && job->slices > 0, job->slices);
 	return run(ing, st, err);
 }
 
@@ -1026,6 +1075,8 @@ merge_job(struct gpu_ingest *ing, const struct gpu_job *job, enum outcome *o,
 	merge_int(get, 3, job->has_gpus, job->gpus, set, 4, &changed);
 	merge_int(get, 4, job->has_start, job->start_ms, set, 5, &changed);
 	merge_int(get, 5, job->has_end, job->end_ms, set, 6, &changed);
+	merge_int(get, 8, job->has_gpus && job->slices > 0, job->slices, set,
+		  7, &changed);
 	sqlite3_reset(get);
 	if (!changed)
 		return 0;
@@ -1174,7 +1225,7 @@ gpu_ingest_alloc(struct gpu_ingest *ing, const struct gpu_alloc *al,
 		 const char **why, struct gpu_err *err)
 {
 	struct gpu_job owner = {al->job_id, al->user, al->project, false,
-				false, false, 0, 0, 0};
+				false, false, 0, 0, 0, 0};
 	struct seen *node, *job;
 	struct held old, now;
 	enum outcome o;
@@ -1481,6 +1532,7 @@ int
 gpu_ingest_finish(struct gpu_ingest *ing, struct gpu_err *err)
 {
 	sqlite3_stmt *st = ing->st[S_GPU_UPSERT];
+	char mig_buf[16];
 
 	if (flush_batch(ing, err) != 0)
 		return -1;
@@ -1497,6 +1549,12 @@ gpu_ingest_finish(struct gpu_ingest *ing, struct gpu_err *err)
 			sqlite3_bind_null(st, 5);
 		sqlite3_bind_int64(st, 6, g->min_ms);
 		sqlite3_bind_int64(st, 7, g->max_ms);
+		if (g->mig >= 0)
+			sqlite3_bind_text(st, 8, mig_buf, snprintf(mig_buf,
+				sizeof(mig_buf), "%d", g->mig), SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_text(st, 8, "", 0, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 9, g->profile_key);
 		if (run(ing, st, err) != 0)
 			return -1;
 	}

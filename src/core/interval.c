@@ -24,7 +24,7 @@ struct series {
 };
 
 struct gpu_interval {
-	struct gpu_hashmap keys; /* node, NUL, gpu: index into series */
+	struct gpu_hashmap keys; /* node, NUL, gpu, mig: index into series */
 	struct series *series;
 	size_t cap;
 	int64_t *all; /* NGAPS counts over every series */
@@ -61,12 +61,14 @@ find(struct gpu_interval *iv, const struct gpu_sample *s, bool add, bool *added)
 {
 	char key[160];
 	size_t len = s->node.len < 128 ? s->node.len : 128, i;
-	int32_t gpu = s->gpu;
+	int32_t gpu = s->gpu, mig = s->has_mig ? s->mig : -1;
 
 	memcpy(key, s->node.p, len);
 	key[len++] = '\0';
 	memcpy(key + len, &gpu, sizeof(gpu));
 	len += sizeof(gpu);
+	memcpy(key + len, &mig, sizeof(mig));
+	len += sizeof(mig);
 	if (!add) {
 		i = gpu_hashmap_find(&iv->keys, key, len);
 		return i == GPU_HASHMAP_NONE ? NULL : &iv->series[i];

@@ -44,7 +44,7 @@ static const char *const json_names[] = {"job_id", "user", "project", "start",
 struct rec {
 	struct gpu_buf id, user, project;
 	bool has_start, has_end, has_gpus;
-	int64_t start_ms, end_ms, gpus;
+	int64_t start_ms, end_ms, gpus, slices;
 	long line;
 	bool from_step; /* no job row seen yet, only steps */
 };
@@ -63,7 +63,7 @@ struct gpu_jobs {
 struct vals {
 	struct gpu_str id, user, project;
 	bool has_start, has_end, has_gpus;
-	int64_t start_ms, end_ms, gpus;
+	int64_t start_ms, end_ms, gpus, slices;
 };
 
 size_t
@@ -80,10 +80,28 @@ key_is(const char *s, size_t len, const char *key)
 	return strlen(key) == len && strncasecmp(s, key, len) == 0;
 }
 
-int
-gpu_tres_gpus(const char *s, size_t len, int64_t *gpus)
+/* Does a GRES type ("a100_3g.20gb") name a MIG profile ("Ng.Mgb")? */
+static bool
+mig_type(const char *s, size_t len)
 {
-	int64_t total = -1, typed = 0;
+	for (size_t i = 1; i + 3 < len; i++) {
+		size_t k = i + 2;
+
+		if (s[i] != 'g' || s[i + 1] != '.' || s[i - 1] < '0' ||
+		    s[i - 1] > '9')
+			continue;
+		while (k < len && s[k] >= '0' && s[k] <= '9')
+			k++;
+		if (k > i + 2 && k + 2 <= len && strncasecmp(s + k, "gb", 2) == 0)
+			return true;
+	}
+	return false;
+}
+
+int
+gpu_tres_gpus(const char *s, size_t len, int64_t *gpus, int64_t *slices)
+{
+	int64_t total = -1, typed = 0, mig = 0;
 	size_t i = 0;
 
 	while (i < len) {
@@ -103,6 +121,9 @@ gpu_tres_gpus(const char *s, size_t len, int64_t *gpus)
 				return -1;
 			if (eq - i == 8)
 				total = n;
+			else if (mig_type(s + i + 9, eq - i - 9) &&
+				 mig <= INT64_MAX - n)
+				mig += n;
 			else if (typed <= INT64_MAX - n)
 				typed += n;
 			else
@@ -110,7 +131,10 @@ gpu_tres_gpus(const char *s, size_t len, int64_t *gpus)
 		}
 		i = end + 1;
 	}
-	*gpus = total >= 0 ? total : typed;
+	/* The untyped total counts each MIG device as a GPU: take them out. */
+	*gpus = total >= 0 ? (total > mig ? total - mig : 0) : typed;
+	if (slices != NULL)
+		*slices = mig;
 	return 0;
 }
 
@@ -178,7 +202,7 @@ parse_row(const struct gpu_jobs *j, const struct gpu_row *row, struct vals *v)
 			return "invalid gpus";
 		v->has_gpus = true;
 	} else if (!gpu_value_absent(tres, false)) {
-		if (gpu_tres_gpus(tres.p, tres.len, &v->gpus) != 0)
+		if (gpu_tres_gpus(tres.p, tres.len, &v->gpus, &v->slices) != 0)
 			return "invalid AllocTRES";
 		v->has_gpus = true;
 	}
@@ -208,6 +232,7 @@ rec_start(struct rec *r, const struct vals *v, size_t base, bool step,
 	r->end_ms = v->end_ms;
 	r->has_gpus = v->has_gpus;
 	r->gpus = v->gpus;
+	r->slices = v->slices;
 	r->line = line;
 	r->from_step = step;
 }
@@ -227,6 +252,7 @@ rec_merge(struct rec *r, const struct vals *v, bool step)
 		rec_set(&r->project, v->project);
 	if (v->has_gpus && (wins || !r->has_gpus)) {
 		r->gpus = v->gpus;
+		r->slices = v->slices;
 		r->has_gpus = true;
 	}
 	if (!step) {
@@ -253,6 +279,7 @@ rec_emit(const struct rec *r, struct gpu_job *job, long *line)
 	job->end_ms = r->end_ms;
 	job->has_gpus = r->has_gpus;
 	job->gpus = r->gpus;
+	job->slices = r->slices;
 	*line = r->line;
 }
 

@@ -61,6 +61,8 @@ gpu_rates_init(struct gpu_rates *r)
 	memcpy(r->currency, "USD", 4);
 	r->models = NULL;
 	r->nmodels = 0;
+	r->profiles = NULL;
+	r->nprofiles = 0;
 }
 
 void
@@ -73,6 +75,11 @@ gpu_rates_release(struct gpu_rates *r)
 	free(r->models);
 	r->models = NULL;
 	r->nmodels = 0;
+	for (i = 0; i < r->nprofiles; i++)
+		free(r->profiles[i].model);
+	free(r->profiles);
+	r->profiles = NULL;
+	r->nprofiles = 0;
 }
 
 /*
@@ -192,33 +199,48 @@ bad:
 			  (int)(vlen > 64 ? 64 : vlen), v);
 }
 
+/*
+ * Add the rate of a model or (kind "profile") of a MIG profile, which must
+ * be one that some GPU offers.
+ */
 static int
-add_model(struct gpu_rates *r, const char *m, size_t mlen, const char *v,
-	  size_t vlen, const char *source, long line, struct gpu_err *err)
+add_model(struct gpu_rates *r, const char *kind, const char *m, size_t mlen,
+	  const char *v, size_t vlen, const char *source, long line,
+	  struct gpu_err *err)
 {
+	bool prof = strcmp(kind, "profile") == 0;
+	struct gpu_model_rate **arr = prof ? &r->profiles : &r->models;
+	size_t *n = prof ? &r->nprofiles : &r->nmodels;
+	struct gpu_str name = {m, mlen}, none = {"", 0}, a30 = {"A30", 3};
 	char what[200];
 	struct gpu_err e;
 	int64_t rate;
+	int share;
 	size_t i;
 
 	if (mlen == 0 || mlen > 128)
 		return gpu_err_at(err, source, line,
-				  "invalid model name in 'model.%.*s'",
+				  "invalid %s name in '%s.%.*s'", kind, kind,
 				  (int)(mlen > 128 ? 128 : mlen), m);
-	for (i = 0; i < r->nmodels; i++)
-		if (strlen(r->models[i].model) == mlen &&
-		    memcmp(r->models[i].model, m, mlen) == 0)
+	if (prof && gpu_mig_share(name, none, &share) != 0 &&
+	    gpu_mig_share(name, a30, &share) != 0)
+		return gpu_err_at(err, source, line,
+				  "unknown MIG profile '%.*s' (such as "
+				  "3g.40gb or 1g.10gb+me)",
+				  (int)mlen, m);
+	for (i = 0; i < *n; i++)
+		if (strlen((*arr)[i].model) == mlen &&
+		    memcmp((*arr)[i].model, m, mlen) == 0)
 			return gpu_err_at(err, source, line,
-					  "model '%.*s' given twice", (int)mlen,
-					  m);
-	snprintf(what, sizeof(what), "model '%.*s'", (int)mlen, m);
+					  "%s '%.*s' given twice", kind,
+					  (int)mlen, m);
+	snprintf(what, sizeof(what), "%s '%.*s'", kind, (int)mlen, m);
 	if (gpu_rate_parse(v, vlen, what, &rate, &e) != 0)
 		return gpu_err_at(err, source, line, "%s", e.msg);
-	r->models =
-	    gpu_xreallocarray(r->models, r->nmodels + 1, sizeof(*r->models));
-	r->models[r->nmodels].model = gpu_xstrndup(m, mlen);
-	r->models[r->nmodels].rate = rate;
-	r->nmodels++;
+	*arr = gpu_xreallocarray(*arr, *n + 1, sizeof(**arr));
+	(*arr)[*n].model = gpu_xstrndup(m, mlen);
+	(*arr)[*n].rate = rate;
+	(*n)++;
 	return 0;
 }
 
@@ -249,7 +271,15 @@ load_line(struct gpu_rates *r, const char *p, size_t len, bool seen[5],
 		size_t mlen = klen - 6;
 		const char *m = trim(k + 6, &mlen);
 
-		return add_model(r, m, mlen, v, vlen, source, line, err);
+		return add_model(r, "model", m, mlen, v, vlen, source, line,
+				 err);
+	}
+	if (klen > 8 && memcmp(k, "profile.", 8) == 0) {
+		size_t mlen = klen - 8;
+		const char *m = trim(k + 8, &mlen);
+
+		return add_model(r, "profile", m, mlen, v, vlen, source, line,
+				 err);
 	}
 	for (i = 0; i < GPU_RATE_NKEYS; i++) {
 		if (!key_is(k, klen, key_names[i]))
@@ -273,7 +303,8 @@ load_line(struct gpu_rates *r, const char *p, size_t len, bool seen[5],
 	return gpu_err_at(err, source, line,
 			  "unknown key '%.*s' (valid: gpu_hourly_rate, "
 			  "memory_overage_rate, memory_overage_threshold_gb, "
-			  "cluster_overhead_rate, currency, model.NAME)",
+			  "cluster_overhead_rate, currency, model.NAME, "
+			  "profile.NAME)",
 			  (int)(klen > 80 ? 80 : klen), k);
 }
 
@@ -504,6 +535,14 @@ gpu_money_share(int64_t amount, const int64_t *weights, size_t n,
 	return amount;
 }
 
+double
+gpu_charge_gpu_hours(const struct gpu_charge *c)
+{
+	if (c->alloc_w == c->alloc_seconds * GPU_SHARE_WHOLE)
+		return (double)c->alloc_seconds / 3600.0;
+	return (double)c->alloc_w / (3600.0 * GPU_SHARE_WHOLE);
+}
+
 void
 gpu_charge_add(struct gpu_charge *into, const struct gpu_charge *from)
 {
@@ -512,6 +551,7 @@ gpu_charge_add(struct gpu_charge *into, const struct gpu_charge *from)
 	*ovf = *ovf || from->overflow;
 	into->alloc_seconds =
 	    add_of(into->alloc_seconds, from->alloc_seconds, ovf);
+	into->alloc_w = add_of(into->alloc_w, from->alloc_w, ovf);
 	into->overage = add_of(into->overage, from->overage, ovf);
 	into->gpu_cents = add_of(into->gpu_cents, from->gpu_cents, ovf);
 	into->mem_cents = add_of(into->mem_cents, from->mem_cents, ovf);
@@ -519,6 +559,59 @@ gpu_charge_add(struct gpu_charge *into, const struct gpu_charge *from)
 	    add_of(into->overhead_cents, from->overhead_cents, ovf);
 	into->total_cents = add_of(into->total_cents, from->total_cents, ovf);
 	into->idle_cents = add_of(into->idle_cents, from->idle_cents, ovf);
+}
+
+/* The rate of MIG profile p from the card; false when it has none. */
+static bool
+profile_rate(const struct gpu_rates *r, struct gpu_str p, int64_t *rate)
+{
+	for (size_t i = 0; i < r->nprofiles && p.len > 0; i++)
+		if (strlen(r->profiles[i].model) == p.len &&
+		    memcmp(r->profiles[i].model, p.p, p.len) == 0) {
+			*rate = r->profiles[i].rate;
+			return true;
+		}
+	return false;
+}
+
+/* The rounded charge of one part, adding its seconds to c. */
+static int64_t
+part_cents(struct gpu_charge *c, const struct gpu_rates *r,
+	   const struct gpu_bill_part *p)
+{
+	bool *ovf = &c->overflow;
+	int w = p->share28 > 0 ? p->share28 : GPU_SHARE_WHOLE;
+	int64_t rate, dw;
+
+	if (__builtin_mul_overflow(p->seconds, (int64_t)w, &dw)) {
+		*ovf = true;
+		dw = 0;
+	}
+	c->alloc_seconds = add_of(c->alloc_seconds, p->seconds, ovf);
+	c->alloc_w = add_of(c->alloc_w, dw, ovf);
+	if (w != GPU_SHARE_WHOLE && profile_rate(r, p->profile, &rate))
+		return gpu_cents(p->seconds, rate, ovf);
+	rate = gpu_rates_gpu_rate(r, p->model.p, p->model.len);
+	if (w == GPU_SHARE_WHOLE)
+		return gpu_cents(p->seconds, rate, ovf);
+	return cents_of((gpu_i128)dw * rate,
+			INT64_C(3600) * 10000 * GPU_SHARE_WHOLE, ovf);
+}
+
+static void charge_rest(struct gpu_charge *c, const struct gpu_rates *r,
+			int64_t overage);
+
+void
+gpu_charge_parts(struct gpu_charge *c, const struct gpu_rates *r,
+		 const struct gpu_bill_part *parts, size_t n, int64_t overage)
+{
+	bool *ovf = &c->overflow;
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < n; i++)
+		c->gpu_cents =
+		    add_of(c->gpu_cents, part_cents(c, r, &parts[i]), ovf);
+	charge_rest(c, r, overage);
 }
 
 void
@@ -531,13 +624,19 @@ gpu_charge_job(struct gpu_charge *c, const struct gpu_rates *r,
 
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < n; i++) {
-		int64_t rate =
-		    gpu_rates_gpu_rate(r, models[i].p, models[i].len);
+		struct gpu_bill_part p = {models[i], {"", 0}, 0, parts[i]};
 
-		c->alloc_seconds = add_of(c->alloc_seconds, parts[i], ovf);
-		c->gpu_cents =
-		    add_of(c->gpu_cents, gpu_cents(parts[i], rate, ovf), ovf);
+		c->gpu_cents = add_of(c->gpu_cents, part_cents(c, r, &p), ovf);
 	}
+	charge_rest(c, r, overage);
+}
+
+/* The memory charge, overhead and total of c, whose GPU charge is set. */
+static void
+charge_rest(struct gpu_charge *c, const struct gpu_rates *r, int64_t overage)
+{
+	bool *ovf = &c->overflow;
+
 	c->overage = overage;
 	c->mem_cents = mem_cents(overage, r->v[GPU_RATE_MEM], ovf);
 	c->overhead_cents =
@@ -604,8 +703,10 @@ free_parts(struct gpu_bill_part *p, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free((char *)p[i].model.p);
+		free((char *)p[i].profile.p);
+	}
 	free(p);
 }
 
@@ -674,20 +775,36 @@ find_job(struct gpu_bill *b, size_t period, struct gpu_str id)
 	return j;
 }
 
-/* Add seconds to the part of model in *parts, making it if new. */
-static int
-add_part(struct gpu_bill_part **parts, size_t *n, struct gpu_str model, int64_t secs)
+static bool
+str_eq(struct gpu_str a, struct gpu_str b)
 {
+	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+/*
+ * Add seconds to the part of (model, profile, share) of u in *parts,
+ * making it if new.
+ */
+static int
+add_part(struct gpu_bill_part **parts, size_t *n,
+	 const struct gpu_bill_usage *u, int64_t secs)
+{
+	int w = u->share28 > 0 && u->share28 < GPU_SHARE_WHOLE ? u->share28 : 0;
+	struct gpu_str prof = w > 0 ? u->profile : (struct gpu_str){"", 0};
 	size_t i;
 
 	for (i = 0; i < *n; i++)
-		if ((*parts)[i].model.len == model.len &&
-		    memcmp((*parts)[i].model.p, model.p, model.len) == 0)
+		if (str_eq((*parts)[i].model, u->model) &&
+		    str_eq((*parts)[i].profile, prof) &&
+		    (*parts)[i].share28 == w)
 			break;
 	if (i == *n) {
 		*parts = gpu_xreallocarray(*parts, *n + 1, sizeof(**parts));
-		(*parts)[i].model.p = gpu_xstrndup(model.p, model.len);
-		(*parts)[i].model.len = model.len;
+		(*parts)[i].model.p = gpu_xstrndup(u->model.p, u->model.len);
+		(*parts)[i].model.len = u->model.len;
+		(*parts)[i].profile.p = gpu_xstrndup(prof.p, prof.len);
+		(*parts)[i].profile.len = prof.len;
+		(*parts)[i].share28 = w;
 		(*parts)[i].seconds = 0;
 		(*n)++;
 	}
@@ -720,14 +837,14 @@ gpu_bill_add(struct gpu_bill *b, const struct gpu_bill_usage *u,
 		return gpu_err_set(err, "negative usage");
 	idle = u->gpu_seconds - u->alloc_seconds;
 	per = &b->periods[p];
-	if (idle > 0 && add_part(&per->idle, &per->nidle, u->model, idle) != 0)
+	if (idle > 0 && add_part(&per->idle, &per->nidle, u, idle) != 0)
 		goto overflow;
 	if (u->job_id.len == 0)
 		return 0;
 	j = find_job(b, p, u->job_id);
 	take_owner(&j->user, &j->user_rank, u->user, u->owner_rank);
 	take_owner(&j->project, &j->project_rank, u->project, u->owner_rank);
-	if (add_part(&j->parts, &j->nparts, u->model, u->alloc_seconds) != 0 ||
+	if (add_part(&j->parts, &j->nparts, u, u->alloc_seconds) != 0 ||
 	    __builtin_add_overflow(j->overage, u->overage, &j->overage))
 		goto overflow;
 	return 0;
@@ -755,12 +872,18 @@ gpu_bill_add_agg(struct gpu_bill *b, const struct gpu_agg *a,
 		    .user = str_of(g->user),
 		    .project = str_of(g->project),
 		    .model = str_of(g->model),
+		    .profile = str_of(g->profile != NULL ? g->profile : ""),
 		    .alloc_seconds = g->sums.alloc_seconds,
 		    .overage = g->sums.overage,
 		    .gpu_seconds = g->sums.gpu_seconds,
 		    .owner_rank = 0,
 		};
 
+		/* A profile the warehouse holds is one its model offers. */
+		if (u.profile.len > 0 &&
+		    gpu_mig_share(u.profile, u.model, &u.share28) != 0)
+			return gpu_err_set(err, "unknown MIG profile '%s'",
+					   g->profile);
 		if (gpu_bill_add(b, &u, err) != 0)
 			return -1;
 	}
@@ -770,19 +893,7 @@ gpu_bill_add_agg(struct gpu_bill *b, const struct gpu_agg *a,
 static void
 price_job(const struct gpu_rates *r, const struct job *j, struct gpu_charge *c)
 {
-	struct gpu_str *models;
-	int64_t *secs;
-	size_t i;
-
-	models = gpu_xreallocarray(NULL, j->nparts + 1, sizeof(*models));
-	secs = gpu_xreallocarray(NULL, j->nparts + 1, sizeof(*secs));
-	for (i = 0; i < j->nparts; i++) {
-		models[i] = j->parts[i].model;
-		secs[i] = j->parts[i].seconds;
-	}
-	gpu_charge_job(c, r, models, secs, j->nparts, j->overage);
-	free(models);
-	free(secs);
+	gpu_charge_parts(c, r, j->parts, j->nparts, j->overage);
 }
 
 static int
@@ -917,15 +1028,14 @@ gpu_bill_report(const struct gpu_bill *b, enum gpu_bill_by by, bool share_idle,
 		size_t j, end;
 
 		for (j = 0; j < per->nidle; j++) {
-			int64_t rate =
-			    gpu_rates_gpu_rate(b->rates, per->idle[j].model.p,
-					       per->idle[j].model.len);
+			struct gpu_charge part = {0};
 
 			rep->idle_seconds = add_of(rep->idle_seconds,
 						   per->idle[j].seconds, ovf);
 			cents = add_of(
-			    cents, gpu_cents(per->idle[j].seconds, rate, ovf),
+			    cents, part_cents(&part, b->rates, &per->idle[j]),
 			    ovf);
+			*ovf = *ovf || part.overflow;
 		}
 		rep->idle_cents = add_of(rep->idle_cents, cents, ovf);
 		for (end = start; end < b->njobs && jobs[end]->period == i;)

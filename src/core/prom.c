@@ -48,6 +48,7 @@ static const char *const negative[NMETRIC] = {
 /* One (node, gpu) series of the current scrape. */
 struct series {
 	char *node, *model, *uuid, *job, *raw;
+	char *mig, *profile; /* GPU_I_ID and GPU_I_PROFILE, or NULL */
 	int gpu;
 	long line;
 	bool has[NMETRIC];
@@ -142,6 +143,8 @@ clear_series(struct gpu_prom *p)
 		free(se->node);
 		free(se->model);
 		free(se->uuid);
+		free(se->mig);
+		free(se->profile);
 		free(se->job);
 		free(se->raw);
 	}
@@ -285,9 +288,10 @@ job_cmp(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
-/* The series of (node, gpu), added when new. */
+/* The series of (node, gpu, MIG instance mig), added when new. */
 static struct series *
-series_of(struct gpu_prom *p, const char *node, size_t node_len, int gpu)
+series_of(struct gpu_prom *p, const char *node, size_t node_len, int gpu,
+	  const struct label *mig)
 {
 	bool added;
 	size_t i;
@@ -297,6 +301,8 @@ series_of(struct gpu_prom *p, const char *node, size_t node_len, int gpu)
 	gpu_buf_add(&p->node_buf, node, node_len);
 	gpu_buf_addc(&p->node_buf, '\0');
 	gpu_buf_add(&p->node_buf, &g, sizeof(g));
+	if (mig != NULL && mig->val_len > 0)
+		gpu_buf_add(&p->node_buf, mig->val, mig->val_len);
 	i = gpu_hashmap_put(&p->keys, p->node_buf.data, p->node_buf.len,
 			    &added);
 	if (added) {
@@ -311,6 +317,8 @@ series_of(struct gpu_prom *p, const char *node, size_t node_len, int gpu)
 		se = &p->series[p->nseries++];
 		memset(se, 0, sizeof(*se));
 		se->gpu = gpu;
+		if (mig != NULL && mig->val_len > 0)
+			se->mig = dup_val(mig);
 		se->first_metric = -1;
 		se->node = gpu_xmalloc(node_len + 1);
 		memcpy(se->node, node, node_len);
@@ -329,7 +337,8 @@ take_line(struct gpu_prom *p, const char **why)
 {
 	struct label labels[32];
 	const struct label *gpu_l = NULL, *host_l = NULL, *model_l = NULL,
-			   *uuid_l = NULL, *job_l = NULL, *mig_l = NULL;
+			   *uuid_l = NULL, *job_l = NULL, *mig_l = NULL,
+			   *prof_l = NULL;
 	const char *name, *val, *ts;
 	size_t nl, name_len, val_len, ts_len, node_len;
 	const char *node;
@@ -369,6 +378,8 @@ take_line(struct gpu_prom *p, const char **why)
 			job_l = l;
 		else if (label_is(l, "GPU_I_ID"))
 			mig_l = l;
+		else if (label_is(l, "GPU_I_PROFILE"))
+			prof_l = l;
 	}
 	if (gpu_l == NULL) {
 		*why = "series without a gpu label";
@@ -387,7 +398,7 @@ take_line(struct gpu_prom *p, const char **why)
 	node_len = p->node != NULL  ? strlen(p->node)
 		   : host_l != NULL ? host_l->val_len
 				    : 0;
-	se = series_of(p, node, node_len, (int)gpu);
+	se = series_of(p, node, node_len, (int)gpu, mig_l);
 	p->any_gpu = true;
 	if (se->raw == NULL) {
 		se->raw = gpu_xstrdup(p->line);
@@ -401,8 +412,8 @@ take_line(struct gpu_prom *p, const char **why)
 		se->model = dup_val(model_l);
 	if (se->uuid == NULL && uuid_l != NULL && uuid_l->val_len > 0)
 		se->uuid = dup_val(uuid_l);
-	if (mig_l != NULL && mig_l->val_len > 0)
-		se->bad = "MIG slice (GPU_I_ID label) not supported yet";
+	if (se->profile == NULL && prof_l != NULL && prof_l->val_len > 0)
+		se->profile = dup_val(prof_l);
 	if (se->first_metric < 0)
 		se->first_metric = metric;
 	if (job_l != NULL && job_l->val_len > 0) {
@@ -502,6 +513,7 @@ to_sample(const struct gpu_prom *p, const struct series *se,
 	  struct gpu_sample *s)
 {
 	const double *v = se->v;
+	const char *why;
 
 	if (se->bad != NULL)
 		return se->bad;
@@ -541,6 +553,10 @@ to_sample(const struct gpu_prom *p, const struct series *se,
 	s->gpu_uuid = str(se->uuid);
 	s->job_id = str(se->job);
 	s->njobs = se->njobs;
+	if (se->mig != NULL &&
+	    (why = gpu_sample_set_mig(s, str(se->mig), str(se->profile))) !=
+		NULL)
+		return why;
 	if (s->ts_ms < 946684800000 || s->ts_ms >= 4102444800000)
 		return "timestamp out of range";
 	return NULL;

@@ -198,6 +198,7 @@ merge_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 
 	k[GPU_HK_TIME] = query_bucket(q, r->k[GPU_HK_TIME]);
 	k[GPU_HK_GPU] = (d & GPU_DIM_GPU) ? (int32_t)r->k[GPU_HK_GPU] : -1;
+	k[GPU_HK_MIG] = (d & GPU_DIM_GPU) ? (int32_t)r->k[GPU_HK_MIG] : -1;
 	if ((d & (GPU_DIM_NODE | GPU_DIM_GPU)) &&
 	    canon(&q->nodes, r->k[GPU_HK_NODE], &k[GPU_HK_NODE], err) != 0)
 		return -1;
@@ -214,6 +215,9 @@ merge_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 		return -1;
 	if ((d & GPU_DIM_MODEL) &&
 	    canon(&q->names, r->k[GPU_HK_MODEL], &k[GPU_HK_MODEL], err) != 0)
+		return -1;
+	if ((d & GPU_DIM_PROFILE) && canon(&q->names, r->k[GPU_HK_PROFILE],
+					   &k[GPU_HK_PROFILE], err) != 0)
 		return -1;
 	if (d & GPU_DIM_CATEGORY)
 		k[GPU_HK_CATEGORY] = r->k[GPU_HK_CATEGORY];
@@ -266,7 +270,7 @@ build_group(struct dbq *q, size_t i, struct gpu_agg *a, struct gpu_err *err)
 {
 	const struct gpu_hrow *r = &q->groups.rows[i];
 	const struct iown *o = &q->own[i];
-	const struct name *node, *job, *user, *project, *model;
+	const struct name *node, *job, *user, *project, *model, *profile;
 	struct gpu_owner own = {INT64_MIN, INT64_MIN, {"", 0}, {"", 0}};
 	struct gpu_group g;
 
@@ -274,11 +278,14 @@ build_group(struct dbq *q, size_t i, struct gpu_agg *a, struct gpu_err *err)
 	    cache_get(&q->jobs, r->k[GPU_HK_JOB], &job, err) != 0 ||
 	    cache_get(&q->names, r->k[GPU_HK_USER], &user, err) != 0 ||
 	    cache_get(&q->names, r->k[GPU_HK_PROJECT], &project, err) != 0 ||
-	    cache_get(&q->names, r->k[GPU_HK_MODEL], &model, err) != 0)
+	    cache_get(&q->names, r->k[GPU_HK_MODEL], &model, err) != 0 ||
+	    cache_get(&q->names, r->k[GPU_HK_PROFILE], &profile, err) != 0)
 		return -1;
 	g.bucket_ms = r->k[GPU_HK_TIME];
 	g.node = node->s;
 	g.gpu = (int)r->k[GPU_HK_GPU];
+	g.mig = (int)r->k[GPU_HK_MIG];
+	g.profile = profile->s;
 	g.job_id = job->s;
 	g.user = user->s;
 	g.project = project->s;

@@ -31,6 +31,8 @@ enum {
 	F_TEMP,
 	F_INTERVAL,
 	F_UUID,
+	F_MIG,
+	F_PROFILE,
 	NFID,
 	F_IGNORE = NFID,
 	F_UNKNOWN
@@ -52,7 +54,8 @@ static const struct fmeta meta[NFID] = {
     META("util_pct"),	META("mem_used_mib"), META("mem_total_mib"),
     META("job_id"),	META("user"),	      META("project"),
     META("model"),	META("power_w"),      META("temp_c"),
-    META("interval_s"), META("gpu_uuid"),
+    META("interval_s"), META("gpu_uuid"),     META("mig"),
+    META("mig_profile"),
 };
 
 static const char ABOVE_TOTAL[] = "mem_used_mib above mem_total_mib";
@@ -76,6 +79,8 @@ static const struct {
     {"temp_c", F_TEMP},
     {"interval_s", F_INTERVAL},
     {"gpu_uuid", F_UUID},
+    {"mig", F_MIG},
+    {"mig_profile", F_PROFILE},
     /* Columns of the warehouse export that are derived: ignored. */
     {"mem_util_pct", F_IGNORE},
     {"usage_category", F_IGNORE},
@@ -94,13 +99,15 @@ static const struct {
 };
 
 #define NCOLMAP (sizeof(colmap) / sizeof(colmap[0]))
-#define NJSONKEYS 19 /* our names and the ignored ones: the JSON keys */
+#define NJSONKEYS 21 /* our names and the ignored ones: the JSON keys */
 
 static const char *const json_keys[NJSONKEYS + 1] = {
-    "timestamp",      "node",	   "gpu",	 "util_pct", "mem_used_mib",
-    "mem_total_mib",  "job_id",	   "user",	 "project",  "model",
-    "power_w",	      "temp_c",	   "interval_s", "gpu_uuid", "mem_util_pct",
-    "usage_category", "allocated", "ingest_id",	 "ts_ms",    NULL,
+    "timestamp",      "node",	    "gpu",	   "util_pct",
+    "mem_used_mib",   "mem_total_mib", "job_id",	   "user",
+    "project",	      "model",	    "power_w",	   "temp_c",
+    "interval_s",     "gpu_uuid",   "mig",	   "mig_profile",
+    "mem_util_pct",   "usage_category", "allocated", "ingest_id",
+    "ts_ms",	      NULL,
 };
 
 struct gpu_reader {
@@ -345,6 +352,27 @@ from_local(struct gpu_tz *tz, int64_t *ms)
 	return NULL;
 }
 
+/*
+ * The MIG slice of a sample: an instance id needs its profile, which must
+ * be one the GPU's model offers (docs/FORMAT.md 1.6).
+ */
+static const char *
+mig_fields(const struct gpu_reader *r, const struct gpu_row *row,
+	   struct gpu_sample *s)
+{
+	struct gpu_str v, prof = {NULL, 0};
+	const char *why;
+
+	if ((why = text_field(r, row, F_PROFILE, &prof)) != NULL)
+		return why;
+	if (!value(r, row, F_MIG, &v)) {
+		if (prof.len > 0)
+			return "mig_profile without a mig instance id";
+		return NULL;
+	}
+	return gpu_sample_set_mig(s, v, prof);
+}
+
 static const char *
 validate(const struct gpu_reader *r, const struct gpu_row *row,
 	 struct gpu_sample *s)
@@ -431,7 +459,9 @@ validate(const struct gpu_reader *r, const struct gpu_row *row,
 			return meta[F_INTERVAL].range;
 		s->interval_s = (int)iv;
 	}
-	return text_field(r, row, F_UUID, &s->gpu_uuid);
+	if ((why = text_field(r, row, F_UUID, &s->gpu_uuid)) != NULL)
+		return why;
+	return mig_fields(r, row, s);
 }
 
 static int

@@ -20,21 +20,29 @@ gpu_sums_add(struct gpu_sums *s, const struct gpu_sample *smp, int interval_s,
 {
 	int64_t d = smp->interval_s > 0 ? smp->interval_s : interval_s;
 	int64_t used = smp->mem_used_mib;
+	int64_t dw = d * (smp->share28 > 0 ? smp->share28 : GPU_SHARE_WHOLE);
 	double util = smp->util_pct;
 
 	s->samples++;
 	s->gpu_seconds += d;
+	s->gpu_w += dw;
 	s->busy += (double)d * util;
+	s->busy_w += (double)dw * util;
 	if (smp->job_id.len > 0) {
 		s->alloc_seconds += d;
+		s->alloc_w += dw;
 		s->alloc_busy += (double)d * util;
+		s->alloc_busy_w += (double)dw * util;
 		if (used > threshold_mib)
 			s->overage += d * (used - threshold_mib);
 	}
 	if (gpu_usage_category(util) == GPU_CAT_IDLE) {
 		s->idle_seconds += d;
-		if (smp->job_id.len > 0)
+		s->idle_w += dw;
+		if (smp->job_id.len > 0) {
 			s->alloc_idle_seconds += d;
+			s->alloc_idle_w += dw;
+		}
 	}
 	s->mem_used_s += d * used;
 	if (used > s->max_mem)
@@ -50,6 +58,15 @@ gpu_sums_add(struct gpu_sums *s, const struct gpu_sample *smp, int interval_s,
 	}
 	if (smp->ts_ms > s->last_ms)
 		s->last_ms = smp->ts_ms;
+}
+
+#define W ((double)GPU_SHARE_WHOLE)
+
+/* Does a weighted sum count whole GPUs only (plain seconds times 28)? */
+static bool
+whole(int64_t w, int64_t seconds)
+{
+	return w == seconds * GPU_SHARE_WHOLE;
 }
 
 #define MERGE_SUM_(into, from) (into) += (from)
@@ -179,26 +196,52 @@ gpu_metric_value(const struct gpu_sums *s, enum gpu_metric m,
 		v->kind = GPU_VAL_INT;
 		v->i = s->overage;
 		return;
+	/*
+	 * GPU-hours count a MIG slice at its share. A group of whole GPUs
+	 * only (its weighted sum is 28 times the plain one) takes the plain
+	 * sums, which give the same figures with one rounding less.
+	 */
 	case GPU_M_GPU_HOURS:
-		num = (double)s->gpu_seconds, den = 3600;
+		if (whole(s->gpu_w, s->gpu_seconds))
+			num = (double)s->gpu_seconds, den = 3600;
+		else
+			num = (double)s->gpu_w, den = 3600 * W;
 		break;
 	case GPU_M_ALLOC_GPU_HOURS:
-		num = (double)s->alloc_seconds, den = 3600;
+		if (whole(s->alloc_w, s->alloc_seconds))
+			num = (double)s->alloc_seconds, den = 3600;
+		else
+			num = (double)s->alloc_w, den = 3600 * W;
 		break;
 	case GPU_M_BUSY_GPU_HOURS:
-		num = s->busy, den = 360000;
+		if (whole(s->gpu_w, s->gpu_seconds))
+			num = s->busy, den = 360000;
+		else
+			num = s->busy_w, den = 360000 * W;
 		break;
 	case GPU_M_AVG_UTIL_PCT:
-		num = s->busy, den = (double)s->gpu_seconds;
+		if (whole(s->gpu_w, s->gpu_seconds))
+			num = s->busy, den = (double)s->gpu_seconds;
+		else
+			num = s->busy_w, den = (double)s->gpu_w;
 		break;
 	case GPU_M_ALLOC_UTIL_PCT:
-		num = s->alloc_busy, den = (double)s->alloc_seconds;
+		if (whole(s->alloc_w, s->alloc_seconds))
+			num = s->alloc_busy, den = (double)s->alloc_seconds;
+		else
+			num = s->alloc_busy_w, den = (double)s->alloc_w;
 		break;
 	case GPU_M_IDLE_GPU_HOURS:
-		num = (double)s->idle_seconds, den = 3600;
+		if (whole(s->idle_w, s->idle_seconds))
+			num = (double)s->idle_seconds, den = 3600;
+		else
+			num = (double)s->idle_w, den = 3600 * W;
 		break;
 	case GPU_M_ALLOC_IDLE_GPU_HOURS:
-		num = (double)s->alloc_idle_seconds, den = 3600;
+		if (whole(s->alloc_idle_w, s->alloc_idle_seconds))
+			num = (double)s->alloc_idle_seconds, den = 3600;
+		else
+			num = (double)s->alloc_idle_w, den = 3600 * W;
 		break;
 	case GPU_M_AVG_MEM_USED_MIB:
 		num = (double)s->mem_used_s, den = (double)s->gpu_seconds;

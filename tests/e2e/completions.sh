@@ -69,9 +69,9 @@ check "bash: gpuagg -f j ($out)" "$(test "$out" = 'json jsonl '; echo $?)"
 out=$(bash_complete gpuagg --format = js | tr '\n' ' ')
 check "bash: gpuagg --format=js ($out)" \
 	"$(test "$out" = 'json jsonl '; echo $?)"
-out=$(bash_complete gpuagg --by user,p | tr '\n' ' ')
-check "bash: gpuagg --by user,p ($out)" \
-	"$(test "$out" = 'user,project '; echo $?)"
+out=$(bash_complete gpuagg --by user,mo | tr '\n' ' ')
+check "bash: gpuagg --by user,mo ($out)" \
+	"$(test "$out" = 'user,model '; echo $?)"
 out=$(bash_complete gpubill --period '' | tr '\n' ' ')
 check "bash: gpubill --period values ($out)" \
 	"$(test "$out" = 'all month '; echo $?)"

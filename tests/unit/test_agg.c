@@ -143,7 +143,7 @@ test_agg_add_group(void **state)
 	memset(&g, 0, sizeof(g));
 	g.node = "n1";
 	g.job_id = "j1";
-	g.user = g.project = g.model = "";
+	g.user = g.project = g.model = g.profile = "";
 	gpu_sums_init(&g.sums);
 	g.sums.samples = 2;
 	gpu_agg_add_group(a, &g, &o1);

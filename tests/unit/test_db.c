@@ -117,6 +117,65 @@ test_db_schema_versions(void **state)
 	assert_string_equal(err.msg, "no schema version 0");
 }
 
+/*
+ * A warehouse of every earlier version, holding a fact, a GPU and an ingest
+ * run, migrates forward in one open: the fact keeps its values and becomes
+ * a whole GPU (mig ''), and every hour is left for the writers to roll up.
+ */
+static void
+test_db_migrate_every_version(void **state)
+{
+	(void)state;
+	for (int v = 1; v < GPU_DB_VERSION; v++) {
+		struct gpu_err err = {0};
+		sqlite3 *db = NULL;
+		sqlite3_stmt *st;
+
+		unlink(path);
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(gpu_db_create_version(db, v, &err), 0);
+		assert_int_equal(
+		    gpu_db_exec(db,
+				"INSERT INTO nodes_dim(node) VALUES('n1');"
+				"INSERT INTO gpus_dim(node_id, gpu, model)"
+				" VALUES(1, 3, 'A100');"
+				"INSERT INTO ingest_log(started_ms, source,"
+				" status) VALUES(1, 's', 'ok');"
+				"INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
+				" util_pct, mem_used_mib, interval_s, ingest_id)"
+				" VALUES(7200000, 1, 3, 42.5, 100, 60, 1);",
+				&err),
+		    0);
+		assert_int_equal(sqlite3_close(db), SQLITE_OK);
+		db = NULL;
+		assert_int_equal(gpu_db_open(path, &rw, &db, &err), 0);
+		assert_int_equal(gpu_db_version(db), GPU_DB_VERSION);
+		assert_int_equal(
+		    sqlite3_prepare_v2(
+			db,
+			"SELECT f.mig, f.util_pct, f.mem_used_mib,"
+			" f.share28 IS NULL, g.mig, g.model,"
+			" (SELECT count(*) FROM dirty_hours),"
+			" (SELECT superseded FROM ingest_log)"
+			" FROM gpu_usage_fact f JOIN gpus_dim g"
+			" USING (node_id, gpu)",
+			-1, &st, NULL),
+		    SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal(sqlite3_column_text(st, 0), "");
+		assert_true(sqlite3_column_double(st, 1) == 42.5);
+		assert_int_equal(sqlite3_column_int(st, 2), 100);
+		assert_int_equal(sqlite3_column_int(st, 3), 1);
+		assert_string_equal(sqlite3_column_text(st, 4), "");
+		assert_string_equal(sqlite3_column_text(st, 5), "A100");
+		assert_int_equal(sqlite3_column_int(st, 6), 1);
+		assert_int_equal(sqlite3_column_int(st, 7), 0);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_finalize(st);
+		assert_int_equal(gpu_db_close(db, &err), 0);
+	}
+}
+
 /* Writers take turns: a second BEGIN IMMEDIATE reports a busy warehouse. */
 static void
 test_db_transactions(void **state)
@@ -164,6 +223,8 @@ main(void)
 	    cmocka_unit_test(test_db_path),
 	    cmocka_unit_test_setup_teardown(test_db_open_writer_reader, setup,
 					    cleanup),
+	    cmocka_unit_test_setup_teardown(test_db_migrate_every_version,
+					    setup, cleanup),
 	    cmocka_unit_test_setup_teardown(test_db_schema_versions, setup,
 					    cleanup),
 	    cmocka_unit_test_setup_teardown(test_db_transactions, setup,

@@ -165,7 +165,8 @@ test_hrow_insert_read(void **state)
 		assert_int_equal(g.r[0].s.max_mem, -1);
 		assert_int_equal(g.r[0].k[GPU_HK_NODE], 2);
 		assert_int_equal(g.r[0].k[GPU_HK_MODEL],
-				 gpu_rollup_nkeys(tabs[t]) == 2 ? 0 : 7);
+				 gpu_rollup_nkeys(tabs[t]) == 2 ? 0
+								 : GPU_HK_MODEL + 1);
 	}
 	assert_int_equal(gpu_db_close(db, &err), 0);
 }

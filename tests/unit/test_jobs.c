@@ -16,7 +16,7 @@ tres(const char *s)
 {
 	int64_t n = -1;
 
-	if (gpu_tres_gpus(s, strlen(s), &n) != 0)
+	if (gpu_tres_gpus(s, strlen(s), &n, NULL) != 0)
 		return -2;
 	return n;
 }
@@ -25,11 +25,31 @@ static void
 test_jobs_tres_total_not_summed(void **state)
 {
 	(void)state;
-	/* slurm-mail #142: typed + untyped entries name the same GPU. */
+	/*
+	 * slurm-mail #142: typed + untyped entries name the same device, and
+	 * a type naming a MIG profile counts a slice, not a GPU.
+	 */
 	assert_int_equal(tres("billing=64,cpu=9,gres/cpu=9,"
 			      "gres/gpu:a100_3g.20gb=1,gres/gpu=1,mem=60G,"
 			      "node=1"),
-			 1);
+			 0);
+	{
+		const char *t = "gres/gpu:a100_3g.20gb=2,gres/gpu:a100=1,"
+				"gres/gpu=3";
+		int64_t n = -1, m = -1;
+
+		assert_int_equal(gpu_tres_gpus(t, strlen(t), &n, &m), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(m, 2);
+		t = "gres/gpu:1g.10gb=3";
+		assert_int_equal(gpu_tres_gpus(t, strlen(t), &n, &m), 0);
+		assert_int_equal(n, 0);
+		assert_int_equal(m, 3);
+		t = "gres/gpu:h100=1,gres/gpu=1";
+		assert_int_equal(gpu_tres_gpus(t, strlen(t), &n, &m), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(m, 0);
+	}
 	/* jobstats #6 */
 	assert_int_equal(tres("billing=112,cpu=36,gres/gpu:rtx2080ti=4,"
 			      "gres/gpu=4,mem=180G,node=1"),

@@ -102,7 +102,7 @@ test_sums_init_merge(void **state)
 	gpu_sums_merge(&a, &e);
 	assert_int_equal(a.max_mem, 7);
 	assert_true(a.last_ms == T);
-	assert_int_equal(GPU_SUMS_N, 15);
+	assert_int_equal(GPU_SUMS_N, 21);
 }
 
 static void
@@ -149,7 +149,7 @@ test_sums_match_rollup_schema(void **state)
 		const char *table;
 		int nkeys;
 	} tabs[] = {
-	    {"usage_hourly", 7}, {"usage_daily", 7}, {"usage_hourly_node", 2}};
+	    {"usage_hourly", 9}, {"usage_daily", 9}, {"usage_hourly_node", 2}};
 	struct gpu_db_opts o = {false, 1000};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
