@@ -11,6 +11,10 @@ VERSION    := 0.1.0
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
+PKGDATADIR ?= $(DATADIR)/gpuusage
 CC         ?= cc
 CFLAGS     ?= -O2 -g
 B          ?= build
@@ -66,6 +70,8 @@ LAKE_LIB   := $(B)/liblake.a
 BINS       := $(TOOLS:%=$(B)/%)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+# Shell completions, generated from the built tools' option tables.
+COMPLETIONS := $(B)/completions/gpuusage.bash $(B)/completions/_gpuusage
 BROWSER_TEST := tests/e2e/gpureport-browser.sh
 E2E_TESTS  := $(filter-out $(BROWSER_TEST),$(wildcard tests/e2e/*.sh))
 # A tool is src/<tool>.c plus any src/<tool>-<part>.c.
@@ -83,14 +89,15 @@ tool_libs   = $(if $(filter gpuexport,$(1)),$(LAKE_LIBS))
 .PHONY: all demo help check check-unit check-golden check-e2e check-browser \
         check-asan check-valgrind bench install uninstall clean format fuzz
 
-all: $(LIB) $(LAKE_LIB) $(BINS)
+all: $(LIB) $(LAKE_LIB) $(BINS) $(COMPLETIONS)
 
 demo: all
 	B=$(B) scripts/demo.sh
 
 help:
 	@echo 'Targets (GNU make; B=DIR builds in DIR instead of build/):'
-	@echo '  all             the core library and the tools (default)'
+	@echo '  all             the core library, the tools and their shell'
+	@echo '                  completions (default)'
 	@echo '  demo            build, run a 24-hour demo pipeline, print a summary'
 	@echo '  check           every test: check-unit, check-golden, check-e2e,'
 	@echo '                  check-browser, one after the other'
@@ -102,8 +109,11 @@ help:
 	@echo '  check-valgrind  the golden cases under valgrind'
 	@echo '  fuzz            each tests/fuzz/ target for FUZZ_SECONDS (20)'
 	@echo '  bench           the benchmarks of bench/'
-	@echo '  install         install the tools, gpu-pipeline and the man pages'
-	@echo '                  (PREFIX, BINDIR, MANDIR, DESTDIR)'
+	@echo '  install         install the tools, gpu-pipeline, the man pages, the'
+	@echo '                  bash and zsh completions and, under PKGDATADIR,'
+	@echo '                  the systemd units, cron line, Slurm prolog/epilog'
+	@echo '                  and sample configuration (PREFIX, BINDIR, MANDIR,'
+	@echo '                  DATADIR, BASHCOMPDIR, ZSHCOMPDIR, PKGDATADIR, DESTDIR)'
 	@echo '  uninstall       remove what install installed'
 	@echo '  format          clang-format the C sources'
 	@echo '  clean           remove build/ and build-asan/'
@@ -134,6 +144,12 @@ $(LIB): $(CORE_OBJ)
 $(BINS): $(B)/%: $$(call tool_obj,%) $$(call tool_lib,%) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(call tool_obj,$*) \
 	  $(call tool_lib,$*) $(LIB) $(PKG_LIBS) $(call tool_libs,$*)
+
+# Both completions come from one run of the generator: a pattern rule with
+# two targets makes one recipe for both (in any GNU make).
+$(B)/completions/%.bash $(B)/completions/_%: $(BINS) scripts/gpu-pipeline \
+    scripts/gen-completions.sh
+	scripts/gen-completions.sh $(B) $(B)/completions
 
 $(B)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
@@ -193,15 +209,50 @@ $(B)/readbench: bench/readbench.c $(LIB)
 bench: all $(B)/readbench
 	B=$(B) bench/run-all.sh
 
+# What install puts under PKGDATADIR, beside the binaries, man pages and
+# completions: the deployment files of docs/DEPLOY.md, to copy from there.
+UNITS      := $(wildcard scripts/*.service scripts/*.timer)
+SLURM      := scripts/slurm/prolog scripts/slurm/epilog
+SAMPLES    := data/gpu-pipeline.conf data/rates.conf $(wildcard data/*.csv)
+# The units and the cron line name the binaries by their installed path.
+subst_bindir = sed 's|/usr/local/bin/|$(BINDIR)/|g'
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+	  $(DESTDIR)$(PKGDATADIR)/systemd $(DESTDIR)$(PKGDATADIR)/slurm \
+	  $(DESTDIR)$(PKGDATADIR)/examples
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
 	install -m 755 scripts/gpu-pipeline $(DESTDIR)$(BINDIR)
 	install -m 644 $(wildcard docs/*.1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(B)/completions/gpuusage.bash \
+	  $(DESTDIR)$(BASHCOMPDIR)/gpuusage
+	for t in $(TOOLS) gpu-pipeline; do \
+	  ln -sf gpuusage $(DESTDIR)$(BASHCOMPDIR)/$$t || exit 1; done
+	install -m 644 $(B)/completions/_gpuusage $(DESTDIR)$(ZSHCOMPDIR)
+	for f in $(UNITS); do \
+	  $(subst_bindir) $$f >$(DESTDIR)$(PKGDATADIR)/systemd/$${f##*/} && \
+	  chmod 644 $(DESTDIR)$(PKGDATADIR)/systemd/$${f##*/} || exit 1; done
+	$(subst_bindir) scripts/gpu-pipeline.cron \
+	  >$(DESTDIR)$(PKGDATADIR)/gpu-pipeline.cron
+	chmod 644 $(DESTDIR)$(PKGDATADIR)/gpu-pipeline.cron
+	install -m 755 $(SLURM) $(DESTDIR)$(PKGDATADIR)/slurm
+	install -m 644 $(SAMPLES) $(DESTDIR)$(PKGDATADIR)/examples
 
+# Removes every file install can put, then the folders of PKGDATADIR
+# (the shared ones, bin/ and share/man/ among them, stay).
 uninstall:
 	rm -f $(ALL_TOOLS:%=$(DESTDIR)$(BINDIR)/%) $(DESTDIR)$(BINDIR)/gpu-pipeline
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard docs/*.1)))
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/gpuusage \
+	  $(ALL_TOOLS:%=$(DESTDIR)$(BASHCOMPDIR)/%) \
+	  $(DESTDIR)$(BASHCOMPDIR)/gpu-pipeline $(DESTDIR)$(ZSHCOMPDIR)/_gpuusage
+	rm -f $(addprefix $(DESTDIR)$(PKGDATADIR)/systemd/,$(notdir $(UNITS))) \
+	  $(DESTDIR)$(PKGDATADIR)/gpu-pipeline.cron \
+	  $(addprefix $(DESTDIR)$(PKGDATADIR)/slurm/,$(notdir $(SLURM))) \
+	  $(addprefix $(DESTDIR)$(PKGDATADIR)/examples/,$(notdir $(SAMPLES)))
+	-rmdir $(DESTDIR)$(PKGDATADIR)/systemd $(DESTDIR)$(PKGDATADIR)/slurm \
+	  $(DESTDIR)$(PKGDATADIR)/examples $(DESTDIR)$(PKGDATADIR) 2>/dev/null
 
 format:
 	clang-format -i $(wildcard include/gpu/*.h src/*.c src/*.h src/core/*.c \

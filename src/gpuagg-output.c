@@ -8,10 +8,20 @@
 #include "gpuagg.h"
 
 /* Key columns by bit of key_mask(); they print in key_order. */
-static const char *const key_cols[] = {"node",	  "gpu",   "job_id", "user",
-				       "project", "model", "mig",    "profile"};
-static const int key_order[] = {0, 1, 6, 2, 3, 4, 5, 7};
+static const char *const key_cols[] = {"node", "gpu",	  "job_id",
+				       "user", "project", "model",
+				       "mig",  "profile", "usage_category"};
+static const int key_order[] = {0, 1, 6, 2, 3, 4, 5, 7, 8};
 #define NKEYS ((int)(sizeof(key_order) / sizeof(key_order[0])))
+
+/* The usage_category key of g ("" when not grouped by it). */
+static const char *
+category_name(const struct gpu_group *g)
+{
+	return g->category >= 0
+		   ? gpu_usage_cat_name((enum gpu_usage_cat)g->category)
+		   : "";
+}
 
 static unsigned key_mask(unsigned d);
 
@@ -74,8 +84,9 @@ agg_has_key(const struct gpu_agg_query *q, int k)
 static const char *
 group_key(const struct gpu_group *g, int k)
 {
-	const char *const keys[] = {g->node,	g->node,  g->job_id, g->user,
-				    g->project, g->model, g->node,   g->profile};
+	const char *const keys[] = {g->node, g->node,	 g->job_id,
+				    g->user, g->project, g->model,
+				    g->node, g->profile, category_name(g)};
 
 	return keys[k] != NULL ? keys[k] : "";
 }
@@ -178,7 +189,10 @@ agg_order(const struct gpu_agg *a, bool sort, enum gpu_metric by, size_t top,
 
 /* Output. */
 
-/* Which key columns print: node, gpu, job_id, user, project, model. */
+/*
+ * Which key columns print, by bit: node, gpu, job_id, user, project,
+ * model, mig, profile, usage_category.
+ */
 static unsigned
 key_mask(unsigned d)
 {
@@ -198,6 +212,8 @@ key_mask(unsigned d)
 		k |= 32u;
 	if (d & GPU_DIM_PROFILE)
 		k |= 128u;
+	if (d & GPU_DIM_CATEGORY)
+		k |= 256u;
 	return k;
 }
 
@@ -301,6 +317,8 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 		write_text(w, g->model);
 	if (k & 128u)
 		write_text(w, g->profile);
+	if (k & 256u)
+		write_text(w, category_name(g));
 	for (int i = 0; i < GPU_M_COUNT; i++) {
 		struct gpu_value v;
 

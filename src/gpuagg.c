@@ -45,7 +45,10 @@ static const char help_text[] =
     "  -i, --input FILE|-       aggregate samples from FILE (- = stdin)\n"
     "                           as given, without a warehouse\n"
     "  -p, --period P           hour, day, week, month or all (default)\n"
-    "  -b, --by DIM[,DIM...]    node, gpu, job, user, project, model\n"
+    "  -b, --by DIM[,DIM...]    node, gpu, job, user, project, model,\n"
+    "                           profile (MIG), usage_category (idle,\n"
+    "                           low, medium, high utilization of each\n"
+    "                           sample; read from the facts, slower)\n"
     "                           (default: none, the cluster total)\n"
     "      --from T, --to T     half-open range [from, to): timestamps,\n"
     "                           dates like 2026-11-01, now, today,\n"
@@ -330,6 +333,11 @@ check_prom(struct opts *o)
 		    usage_line, "-f prometheus: cannot label by job (unbounded "
 				"label cardinality; use node, gpu, user, "
 				"project, model)");
+	if (o->q.dims & GPU_DIM_CATEGORY)
+		return gpu_usage_error(
+		    usage_line, "-f prometheus: cannot label by "
+				"usage_category (counters count every sample; "
+				"use node, gpu, user, project, model)");
 	if (o->q.period != GPU_PERIOD_ALL || o->q.from_ms != INT64_MIN ||
 	    o->has_sort || o->has_top || o->metrics != GPU_METRICS_ALL)
 		return gpu_usage_error(
@@ -383,6 +391,10 @@ parse_args(int argc, char **argv, struct opts *o)
 		return gpu_usage_error(usage_line,
 				       "--input-tz needs --input: a warehouse "
 				       "holds UTC (see gpuingest --input-tz)");
+	if (o->has_interval && o->ninputs == 0)
+		return gpu_usage_error(
+		    usage_line, "--interval needs --input: the warehouse "
+				"keeps each sample's interval");
 	if (o->last != NULL) {
 		const char *why = NULL;
 

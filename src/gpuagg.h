@@ -12,7 +12,7 @@
 #include "gpu/writer.h"
 
 /* Most columns an output row can have. */
-#define AGG_MAX_COLS (9 + GPU_M_COUNT)
+#define AGG_MAX_COLS (10 + GPU_M_COUNT)
 
 /*
  * Fill cols with the output column names for q and the metric mask (static
@@ -27,11 +27,11 @@ size_t agg_columns(const struct gpu_agg_query *q, unsigned metrics,
 
 /*
  * One --where condition: a key column (node, job_id, user, project,
- * model) = or != a text (empty: the empty key), or a metric <, <=, >, >=
- * a number.
+ * model, usage_category) = or != a text (empty: the empty key), or a metric <,
+ * <=, >, >= a number.
  */
 struct agg_where {
-	int key; /* index in node, gpu, job_id, user, project, model; or -1 */
+	int key; /* index of the key column in that list (gpu: 1), or -1 */
 	enum gpu_metric metric;
 	char op[3];
 	const char *arg;  /* the whole argument, borrowed */

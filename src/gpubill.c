@@ -284,12 +284,17 @@ take_opt(void *ctx, int c, const char *arg)
 		a->period = arg;
 		return -1;
 	case 'P':
+		if (*arg == '\0') /* names no owner: not a name to look up */
+			return gpu_usage_error(usage_line,
+					       "empty --project name");
 		o->project = arg;
 		return -1;
 	case 'r':
 		o->rates = arg;
 		return -1;
 	case 'u':
+		if (*arg == '\0')
+			return gpu_usage_error(usage_line, "empty --user name");
 		o->user = arg;
 		return -1;
 	case 'V':

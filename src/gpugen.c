@@ -287,7 +287,8 @@ parse_extra(const char *list, struct gen_conf *c)
 {
 	const char *p = list;
 
-	while (*p != '\0') {
+	/* An empty list, or an empty name in it, is a mistake too. */
+	for (;;) {
 		size_t n = strcspn(p, ",");
 
 		if (n == 10 && memcmp(p, "interval_s", n) == 0)
@@ -298,10 +299,10 @@ parse_extra(const char *list, struct gen_conf *c)
 			return gpu_usage_error(
 			    usage_text, "unknown extra column in '%s'", list);
 		p += n;
-		if (*p == ',')
-			p++;
+		if (*p == '\0')
+			return 0;
+		p++;
 	}
-	return 0;
 }
 
 /*

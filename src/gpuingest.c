@@ -20,6 +20,7 @@
 #include "gpu/opt.h"
 #include "gpu/reader.h"
 #include "gpu/rollup.h"
+#include "gpu/table.h"
 #include "gpu/time.h"
 #include "gpuingest.h"
 
@@ -122,6 +123,7 @@ static int
 set_opt(void *ctx, int c, const char *arg)
 {
 	struct opts *o = ctx;
+	struct gpu_err err = {0};
 	double d;
 	const char *why;
 
@@ -150,9 +152,14 @@ set_opt(void *ctx, int c, const char *arg)
 		o->allocs[o->nallocs++] = arg;
 		break;
 	case 'n':
+		if (gpu_reader_check_node(arg, &err) != 0)
+			return gpu_usage_error(usage_text, "%s", err.msg);
 		o->node = arg;
 		break;
 	case 'c':
+		if (gpu_table_check_columns(arg, &err) != 0)
+			return gpu_usage_error(usage_text, "--columns: %s",
+					       err.msg);
 		o->columns = arg;
 		break;
 	case 'q':
@@ -165,6 +172,9 @@ set_opt(void *ctx, int c, const char *arg)
 		o->has_interval = true;
 		break;
 	case OPT_SOURCE:
+		if (*arg == '\0')
+			return gpu_usage_error(usage_text,
+					       "invalid source name ''");
 		o->source = arg;
 		break;
 	case OPT_AT:
@@ -204,6 +214,9 @@ set_opt(void *ctx, int c, const char *arg)
 		o->progress = true;
 		break;
 	case OPT_JOB_COLUMNS:
+		if (gpu_table_check_columns(arg, &err) != 0)
+			return gpu_usage_error(usage_text, "--job-columns: %s",
+					       err.msg);
 		o->job_columns = arg;
 		break;
 	case OPT_INPUT_TZ:

@@ -15,7 +15,10 @@
 /*
  * Group-by dimensions (a bit mask). GPU_DIM_GPU groups by node and GPU.
  * Key columns print in this fixed order: node (NODE or GPU), gpu (GPU),
- * job_id (JOB), user (JOB or USER), project (JOB or PROJECT), model (MODEL).
+ * job_id (JOB), user (JOB or USER), project (JOB or PROJECT), model (MODEL),
+ * usage_category (CATEGORY: the utilization class of each sample,
+ * gpu_usage_category(); no rollup holds it, so the warehouse query reads
+ * the facts).
  * With JOB but not USER (PROJECT), user (project) is not a key but the
  * job's owner in the bucket: that of its latest sample there carrying one
  * (ties: the greater name).
@@ -27,11 +30,12 @@
 #define GPU_DIM_PROJECT 16u
 #define GPU_DIM_MODEL 32u
 #define GPU_DIM_PROFILE 64u
+#define GPU_DIM_CATEGORY 128u
 
 /*
- * Parse "node,gpu,job,user,project,model" (any subset, any order; "" or
- * "none" is the cluster total) into a mask. Returns 0, or -1 with err
- * naming the bad entry and listing the valid names.
+ * Parse "node,gpu,job,user,project,model,profile,usage_category" (any
+ * subset, any order; "" or "none" is the cluster total) into a mask. Returns 0,
+ * or -1 with err naming the bad entry and listing the valid names.
  */
 int gpu_dims_parse(const char *list, unsigned *dims, struct gpu_err *err);
 
@@ -49,9 +53,9 @@ void gpu_agg_query_init(struct gpu_agg_query *q);
 
 /*
  * One output row. Key strings are "" for none (unallocated, unknown owner,
- * no model) and for dimensions not grouped by; gpu is -1 when not grouped
- * by. bucket_ms is the bucket start (0 for GPU_PERIOD_ALL). All borrowed
- * from the aggregate.
+ * no model) and for dimensions not grouped by; gpu and category are -1
+ * when not grouped by. bucket_ms is the bucket start (0 for GPU_PERIOD_ALL).
+ * All borrowed from the aggregate.
  */
 struct gpu_group {
 	int64_t bucket_ms;
@@ -63,6 +67,7 @@ struct gpu_group {
 	const char *project;
 	const char *model;
 	const char *profile; /* MIG profile, "" for a whole GPU */
+	int category;	     /* enum gpu_usage_cat */
 	struct gpu_sums sums;
 };
 
@@ -85,7 +90,8 @@ void gpu_agg_add_sample(struct gpu_agg *a, const struct gpu_sample *smp,
 
 /*
  * End adding: fill job owners and sort groups by bucket, then keys (byte
- * order, "" first; gpu numerically), the output order of SPEC.md 3. Call
+ * order, "" first; gpu numerically; category from idle to high), the
+ * output order of SPEC.md 3. Call
  * once, before gpu_agg_count().
  */
 void gpu_agg_finish(struct gpu_agg *a);

@@ -20,7 +20,10 @@
  * of an hour row, the day of a day row), then integer keys of the
  * dimension tables (node_id, gpu, the MIG instance id or -1 for a whole
  * GPU, job_key, and names_dim keys of the effective user and project, of
- * the model and of the MIG profile; 0: none).
+ * the model and of the MIG profile; 0: none). The rollups hold the keys
+ * before GPU_HK_CATEGORY; the usage category (1 + enum gpu_usage_cat; 0:
+ * not split by it) comes only from a fact scan by category,
+ * gpu_hrow_scan_category().
  */
 enum gpu_hkey {
 	GPU_HK_TIME,
@@ -32,6 +35,7 @@ enum gpu_hkey {
 	GPU_HK_PROJECT,
 	GPU_HK_MODEL,
 	GPU_HK_PROFILE,
+	GPU_HK_CATEGORY,
 	GPU_HK_N
 };
 
@@ -168,10 +172,18 @@ int gpu_hrow_scan(sqlite3 *db, int64_t from, int64_t to, int64_t threshold_mib,
 		  struct gpu_pending *pending, gpu_hrow_fn *fn, void *ctx,
 		  struct gpu_err *err);
 
+/*
+ * gpu_hrow_scan(), with each hour's rows split by the usage category of
+ * the facts (key GPU_HK_CATEGORY), for a query grouped by it.
+ */
+int gpu_hrow_scan_category(sqlite3 *db, int64_t from, int64_t to,
+			   int64_t threshold_mib, struct gpu_pending *pending,
+			   gpu_hrow_fn *fn, void *ctx, struct gpu_err *err);
+
 /* The rollup tables. usage_hourly_node's rows have keys time and node. */
 enum gpu_rollup { GPU_ROLLUP_HOURLY, GPU_ROLLUP_DAILY, GPU_ROLLUP_NODE };
 
-/* The number of keys of a rollup table's rows (GPU_HK_N or 2). */
+/* The number of keys of a rollup table's rows (GPU_HK_CATEGORY or 2). */
 int gpu_rollup_nkeys(enum gpu_rollup t);
 
 /*

@@ -19,8 +19,9 @@
  * the output is the same bytes as after a refresh. Periods other than hour
  * sum hour rows into day rows before grouping, on every path, so that all
  * give the same doubles. With threshold_mib other than
- * GPU_DEFAULT_THRESHOLD_MIB (the rollup's) it scans the fact table for the
- * whole range instead. Owners are effective (the sample's, else its job
+ * GPU_DEFAULT_THRESHOLD_MIB (the rollup's), or grouped by
+ * GPU_DIM_CATEGORY (which no rollup holds), it scans the fact table for
+ * the whole range instead. Owners are effective (the sample's, else its job
  * record's). On success *out is a finished aggregate (free with
  * gpu_agg_free()); on failure -1, err filled, *out NULL.
  */

@@ -51,6 +51,14 @@ int gpu_reader_open(FILE *fp, const char *source,
 		    const struct gpu_reader_opts *opts, struct gpu_reader **out,
 		    struct gpu_err *err);
 
+/*
+ * Check a node name as opts.node takes it (not empty, no control
+ * characters, valid UTF-8, at most 128 bytes), so that a tool can refuse
+ * a bad --node before reading any input. Returns 0, or -1 with err
+ * filled ("invalid node name 'x'").
+ */
+int gpu_reader_check_node(const char *node, struct gpu_err *err);
+
 /* gpu_reader_open() for a caller with no use for the code: NULL on failure. */
 struct gpu_reader *gpu_reader_new(FILE *fp, const char *source,
 				  const struct gpu_reader_opts *opts,

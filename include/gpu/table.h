@@ -104,6 +104,14 @@ int gpu_table_col(const struct gpu_table *t, const char *name);
 int gpu_table_next(struct gpu_table *t, struct gpu_row *row,
 		   struct gpu_err *err);
 
+/*
+ * Check a list of column names as opts.columns takes it, so that a tool
+ * can refuse a bad --columns before reading any input. Returns 0, or -1
+ * with err filled as gpu_table_new() would fill it ("empty column name in
+ * 'a,,b'", "too many columns in '...'").
+ */
+int gpu_table_check_columns(const char *list, struct gpu_err *err);
+
 /* Case-insensitive (ASCII) equality of p[0..n) and the C string name. */
 bool gpu_table_name_eq(const char *p, size_t n, const char *name);
 

@@ -9,8 +9,9 @@
 #include "gpu/hashmap.h"
 #include "gpu/num.h"
 
-static const char *const dim_names[] = {"node",    "gpu",   "job",    "user",
-					"project", "model", "profile"};
+static const char *const dim_names[] = {"node",	   "gpu",	    "job",
+					"user",	   "project",	    "model",
+					"profile", "usage_category"};
 
 int
 gpu_dims_parse(const char *list, unsigned *dims, struct gpu_err *err)
@@ -104,14 +105,16 @@ key_split(struct gpu_group *g, const char *key)
 {
 	const char **f[6] = {&g->node,	  &g->job_id, &g->user,
 			     &g->project, &g->model,  &g->profile};
-	const char *p = key + sizeof(int64_t) + 2 * sizeof(int32_t);
-	int32_t gpu, mig;
+	const char *p = key + sizeof(int64_t) + 3 * sizeof(int32_t);
+	int32_t gpu, mig, cat;
 
 	memcpy(&g->bucket_ms, key, sizeof(int64_t));
 	memcpy(&gpu, key + sizeof(int64_t), sizeof(gpu));
 	memcpy(&mig, key + sizeof(int64_t) + sizeof(gpu), sizeof(mig));
+	memcpy(&cat, key + sizeof(int64_t) + 2 * sizeof(gpu), sizeof(cat));
 	g->gpu = gpu;
 	g->mig = mig;
+	g->category = cat;
 	for (int i = 0; i < 6; i++) {
 		uint32_t len;
 
@@ -137,11 +140,13 @@ cstr(const char *s)
 static struct grp *
 agg_group(struct gpu_agg *a, int64_t bucket, struct gpu_str node, int gpu,
 	  int mig, struct gpu_str job, struct gpu_str user,
-	  struct gpu_str project, struct gpu_str model, struct gpu_str profile)
+	  struct gpu_str project, struct gpu_str model, struct gpu_str profile,
+	  int category)
 {
 	unsigned d = a->q.dims;
 	int32_t g32 = (d & GPU_DIM_GPU) ? gpu : -1;
 	int32_t m32 = (d & GPU_DIM_GPU) ? mig : -1;
+	int32_t c32 = (d & GPU_DIM_CATEGORY) ? category : -1;
 	struct grp *g;
 	size_t i;
 	bool created;
@@ -150,6 +155,7 @@ agg_group(struct gpu_agg *a, int64_t bucket, struct gpu_str node, int gpu,
 	gpu_buf_add(&a->kb, &bucket, sizeof(bucket));
 	gpu_buf_add(&a->kb, &g32, sizeof(g32));
 	gpu_buf_add(&a->kb, &m32, sizeof(m32));
+	gpu_buf_add(&a->kb, &c32, sizeof(c32));
 	key_str(&a->kb, (d & (GPU_DIM_NODE | GPU_DIM_GPU)) != 0, node);
 	key_str(&a->kb, (d & GPU_DIM_JOB) != 0, job);
 	key_str(&a->kb, (d & GPU_DIM_USER) != 0, user);
@@ -173,7 +179,6 @@ agg_group(struct gpu_agg *a, int64_t bucket, struct gpu_str node, int gpu,
 	g->own_user = g->own_project = "";
 	return g;
 }
-
 
 bool
 gpu_owner_later(int64_t ms, struct gpu_str name, int64_t cur_ms,
@@ -232,7 +237,8 @@ gpu_agg_add_sample(struct gpu_agg *a, const struct gpu_sample *smp,
 	g = agg_group(a, bucket_of(a, smp->ts_ms), smp->node, smp->gpu,
 		      smp->has_mig ? smp->mig : -1, smp->job_id, smp->user,
 		      smp->project, smp->model,
-		      smp->has_mig ? smp->profile : cstr(""));
+		      smp->has_mig ? smp->profile : cstr(""),
+		      (int)gpu_usage_category(smp->util_pct));
 	gpu_sums_add(&g->g.sums, smp, interval_s, a->q.threshold_mib);
 	agg_owner(a, g, smp->ts_ms, smp->job_id, smp->user, smp->project);
 }
@@ -245,7 +251,7 @@ gpu_agg_add_group(struct gpu_agg *a, const struct gpu_group *in,
 	struct gpu_str user = cstr(in->user), project = cstr(in->project);
 	struct grp *g = agg_group(a, in->bucket_ms, node, in->gpu, in->mig, job,
 				  user, project, cstr(in->model),
-				  cstr(in->profile));
+				  cstr(in->profile), in->category);
 
 	gpu_sums_merge(&g->g.sums, &in->sums);
 	if (own->user.len > 0 &&
@@ -282,7 +288,10 @@ cmp_group(const struct gpu_group *x, const struct gpu_group *y)
 		return c;
 	if ((c = strcmp(x->model, y->model)) != 0)
 		return c;
-	return strcmp(x->profile, y->profile);
+	if ((c = strcmp(x->profile, y->profile)) != 0)
+		return c;
+	/* By utilization, as people read the classes, not by name. */
+	return x->category < y->category ? -1 : x->category > y->category;
 }
 
 static int

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gpu/db.h"
+#include "gpu/sample.h"
 #include "gpu/time.h"
 
 void
@@ -151,9 +152,9 @@ static const char SCAN_SQL[] =
     " WHERE f.ts_ms >= ?1 AND f.ts_ms < ?2"
     " ORDER BY f.ts_ms, f.node_id, f.gpu, f.mig";
 
-/* Columns of SCAN_SQL after the keys. */
+/* Columns of SCAN_SQL after the keys (all but the category). */
 enum {
-	C_UTIL = GPU_HK_N,
+	C_UTIL = GPU_HK_CATEGORY,
 	C_USED,
 	C_TOTAL,
 	C_INTERVAL,
@@ -208,10 +209,11 @@ pending_owner(sqlite3_stmt *st, int col, struct gpu_pending *pending,
 			       (size_t)sqlite3_column_bytes(st, col), key, err);
 }
 
-int
-gpu_hrow_scan(sqlite3 *db, int64_t from, int64_t to, int64_t threshold_mib,
-	      struct gpu_pending *pending, gpu_hrow_fn *fn, void *ctx,
-	      struct gpu_err *err)
+/* The fact scan, its rows split by usage category or not. */
+static int
+scan_facts(sqlite3 *db, int64_t from, int64_t to, int64_t threshold_mib,
+	   bool by_category, struct gpu_pending *pending, gpu_hrow_fn *fn,
+	   void *ctx, struct gpu_err *err)
 {
 	struct gpu_hrows h;
 	int64_t hour = 0;
@@ -229,8 +231,12 @@ gpu_hrow_scan(sqlite3 *db, int64_t from, int64_t to, int64_t threshold_mib,
 
 		k[GPU_HK_TIME] = gpu_period_start(GPU_PERIOD_HOUR,
 						  sqlite3_column_int64(st, 0));
-		for (int c = 1; c < GPU_HK_N; c++)
+		for (int c = 1; c < GPU_HK_CATEGORY; c++)
 			k[c] = sqlite3_column_int64(st, c);
+		k[GPU_HK_CATEGORY] =
+		    by_category ? 1 + (int64_t)gpu_usage_category(
+					  sqlite3_column_double(st, C_UTIL))
+				: 0;
 		if (pending_owner(st, C_NEW_USER, pending, &k[GPU_HK_USER],
 				  err) != 0 ||
 		    pending_owner(st, C_NEW_PROJECT, pending,
@@ -255,6 +261,24 @@ out:
 	gpu_hrows_release(&h);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+int
+gpu_hrow_scan(sqlite3 *db, int64_t from, int64_t to, int64_t threshold_mib,
+	      struct gpu_pending *pending, gpu_hrow_fn *fn, void *ctx,
+	      struct gpu_err *err)
+{
+	return scan_facts(db, from, to, threshold_mib, false, pending, fn, ctx,
+			  err);
+}
+
+int
+gpu_hrow_scan_category(sqlite3 *db, int64_t from, int64_t to,
+		       int64_t threshold_mib, struct gpu_pending *pending,
+		       gpu_hrow_fn *fn, void *ctx, struct gpu_err *err)
+{
+	return scan_facts(db, from, to, threshold_mib, true, pending, fn, ctx,
+			  err);
 }
 
 void
@@ -370,13 +394,13 @@ static const struct {
 			   " ORDER BY hour_ms" KEY_COLS,
 			   "INSERT INTO usage_hourly(hour_ms" KEY_COLS SUM_COLS
 			   ") VALUES(?" KEY_PARAMS SUM_PARAMS ")",
-			   GPU_HK_N},
+			   GPU_HK_CATEGORY},
     [GPU_ROLLUP_DAILY] = {"SELECT day_ms" KEY_COLS SUM_COLS " FROM usage_daily"
 			  " WHERE day_ms >= ?1 AND day_ms < ?2"
 			  " ORDER BY day_ms" KEY_COLS,
 			  "INSERT INTO usage_daily(day_ms" KEY_COLS SUM_COLS
 			  ") VALUES(?" KEY_PARAMS SUM_PARAMS ")",
-			  GPU_HK_N},
+			  GPU_HK_CATEGORY},
     [GPU_ROLLUP_NODE] =
 	{"SELECT hour_ms, node_id" SUM_COLS " FROM usage_hourly_node"
 	 " WHERE hour_ms >= ?1 AND hour_ms < ?2"

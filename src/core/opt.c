@@ -2,6 +2,7 @@
 /* Command-line options: the getopt loop and one wording for its errors. */
 #include "gpu/opt.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -95,6 +96,58 @@ gpu_opt_operand_error(const char *usage, const char *operand)
 	return gpu_usage_error(usage, "unexpected operand '%s'", operand);
 }
 
+/*
+ * The short letter of long option o, or 0: its val when that is a letter
+ * of optstring and no flag takes it.
+ */
+static int
+short_letter(const struct option *o, const char *optstring)
+{
+	if (o->flag != NULL || o->val <= 0 || o->val >= 256 || o->val == ':')
+		return 0;
+	return strchr(optstring, o->val) != NULL ? o->val : 0;
+}
+
+/* Whether the short option letter has a long name in longopts. */
+static bool
+has_long_name(const struct option *longopts, const char *optstring, int letter)
+{
+	const struct option *o;
+
+	for (o = longopts; o->name != NULL; o++)
+		if (short_letter(o, optstring) == letter)
+			return true;
+	return false;
+}
+
+int
+gpu_opt_list(FILE *fp, const char *optstring, const struct option *longopts)
+{
+	static const char *const takes[] = {"none", "arg", "optional"};
+	const struct option *o;
+	const char *p;
+	int letter;
+
+	for (o = longopts; o->name != NULL; o++) {
+		letter = short_letter(o, optstring);
+		if (letter != 0)
+			fprintf(fp, "--%s\t%s\t-%c\n", o->name,
+				takes[o->has_arg], letter);
+		else
+			fprintf(fp, "--%s\t%s\t-\n", o->name,
+				takes[o->has_arg]);
+	}
+	for (p = optstring; *p != '\0'; p++) {
+		if (*p == ':' || has_long_name(longopts, optstring, *p))
+			continue;
+		fprintf(fp, "-\t%s\t-%c\n",
+			p[1] == ':' ? (p[2] == ':' ? "optional" : "arg")
+				    : "none",
+			*p);
+	}
+	return ferror(fp) ? -1 : 0;
+}
+
 int
 gpu_opt_parse(int argc, char *argv[], const char *optstring,
 	      const struct option *longopts, const char *usage, gpu_opt_fn *fn,
@@ -102,6 +155,21 @@ gpu_opt_parse(int argc, char *argv[], const char *optstring,
 {
 	int c, rc;
 
+	/*
+	 * The completion generator asks each built tool for its own table,
+	 * so that the completions never drift from the options; stdout is
+	 * the tool's, as with --help. It is flushed, not closed: some
+	 * tools close it themselves on the way out.
+	 */
+	if (argc == 2 && strcmp(argv[1], GPU_OPT_LIST) == 0) {
+		if (gpu_opt_list(stdout, optstring, longopts) != 0 ||
+		    fflush(stdout) != 0) {
+			gpu_msg("write error: %s", strerror(errno));
+			clearerr(stdout); /* reported once, here */
+			return GPU_EXIT_FAIL;
+		}
+		return GPU_EXIT_OK;
+	}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		if (c == '?' || c == ':')

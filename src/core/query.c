@@ -219,6 +219,8 @@ merge_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	if ((d & GPU_DIM_PROFILE) && canon(&q->names, r->k[GPU_HK_PROFILE],
 					   &k[GPU_HK_PROFILE], err) != 0)
 		return -1;
+	if (d & GPU_DIM_CATEGORY)
+		k[GPU_HK_CATEGORY] = r->k[GPU_HK_CATEGORY];
 	g = gpu_hrows_put(&q->groups, k, &created);
 	i = (size_t)(g - q->groups.rows);
 	if (created) {
@@ -288,6 +290,7 @@ build_group(struct dbq *q, size_t i, struct gpu_agg *a, struct gpu_err *err)
 	g.user = user->s;
 	g.project = project->s;
 	g.model = model->s;
+	g.category = (int)r->k[GPU_HK_CATEGORY] - 1;
 	g.sums = r->s;
 	if (o->user != 0) {
 		if (cache_get(&q->names, o->user, &user, err) != 0)
@@ -350,6 +353,10 @@ check_query(const struct gpu_agg_query *q, struct gpu_err *err)
 static int
 scan(struct dbq *q, int64_t from, int64_t to, struct gpu_err *err)
 {
+	if (q->q.dims & GPU_DIM_CATEGORY)
+		return gpu_hrow_scan_category(
+		    q->db, from, to, q->q.threshold_mib, &q->pending,
+		    gpu_hrow_sink_hour, &q->sink, err);
 	return gpu_hrow_scan(q->db, from, to, q->q.threshold_mib, &q->pending,
 			     gpu_hrow_sink_hour, &q->sink, err);
 }
@@ -492,7 +499,12 @@ gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 	*out = NULL;
 	if (check_query(q, err) != 0)
 		return -1;
-	if (q->threshold_mib != GPU_DEFAULT_THRESHOLD_MIB)
+	/*
+	 * The rollups hold the sums at the default threshold and no usage
+	 * category: other queries read every fact of the range (slower).
+	 */
+	if (q->threshold_mib != GPU_DEFAULT_THRESHOLD_MIB ||
+	    (q->dims & GPU_DIM_CATEGORY))
 		return gpu_query_scan(db, q, out, err);
 	/* Whole hours from the rollup, partial edge hours from the facts. */
 	hf = q->from_ms == INT64_MIN

@@ -563,6 +563,16 @@ is_dcgmi_stats(const char *head, long n)
 }
 
 int
+gpu_reader_check_node(const char *node, struct gpu_err *err)
+{
+	struct gpu_str v = {node, strlen(node)};
+
+	if (v.len == 0 || check_text(F_NODE, v) != NULL)
+		return gpu_err_set(err, "invalid node name '%s'", node);
+	return 0;
+}
+
+int
 gpu_reader_open(FILE *fp, const char *source,
 		const struct gpu_reader_opts *opts, struct gpu_reader **out,
 		struct gpu_err *err)
@@ -575,14 +585,10 @@ gpu_reader_open(FILE *fp, const char *source,
 
 	*out = NULL;
 	if (opts->node != NULL) {
-		struct gpu_str v = {opts->node, strlen(opts->node)};
-
-		if (v.len == 0 || check_text(F_NODE, v) != NULL) {
-			gpu_err_set(err, "invalid node name '%s'", opts->node);
+		if (gpu_reader_check_node(opts->node, err) != 0)
 			goto fail;
-		}
 		r->node = gpu_xstrdup(opts->node);
-		r->node_len = v.len;
+		r->node_len = strlen(opts->node);
 	}
 	r->has_at = opts->has_at;
 	r->at_ms = opts->at_ms;

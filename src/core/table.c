@@ -873,6 +873,16 @@ names_from_list(struct gpu_table *t, const char *list, struct gpu_err *err)
 	return 0;
 }
 
+int
+gpu_table_check_columns(const char *list, struct gpu_err *err)
+{
+	struct gpu_table *t = gpu_xcalloc(1, sizeof(*t));
+	int rc = names_from_list(t, list, err);
+
+	gpu_table_free(t);
+	return rc;
+}
+
 static void
 alloc_row(struct gpu_table *t, size_t n)
 {

@@ -17,7 +17,9 @@ gpugen -n 3 -g 2 -H 30 -S 5 -x interval_s -j jobs.csv >s.csv
 gpuingest -q -d w.db -j jobs.csv s.csv
 for args in "" "--by job" "--period hour --by gpu,model" \
 	"--period day --by user,project" "--period week --by job,model" \
-	"--period month --by node --from 2026-11-01T02:30 --to 2026-11-02"; do
+	"--period month --by node --from 2026-11-01T02:30 --to 2026-11-02" \
+	"--by usage_category" "--period hour --by user,usage_category" \
+	"--period day --by job,model,usage_category --from 2026-11-01T05:30"; do
 	# shellcheck disable=SC2086
 	gpuagg --db w.db $args >db.out
 	# shellcheck disable=SC2086

@@ -76,6 +76,54 @@ test_agg_stream_groups(void **state)
 	gpu_agg_free(a);
 }
 
+/*
+ * By usage category each sample goes to the class of its utilization
+ * (bounds 5, 30, 70 start the next class), the classes sort from idle to
+ * high rather than by name, and a job's owner spans its classes.
+ */
+static void
+test_agg_usage_category(void **state)
+{
+	static const double util[] = {100, 70, 69.99, 30, 29.99, 5, 4.99, 0};
+	static const char *const want[] = {"idle", "low", "medium", "high"};
+	struct gpu_agg_query q;
+	struct gpu_agg *a;
+	struct gpu_sample s;
+	struct gpu_err err = {0};
+	const struct gpu_group *g;
+	unsigned d = 0;
+
+	(void)state;
+	assert_int_equal(gpu_dims_parse("user,usage_category", &d, &err), 0);
+	assert_int_equal(d, GPU_DIM_USER | GPU_DIM_CATEGORY);
+	gpu_agg_query_init(&q);
+	q.dims = GPU_DIM_JOB | GPU_DIM_CATEGORY;
+	a = gpu_agg_new(&q);
+	for (int i = 0; i < 8; i++) {
+		s = smp(T + i * 60000, "n1", 0, util[i], 1, "j1",
+			i == 0 ? "ann" : "");
+		gpu_agg_add_sample(a, &s, 60);
+	}
+	gpu_agg_finish(a);
+	assert_int_equal(gpu_agg_count(a), 4);
+	for (size_t i = 0; i < 4; i++) {
+		g = gpu_agg_group(a, i);
+		assert_int_equal(g->category, (int)i);
+		assert_string_equal(
+		    gpu_usage_cat_name((enum gpu_usage_cat)g->category),
+		    want[i]);
+		assert_int_equal(g->sums.samples, 2);
+		assert_string_equal(g->user, "ann");
+	}
+	gpu_agg_free(a);
+	q.dims = GPU_DIM_JOB; /* not grouped by it: one group, category -1 */
+	a = gpu_agg_new(&q);
+	gpu_agg_add_sample(a, &s, 60);
+	gpu_agg_finish(a);
+	assert_int_equal(gpu_agg_group(a, 0)->category, -1);
+	gpu_agg_free(a);
+}
+
 /* Groups added from rollup rows merge by key; the latest owner wins. */
 static void
 test_agg_add_group(void **state)
@@ -129,6 +177,7 @@ main(void)
 	    cmocka_unit_test(test_agg_parse_dims),
 	    cmocka_unit_test(test_agg_stream_groups),
 	    cmocka_unit_test(test_agg_add_group),
+	    cmocka_unit_test(test_agg_usage_category),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

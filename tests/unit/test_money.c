@@ -278,7 +278,7 @@ add(struct gpu_bill *b, const char *period, const char *job, const char *user,
 {
 	struct gpu_bill_usage u = {period,	 str(job),   str(user),
 				   str(project), str(model), alloc,
-				   overage,	 alloc,	     rank};
+				   overage,	 alloc,	     rank, {"", 0}, 0};
 	struct gpu_err err;
 
 	assert_int_equal(gpu_bill_add(b, &u, &err), 0);
@@ -291,7 +291,7 @@ test_money_bill_user_many_jobs(void **state)
 	struct gpu_rates r;
 	struct gpu_bill *b;
 	struct gpu_bill_usage idle = {
-	    "2026-11", str(""), str(""), str(""), str(""), 0, 0, 7200, 0};
+	    "2026-11", str(""), str(""), str(""), str(""), 0, 0, 7200, 0, {"", 0}, 0};
 	struct gpu_err err;
 	int64_t sum = 0;
 	size_t i;

@@ -131,12 +131,59 @@ test_opt_errors(void **state)
 	fflush(stderr);
 }
 
+/*
+ * The listing names every long option with what it takes and its letter,
+ * then the letters without a long name; a table option whose val is no
+ * letter of the optstring has no letter.
+ */
+static void
+test_opt_list(void **state)
+{
+	static const struct option table[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"color", optional_argument, NULL, 256},
+	    {NULL, 0, NULL, 0},
+	};
+	char out[256];
+	FILE *tmp = tmpfile();
+	size_t n;
+
+	(void)state;
+	assert_non_null(tmp);
+	assert_int_equal(gpu_opt_list(tmp, ":d:vqx:", table), 0);
+	rewind(tmp);
+	n = fread(out, 1, sizeof(out) - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+	assert_string_equal(out, "--db\targ\t-d\n"
+				 "--verbose\tnone\t-v\n"
+				 "--color\toptional\t-\n"
+				 "-\tnone\t-q\n"
+				 "-\targ\t-x\n");
+}
+
+/* The hidden option is taken only alone: not abbreviated, not with others. */
+static void
+test_opt_list_option(void **state)
+{
+	struct seen s;
+	char err[4096];
+
+	(void)state;
+	assert_int_equal(parse(&s, err, "--list-opt", NULL), GPU_EXIT_USAGE);
+	assert_int_equal(parse(&s, err, "-v", "--list-options", NULL),
+			 GPU_EXIT_USAGE);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_opt_takes_options),
 	    cmocka_unit_test(test_opt_errors),
+	    cmocka_unit_test(test_opt_list),
+	    cmocka_unit_test(test_opt_list_option),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -48,9 +48,9 @@ render(struct gpu_agg *a)
 	for (size_t i = 0; i < gpu_agg_count(a); i++) {
 		const struct gpu_group *g = gpu_agg_group(a, i);
 
-		fprintf(fp, "%" PRId64 ",%s,%d,%s,%s,%s,%s", g->bucket_ms,
+		fprintf(fp, "%" PRId64 ",%s,%d,%s,%s,%s,%s,%d", g->bucket_ms,
 			g->node, g->gpu, g->job_id, g->user, g->project,
-			g->model);
+			g->model, g->category);
 		GPU_SUMS(DUMP_SUM_)
 		fputc('\n', fp);
 	}
@@ -350,6 +350,103 @@ test_query_stale_read_only(void **state)
 	unlink(path); /* the writer removed -wal and -shm when it closed */
 }
 
+/* The sum of the samples of a's groups of bucket b and user u. */
+static int64_t
+samples_of(struct gpu_agg *a, int64_t b, const char *u)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < gpu_agg_count(a); i++) {
+		const struct gpu_group *g = gpu_agg_group(a, i);
+
+		if (g->bucket_ms == b && strcmp(g->user, u) == 0)
+			n += g->sums.samples;
+	}
+	return n;
+}
+
+/*
+ * By usage category the query reads the facts, stale hours included:
+ * each class holds the facts the schema's virtual column usage_category
+ * puts in it, the classes of a group add up to the group without them,
+ * and the rollup query and the scan agree.
+ */
+static void
+test_query_usage_category(void **state)
+{
+	struct gpu_db_opts o = {false, 1000};
+	struct gpu_agg_query q;
+	struct gpu_agg *r = NULL, *s = NULL, *all = NULL;
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st;
+	size_t hours = 0;
+	char *x, *y;
+
+	(void)state;
+	db = fixture_db(&o);
+	add_facts(db, T, 600);
+	exec(db, "INSERT INTO dirty_hours SELECT DISTINCT"
+		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact");
+	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
+	exec(db, "UPDATE gpu_usage_fact SET util_pct = 100 - util_pct"
+		 " WHERE ts_ms % 7 = 0;"
+		 "INSERT INTO dirty_hours SELECT DISTINCT"
+		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact"
+		 " WHERE ts_ms % 7 = 0");
+
+	gpu_agg_query_init(&q);
+	q.dims = GPU_DIM_CATEGORY;
+	assert_int_equal(gpu_query_run(db, &q, &r, &err), 0);
+	assert_int_equal(gpu_agg_count(r), 4);
+	st = gpu_db_prepare(db,
+			    "SELECT usage_category, count(*) FROM"
+			    " gpu_usage_fact GROUP BY usage_category",
+			    &err);
+	assert_non_null(st);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		size_t i = 0;
+
+		while (i < 4 &&
+		       strcmp(gpu_usage_cat_name((enum gpu_usage_cat)i),
+			      name) != 0)
+			i++;
+		assert_true(i < 4);
+		assert_int_equal(gpu_agg_group(r, i)->category, (int)i);
+		assert_int_equal(gpu_agg_group(r, i)->sums.samples,
+				 sqlite3_column_int64(st, 1));
+	}
+	sqlite3_finalize(st);
+	gpu_agg_free(r);
+
+	q.period = GPU_PERIOD_HOUR;
+	q.dims = GPU_DIM_USER | GPU_DIM_CATEGORY;
+	q.from_ms = T + 600000;
+	q.to_ms = T + 30 * HOUR;
+	assert_int_equal(gpu_query_run(db, &q, &r, &err), 0);
+	assert_int_equal(gpu_query_scan(db, &q, &s, &err), 0);
+	x = render(r);
+	y = render(s);
+	assert_string_equal(x, y);
+	free(x);
+	free(y);
+	q.dims = GPU_DIM_USER;
+	assert_int_equal(gpu_query_run(db, &q, &all, &err), 0);
+	assert_true(gpu_agg_count(r) > gpu_agg_count(all));
+	for (size_t i = 0; i < gpu_agg_count(all); i++) {
+		const struct gpu_group *g = gpu_agg_group(all, i);
+
+		assert_int_equal(g->category, -1);
+		assert_int_equal(samples_of(r, g->bucket_ms, g->user),
+				 g->sums.samples);
+	}
+	gpu_agg_free(r);
+	gpu_agg_free(s);
+	gpu_agg_free(all);
+	assert_int_equal(gpu_db_close(db, &err), 0);
+}
+
 int
 main(void)
 {
@@ -357,6 +454,7 @@ main(void)
 	    cmocka_unit_test(test_query_rollup_matches_scan),
 	    cmocka_unit_test(test_query_daily_matches_scan),
 	    cmocka_unit_test(test_query_stale_read_only),
+	    cmocka_unit_test(test_query_usage_category),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
