@@ -365,6 +365,7 @@ put_row(struct run *r, struct lake_pq *pq, const struct exp_val *vals,
 			lake_pq_i32(pq, i, (int32_t)v->i);
 			break;
 		case LAKE_LONG:
+		case LAKE_DECIMAL:
 			lake_pq_i64(pq, i, v->i);
 			break;
 		case LAKE_DOUBLE:
@@ -380,7 +381,10 @@ put_row(struct run *r, struct lake_pq *pq, const struct exp_val *vals,
 	return lake_pq_end_row(pq, err);
 }
 
-/* Partition directory of day under data/ ("" when unpartitioned). */
+/*
+ * Partition directory of day (a month for month()) under data/ ("" when
+ * unpartitioned), as Iceberg's writers name it.
+ */
 static void
 part_dir(const struct run *r, int32_t day, struct gpu_buf *b)
 {
@@ -393,6 +397,13 @@ part_dir(const struct run *r, int32_t day, struct gpu_buf *b)
 
 		if (sc->fields[i].id != sc->part_source || day == EXP_NO_DAY)
 			continue;
+		if (sc->by_month) {
+			gpu_civil_from_days(exp_month_start_ms(day) / DAY_MS,
+					    &y, &m, &d);
+			gpu_buf_addf(b, "%s_month=%04" PRId64 "-%02d/",
+				     sc->fields[i].name, y, m);
+			continue;
+		}
 		gpu_civil_from_days(day, &y, &m, &d);
 		gpu_buf_addf(b, "%s_day=%04" PRId64 "-%02d-%02d/",
 			     sc->fields[i].name, y, m, d);
@@ -1022,8 +1033,12 @@ export_data(struct run *r, struct gpu_err *err)
 	if (gpu_db_exec(r->db, "BEGIN", err) != 0)
 		return -1;
 	/* The names are read in the same snapshot as the rows. */
-	if (exp_dims_load(r->db, &r->dims_store, err) != 0 ||
-	    find_work(r, err) != 0) {
+	if (exp_dims_load(r->db, &r->dims_store, err) != 0) {
+		gpu_db_rollback(r->db);
+		return -1;
+	}
+	r->dims_store.rates = r->o->rates;
+	if (find_work(r, err) != 0) {
 		gpu_db_rollback(r->db);
 		return -1;
 	}

@@ -22,10 +22,10 @@
 #define LOCK_TIMEOUT_MS 60000
 
 static const char usage_line[] =
-    "usage: gpuexport [--db PATH] --lake DIR"
-    " [-t gpu_usage_fact|hourly|jobs|all]"
-    "\n                 [--from T] [--to T] [--rewrite]"
-    " [-c zstd|snappy|none] [-v]\n";
+    "usage: gpuexport [--db PATH] --lake DIR\n"
+    "                 [-t gpu_usage_fact|hourly|jobs|bills|all] [-r FILE]\n"
+    "                 [--from T] [--to T] [--rewrite] [-c zstd|snappy|none] "
+    "[-v]\n";
 
 static const char help_text[] =
     "Export the warehouse to Apache Iceberg tables (format version 2,\n"
@@ -35,12 +35,13 @@ static const char help_text[] =
     "  -d, --db PATH            warehouse (default $GPUUSAGE_DB or\n"
     "                           ./gpuusage.db)\n"
     "  -l, --lake DIR           the lake directory; table T is DIR/T\n"
-    "  -t, --table NAME         gpu_usage_fact, hourly, jobs or all\n"
-    "                           (default)\n"
+    "  -t, --table NAME         gpu_usage_fact, hourly, jobs, bills, or\n"
+    "                           all (default: all but bills)\n"
     "      --from T, --to T     only rewrite the days of [from, to)\n"
     "      --rewrite            rewrite every day (of the range) from the\n"
     "                           warehouse, changed or not\n"
     "  -c, --codec C            zstd (default), snappy or none\n"
+    "  -r, --rates FILE         rate card of the bills (as gpubill's)\n"
     "      --row-group-mb N     buffered MiB per row group (default 128)\n"
     "      --file-mb N          data file size to roll at (default 512)\n"
     "      --max-manifests N    merge a table's manifests into one past N\n"
@@ -66,6 +67,7 @@ static const struct option long_opts[] = {
     {"db", required_argument, NULL, 'd'},
     {"help", no_argument, NULL, 'h'},
     {"lake", required_argument, NULL, 'l'},
+    {"rates", required_argument, NULL, 'r'},
     {"table", required_argument, NULL, 't'},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, 'V'},
@@ -82,6 +84,7 @@ struct opts {
 	struct exp_opts e;
 	const char *lake_arg;
 	const char *table; /* NULL: all */
+	const char *rates; /* rate card path, or NULL */
 };
 
 static int
@@ -139,12 +142,15 @@ take_opt(void *ctx, int c, const char *arg)
 	case 'l':
 		o->lake_arg = arg;
 		return -1;
+	case 'r':
+		o->rates = arg;
+		return -1;
 	case 't':
 		if (strcmp(arg, "all") != 0 && exp_table_find(arg) == NULL)
 			return gpu_usage_error(usage_line,
 					       "unknown table '%s' (expected "
-					       "gpu_usage_fact, hourly, jobs "
-					       "or all)",
+					       "gpu_usage_fact, hourly, jobs, "
+					       "bills or all)",
 					       arg);
 		o->table = strcmp(arg, "all") == 0 ? NULL : arg;
 		return -1;
@@ -187,7 +193,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	o->e.pq.codec = LAKE_CODEC_ZSTD;
 	o->e.file_bytes = (uint64_t)512 << 20;
 	o->e.max_manifests = 100;
-	rc = gpu_opt_parse(argc, argv, ":c:d:hl:t:vV", long_opts, usage_line,
+	rc = gpu_opt_parse(argc, argv, ":c:d:hl:r:t:vV", long_opts, usage_line,
 			   take_opt, o);
 	if (rc >= 0)
 		return rc;
@@ -216,6 +222,32 @@ lake_path(const char *arg, struct gpu_err *err)
 	return abs;
 }
 
+/*
+ * Resolve the bills' rates as gpubill does (environment over the rate
+ * card over the defaults). Returns -1, or an exit status on failure.
+ */
+static int
+resolve_rates(const struct opts *o, struct gpu_rates *r)
+{
+	static const char *const none[GPU_RATE_NKEYS];
+	struct gpu_err err;
+	bool bad_usage = false;
+
+	if (gpu_rates_resolve(r, o->rates, none, &bad_usage, &err) == 0)
+		return -1;
+	gpu_msg_err(&err);
+	return bad_usage ? GPU_EXIT_USAGE : GPU_EXIT_FAIL;
+}
+
+/* Whether to export t: named by --table, or one of "all". */
+static bool
+wanted(const struct opts *o, const struct exp_table *t)
+{
+	if (o->table == NULL)
+		return !t->on_request;
+	return strcmp(o->table, t->name) == 0;
+}
+
 static int
 run(struct opts *o)
 {
@@ -224,13 +256,23 @@ run(struct opts *o)
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
 	char *lake = NULL;
+	struct gpu_rates rates;
 	struct stat st;
 	size_t i;
 	int status = GPU_EXIT_FAIL;
 
+	gpu_rates_init(&rates);
+	if (o->table != NULL && strcmp(o->table, "bills") == 0 &&
+	    (status = resolve_rates(o, &rates)) >= 0) {
+		gpu_rates_release(&rates);
+		return status;
+	}
+	status = GPU_EXIT_FAIL;
+	o->e.rates = &rates;
 	if (stat(path, &st) != 0) {
 		gpu_msg("cannot open warehouse '%s': %s", path,
 			strerror(errno));
+		gpu_rates_release(&rates);
 		return GPU_EXIT_FAIL;
 	}
 	lake = lake_path(o->lake_arg, &err);
@@ -244,9 +286,11 @@ run(struct opts *o)
 		const struct exp_table *t = &exp_tables[i];
 		uint64_t rows = 0;
 
-		if (o->table != NULL && strcmp(o->table, t->name) != 0)
+		if (!wanted(o, t))
 			continue;
-		if (strcmp(t->name, "hourly") == 0 &&
+		/* Rollups and bills are read from the refreshed rollups. */
+		if ((strcmp(t->name, "hourly") == 0 ||
+		     strcmp(t->name, "bills") == 0) &&
 		    gpu_rollup_refresh(db, NULL, &err) != 0)
 			goto fail;
 		if (exp_run_table(db, &o->e, t, &rows, &err) != 0)
@@ -265,6 +309,7 @@ out:
 		status = GPU_EXIT_FAIL;
 	}
 	free(lake);
+	gpu_rates_release(&rates);
 	return status;
 }
 

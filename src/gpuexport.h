@@ -10,6 +10,7 @@
 
 #include "gpu/buf.h"
 #include "gpu/diag.h"
+#include "gpu/money.h"
 #include "lake/iceberg.h"
 #include "lake/parquet.h"
 
@@ -23,8 +24,9 @@ struct exp_opts {
 	bool rewrite;		/* overwrite every day of [from, to) */
 	bool verbose;
 	struct lake_pq_opts pq;
-	uint64_t file_bytes;  /* roll data files past this size */
-	size_t max_manifests; /* merge the manifests past this many */
+	uint64_t file_bytes;	       /* roll data files past this size */
+	size_t max_manifests;	       /* merge the manifests past this many */
+	const struct gpu_rates *rates; /* bills: resolved as gpubill does */
 };
 
 /* One value of a row, as a source produces it. */
@@ -43,13 +45,16 @@ struct exp_name {
 	size_t n;
 };
 
-/* Names of the integer keys of the dimensions, loaded once per run. */
+/* Names of the integer keys of the dimensions, loaded once per run, and
+ * the rates the bills are priced with. */
 struct exp_dims {
 	struct exp_name *node, *name, *job; /* indexed by key */
 	size_t nnode, nname, njob;
+	const struct gpu_rates *rates;
 };
 
 struct exp_table;
+struct exp_bills;
 
 /*
  * A row source over one partition (a day, or the whole table): prepared
@@ -63,6 +68,7 @@ struct exp_source {
 	sqlite3_stmt *st;
 	struct exp_val *vals;
 	bool has_job_src;
+	struct exp_bills *bills; /* the bills table: rows computed, not read */
 };
 
 /*
@@ -80,11 +86,15 @@ struct exp_table {
 	struct lake_schema schema;
 	enum exp_mode mode;
 	const unsigned char *kinds; /* one per field */
-	/* rows of [?1, ?2) in a stable order; "@JOB_SRC@": job_src or NULL */
+	/*
+	 * rows of [?1, ?2) in a stable order; "@JOB_SRC@": job_src or NULL;
+	 * NULL: the rows are a month's bill (exp_bills_open())
+	 */
 	const char *sql;
 	const char *sql_new;	/* the same, of ingests after ?3 only */
 	const char *digest_sql; /* rows whose digest stands for the day */
-	const char *days_sql;	/* partition days with rows in [?1, ?2) */
+	const char *days_sql;	/* partition values with rows in [?1, ?2) */
+	bool on_request;	/* exported when named, not by "all" */
 };
 
 /* The tables, in export order, and their lookup by name (NULL: none). */
@@ -105,6 +115,19 @@ int exp_source_open(struct exp_source *src, sqlite3 *db,
 		    const struct exp_table *t, const struct exp_dims *dims,
 		    int32_t day, bool digest, bool new_only, int64_t watermark,
 		    struct gpu_err *err);
+
+/*
+ * The bills of month (months since 1970-01) as src's rows: gpubill's job
+ * lines of that month, priced with src->dims->rates. Returns 0, or -1 with
+ * err filled (database error, an amount beyond decimal(18,2)).
+ */
+int exp_bills_open(struct exp_source *src, sqlite3 *db, int32_t month,
+		   struct gpu_err *err);
+int exp_bills_next(struct exp_source *src);
+void exp_bills_close(struct exp_source *src);
+
+/* Epoch ms of the first instant of month (months since 1970-01). */
+int64_t exp_month_start_ms(int32_t month);
 
 /* Next row into src->vals: 1, 0 at the end, -1 on error (err filled). */
 int exp_source_next(struct exp_source *src, struct gpu_err *err);

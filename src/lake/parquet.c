@@ -25,6 +25,7 @@ enum {
 	PAGE_DATA = 0,
 	PAGE_DICTIONARY = 2,
 	CT_UTF8 = 0,
+	CT_DECIMAL = 5,
 	CT_DATE = 6,
 	CT_TIMESTAMP_MICROS = 10
 };
@@ -94,7 +95,7 @@ is_i32(enum lake_type t)
 static bool
 is_i64(enum lake_type t)
 {
-	return t == LAKE_LONG || t == LAKE_TIMESTAMPTZ;
+	return t == LAKE_LONG || t == LAKE_TIMESTAMPTZ || t == LAKE_DECIMAL;
 }
 
 static int
@@ -912,6 +913,12 @@ schema_leaf(struct lake_thrift *t, const struct lake_field *f)
 		lake_thrift_i32(t, 6, CT_DATE);
 	else if (f->type == LAKE_TIMESTAMPTZ)
 		lake_thrift_i32(t, 6, CT_TIMESTAMP_MICROS);
+	else if (f->type == LAKE_DECIMAL)
+		lake_thrift_i32(t, 6, CT_DECIMAL);
+	if (f->type == LAKE_DECIMAL) {
+		lake_thrift_i32(t, 7, LAKE_DECIMAL_SCALE);
+		lake_thrift_i32(t, 8, LAKE_DECIMAL_PRECISION);
+	}
 	lake_thrift_i32(t, 9, f->id);
 	if (f->type == LAKE_STRING) {
 		lake_thrift_struct_begin(t, 10);
@@ -921,6 +928,13 @@ schema_leaf(struct lake_thrift *t, const struct lake_field *f)
 	} else if (f->type == LAKE_DATE) {
 		lake_thrift_struct_begin(t, 10);
 		lake_thrift_struct_begin(t, 6);
+		lake_thrift_struct_end(t);
+		lake_thrift_struct_end(t);
+	} else if (f->type == LAKE_DECIMAL) {
+		lake_thrift_struct_begin(t, 10);
+		lake_thrift_struct_begin(t, 5);
+		lake_thrift_i32(t, 1, LAKE_DECIMAL_SCALE);
+		lake_thrift_i32(t, 2, LAKE_DECIMAL_PRECISION);
 		lake_thrift_struct_end(t);
 		lake_thrift_struct_end(t);
 	} else if (f->type == LAKE_TIMESTAMPTZ) {

@@ -21,7 +21,7 @@ static const struct lake_field fields[] = {
     {"ts", 1, LAKE_TIMESTAMPTZ, true},
     {"user", 2, LAKE_STRING, false},
 };
-static const struct lake_schema schema = {fields, 2, 1};
+static const struct lake_schema schema = {fields, 2, 1, false};
 
 static void
 test_lake_iceberg_avro_values(void **state)
