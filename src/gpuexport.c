@@ -25,7 +25,8 @@ static const char usage_line[] =
     "usage: gpuexport [--db PATH] --lake DIR\n"
     "                 [-t gpu_usage_fact|hourly|jobs|bills|all] [-r FILE]\n"
     "                 [--from T] [--to T] [--rewrite] [-c zstd|snappy|none] "
-    "[-v]\n";
+    "[-v]\n"
+    "                 [--expire-snapshots T] [--retain-last N]\n";
 
 static const char help_text[] =
     "Export the warehouse to Apache Iceberg tables (format version 2,\n"
@@ -46,6 +47,11 @@ static const char help_text[] =
     "      --file-mb N          data file size to roll at (default 512)\n"
     "      --max-manifests N    merge a table's manifests into one past N\n"
     "                           (default 100)\n"
+    "      --expire-snapshots T expire the snapshots older than T (after\n"
+    "                           the export), deleting the files only they\n"
+    "                           reached\n"
+    "      --retain-last N      but keep the last N (default 1); alone:\n"
+    "                           expire all but the last N\n"
     "  -v, --verbose            report each table's snapshot on stderr\n"
     "  -h, --help               print this help and exit\n"
     "  -V, --version            print the version and exit\n"
@@ -59,7 +65,9 @@ enum {
 	OPT_REWRITE,
 	OPT_ROW_GROUP,
 	OPT_FILE,
-	OPT_MANIFESTS
+	OPT_MANIFESTS,
+	OPT_EXPIRE,
+	OPT_RETAIN
 };
 
 static const struct option long_opts[] = {
@@ -77,6 +85,8 @@ static const struct option long_opts[] = {
     {"row-group-mb", required_argument, NULL, OPT_ROW_GROUP},
     {"file-mb", required_argument, NULL, OPT_FILE},
     {"max-manifests", required_argument, NULL, OPT_MANIFESTS},
+    {"expire-snapshots", required_argument, NULL, OPT_EXPIRE},
+    {"retain-last", required_argument, NULL, OPT_RETAIN},
     {NULL, 0, NULL, 0},
 };
 
@@ -178,6 +188,14 @@ take_opt(void *ctx, int c, const char *arg)
 		rc = parse_mib(arg, "--max-manifests", 1, 100000, &b);
 		o->e.max_manifests = (size_t)(b >> 20);
 		return rc;
+	case OPT_EXPIRE:
+		o->e.expire = true;
+		return parse_time(arg, "--expire-snapshots", &o->e.expire_ms);
+	case OPT_RETAIN:
+		o->e.expire = true;
+		rc = parse_mib(arg, "--retain-last", 1, 1000000, &b);
+		o->e.retain_last = (size_t)(b >> 20);
+		return rc;
 	}
 	return GPU_EXIT_USAGE;
 }
@@ -193,6 +211,8 @@ parse_args(int argc, char **argv, struct opts *o)
 	o->e.pq.codec = LAKE_CODEC_ZSTD;
 	o->e.file_bytes = (uint64_t)512 << 20;
 	o->e.max_manifests = 100;
+	o->e.expire_ms = INT64_MAX; /* --retain-last alone: all but N */
+	o->e.retain_last = 1;
 	rc = gpu_opt_parse(argc, argv, ":c:d:hl:r:t:vV", long_opts, usage_line,
 			   take_opt, o);
 	if (rc >= 0)
@@ -285,6 +305,7 @@ run(struct opts *o)
 	for (i = 0; i < exp_ntables; i++) {
 		const struct exp_table *t = &exp_tables[i];
 		uint64_t rows = 0;
+		size_t expired = 0;
 
 		if (!wanted(o, t))
 			continue;
@@ -298,6 +319,12 @@ run(struct opts *o)
 		if (o->e.verbose)
 			gpu_msg("%s: %" PRIu64 " row%s exported", t->name, rows,
 				rows == 1 ? "" : "s");
+		if (o->e.expire &&
+		    exp_expire_table(db, &o->e, t, &expired, &err) != 0)
+			goto fail;
+		if (o->e.expire && o->e.verbose)
+			gpu_msg("%s: %zu snapshot%s expired", t->name, expired,
+				expired == 1 ? "" : "s");
 	}
 	status = GPU_EXIT_OK;
 	goto out;

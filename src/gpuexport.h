@@ -27,6 +27,9 @@ struct exp_opts {
 	uint64_t file_bytes;	       /* roll data files past this size */
 	size_t max_manifests;	       /* merge the manifests past this many */
 	const struct gpu_rates *rates; /* bills: resolved as gpubill does */
+	bool expire;		       /* expire snapshots after the export */
+	int64_t expire_ms;	       /* those older than this */
+	size_t retain_last;	       /* but always the last this many */
 };
 
 /* One value of a row, as a source produces it. */
@@ -242,6 +245,50 @@ int exp_state_pending(sqlite3 *db, const char *lake, const struct exp_table *t,
 /* Mark pending version of t committed. Returns 0 or -1 with err. */
 int exp_state_promote(sqlite3 *db, const char *lake, const struct exp_table *t,
 		      int version, struct gpu_err *err);
+
+/*
+ * Render the metadata of s's versions from index first on, plus version v
+ * (the new current one), into out; a version that repeats the snapshot of
+ * the one before lists it once.
+ */
+void exp_render(const struct exp_table *t, const struct exp_state *s,
+		size_t first, const struct exp_version *v, struct gpu_buf *out);
+
+/*
+ * Record c as pending, commit text to the lake's table directory dir as
+ * version c->v.version, promote. Returns 0; -1 when the lake did not take
+ * the version; or 1 when it did but the warehouse could not record it (err
+ * filled): the next run promotes the pending version.
+ */
+int exp_commit(sqlite3 *db, const char *lake, const char *dir,
+	       const struct exp_table *t, const struct exp_state *s,
+	       struct exp_change *c, const struct gpu_buf *text,
+	       struct gpu_err *err);
+
+/*
+ * Expire the snapshots of t older than o->expire_ms but the last
+ * o->retain_last (and the current one): commit metadata without them,
+ * then delete the files only they reached. *expired counts the snapshots
+ * expired. Returns 0 or -1 with err.
+ */
+int exp_expire_table(sqlite3 *db, const struct exp_opts *o,
+		     const struct exp_table *t, size_t *expired,
+		     struct gpu_err *err);
+
+/*
+ * Delete what an expiry of t left to delete: the files of expired versions
+ * and those no retained version reaches, then forget them. Idempotent (a
+ * run killed half-way is finished by the next). Returns 0 or -1 with err.
+ */
+int exp_state_collect(sqlite3 *db, const char *lake, const struct exp_table *t,
+		      struct gpu_err *err);
+
+/*
+ * Mark the committed versions of t before version vmin expired (gone from
+ * the metadata; their files are collected by exp_state_collect()).
+ */
+int exp_state_expire(sqlite3 *db, const char *lake, const struct exp_table *t,
+		     int vmin, struct gpu_err *err);
 
 /* Export table t; *exported counts the rows written. Returns 0 or -1. */
 int exp_run_table(sqlite3 *db, const struct exp_opts *o,

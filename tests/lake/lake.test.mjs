@@ -144,8 +144,8 @@ function metadataOf(table, v) {
 }
 
 // The live data files of a snapshot, from its manifests (through avsc).
-async function liveFiles(m) {
-	const cur = m.snapshots.find((s) => s["snapshot-id"] === m["current-snapshot-id"]);
+async function liveFiles(m, id = m["current-snapshot-id"]) {
+	const cur = m.snapshots.find((s) => s["snapshot-id"] === id);
 	const files = [];
 	for (const mf of await readAvro(local(cur["manifest-list"])))
 		for (const e of await readAvro(local(mf.manifest_path)))
@@ -209,9 +209,14 @@ async function checkTable(name, label) {
 		m["last-sequence-number"] === Math.max(...snaps.map((s) => s["sequence-number"])) &&
 		m["last-column-id"] === Math.max(...m.schemas[0].fields.map((f) => f.id)),
 	`${what}: metadata fields`, null, null);
+	// Every earlier metadata file on disk is in the log (all of them
+	// until snapshots expire, then those of the retained snapshots).
+	const metas = fs.readdirSync(path.join(lake, name, "metadata")).filter((f) => /^v\d+\.metadata\.json$/.test(f));
 	check(m["snapshot-log"].every((e, i, a) => i === 0 || a[i - 1]["timestamp-ms"] <= e["timestamp-ms"]) &&
-		m["metadata-log"].length === v - 1, `${what}: snapshot and metadata logs`,
-	m["metadata-log"].length, v - 1);
+		m["snapshot-log"].map((e) => e["snapshot-id"]).join() === snaps.map((x) => x["snapshot-id"]).join() &&
+		m["metadata-log"].every((e) => fs.existsSync(local(e["metadata-file"]))) &&
+		m["metadata-log"].length === metas.length - 1, `${what}: snapshot and metadata logs`,
+	m["metadata-log"].length, metas.length - 1);
 	check(files.reduce((a, e) => a + Number(e.data_file.record_count), 0) === want,
 		`${what}: manifests count the warehouse's ${want} rows`,
 		files.reduce((a, e) => a + Number(e.data_file.record_count), 0), want);
@@ -445,7 +450,80 @@ exportLake("-t", "gpu_usage_fact", "--from", "2026-11-02", "--to", "2026-11-03")
 		metadataOf("gpu_usage_fact").v, r.v);
 }
 
-// ---- 6: many row groups and pages, PLAIN fallbacks, every reader ----
+// ---- 6: snapshot expiry: all but the last two snapshots ----
+{
+	const name = "gpu_usage_fact";
+	const tdir = path.join(lake, name);
+	const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+		e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]);
+	const before = metadataOf(name);
+	const kept = before.m.snapshots.slice(-2).map((x) => x["snapshot-id"]);
+	// The metadata file whose current snapshot is the older one kept.
+	const prevV = walk(path.join(tdir, "metadata")).map((f) => /\/v(\d+)\.metadata\.json$/.exec(f))
+		.filter((x) => x !== null).map((x) => Number(x[1]))
+		.find((v) => metadataOf(name, v).m["current-snapshot-id"] === kept[0]);
+	const rowsOf = async (m, id) => {
+		const paths = (await liveFiles(m, id)).map((e) => local(e.data_file.file_path));
+		return { paths, n: (await liveFiles(m, id)).reduce((a, e) => a + Number(e.data_file.record_count), 0) };
+	};
+	const prev = await rowsOf(before.m, kept[0]);
+	const prevIce = haveIcebird ? await icebirdRows(name, `v${prevV}.metadata.json`) : [];
+	const nBefore = walk(tdir).length;
+	exportLake("-t", name, "--expire-snapshots", "now", "--retain-last", "2");
+	const after = metadataOf(name);
+	check(after.v === before.v + 1 && after.m["current-snapshot-id"] === before.m["current-snapshot-id"] &&
+		after.m.snapshots.map((x) => x["snapshot-id"]).join() === kept.join() &&
+		after.m["snapshot-log"].length === 2,
+	"expiry: the new metadata keeps the current and the last two snapshots", after.m.snapshots.length, 2);
+	// On disk: exactly what the retained snapshots reach.
+	const reach = new Set([path.join(tdir, "metadata", "version-hint.text"),
+		path.join(tdir, "metadata", `v${after.v}.metadata.json`),
+		...after.m["metadata-log"].map((e) => local(e["metadata-file"]))]);
+	for (const x of after.m.snapshots) {
+		reach.add(local(x["manifest-list"]));
+		for (const mf of await readAvro(local(x["manifest-list"]))) {
+			reach.add(local(mf.manifest_path));
+			for (const e of await readAvro(local(mf.manifest_path)))
+				if (e.status !== 2) reach.add(local(e.data_file.file_path));
+		}
+	}
+	const onDisk = walk(tdir);
+	check(onDisk.every((f) => reach.has(f)) && [...reach].every((f) => fs.existsSync(f)) && onDisk.length < nBefore,
+		`expiry: ${nBefore - onDisk.length} unreachable files deleted, every reachable one kept`,
+		onDisk.filter((f) => !reach.has(f)), [...reach].filter((f) => !fs.existsSync(f)));
+	// The current snapshot reads as before with every reader.
+	const cur = await checkTable(name, "after expiry");
+	await checkIcebird("after expiry", name, cur.want, cur.sums.util_pct);
+	// The older snapshot kept still reads: icebird at its metadata file,
+	// DuckDB, hyparquet and parquet-wasm over its live files.
+	if (haveIcebird) {
+		const rows = await icebirdRows(name, `v${prevV}.metadata.json`);
+		check(rows.length === prevIce.length && rows.length === prev.n &&
+			close(rows.reduce((a, r) => a + r.util_pct, 0), prevIce.reduce((a, r) => a + r.util_pct, 0)),
+		`expiry: icebird reads the retained snapshot at v${prevV}`, rows.length, prev.n);
+	}
+	if (duck !== null) {
+		const list = "[" + prev.paths.map((p) => `'${p}'`).join(",") + "]";
+		const got = (await duck(`SELECT count(*) n FROM read_parquet(${list}, hive_partitioning=false)`))[0];
+		check(Number(got.n) === prev.n, "expiry: DuckDB reads the retained snapshot's files", got.n, prev.n);
+	}
+	const out = run("node", [path.join(import.meta.dirname, "readers.mjs"), ...prev.paths]).trim().split("\n")
+		.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+	for (const reader of ["hyparquet", "parquet-wasm"]) {
+		const n = out.filter((o) => o.reader === reader).reduce((a, o) => a + o.rows, 0);
+		if (out.some((o) => o.reader === reader))
+			check(n === prev.n, `expiry: ${reader} reads the retained snapshot's files`, n, prev.n);
+	}
+	exportLake("-t", name, "--expire-snapshots", "now", "--retain-last", "2");
+	check(metadataOf(name).v === after.v, "expiry: nothing more to expire commits nothing", metadataOf(name).v, after.v);
+	// Exports go on after an expiry.
+	exportLake("-t", name, "--from", "2026-11-01", "--to", "2026-11-02");
+	const next = await checkTable(name, "export after expiry");
+	check(next.m.snapshots.length === 3 && next.m.snapshots[1]["parent-snapshot-id"] === kept[0],
+		"expiry: the next export's snapshot follows the kept ones", next.m.snapshots.length, 3);
+}
+
+// ---- 7: many row groups and pages, PLAIN fallbacks, every reader ----
 {
 	const db2 = path.join(work, "w2.db"), lake2 = path.join(work, "lake2");
 	run("gpugen", ["-n", "4", "-g", "8", "-s", "2026-11-05", "-H", "24", "-i", "30",
@@ -495,7 +573,7 @@ exportLake("-t", "gpu_usage_fact", "--from", "2026-11-02", "--to", "2026-11-03")
 	}
 }
 
-// ---- 7: --max-manifests merges a table's manifests ----
+// ---- 8: --max-manifests merges a table's manifests ----
 {
 	const lake3 = path.join(work, "lake3");
 	for (const [a, b] of [["2026-11-01", "2026-11-02"], ["2026-11-02", "2026-11-03"], ["2026-11-03", "2026-11-04"]])
@@ -517,7 +595,7 @@ exportLake("-t", "gpu_usage_fact", "--from", "2026-11-02", "--to", "2026-11-03")
 	"--max-manifests 2: three commits, two manifests, all rows", { v, n: list.length, existing, rows }, want);
 }
 
-// ---- 8: bills: gpubill's job lines per month, money as decimal(18,2) ----
+// ---- 9: bills: gpubill's job lines per month, money as decimal(18,2) ----
 {
 	const db4 = path.join(work, "w4.db"), lake4 = path.join(work, "lake4");
 	const dir = path.join(lake4, "bills", "metadata");
@@ -623,7 +701,7 @@ exportLake("-t", "gpu_usage_fact", "--from", "2026-11-02", "--to", "2026-11-03")
 	}
 }
 
-// ---- 9: another codec, and a table written again from scratch ----
+// ---- 10: another codec, and a table written again from scratch ----
 fs.rmSync(lake, { recursive: true });
 run("sqlite3", [db, "DELETE FROM lake_export_versions; DELETE FROM lake_export_files;" +
 	" DELETE FROM lake_export_manifests; DELETE FROM lake_export_days; DELETE FROM lake_export_tables"]);
