@@ -330,12 +330,24 @@ lookup(const struct exp_name *v, size_t n, int64_t k)
 int
 exp_source_next(struct exp_source *src, struct gpu_err *err)
 {
+	return exp_source_read(src, src->vals, err);
+}
+
+int
+exp_source_read(struct exp_source *src, struct exp_val *out,
+		struct gpu_err *err)
+{
 	const struct exp_table *t = src->t;
 	int rc;
 	size_t i;
 
-	if (t->sql == NULL)
-		return exp_bills_next(src);
+	if (t->sql == NULL) {
+		rc = exp_bills_next(src);
+		if (rc == 1 && out != src->vals)
+			memcpy(out, src->vals,
+			       t->schema.nfields * sizeof(*out));
+		return rc;
+	}
 	rc = sqlite3_step(src->st);
 	if (rc == SQLITE_DONE)
 		return 0;
@@ -343,9 +355,16 @@ exp_source_next(struct exp_source *src, struct gpu_err *err)
 		return gpu_err_set(err, "database error: %s",
 				   sqlite3_errmsg(sqlite3_db_handle(src->st)));
 	for (i = 0; i < t->schema.nfields; i++) {
-		struct exp_val *v = &src->vals[i];
+		struct exp_val *v = &out[i];
 		const struct exp_name *name = NULL;
-		int type = sqlite3_column_type(src->st, (int)i);
+		/*
+		 * One call into the statement per column (each takes the
+		 * connection's mutex); the value accessors take none. The
+		 * value is unprotected: safe since only this thread uses
+		 * the connection while the source is read.
+		 */
+		sqlite3_value *sv = sqlite3_column_value(src->st, (int)i);
+		int type = sqlite3_value_type(sv);
 
 		v->null = type == SQLITE_NULL;
 		v->stable = false;
@@ -354,27 +373,25 @@ exp_source_next(struct exp_source *src, struct gpu_err *err)
 		switch (t->kinds[i]) {
 		case EXP_NODE:
 			name = lookup(src->dims->node, src->dims->nnode,
-				      sqlite3_column_int64(src->st, (int)i));
+				      sqlite3_value_int64(sv));
 			break;
 		case EXP_NAME:
 			name = lookup(src->dims->name, src->dims->nname,
-				      sqlite3_column_int64(src->st, (int)i));
+				      sqlite3_value_int64(sv));
 			break;
 		case EXP_JOB:
 			name = lookup(src->dims->job, src->dims->njob,
-				      sqlite3_column_int64(src->st, (int)i));
+				      sqlite3_value_int64(sv));
 			break;
 		default:
 			if (t->schema.fields[i].type == LAKE_STRING) {
-				v->s = (const char *)sqlite3_column_text(
-				    src->st, (int)i);
-				v->n = (size_t)sqlite3_column_bytes(src->st,
-								    (int)i);
+				v->s = (const char *)sqlite3_value_text(sv);
+				v->n = (size_t)sqlite3_value_bytes(sv);
 				v->null = v->s == NULL;
 			} else if (t->schema.fields[i].type == LAKE_DOUBLE) {
-				v->d = sqlite3_column_double(src->st, (int)i);
+				v->d = sqlite3_value_double(sv);
 			} else {
-				v->i = sqlite3_column_int64(src->st, (int)i);
+				v->i = sqlite3_value_int64(sv);
 			}
 			continue;
 		}

@@ -134,6 +134,10 @@ int64_t exp_month_start_ms(int32_t month);
 
 /* Next row into src->vals: 1, 0 at the end, -1 on error (err filled). */
 int exp_source_next(struct exp_source *src, struct gpu_err *err);
+
+/* The same, into out (nfields values) instead of src->vals. */
+int exp_source_read(struct exp_source *src, struct exp_val *out,
+		    struct gpu_err *err);
 void exp_source_close(struct exp_source *src);
 
 /*

@@ -47,7 +47,7 @@ struct lake_field {
 
 struct lake_pq_opts {
 	enum lake_codec codec;
-	int zstd_level;		/* 0: 3 */
+	int zstd_level;		/* 0: 1 */
 	size_t row_group_bytes; /* buffered bytes per row group; 0: 128 MiB */
 	size_t page_bytes;	/* value bytes per data page; 0: 1 MiB */
 	const char *created_by; /* "APP version X.Y.Z" form */
