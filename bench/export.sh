@@ -93,8 +93,9 @@ printf '%-44s %9s %7s %11s %12s %8s\n' "export" "median s" "CPU s" "rows/s" "byt
 awk -v n="$n" -v t="$t1" -v c="$c1" -v s="$size1" -v r="$r1" 'BEGIN {
 	printf "%-44s %9.2f %7.2f %11.0f %12d %8.1f\n", "gpuexport (SQLite to Iceberg, zstd)", t, c, n / t, s, r / 1024 }'
 awk -v r="$r16" 'BEGIN { printf "%-44s %9s %7s %11s %12s %8.1f\n", "gpuexport --row-group-mb 16", "-", "-", "-", "-", r / 1024 }'
-echo "$duck" | awk -v n="$n" -v s="$size1" -v t="$t1" 'NF == 3 {
+echo "$duck" | awk -v n="$n" -v s="$size1" -v t="$t1" -v c="$c1" 'NF == 4 {
 	name = $1 == "table" ? "DuckDB COPY from an in-memory table" : "DuckDB COPY from the CSV"
-	printf "%-44s %9.2f %7s %11.0f %12d %8s\n", name, $2, "-", n / $2, $3, "-"
-	ratio[NR] = sprintf("gpuexport vs %s: %.2fx the time, %+.1f%% bytes", name, t / $2, (s - $3) * 100 / $3) }
+	printf "%-44s %9.2f %7.2f %11.0f %12d %8s\n", name, $2, $4, n / $2, $3, "-"
+	ratio[NR] = sprintf("gpuexport vs %s: %.2fx the time, %.2fx the CPU, %+.1f%% bytes",
+		name, t / $2, c / $4, (s - $3) * 100 / $3) }
 	END { for (i = 1; i <= NR; i++) if (i in ratio) print ratio[i] }'
