@@ -3,9 +3,11 @@
 # Benchmark gpuexport against DuckDB's COPY ... TO parquet (zstd) of the
 # same fact rows: 5 million gpugen rows in a warehouse (loaded, not
 # timed); gpuexport writes the gpu_usage_fact table from scratch (median
-# wall seconds, data bytes, peak RSS, also with 16 MiB row groups); DuckDB
-# (npm @duckdb/node-api in tests/lake) copies the same rows, as names, from
-# an in-memory table and from a CSV of them.
+# wall and CPU seconds, data bytes, peak RSS by /usr/bin/time -v, also with
+# 16 MiB row groups); DuckDB (npm @duckdb/node-api in tests/lake) copies the
+# same rows, as names, from an in-memory table and from a CSV of them, in
+# the same run; the ratios close the report, with the load average (the
+# figures of a shared machine are noisy).
 # usage: bench/export.sh   (B names the build directory; RUNS, default 3;
 #        ROWS, default 5000000)
 set -eu
@@ -34,25 +36,35 @@ fresh() {
 		DELETE FROM lake_export_days; DELETE FROM lake_export_tables" \
 		2>/dev/null || true
 }
-median() { # median COMMAND
+# median COMMAND: "wall cpu", the medians of wall and CPU (user + sys)
+# seconds over the runs; CPU time shows the work when the machine is shared.
+median() {
 	i=0
 	: >"$tmp/times"
 	while [ "$i" -lt "$runs" ]; do
 		fresh
-		{ command time -p sh -c "$1 >/dev/null 2>&1"; } 2>&1 |
-			awk '$1 == "real" { print $2 }' >>"$tmp/times"
+		{ /usr/bin/time -p sh -c "$1 >/dev/null 2>&1"; } 2>&1 |
+			awk '$1 == "real" { r = $2 } $1 == "user" { u = $2 }
+			     $1 == "sys" { s = $2 } END { print r, u + s }' \
+			>>"$tmp/times"
 		i=$((i + 1))
 	done
-	sort -n "$tmp/times" | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'
+	awk '{ print $1 }' "$tmp/times" | sort -n |
+		awk '{ t[NR] = $1 } END { printf "%s ", t[int((NR + 1) / 2)] }'
+	awk '{ print $2 }' "$tmp/times" | sort -n |
+		awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'
 }
 rss() { # peak RSS in KB of one fresh export with extra options
 	fresh
-	{ command time -v "$bin/gpuexport" -d "$tmp/w.db" -l "$tmp/lake" \
+	{ /usr/bin/time -v "$bin/gpuexport" -d "$tmp/w.db" -l "$tmp/lake" \
 		-t gpu_usage_fact "$@"; } 2>&1 |
 		awk -F: '/Maximum resident/ { print $2 + 0 }'
 }
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 exp="$bin/gpuexport -d $tmp/w.db -l $tmp/lake -t gpu_usage_fact"
-t1=$(median "$exp")
+tc=$(median "$exp")
+t1=${tc% *}
+c1=${tc#* }
 size1=$(find "$tmp/lake/gpu_usage_fact/data" -name '*.parquet' -exec cat {} + | wc -c)
 r1=$(rss)
 r16=$(rss --row-group-mb 16)
@@ -74,11 +86,16 @@ else
 	echo "bench: DuckDB not installed (npm ci in tests/lake): gpuexport only" >&2
 fi
 
-echo "gpuexport benchmark, $n facts, median of $runs runs ($(nproc) CPUs)"
-printf '%-44s %9s %11s %12s %8s\n' "export" "median s" "rows/s" "bytes" "RSS MB"
-awk -v n="$n" -v t="$t1" -v s="$size1" -v r="$r1" 'BEGIN {
-	printf "%-44s %9.2f %11.0f %12d %8.1f\n", "gpuexport (SQLite to Iceberg, zstd)", t, n / t, s, r / 1024 }'
-awk -v r="$r16" 'BEGIN { printf "%-44s %9s %11s %12s %8.1f\n", "gpuexport --row-group-mb 16", "-", "-", "-", r / 1024 }'
-echo "$duck" | awk -v n="$n" -v s="$size1" 'NF == 3 {
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "gpuexport benchmark, $n facts, median of $runs runs ($(nproc) CPUs;"
+echo "load average $load0 before, $load1 after)"
+printf '%-44s %9s %7s %11s %12s %8s\n' "export" "median s" "CPU s" "rows/s" "bytes" "RSS MB"
+awk -v n="$n" -v t="$t1" -v c="$c1" -v s="$size1" -v r="$r1" 'BEGIN {
+	printf "%-44s %9.2f %7.2f %11.0f %12d %8.1f\n", "gpuexport (SQLite to Iceberg, zstd)", t, c, n / t, s, r / 1024 }'
+awk -v r="$r16" 'BEGIN { printf "%-44s %9s %7s %11s %12s %8.1f\n", "gpuexport --row-group-mb 16", "-", "-", "-", "-", r / 1024 }'
+echo "$duck" | awk -v n="$n" -v s="$size1" -v t="$t1" -v c="$c1" 'NF == 4 {
 	name = $1 == "table" ? "DuckDB COPY from an in-memory table" : "DuckDB COPY from the CSV"
-	printf "%-44s %9.2f %11.0f %12d %8s  (gpuexport: %+.1f%% bytes)\n", name, $2, n / $2, $3, "-", (s - $3) * 100 / $3 }'
+	printf "%-44s %9.2f %7.2f %11.0f %12d %8s\n", name, $2, $4, n / $2, $3, "-"
+	ratio[NR] = sprintf("gpuexport vs %s: %.2fx the time, %.2fx the CPU, %+.1f%% bytes",
+		name, t / $2, c / $4, (s - $3) * 100 / $3) }
+	END { for (i = 1; i <= NR; i++) if (i in ratio) print ratio[i] }'

@@ -365,6 +365,7 @@ put_row(struct run *r, struct lake_pq *pq, const struct exp_val *vals,
 			lake_pq_i32(pq, i, (int32_t)v->i);
 			break;
 		case LAKE_LONG:
+		case LAKE_DECIMAL:
 			lake_pq_i64(pq, i, v->i);
 			break;
 		case LAKE_DOUBLE:
@@ -380,7 +381,10 @@ put_row(struct run *r, struct lake_pq *pq, const struct exp_val *vals,
 	return lake_pq_end_row(pq, err);
 }
 
-/* Partition directory of day under data/ ("" when unpartitioned). */
+/*
+ * Partition directory of day (a month for month()) under data/ ("" when
+ * unpartitioned), as Iceberg's writers name it.
+ */
 static void
 part_dir(const struct run *r, int32_t day, struct gpu_buf *b)
 {
@@ -393,6 +397,13 @@ part_dir(const struct run *r, int32_t day, struct gpu_buf *b)
 
 		if (sc->fields[i].id != sc->part_source || day == EXP_NO_DAY)
 			continue;
+		if (sc->by_month) {
+			gpu_civil_from_days(exp_month_start_ms(day) / DAY_MS,
+					    &y, &m, &d);
+			gpu_buf_addf(b, "%s_month=%04" PRId64 "-%02d/",
+				     sc->fields[i].name, y, m);
+			continue;
+		}
 		gpu_civil_from_days(day, &y, &m, &d);
 		gpu_buf_addf(b, "%s_day=%04" PRId64 "-%02d-%02d/",
 			     sc->fields[i].name, y, m, d);
@@ -783,63 +794,64 @@ summary(const struct run *r, struct gpu_buf *b)
 	}
 }
 
-/* Render the metadata of the state plus version v. */
+/*
+ * The snapshot of version x, unless it repeats the one before (a version
+ * that only rewrote the metadata, as an expiry does, keeps the current
+ * snapshot: the snapshot is listed once, as first committed).
+ */
 static void
-render(const struct run *r, const struct exp_version *v, struct gpu_buf *out)
+add_snap(struct lake_ice_snapshot *snaps, size_t *n,
+	 const struct exp_version *x)
 {
-	const struct exp_state *s = &r->s;
+	if (x->snapshot == 0 || (*n > 0 && snaps[*n - 1].id == x->snapshot))
+		return;
+	snaps[*n].id = x->snapshot;
+	snaps[*n].parent = x->parent;
+	snaps[*n].seq = x->seq;
+	snaps[*n].ts_ms = x->ts_ms;
+	snaps[*n].manifest_list = x->manifest_list;
+	snaps[*n].summary = x->summary;
+	(*n)++;
+}
+
+void
+exp_render(const struct exp_table *t, const struct exp_state *s, size_t first,
+	   const struct exp_version *v, struct gpu_buf *out)
+{
 	struct lake_ice_snapshot *snaps;
 	struct lake_ice_logent *log;
 	struct lake_ice_meta m;
-	size_t i, n = 0;
+	size_t i, n = 0, nlog = 0;
 
 	snaps = gpu_xcalloc(s->nversions + 1, sizeof(*snaps));
 	log = gpu_xcalloc(s->nversions + 1, sizeof(*log));
-	for (i = 0; i < s->nversions; i++) {
+	for (i = first; i < s->nversions; i++) {
 		const struct exp_version *x = &s->versions[i];
 
-		log[i].ts_ms = x->ts_ms;
-		log[i].file = x->metadata_file;
-		if (x->snapshot == 0)
-			continue;
-		snaps[n].id = x->snapshot;
-		snaps[n].parent = x->parent;
-		snaps[n].seq = x->seq;
-		snaps[n].ts_ms = x->ts_ms;
-		snaps[n].manifest_list = x->manifest_list;
-		snaps[n++].summary = x->summary;
+		log[nlog].ts_ms = x->ts_ms;
+		log[nlog++].file = x->metadata_file;
+		add_snap(snaps, &n, x);
 	}
-	if (v->snapshot != 0) {
-		snaps[n].id = v->snapshot;
-		snaps[n].parent = v->parent;
-		snaps[n].seq = v->seq;
-		snaps[n].ts_ms = v->ts_ms;
-		snaps[n].manifest_list = v->manifest_list;
-		snaps[n++].summary = v->summary;
-	}
+	add_snap(snaps, &n, v);
 	memset(&m, 0, sizeof(m));
 	m.uuid = s->uuid;
 	m.location = s->location;
 	m.last_updated_ms = v->ts_ms;
-	m.schema = &r->t->schema;
+	m.schema = &t->schema;
 	m.snaps = snaps;
 	m.nsnaps = n;
 	m.log = log;
-	m.nlog = s->nversions;
+	m.nlog = nlog;
 	lake_ice_metadata(out, &m);
 	free(snaps);
 	free(log);
 }
 
-/*
- * Record c as pending, commit text to the lake, promote. Returns 0; -1 when
- * the lake did not take the version (its files may be removed); or 1 when
- * it did but the warehouse could not record it (err filled): the files
- * must stay, and the next run promotes the pending version.
- */
-static int
-commit(struct run *r, struct exp_change *c, const struct gpu_buf *text,
-       struct gpu_err *err)
+int
+exp_commit(sqlite3 *db, const char *lake, const char *dir,
+	   const struct exp_table *t, const struct exp_state *s,
+	   struct exp_change *c, const struct gpu_buf *text,
+	   struct gpu_err *err)
 {
 	struct gpu_sha256 h;
 	char hex[65];
@@ -849,10 +861,9 @@ commit(struct run *r, struct exp_change *c, const struct gpu_buf *text,
 	gpu_sha256_update(&h, text->data, text->len);
 	gpu_sha256_hex(&h, hex);
 	c->sha256 = hex;
-	if (exp_state_pending(r->db, r->o->lake, r->t, &r->s, c, err) != 0)
+	if (exp_state_pending(db, lake, t, s, c, err) != 0)
 		return -1;
-	if (lake_ice_commit(r->dir.data, c->v.version, text, &conflict, err) !=
-	    0) {
+	if (lake_ice_commit(dir, c->v.version, text, &conflict, err) != 0) {
 		struct gpu_err e2;
 		int rc;
 
@@ -860,15 +871,28 @@ commit(struct run *r, struct exp_change *c, const struct gpu_buf *text,
 		 * Settle the pending version as the next run would: the
 		 * link may have been made before a later step failed.
 		 */
-		rc = exp_state_recover(r->db, r->o->lake, r->dir.data, r->t,
-				       false, &e2);
+		rc = exp_state_recover(db, lake, dir, t, false, &e2);
 		if (rc == 1)
 			return 0;
 		return rc == 0 ? -1 : 1;
 	}
-	if (exp_state_promote(r->db, r->o->lake, r->t, c->v.version, err) != 0)
+	if (exp_state_promote(db, lake, t, c->v.version, err) != 0)
 		return 1;
 	return 0;
+}
+
+static void
+render(const struct run *r, const struct exp_version *v, struct gpu_buf *out)
+{
+	exp_render(r->t, &r->s, 0, v, out);
+}
+
+static int
+commit(struct run *r, struct exp_change *c, const struct gpu_buf *text,
+       struct gpu_err *err)
+{
+	return exp_commit(r->db, r->o->lake, r->dir.data, r->t, &r->s, c, text,
+			  err);
 }
 
 /* Version 1: the table with no snapshot. */
@@ -1022,8 +1046,12 @@ export_data(struct run *r, struct gpu_err *err)
 	if (gpu_db_exec(r->db, "BEGIN", err) != 0)
 		return -1;
 	/* The names are read in the same snapshot as the rows. */
-	if (exp_dims_load(r->db, &r->dims_store, err) != 0 ||
-	    find_work(r, err) != 0) {
+	if (exp_dims_load(r->db, &r->dims_store, err) != 0) {
+		gpu_db_rollback(r->db);
+		return -1;
+	}
+	r->dims_store.rates = r->o->rates;
+	if (find_work(r, err) != 0) {
 		gpu_db_rollback(r->db);
 		return -1;
 	}
@@ -1090,8 +1118,10 @@ exp_run_table(sqlite3 *db, const struct exp_opts *o, const struct exp_table *t,
 			goto out;
 		rc = -1;
 	}
+	/* An interrupted commit, then an interrupted expiry's files. */
 	if (exp_state_recover(db, o->lake, r.dir.data, t, o->verbose, err) <
 		0 ||
+	    exp_state_collect(db, o->lake, t, err) != 0 ||
 	    exp_state_load(db, o->lake, t, &r.s, err) != 0)
 		goto out;
 	if (r.s.nversions == 0) {

@@ -19,6 +19,7 @@ struct batch {
 struct exp_pipe {
 	struct exp_source *src;
 	size_t ncols;
+	size_t *strs, nstrs; /* the string columns */
 	struct batch b[NBATCH];
 	size_t head, count; /* full batches: b[head], ... (ring) */
 	bool done, stop;
@@ -45,10 +46,9 @@ fill(struct exp_pipe *p, struct batch *b)
 	for (r = 0; r < BATCH_ROWS; r++) {
 		struct exp_val *row = b->vals + r * p->ncols;
 
-		rc = exp_source_next(p->src, &p->err);
+		rc = exp_source_read(p->src, row, &p->err);
 		if (rc <= 0)
 			break;
-		memcpy(row, p->src->vals, p->ncols * sizeof(*row));
 		for (i = 0; i < sc->nfields; i++) {
 			if (sc->fields[i].type != LAKE_STRING || row[i].null ||
 			    row[i].stable)
@@ -103,6 +103,10 @@ exp_pipe_start(struct exp_source *src, struct gpu_err *err)
 
 	p->src = src;
 	p->ncols = src->t->schema.nfields;
+	p->strs = gpu_xcalloc(p->ncols, sizeof(*p->strs));
+	for (i = 0; i < p->ncols; i++)
+		if (src->t->schema.fields[i].type == LAKE_STRING)
+			p->strs[p->nstrs++] = i;
 	for (i = 0; i < NBATCH; i++) {
 		p->b[i].vals =
 		    gpu_xcalloc(BATCH_ROWS * p->ncols, sizeof(*p->b[i].vals));
@@ -118,6 +122,7 @@ exp_pipe_start(struct exp_source *src, struct gpu_err *err)
 			free(p->b[i].vals);
 			gpu_buf_release(&p->b[i].text);
 		}
+		free(p->strs);
 		free(p);
 		return NULL;
 	}
@@ -142,7 +147,6 @@ int
 exp_pipe_next(struct exp_pipe *p, const struct exp_val **row,
 	      struct gpu_err *err)
 {
-	const struct lake_schema *sc = &p->src->t->schema;
 
 	if (p->cur != NULL && p->row == p->cur->rows)
 		release(p);
@@ -163,13 +167,15 @@ exp_pipe_next(struct exp_pipe *p, const struct exp_val **row,
 		p->cur = &p->b[p->head];
 		pthread_mutex_unlock(&p->mu);
 		p->row = 0;
-		for (r = 0; r < p->cur->rows; r++) {
+		for (r = 0; r < p->cur->rows && p->nstrs > 0; r++) {
 			struct exp_val *v = p->cur->vals + r * p->ncols;
 
-			for (i = 0; i < sc->nfields; i++)
-				if (sc->fields[i].type == LAKE_STRING &&
-				    !v[i].null && !v[i].stable)
-					v[i].s = p->cur->text.data + v[i].i;
+			for (i = 0; i < p->nstrs; i++) {
+				struct exp_val *x = &v[p->strs[i]];
+
+				if (!x->null && !x->stable)
+					x->s = p->cur->text.data + x->i;
+			}
 		}
 	}
 	*row = p->cur->vals + p->row++ * p->ncols;
@@ -194,5 +200,6 @@ exp_pipe_stop(struct exp_pipe *p)
 		free(p->b[i].vals);
 		gpu_buf_release(&p->b[i].text);
 	}
+	free(p->strs);
 	free(p);
 }

@@ -143,17 +143,14 @@ exp_state_promote(sqlite3 *db, const char *lake, const struct exp_table *t,
 {
 	if (begin(db, err) != 0)
 		return -1;
+	/*
+	 * Replaced files and manifests keep their rows (removed_in set):
+	 * earlier snapshots still reach them, and snapshot expiry deletes
+	 * them once none that is kept does (exp_state_collect()).
+	 */
 	if (run3(db,
 		 "UPDATE lake_export_versions SET pending = 0 WHERE lake = ?1"
 		 " AND tbl = ?2 AND version = ?3",
-		 lake, t, version, err) != 0 ||
-	    run3(db,
-		 "DELETE FROM lake_export_files WHERE lake = ?1 AND tbl = ?2"
-		 " AND removed_in = ?3",
-		 lake, t, version, err) != 0 ||
-	    run3(db,
-		 "DELETE FROM lake_export_manifests WHERE lake = ?1 AND"
-		 " tbl = ?2 AND removed_in = ?3",
 		 lake, t, version, err) != 0 ||
 	    run3(db,
 		 "DELETE FROM lake_export_days WHERE lake = ?1 AND tbl = ?2"
@@ -165,6 +162,28 @@ exp_state_promote(sqlite3 *db, const char *lake, const struct exp_table *t,
 		return -1;
 	}
 	return gpu_db_commit(db, err);
+}
+
+/* Whether a version other than version names manifest list list. */
+static bool
+list_shared(sqlite3 *db, const char *lake, const struct exp_table *t,
+	    int version, const char *list)
+{
+	sqlite3_stmt *st;
+	bool shared = true; /* when in doubt, keep the file */
+
+	st = prep(db,
+		  "SELECT count(*) FROM lake_export_versions WHERE lake = ?1"
+		  " AND tbl = ?2 AND version != ?3 AND manifest_list = ?4",
+		  lake, t, NULL);
+	if (st == NULL)
+		return true;
+	sqlite3_bind_int(st, 3, version);
+	sqlite3_bind_text(st, 4, list, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		shared = sqlite3_column_int64(st, 0) > 0;
+	sqlite3_finalize(st);
+	return shared;
 }
 
 /* Remove the files a pending version wrote and forget the version. */
@@ -188,7 +207,8 @@ rollback_pending(sqlite3 *db, const char *lake, const struct exp_table *t,
 	while (sqlite3_step(st) == SQLITE_ROW)
 		unlink(local_path((const char *)sqlite3_column_text(st, 0)));
 	sqlite3_finalize(st);
-	if (list != NULL)
+	/* An expiry's version repeats the current snapshot's list. */
+	if (list != NULL && !list_shared(db, lake, t, version, list))
 		unlink(local_path(list));
 	if (begin(db, err) != 0)
 		return -1;
@@ -635,6 +655,125 @@ exp_state_pending(sqlite3 *db, const char *lake, const struct exp_table *t,
 	if (record_version(db, lake, t, s, c, err) != 0 ||
 	    record_files(db, lake, t, s, c, err) != 0 ||
 	    record_manifests(db, lake, t, s, c, err) != 0) {
+		gpu_db_rollback(db);
+		return -1;
+	}
+	return gpu_db_commit(db, err);
+}
+
+int
+exp_state_expire(sqlite3 *db, const char *lake, const struct exp_table *t,
+		 int vmin, struct gpu_err *err)
+{
+	if (begin(db, err) != 0)
+		return -1;
+	/* pending = 2: committed once, now expired, files to collect. */
+	if (run3(db,
+		 "UPDATE lake_export_versions SET pending = 2 WHERE"
+		 " lake = ?1 AND tbl = ?2 AND pending = 0 AND version < ?3",
+		 lake, t, vmin, err) != 0) {
+		gpu_db_rollback(db);
+		return -1;
+	}
+	return gpu_db_commit(db, err);
+}
+
+/*
+ * The paths of table `what` (files or manifests) that no kept version
+ * reaches: replaced at or before the oldest committed version, and not
+ * live in another row (a file moved to a rewritten manifest).
+ */
+#define GARBAGE(what)                                                          \
+	"SELECT DISTINCT path FROM " what " f WHERE lake = ?1 AND"             \
+	" tbl = ?2 AND removed_in IS NOT NULL AND removed_in <= ?3 AND"        \
+	" NOT EXISTS (SELECT 1 FROM " what " g WHERE g.lake = ?1 AND"          \
+	" g.tbl = ?2 AND g.path = f.path AND (g.removed_in IS NULL OR"         \
+	" g.removed_in > ?3))"
+
+/* Unlink each path the query (lake, tbl, ?3 = vmin bound) returns. */
+static int
+unlink_rows(sqlite3 *db, const char *sql, const char *lake,
+	    const struct exp_table *t, int vmin, struct gpu_err *err)
+{
+	sqlite3_stmt *st = prep(db, sql, lake, t, err);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int(st, 3, vmin);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(st, 0);
+
+		if (p != NULL && unlink(local_path(p)) != 0 &&
+		    errno != ENOENT) {
+			gpu_err_set(err, "cannot remove '%s': %s",
+				    local_path(p), strerror(errno));
+			sqlite3_finalize(st);
+			return -1;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return gpu_err_set(err, "database error: %s",
+				   sqlite3_errmsg(db));
+	return 0;
+}
+
+int
+exp_state_collect(sqlite3 *db, const char *lake, const struct exp_table *t,
+		  struct gpu_err *err)
+{
+	sqlite3_stmt *st;
+	int vmin = 0;
+
+	/* Nothing was ever expired: every replaced file is still reached. */
+	st = prep(db,
+		  "SELECT coalesce(min(version), 0) FROM lake_export_versions"
+		  " WHERE lake = ?1 AND tbl = ?2 AND pending = 0 AND NOT"
+		  " EXISTS (SELECT 1 FROM lake_export_versions WHERE"
+		  " lake = ?1 AND tbl = ?2 AND version = 1 AND pending = 0)",
+		  lake, t, err);
+	if (st == NULL)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		vmin = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (vmin == 0)
+		return 0;
+	/*
+	 * Files first, rows after: killed in between, the next run finds
+	 * the same rows and unlinks what is left.
+	 */
+	if (unlink_rows(db, GARBAGE("lake_export_files"), lake, t, vmin, err) !=
+		0 ||
+	    unlink_rows(db, GARBAGE("lake_export_manifests"), lake, t, vmin,
+			err) != 0 ||
+	    unlink_rows(db,
+			"SELECT manifest_list FROM lake_export_versions v"
+			" WHERE lake = ?1 AND tbl = ?2 AND pending = 2 AND"
+			" manifest_list IS NOT NULL AND NOT EXISTS (SELECT 1"
+			" FROM lake_export_versions w WHERE w.lake = ?1 AND"
+			" w.tbl = ?2 AND w.pending != 2 AND"
+			" w.manifest_list = v.manifest_list) AND ?3 > 0"
+			" UNION ALL SELECT metadata_file FROM"
+			" lake_export_versions WHERE lake = ?1 AND tbl = ?2"
+			" AND pending = 2",
+			lake, t, vmin, err) != 0)
+		return -1;
+	if (begin(db, err) != 0)
+		return -1;
+	if (run3(db,
+		 "DELETE FROM lake_export_files WHERE lake = ?1 AND"
+		 " tbl = ?2 AND path IN (" GARBAGE("lake_export_files") ")",
+		 lake, t, vmin, err) != 0 ||
+	    run3(db,
+		 "DELETE FROM lake_export_manifests WHERE lake = ?1 AND"
+		 " tbl = ?2 AND path IN (" GARBAGE("lake_export_manifests") ")",
+		 lake, t, vmin, err) != 0 ||
+	    run3(db,
+		 "DELETE FROM lake_export_versions WHERE lake = ?1 AND"
+		 " tbl = ?2 AND pending = 2 AND ?3 > 0",
+		 lake, t, vmin, err) != 0) {
 		gpu_db_rollback(db);
 		return -1;
 	}

@@ -94,18 +94,48 @@ static const unsigned char job_kinds[] = {EXP_RAW, EXP_RAW, EXP_RAW, EXP_RAW,
 	" gpu_count, start_ms, end_ms FROM jobs_dim WHERE ?1 <= ?2"            \
 	" ORDER BY job_key"
 
+/*
+ * gpubill's job lines, one month per partition (month(period_start)):
+ * money as decimal(18,2), exactly the cents gpubill prints.
+ */
+static const struct lake_field bill_fields[] = {
+    {"period", 1, LAKE_STRING, true},
+    {"period_start", 2, LAKE_DATE, true},
+    {"job_id", 3, LAKE_STRING, true},
+    {"user", 4, LAKE_STRING, false},
+    {"project", 5, LAKE_STRING, false},
+    {"alloc_gpu_seconds", 6, LAKE_LONG, true},
+    {"mem_overage_mib_seconds", 7, LAKE_LONG, true},
+    {"gpu_charge", 8, LAKE_DECIMAL, true},
+    {"mem_charge", 9, LAKE_DECIMAL, true},
+    {"overhead", 10, LAKE_DECIMAL, true},
+    {"total", 11, LAKE_DECIMAL, true},
+    {"currency", 12, LAKE_STRING, true},
+};
+static const unsigned char bill_kinds[] = {EXP_RAW, EXP_RAW, EXP_RAW, EXP_RAW,
+					   EXP_RAW, EXP_RAW, EXP_RAW, EXP_RAW,
+					   EXP_RAW, EXP_RAW, EXP_RAW, EXP_RAW};
+
+/* Months since 1970-01 of a day_ms. */
+#define MONTH_OF(ms)                                                           \
+	"(CAST(strftime('%Y', " ms " / 1000, 'unixepoch') AS INTEGER) - 1970)" \
+	" * 12 + CAST(strftime('%m', " ms " / 1000, 'unixepoch') AS INTEGER)"  \
+	" - 1"
+
 const struct exp_table exp_tables[] = {
     {"gpu_usage_fact",
-     {fact_fields, sizeof(fact_fields) / sizeof(fact_fields[0]), 1},
+     {fact_fields, sizeof(fact_fields) / sizeof(fact_fields[0]), 1, false},
      EXP_BY_INGEST,
      fact_kinds,
      FACT_COLS " ORDER BY ts_ms, node_id, gpu",
      FACT_COLS " AND ingest_id > ?3 ORDER BY ts_ms, node_id, gpu",
      NULL,
      "SELECT DISTINCT ts_ms / 86400000 FROM gpu_usage_fact"
-     " WHERE ts_ms >= ?1 AND ts_ms < ?2"},
+     " WHERE ts_ms >= ?1 AND ts_ms < ?2",
+     false},
     {"hourly",
-     {hourly_fields, sizeof(hourly_fields) / sizeof(hourly_fields[0]), 1},
+     {hourly_fields, sizeof(hourly_fields) / sizeof(hourly_fields[0]), 1,
+      false},
      EXP_BY_DIGEST,
      hourly_kinds,
      "SELECT hour_ms," SUMS " FROM usage_hourly WHERE hour_ms >= ?1 AND"
@@ -114,15 +144,28 @@ const struct exp_table exp_tables[] = {
      "SELECT day_ms," SUMS " FROM usage_daily WHERE day_ms >= ?1 AND"
      " day_ms < ?2 ORDER BY day_ms," SUMS_ORDER,
      "SELECT DISTINCT day_ms / 86400000 FROM usage_daily"
-     " WHERE day_ms >= ?1 AND day_ms < ?2"},
+     " WHERE day_ms >= ?1 AND day_ms < ?2",
+     false},
     {"jobs",
-     {job_fields, sizeof(job_fields) / sizeof(job_fields[0]), 0},
+     {job_fields, sizeof(job_fields) / sizeof(job_fields[0]), 0, false},
      EXP_BY_DIGEST,
      job_kinds,
      JOBS_SQL,
      NULL,
      JOBS_SQL,
-     NULL},
+     NULL,
+     false},
+    {"bills",
+     {bill_fields, sizeof(bill_fields) / sizeof(bill_fields[0]), 2, true},
+     EXP_BY_DIGEST,
+     bill_kinds,
+     NULL,
+     NULL,
+     NULL,
+     "SELECT DISTINCT " MONTH_OF(
+	 "day_ms") " FROM usage_daily"
+		   " WHERE day_ms >= ?1 AND day_ms < ?2",
+     true},
 };
 const size_t exp_ntables = sizeof(exp_tables) / sizeof(exp_tables[0]);
 
@@ -231,15 +274,24 @@ exp_source_open(struct exp_source *src, sqlite3 *db, const struct exp_table *t,
 		const struct exp_dims *dims, int32_t day, bool digest,
 		bool new_only, int64_t watermark, struct gpu_err *err)
 {
-	const char *tmpl = digest     ? t->digest_sql
-			   : new_only ? t->sql_new
-				      : t->sql;
+	const char *tmpl = digest && t->digest_sql != NULL ? t->digest_sql
+			   : new_only			   ? t->sql_new
+							   : t->sql;
 	struct gpu_buf sql;
 	const char *at;
 
 	memset(src, 0, sizeof(*src));
 	src->t = t;
 	src->dims = dims;
+	if (t->sql == NULL) {
+		src->vals = gpu_xcalloc(t->schema.nfields, sizeof(*src->vals));
+		if (exp_bills_open(src, db, day, err) != 0) {
+			free(src->vals);
+			src->vals = NULL;
+			return -1;
+		}
+		return 0;
+	}
 	src->has_job_src = exp_has_job_src(db);
 	gpu_buf_init(&sql);
 	at = strstr(tmpl, "@JOB_SRC@");
@@ -278,19 +330,41 @@ lookup(const struct exp_name *v, size_t n, int64_t k)
 int
 exp_source_next(struct exp_source *src, struct gpu_err *err)
 {
+	return exp_source_read(src, src->vals, err);
+}
+
+int
+exp_source_read(struct exp_source *src, struct exp_val *out,
+		struct gpu_err *err)
+{
 	const struct exp_table *t = src->t;
-	int rc = sqlite3_step(src->st);
+	int rc;
 	size_t i;
 
+	if (t->sql == NULL) {
+		rc = exp_bills_next(src);
+		if (rc == 1 && out != src->vals)
+			memcpy(out, src->vals,
+			       t->schema.nfields * sizeof(*out));
+		return rc;
+	}
+	rc = sqlite3_step(src->st);
 	if (rc == SQLITE_DONE)
 		return 0;
 	if (rc != SQLITE_ROW)
 		return gpu_err_set(err, "database error: %s",
 				   sqlite3_errmsg(sqlite3_db_handle(src->st)));
 	for (i = 0; i < t->schema.nfields; i++) {
-		struct exp_val *v = &src->vals[i];
+		struct exp_val *v = &out[i];
 		const struct exp_name *name = NULL;
-		int type = sqlite3_column_type(src->st, (int)i);
+		/*
+		 * One call into the statement per column (each takes the
+		 * connection's mutex); the value accessors take none. The
+		 * value is unprotected: safe since only this thread uses
+		 * the connection while the source is read.
+		 */
+		sqlite3_value *sv = sqlite3_column_value(src->st, (int)i);
+		int type = sqlite3_value_type(sv);
 
 		v->null = type == SQLITE_NULL;
 		v->stable = false;
@@ -299,27 +373,25 @@ exp_source_next(struct exp_source *src, struct gpu_err *err)
 		switch (t->kinds[i]) {
 		case EXP_NODE:
 			name = lookup(src->dims->node, src->dims->nnode,
-				      sqlite3_column_int64(src->st, (int)i));
+				      sqlite3_value_int64(sv));
 			break;
 		case EXP_NAME:
 			name = lookup(src->dims->name, src->dims->nname,
-				      sqlite3_column_int64(src->st, (int)i));
+				      sqlite3_value_int64(sv));
 			break;
 		case EXP_JOB:
 			name = lookup(src->dims->job, src->dims->njob,
-				      sqlite3_column_int64(src->st, (int)i));
+				      sqlite3_value_int64(sv));
 			break;
 		default:
 			if (t->schema.fields[i].type == LAKE_STRING) {
-				v->s = (const char *)sqlite3_column_text(
-				    src->st, (int)i);
-				v->n = (size_t)sqlite3_column_bytes(src->st,
-								    (int)i);
+				v->s = (const char *)sqlite3_value_text(sv);
+				v->n = (size_t)sqlite3_value_bytes(sv);
 				v->null = v->s == NULL;
 			} else if (t->schema.fields[i].type == LAKE_DOUBLE) {
-				v->d = sqlite3_column_double(src->st, (int)i);
+				v->d = sqlite3_value_double(sv);
 			} else {
-				v->i = sqlite3_column_int64(src->st, (int)i);
+				v->i = sqlite3_value_int64(sv);
 			}
 			continue;
 		}
@@ -335,6 +407,7 @@ void
 exp_source_close(struct exp_source *src)
 {
 	sqlite3_finalize(src->st);
+	exp_bills_close(src);
 	free(src->vals);
 	src->st = NULL;
 	src->vals = NULL;

@@ -22,10 +22,11 @@
 #define LOCK_TIMEOUT_MS 60000
 
 static const char usage_line[] =
-    "usage: gpuexport [--db PATH] --lake DIR"
-    " [-t gpu_usage_fact|hourly|jobs|all]"
-    "\n                 [--from T] [--to T] [--rewrite]"
-    " [-c zstd|snappy|none] [-v]\n";
+    "usage: gpuexport [--db PATH] --lake DIR\n"
+    "                 [-t gpu_usage_fact|hourly|jobs|bills|all] [-r FILE]\n"
+    "                 [--from T] [--to T] [--rewrite] [-c zstd|snappy|none] "
+    "[-v]\n"
+    "                 [--expire-snapshots T] [--retain-last N]\n";
 
 static const char help_text[] =
     "Export the warehouse to Apache Iceberg tables (format version 2,\n"
@@ -35,16 +36,22 @@ static const char help_text[] =
     "  -d, --db PATH            warehouse (default $GPUUSAGE_DB or\n"
     "                           ./gpuusage.db)\n"
     "  -l, --lake DIR           the lake directory; table T is DIR/T\n"
-    "  -t, --table NAME         gpu_usage_fact, hourly, jobs or all\n"
-    "                           (default)\n"
+    "  -t, --table NAME         gpu_usage_fact, hourly, jobs, bills, or\n"
+    "                           all (default: all but bills)\n"
     "      --from T, --to T     only rewrite the days of [from, to)\n"
     "      --rewrite            rewrite every day (of the range) from the\n"
     "                           warehouse, changed or not\n"
     "  -c, --codec C            zstd (default), snappy or none\n"
+    "  -r, --rates FILE         rate card of the bills (as gpubill's)\n"
     "      --row-group-mb N     buffered MiB per row group (default 128)\n"
     "      --file-mb N          data file size to roll at (default 512)\n"
     "      --max-manifests N    merge a table's manifests into one past N\n"
     "                           (default 100)\n"
+    "      --expire-snapshots T expire the snapshots older than T (after\n"
+    "                           the export), deleting the files only they\n"
+    "                           reached\n"
+    "      --retain-last N      but keep the last N (default 1); alone:\n"
+    "                           expire all but the last N\n"
     "  -v, --verbose            report each table's snapshot on stderr\n"
     "  -h, --help               print this help and exit\n"
     "  -V, --version            print the version and exit\n"
@@ -58,7 +65,9 @@ enum {
 	OPT_REWRITE,
 	OPT_ROW_GROUP,
 	OPT_FILE,
-	OPT_MANIFESTS
+	OPT_MANIFESTS,
+	OPT_EXPIRE,
+	OPT_RETAIN
 };
 
 static const struct option long_opts[] = {
@@ -66,6 +75,7 @@ static const struct option long_opts[] = {
     {"db", required_argument, NULL, 'd'},
     {"help", no_argument, NULL, 'h'},
     {"lake", required_argument, NULL, 'l'},
+    {"rates", required_argument, NULL, 'r'},
     {"table", required_argument, NULL, 't'},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, 'V'},
@@ -75,6 +85,8 @@ static const struct option long_opts[] = {
     {"row-group-mb", required_argument, NULL, OPT_ROW_GROUP},
     {"file-mb", required_argument, NULL, OPT_FILE},
     {"max-manifests", required_argument, NULL, OPT_MANIFESTS},
+    {"expire-snapshots", required_argument, NULL, OPT_EXPIRE},
+    {"retain-last", required_argument, NULL, OPT_RETAIN},
     {NULL, 0, NULL, 0},
 };
 
@@ -82,6 +94,7 @@ struct opts {
 	struct exp_opts e;
 	const char *lake_arg;
 	const char *table; /* NULL: all */
+	const char *rates; /* rate card path, or NULL */
 };
 
 static int
@@ -139,12 +152,15 @@ take_opt(void *ctx, int c, const char *arg)
 	case 'l':
 		o->lake_arg = arg;
 		return -1;
+	case 'r':
+		o->rates = arg;
+		return -1;
 	case 't':
 		if (strcmp(arg, "all") != 0 && exp_table_find(arg) == NULL)
 			return gpu_usage_error(usage_line,
 					       "unknown table '%s' (expected "
-					       "gpu_usage_fact, hourly, jobs "
-					       "or all)",
+					       "gpu_usage_fact, hourly, jobs, "
+					       "bills or all)",
 					       arg);
 		o->table = strcmp(arg, "all") == 0 ? NULL : arg;
 		return -1;
@@ -172,6 +188,14 @@ take_opt(void *ctx, int c, const char *arg)
 		rc = parse_mib(arg, "--max-manifests", 1, 100000, &b);
 		o->e.max_manifests = (size_t)(b >> 20);
 		return rc;
+	case OPT_EXPIRE:
+		o->e.expire = true;
+		return parse_time(arg, "--expire-snapshots", &o->e.expire_ms);
+	case OPT_RETAIN:
+		o->e.expire = true;
+		rc = parse_mib(arg, "--retain-last", 1, 1000000, &b);
+		o->e.retain_last = (size_t)(b >> 20);
+		return rc;
 	}
 	return GPU_EXIT_USAGE;
 }
@@ -187,7 +211,9 @@ parse_args(int argc, char **argv, struct opts *o)
 	o->e.pq.codec = LAKE_CODEC_ZSTD;
 	o->e.file_bytes = (uint64_t)512 << 20;
 	o->e.max_manifests = 100;
-	rc = gpu_opt_parse(argc, argv, ":c:d:hl:t:vV", long_opts, usage_line,
+	o->e.expire_ms = INT64_MAX; /* --retain-last alone: all but N */
+	o->e.retain_last = 1;
+	rc = gpu_opt_parse(argc, argv, ":c:d:hl:r:t:vV", long_opts, usage_line,
 			   take_opt, o);
 	if (rc >= 0)
 		return rc;
@@ -216,6 +242,32 @@ lake_path(const char *arg, struct gpu_err *err)
 	return abs;
 }
 
+/*
+ * Resolve the bills' rates as gpubill does (environment over the rate
+ * card over the defaults). Returns -1, or an exit status on failure.
+ */
+static int
+resolve_rates(const struct opts *o, struct gpu_rates *r)
+{
+	static const char *const none[GPU_RATE_NKEYS];
+	struct gpu_err err;
+	bool bad_usage = false;
+
+	if (gpu_rates_resolve(r, o->rates, none, &bad_usage, &err) == 0)
+		return -1;
+	gpu_msg_err(&err);
+	return bad_usage ? GPU_EXIT_USAGE : GPU_EXIT_FAIL;
+}
+
+/* Whether to export t: named by --table, or one of "all". */
+static bool
+wanted(const struct opts *o, const struct exp_table *t)
+{
+	if (o->table == NULL)
+		return !t->on_request;
+	return strcmp(o->table, t->name) == 0;
+}
+
 static int
 run(struct opts *o)
 {
@@ -224,13 +276,23 @@ run(struct opts *o)
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
 	char *lake = NULL;
+	struct gpu_rates rates;
 	struct stat st;
 	size_t i;
 	int status = GPU_EXIT_FAIL;
 
+	gpu_rates_init(&rates);
+	if (o->table != NULL && strcmp(o->table, "bills") == 0 &&
+	    (status = resolve_rates(o, &rates)) >= 0) {
+		gpu_rates_release(&rates);
+		return status;
+	}
+	status = GPU_EXIT_FAIL;
+	o->e.rates = &rates;
 	if (stat(path, &st) != 0) {
 		gpu_msg("cannot open warehouse '%s': %s", path,
 			strerror(errno));
+		gpu_rates_release(&rates);
 		return GPU_EXIT_FAIL;
 	}
 	lake = lake_path(o->lake_arg, &err);
@@ -243,10 +305,13 @@ run(struct opts *o)
 	for (i = 0; i < exp_ntables; i++) {
 		const struct exp_table *t = &exp_tables[i];
 		uint64_t rows = 0;
+		size_t expired = 0;
 
-		if (o->table != NULL && strcmp(o->table, t->name) != 0)
+		if (!wanted(o, t))
 			continue;
-		if (strcmp(t->name, "hourly") == 0 &&
+		/* Rollups and bills are read from the refreshed rollups. */
+		if ((strcmp(t->name, "hourly") == 0 ||
+		     strcmp(t->name, "bills") == 0) &&
 		    gpu_rollup_refresh(db, NULL, &err) != 0)
 			goto fail;
 		if (exp_run_table(db, &o->e, t, &rows, &err) != 0)
@@ -254,6 +319,12 @@ run(struct opts *o)
 		if (o->e.verbose)
 			gpu_msg("%s: %" PRIu64 " row%s exported", t->name, rows,
 				rows == 1 ? "" : "s");
+		if (o->e.expire &&
+		    exp_expire_table(db, &o->e, t, &expired, &err) != 0)
+			goto fail;
+		if (o->e.expire && o->e.verbose)
+			gpu_msg("%s: %zu snapshot%s expired", t->name, expired,
+				expired == 1 ? "" : "s");
 	}
 	status = GPU_EXIT_OK;
 	goto out;
@@ -265,6 +336,7 @@ out:
 		status = GPU_EXIT_FAIL;
 	}
 	free(lake);
+	gpu_rates_release(&rates);
 	return status;
 }
 

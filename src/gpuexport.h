@@ -10,6 +10,7 @@
 
 #include "gpu/buf.h"
 #include "gpu/diag.h"
+#include "gpu/money.h"
 #include "lake/iceberg.h"
 #include "lake/parquet.h"
 
@@ -23,8 +24,12 @@ struct exp_opts {
 	bool rewrite;		/* overwrite every day of [from, to) */
 	bool verbose;
 	struct lake_pq_opts pq;
-	uint64_t file_bytes;  /* roll data files past this size */
-	size_t max_manifests; /* merge the manifests past this many */
+	uint64_t file_bytes;	       /* roll data files past this size */
+	size_t max_manifests;	       /* merge the manifests past this many */
+	const struct gpu_rates *rates; /* bills: resolved as gpubill does */
+	bool expire;		       /* expire snapshots after the export */
+	int64_t expire_ms;	       /* those older than this */
+	size_t retain_last;	       /* but always the last this many */
 };
 
 /* One value of a row, as a source produces it. */
@@ -43,13 +48,16 @@ struct exp_name {
 	size_t n;
 };
 
-/* Names of the integer keys of the dimensions, loaded once per run. */
+/* Names of the integer keys of the dimensions, loaded once per run, and
+ * the rates the bills are priced with. */
 struct exp_dims {
 	struct exp_name *node, *name, *job; /* indexed by key */
 	size_t nnode, nname, njob;
+	const struct gpu_rates *rates;
 };
 
 struct exp_table;
+struct exp_bills;
 
 /*
  * A row source over one partition (a day, or the whole table): prepared
@@ -63,6 +71,7 @@ struct exp_source {
 	sqlite3_stmt *st;
 	struct exp_val *vals;
 	bool has_job_src;
+	struct exp_bills *bills; /* the bills table: rows computed, not read */
 };
 
 /*
@@ -80,11 +89,15 @@ struct exp_table {
 	struct lake_schema schema;
 	enum exp_mode mode;
 	const unsigned char *kinds; /* one per field */
-	/* rows of [?1, ?2) in a stable order; "@JOB_SRC@": job_src or NULL */
+	/*
+	 * rows of [?1, ?2) in a stable order; "@JOB_SRC@": job_src or NULL;
+	 * NULL: the rows are a month's bill (exp_bills_open())
+	 */
 	const char *sql;
 	const char *sql_new;	/* the same, of ingests after ?3 only */
 	const char *digest_sql; /* rows whose digest stands for the day */
-	const char *days_sql;	/* partition days with rows in [?1, ?2) */
+	const char *days_sql;	/* partition values with rows in [?1, ?2) */
+	bool on_request;	/* exported when named, not by "all" */
 };
 
 /* The tables, in export order, and their lookup by name (NULL: none). */
@@ -106,8 +119,25 @@ int exp_source_open(struct exp_source *src, sqlite3 *db,
 		    int32_t day, bool digest, bool new_only, int64_t watermark,
 		    struct gpu_err *err);
 
+/*
+ * The bills of month (months since 1970-01) as src's rows: gpubill's job
+ * lines of that month, priced with src->dims->rates. Returns 0, or -1 with
+ * err filled (database error, an amount beyond decimal(18,2)).
+ */
+int exp_bills_open(struct exp_source *src, sqlite3 *db, int32_t month,
+		   struct gpu_err *err);
+int exp_bills_next(struct exp_source *src);
+void exp_bills_close(struct exp_source *src);
+
+/* Epoch ms of the first instant of month (months since 1970-01). */
+int64_t exp_month_start_ms(int32_t month);
+
 /* Next row into src->vals: 1, 0 at the end, -1 on error (err filled). */
 int exp_source_next(struct exp_source *src, struct gpu_err *err);
+
+/* The same, into out (nfields values) instead of src->vals. */
+int exp_source_read(struct exp_source *src, struct exp_val *out,
+		    struct gpu_err *err);
 void exp_source_close(struct exp_source *src);
 
 /*
@@ -219,6 +249,50 @@ int exp_state_pending(sqlite3 *db, const char *lake, const struct exp_table *t,
 /* Mark pending version of t committed. Returns 0 or -1 with err. */
 int exp_state_promote(sqlite3 *db, const char *lake, const struct exp_table *t,
 		      int version, struct gpu_err *err);
+
+/*
+ * Render the metadata of s's versions from index first on, plus version v
+ * (the new current one), into out; a version that repeats the snapshot of
+ * the one before lists it once.
+ */
+void exp_render(const struct exp_table *t, const struct exp_state *s,
+		size_t first, const struct exp_version *v, struct gpu_buf *out);
+
+/*
+ * Record c as pending, commit text to the lake's table directory dir as
+ * version c->v.version, promote. Returns 0; -1 when the lake did not take
+ * the version; or 1 when it did but the warehouse could not record it (err
+ * filled): the next run promotes the pending version.
+ */
+int exp_commit(sqlite3 *db, const char *lake, const char *dir,
+	       const struct exp_table *t, const struct exp_state *s,
+	       struct exp_change *c, const struct gpu_buf *text,
+	       struct gpu_err *err);
+
+/*
+ * Expire the snapshots of t older than o->expire_ms but the last
+ * o->retain_last (and the current one): commit metadata without them,
+ * then delete the files only they reached. *expired counts the snapshots
+ * expired. Returns 0 or -1 with err.
+ */
+int exp_expire_table(sqlite3 *db, const struct exp_opts *o,
+		     const struct exp_table *t, size_t *expired,
+		     struct gpu_err *err);
+
+/*
+ * Delete what an expiry of t left to delete: the files of expired versions
+ * and those no retained version reaches, then forget them. Idempotent (a
+ * run killed half-way is finished by the next). Returns 0 or -1 with err.
+ */
+int exp_state_collect(sqlite3 *db, const char *lake, const struct exp_table *t,
+		      struct gpu_err *err);
+
+/*
+ * Mark the committed versions of t before version vmin expired (gone from
+ * the metadata; their files are collected by exp_state_collect()).
+ */
+int exp_state_expire(sqlite3 *db, const char *lake, const struct exp_table *t,
+		     int vmin, struct gpu_err *err);
 
 /* Export table t; *exported counts the rows written. Returns 0 or -1. */
 int exp_run_table(sqlite3 *db, const struct exp_opts *o,

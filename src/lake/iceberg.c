@@ -122,6 +122,8 @@ type_name(enum lake_type t)
 		return "timestamptz";
 	case LAKE_DATE:
 		return "date";
+	case LAKE_DECIMAL:
+		return "decimal(18,2)";
 	}
 	return "?";
 }
@@ -175,18 +177,25 @@ lake_ice_schema_json(struct gpu_buf *b, const struct lake_schema *s)
 	gpu_buf_adds(b, "]}");
 }
 
+const char *
+lake_ice_transform(const struct lake_schema *s)
+{
+	return s->by_month ? "month" : "day";
+}
+
 /* The partition spec's fields array. */
 static void
 spec_fields(struct gpu_buf *b, const struct lake_schema *s)
 {
 	const struct lake_field *f = part_field(s);
+	const char *tr = lake_ice_transform(s);
 
 	gpu_buf_addc(b, '[');
 	if (f != NULL) {
 		gpu_buf_addf(b,
-			     "{\"name\":\"%s_day\",\"transform\":\"day\","
+			     "{\"name\":\"%s_%s\",\"transform\":\"%s\","
 			     "\"source-id\":%d,\"field-id\":%d}",
-			     f->name, f->id, LAKE_PART_FIELD_ID);
+			     f->name, tr, tr, f->id, LAKE_PART_FIELD_ID);
 	}
 	gpu_buf_addc(b, ']');
 }
@@ -220,6 +229,26 @@ count_map(struct gpu_buf *out, const struct lake_schema *s,
 		lake_avro_long(out, 0);
 }
 
+/*
+ * A decimal's bound as Iceberg serializes it: the unscaled value in
+ * big-endian two's complement, in as few bytes as hold it (Parquet's
+ * statistics have it as 8 little-endian bytes).
+ */
+static void
+decimal_bound(struct gpu_buf *out, const struct gpu_buf *le)
+{
+	unsigned char be[8];
+	size_t i, skip = 0;
+
+	for (i = 0; i < 8; i++)
+		be[i] = (unsigned char)le->data[7 - i];
+	/* Drop a leading byte that only repeats the next one's sign. */
+	while (skip < 7 && ((be[skip] == 0x00 && !(be[skip + 1] & 0x80)) ||
+			    (be[skip] == 0xff && (be[skip + 1] & 0x80))))
+		skip++;
+	lake_avro_bytes(out, be + skip, 8 - skip);
+}
+
 static void
 bound_map(struct gpu_buf *out, const struct lake_schema *s,
 	  const struct lake_pq *pq, bool upper)
@@ -238,7 +267,10 @@ bound_map(struct gpu_buf *out, const struct lake_schema *s,
 		if (!c->has_bounds)
 			continue;
 		lake_avro_long(out, s->fields[i].id);
-		lake_avro_bytes(out, b->data, b->len);
+		if (s->fields[i].type == LAKE_DECIMAL)
+			decimal_bound(out, b);
+		else
+			lake_avro_bytes(out, b->data, b->len);
 	}
 	if (n > 0)
 		lake_avro_long(out, 0);
@@ -444,11 +476,17 @@ lake_ice_write_manifest(const char *path, const struct lake_schema *s,
 	gpu_buf_init(&spec);
 	gpu_buf_init(&file);
 	gpu_buf_adds(&schema, entry_head);
-	if (pf != NULL)
+	/* day() gives a date, month() an int of months since 1970-01. */
+	if (pf != NULL && !s->by_month)
 		gpu_buf_addf(&schema,
 			     "{\"name\":\"%s_day\",\"type\":[\"null\","
 			     "{\"type\":\"int\",\"logicalType\":\"date\"}],"
 			     "\"default\":null,\"field-id\":%d}",
+			     pf->name, LAKE_PART_FIELD_ID);
+	else if (pf != NULL)
+		gpu_buf_addf(&schema,
+			     "{\"name\":\"%s_month\",\"type\":[\"null\","
+			     "\"int\"],\"default\":null,\"field-id\":%d}",
 			     pf->name, LAKE_PART_FIELD_ID);
 	gpu_buf_adds(&schema, entry_tail);
 	lake_ice_schema_json(&table, s);

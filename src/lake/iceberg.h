@@ -19,14 +19,20 @@ enum { LAKE_EXISTING = 0, LAKE_ADDED = 1, LAKE_DELETED = 2 };
 #define LAKE_PART_FIELD_ID 1000
 
 /*
- * A table's shape: its columns, and the field id partitioned by day()
- * (0: unpartitioned). The partition field is named "<source>_day".
+ * A table's shape: its columns, and the field id partitioned by day(), or
+ * by month() when by_month (0: unpartitioned). The partition field is
+ * named "<source>_day" ("<source>_month"); its values are days (months)
+ * since 1970-01-01.
  */
 struct lake_schema {
 	const struct lake_field *fields;
 	size_t nfields;
 	int part_source;
+	bool by_month;
 };
+
+/* The partition field's name suffix: "day" or "month". */
+const char *lake_ice_transform(const struct lake_schema *s);
 
 /* Append s as a JSON string (quoted and escaped). */
 void lake_json_str(struct gpu_buf *b, const char *s);
@@ -36,8 +42,9 @@ void lake_ice_schema_json(struct gpu_buf *b, const struct lake_schema *s);
 
 /*
  * Encode the data_file record (field 2 of a manifest entry) of a finished
- * Parquet file: uri, partition day (ignored when unpartitioned), its size,
- * row count, per-column sizes, counts and bounds, and row-group offsets.
+ * Parquet file: uri, partition value (day or month) (ignored when
+ * unpartitioned), its size, row count, per-column sizes, counts and bounds, and
+ * row-group offsets.
  */
 void lake_ice_data_file(struct gpu_buf *out, const struct lake_schema *s,
 			const char *uri, int32_t day, const struct lake_pq *pq);

@@ -18,8 +18,17 @@ enum lake_type {
 	LAKE_DOUBLE,	  /* DOUBLE */
 	LAKE_STRING,	  /* BYTE_ARRAY, STRING (UTF8) */
 	LAKE_TIMESTAMPTZ, /* INT64, TIMESTAMP(MICROS, isAdjustedToUTC) */
-	LAKE_DATE	  /* INT32, DATE */
+	LAKE_DATE,	  /* INT32, DATE */
+	LAKE_DECIMAL	  /* INT64, DECIMAL(18, 2): money as exact cents */
 };
+
+/*
+ * The one decimal type: Iceberg decimal(18,2), an INT64 of hundredths (the
+ * physical type Iceberg's writers use up to 18 digits), so that Spark,
+ * Trino and DuckDB read money as exact DECIMAL(18,2) amounts.
+ */
+#define LAKE_DECIMAL_PRECISION 18
+#define LAKE_DECIMAL_SCALE 2
 
 /* Parquet codec ids. */
 enum lake_codec {
@@ -38,7 +47,7 @@ struct lake_field {
 
 struct lake_pq_opts {
 	enum lake_codec codec;
-	int zstd_level;		/* 0: 3 */
+	int zstd_level;		/* 0: 1 */
 	size_t row_group_bytes; /* buffered bytes per row group; 0: 128 MiB */
 	size_t page_bytes;	/* value bytes per data page; 0: 1 MiB */
 	const char *created_by; /* "APP version X.Y.Z" form */
@@ -73,7 +82,7 @@ struct lake_pq *lake_pq_open(const char *path, const struct lake_field *fields,
  * Set column col of the current row. Each column takes exactly one value
  * per row; lake_pq_null() is for optional columns only. The setter must
  * match the column's type (LAKE_TIMESTAMPTZ takes microseconds, LAKE_DATE
- * days). A string is copied.
+ * days, LAKE_DECIMAL hundredths through lake_pq_i64()). A string is copied.
  */
 void lake_pq_null(struct lake_pq *pq, size_t col);
 void lake_pq_i32(struct lake_pq *pq, size_t col, int32_t v);

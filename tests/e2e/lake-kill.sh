@@ -4,7 +4,9 @@
 # table reads (tests/lake/check_table.py, python3-avro) as the previous
 # snapshot or the new one, never in between, with every file it names in
 # place; a re-run completes the export and the table holds exactly the
-# warehouse's rows. Appends and overwrites (a corrected re-send) alternate.
+# warehouse's rows. Appends and overwrites (a corrected re-send) alternate;
+# every other round also expires all but the last three snapshots, whose
+# files are deleted only after the new metadata is committed.
 # Skips (77) without python3-avro or the binaries.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -63,7 +65,10 @@ while [ "$i" -lt 16 ]; do
 	gpuingest -q --db "$db" "$d/fix.csv" || fail "ingest round $i"
 	old=$(reads) || fail "round $i: table unreadable before: $old"
 	want=$(count)
-	gpuexport --db "$db" --lake "$d/lake" -t gpu_usage_fact \
+	expire=
+	[ $((i % 2)) -eq 1 ] && expire="--retain-last 3"
+	# shellcheck disable=SC2086 # $expire is empty or two words
+	gpuexport --db "$db" --lake "$d/lake" -t gpu_usage_fact $expire \
 		--row-group-mb 1 2>"$d/err" &
 	pid=$!
 	delay=$(awk -v s="$seed" -v i="$i" 'BEGIN { srand(s + i);
@@ -79,7 +84,8 @@ while [ "$i" -lt 16 ]; do
 	else
 		fail "round $i: read '$now', expected '$old' or rows $want"
 	fi
-	gpuexport -v --db "$db" --lake "$d/lake" -t gpu_usage_fact \
+	# shellcheck disable=SC2086
+	gpuexport -v --db "$db" --lake "$d/lake" -t gpu_usage_fact $expire \
 		2>"$d/err2" || { cat "$d/err2"; fail "round $i: re-run"; }
 	grep -q "completing the interrupted" "$d/err2" &&
 		completed=$((completed + 1))
@@ -88,5 +94,19 @@ while [ "$i" -lt 16 ]; do
 	[ "${now#* }" = "$want" ] ||
 		fail "round $i: re-run reads '$now', warehouse has $want rows"
 done
+# After a last expiry, the metadata lists the last three snapshots and
+# only the retained versions' metadata files are left. (A kill before the
+# pending record leaves files no state names: those stay, as documented.)
+gpuexport --db "$db" --lake "$d/lake" -t gpu_usage_fact --retain-last 3 ||
+	fail "last expiry"
+v=$(cat "$table/metadata/version-hint.text")
+n=$("$py" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["snapshots"]))' \
+	"$table/metadata/v$v.metadata.json")
+[ "$n" -eq 3 ] || fail "$n snapshots after expiry, expected 3"
+n=$(find "$table/metadata" -name 'v*.metadata.json' | wc -l)
+[ "$n" -eq "$(sqlite3 "$db" "SELECT count(*) FROM lake_export_versions")" ] ||
+	fail "$n metadata files after expiry, not those of the versions kept"
+now=$(reads) || fail "after the last expiry: $now"
+[ "${now#* }" = "$(count)" ] || fail "after the last expiry: read '$now'"
 echo "16 kills: $before read the old snapshot, $after the new one;"
 echo "re-runs completed $completed and undid $undone interrupted commits"

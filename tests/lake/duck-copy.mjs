@@ -2,7 +2,7 @@
 // DuckDB's side of bench/export.sh: load the fact rows from a CSV (not
 // timed), then time COPY ... TO parquet (zstd) from the table and from the
 // CSV itself. usage: node duck-copy.mjs FACTS.csv OUTDIR RUNS
-// Prints one line per variant: "name median_seconds bytes".
+// Prints one line per variant: "name median_seconds bytes median_cpu_seconds".
 import fs from "node:fs";
 import path from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -22,16 +22,21 @@ const src = `read_csv('${csv}', header = true, types = {'job_id': 'VARCHAR',` +
 	` 'temp_c': 'DOUBLE'})`;
 await con.run(`CREATE TABLE facts AS SELECT ${cols} FROM ${src}`);
 
+// Wall and CPU seconds (all of DuckDB's threads: the process's user and
+// system time), each the median of the runs.
 async function time(name, sql, file) {
-	const t = [];
+	const t = [], c = [];
 	for (let i = 0; i < runs; i++) {
 		fs.rmSync(file, { force: true });
 		const t0 = process.hrtime.bigint();
+		const c0 = process.cpuUsage();
 		await con.run(sql);
+		const dc = process.cpuUsage(c0);
 		t.push(Number(process.hrtime.bigint() - t0) / 1e9);
+		c.push((dc.user + dc.system) / 1e6);
 	}
-	t.sort((a, b) => a - b);
-	console.log(`${name} ${t[Math.floor((t.length - 1) / 2)].toFixed(2)} ${fs.statSync(file).size}`);
+	const med = (a) => a.sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)].toFixed(2);
+	console.log(`${name} ${med(t)} ${fs.statSync(file).size} ${med(c)}`);
 }
 
 const f1 = path.join(out, "duck-table.parquet");

@@ -107,7 +107,7 @@ function schemaIds(s, out = { fields: {}, elements: [], maps: 0 }) {
 		if (s.type === "record")
 			for (const f of s.fields) {
 				if (f.name !== "key" && f.name !== "value" &&
-					!f.name.endsWith("_day"))
+					!f.name.endsWith("_day") && !f.name.endsWith("_month"))
 					out.fields[f.name] = f["field-id"];
 				schemaIds(f.type, out);
 			}
@@ -144,8 +144,8 @@ function metadataOf(table, v) {
 }
 
 // The live data files of a snapshot, from its manifests (through avsc).
-async function liveFiles(m) {
-	const cur = m.snapshots.find((s) => s["snapshot-id"] === m["current-snapshot-id"]);
+async function liveFiles(m, id = m["current-snapshot-id"]) {
+	const cur = m.snapshots.find((s) => s["snapshot-id"] === id);
 	const files = [];
 	for (const mf of await readAvro(local(cur["manifest-list"])))
 		for (const e of await readAvro(local(mf.manifest_path)))
@@ -209,9 +209,14 @@ async function checkTable(name, label) {
 		m["last-sequence-number"] === Math.max(...snaps.map((s) => s["sequence-number"])) &&
 		m["last-column-id"] === Math.max(...m.schemas[0].fields.map((f) => f.id)),
 	`${what}: metadata fields`, null, null);
+	// Every earlier metadata file on disk is in the log (all of them
+	// until snapshots expire, then those of the retained snapshots).
+	const metas = fs.readdirSync(path.join(lake, name, "metadata")).filter((f) => /^v\d+\.metadata\.json$/.test(f));
 	check(m["snapshot-log"].every((e, i, a) => i === 0 || a[i - 1]["timestamp-ms"] <= e["timestamp-ms"]) &&
-		m["metadata-log"].length === v - 1, `${what}: snapshot and metadata logs`,
-	m["metadata-log"].length, v - 1);
+		m["snapshot-log"].map((e) => e["snapshot-id"]).join() === snaps.map((x) => x["snapshot-id"]).join() &&
+		m["metadata-log"].every((e) => fs.existsSync(local(e["metadata-file"]))) &&
+		m["metadata-log"].length === metas.length - 1, `${what}: snapshot and metadata logs`,
+	m["metadata-log"].length, metas.length - 1);
 	check(files.reduce((a, e) => a + Number(e.data_file.record_count), 0) === want,
 		`${what}: manifests count the warehouse's ${want} rows`,
 		files.reduce((a, e) => a + Number(e.data_file.record_count), 0), want);
@@ -329,7 +334,7 @@ async function checkTable(name, label) {
 }
 
 // icebird with a fetch() that reads file: URLs (and Range requests).
-async function icebirdRows(table, metadataFileName) {
+async function icebirdRows(table, metadataFileName, lakeDir = lake) {
 	const { icebergRead } = await import("icebird");
 	const real = globalThis.fetch;
 	globalThis.fetch = async (url, init = {}) => {
@@ -350,7 +355,7 @@ async function icebirdRows(table, metadataFileName) {
 		return new Response(buf, { status: 200, headers });
 	};
 	try {
-		return await icebergRead({ tableUrl: "file://" + path.join(lake, table), metadataFileName });
+		return await icebergRead({ tableUrl: "file://" + path.join(lakeDir, table), metadataFileName });
 	} finally {
 		globalThis.fetch = real;
 	}
@@ -445,7 +450,80 @@ exportLake("-t", "gpu_usage_fact", "--from", "2026-11-02", "--to", "2026-11-03")
 		metadataOf("gpu_usage_fact").v, r.v);
 }
 
-// ---- 6: many row groups and pages, PLAIN fallbacks, every reader ----
+// ---- 6: snapshot expiry: all but the last two snapshots ----
+{
+	const name = "gpu_usage_fact";
+	const tdir = path.join(lake, name);
+	const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+		e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]);
+	const before = metadataOf(name);
+	const kept = before.m.snapshots.slice(-2).map((x) => x["snapshot-id"]);
+	// The metadata file whose current snapshot is the older one kept.
+	const prevV = walk(path.join(tdir, "metadata")).map((f) => /\/v(\d+)\.metadata\.json$/.exec(f))
+		.filter((x) => x !== null).map((x) => Number(x[1]))
+		.find((v) => metadataOf(name, v).m["current-snapshot-id"] === kept[0]);
+	const rowsOf = async (m, id) => {
+		const paths = (await liveFiles(m, id)).map((e) => local(e.data_file.file_path));
+		return { paths, n: (await liveFiles(m, id)).reduce((a, e) => a + Number(e.data_file.record_count), 0) };
+	};
+	const prev = await rowsOf(before.m, kept[0]);
+	const prevIce = haveIcebird ? await icebirdRows(name, `v${prevV}.metadata.json`) : [];
+	const nBefore = walk(tdir).length;
+	exportLake("-t", name, "--expire-snapshots", "2099-12-31", "--retain-last", "2");
+	const after = metadataOf(name);
+	check(after.v === before.v + 1 && after.m["current-snapshot-id"] === before.m["current-snapshot-id"] &&
+		after.m.snapshots.map((x) => x["snapshot-id"]).join() === kept.join() &&
+		after.m["snapshot-log"].length === 2,
+	"expiry: the new metadata keeps the current and the last two snapshots", after.m.snapshots.length, 2);
+	// On disk: exactly what the retained snapshots reach.
+	const reach = new Set([path.join(tdir, "metadata", "version-hint.text"),
+		path.join(tdir, "metadata", `v${after.v}.metadata.json`),
+		...after.m["metadata-log"].map((e) => local(e["metadata-file"]))]);
+	for (const x of after.m.snapshots) {
+		reach.add(local(x["manifest-list"]));
+		for (const mf of await readAvro(local(x["manifest-list"]))) {
+			reach.add(local(mf.manifest_path));
+			for (const e of await readAvro(local(mf.manifest_path)))
+				if (e.status !== 2) reach.add(local(e.data_file.file_path));
+		}
+	}
+	const onDisk = walk(tdir);
+	check(onDisk.every((f) => reach.has(f)) && [...reach].every((f) => fs.existsSync(f)) && onDisk.length < nBefore,
+		`expiry: ${nBefore - onDisk.length} unreachable files deleted, every reachable one kept`,
+		onDisk.filter((f) => !reach.has(f)), [...reach].filter((f) => !fs.existsSync(f)));
+	// The current snapshot reads as before with every reader.
+	const cur = await checkTable(name, "after expiry");
+	await checkIcebird("after expiry", name, cur.want, cur.sums.util_pct);
+	// The older snapshot kept still reads: icebird at its metadata file,
+	// DuckDB, hyparquet and parquet-wasm over its live files.
+	if (haveIcebird) {
+		const rows = await icebirdRows(name, `v${prevV}.metadata.json`);
+		check(rows.length === prevIce.length && rows.length === prev.n &&
+			close(rows.reduce((a, r) => a + r.util_pct, 0), prevIce.reduce((a, r) => a + r.util_pct, 0)),
+		`expiry: icebird reads the retained snapshot at v${prevV}`, rows.length, prev.n);
+	}
+	if (duck !== null) {
+		const list = "[" + prev.paths.map((p) => `'${p}'`).join(",") + "]";
+		const got = (await duck(`SELECT count(*) n FROM read_parquet(${list}, hive_partitioning=false)`))[0];
+		check(Number(got.n) === prev.n, "expiry: DuckDB reads the retained snapshot's files", got.n, prev.n);
+	}
+	const out = run("node", [path.join(import.meta.dirname, "readers.mjs"), ...prev.paths]).trim().split("\n")
+		.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+	for (const reader of ["hyparquet", "parquet-wasm"]) {
+		const n = out.filter((o) => o.reader === reader).reduce((a, o) => a + o.rows, 0);
+		if (out.some((o) => o.reader === reader))
+			check(n === prev.n, `expiry: ${reader} reads the retained snapshot's files`, n, prev.n);
+	}
+	exportLake("-t", name, "--expire-snapshots", "2099-12-31", "--retain-last", "2");
+	check(metadataOf(name).v === after.v, "expiry: nothing more to expire commits nothing", metadataOf(name).v, after.v);
+	// Exports go on after an expiry.
+	exportLake("-t", name, "--from", "2026-11-01", "--to", "2026-11-02");
+	const next = await checkTable(name, "export after expiry");
+	check(next.m.snapshots.length === 3 && next.m.snapshots[1]["parent-snapshot-id"] === kept[0],
+		"expiry: the next export's snapshot follows the kept ones", next.m.snapshots.length, 3);
+}
+
+// ---- 7: many row groups and pages, PLAIN fallbacks, every reader ----
 {
 	const db2 = path.join(work, "w2.db"), lake2 = path.join(work, "lake2");
 	run("gpugen", ["-n", "4", "-g", "8", "-s", "2026-11-05", "-H", "24", "-i", "30",
@@ -495,7 +573,7 @@ exportLake("-t", "gpu_usage_fact", "--from", "2026-11-02", "--to", "2026-11-03")
 	}
 }
 
-// ---- 7: --max-manifests merges a table's manifests ----
+// ---- 8: --max-manifests merges a table's manifests ----
 {
 	const lake3 = path.join(work, "lake3");
 	for (const [a, b] of [["2026-11-01", "2026-11-02"], ["2026-11-02", "2026-11-03"], ["2026-11-03", "2026-11-04"]])
@@ -517,7 +595,113 @@ exportLake("-t", "gpu_usage_fact", "--from", "2026-11-02", "--to", "2026-11-03")
 	"--max-manifests 2: three commits, two manifests, all rows", { v, n: list.length, existing, rows }, want);
 }
 
-// ---- 8: another codec, and a table written again from scratch ----
+// ---- 9: bills: gpubill's job lines per month, money as decimal(18,2) ----
+{
+	const db4 = path.join(work, "w4.db"), lake4 = path.join(work, "lake4");
+	const dir = path.join(lake4, "bills", "metadata");
+	run("gpugen", ["-n", "2", "-g", "4", "-s", "2026-10-31", "-H", "48", "-i", "300",
+		"-S", "11", "-j", path.join(work, "jobs4.csv"), "-o", path.join(work, "d.csv")]);
+	run("gpuingest", ["-q", "--db", db4, "-j", path.join(work, "jobs4.csv"), path.join(work, "d.csv")]);
+	const env = (rate) => ({ env: { ...process.env, GPU_HOURLY_RATE: rate } });
+	const exportBills = (rate) => run("gpuexport", ["--db", db4, "--lake", lake4, "-t", "bills"], env(rate));
+	const cents = (x) => Math.round(Number(x) * 100);
+	// gpubill's lines and total of a month, in cents.
+	const gpubill = (month, rate) => {
+		const j = JSON.parse(run("gpubill", ["--db", db4, "--month", month, "-f", "json"], env(rate)));
+		const line = (l) => [l.job_id, l.user ?? "", l.project ?? "", l.alloc_gpu_seconds,
+			l.mem_overage_mib_seconds, cents(l.gpu_charge), cents(l.mem_charge),
+			cents(l.overhead), cents(l.total), l.currency].join("|");
+		return { lines: j.lines.map(line).sort(), total: cents(j.total.total),
+			gpu: cents(j.total.gpu_charge), mem: cents(j.total.mem_charge),
+			overhead: cents(j.total.overhead) };
+	};
+	const checkBills = async (label, rate) => {
+		const v = Number(fs.readFileSync(path.join(dir, "version-hint.text"), "utf8"));
+		const m = JSON.parse(fs.readFileSync(path.join(dir, `v${v}.metadata.json`)));
+		const files = await liveFiles(m);
+		const paths = files.map((e) => local(e.data_file.file_path));
+		const spec = m["partition-specs"][0].fields[0];
+		check(spec.transform === "month" && spec.name === "period_start_month" &&
+			m.schemas[0].fields.filter((f) => f.type === "decimal(18,2)").length === 4,
+		`bills ${label}: month(period_start) partitions, decimal(18,2) money`, spec, "month");
+		if (duck === null) return m;
+		const list = "[" + paths.map((p) => `'${p}'`).join(",") + "]";
+		for (const month of ["2026-10", "2026-11"]) {
+			const want = gpubill(month, rate);
+			const rows = await duck(`SELECT job_id, coalesce("user", '') u, coalesce(project, '') p,
+				alloc_gpu_seconds a, mem_overage_mib_seconds o, CAST(gpu_charge * 100 AS BIGINT) g,
+				CAST(mem_charge * 100 AS BIGINT) mc, CAST(overhead * 100 AS BIGINT) oh,
+				CAST(total * 100 AS BIGINT) t, currency c, typeof(total) ty, period_start ps
+				FROM read_parquet(${list}, hive_partitioning=false) WHERE period = '${month}'`);
+			const got = rows.map((r) => [r.job_id, r.u, r.p, r.a, r.o, r.g, r.mc, r.oh, r.t, r.c].join("|")).sort();
+			const sum = (k) => rows.reduce((a, r) => a + Number(r[k]), 0);
+			check(JSON.stringify(got) === JSON.stringify(want.lines),
+				`bills ${label}: DuckDB reads gpubill's ${want.lines.length} lines of ${month} to the cent`,
+				got.slice(0, 2), want.lines.slice(0, 2));
+			check(sum("t") === want.total && sum("g") === want.gpu && sum("mc") === want.mem &&
+				sum("oh") === want.overhead && rows.every((r) => r.ty === "DECIMAL(18,2)" && r.ps === month + "-01"),
+			`bills ${label}: ${month} totals equal gpubill's TOTAL (${want.total} cents)`, sum("t"), want.total);
+		}
+		for (const e of files) {
+			const p = local(e.data_file.file_path);
+			const per = (await duck(`SELECT DISTINCT period FROM read_parquet('${p}', hive_partitioning=false)`));
+			const [y, mo] = per[0].period.split("-").map(Number);
+			const ub = e.data_file.upper_bounds.find((x) => x.key === 11);
+			const mx = (await duck(`SELECT CAST(max(total) * 100 AS BIGINT) t FROM read_parquet('${p}', hive_partitioning=false)`))[0].t;
+			// Iceberg's decimal bound: big-endian two's complement, fewest bytes.
+			let b = 0n;
+			for (const x of ub.value) b = b * 256n + BigInt(x);
+			check(per.length === 1 && e.data_file.partition.period_start_month === (y - 1970) * 12 + mo - 1 &&
+				b === BigInt(mx) && ub.value.length < 8,
+			`bills ${label}: partition and decimal bound of ${path.basename(p)}`,
+			[e.data_file.partition, b.toString()], [per, mx]);
+		}
+		for (const reader of ["hyparquet", "parquet-wasm"]) {
+			if (!have(reader)) continue;
+			const out = run("node", [path.join(import.meta.dirname, "readers.mjs"), ...paths]).trim().split("\n")
+				.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).filter((o) => o.reader === reader);
+			const n = out.reduce((a, o) => a + o.rows, 0);
+			const want = files.reduce((a, e) => a + Number(e.data_file.record_count), 0);
+			check(out.length === paths.length && n === want, `bills ${label}: ${reader} reads every file`, n, want);
+		}
+		if (avsc !== null)
+			for (const f of fs.readdirSync(dir).filter((x) => x.endsWith(".avro"))) {
+				const meta = avroHeader(path.join(dir, f));
+				check(f.startsWith("snap-") || JSON.parse(meta["partition-spec"])[0].transform === "month",
+					`bills ${label}: avsc reads ${f}`, meta["partition-spec"], "month");
+				await readAvro(path.join(dir, f));
+			}
+		return m;
+	};
+	exportBills("2.50");
+	const b1 = await checkBills("first export", "2.50");
+	exportBills("2.50");
+	check(Number(fs.readFileSync(path.join(dir, "version-hint.text"), "utf8")) === 2,
+		"bills: re-running with the same bills commits nothing", null, 2);
+	// Late data in November: only that month's bill changes and is overwritten.
+	run("gpugen", ["-n", "1", "-g", "2", "-s", "2026-11-02", "-H", "4", "-i", "300",
+		"-S", "12", "-o", path.join(work, "e.csv")]);
+	run("gpuingest", ["-q", "--db", db4, path.join(work, "e.csv")]);
+	exportBills("2.50");
+	const b2 = await checkBills("late data", "2.50");
+	const s2 = b2.snapshots.at(-1).summary;
+	check(s2.operation === "overwrite" && s2["changed-partition-count"] === "1" &&
+		s2["deleted-data-files"] === "1" && b2.snapshots.length === b1.snapshots.length + 1,
+	"bills: a month whose bill changed is overwritten, the other kept", s2, "overwrite of 1");
+	// New rates change every month's bill.
+	exportBills("3.10");
+	const b3 = await checkBills("new rates", "3.10");
+	check(b3.snapshots.at(-1).summary["changed-partition-count"] === "2",
+		"bills: a new rate overwrites every month", b3.snapshots.at(-1).summary, "2");
+	if (haveIcebird) {
+		const rows = await icebirdRows("bills", undefined, lake4);
+		const want = gpubill("2026-10", "3.10").total + gpubill("2026-11", "3.10").total;
+		const got = rows.reduce((a, r) => a + Math.round(Number(r.total) * 100), 0);
+		check(got === want, "bills: icebird reads the table, its totals to the cent", got, want);
+	}
+}
+
+// ---- 10: another codec, and a table written again from scratch ----
 fs.rmSync(lake, { recursive: true });
 run("sqlite3", [db, "DELETE FROM lake_export_versions; DELETE FROM lake_export_files;" +
 	" DELETE FROM lake_export_manifests; DELETE FROM lake_export_days; DELETE FROM lake_export_tables"]);

@@ -21,7 +21,7 @@ static const struct lake_field fields[] = {
     {"ts", 1, LAKE_TIMESTAMPTZ, true},
     {"user", 2, LAKE_STRING, false},
 };
-static const struct lake_schema schema = {fields, 2, 1};
+static const struct lake_schema schema = {fields, 2, 1, false};
 
 static void
 test_lake_iceberg_avro_values(void **state)
@@ -171,6 +171,65 @@ test_lake_iceberg_commit(void **state)
 	gpu_buf_release(&text);
 }
 
+static bool
+has_bytes(const struct gpu_buf *b, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + n <= b->len; i++)
+		if (memcmp(b->data + i, p, n) == 0)
+			return true;
+	return false;
+}
+
+/* The bills' shape: month(date) partitions, decimal(18,2) money whose
+ * manifest bounds are big-endian two's complement in the fewest bytes. */
+static void
+test_lake_iceberg_month_decimal(void **state)
+{
+	static const struct lake_field bf[] = {
+	    {"day", 1, LAKE_DATE, true},
+	    {"total", 2, LAKE_DECIMAL, true},
+	};
+	static const struct lake_schema bs = {bf, 2, 1, true};
+	struct lake_ice_meta m = {"u-2", "file:///b", 1, &bs, NULL, 0, NULL, 0};
+	char path[] = "/tmp/lake-unit-XXXXXX";
+	struct lake_pq_opts o = {0};
+	struct lake_pq *pq;
+	struct gpu_buf b;
+	struct gpu_err err;
+	int fd;
+
+	(void)state;
+	gpu_buf_init(&b);
+	lake_ice_metadata(&b, &m);
+	assert_non_null(strstr(b.data, "{\"name\":\"day_month\",\"transform\":"
+				       "\"month\",\"source-id\":1,"));
+	assert_non_null(strstr(b.data, "\"type\":\"decimal(18,2)\"}"));
+	assert_string_equal(lake_ice_transform(&bs), "month");
+	gpu_buf_reset(&b);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	pq = lake_pq_open(path, bf, 2, &o, &err);
+	assert_non_null(pq);
+	lake_pq_i32(pq, 0, 20393);
+	lake_pq_i64(pq, 1, -5);
+	assert_int_equal(lake_pq_end_row(pq, &err), 0);
+	lake_pq_i32(pq, 0, 20393);
+	lake_pq_i64(pq, 1, 12345);
+	assert_int_equal(lake_pq_end_row(pq, &err), 0);
+	assert_int_equal(lake_pq_finish(pq, &err), 0);
+	lake_ice_data_file(&b, &bs, "file:///b/x.parquet", 670, pq);
+	/* -5: one byte 0xfb; 123.45: 0x30 0x39 (Avro bytes: length first). */
+	assert_true(has_bytes(&b, "\x04\x02\xfb", 3));
+	assert_true(has_bytes(&b, "\x04\x04\x30\x39", 4));
+	lake_pq_free(pq);
+	unlink(path);
+	gpu_buf_release(&b);
+}
+
 static void
 test_lake_iceberg_ids(void **state)
 {
@@ -199,6 +258,7 @@ main(void)
 	    cmocka_unit_test(test_lake_iceberg_metadata),
 	    cmocka_unit_test(test_lake_iceberg_json_escape),
 	    cmocka_unit_test(test_lake_iceberg_commit),
+	    cmocka_unit_test(test_lake_iceberg_month_decimal),
 	    cmocka_unit_test(test_lake_iceberg_ids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
