@@ -30,15 +30,21 @@ static const struct lake_field fact_fields[] = {
     {"power_w", 13, LAKE_DOUBLE, false},
     {"temp_c", 14, LAKE_DOUBLE, false},
     {"job_src", 15, LAKE_INT, false},
+    /* MIG slices (schema version 6): NULL, NULL and 1 for a whole GPU. */
+    {"mig", 16, LAKE_INT, false},
+    {"mig_profile", 17, LAKE_STRING, false},
+    {"gpu_share", 18, LAKE_DOUBLE, true},
 };
 static const unsigned char fact_kinds[] = {
-    EXP_RAW,  EXP_NODE, EXP_RAW, EXP_RAW, EXP_RAW, EXP_RAW, EXP_JOB, EXP_NAME,
-    EXP_NAME, EXP_NAME, EXP_RAW, EXP_RAW, EXP_RAW, EXP_RAW, EXP_RAW};
+    EXP_RAW,  EXP_NODE, EXP_RAW, EXP_RAW, EXP_RAW, EXP_RAW, EXP_JOB,
+    EXP_NAME, EXP_NAME, EXP_NAME, EXP_RAW, EXP_RAW, EXP_RAW, EXP_RAW,
+    EXP_RAW,  EXP_RAW,  EXP_NAME, EXP_RAW};
 
 #define FACT_COLS                                                              \
 	"SELECT ts_ms, node_id, gpu, util_pct, mem_used_mib, mem_total_mib,"   \
 	" job_key, user_key, project_key, model_key, interval_s, ingest_id,"   \
-	" power_w, temp_c, @JOB_SRC@ FROM gpu_usage_fact"                      \
+	" power_w, temp_c, @JOB_SRC@, CAST(nullif(mig, '') AS INTEGER),"       \
+	" profile_key, coalesce(share28, 28) / 28.0 FROM gpu_usage_fact"       \
 	" WHERE ts_ms >= ?1 AND ts_ms < ?2"
 
 static const struct lake_field hourly_fields[] = {
@@ -63,18 +69,31 @@ static const struct lake_field hourly_fields[] = {
     {"power_seconds", 19, LAKE_LONG, true},
     {"overage", 20, LAKE_LONG, true},
     {"last_ts", 21, LAKE_TIMESTAMPTZ, true},
+    /*
+     * MIG slices (schema version 6): the instance (NULL: a whole GPU),
+     * its profile, and GPU time counting a slice at its share, in 28ths
+     * of a GPU-second.
+     */
+    {"mig", 22, LAKE_INT, false},
+    {"mig_profile", 23, LAKE_STRING, false},
+    {"gpu_w", 24, LAKE_LONG, true},
+    {"alloc_w", 25, LAKE_LONG, true},
 };
 static const unsigned char hourly_kinds[] = {
     EXP_RAW, EXP_NODE, EXP_RAW, EXP_JOB, EXP_NAME, EXP_NAME, EXP_NAME,
     EXP_RAW, EXP_RAW,  EXP_RAW, EXP_RAW, EXP_RAW,  EXP_RAW,  EXP_RAW,
-    EXP_RAW, EXP_RAW,  EXP_RAW, EXP_RAW, EXP_RAW,  EXP_RAW,  EXP_RAW};
+    EXP_RAW, EXP_RAW,  EXP_RAW, EXP_RAW, EXP_RAW,  EXP_RAW,  EXP_RAW,
+    EXP_RAW, EXP_NAME, EXP_RAW, EXP_RAW};
 
 #define SUMS                                                                   \
 	" node_id, gpu, job_key, user_key, project_key, model_key, samples,"   \
 	" gpu_seconds, alloc_seconds, busy, alloc_busy, idle_seconds,"         \
 	" mem_used_s, max_mem, mem_util_s, mem_util_seconds, power_s,"         \
-	" power_seconds, overage, last_ms"
-#define SUMS_ORDER " node_id, gpu, job_key, user_key, project_key, model_key"
+	" power_seconds, overage, last_ms, nullif(mig, -1), profile_key,"      \
+	" gpu_w, alloc_w"
+#define SUMS_ORDER                                                             \
+	" node_id, gpu, mig, job_key, user_key, project_key, model_key,"       \
+	" profile_key"
 
 static const struct lake_field job_fields[] = {
     {"job_id", 1, LAKE_STRING, true},
@@ -127,8 +146,8 @@ const struct exp_table exp_tables[] = {
      {fact_fields, sizeof(fact_fields) / sizeof(fact_fields[0]), 1, false},
      EXP_BY_INGEST,
      fact_kinds,
-     FACT_COLS " ORDER BY ts_ms, node_id, gpu",
-     FACT_COLS " AND ingest_id > ?3 ORDER BY ts_ms, node_id, gpu",
+     FACT_COLS " ORDER BY ts_ms, node_id, gpu, mig",
+     FACT_COLS " AND ingest_id > ?3 ORDER BY ts_ms, node_id, gpu, mig",
      NULL,
      "SELECT DISTINCT ts_ms / 86400000 FROM gpu_usage_fact"
      " WHERE ts_ms >= ?1 AND ts_ms < ?2",

@@ -529,7 +529,7 @@ exportLake("-t", "gpu_usage_fact", "--from", "2026-11-02", "--to", "2026-11-03")
 	run("gpugen", ["-n", "4", "-g", "8", "-s", "2026-11-05", "-H", "24", "-i", "30",
 		"-S", "9", "-o", path.join(work, "c.csv")]);
 	run("gpuingest", ["-q", "--db", db2, path.join(work, "c.csv")]);
-	run("gpuexport", ["--db", db2, "--lake", lake2, "-t", "gpu_usage_fact", "--row-group-mb", "1"]);
+	run("gpuexport", ["--db", db2, "--lake", lake2, "-t", "gpu_usage_fact", "--row-group-mb", "2"]);
 	const m = JSON.parse(fs.readFileSync(path.join(lake2, "gpu_usage_fact/metadata/v2.metadata.json")));
 	const paths = [];
 	for (const mf of await readAvro(local(m.snapshots[0]["manifest-list"])))
@@ -711,6 +711,28 @@ if (duck !== null) {
 	const files = (await liveFiles(m)).map((e) => local(e.data_file.file_path));
 	const c = await duck(`SELECT DISTINCT compression c FROM parquet_metadata([${files.map((p) => `'${p}'`).join(",")}])`);
 	check(c.length === 1 && c[0].c === "SNAPPY", "--codec snappy: SNAPPY chunks", c, "SNAPPY");
+}
+
+// ---- 11: MIG slices: one row per slice, its share, hours as gpuagg's ----
+{
+	const db3 = path.join(work, "w-mig.db"), lake3 = path.join(work, "lake-mig");
+	run("gpugen", ["-n", "2", "-g", "2", "-s", "2026-11-05", "-H", "6", "-i", "300",
+		"-S", "3", "--mig", "3g.40gb,2g.20gb,1g.10gb", "-o", path.join(work, "m.csv")]);
+	run("gpuingest", ["-q", "--db", db3, path.join(work, "m.csv")]);
+	run("gpuexport", ["--db", db3, "--lake", lake3]);
+	const want = run("gpuagg", ["--db", db3, "-b", "profile", "-m", "samples,gpu_hours", "-f", "csv"])
+		.trim().split("\n").slice(1).join(";");
+	if (duck !== null) {
+		const files = (await liveFiles(JSON.parse(fs.readFileSync(path.join(lake3,
+			"gpu_usage_fact/metadata/v2.metadata.json"))))).map((e) => `'${local(e.data_file.file_path)}'`);
+		const got = (await duck(`SELECT mig_profile || ',' || count(*) || ',' ||
+			round(sum(interval_s * gpu_share) / 3600, 6) r FROM read_parquet([${files.join(",")}])
+			GROUP BY mig_profile ORDER BY mig_profile`)).map((r) => r.r).join(";");
+		const migs = (await duck(`SELECT count(DISTINCT (node, gpu, mig)) n, count(*) FILTER (WHERE mig IS NULL) w
+			FROM read_parquet([${files.join(",")}])`))[0];
+		check(got === want && Number(migs.n) === 12 && Number(migs.w) === 0,
+			"MIG: a row per slice with its profile; share-weighted hours equal gpuagg's", [got, migs], want);
+	}
 }
 
 fs.rmSync(work, { recursive: true });
