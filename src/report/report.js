@@ -5,6 +5,8 @@
 // canvas with tooltips from the pointer's position. No library, no
 // network. Money is summed from integer cents that gpureport computed
 // with the billing code, so filtered totals reconcile to the cent.
+// gpureport writes it without indentation and comment lines: no string
+// may span lines (no template literals).
 "use strict";
 
 const D = JSON.parse(document.getElementById("gpu-data").textContent);
@@ -15,7 +17,8 @@ const SVGNS = "http://www.w3.org/2000/svg";
 const PALETTE = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9",
 	"#d55e00", "#f0e442", "#000000"];
 const OTHER_COLOUR = "#a3aab5";
-// Fields of one job cell: job, day, node, a, ab, ov, cents, idle.
+// Fields of one job cell: job (the step from the cell before), day, node,
+// a, ab, ov, cents, idle.
 const JC = 8;
 
 // ---- formatting (fixed, locale-independent) ----
@@ -379,8 +382,11 @@ const CELL = (() => {
 		ab: new Float64Array(NCELLS), ov: new Float64Array(NCELLS),
 		c: new Float64Array(NCELLS), idle: new Float64Array(NCELLS) };
 	const jc = D.jc;
-	for (let i = 0, k = 0; i < NCELLS; i++, k += JC) {
-		c.j[i] = jc[k];
+	// Job indices come as steps from the cell before (cells are in job
+	// order).
+	for (let i = 0, k = 0, j = 0; i < NCELLS; i++, k += JC) {
+		j += jc[k];
+		c.j[i] = j;
 		c.d[i] = jc[k + 1];
 		c.n[i] = jc[k + 2];
 		c.a[i] = jc[k + 3];
