@@ -372,35 +372,70 @@ function ownerHours() {
 
 // ---- computing the filtered view ----
 
-// The job x day x node cells as columns, once, so that a filter change is
-// one pass over typed arrays and a few over the per-job, per-user and
-// per-project sums.
-const NCELLS = D.jc.length / JC;
-const CELL = (() => {
-	const c = { j: new Int32Array(NCELLS), d: new Int32Array(NCELLS),
-		n: new Int32Array(NCELLS), a: new Float64Array(NCELLS),
-		ab: new Float64Array(NCELLS), ov: new Float64Array(NCELLS),
-		c: new Float64Array(NCELLS), idle: new Float64Array(NCELLS) };
-	const jc = D.jc;
-	// Job indices come as steps from the cell before (cells are in job
-	// order).
-	for (let i = 0, k = 0, j = 0; i < NCELLS; i++, k += JC) {
-		j += jc[k];
-		c.j[i] = j;
-		c.d[i] = jc[k + 1];
-		c.n[i] = jc[k + 2];
-		c.a[i] = jc[k + 3];
-		c.ab[i] = jc[k + 4];
-		c.ov[i] = jc[k + 5];
-		c.c[i] = jc[k + 6];
-		c.idle[i] = jc[k + 7];
+// The job x day x node cells, converted once (natively) to one typed
+// array, with the job indices summed from their steps, so that a filter
+// change is one pass over it and a few over the sums by job, user and
+// project. Fields: see JC.
+const CELLS = (() => {
+	const c = Float64Array.from(D.jc);
+	for (let k = 0, j = 0; k < c.length; k += JC) {
+		j += c[k];
+		c[k] = j;
 	}
 	return c;
 })();
+const NCELLS = CELLS.length / JC;
 const JOB_USER = Int32Array.from(D.jobs, (job) => job[1]);
 const JOB_PROJECT = Int32Array.from(D.jobs, (job) => job[2]);
 const NUSERS = D.users.length;
 const NPROJECTS = D.projects.length;
+
+// The cells of each user, project and node as offsets into CELLS (sorted
+// by key, counting sort), so that a filter on one passes over its own
+// cells only.
+function cellIndex(nkeys, keyOf) {
+	const start = new Int32Array(nkeys + 1);
+	const at = new Int32Array(NCELLS);
+	for (let i = 0; i < NCELLS; i++)
+		start[keyOf(i * JC) + 1]++;
+	for (let k = 0; k < nkeys; k++)
+		start[k + 1] += start[k];
+	const next = start.slice(0, nkeys);
+	for (let i = 0; i < NCELLS; i++)
+		at[next[keyOf(i * JC)]++] = i * JC;
+	return { start: start, at: at };
+}
+const BY_USER = cellIndex(NUSERS, (k) => JOB_USER[CELLS[k]]);
+const BY_PROJECT = cellIndex(NPROJECTS, (k) => JOB_PROJECT[CELLS[k]]);
+const BY_NODE = cellIndex(NNODES, (k) => CELLS[k + 2]);
+
+// The offsets of the cells the filters may keep: those of the filter
+// with the fewest, or null for every cell.
+function candidates() {
+	let best = null, n = NCELLS;
+	for (const [ix, key] of [[BY_USER, F.user], [BY_PROJECT, F.project],
+		[BY_NODE, F.node]]) {
+		if (key < 0 || ix.start[key + 1] - ix.start[key] >= n)
+			continue;
+		n = ix.start[key + 1] - ix.start[key];
+		best = ix.at.subarray(ix.start[key], ix.start[key + 1]);
+	}
+	return best;
+}
+
+// The cluster's hours (GPU-seconds, allocated, busy percent-seconds),
+// summed over the nodes once; a node filter reads the node's own.
+const HOURS_ALL = (() => {
+	const t = new Float64Array(NH * 3);
+	for (const row of NHC)
+		for (let i = 0; i < NH * 3; i++)
+			t[i] += row[i];
+	return t;
+})();
+
+function hoursOf() {
+	return F.node >= 0 ? NHC[F.node] : HOURS_ALL;
+}
 
 function compute() {
 	const v = { g: 0, b: 0, idle: 0, idleCents: 0, a: 0, ab: 0, cents: 0 };
@@ -409,7 +444,7 @@ function compute() {
 	for (let n = 0; n < NNODES; n++) {
 		// sa, sab, si: the selection's allocated, busy and idle time.
 		const s = { n: n, g: 0, a: 0, b: 0, i: 0, sa: 0, sab: 0, si: 0,
-			day: new Float64Array(ND * 2) };
+			day: null };
 		if (nodeOk(n)) {
 			const row = D.nd[n];
 			for (let d = F.from; d <= F.to; d++) {
@@ -425,26 +460,16 @@ function compute() {
 		v.idle += s.i;
 		v.node.push(s);
 	}
-	// Cluster series per hour from the node x hour cells.
+	// The series per hour.
+	const hs = hoursOf();
 	v.hours = [];
-	for (let h = 0; h < NH; h++) {
-		if (!dayOk(dayOfHour(h)))
-			continue;
-		const s = { h: h, w: 1, g: 0, a: 0, b: 0 };
-		for (let n = 0; n < NNODES; n++) {
-			if (!nodeOk(n))
-				continue;
-			s.g += NHC[n][h * 3];
-			s.a += NHC[n][h * 3 + 1];
-			s.b += NHC[n][h * 3 + 2];
-		}
-		v.hours.push(s);
-	}
-	v.ai = 0;
-	v.dayA = new Float64Array(ND * 2);
-	// Jobs, users, projects and days from the job x day x node cells:
-	// sums in arrays by index, "seen" marking the keys with a cell in the
-	// selection (shown even when their cents are 0).
+	for (let h = 0; h < NH; h++)
+		if (dayOk(dayOfHour(h)))
+			v.hours.push({ h: h, w: 1, g: hs[h * 3], a: hs[h * 3 + 1],
+				b: hs[h * 3 + 2] });
+	// Jobs, users, projects, nodes and days from the job x day x node
+	// cells: sums in arrays by index, "seen" marking the keys with a cell
+	// in the selection (shown even when their cents are 0).
 	const jobA = new Float64Array(NJOBS), jobAB = new Float64Array(NJOBS);
 	const jobOv = new Float64Array(NJOBS), jobC = new Float64Array(NJOBS);
 	const jobSeen = new Uint8Array(NJOBS);
@@ -455,30 +480,38 @@ function compute() {
 	const projSeen = new Uint8Array(NPROJECTS);
 	const dayC = new Float64Array(ND * NPROJECTS);
 	const daySeen = new Uint8Array(ND * NPROJECTS);
-	const C = CELL;
-	for (let k = 0; k < NCELLS; k++) {
-		const j = C.j[k], d = C.d[k], n = C.n[k];
+	const dayA = new Float64Array(ND * 2);
+	const nodeS = new Float64Array(NNODES * 3);
+	const nodeDay = new Float64Array(NNODES * ND * 2);
+	const C = CELLS;
+	const from = F.from, to = F.to, fn = F.node, fu = F.user;
+	const fp = F.project;
+	const only = candidates();
+	const nk = only === null ? NCELLS : only.length;
+	let sa = 0, sab = 0, sc = 0, si = 0;
+	for (let i = 0; i < nk; i++) {
+		const k = only === null ? i * JC : only[i];
+		const j = C[k], d = C[k + 1], n = C[k + 2];
 		const u = JOB_USER[j], p = JOB_PROJECT[j];
-		if (d < F.from || d > F.to || (F.node >= 0 && n !== F.node) ||
-			(F.user >= 0 && u !== F.user) ||
-			(F.project >= 0 && p !== F.project))
+		if (d < from || d > to || (fn >= 0 && n !== fn) ||
+			(fu >= 0 && u !== fu) || (fp >= 0 && p !== fp))
 			continue;
-		const a = C.a[k], ab = C.ab[k], c = C.c[k], idle = C.idle[k];
-		const ns = v.node[n];
-		v.a += a;
-		v.ab += ab;
-		v.cents += c;
-		v.ai += idle;
-		ns.sa += a;
-		ns.sab += ab;
-		ns.si += idle;
-		ns.day[d * 2] += a;
-		ns.day[d * 2 + 1] += ab;
-		v.dayA[d * 2] += a;
-		v.dayA[d * 2 + 1] += ab;
+		const a = C[k + 3], ab = C[k + 4], c = C[k + 6];
+		const idle = C[k + 7];
+		sa += a;
+		sab += ab;
+		sc += c;
+		si += idle;
+		nodeS[n * 3] += a;
+		nodeS[n * 3 + 1] += ab;
+		nodeS[n * 3 + 2] += idle;
+		nodeDay[(n * ND + d) * 2] += a;
+		nodeDay[(n * ND + d) * 2 + 1] += ab;
+		dayA[d * 2] += a;
+		dayA[d * 2 + 1] += ab;
 		jobA[j] += a;
 		jobAB[j] += ab;
-		jobOv[j] += C.ov[k];
+		jobOv[j] += C[k + 5];
 		jobC[j] += c;
 		jobSeen[j] = 1;
 		userA[u] += a;
@@ -489,6 +522,17 @@ function compute() {
 		projSeen[p] = 1;
 		dayC[d * NPROJECTS + p] += c;
 		daySeen[d * NPROJECTS + p] = 1;
+	}
+	v.a = sa;
+	v.ab = sab;
+	v.cents = sc;
+	v.ai = si;
+	v.dayA = dayA;
+	for (const s of v.node) {
+		s.sa = nodeS[s.n * 3];
+		s.sab = nodeS[s.n * 3 + 1];
+		s.si = nodeS[s.n * 3 + 2];
+		s.day = nodeDay.subarray(s.n * ND * 2, (s.n + 1) * ND * 2);
 	}
 	let njobs = 0;
 	for (let j = 0; j < NJOBS; j++)
@@ -524,12 +568,11 @@ function compute() {
 function ownerSeries(v) {
 	const rows = ownerHours();
 	const out = [];
+	const hs = hoursOf();
 	const gOf = (h0, h1) => {
 		let g = 0;
-		for (let n = 0; n < NNODES; n++)
-			if (nodeOk(n))
-				for (let h = h0; h < h1; h++)
-					g += NHC[n][h * 3];
+		for (let h = h0; h < h1; h++)
+			g += hs[h * 3];
 		return g;
 	};
 	if (rows) {
@@ -1134,8 +1177,9 @@ function drawScatter(v, pc) {
 	for (let j = 0; j < NJOBS; j++)
 		if (v.job.seen[j] && ja[j] > 0)
 			idx.push(j);
-	const jobs = Array.from(Int32Array.from(idx).sort((x, y) =>
-		ja[y] - ja[x] || x - y).subarray(0, 3000), (j) => jobRow(v, j));
+	// (An Array's sort: a typed array's with a comparator is far slower.)
+	const jobs = idx.sort((x, y) => ja[y] - ja[x] || x - y).slice(0, 3000)
+		.map((j) => jobRow(v, j));
 	if (jobs.length === 0)
 		return emptyChart(box, "No jobs in the selection.");
 	const W = 460, H = 320, L = 52, R = 16, T = 12, B = 44;
@@ -1177,19 +1221,30 @@ function drawScatter(v, pc) {
 	const rad = jobs.length > 500 ? 2.5 : 3.5;
 	const px = new Float64Array(jobs.length);
 	const py = new Float64Array(jobs.length);
-	g.globalAlpha = 0.7;
+	// One path per colour: a fill per project colour, not per point.
+	const byColour = new Map();
 	jobs.forEach((j, i) => {
 		px[i] = x(Math.log10(j.a / 3600));
 		py[i] = y(pct(j.ab, j.a));
-		g.fillStyle = pc.colour.get(D.jobs[j.j][2]) || OTHER_COLOUR;
-		g.beginPath();
-		g.arc(px[i], py[i], rad, 0, 2 * Math.PI);
-		g.fill();
+		const col = pc.colour.get(D.jobs[j.j][2]) || OTHER_COLOUR;
+		if (!byColour.has(col))
+			byColour.set(col, []);
+		byColour.get(col).push(i);
 	});
+	g.globalAlpha = 0.7;
+	for (const [col, pts] of byColour) {
+		g.fillStyle = col;
+		g.beginPath();
+		for (const i of pts) {
+			g.moveTo(px[i] + rad, py[i]);
+			g.arc(px[i], py[i], rad, 0, 2 * Math.PI);
+		}
+		g.fill();
+	}
 	g.globalAlpha = 1;
 	g.canvas.dataset.points = String(jobs.length);
-	// The tooltip of the point nearest the pointer, within a few pixels;
-	// the point drawn last (on top) wins a tie.
+	// The tooltip of the point nearest the pointer, within a few pixels
+	// (of equals, the smaller job).
 	tipFrom(g.canvas, (fx, fy) => {
 		const mx = fx * W, my = fy * H;
 		let best = -1, bd = (rad + 3) * (rad + 3);
