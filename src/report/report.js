@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
 // gpureport's page script: reads the embedded aggregates, applies the
-// filters and draws every tile, chart and table as SVG or HTML. No library,
-// no network. Money is summed from integer cents that gpureport computed
+// filters and draws every tile, chart and table: charts of a few hundred
+// marks as SVG, the dense ones (the node heat map, the job scatter) on a
+// canvas with tooltips from the pointer's position. No library, no
+// network. Money is summed from integer cents that gpureport computed
 // with the billing code, so filtered totals reconcile to the cent.
+// gpureport writes it without indentation and comment lines: no string
+// may span lines (no template literals).
 "use strict";
 
 const D = JSON.parse(document.getElementById("gpu-data").textContent);
@@ -13,7 +17,8 @@ const SVGNS = "http://www.w3.org/2000/svg";
 const PALETTE = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9",
 	"#d55e00", "#f0e442", "#000000"];
 const OTHER_COLOUR = "#a3aab5";
-// Fields of one job cell: job, day, node, a, ab, ov, cents, idle.
+// Fields of one job cell: job (the step from the cell before), day, node,
+// a, ab, ov, cents, idle.
 const JC = 8;
 
 // ---- formatting (fixed, locale-independent) ----
@@ -104,6 +109,49 @@ function newSvg(box, w, h, label) {
 
 function emptyChart(box, text) {
 	box.replaceChildren(el("div", { class: "empty" }, text));
+}
+
+// A canvas for a dense chart, drawn in units of a w x h box (scaled to the
+// screen's pixels), labelled for assistive technology. Returns its 2D
+// context; the canvas is ctx.canvas.
+function newCanvas(box, w, h, label) {
+	const r = window.devicePixelRatio || 1;
+	const pw = Math.round(w * r), ph = Math.round(h * r);
+	// A canvas already there is cleared and kept: making a new one (and
+	// its context) each time costs more than drawing on it.
+	let c = box.firstElementChild;
+	if (c === null || c.tagName !== "CANVAS" || box.childElementCount > 1) {
+		c = el("canvas", { role: "img" });
+		box.replaceChildren(c);
+	}
+	c.setAttribute("aria-label", label);
+	c.textContent = label;
+	if (c.width !== pw || c.height !== ph) {
+		c.width = pw;
+		c.height = ph;
+	}
+	const g = c.getContext("2d");
+	g.setTransform(r, 0, 0, r, 0, 0);
+	g.clearRect(0, 0, w, h);
+	g.font = "11px system-ui, sans-serif";
+	g.textBaseline = "alphabetic";
+	g.globalAlpha = 1;
+	return g;
+}
+
+// Text on a canvas, as the SVG charts write it.
+function ctext(g, x, y, text, align, colour) {
+	g.fillStyle = colour || "#1d2330";
+	g.textAlign = align || "start";
+	g.fillText(text, x, y);
+}
+
+// A tooltip over an element from the pointer's position: fn(fx, fy) gets
+// the fractions (0..1) of the element's width and height and returns the
+// text, or null for none.
+function tipFrom(e, fn) {
+	e.tipAt = fn;
+	e.classList.add("tipped");
 }
 
 // Round numbers for an axis from 0 (or lo) to hi: about n ticks.
@@ -322,13 +370,72 @@ function ownerHours() {
 	return F.user >= 0 ? D.uh[F.user] : D.ph[F.project];
 }
 
-function jobOk(j) {
-	const job = D.jobs[j];
-	return (F.user < 0 || job[1] === F.user) &&
-		(F.project < 0 || job[2] === F.project);
+// ---- computing the filtered view ----
+
+// The job x day x node cells, converted once (natively) to one typed
+// array, with the job indices summed from their steps, so that a filter
+// change is one pass over it and a few over the sums by job, user and
+// project. Fields: see JC.
+const CELLS = (() => {
+	const c = Float64Array.from(D.jc);
+	for (let k = 0, j = 0; k < c.length; k += JC) {
+		j += c[k];
+		c[k] = j;
+	}
+	return c;
+})();
+const NCELLS = CELLS.length / JC;
+const JOB_USER = Int32Array.from(D.jobs, (job) => job[1]);
+const JOB_PROJECT = Int32Array.from(D.jobs, (job) => job[2]);
+const NUSERS = D.users.length;
+const NPROJECTS = D.projects.length;
+
+// The cells of each user, project and node as offsets into CELLS (sorted
+// by key, counting sort), so that a filter on one passes over its own
+// cells only.
+function cellIndex(nkeys, keyOf) {
+	const start = new Int32Array(nkeys + 1);
+	const at = new Int32Array(NCELLS);
+	for (let i = 0; i < NCELLS; i++)
+		start[keyOf(i * JC) + 1]++;
+	for (let k = 0; k < nkeys; k++)
+		start[k + 1] += start[k];
+	const next = start.slice(0, nkeys);
+	for (let i = 0; i < NCELLS; i++)
+		at[next[keyOf(i * JC)]++] = i * JC;
+	return { start: start, at: at };
+}
+const BY_USER = cellIndex(NUSERS, (k) => JOB_USER[CELLS[k]]);
+const BY_PROJECT = cellIndex(NPROJECTS, (k) => JOB_PROJECT[CELLS[k]]);
+const BY_NODE = cellIndex(NNODES, (k) => CELLS[k + 2]);
+
+// The offsets of the cells the filters may keep: those of the filter
+// with the fewest, or null for every cell.
+function candidates() {
+	let best = null, n = NCELLS;
+	for (const [ix, key] of [[BY_USER, F.user], [BY_PROJECT, F.project],
+		[BY_NODE, F.node]]) {
+		if (key < 0 || ix.start[key + 1] - ix.start[key] >= n)
+			continue;
+		n = ix.start[key + 1] - ix.start[key];
+		best = ix.at.subarray(ix.start[key], ix.start[key + 1]);
+	}
+	return best;
 }
 
-// ---- computing the filtered view ----
+// The cluster's hours (GPU-seconds, allocated, busy percent-seconds),
+// summed over the nodes once; a node filter reads the node's own.
+const HOURS_ALL = (() => {
+	const t = new Float64Array(NH * 3);
+	for (const row of NHC)
+		for (let i = 0; i < NH * 3; i++)
+			t[i] += row[i];
+	return t;
+})();
+
+function hoursOf() {
+	return F.node >= 0 ? NHC[F.node] : HOURS_ALL;
+}
 
 function compute() {
 	const v = { g: 0, b: 0, idle: 0, idleCents: 0, a: 0, ab: 0, cents: 0 };
@@ -337,7 +444,7 @@ function compute() {
 	for (let n = 0; n < NNODES; n++) {
 		// sa, sab, si: the selection's allocated, busy and idle time.
 		const s = { n: n, g: 0, a: 0, b: 0, i: 0, sa: 0, sab: 0, si: 0,
-			day: new Float64Array(ND * 2) };
+			day: null };
 		if (nodeOk(n)) {
 			const row = D.nd[n];
 			for (let d = F.from; d <= F.to; d++) {
@@ -353,73 +460,103 @@ function compute() {
 		v.idle += s.i;
 		v.node.push(s);
 	}
-	// Cluster series per hour from the node x hour cells.
+	// The series per hour.
+	const hs = hoursOf();
 	v.hours = [];
-	for (let h = 0; h < NH; h++) {
-		if (!dayOk(dayOfHour(h)))
+	for (let h = 0; h < NH; h++)
+		if (dayOk(dayOfHour(h)))
+			v.hours.push({ h: h, w: 1, g: hs[h * 3], a: hs[h * 3 + 1],
+				b: hs[h * 3 + 2] });
+	// Jobs, users, projects, nodes and days from the job x day x node
+	// cells: sums in arrays by index, "seen" marking the keys with a cell
+	// in the selection (shown even when their cents are 0).
+	const jobA = new Float64Array(NJOBS), jobAB = new Float64Array(NJOBS);
+	const jobOv = new Float64Array(NJOBS), jobC = new Float64Array(NJOBS);
+	const jobSeen = new Uint8Array(NJOBS);
+	const userA = new Float64Array(NUSERS), userC = new Float64Array(NUSERS);
+	const userSeen = new Uint8Array(NUSERS);
+	const projA = new Float64Array(NPROJECTS);
+	const projC = new Float64Array(NPROJECTS);
+	const projSeen = new Uint8Array(NPROJECTS);
+	const dayC = new Float64Array(ND * NPROJECTS);
+	const daySeen = new Uint8Array(ND * NPROJECTS);
+	const dayA = new Float64Array(ND * 2);
+	const nodeS = new Float64Array(NNODES * 3);
+	const nodeDay = new Float64Array(NNODES * ND * 2);
+	const C = CELLS;
+	const from = F.from, to = F.to, fn = F.node, fu = F.user;
+	const fp = F.project;
+	const only = candidates();
+	const nk = only === null ? NCELLS : only.length;
+	let sa = 0, sab = 0, sc = 0, si = 0;
+	for (let i = 0; i < nk; i++) {
+		const k = only === null ? i * JC : only[i];
+		const j = C[k], d = C[k + 1], n = C[k + 2];
+		const u = JOB_USER[j], p = JOB_PROJECT[j];
+		if (d < from || d > to || (fn >= 0 && n !== fn) ||
+			(fu >= 0 && u !== fu) || (fp >= 0 && p !== fp))
 			continue;
-		const s = { h: h, w: 1, g: 0, a: 0, b: 0 };
-		for (let n = 0; n < NNODES; n++) {
-			if (!nodeOk(n))
-				continue;
-			s.g += NHC[n][h * 3];
-			s.a += NHC[n][h * 3 + 1];
-			s.b += NHC[n][h * 3 + 2];
-		}
-		v.hours.push(s);
+		const a = C[k + 3], ab = C[k + 4], c = C[k + 6];
+		const idle = C[k + 7];
+		sa += a;
+		sab += ab;
+		sc += c;
+		si += idle;
+		nodeS[n * 3] += a;
+		nodeS[n * 3 + 1] += ab;
+		nodeS[n * 3 + 2] += idle;
+		nodeDay[(n * ND + d) * 2] += a;
+		nodeDay[(n * ND + d) * 2 + 1] += ab;
+		dayA[d * 2] += a;
+		dayA[d * 2 + 1] += ab;
+		jobA[j] += a;
+		jobAB[j] += ab;
+		jobOv[j] += C[k + 5];
+		jobC[j] += c;
+		jobSeen[j] = 1;
+		userA[u] += a;
+		userC[u] += c;
+		userSeen[u] = 1;
+		projA[p] += a;
+		projC[p] += c;
+		projSeen[p] = 1;
+		dayC[d * NPROJECTS + p] += c;
+		daySeen[d * NPROJECTS + p] = 1;
 	}
-	v.ai = 0;
-	v.dayA = new Float64Array(ND * 2);
-	// Jobs, users, projects and days from the job x day x node cells.
-	v.job = new Map();
-	v.user = new Map();
-	v.project = new Map();
+	v.a = sa;
+	v.ab = sab;
+	v.cents = sc;
+	v.ai = si;
+	v.dayA = dayA;
+	for (const s of v.node) {
+		s.sa = nodeS[s.n * 3];
+		s.sab = nodeS[s.n * 3 + 1];
+		s.si = nodeS[s.n * 3 + 2];
+		s.day = nodeDay.subarray(s.n * ND * 2, (s.n + 1) * ND * 2);
+	}
+	let njobs = 0;
+	for (let j = 0; j < NJOBS; j++)
+		njobs += jobSeen[j];
+	v.job = { a: jobA, ab: jobAB, ov: jobOv, c: jobC, seen: jobSeen,
+		size: njobs };
+	const totals = (seen, a, c) => {
+		const m = new Map();
+		for (let i = 0; i < seen.length; i++)
+			if (seen[i])
+				m.set(i, { key: i, a: a[i], c: c[i] });
+		return m;
+	};
+	v.user = totals(userSeen, userA, userC);
+	v.project = totals(projSeen, projA, projC);
 	v.day = new Map();
-	const jc = D.jc;
-	for (let k = 0; k < jc.length; k += JC) {
-		const j = jc[k];
-		if (!dayOk(jc[k + 1]) || !nodeOk(jc[k + 2]) || !jobOk(j))
-			continue;
-		const a = jc[k + 3], ab = jc[k + 4], ov = jc[k + 5];
-		const c = jc[k + 6], idle = jc[k + 7];
-		const d = jc[k + 1], ns = v.node[jc[k + 2]];
-		v.a += a;
-		v.ab += ab;
-		v.cents += c;
-		v.ai += idle;
-		ns.sa += a;
-		ns.sab += ab;
-		ns.si += idle;
-		ns.day[d * 2] += a;
-		ns.day[d * 2 + 1] += ab;
-		v.dayA[d * 2] += a;
-		v.dayA[d * 2 + 1] += ab;
-		let s = v.job.get(j);
-		if (!s) {
-			s = { j: j, a: 0, ab: 0, ov: 0, c: 0 };
-			v.job.set(j, s);
+	for (let d = F.from; d <= F.to; d++)
+		for (let p = 0; p < NPROJECTS; p++) {
+			if (!daySeen[d * NPROJECTS + p])
+				continue;
+			if (!v.day.has(d))
+				v.day.set(d, new Map());
+			v.day.get(d).set(p, dayC[d * NPROJECTS + p]);
 		}
-		s.a += a;
-		s.ab += ab;
-		s.ov += ov;
-		s.c += c;
-		const job = D.jobs[j];
-		for (const [m, key] of [[v.user, job[1]], [v.project, job[2]]]) {
-			let t = m.get(key);
-			if (!t) {
-				t = { key: key, a: 0, c: 0 };
-				m.set(key, t);
-			}
-			t.a += a;
-			t.c += c;
-		}
-		let dm = v.day.get(jc[k + 1]);
-		if (!dm) {
-			dm = new Map();
-			v.day.set(jc[k + 1], dm);
-		}
-		dm.set(job[2], (dm.get(job[2]) || 0) + c);
-	}
 	if (ownerOn())
 		v.series = ownerSeries(v);
 	return v;
@@ -431,12 +568,11 @@ function compute() {
 function ownerSeries(v) {
 	const rows = ownerHours();
 	const out = [];
+	const hs = hoursOf();
 	const gOf = (h0, h1) => {
 		let g = 0;
-		for (let n = 0; n < NNODES; n++)
-			if (nodeOk(n))
-				for (let h = h0; h < h1; h++)
-					g += NHC[n][h * 3];
+		for (let h = h0; h < h1; h++)
+			g += hs[h * 3];
 		return g;
 	};
 	if (rows) {
@@ -610,16 +746,28 @@ function drawSeries(v) {
 		sv(s, "path", { d: d, fill: "none", stroke: ln.colour,
 			"stroke-width": 2, "data-line": ln.name });
 	}
-	const hover = sv(s, "g", { opacity: 0 });
-	for (const p of pts) {
+	// One hover area: the point under the pointer by its time.
+	const hover = sv(s, "rect", { x: L, y: T, width: W - L - R,
+		height: H - B - T, fill: "transparent", class: "hover" });
+	tipFrom(hover, (fx) => {
+		const h = h0 + fx * (h1 - h0);
+		let lo = 0, hi = pts.length - 1;
+		while (lo < hi) {
+			const mid = (lo + hi + 1) >> 1;
+			if (pts[mid].h <= h)
+				lo = mid;
+			else
+				hi = mid - 1;
+		}
+		const p = pts[lo];
+		if (h < p.h || h >= p.h + p.w)
+			return null;
 		const ms = D.hour0 + p.h * HOUR;
-		sv(hover, "rect", { x: x(p.h), y: T, width:
-			Math.max(0.5, x(p.h + p.w) - x(p.h)), height: H - B - T,
-			"data-tip": (p.w > 1 ? isoDay(ms) : isoHour(ms)) +
+		return (p.w > 1 ? isoDay(ms) : isoHour(ms)) +
 			" UTC\nUtilization " + fmtNum(pct(p.b, own ? p.a : p.g),
 			1) + " %\nAllocated GPUs " + fmtNum(p.a / 3600 / p.w, 1) +
-			" of " + fmtNum(p.g / 3600 / p.w, 1) });
-	}
+			" of " + fmtNum(p.g / 3600 / p.w, 1);
+	});
 	legend(box, lines);
 }
 
@@ -753,16 +901,98 @@ function drawDays(v, pc) {
 
 // ---- node heatmap ----
 
-// A sequential colour scale (light yellow to dark blue), 0..1.
-function heatColour(t) {
+// A sequential colour scale (light yellow to dark blue), 0..1, as
+// [r, g, b].
+function heatRgb(t) {
 	const stops = [[255, 255, 204], [161, 218, 180], [65, 182, 196],
 		[44, 127, 184], [37, 52, 148]];
 	const x = Math.min(1, Math.max(0, t)) * (stops.length - 1);
 	const i = Math.min(stops.length - 2, Math.floor(x));
 	const f = x - i;
-	const c = stops[i].map((a, k) => Math.round(a + (stops[i + 1][k] - a) *
-		f));
-	return "rgb(" + c.join(",") + ")";
+	return stops[i].map((a, k) => Math.round(a + (stops[i + 1][k] - a) * f));
+}
+
+function heatColour(t) {
+	return "rgb(" + heatRgb(t).join(",") + ")";
+}
+
+// The scale in 1001 steps (0.1 % of utilization), for painting pixels.
+const HEAT_LUT = (() => {
+	const lut = new Uint8Array(1001 * 3);
+	for (let i = 0; i <= 1000; i++)
+		lut.set(heatRgb(i / 1000), i * 3);
+	return lut;
+})();
+
+// A heat map of rows x cols cells on a canvas: cell(r, c) returns the
+// utilization in percent, NaN for a grey cell (no samples) or undefined
+// for none drawn; each cell is one pixel of an image stretched over the
+// plot. The canvas carries the number of cells drawn in data-cells.
+function heatCanvas(box, o) {
+	const W = 960, L = 110, R = 16, T = 8, B = 60;
+	const RH = o.labels.length > 60 ? 4 : 14;
+	const rows = o.labels.length, cols = o.cols;
+	const H = T + B + RH * rows;
+	const g = newCanvas(box, W, H, o.label);
+	const cv = g.canvas;
+	const img = new ImageData(cols, rows);
+	const px = img.data;
+	let drawn = 0;
+	for (let r = 0; r < rows; r++)
+		for (let c = 0; c < cols; c++) {
+			const u = o.cell(r, c);
+			if (u === undefined)
+				continue;
+			const p = (r * cols + c) * 4;
+			if (Number.isNaN(u)) {
+				px[p] = px[p + 1] = px[p + 2] = 238;
+			} else {
+				const i = Math.round(Math.min(100, Math.max(0, u)) *
+					10) * 3;
+				px[p] = HEAT_LUT[i];
+				px[p + 1] = HEAT_LUT[i + 1];
+				px[p + 2] = HEAT_LUT[i + 2];
+			}
+			px[p + 3] = 255;
+			drawn++;
+		}
+	const off = document.createElement("canvas");
+	off.width = cols;
+	off.height = rows;
+	off.getContext("2d").putImageData(img, 0, 0);
+	if (o.frame) {
+		g.strokeStyle = "#e8ebf0";
+		g.strokeRect(L + 0.5, T + 0.5, W - L - R - 1, RH * rows - 1);
+	}
+	g.imageSmoothingEnabled = false;
+	g.drawImage(off, L, T, W - L - R, RH * rows);
+	o.labels.forEach((name, r) => {
+		if (RH >= 12 || r % 10 === 0)
+			ctext(g, L - 6, T + r * RH + Math.min(RH, 12) - 2, name,
+				"end");
+	});
+	const cw = (W - L - R) / cols;
+	for (const [c, text] of o.ticks)
+		ctext(g, L + c * cw, H - B + 14, text);
+	ctext(g, (L + W - R) / 2, H - B + 30, o.axis, "center", "#5b6475");
+	// The colour key.
+	const kx = W - R - 240, ky = H - 18;
+	for (let i = 0; i < 20; i++) {
+		g.fillStyle = heatColour(i / 19);
+		g.fillRect(kx + i * 10, ky, 10, 8);
+	}
+	ctext(g, kx - 6, ky + 8, "Utilization 0%", "end");
+	ctext(g, kx + 204, ky + 8, "100%");
+	cv.dataset.cells = String(drawn);
+	cv.dataset.view = o.view;
+	tipFrom(cv, (fx, fy) => {
+		const c = Math.floor((fx * W - L) / cw);
+		const r = Math.floor((fy * H - T) / RH);
+		if (c < 0 || c >= cols || r < 0 || r >= rows ||
+			o.cell(r, c) === undefined)
+			return null;
+		return o.tip(r, c);
+	});
 }
 
 function drawHeat(v) {
@@ -776,56 +1006,47 @@ function drawHeat(v) {
 	const cols = v.hours.length;
 	const k = Math.ceil(cols / 240); // hours merged per column
 	const ncol = Math.ceil(cols / k);
-	const RH = nodes.length > 60 ? 4 : 14;
-	const W = 960, L = 110, R = 16, T = 8, B = 60;
-	const H = T + B + RH * nodes.length;
-	const s = newSvg(box, W, H, "Node utilization by hour");
-	const cw = (W - L - R) / ncol;
+	// GPU time and busy time per cell, summed once.
+	const gs = new Float64Array(nodes.length * ncol);
+	const bs = new Float64Array(nodes.length * ncol);
 	nodes.forEach((ns, r) => {
-		const y = T + r * RH;
-		if (RH >= 12 || r % 10 === 0)
-			sv(s, "text", { x: L - 6, y: y + Math.min(RH, 12) - 2,
-				"text-anchor": "end" }, D.nodes[ns.n]);
 		const row = NHC[ns.n];
 		for (let c = 0; c < ncol; c++) {
-			let g = 0, b = 0;
 			const first = v.hours[c * k].h;
 			const last = v.hours[Math.min(cols, (c + 1) * k) - 1].h;
 			for (let h = first; h <= last; h++) {
-				g += row[h * 3];
-				b += row[h * 3 + 2];
+				gs[r * ncol + c] += row[h * 3];
+				bs[r * ncol + c] += row[h * 3 + 2];
 			}
-			const u = g > 0 ? b / g : NaN;
-			sv(s, "rect", { x: L + c * cw, y: y, width: cw + 0.3,
-				height: RH, fill: g > 0 ? heatColour(u / 100) :
-				"#eeeeee", "data-tip": D.nodes[ns.n] + "\n" +
-				isoHour(D.hour0 + first * HOUR) + (k > 1 ? " (" + k +
-				" h)" : "") + "\n" + (g > 0 ? "Utilization " +
-				fmtNum(u, 1) + " %" : "no samples") });
 		}
 	});
+	const tickAt = [];
 	const every = Math.max(1, Math.ceil(ncol * k / 24 / 12));
 	for (let c = 0; c < ncol; c++) {
 		const ms = D.hour0 + v.hours[c * k].h * HOUR;
 		if (ms % DAY >= k * HOUR ||
 			Math.round((ms - D.day0) / DAY) % every)
 			continue;
-		sv(s, "text", { x: L + c * cw, y: H - B + 14 }, isoDay(ms).slice(5));
+		tickAt.push([c, isoDay(ms).slice(5)]);
 	}
-	axisTitle(s, (L + W - R) / 2, H - B + 30, "Time (UTC)");
-	heatKey(s, W - R, H);
-}
-
-// The heat maps' colour key, ending at x = right, at the bottom of an
-// SVG of height H.
-function heatKey(s, right, H) {
-	const kx = right - 240, ky = H - 18;
-	for (let i = 0; i < 20; i++)
-		sv(s, "rect", { x: kx + i * 10, y: ky, width: 10, height: 8,
-			fill: heatColour(i / 19) });
-	sv(s, "text", { x: kx - 6, y: ky + 8, "text-anchor": "end" },
-		"Utilization 0%");
-	sv(s, "text", { x: kx + 204, y: ky + 8 }, "100%");
+	const label = "Node utilization by hour: " + nodes.length + " nodes, " +
+		cols + " hours" + (k > 1 ? " in columns of " + k + " hours" : "") +
+		"; the least-utilized nodes are in the table below.";
+	heatCanvas(box, { label: label, view: "hour", cols: ncol,
+		labels: nodes.map((ns) => D.nodes[ns.n]), ticks: tickAt,
+		axis: "Time (UTC)", frame: false,
+		cell: (r, c) => {
+			const g = gs[r * ncol + c];
+			return g > 0 ? bs[r * ncol + c] / g : NaN;
+		},
+		tip: (r, c) => {
+			const g = gs[r * ncol + c];
+			const u = g > 0 ? bs[r * ncol + c] / g : NaN;
+			return D.nodes[nodes[r].n] + "\n" + isoHour(D.hour0 +
+				v.hours[c * k].h * HOUR) + (k > 1 ? " (" + k +
+				" h)" : "") + "\n" + (g > 0 ? "Utilization " +
+				fmtNum(u, 1) + " %" : "no samples");
+		} });
 }
 
 // Under a user or project filter: the utilization of the selection's
@@ -839,37 +1060,25 @@ function drawOwnerHeat(v) {
 	if (nodes.length === 0)
 		return emptyChart(box, "No allocated GPU time in the selection.");
 	const ncol = F.to - F.from + 1;
-	const RH = nodes.length > 60 ? 4 : 14;
-	const W = 960, L = 110, R = 16, T = 8, B = 60;
-	const H = T + B + RH * nodes.length;
-	const s = newSvg(box, W, H, "Node utilization of the selection by day");
-	const cw = (W - L - R) / ncol;
-	sv(s, "rect", { x: L, y: T, width: W - L - R, height: RH *
-		nodes.length, fill: "none", stroke: "#e8ebf0" });
-	nodes.forEach((ns, r) => {
-		const y = T + r * RH;
-		if (RH >= 12 || r % 10 === 0)
-			sv(s, "text", { x: L - 6, y: y + Math.min(RH, 12) - 2,
-				"text-anchor": "end" }, D.nodes[ns.n]);
-		for (let c = 0; c < ncol; c++) {
-			const d = F.from + c;
-			const a = ns.day[d * 2], u = pct(ns.day[d * 2 + 1], a);
-			if (a === 0)
-				continue;
-			sv(s, "rect", { x: L + c * cw, y: y, width: cw + 0.3,
-				height: RH, fill: heatColour(u / 100), class: "cell",
-				"data-tip": D.nodes[ns.n] + "\n" +
-				isoDay(D.day0 + d * DAY) + "\nUtilization " +
-				fmtNum(u, 1) + " % of " + fmtNum(a / 3600, 1) +
-				" allocated GPU-hours" });
-		}
-	});
+	const tickAt = [];
 	const every = Math.max(1, Math.ceil(ncol / 12));
 	for (let c = 0; c < ncol; c += every)
-		sv(s, "text", { x: L + c * cw, y: H - B + 14 },
-			isoDay(D.day0 + (F.from + c) * DAY).slice(5));
-	axisTitle(s, (L + W - R) / 2, H - B + 30, "Day (UTC)");
-	heatKey(s, W - R, H);
+		tickAt.push([c, isoDay(D.day0 + (F.from + c) * DAY).slice(5)]);
+	const alloc = (r, c) => nodes[r].day[(F.from + c) * 2];
+	heatCanvas(box, { label: "Node utilization of the selection by day: " +
+		nodes.length + " nodes, " + ncol + " days.", view: "owner-day",
+		cols: ncol, labels: nodes.map((ns) => D.nodes[ns.n]),
+		ticks: tickAt, axis: "Day (UTC)", frame: true,
+		cell: (r, c) => alloc(r, c) === 0 ? undefined :
+			pct(nodes[r].day[(F.from + c) * 2 + 1], alloc(r, c)),
+		tip: (r, c) => {
+			const a = alloc(r, c);
+			const u = pct(nodes[r].day[(F.from + c) * 2 + 1], a);
+			return D.nodes[nodes[r].n] + "\n" + isoDay(D.day0 +
+				(F.from + c) * DAY) + "\nUtilization " +
+				fmtNum(u, 1) + " % of " + fmtNum(a / 3600, 1) +
+				" allocated GPU-hours";
+		} });
 }
 
 // ---- tables ----
@@ -920,13 +1129,36 @@ function drawNodes(v) {
 		["Idle GPU-hours", 1], ["Allocated (%)", 1]], rows);
 }
 
-function jobRows(v) {
-	return [...v.job.values()];
+// The job under index j of the selection's sums.
+function jobRow(v, j) {
+	return { j: j, a: v.job.a[j], ab: v.job.ab[j], ov: v.job.ov[j],
+		c: v.job.c[j] };
+}
+
+// The first n jobs of the selection in the order of before(x, y) (job
+// indices), kept sorted in one pass: cheaper than sorting every job of the
+// period when n is small.
+function topJobs(v, n, before) {
+	const top = [];
+	for (let j = 0; j < NJOBS; j++) {
+		if (!v.job.seen[j])
+			continue;
+		if (top.length === n && !before(j, top[n - 1]))
+			continue;
+		let i = top.length < n ? top.length : n - 1;
+		while (i > 0 && before(j, top[i - 1])) {
+			top[i] = top[i - 1];
+			i--;
+		}
+		top[i] = j;
+	}
+	return top.map((j) => jobRow(v, j));
 }
 
 function drawJobs(v) {
-	const rows = jobRows(v).sort((a, b) => b.c - a.c || a.j - b.j)
-		.slice(0, 25).map((s) => {
+	const c = v.job.c;
+	const rows = topJobs(v, 25, (x, y) => c[x] > c[y] ||
+		(c[x] === c[y] && x < y)).map((s) => {
 			const job = D.jobs[s.j];
 			return [job[0], nameOf(D.users[job[1]], "user"),
 				nameOf(D.projects[job[2]], "project"),
@@ -940,41 +1172,97 @@ function drawJobs(v) {
 
 function drawScatter(v, pc) {
 	const box = document.getElementById("chart-scatter");
-	const jobs = jobRows(v).filter((s) => s.a > 0)
-		.sort((a, b) => b.a - a.a || a.j - b.j).slice(0, 3000);
+	const ja = v.job.a;
+	const idx = [];
+	for (let j = 0; j < NJOBS; j++)
+		if (v.job.seen[j] && ja[j] > 0)
+			idx.push(j);
+	// (An Array's sort: a typed array's with a comparator is far slower.)
+	const jobs = idx.sort((x, y) => ja[y] - ja[x] || x - y).slice(0, 3000)
+		.map((j) => jobRow(v, j));
 	if (jobs.length === 0)
 		return emptyChart(box, "No jobs in the selection.");
 	const W = 460, H = 320, L = 52, R = 16, T = 12, B = 44;
-	const s = newSvg(box, W, H, "Jobs: GPU-hours against utilization");
+	const g = newCanvas(box, W, H, "Jobs: GPU-hours against " +
+		"utilization, " + jobs.length + " jobs; the costliest are in " +
+		"the table of top jobs.");
 	const maxh = jobs[0].a / 3600;
-	const minh = Math.min(...jobs.map((j) => j.a / 3600));
+	const minh = jobs[jobs.length - 1].a / 3600;
 	const e0 = Math.floor(Math.log10(minh)), e1 = Math.ceil(Math.log10(
 		maxh)) + (maxh === minh ? 1 : 0);
 	const x = linear(e0, Math.max(e1, e0 + 1), L, W - R);
 	const y = linear(0, 100, H - B, T);
-	yAxis(s, y, [0, 25, 50, 75, 100], L, W - R, (t) => t + "%", true);
-	const ax = sv(s, "g", { class: "axis" });
+	g.strokeStyle = "#e8ebf0";
+	g.lineWidth = 1;
+	for (const t of [0, 25, 50, 75, 100]) {
+		const yy = Math.round(y(t)) + 0.5;
+		g.beginPath();
+		g.moveTo(L, yy);
+		g.lineTo(W - R, yy);
+		g.stroke();
+		ctext(g, L - 6, y(t) + 4, t + "%", "end");
+	}
 	for (let e = e0; e <= Math.max(e1, e0 + 1); e++) {
-		sv(ax, "line", { x1: x(e), x2: x(e), y1: T, y2: H - B,
-			stroke: "#e8ebf0" });
-		sv(ax, "text", { x: x(e), y: H - B + 14, "text-anchor":
-			"middle" }, fmtNum(Math.pow(10, e), e < 0 ? -e : 0));
+		const xx = Math.round(x(e)) + 0.5;
+		g.beginPath();
+		g.moveTo(xx, T);
+		g.lineTo(xx, H - B);
+		g.stroke();
+		ctext(g, x(e), H - B + 14, fmtNum(Math.pow(10, e), e < 0 ? -e :
+			0), "center");
 	}
-	axisTitle(s, (L + W - R) / 2, H - 6,
-		"Allocated GPU-hours (log scale)");
-	axisTitle(s, 14, (T + H - B) / 2, "Average utilization (%)", true);
-	for (const j of jobs) {
-		const job = D.jobs[j.j];
-		const h = j.a / 3600;
-		sv(s, "circle", { cx: x(Math.log10(h)).toFixed(1),
-			cy: y(pct(j.ab, j.a)).toFixed(1), r: jobs.length > 500 ?
-			2.5 : 3.5, fill: pc.colour.get(job[2]) || OTHER_COLOUR,
-			"fill-opacity": 0.7, "data-tip": "job " + job[0] + "\n" +
-			nameOf(D.users[job[1]], "user") + " / " +
-			nameOf(D.projects[job[2]], "project") + "\n" +
+	ctext(g, (L + W - R) / 2, H - 6, "Allocated GPU-hours (log scale)",
+		"center", "#5b6475");
+	g.save();
+	g.translate(14, (T + H - B) / 2);
+	g.rotate(-Math.PI / 2);
+	ctext(g, 0, 0, "Average utilization (%)", "center", "#5b6475");
+	g.restore();
+	const rad = jobs.length > 500 ? 2.5 : 3.5;
+	const px = new Float64Array(jobs.length);
+	const py = new Float64Array(jobs.length);
+	// One path per colour: a fill per project colour, not per point.
+	const byColour = new Map();
+	jobs.forEach((j, i) => {
+		px[i] = x(Math.log10(j.a / 3600));
+		py[i] = y(pct(j.ab, j.a));
+		const col = pc.colour.get(D.jobs[j.j][2]) || OTHER_COLOUR;
+		if (!byColour.has(col))
+			byColour.set(col, []);
+		byColour.get(col).push(i);
+	});
+	g.globalAlpha = 0.7;
+	for (const [col, pts] of byColour) {
+		g.fillStyle = col;
+		g.beginPath();
+		for (const i of pts) {
+			g.moveTo(px[i] + rad, py[i]);
+			g.arc(px[i], py[i], rad, 0, 2 * Math.PI);
+		}
+		g.fill();
+	}
+	g.globalAlpha = 1;
+	g.canvas.dataset.points = String(jobs.length);
+	// The tooltip of the point nearest the pointer, within a few pixels
+	// (of equals, the smaller job).
+	tipFrom(g.canvas, (fx, fy) => {
+		const mx = fx * W, my = fy * H;
+		let best = -1, bd = (rad + 3) * (rad + 3);
+		for (let i = 0; i < jobs.length; i++) {
+			const dd = (px[i] - mx) ** 2 + (py[i] - my) ** 2;
+			if (dd <= bd) {
+				bd = dd;
+				best = i;
+			}
+		}
+		if (best < 0)
+			return null;
+		const j = jobs[best], job = D.jobs[j.j], h = j.a / 3600;
+		return "job " + job[0] + "\n" + nameOf(D.users[job[1]], "user") +
+			" / " + nameOf(D.projects[job[2]], "project") + "\n" +
 			fmtNum(h, 2) + " GPU-hours at " + fmtNum(pct(j.ab, j.a), 1) +
-			" %\n" + fmtMoney(j.c) });
-	}
+			" %\n" + fmtMoney(j.c);
+	});
 }
 
 // ---- tooltip ----
@@ -982,13 +1270,22 @@ function drawScatter(v, pc) {
 function setupTip() {
 	const tip = document.getElementById("tip");
 	document.addEventListener("mousemove", (e) => {
-		const t = e.target.closest ? e.target.closest("[data-tip]") :
-			null;
-		if (!t) {
+		const t = e.target.closest ? e.target.closest("[data-tip], " +
+			".tipped") : null;
+		let text = null;
+		if (t && t.tipAt) {
+			const r = t.getBoundingClientRect();
+			if (r.width > 0 && r.height > 0)
+				text = t.tipAt((e.clientX - r.left) / r.width,
+					(e.clientY - r.top) / r.height);
+		} else if (t) {
+			text = t.getAttribute("data-tip");
+		}
+		if (text === null) {
 			tip.hidden = true;
 			return;
 		}
-		tip.textContent = t.getAttribute("data-tip");
+		tip.textContent = text;
 		tip.hidden = false;
 		const x = Math.min(e.clientX + 14, window.innerWidth -
 			tip.offsetWidth - 4);

@@ -168,12 +168,70 @@ try {
 		await kpi("kpi-rejects"), summary.rejected);
 	const series = async () => tab.$$eval("#chart-series path",
 		(ps) => ps.map((p) => p.getAttribute("d")).join("|"));
-	const heatCells = async () => tab.$$eval("#chart-heat rect.cell",
-		(rs) => rs.length);
-	const heatRects = async () => tab.$$eval("#chart-heat rect",
-		(rs) => rs.length);
+	// The heat map is a canvas: the cells it drew, in data-cells, and
+	// what it shows (per node and hour, or the selection's per day).
+	const heatCells = async () => Number(await tab.getAttribute(
+		"#chart-heat canvas", "data-cells"));
+	const heatView = async () => tab.getAttribute("#chart-heat canvas",
+		"data-view");
+	// The share of the plot's pixels that are painted (not the white of
+	// the card): the cells are drawn, not only counted.
+	// (Read from a copy: reading the page's canvas itself again and
+	// again makes Chromium warn on the console.)
+	const heatPainted = async () => tab.$eval("#chart-heat canvas", (c) => {
+		const r = c.width / 960;
+		const h = Math.round((c.height / r - 68) * r);
+		const copy = document.createElement("canvas");
+		copy.width = c.width;
+		copy.height = c.height;
+		const g = copy.getContext("2d", { willReadFrequently: true });
+		g.drawImage(c, 0, 0);
+		const px = g.getImageData(Math.round(110 * r), Math.round(8 * r),
+			Math.round(834 * r), h).data;
+		let n = 0;
+		for (let i = 0; i < px.length; i += 4)
+			if (px[i + 3] === 255 && (px[i] < 250 || px[i + 1] < 250 ||
+				px[i + 2] < 250))
+				n++;
+		return n / (px.length / 4);
+	});
 	const allSeries = await series();
-	const allHeat = await heatRects();
+	const aggNode = aggJson("--period", "all", "--by", "node");
+	check(await heatView() === "hour" && await heatCells() ===
+		aggNode.length * 48, "heat map draws a cell per node and hour",
+		[await heatView(), await heatCells()], aggNode.length * 48);
+	check(await heatPainted() > 0.95, "heat map cells are painted",
+		await heatPainted(), "> 0.95");
+	const heatBox = await tab.$eval("#chart-heat canvas", (c) => {
+		c.scrollIntoView();
+		const b = c.getBoundingClientRect();
+		return [b.left, b.top, b.width / 960];
+	});
+	await tab.mouse.move(heatBox[0] + (110 + 417) * heatBox[2],
+		heatBox[1] + (8 + 7) * heatBox[2]);
+	const heatTip = await tab.textContent("#tip");
+	check(await tab.isVisible("#tip") && /^node\S*\n2026-11-0[12] /.test(
+		heatTip) && heatTip.includes("Utilization"),
+		"heat map tooltip names the node, hour and utilization",
+		heatTip, "node, hour, utilization");
+	const jobsWithTime = aggJson("--period", "all", "--by", "job").filter(
+		(r) => r.job_id !== null && r.alloc_gpu_seconds > 0).length;
+	check(Number(await tab.getAttribute("#chart-scatter canvas",
+		"data-points")) === Math.min(3000, jobsWithTime),
+		"scatter draws a point per job with allocated time",
+		await tab.getAttribute("#chart-scatter canvas", "data-points"),
+		jobsWithTime);
+	const seriesBox = await tab.$eval("#chart-series rect.hover",
+		(r) => {
+			r.scrollIntoView();
+			const b = r.getBoundingClientRect();
+			return [b.left + b.width / 2, b.top + b.height / 2];
+		});
+	await tab.mouse.move(seriesBox[0], seriesBox[1]);
+	const seriesTip = await tab.textContent("#tip");
+	check(/^2026-11-0[12] \d\d:00 UTC\nUtilization /.test(seriesTip),
+		"series tooltip names the hour", seriesTip, "an hour");
+	await tab.mouse.move(0, 0);
 	const pageText = fs.readFileSync(page, "utf8");
 	check(!pageText.includes("follows the date and node filters only"),
 		"no note that the user filter is ignored", "", "");
@@ -199,9 +257,11 @@ try {
 			" differs from the cluster's", sel.slice(0, 60), "other");
 		const cells = dayRows.filter((r) => r.alloc_gpu_seconds > 0)
 			.length;
-		check(await heatCells() === cells && await heatRects() !==
-			allHeat, "heat map of " + what + " has one cell per " +
+		check(await heatCells() === cells && await heatView() ===
+			"owner-day", "heat map of " + what + " has one cell per " +
 			"node-day with allocated time", await heatCells(), cells);
+		check(await heatPainted() > 0, "heat map of " + what +
+			" is painted", await heatPainted(), "> 0");
 	};
 	const bars = async (id) => tab.$$eval("#" + id + " rect.bar",
 		(rs) => rs.map((r) => [r.dataset.key, Number(r.dataset.cents)]));
