@@ -81,7 +81,7 @@ tool_libs   = $(if $(filter gpuexport,$(1)),$(LAKE_LIBS))
 .SECONDARY:
 
 .PHONY: all demo help check check-unit check-golden check-e2e check-browser \
-        check-asan check-valgrind bench install uninstall clean format fuzz
+        check-asan check-valgrind bench bench-soak install uninstall clean format fuzz
 
 all: $(LIB) $(LAKE_LIB) $(BINS)
 
@@ -101,7 +101,8 @@ help:
 	@echo '  check-asan      check, built in build-asan/ with ASan and UBSan'
 	@echo '  check-valgrind  the golden cases under valgrind'
 	@echo '  fuzz            each tests/fuzz/ target for FUZZ_SECONDS (20)'
-	@echo '  bench           the benchmarks of bench/'
+	@echo '  bench           the benchmarks of bench/ (BENCH_SIZES, BENCH_RUNS)'
+	@echo '  bench-soak      the soak of bench/soak.sh (SOAK_SAMPLES) and its plot'
 	@echo '  install         install the tools, gpu-pipeline and the man pages'
 	@echo '                  (PREFIX, BINDIR, MANDIR, DESTDIR)'
 	@echo '  uninstall       remove what install installed'
@@ -190,8 +191,16 @@ check-valgrind: all
 $(B)/readbench: bench/readbench.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
+# make bench: every benchmark (bench/run-all.sh; BENCH_SIZES, BENCH_RUNS,
+# see docs/PERFORMANCE.md); make bench-soak: the hourly-batch soak
+# (SOAK_SAMPLES, default 50 million) and its plot. Their peers come from
+# scripts/install-deps.sh --bench.
 bench: all $(B)/readbench
 	B=$(B) bench/run-all.sh
+
+bench-soak: all
+	B=$(B) bench/soak.sh
+	bench/soak-plot.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
