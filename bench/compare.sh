@@ -20,7 +20,8 @@
 # usage: bench/compare.sh   (B: build dir; BENCH_SIZES, default "1M 5M 20M";
 #        BENCH_RUNS, default 3; BENCH_CACHE, default
 #        ${TMPDIR:-/tmp}/gpuusage-bench: the datasets, kept between runs;
-#        BENCH_OUT, default bench/out; BENCH_SKIP: tools to leave out, e.g.
+#        BENCH_OUT, default bench/out; BENCH_TASKS: "ingest" to stop after
+#        the loads, default all; BENCH_SKIP: tools to leave out, e.g.
 #        "mlr datamash"; BENCH_MLR_MAX: the most rows Miller is given,
 #        default 1M, since it holds about 1.2 GB per million rows here;
 #        BENCH_PEER_MB: the address-space limit of the pandas and Miller
@@ -188,6 +189,11 @@ for size in $sizes; do
 		run=$((run + 1))
 	done
 	sqlite3 "$w/w.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null 2>&1 || true
+	if [ "${BENCH_TASKS:-all}" = ingest ]; then
+		rm -rf "$w"
+		trap - EXIT INT TERM
+		continue
+	fi
 
 	query hour-node hour node "timestamp / 3600000, node" \
 		"timestamp // 3600000 AS h, node" 'int($1 / 3600000), $2' \
