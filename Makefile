@@ -87,7 +87,7 @@ tool_libs   = $(if $(filter gpuexport,$(1)),$(LAKE_LIBS))
 .SECONDARY:
 
 .PHONY: all demo help check check-unit check-golden check-e2e check-browser \
-        check-asan check-valgrind bench install uninstall clean format fuzz
+        check-asan check-valgrind bench bench-soak install uninstall clean format fuzz
 
 all: $(LIB) $(LAKE_LIB) $(BINS) $(COMPLETIONS)
 
@@ -108,7 +108,8 @@ help:
 	@echo '  check-asan      check, built in build-asan/ with ASan and UBSan'
 	@echo '  check-valgrind  the golden cases under valgrind'
 	@echo '  fuzz            each tests/fuzz/ target for FUZZ_SECONDS (20)'
-	@echo '  bench           the benchmarks of bench/'
+	@echo '  bench           the benchmarks of bench/ (BENCH_SIZES, BENCH_RUNS)'
+	@echo '  bench-soak      the soak of bench/soak.sh (SOAK_SAMPLES) and its plot'
 	@echo '  install         install the tools, gpu-pipeline, the man pages, the'
 	@echo '                  bash and zsh completions and, under PKGDATADIR,'
 	@echo '                  the systemd units, cron line, Slurm prolog/epilog'
@@ -206,8 +207,16 @@ check-valgrind: all
 $(B)/readbench: bench/readbench.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
+# make bench: every benchmark (bench/run-all.sh; BENCH_SIZES, BENCH_RUNS,
+# see docs/PERFORMANCE.md); make bench-soak: the hourly-batch soak
+# (SOAK_SAMPLES, default 50 million) and its plot. Their peers come from
+# scripts/install-deps.sh --bench.
 bench: all $(B)/readbench
 	B=$(B) bench/run-all.sh
+
+bench-soak: all
+	B=$(B) bench/soak.sh
+	bench/soak-plot.sh
 
 # What install puts under PKGDATADIR, beside the binaries, man pages and
 # completions: the deployment files of docs/DEPLOY.md, to copy from there.

@@ -7,7 +7,7 @@
 # table. Prints medians (seconds) and ratios.
 # usage: bench/agg.sh   (B: build dir; RUNS: runs per median, default 3;
 #        SCALE=small for a quick check; DUCKDB_DIR: where @duckdb/node-api is
-#        installed when missing, default /tmp/duckdb-bench)
+#        installed, default bench/, by `npm ci` there)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin="$top/${B:-build}"
@@ -21,7 +21,7 @@ args="-n 200 -g 8 -H 260 -i 300 -S 1 -t epoch_ms"
 if [ "${SCALE:-}" = small ]; then
 	args="-n 10 -g 4 -H 48 -i 300 -S 1 -t epoch_ms"
 fi
-duck=${DUCKDB_DIR:-/tmp/duckdb-bench}
+duck=${DUCKDB_DIR:-$top/bench}
 tmp=${TMPDIR:-/tmp}/gpuagg-bench.$$
 mkdir -p "$tmp"
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -91,13 +91,9 @@ dq2="SELECT strftime(make_timestamp(timestamp * 1000), '%Y-%m') AS m,
 dq3="SELECT timestamp // 86400000 AS d, job_id, arg_max(\"user\", timestamp),
  arg_max(project, timestamp), $cols FROM $dsrc GROUP BY d, job_id"
 
-# DuckDB (installed with npm outside the repository when missing).
-if command -v node >/dev/null 2>&1; then
-	if [ ! -d "$duck/node_modules/@duckdb/node-api" ]; then
-		mkdir -p "$duck"
-		(cd "$duck" && npm install --silent @duckdb/node-api >/dev/null 2>&1) ||
-			echo "bench: could not install @duckdb/node-api; skipping DuckDB"
-	fi
+# DuckDB: bench/package.json, installed by `npm ci` in bench/.
+if [ ! -d "$duck/node_modules/@duckdb/node-api" ]; then
+	echo "bench: DuckDB not installed (cd bench && npm ci): skipping DuckDB"
 fi
 cat >duck.js <<'EOF'
 const { DuckDBInstance } = require(process.env.DUCK + '/node_modules/@duckdb/node-api');
