@@ -626,7 +626,9 @@ open_writer(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 	if (open_handle(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, path,
 			opts, out, err) != 0 ||
 	    gpu_db_exec(*out, "PRAGMA journal_mode = WAL", err) != 0 ||
-	    gpu_db_exec(*out, "PRAGMA synchronous = FULL", err) != 0)
+	    gpu_db_exec(*out, "PRAGMA synchronous = FULL", err) != 0 ||
+	    /* Temporary tables (the loader's, 2.1) spill to disk. */
+	    gpu_db_exec(*out, "PRAGMA temp_store = FILE", err) != 0)
 		return -1;
 	return check_schema(*out, path, false, err);
 }

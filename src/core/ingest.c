@@ -592,7 +592,13 @@ gpu_ingest_new(sqlite3 *db, const struct gpu_ingest_opts *opts,
 		db_fail(ing, err);
 		goto fail;
 	}
-	if (gpu_db_exec(db, RUN_TABLES, err) != 0)
+	/*
+	 * The run's record of its keys grows with a self-contradicting or
+	 * re-sent input: on disk (the writer's temp_store, gpu/db.h) past a
+	 * small cache, never all in memory.
+	 */
+	if (gpu_db_exec(db, RUN_TABLES, err) != 0 ||
+	    gpu_db_exec(db, "PRAGMA temp.cache_size = -2048", err) != 0)
 		goto fail;
 	for (int i = 0; i < S_N; i++) {
 		ing->st[i] = gpu_db_prepare(db, sql[i], err);
