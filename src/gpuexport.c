@@ -221,6 +221,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		return gpu_opt_operand_error(usage_line, argv[optind]);
 	if (o->lake_arg == NULL)
 		return gpu_usage_error(usage_line, "missing --lake DIR");
+	if (o->lake_arg[0] == '\0')
+		return gpu_usage_error(usage_line, "--lake: empty path");
 	if (o->e.from_ms >= o->e.to_ms)
 		return gpu_usage_error(usage_line,
 				       "--from must be before --to");

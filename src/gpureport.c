@@ -248,6 +248,12 @@ parse_args(int argc, char **argv, struct opts *o)
 		return rc;
 	if (optind < argc)
 		return gpu_opt_operand_error(usage_text, argv[optind]);
+	if (o->job != NULL && o->job[0] == '\0')
+		return gpu_usage_error(usage_text, "--job: empty job id");
+	if (o->text && o->job == NULL)
+		return gpu_usage_error(usage_text,
+				       "--text applies to --job only (the "
+				       "cluster report is HTML)");
 	if (o->last != NULL) {
 		const char *why = NULL;
 

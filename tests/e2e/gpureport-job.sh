@@ -30,8 +30,11 @@ while IFS=, read -r job user project alloc busy util idle kwh; do
 	grep -q "^cost: .* = $total\$" "$T/r.txt" ||
 		fail "job $job: cost is not gpubill's $total: $(grep cost "$T/r.txt")"
 	n=$((n + 1))
+	last=$job
 done <"$T/agg.csv"
 [ "$n" -gt 0 ] || fail "no jobs"
+# The loop's last read empties job: the thresholds below use the last job.
+job=$last
 
 # Thresholds: every GPU is below 101% and any peak is below 10^6 GiB.
 gpureport --db "$T/wh.db" --text --job "$job" --low-util-pct 100 \
