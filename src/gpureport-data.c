@@ -378,7 +378,8 @@ load_bill(sqlite3 *db, struct page *pg, struct gpu_err *err)
 	int ret = -1;
 
 	pg->bill = gpu_bill_new(pg->rates);
-	if (run(db, pg->range, GPU_PERIOD_ALL, GPU_DIM_JOB | GPU_DIM_MODEL,
+	if (run(db, pg->range, GPU_PERIOD_ALL,
+		GPU_DIM_JOB | GPU_DIM_MODEL | GPU_DIM_PROFILE,
 		gpu_rates_threshold_mib(pg->rates), &a, err) != 0)
 		goto out;
 	if (gpu_bill_add_agg(pg->bill, a, "report", err) != 0)

@@ -14,10 +14,20 @@
 struct jgpu {
 	const char *node;
 	int gpu;
+	int mig;	     /* MIG instance, -1: the whole GPU */
+	const char *profile; /* its MIG profile, "" for a whole GPU */
 	const char *model;
 	struct gpu_sums sums;
 	size_t first; /* index of its first group */
 };
+
+/* A MIG slice's instance and profile after its GPU ("/mig2 3g.40gb"). */
+static void
+mig_suffix(FILE *fp, const struct jgpu *g)
+{
+	if (g->mig >= 0)
+		fprintf(fp, "/mig%d %s", g->mig, g->profile);
+}
 
 static void
 fmt_num(FILE *fp, double v)
@@ -72,13 +82,16 @@ job_gpus(const struct gpu_group *const *g, size_t n, struct jgpu *out)
 		size_t j;
 
 		for (j = 0; j < k; j++)
-			if (out[j].gpu == g[i]->gpu &&
+			if (out[j].gpu == g[i]->gpu && out[j].mig == g[i]->mig &&
 			    strcmp(out[j].node, g[i]->node) == 0 &&
-			    strcmp(out[j].model, g[i]->model) == 0)
+			    strcmp(out[j].model, g[i]->model) == 0 &&
+			    strcmp(out[j].profile, g[i]->profile) == 0)
 				break;
 		if (j == k) {
 			out[k].node = g[i]->node;
 			out[k].gpu = g[i]->gpu;
+			out[k].mig = g[i]->mig;
+			out[k].profile = g[i]->profile;
 			out[k].model = g[i]->model;
 			out[k].first = i;
 			gpu_sums_init(&out[k].sums);
@@ -102,31 +115,42 @@ cmp_jgpu(const void *x, const void *y)
 	return strcmp(a->model, b->model);
 }
 
-/* The charge of the job: each model's allocated time, overage in all. */
+/*
+ * The charge of the job: the allocated time of each model (and MIG
+ * profile, priced as gpubill prices it), overage in all.
+ */
 static void
 job_charge(const struct jgpu *gp, size_t k, const struct gpu_rates *r,
 	   struct gpu_charge *c)
 {
-	struct gpu_str *models = gpu_xcalloc(k + 1, sizeof(*models));
-	int64_t *parts = gpu_xcalloc(k + 1, sizeof(*parts));
+	struct gpu_bill_part *parts = gpu_xcalloc(k + 1, sizeof(*parts));
 	int64_t overage = 0;
 	size_t n = 0;
 
 	for (size_t i = 0; i < k; i++) {
+		struct gpu_str model = {gp[i].model, strlen(gp[i].model)};
+		struct gpu_str prof = {gp[i].profile, strlen(gp[i].profile)};
+		int share = 0;
 		size_t j;
 
+		if (prof.len > 0 && gpu_mig_share(prof, model, &share) != 0)
+			share = 0;
+		if (share == 0 || share == GPU_SHARE_WHOLE)
+			prof.len = 0, share = 0;
 		for (j = 0; j < n; j++)
-			if (strcmp(models[j].p, gp[i].model) == 0)
+			if (strcmp(parts[j].model.p, gp[i].model) == 0 &&
+			    parts[j].profile.len == prof.len &&
+			    strncmp(parts[j].profile.p, prof.p, prof.len) == 0)
 				break;
 		if (j == n) {
-			models[n].p = gp[i].model;
-			models[n++].len = strlen(gp[i].model);
+			parts[n].model = model;
+			parts[n].profile = prof;
+			parts[n++].share28 = share;
 		}
-		parts[j] += gp[i].sums.alloc_seconds;
+		parts[j].seconds += gp[i].sums.alloc_seconds;
 		overage += gp[i].sums.overage;
 	}
-	gpu_charge_job(c, r, models, parts, n > 0 ? n : 1, overage);
-	free(models);
+	gpu_charge_parts(c, r, parts, n, overage);
 	free(parts);
 }
 
@@ -219,8 +243,10 @@ view_init(struct jview *v, const char *job, const struct gpu_group *const *g,
 static bool
 of_gpu(const struct gpu_group *h, const struct jgpu *gp)
 {
-	return h->gpu == gp->gpu && strcmp(h->node, gp->node) == 0 &&
-	       strcmp(h->model, gp->model) == 0;
+	return h->gpu == gp->gpu && h->mig == gp->mig &&
+	       strcmp(h->node, gp->node) == 0 &&
+	       strcmp(h->model, gp->model) == 0 &&
+	       strcmp(h->profile, gp->profile) == 0;
 }
 
 static void
@@ -262,7 +288,9 @@ write_text(FILE *fp, const struct jview *v, const struct gpu_rates *r,
 	fprintf(fp, " %s\n", r->currency);
 	fputs("per GPU (utilization % by hour, memory peak):\n", fp);
 	for (size_t i = 0; i < k; i++) {
-		fprintf(fp, "  %s:%d %s util ", gp[i].node, gp[i].gpu,
+		fprintf(fp, "  %s:%d", gp[i].node, gp[i].gpu);
+		mig_suffix(fp, &gp[i]);
+		fprintf(fp, " %s util ",
 			*gp[i].model != '\0' ? gp[i].model : "-");
 		metric(fp, &gp[i].sums, GPU_M_ALLOC_UTIL_PCT);
 		fputs("% [", fp);
@@ -336,7 +364,9 @@ html_chart(FILE *fp, const struct jview *v)
 	for (size_t i = 0; i < v->k; i++) {
 		fprintf(fp, "<polyline class=\"gpu c%zu\" data-gpu=\"", i % 8);
 		html(fp, v->gp[i].node);
-		fprintf(fp, ":%d\" data-util=\"", v->gp[i].gpu);
+		fprintf(fp, ":%d", v->gp[i].gpu);
+		mig_suffix(fp, &v->gp[i]);
+		fputs("\" data-util=\"", fp);
 		for (size_t j = 0, first = 1; j < v->n; j++) {
 			if (!of_gpu(v->g[j], &v->gp[i]))
 				continue;
@@ -355,7 +385,9 @@ html_chart(FILE *fp, const struct jview *v)
 		}
 		fputs("\"><title>", fp);
 		html(fp, v->gp[i].node);
-		fprintf(fp, ":%d</title></polyline>\n", v->gp[i].gpu);
+		fprintf(fp, ":%d", v->gp[i].gpu);
+		mig_suffix(fp, &v->gp[i]);
+		fputs("</title></polyline>\n", fp);
 	}
 	fprintf(fp,
 		"<text x=\"0\" y=\"%d\">%s</text><text x=\"%d\" y=\"%d\" "
@@ -426,7 +458,9 @@ write_html(FILE *fp, const struct jview *v, const struct gpu_rates *r,
 	for (size_t i = 0; i < v->k; i++) {
 		fputs("<tr><th>", fp);
 		html(fp, v->gp[i].node);
-		fprintf(fp, ":%d</th><td>", v->gp[i].gpu);
+		fprintf(fp, ":%d", v->gp[i].gpu);
+		mig_suffix(fp, &v->gp[i]);
+		fputs("</th><td>", fp);
 		html(fp, *v->gp[i].model != '\0' ? v->gp[i].model : "-");
 		fputs("</td><td>", fp);
 		metric(fp, &v->gp[i].sums, GPU_M_ALLOC_UTIL_PCT);
@@ -452,7 +486,7 @@ report_job(sqlite3 *db, int64_t from_ms, int64_t to_ms, const char *job,
 
 	gpu_agg_query_init(&q);
 	q.period = GPU_PERIOD_HOUR;
-	q.dims = GPU_DIM_JOB | GPU_DIM_GPU | GPU_DIM_MODEL;
+	q.dims = GPU_DIM_JOB | GPU_DIM_GPU | GPU_DIM_MODEL | GPU_DIM_PROFILE;
 	q.from_ms = from_ms;
 	q.to_ms = to_ms;
 	q.threshold_mib = gpu_rates_threshold_mib(r);
