@@ -66,7 +66,7 @@ struct report_job_limits {
  * or with as_html as a page with a chart: GPUs and nodes, allocated, busy
  * and idle GPU-hours, energy, cost at r with its parts, utilization by
  * hour and memory peak per GPU, and the findings by lim. Figures come
- * from gpu_query_run() (as gpuagg's) and gpu_charge_job() (as gpubill's).
+ * from gpu_query_run() (as gpuagg's) and gpu_charge_parts() (as gpubill's).
  * Returns 0, or -1 with err filled (a database error, no samples of the
  * job).
  */

@@ -249,7 +249,7 @@ int gpu_bill_add_agg(struct gpu_bill *b, const struct gpu_agg *a,
 		     const char *period, struct gpu_err *err);
 
 /*
- * Build the report: job lines priced by gpu_charge_job(), summed into user
+ * Build the report: job lines priced by gpu_charge_parts(), summed into user
  * or project lines, sorted by period then key; with share_idle each
  * period's idle price is shared among its job lines by allocated time
  * (user and project shares are sums of their jobs' shares). user and

@@ -836,7 +836,8 @@ bind_fact_id(sqlite3_stmt *st, int first, const struct fact *f,
 	bind_opt_double(st, first + 12, f->has_power, f->power);
 	bind_opt_double(st, first + 13, f->has_temp, f->temp);
 	bind_opt_i64(st, first + 14, f->from_alloc, 1);
-	sqlite3_bind_text(st, first + 15, f->mig_text, -1, SQLITE_TRANSIENT);
+	/* f outlives the statement's step: no copy per row. */
+	sqlite3_bind_text(st, first + 15, f->mig_text, -1, SQLITE_STATIC);
 	bind_key(st, first + 16, f->key[4]);
 	bind_opt_i64(st, first + 17, f->share28 > 0, f->share28);
 }
@@ -856,7 +857,7 @@ bind_fact_key(sqlite3_stmt *st, const struct fact *f)
 	sqlite3_bind_int64(st, 1, f->ts_ms);
 	sqlite3_bind_int64(st, 2, f->node_id);
 	sqlite3_bind_int(st, 3, f->gpu);
-	sqlite3_bind_text(st, 4, f->mig_text, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, f->mig_text, -1, SQLITE_STATIC);
 }
 
 /*
