@@ -105,4 +105,11 @@ gpu_ingest_source_counts(const struct gpu_ingest *ing);
  */
 int gpu_ingest_finish(struct gpu_ingest *ing, struct gpu_err *err);
 
+/*
+ * Whether gpu_ingest_finish() wrote the usage_hourly rows of the hour
+ * starting at hour, summed as its new facts loaded (gpu/prebuild.h): a
+ * gpu_rollup_built_fn for gpu_rollup_update_built(); ctx: the run.
+ */
+bool gpu_ingest_built(void *ctx, int64_t hour);
+
 #endif

@@ -3,7 +3,9 @@
 #ifndef GPU_ROLLUP_H
 #define GPU_ROLLUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sqlite3.h>
 
 #include "gpu/diag.h"
@@ -18,6 +20,20 @@
  * filled (the caller rolls back).
  */
 int gpu_rollup_update(sqlite3 *db, size_t *hours, struct gpu_err *err);
+
+/*
+ * Whether the caller already wrote the usage_hourly rows of the dirty
+ * hour starting at hour (gpu/prebuild.h): its facts are not read again.
+ */
+typedef bool gpu_rollup_built_fn(void *ctx, int64_t hour);
+
+/*
+ * gpu_rollup_update(), but the hours for which built(ctx, hour) is true
+ * keep the usage_hourly rows the caller wrote (their node and day rows
+ * are rebuilt from them). built NULL: none.
+ */
+int gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built,
+			    void *ctx, size_t *hours, struct gpu_err *err);
 
 /*
  * The same in a write transaction of its own (nothing is written when no

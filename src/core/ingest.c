@@ -11,6 +11,7 @@
 #include "gpu/buf.h"
 #include "gpu/db.h"
 #include "gpu/hashmap.h"
+#include "gpu/prebuild.h"
 
 /*
  * The run's maps (gpu/hashmap.h): dimension keys by name, and entries by
@@ -122,6 +123,7 @@ enum {
 	S_JOB_INS,
 	S_JOB_SEL,
 	S_JOB_GET,
+	S_JOB_OWNER,
 	S_JOB_NEW,
 	S_JOB_SET,
 	S_REJECT,
@@ -180,6 +182,7 @@ static const char *const sql[S_N] = {
 		  " end_ms, first_sample_ms, last_sample_ms, mig_slices"
 		  " FROM jobs_dim"
 		  " WHERE job_id = ?1",
+    [S_JOB_OWNER] = "SELECT user, project FROM jobs_dim WHERE job_key = ?1",
     [S_JOB_NEW] = "INSERT INTO jobs_dim(job_id, user, project, gpu_count,"
 		  " start_ms, end_ms, mig_slices) VALUES(?1, ?2, ?3, ?4, ?5,"
 		  " ?6, ?7)",
@@ -336,6 +339,7 @@ struct gpu_ingest {
 	struct gpu_seen *gpus;
 	size_t ngpus;
 	int64_t last_hour;
+	struct gpu_prebuild pre; /* hourly rollup rows of new hours */
 
 	char *source;
 	int64_t ingest_id;
@@ -556,12 +560,22 @@ load_has_allocs(struct gpu_ingest *ing, struct gpu_err *err)
 	return 0;
 }
 
-/* The newest sample time in the warehouse bounds the keys it holds. */
+static gpu_owner_fn owner_of;
+
+/*
+ * The newest sample time in the warehouse bounds the keys it holds; the
+ * hours after it and after every rollup row (and from 1970 on) are new,
+ * and their rollup rows are built as they load (gpu/prebuild.h).
+ */
 static int
 load_hi(struct gpu_ingest *ing, struct gpu_err *err)
 {
 	sqlite3_stmt *st = gpu_db_prepare(
-	    ing->db, "SELECT max(ts_ms) FROM gpu_usage_fact", err);
+	    ing->db,
+	    "SELECT max(ts_ms), (SELECT max(hour_ms) FROM usage_hourly)"
+	    " FROM gpu_usage_fact",
+	    err);
+	int64_t fresh = 0;
 	int rc;
 
 	if (st == NULL)
@@ -570,10 +584,17 @@ load_hi(struct gpu_ingest *ing, struct gpu_err *err)
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
 		ing->has_hi = true;
 		ing->hi_ms = sqlite3_column_int64(st, 0);
+		if (ing->hi_ms >= 0)
+			fresh = ing->hi_ms / GPU_HOUR_MS * GPU_HOUR_MS +
+				GPU_HOUR_MS;
 	}
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 1) != SQLITE_NULL &&
+	    sqlite3_column_int64(st, 1) + GPU_HOUR_MS > fresh)
+		fresh = sqlite3_column_int64(st, 1) + GPU_HOUR_MS;
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW)
 		return db_fail(ing, err);
+	ing->pre.fresh_from = fresh;
 	return 0;
 }
 
@@ -586,6 +607,7 @@ gpu_ingest_new(sqlite3 *db, const struct gpu_ingest_opts *opts,
 	ing->db = db;
 	ing->interval_s = opts->interval_s;
 	ing->last_hour = -1;
+	gpu_prebuild_init(&ing->pre, db, INT64_MAX, owner_of, ing);
 	if (sqlite3_create_function_v2(db, "gpu_attr", 4,
 				       SQLITE_UTF8 | SQLITE_DIRECTONLY, ing,
 				       sql_attr, NULL, NULL, NULL) != SQLITE_OK) {
@@ -631,6 +653,7 @@ gpu_ingest_free(struct gpu_ingest *ing)
 	gpu_hashmap_release(&ing->job_map);
 	gpu_hashmap_release(&ing->gpu_map);
 	gpu_hashmap_release(&ing->hour_map);
+	gpu_prebuild_release(&ing->pre);
 	drop_attrs(ing);
 	gpu_hashmap_release(&ing->jobkey_map);
 	gpu_hashmap_release(&ing->dirty_gpus);
@@ -711,6 +734,47 @@ name_key(struct gpu_ingest *ing, int role, struct gpu_str v, int64_t *key,
 		return -1;
 	*slot = (uint64_t)*key;
 	return 0;
+}
+
+/* The owner of a job for the rollups (a gpu_owner_fn; ctx: the run). */
+static int
+owner_of(void *ctx, int64_t job_key, int64_t *user, int64_t *project,
+	 struct gpu_err *err)
+{
+	struct gpu_ingest *ing = ctx;
+	sqlite3_stmt *st = ing->st[S_JOB_OWNER];
+	struct gpu_str v[2] = {{0}, {0}};
+	char *names[2] = {NULL, NULL};
+	int rc;
+
+	*user = *project = 0;
+	sqlite3_bind_int64(st, 1, job_key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		for (int i = 0; i < 2; i++) {
+			const unsigned char *t = sqlite3_column_text(st, i);
+
+			if (t == NULL)
+				continue;
+			names[i] = gpu_xstrndup((const char *)t,
+					(size_t)sqlite3_column_bytes(st, i));
+			v[i].p = names[i];
+			v[i].len = strlen(names[i]);
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		free(names[0]);
+		free(names[1]);
+		return db_fail(ing, err);
+	}
+	rc = name_key(ing, 0, v[0], user, err) != 0 ||
+			     name_key(ing, 1, v[1], project, err) != 0
+		 ? -1
+		 : 0;
+	free(names[0]);
+	free(names[1]);
+	return rc;
 }
 
 /*
@@ -801,12 +865,18 @@ note_gpu(struct gpu_seen *g, const struct gpu_sample *s, int64_t model_key,
 	}
 }
 
+/*
+ * Mark the hour of ts dirty. built: by a new fact whose hour rows are
+ * built as they load; else the hour's rollup rows are read from its facts.
+ */
 static int
-mark_hour(struct gpu_ingest *ing, int64_t ts, struct gpu_err *err)
+mark_hour(struct gpu_ingest *ing, int64_t ts, bool built, struct gpu_err *err)
 {
 	int64_t hour = ts / GPU_HOUR_MS * GPU_HOUR_MS;
 	bool added;
 
+	if (!built)
+		gpu_prebuild_off(&ing->pre, hour);
 	if (hour == ing->last_hour)
 		return 0;
 	ing->last_hour = hour;
@@ -962,6 +1032,42 @@ known_new(struct gpu_ingest *ing, const struct fact *f)
 	return added;
 }
 
+/* Sum new fact f into its hour's rollup rows (gpu/prebuild.h). */
+static int
+prebuild(struct gpu_ingest *ing, const struct fact *f, bool *built,
+	 struct gpu_err *err)
+{
+	int64_t k[GPU_HK_N];
+	struct gpu_sample smp;
+
+	*built = false;
+	if (f->ts_ms < ing->pre.fresh_from)
+		return 0;
+	k[GPU_HK_TIME] = f->ts_ms / GPU_HOUR_MS * GPU_HOUR_MS;
+	k[GPU_HK_NODE] = f->node_id;
+	k[GPU_HK_GPU] = f->gpu;
+	k[GPU_HK_MIG] = f->mig;
+	k[GPU_HK_JOB] = f->key[0];
+	k[GPU_HK_USER] = f->key[1];
+	k[GPU_HK_PROJECT] = f->key[2];
+	k[GPU_HK_MODEL] = f->key[3];
+	k[GPU_HK_PROFILE] = f->key[4];
+	k[GPU_HK_CATEGORY] = 0;
+	memset(&smp, 0, sizeof(smp));
+	smp.ts_ms = f->ts_ms;
+	smp.util_pct = f->util;
+	smp.mem_used_mib = f->mem_used;
+	smp.has_mem_total = f->has_mem_total;
+	smp.mem_total_mib = f->mem_total;
+	smp.interval_s = f->interval_s;
+	smp.has_power = f->has_power;
+	smp.power_w = f->power;
+	if (f->key[0] != 0) /* the sums ask only whether there is a job */
+		smp.job_id = (struct gpu_str){"?", 1};
+	smp.share28 = f->share28;
+	return gpu_prebuild_add(&ing->pre, k, &smp, built, err);
+}
+
 /* Write f over its stored row, as written by run ingest_id. */
 static int
 rewrite(struct gpu_ingest *ing, const struct fact *f, int64_t ingest_id,
@@ -1058,7 +1164,7 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 	struct fact f;
 	struct seen *node, *job = NULL;
 	struct gpu_seen *g;
-	bool changed = true, overlap = false;
+	bool changed = true, overlap = false, built = false;
 
 	node = seen_of(ing, &ing->node_map, &ing->nodes, &ing->nnodes,
 		       S_NODE_INS, S_NODE_SEL, s->node, err);
@@ -1123,6 +1229,8 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 	if (known_new(ing, &f)) {
 		ing->batch[ing->nbatch++] = f;
 		ing->c.inserted++;
+		if (prebuild(ing, &f, &built, err) != 0)
+			return -1;
 		if (ing->nbatch == BATCH && flush_batch(ing, err) != 0)
 			return -1;
 	} else if (upsert(ing, &f,
@@ -1148,7 +1256,7 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 		ing->c.overlaps += overlap;
 	}
 	note_gpu(g, s, f.key[3], f.key[4]);
-	return changed ? mark_hour(ing, s->ts_ms, err) : 0;
+	return changed ? mark_hour(ing, s->ts_ms, built, err) : 0;
 }
 
 /*
@@ -1277,7 +1385,7 @@ merge_job(struct gpu_ingest *ing, const struct gpu_job *job, enum outcome *o,
 		return 0;
 	for (int64_t h = first / GPU_HOUR_MS * GPU_HOUR_MS; h <= last;
 	     h += GPU_HOUR_MS)
-		if (mark_hour(ing, h, err) != 0)
+		if (mark_hour(ing, h, false, err) != 0)
 			return -1;
 	return 0;
 }
@@ -1290,6 +1398,8 @@ gpu_ingest_job(struct gpu_ingest *ing, const struct gpu_job *job,
 
 	if (flush_batch(ing, err) != 0 || merge_job(ing, job, &o, err) != 0)
 		return -1;
+	if (o != UNCHANGED)
+		gpu_prebuild_owners_changed(&ing->pre);
 	count(ing, o);
 	return 0;
 }
@@ -1596,7 +1706,7 @@ reattribute_range(struct gpu_ingest *ing, int64_t lo, int64_t hi,
 		if (run(ing, st, err) != 0)
 			return -1;
 		for (size_t i = 0; i < ing->nhours; i++)
-			if (mark_hour(ing, ing->hours[i], err) != 0)
+			if (mark_hour(ing, ing->hours[i], false, err) != 0)
 				return -1;
 		ing->nhours = 0;
 		sqlite3_bind_int64(next, 1, end);
@@ -1745,8 +1855,17 @@ gpu_ingest_finish(struct gpu_ingest *ing, struct gpu_err *err)
 			return -1;
 	}
 	if (store_ranges(ing, ing->st[S_NODE_UPD], ing->nodes, ing->nnodes,
+			 err) != 0 ||
+	    store_ranges(ing, ing->st[S_JOB_RANGE], ing->jobs, ing->njobs,
 			 err) != 0)
 		return -1;
-	return store_ranges(ing, ing->st[S_JOB_RANGE], ing->jobs, ing->njobs,
-			    err);
+	return gpu_prebuild_finish(&ing->pre, err);
+}
+
+bool
+gpu_ingest_built(void *ctx, int64_t hour)
+{
+	struct gpu_ingest *ing = ctx;
+
+	return gpu_prebuild_built(&ing->pre, hour);
 }

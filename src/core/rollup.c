@@ -179,6 +179,13 @@ out:
 int
 gpu_rollup_update(sqlite3 *db, size_t *hours, struct gpu_err *err)
 {
+	return gpu_rollup_update_built(db, NULL, NULL, hours, err);
+}
+
+int
+gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
+			size_t *hours, struct gpu_err *err)
+{
 	sqlite3_stmt *dirty = NULL, *del = NULL, *ins = NULL;
 	size_t n = 0;
 	int rc = -1, step;
@@ -204,6 +211,10 @@ gpu_rollup_update(sqlite3 *db, size_t *hours, struct gpu_err *err)
 	while ((step = sqlite3_step(dirty)) == SQLITE_ROW) {
 		int64_t h = sqlite3_column_int64(dirty, 0);
 
+		if (built != NULL && built(ctx, h)) {
+			n++;
+			continue;
+		}
 		if (step_one(del, h, err) != 0 ||
 		    gpu_hrow_scan(db, h, h + GPU_HOUR_MS,
 				  GPU_DEFAULT_THRESHOLD_MIB, NULL, insert_hour,

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Hourly rollup rows built while a load writes new facts, so that the
+ * refresh after it need not read them back (docs/WAREHOUSE.md).
+ */
+#ifndef GPU_PREBUILD_H
+#define GPU_PREBUILD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#include "gpu/diag.h"
+#include "gpu/hashmap.h"
+#include "gpu/hrow.h"
+#include "gpu/sample.h"
+
+/* Hours summed in memory at once; an older one is written to make room. */
+#define GPU_PREBUILD_OPEN 3
+
+/*
+ * The effective owner of job job_key when its facts name none: the
+ * names_dim keys of its job record's user and project (0: none), interned
+ * when missing. Returns 0, or -1 with err filled.
+ */
+typedef int gpu_owner_fn(void *ctx, int64_t job_key, int64_t *user,
+			 int64_t *project, struct gpu_err *err);
+
+/*
+ * Hours at or after fresh_from held no fact when the load began. An hour
+ * every fact of which the load wrote as new, in time order for each
+ * group, is summed here as a refresh would sum it from the facts (the
+ * same groups, each summed in the same order, so the same doubles), and
+ * written to usage_hourly; any other change to the hour (a row that
+ * replaced another, a job record, an attribution) turns it off, and the
+ * refresh then reads its facts as before.
+ */
+struct gpu_prebuild {
+	sqlite3 *db;
+	int64_t fresh_from;
+	struct gpu_hashmap state; /* hour -> enum state */
+	struct {
+		int64_t hour;
+		struct gpu_hrows rows;
+	} open[GPU_PREBUILD_OPEN];
+	int nopen;
+	bool written;	      /* an hour was written */
+	gpu_owner_fn *owner;
+	void *owner_ctx;
+	sqlite3_stmt *del, *ins;
+};
+
+/* Start with no hour; release with gpu_prebuild_release(). */
+void gpu_prebuild_init(struct gpu_prebuild *p, sqlite3 *db,
+		       int64_t fresh_from, gpu_owner_fn *owner, void *ctx);
+void gpu_prebuild_release(struct gpu_prebuild *p);
+
+/*
+ * Sum a new fact, keys k (GPU_HK_TIME its hour, the owner keys the
+ * sample's own, GPU_HK_CATEGORY 0), into its hour. Sets *built when the
+ * hour is still built here: then the caller marks it dirty without
+ * gpu_prebuild_off(). Returns 0, or -1 with err filled.
+ */
+int gpu_prebuild_add(struct gpu_prebuild *p, const int64_t *k,
+		     const struct gpu_sample *smp, bool *built,
+		     struct gpu_err *err);
+
+/* The hour starting at hour changed otherwise: the refresh reads it. */
+void gpu_prebuild_off(struct gpu_prebuild *p, int64_t hour);
+
+/* Job records changed: hours written with their owners are read again. */
+void gpu_prebuild_owners_changed(struct gpu_prebuild *p);
+
+/* Write the hours still in memory. Returns 0, or -1 with err filled. */
+int gpu_prebuild_finish(struct gpu_prebuild *p, struct gpu_err *err);
+
+/*
+ * Whether the hour's usage_hourly rows were written here (a
+ * gpu_rollup_built_fn; ctx: the prebuild).
+ */
+bool gpu_prebuild_built(void *ctx, int64_t hour);
+
+#endif

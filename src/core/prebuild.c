@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: MIT */
+/* Hourly rollup rows summed as new facts load (gpu/prebuild.h). */
+#include "gpu/prebuild.h"
+
+#include <string.h>
+
+#include "gpu/db.h"
+
+/* What became of an hour the load wrote facts into. */
+enum state {
+	OPEN,	 /* summed in memory, in open[] */
+	WRITTEN, /* its usage_hourly rows are written */
+	OFF	 /* the refresh reads its facts */
+};
+
+void
+gpu_prebuild_init(struct gpu_prebuild *p, sqlite3 *db, int64_t fresh_from,
+		  gpu_owner_fn *owner, void *ctx)
+{
+	memset(p, 0, sizeof(*p));
+	p->db = db;
+	p->fresh_from = fresh_from;
+	p->owner = owner;
+	p->owner_ctx = ctx;
+	gpu_hashmap_init(&p->state);
+	for (int i = 0; i < GPU_PREBUILD_OPEN; i++)
+		gpu_hrows_init(&p->open[i].rows);
+}
+
+void
+gpu_prebuild_release(struct gpu_prebuild *p)
+{
+	gpu_hashmap_release(&p->state);
+	for (int i = 0; i < GPU_PREBUILD_OPEN; i++)
+		gpu_hrows_release(&p->open[i].rows);
+	sqlite3_finalize(p->del);
+	sqlite3_finalize(p->ins);
+	p->del = p->ins = NULL;
+}
+
+/* The state slot of hour, or NULL when the load has not built it. */
+static uint64_t *
+state_of(struct gpu_prebuild *p, int64_t hour)
+{
+	size_t i = gpu_hashmap_find(&p->state, &hour, sizeof(hour));
+
+	return i == GPU_HASHMAP_NONE ? NULL : &gpu_hashmap_at(&p->state, i)->val;
+}
+
+/* Drop open hour i (its rows' memory is kept for the next hour). */
+static void
+close_open(struct gpu_prebuild *p, int i)
+{
+	struct gpu_hrows rows = p->open[i].rows;
+
+	gpu_hashmap_clear(&rows.map);
+	p->open[i] = p->open[p->nopen - 1];
+	p->open[p->nopen - 1].rows = rows;
+	p->nopen--;
+}
+
+static int
+open_index(const struct gpu_prebuild *p, int64_t hour)
+{
+	for (int i = 0; i < p->nopen; i++)
+		if (p->open[i].hour == hour)
+			return i;
+	return -1;
+}
+
+void
+gpu_prebuild_off(struct gpu_prebuild *p, int64_t hour)
+{
+	uint64_t *st = state_of(p, hour);
+	int i;
+
+	if (st == NULL || *st == OFF)
+		return;
+	if (*st == OPEN && (i = open_index(p, hour)) >= 0)
+		close_open(p, i);
+	*st = OFF;
+}
+
+void
+gpu_prebuild_owners_changed(struct gpu_prebuild *p)
+{
+	size_t n = gpu_hashmap_count(&p->state);
+
+	if (!p->written)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct gpu_hashmap_ent *e = gpu_hashmap_at(&p->state, i);
+
+		if (e->val == WRITTEN)
+			e->val = OFF;
+	}
+	p->written = false;
+}
+
+static int
+insert_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	return gpu_hrow_insert(ctx, GPU_ROLLUP_HOURLY, r, err);
+}
+
+/*
+ * Resolve the owners of open hour i as the fact scan does (the sample's,
+ * else its job record's) into out; false when two groups then meet (their
+ * sums would add in another order than the scan's: the hour is read).
+ */
+static int
+resolve(struct gpu_prebuild *p, int i, struct gpu_hrows *out, bool *ok,
+	struct gpu_err *err)
+{
+	struct gpu_hrows *in = &p->open[i].rows;
+	size_t n = gpu_hrows_count(in);
+
+	*ok = true;
+	for (size_t j = 0; j < n; j++) {
+		struct gpu_hrow *r = &in->rows[j], *o;
+		int64_t k[GPU_HK_N], user = 0, project = 0;
+		bool created;
+
+		memcpy(k, r->k, sizeof(k));
+		if (k[GPU_HK_JOB] != 0 &&
+		    (k[GPU_HK_USER] == 0 || k[GPU_HK_PROJECT] == 0)) {
+			if (p->owner(p->owner_ctx, k[GPU_HK_JOB], &user,
+				     &project, err) != 0)
+				return -1;
+			if (k[GPU_HK_USER] == 0)
+				k[GPU_HK_USER] = user;
+			if (k[GPU_HK_PROJECT] == 0)
+				k[GPU_HK_PROJECT] = project;
+		}
+		o = gpu_hrows_put(out, k, &created);
+		if (!created) {
+			*ok = false;
+			return 0;
+		}
+		o->s = r->s;
+	}
+	return 0;
+}
+
+/* Write open hour i to usage_hourly (or turn it off), and close it. */
+static int
+write_open(struct gpu_prebuild *p, int i, struct gpu_err *err)
+{
+	int64_t hour = p->open[i].hour;
+	struct gpu_hrows out;
+	bool ok;
+	int rc = -1;
+
+	if (p->del == NULL) {
+		p->del = gpu_db_prepare(
+		    p->db, "DELETE FROM usage_hourly WHERE hour_ms = ?", err);
+		if (p->del == NULL)
+			return -1;
+	}
+	if (p->ins == NULL) {
+		p->ins = gpu_hrow_insert_prepare(p->db, GPU_ROLLUP_HOURLY, err);
+		if (p->ins == NULL)
+			return -1;
+	}
+	gpu_hrows_init(&out);
+	if (resolve(p, i, &out, &ok, err) != 0)
+		goto out;
+	if (ok) {
+		sqlite3_reset(p->del);
+		sqlite3_bind_int64(p->del, 1, hour);
+		if (sqlite3_step(p->del) != SQLITE_DONE) {
+			gpu_db_error(p->db, err);
+			goto out;
+		}
+		if (gpu_hrows_flush(&out, insert_hour, p->ins, err) != 0)
+			goto out;
+		p->written = true;
+	}
+	*state_of(p, hour) = ok ? WRITTEN : OFF;
+	close_open(p, i);
+	rc = 0;
+out:
+	gpu_hrows_release(&out);
+	return rc;
+}
+
+int
+gpu_prebuild_add(struct gpu_prebuild *p, const int64_t *k,
+		 const struct gpu_sample *smp, bool *built, struct gpu_err *err)
+{
+	int64_t hour = k[GPU_HK_TIME];
+	struct gpu_hrow *r;
+	uint64_t *st;
+	bool added, created;
+	int i;
+
+	*built = false;
+	if (hour < p->fresh_from)
+		return 0;
+	st = &gpu_hashmap_at(&p->state, gpu_hashmap_put(&p->state, &hour,
+							 sizeof(hour), &added))
+		  ->val;
+	if (added) {
+		*st = OPEN;
+		if (p->nopen == GPU_PREBUILD_OPEN) {
+			int old = 0;
+
+			for (int j = 1; j < p->nopen; j++)
+				if (p->open[j].hour < p->open[old].hour)
+					old = j;
+			if (write_open(p, old, err) != 0)
+				return -1;
+		}
+		p->open[p->nopen++].hour = hour;
+	} else if (*st != OPEN) {
+		/* A new fact in an hour already written: read it again. */
+		gpu_prebuild_off(p, hour);
+		return 0;
+	}
+	i = open_index(p, hour);
+	r = gpu_hrows_put(&p->open[i].rows, k, &created);
+	if (!created && smp->ts_ms <= r->s.last_ms) {
+		/* Out of time order within a group: sums would differ. */
+		gpu_prebuild_off(p, hour);
+		return 0;
+	}
+	gpu_sums_add(&r->s, smp, 0, GPU_DEFAULT_THRESHOLD_MIB);
+	*built = true;
+	return 0;
+}
+
+int
+gpu_prebuild_finish(struct gpu_prebuild *p, struct gpu_err *err)
+{
+	while (p->nopen > 0)
+		if (write_open(p, p->nopen - 1, err) != 0)
+			return -1;
+	return 0;
+}
+
+bool
+gpu_prebuild_built(void *ctx, int64_t hour)
+{
+	struct gpu_prebuild *p = ctx;
+	uint64_t *st = state_of(p, hour);
+
+	return st != NULL && *st == WRITTEN;
+}

@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for the rollup rows built as new facts load (gpu/prebuild.h):
+ * whatever a load does, the rollups it leaves equal a rebuild from the
+ * facts, and the hours it could build it did build.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpu/buf.h"
+#include "gpu/db.h"
+#include "gpu/ingest.h"
+#include "gpu/prebuild.h"
+#include "gpu/rollup.h"
+
+/* 2026-11-28T16:00:00Z */
+#define T INT64_C(1795881600000)
+#define MIN INT64_C(60000)
+#define HOUR INT64_C(3600000)
+
+static struct gpu_str
+str(const char *s)
+{
+	struct gpu_str v = {s, strlen(s)};
+
+	return v;
+}
+
+static struct gpu_sample
+sample(int64_t ts, const char *node, int gpu, double util, const char *job)
+{
+	struct gpu_sample s;
+
+	memset(&s, 0, sizeof(s));
+	s.ts_ms = ts;
+	s.node = str(node);
+	s.gpu = gpu;
+	s.util_pct = util;
+	s.mem_used_mib = 17000 + (int64_t)util * 10;
+	s.mem_total_mib = 81920;
+	s.has_mem_total = true;
+	s.job_id = str(job);
+	s.model = str("NVIDIA H100");
+	s.power_w = 100.25 + util / 3.0;
+	s.has_power = true;
+	return s;
+}
+
+struct fixture {
+	char path[64];
+	sqlite3 *db;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct gpu_db_opts o = {false, 1000};
+	struct gpu_err err;
+	int fd;
+
+	snprintf(f->path, sizeof(f->path), "/tmp/test_prebuild_XXXXXX");
+	fd = mkstemp(f->path);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(f->path);
+	assert_int_equal(gpu_db_open(f->path, &o, &f->db, &err), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char p[80];
+
+	gpu_db_close(f->db, NULL);
+	unlink(f->path);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	free(f);
+	return 0;
+}
+
+/* Every row of the three rollups, as text with the doubles' exact bits. */
+static void
+dump(sqlite3 *db, struct gpu_buf *b)
+{
+	static const char *const tables[] = {"usage_hourly", "usage_daily",
+					     "usage_hourly_node"};
+	char sql[128];
+
+	gpu_buf_init(b);
+	for (size_t t = 0; t < sizeof(tables) / sizeof(*tables); t++) {
+		sqlite3_stmt *st;
+
+		snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY 1, 2, 3",
+			 tables[t]);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+				 SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			for (int c = 0; c < sqlite3_column_count(st); c++) {
+				char cell[64];
+
+				if (sqlite3_column_type(st, c) == SQLITE_FLOAT)
+					snprintf(cell, sizeof(cell), "%a|",
+						 sqlite3_column_double(st, c));
+				else
+					snprintf(cell, sizeof(cell), "%s|",
+						 sqlite3_column_type(st, c) ==
+							 SQLITE_NULL
+						     ? "-"
+						     : (const char *)
+							   sqlite3_column_text(
+							       st, c));
+				gpu_buf_adds(b, cell);
+			}
+			gpu_buf_addc(b, '\n');
+		}
+		sqlite3_finalize(st);
+	}
+}
+
+/*
+ * Load the samples and job records as one run, as gpuingest does (jobs
+ * first unless jobs_last); count the hours it built into *built.
+ */
+static void
+load(sqlite3 *db, const struct gpu_sample *s, int n, const struct gpu_job *j,
+     int nj, bool jobs_last, int *built)
+{
+	struct gpu_ingest_opts o = {60};
+	struct gpu_err err;
+	struct gpu_ingest *ing;
+	sqlite3_stmt *st;
+
+	assert_int_equal(gpu_db_begin(db, "t", &err), 0);
+	ing = gpu_ingest_new(db, &o, &err);
+	assert_non_null(ing);
+	assert_int_equal(gpu_ingest_begin_source(ing, "t", 1, &err), 0);
+	for (int i = 0; i < nj && !jobs_last; i++)
+		assert_int_equal(gpu_ingest_job(ing, &j[i], &err), 0);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(gpu_ingest_sample(ing, &s[i], &err), 0);
+	for (int i = 0; i < nj && jobs_last; i++)
+		assert_int_equal(gpu_ingest_job(ing, &j[i], &err), 0);
+	assert_int_equal(gpu_ingest_end_source(ing, "ab", 2, &err), 0);
+	assert_int_equal(gpu_ingest_finish(ing, &err), 0);
+	*built = 0;
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT hour_ms FROM dirty_hours", -1, &st,
+			       NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		*built += gpu_ingest_built(ing, sqlite3_column_int64(st, 0));
+	sqlite3_finalize(st);
+	assert_int_equal(
+	    gpu_rollup_update_built(db, gpu_ingest_built, ing, NULL, &err), 0);
+	gpu_ingest_free(ing);
+	assert_int_equal(gpu_db_commit(db, &err), 0);
+}
+
+/* The rollups equal a rebuild of every hour from the facts. */
+static void
+assert_as_rebuilt(sqlite3 *db)
+{
+	struct gpu_buf a, b;
+	struct gpu_err err;
+
+	dump(db, &a);
+	assert_true(a.len > 0);
+	assert_int_equal(
+	    gpu_db_exec(db,
+			"INSERT OR IGNORE INTO dirty_hours SELECT DISTINCT"
+			" ts_ms / 3600000 * 3600000 FROM gpu_usage_fact",
+			&err),
+	    0);
+	assert_int_equal(gpu_rollup_refresh(db, NULL, &err), 0);
+	dump(db, &b);
+	assert_string_equal(a.data, b.data);
+	gpu_buf_release(&a);
+	gpu_buf_release(&b);
+}
+
+/* Five hours of 3 GPUs a minute, some on jobs, some without an owner. */
+static int
+fill(struct gpu_sample *s, int64_t from, int hours)
+{
+	static const char *const jobs[] = {"", "7", "8"};
+	int n = 0;
+
+	for (int64_t t = from; t < from + hours * HOUR; t += 5 * MIN)
+		for (int g = 0; g < 3; g++) {
+			s[n] = sample(t, g < 2 ? "a1" : "b2", g,
+				      (double)((t / MIN + g * 7) % 101) * 0.97,
+				      jobs[g]);
+			if (g == 1)
+				s[n].user = str("sam");
+			n++;
+		}
+	return n;
+}
+
+static struct gpu_job
+job(const char *id, const char *user, const char *project)
+{
+	struct gpu_job j;
+
+	memset(&j, 0, sizeof(j));
+	j.job_id = str(id);
+	j.user = str(user);
+	j.project = str(project);
+	return j;
+}
+
+static void
+test_prebuild_first_load(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_sample s[600];
+	struct gpu_job j[] = {job("7", "ann", "p1"), job("8", "bob", "")};
+	int n = fill(s, T + 10 * MIN, 5), built;
+
+	/* Six hours touched (the first and last partly): all built. */
+	load(f->db, s, n, j, 2, false, &built);
+	assert_int_equal(built, 6);
+	assert_as_rebuilt(f->db);
+}
+
+static void
+test_prebuild_appends_and_overlaps(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_sample s[600];
+	int n = fill(s, T, 3), built;
+
+	load(f->db, s, n, NULL, 0, false, &built);
+	assert_int_equal(built, 3);
+	/*
+	 * A load that starts inside the last stored hour: that hour held
+	 * facts before, so it is read; the hours after it are built.
+	 */
+	n = fill(s, T + 2 * HOUR + 30 * MIN, 3);
+	load(f->db, s, n, NULL, 0, false, &built);
+	assert_int_equal(built, 3);
+	assert_as_rebuilt(f->db);
+}
+
+static void
+test_prebuild_falls_back(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_sample s[700];
+	struct gpu_job j[] = {job("7", "ann", "p1"), job("8", "bob", "p2")};
+	int n = fill(s, T, 5), built;
+
+	/*
+	 * Job records after the samples: the two hours already written
+	 * with their jobs' owners are read again; the three still in
+	 * memory take the records' owners when written.
+	 */
+	load(f->db, s, n, j, 2, true, &built);
+	assert_int_equal(built, GPU_PREBUILD_OPEN);
+	assert_as_rebuilt(f->db);
+}
+
+static void
+test_prebuild_repeat_and_order(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_sample s[700];
+	struct gpu_job j[] = {job("7", "ann", "p1")};
+	int n = fill(s, T, 4), built;
+
+	/* A fact repeated in hour 2 and one out of time order in hour 3. */
+	s[n] = s[2 * 36 + 4];
+	s[n++].util_pct = 3;
+	s[n] = s[3 * 36 + 1];
+	s[n].ts_ms += 2 * MIN;
+	n++;
+	load(f->db, s, n, j, 1, false, &built);
+	assert_int_equal(built, 2);
+	assert_as_rebuilt(f->db);
+}
+
+/* The module alone: a group summed out of time order is not built. */
+static void
+test_prebuild_group_order(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_prebuild p;
+	struct gpu_sample a = sample(T + 5 * MIN, "a1", 0, 10, "");
+	struct gpu_sample b = sample(T + 1 * MIN, "a1", 0, 20, "");
+	int64_t k[GPU_HK_N] = {T, 1, 0, -1, 0, 0, 0, 0, 0, 0};
+	struct gpu_err err;
+	bool built;
+
+	gpu_prebuild_init(&p, f->db, T, NULL, NULL);
+	assert_int_equal(gpu_prebuild_add(&p, k, &a, &built, &err), 0);
+	assert_true(built);
+	assert_int_equal(gpu_prebuild_add(&p, k, &b, &built, &err), 0);
+	assert_false(built);
+	/* Before fresh_from: never built. */
+	k[GPU_HK_TIME] = T - HOUR;
+	a.ts_ms = T - 30 * MIN;
+	assert_int_equal(gpu_prebuild_add(&p, k, &a, &built, &err), 0);
+	assert_false(built);
+	assert_int_equal(gpu_prebuild_finish(&p, &err), 0);
+	assert_false(gpu_prebuild_built(&p, T));
+	gpu_prebuild_release(&p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_prebuild_first_load, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_prebuild_appends_and_overlaps,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prebuild_falls_back, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_prebuild_repeat_and_order,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prebuild_group_order, setup,
+					    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
