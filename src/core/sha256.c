@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* SHA-256 (FIPS 180-4): a small portable implementation. */
+/*
+ * SHA-256 (FIPS 180-4): a small portable implementation, and the x86 SHA
+ * extensions where the CPU has them (about five times as fast).
+ */
 #include "gpu/sha256.h"
 
 #include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define HAVE_SHA_NI 1
+#endif
 
 static const uint32_t k[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
@@ -57,6 +66,104 @@ compress(uint32_t h[8], const unsigned char *p)
 	h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
 }
 
+/* Compress n blocks of p into h, one at a time. */
+static void
+compress_blocks(uint32_t h[8], const unsigned char *p, size_t n)
+{
+	for (; n > 0; n--, p += 64)
+		compress(h, p);
+}
+
+#ifdef HAVE_SHA_NI
+/* Whether the CPU has the SHA extensions and the SSE4.1 they use here. */
+static bool
+cpu_has_sha(void)
+{
+	unsigned a, b, c, d;
+
+	if (__get_cpuid(1, &a, &b, &c, &d) == 0 || (c & bit_SSE4_1) == 0 ||
+	    (c & bit_SSSE3) == 0)
+		return false;
+	if (__get_cpuid_count(7, 0, &a, &b, &c, &d) == 0)
+		return false;
+	return (b & (1u << 29)) != 0; /* CPUID.(EAX=7,ECX=0):EBX.SHA */
+}
+
+/*
+ * The same compression with the SHA extensions: the state is held as the
+ * word pairs ABEF and CDGH that sha256rnds2 works on, two rounds per
+ * instruction, the message schedule four words at a time.
+ */
+__attribute__((target("sha,sse4.1,ssse3"))) static void
+compress_ni(uint32_t h[8], const unsigned char *p, size_t n)
+{
+	const __m128i swap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL,
+					    0x0405060700010203LL);
+	__m128i abef, cdgh, t;
+
+	t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xB1);
+	cdgh = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]),
+				 0x1B);
+	abef = _mm_alignr_epi8(t, cdgh, 8);
+	cdgh = _mm_blend_epi16(cdgh, t, 0xF0);
+	for (; n > 0; n--, p += 64) {
+		__m128i abef0 = abef, cdgh0 = cdgh, w[4];
+
+		for (int i = 0; i < 16; i++) {
+			__m128i m, wk;
+
+			if (i < 4) {
+				m = _mm_shuffle_epi8(
+				    _mm_loadu_si128(
+					(const __m128i *)(p + 16 * i)),
+				    swap);
+			} else {
+				/* W[4i..4i+3] from the 16 words before. */
+				m = _mm_sha256msg1_epu32(w[i % 4],
+							 w[(i + 1) % 4]);
+				m = _mm_add_epi32(
+				    m, _mm_alignr_epi8(w[(i + 3) % 4],
+						       w[(i + 2) % 4], 4));
+				m = _mm_sha256msg2_epu32(m, w[(i + 3) % 4]);
+			}
+			w[i % 4] = m;
+			wk = _mm_add_epi32(
+			    m, _mm_loadu_si128((const __m128i *)&k[4 * i]));
+			cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);
+			abef = _mm_sha256rnds2_epu32(
+			    abef, cdgh, _mm_shuffle_epi32(wk, 0x0E));
+		}
+		abef = _mm_add_epi32(abef, abef0);
+		cdgh = _mm_add_epi32(cdgh, cdgh0);
+	}
+	t = _mm_shuffle_epi32(abef, 0x1B);
+	cdgh = _mm_shuffle_epi32(cdgh, 0xB1);
+	_mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(t, cdgh, 0xF0));
+	_mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(cdgh, t, 8));
+}
+#endif
+
+/* Compress n blocks with the fastest code this CPU runs. */
+static void
+compress_n(const struct gpu_sha256 *ctx, uint32_t h[8], const unsigned char *p,
+	   size_t n)
+{
+#ifdef HAVE_SHA_NI
+	if (ctx->ni) {
+		compress_ni(h, p, n);
+		return;
+	}
+#endif
+	(void)ctx;
+	compress_blocks(h, p, n);
+}
+
+void
+gpu_sha256_portable(struct gpu_sha256 *ctx)
+{
+	ctx->ni = false;
+}
+
 void
 gpu_sha256_init(struct gpu_sha256 *ctx)
 {
@@ -68,6 +175,11 @@ gpu_sha256_init(struct gpu_sha256 *ctx)
 	memcpy(ctx->h, iv, sizeof(iv));
 	ctx->nbytes = 0;
 	ctx->fill = 0;
+#ifdef HAVE_SHA_NI
+	ctx->ni = cpu_has_sha();
+#else
+	ctx->ni = false;
+#endif
 }
 
 void
@@ -85,11 +197,14 @@ gpu_sha256_update(struct gpu_sha256 *ctx, const void *data, size_t n)
 		n -= take;
 		if (ctx->fill < 64)
 			return;
-		compress(ctx->h, ctx->block);
+		compress_n(ctx, ctx->h, ctx->block, 1);
 		ctx->fill = 0;
 	}
-	for (; n >= 64; p += 64, n -= 64)
-		compress(ctx->h, p);
+	if (n >= 64) {
+		compress_n(ctx, ctx->h, p, n / 64);
+		p += n / 64 * 64;
+		n %= 64;
+	}
 	if (n > 0)
 		memcpy(ctx->block, p, n);
 	ctx->fill = n;

@@ -10,13 +10,19 @@
 
 #include "gpu/sha256.h"
 
-/* Digest of s fed in pieces of step bytes (0: all at once). */
+/*
+ * Digest of s fed in pieces of step bytes (0: all at once), with the
+ * portable code or the CPU's SHA extensions where it has them.
+ */
 static void
-digest(const char *s, size_t len, size_t step, char hex[65])
+digest_with(const char *s, size_t len, size_t step, bool portable,
+	    char hex[65])
 {
 	struct gpu_sha256 ctx;
 
 	gpu_sha256_init(&ctx);
+	if (portable)
+		gpu_sha256_portable(&ctx);
 	if (step == 0) {
 		gpu_sha256_update(&ctx, s, len);
 	} else {
@@ -25,6 +31,17 @@ digest(const char *s, size_t len, size_t step, char hex[65])
 					  len - i < step ? len - i : step);
 	}
 	gpu_sha256_hex(&ctx, hex);
+}
+
+/* The digest both ways, which must agree. */
+static void
+digest(const char *s, size_t len, size_t step, char hex[65])
+{
+	char portable[65];
+
+	digest_with(s, len, step, false, hex);
+	digest_with(s, len, step, true, portable);
+	assert_string_equal(hex, portable);
 }
 
 static void
