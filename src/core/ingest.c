@@ -75,6 +75,15 @@ struct gpu_seen {
 	bool has_mem_total;
 	char *uuid;
 	size_t attr;	 /* its entry in attrs, or NO_ATTR */
+	/*
+	 * The keys of this unit the current source found unchanged, while
+	 * they form one arithmetic progression of times (seen_n of them from
+	 * seen_lo, seen_step apart); the rest go to temp.run_seen
+	 * (seen_spilled). Valid when seen_gen is the run's source_gen.
+	 */
+	int64_t seen_lo, seen_step, seen_n;
+	unsigned seen_gen;
+	bool seen_spilled;
 	int64_t job_key; /* the job it was last attributed to, and */
 	size_t job;	 /* that job's entry in jobs */
 };
@@ -110,7 +119,7 @@ static const char RUN_TABLES[] =
 enum {
 	S_FACT_INS,
 	S_FACT_UPD,
-	S_FACT_GET,
+	S_FACT_SCAN,
 	S_PRE_PUT,
 	S_PRE_GET,
 	S_SEEN_PUT,
@@ -153,9 +162,10 @@ static const char *const sql[S_N] = {
 		   " temp_c = ?14, job_src = ?15, profile_key = ?17,"
 		   " share28 = ?18 WHERE ts_ms = ?1 AND node_id = ?2 AND"
 		   " gpu = ?3 AND mig = ?16",
-    [S_FACT_GET] = "SELECT " STORED_COLS " FROM gpu_usage_fact"
-		   " WHERE ts_ms = ?1 AND node_id = ?2 AND gpu = ?3"
-		   " AND mig = ?4",
+    /* The stored rows in key order from a key on (struct cursor). */
+    [S_FACT_SCAN] = "SELECT " STORED_COLS ", ts_ms, node_id, gpu, mig"
+		    " FROM gpu_usage_fact WHERE (ts_ms, node_id, gpu, mig)"
+		    " >= (?1, ?2, ?3, ?4) ORDER BY ts_ms, node_id, gpu, mig",
     /*
      * The run's own record of the keys it has seen (docs/WAREHOUSE.md):
      * the stored row a run first rewrote, and the keys it found
@@ -290,6 +300,27 @@ struct dirty_win {
 	int64_t lo, hi;
 };
 
+/* A fact's key, in the fact table's order. */
+struct fkey {
+	int64_t ts_ms, node_id;
+	int gpu;
+	char mig[4];
+};
+
+/*
+ * A cursor over the stored facts in key order that looks up the keys of
+ * an input sent again at the cost of a step, not a seek, when the input
+ * comes in the table's order. When valid, row (with its values, copied)
+ * is the stored row after gap: no stored key lies strictly between gap
+ * and row's key (nor equals gap when gap_in); at_end: none after gap.
+ */
+struct cursor {
+	bool valid, at_end, gap_in;
+	struct fkey gap, key;
+	struct fact row;
+	int64_t row_id;
+};
+
 /* Rows per multi-row INSERT of rows known to be new. */
 #define BATCH 32
 
@@ -309,6 +340,7 @@ struct gpu_ingest {
 	struct gpu_hashmap newest;
 	struct fact batch[BATCH];
 	size_t nbatch;
+	struct cursor cur;
 
 	struct gpu_hashmap node_map, name_map[4], job_map, hour_map;
 	struct gpu_hashmap gpu_map; /* unit_code() -> entry in gpus */
@@ -321,6 +353,7 @@ struct gpu_ingest {
 	 */
 	bool has_allocs;
 	bool run_keys; /* run_pre or run_seen hold rows of this run */
+	unsigned source_gen; /* counts sources, for gpu_seen's seen_* */
 	struct gpu_hashmap attr_map, jobkey_map;
 	struct gpu_attr *attrs;
 	size_t nattrs;
@@ -622,6 +655,8 @@ gpu_ingest_new(sqlite3 *db, const struct gpu_ingest_opts *opts,
 	if (gpu_db_exec(db, RUN_TABLES, err) != 0 ||
 	    gpu_db_exec(db, "PRAGMA temp.cache_size = -2048", err) != 0)
 		goto fail;
+	/* An earlier run on this connection may have left its keys. */
+	ing->run_keys = true;
 	for (int i = 0; i < S_N; i++) {
 		ing->st[i] = gpu_db_prepare(db, sql[i], err);
 		if (ing->st[i] == NULL)
@@ -682,6 +717,7 @@ gpu_ingest_begin_source(struct gpu_ingest *ing, const char *source,
 			err) != 0)
 		return -1;
 	ing->run_keys = false;
+	ing->source_gen++;
 	free(ing->source);
 	ing->source = gpu_xstrdup(source);
 	sqlite3_bind_int64(st, 1, now_ms);
@@ -930,6 +966,9 @@ bind_fact_key(sqlite3_stmt *st, const struct fact *f)
 	sqlite3_bind_text(st, 4, f->mig_text, -1, SQLITE_STATIC);
 }
 
+static void row_values(sqlite3_stmt *st, const struct fact *f,
+		       struct fact *out, int64_t *ingest_id);
+
 /*
  * Look up the stored values (STORED_COLS) of f's key with st into *out,
  * which keeps f's key, and the run that wrote them. *found says whether
@@ -945,8 +984,175 @@ read_stored(struct gpu_ingest *ing, sqlite3_stmt *st, const struct fact *f,
 	bind_fact_key(st, f);
 	rc = sqlite3_step(st);
 	*found = rc == SQLITE_ROW;
+	if (*found)
+		row_values(st, f, out, ingest_id);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(ing, err);
+	return 0;
+}
+
+/* Compare two keys in the fact table's order. */
+static int
+fkey_cmp(const struct fkey *a, const struct fkey *b)
+{
+	if (a->ts_ms != b->ts_ms)
+		return a->ts_ms < b->ts_ms ? -1 : 1;
+	if (a->node_id != b->node_id)
+		return a->node_id < b->node_id ? -1 : 1;
+	if (a->gpu != b->gpu)
+		return a->gpu < b->gpu ? -1 : 1;
+	return strcmp(a->mig, b->mig);
+}
+
+static struct fkey
+fact_key(const struct fact *f)
+{
+	struct fkey k;
+
+	k.ts_ms = f->ts_ms;
+	k.node_id = f->node_id;
+	k.gpu = f->gpu;
+	memcpy(k.mig, f->mig_text, sizeof(k.mig));
+	return k;
+}
+
+/* Step the cursor to the next stored row (or its end), after gap. */
+static int
+cursor_step(struct gpu_ingest *ing, struct gpu_err *err)
+{
+	struct cursor *c = &ing->cur;
+	sqlite3_stmt *st = ing->st[S_FACT_SCAN];
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_DONE) {
+		c->at_end = true;
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		c->valid = false;
+		sqlite3_reset(st);
+		return db_fail(ing, err);
+	}
+	c->key.ts_ms = sqlite3_column_int64(st, 14);
+	c->key.node_id = sqlite3_column_int64(st, 15);
+	c->key.gpu = sqlite3_column_int(st, 16);
+	{
+		const unsigned char *mig = sqlite3_column_text(st, 17);
+		size_t len = (size_t)sqlite3_column_bytes(st, 17);
+
+		if (mig == NULL || len >= sizeof(c->key.mig))
+			len = 0; /* an id is at most two digits */
+		if (len > 0)
+			memcpy(c->key.mig, mig, len);
+		c->key.mig[len] = '\0';
+	}
+	c->row.ts_ms = c->key.ts_ms;
+	c->row.node_id = c->key.node_id;
+	c->row.gpu = c->key.gpu;
+	memcpy(c->row.mig_text, c->key.mig, sizeof(c->row.mig_text));
+	row_values(st, &c->row, &c->row, &c->row_id);
+	return 0;
+}
+
+/* Steps tried before a lookup seeks instead. */
+#define CURSOR_STEPS 4
+
+/*
+ * The stored row of f's key, as read_stored() finds it, through the
+ * cursor: found at its row, known absent in its gap, or a seek.
+ */
+static int
+lookup_stored(struct gpu_ingest *ing, const struct fact *f, struct fact *out,
+	      int64_t *ingest_id, bool *found, struct gpu_err *err)
+{
+	struct cursor *c = &ing->cur;
+	sqlite3_stmt *st = ing->st[S_FACT_SCAN];
+	struct fkey k = fact_key(f);
+	int d;
+
+	if (c->valid) {
+		d = fkey_cmp(&k, &c->gap);
+		if (d > 0 || (d == 0 && c->gap_in)) {
+			/* k is after the gap's start: step up to it. */
+			for (int i = 0; i <= CURSOR_STEPS; i++) {
+				if (c->at_end) {
+					*found = false;
+					return 0;
+				}
+				d = fkey_cmp(&k, &c->key);
+				if (d < 0) {
+					*found = false;
+					return 0;
+				}
+				if (d == 0) {
+					*found = true;
+					*out = c->row;
+					out->mig = f->mig;
+					*ingest_id = c->row_id;
+					return 0;
+				}
+				c->gap = c->key;
+				c->gap_in = false;
+				if (i < CURSOR_STEPS &&
+				    cursor_step(ing, err) != 0)
+					return -1;
+			}
+		}
+	}
+	/* Seek: the gap starts at k itself. */
+	sqlite3_reset(st);
+	bind_fact_key(st, f);
+	c->valid = true;
+	c->at_end = false;
+	c->gap = k;
+	c->gap_in = true;
+	if (cursor_step(ing, err) != 0)
+		return -1;
+	*found = !c->at_end && fkey_cmp(&k, &c->key) == 0;
 	if (*found) {
-		*out = *f;
+		*out = c->row;
+		out->mig = f->mig;
+		*ingest_id = c->row_id;
+	}
+	return 0;
+}
+
+/* A key was written: the cursor no longer knows it absent. */
+static void
+cursor_wrote(struct gpu_ingest *ing, const struct fact *f)
+{
+	struct cursor *c = &ing->cur;
+	struct fkey k;
+	int d;
+
+	if (!c->valid)
+		return;
+	k = fact_key(f);
+	d = fkey_cmp(&k, &c->gap);
+	if (d > 0 || (d == 0 && c->gap_in)) {
+		c->gap = k;
+		c->gap_in = false;
+	}
+}
+
+/* Rows were written where the cursor may have known none: forget it. */
+static void
+cursor_forget(struct gpu_ingest *ing)
+{
+	if (ing->cur.valid)
+		sqlite3_reset(ing->st[S_FACT_SCAN]);
+	ing->cur.valid = false;
+}
+
+/* The values of the current row of st, whose first columns are STORED_COLS. */
+static void
+row_values(sqlite3_stmt *st, const struct fact *f, struct fact *out,
+	   int64_t *ingest_id)
+{
+	{
+		if (out != f)
+			*out = *f;
 		out->util = sqlite3_column_double(st, 0);
 		out->mem_used = sqlite3_column_int64(st, 1);
 		out->has_mem_total = sqlite3_column_type(st, 2) != SQLITE_NULL;
@@ -963,10 +1169,6 @@ read_stored(struct gpu_ingest *ing, sqlite3_stmt *st, const struct fact *f,
 		out->share28 = sqlite3_column_int(st, 12);
 		*ingest_id = sqlite3_column_int64(st, 13);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(ing, err);
-	return 0;
 }
 
 /* Do two rows of one key hold the same values? */
@@ -991,6 +1193,8 @@ flush_batch(struct gpu_ingest *ing, struct gpu_err *err)
 {
 	size_t i = 0;
 
+	if (ing->nbatch > 0)
+		cursor_forget(ing);
 	if (ing->nbatch == BATCH) {
 		for (; i < BATCH; i++)
 			bind_fact(ing, ing->batch_st, (int)i * FACT_NCOLS + 1,
@@ -1073,17 +1277,68 @@ static int
 rewrite(struct gpu_ingest *ing, const struct fact *f, int64_t ingest_id,
 	struct gpu_err *err)
 {
+	struct fkey k = fact_key(f);
+
+	/* The cursor's copy of this row would be stale. */
+	if (ing->cur.valid && !ing->cur.at_end &&
+	    fkey_cmp(&k, &ing->cur.key) == 0)
+		cursor_forget(ing);
 	bind_fact_id(ing->st[S_FACT_UPD], 1, f, ingest_id);
 	return run(ing, ing->st[S_FACT_UPD], err);
 }
 
-/* Remember that this run found f's key unchanged. */
+/* Remember that this source found f's key (of unit g) unchanged. */
 static int
-note_seen(struct gpu_ingest *ing, const struct fact *f, struct gpu_err *err)
+note_seen(struct gpu_ingest *ing, struct gpu_seen *g, const struct fact *f,
+	  struct gpu_err *err)
 {
+	int64_t ts = f->ts_ms;
+
+	if (g->seen_gen != ing->source_gen) {
+		g->seen_gen = ing->source_gen;
+		g->seen_n = 0;
+		g->seen_spilled = false;
+	}
+	if (g->seen_n == 0) {
+		g->seen_lo = ts;
+		g->seen_n = 1;
+		return 0;
+	}
+	if (g->seen_n == 1 && ts > g->seen_lo) {
+		g->seen_step = ts - g->seen_lo;
+		g->seen_n = 2;
+		return 0;
+	}
+	if (g->seen_n >= 2 && ts - g->seen_lo == g->seen_step * g->seen_n) {
+		g->seen_n++;
+		return 0;
+	}
+	g->seen_spilled = true;
 	bind_fact_key(ing->st[S_SEEN_PUT], f);
 	ing->run_keys = true;
 	return run(ing, ing->st[S_SEEN_PUT], err);
+}
+
+/* Did this source find f's key (of unit g) unchanged? */
+static int
+was_seen(struct gpu_ingest *ing, const struct gpu_seen *g, const struct fact *f,
+	 bool *seen, struct gpu_err *err)
+{
+	int64_t d = f->ts_ms - g->seen_lo, one;
+
+	*seen = false;
+	if (g->seen_gen != ing->source_gen)
+		return 0;
+	if (g->seen_n > 0 && d >= 0 &&
+	    (d == 0 || (g->seen_n >= 2 && d % g->seen_step == 0 &&
+			d / g->seen_step < g->seen_n))) {
+		*seen = true;
+		return 0;
+	}
+	if (!g->seen_spilled)
+		return 0;
+	bind_fact_key(ing->st[S_SEEN_GET], f);
+	return query_i64(ing, ing->st[S_SEEN_GET], &one, seen, err);
 }
 
 /*
@@ -1096,20 +1351,20 @@ note_seen(struct gpu_ingest *ing, const struct fact *f, struct gpu_err *err)
  * has loaded for its GPU).
  */
 static int
-upsert(struct gpu_ingest *ing, const struct fact *f, bool maybe_seen,
-       bool *changed, struct gpu_err *err)
+upsert(struct gpu_ingest *ing, struct gpu_seen *g, const struct fact *f,
+       bool maybe_seen, bool *changed, struct gpu_err *err)
 {
 	struct fact old, pre;
 	int64_t old_id, pre_id;
 	bool found, had_pre;
 
 	if (flush_batch(ing, err) != 0 ||
-	    read_stored(ing, ing->st[S_FACT_GET], f, &old, &old_id, &found,
-			err) != 0)
+	    lookup_stored(ing, f, &old, &old_id, &found, err) != 0)
 		return -1;
 	*changed = true;
 	if (!found) {
 		ing->c.inserted++;
+		cursor_wrote(ing, f);
 		bind_fact(ing, ing->st[S_FACT_INS], 1, f);
 		return run(ing, ing->st[S_FACT_INS], err);
 	}
@@ -1125,7 +1380,7 @@ upsert(struct gpu_ingest *ing, const struct fact *f, bool maybe_seen,
 		if (same_values(f, &pre)) {
 			ing->c.unchanged++;
 			return rewrite(ing, &pre, pre_id, err) != 0 ||
-					   note_seen(ing, f, err) != 0
+					   note_seen(ing, g, f, err) != 0
 				   ? -1
 				   : 0;
 		}
@@ -1133,10 +1388,7 @@ upsert(struct gpu_ingest *ing, const struct fact *f, bool maybe_seen,
 		return rewrite(ing, f, ing->ingest_id, err);
 	}
 	if (maybe_seen) {
-		int64_t one;
-
-		bind_fact_key(ing->st[S_SEEN_GET], f);
-		if (query_i64(ing, ing->st[S_SEEN_GET], &one, &found, err) != 0)
+		if (was_seen(ing, g, f, &found, err) != 0)
 			return -1;
 		if (found) {
 			/* Found unchanged by an earlier row of this run. */
@@ -1147,7 +1399,7 @@ upsert(struct gpu_ingest *ing, const struct fact *f, bool maybe_seen,
 	if (same_values(f, &old)) {
 		*changed = false;
 		ing->c.unchanged++;
-		return note_seen(ing, f, err);
+		return note_seen(ing, g, f, err);
 	}
 	ing->c.updated++;
 	bind_fact_id(ing->st[S_PRE_PUT], 1, &old, old_id);
@@ -1233,7 +1485,7 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 			return -1;
 		if (ing->nbatch == BATCH && flush_batch(ing, err) != 0)
 			return -1;
-	} else if (upsert(ing, &f,
+	} else if (upsert(ing, g, &f,
 			  g->loaded && f.ts_ms >= g->min_ms &&
 			      f.ts_ms <= g->max_ms,
 			  &changed, err) != 0) {
@@ -1780,7 +2032,10 @@ gpu_ingest_end_source(struct gpu_ingest *ing, const char *sha256,
 {
 	sqlite3_stmt *st = ing->st[S_LOG_END];
 
-	if (flush_batch(ing, err) != 0 || reattribute(ing, err) != 0)
+	if (flush_batch(ing, err) != 0)
+		return -1;
+	cursor_forget(ing);
+	if (reattribute(ing, err) != 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, ing->ingest_id);
 	sqlite3_bind_int64(st, 2, now_ms);

@@ -191,6 +191,111 @@ test_ingest_upsert_counts(void **state)
 			 9);
 }
 
+/* A small deterministic generator (xorshift64). */
+static uint64_t
+rnd(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/*
+ * Loads in every order against a model of the rules (docs/FORMAT.md 2.1:
+ * the last row of a key wins and is compared with the warehouse before
+ * the input; earlier rows are superseded): sorted runs the loader's
+ * cursor follows, jumps back, keys between stored ones, repeats, and
+ * regular times that its record of unchanged keys holds in memory.
+ */
+static void
+test_ingest_reload_orders(void **state)
+{
+	enum { TS = 40, GPUS = 4, KEYS = 2 * TS * GPUS, ROWS = 500 };
+	struct fixture *f = *state;
+	static struct gpu_sample in[ROWS];
+	static double stored[KEYS], last[KEYS];
+	static bool has[KEYS], hit[KEYS];
+	uint64_t x = 88172645463325252u;
+
+	/* Keys: time slot (half a minute apart) x GPU; stored: even slots. */
+	for (int k = 0; k < KEYS; k++)
+		has[k] = false;
+	for (int round = 0; round < 12; round++) {
+		struct gpu_ingest_counts c, want = {0};
+		int n = 0, k = (int)(rnd(&x) % KEYS);
+
+		for (int i = 0; i < KEYS; i++)
+			hit[i] = false;
+		while (n < ROWS) {
+			int mode = (int)(rnd(&x) % 10);
+
+			if (mode < 6)
+				k = (k + 1) % KEYS; /* the table's order */
+			else if (mode < 8)
+				k = (k + GPUS) % KEYS; /* one GPU's next */
+			else
+				k = (int)(rnd(&x) % KEYS); /* a jump */
+			if (round == 0 && k % (2 * GPUS) >= GPUS)
+				continue; /* the first load: even slots */
+			in[n] = sample(T + (k / GPUS) * 30000, "n1", k % GPUS,
+				       rnd(&x) % 4 == 0 ? 70 : 20, "");
+			n++;
+			if (hit[k])
+				want.superseded++;
+			hit[k] = true;
+			last[k] = in[n - 1].util_pct;
+		}
+		for (int i = 0; i < KEYS; i++) {
+			if (!hit[i])
+				continue;
+			if (!has[i])
+				want.inserted++;
+			else if (stored[i] == last[i])
+				want.unchanged++;
+			else
+				want.updated++;
+			has[i] = true;
+			stored[i] = last[i];
+		}
+		c = load(f->db, in, n);
+		assert_int_equal(c.inserted, want.inserted);
+		assert_int_equal(c.updated, want.updated);
+		assert_int_equal(c.unchanged, want.unchanged);
+		assert_int_equal(c.superseded, want.superseded);
+		for (int i = 0; i < KEYS; i++) {
+			char sql[160];
+
+			snprintf(sql, sizeof(sql),
+				 "SELECT util_pct FROM gpu_usage_fact WHERE"
+				 " ts_ms = %lld AND gpu = %d",
+				 (long long)(T + (i / GPUS) * 30000), i % GPUS);
+			assert_int_equal(q(f->db, sql),
+					 has[i] ? (int64_t)stored[i] : -1);
+		}
+	}
+	/*
+	 * Keys new to the warehouse between two stored ones, one of them
+	 * twice while the cursor has not moved: inserted once, then
+	 * superseded, not taken for absent again.
+	 */
+	{
+		struct gpu_ingest_counts c;
+
+		in[0] = sample(T + 1000, "n1", 0, 30, "");
+		in[1] = sample(T + 1000, "n1", 1, 30, "");
+		in[2] = sample(T + 1000, "n1", 0, 40, "");
+		in[3] = sample(T + 1000, "n1", 1, 30, "");
+		c = load(f->db, in, 4);
+		assert_int_equal(c.inserted, 2);
+		assert_int_equal(c.superseded, 2);
+		assert_int_equal(q(f->db, "SELECT util_pct FROM gpu_usage_fact"
+					  " WHERE ts_ms = 1795881601000 AND"
+					  " gpu = 0"),
+				 40);
+	}
+}
+
 static void
 test_ingest_dims_and_dirty_hours(void **state)
 {
@@ -530,6 +635,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_ingest_reload_orders, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ingest_upsert_counts, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ingest_dims_and_dirty_hours,
