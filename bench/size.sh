@@ -1,0 +1,47 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Bytes per stored sample: the warehouse gpuingest builds from a gpugen CSV,
+# by table (SQLite's dbstat: pages in use, so free pages are not counted),
+# against the same CSV in a plain sqlite3 table and in DuckDB's file.
+# usage: bench/size.sh [ROWS]   (default 1000000; B: build dir; the CSV is
+#        cached as bench/compare.sh caches its datasets)
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin="$top/${B:-build}"
+rows=${1:-1000000}
+export TZ=UTC LC_ALL=C
+for t in gpugen gpuingest; do
+	[ -x "$bin/$t" ] || { echo "bench: $bin/$t not built (run make)" >&2; exit 1; }
+done
+command -v sqlite3 >/dev/null || { echo "bench: sqlite3 missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
+w=$(mktemp -d "${TMPDIR:-/tmp}/size-bench.XXXXXX")
+trap 'rm -rf "$w"' EXIT INT TERM
+# 200 nodes x 8 GPUs, a sample every 300 s (bench/compare.sh's datasets).
+hours=$(((rows + 19199) / 19200))
+"$bin/gpugen" -n 200 -g 8 -i 300 -S 1 -t epoch_ms -H "$hours" -o "$w/s.csv"
+n=$(($(wc -l <"$w/s.csv") - 1))
+"$bin/gpuingest" -q --interval 300 -d "$w/w.db" "$w/s.csv"
+sqlite3 "$w/w.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+echo "$n samples (gpugen -n 200 -g 8 -i 300 -S 1 -H $hours), bytes per sample:"
+sqlite3 -separator ' ' "$w/w.db" "
+ SELECT printf('  %-28s %8.2f', name, sum(pgsize) * 1.0 / $n) FROM dbstat
+  GROUP BY name HAVING sum(pgsize) * 1.0 / $n >= 0.05 ORDER BY sum(pgsize) DESC;
+ SELECT printf('  %-28s %8.2f', 'warehouse, pages in use', sum(pgsize) * 1.0 / $n)
+  FROM dbstat;
+ SELECT printf('  %-28s %8.2f', 'gpu_usage_fact, payload', sum(payload) * 1.0 / $n)
+  FROM dbstat WHERE name = 'gpu_usage_fact';"
+printf '  %-28s %8.2f\n' "warehouse file" "$(awk -v b="$(wc -c <"$w/w.db")" -v n="$n" 'BEGIN { print b / n }')"
+sqlite3 "$w/p.db" "CREATE TABLE samples(timestamp INTEGER, node TEXT,
+ gpu INTEGER, util_pct REAL, mem_used_mib INTEGER, mem_total_mib INTEGER,
+ job_id TEXT, user TEXT, project TEXT, model TEXT, power_w REAL,
+ temp_c REAL)" ".mode csv" ".import --skip 1 $w/s.csv samples"
+printf '  %-28s %8.2f\n' "sqlite3 .import, plain table" "$(awk -v b="$(wc -c <"$w/p.db")" -v n="$n" 'BEGIN { print b / n }')"
+duck="node $top/bench/duck.mjs"
+if [ -d "$top/bench/node_modules/@duckdb" ]; then
+	printf "CREATE TABLE samples AS SELECT * FROM read_csv('%s');\nCHECKPOINT;\n" \
+		"$w/s.csv" >"$w/d.sql"
+	$duck "$w/d.duckdb" "$w/d.sql" >/dev/null 2>&1
+	printf '  %-28s %8.2f\n' "DuckDB file" "$(awk -v b="$(wc -c <"$w/d.duckdb")" -v n="$n" 'BEGIN { print b / n }')"
+else
+	echo "  DuckDB: not installed (cd bench && npm ci)"
+fi
