@@ -2,6 +2,8 @@
 /* The rollup writer: dirty hours rebuilt from the facts, then their days. */
 #include "gpu/rollup.h"
 
+#include <stdlib.h>
+
 #include "gpu/db.h"
 #include "gpu/hrow.h"
 
@@ -132,12 +134,68 @@ out:
 	return rc;
 }
 
-/* Rebuild the day rows of usage_daily for the days of dirty hours. */
+/* A stored day row, to which the day's new hours are added (gpu_hrow_fn). */
 static int
-rebuild_days(sqlite3 *db, struct gpu_err *err)
+seed_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 {
-	sqlite3_stmt *days = NULL, *del = NULL, *ins = NULL;
+	struct gpu_hrow_sink *s = ctx;
+
+	(void)err;
+	s->day_ms = r->k[GPU_HK_TIME];
+	gpu_sums_merge(&gpu_hrows_put(&s->day, r->k, NULL)->s, &r->s);
+	return 0;
+}
+
+/*
+ * The dirty hours of day d, in order, into *hours (*n of them); whether
+ * built() says every one's rows were written as new hours (later than
+ * every other hour of the day: gpu/prebuild.h).
+ */
+static int
+day_hours(sqlite3_stmt *st, int64_t d, gpu_rollup_built_fn *built, void *ctx,
+	  int64_t **hours, size_t *n, size_t *cap, bool *all_built,
+	  struct gpu_err *err)
+{
+	int rc;
+
+	*n = 0;
+	*all_built = built != NULL;
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, d);
+	sqlite3_bind_int64(st, 2, d + GPU_DAY_MS);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t h = sqlite3_column_int64(st, 0);
+
+		if (*n == *cap) {
+			*cap = *cap == 0 ? 32 : *cap * 2;
+			*hours = gpu_xreallocarray(*hours, *cap, sizeof(**hours));
+		}
+		(*hours)[(*n)++] = h;
+		if (*all_built && !built(ctx, h))
+			*all_built = false;
+	}
+	if (rc != SQLITE_DONE)
+		return gpu_db_error(sqlite3_db_handle(st), err);
+	return 0;
+}
+
+/*
+ * Bring the day rows of usage_daily up to date for the days of dirty
+ * hours: rebuilt from all the day's hour rows, or, when every dirty hour
+ * of the day was built as new (so later than its other hours), the stored
+ * day rows plus those hours' rows. Day rows sum their hours in hour order
+ * either way, so both give the same doubles, and a day's last batch costs
+ * what its first did.
+ */
+static int
+rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
+	     struct gpu_err *err)
+{
+	sqlite3_stmt *days = NULL, *del = NULL, *ins = NULL, *dh = NULL;
 	struct gpu_hrow_sink s;
+	int64_t *hours = NULL;
+	size_t nh = 0, cap = 0;
+	bool add;
 	int rc = -1, step;
 
 	days = gpu_db_prepare(db,
@@ -149,16 +207,32 @@ rebuild_days(sqlite3 *db, struct gpu_err *err)
 	del =
 	    gpu_db_prepare(db, "DELETE FROM usage_daily WHERE day_ms = ?", err);
 	ins = gpu_hrow_insert_prepare(db, GPU_ROLLUP_DAILY, err);
-	if (del == NULL || ins == NULL)
+	dh = gpu_db_prepare(db,
+			    "SELECT hour_ms FROM dirty_hours WHERE hour_ms >= ?"
+			    " AND hour_ms < ? ORDER BY hour_ms",
+			    err);
+	if (del == NULL || ins == NULL || dh == NULL)
 		goto out;
 	gpu_hrow_sink_init(&s, true, insert_day, ins);
 	while ((step = sqlite3_step(days)) == SQLITE_ROW) {
 		int64_t d = sqlite3_column_int64(days, 0);
+		int r = day_hours(dh, d, built, ctx, &hours, &nh, &cap, &add,
+				  err);
 
-		if (step_one(del, d, err) != 0 ||
-		    gpu_hrow_read(db, GPU_ROLLUP_HOURLY, d, d + GPU_DAY_MS,
-				  gpu_hrow_sink_hour, &s, err) != 0 ||
-		    gpu_hrow_sink_flush(&s, err) != 0) {
+		if (r == 0 && add)
+			r = gpu_hrow_read(db, GPU_ROLLUP_DAILY, d,
+					  d + GPU_DAY_MS, seed_day, &s, err);
+		if (r == 0)
+			r = step_one(del, d, err);
+		if (r == 0 && !add)
+			r = gpu_hrow_read(db, GPU_ROLLUP_HOURLY, d,
+					  d + GPU_DAY_MS, gpu_hrow_sink_hour,
+					  &s, err);
+		for (size_t i = 0; r == 0 && add && i < nh; i++)
+			r = gpu_hrow_read(db, GPU_ROLLUP_HOURLY, hours[i],
+					  hours[i] + GPU_HOUR_MS,
+					  gpu_hrow_sink_hour, &s, err);
+		if (r != 0 || gpu_hrow_sink_flush(&s, err) != 0) {
 			gpu_hrow_sink_release(&s);
 			goto out;
 		}
@@ -173,6 +247,8 @@ out:
 	sqlite3_finalize(days);
 	sqlite3_finalize(del);
 	sqlite3_finalize(ins);
+	sqlite3_finalize(dh);
+	free(hours);
 	return rc;
 }
 
@@ -226,7 +302,7 @@ gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
 		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
 		goto out;
 	}
-	if (rebuild_nodes(db, err) != 0 || rebuild_days(db, err) != 0)
+	if (rebuild_nodes(db, err) != 0 || rebuild_days(db, built, ctx, err) != 0)
 		goto out;
 	rc = gpu_db_exec(db, "DELETE FROM dirty_hours", err);
 	if (rc == 0 && hours != NULL)

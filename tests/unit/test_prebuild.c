@@ -258,6 +258,27 @@ test_prebuild_appends_and_overlaps(void **state)
 }
 
 static void
+test_prebuild_adds_to_the_day(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_sample s[600];
+	int n = fill(s, T, 3), built;
+
+	/*
+	 * Hours appended to a stored day, one load an hour as the pipeline
+	 * runs: the day rows are the stored ones plus the new hours'.
+	 */
+	load(f->db, s, n, NULL, 0, false, &built);
+	for (int h = 3; h < 6; h++) {
+		n = fill(s, T + h * HOUR, 1);
+		s[n - 1].user = str("late"); /* a group new to the day */
+		load(f->db, s, n, NULL, 0, false, &built);
+		assert_int_equal(built, 1);
+	}
+	assert_as_rebuilt(f->db);
+}
+
+static void
 test_prebuild_falls_back(void **state)
 {
 	struct fixture *f = *state;
@@ -328,6 +349,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_prebuild_first_load, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_prebuild_appends_and_overlaps,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prebuild_adds_to_the_day,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prebuild_falls_back, setup,
 					    teardown),
