@@ -274,8 +274,8 @@ digest_filter(struct run *r, struct gpu_err *err)
  * were deleted, all or in part: exporting it again would drop from the
  * lake what the warehouse no longer holds. A range or --rewrite that
  * reaches such a day is refused; an incremental export passes over it
- * (only allocations that changed there, whose samples are gone, name
- * it), saying so.
+ * (nothing there changed: samples before the horizon are rejected and
+ * allocations attribute none again), saying so with -v.
  */
 static int
 skip_purged(struct run *r, bool check_range, struct gpu_err *err)
@@ -309,11 +309,13 @@ skip_purged(struct run *r, bool check_range, struct gpu_err *err)
 			r->work[k++] = r->work[i];
 			continue;
 		}
+		if (!r->o->verbose)
+			continue;
 		gpu_time_fmt_iso((int64_t)r->work[i].day * DAY_MS, t);
 		t[10] = '\0';
-		gpu_warn("%s: day %s not exported again: its raw samples were "
-			 "deleted (gpuingest --keep-raw)",
-			 r->t->name, t);
+		gpu_msg("%s: day %s not exported again: its raw samples were "
+			"deleted (gpuingest --keep-raw)",
+			r->t->name, t);
 	}
 	r->nwork = k;
 	return 0;
