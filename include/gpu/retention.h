@@ -30,12 +30,12 @@ int64_t gpu_retention_target(int64_t now_ms, int64_t keep_ms);
 
 /* What gpu_retention_apply() did. */
 struct gpu_retention {
-	int64_t target_ms;  /* the horizon asked for (a day start with a lake) */
-	int64_t old_ms;	    /* the horizon before, or GPU_RETENTION_NONE */
-	int64_t horizon_ms; /* the horizon after, or GPU_RETENTION_NONE */
-	int64_t purged;	    /* fact rows deleted */
-	int64_t hours;	    /* hours whose facts were deleted */
-	int64_t kept_hours; /* hours with facts before target_ms kept */
+	int64_t target_ms; /* the horizon asked for (a day start with a lake) */
+	int64_t old_ms;	   /* the horizon before, or GPU_RETENTION_NONE */
+	int64_t horizon_ms;  /* the horizon after, or GPU_RETENTION_NONE */
+	int64_t purged;	     /* fact rows deleted */
+	int64_t hours;	     /* hours whose facts were deleted */
+	int64_t kept_hours;  /* hours with facts before target_ms kept */
 	int64_t kept_day_ms; /* when kept_hours: the first day kept, */
 	char *kept_lake;     /* not exported (or changed since) to this lake */
 };

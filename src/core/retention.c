@@ -89,8 +89,8 @@ gpu_retention_check(int64_t horizon_ms, int64_t from_ms, const char *what,
 
 /* The first fact time in [from, to) into *ts; *found says if any. */
 static int
-next_fact(sqlite3_stmt *st, int64_t from, int64_t to, int64_t *ts,
-	  bool *found, struct gpu_err *err)
+next_fact(sqlite3_stmt *st, int64_t from, int64_t to, int64_t *ts, bool *found,
+	  struct gpu_err *err)
 {
 	int rc;
 
@@ -159,8 +159,8 @@ any_lake(sqlite3_stmt *lakes, bool *any, struct gpu_err *err)
 
 /* Is day d exported to lake and up to date there? */
 static int
-day_exported(sqlite3_stmt *ex, const unsigned char *lake, int64_t d,
-	     bool *yes, struct gpu_err *err)
+day_exported(sqlite3_stmt *ex, const unsigned char *lake, int64_t d, bool *yes,
+	     struct gpu_err *err)
 {
 	int rc;
 
@@ -183,8 +183,8 @@ day_exported(sqlite3_stmt *ex, const unsigned char *lake, int64_t d,
  * out. The days are found by one seek each.
  */
 static int
-lake_limit(sqlite3 *db, sqlite3_stmt *next, sqlite3_stmt *lakes,
-	   int64_t *limit, struct gpu_retention *out, struct gpu_err *err)
+lake_limit(sqlite3 *db, sqlite3_stmt *next, sqlite3_stmt *lakes, int64_t *limit,
+	   struct gpu_retention *out, struct gpu_err *err)
 {
 	sqlite3_stmt *ex = gpu_db_prepare(db, EXPORTED_SQL, err);
 	int64_t cur = INT64_MIN, ts;
@@ -203,7 +203,8 @@ lake_limit(sqlite3 *db, sqlite3_stmt *next, sqlite3_stmt *lakes,
 		d = gpu_period_start(GPU_PERIOD_DAY, ts);
 		sqlite3_reset(lakes);
 		while (yes && (step = sqlite3_step(lakes)) == SQLITE_ROW) {
-			const unsigned char *lake = sqlite3_column_text(lakes, 0);
+			const unsigned char *lake =
+			    sqlite3_column_text(lakes, 0);
 
 			if (day_exported(ex, lake, d, &yes, err) != 0)
 				goto out;
