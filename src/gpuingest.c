@@ -749,17 +749,18 @@ report_keep(const struct run *r)
 	if (r->o->quiet)
 		return;
 	gpu_time_fmt_iso(k->horizon_ms, t);
-	gpu_msg("keep-raw: deleted %lld samples of %lld hours before %s",
-		(long long)k->purged, (long long)k->hours, t);
+	gpu_msg("keep-raw: deleted %lld sample%s of %lld hour%s before %s",
+		(long long)k->purged, k->purged == 1 ? "" : "s",
+		(long long)k->hours, k->hours == 1 ? "" : "s", t);
 	if (k->kept_hours == 0)
 		return;
 	gpu_time_fmt_iso(k->target_ms, t);
 	gpu_time_fmt_iso(k->kept_day_ms, d);
 	d[10] = '\0';
-	gpu_warn("keep-raw: kept %lld hours of samples before %s: day %s is "
+	gpu_warn("keep-raw: kept %lld hour%s of samples before %s: day %s is "
 		 "not exported to the lake '%s', or changed since (run "
 		 "gpuexport)",
-		 (long long)k->kept_hours, t, d,
+		 (long long)k->kept_hours, k->kept_hours == 1 ? "" : "s", t, d,
 		 k->kept_lake != NULL ? k->kept_lake : "");
 }
 

@@ -109,9 +109,9 @@ check "aggregates and bills are unchanged by the late load" $?
 
 n2=$(facts w.db)
 GPUUSAGE_NOW=2026-11-06T10:20:00Z gpuingest -q -d w.db --keep-raw 2d \
-	--summary json >json || fail "second --keep-raw"
+	--summary json >sum.json || fail "second --keep-raw"
 [ "$(facts w.db)" -eq "$n2" ] &&
-	grep -q '"keep_raw":{"deleted":0,"hours":0,"horizon":"2026-11-04T10:00:00Z","kept_hours":0}' json &&
+	grep -q '"keep_raw":{"deleted":0,"hours":0,"horizon":"2026-11-04T10:00:00Z","kept_hours":0}' sum.json &&
 	[ "$(sqlite3 w.db "SELECT count(*) FROM ingest_log
  WHERE source = '--keep-raw'")" -eq 1 ]
 check "a second --keep-raw is a no-op" $?
