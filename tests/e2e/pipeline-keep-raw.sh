@@ -12,7 +12,7 @@ export GPU_PIPELINE_NOW
 agg() {
 	gpuagg --db "$GPUUSAGE_DB" --period hour --by node,job >"$T/$1" ||
 		fail "gpuagg"
-	gpubill --db "$GPUUSAGE_DB" --from 2026-11-01 --to 2026-11-27T13 \
+	gpubill --db "$GPUUSAGE_DB" --from 2026-11-01 --to 2026-11-27T13:00 \
 		--by user >"$T/$1.bill" || fail "gpubill"
 }
 
