@@ -82,7 +82,8 @@ gpuagg -d w.db --by usage_category >/dev/null 2>err
 check "usage_category over the deleted range refuses, exit 1" $?
 gpuagg -d w.db --by usage_category --from 2026-11-04T10:00 >/dev/null
 check "usage_category after the horizon answers" $?
-gpubill -d w.db --by job --mem-threshold-gb 8 >/dev/null 2>err
+gpubill -d w.db --by job --from 2026-11-01 --to 2026-11-07 \
+	--mem-threshold-gb 8 >/dev/null 2>err
 [ $? -eq 1 ] && grep -q "memory-overage threshold other than the default needs raw samples" err
 check "another memory threshold over the deleted range refuses" $?
 gpuagg -d w.db --from 2026-11-02T10:30 >/dev/null 2>err
