@@ -749,7 +749,8 @@ report_keep(const struct run *r)
 	if (r->o->quiet)
 		return;
 	gpu_time_fmt_iso(k->horizon_ms, t);
-	gpu_msg("keep-raw: deleted %lld sample%s of %lld hour%s before %s",
+	gpu_msg("keep-raw: %s %lld sample%s of %lld hour%s before %s",
+		r->o->dry_run ? "would delete" : "deleted",
 		(long long)k->purged, k->purged == 1 ? "" : "s",
 		(long long)k->hours, k->hours == 1 ? "" : "s", t);
 	if (k->kept_hours == 0)
