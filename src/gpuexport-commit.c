@@ -271,8 +271,8 @@ digest_filter(struct run *r, struct gpu_err *err)
 
 /*
  * The facts of a day before the raw-sample horizon (gpuingest --keep-raw)
- * were deleted, all or in part: exporting it again would drop from the
- * lake what the warehouse no longer holds. A range or --rewrite that
+ * were deleted: exporting it again would drop from the lake what the
+ * warehouse no longer holds. A range or --rewrite that
  * reaches such a day is refused; an incremental export passes over it
  * (nothing there changed: samples before the horizon are rejected and
  * allocations attribute none again), saying so with -v.
@@ -290,9 +290,12 @@ skip_purged(struct run *r, bool check_range, struct gpu_err *err)
 		return -1;
 	if (h == GPU_RETENTION_NONE)
 		return 0;
+	/*
+	 * A day the horizon cuts was never in this lake whole: the horizon
+	 * falls on a day start wherever a lake held the table when it moved
+	 * (gpu/retention.h). Its rows after the horizon are exported.
+	 */
 	first = gpu_period_start(GPU_PERIOD_DAY, h);
-	if (first < h)
-		first += DAY_MS;
 	gpu_time_fmt_iso(first, t);
 	t[10] = '\0';
 	if (check_range && (r->ranged || r->o->rewrite) &&
