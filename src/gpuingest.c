@@ -122,11 +122,15 @@ struct run {
 	int nsamples;	     /* sample inputs loaded */
 	long long *inferred; /* samples by inferred interval, or NULL */
 	long long shared;    /* samples of a GPU several jobs held (hpc_job) */
-	bool keep_only;	     /* --keep-raw and no input */
-	int64_t now;	     /* --keep-raw's "now" */
-	int64_t horizon;     /* samples before it are rejected */
-	char horizon_why[96]; /* and why */
-	struct gpu_retention ret; /* what --keep-raw did */
+
+	/* --keep-raw: given without input, its now, what it did */
+	bool keep_only;
+	int64_t now;
+	struct gpu_retention ret;
+	/* Samples before the raw-sample horizon are rejected: why. */
+	int64_t horizon;
+	char horizon_why[96];
+
 	bool failed;
 	bool db_failed; /* stop at once: the transaction is broken */
 };
@@ -240,10 +244,9 @@ set_opt(void *ctx, int c, const char *arg)
 		break;
 	case OPT_KEEP_RAW:
 		if (gpu_time_parse_duration(arg, &o->keep_ms) != 0)
-			return gpu_usage_error(usage_text,
-					       "invalid duration for --keep-raw "
-					       "'%s'",
-					       arg);
+			return gpu_usage_error(
+			    usage_text, "invalid duration for --keep-raw '%s'",
+			    arg);
 		o->keep = arg;
 		o->has_keep = true;
 		break;
@@ -471,8 +474,8 @@ load_samples(struct run *r, struct input *in)
 		}
 		if (rc == GPU_READ_SAMPLE && s.ts_ms < r->horizon) {
 			/* Its hour's rollup is final: never rebuilt from it. */
-			rej = (struct gpu_reject){line, r->horizon_why,
-						  {"", 0}};
+			rej =
+			    (struct gpu_reject){line, r->horizon_why, {"", 0}};
 			rc = GPU_READ_REJECT;
 		}
 		if (rc == GPU_READ_SAMPLE) {

@@ -491,8 +491,7 @@ scan_reason(const struct gpu_agg_query *q)
 		return "a memory-overage threshold other than the default";
 	if (q->from_ms != INT64_MIN && q->to_ms != INT64_MAX &&
 	    gpu_period_start(GPU_PERIOD_HOUR, q->to_ms) <=
-		gpu_period_start(GPU_PERIOD_HOUR, q->from_ms - 1) +
-		    GPU_HOUR_MS)
+		gpu_period_start(GPU_PERIOD_HOUR, q->from_ms - 1) + GPU_HOUR_MS)
 		return "a range that holds no whole hour";
 	return "a scan of the facts";
 }
