@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "gpu/db.h"
+#include "gpu/diag.h"
+#include "gpu/retention.h"
 #include "gpu/sha256.h"
 #include "gpu/time.h"
 #include "gpuexport.h"
@@ -267,6 +269,61 @@ digest_filter(struct run *r, struct gpu_err *err)
 	return 0;
 }
 
+/*
+ * The facts of a day before the raw-sample horizon (gpuingest --keep-raw)
+ * were deleted: exporting it again would drop from the lake what the
+ * warehouse no longer holds. A range or --rewrite that
+ * reaches such a day is refused; an incremental export passes over it
+ * (nothing there changed: samples before the horizon are rejected and
+ * allocations attribute none again), saying so with -v.
+ */
+static int
+skip_purged(struct run *r, bool check_range, struct gpu_err *err)
+{
+	int64_t h, first;
+	char t[32];
+	size_t i, k = 0;
+
+	if (r->t->mode != EXP_BY_INGEST)
+		return 0;
+	if (gpu_retention_horizon(r->db, &h, err) != 0)
+		return -1;
+	if (h == GPU_RETENTION_NONE)
+		return 0;
+	/*
+	 * A day the horizon cuts was never in this lake whole: the horizon
+	 * falls on a day start wherever a lake held the table when it moved
+	 * (gpu/retention.h). Its rows after the horizon are exported.
+	 */
+	first = gpu_period_start(GPU_PERIOD_DAY, h);
+	gpu_time_fmt_iso(first, t);
+	t[10] = '\0';
+	if (check_range && (r->ranged || r->o->rewrite) &&
+	    r->o->from_ms < first)
+		return gpu_err_set(err,
+				   "cannot export %s before %s: its raw "
+				   "samples were deleted (gpuingest "
+				   "--keep-raw); give --from %s or later",
+				   r->t->name, t, t);
+	if (check_range)
+		return 0;
+	for (i = 0; i < r->nwork; i++) {
+		if ((int64_t)r->work[i].day * DAY_MS >= first) {
+			r->work[k++] = r->work[i];
+			continue;
+		}
+		if (!r->o->verbose)
+			continue;
+		gpu_time_fmt_iso((int64_t)r->work[i].day * DAY_MS, t);
+		t[10] = '\0';
+		gpu_msg("%s: day %s not exported again: its raw samples were "
+			"deleted (gpuingest --keep-raw)",
+			r->t->name, t);
+	}
+	r->nwork = k;
+	return 0;
+}
+
 /* Decide what to export: r->work. */
 static int
 find_work(struct run *r, struct gpu_err *err)
@@ -283,6 +340,8 @@ find_work(struct run *r, struct gpu_err *err)
 			return -1;
 		return digest_filter(r, err);
 	}
+	if (skip_purged(r, true, err) != 0)
+		return -1;
 	if (r->ranged || r->o->rewrite) {
 		if (all_days(r, err) != 0)
 			return -1;
@@ -297,6 +356,8 @@ find_work(struct run *r, struct gpu_err *err)
 		   ingest_days(r, cur->watermark, err) != 0) {
 		return -1;
 	}
+	if (skip_purged(r, false, err) != 0)
+		return -1;
 	for (i = 0; i < r->nwork; i++) {
 		struct work *w = &r->work[i];
 		char unused[65];

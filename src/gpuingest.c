@@ -19,6 +19,7 @@
 #include "gpu/num.h"
 #include "gpu/opt.h"
 #include "gpu/reader.h"
+#include "gpu/retention.h"
 #include "gpu/rollup.h"
 #include "gpu/table.h"
 #include "gpu/time.h"
@@ -36,6 +37,7 @@ enum {
 	OPT_JOB_COLUMNS,
 	OPT_INPUT_TZ,
 	OPT_ALLOCATIONS,
+	OPT_KEEP_RAW,
 };
 
 /* Rejected rows printed per input before the rest are only counted. */
@@ -50,7 +52,8 @@ static const char usage_text[] =
     "                 [--source name] [--max-reject-pct p] "
     "[--lock-timeout s]\n"
     "                 [--dry-run] [--summary text|json] [--progress] "
-    "[file ...]\n";
+    "[--keep-raw dur]\n"
+    "                 [file ...]\n";
 
 static const char help_text[] =
     "Load raw GPU samples (docs/FORMAT.md section 1) into the SQLite "
@@ -92,6 +95,14 @@ static const char help_text[] =
     "                           input's rows are rejected (default 5)\n"
     "      --lock-timeout S     wait S seconds for a busy warehouse "
     "(default 60)\n"
+    "      --keep-raw DUR       then delete the raw samples older than "
+    "DUR\n"
+    "                           (90d; whole hours, rolled up and exported "
+    "to\n"
+    "                           any lake first); rollups and bills stay\n"
+    "                           (docs/WAREHOUSE.md, Retention); without a "
+    "file\n"
+    "                           operand, only that\n"
     "      --dry-run            validate and count, write nothing\n"
     "      --summary FORM       counts on stdout as text (default) or json\n"
     "  -q, --quiet              no warnings, rejected rows, progress or "
@@ -111,6 +122,15 @@ struct run {
 	int nsamples;	     /* sample inputs loaded */
 	long long *inferred; /* samples by inferred interval, or NULL */
 	long long shared;    /* samples of a GPU several jobs held (hpc_job) */
+
+	/* --keep-raw: given without input, its now, what it did */
+	bool keep_only;
+	int64_t now;
+	struct gpu_retention ret;
+	/* Samples before the raw-sample horizon are rejected: why. */
+	int64_t horizon;
+	char horizon_why[96];
+
 	bool failed;
 	bool db_failed; /* stop at once: the transaction is broken */
 };
@@ -222,6 +242,14 @@ set_opt(void *ctx, int c, const char *arg)
 	case OPT_INPUT_TZ:
 		o->input_tz = arg;
 		break;
+	case OPT_KEEP_RAW:
+		if (gpu_time_parse_duration(arg, &o->keep_ms) != 0)
+			return gpu_usage_error(
+			    usage_text, "invalid duration for --keep-raw '%s'",
+			    arg);
+		o->keep = arg;
+		o->has_keep = true;
+		break;
 	default:
 		return GPU_EXIT_USAGE;
 	}
@@ -252,6 +280,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
 	    {"job-columns", required_argument, NULL, OPT_JOB_COLUMNS},
 	    {"input-tz", required_argument, NULL, OPT_INPUT_TZ},
+	    {"keep-raw", required_argument, NULL, OPT_KEEP_RAW},
 	    {NULL, 0, NULL, 0},
 	};
 	return gpu_opt_parse(argc, argv, ":d:f:j:a:n:c:qhV", longopts, usage_text,
@@ -443,6 +472,12 @@ load_samples(struct run *r, struct input *in)
 			r->failed = true;
 			break;
 		}
+		if (rc == GPU_READ_SAMPLE && s.ts_ms < r->horizon) {
+			/* Its hour's rollup is final: never rebuilt from it. */
+			rej =
+			    (struct gpu_reject){line, r->horizon_why, {"", 0}};
+			rc = GPU_READ_REJECT;
+		}
 		if (rc == GPU_READ_SAMPLE) {
 			apply_interval(r, iv, &s);
 			r->shared += s.njobs > 1;
@@ -572,6 +607,24 @@ load_jobs(struct run *r, struct input *in)
 	gpu_jobs_free(jr);
 }
 
+/* Say that an allocation input's changes reach before the horizon. */
+static void
+warn_horizon(const struct run *r, const char *source)
+{
+	const struct gpu_ingest_counts *c = gpu_ingest_source_counts(r->ing);
+	char t[32];
+
+	if (r->o->quiet || r->db_failed || c->before_horizon == 0)
+		return;
+	gpu_time_fmt_iso(r->horizon, t);
+	gpu_warn("%s: %lld allocation change%s reach%s before the raw-sample "
+		 "horizon %s: the samples there were deleted and keep their "
+		 "jobs in the rollups",
+		 source, (long long)c->before_horizon,
+		 c->before_horizon == 1 ? "" : "s",
+		 c->before_horizon == 1 ? "es" : "", t);
+}
+
 static void
 load_allocs(struct run *r, struct input *in)
 {
@@ -586,6 +639,7 @@ load_allocs(struct run *r, struct input *in)
 	}
 	load_records(r, in, ar, alloc_record, &r->allocs);
 	gpu_alloc_reader_free(ar);
+	warn_horizon(r, in->source);
 }
 
 enum input_kind { SAMPLES, JOBS, ALLOCATIONS };
@@ -674,6 +728,46 @@ print_inferred(struct gpu_buf *b, const struct run *r, bool json)
 	gpu_buf_adds(b, json ? "]" : "\n");
 }
 
+/* What --keep-raw did, as the summary's "keep_raw" object. */
+static void
+print_keep_json(struct gpu_buf *b, const struct gpu_retention *k)
+{
+	char t[32];
+
+	gpu_time_fmt_iso(k->horizon_ms, t);
+	gpu_buf_addf(b,
+		     ",\"keep_raw\":{\"deleted\":%lld,\"hours\":%lld,"
+		     "\"horizon\":\"%s\",\"kept_hours\":%lld}",
+		     (long long)k->purged, (long long)k->hours, t,
+		     (long long)k->kept_hours);
+}
+
+/* Report what --keep-raw did on stderr (not with --quiet). */
+static void
+report_keep(const struct run *r)
+{
+	const struct gpu_retention *k = &r->ret;
+	char t[32], d[32];
+
+	if (r->o->quiet)
+		return;
+	gpu_time_fmt_iso(k->horizon_ms, t);
+	gpu_msg("keep-raw: %s %lld sample%s of %lld hour%s before %s",
+		r->o->dry_run ? "would delete" : "deleted",
+		(long long)k->purged, k->purged == 1 ? "" : "s",
+		(long long)k->hours, k->hours == 1 ? "" : "s", t);
+	if (k->kept_hours == 0)
+		return;
+	gpu_time_fmt_iso(k->target_ms, t);
+	gpu_time_fmt_iso(k->kept_day_ms, d);
+	d[10] = '\0';
+	gpu_warn("keep-raw: kept %lld hour%s of samples before %s: day %s is "
+		 "not exported to the lake '%s', or changed since (run "
+		 "gpuexport)",
+		 (long long)k->kept_hours, k->kept_hours == 1 ? "" : "s", t, d,
+		 k->kept_lake != NULL ? k->kept_lake : "");
+}
+
 static void
 print_summary(const struct run *r)
 {
@@ -711,10 +805,13 @@ print_summary(const struct run *r)
 			print_counts_json(&b, &r->allocs, true);
 			gpu_buf_adds(&b, "}");
 		}
+		if (o->has_keep)
+			print_keep_json(&b, &r->ret);
 		gpu_buf_addf(&b, ",\"dry_run\":%s}\n",
 			     o->dry_run ? "true" : "false");
 	} else {
-		if (r->nsamples > 0 || (o->jobs == NULL && o->nallocs == 0))
+		if (r->nsamples > 0 ||
+		    (o->jobs == NULL && o->nallocs == 0 && !r->keep_only))
 			print_counts_text(&b, "samples", &r->samples,
 					  attribution);
 		if (r->inferred != NULL)
@@ -793,6 +890,16 @@ run_all(struct run *r, char **files, int nfiles)
 		db_error(r, &err);
 		goto out;
 	}
+	r->horizon = gpu_ingest_horizon(r->ing);
+	if (r->horizon != GPU_RETENTION_NONE) {
+		char t[32];
+
+		gpu_time_fmt_iso(r->horizon, t);
+		snprintf(r->horizon_why, sizeof(r->horizon_why),
+			 "timestamp before the raw-sample horizon %s "
+			 "(gpuingest --keep-raw)",
+			 t);
+	}
 	/*
 	 * Allocations before samples: the samples of this run are then
 	 * attributed as they are written, and only stored ones need a pass.
@@ -808,6 +915,11 @@ run_all(struct run *r, char **files, int nfiles)
 	if (!r->failed && gpu_rollup_update_built(r->db, gpu_ingest_built,
 						  r->ing, NULL, &err) != 0)
 		db_error(r, &err);
+	if (!r->failed && o->has_keep &&
+	    gpu_retention_apply(r->db,
+				gpu_retention_target(r->now, o->keep_ms),
+				o->keep_ms, r->now, &r->ret, &err) != 0)
+		db_error(r, &err);
 out:
 	gpu_ingest_free(r->ing);
 	r->ing = NULL;
@@ -819,6 +931,8 @@ out:
 		gpu_msg("cannot commit to '%s': %s", r->path, err.msg);
 		r->failed = true;
 	}
+	if (!r->failed && o->has_keep)
+		report_keep(r);
 	if (!r->failed)
 		print_summary(r);
 	return r->failed ? GPU_EXIT_FAIL : GPU_EXIT_OK;
@@ -832,6 +946,7 @@ main(int argc, char **argv)
 	struct gpu_err err = {{0}, {0}, 0};
 	char *stdin_only[] = {(char *)"-"};
 	char **files;
+	const char *why;
 	int nfiles, status, dashes = 0;
 
 	gpu_diag_init(argv[0]);
@@ -847,7 +962,9 @@ main(int argc, char **argv)
 	}
 	files = argv + optind;
 	nfiles = argc - optind;
-	if (nfiles == 0 && o.jobs == NULL && o.nallocs == 0) {
+	r.keep_only = nfiles == 0 && o.jobs == NULL && o.nallocs == 0 &&
+		      o.has_keep;
+	if (nfiles == 0 && o.jobs == NULL && o.nallocs == 0 && !o.has_keep) {
 		files = stdin_only;
 		nfiles = 1;
 	}
@@ -867,6 +984,11 @@ main(int argc, char **argv)
 		free(o.allocs);
 		return gpu_usage_error(usage_text, "%s", err.msg);
 	}
+	if (o.has_keep && gpu_time_now(&r.now, &why) != 0) {
+		free(o.allocs);
+		gpu_tz_free(o.tz);
+		return gpu_usage_error(usage_text, "%s", why);
+	}
 	r.o = &o;
 	r.path = gpu_db_path(o.db);
 	status = run_all(&r, files, nfiles);
@@ -876,6 +998,7 @@ main(int argc, char **argv)
 	}
 	free(o.allocs);
 	free(r.inferred);
+	gpu_retention_release(&r.ret);
 	gpu_tz_free(o.tz);
 	return gpu_close_stdout(status);
 }

@@ -37,6 +37,9 @@ struct opts {
 	bool summary_set;
 	bool quiet;
 	bool progress;
+	bool has_keep;	  /* --keep-raw given */
+	const char *keep; /* its argument */
+	int64_t keep_ms;
 };
 
 /* One input; fp is a regular file (pipes are spooled to one). */

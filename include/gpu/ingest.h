@@ -18,10 +18,13 @@
  * attributed: samples written with a job from an allocation (a sample
  * input), or stored samples whose job an allocation input changed;
  * overlaps: those of them that more than one allocation covers.
+ * before_horizon: allocation changes that reach before the raw-sample
+ * horizon (gpu/retention.h), where no sample is attributed again.
  */
 struct gpu_ingest_counts {
 	int64_t read, inserted, updated, unchanged, superseded, rejected;
 	int64_t attributed, overlaps;
+	int64_t before_horizon;
 	bool has_ts;
 	int64_t min_ts_ms, max_ts_ms;
 };
@@ -93,6 +96,13 @@ int gpu_ingest_reject(struct gpu_ingest *ing, long line, const char *reason,
  */
 int gpu_ingest_end_source(struct gpu_ingest *ing, const char *sha256,
 			  int64_t now_ms, struct gpu_err *err);
+
+/*
+ * The raw-sample horizon the loader found (gpu/retention.h): samples
+ * before it must not be loaded (the caller rejects them), and it neither
+ * marks nor attributes again an hour before it.
+ */
+int64_t gpu_ingest_horizon(const struct gpu_ingest *ing);
 
 /* The counts of the current (or last) input. Borrowed. */
 const struct gpu_ingest_counts *

@@ -22,7 +22,9 @@
  * GPU_DEFAULT_THRESHOLD_MIB (the rollup's), or grouped by
  * GPU_DIM_CATEGORY (which no rollup holds), it scans the fact table for
  * the whole range instead. Owners are effective (the sample's, else its job
- * record's). On success *out is a finished aggregate (free with
+ * record's). A read of the facts before the raw-sample horizon (the
+ * samples were deleted, gpu/retention.h) fails with err saying what needed
+ * them. On success *out is a finished aggregate (free with
  * gpu_agg_free()); on failure -1, err filled, *out NULL.
  */
 int gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q,

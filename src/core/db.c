@@ -333,6 +333,24 @@ static const char *const migrations[GPU_DB_VERSION][MIGRATION_PARTS] = {
 	" DEFAULT 0;"
 	"ALTER TABLE jobs_dim ADD COLUMN mig_slices INTEGER;"
 	},
+
+	/*
+	 * 6 -> 7: raw-sample retention (gpuingest --keep-raw). retention
+	 * holds, per table (only 'gpu_usage_fact' so far), the horizon:
+	 * every row before it was deleted, none before it is loaded again,
+	 * and the rollups of its hours are final. ingest_log counts the
+	 * fact rows a retention pass deleted (its own row, source
+	 * '--keep-raw').
+	 */
+	{
+	"CREATE TABLE retention("
+	" tbl TEXT PRIMARY KEY,"
+	" horizon_ms INTEGER NOT NULL,"
+	" keep_ms INTEGER,"
+	" updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"ALTER TABLE ingest_log ADD COLUMN purged INTEGER NOT NULL"
+	" DEFAULT 0;"
+	},
 };
 
 const char *

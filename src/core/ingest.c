@@ -12,6 +12,7 @@
 #include "gpu/db.h"
 #include "gpu/hashmap.h"
 #include "gpu/prebuild.h"
+#include "gpu/retention.h"
 
 /*
  * The run's maps (gpu/hashmap.h): dimension keys by name, and entries by
@@ -373,6 +374,7 @@ struct gpu_ingest {
 	size_t ngpus;
 	int64_t last_hour;
 	struct gpu_prebuild pre; /* hourly rollup rows of new hours */
+	int64_t horizon_ms; /* raw-sample horizon (gpu/retention.h) */
 
 	char *source;
 	int64_t ingest_id;
@@ -664,7 +666,8 @@ gpu_ingest_new(sqlite3 *db, const struct gpu_ingest_opts *opts,
 	}
 	ing->batch_st = prepare_batch(db, err);
 	if (ing->batch_st == NULL || load_hi(ing, err) != 0 ||
-	    load_has_allocs(ing, err) != 0)
+	    load_has_allocs(ing, err) != 0 ||
+	    gpu_retention_horizon(db, &ing->horizon_ms, err) != 0)
 		goto fail;
 	return ing;
 fail:
@@ -913,7 +916,8 @@ mark_hour(struct gpu_ingest *ing, int64_t ts, bool built, struct gpu_err *err)
 
 	if (!built)
 		gpu_prebuild_off(&ing->pre, hour);
-	if (hour == ing->last_hour)
+	/* Before the horizon the rollups are final (gpu/retention.h). */
+	if (hour == ing->last_hour || hour < ing->horizon_ms)
 		return 0;
 	ing->last_hour = hour;
 	slot_of(&ing->hour_map, &hour, sizeof(hour), &added);
@@ -1696,6 +1700,14 @@ coverage(const struct held *h, int64_t *lo, int64_t *hi)
 static void
 add_dirty(struct gpu_ingest *ing, uint64_t code, int64_t lo, int64_t hi)
 {
+	/*
+	 * The samples before the raw-sample horizon were deleted and their
+	 * rollups are final: nothing there is attributed again.
+	 */
+	if (lo < ing->horizon_ms && lo < hi) {
+		ing->c.before_horizon++;
+		lo = ing->horizon_ms;
+	}
 	if (lo >= hi)
 		return;
 	ing->dirty = gpu_xreallocarray(ing->dirty, ing->ndirty + 1,
@@ -2123,4 +2135,10 @@ gpu_ingest_built(void *ctx, int64_t hour)
 	struct gpu_ingest *ing = ctx;
 
 	return gpu_prebuild_built(&ing->pre, hour);
+}
+
+int64_t
+gpu_ingest_horizon(const struct gpu_ingest *ing)
+{
+	return ing->horizon_ms;
 }

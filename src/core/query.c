@@ -8,6 +8,7 @@
 
 #include "gpu/db.h"
 #include "gpu/hrow.h"
+#include "gpu/retention.h"
 #include "gpu/time.h"
 
 /*
@@ -44,6 +45,7 @@ struct dbq {
 	struct gpu_pending pending;
 	int64_t *dirty; /* the dirty hours of the range, ascending */
 	size_t ndirty;
+	int64_t horizon; /* facts before it were deleted (gpu/retention.h) */
 	struct gpu_hrow_sink sink;
 };
 
@@ -261,7 +263,7 @@ dbq_init(struct dbq *q, sqlite3 *db, const struct gpu_agg_query *aq,
 	    db, "SELECT name FROM names_dim WHERE name_key = ?", err);
 	if (q->nodes.st == NULL || q->jobs.st == NULL || q->names.st == NULL)
 		return -1;
-	return 0;
+	return gpu_retention_horizon(db, &q->horizon, err);
 }
 
 /* Add integer group i to a as a named group with its sums and owner. */
@@ -349,10 +351,17 @@ check_query(const struct gpu_agg_query *q, struct gpu_err *err)
 	return 0;
 }
 
-/* Facts of [from, to) into the sink, as hour rows. */
+/*
+ * Facts of [from, to) into the sink, as hour rows; refused before the
+ * raw-sample horizon, where what (the reason the facts are read) would
+ * be answered from the few facts left.
+ */
 static int
-scan(struct dbq *q, int64_t from, int64_t to, struct gpu_err *err)
+scan(struct dbq *q, int64_t from, int64_t to, const char *what,
+     struct gpu_err *err)
 {
+	if (gpu_retention_check(q->horizon, from, what, err) != 0)
+		return -1;
 	if (q->q.dims & GPU_DIM_CATEGORY)
 		return gpu_hrow_scan_category(
 		    q->db, from, to, q->q.threshold_mib, &q->pending,
@@ -430,7 +439,8 @@ read_hours(struct dbq *q, enum gpu_rollup t, int64_t from, int64_t to,
 		    gpu_hrow_read(q->db, t, cur, a, gpu_hrow_sink_hour,
 				  &q->sink, err) != 0)
 			return -1;
-		if (scan(q, a, b, err) != 0)
+		if (scan(q, a, b, "an hour whose rollup is out of date", err) !=
+		    0)
 			return -1;
 		cur = b;
 	}
@@ -471,6 +481,21 @@ read_days(struct dbq *q, int64_t from, int64_t to, struct gpu_err *err)
 	return 0;
 }
 
+/* Why a query reads the facts of its whole range. */
+static const char *
+scan_reason(const struct gpu_agg_query *q)
+{
+	if (q->dims & GPU_DIM_CATEGORY)
+		return "grouping by usage_category";
+	if (q->threshold_mib != GPU_DEFAULT_THRESHOLD_MIB)
+		return "a memory-overage threshold other than the default";
+	if (q->from_ms != INT64_MIN && q->to_ms != INT64_MAX &&
+	    gpu_period_start(GPU_PERIOD_HOUR, q->to_ms) <=
+		gpu_period_start(GPU_PERIOD_HOUR, q->from_ms - 1) + GPU_HOUR_MS)
+		return "a range that holds no whole hour";
+	return "a scan of the facts";
+}
+
 int
 gpu_query_scan(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 	       struct gpu_err *err)
@@ -482,10 +507,13 @@ gpu_query_scan(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 	if (check_query(q, err) != 0)
 		return -1;
 	ok = dbq_init(&dq, db, q, err) == 0 &&
-	     scan(&dq, q->from_ms, q->to_ms, err) == 0 &&
+	     scan(&dq, q->from_ms, q->to_ms, scan_reason(q), err) == 0 &&
 	     gpu_hrow_sink_flush(&dq.sink, err) == 0;
 	return dbq_done(&dq, ok, out, err);
 }
+
+/* Why a query reads the facts of the hours at its range's edges. */
+#define EDGE "a range that starts or ends inside an hour"
 
 int
 gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
@@ -535,7 +563,7 @@ gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 	ok =
 	    dbq_init(&dq, db, q, err) == 0 && load_dirty(&dq, hf, ht, err) == 0;
 	if (ok && q->from_ms < hf)
-		ok = scan(&dq, q->from_ms, hf, err) == 0;
+		ok = scan(&dq, q->from_ms, hf, EDGE, err) == 0;
 	if (ok && hf < df)
 		ok = read_hours(&dq, hourly, hf, df, err) == 0;
 	if (ok && df < dt)
@@ -543,7 +571,7 @@ gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 	if (ok && dt < ht)
 		ok = read_hours(&dq, hourly, dt, ht, err) == 0;
 	if (ok && ht < q->to_ms)
-		ok = scan(&dq, ht, q->to_ms, err) == 0;
+		ok = scan(&dq, ht, q->to_ms, EDGE, err) == 0;
 	ok = ok && gpu_hrow_sink_flush(&dq.sink, err) == 0;
 	return dbq_done(&dq, ok, out, err);
 }

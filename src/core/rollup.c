@@ -6,6 +6,7 @@
 
 #include "gpu/db.h"
 #include "gpu/hrow.h"
+#include "gpu/retention.h"
 
 /* Whether dirty_hours has a row; -1 on error. */
 static int
@@ -252,6 +253,31 @@ out:
 	return rc;
 }
 
+/*
+ * Forget the dirty hours before the raw-sample horizon: their facts were
+ * deleted (gpuingest --keep-raw), so their rollups are final and a
+ * rebuild from the facts left would lose them.
+ */
+static int
+drop_purged(sqlite3 *db, struct gpu_err *err)
+{
+	sqlite3_stmt *st;
+	int64_t horizon;
+	int rc;
+
+	if (gpu_retention_horizon(db, &horizon, err) != 0)
+		return -1;
+	if (horizon == GPU_RETENTION_NONE)
+		return 0;
+	st = gpu_db_prepare(db, "DELETE FROM dirty_hours WHERE hour_ms < ?",
+			    err);
+	if (st == NULL)
+		return -1;
+	rc = step_one(st, horizon, err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int
 gpu_rollup_update(sqlite3 *db, size_t *hours, struct gpu_err *err)
 {
@@ -268,6 +294,8 @@ gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
 
 	if (hours != NULL)
 		*hours = 0;
+	if (drop_purged(db, err) != 0)
+		return -1;
 	if ((rc = has_dirty(db, err)) <= 0)
 		return rc;
 	rc = -1;
