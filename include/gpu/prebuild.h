@@ -44,15 +44,15 @@ struct gpu_prebuild {
 		struct gpu_hrows rows;
 	} open[GPU_PREBUILD_OPEN];
 	int nopen;
-	bool written;	      /* an hour was written */
+	bool written; /* an hour was written */
 	gpu_owner_fn *owner;
 	void *owner_ctx;
 	sqlite3_stmt *del, *ins;
 };
 
 /* Start with no hour; release with gpu_prebuild_release(). */
-void gpu_prebuild_init(struct gpu_prebuild *p, sqlite3 *db,
-		       int64_t fresh_from, gpu_owner_fn *owner, void *ctx);
+void gpu_prebuild_init(struct gpu_prebuild *p, sqlite3 *db, int64_t fresh_from,
+		       gpu_owner_fn *owner, void *ctx);
 void gpu_prebuild_release(struct gpu_prebuild *p);
 
 /*

@@ -44,7 +44,8 @@ state_of(struct gpu_prebuild *p, int64_t hour)
 {
 	size_t i = gpu_hashmap_find(&p->state, &hour, sizeof(hour));
 
-	return i == GPU_HASHMAP_NONE ? NULL : &gpu_hashmap_at(&p->state, i)->val;
+	return i == GPU_HASHMAP_NONE ? NULL
+				     : &gpu_hashmap_at(&p->state, i)->val;
 }
 
 /* Drop open hour i (its rows' memory is kept for the next hour). */
@@ -198,7 +199,7 @@ gpu_prebuild_add(struct gpu_prebuild *p, const int64_t *k,
 	if (hour < p->fresh_from)
 		return 0;
 	st = &gpu_hashmap_at(&p->state, gpu_hashmap_put(&p->state, &hour,
-							 sizeof(hour), &added))
+							sizeof(hour), &added))
 		  ->val;
 	if (added) {
 		*st = OPEN;

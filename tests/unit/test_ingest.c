@@ -14,6 +14,8 @@
 #include "gpu/db.h"
 #include "gpu/ingest.h"
 
+#include "warehouse-fixture.h"
+
 /* 2026-11-28T16:00:00Z */
 #define T INT64_C(1795881600000)
 #define MIN INT64_C(60000)
@@ -59,44 +61,6 @@ q(sqlite3 *db, const char *sql)
 	return v;
 }
 
-struct fixture {
-	char path[64];
-	sqlite3 *db;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct gpu_db_opts o = {false, 1000};
-	struct gpu_err err;
-	int fd;
-
-	snprintf(f->path, sizeof(f->path), "/tmp/test_ingest_XXXXXX");
-	fd = mkstemp(f->path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(f->path);
-	assert_int_equal(gpu_db_open(f->path, &o, &f->db, &err), 0);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-	char p[80];
-
-	gpu_db_close(f->db, NULL);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	free(f);
-	return 0;
-}
 
 /* Load n samples as one input in one transaction; return its counts. */
 static struct gpu_ingest_counts
@@ -635,22 +599,22 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_ingest_reload_orders, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_ingest_upsert_counts, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ingest_reload_orders, wh_setup,
+					    wh_teardown),
+	    cmocka_unit_test_setup_teardown(test_ingest_upsert_counts, wh_setup,
+					    wh_teardown),
 	    cmocka_unit_test_setup_teardown(test_ingest_dims_and_dirty_hours,
-					    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_ingest_job_records, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_ingest_v1_migration, setup,
-					    teardown),
+					    wh_setup, wh_teardown),
+	    cmocka_unit_test_setup_teardown(test_ingest_job_records, wh_setup,
+					    wh_teardown),
+	    cmocka_unit_test_setup_teardown(test_ingest_v1_migration, wh_setup,
+					    wh_teardown),
 	    cmocka_unit_test_setup_teardown(
-		test_ingest_attribution_either_order, setup, teardown),
+		test_ingest_attribution_either_order, wh_setup, wh_teardown),
 	    cmocka_unit_test_setup_teardown(test_ingest_attribution_corrected,
-					    setup, teardown),
+					    wh_setup, wh_teardown),
 	    cmocka_unit_test_setup_teardown(test_ingest_attribution_overlap,
-					    setup, teardown),
+					    wh_setup, wh_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,8 @@
 #include "gpu/prebuild.h"
 #include "gpu/rollup.h"
 
+#include "warehouse-fixture.h"
+
 /* 2026-11-28T16:00:00Z */
 #define T INT64_C(1795881600000)
 #define MIN INT64_C(60000)
@@ -52,45 +54,6 @@ sample(int64_t ts, const char *node, int gpu, double util, const char *job)
 	s.power_w = 100.25 + util / 3.0;
 	s.has_power = true;
 	return s;
-}
-
-struct fixture {
-	char path[64];
-	sqlite3 *db;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct gpu_db_opts o = {false, 1000};
-	struct gpu_err err;
-	int fd;
-
-	snprintf(f->path, sizeof(f->path), "/tmp/test_prebuild_XXXXXX");
-	fd = mkstemp(f->path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(f->path);
-	assert_int_equal(gpu_db_open(f->path, &o, &f->db, &err), 0);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-	char p[80];
-
-	gpu_db_close(f->db, NULL);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	free(f);
-	return 0;
 }
 
 /* Every row of the three rollups, as text with the doubles' exact bits. */
@@ -158,10 +121,10 @@ load(sqlite3 *db, const struct gpu_sample *s, int n, const struct gpu_job *j,
 	assert_int_equal(gpu_ingest_end_source(ing, "ab", 2, &err), 0);
 	assert_int_equal(gpu_ingest_finish(ing, &err), 0);
 	*built = 0;
-	assert_int_equal(
-	    sqlite3_prepare_v2(db, "SELECT hour_ms FROM dirty_hours", -1, &st,
-			       NULL),
-	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT hour_ms FROM dirty_hours",
+					    -1, &st, NULL),
+			 SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		*built += gpu_ingest_built(ing, sqlite3_column_int64(st, 0));
 	sqlite3_finalize(st);
@@ -346,18 +309,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_prebuild_first_load, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_prebuild_first_load, wh_setup,
+					    wh_teardown),
 	    cmocka_unit_test_setup_teardown(test_prebuild_appends_and_overlaps,
-					    setup, teardown),
+					    wh_setup, wh_teardown),
 	    cmocka_unit_test_setup_teardown(test_prebuild_adds_to_the_day,
-					    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_prebuild_falls_back, setup,
-					    teardown),
+					    wh_setup, wh_teardown),
+	    cmocka_unit_test_setup_teardown(test_prebuild_falls_back, wh_setup,
+					    wh_teardown),
 	    cmocka_unit_test_setup_teardown(test_prebuild_repeat_and_order,
-					    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_prebuild_group_order, setup,
-					    teardown),
+					    wh_setup, wh_teardown),
+	    cmocka_unit_test_setup_teardown(test_prebuild_group_order, wh_setup,
+					    wh_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,8 @@
 #include "gpu/retention.h"
 #include "gpu/rollup.h"
 
+#include "warehouse-fixture.h"
+
 #define H INT64_C(3600000)
 #define D (24 * H)
 /* 2026-11-01T00:00:00Z */
@@ -36,28 +38,10 @@ exec(sqlite3 *db, const char *sql)
 static void
 remove_db(void)
 {
-	char p[64];
-
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
+	wh_remove(path);
 }
 
-static int64_t
-count(sqlite3 *db, const char *sql)
-{
-	struct gpu_err err = {0};
-	sqlite3_stmt *st = gpu_db_prepare(db, sql, &err);
-	int64_t n;
-
-	assert_non_null(st);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
+#define count wh_count
 
 /* One fact at ts on node 1 (job 1), loaded by ingest 1. */
 static void
