@@ -169,7 +169,8 @@ day_hours(sqlite3_stmt *st, int64_t d, gpu_rollup_built_fn *built, void *ctx,
 
 		if (*n == *cap) {
 			*cap = *cap == 0 ? 32 : *cap * 2;
-			*hours = gpu_xreallocarray(*hours, *cap, sizeof(**hours));
+			*hours =
+			    gpu_xreallocarray(*hours, *cap, sizeof(**hours));
 		}
 		(*hours)[(*n)++] = h;
 		if (*all_built && !built(ctx, h))
@@ -217,8 +218,8 @@ rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
 	gpu_hrow_sink_init(&s, true, insert_day, ins);
 	while ((step = sqlite3_step(days)) == SQLITE_ROW) {
 		int64_t d = sqlite3_column_int64(days, 0);
-		int r = day_hours(dh, d, built, ctx, &hours, &nh, &cap, &add,
-				  err);
+		int r =
+		    day_hours(dh, d, built, ctx, &hours, &nh, &cap, &add, err);
 
 		if (r == 0 && add)
 			r = gpu_hrow_read(db, GPU_ROLLUP_DAILY, d,
@@ -330,7 +331,8 @@ gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
 		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
 		goto out;
 	}
-	if (rebuild_nodes(db, err) != 0 || rebuild_days(db, built, ctx, err) != 0)
+	if (rebuild_nodes(db, err) != 0 ||
+	    rebuild_days(db, built, ctx, err) != 0)
 		goto out;
 	rc = gpu_db_exec(db, "DELETE FROM dirty_hours", err);
 	if (rc == 0 && hours != NULL)

@@ -97,13 +97,12 @@ cpu_has_sha(void)
 __attribute__((target("sha,sse4.1,ssse3"))) static void
 compress_ni(uint32_t h[8], const unsigned char *p, size_t n)
 {
-	const __m128i swap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL,
-					    0x0405060700010203LL);
+	const __m128i swap =
+	    _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
 	__m128i abef, cdgh, t;
 
 	t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xB1);
-	cdgh = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]),
-				 0x1B);
+	cdgh = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1B);
 	abef = _mm_alignr_epi8(t, cdgh, 8);
 	cdgh = _mm_blend_epi16(cdgh, t, 0xF0);
 	for (; n > 0; n--, p += 64) {
