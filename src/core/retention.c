@@ -189,7 +189,7 @@ lake_limit(sqlite3 *db, sqlite3_stmt *next, sqlite3_stmt *lakes, int64_t *limit,
 	sqlite3_stmt *ex = gpu_db_prepare(db, EXPORTED_SQL, err);
 	int64_t cur = INT64_MIN, ts;
 	bool found, yes = true;
-	int rc = -1, step;
+	int rc = -1, step = SQLITE_DONE;
 
 	if (ex == NULL)
 		return -1;
