@@ -46,6 +46,8 @@ struct run {
 	uint64_t rows;
 	size_t file_no;
 	int ingest_col; /* the ingest_id column, or -1 */
+	sqlite3 **readers; /* on db's snapshot, for the reader threads */
+	size_t nreaders;
 };
 
 static int64_t
@@ -482,22 +484,25 @@ close_file(struct run *r, struct lake_pq *pq, const char *path, int32_t day,
 static int
 write_day(struct run *r, const struct work *w, struct gpu_err *err)
 {
-	struct exp_source src;
 	struct exp_pipe *pipe;
 	const struct exp_val *vals;
 	struct lake_pq *pq = NULL;
 	struct gpu_buf path;
 	int rc;
 
-	if (exp_source_open(&src, r->db, r->t, r->dims, w->day, false,
-			    !w->overwrite && r->t->mode == EXP_BY_INGEST,
-			    w->mark, err) != 0)
+	if (r->nreaders > 0)
+		pipe = exp_pipe_start(r->readers, r->nreaders, r->t, r->dims,
+				      w->day,
+				      !w->overwrite &&
+					  r->t->mode == EXP_BY_INGEST,
+				      w->mark, err);
+	else
+		pipe = exp_pipe_start(&r->db, 1, r->t, r->dims, w->day,
+				      !w->overwrite &&
+					  r->t->mode == EXP_BY_INGEST,
+				      w->mark, err);
+	if (pipe == NULL)
 		return -1;
-	pipe = exp_pipe_start(&src, err);
-	if (pipe == NULL) {
-		exp_source_close(&src);
-		return -1;
-	}
 	gpu_buf_init(&path);
 	while ((rc = exp_pipe_next(pipe, &vals, err)) == 1) {
 		if (pq == NULL) {
@@ -525,7 +530,6 @@ write_day(struct run *r, const struct work *w, struct gpu_err *err)
 		unlink(path.data);
 	lake_pq_free(pq);
 	exp_pipe_stop(pipe);
-	exp_source_close(&src);
 	gpu_buf_release(&path);
 	return rc < 0 ? -1 : 0;
 }
@@ -1036,27 +1040,30 @@ run_free(struct run *r)
 	free(r->ingests);
 }
 
-/* Read the warehouse (one read transaction) and write the data files. */
+/*
+ * Read the warehouse (one read transaction, on db and the readers' own
+ * connections, one snapshot) and write the data files.
+ */
 static int
 export_data(struct run *r, struct gpu_err *err)
 {
 	size_t i;
-	int rc = 0;
+	int rc = -1;
 
-	if (gpu_db_exec(r->db, "BEGIN", err) != 0)
+	/* The bills are computed by db alone. */
+	if (exp_readers_begin(r->db, r->t->sql != NULL ? r->o->threads : 1,
+			      r->o->lock_timeout_ms, &r->readers,
+			      &r->nreaders, err) != 0)
 		return -1;
 	/* The names are read in the same snapshot as the rows. */
-	if (exp_dims_load(r->db, &r->dims_store, err) != 0) {
-		gpu_db_rollback(r->db);
-		return -1;
-	}
+	if (exp_dims_load(r->db, &r->dims_store, err) != 0)
+		goto out;
 	r->dims_store.rates = r->o->rates;
-	if (find_work(r, err) != 0) {
-		gpu_db_rollback(r->db);
-		return -1;
-	}
+	if (find_work(r, err) != 0)
+		goto out;
 	if (r->nwork > 1)
 		qsort(r->work, r->nwork, sizeof(*r->work), cmp_work);
+	rc = 0;
 	for (i = 0; i < r->nwork && rc == 0; i++) {
 		size_t j;
 
@@ -1066,6 +1073,10 @@ export_data(struct run *r, struct gpu_err *err)
 					r->s.files[j].removed = true;
 		rc = write_day(r, &r->work[i], err);
 	}
+out:
+	exp_readers_end(r->readers, r->nreaders);
+	r->readers = NULL;
+	r->nreaders = 0;
 	gpu_db_rollback(r->db);
 	r->nnew = r->nfiles;
 	return rc;

@@ -338,6 +338,14 @@ exp_source_open(struct exp_source *src, sqlite3 *db, const struct exp_table *t,
 	return 0;
 }
 
+void
+exp_source_range(struct exp_source *src, int64_t lo_ms, int64_t hi_ms)
+{
+	sqlite3_reset(src->st);
+	sqlite3_bind_int64(src->st, 1, lo_ms);
+	sqlite3_bind_int64(src->st, 2, hi_ms);
+}
+
 static const struct exp_name *
 lookup(const struct exp_name *v, size_t n, int64_t k)
 {
