@@ -432,6 +432,7 @@ open_file(struct run *r, int32_t day, struct gpu_buf *path, struct gpu_err *err)
 	gpu_buf_addf(path, "%s%05zu-0-%s.parquet", dir.data, r->file_no++,
 		     uuid);
 	gpu_buf_release(&dir);
+	po.threads = r->o->threads;
 	po.kv_key = "iceberg.schema";
 	po.kv_value = r->schema_json.data;
 	pq = lake_pq_open(path->data, r->t->schema.fields, r->t->schema.nfields,

@@ -53,7 +53,11 @@ struct lake_pq_opts {
 	const char *created_by; /* "APP version X.Y.Z" form */
 	const char *kv_key;	/* one key-value pair for the footer, or NULL */
 	const char *kv_value;
+	size_t threads; /* encode a row group's columns on this many; 0: 1 */
 };
+
+/* The most encoding threads a writer uses. */
+#define LAKE_PQ_MAX_THREADS 64
 
 /* Whole-file statistics of one column, as Iceberg's manifest wants them. */
 struct lake_pq_colstats {
