@@ -59,8 +59,8 @@ struct exp_pipe {
 static long
 fill(struct rd *d, struct batch *b)
 {
-	const struct lake_schema *sc = &d->src.t->schema;
-	size_t ncols = d->p->ncols, r, i;
+	const struct exp_pipe *p = d->p;
+	size_t ncols = p->ncols, r, i;
 	int rc = 1;
 
 	b->rows = 0;
@@ -72,12 +72,13 @@ fill(struct rd *d, struct batch *b)
 		rc = exp_source_read(&d->src, row, &d->err);
 		if (rc <= 0)
 			break;
-		for (i = 0; i < sc->nfields; i++) {
-			if (sc->fields[i].type != LAKE_STRING || row[i].null ||
-			    row[i].stable)
+		for (i = 0; i < p->nstrs; i++) {
+			struct exp_val *x = &row[p->strs[i]];
+
+			if (x->null || x->stable)
 				continue;
-			row[i].i = (int64_t)b->text.len;
-			gpu_buf_add(&b->text, row[i].s, row[i].n);
+			x->i = (int64_t)b->text.len;
+			gpu_buf_add(&b->text, x->s, x->n);
 		}
 		b->rows++;
 	}

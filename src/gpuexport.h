@@ -83,8 +83,11 @@ struct exp_source {
  */
 enum exp_mode { EXP_BY_INGEST, EXP_BY_DIGEST };
 
-/* How a selected column becomes a value: as it is, or a key's name. */
-enum exp_kind { EXP_RAW, EXP_NODE, EXP_NAME, EXP_JOB };
+/*
+ * How a selected column becomes a value: as it is, a key's name, a MIG
+ * instance ('' is NULL, else an integer) or a share in 28ths (NULL: 1).
+ */
+enum exp_kind { EXP_RAW, EXP_NODE, EXP_NAME, EXP_JOB, EXP_MIG, EXP_SHARE28 };
 
 struct exp_table {
 	const char *name; /* --table name and directory name */
