@@ -374,7 +374,10 @@ put_row(struct run *r, struct lake_pq *pq, const struct exp_val *vals,
 			lake_pq_double(pq, i, v->d);
 			break;
 		case LAKE_STRING:
-			lake_pq_str(pq, i, v->s, v->n);
+			if (v->stable)
+				lake_pq_str_stable(pq, i, v->s, v->n);
+			else
+				lake_pq_str(pq, i, v->s, v->n);
 			break;
 		}
 	}

@@ -8,7 +8,7 @@
 #include "gpu/db.h"
 #include "gpuexport.h"
 
-#define BATCH_ROWS 4096
+#define BATCH_ROWS 1024
 #define NBATCH 4
 #define DAY_MS INT64_C(86400000)
 /*
@@ -21,6 +21,7 @@
 struct batch {
 	size_t rows;
 	bool last;	      /* the chunk's last batch */
+	bool copied;	      /* some strings are in text */
 	struct exp_val *vals; /* BATCH_ROWS rows of ncols */
 	struct gpu_buf text;  /* strings not stable; vals hold offsets */
 };
@@ -65,6 +66,7 @@ fill(struct rd *d, struct batch *b)
 
 	b->rows = 0;
 	b->last = false;
+	b->copied = false;
 	gpu_buf_reset(&b->text);
 	for (r = 0; r < BATCH_ROWS; r++) {
 		struct exp_val *row = b->vals + r * ncols;
@@ -79,6 +81,7 @@ fill(struct rd *d, struct batch *b)
 				continue;
 			x->i = (int64_t)b->text.len;
 			gpu_buf_add(&b->text, x->s, x->n);
+			b->copied = true;
 		}
 		b->rows++;
 	}
@@ -211,6 +214,9 @@ resolve(struct exp_pipe *p)
 {
 	size_t r, i;
 
+	/* No string copied (names only): nothing to point. */
+	if (!p->cur->copied)
+		return;
 	for (r = 0; r < p->cur->rows && p->nstrs > 0; r++) {
 		struct exp_val *v = p->cur->vals + r * p->ncols;
 

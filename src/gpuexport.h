@@ -36,12 +36,14 @@ struct exp_opts {
 
 /* One value of a row, as a source produces it. */
 struct exp_val {
-	bool null;
-	bool stable; /* s lives as long as the dimensions (a name) */
-	int64_t i;   /* integers; timestamps in epoch ms */
-	double d;
 	const char *s; /* strings: borrowed until the next row */
 	size_t n;
+	union {
+		int64_t i; /* integers; timestamps in epoch ms */
+		double d;
+	};
+	bool null;
+	bool stable; /* s lives as long as the dimensions (a name) */
 };
 
 /* A dimension's name and its length. */

@@ -58,6 +58,8 @@ struct col {
 	size_t nslots;
 	uint32_t *idx; /* entry index of each value */
 	size_t icap;
+	const char *last_p; /* the last value, when set by lake_pq_str_stable() */
+	size_t last_n;
 	struct stats rg;
 	/* the file */
 	struct stats file;
@@ -695,6 +697,26 @@ lake_pq_str(struct lake_pq *pq, size_t col, const char *p, size_t len)
 	add_def(pq, c, true);
 	if (add_value(pq, c, p, len))
 		stats_str(&c->rg, p, len);
+	c->last_p = NULL;
+}
+
+void
+lake_pq_str_stable(struct lake_pq *pq, size_t col, const char *p, size_t len)
+{
+	struct col *c = &pq->cols[col];
+
+	/* The same string as the value before: its entry, unread. */
+	if (p == c->last_p && len == c->last_n && c->dict && c->nvals > 0 &&
+	    c->nvals < c->icap && c->nvals != 16384) {
+		add_def(pq, c, true);
+		c->idx[c->nvals] = c->idx[c->nvals - 1];
+		c->nvals++;
+		pq->rg_bytes += 4;
+		return;
+	}
+	lake_pq_str(pq, col, p, len);
+	c->last_p = p;
+	c->last_n = len;
 }
 
 /* ---- output ---- */
@@ -987,6 +1009,7 @@ col_reset(struct col *c)
 	c->nvals = 0;
 	c->ndict = 0;
 	c->dict = true;
+	c->last_p = NULL;
 	if (c->slots != NULL)
 		memset(c->slots, 0, c->nslots * sizeof(*c->slots));
 	stats_reset(&c->rg);

@@ -95,6 +95,14 @@ void lake_pq_double(struct lake_pq *pq, size_t col, double v);
 void lake_pq_str(struct lake_pq *pq, size_t col, const char *p, size_t len);
 
 /*
+ * lake_pq_str() of a string that stays valid and unchanged for the
+ * writer's life and is passed at the same address whenever it is equal
+ * (an interned name): a repeat of the value before costs no comparison.
+ */
+void lake_pq_str_stable(struct lake_pq *pq, size_t col, const char *p,
+			size_t len);
+
+/*
  * End the current row; writes out the row group once it has grown to
  * opts->row_group_bytes. Returns 0, or -1 with err filled (write error).
  */
