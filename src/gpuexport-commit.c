@@ -43,6 +43,7 @@ struct run {
 	size_t nfiles, nnew;
 	int64_t *ingests; /* distinct ingest ids of the rows written */
 	size_t ningests;
+	size_t last_ingest; /* index of the last id noted */
 	uint64_t rows;
 	size_t file_no;
 	int ingest_col; /* the ingest_id column, or -1 */
@@ -320,11 +321,16 @@ note_ingest(struct run *r, int64_t id)
 {
 	size_t lo = 0, hi = r->ningests;
 
+	/* Rows come in runs of one ingest. */
+	if (r->ningests > 0 && r->ingests[r->last_ingest] == id)
+		return;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (r->ingests[mid] == id)
+		if (r->ingests[mid] == id) {
+			r->last_ingest = mid;
 			return;
+		}
 		if (r->ingests[mid] < id)
 			lo = mid + 1;
 		else
@@ -336,6 +342,7 @@ note_ingest(struct run *r, int64_t id)
 		(r->ningests - lo) * sizeof(*r->ingests));
 	r->ingests[lo] = id;
 	r->ningests++;
+	r->last_ingest = lo;
 }
 
 static int

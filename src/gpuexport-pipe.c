@@ -17,6 +17,11 @@
  * the rows come out in the order one statement gives them.
  */
 #define CHUNK_MS (INT64_C(5) * 60 * 1000)
+/*
+ * How long to wait for a writer to let go before reading on one thread
+ * (gpuingest holds the lock for a whole load).
+ */
+#define PIN_WAIT_MS 1000
 
 struct batch {
 	size_t rows;
@@ -345,7 +350,9 @@ exp_readers_begin(sqlite3 *db, size_t n, int timeout_ms, sqlite3 ***out,
 	 * A warehouse busy with a writer is read by db alone.
 	 */
 	if (n > 1)
-		pin = open_conn(db, SQLITE_OPEN_READWRITE, timeout_ms);
+		pin = open_conn(db, SQLITE_OPEN_READWRITE,
+				timeout_ms < PIN_WAIT_MS ? timeout_ms
+							 : PIN_WAIT_MS);
 	if (pin != NULL &&
 	    sqlite3_exec(pin, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		sqlite3_close(pin);
