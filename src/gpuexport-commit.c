@@ -46,7 +46,7 @@ struct run {
 	size_t last_ingest; /* index of the last id noted */
 	uint64_t rows;
 	size_t file_no;
-	int ingest_col; /* the ingest_id column, or -1 */
+	int ingest_col;	   /* the ingest_id column, or -1 */
 	sqlite3 **readers; /* on db's snapshot, for the reader threads */
 	size_t nreaders;
 };
@@ -502,16 +502,13 @@ write_day(struct run *r, const struct work *w, struct gpu_err *err)
 	int rc;
 
 	if (r->nreaders > 0)
-		pipe = exp_pipe_start(r->readers, r->nreaders, r->t, r->dims,
-				      w->day,
-				      !w->overwrite &&
-					  r->t->mode == EXP_BY_INGEST,
-				      w->mark, err);
+		pipe = exp_pipe_start(
+		    r->readers, r->nreaders, r->t, r->dims, w->day,
+		    !w->overwrite && r->t->mode == EXP_BY_INGEST, w->mark, err);
 	else
-		pipe = exp_pipe_start(&r->db, 1, r->t, r->dims, w->day,
-				      !w->overwrite &&
-					  r->t->mode == EXP_BY_INGEST,
-				      w->mark, err);
+		pipe = exp_pipe_start(
+		    &r->db, 1, r->t, r->dims, w->day,
+		    !w->overwrite && r->t->mode == EXP_BY_INGEST, w->mark, err);
 	if (pipe == NULL)
 		return -1;
 	gpu_buf_init(&path);
@@ -1063,8 +1060,8 @@ export_data(struct run *r, struct gpu_err *err)
 
 	/* The bills are computed by db alone. */
 	if (exp_readers_begin(r->db, r->t->sql != NULL ? r->o->threads : 1,
-			      r->o->lock_timeout_ms, &r->readers,
-			      &r->nreaders, err) != 0)
+			      r->o->lock_timeout_ms, &r->readers, &r->nreaders,
+			      err) != 0)
 		return -1;
 	/* The names are read in the same snapshot as the rows. */
 	if (exp_dims_load(r->db, &r->dims_store, err) != 0)

@@ -353,8 +353,8 @@ exp_readers_begin(sqlite3 *db, size_t n, int timeout_ms, sqlite3 ***out,
 		pin = open_conn(db, SQLITE_OPEN_READWRITE,
 				timeout_ms < PIN_WAIT_MS ? timeout_ms
 							 : PIN_WAIT_MS);
-	if (pin != NULL &&
-	    sqlite3_exec(pin, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+	if (pin != NULL && sqlite3_exec(pin, "BEGIN IMMEDIATE", NULL, NULL,
+					NULL) != SQLITE_OK) {
 		sqlite3_close(pin);
 		pin = NULL;
 	}

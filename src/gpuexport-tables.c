@@ -36,9 +36,9 @@ static const struct lake_field fact_fields[] = {
     {"gpu_share", 18, LAKE_DOUBLE, true},
 };
 static const unsigned char fact_kinds[] = {
-    EXP_RAW,  EXP_NODE, EXP_RAW, EXP_RAW, EXP_RAW, EXP_RAW, EXP_JOB,
-    EXP_NAME, EXP_NAME, EXP_NAME, EXP_RAW, EXP_RAW, EXP_RAW, EXP_RAW,
-    EXP_RAW,  EXP_MIG,  EXP_NAME, EXP_SHARE28};
+    EXP_RAW, EXP_NODE, EXP_RAW,	 EXP_RAW,  EXP_RAW,  EXP_RAW,
+    EXP_JOB, EXP_NAME, EXP_NAME, EXP_NAME, EXP_RAW,  EXP_RAW,
+    EXP_RAW, EXP_RAW,  EXP_RAW,	 EXP_MIG,  EXP_NAME, EXP_SHARE28};
 
 /*
  * mig and share28 are read as stored and converted as they are read (as
@@ -409,8 +409,8 @@ exp_source_read(struct exp_source *src, struct exp_val *out,
 			continue;
 		switch (t->kinds[i]) {
 		case EXP_MIG:
-			v->null = type == SQLITE_TEXT &&
-				  sqlite3_value_bytes(sv) == 0;
+			v->null =
+			    type == SQLITE_TEXT && sqlite3_value_bytes(sv) == 0;
 			v->i = sqlite3_value_int64(sv);
 			continue;
 		case EXP_NODE:

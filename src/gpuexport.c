@@ -232,8 +232,8 @@ parse_args(int argc, char **argv, struct opts *o)
 	o->e.retain_last = 1;
 	o->e.threads = default_threads();
 	o->e.lock_timeout_ms = LOCK_TIMEOUT_MS;
-	rc = gpu_opt_parse(argc, argv, ":c:d:hj:l:r:t:vV", long_opts, usage_line,
-			   take_opt, o);
+	rc = gpu_opt_parse(argc, argv, ":c:d:hj:l:r:t:vV", long_opts,
+			   usage_line, take_opt, o);
 	if (rc >= 0)
 		return rc;
 	if (optind < argc)

@@ -58,7 +58,7 @@ struct col {
 	size_t nslots;
 	uint32_t *idx; /* entry index of each value */
 	size_t icap;
-	const char *last_p; /* the last value, when set by lake_pq_str_stable() */
+	const char *last_p; /* the last value, if by lake_pq_str_stable() */
 	size_t last_n;
 	struct stats rg;
 	/* the file */
@@ -897,8 +897,7 @@ encode_chunk(const struct lake_pq *pq, const struct col *c, struct enc *e,
 			gpu_buf_addc(&e->page, (char)bw);
 			lake_rle_encode(&e->page, c->idx + v0, 4, v - v0, bw);
 		} else {
-			gpu_buf_add(&e->page, c->vals.data + off0,
-				    voff - off0);
+			gpu_buf_add(&e->page, c->vals.data + off0, voff - off0);
 		}
 		if (write_page(pq, e, k, PAGE_DATA, (int64_t)(r - r0),
 			       c->dict ? ENC_RLE_DICTIONARY : ENC_PLAIN) != 0)
@@ -1103,7 +1102,7 @@ lake_pq_open(const char *path, const struct lake_field *fields, size_t n,
 		gpu_buf_init(&c->out.upper);
 		col_reset(c);
 	}
-	pq->nenc = pq->o.threads < 1		      ? 1
+	pq->nenc = pq->o.threads < 1			 ? 1
 		   : pq->o.threads > LAKE_PQ_MAX_THREADS ? LAKE_PQ_MAX_THREADS
 							 : pq->o.threads;
 	pq->enc = gpu_xcalloc(pq->nenc, sizeof(*pq->enc));
