@@ -45,9 +45,12 @@ struct run {
 	size_t nfiles, nnew;
 	int64_t *ingests; /* distinct ingest ids of the rows written */
 	size_t ningests;
+	size_t last_ingest; /* index of the last id noted */
 	uint64_t rows;
 	size_t file_no;
-	int ingest_col; /* the ingest_id column, or -1 */
+	int ingest_col;	   /* the ingest_id column, or -1 */
+	sqlite3 **readers; /* on db's snapshot, for the reader threads */
+	size_t nreaders;
 };
 
 static int64_t
@@ -379,11 +382,16 @@ note_ingest(struct run *r, int64_t id)
 {
 	size_t lo = 0, hi = r->ningests;
 
+	/* Rows come in runs of one ingest. */
+	if (r->ningests > 0 && r->ingests[r->last_ingest] == id)
+		return;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (r->ingests[mid] == id)
+		if (r->ingests[mid] == id) {
+			r->last_ingest = mid;
 			return;
+		}
 		if (r->ingests[mid] < id)
 			lo = mid + 1;
 		else
@@ -395,6 +403,7 @@ note_ingest(struct run *r, int64_t id)
 		(r->ningests - lo) * sizeof(*r->ingests));
 	r->ingests[lo] = id;
 	r->ningests++;
+	r->last_ingest = lo;
 }
 
 static int
@@ -433,7 +442,10 @@ put_row(struct run *r, struct lake_pq *pq, const struct exp_val *vals,
 			lake_pq_double(pq, i, v->d);
 			break;
 		case LAKE_STRING:
-			lake_pq_str(pq, i, v->s, v->n);
+			if (v->stable)
+				lake_pq_str_stable(pq, i, v->s, v->n);
+			else
+				lake_pq_str(pq, i, v->s, v->n);
 			break;
 		}
 	}
@@ -491,6 +503,7 @@ open_file(struct run *r, int32_t day, struct gpu_buf *path, struct gpu_err *err)
 	gpu_buf_addf(path, "%s%05zu-0-%s.parquet", dir.data, r->file_no++,
 		     uuid);
 	gpu_buf_release(&dir);
+	po.threads = r->o->threads;
 	po.kv_key = "iceberg.schema";
 	po.kv_value = r->schema_json.data;
 	pq = lake_pq_open(path->data, r->t->schema.fields, r->t->schema.nfields,
@@ -543,22 +556,22 @@ close_file(struct run *r, struct lake_pq *pq, const char *path, int32_t day,
 static int
 write_day(struct run *r, const struct work *w, struct gpu_err *err)
 {
-	struct exp_source src;
 	struct exp_pipe *pipe;
 	const struct exp_val *vals;
 	struct lake_pq *pq = NULL;
 	struct gpu_buf path;
 	int rc;
 
-	if (exp_source_open(&src, r->db, r->t, r->dims, w->day, false,
-			    !w->overwrite && r->t->mode == EXP_BY_INGEST,
-			    w->mark, err) != 0)
+	if (r->nreaders > 0)
+		pipe = exp_pipe_start(
+		    r->readers, r->nreaders, r->t, r->dims, w->day,
+		    !w->overwrite && r->t->mode == EXP_BY_INGEST, w->mark, err);
+	else
+		pipe = exp_pipe_start(
+		    &r->db, 1, r->t, r->dims, w->day,
+		    !w->overwrite && r->t->mode == EXP_BY_INGEST, w->mark, err);
+	if (pipe == NULL)
 		return -1;
-	pipe = exp_pipe_start(&src, err);
-	if (pipe == NULL) {
-		exp_source_close(&src);
-		return -1;
-	}
 	gpu_buf_init(&path);
 	while ((rc = exp_pipe_next(pipe, &vals, err)) == 1) {
 		if (pq == NULL) {
@@ -586,7 +599,6 @@ write_day(struct run *r, const struct work *w, struct gpu_err *err)
 		unlink(path.data);
 	lake_pq_free(pq);
 	exp_pipe_stop(pipe);
-	exp_source_close(&src);
 	gpu_buf_release(&path);
 	return rc < 0 ? -1 : 0;
 }
@@ -1097,27 +1109,30 @@ run_free(struct run *r)
 	free(r->ingests);
 }
 
-/* Read the warehouse (one read transaction) and write the data files. */
+/*
+ * Read the warehouse (one read transaction, on db and the readers' own
+ * connections, one snapshot) and write the data files.
+ */
 static int
 export_data(struct run *r, struct gpu_err *err)
 {
 	size_t i;
-	int rc = 0;
+	int rc = -1;
 
-	if (gpu_db_exec(r->db, "BEGIN", err) != 0)
+	/* The bills are computed by db alone. */
+	if (exp_readers_begin(r->db, r->t->sql != NULL ? r->o->threads : 1,
+			      r->o->lock_timeout_ms, &r->readers, &r->nreaders,
+			      err) != 0)
 		return -1;
 	/* The names are read in the same snapshot as the rows. */
-	if (exp_dims_load(r->db, &r->dims_store, err) != 0) {
-		gpu_db_rollback(r->db);
-		return -1;
-	}
+	if (exp_dims_load(r->db, &r->dims_store, err) != 0)
+		goto out;
 	r->dims_store.rates = r->o->rates;
-	if (find_work(r, err) != 0) {
-		gpu_db_rollback(r->db);
-		return -1;
-	}
+	if (find_work(r, err) != 0)
+		goto out;
 	if (r->nwork > 1)
 		qsort(r->work, r->nwork, sizeof(*r->work), cmp_work);
+	rc = 0;
 	for (i = 0; i < r->nwork && rc == 0; i++) {
 		size_t j;
 
@@ -1127,6 +1142,10 @@ export_data(struct run *r, struct gpu_err *err)
 					r->s.files[j].removed = true;
 		rc = write_day(r, &r->work[i], err);
 	}
+out:
+	exp_readers_end(r->readers, r->nreaders);
+	r->readers = NULL;
+	r->nreaders = 0;
 	gpu_db_rollback(r->db);
 	r->nnew = r->nfiles;
 	return rc;

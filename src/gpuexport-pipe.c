@@ -1,191 +1,281 @@
 /* SPDX-License-Identifier: MIT */
-/* gpuexport: read a row source on a thread of its own, in batches, so that
- * SQLite's stepping and the Parquet encoding use two cores. */
+/* gpuexport: read a partition on reader threads of their own, in batches,
+ * so that SQLite's stepping and the Parquet encoding use several cores. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu/db.h"
 #include "gpuexport.h"
 
-#define BATCH_ROWS 4096
+#define BATCH_ROWS 1024
 #define NBATCH 4
+#define DAY_MS INT64_C(86400000)
+/*
+ * A day is read as chunks of this many ms of its ordering key (ts_ms,
+ * hour_ms), chunk k by reader k % nreaders, and handed on in chunk order:
+ * the rows come out in the order one statement gives them.
+ */
+#define CHUNK_MS (INT64_C(5) * 60 * 1000)
+/*
+ * How long to wait for a writer to let go before reading on one thread
+ * (gpuingest holds the lock for a whole load).
+ */
+#define PIN_WAIT_MS 1000
 
 struct batch {
 	size_t rows;
+	bool last;	      /* the chunk's last batch */
+	bool copied;	      /* some strings are in text */
 	struct exp_val *vals; /* BATCH_ROWS rows of ncols */
 	struct gpu_buf text;  /* strings not stable; vals hold offsets */
 };
 
-struct exp_pipe {
-	struct exp_source *src;
-	size_t ncols;
-	size_t *strs, nstrs; /* the string columns */
+struct rd {
+	struct exp_pipe *p;
+	size_t index;
+	struct exp_source src;
+	bool opened, started;
 	struct batch b[NBATCH];
 	size_t head, count; /* full batches: b[head], ... (ring) */
-	bool done, stop;
+	bool done;	    /* the thread has nothing more to give */
 	int rc;
 	struct gpu_err err;
+	pthread_t thread;
+};
+
+struct exp_pipe {
+	size_t ncols;
+	size_t *strs, nstrs; /* the string columns */
+	struct rd *rd;
+	size_t nrd;
+	int64_t lo;	/* first chunk's start (ranged) */
+	bool ranged;	/* chunks rebind the statement's ?1, ?2 */
+	size_t nchunks; /* 1 when not ranged */
+	bool stop;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	pthread_t thread;
 	/* the consumer's place */
+	size_t chunk;
 	struct batch *cur;
 	size_t row;
 };
 
-/* Fill one batch; returns rows read, or -1 on error. */
+/* Fill one batch from the reader's chunk; returns rows read, or -1. */
 static long
-fill(struct exp_pipe *p, struct batch *b)
+fill(struct rd *d, struct batch *b)
 {
-	const struct lake_schema *sc = &p->src->t->schema;
-	size_t r, i;
+	const struct exp_pipe *p = d->p;
+	size_t ncols = p->ncols, r, i;
 	int rc = 1;
 
 	b->rows = 0;
+	b->last = false;
+	b->copied = false;
 	gpu_buf_reset(&b->text);
 	for (r = 0; r < BATCH_ROWS; r++) {
-		struct exp_val *row = b->vals + r * p->ncols;
+		struct exp_val *row = b->vals + r * ncols;
 
-		rc = exp_source_read(p->src, row, &p->err);
+		rc = exp_source_read(&d->src, row, &d->err);
 		if (rc <= 0)
 			break;
-		for (i = 0; i < sc->nfields; i++) {
-			if (sc->fields[i].type != LAKE_STRING || row[i].null ||
-			    row[i].stable)
+		for (i = 0; i < p->nstrs; i++) {
+			struct exp_val *x = &row[p->strs[i]];
+
+			if (x->null || x->stable)
 				continue;
-			row[i].i = (int64_t)b->text.len;
-			gpu_buf_add(&b->text, row[i].s, row[i].n);
+			x->i = (int64_t)b->text.len;
+			gpu_buf_add(&b->text, x->s, x->n);
+			b->copied = true;
 		}
 		b->rows++;
 	}
+	b->last = rc <= 0;
 	return rc < 0 ? -1 : (long)b->rows;
+}
+
+/* Read one chunk into the ring; returns 0, or -1 (error or stopped). */
+static int
+read_chunk(struct rd *d, size_t chunk)
+{
+	struct exp_pipe *p = d->p;
+	bool last = false;
+
+	if (p->ranged) {
+		int64_t lo = p->lo + (int64_t)chunk * CHUNK_MS;
+
+		exp_source_range(&d->src, lo, lo + CHUNK_MS);
+	}
+	while (!last) {
+		struct batch *b;
+		long n;
+
+		pthread_mutex_lock(&p->mu);
+		while (d->count == NBATCH && !p->stop)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->stop) {
+			pthread_mutex_unlock(&p->mu);
+			return -1;
+		}
+		b = &d->b[(d->head + d->count) % NBATCH];
+		pthread_mutex_unlock(&p->mu);
+		n = fill(d, b);
+		pthread_mutex_lock(&p->mu);
+		if (n < 0)
+			d->rc = -1;
+		else
+			d->count++;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		if (n < 0)
+			return -1;
+		last = b->last;
+	}
+	return 0;
 }
 
 static void *
 reader(void *arg)
 {
-	struct exp_pipe *p = arg;
-	size_t slot = 0;
+	struct rd *d = arg;
+	struct exp_pipe *p = d->p;
+	size_t c;
 
-	for (;;) {
-		long n;
-
-		pthread_mutex_lock(&p->mu);
-		while (p->count == NBATCH && !p->stop)
-			pthread_cond_wait(&p->cv, &p->mu);
-		if (p->stop) {
-			pthread_mutex_unlock(&p->mu);
+	for (c = d->index; c < p->nchunks; c += p->nrd)
+		if (read_chunk(d, c) != 0)
 			break;
-		}
-		slot = (p->head + p->count) % NBATCH;
-		pthread_mutex_unlock(&p->mu);
-		n = fill(p, &p->b[slot]);
-		pthread_mutex_lock(&p->mu);
-		if (n > 0)
-			p->count++;
-		if (n < 0)
-			p->rc = -1;
-		if (n < BATCH_ROWS)
-			p->done = true;
-		pthread_cond_broadcast(&p->cv);
-		pthread_mutex_unlock(&p->mu);
-		if (n < BATCH_ROWS)
-			break;
-	}
+	pthread_mutex_lock(&p->mu);
+	d->done = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
 	return NULL;
 }
 
 struct exp_pipe *
-exp_pipe_start(struct exp_source *src, struct gpu_err *err)
+exp_pipe_start(sqlite3 *const *dbs, size_t ndbs, const struct exp_table *t,
+	       const struct exp_dims *dims, int32_t day, bool new_only,
+	       int64_t watermark, struct gpu_err *err)
 {
 	struct exp_pipe *p = gpu_xcalloc(1, sizeof(*p));
-	size_t i;
+	size_t i, j;
 
-	p->src = src;
-	p->ncols = src->t->schema.nfields;
+	p->ncols = t->schema.nfields;
 	p->strs = gpu_xcalloc(p->ncols, sizeof(*p->strs));
 	for (i = 0; i < p->ncols; i++)
-		if (src->t->schema.fields[i].type == LAKE_STRING)
+		if (t->schema.fields[i].type == LAKE_STRING)
 			p->strs[p->nstrs++] = i;
-	for (i = 0; i < NBATCH; i++) {
-		p->b[i].vals =
-		    gpu_xcalloc(BATCH_ROWS * p->ncols, sizeof(*p->b[i].vals));
-		gpu_buf_init(&p->b[i].text);
-	}
+	/* The bills and the unpartitioned tables: one statement. */
+	p->ranged = ndbs > 1 && t->sql != NULL && day != EXP_NO_DAY;
+	p->nrd = p->ranged ? ndbs : 1;
+	p->nchunks = p->ranged ? (size_t)(DAY_MS / CHUNK_MS) : 1;
+	p->lo = (int64_t)day * DAY_MS;
+	p->rd = gpu_xcalloc(p->nrd, sizeof(*p->rd));
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
-	if (pthread_create(&p->thread, NULL, reader, p) != 0) {
-		gpu_err_set(err, "cannot start a reader thread");
-		pthread_mutex_destroy(&p->mu);
-		pthread_cond_destroy(&p->cv);
-		for (i = 0; i < NBATCH; i++) {
-			free(p->b[i].vals);
-			gpu_buf_release(&p->b[i].text);
+	for (i = 0; i < p->nrd; i++) {
+		struct rd *d = &p->rd[i];
+
+		d->p = p;
+		d->index = i;
+		for (j = 0; j < NBATCH; j++) {
+			d->b[j].vals = gpu_xcalloc(BATCH_ROWS * p->ncols,
+						   sizeof(*d->b[j].vals));
+			gpu_buf_init(&d->b[j].text);
 		}
-		free(p->strs);
-		free(p);
-		return NULL;
+		if (exp_source_open(&d->src, dbs[i], t, dims, day, false,
+				    new_only, watermark, err) != 0)
+			goto fail;
+		d->opened = true;
+	}
+	for (i = 0; i < p->nrd; i++) {
+		if (pthread_create(&p->rd[i].thread, NULL, reader, &p->rd[i]) !=
+		    0) {
+			gpu_err_set(err, "cannot start a reader thread");
+			goto fail;
+		}
+		p->rd[i].started = true;
 	}
 	return p;
+fail:
+	exp_pipe_stop(p);
+	return NULL;
 }
 
-/* Hand the current batch back to the reader. */
+/* Hand the current batch back to its reader. */
 static void
-release(struct exp_pipe *p)
+release(struct exp_pipe *p, struct rd *d)
 {
-	if (p->cur == NULL)
-		return;
 	pthread_mutex_lock(&p->mu);
-	p->head = (p->head + 1) % NBATCH;
-	p->count--;
+	d->head = (d->head + 1) % NBATCH;
+	d->count--;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	p->cur = NULL;
+}
+
+/* Point the strings of the current batch into its text. */
+static void
+resolve(struct exp_pipe *p)
+{
+	size_t r, i;
+
+	/* No string copied (names only): nothing to point. */
+	if (!p->cur->copied)
+		return;
+	for (r = 0; r < p->cur->rows && p->nstrs > 0; r++) {
+		struct exp_val *v = p->cur->vals + r * p->ncols;
+
+		for (i = 0; i < p->nstrs; i++) {
+			struct exp_val *x = &v[p->strs[i]];
+
+			if (!x->null && !x->stable)
+				x->s = p->cur->text.data + x->i;
+		}
+	}
 }
 
 int
 exp_pipe_next(struct exp_pipe *p, const struct exp_val **row,
 	      struct gpu_err *err)
 {
+	for (;;) {
+		struct rd *d;
 
-	if (p->cur != NULL && p->row == p->cur->rows)
-		release(p);
-	if (p->cur == NULL) {
-		size_t r, i;
-
-		pthread_mutex_lock(&p->mu);
-		while (p->count == 0 && !p->done)
-			pthread_cond_wait(&p->cv, &p->mu);
-		if (p->count == 0) {
-			int rc = p->rc;
-
-			pthread_mutex_unlock(&p->mu);
-			if (rc < 0 && err != NULL)
-				*err = p->err;
-			return rc < 0 ? -1 : 0;
+		if (p->cur != NULL && p->row < p->cur->rows) {
+			*row = p->cur->vals + p->row++ * p->ncols;
+			return 1;
 		}
-		p->cur = &p->b[p->head];
+		if (p->cur != NULL) {
+			bool last = p->cur->last;
+
+			release(p, &p->rd[p->chunk % p->nrd]);
+			if (last)
+				p->chunk++;
+		}
+		if (p->chunk >= p->nchunks)
+			return 0;
+		d = &p->rd[p->chunk % p->nrd];
+		pthread_mutex_lock(&p->mu);
+		while (d->count == 0 && !d->done)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (d->count == 0) {
+			/* Done before its chunk ended: it failed. */
+			pthread_mutex_unlock(&p->mu);
+			if (err != NULL)
+				*err = d->err;
+			return -1;
+		}
+		p->cur = &d->b[d->head];
 		pthread_mutex_unlock(&p->mu);
 		p->row = 0;
-		for (r = 0; r < p->cur->rows && p->nstrs > 0; r++) {
-			struct exp_val *v = p->cur->vals + r * p->ncols;
-
-			for (i = 0; i < p->nstrs; i++) {
-				struct exp_val *x = &v[p->strs[i]];
-
-				if (!x->null && !x->stable)
-					x->s = p->cur->text.data + x->i;
-			}
-		}
+		resolve(p);
 	}
-	*row = p->cur->vals + p->row++ * p->ncols;
-	return 1;
 }
 
 void
 exp_pipe_stop(struct exp_pipe *p)
 {
-	size_t i;
+	size_t i, j;
 
 	if (p == NULL)
 		return;
@@ -193,13 +283,116 @@ exp_pipe_stop(struct exp_pipe *p)
 	p->stop = true;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
-	pthread_join(p->thread, NULL);
+	for (i = 0; i < p->nrd; i++) {
+		struct rd *d = &p->rd[i];
+
+		if (d->started)
+			pthread_join(d->thread, NULL);
+		if (d->opened)
+			exp_source_close(&d->src);
+		for (j = 0; j < NBATCH; j++) {
+			free(d->b[j].vals);
+			gpu_buf_release(&d->b[j].text);
+		}
+	}
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
-	for (i = 0; i < NBATCH; i++) {
-		free(p->b[i].vals);
-		gpu_buf_release(&p->b[i].text);
-	}
+	free(p->rd);
 	free(p->strs);
 	free(p);
+}
+
+/* Open one more connection to db's file (flags: read-only or read-write);
+ * NULL on failure. */
+static sqlite3 *
+open_conn(sqlite3 *db, int flags, int timeout_ms)
+{
+	const char *path = sqlite3_db_filename(db, "main");
+	sqlite3 *c = NULL;
+
+	if (path == NULL || path[0] == '\0')
+		return NULL;
+	/* One handle per thread: no per-call mutex. */
+	if (sqlite3_open_v2(path, &c, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(c);
+		return NULL;
+	}
+	sqlite3_busy_timeout(c, timeout_ms);
+	return c;
+}
+
+/* Begin a read transaction on db and take its snapshot now. */
+static int
+begin_read(sqlite3 *db)
+{
+	return sqlite3_exec(db, "BEGIN; SELECT count(*) FROM sqlite_master",
+			    NULL, NULL, NULL) == SQLITE_OK
+		   ? 0
+		   : -1;
+}
+
+int
+exp_readers_begin(sqlite3 *db, size_t n, int timeout_ms, sqlite3 ***out,
+		  size_t *nout, struct gpu_err *err)
+{
+	sqlite3 *pin = NULL;
+	sqlite3 **v = NULL;
+	size_t k = 0;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	/*
+	 * No writer can commit while pin holds the write lock, so every
+	 * connection that begins reading meanwhile reads the same snapshot
+	 * (WAL or rollback journal alike); pin lets go as soon as they have.
+	 * A warehouse busy with a writer is read by db alone.
+	 */
+	if (n > 1)
+		pin = open_conn(db, SQLITE_OPEN_READWRITE,
+				timeout_ms < PIN_WAIT_MS ? timeout_ms
+							 : PIN_WAIT_MS);
+	if (pin != NULL && sqlite3_exec(pin, "BEGIN IMMEDIATE", NULL, NULL,
+					NULL) != SQLITE_OK) {
+		sqlite3_close(pin);
+		pin = NULL;
+	}
+	rc = gpu_db_exec(db, "BEGIN; SELECT count(*) FROM sqlite_master", err);
+	if (pin != NULL && rc == 0) {
+		v = gpu_xcalloc(n, sizeof(*v));
+		for (k = 0; k < n; k++) {
+			v[k] = open_conn(db, SQLITE_OPEN_READONLY, timeout_ms);
+			if (v[k] == NULL)
+				break;
+			if (begin_read(v[k]) != 0) {
+				sqlite3_close(v[k]);
+				break;
+			}
+		}
+		if (k < 2) {
+			exp_readers_end(v, k);
+			v = NULL;
+			k = 0;
+		}
+	}
+	if (pin != NULL) {
+		sqlite3_exec(pin, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(pin);
+	}
+	*out = v;
+	*nout = k;
+	return rc;
+}
+
+void
+exp_readers_end(sqlite3 **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		sqlite3_exec(v[i], "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(v[i]);
+	}
+	free(v);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "gpu/agg.h"
 #include "gpu/rollup.h"
@@ -47,6 +48,8 @@ static const char help_text[] =
     "      --file-mb N          data file size to roll at (default 512)\n"
     "      --max-manifests N    merge a table's manifests into one past N\n"
     "                           (default 100)\n"
+    "  -j, --threads N          reader and encoder threads (default: the\n"
+    "                           CPUs online, at most 8)\n"
     "      --expire-snapshots T expire the snapshots older than T (after\n"
     "                           the export), deleting the files only they\n"
     "                           reached\n"
@@ -74,6 +77,7 @@ static const struct option long_opts[] = {
     {"codec", required_argument, NULL, 'c'},
     {"db", required_argument, NULL, 'd'},
     {"help", no_argument, NULL, 'h'},
+    {"threads", required_argument, NULL, 'j'},
     {"lake", required_argument, NULL, 'l'},
     {"rates", required_argument, NULL, 'r'},
     {"table", required_argument, NULL, 't'},
@@ -149,6 +153,10 @@ take_opt(void *ctx, int c, const char *arg)
 		fputs(usage_line, stdout);
 		fputs(help_text, stdout);
 		return GPU_EXIT_OK;
+	case 'j':
+		rc = parse_mib(arg, "--threads", 1, 64, &b);
+		o->e.threads = (size_t)(b >> 20);
+		return rc;
 	case 'l':
 		o->lake_arg = arg;
 		return -1;
@@ -200,6 +208,15 @@ take_opt(void *ctx, int c, const char *arg)
 	return GPU_EXIT_USAGE;
 }
 
+/* The CPUs online, 1 to 8. */
+static size_t
+default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 8 ? 8 : (size_t)n;
+}
+
 static int
 parse_args(int argc, char **argv, struct opts *o)
 {
@@ -213,8 +230,10 @@ parse_args(int argc, char **argv, struct opts *o)
 	o->e.max_manifests = 100;
 	o->e.expire_ms = INT64_MAX; /* --retain-last alone: all but N */
 	o->e.retain_last = 1;
-	rc = gpu_opt_parse(argc, argv, ":c:d:hl:r:t:vV", long_opts, usage_line,
-			   take_opt, o);
+	o->e.threads = default_threads();
+	o->e.lock_timeout_ms = LOCK_TIMEOUT_MS;
+	rc = gpu_opt_parse(argc, argv, ":c:d:hj:l:r:t:vV", long_opts,
+			   usage_line, take_opt, o);
 	if (rc >= 0)
 		return rc;
 	if (optind < argc)

@@ -30,16 +30,20 @@ struct exp_opts {
 	bool expire;		       /* expire snapshots after the export */
 	int64_t expire_ms;	       /* those older than this */
 	size_t retain_last;	       /* but always the last this many */
+	size_t threads;		       /* reader and encoder threads */
+	int lock_timeout_ms;	       /* for the snapshot's pin */
 };
 
 /* One value of a row, as a source produces it. */
 struct exp_val {
-	bool null;
-	bool stable; /* s lives as long as the dimensions (a name) */
-	int64_t i;   /* integers; timestamps in epoch ms */
-	double d;
 	const char *s; /* strings: borrowed until the next row */
 	size_t n;
+	union {
+		int64_t i; /* integers; timestamps in epoch ms */
+		double d;
+	};
+	bool null;
+	bool stable; /* s lives as long as the dimensions (a name) */
 };
 
 /* A dimension's name and its length. */
@@ -81,8 +85,11 @@ struct exp_source {
  */
 enum exp_mode { EXP_BY_INGEST, EXP_BY_DIGEST };
 
-/* How a selected column becomes a value: as it is, or a key's name. */
-enum exp_kind { EXP_RAW, EXP_NODE, EXP_NAME, EXP_JOB };
+/*
+ * How a selected column becomes a value: as it is, a key's name, a MIG
+ * instance ('' is NULL, else an integer) or a share in 28ths (NULL: 1).
+ */
+enum exp_kind { EXP_RAW, EXP_NODE, EXP_NAME, EXP_JOB, EXP_MIG, EXP_SHARE28 };
 
 struct exp_table {
 	const char *name; /* --table name and directory name */
@@ -140,17 +147,43 @@ int exp_source_read(struct exp_source *src, struct exp_val *out,
 		    struct gpu_err *err);
 void exp_source_close(struct exp_source *src);
 
+/* Rebind src's range to [lo_ms, hi_ms) of its ordering key and restart it. */
+void exp_source_range(struct exp_source *src, int64_t lo_ms, int64_t hi_ms);
+
 /*
- * Read src on a thread of its own (the caller must leave src's connection
- * alone until exp_pipe_stop()). exp_pipe_next() gives the next row's
- * values (borrowed until the next call): 1, 0 at the end, -1 on error
- * with err filled. exp_pipe_stop() ends the thread and frees the pipe.
+ * Read partition day of t (as exp_source_open() does) on reader threads,
+ * one per connection of dbs[0..ndbs): with more than one, the day is read
+ * as chunks of its ordering key, each connection reading every ndbs-th
+ * chunk (the connections must share one snapshot: exp_readers_begin()).
+ * The caller must leave the connections alone until exp_pipe_stop().
+ * Returns the pipe, or NULL with err filled.
  */
 struct exp_pipe;
-struct exp_pipe *exp_pipe_start(struct exp_source *src, struct gpu_err *err);
+struct exp_pipe *exp_pipe_start(sqlite3 *const *dbs, size_t ndbs,
+				const struct exp_table *t,
+				const struct exp_dims *dims, int32_t day,
+				bool new_only, int64_t watermark,
+				struct gpu_err *err);
+
+/*
+ * The next row's values (borrowed until the next call), in the order one
+ * statement over the day gives them: 1, 0 at the end, -1 on error with err
+ * filled. exp_pipe_stop() ends the threads and frees the pipe (NULL: no-op).
+ */
 int exp_pipe_next(struct exp_pipe *p, const struct exp_val **row,
 		  struct gpu_err *err);
 void exp_pipe_stop(struct exp_pipe *p);
+
+/*
+ * Begin a read transaction on db and, when n > 1, open up to n read-only
+ * connections to its file reading the same snapshot (*out, *nout of them;
+ * none when a writer holds the warehouse, or fewer than two could be
+ * opened). Returns 0, or -1 with err filled when db's transaction could
+ * not begin. exp_readers_end() rolls back, closes and frees them.
+ */
+int exp_readers_begin(sqlite3 *db, size_t n, int timeout_ms, sqlite3 ***out,
+		      size_t *nout, struct gpu_err *err);
+void exp_readers_end(sqlite3 **v, size_t n);
 
 /* Whether the warehouse's fact table has the job_src column (v4). */
 bool exp_has_job_src(sqlite3 *db);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,8 @@ struct col {
 	size_t nslots;
 	uint32_t *idx; /* entry index of each value */
 	size_t icap;
+	const char *last_p; /* the last value, if by lake_pq_str_stable() */
+	size_t last_n;
 	struct stats rg;
 	/* the file */
 	struct stats file;
@@ -66,6 +69,22 @@ struct col {
 struct rowgroup {
 	int64_t rows, offset, bytes, compressed;
 	struct gpu_buf cols; /* its ColumnChunk structs, concatenated */
+};
+
+/* An encoding thread's compressor and page buffers. */
+struct enc {
+	ZSTD_CCtx *zctx;
+	struct gpu_buf page, comp, hdr;
+};
+
+/* One column's chunk of a row group, encoded, before it is written. */
+struct chunk {
+	struct gpu_buf bytes; /* its pages, headers included */
+	int64_t dict_rel;     /* offset of the dictionary page, or -1 */
+	int64_t data_rel;     /* offset of the first data page */
+	int64_t usize, csize;
+	int rc;
+	struct gpu_err err;
 };
 
 struct lake_pq {
@@ -81,8 +100,11 @@ struct lake_pq {
 	struct rowgroup *rgs;
 	size_t nrgs;
 	int64_t *offsets;
-	ZSTD_CCtx *zctx;
-	struct gpu_buf page, comp, hdr;
+	struct enc *enc; /* one per encoding thread */
+	size_t nenc;
+	struct chunk *chunks; /* one per column */
+	size_t next_col;      /* the next column to encode (under mu) */
+	pthread_mutex_t mu;
 	bool failed, finished;
 };
 
@@ -316,7 +338,7 @@ stats_reset(struct stats *s)
 
 /* ---- values ---- */
 
-static void
+static inline void
 add_def(struct lake_pq *pq, struct col *c, bool present)
 {
 	struct gpu_buf *d = &c->defs;
@@ -444,6 +466,21 @@ dict_fallback(struct lake_pq *pq, struct col *c)
 	c->ndict = 0;
 }
 
+static void
+grow_idx(struct col *c)
+{
+	c->icap = c->icap == 0 ? 4096 : c->icap * 2;
+	c->idx = gpu_xreallocarray(c->idx, c->icap, sizeof(*c->idx));
+}
+
+static void
+grow_dict(struct col *c)
+{
+	c->dcap = c->dcap == 0 ? 256 : c->dcap * 2;
+	c->doff = gpu_xreallocarray(c->doff, c->dcap, sizeof(*c->doff));
+	c->dnum = gpu_xreallocarray(c->dnum, c->dcap, sizeof(*c->dnum));
+}
+
 /*
  * Add one value: its index in the dictionary, or its PLAIN bytes once the
  * dictionary has grown too big or does not pay (after 16384 values, more
@@ -516,13 +553,8 @@ add_value(struct lake_pq *pq, struct col *c, const char *p, size_t len)
 			c->nvals++;
 			return true;
 		}
-		if (c->ndict == c->dcap) {
-			c->dcap = c->dcap == 0 ? 256 : c->dcap * 2;
-			c->doff = gpu_xreallocarray(c->doff, c->dcap,
-						    sizeof(*c->doff));
-			c->dnum = gpu_xreallocarray(c->dnum, c->dcap,
-						    sizeof(*c->dnum));
-		}
+		if (c->ndict == c->dcap)
+			grow_dict(c);
 		c->doff[c->ndict] = (uint32_t)c->dvals.len;
 		c->dnum[c->ndict] = key;
 		if (c->f.type == LAKE_STRING)
@@ -532,27 +564,105 @@ add_value(struct lake_pq *pq, struct col *c, const char *p, size_t len)
 		c->slots[h] = (uint32_t)++c->ndict;
 		fresh = true;
 	}
-	if (c->nvals == c->icap) {
-		c->icap = c->icap == 0 ? 4096 : c->icap * 2;
-		c->idx = gpu_xreallocarray(c->idx, c->icap, sizeof(*c->idx));
-	}
+	if (c->nvals == c->icap)
+		grow_idx(c);
 	c->idx[c->nvals++] = c->slots[h] - 1;
 	pq->rg_bytes += 4;
 	return fresh;
+}
+
+/* The hash of a fixed-width value: dict_hash() of its bytes. */
+static uint32_t
+num_hash(uint64_t v)
+{
+	v ^= v >> 30;
+	v *= UINT64_C(0xbf58476d1ce4e5b9);
+	v ^= v >> 27;
+	v *= UINT64_C(0x94d049bb133111eb);
+	return (uint32_t)(v ^ v >> 31);
+}
+
+/* Append the w little-endian bytes of key as a PLAIN value. */
+static void
+plain_num(struct lake_pq *pq, struct col *c, uint64_t key, size_t w)
+{
+	struct gpu_buf *b = &c->vals;
+	size_t i;
+
+	if (b->len + w + 1 > b->cap)
+		gpu_buf_grow(b, 65536);
+	for (i = 0; i < w; i++)
+		b->data[b->len + i] = (char)(key >> (8 * i));
+	b->len += w;
+	b->data[b->len] = '\0';
+	pq->rg_bytes += w;
+}
+
+/*
+ * add_value() for a fixed-width value, key its w bytes as an integer
+ * (doubles by their bits): no bytes to copy or compare. The same
+ * dictionary, fallback and size accounting, so the same file.
+ */
+static bool
+add_num(struct lake_pq *pq, struct col *c, uint64_t key, size_t w)
+{
+	size_t h, mask;
+
+	if (c->dict && c->nvals == 16384 && c->ndict > c->nvals / 4)
+		dict_fallback(pq, c);
+	if (!c->dict) {
+		plain_num(pq, c, key, w);
+		c->nvals++;
+		return true;
+	}
+	if (c->nvals > 0 && c->nvals < c->icap &&
+	    c->dnum[c->idx[c->nvals - 1]] == key) {
+		c->idx[c->nvals] = c->idx[c->nvals - 1];
+		c->nvals++;
+		pq->rg_bytes += 4;
+		return false;
+	}
+	if (c->ndict * 2 >= c->nslots)
+		dict_rehash(c);
+	mask = c->nslots - 1;
+	h = num_hash(key) & mask;
+	while (c->slots[h] != 0 && c->dnum[c->slots[h] - 1] != key)
+		h = (h + 1) & mask;
+	if (c->slots[h] != 0) {
+		if (c->nvals == c->icap)
+			grow_idx(c);
+		c->idx[c->nvals++] = c->slots[h] - 1;
+		pq->rg_bytes += 4;
+		return false;
+	}
+	if (c->ndict >= DICT_MAX_ENTRIES ||
+	    c->dvals.len + w + 4 > DICT_MAX_BYTES) {
+		dict_fallback(pq, c);
+		plain_num(pq, c, key, w);
+		c->nvals++;
+		return true;
+	}
+	if (c->ndict == c->dcap)
+		grow_dict(c);
+	c->doff[c->ndict] = (uint32_t)c->dvals.len;
+	c->dnum[c->ndict] = key;
+	put_le(&c->dvals, key, (int)w);
+	pq->rg_bytes += w;
+	c->slots[h] = (uint32_t)++c->ndict;
+	if (c->nvals == c->icap)
+		grow_idx(c);
+	c->idx[c->nvals++] = c->slots[h] - 1;
+	pq->rg_bytes += 4;
+	return true;
 }
 
 void
 lake_pq_i32(struct lake_pq *pq, size_t col, int32_t v)
 {
 	struct col *c = &pq->cols[col];
-	uint32_t u = (uint32_t)v;
-	char b[4];
-	int i;
 
-	for (i = 0; i < 4; i++)
-		b[i] = (char)(u >> (8 * i));
 	add_def(pq, c, true);
-	if (add_value(pq, c, b, 4))
+	if (add_num(pq, c, (uint64_t)(uint32_t)v, 4))
 		stats_i64(&c->rg, v);
 }
 
@@ -560,14 +670,9 @@ void
 lake_pq_i64(struct lake_pq *pq, size_t col, int64_t v)
 {
 	struct col *c = &pq->cols[col];
-	uint64_t u = (uint64_t)v;
-	char b[8];
-	int i;
 
-	for (i = 0; i < 8; i++)
-		b[i] = (char)(u >> (8 * i));
 	add_def(pq, c, true);
-	if (add_value(pq, c, b, 8))
+	if (add_num(pq, c, (uint64_t)v, 8))
 		stats_i64(&c->rg, v);
 }
 
@@ -575,12 +680,12 @@ void
 lake_pq_double(struct lake_pq *pq, size_t col, double v)
 {
 	struct col *c = &pq->cols[col];
-	char b[8];
+	uint64_t u;
 
-	memcpy(b, &v, 8);
+	memcpy(&u, &v, 8);
 	add_def(pq, c, true);
 	/* NaNs are counted per value, not per entry. */
-	if (add_value(pq, c, b, 8) || isnan(v))
+	if (add_num(pq, c, u, 8) || isnan(v))
 		stats_double(&c->rg, v);
 }
 
@@ -592,6 +697,26 @@ lake_pq_str(struct lake_pq *pq, size_t col, const char *p, size_t len)
 	add_def(pq, c, true);
 	if (add_value(pq, c, p, len))
 		stats_str(&c->rg, p, len);
+	c->last_p = NULL;
+}
+
+void
+lake_pq_str_stable(struct lake_pq *pq, size_t col, const char *p, size_t len)
+{
+	struct col *c = &pq->cols[col];
+
+	/* The same string as the value before: its entry, unread. */
+	if (p == c->last_p && len == c->last_n && c->dict && c->nvals > 0 &&
+	    c->nvals < c->icap && c->nvals != 16384) {
+		add_def(pq, c, true);
+		c->idx[c->nvals] = c->idx[c->nvals - 1];
+		c->nvals++;
+		pq->rg_bytes += 4;
+		return;
+	}
+	lake_pq_str(pq, col, p, len);
+	c->last_p = p;
+	c->last_n = len;
 }
 
 /* ---- output ---- */
@@ -608,53 +733,55 @@ out(struct lake_pq *pq, const void *p, size_t n, struct gpu_err *err)
 	return 0;
 }
 
-/* Compress body into pq->comp per the codec. */
+/* Compress e->page into e->comp per the codec. */
 static int
-compress(struct lake_pq *pq, const struct gpu_buf *body, struct gpu_err *err)
+compress(const struct lake_pq_opts *o, struct enc *e, struct gpu_err *err)
 {
-	gpu_buf_reset(&pq->comp);
-	if (pq->o.codec == LAKE_CODEC_ZSTD) {
+	const struct gpu_buf *body = &e->page;
+
+	gpu_buf_reset(&e->comp);
+	if (o->codec == LAKE_CODEC_ZSTD) {
 		size_t cap = ZSTD_compressBound(body->len), n;
 
-		gpu_buf_grow(&pq->comp, cap);
-		n = ZSTD_compressCCtx(pq->zctx, pq->comp.data, cap, body->data,
-				      body->len, pq->o.zstd_level);
+		gpu_buf_grow(&e->comp, cap);
+		n = ZSTD_compressCCtx(e->zctx, e->comp.data, cap, body->data,
+				      body->len, o->zstd_level);
 		if (ZSTD_isError(n))
 			return gpu_err_set(err, "zstd: %s",
 					   ZSTD_getErrorName(n));
-		pq->comp.len = n;
-	} else if (pq->o.codec == LAKE_CODEC_SNAPPY) {
+		e->comp.len = n;
+	} else if (o->codec == LAKE_CODEC_SNAPPY) {
 		size_t n = snappy_max_compressed_length(body->len);
 
-		gpu_buf_grow(&pq->comp, n);
-		if (snappy_compress(body->data, body->len, pq->comp.data, &n) !=
+		gpu_buf_grow(&e->comp, n);
+		if (snappy_compress(body->data, body->len, e->comp.data, &n) !=
 		    SNAPPY_OK)
 			return gpu_err_set(err, "snappy: compression failed");
-		pq->comp.len = n;
+		e->comp.len = n;
 	} else {
-		gpu_buf_add(&pq->comp, body->data, body->len);
+		gpu_buf_add(&e->comp, body->data, body->len);
 	}
 	return 0;
 }
 
 /*
- * Write one page: header of type type (with its sub-header's num_values and
- * encoding) and pq->page compressed. Adds to *usize and *csize the page's
- * sizes with its header.
+ * Append to k->bytes one page: header of type type (with its sub-header's
+ * num_values and encoding) and e->page compressed; adds the page's sizes
+ * with its header to k's.
  */
 static int
-write_page(struct lake_pq *pq, int type, int64_t nvalues, int encoding,
-	   int64_t *usize, int64_t *csize, struct gpu_err *err)
+write_page(const struct lake_pq *pq, struct enc *e, struct chunk *k, int type,
+	   int64_t nvalues, int encoding)
 {
 	struct lake_thrift t;
 
-	if (compress(pq, &pq->page, err) != 0)
+	if (compress(&pq->o, e, &k->err) != 0)
 		return -1;
-	gpu_buf_reset(&pq->hdr);
-	lake_thrift_init(&t, &pq->hdr);
+	gpu_buf_reset(&e->hdr);
+	lake_thrift_init(&t, &e->hdr);
 	lake_thrift_i32(&t, 1, type);
-	lake_thrift_i32(&t, 2, (int32_t)pq->page.len);
-	lake_thrift_i32(&t, 3, (int32_t)pq->comp.len);
+	lake_thrift_i32(&t, 2, (int32_t)e->page.len);
+	lake_thrift_i32(&t, 3, (int32_t)e->comp.len);
 	if (type == PAGE_DATA) {
 		lake_thrift_struct_begin(&t, 5);
 		lake_thrift_i32(&t, 1, (int32_t)nvalues);
@@ -669,11 +796,11 @@ write_page(struct lake_pq *pq, int type, int64_t nvalues, int encoding,
 		lake_thrift_struct_end(&t);
 	}
 	lake_thrift_struct_end(&t);
-	*usize += (int64_t)(pq->hdr.len + pq->page.len);
-	*csize += (int64_t)(pq->hdr.len + pq->comp.len);
-	if (out(pq, pq->hdr.data, pq->hdr.len, err) != 0)
-		return -1;
-	return out(pq, pq->comp.data, pq->comp.len, err);
+	k->usize += (int64_t)(e->hdr.len + e->page.len);
+	k->csize += (int64_t)(e->hdr.len + e->comp.len);
+	gpu_buf_add(&k->bytes, e->hdr.data, e->hdr.len);
+	gpu_buf_add(&k->bytes, e->comp.data, e->comp.len);
+	return 0;
 }
 
 static int
@@ -719,27 +846,30 @@ chunk_stats(struct lake_thrift *t, const struct col *c, struct gpu_buf *tmp)
 	lake_thrift_struct_end(t);
 }
 
-/* Write column c's chunk of the buffered row group; append its ColumnChunk
- * struct to rg->cols. */
+/*
+ * Encode column c's chunk of the buffered row group into k (its pages, and
+ * where its dictionary and data pages start in them); reads only c and
+ * the group's row count, so that columns are encoded in parallel.
+ */
 static int
-write_chunk(struct lake_pq *pq, struct col *c, struct rowgroup *rg,
-	    struct gpu_err *err)
+encode_chunk(const struct lake_pq *pq, const struct col *c, struct enc *e,
+	     struct chunk *k)
 {
-	int64_t usize = 0, csize = 0, dict_off = -1, data_off;
 	size_t rows = pq->rg_rows, r = 0, v = 0, voff = 0;
 	int bw = c->dict ? bit_width(c->ndict) : 0;
-	struct lake_thrift t;
-	struct gpu_buf tmp;
 
+	gpu_buf_reset(&k->bytes);
+	k->usize = k->csize = 0;
+	k->dict_rel = -1;
 	if (c->dict) {
-		dict_off = (int64_t)pq->pos;
-		gpu_buf_reset(&pq->page);
-		gpu_buf_add(&pq->page, c->dvals.data, c->dvals.len);
-		if (write_page(pq, PAGE_DICTIONARY, (int64_t)c->ndict, 0,
-			       &usize, &csize, err) != 0)
+		k->dict_rel = 0;
+		gpu_buf_reset(&e->page);
+		gpu_buf_add(&e->page, c->dvals.data, c->dvals.len);
+		if (write_page(pq, e, k, PAGE_DICTIONARY, (int64_t)c->ndict,
+			       0) != 0)
 			return -1;
 	}
-	data_off = (int64_t)pq->pos;
+	k->data_rel = (int64_t)k->bytes.len;
 	while (r < rows) {
 		size_t r0 = r, v0 = v, off0 = voff, bits = 0;
 
@@ -752,29 +882,44 @@ write_chunk(struct lake_pq *pq, struct col *c, struct rowgroup *rg,
 			}
 			r++;
 		}
-		gpu_buf_reset(&pq->page);
+		gpu_buf_reset(&e->page);
 		if (!c->f.required) {
-			size_t at = pq->page.len, k, n;
+			size_t at = e->page.len, i, n;
 
-			put_le(&pq->page, 0, 4);
-			lake_rle_encode(&pq->page, c->defs.data + r0, 1, r - r0,
+			put_le(&e->page, 0, 4);
+			lake_rle_encode(&e->page, c->defs.data + r0, 1, r - r0,
 					1);
-			n = pq->page.len - at - 4;
-			for (k = 0; k < 4; k++)
-				pq->page.data[at + k] = (char)(n >> (8 * k));
+			n = e->page.len - at - 4;
+			for (i = 0; i < 4; i++)
+				e->page.data[at + i] = (char)(n >> (8 * i));
 		}
 		if (c->dict) {
-			gpu_buf_addc(&pq->page, (char)bw);
-			lake_rle_encode(&pq->page, c->idx + v0, 4, v - v0, bw);
+			gpu_buf_addc(&e->page, (char)bw);
+			lake_rle_encode(&e->page, c->idx + v0, 4, v - v0, bw);
 		} else {
-			gpu_buf_add(&pq->page, c->vals.data + off0,
-				    voff - off0);
+			gpu_buf_add(&e->page, c->vals.data + off0, voff - off0);
 		}
-		if (write_page(pq, PAGE_DATA, (int64_t)(r - r0),
-			       c->dict ? ENC_RLE_DICTIONARY : ENC_PLAIN, &usize,
-			       &csize, err) != 0)
+		if (write_page(pq, e, k, PAGE_DATA, (int64_t)(r - r0),
+			       c->dict ? ENC_RLE_DICTIONARY : ENC_PLAIN) != 0)
 			return -1;
 	}
+	return 0;
+}
+
+/*
+ * Write column c's encoded chunk k at the file's position; append its
+ * ColumnChunk struct to rg->cols.
+ */
+static int
+write_chunk(struct lake_pq *pq, struct col *c, const struct chunk *k,
+	    struct rowgroup *rg, struct gpu_err *err)
+{
+	int64_t base = (int64_t)pq->pos;
+	struct lake_thrift t;
+	struct gpu_buf tmp;
+
+	if (out(pq, k->bytes.data, k->bytes.len, err) != 0)
+		return -1;
 	gpu_buf_init(&tmp);
 	lake_thrift_init(&t, &rg->cols);
 	lake_thrift_i64(&t, 2, 0);
@@ -788,20 +933,70 @@ write_chunk(struct lake_pq *pq, struct col *c, struct rowgroup *rg,
 	lake_thrift_list(&t, 3, LAKE_TT_BINARY, 1);
 	lake_thrift_elem_binary(&t, c->f.name, strlen(c->f.name));
 	lake_thrift_i32(&t, 4, pq->o.codec);
-	lake_thrift_i64(&t, 5, (int64_t)rows);
-	lake_thrift_i64(&t, 6, usize);
-	lake_thrift_i64(&t, 7, csize);
-	lake_thrift_i64(&t, 9, data_off);
-	if (dict_off >= 0)
-		lake_thrift_i64(&t, 11, dict_off);
+	lake_thrift_i64(&t, 5, (int64_t)pq->rg_rows);
+	lake_thrift_i64(&t, 6, k->usize);
+	lake_thrift_i64(&t, 7, k->csize);
+	lake_thrift_i64(&t, 9, base + k->data_rel);
+	if (k->dict_rel >= 0)
+		lake_thrift_i64(&t, 11, base + k->dict_rel);
 	chunk_stats(&t, c, &tmp);
 	lake_thrift_struct_end(&t);
 	lake_thrift_struct_end(&t);
 	gpu_buf_release(&tmp);
-	rg->bytes += usize;
-	rg->compressed += csize;
-	c->out.bytes += (uint64_t)csize;
+	rg->bytes += k->usize;
+	rg->compressed += k->csize;
+	c->out.bytes += (uint64_t)k->csize;
 	return 0;
+}
+
+/* One encoding thread of a flush: takes columns until none is left. */
+struct worker {
+	struct lake_pq *pq;
+	struct enc *e;
+};
+
+static void *
+encode_cols(void *arg)
+{
+	struct worker *w = arg;
+	struct lake_pq *pq = w->pq;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&pq->mu);
+		i = pq->next_col++;
+		pthread_mutex_unlock(&pq->mu);
+		if (i >= pq->ncols)
+			break;
+		pq->chunks[i].rc =
+		    encode_chunk(pq, &pq->cols[i], w->e, &pq->chunks[i]);
+	}
+	return NULL;
+}
+
+/* Encode every column's chunk, on up to o.threads threads. */
+static void
+encode_group(struct lake_pq *pq)
+{
+	struct worker w[LAKE_PQ_MAX_THREADS];
+	pthread_t th[LAKE_PQ_MAX_THREADS];
+	size_t i, n = pq->nenc < pq->ncols ? pq->nenc : pq->ncols, started;
+
+	pq->next_col = 0;
+	for (i = 0; i < n; i++) {
+		w[i].pq = pq;
+		w[i].e = &pq->enc[i];
+	}
+	/* This thread is the first worker; a thread not started is done by
+	 * the others. */
+	for (started = 1; started < n; started++)
+		if (pthread_create(&th[started], NULL, encode_cols,
+				   &w[started]) != 0)
+			break;
+	encode_cols(&w[0]);
+	for (i = 1; i < started; i++)
+		pthread_join(th[i], NULL);
 }
 
 static void
@@ -813,6 +1008,7 @@ col_reset(struct col *c)
 	c->nvals = 0;
 	c->ndict = 0;
 	c->dict = true;
+	c->last_p = NULL;
 	if (c->slots != NULL)
 		memset(c->slots, 0, c->nslots * sizeof(*c->slots));
 	stats_reset(&c->rg);
@@ -832,10 +1028,16 @@ flush_group(struct lake_pq *pq, struct gpu_err *err)
 	gpu_buf_init(&rg->cols);
 	rg->rows = (int64_t)pq->rg_rows;
 	rg->offset = (int64_t)pq->pos;
+	encode_group(pq);
 	for (i = 0; i < pq->ncols; i++) {
 		struct col *c = &pq->cols[i];
 
-		if (write_chunk(pq, c, rg, err) != 0)
+		if (pq->chunks[i].rc != 0) {
+			*err = pq->chunks[i].err;
+			pq->failed = true;
+			return -1;
+		}
+		if (write_chunk(pq, c, &pq->chunks[i], rg, err) != 0)
 			return -1;
 		c->out.values += pq->rg_rows;
 		stats_merge(&c->file, &c->rg, c->f.type);
@@ -900,11 +1102,23 @@ lake_pq_open(const char *path, const struct lake_field *fields, size_t n,
 		gpu_buf_init(&c->out.upper);
 		col_reset(c);
 	}
-	gpu_buf_init(&pq->page);
-	gpu_buf_init(&pq->comp);
-	gpu_buf_init(&pq->hdr);
-	if (pq->o.codec == LAKE_CODEC_ZSTD)
-		pq->zctx = ZSTD_createCCtx();
+	pq->nenc = pq->o.threads < 1			 ? 1
+		   : pq->o.threads > LAKE_PQ_MAX_THREADS ? LAKE_PQ_MAX_THREADS
+							 : pq->o.threads;
+	pq->enc = gpu_xcalloc(pq->nenc, sizeof(*pq->enc));
+	for (i = 0; i < pq->nenc; i++) {
+		struct enc *e = &pq->enc[i];
+
+		gpu_buf_init(&e->page);
+		gpu_buf_init(&e->comp);
+		gpu_buf_init(&e->hdr);
+		if (pq->o.codec == LAKE_CODEC_ZSTD)
+			e->zctx = ZSTD_createCCtx();
+	}
+	pq->chunks = gpu_xcalloc(n, sizeof(*pq->chunks));
+	for (i = 0; i < n; i++)
+		gpu_buf_init(&pq->chunks[i].bytes);
+	pthread_mutex_init(&pq->mu, NULL);
 	if (out(pq, "PAR1", 4, err) != 0) {
 		lake_pq_free(pq);
 		return NULL;
@@ -1132,9 +1346,16 @@ lake_pq_free(struct lake_pq *pq)
 	free(pq->offsets);
 	free(pq->cols);
 	free(pq->path);
-	ZSTD_freeCCtx(pq->zctx);
-	gpu_buf_release(&pq->page);
-	gpu_buf_release(&pq->comp);
-	gpu_buf_release(&pq->hdr);
+	for (i = 0; i < pq->nenc; i++) {
+		ZSTD_freeCCtx(pq->enc[i].zctx);
+		gpu_buf_release(&pq->enc[i].page);
+		gpu_buf_release(&pq->enc[i].comp);
+		gpu_buf_release(&pq->enc[i].hdr);
+	}
+	for (i = 0; i < pq->ncols; i++)
+		gpu_buf_release(&pq->chunks[i].bytes);
+	free(pq->enc);
+	free(pq->chunks);
+	pthread_mutex_destroy(&pq->mu);
 	free(pq);
 }

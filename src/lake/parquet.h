@@ -53,7 +53,11 @@ struct lake_pq_opts {
 	const char *created_by; /* "APP version X.Y.Z" form */
 	const char *kv_key;	/* one key-value pair for the footer, or NULL */
 	const char *kv_value;
+	size_t threads; /* encode a row group's columns on this many; 0: 1 */
 };
+
+/* The most encoding threads a writer uses. */
+#define LAKE_PQ_MAX_THREADS 64
 
 /* Whole-file statistics of one column, as Iceberg's manifest wants them. */
 struct lake_pq_colstats {
@@ -89,6 +93,14 @@ void lake_pq_i32(struct lake_pq *pq, size_t col, int32_t v);
 void lake_pq_i64(struct lake_pq *pq, size_t col, int64_t v);
 void lake_pq_double(struct lake_pq *pq, size_t col, double v);
 void lake_pq_str(struct lake_pq *pq, size_t col, const char *p, size_t len);
+
+/*
+ * lake_pq_str() of a string that stays valid and unchanged for the
+ * writer's life and is passed at the same address whenever it is equal
+ * (an interned name): a repeat of the value before costs no comparison.
+ */
+void lake_pq_str_stable(struct lake_pq *pq, size_t col, const char *p,
+			size_t len);
 
 /*
  * End the current row; writes out the row group once it has grown to
