@@ -85,6 +85,8 @@ names_seal(struct names *s)
 {
 	size_t i, k = 0;
 
+	if (s->n == 0)
+		return; /* qsort() must not be given a null list */
 	qsort(s->v, s->n, sizeof(*s->v), cmp_str);
 	for (i = 0; i < s->n; i++) {
 		if (k > 0 && strcmp(s->v[k - 1], s->v[i]) == 0) {
