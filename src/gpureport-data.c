@@ -446,7 +446,8 @@ share_cells(struct page *pg)
 	size_t i = 0, k, n;
 	int64_t *w = NULL, *s = NULL;
 
-	qsort(pg->cells, pg->ncells, sizeof(*pg->cells), cmp_cell);
+	if (pg->ncells > 0)
+		qsort(pg->cells, pg->ncells, sizeof(*pg->cells), cmp_cell);
 	while (i < pg->ncells) {
 		size_t job = pg->cells[i].job;
 		int64_t total = pg->job_cents[job];
@@ -734,7 +735,8 @@ json_owner_hours(struct gpu_buf *b, const char *key, const struct page *pg,
 		v[k].busy = g->sums.alloc_busy;
 		k++;
 	}
-	qsort(v, k, sizeof(*v), cmp_owner_hour);
+	if (k > 0)
+		qsort(v, k, sizeof(*v), cmp_owner_hour);
 	json_key(b, key);
 	gpu_buf_addc(b, '[');
 	for (r = 0, i = 0; r < s->n; r++) {

@@ -226,7 +226,8 @@ view_init(struct jview *v, const char *job, const struct gpu_group *const *g,
 	v->gp = gpu_xcalloc(n + 1, sizeof(*v->gp));
 	v->k = job_gpus(g, n, v->gp);
 	v->nodes = 0;
-	qsort(v->gp, v->k, sizeof(*v->gp), cmp_jgpu);
+	if (v->k > 0)
+		qsort(v->gp, v->k, sizeof(*v->gp), cmp_jgpu);
 	gpu_sums_init(&v->t);
 	for (size_t i = 0; i < v->k; i++) {
 		gpu_sums_merge(&v->t, &v->gp[i].sums);
