@@ -1059,6 +1059,18 @@ cursor_step(struct gpu_ingest *ing, struct gpu_err *err)
 	return 0;
 }
 
+/* f's key is the cursor's row: hand out its values. */
+static int
+cursor_hit(const struct cursor *c, const struct fact *f, struct fact *out,
+	   int64_t *ingest_id, bool *found)
+{
+	*found = true;
+	*out = c->row;
+	out->mig = f->mig;
+	*ingest_id = c->row_id;
+	return 0;
+}
+
 /* Steps tried before a lookup seeks instead. */
 #define CURSOR_STEPS 4
 
@@ -1090,11 +1102,8 @@ lookup_stored(struct gpu_ingest *ing, const struct fact *f, struct fact *out,
 					return 0;
 				}
 				if (d == 0) {
-					*found = true;
-					*out = c->row;
-					out->mig = f->mig;
-					*ingest_id = c->row_id;
-					return 0;
+					return cursor_hit(c, f, out, ingest_id,
+							  found);
 				}
 				c->gap = c->key;
 				c->gap_in = false;
@@ -1113,12 +1122,9 @@ lookup_stored(struct gpu_ingest *ing, const struct fact *f, struct fact *out,
 	c->gap_in = true;
 	if (cursor_step(ing, err) != 0)
 		return -1;
-	*found = !c->at_end && fkey_cmp(&k, &c->key) == 0;
-	if (*found) {
-		*out = c->row;
-		out->mig = f->mig;
-		*ingest_id = c->row_id;
-	}
+	*found = false;
+	if (!c->at_end && fkey_cmp(&k, &c->key) == 0)
+		return cursor_hit(c, f, out, ingest_id, found);
 	return 0;
 }
 

@@ -14,6 +14,8 @@
 #include "gpu/db.h"
 #include "gpu/rollup.h"
 
+#include "warehouse-fixture.h"
+
 static void
 exec(sqlite3 *db, const char *sql)
 {
@@ -23,32 +25,8 @@ exec(sqlite3 *db, const char *sql)
 		fail_msg("%s: %s", sql, err.msg);
 }
 
-/* Remove a warehouse file and what SQLite may have left beside it. */
-static void
-remove_db(const char *path)
-{
-	char p[64];
-
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
-}
-
-static int64_t
-count(sqlite3 *db, const char *sql)
-{
-	struct gpu_err err = {0};
-	sqlite3_stmt *st = gpu_db_prepare(db, sql, &err);
-	int64_t n;
-
-	assert_non_null(st);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
+#define remove_db wh_remove
+#define count wh_count
 
 /* Facts on two nodes over three hours of two days; their hours dirty. */
 static void
