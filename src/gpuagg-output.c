@@ -291,6 +291,7 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 {
 	unsigned k = key_mask(q->dims);
 	char num[GPU_NUM_FMT_MAX];
+	size_t len;
 
 	if (q->period != GPU_PERIOD_ALL) {
 		if (g->bucket_ms != lb->bucket_ms || lb->text[0] == '\0') {
@@ -328,12 +329,11 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 		if (v.kind == GPU_VAL_NULL) {
 			gpu_writer_null(w);
 		} else if (v.kind == GPU_VAL_INT) {
-			gpu_num_fmt_i64_str(v.i, num);
-			gpu_writer_num_text(w, num);
+			gpu_writer_num(w, num, gpu_num_fmt_i64_str(v.i, num));
 		} else if (table) {
 			write_table_double(w, (enum gpu_metric)i, v.d);
-		} else if (gpu_num_fmt_double_str(v.d, num) > 0) {
-			gpu_writer_num_text(w, num);
+		} else if ((len = gpu_num_fmt_double_str(v.d, num)) > 0) {
+			gpu_writer_num(w, num, len);
 		} else {
 			gpu_writer_double(w, v.d);
 		}

@@ -54,6 +54,8 @@ void gpu_writer_i64(struct gpu_writer *w, int64_t v);
 void gpu_writer_double(struct gpu_writer *w, double v); /* <= 6 decimals */
 void gpu_writer_cents(struct gpu_writer *w, int64_t cents); /* "12.34" */
 void gpu_writer_num_text(struct gpu_writer *w, const char *text);
+/* p[0..n): a number as gpu_num_fmt_*_str() writes it, taken as it is. */
+void gpu_writer_num(struct gpu_writer *w, const char *p, size_t n);
 void gpu_writer_null(struct gpu_writer *w);
 
 /* End the current row; missing fields are null. */

@@ -196,7 +196,7 @@ size_t
 gpu_num_fmt_double_str(double v, char out[GPU_NUM_FMT_MAX])
 {
 	double a = fabs(v);
-	uint64_t m, ip;
+	uint64_t bits, m, ip;
 	uint32_t frac;
 	u128 q;
 	size_t n = 0;
@@ -204,9 +204,17 @@ gpu_num_fmt_double_str(double v, char out[GPU_NUM_FMT_MAX])
 
 	if (!(a < 9.2e18)) /* also NaN and infinities */
 		return 0;
-	/* a = m * 2^e exactly; q = round-half-even(a * 10^6). */
-	m = (uint64_t)ldexp(frexp(a, &e), 53);
-	e -= 53;
+	/* a = m * 2^e exactly (IEEE 754 binary64 fields). */
+	memcpy(&bits, &a, sizeof(bits));
+	m = bits & ((UINT64_C(1) << 52) - 1);
+	e = (int)(bits >> 52);
+	if (e == 0) {
+		e = -1074; /* subnormal */
+	} else {
+		m |= UINT64_C(1) << 52;
+		e -= 1075;
+	}
+	/* q = round-half-even(a * 10^6). */
 	if (m == 0 || e < -120) {
 		q = 0;
 	} else if (e >= 0) {
@@ -225,8 +233,13 @@ gpu_num_fmt_double_str(double v, char out[GPU_NUM_FMT_MAX])
 		out[1] = '\0';
 		return 1;
 	}
-	ip = (uint64_t)(q / 1000000u);
-	frac = (uint32_t)(q % 1000000u);
+	if (q <= UINT64_MAX) { /* below 1.8e13: no 128-bit division */
+		ip = (uint64_t)q / 1000000u;
+		frac = (uint32_t)((uint64_t)q % 1000000u);
+	} else {
+		ip = (uint64_t)(q / 1000000u);
+		frac = (uint32_t)(q % 1000000u);
+	}
 	if (v < 0)
 		out[n++] = '-';
 	n += put_u64(out + n, ip);

@@ -29,7 +29,13 @@ struct gpu_writer {
 	bool finished;
 	bool csv_safe; /* defuse cells a spreadsheet would run as formulas */
 	struct gpu_buf num; /* number formatting scratch */
-	struct gpu_buf esc; /* JSON string scratch */
+	/*
+	 * CSV and JSON: the row being written, handed to fp in one write
+	 * when it ends; JSON: each column's key, escaped, with its ':'.
+	 */
+	struct gpu_buf row;
+	struct gpu_buf keys;
+	size_t *key_off;
 	/* Table: every cell, kept until gpu_writer_finish(). */
 	struct gpu_buf text;
 	struct cell *cells;
@@ -52,6 +58,23 @@ gpu_ofmt_parse(const char *s, enum gpu_ofmt *f)
 	else
 		return -1;
 	return 0;
+}
+
+/* Appends to a row, inlined: a row takes a few dozen of them. */
+static inline void
+put(struct gpu_buf *b, const char *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap)
+		gpu_buf_grow(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static inline void
+put1(struct gpu_buf *b, char c)
+{
+	put(b, &c, 1);
 }
 
 static bool
@@ -79,36 +102,27 @@ gpu_csv_is_formula(const char *p, size_t n)
 }
 
 static void
-csv_str(FILE *fp, const char *p, size_t n, bool safe)
+csv_str(struct gpu_buf *b, const char *p, size_t n, bool safe)
 {
 	size_t i, start = 0;
 	bool defuse = safe && gpu_csv_is_formula(p, n);
 
 	if (!defuse && !csv_needs_quotes(p, n)) {
-		fwrite(p, 1, n, fp);
+		put(b, p, n);
 		return;
 	}
-	putc('"', fp);
+	put1(b, '"');
 	if (defuse)
-		putc('\'', fp);
+		put1(b, '\'');
 	for (i = 0; i < n; i++) {
 		if (p[i] == '"') {
-			fwrite(p + start, 1, i + 1 - start, fp);
-			putc('"', fp);
+			put(b, p + start, i + 1 - start);
+			put1(b, '"');
 			start = i + 1;
 		}
 	}
-	fwrite(p + start, 1, n - start, fp);
-	putc('"', fp);
-}
-
-/* A JSON string, escaped by the core's one escaper. */
-static void
-json_str(struct gpu_writer *w, const char *p, size_t n)
-{
-	gpu_buf_reset(&w->esc);
-	gpu_escape_json(&w->esc, p, n, 0);
-	fwrite(w->esc.data, 1, w->esc.len, w->fp);
+	put(b, p + start, n - start);
+	put1(b, '"');
 }
 
 /* Whether text is a number as JSON writes it. */
@@ -159,15 +173,26 @@ gpu_writer_new(FILE *fp, enum gpu_ofmt fmt, const char *const *cols,
 	for (i = 0; i < ncols; i++)
 		w->cols[i] = gpu_xstrdup(cols[i]);
 	gpu_buf_init(&w->num);
-	gpu_buf_init(&w->esc);
+	gpu_buf_init(&w->row);
+	gpu_buf_init(&w->keys);
 	gpu_buf_init(&w->text);
+	w->key_off = gpu_xcalloc(ncols + 1, sizeof(*w->key_off));
+	for (i = 0; i < ncols; i++) {
+		w->key_off[i] = w->keys.len;
+		gpu_escape_json(&w->keys, w->cols[i], strlen(w->cols[i]), 0);
+		gpu_buf_addc(&w->keys, ':');
+	}
+	w->key_off[ncols] = w->keys.len;
 	if (fmt == GPU_OUT_CSV && ncols > 0) {
 		for (i = 0; i < ncols; i++) {
 			if (i > 0)
-				putc(',', fp);
-			csv_str(fp, w->cols[i], strlen(w->cols[i]), false);
+				gpu_buf_addc(&w->row, ',');
+			csv_str(&w->row, w->cols[i], strlen(w->cols[i]),
+				false);
 		}
-		putc('\n', fp);
+		gpu_buf_addc(&w->row, '\n');
+		fwrite(w->row.data, 1, w->row.len, fp);
+		gpu_buf_reset(&w->row);
 	}
 	return w;
 }
@@ -189,8 +214,10 @@ gpu_writer_free(struct gpu_writer *w)
 		free(w->cols[i]);
 	free(w->cols);
 	free(w->cells);
+	free(w->key_off);
 	gpu_buf_release(&w->num);
-	gpu_buf_release(&w->esc);
+	gpu_buf_release(&w->row);
+	gpu_buf_release(&w->keys);
 	gpu_buf_release(&w->text);
 	free(w);
 }
@@ -202,9 +229,9 @@ open_row(struct gpu_writer *w)
 		return;
 	w->row_open = true;
 	if (w->fmt == GPU_OUT_JSON)
-		fputs(w->nrows == 0 ? "[\n{" : ",\n{", w->fp);
+		gpu_buf_adds(&w->row, w->nrows == 0 ? "[\n{" : ",\n{");
 	else if (w->fmt == GPU_OUT_JSONL)
-		putc('{', w->fp);
+		gpu_buf_addc(&w->row, '{');
 }
 
 static void
@@ -232,7 +259,7 @@ table_cell(struct gpu_writer *w, const char *p, size_t n, enum kind kind)
 static void
 field(struct gpu_writer *w, const char *p, size_t n, enum kind kind)
 {
-	FILE *fp = w->fp;
+	struct gpu_buf *b = &w->row;
 
 	if (w->finished || w->col >= w->ncols)
 		return;
@@ -240,24 +267,24 @@ field(struct gpu_writer *w, const char *p, size_t n, enum kind kind)
 	switch (w->fmt) {
 	case GPU_OUT_CSV:
 		if (w->col > 0)
-			putc(',', fp);
+			put1(b, ',');
 		if (kind == K_STR)
-			csv_str(fp, p, n, w->csv_safe);
+			csv_str(b, p, n, w->csv_safe);
 		else if (kind == K_NUM)
-			fwrite(p, 1, n, fp);
+			put(b, p, n);
 		break;
 	case GPU_OUT_JSON:
 	case GPU_OUT_JSONL:
 		if (w->col > 0)
-			putc(',', fp);
-		json_str(w, w->cols[w->col], strlen(w->cols[w->col]));
-		putc(':', fp);
+			put1(b, ',');
+		put(b, w->keys.data + w->key_off[w->col],
+			    w->key_off[w->col + 1] - w->key_off[w->col]);
 		if (kind == K_STR)
-			json_str(w, p, n);
+			gpu_escape_json(b, p, n, 0);
 		else if (kind == K_NUM)
-			fwrite(p, 1, n, fp);
+			put(b, p, n);
 		else
-			fputs("null", fp);
+			put(b, "null", 4);
 		break;
 	case GPU_OUT_TABLE:
 		table_cell(w, p, n, kind);
@@ -275,16 +302,24 @@ gpu_writer_str(struct gpu_writer *w, const char *p, size_t len)
 void
 gpu_writer_i64(struct gpu_writer *w, int64_t v)
 {
-	gpu_buf_reset(&w->num);
-	gpu_num_fmt_i64(&w->num, v);
-	field(w, w->num.data, w->num.len, K_NUM);
+	char num[GPU_NUM_FMT_MAX];
+
+	field(w, num, gpu_num_fmt_i64_str(v, num), K_NUM);
 }
 
 void
 gpu_writer_double(struct gpu_writer *w, double v)
 {
+	char num[GPU_NUM_FMT_MAX];
+	size_t n;
+
 	if (!isfinite(v)) {
 		gpu_writer_null(w);
+		return;
+	}
+	n = gpu_num_fmt_double_str(v, num);
+	if (n > 0) {
+		field(w, num, n, K_NUM);
 		return;
 	}
 	gpu_buf_reset(&w->num);
@@ -314,6 +349,12 @@ gpu_writer_num_text(struct gpu_writer *w, const char *text)
 }
 
 void
+gpu_writer_num(struct gpu_writer *w, const char *p, size_t n)
+{
+	field(w, p, n, K_NUM);
+}
+
+void
 gpu_writer_null(struct gpu_writer *w)
 {
 	field(w, "", 0, K_NULL);
@@ -328,11 +369,15 @@ gpu_writer_end_row(struct gpu_writer *w)
 		gpu_writer_null(w);
 	open_row(w);
 	if (w->fmt == GPU_OUT_CSV)
-		putc('\n', w->fp);
+		gpu_buf_addc(&w->row, '\n');
 	else if (w->fmt == GPU_OUT_JSON)
-		putc('}', w->fp);
+		gpu_buf_addc(&w->row, '}');
 	else if (w->fmt == GPU_OUT_JSONL)
-		fputs("}\n", w->fp);
+		gpu_buf_add(&w->row, "}\n", 2);
+	if (w->row.len > 0) {
+		fwrite(w->row.data, 1, w->row.len, w->fp);
+		gpu_buf_reset(&w->row);
+	}
 	w->nrows++;
 	w->col = 0;
 	w->row_open = false;

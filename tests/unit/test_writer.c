@@ -153,6 +153,42 @@ test_writer_numbers(void **state)
 	    done(w), "{\"d\":null,\"c\":1.00,\"t\":\"abc\",\"e\":-0.5}\n");
 }
 
+/*
+ * gpu_writer_num() takes formatted text as a number (a leading '-' is not
+ * defused as a formula), and each row reaches the stream when it ends, so
+ * that a caller's own lines between rows keep their place.
+ */
+static void
+test_writer_num_and_row_order(void **state)
+{
+	static const char *const c[] = {"k", "v"};
+	struct gpu_writer *w;
+
+	(void)state;
+	w = start(GPU_OUT_CSV, c, 2);
+	gpu_writer_csv_safe(w, true);
+	gpu_writer_str(w, "-x", 2);
+	gpu_writer_num(w, "-2.5", 4);
+	gpu_writer_end_row(w);
+	fputs("# between\n", out);
+	gpu_writer_str(w, "y", 1);
+	gpu_writer_num(w, "7x", 1);
+	gpu_writer_end_row(w);
+	assert_string_equal(done(w),
+			    "k,v\n\"'-x\",-2.5\n# between\ny,7\n");
+
+	w = start(GPU_OUT_JSONL, c, 2);
+	gpu_writer_str(w, "a", 1);
+	gpu_writer_num(w, "-0.25", 5);
+	gpu_writer_end_row(w);
+	fputs("#\n", out);
+	gpu_writer_null(w);
+	gpu_writer_num(w, "3", 1);
+	gpu_writer_end_row(w);
+	assert_string_equal(done(w), "{\"k\":\"a\",\"v\":-0.25}\n#\n"
+				     "{\"k\":null,\"v\":3}\n");
+}
+
 static void
 test_writer_json(void **state)
 {
@@ -325,6 +361,7 @@ main(void)
 	    cmocka_unit_test(test_writer_csv_quoting),
 	    cmocka_unit_test(test_writer_csv_safe),
 	    cmocka_unit_test(test_writer_numbers),
+	    cmocka_unit_test(test_writer_num_and_row_order),
 	    cmocka_unit_test(test_writer_json),
 	    cmocka_unit_test(test_writer_json_empty),
 	    cmocka_unit_test(test_writer_jsonl),
