@@ -18,6 +18,7 @@
 #include "gpu/jobs.h"
 #include "gpu/num.h"
 #include "gpu/opt.h"
+#include "gpu/readahead.h"
 #include "gpu/reader.h"
 #include "gpu/retention.h"
 #include "gpu/rollup.h"
@@ -446,6 +447,8 @@ load_samples(struct run *r, struct input *in)
 	struct gpu_err err = {{0}, {0}, 0};
 	struct progress p;
 	struct gpu_interval *iv = NULL;
+	struct gpu_readahead *ra = NULL;
+	long long off;
 	long line;
 	int rc;
 
@@ -466,7 +469,12 @@ load_samples(struct run *r, struct input *in)
 		goto out;
 	}
 	ingest_progress_start(&p, o, in->source, in->size);
-	while ((rc = gpu_reader_next(rd, &s, &line, &rej, &err)) != 0) {
+	/* Rows are parsed and checked on a second thread while these load. */
+	ra = gpu_readahead_start(rd);
+	while ((rc = ra != NULL ? gpu_readahead_next(ra, &s, &line, &rej, &off,
+						     &err)
+				: gpu_reader_next(rd, &s, &line, &rej, &err)) !=
+	       0) {
 		if (rc < 0) {
 			gpu_msg_err(&err);
 			r->failed = true;
@@ -491,8 +499,10 @@ load_samples(struct run *r, struct input *in)
 		if ((gpu_ingest_source_counts(r->ing)->read & 4095) == 0)
 			ingest_progress_draw(
 			    &p, gpu_ingest_source_counts(r->ing)->read,
-			    gpu_reader_offset(rd), false);
+			    ra != NULL ? off : gpu_reader_offset(rd), false);
 	}
+	gpu_readahead_stop(ra);
+	ra = NULL;
 	ingest_progress_draw(&p, gpu_ingest_source_counts(r->ing)->read,
 			     gpu_reader_offset(rd), true);
 	if (finish_input(r, in) != 0)
@@ -503,6 +513,7 @@ load_samples(struct run *r, struct input *in)
 	r->shared = 0;
 	r->nsamples++;
 out:
+	gpu_readahead_stop(ra);
 	gpu_interval_free(iv);
 	gpu_reader_free(rd);
 }
