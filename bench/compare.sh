@@ -14,7 +14,9 @@
 #   startup the floor of the peers: node with DuckDB running SELECT 42,
 #           python3 importing pandas
 #   bill    gpubill --by job --period all against the pandas reference,
-#           whose bill must be the same to the cent (checked, exit 1 if not)
+#           whose bill must be the same bytes, and DuckDB over the CSV
+#           (the same charges in SQL, bench/duck-bill.sql), whose seconds,
+#           owners and cents must be the same (both checked, exit 1 if not)
 # Raw results go to BENCH_OUT/results-SIZE.tsv (size rows task tool run
 # seconds rss_kb); bench/summarize.sh prints the tables of all sizes.
 # usage: bench/compare.sh   (B: build dir; BENCH_SIZES, default "1M 5M 20M";
@@ -212,14 +214,34 @@ for size in $sizes; do
 		"timestamp // 86400000 AS d, job_id" 'int($1 / 86400000), $7' \
 		'$d = int($timestamp / 86400000)' d,job_id
 
-	# Billing by job, and the check of the reference's cents.
+	# Billing by job, and the checks of the peers' cents.
+	sed "s|@CSV@|$csv|" "$top/bench/duck-bill.sql" >"$w/bill.sql"
 	run=1
 	while [ "$run" -le "$runs" ]; do
 		measure bill gpubill : "'$bin/gpubill' --db '$w/w.db' --by job --period all"
 		[ -n "$py" ] && measure bill pandas : \
 			"$lim $py '$top/bench/reference_pandas.py' bill --interval 300 --period all '$csv'"
+		[ -n "$duck" ] && measure bill duckdb-csv : \
+			"$duck :memory: '$w/bill.sql' --print"
 		run=$((run + 1))
 	done
+	if [ -s "$w/out.duckdb-csv" ]; then
+		# job, user, project, seconds, overage, then the three charges
+		# in cents: gpubill prints them as 12.34, DuckDB as cents.
+		awk -F, 'NR > 1 && $2 != "TOTAL" { c = ""
+			for (i = 9; i <= 11; i++) { v = $i; sub(/\./, "", v); c = c "," v + 0 }
+			print $2 "," $3 "," $4 "," $5 "," $7 c }' "$w/out.gpubill" |
+			sort >"$w/bill.ours"
+		awk -F, '{ print $2 "," $3 "," $4 "," $5 "," $7 "," $9 "," $10 "," $11 }' \
+			"$w/out.duckdb-csv" | sort >"$w/bill.duck"
+		if cmp -s "$w/bill.ours" "$w/bill.duck"; then
+			echo "bill check: DuckDB's charges = gpubill --by job, $(wc -l <"$w/bill.ours") jobs" >&2
+		else
+			echo "bench: FAIL: DuckDB's bill differs from gpubill's:" >&2
+			diff "$w/bill.ours" "$w/bill.duck" | head -n 10 >&2
+			exit 1
+		fi
+	fi
 	if [ -n "$py" ] && [ -s "$w/out.pandas" ]; then
 		if cmp -s "$w/out.gpubill" "$w/out.pandas"; then
 			echo "bill check: pandas reference = gpubill --by job, $(($(wc -l <"$w/out.gpubill") - 2)) jobs, total $(awk -F, '$2 == "TOTAL" { print $12 }' "$w/out.gpubill")" >&2
