@@ -201,6 +201,14 @@ sqlite3_stmt *gpu_hrow_insert_prepare(sqlite3 *db, enum gpu_rollup t,
 				      struct gpu_err *err);
 
 /*
+ * Prepare the statement that adds an hour row to its day's row of
+ * usage_daily, as gpu_sums_merge() does (sums added, maxima kept): the
+ * row is inserted when its day has none. Give it rows with
+ * gpu_hrow_insert(st, GPU_ROLLUP_DAILY, ...) with the day as their time.
+ */
+sqlite3_stmt *gpu_hrow_add_day_prepare(sqlite3 *db, struct gpu_err *err);
+
+/*
  * Insert r with st from gpu_hrow_insert_prepare(db, t, ...). Returns 0, or
  * -1 with err filled.
  */

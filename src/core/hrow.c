@@ -410,6 +410,23 @@ static const struct {
 	 2},
 };
 
+/* Each sum merged into a stored day row (SQLite adds REALs as doubles). */
+#define SUM_ADD_SUM(name) ", " #name " = " #name " + excluded." #name
+#define SUM_ADD_MAX(name) ", " #name " = max(" #name ", excluded." #name ")"
+#define SUM_ADD_(name, ctype, sqltype, merge, empty) SUM_ADD_##merge(name)
+
+sqlite3_stmt *
+gpu_hrow_add_day_prepare(sqlite3 *db, struct gpu_err *err)
+{
+	return gpu_db_prepare(db,
+			      "INSERT INTO usage_daily(day_ms" KEY_COLS SUM_COLS
+			      ") VALUES(?" KEY_PARAMS SUM_PARAMS
+			      ") ON CONFLICT(day_ms" KEY_COLS
+			      ") DO UPDATE SET day_ms = excluded.day_ms" GPU_SUMS(
+				  SUM_ADD_),
+			      err);
+}
+
 int
 gpu_rollup_nkeys(enum gpu_rollup t)
 {

@@ -135,16 +135,20 @@ out:
 	return rc;
 }
 
-/* A stored day row, to which the day's new hours are added (gpu_hrow_fn). */
-static int
-seed_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
-{
-	struct gpu_hrow_sink *s = ctx;
+/* An hour row added to its day's row of usage_daily (a gpu_hrow_fn). */
+struct add_day {
+	sqlite3_stmt *st;
+	int64_t day_ms;
+};
 
-	(void)err;
-	s->day_ms = r->k[GPU_HK_TIME];
-	gpu_sums_merge(&gpu_hrows_put(&s->day, r->k, NULL)->s, &r->s);
-	return 0;
+static int
+add_day_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	const struct add_day *a = ctx;
+	struct gpu_hrow d = *r;
+
+	d.k[GPU_HK_TIME] = a->day_ms;
+	return gpu_hrow_insert(a->st, GPU_ROLLUP_DAILY, &d, err);
 }
 
 /*
@@ -184,16 +188,18 @@ day_hours(sqlite3_stmt *st, int64_t d, gpu_rollup_built_fn *built, void *ctx,
 /*
  * Bring the day rows of usage_daily up to date for the days of dirty
  * hours: rebuilt from all the day's hour rows, or, when every dirty hour
- * of the day was built as new (so later than its other hours), the stored
- * day rows plus those hours' rows. Day rows sum their hours in hour order
- * either way, so both give the same doubles, and a day's last batch costs
- * what its first did.
+ * of the day was built as new (so later than its other hours), each of
+ * those hours' rows added to its stored day row, hour by hour. Day rows
+ * sum their hours in hour order either way, so both give the same
+ * doubles, and a batch touches the day rows of its own hours only: a
+ * day's last batch costs what its first did.
  */
 static int
 rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
 	     struct gpu_err *err)
 {
 	sqlite3_stmt *days = NULL, *del = NULL, *ins = NULL, *dh = NULL;
+	struct add_day ad = {NULL, 0};
 	struct gpu_hrow_sink s;
 	int64_t *hours = NULL;
 	size_t nh = 0, cap = 0;
@@ -209,11 +215,12 @@ rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
 	del =
 	    gpu_db_prepare(db, "DELETE FROM usage_daily WHERE day_ms = ?", err);
 	ins = gpu_hrow_insert_prepare(db, GPU_ROLLUP_DAILY, err);
+	ad.st = gpu_hrow_add_day_prepare(db, err);
 	dh = gpu_db_prepare(db,
 			    "SELECT hour_ms FROM dirty_hours WHERE hour_ms >= ?"
 			    " AND hour_ms < ? ORDER BY hour_ms",
 			    err);
-	if (del == NULL || ins == NULL || dh == NULL)
+	if (del == NULL || ins == NULL || ad.st == NULL || dh == NULL)
 		goto out;
 	gpu_hrow_sink_init(&s, true, insert_day, ins);
 	while ((step = sqlite3_step(days)) == SQLITE_ROW) {
@@ -221,19 +228,17 @@ rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
 		int r =
 		    day_hours(dh, d, built, ctx, &hours, &nh, &cap, &add, err);
 
-		if (r == 0 && add)
-			r = gpu_hrow_read(db, GPU_ROLLUP_DAILY, d,
-					  d + GPU_DAY_MS, seed_day, &s, err);
-		if (r == 0)
+		ad.day_ms = d;
+		for (size_t i = 0; r == 0 && add && i < nh; i++)
+			r = gpu_hrow_read(db, GPU_ROLLUP_HOURLY, hours[i],
+					  hours[i] + GPU_HOUR_MS, add_day_row,
+					  &ad, err);
+		if (r == 0 && !add)
 			r = step_one(del, d, err);
 		if (r == 0 && !add)
 			r = gpu_hrow_read(db, GPU_ROLLUP_HOURLY, d,
 					  d + GPU_DAY_MS, gpu_hrow_sink_hour,
 					  &s, err);
-		for (size_t i = 0; r == 0 && add && i < nh; i++)
-			r = gpu_hrow_read(db, GPU_ROLLUP_HOURLY, hours[i],
-					  hours[i] + GPU_HOUR_MS,
-					  gpu_hrow_sink_hour, &s, err);
 		if (r != 0 || gpu_hrow_sink_flush(&s, err) != 0) {
 			gpu_hrow_sink_release(&s);
 			goto out;
@@ -249,6 +254,7 @@ out:
 	sqlite3_finalize(days);
 	sqlite3_finalize(del);
 	sqlite3_finalize(ins);
+	sqlite3_finalize(ad.st);
 	sqlite3_finalize(dh);
 	free(hours);
 	return rc;
