@@ -74,6 +74,7 @@ struct exp_source {
 	const struct exp_dims *dims;
 	sqlite3_stmt *st;
 	struct exp_val *vals;
+	unsigned char *ops; /* how each column is read (read_cols) */
 	bool has_job_src;
 	struct exp_bills *bills; /* the bills table: rows computed, not read */
 };
@@ -142,6 +143,27 @@ int64_t exp_month_start_ms(int32_t month);
 /* Next row into src->vals: 1, 0 at the end, -1 on error (err filled). */
 int exp_source_next(struct exp_source *src, struct gpu_err *err);
 
+/*
+ * One column of a batch being read: an array per row of NULL flags and of
+ * values of the column's type (i also holds copied strings' offsets).
+ */
+struct exp_col {
+	unsigned char *present; /* 1 value, 0 NULL */
+	int64_t *i;		/* integers (timestamps in microseconds) */
+	double *d;
+	struct lake_str *s; /* strings; p NULL: copied, at text + i */
+};
+
+/*
+ * Read the next row into row r of cols (nfields of them), as the writer
+ * takes it (timestamps in microseconds, names resolved); a string that
+ * does not live as long as the dimensions is copied into text (and
+ * *copied set). Returns 1, 0 at the end, -1 on error (err filled).
+ */
+int exp_source_read_cols(struct exp_source *src, struct exp_col *cols, size_t r,
+			 struct gpu_buf *text, bool *copied,
+			 struct gpu_err *err);
+
 /* The same, into out (nfields values) instead of src->vals. */
 int exp_source_read(struct exp_source *src, struct exp_val *out,
 		    struct gpu_err *err);
@@ -165,13 +187,20 @@ struct exp_pipe *exp_pipe_start(sqlite3 *const *dbs, size_t ndbs,
 				bool new_only, int64_t watermark,
 				struct gpu_err *err);
 
+/* Rows as column arrays, the form lake_pq_put_batch() takes. */
+struct exp_batch {
+	size_t rows;
+	const struct lake_pq_col *cols; /* one per field */
+};
+
 /*
- * The next row's values (borrowed until the next call), in the order one
- * statement over the day gives them: 1, 0 at the end, -1 on error with err
- * filled. exp_pipe_stop() ends the threads and frees the pipe (NULL: no-op).
+ * The next batch of rows (borrowed until the next call), in the order one
+ * statement over the day gives them, timestamps in microseconds: 1, 0 at
+ * the end, -1 on error (a NULL in a required column too) with err filled.
+ * exp_pipe_stop() ends the threads and frees the pipe (NULL: no-op).
  */
-int exp_pipe_next(struct exp_pipe *p, const struct exp_val **row,
-		  struct gpu_err *err);
+int exp_pipe_batch(struct exp_pipe *p, const struct exp_batch **batch,
+		   struct gpu_err *err);
 void exp_pipe_stop(struct exp_pipe *p);
 
 /*
