@@ -335,6 +335,71 @@ col_op(const struct exp_table *t, size_t i)
 	}
 }
 
+/* Whether sql sorts its rows: its functions then see them in scan order. */
+static bool
+sorts(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	struct gpu_buf b;
+	bool found = true;
+
+	gpu_buf_init(&b);
+	gpu_buf_addf(&b, "EXPLAIN %s", sql);
+	if (sqlite3_prepare_v2(db, b.data, -1, &st, NULL) == SQLITE_OK) {
+		found = false;
+		while (!found && sqlite3_step(st) == SQLITE_ROW) {
+			const unsigned char *op = sqlite3_column_text(st, 1);
+
+			found = op != NULL &&
+				strcmp((const char *)op, "SorterOpen") == 0;
+		}
+	}
+	sqlite3_finalize(st);
+	gpu_buf_release(&b);
+	return found;
+}
+
+static void take_row(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+
+/*
+ * Rewrite "SELECT cols FROM ..." in sql as "SELECT exp_row(cols) FROM
+ * ...", the function given the row as its arguments, so that a row's
+ * values are read without a call into the statement per column. Kept as
+ * it is when the statement would sort its rows (the function would see
+ * them in another order than they are returned). Returns 0, or -1 when
+ * the function could not be registered.
+ */
+static int
+by_function(struct exp_source *src, sqlite3 *db, struct gpu_buf *sql)
+{
+	const char *from = strstr(sql->data, " FROM ");
+	struct gpu_buf b;
+
+	if (strncmp(sql->data, "SELECT ", 7) != 0 || from == NULL)
+		return 0;
+	gpu_buf_init(&b);
+	gpu_buf_adds(&b, "SELECT exp_row(");
+	gpu_buf_add(&b, sql->data + 7, (size_t)(from - sql->data) - 7);
+	gpu_buf_adds(&b, ")");
+	gpu_buf_adds(&b, from);
+	if (sorts(db, sql->data)) {
+		gpu_buf_release(&b);
+		return 0;
+	}
+	if (sqlite3_create_function_v2(
+		db, "exp_row", (int)src->t->schema.nfields,
+		SQLITE_UTF8 | SQLITE_DIRECTONLY, src, take_row, NULL, NULL,
+		NULL) != SQLITE_OK) {
+		gpu_buf_release(&b);
+		return -1;
+	}
+	gpu_buf_reset(sql);
+	gpu_buf_add(sql, b.data, b.len);
+	gpu_buf_release(&b);
+	src->by_fn = true;
+	return 0;
+}
+
 int
 exp_source_open(struct exp_source *src, sqlite3 *db, const struct exp_table *t,
 		const struct exp_dims *dims, int32_t day, bool digest,
@@ -368,6 +433,11 @@ exp_source_open(struct exp_source *src, sqlite3 *db, const struct exp_table *t,
 		gpu_buf_adds(&sql, at + strlen("@JOB_SRC@"));
 	} else {
 		gpu_buf_adds(&sql, tmpl);
+	}
+	if (!digest && by_function(src, db, &sql) != 0) {
+		gpu_buf_release(&sql);
+		return gpu_err_set(err, "database error: %s",
+				   sqlite3_errmsg(db));
 	}
 	src->st = gpu_db_prepare(db, sql.data, err);
 	gpu_buf_release(&sql);
@@ -541,34 +611,24 @@ put_name(struct exp_col *c, size_t r, const struct exp_name *v, size_t n,
 	c->s[r].n = x->n;
 }
 
-int
-exp_source_read_cols(struct exp_source *src, struct exp_col *cols, size_t r,
-		     struct gpu_buf *text, bool *copied, struct gpu_err *err)
+/*
+ * Put the values v[0..n) of columns first.. at row o->r of o->cols, as the
+ * writer takes them.
+ */
+static void
+put_values(const struct exp_source *src, const struct exp_into *o,
+	   sqlite3_value **v, size_t first, size_t n)
 {
 	const struct exp_dims *dm = src->dims;
-	size_t i, n = src->t->schema.nfields;
-	int rc;
+	const unsigned char *ops = src->ops;
+	size_t r = o->r, k;
 
-	if (src->t->sql == NULL) {
-		rc = exp_bills_next(src);
-		if (rc == 1)
-			scatter(src, cols, r, text, copied);
-		return rc;
-	}
-	rc = sqlite3_step(src->st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	if (rc != SQLITE_ROW)
-		return gpu_err_set(err, "database error: %s",
-				   sqlite3_errmsg(sqlite3_db_handle(src->st)));
-	for (i = 0; i < n; i++) {
-		/* One call into the statement per column (exp_source_read()).
-		 */
-		sqlite3_value *sv = sqlite3_column_value(src->st, (int)i);
+	for (k = 0; k < n; k++) {
+		struct exp_col *c = &o->cols[first + k];
+		sqlite3_value *sv = v[k];
 		int type = sqlite3_value_type(sv);
-		struct exp_col *c = &cols[i];
 
-		if (src->ops[i] == OP_SHARE28) {
+		if (ops[first + k] == OP_SHARE28) {
 			c->present[r] = 1;
 			c->d[r] = type == SQLITE_NULL
 				      ? 1.0
@@ -578,7 +638,7 @@ exp_source_read_cols(struct exp_source *src, struct exp_col *cols, size_t r,
 		c->present[r] = type != SQLITE_NULL;
 		if (type == SQLITE_NULL)
 			continue;
-		switch ((enum col_op)src->ops[i]) {
+		switch ((enum col_op)ops[first + k]) {
 		case OP_INT:
 			c->i[r] = sqlite3_value_int64(sv);
 			break;
@@ -594,8 +654,8 @@ exp_source_read_cols(struct exp_source *src, struct exp_col *cols, size_t r,
 			c->present[r] = p != NULL;
 			if (p != NULL)
 				copy_str(c, r, p,
-					 (size_t)sqlite3_value_bytes(sv), text,
-					 copied);
+					 (size_t)sqlite3_value_bytes(sv),
+					 o->text, o->copied);
 			break;
 		}
 		case OP_NODE:
@@ -619,13 +679,60 @@ exp_source_read_cols(struct exp_source *src, struct exp_col *cols, size_t r,
 			break;
 		}
 	}
+}
+
+/* The function exp_row(): puts its arguments, a row, where src->into says. */
+static void
+take_row(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const struct exp_source *src = sqlite3_user_data(ctx);
+
+	put_values(src, src->into, argv, 0, (size_t)argc);
+}
+
+int
+exp_source_read_cols(struct exp_source *src, struct exp_col *cols, size_t r,
+		     struct gpu_buf *text, bool *copied, struct gpu_err *err)
+{
+	struct exp_into o = {cols, r, text, copied};
+	size_t i;
+	int rc;
+
+	if (src->t->sql == NULL) {
+		rc = exp_bills_next(src);
+		if (rc == 1)
+			scatter(src, cols, r, text, copied);
+		return rc;
+	}
+	src->into = &o;
+	rc = sqlite3_step(src->st);
+	src->into = NULL;
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return gpu_err_set(err, "database error: %s",
+				   sqlite3_errmsg(sqlite3_db_handle(src->st)));
+	/* exp_row() has put the row; else one call per column. */
+	for (i = 0; !src->by_fn && i < src->t->schema.nfields; i++) {
+		sqlite3_value *sv = sqlite3_column_value(src->st, (int)i);
+
+		put_values(src, &o, &sv, i, 1);
+	}
 	return 1;
 }
 
 void
 exp_source_close(struct exp_source *src)
 {
+	sqlite3 *db = src->st != NULL ? sqlite3_db_handle(src->st) : NULL;
+
 	sqlite3_finalize(src->st);
+	/* Unregister exp_row(): its data is this source. */
+	if (src->by_fn)
+		sqlite3_create_function_v2(
+		    db, "exp_row", (int)src->t->schema.nfields, SQLITE_UTF8,
+		    NULL, NULL, NULL, NULL, NULL);
+	src->by_fn = false;
 	exp_bills_close(src);
 	free(src->vals);
 	free(src->ops);

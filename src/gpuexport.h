@@ -75,6 +75,12 @@ struct exp_source {
 	sqlite3_stmt *st;
 	struct exp_val *vals;
 	unsigned char *ops; /* how each column is read (read_cols) */
+	/*
+	 * Rows read as the arguments of a function of the connection
+	 * (exp_source_read_cols() only), put where into says.
+	 */
+	bool by_fn;
+	struct exp_into *into;
 	bool has_job_src;
 	struct exp_bills *bills; /* the bills table: rows computed, not read */
 };
@@ -120,7 +126,9 @@ void exp_dims_free(struct exp_dims *d);
 /*
  * Open a source over the rows of partition day (EXP_NO_DAY: all) of t;
  * new_only: only rows of ingests after watermark (facts). digest: the
- * rows that fingerprint the partition. Returns 0 or -1 with err.
+ * rows that fingerprint the partition, read with exp_source_next(); else
+ * the rows exported, read with exp_source_read_cols() (which registers a
+ * function on db for the source's life). Returns 0 or -1 with err.
  */
 int exp_source_open(struct exp_source *src, sqlite3 *db,
 		    const struct exp_table *t, const struct exp_dims *dims,
@@ -152,6 +160,14 @@ struct exp_col {
 	int64_t *i;		/* integers (timestamps in microseconds) */
 	double *d;
 	struct lake_str *s; /* strings; p NULL: copied, at text + i */
+};
+
+/* Where a row of exp_source_read_cols() goes. */
+struct exp_into {
+	struct exp_col *cols;
+	size_t r;
+	struct gpu_buf *text;
+	bool *copied;
 };
 
 /*
