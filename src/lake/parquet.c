@@ -52,7 +52,7 @@ struct col {
 	bool dict;	     /* dictionary-encoded so far */
 	struct gpu_buf dvals; /* dictionary entries, PLAIN */
 	uint32_t *doff;	      /* offset of each entry's length in dvals */
-	uint64_t *dnum;	      /* fixed-width entries as integers */
+	uint64_t *dnum;	      /* each entry's key: a number, a string's hash */
 	size_t ndict, dcap;
 	uint32_t *slots; /* hash slots: entry index + 1, 0 empty */
 	size_t nslots;
