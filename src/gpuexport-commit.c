@@ -406,52 +406,19 @@ note_ingest(struct run *r, int64_t id)
 	r->last_ingest = lo;
 }
 
-static int
-put_row(struct run *r, struct lake_pq *pq, const struct exp_val *vals,
-	struct gpu_err *err)
+/* Note the ingests of a batch's rows (they come in runs of one). */
+static void
+note_ingests(struct run *r, const struct exp_batch *b)
 {
-	const struct lake_schema *sc = &r->t->schema;
+	const struct lake_pq_col *c;
 	size_t i;
 
-	for (i = 0; i < sc->nfields; i++) {
-		const struct exp_val *v = &vals[i];
-		const struct lake_field *f = &sc->fields[i];
-
-		if (v->null) {
-			if (f->required)
-				return gpu_err_set(err,
-						   "%s: NULL in required "
-						   "column '%s'",
-						   r->t->name, f->name);
-			lake_pq_null(pq, i);
-			continue;
-		}
-		switch (f->type) {
-		case LAKE_TIMESTAMPTZ:
-			lake_pq_i64(pq, i, v->i * 1000);
-			break;
-		case LAKE_INT:
-		case LAKE_DATE:
-			lake_pq_i32(pq, i, (int32_t)v->i);
-			break;
-		case LAKE_LONG:
-		case LAKE_DECIMAL:
-			lake_pq_i64(pq, i, v->i);
-			break;
-		case LAKE_DOUBLE:
-			lake_pq_double(pq, i, v->d);
-			break;
-		case LAKE_STRING:
-			if (v->stable)
-				lake_pq_str_stable(pq, i, v->s, v->n);
-			else
-				lake_pq_str(pq, i, v->s, v->n);
-			break;
-		}
-	}
-	if (r->ingest_col >= 0 && !vals[r->ingest_col].null)
-		note_ingest(r, vals[r->ingest_col].i);
-	return lake_pq_end_row(pq, err);
+	if (r->ingest_col < 0)
+		return;
+	c = &b->cols[r->ingest_col];
+	for (i = 0; i < b->rows; i++)
+		if (c->present == NULL || c->present[i] != 0)
+			note_ingest(r, c->i[i]);
 }
 
 /*
@@ -557,7 +524,7 @@ static int
 write_day(struct run *r, const struct work *w, struct gpu_err *err)
 {
 	struct exp_pipe *pipe;
-	const struct exp_val *vals;
+	const struct exp_batch *b;
 	struct lake_pq *pq = NULL;
 	struct gpu_buf path;
 	int rc;
@@ -573,25 +540,31 @@ write_day(struct run *r, const struct work *w, struct gpu_err *err)
 	if (pipe == NULL)
 		return -1;
 	gpu_buf_init(&path);
-	while ((rc = exp_pipe_next(pipe, &vals, err)) == 1) {
-		if (pq == NULL) {
-			pq = open_file(r, w->day, &path, err);
-			if (pq == NULL) {
+	while ((rc = exp_pipe_batch(pipe, &b, err)) == 1) {
+		size_t first = 0, taken;
+
+		note_ingests(r, b);
+		/* A file rolls after the row that brings it to file_bytes. */
+		while (rc == 1 && first < b->rows) {
+			if (pq == NULL)
+				pq = open_file(r, w->day, &path, err);
+			if (pq == NULL ||
+			    lake_pq_put_batch(pq, b->cols, first,
+					      b->rows - first, r->o->file_bytes,
+					      &taken, err) != 0) {
 				rc = -1;
 				break;
 			}
-		}
-		if (put_row(r, pq, vals, err) != 0) {
-			rc = -1;
-			break;
-		}
-		if (lake_pq_size(pq) >= r->o->file_bytes) {
-			rc = close_file(r, pq, path.data, w->day, err);
+			first += taken;
+			if (lake_pq_size(pq) < r->o->file_bytes)
+				continue;
+			if (close_file(r, pq, path.data, w->day, err) != 0)
+				rc = -1;
 			lake_pq_free(pq);
 			pq = NULL;
-			if (rc != 0)
-				break;
 		}
+		if (rc != 1)
+			break;
 	}
 	if (rc == 0 && pq != NULL)
 		rc = close_file(r, pq, path.data, w->day, err);

@@ -23,12 +23,17 @@
  */
 #define PIN_WAIT_MS 1000
 
+/*
+ * BATCH_ROWS rows as column arrays, the form lake_pq_put_batch() takes;
+ * names point into the dimensions, other strings into text.
+ */
 struct batch {
-	size_t rows;
 	bool last;	      /* the chunk's last batch */
 	bool copied;	      /* some strings are in text */
-	struct exp_val *vals; /* BATCH_ROWS rows of ncols */
-	struct gpu_buf text;  /* strings not stable; vals hold offsets */
+	struct exp_batch pub; /* rows, and cols pointing into c */
+	struct exp_col *c;
+	struct lake_pq_col *cols;
+	struct gpu_buf text;
 };
 
 struct rd {
@@ -45,6 +50,7 @@ struct rd {
 };
 
 struct exp_pipe {
+	const struct exp_table *t;
 	size_t ncols;
 	size_t *strs, nstrs; /* the string columns */
 	struct rd *rd;
@@ -58,40 +64,76 @@ struct exp_pipe {
 	/* the consumer's place */
 	size_t chunk;
 	struct batch *cur;
-	size_t row;
 };
 
 /* Fill one batch from the reader's chunk; returns rows read, or -1. */
 static long
 fill(struct rd *d, struct batch *b)
 {
-	const struct exp_pipe *p = d->p;
-	size_t ncols = p->ncols, r, i;
+	size_t r;
 	int rc = 1;
 
-	b->rows = 0;
+	b->pub.rows = 0;
 	b->last = false;
 	b->copied = false;
 	gpu_buf_reset(&b->text);
 	for (r = 0; r < BATCH_ROWS; r++) {
-		struct exp_val *row = b->vals + r * ncols;
-
-		rc = exp_source_read(&d->src, row, &d->err);
+		rc = exp_source_read_cols(&d->src, b->c, r, &b->text,
+					  &b->copied, &d->err);
 		if (rc <= 0)
 			break;
-		for (i = 0; i < p->nstrs; i++) {
-			struct exp_val *x = &row[p->strs[i]];
-
-			if (x->null || x->stable)
-				continue;
-			x->i = (int64_t)b->text.len;
-			gpu_buf_add(&b->text, x->s, x->n);
-			b->copied = true;
-		}
-		b->rows++;
+		b->pub.rows++;
 	}
 	b->last = rc <= 0;
-	return rc < 0 ? -1 : (long)b->rows;
+	return rc < 0 ? -1 : (long)b->pub.rows;
+}
+
+/* Allocate b's columns for the fields of t. */
+static void
+batch_init(struct batch *b, const struct exp_table *t)
+{
+	size_t i, n = t->schema.nfields;
+
+	b->c = gpu_xcalloc(n, sizeof(*b->c));
+	b->cols = gpu_xcalloc(n, sizeof(*b->cols));
+	gpu_buf_init(&b->text);
+	for (i = 0; i < n; i++) {
+		const struct lake_field *f = &t->schema.fields[i];
+		struct exp_col *c = &b->c[i];
+
+		c->present = gpu_xcalloc(BATCH_ROWS, 1);
+		if (f->type == LAKE_DOUBLE)
+			c->d = gpu_xcalloc(BATCH_ROWS, sizeof(*c->d));
+		else
+			c->i = gpu_xcalloc(BATCH_ROWS, sizeof(*c->i));
+		if (f->type == LAKE_STRING)
+			c->s = gpu_xcalloc(BATCH_ROWS, sizeof(*c->s));
+		/* Required columns hold no NULL (exp_pipe_batch() checks). */
+		b->cols[i].present = f->required ? NULL : c->present;
+		b->cols[i].i = c->i;
+		b->cols[i].d = c->d;
+		b->cols[i].s = c->s;
+		b->cols[i].stable = t->kinds[i] == EXP_NODE ||
+				    t->kinds[i] == EXP_NAME ||
+				    t->kinds[i] == EXP_JOB;
+	}
+	b->pub.cols = b->cols;
+}
+
+static void
+batch_release(struct batch *b, size_t ncols)
+{
+	size_t i;
+
+	for (i = 0; i < ncols && b->c != NULL; i++) {
+		free(b->c[i].present);
+		free(b->c[i].i);
+		free(b->c[i].d);
+		free(b->c[i].s);
+	}
+	free(b->c);
+	free(b->cols);
+	gpu_buf_release(&b->text);
 }
 
 /* Read one chunk into the ring; returns 0, or -1 (error or stopped). */
@@ -159,6 +201,7 @@ exp_pipe_start(sqlite3 *const *dbs, size_t ndbs, const struct exp_table *t,
 	struct exp_pipe *p = gpu_xcalloc(1, sizeof(*p));
 	size_t i, j;
 
+	p->t = t;
 	p->ncols = t->schema.nfields;
 	p->strs = gpu_xcalloc(p->ncols, sizeof(*p->strs));
 	for (i = 0; i < p->ncols; i++)
@@ -177,11 +220,9 @@ exp_pipe_start(sqlite3 *const *dbs, size_t ndbs, const struct exp_table *t,
 
 		d->p = p;
 		d->index = i;
-		for (j = 0; j < NBATCH; j++) {
-			d->b[j].vals = gpu_xcalloc(BATCH_ROWS * p->ncols,
-						   sizeof(*d->b[j].vals));
-			gpu_buf_init(&d->b[j].text);
-		}
+		for (j = 0; j < NBATCH; j++)
+			batch_init(&d->b[j], t);
+
 		if (exp_source_open(&d->src, dbs[i], t, dims, day, false,
 				    new_only, watermark, err) != 0)
 			goto fail;
@@ -213,45 +254,53 @@ release(struct exp_pipe *p, struct rd *d)
 	p->cur = NULL;
 }
 
-/* Point the strings of the current batch into its text. */
-static void
-resolve(struct exp_pipe *p)
+/*
+ * Point the copied strings of the current batch into its text; fail on a
+ * NULL in a required column, as the writer takes none.
+ */
+static int
+resolve(struct exp_pipe *p, struct gpu_err *err)
 {
-	size_t r, i;
+	const struct lake_schema *sc = &p->t->schema;
+	struct batch *b = p->cur;
+	size_t r, i, n = b->pub.rows;
 
-	/* No string copied (names only): nothing to point. */
-	if (!p->cur->copied)
-		return;
-	for (r = 0; r < p->cur->rows && p->nstrs > 0; r++) {
-		struct exp_val *v = p->cur->vals + r * p->ncols;
-
-		for (i = 0; i < p->nstrs; i++) {
-			struct exp_val *x = &v[p->strs[i]];
-
-			if (!x->null && !x->stable)
-				x->s = p->cur->text.data + x->i;
-		}
+	for (i = 0; i < p->ncols; i++) {
+		if (!sc->fields[i].required ||
+		    memchr(b->c[i].present, 0, n) == NULL)
+			continue;
+		if (err != NULL)
+			gpu_err_set(err, "%s: NULL in required column '%s'",
+				    p->t->name, sc->fields[i].name);
+		return -1;
 	}
+	/* No string copied (names only): nothing to point. */
+	if (!b->copied)
+		return 0;
+	for (i = 0; i < p->nstrs; i++) {
+		struct exp_col *c = &b->c[p->strs[i]];
+
+		for (r = 0; r < n; r++)
+			if (c->present[r] != 0 && c->s[r].p == NULL)
+				c->s[r].p = b->text.data + c->i[r];
+	}
+	return 0;
 }
 
 int
-exp_pipe_next(struct exp_pipe *p, const struct exp_val **row,
-	      struct gpu_err *err)
+exp_pipe_batch(struct exp_pipe *p, const struct exp_batch **batch,
+	       struct gpu_err *err)
 {
+	struct rd *d;
+
+	if (p->cur != NULL) {
+		bool last = p->cur->last;
+
+		release(p, &p->rd[p->chunk % p->nrd]);
+		if (last)
+			p->chunk++;
+	}
 	for (;;) {
-		struct rd *d;
-
-		if (p->cur != NULL && p->row < p->cur->rows) {
-			*row = p->cur->vals + p->row++ * p->ncols;
-			return 1;
-		}
-		if (p->cur != NULL) {
-			bool last = p->cur->last;
-
-			release(p, &p->rd[p->chunk % p->nrd]);
-			if (last)
-				p->chunk++;
-		}
 		if (p->chunk >= p->nchunks)
 			return 0;
 		d = &p->rd[p->chunk % p->nrd];
@@ -267,9 +316,16 @@ exp_pipe_next(struct exp_pipe *p, const struct exp_val **row,
 		}
 		p->cur = &d->b[d->head];
 		pthread_mutex_unlock(&p->mu);
-		p->row = 0;
-		resolve(p);
+		if (p->cur->pub.rows > 0)
+			break;
+		/* An empty batch ends its chunk: on to the next. */
+		release(p, d);
+		p->chunk++;
 	}
+	if (resolve(p, err) != 0)
+		return -1;
+	*batch = &p->cur->pub;
+	return 1;
 }
 
 void
@@ -290,10 +346,8 @@ exp_pipe_stop(struct exp_pipe *p)
 			pthread_join(d->thread, NULL);
 		if (d->opened)
 			exp_source_close(&d->src);
-		for (j = 0; j < NBATCH; j++) {
-			free(d->b[j].vals);
-			gpu_buf_release(&d->b[j].text);
-		}
+		for (j = 0; j < NBATCH; j++)
+			batch_release(&d->b[j], p->ncols);
 	}
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);

@@ -293,6 +293,113 @@ exp_dims_free(struct exp_dims *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* How read_cols() reads a column: its kind and type, decided once. */
+enum col_op {
+	OP_INT,
+	OP_TS,
+	OP_DOUBLE,
+	OP_TEXT,
+	OP_NODE,
+	OP_NAME,
+	OP_JOB,
+	OP_MIG,
+	OP_SHARE28
+};
+
+static enum col_op
+col_op(const struct exp_table *t, size_t i)
+{
+	switch (t->kinds[i]) {
+	case EXP_NODE:
+		return OP_NODE;
+	case EXP_NAME:
+		return OP_NAME;
+	case EXP_JOB:
+		return OP_JOB;
+	case EXP_MIG:
+		return OP_MIG;
+	case EXP_SHARE28:
+		return OP_SHARE28;
+	default:
+		break;
+	}
+	switch (t->schema.fields[i].type) {
+	case LAKE_TIMESTAMPTZ:
+		return OP_TS;
+	case LAKE_DOUBLE:
+		return OP_DOUBLE;
+	case LAKE_STRING:
+		return OP_TEXT;
+	default:
+		return OP_INT;
+	}
+}
+
+/* Whether sql sorts its rows: its functions then see them in scan order. */
+static bool
+sorts(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	struct gpu_buf b;
+	bool found = true;
+
+	gpu_buf_init(&b);
+	gpu_buf_addf(&b, "EXPLAIN %s", sql);
+	if (sqlite3_prepare_v2(db, b.data, -1, &st, NULL) == SQLITE_OK) {
+		found = false;
+		while (!found && sqlite3_step(st) == SQLITE_ROW) {
+			const unsigned char *op = sqlite3_column_text(st, 1);
+
+			found = op != NULL &&
+				strcmp((const char *)op, "SorterOpen") == 0;
+		}
+	}
+	sqlite3_finalize(st);
+	gpu_buf_release(&b);
+	return found;
+}
+
+static void take_row(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+
+/*
+ * Rewrite "SELECT cols FROM ..." in sql as "SELECT exp_row(cols) FROM
+ * ...", the function given the row as its arguments, so that a row's
+ * values are read without a call into the statement per column. Kept as
+ * it is when the statement would sort its rows (the function would see
+ * them in another order than they are returned). Returns 0, or -1 when
+ * the function could not be registered.
+ */
+static int
+by_function(struct exp_source *src, sqlite3 *db, struct gpu_buf *sql)
+{
+	const char *from = strstr(sql->data, " FROM ");
+	struct gpu_buf b;
+
+	if (strncmp(sql->data, "SELECT ", 7) != 0 || from == NULL)
+		return 0;
+	gpu_buf_init(&b);
+	gpu_buf_adds(&b, "SELECT exp_row(");
+	gpu_buf_add(&b, sql->data + 7, (size_t)(from - sql->data) - 7);
+	gpu_buf_adds(&b, ")");
+	gpu_buf_adds(&b, from);
+	if (sorts(db, sql->data)) {
+		gpu_buf_release(&b);
+		return 0;
+	}
+	if (sqlite3_create_function_v2(
+		db, "exp_row", (int)src->t->schema.nfields,
+		SQLITE_UTF8 | SQLITE_DIRECTONLY, src, take_row, NULL, NULL,
+		NULL) != SQLITE_OK) {
+		gpu_buf_release(&b);
+		return -1;
+	}
+	gpu_buf_reset(sql);
+	gpu_buf_add(sql, b.data, b.len);
+	gpu_buf_release(&b);
+	src->by_fn = true;
+	return 0;
+}
+
 int
 exp_source_open(struct exp_source *src, sqlite3 *db, const struct exp_table *t,
 		const struct exp_dims *dims, int32_t day, bool digest,
@@ -303,6 +410,7 @@ exp_source_open(struct exp_source *src, sqlite3 *db, const struct exp_table *t,
 							   : t->sql;
 	struct gpu_buf sql;
 	const char *at;
+	size_t i;
 
 	memset(src, 0, sizeof(*src));
 	src->t = t;
@@ -326,6 +434,11 @@ exp_source_open(struct exp_source *src, sqlite3 *db, const struct exp_table *t,
 	} else {
 		gpu_buf_adds(&sql, tmpl);
 	}
+	if (!digest && by_function(src, db, &sql) != 0) {
+		gpu_buf_release(&sql);
+		return gpu_err_set(err, "database error: %s",
+				   sqlite3_errmsg(db));
+	}
 	src->st = gpu_db_prepare(db, sql.data, err);
 	gpu_buf_release(&sql);
 	if (src->st == NULL)
@@ -340,6 +453,9 @@ exp_source_open(struct exp_source *src, sqlite3 *db, const struct exp_table *t,
 	if (new_only)
 		sqlite3_bind_int64(src->st, 3, watermark);
 	src->vals = gpu_xcalloc(t->schema.nfields, sizeof(*src->vals));
+	src->ops = gpu_xcalloc(t->schema.nfields, sizeof(*src->ops));
+	for (i = 0; i < t->schema.nfields; i++)
+		src->ops[i] = (unsigned char)col_op(t, i);
 	return 0;
 }
 
@@ -445,12 +561,182 @@ exp_source_read(struct exp_source *src, struct exp_val *out,
 	return 1;
 }
 
+/* Put a string that the next row overwrites into text, at row r of c. */
+static void
+copy_str(struct exp_col *c, size_t r, const char *p, size_t n,
+	 struct gpu_buf *text, bool *copied)
+{
+	c->s[r].p = NULL;
+	c->s[r].n = n;
+	c->i[r] = (int64_t)text->len;
+	gpu_buf_add(text, p, n);
+	*copied = true;
+}
+
+/* Put the values of src->vals (a computed row) at row r of cols. */
+static void
+scatter(const struct exp_source *src, struct exp_col *cols, size_t r,
+	struct gpu_buf *text, bool *copied)
+{
+	const struct lake_schema *sc = &src->t->schema;
+	size_t i;
+
+	for (i = 0; i < sc->nfields; i++) {
+		const struct exp_val *x = &src->vals[i];
+		struct exp_col *c = &cols[i];
+
+		c->present[r] = x->null ? 0 : 1;
+		if (x->null)
+			continue;
+		if (sc->fields[i].type == LAKE_STRING)
+			copy_str(c, r, x->s, x->n, text, copied);
+		else if (sc->fields[i].type == LAKE_DOUBLE)
+			c->d[r] = x->d;
+		else if (sc->fields[i].type == LAKE_TIMESTAMPTZ)
+			c->i[r] = x->i * 1000;
+		else
+			c->i[r] = x->i;
+	}
+}
+
+/* A name of a dimension at row r of c (NULL when the key has none). */
+static inline void
+put_name(struct exp_col *c, size_t r, const struct exp_name *v, size_t n,
+	 sqlite3_int64 k)
+{
+	const struct exp_name *x = lookup(v, n, k);
+
+	c->present[r] = x->s != NULL;
+	c->s[r].p = x->s;
+	c->s[r].n = x->n;
+}
+
+/*
+ * Put the values v[0..n) of columns first.. at row o->r of o->cols, as the
+ * writer takes them.
+ */
+static void
+put_values(const struct exp_source *src, const struct exp_into *o,
+	   sqlite3_value **v, size_t first, size_t n)
+{
+	const struct exp_dims *dm = src->dims;
+	const unsigned char *ops = src->ops;
+	size_t r = o->r, k;
+
+	for (k = 0; k < n; k++) {
+		struct exp_col *c = &o->cols[first + k];
+		sqlite3_value *sv = v[k];
+		int type = sqlite3_value_type(sv);
+
+		if (ops[first + k] == OP_SHARE28) {
+			c->present[r] = 1;
+			c->d[r] = type == SQLITE_NULL
+				      ? 1.0
+				      : sqlite3_value_double(sv) / 28.0;
+			continue;
+		}
+		c->present[r] = type != SQLITE_NULL;
+		if (type == SQLITE_NULL)
+			continue;
+		switch ((enum col_op)ops[first + k]) {
+		case OP_INT:
+			c->i[r] = sqlite3_value_int64(sv);
+			break;
+		case OP_TS:
+			c->i[r] = sqlite3_value_int64(sv) * 1000;
+			break;
+		case OP_DOUBLE:
+			c->d[r] = sqlite3_value_double(sv);
+			break;
+		case OP_TEXT: {
+			const char *p = (const char *)sqlite3_value_text(sv);
+
+			c->present[r] = p != NULL;
+			if (p != NULL)
+				copy_str(c, r, p,
+					 (size_t)sqlite3_value_bytes(sv),
+					 o->text, o->copied);
+			break;
+		}
+		case OP_NODE:
+			put_name(c, r, dm->node, dm->nnode,
+				 sqlite3_value_int64(sv));
+			break;
+		case OP_NAME:
+			put_name(c, r, dm->name, dm->nname,
+				 sqlite3_value_int64(sv));
+			break;
+		case OP_JOB:
+			put_name(c, r, dm->job, dm->njob,
+				 sqlite3_value_int64(sv));
+			break;
+		case OP_MIG:
+			c->present[r] =
+			    type != SQLITE_TEXT || sqlite3_value_bytes(sv) != 0;
+			c->i[r] = sqlite3_value_int64(sv);
+			break;
+		case OP_SHARE28:
+			break;
+		}
+	}
+}
+
+/* The function exp_row(): puts its arguments, a row, where src->into says. */
+static void
+take_row(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const struct exp_source *src = sqlite3_user_data(ctx);
+
+	put_values(src, src->into, argv, 0, (size_t)argc);
+}
+
+int
+exp_source_read_cols(struct exp_source *src, struct exp_col *cols, size_t r,
+		     struct gpu_buf *text, bool *copied, struct gpu_err *err)
+{
+	struct exp_into o = {cols, r, text, copied};
+	size_t i;
+	int rc;
+
+	if (src->t->sql == NULL) {
+		rc = exp_bills_next(src);
+		if (rc == 1)
+			scatter(src, cols, r, text, copied);
+		return rc;
+	}
+	src->into = &o;
+	rc = sqlite3_step(src->st);
+	src->into = NULL;
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return gpu_err_set(err, "database error: %s",
+				   sqlite3_errmsg(sqlite3_db_handle(src->st)));
+	/* exp_row() has put the row; else one call per column. */
+	for (i = 0; !src->by_fn && i < src->t->schema.nfields; i++) {
+		sqlite3_value *sv = sqlite3_column_value(src->st, (int)i);
+
+		put_values(src, &o, &sv, i, 1);
+	}
+	return 1;
+}
+
 void
 exp_source_close(struct exp_source *src)
 {
+	sqlite3 *db = src->st != NULL ? sqlite3_db_handle(src->st) : NULL;
+
 	sqlite3_finalize(src->st);
+	/* Unregister exp_row(): its data is this source. */
+	if (src->by_fn)
+		sqlite3_create_function_v2(
+		    db, "exp_row", (int)src->t->schema.nfields, SQLITE_UTF8,
+		    NULL, NULL, NULL, NULL, NULL);
+	src->by_fn = false;
 	exp_bills_close(src);
 	free(src->vals);
+	free(src->ops);
 	src->st = NULL;
 	src->vals = NULL;
+	src->ops = NULL;
 }

@@ -74,6 +74,13 @@ struct exp_source {
 	const struct exp_dims *dims;
 	sqlite3_stmt *st;
 	struct exp_val *vals;
+	unsigned char *ops; /* how each column is read (read_cols) */
+	/*
+	 * Rows read as the arguments of a function of the connection
+	 * (exp_source_read_cols() only), put where into says.
+	 */
+	bool by_fn;
+	struct exp_into *into;
 	bool has_job_src;
 	struct exp_bills *bills; /* the bills table: rows computed, not read */
 };
@@ -119,7 +126,9 @@ void exp_dims_free(struct exp_dims *d);
 /*
  * Open a source over the rows of partition day (EXP_NO_DAY: all) of t;
  * new_only: only rows of ingests after watermark (facts). digest: the
- * rows that fingerprint the partition. Returns 0 or -1 with err.
+ * rows that fingerprint the partition, read with exp_source_next(); else
+ * the rows exported, read with exp_source_read_cols() (which registers a
+ * function on db for the source's life). Returns 0 or -1 with err.
  */
 int exp_source_open(struct exp_source *src, sqlite3 *db,
 		    const struct exp_table *t, const struct exp_dims *dims,
@@ -141,6 +150,35 @@ int64_t exp_month_start_ms(int32_t month);
 
 /* Next row into src->vals: 1, 0 at the end, -1 on error (err filled). */
 int exp_source_next(struct exp_source *src, struct gpu_err *err);
+
+/*
+ * One column of a batch being read: an array per row of NULL flags and of
+ * values of the column's type (i also holds copied strings' offsets).
+ */
+struct exp_col {
+	unsigned char *present; /* 1 value, 0 NULL */
+	int64_t *i;		/* integers (timestamps in microseconds) */
+	double *d;
+	struct lake_str *s; /* strings; p NULL: copied, at text + i */
+};
+
+/* Where a row of exp_source_read_cols() goes. */
+struct exp_into {
+	struct exp_col *cols;
+	size_t r;
+	struct gpu_buf *text;
+	bool *copied;
+};
+
+/*
+ * Read the next row into row r of cols (nfields of them), as the writer
+ * takes it (timestamps in microseconds, names resolved); a string that
+ * does not live as long as the dimensions is copied into text (and
+ * *copied set). Returns 1, 0 at the end, -1 on error (err filled).
+ */
+int exp_source_read_cols(struct exp_source *src, struct exp_col *cols, size_t r,
+			 struct gpu_buf *text, bool *copied,
+			 struct gpu_err *err);
 
 /* The same, into out (nfields values) instead of src->vals. */
 int exp_source_read(struct exp_source *src, struct exp_val *out,
@@ -165,13 +203,20 @@ struct exp_pipe *exp_pipe_start(sqlite3 *const *dbs, size_t ndbs,
 				bool new_only, int64_t watermark,
 				struct gpu_err *err);
 
+/* Rows as column arrays, the form lake_pq_put_batch() takes. */
+struct exp_batch {
+	size_t rows;
+	const struct lake_pq_col *cols; /* one per field */
+};
+
 /*
- * The next row's values (borrowed until the next call), in the order one
- * statement over the day gives them: 1, 0 at the end, -1 on error with err
- * filled. exp_pipe_stop() ends the threads and frees the pipe (NULL: no-op).
+ * The next batch of rows (borrowed until the next call), in the order one
+ * statement over the day gives them, timestamps in microseconds: 1, 0 at
+ * the end, -1 on error (a NULL in a required column too) with err filled.
+ * exp_pipe_stop() ends the threads and frees the pipe (NULL: no-op).
  */
-int exp_pipe_next(struct exp_pipe *p, const struct exp_val **row,
-		  struct gpu_err *err);
+int exp_pipe_batch(struct exp_pipe *p, const struct exp_batch **batch,
+		   struct gpu_err *err);
 void exp_pipe_stop(struct exp_pipe *p);
 
 /*

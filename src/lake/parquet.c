@@ -52,7 +52,7 @@ struct col {
 	bool dict;	     /* dictionary-encoded so far */
 	struct gpu_buf dvals; /* dictionary entries, PLAIN */
 	uint32_t *doff;	      /* offset of each entry's length in dvals */
-	uint64_t *dnum;	      /* fixed-width entries as integers */
+	uint64_t *dnum;	      /* each entry's key: a number, a string's hash */
 	size_t ndict, dcap;
 	uint32_t *slots; /* hash slots: entry index + 1, 0 empty */
 	size_t nslots;
@@ -60,6 +60,7 @@ struct col {
 	size_t icap;
 	const char *last_p; /* the last value, if by lake_pq_str_stable() */
 	size_t last_n;
+	size_t maxlen; /* the longest string of the row group */
 	struct stats rg;
 	/* the file */
 	struct stats file;
@@ -146,7 +147,7 @@ lake_codec_parse(const char *s, enum lake_codec *c)
 
 /* ---- RLE/bit-packed hybrid ---- */
 
-static uint32_t
+static inline uint32_t
 elem(const void *v, size_t size, size_t i)
 {
 	if (size == 1)
@@ -158,10 +159,52 @@ static size_t
 run_at(const void *v, size_t size, size_t n, size_t i)
 {
 	size_t j = i + 1;
+	uint32_t x = elem(v, size, i);
 
-	while (j < n && elem(v, size, j) == elem(v, size, i))
+	while (j < n && elem(v, size, j) == x)
 		j++;
 	return j - i;
+}
+
+/* Whether a run of at least 8 equal values starts at i. */
+static inline bool
+run8_at(const void *v, size_t size, size_t n, size_t i)
+{
+	uint32_t x;
+	size_t j;
+
+	if (n - i < 8)
+		return false;
+	x = elem(v, size, i);
+	for (j = i + 1; j < i + 8; j++)
+		if (elem(v, size, j) != x)
+			return false;
+	return true;
+}
+
+/* Bit-pack v[start..start + 8 * groups) (zero past end) at width bw. */
+static void
+bit_pack(struct gpu_buf *out, const void *v, size_t size, size_t start,
+	 size_t end, size_t groups, int bw)
+{
+	unsigned char *p;
+	uint64_t acc = 0;
+	size_t k;
+	int bits = 0;
+
+	gpu_buf_grow(out, groups * (size_t)bw);
+	p = (unsigned char *)out->data + out->len;
+	for (k = start; k < start + groups * 8; k++) {
+		acc |= (uint64_t)(k < end ? elem(v, size, k) : 0) << bits;
+		bits += bw;
+		while (bits >= 8) {
+			*p++ = (unsigned char)acc;
+			acc >>= 8;
+			bits -= 8;
+		}
+	}
+	out->len += groups * (size_t)bw;
+	out->data[out->len] = '\0';
 }
 
 void
@@ -171,11 +214,10 @@ lake_rle_encode(struct gpu_buf *out, const void *v, size_t size, size_t n,
 	size_t i = 0, nbytes = ((size_t)bw + 7) / 8;
 
 	while (i < n) {
-		size_t run = run_at(v, size, n, i), start, end, groups, k;
-		uint64_t acc = 0;
-		int bits = 0;
+		size_t start, end, k;
 
-		if (run >= 8) {
+		if (run8_at(v, size, n, i)) {
+			size_t run = run_at(v, size, n, i);
 			uint32_t x = elem(v, size, i);
 
 			lake_varint(out, (uint64_t)run << 1);
@@ -188,20 +230,10 @@ lake_rle_encode(struct gpu_buf *out, const void *v, size_t size, size_t n,
 		start = i;
 		do
 			i += 8;
-		while (i < n && run_at(v, size, n, i) < 8);
+		while (i < n && !run8_at(v, size, n, i));
 		end = i < n ? i : n;
-		groups = (i - start) / 8;
-		lake_varint(out, (uint64_t)groups << 1 | 1);
-		for (k = start; k < start + groups * 8; k++) {
-			acc |= (uint64_t)(k < end ? elem(v, size, k) : 0)
-			       << bits;
-			bits += bw;
-			while (bits >= 8) {
-				gpu_buf_addc(out, (char)(acc & 0xff));
-				acc >>= 8;
-				bits -= 8;
-			}
-		}
+		lake_varint(out, (uint64_t)((i - start) / 8) << 1 | 1);
+		bit_pack(out, v, size, start, end, (i - start) / 8, bw);
 		i = end;
 	}
 }
@@ -372,28 +404,30 @@ width(enum lake_type t)
 }
 
 /*
- * The hash of the dictionary index. The index is not the core hash map:
+ * The slot hash of a dictionary key. The index is not the core hash map:
  * it stores no keys of its own, only entry numbers into the page's
- * dictionary buffer, which is what the page writes out.
+ * dictionary buffer, which is what the page writes out. A number's key is
+ * its bits (doubles differ in their high bits: splitmix64's finalizer
+ * mixes them down); a string's key is its FNV-1a hash.
  */
-static uint32_t
-dict_hash(const char *p, size_t n)
+static inline uint32_t
+slot_hash(uint64_t v)
 {
-	uint32_t h = 2166136261u;
-	uint64_t v = 0;
+	v ^= v >> 30;
+	v *= UINT64_C(0xbf58476d1ce4e5b9);
+	v ^= v >> 27;
+	v *= UINT64_C(0x94d049bb133111eb);
+	return (uint32_t)(v ^ v >> 31);
+}
+
+static inline uint64_t
+str_key(const char *p, size_t n)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
 	size_t i;
 
-	if (n == 4 || n == 8) {
-		/* splitmix64's finalizer: doubles differ in their high bits. */
-		memcpy(&v, p, n);
-		v ^= v >> 30;
-		v *= UINT64_C(0xbf58476d1ce4e5b9);
-		v ^= v >> 27;
-		v *= UINT64_C(0x94d049bb133111eb);
-		return (uint32_t)(v ^ v >> 31);
-	}
 	for (i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 16777619u;
+		h = (h ^ (unsigned char)p[i]) * UINT64_C(1099511628211);
 	return h;
 }
 
@@ -414,6 +448,26 @@ dict_entry(const struct col *c, uint32_t e, size_t *n)
 	return (const char *)p + 4;
 }
 
+/*
+ * Whether entry e holds the value of key (and, for a string, p[0..len)):
+ * a number's key is its value, a string's key its hash, so that only
+ * strings of equal hash are compared.
+ */
+static inline bool
+entry_is(const struct col *c, uint32_t e, uint64_t key, const char *p,
+	 size_t len)
+{
+	const char *q;
+	size_t n;
+
+	if (c->dnum[e] != key)
+		return false;
+	if (p == NULL)
+		return true;
+	q = dict_entry(c, e, &n);
+	return n == len && memcmp(q, p, len) == 0;
+}
+
 static void
 dict_rehash(struct col *c)
 {
@@ -424,9 +478,7 @@ dict_rehash(struct col *c)
 	c->slots = gpu_xcalloc(c->nslots, sizeof(*c->slots));
 	mask = c->nslots - 1;
 	for (i = 0; i < c->ndict; i++) {
-		size_t n;
-		const char *p = dict_entry(c, (uint32_t)i, &n);
-		size_t h = dict_hash(p, n) & mask;
+		size_t h = slot_hash(c->dnum[i]) & mask;
 
 		while (c->slots[h] != 0)
 			h = (h + 1) & mask;
@@ -434,29 +486,51 @@ dict_rehash(struct col *c)
 	}
 }
 
-/* Append the PLAIN encoding of a value. */
-static void
-plain(struct lake_pq *pq, struct col *c, const char *p, size_t len)
+/*
+ * Append the PLAIN encoding of a value to b: a number's w little-endian
+ * bytes of key (p NULL), or a string's length and bytes. Returns its size.
+ */
+static inline size_t
+put_plain(struct gpu_buf *b, uint64_t key, size_t w, const char *p, size_t len)
 {
-	if (c->f.type == LAKE_STRING) {
-		put_le(&c->vals, len, 4);
-		pq->rg_bytes += 4;
+	size_t i, n = p == NULL ? w : 4 + len;
+
+	if (b->len + n + 1 > b->cap)
+		gpu_buf_grow(b, n > 65536 ? n : 65536);
+	if (p == NULL) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		memcpy(b->data + b->len, &key, w);
+#else
+		for (i = 0; i < w; i++)
+			b->data[b->len + i] = (char)(key >> (8 * i));
+#endif
+	} else {
+		for (i = 0; i < 4; i++)
+			b->data[b->len + i] = (char)(len >> (8 * i));
+		memcpy(b->data + b->len + 4, p, len);
 	}
-	gpu_buf_add(&c->vals, p, len);
-	pq->rg_bytes += len;
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
 }
 
 /* Turn the buffered dictionary-encoded values into PLAIN ones. */
 static void
 dict_fallback(struct lake_pq *pq, struct col *c)
 {
-	size_t i, n;
+	size_t i, n, w = width(c->f.type);
 
 	pq->rg_bytes -= c->dvals.len + c->nvals * 4;
 	for (i = 0; i < c->nvals; i++) {
-		const char *p = dict_entry(c, c->idx[i], &n);
+		const char *p;
 
-		plain(pq, c, p, n);
+		if (w != 0) {
+			pq->rg_bytes +=
+			    put_plain(&c->vals, c->dnum[c->idx[i]], w, NULL, 0);
+			continue;
+		}
+		p = dict_entry(c, c->idx[i], &n);
+		pq->rg_bytes += put_plain(&c->vals, 0, 0, p, n);
 	}
 	c->dict = false;
 	gpu_buf_reset(&c->dvals);
@@ -482,22 +556,25 @@ grow_dict(struct col *c)
 }
 
 /*
- * Add one value: its index in the dictionary, or its PLAIN bytes once the
- * dictionary has grown too big or does not pay (after 16384 values, more
- * than one distinct value in four). Returns whether the value may be new
- * to the statistics (a new entry, or a PLAIN value).
+ * Add one value: a number (p NULL) as the w bytes of key, or the string
+ * p[0..len) whose str_key() is key. Its index in the dictionary, or its
+ * PLAIN bytes once the dictionary has grown too big or does not pay
+ * (after 16384 values, more than one distinct value in four). Returns
+ * whether the value may be new to the statistics (a new entry, or a
+ * PLAIN value). add_value() is the common cases of it, inline.
  */
 static bool
-add_value(struct lake_pq *pq, struct col *c, const char *p, size_t len)
+dict_add(struct lake_pq *pq, struct col *c, uint64_t key, size_t w,
+	 const char *p, size_t len)
 {
 	size_t h, mask;
-	uint64_t key = 0;
-	bool fresh = false;
 
+	if (p != NULL && len > c->maxlen)
+		c->maxlen = len;
 	if (c->dict && c->nvals == 16384 && c->ndict > c->nvals / 4)
 		dict_fallback(pq, c);
 	if (!c->dict) {
-		plain(pq, c, p, len);
+		pq->rg_bytes += put_plain(&c->vals, key, w, p, len);
 		c->nvals++;
 		return true;
 	}
@@ -505,118 +582,8 @@ add_value(struct lake_pq *pq, struct col *c, const char *p, size_t len)
 	 * The value of the row before, as sorted keys, nodes and owners
 	 * often are: its entry without hashing.
 	 */
-	if (c->nvals > 0 && c->nvals < c->icap) {
-		uint32_t e = c->idx[c->nvals - 1];
-		size_t n;
-		const char *q;
-		bool same;
-
-		if (c->f.type != LAKE_STRING) {
-			memcpy(&key, p, len);
-			same = c->dnum[e] == key;
-		} else {
-			q = dict_entry(c, e, &n);
-			same = n == len && memcmp(q, p, len) == 0;
-		}
-		if (same) {
-			c->idx[c->nvals++] = e;
-			pq->rg_bytes += 4;
-			return false;
-		}
-	}
-	if (c->ndict * 2 >= c->nslots)
-		dict_rehash(c);
-	mask = c->nslots - 1;
-	h = dict_hash(p, len) & mask;
-	if (c->f.type != LAKE_STRING) {
-		memcpy(&key, p, len);
-		while (c->slots[h] != 0 && c->dnum[c->slots[h] - 1] != key)
-			h = (h + 1) & mask;
-	} else {
-		for (;;) {
-			size_t n;
-			const char *q;
-
-			if (c->slots[h] == 0)
-				break;
-			q = dict_entry(c, c->slots[h] - 1, &n);
-			if (n == len && memcmp(q, p, len) == 0)
-				break;
-			h = (h + 1) & mask;
-		}
-	}
-	if (c->slots[h] == 0) {
-		if (c->ndict >= DICT_MAX_ENTRIES ||
-		    c->dvals.len + len + 4 > DICT_MAX_BYTES) {
-			dict_fallback(pq, c);
-			plain(pq, c, p, len);
-			c->nvals++;
-			return true;
-		}
-		if (c->ndict == c->dcap)
-			grow_dict(c);
-		c->doff[c->ndict] = (uint32_t)c->dvals.len;
-		c->dnum[c->ndict] = key;
-		if (c->f.type == LAKE_STRING)
-			put_le(&c->dvals, len, 4);
-		gpu_buf_add(&c->dvals, p, len);
-		pq->rg_bytes += len + (c->f.type == LAKE_STRING ? 4 : 0);
-		c->slots[h] = (uint32_t)++c->ndict;
-		fresh = true;
-	}
-	if (c->nvals == c->icap)
-		grow_idx(c);
-	c->idx[c->nvals++] = c->slots[h] - 1;
-	pq->rg_bytes += 4;
-	return fresh;
-}
-
-/* The hash of a fixed-width value: dict_hash() of its bytes. */
-static uint32_t
-num_hash(uint64_t v)
-{
-	v ^= v >> 30;
-	v *= UINT64_C(0xbf58476d1ce4e5b9);
-	v ^= v >> 27;
-	v *= UINT64_C(0x94d049bb133111eb);
-	return (uint32_t)(v ^ v >> 31);
-}
-
-/* Append the w little-endian bytes of key as a PLAIN value. */
-static void
-plain_num(struct lake_pq *pq, struct col *c, uint64_t key, size_t w)
-{
-	struct gpu_buf *b = &c->vals;
-	size_t i;
-
-	if (b->len + w + 1 > b->cap)
-		gpu_buf_grow(b, 65536);
-	for (i = 0; i < w; i++)
-		b->data[b->len + i] = (char)(key >> (8 * i));
-	b->len += w;
-	b->data[b->len] = '\0';
-	pq->rg_bytes += w;
-}
-
-/*
- * add_value() for a fixed-width value, key its w bytes as an integer
- * (doubles by their bits): no bytes to copy or compare. The same
- * dictionary, fallback and size accounting, so the same file.
- */
-static bool
-add_num(struct lake_pq *pq, struct col *c, uint64_t key, size_t w)
-{
-	size_t h, mask;
-
-	if (c->dict && c->nvals == 16384 && c->ndict > c->nvals / 4)
-		dict_fallback(pq, c);
-	if (!c->dict) {
-		plain_num(pq, c, key, w);
-		c->nvals++;
-		return true;
-	}
 	if (c->nvals > 0 && c->nvals < c->icap &&
-	    c->dnum[c->idx[c->nvals - 1]] == key) {
+	    entry_is(c, c->idx[c->nvals - 1], key, p, len)) {
 		c->idx[c->nvals] = c->idx[c->nvals - 1];
 		c->nvals++;
 		pq->rg_bytes += 4;
@@ -625,35 +592,107 @@ add_num(struct lake_pq *pq, struct col *c, uint64_t key, size_t w)
 	if (c->ndict * 2 >= c->nslots)
 		dict_rehash(c);
 	mask = c->nslots - 1;
-	h = num_hash(key) & mask;
-	while (c->slots[h] != 0 && c->dnum[c->slots[h] - 1] != key)
+	h = slot_hash(key) & mask;
+	while (c->slots[h] != 0 && !entry_is(c, c->slots[h] - 1, key, p, len))
 		h = (h + 1) & mask;
-	if (c->slots[h] != 0) {
+	if (c->slots[h] == 0) {
+		size_t n = p == NULL ? w : 4 + len;
+
+		if (c->ndict >= DICT_MAX_ENTRIES ||
+		    c->dvals.len + n + 4 > DICT_MAX_BYTES) {
+			dict_fallback(pq, c);
+			pq->rg_bytes += put_plain(&c->vals, key, w, p, len);
+			c->nvals++;
+			return true;
+		}
+		if (c->ndict == c->dcap)
+			grow_dict(c);
+		c->doff[c->ndict] = (uint32_t)c->dvals.len;
+		c->dnum[c->ndict] = key;
+		pq->rg_bytes += put_plain(&c->dvals, key, w, p, len);
+		c->slots[h] = (uint32_t)++c->ndict;
 		if (c->nvals == c->icap)
 			grow_idx(c);
 		c->idx[c->nvals++] = c->slots[h] - 1;
 		pq->rg_bytes += 4;
-		return false;
-	}
-	if (c->ndict >= DICT_MAX_ENTRIES ||
-	    c->dvals.len + w + 4 > DICT_MAX_BYTES) {
-		dict_fallback(pq, c);
-		plain_num(pq, c, key, w);
-		c->nvals++;
 		return true;
 	}
-	if (c->ndict == c->dcap)
-		grow_dict(c);
-	c->doff[c->ndict] = (uint32_t)c->dvals.len;
-	c->dnum[c->ndict] = key;
-	put_le(&c->dvals, key, (int)w);
-	pq->rg_bytes += w;
-	c->slots[h] = (uint32_t)++c->ndict;
 	if (c->nvals == c->icap)
 		grow_idx(c);
 	c->idx[c->nvals++] = c->slots[h] - 1;
 	pq->rg_bytes += 4;
-	return true;
+	return false;
+}
+
+static inline bool
+add_value(struct lake_pq *pq, struct col *c, uint64_t key, size_t w,
+	  const char *p, size_t len)
+{
+	/* A repeat of the value before (16384: the time to weigh it). */
+	if (c->dict && c->nvals > 0 && c->nvals < c->icap &&
+	    c->nvals != 16384 &&
+	    entry_is(c, c->idx[c->nvals - 1], key, p, len)) {
+		c->idx[c->nvals] = c->idx[c->nvals - 1];
+		c->nvals++;
+		pq->rg_bytes += 4;
+		return false;
+	}
+	if (!c->dict && p == NULL) {
+		pq->rg_bytes += put_plain(&c->vals, key, w, NULL, 0);
+		c->nvals++;
+		return true;
+	}
+	return dict_add(pq, c, key, w, p, len);
+}
+
+static inline void
+add_i32(struct lake_pq *pq, struct col *c, int32_t v)
+{
+	if (add_value(pq, c, (uint64_t)(uint32_t)v, 4, NULL, 0))
+		stats_i64(&c->rg, v);
+}
+
+static inline void
+add_i64(struct lake_pq *pq, struct col *c, int64_t v)
+{
+	if (add_value(pq, c, (uint64_t)v, 8, NULL, 0))
+		stats_i64(&c->rg, v);
+}
+
+static inline void
+add_double(struct lake_pq *pq, struct col *c, double v)
+{
+	uint64_t u;
+
+	memcpy(&u, &v, 8);
+	/* NaNs are counted per value, not per entry. */
+	if (add_value(pq, c, u, 8, NULL, 0) || isnan(v))
+		stats_double(&c->rg, v);
+}
+
+static inline void
+add_str(struct lake_pq *pq, struct col *c, const char *p, size_t len)
+{
+	if (add_value(pq, c, str_key(p, len), 0, p, len))
+		stats_str(&c->rg, p, len);
+	c->last_p = NULL;
+}
+
+/* add_str() of an interned string (lake_pq_str_stable()). */
+static inline void
+add_stable(struct lake_pq *pq, struct col *c, const char *p, size_t len)
+{
+	/* The same string as the value before: its entry, unread. */
+	if (p == c->last_p && len == c->last_n && c->dict && c->nvals > 0 &&
+	    c->nvals < c->icap && c->nvals != 16384) {
+		c->idx[c->nvals] = c->idx[c->nvals - 1];
+		c->nvals++;
+		pq->rg_bytes += 4;
+		return;
+	}
+	add_str(pq, c, p, len);
+	c->last_p = p;
+	c->last_n = len;
 }
 
 void
@@ -662,8 +701,7 @@ lake_pq_i32(struct lake_pq *pq, size_t col, int32_t v)
 	struct col *c = &pq->cols[col];
 
 	add_def(pq, c, true);
-	if (add_num(pq, c, (uint64_t)(uint32_t)v, 4))
-		stats_i64(&c->rg, v);
+	add_i32(pq, c, v);
 }
 
 void
@@ -672,21 +710,16 @@ lake_pq_i64(struct lake_pq *pq, size_t col, int64_t v)
 	struct col *c = &pq->cols[col];
 
 	add_def(pq, c, true);
-	if (add_num(pq, c, (uint64_t)v, 8))
-		stats_i64(&c->rg, v);
+	add_i64(pq, c, v);
 }
 
 void
 lake_pq_double(struct lake_pq *pq, size_t col, double v)
 {
 	struct col *c = &pq->cols[col];
-	uint64_t u;
 
-	memcpy(&u, &v, 8);
 	add_def(pq, c, true);
-	/* NaNs are counted per value, not per entry. */
-	if (add_num(pq, c, u, 8) || isnan(v))
-		stats_double(&c->rg, v);
+	add_double(pq, c, v);
 }
 
 void
@@ -695,9 +728,7 @@ lake_pq_str(struct lake_pq *pq, size_t col, const char *p, size_t len)
 	struct col *c = &pq->cols[col];
 
 	add_def(pq, c, true);
-	if (add_value(pq, c, p, len))
-		stats_str(&c->rg, p, len);
-	c->last_p = NULL;
+	add_str(pq, c, p, len);
 }
 
 void
@@ -705,18 +736,8 @@ lake_pq_str_stable(struct lake_pq *pq, size_t col, const char *p, size_t len)
 {
 	struct col *c = &pq->cols[col];
 
-	/* The same string as the value before: its entry, unread. */
-	if (p == c->last_p && len == c->last_n && c->dict && c->nvals > 0 &&
-	    c->nvals < c->icap && c->nvals != 16384) {
-		add_def(pq, c, true);
-		c->idx[c->nvals] = c->idx[c->nvals - 1];
-		c->nvals++;
-		pq->rg_bytes += 4;
-		return;
-	}
-	lake_pq_str(pq, col, p, len);
-	c->last_p = p;
-	c->last_n = len;
+	add_def(pq, c, true);
+	add_stable(pq, c, p, len);
 }
 
 /* ---- output ---- */
@@ -832,6 +853,38 @@ value_size(const struct col *c, size_t *off)
 	return n;
 }
 
+/*
+ * Advance *r (rows), *v (values) and *voff (PLAIN bytes) over the next
+ * page of column c: rows until its values hold page_bytes (bw bits each
+ * when dictionary-encoded, else their PLAIN bytes).
+ */
+static void
+page_rows(const struct lake_pq *pq, const struct col *c, int bw, size_t *r,
+	  size_t *v, size_t *voff)
+{
+	size_t rows = pq->rg_rows, bits = 0, lim = 8 * pq->o.page_bytes;
+	size_t w = c->dict ? 0 : width(c->f.type);
+	size_t vb = c->dict ? (size_t)bw : 8 * w, i = *r, nv = 0;
+
+	if (c->f.required && vb != 0) {
+		/* Fixed bits a row: the first count that reaches the limit. */
+		nv = (lim + vb - 1) / vb;
+		if (nv > rows - i)
+			nv = rows - i;
+		i += nv;
+	} else {
+		for (; i < rows && bits < lim; i++) {
+			if (!c->f.required && c->defs.data[i] == 0)
+				continue;
+			bits += vb != 0 ? vb : 8 * value_size(c, voff);
+			nv++;
+		}
+	}
+	*r = i;
+	*v += nv;
+	*voff += nv * w;
+}
+
 static void
 chunk_stats(struct lake_thrift *t, const struct col *c, struct gpu_buf *tmp)
 {
@@ -871,17 +924,10 @@ encode_chunk(const struct lake_pq *pq, const struct col *c, struct enc *e,
 	}
 	k->data_rel = (int64_t)k->bytes.len;
 	while (r < rows) {
-		size_t r0 = r, v0 = v, off0 = voff, bits = 0;
+		size_t r0 = r, v0 = v, off0 = voff;
 
 		/* Cut a page at about page_bytes of values. */
-		while (r < rows && bits / 8 < pq->o.page_bytes) {
-			if (c->f.required || c->defs.data[r] != 0) {
-				bits += c->dict ? (size_t)bw
-						: 8 * value_size(c, &voff);
-				v++;
-			}
-			r++;
-		}
+		page_rows(pq, c, bw, &r, &v, &voff);
 		gpu_buf_reset(&e->page);
 		if (!c->f.required) {
 			size_t at = e->page.len, i, n;
@@ -1009,6 +1055,7 @@ col_reset(struct col *c)
 	c->ndict = 0;
 	c->dict = true;
 	c->last_p = NULL;
+	c->maxlen = 0;
 	if (c->slots != NULL)
 		memset(c->slots, 0, c->nslots * sizeof(*c->slots));
 	stats_reset(&c->rg);
@@ -1134,6 +1181,185 @@ lake_pq_end_row(struct lake_pq *pq, struct gpu_err *err)
 	if (pq->rg_bytes >= pq->o.row_group_bytes)
 		return flush_group(pq, err);
 	return 0;
+}
+
+/* ---- batches ---- */
+
+/*
+ * The most bytes that k more rows can add to column c's share of
+ * rg_bytes, as jump + k * rate: a dictionary that falls back to PLAIN
+ * adds the PLAIN size of its values less its own size once (the jump),
+ * then each value adds at most its PLAIN size and an index (strings: at
+ * most maxlen bytes long), each row its definition level.
+ */
+static void
+col_bound(const struct col *c, size_t maxlen, size_t *jump, size_t *rate)
+{
+	size_t w = width(c->f.type), v = w != 0 ? w : 4 + maxlen;
+	size_t plain_now, dict_now;
+
+	*jump = 0;
+	*rate = c->f.required ? 0 : 1;
+	if (!c->dict) {
+		*rate += v;
+		return;
+	}
+	plain_now = c->nvals * (w != 0 ? w : 4 + c->maxlen);
+	dict_now = c->dvals.len + 4 * c->nvals;
+	if (plain_now > dict_now)
+		*jump = plain_now - dict_now;
+	*rate += v + 4;
+}
+
+/*
+ * How many rows can be appended column by column with no row group cut
+ * and no stop (lake_pq_size() reaching stop, 0: none) among them: those
+ * that keep the bound on rg_bytes below both limits.
+ */
+static size_t
+safe_rows(const struct lake_pq *pq, const size_t *maxlen, uint64_t stop)
+{
+	uint64_t room = pq->o.row_group_bytes, used = pq->rg_bytes;
+	size_t i, jump, rate, rates = 0;
+
+	if (stop != 0 && (stop <= pq->pos || stop - pq->pos < room))
+		room = stop > pq->pos ? stop - pq->pos : 0;
+	for (i = 0; i < pq->ncols; i++) {
+		col_bound(&pq->cols[i], maxlen[i], &jump, &rate);
+		used += jump;
+		rates += rate;
+	}
+	if (used >= room)
+		return 0;
+	return rates == 0 ? SIZE_MAX : (size_t)((room - 1 - used) / rates);
+}
+
+/* Row r of the batch cols through the row-wise path (no end of row). */
+static void
+put_row_at(struct lake_pq *pq, const struct lake_pq_col *cols, size_t r)
+{
+	size_t i;
+
+	for (i = 0; i < pq->ncols; i++) {
+		const struct lake_pq_col *v = &cols[i];
+		struct col *c = &pq->cols[i];
+
+		if (v->present != NULL && v->present[r] == 0) {
+			lake_pq_null(pq, i);
+			continue;
+		}
+		add_def(pq, c, true);
+		if (is_i32(c->f.type))
+			add_i32(pq, c, (int32_t)v->i[r]);
+		else if (is_i64(c->f.type))
+			add_i64(pq, c, v->i[r]);
+		else if (c->f.type == LAKE_DOUBLE)
+			add_double(pq, c, v->d[r]);
+		else if (v->stable)
+			add_stable(pq, c, v->s[r].p, v->s[r].n);
+		else
+			add_str(pq, c, v->s[r].p, v->s[r].n);
+	}
+}
+
+/* Rows [first, end) of one column: its levels, then its values. */
+static void
+put_col(struct lake_pq *pq, struct col *c, const struct lake_pq_col *v,
+	size_t first, size_t end)
+{
+	const unsigned char *pr = v->present;
+	size_t r, k = end - first;
+
+	if (!c->f.required) {
+		struct gpu_buf *d = &c->defs;
+
+		gpu_buf_grow(d, k > 65536 ? k : 65536);
+		if (pr != NULL)
+			memcpy(d->data + d->len, pr + first, k);
+		else
+			memset(d->data + d->len, 1, k);
+		d->len += k;
+		d->data[d->len] = '\0';
+		pq->rg_bytes += k;
+	}
+	if (pr != NULL)
+		for (r = first; r < end; r++)
+			c->rg.nulls += pr[r] == 0;
+	switch (c->f.type) {
+	case LAKE_INT:
+	case LAKE_DATE:
+		for (r = first; r < end; r++)
+			if (pr == NULL || pr[r] != 0)
+				add_i32(pq, c, (int32_t)v->i[r]);
+		break;
+	case LAKE_LONG:
+	case LAKE_TIMESTAMPTZ:
+	case LAKE_DECIMAL:
+		for (r = first; r < end; r++)
+			if (pr == NULL || pr[r] != 0)
+				add_i64(pq, c, v->i[r]);
+		break;
+	case LAKE_DOUBLE:
+		for (r = first; r < end; r++)
+			if (pr == NULL || pr[r] != 0)
+				add_double(pq, c, v->d[r]);
+		break;
+	case LAKE_STRING:
+		for (r = first; r < end; r++) {
+			if (pr != NULL && pr[r] == 0)
+				continue;
+			if (v->stable)
+				add_stable(pq, c, v->s[r].p, v->s[r].n);
+			else
+				add_str(pq, c, v->s[r].p, v->s[r].n);
+		}
+		break;
+	}
+}
+
+int
+lake_pq_put_batch(struct lake_pq *pq, const struct lake_pq_col *cols,
+		  size_t first, size_t n, uint64_t stop, size_t *taken,
+		  struct gpu_err *err)
+{
+	size_t *maxlen = gpu_xcalloc(pq->ncols, sizeof(*maxlen));
+	size_t i, r = first, end = first + n;
+	int rc = 0;
+
+	/* The longest string of each column bounds what a row adds. */
+	for (i = 0; i < pq->ncols; i++) {
+		size_t j;
+
+		if (pq->cols[i].f.type != LAKE_STRING)
+			continue;
+		for (j = first; j < end; j++)
+			if ((cols[i].present == NULL ||
+			     cols[i].present[j] != 0) &&
+			    cols[i].s[j].n > maxlen[i])
+				maxlen[i] = cols[i].s[j].n;
+	}
+	while (r < end) {
+		size_t k = safe_rows(pq, maxlen, stop);
+
+		if (k > end - r)
+			k = end - r;
+		if (k == 0) {
+			/* Near a cut: row by row, as the row-wise path. */
+			put_row_at(pq, cols, r++);
+			rc = lake_pq_end_row(pq, err);
+			if (rc != 0 || (stop != 0 && lake_pq_size(pq) >= stop))
+				break;
+			continue;
+		}
+		for (i = 0; i < pq->ncols; i++)
+			put_col(pq, &pq->cols[i], &cols[i], r, r + k);
+		pq->rows += k;
+		pq->rg_rows += k;
+		r += k;
+	}
+	free(maxlen);
+	*taken = r - first;
+	return rc;
 }
 
 uint64_t

@@ -108,6 +108,41 @@ void lake_pq_str_stable(struct lake_pq *pq, size_t col, const char *p,
  */
 int lake_pq_end_row(struct lake_pq *pq, struct gpu_err *err);
 
+/* A string of a batch column: its bytes and length. */
+struct lake_str {
+	const char *p;
+	size_t n;
+};
+
+/*
+ * One column of a row batch for lake_pq_put_batch(): one element per row
+ * in i (integer types; LAKE_INT and LAKE_DATE within int32, LAKE_TIMESTAMPTZ
+ * in microseconds, LAKE_DECIMAL in hundredths), d (LAKE_DOUBLE) or s
+ * (LAKE_STRING), per the column's type. present[r] is 1 for a value, 0 for
+ * a NULL (optional columns only); present NULL: no NULLs. stable: the
+ * strings are interned, as lake_pq_str_stable() takes them.
+ */
+struct lake_pq_col {
+	const unsigned char *present;
+	const int64_t *i;
+	const double *d;
+	const struct lake_str *s;
+	bool stable;
+};
+
+/*
+ * Append rows [first, first + n) of a batch given as one array per column
+ * (cols[0..ncols)): the same file as the row-wise setters and
+ * lake_pq_end_row() row by row (the same row group cuts), with each
+ * column's values appended in a loop of their own. Stops after the row
+ * that brings lake_pq_size() to stop (0: never), as a caller that rolls
+ * files checks after each row. *taken counts the rows appended. Returns 0,
+ * or -1 with err filled (write error).
+ */
+int lake_pq_put_batch(struct lake_pq *pq, const struct lake_pq_col *cols,
+		      size_t first, size_t n, uint64_t stop, size_t *taken,
+		      struct gpu_err *err);
+
 /* Rows ended so far, and bytes written plus bytes buffered. */
 uint64_t lake_pq_rows(const struct lake_pq *pq);
 uint64_t lake_pq_size(const struct lake_pq *pq);

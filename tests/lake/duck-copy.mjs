@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 // DuckDB's side of bench/export.sh: load the fact rows from a CSV (not
-// timed), then time COPY ... TO parquet (zstd) from the table and from the
-// CSV itself. usage: node duck-copy.mjs FACTS.csv OUTDIR RUNS
-// Prints one line per variant: "name median_seconds bytes median_cpu_seconds".
+// timed), print "ready", then for each line read from stdin ("table" or
+// "csv") time one COPY ... TO parquet (zstd) from the table or from the
+// CSV itself, so that the script interleaves these runs with its own.
+// usage: node duck-copy.mjs FACTS.csv OUTDIR
+// Prints one line per request: "name seconds bytes cpu_seconds".
 import fs from "node:fs";
 import path from "node:path";
+import readline from "node:readline";
 import { DuckDBInstance } from "@duckdb/node-api";
 
-const [csv, out, runsArg] = process.argv.slice(2);
-const runs = Number(runsArg ?? 3);
+const [csv, out] = process.argv.slice(2);
 const db = await DuckDBInstance.create(":memory:");
 const con = await db.connect();
 await con.run("SET TimeZone = 'UTC'");
@@ -22,24 +24,32 @@ const src = `read_csv('${csv}', header = true, types = {'job_id': 'VARCHAR',` +
 	` 'temp_c': 'DOUBLE'})`;
 await con.run(`CREATE TABLE facts AS SELECT ${cols} FROM ${src}`);
 
+const files = {
+	table: path.join(out, "duck-table.parquet"),
+	csv: path.join(out, "duck-csv.parquet"),
+};
+const sql = {
+	table: `COPY (SELECT * FROM facts) TO '${files.table}' (FORMAT parquet, COMPRESSION zstd)`,
+	csv: `COPY (SELECT ${cols} FROM ${src}) TO '${files.csv}' (FORMAT parquet, COMPRESSION zstd)`,
+};
+
 // Wall and CPU seconds (all of DuckDB's threads: the process's user and
-// system time), each the median of the runs.
-async function time(name, sql, file) {
-	const t = [], c = [];
-	for (let i = 0; i < runs; i++) {
-		fs.rmSync(file, { force: true });
-		const t0 = process.hrtime.bigint();
-		const c0 = process.cpuUsage();
-		await con.run(sql);
-		const dc = process.cpuUsage(c0);
-		t.push(Number(process.hrtime.bigint() - t0) / 1e9);
-		c.push((dc.user + dc.system) / 1e6);
-	}
-	const med = (a) => a.sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)].toFixed(2);
-	console.log(`${name} ${med(t)} ${fs.statSync(file).size} ${med(c)}`);
+// system time) of one COPY.
+async function time(name) {
+	fs.rmSync(files[name], { force: true });
+	const t0 = process.hrtime.bigint();
+	const c0 = process.cpuUsage();
+	await con.run(sql[name]);
+	const dc = process.cpuUsage(c0);
+	const t = Number(process.hrtime.bigint() - t0) / 1e9;
+	const c = (dc.user + dc.system) / 1e6;
+	console.log(`${name} ${t.toFixed(3)} ${fs.statSync(files[name]).size} ${c.toFixed(3)}`);
 }
 
-const f1 = path.join(out, "duck-table.parquet");
-const f2 = path.join(out, "duck-csv.parquet");
-await time("table", `COPY (SELECT * FROM facts) TO '${f1}' (FORMAT parquet, COMPRESSION zstd)`, f1);
-await time("csv", `COPY (SELECT ${cols} FROM ${src}) TO '${f2}' (FORMAT parquet, COMPRESSION zstd)`, f2);
+console.log("ready");
+for await (const line of readline.createInterface({ input: process.stdin })) {
+	if (line in sql)
+		await time(line);
+	else
+		console.log(`error unknown request '${line}'`);
+}
