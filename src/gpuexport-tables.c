@@ -366,16 +366,21 @@ static void take_row(sqlite3_context *ctx, int argc, sqlite3_value **argv);
  * ...", the function given the row as its arguments, so that a row's
  * values are read without a call into the statement per column. Kept as
  * it is when the statement would sort its rows (the function would see
- * them in another order than they are returned). Returns 0, or -1 when
- * the function could not be registered.
+ * them in another order than they are returned), and when its columns
+ * are not a plain list: DISTINCT (it would apply to the function's one
+ * value) or a subquery (whose FROM the first " FROM " could be). Returns
+ * 0, or -1 when the function could not be registered.
  */
 static int
 by_function(struct exp_source *src, sqlite3 *db, struct gpu_buf *sql)
 {
 	const char *from = strstr(sql->data, " FROM ");
+	const char *sub = strstr(sql->data + 1, "SELECT");
 	struct gpu_buf b;
 
-	if (strncmp(sql->data, "SELECT ", 7) != 0 || from == NULL)
+	if (strncmp(sql->data, "SELECT ", 7) != 0 || from == NULL ||
+	    strncmp(sql->data + 7, "DISTINCT ", 9) == 0 ||
+	    (sub != NULL && sub < from))
 		return 0;
 	gpu_buf_init(&b);
 	gpu_buf_adds(&b, "SELECT exp_row(");
