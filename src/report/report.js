@@ -1191,16 +1191,50 @@ function drawJobs(v) {
 		["Cost", 1]], rows);
 }
 
-function drawScatter(v, pc) {
-	const box = document.getElementById("chart-scatter");
+// The jobs by allocated time over the whole period, largest first (of
+// equals, the lower index), sorted once when first needed.
+let jobsByAlloc = null;
+
+function wholeJobOrder() {
+	if (jobsByAlloc !== null)
+		return jobsByAlloc;
+	const a = new Float64Array(NJOBS);
+	for (let k = 0; k < CELLS.length; k += JC)
+		a[CELLS[k]] += CELLS[k + 3];
+	const idx = [];
+	for (let j = 0; j < NJOBS; j++)
+		if (a[j] > 0)
+			idx.push(j);
+	jobsByAlloc = idx.sort((x, y) => a[y] - a[x] || x - y);
+	return jobsByAlloc;
+}
+
+// The selection's jobs with allocated time, largest first, at most n.
+// Over every day and node a job is in the selection whole (a user or
+// project filter keeps or drops all of its cells), so the order of the
+// whole period holds and needs no sort.
+function scatterJobs(v, n) {
 	const ja = v.job.a;
 	const idx = [];
+	if (F.from === 0 && F.to === ND - 1 && F.node < 0) {
+		for (const j of wholeJobOrder()) {
+			if (idx.length === n)
+				break;
+			if (v.job.seen[j] && ja[j] > 0)
+				idx.push(j);
+		}
+		return idx;
+	}
 	for (let j = 0; j < NJOBS; j++)
 		if (v.job.seen[j] && ja[j] > 0)
 			idx.push(j);
 	// (An Array's sort: a typed array's with a comparator is far slower.)
-	const jobs = idx.sort((x, y) => ja[y] - ja[x] || x - y).slice(0, 3000)
-		.map((j) => jobRow(v, j));
+	return idx.sort((x, y) => ja[y] - ja[x] || x - y).slice(0, n);
+}
+
+function drawScatter(v, pc) {
+	const box = document.getElementById("chart-scatter");
+	const jobs = scatterJobs(v, 3000).map((j) => jobRow(v, j));
 	if (jobs.length === 0)
 		return emptyChart(box, "No jobs in the selection.");
 	const W = 460, H = 320, L = 52, R = 16, T = 12, B = 44;
