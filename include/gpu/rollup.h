@@ -14,11 +14,11 @@
  * Bring the rollups up to date inside the caller's write transaction:
  * rebuild every hour in dirty_hours from the fact table (usage_hourly),
  * its node and owner rows (usage_hourly_node, usage_hourly_owner) and its
- * day's rows (usage_daily), then
- * clear dirty_hours. An hour before the raw-sample horizon (gpu/retention.h)
- * is never rebuilt: its facts were deleted, its rollup rows are final, and
- * it leaves dirty_hours as it is. Interns the job owners of those hours' facts
- * into names_dim so that rollup rows carry the effective owner. Sets *hours
+ * day's rows (usage_daily), then clear dirty_hours. An hour before the
+ * raw-sample horizon (gpu/retention.h) is never rebuilt: its facts were
+ * deleted, its rollup rows are final, and it leaves dirty_hours as it is.
+ * Interns the job owners of those hours' facts into names_dim so that
+ * rollup rows carry the effective owner. Sets *hours
  * (may be NULL) to the number of hours rebuilt. Returns 0, or -1 with err
  * filled (the caller rolls back).
  */
