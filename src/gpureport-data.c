@@ -312,26 +312,36 @@ load_days(sqlite3 *db, struct page *pg, struct gpu_err *err)
 }
 
 /*
- * Hour x user x project: the hourly series of an owner filter, summed per
- * user and per project when printed. It reads every row of the hourly
- * rollup, as long as the page's other queries together, so it runs on a
- * connection and in a thread of its own while they run (the queries were
- * separate read transactions before, so the page is no less consistent).
+ * The queries of the hourly series (by node, and by user and project, the
+ * series of an owner filter) and of the node days: about half of the
+ * page's reading, so they run on a connection and in a thread of their
+ * own while the bill and the cells are read (the queries were separate
+ * read transactions before, so the page is no less consistent).
  */
-struct owner_task {
+static int
+load_series(sqlite3 *db, struct page *pg, struct gpu_err *err)
+{
+	if (run(db, pg->range, GPU_PERIOD_HOUR, GPU_DIM_USER | GPU_DIM_PROJECT,
+		GPU_DEFAULT_THRESHOLD_MIB, &pg->by_owner, err) != 0)
+		return -1;
+	if (load_hours(db, pg, err) != 0)
+		return -1;
+	return load_days(db, pg, err);
+}
+
+struct series_task {
 	const char *path; /* the warehouse; NULL: run on db, in line */
 	sqlite3 *db;
-	const struct report_range *range;
-	struct gpu_agg *agg;
+	struct page *pg;
 	struct gpu_err err;
 	int rc;
 	bool opened; /* false: the second connection failed; run in line */
 };
 
 static void *
-owner_task_run(void *arg)
+series_task_run(void *arg)
 {
-	struct owner_task *t = arg;
+	struct series_task *t = arg;
 	struct gpu_db_opts dbo = {.readonly = true,
 				  .lock_timeout_ms = GPU_DB_LOCK_TIMEOUT_MS};
 	sqlite3 *db = t->db;
@@ -341,9 +351,7 @@ owner_task_run(void *arg)
 	    t->path == NULL || gpu_db_open(t->path, &dbo, &db, &t->err) == 0;
 	if (!t->opened)
 		return NULL;
-	t->rc =
-	    run(db, t->range, GPU_PERIOD_HOUR, GPU_DIM_USER | GPU_DIM_PROJECT,
-		GPU_DEFAULT_THRESHOLD_MIB, &t->agg, &t->err);
+	t->rc = load_series(db, t->pg, &t->err);
 	if (t->path != NULL &&
 	    gpu_db_close(db, t->rc == 0 ? &t->err : NULL) != 0)
 		t->rc = -1;
@@ -848,7 +856,7 @@ report_build_data(sqlite3 *db, const struct report_range *range,
 		  struct gpu_err *err)
 {
 	struct page pg;
-	struct owner_task task;
+	struct series_task task;
 	pthread_t thread;
 	const char *path = sqlite3_db_filename(db, "main");
 	bool threaded = false, ok;
@@ -865,29 +873,27 @@ report_build_data(sqlite3 *db, const struct report_range *range,
 	for (t = pg.day0; t < range->to_ms;
 	     t = gpu_period_next(GPU_PERIOD_DAY, t))
 		pg.ndays++;
-	/* The owners' query in a thread when the warehouse is a file. */
+	/* The series in a thread when the warehouse is a file. */
 	memset(&task, 0, sizeof(task));
-	task.range = range;
+	task.pg = &pg;
 	task.db = db;
 	if (path != NULL && path[0] != '\0') {
 		task.path = path;
 		threaded =
-		    pthread_create(&thread, NULL, owner_task_run, &task) == 0;
+		    pthread_create(&thread, NULL, series_task_run, &task) == 0;
 	}
 	if (!threaded) {
 		task.path = NULL;
-		owner_task_run(&task);
+		series_task_run(&task);
 	}
-	ok = load_hours(db, &pg, err) == 0 && load_days(db, &pg, err) == 0 &&
-	     load_bill(db, &pg, err) == 0 && load_cells(db, &pg, err) == 0 &&
+	ok = load_bill(db, &pg, err) == 0 && load_cells(db, &pg, err) == 0 &&
 	     load_rejects(db, &pg, err) == 0;
 	if (threaded)
 		pthread_join(thread, NULL);
 	if (ok && !task.opened) {
 		task.path = NULL;
-		owner_task_run(&task);
+		series_task_run(&task);
 	}
-	pg.by_owner = task.agg;
 	if (!ok)
 		goto out;
 	if (task.rc != 0) {

@@ -180,15 +180,27 @@ int gpu_hrow_scan_category(sqlite3 *db, int64_t from, int64_t to,
 			   int64_t threshold_mib, struct gpu_pending *pending,
 			   gpu_hrow_fn *fn, void *ctx, struct gpu_err *err);
 
-/* The rollup tables. usage_hourly_node's rows have keys time and node. */
-enum gpu_rollup { GPU_ROLLUP_HOURLY, GPU_ROLLUP_DAILY, GPU_ROLLUP_NODE };
+/*
+ * The rollup tables. usage_hourly_node's rows have keys time and node,
+ * usage_hourly_owner's time, user and project.
+ */
+enum gpu_rollup {
+	GPU_ROLLUP_HOURLY,
+	GPU_ROLLUP_DAILY,
+	GPU_ROLLUP_NODE,
+	GPU_ROLLUP_OWNER
+};
 
-/* The number of keys of a rollup table's rows (GPU_HK_CATEGORY or 2). */
+/* The number of key columns of a rollup table (GPU_HK_CATEGORY, 2 or 3). */
 int gpu_rollup_nkeys(enum gpu_rollup t);
+
+/* The row key (enum gpu_hkey) that key column i of rollup table t holds. */
+int gpu_rollup_key(enum gpu_rollup t, int i);
 
 /*
  * Hand the rows of rollup table t whose time is in [from, to) to fn, in
- * key order (the keys t lacks are 0). Returns 0, or -1 with err filled.
+ * the order of t's key columns (the keys t lacks are 0). Returns 0, or -1 with
+ * err filled.
  */
 int gpu_hrow_read(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
 		  gpu_hrow_fn *fn, void *ctx, struct gpu_err *err);

@@ -383,10 +383,14 @@ gpu_pending_name(const struct gpu_pending *p, int64_t k)
 #define SUM_COLS GPU_SUMS(SUM_COL_)
 #define SUM_PARAMS GPU_SUMS(SUM_PARAM_)
 
-/* Each rollup table: how to read its rows of a time range, how to add one. */
+/*
+ * Each rollup table: how to read its rows of a time range, how to add one,
+ * and which keys of a row (enum gpu_hkey) its key columns hold, in order.
+ */
 static const struct {
 	const char *select, *insert;
 	int nkeys;
+	int key[GPU_HK_CATEGORY];
 } rollups[] = {
     [GPU_ROLLUP_HOURLY] = {"SELECT hour_ms" KEY_COLS SUM_COLS
 			   " FROM usage_hourly"
@@ -394,20 +398,32 @@ static const struct {
 			   " ORDER BY hour_ms" KEY_COLS,
 			   "INSERT INTO usage_hourly(hour_ms" KEY_COLS SUM_COLS
 			   ") VALUES(?" KEY_PARAMS SUM_PARAMS ")",
-			   GPU_HK_CATEGORY},
+			   GPU_HK_CATEGORY,
+			   {0, 1, 2, 3, 4, 5, 6, 7, 8}},
     [GPU_ROLLUP_DAILY] = {"SELECT day_ms" KEY_COLS SUM_COLS " FROM usage_daily"
 			  " WHERE day_ms >= ?1 AND day_ms < ?2"
 			  " ORDER BY day_ms" KEY_COLS,
 			  "INSERT INTO usage_daily(day_ms" KEY_COLS SUM_COLS
 			  ") VALUES(?" KEY_PARAMS SUM_PARAMS ")",
-			  GPU_HK_CATEGORY},
+			  GPU_HK_CATEGORY,
+			  {0, 1, 2, 3, 4, 5, 6, 7, 8}},
     [GPU_ROLLUP_NODE] =
 	{"SELECT hour_ms, node_id" SUM_COLS " FROM usage_hourly_node"
 	 " WHERE hour_ms >= ?1 AND hour_ms < ?2"
 	 " ORDER BY hour_ms, node_id",
 	 "INSERT INTO usage_hourly_node(hour_ms, node_id" SUM_COLS
 	 ") VALUES(?,?" SUM_PARAMS ")",
-	 2},
+	 2,
+	 {GPU_HK_TIME, GPU_HK_NODE}},
+    [GPU_ROLLUP_OWNER] =
+	{"SELECT hour_ms, user_key, project_key" SUM_COLS
+	 " FROM usage_hourly_owner"
+	 " WHERE hour_ms >= ?1 AND hour_ms < ?2"
+	 " ORDER BY hour_ms, user_key, project_key",
+	 "INSERT INTO usage_hourly_owner(hour_ms, user_key, project_key" SUM_COLS
+	 ") VALUES(?,?,?" SUM_PARAMS ")",
+	 3,
+	 {GPU_HK_TIME, GPU_HK_USER, GPU_HK_PROJECT}},
 };
 
 /* Each sum merged into a stored day row (SQLite adds REALs as doubles). */
@@ -431,6 +447,12 @@ int
 gpu_rollup_nkeys(enum gpu_rollup t)
 {
 	return rollups[t].nkeys;
+}
+
+int
+gpu_rollup_key(enum gpu_rollup t, int i)
+{
+	return rollups[t].key[i];
 }
 
 /* Bind or read a sum by its C type (clang-format does not know _Generic). */
@@ -458,22 +480,23 @@ gpu_hrow_insert(sqlite3_stmt *st, enum gpu_rollup t, const struct gpu_hrow *r,
 
 	sqlite3_reset(st);
 	for (int i = 0; i < rollups[t].nkeys; i++)
-		sqlite3_bind_int64(st, c++, r->k[i]);
+		sqlite3_bind_int64(st, c++, r->k[rollups[t].key[i]]);
 	GPU_SUMS(BIND_SUM_)
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return db_error(sqlite3_db_handle(st), err);
 	return 0;
 }
 
-/* The row of the current result of a rollup's SELECT (nkeys keys). */
+/* The row of the current result of rollup t's SELECT. */
 static void
-read_row(sqlite3_stmt *st, int nkeys, struct gpu_hrow *r)
+read_row(sqlite3_stmt *st, enum gpu_rollup t, struct gpu_hrow *r)
 {
 	struct gpu_sums *s = &r->s;
-	int c = nkeys;
+	int c = rollups[t].nkeys;
 
-	for (int i = 0; i < GPU_HK_N; i++)
-		r->k[i] = i < nkeys ? sqlite3_column_int64(st, i) : 0;
+	memset(r->k, 0, sizeof(r->k));
+	for (int i = 0; i < c; i++)
+		r->k[rollups[t].key[i]] = sqlite3_column_int64(st, i);
 	GPU_SUMS(READ_SUM_)
 }
 
@@ -491,7 +514,7 @@ gpu_hrow_read(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
 	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		struct gpu_hrow r;
 
-		read_row(st, rollups[t].nkeys, &r);
+		read_row(st, t, &r);
 		rc = fn(ctx, &r, err);
 	}
 	if (rc == 0 && step != SQLITE_DONE)

@@ -420,8 +420,8 @@ first_dirty(const struct dbq *q, int64_t t)
 
 /*
  * The whole hours [from, to) into the sink as hour rows: from rollup t
- * (usage_hourly or usage_hourly_node), except runs of dirty hours, which
- * come from the facts as a refresh would rebuild them.
+ * (usage_hourly, usage_hourly_node or usage_hourly_owner), except runs of dirty
+ * hours, which come from the facts as a refresh would rebuild them.
  */
 static int
 read_hours(struct dbq *q, enum gpu_rollup t, int64_t from, int64_t to,
@@ -557,9 +557,16 @@ gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 		if (df >= dt)
 			df = dt = ht;
 	}
-	/* By hour and node: whole hours from usage_hourly_node. */
+	/*
+	 * By hour and node, or by hour, user and project: whole hours from
+	 * usage_hourly_node or usage_hourly_owner, whose rows are those
+	 * groups summed as merge_row() sums them.
+	 */
 	if (q->period == GPU_PERIOD_HOUR && q->dims == GPU_DIM_NODE)
 		hourly = GPU_ROLLUP_NODE;
+	if (q->period == GPU_PERIOD_HOUR &&
+	    q->dims == (GPU_DIM_USER | GPU_DIM_PROJECT))
+		hourly = GPU_ROLLUP_OWNER;
 	ok =
 	    dbq_init(&dq, db, q, err) == 0 && load_dirty(&dq, hf, ht, err) == 0;
 	if (ok && q->from_ms < hf)

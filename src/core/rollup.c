@@ -60,34 +60,62 @@ insert_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 }
 
 /*
- * Summing the hour rows of one hour, in key order, into node rows: each is
- * exactly the group a query by hour and node builds from them.
+ * Summing the hour rows of one hour, in key order, into node rows and
+ * owner rows: each is exactly the group a query by hour and node, or by
+ * hour, user and project, builds from them (same rows, same order).
  */
-struct nodefold {
-	struct gpu_hrow cur;
+struct fold {
+	struct gpu_hrow cur; /* the node row being summed */
 	bool have;
-	sqlite3_stmt *ins;
+	bool nodes; /* false: owner rows only */
+	struct gpu_hrows owners;
+	sqlite3_stmt *ins_node, *ins_owner;
 };
 
 static int
-nodefold_flush(struct nodefold *f, struct gpu_err *err)
+fold_flush_node(struct fold *f, struct gpu_err *err)
 {
 	if (!f->have)
 		return 0;
 	f->have = false;
-	return gpu_hrow_insert(f->ins, GPU_ROLLUP_NODE, &f->cur, err);
+	return gpu_hrow_insert(f->ins_node, GPU_ROLLUP_NODE, &f->cur, err);
+}
+
+/* Insert an owner row (a gpu_hrow_fn; ctx: the statement). */
+static int
+insert_owner(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	return gpu_hrow_insert(ctx, GPU_ROLLUP_OWNER, r, err);
+}
+
+/* Write the rows of the hour summed so far. */
+static int
+fold_flush(struct fold *f, struct gpu_err *err)
+{
+	if (fold_flush_node(f, err) != 0)
+		return -1;
+	if (gpu_hrows_count(&f->owners) == 0)
+		return 0; /* an hour with no rows: qsort() of no list */
+	return gpu_hrows_flush(&f->owners, insert_owner, f->ins_owner, err);
 }
 
 /* An hour row (a gpu_hrow_fn). */
 static int
-nodefold_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+fold_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 {
-	struct nodefold *f = ctx;
+	struct fold *f = ctx;
+	int64_t k[GPU_HK_N] = {0};
 
+	k[GPU_HK_TIME] = r->k[GPU_HK_TIME];
+	k[GPU_HK_USER] = r->k[GPU_HK_USER];
+	k[GPU_HK_PROJECT] = r->k[GPU_HK_PROJECT];
+	gpu_sums_merge(&gpu_hrows_put(&f->owners, k, NULL)->s, &r->s);
+	if (!f->nodes)
+		return 0;
 	if (f->have &&
 	    (r->k[GPU_HK_TIME] != f->cur.k[GPU_HK_TIME] ||
 	     r->k[GPU_HK_NODE] != f->cur.k[GPU_HK_NODE]) &&
-	    nodefold_flush(f, err) != 0)
+	    fold_flush_node(f, err) != 0)
 		return -1;
 	if (!f->have) {
 		f->cur.k[GPU_HK_TIME] = r->k[GPU_HK_TIME];
@@ -99,28 +127,39 @@ nodefold_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	return 0;
 }
 
-/* Rebuild usage_hourly_node for the dirty hours. */
+/*
+ * Rebuild usage_hourly_owner, and usage_hourly_node when nodes is true,
+ * for the hours that hours_sql lists (one column, ascending), from their
+ * usage_hourly rows.
+ */
 static int
-rebuild_nodes(sqlite3 *db, struct gpu_err *err)
+rebuild_derived(sqlite3 *db, const char *hours_sql, bool nodes,
+		struct gpu_err *err)
 {
-	sqlite3_stmt *hours = NULL, *del = NULL;
-	struct nodefold f = {0};
+	sqlite3_stmt *hours = NULL, *del_node = NULL, *del_owner = NULL;
+	struct fold f = {0};
 	int rc = -1, step;
 
-	hours = gpu_db_prepare(
-	    db, "SELECT hour_ms FROM dirty_hours ORDER BY hour_ms", err);
-	del = gpu_db_prepare(
+	f.nodes = nodes;
+	gpu_hrows_init(&f.owners);
+	hours = gpu_db_prepare(db, hours_sql, err);
+	del_node = gpu_db_prepare(
 	    db, "DELETE FROM usage_hourly_node WHERE hour_ms = ?", err);
-	f.ins = gpu_hrow_insert_prepare(db, GPU_ROLLUP_NODE, err);
-	if (hours == NULL || del == NULL || f.ins == NULL)
+	del_owner = gpu_db_prepare(
+	    db, "DELETE FROM usage_hourly_owner WHERE hour_ms = ?", err);
+	f.ins_node = gpu_hrow_insert_prepare(db, GPU_ROLLUP_NODE, err);
+	f.ins_owner = gpu_hrow_insert_prepare(db, GPU_ROLLUP_OWNER, err);
+	if (hours == NULL || del_node == NULL || del_owner == NULL ||
+	    f.ins_node == NULL || f.ins_owner == NULL)
 		goto out;
 	while ((step = sqlite3_step(hours)) == SQLITE_ROW) {
 		int64_t h = sqlite3_column_int64(hours, 0);
 
-		if (step_one(del, h, err) != 0 ||
+		if ((nodes && step_one(del_node, h, err) != 0) ||
+		    step_one(del_owner, h, err) != 0 ||
 		    gpu_hrow_read(db, GPU_ROLLUP_HOURLY, h, h + GPU_HOUR_MS,
-				  nodefold_row, &f, err) != 0 ||
-		    nodefold_flush(&f, err) != 0)
+				  fold_row, &f, err) != 0 ||
+		    fold_flush(&f, err) != 0)
 			goto out;
 	}
 	if (step != SQLITE_DONE) {
@@ -130,9 +169,21 @@ rebuild_nodes(sqlite3 *db, struct gpu_err *err)
 	rc = 0;
 out:
 	sqlite3_finalize(hours);
-	sqlite3_finalize(del);
-	sqlite3_finalize(f.ins);
+	sqlite3_finalize(del_node);
+	sqlite3_finalize(del_owner);
+	sqlite3_finalize(f.ins_node);
+	sqlite3_finalize(f.ins_owner);
+	gpu_hrows_release(&f.owners);
 	return rc;
+}
+
+int
+gpu_rollup_fill_owners(sqlite3 *db, struct gpu_err *err)
+{
+	return rebuild_derived(db,
+			       "SELECT DISTINCT hour_ms FROM usage_hourly"
+			       " ORDER BY hour_ms",
+			       false, err);
 }
 
 /* An hour row added to its day's row of usage_daily (a gpu_hrow_fn). */
@@ -337,7 +388,9 @@ gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
 		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
 		goto out;
 	}
-	if (rebuild_nodes(db, err) != 0 ||
+	if (rebuild_derived(db,
+			    "SELECT hour_ms FROM dirty_hours ORDER BY hour_ms",
+			    true, err) != 0 ||
 	    rebuild_days(db, built, ctx, err) != 0)
 		goto out;
 	rc = gpu_db_exec(db, "DELETE FROM dirty_hours", err);

@@ -126,13 +126,18 @@ function newCanvas(box, w, h, label) {
 	}
 	c.setAttribute("aria-label", label);
 	c.textContent = label;
-	if (c.width !== pw || c.height !== ph) {
+	// Resizing a canvas costs a new bitmap, more than the drawing: its
+	// bitmap only grows, and the style shows its top h units (CSS
+	// object-fit crops the rest).
+	if (c.width !== pw || c.height < ph) {
 		c.width = pw;
 		c.height = ph;
 	}
+	c.style.aspectRatio = w + " / " + h;
 	const g = c.getContext("2d");
 	g.setTransform(r, 0, 0, r, 0, 0);
-	g.clearRect(0, 0, w, h);
+	// All of the bitmap: a taller view's rows must not show at the edge.
+	g.clearRect(0, 0, w, c.height / r);
 	g.font = "11px system-ui, sans-serif";
 	g.textBaseline = "alphabetic";
 	g.globalAlpha = 1;
@@ -437,8 +442,29 @@ function hoursOf() {
 	return F.node >= 0 ? NHC[F.node] : HOURS_ALL;
 }
 
+// The sums of compute(), allocated once and zeroed for each filter
+// change: allocating them anew (a few hundred kilobytes) left garbage for
+// the collector on every change. A view is drawn before the next is
+// computed, so one set serves.
+const SUMS = {
+	jobA: new Float64Array(NJOBS), jobAB: new Float64Array(NJOBS),
+	jobOv: new Float64Array(NJOBS), jobC: new Float64Array(NJOBS),
+	jobSeen: new Uint8Array(NJOBS),
+	userA: new Float64Array(NUSERS), userC: new Float64Array(NUSERS),
+	userSeen: new Uint8Array(NUSERS),
+	projA: new Float64Array(NPROJECTS), projC: new Float64Array(NPROJECTS),
+	projSeen: new Uint8Array(NPROJECTS),
+	dayC: new Float64Array(ND * NPROJECTS),
+	daySeen: new Uint8Array(ND * NPROJECTS),
+	dayA: new Float64Array(ND * 2),
+	nodeS: new Float64Array(NNODES * 3),
+	nodeDay: new Float64Array(NNODES * ND * 2),
+};
+
 function compute() {
 	const v = { g: 0, b: 0, idle: 0, idleCents: 0, a: 0, ab: 0, cents: 0 };
+	for (const k in SUMS)
+		SUMS[k].fill(0);
 	// Cluster sums per node from the node x day cells.
 	v.node = [];
 	for (let n = 0; n < NNODES; n++) {
@@ -470,19 +496,9 @@ function compute() {
 	// Jobs, users, projects, nodes and days from the job x day x node
 	// cells: sums in arrays by index, "seen" marking the keys with a cell
 	// in the selection (shown even when their cents are 0).
-	const jobA = new Float64Array(NJOBS), jobAB = new Float64Array(NJOBS);
-	const jobOv = new Float64Array(NJOBS), jobC = new Float64Array(NJOBS);
-	const jobSeen = new Uint8Array(NJOBS);
-	const userA = new Float64Array(NUSERS), userC = new Float64Array(NUSERS);
-	const userSeen = new Uint8Array(NUSERS);
-	const projA = new Float64Array(NPROJECTS);
-	const projC = new Float64Array(NPROJECTS);
-	const projSeen = new Uint8Array(NPROJECTS);
-	const dayC = new Float64Array(ND * NPROJECTS);
-	const daySeen = new Uint8Array(ND * NPROJECTS);
-	const dayA = new Float64Array(ND * 2);
-	const nodeS = new Float64Array(NNODES * 3);
-	const nodeDay = new Float64Array(NNODES * ND * 2);
+	const { jobA, jobAB, jobOv, jobC, jobSeen, userA, userC, userSeen,
+		projA, projC, projSeen, dayC, daySeen, dayA, nodeS, nodeDay } =
+		SUMS;
 	const C = CELLS;
 	const from = F.from, to = F.to, fn = F.node, fu = F.user;
 	const fp = F.project;
@@ -924,6 +940,9 @@ const HEAT_LUT = (() => {
 	return lut;
 })();
 
+// The heat map's cells as an image (one pixel each), kept between views.
+const HEAT_IMAGE = document.createElement("canvas");
+
 // A heat map of rows x cols cells on a canvas: cell(r, c) returns the
 // utilization in percent, NaN for a grey cell (no samples) or undefined
 // for none drawn; each cell is one pixel of an image stretched over the
@@ -956,9 +975,11 @@ function heatCanvas(box, o) {
 			px[p + 3] = 255;
 			drawn++;
 		}
-	const off = document.createElement("canvas");
-	off.width = cols;
-	off.height = rows;
+	const off = HEAT_IMAGE;
+	if (off.width !== cols || off.height !== rows) {
+		off.width = cols;
+		off.height = rows;
+	}
 	off.getContext("2d").putImageData(img, 0, 0);
 	if (o.frame) {
 		g.strokeStyle = "#e8ebf0";
@@ -1170,16 +1191,50 @@ function drawJobs(v) {
 		["Cost", 1]], rows);
 }
 
-function drawScatter(v, pc) {
-	const box = document.getElementById("chart-scatter");
+// The jobs by allocated time over the whole period, largest first (of
+// equals, the lower index), sorted once when first needed.
+let jobsByAlloc = null;
+
+function wholeJobOrder() {
+	if (jobsByAlloc !== null)
+		return jobsByAlloc;
+	const a = new Float64Array(NJOBS);
+	for (let k = 0; k < CELLS.length; k += JC)
+		a[CELLS[k]] += CELLS[k + 3];
+	const idx = [];
+	for (let j = 0; j < NJOBS; j++)
+		if (a[j] > 0)
+			idx.push(j);
+	jobsByAlloc = idx.sort((x, y) => a[y] - a[x] || x - y);
+	return jobsByAlloc;
+}
+
+// The selection's jobs with allocated time, largest first, at most n.
+// Over every day and node a job is in the selection whole (a user or
+// project filter keeps or drops all of its cells), so the order of the
+// whole period holds and needs no sort.
+function scatterJobs(v, n) {
 	const ja = v.job.a;
 	const idx = [];
+	if (F.from === 0 && F.to === ND - 1 && F.node < 0) {
+		for (const j of wholeJobOrder()) {
+			if (idx.length === n)
+				break;
+			if (v.job.seen[j] && ja[j] > 0)
+				idx.push(j);
+		}
+		return idx;
+	}
 	for (let j = 0; j < NJOBS; j++)
 		if (v.job.seen[j] && ja[j] > 0)
 			idx.push(j);
 	// (An Array's sort: a typed array's with a comparator is far slower.)
-	const jobs = idx.sort((x, y) => ja[y] - ja[x] || x - y).slice(0, 3000)
-		.map((j) => jobRow(v, j));
+	return idx.sort((x, y) => ja[y] - ja[x] || x - y).slice(0, n);
+}
+
+function drawScatter(v, pc) {
+	const box = document.getElementById("chart-scatter");
+	const jobs = scatterJobs(v, 3000).map((j) => jobRow(v, j));
 	if (jobs.length === 0)
 		return emptyChart(box, "No jobs in the selection.");
 	const W = 460, H = 320, L = 52, R = 16, T = 12, B = 44;

@@ -8,7 +8,7 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.inc
 . "$(dirname "$0")/lib.inc"
-setup gpugen gpuingest gpuagg gpubill gpuexport sqlite3
+setup gpugen gpuingest gpuagg gpubill gpureport gpuexport sqlite3
 cd "$T" || exit 1
 gpugen -n 3 -g 2 -s 2026-11-01 -H 144 -S 7 -i 300 -j jobs.csv -o s.csv ||
 	fail gpugen
@@ -31,6 +31,11 @@ outputs() { # $1: warehouse, $2: output prefix
 		fail "gpubill --by job on $1"
 	gpubill -d "$1" --by user --from 2026-11-01 --to 2026-11-04 \
 		>"$2.bill2" || fail "gpubill --by user on $1"
+	# By hour and owner: usage_hourly_owner, kept as the facts go.
+	gpuagg -d "$1" --period hour --by user,project --to 2026-11-07 \
+		>"$2.hour.owner" || fail "gpuagg --by user,project on $1"
+	gpureport -d "$1" --from 2026-11-01 --to 2026-11-07 -o "$2.page" ||
+		fail "gpureport on $1"
 }
 same() { # $1, $2: output prefixes
 	for f in "$1".*; do

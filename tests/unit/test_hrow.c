@@ -132,15 +132,17 @@ static void
 test_hrow_insert_read(void **state)
 {
 	static const enum gpu_rollup tabs[] = {
-	    GPU_ROLLUP_HOURLY, GPU_ROLLUP_DAILY, GPU_ROLLUP_NODE};
+	    GPU_ROLLUP_HOURLY, GPU_ROLLUP_DAILY, GPU_ROLLUP_NODE,
+	    GPU_ROLLUP_OWNER};
 	struct gpu_db_opts o = {false, 1000};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
 
 	(void)state;
 	assert_int_equal(gpu_db_open(":memory:", &o, &db, &err), 0);
-	for (size_t t = 0; t < 3; t++) {
+	for (size_t t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {
 		struct gpu_hrow r;
+		int64_t want[GPU_HK_N] = {0};
 		struct got g = {.n = 0};
 		sqlite3_stmt *ins = gpu_hrow_insert_prepare(db, tabs[t], &err);
 
@@ -163,10 +165,21 @@ test_hrow_insert_read(void **state)
 		assert_true(g.r[0].s.busy == 1.0 / 3);
 		assert_true(g.r[0].s.power_s == 1e300);
 		assert_int_equal(g.r[0].s.max_mem, -1);
-		assert_int_equal(g.r[0].k[GPU_HK_NODE], 2);
+		/* The table's keys come back, the others are 0. */
+		for (int i = 0; i < gpu_rollup_nkeys(tabs[t]); i++)
+			want[gpu_rollup_key(tabs[t], i)] =
+			    r.k[gpu_rollup_key(tabs[t], i)];
+		for (int i = 0; i < GPU_HK_N; i++)
+			assert_int_equal(g.r[0].k[i], want[i]);
+		assert_int_equal(g.r[0].k[GPU_HK_NODE],
+				 tabs[t] == GPU_ROLLUP_OWNER ? 0 : 2);
+		assert_int_equal(g.r[0].k[GPU_HK_USER],
+				 tabs[t] == GPU_ROLLUP_NODE ? 0
+							    : GPU_HK_USER + 1);
 		assert_int_equal(g.r[0].k[GPU_HK_MODEL],
-				 gpu_rollup_nkeys(tabs[t]) == 2 ? 0
-								 : GPU_HK_MODEL + 1);
+				 gpu_rollup_nkeys(tabs[t]) < GPU_HK_CATEGORY
+				     ? 0
+				     : GPU_HK_MODEL + 1);
 	}
 	assert_int_equal(gpu_db_close(db, &err), 0);
 }

@@ -56,12 +56,13 @@ sample(int64_t ts, const char *node, int gpu, double util, const char *job)
 	return s;
 }
 
-/* Every row of the three rollups, as text with the doubles' exact bits. */
+/* Every row of the four rollups, as text with the doubles' exact bits. */
 static void
 dump(sqlite3 *db, struct gpu_buf *b)
 {
 	static const char *const tables[] = {"usage_hourly", "usage_daily",
-					     "usage_hourly_node"};
+					     "usage_hourly_node",
+					     "usage_hourly_owner"};
 	char sql[128];
 
 	gpu_buf_init(b);
@@ -134,13 +135,56 @@ load(sqlite3 *db, const struct gpu_sample *s, int n, const struct gpu_job *j,
 	assert_int_equal(gpu_db_commit(db, &err), 0);
 }
 
-/* The rollups equal a rebuild of every hour from the facts. */
+/*
+ * The facts grouped by hour and effective owner (the sample's, else its
+ * job record's), with their counts, whole-number sums and maxima, and the
+ * busy sum: usage_hourly_owner holds exactly these groups (busy within
+ * rounding, as SQL adds in an order of its own).
+ */
+static const char OWNER_GROUPS_SQL[] =
+    "WITH g AS (SELECT f.ts_ms / 3600000 * 3600000 AS h,"
+    " coalesce(f.user_key, ju.name_key, 0) AS u,"
+    " coalesce(f.project_key, jp.name_key, 0) AS p, count(*) AS n,"
+    " sum(f.interval_s) AS s,"
+    " sum(CASE WHEN f.job_key IS NULL THEN 0 ELSE f.interval_s END) AS a,"
+    " sum(f.interval_s * f.util_pct) AS b, max(f.mem_used_mib) AS m,"
+    " max(f.ts_ms) AS l"
+    " FROM gpu_usage_fact f LEFT JOIN jobs_dim j ON j.job_key = f.job_key"
+    " LEFT JOIN names_dim ju ON ju.name = j.user"
+    " LEFT JOIN names_dim jp ON jp.name = j.project GROUP BY 1, 2, 3)"
+    " SELECT (SELECT count(*) FROM g),"
+    " (SELECT count(*) FROM usage_hourly_owner),"
+    " (SELECT count(*) FROM g JOIN usage_hourly_owner o"
+    "  ON o.hour_ms = g.h AND o.user_key = g.u AND o.project_key = g.p"
+    "  AND o.samples = g.n AND o.gpu_seconds = g.s AND o.alloc_seconds = g.a"
+    "  AND abs(o.busy - g.b) < 1e-6 * (1 + abs(g.b)) AND o.max_mem = g.m"
+    "  AND o.last_ms = g.l)";
+
+static void
+assert_owners_grouped(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, OWNER_GROUPS_SQL, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_true(sqlite3_column_int(st, 0) > 0);
+	assert_int_equal(sqlite3_column_int(st, 1), sqlite3_column_int(st, 0));
+	assert_int_equal(sqlite3_column_int(st, 2), sqlite3_column_int(st, 0));
+	sqlite3_finalize(st);
+}
+
+/*
+ * The rollups equal a rebuild of every hour from the facts, and the owner
+ * rollup the facts grouped by hour and owner.
+ */
 static void
 assert_as_rebuilt(sqlite3 *db)
 {
 	struct gpu_buf a, b;
 	struct gpu_err err;
 
+	assert_owners_grouped(db);
 	dump(db, &a);
 	assert_true(a.len > 0);
 	assert_int_equal(

@@ -171,7 +171,8 @@ add_facts(sqlite3 *db, int64_t t, int nfacts)
 
 /*
  * Whole days come from usage_daily, whole hours by node from
- * usage_hourly_node: still exactly the scan's bytes, for aligned and
+ * usage_hourly_node, by user and project from usage_hourly_owner: still
+ * exactly the scan's bytes, for aligned and
  * unaligned ranges, and after an incremental refresh of one late hour.
  */
 static void
@@ -189,6 +190,8 @@ test_query_daily_matches_scan(void **state)
 	    {GPU_PERIOD_DAY, GPU_DIM_PROJECT, -1, 55},
 	    {GPU_PERIOD_HOUR, GPU_DIM_NODE, 5, 60},
 	    {GPU_PERIOD_HOUR, GPU_DIM_NODE, -1, -1},
+	    {GPU_PERIOD_HOUR, GPU_DIM_USER | GPU_DIM_PROJECT, 5, 60},
+	    {GPU_PERIOD_HOUR, GPU_DIM_USER | GPU_DIM_PROJECT, -1, -1},
 	    {GPU_PERIOD_ALL, GPU_DIM_JOB, 8, 56}, /* day-aligned: T is 16h */
 	};
 	struct gpu_db_opts o = {false, 1000};

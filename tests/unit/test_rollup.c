@@ -145,6 +145,131 @@ test_rollup_refresh_busy(void **state)
 	remove_db(path);
 }
 
+/*
+ * The owner rows of each hour: its hour rows summed by (user, project),
+ * in key order; the job's owner taken from its record.
+ */
+static void
+test_rollup_owner_rows(void **state)
+{
+	struct gpu_db_opts o = {false, 1000};
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+
+	(void)state;
+	assert_int_equal(gpu_db_open(":memory:", &o, &db, &err), 0);
+	facts(db);
+	/* A second row of (ann, p1) in the first hour, on the other node. */
+	exec(db, "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu, util_pct,"
+		 " mem_used_mib, job_key, interval_s, ingest_id) VALUES"
+		 " (1795906860000, 2, 1, 25, 30000, 1, 60, 1)");
+	assert_int_equal(gpu_rollup_refresh(db, NULL, &err), 0);
+	assert_int_equal(count(db, "SELECT count(*) FROM usage_hourly_owner"),
+			 4);
+	assert_int_equal(
+	    count(db, "SELECT count(*) FROM usage_hourly_owner o"
+		      " JOIN names_dim u ON u.name_key = o.user_key"
+		      " JOIN names_dim p ON p.name_key = o.project_key"
+		      " WHERE u.name = 'ann' AND p.name = 'p1'"
+		      " AND o.hour_ms = 1795906800000 AND o.samples = 2"
+		      " AND o.alloc_seconds = 120 AND o.busy = 4500"
+		      " AND o.max_mem = 30000 AND o.last_ms = 1795906860000"
+		      " AND o.overage = 60 * (20000 - 16384)"
+		      "  + 60 * (30000 - 16384)"),
+	    1);
+	/* Every sum of every hour equals its hour rows' total. */
+	assert_int_equal(
+	    count(db, "SELECT count(*) FROM (SELECT hour_ms, user_key,"
+		      " project_key, sum(samples), sum(gpu_seconds),"
+		      " sum(alloc_seconds), sum(idle_seconds),"
+		      " sum(overage), max(max_mem), max(last_ms)"
+		      " FROM usage_hourly GROUP BY 1, 2, 3 EXCEPT"
+		      " SELECT hour_ms, user_key, project_key, samples,"
+		      " gpu_seconds, alloc_seconds, idle_seconds, overage,"
+		      " max_mem, last_ms FROM usage_hourly_owner)"),
+	    0);
+	/* A hour's facts replaced: its owner rows follow. */
+	exec(db, "UPDATE gpu_usage_fact SET job_key = NULL"
+		 " WHERE ts_ms = 1795910400000;"
+		 "INSERT INTO dirty_hours VALUES(1795910400000)");
+	assert_int_equal(gpu_rollup_refresh(db, NULL, &err), 0);
+	assert_int_equal(
+	    count(db, "SELECT user_key + project_key + alloc_seconds FROM"
+		      " usage_hourly_owner WHERE hour_ms = 1795910400000"),
+	    0);
+	assert_int_equal(gpu_db_close(db, &err), 0);
+}
+
+/*
+ * The migration to version 8 fills usage_hourly_owner from usage_hourly,
+ * hours whose facts were deleted included, adding each group's rows in
+ * key order, and marks nothing dirty.
+ */
+static void
+test_rollup_migrate_owners(void **state)
+{
+	char path[] = "/tmp/test_rollup.XXXXXX";
+	struct gpu_db_opts rw = {false, 1000};
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(gpu_db_create_version(db, 7, &err), 0);
+	/* No facts: a horizon after both hours deleted them. */
+	exec(db, "INSERT INTO retention VALUES('gpu_usage_fact',"
+		 " 1795914000000, 3600000, 1);"
+		 "INSERT INTO usage_hourly(hour_ms, node_id, gpu, mig, job_key,"
+		 " user_key, project_key, model_key, profile_key, samples,"
+		 " gpu_seconds, alloc_seconds, busy, alloc_busy, idle_seconds,"
+		 " mem_used_s, max_mem, mem_util_s, mem_util_seconds, power_s,"
+		 " power_seconds, overage, last_ms, alloc_idle_seconds, gpu_w,"
+		 " alloc_w, busy_w, alloc_busy_w, idle_w, alloc_idle_w) VALUES"
+		 " (1795906800000, 1, 0, -1, 1, 5, 6, 0, 0, 1, 60, 60, 0.1,"
+		 "  0.1, 0, 0, 10, 0, 0, 0, 0, 0, 1795906800000, 0, 1680,"
+		 "  1680, 2.8, 2.8, 0, 0),"
+		 " (1795906800000, 1, 1, -1, 1, 5, 6, 0, 0, 1, 60, 60, 0.2,"
+		 "  0.2, 0, 0, 30, 0, 0, 0, 0, 0, 1795906860000, 0, 1680,"
+		 "  1680, 5.6, 5.6, 0, 0),"
+		 " (1795906800000, 2, 0, -1, 1, 5, 6, 0, 0, 1, 60, 60, 0.3,"
+		 "  0.3, 0, 0, 20, 0, 0, 0, 0, 0, 1795906800000, 0, 1680,"
+		 "  1680, 8.4, 8.4, 0, 0),"
+		 " (1795910400000, 2, 0, -1, 0, 0, 0, 0, 0, 1, 60, 0, 3.0,"
+		 "  0, 60, 0, 5, 0, 0, 0, 0, 0, 1795910400000, 0, 1680, 0,"
+		 "  84, 0, 1680, 0);");
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	db = NULL;
+	assert_int_equal(gpu_db_open(path, &rw, &db, &err), 0);
+	assert_int_equal(gpu_db_version(db), 8);
+	assert_int_equal(count(db, "SELECT count(*) FROM dirty_hours"), 0);
+	assert_int_equal(count(db, "SELECT count(*) FROM usage_hourly_owner"),
+			 2);
+	st = gpu_db_prepare(db,
+			    "SELECT samples, alloc_seconds, max_mem, last_ms,"
+			    " gpu_w, busy FROM usage_hourly_owner"
+			    " WHERE hour_ms = 1795906800000 AND user_key = 5"
+			    " AND project_key = 6",
+			    &err);
+	assert_non_null(st);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 3);
+	assert_int_equal(sqlite3_column_int(st, 1), 180);
+	assert_int_equal(sqlite3_column_int(st, 2), 30);
+	assert_true(sqlite3_column_int64(st, 3) == INT64_C(1795906860000));
+	assert_int_equal(sqlite3_column_int(st, 4), 3 * 1680);
+	/* In key order, exactly: (0.1 + 0.2) + 0.3, not 0.1 + (0.2 + 0.3). */
+	assert_true(sqlite3_column_double(st, 5) == (0.1 + 0.2) + 0.3);
+	assert_true(sqlite3_column_double(st, 5) != 0.1 + (0.2 + 0.3));
+	sqlite3_finalize(st);
+	assert_int_equal(gpu_db_close(db, &err), 0);
+	remove_db(path);
+}
+
 int
 main(void)
 {
@@ -152,6 +277,8 @@ main(void)
 	    cmocka_unit_test(test_rollup_update_in_transaction),
 	    cmocka_unit_test(test_rollup_refresh_clean),
 	    cmocka_unit_test(test_rollup_refresh_busy),
+	    cmocka_unit_test(test_rollup_owner_rows),
+	    cmocka_unit_test(test_rollup_migrate_owners),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -148,8 +148,10 @@ test_sums_match_rollup_schema(void **state)
 	static const struct {
 		const char *table;
 		int nkeys;
-	} tabs[] = {
-	    {"usage_hourly", 9}, {"usage_daily", 9}, {"usage_hourly_node", 2}};
+	} tabs[] = {{"usage_hourly", 9},
+		    {"usage_daily", 9},
+		    {"usage_hourly_node", 2},
+		    {"usage_hourly_owner", 3}};
 	struct gpu_db_opts o = {false, 1000};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
