@@ -239,8 +239,9 @@ day_hours(sqlite3_stmt *st, int64_t d, gpu_rollup_built_fn *built, void *ctx,
 /*
  * Bring the day rows of usage_daily up to date for the days of dirty
  * hours: rebuilt from all the day's hour rows, or, when every dirty hour
- * of the day was built as new (so later than its other hours), each of
- * those hours' rows added to its stored day row, hour by hour. Day rows
+ * of the day was built as new (so later than its other hours) and the
+ * day has stored rows, each of those hours' rows added to its stored day
+ * row, hour by hour. Day rows
  * sum their hours in hour order either way, so both give the same
  * doubles, and a batch touches the day rows of its own hours only: a
  * day's last batch costs what its first did.
@@ -250,6 +251,7 @@ rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
 	     struct gpu_err *err)
 {
 	sqlite3_stmt *days = NULL, *del = NULL, *ins = NULL, *dh = NULL;
+	sqlite3_stmt *any = NULL;
 	struct add_day ad = {NULL, 0};
 	struct gpu_hrow_sink s;
 	int64_t *hours = NULL;
@@ -271,7 +273,10 @@ rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
 			    "SELECT hour_ms FROM dirty_hours WHERE hour_ms >= ?"
 			    " AND hour_ms < ? ORDER BY hour_ms",
 			    err);
-	if (del == NULL || ins == NULL || ad.st == NULL || dh == NULL)
+	any = gpu_db_prepare(db, "SELECT 1 FROM usage_daily WHERE day_ms = ?",
+			     err);
+	if (del == NULL || ins == NULL || ad.st == NULL || dh == NULL ||
+	    any == NULL)
 		goto out;
 	gpu_hrow_sink_init(&s, true, insert_day, ins);
 	while ((step = sqlite3_step(days)) == SQLITE_ROW) {
@@ -279,6 +284,19 @@ rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
 		int r =
 		    day_hours(dh, d, built, ctx, &hours, &nh, &cap, &add, err);
 
+		/*
+		 * A day with no stored rows yet (a first load, a new day) is
+		 * summed in memory and written once, however many hours.
+		 */
+		if (r == 0 && add) {
+			sqlite3_reset(any);
+			sqlite3_bind_int64(any, 1, d);
+			r = sqlite3_step(any);
+			add = r == SQLITE_ROW;
+			r = r == SQLITE_ROW || r == SQLITE_DONE
+				? 0
+				: gpu_db_error(db, err);
+		}
 		ad.day_ms = d;
 		for (size_t i = 0; r == 0 && add && i < nh; i++)
 			r = gpu_hrow_read(db, GPU_ROLLUP_HOURLY, hours[i],
@@ -306,6 +324,7 @@ out:
 	sqlite3_finalize(del);
 	sqlite3_finalize(ins);
 	sqlite3_finalize(ad.st);
+	sqlite3_finalize(any);
 	sqlite3_finalize(dh);
 	free(hours);
 	return rc;
