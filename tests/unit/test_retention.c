@@ -41,7 +41,6 @@ remove_db(void)
 	wh_remove(path);
 }
 
-#define count wh_count
 
 /* One fact at ts on node 1 (job 1), loaded by ingest 1. */
 static void
@@ -149,23 +148,23 @@ test_retention_apply_purges_rolled_up_hours(void **state)
 	assert_true(r.old_ms == GPU_RETENTION_NONE);
 	assert_true(r.horizon_ms == DAY0 + 30 * H);
 	gpu_retention_release(&r);
-	assert_int_equal(count(db, "SELECT count(*) FROM gpu_usage_fact"),
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM gpu_usage_fact"),
 			 216 - 90);
-	assert_true(count(db, "SELECT min(ts_ms) FROM gpu_usage_fact") ==
+	assert_true(wh_count(db, "SELECT min(ts_ms) FROM gpu_usage_fact") ==
 		    DAY0 + 30 * H);
-	assert_int_equal(count(db, "SELECT count(*) FROM dirty_hours"), 0);
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM dirty_hours"), 0);
 	/* Every hour is still rolled up: 3 samples of 60 s each. */
-	assert_int_equal(count(db, "SELECT count(*) FROM usage_hourly"), 72);
-	assert_int_equal(count(db, "SELECT sum(gpu_seconds) FROM usage_daily"),
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM usage_hourly"), 72);
+	assert_int_equal(wh_count(db, "SELECT sum(gpu_seconds) FROM usage_daily"),
 			 216 * 60);
-	busy = count(db, "SELECT sum(busy) FROM usage_hourly");
+	busy = wh_count(db, "SELECT sum(busy) FROM usage_hourly");
 	assert_int_equal(gpu_retention_horizon(db, &h, &err), 0);
 	assert_true(h == DAY0 + 30 * H);
-	assert_int_equal(count(db,
+	assert_int_equal(wh_count(db,
 			       "SELECT purged FROM ingest_log WHERE source ="
 			       " '--keep-raw'"),
 			 90);
-	assert_int_equal(count(db, "SELECT keep_ms FROM retention"), 30 * H);
+	assert_int_equal(wh_count(db, "SELECT keep_ms FROM retention"), 30 * H);
 
 	/* Again, and asking for less: nothing deleted, nothing logged. */
 	assert_int_equal(gpu_retention_apply(db, DAY0 + 30 * H, 30 * H,
@@ -178,8 +177,8 @@ test_retention_apply_purges_rolled_up_hours(void **state)
 			 0);
 	assert_int_equal(r.purged, 0);
 	assert_true(r.horizon_ms == DAY0 + 30 * H);
-	assert_int_equal(count(db, "SELECT count(*) FROM ingest_log"), 2);
-	assert_int_equal(count(db, "SELECT sum(busy) FROM usage_hourly"), busy);
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM ingest_log"), 2);
+	assert_int_equal(wh_count(db, "SELECT sum(busy) FROM usage_hourly"), busy);
 	done(db);
 }
 
@@ -199,12 +198,12 @@ test_retention_rollup_keeps_purged_hours(void **state)
 		 " (1793581200000)"); /* DAY0 (purged), DAY0 + 25 h */
 	assert_int_equal(gpu_rollup_update(db, &n, &err), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(count(db, "SELECT count(*) FROM dirty_hours"), 0);
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM dirty_hours"), 0);
 	assert_int_equal(
-	    count(db, "SELECT samples FROM usage_hourly WHERE hour_ms ="
+	    wh_count(db, "SELECT samples FROM usage_hourly WHERE hour_ms ="
 		      " 1793491200000"),
 	    3);
-	assert_int_equal(count(db,
+	assert_int_equal(wh_count(db,
 			       "SELECT samples FROM usage_daily WHERE day_ms ="
 			       " 1793491200000"),
 			 72);
@@ -330,7 +329,7 @@ test_retention_lake_changed_day_kept(void **state)
 	assert_int_equal(r.purged, 0);
 	assert_int_equal(r.kept_hours, 24);
 	assert_true(r.kept_day_ms == DAY0);
-	assert_int_equal(count(db, "SELECT count(*) FROM gpu_usage_fact"), 216);
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM gpu_usage_fact"), 216);
 	gpu_retention_release(&r);
 	done(db);
 }
@@ -365,8 +364,8 @@ test_retention_loader_skips_purged_hours(void **state)
 	assert_int_equal(gpu_ingest_job(ing, &job, &err), 0);
 	assert_int_equal(gpu_ingest_end_source(ing, NULL, 0, &err), 0);
 	gpu_ingest_free(ing);
-	assert_int_equal(count(db, "SELECT count(*) FROM dirty_hours"), 48);
-	assert_true(count(db, "SELECT min(hour_ms) FROM dirty_hours") ==
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM dirty_hours"), 48);
+	assert_true(wh_count(db, "SELECT min(hour_ms) FROM dirty_hours") ==
 		    DAY0 + D);
 	done(db);
 }

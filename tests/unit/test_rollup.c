@@ -25,9 +25,6 @@ exec(sqlite3 *db, const char *sql)
 		fail_msg("%s: %s", sql, err.msg);
 }
 
-#define remove_db wh_remove
-#define count wh_count
-
 /* Facts on two nodes over three hours of two days; their hours dirty. */
 static void
 facts(sqlite3 *db)
@@ -65,22 +62,22 @@ test_rollup_update_in_transaction(void **state)
 	assert_int_equal(gpu_db_begin(db, "mem", &err), 0);
 	assert_int_equal(gpu_rollup_update(db, &hours, &err), 0);
 	assert_int_equal(hours, 3);
-	assert_int_equal(count(db, "SELECT count(*) FROM dirty_hours"), 0);
-	assert_int_equal(count(db, "SELECT sum(samples) FROM usage_hourly"), 4);
-	assert_int_equal(count(db, "SELECT sum(samples) FROM usage_daily"), 4);
-	assert_int_equal(count(db, "SELECT count(*) FROM usage_hourly_node"),
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM dirty_hours"), 0);
+	assert_int_equal(wh_count(db, "SELECT sum(samples) FROM usage_hourly"), 4);
+	assert_int_equal(wh_count(db, "SELECT sum(samples) FROM usage_daily"), 4);
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM usage_hourly_node"),
 			 4);
-	assert_int_equal(count(db, "SELECT count(*) FROM usage_daily"), 4);
-	assert_int_equal(count(db, "SELECT count(*) FROM names_dim"
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM usage_daily"), 4);
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM names_dim"
 				   " WHERE name IN ('ann', 'p1')"),
 			 2);
 	assert_int_equal(
-	    count(db, "SELECT overage FROM usage_hourly WHERE job_key = 1"
+	    wh_count(db, "SELECT overage FROM usage_hourly WHERE job_key = 1"
 		      " AND hour_ms = 1795906800000"),
 	    60 * (20000 - 16384));
 	gpu_db_rollback(db);
-	assert_int_equal(count(db, "SELECT count(*) FROM dirty_hours"), 3);
-	assert_int_equal(count(db, "SELECT count(*) FROM usage_hourly"), 0);
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM dirty_hours"), 3);
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM usage_hourly"), 0);
 	assert_int_equal(gpu_db_close(db, &err), 0);
 }
 
@@ -111,7 +108,7 @@ test_rollup_refresh_clean(void **state)
 	assert_int_equal(hours, 0);
 	assert_int_equal(sqlite3_total_changes(db), 0);
 	assert_int_equal(gpu_db_close(db, &err), 0);
-	remove_db(path);
+	wh_remove(path);
 }
 
 /* A refresh waits for another writer, then reports the busy warehouse. */
@@ -139,10 +136,10 @@ test_rollup_refresh_busy(void **state)
 	assert_string_equal(err.msg, want);
 	assert_int_equal(gpu_db_commit(a, &err), 0);
 	assert_int_equal(gpu_rollup_refresh(b, NULL, &err), 0);
-	assert_int_equal(count(a, "SELECT count(*) FROM dirty_hours"), 0);
+	assert_int_equal(wh_count(a, "SELECT count(*) FROM dirty_hours"), 0);
 	assert_int_equal(gpu_db_close(b, &err), 0);
 	assert_int_equal(gpu_db_close(a, &err), 0);
-	remove_db(path);
+	wh_remove(path);
 }
 
 /*
@@ -164,10 +161,10 @@ test_rollup_owner_rows(void **state)
 		 " mem_used_mib, job_key, interval_s, ingest_id) VALUES"
 		 " (1795906860000, 2, 1, 25, 30000, 1, 60, 1)");
 	assert_int_equal(gpu_rollup_refresh(db, NULL, &err), 0);
-	assert_int_equal(count(db, "SELECT count(*) FROM usage_hourly_owner"),
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM usage_hourly_owner"),
 			 4);
 	assert_int_equal(
-	    count(db, "SELECT count(*) FROM usage_hourly_owner o"
+	    wh_count(db, "SELECT count(*) FROM usage_hourly_owner o"
 		      " JOIN names_dim u ON u.name_key = o.user_key"
 		      " JOIN names_dim p ON p.name_key = o.project_key"
 		      " WHERE u.name = 'ann' AND p.name = 'p1'"
@@ -179,7 +176,7 @@ test_rollup_owner_rows(void **state)
 	    1);
 	/* Every sum of every hour equals its hour rows' total. */
 	assert_int_equal(
-	    count(db, "SELECT count(*) FROM (SELECT hour_ms, user_key,"
+	    wh_count(db, "SELECT count(*) FROM (SELECT hour_ms, user_key,"
 		      " project_key, sum(samples), sum(gpu_seconds),"
 		      " sum(alloc_seconds), sum(idle_seconds),"
 		      " sum(overage), max(max_mem), max(last_ms)"
@@ -194,7 +191,7 @@ test_rollup_owner_rows(void **state)
 		 "INSERT INTO dirty_hours VALUES(1795910400000)");
 	assert_int_equal(gpu_rollup_refresh(db, NULL, &err), 0);
 	assert_int_equal(
-	    count(db, "SELECT user_key + project_key + alloc_seconds FROM"
+	    wh_count(db, "SELECT user_key + project_key + alloc_seconds FROM"
 		      " usage_hourly_owner WHERE hour_ms = 1795910400000"),
 	    0);
 	assert_int_equal(gpu_db_close(db, &err), 0);
@@ -246,8 +243,8 @@ test_rollup_migrate_owners(void **state)
 	db = NULL;
 	assert_int_equal(gpu_db_open(path, &rw, &db, &err), 0);
 	assert_int_equal(gpu_db_version(db), 8);
-	assert_int_equal(count(db, "SELECT count(*) FROM dirty_hours"), 0);
-	assert_int_equal(count(db, "SELECT count(*) FROM usage_hourly_owner"),
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM dirty_hours"), 0);
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM usage_hourly_owner"),
 			 2);
 	st = gpu_db_prepare(db,
 			    "SELECT samples, alloc_seconds, max_mem, last_ms,"
@@ -267,7 +264,7 @@ test_rollup_migrate_owners(void **state)
 	assert_true(sqlite3_column_double(st, 5) != 0.1 + (0.2 + 0.3));
 	sqlite3_finalize(st);
 	assert_int_equal(gpu_db_close(db, &err), 0);
-	remove_db(path);
+	wh_remove(path);
 }
 
 int
