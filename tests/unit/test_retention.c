@@ -27,15 +27,6 @@
 static const char path[] = "/tmp/test_retention.db";
 
 static void
-exec(sqlite3 *db, const char *sql)
-{
-	struct gpu_err err = {0};
-
-	if (gpu_db_exec(db, sql, &err) != 0)
-		fail_msg("%s: %s", sql, err.msg);
-}
-
-static void
 remove_db(void)
 {
 	wh_remove(path);
@@ -73,7 +64,7 @@ warehouse(void)
 
 	remove_db();
 	assert_int_equal(gpu_db_open(path, &o, &db, &err), 0);
-	exec(db, "INSERT INTO nodes_dim(node_id, node) VALUES(1, 'n1');"
+	wh_exec(db, "INSERT INTO nodes_dim(node_id, node) VALUES(1, 'n1');"
 		 "INSERT INTO jobs_dim(job_key, job_id, user, project)"
 		 " VALUES(1, 'j1', 'ann', 'p1');"
 		 "INSERT INTO ingest_log(ingest_id, started_ms, source,"
@@ -82,7 +73,7 @@ warehouse(void)
 		 " 1793749800000);");
 	for (int64_t t = DAY0; t < DAY0 + 3 * D; t += H / 3)
 		fact(db, t);
-	exec(db, "INSERT INTO dirty_hours SELECT DISTINCT"
+	wh_exec(db, "INSERT INTO dirty_hours SELECT DISTINCT"
 		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact;"
 		 "BEGIN IMMEDIATE");
 	return db;
@@ -194,7 +185,7 @@ test_retention_rollup_keeps_purged_hours(void **state)
 	(void)state;
 	assert_int_equal(
 	    gpu_retention_apply(db, DAY0 + D, D, DAY0 + 2 * D, &r, &err), 0);
-	exec(db, "INSERT INTO dirty_hours VALUES(1793491200000),"
+	wh_exec(db, "INSERT INTO dirty_hours VALUES(1793491200000),"
 		 " (1793581200000)"); /* DAY0 (purged), DAY0 + 25 h */
 	assert_int_equal(gpu_rollup_update(db, &n, &err), 0);
 	assert_int_equal(n, 1);
@@ -295,7 +286,7 @@ test_retention_lake_days_only(void **state)
 	sqlite3 *db = warehouse();
 
 	(void)state;
-	exec(db, LAKE_SQL);
+	wh_exec(db, LAKE_SQL);
 	assert_int_equal(gpu_retention_apply(db, DAY0 + 2 * D + 5 * H, 0,
 					     DAY0 + 3 * D, &r, &err),
 			 0);
@@ -319,8 +310,8 @@ test_retention_lake_changed_day_kept(void **state)
 	sqlite3 *db = warehouse();
 
 	(void)state;
-	exec(db, LAKE_SQL);
-	exec(db, "INSERT INTO ingest_log(ingest_id, started_ms, source,"
+	wh_exec(db, LAKE_SQL);
+	wh_exec(db, "INSERT INTO ingest_log(ingest_id, started_ms, source,"
 		 " status, rows_read, updated, min_ts_ms, max_ts_ms)"
 		 " VALUES(2, 0, 'fix.csv', 'ok', 1, 1, 1793500000000,"
 		 " 1793500000000)");
@@ -349,7 +340,7 @@ test_retention_loader_skips_purged_hours(void **state)
 	sqlite3 *db = warehouse();
 
 	(void)state;
-	exec(db, "UPDATE jobs_dim SET first_sample_ms = 1793491200000,"
+	wh_exec(db, "UPDATE jobs_dim SET first_sample_ms = 1793491200000,"
 		 " last_sample_ms = 1793749800000");
 	assert_int_equal(
 	    gpu_retention_apply(db, DAY0 + D, D, DAY0 + 2 * D, &r, &err), 0);

@@ -16,20 +16,11 @@
 
 #include "warehouse-fixture.h"
 
-static void
-exec(sqlite3 *db, const char *sql)
-{
-	struct gpu_err err = {0};
-
-	if (gpu_db_exec(db, sql, &err) != 0)
-		fail_msg("%s: %s", sql, err.msg);
-}
-
 /* Facts on two nodes over three hours of two days; their hours dirty. */
 static void
 facts(sqlite3 *db)
 {
-	exec(db, "INSERT INTO nodes_dim(node_id, node) VALUES(1, 'n1'),"
+	wh_exec(db, "INSERT INTO nodes_dim(node_id, node) VALUES(1, 'n1'),"
 		 " (2, 'n2');"
 		 "INSERT INTO jobs_dim(job_key, job_id, user, project)"
 		 " VALUES(1, 'j1', 'ann', 'p1');"
@@ -157,7 +148,7 @@ test_rollup_owner_rows(void **state)
 	assert_int_equal(gpu_db_open(":memory:", &o, &db, &err), 0);
 	facts(db);
 	/* A second row of (ann, p1) in the first hour, on the other node. */
-	exec(db, "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu, util_pct,"
+	wh_exec(db, "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu, util_pct,"
 		 " mem_used_mib, job_key, interval_s, ingest_id) VALUES"
 		 " (1795906860000, 2, 1, 25, 30000, 1, 60, 1)");
 	assert_int_equal(gpu_rollup_refresh(db, NULL, &err), 0);
@@ -186,7 +177,7 @@ test_rollup_owner_rows(void **state)
 		      " max_mem, last_ms FROM usage_hourly_owner)"),
 	    0);
 	/* A hour's facts replaced: its owner rows follow. */
-	exec(db, "UPDATE gpu_usage_fact SET job_key = NULL"
+	wh_exec(db, "UPDATE gpu_usage_fact SET job_key = NULL"
 		 " WHERE ts_ms = 1795910400000;"
 		 "INSERT INTO dirty_hours VALUES(1795910400000)");
 	assert_int_equal(gpu_rollup_refresh(db, NULL, &err), 0);
@@ -219,7 +210,7 @@ test_rollup_migrate_owners(void **state)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(gpu_db_create_version(db, 7, &err), 0);
 	/* No facts: a horizon after both hours deleted them. */
-	exec(db, "INSERT INTO retention VALUES('gpu_usage_fact',"
+	wh_exec(db, "INSERT INTO retention VALUES('gpu_usage_fact',"
 		 " 1795914000000, 3600000, 1);"
 		 "INSERT INTO usage_hourly(hour_ms, node_id, gpu, mig, job_key,"
 		 " user_key, project_key, model_key, profile_key, samples,"

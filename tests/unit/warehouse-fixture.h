@@ -26,6 +26,16 @@ wh_remove(const char *path)
 	unlink(p);
 }
 
+/* Run sql (statements), failing the test with SQLite's message if any fails. */
+static inline void
+wh_exec(sqlite3 *db, const char *sql)
+{
+	struct gpu_err err = {{0}, {0}, 0};
+
+	if (gpu_db_exec(db, sql, &err) != 0)
+		fail_msg("%s: %s", sql, err.msg);
+}
+
 /* The first column of sql's first row as an integer. */
 static inline int64_t
 wh_count(sqlite3 *db, const char *sql)
