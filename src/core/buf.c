@@ -56,28 +56,9 @@ gpu_buf_grow(struct gpu_buf *b, size_t n)
 }
 
 void
-gpu_buf_add(struct gpu_buf *b, const void *p, size_t n)
-{
-	if (n == 0)
-		return;
-	gpu_buf_grow(b, n);
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-void
 gpu_buf_adds(struct gpu_buf *b, const char *s)
 {
 	gpu_buf_add(b, s, strlen(s));
-}
-
-void
-gpu_buf_addc(struct gpu_buf *b, char c)
-{
-	gpu_buf_grow(b, 1);
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
 }
 
 void

@@ -236,6 +236,21 @@ day_hours(sqlite3_stmt *st, int64_t d, gpu_rollup_built_fn *built, void *ctx,
 	return 0;
 }
 
+/* Whether usage_daily holds rows of day d (any: its SELECT 1 statement). */
+static int
+day_stored(sqlite3_stmt *any, int64_t d, bool *yes, struct gpu_err *err)
+{
+	int rc;
+
+	sqlite3_reset(any);
+	sqlite3_bind_int64(any, 1, d);
+	rc = sqlite3_step(any);
+	*yes = rc == SQLITE_ROW;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return gpu_db_error(sqlite3_db_handle(any), err);
+	return 0;
+}
+
 /*
  * Bring the day rows of usage_daily up to date for the days of dirty
  * hours: rebuilt from all the day's hour rows, or, when every dirty hour
@@ -288,15 +303,8 @@ rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
 		 * A day with no stored rows yet (a first load, a new day) is
 		 * summed in memory and written once, however many hours.
 		 */
-		if (r == 0 && add) {
-			sqlite3_reset(any);
-			sqlite3_bind_int64(any, 1, d);
-			r = sqlite3_step(any);
-			add = r == SQLITE_ROW;
-			r = r == SQLITE_ROW || r == SQLITE_DONE
-				? 0
-				: gpu_db_error(db, err);
-		}
+		if (r == 0 && add)
+			r = day_stored(any, d, &add, err);
 		ad.day_ms = d;
 		for (size_t i = 0; r == 0 && add && i < nh; i++)
 			r = gpu_hrow_read(db, GPU_ROLLUP_HOURLY, hours[i],

@@ -60,23 +60,6 @@ gpu_ofmt_parse(const char *s, enum gpu_ofmt *f)
 	return 0;
 }
 
-/* Appends to a row, inlined: a row takes a few dozen of them. */
-static inline void
-put(struct gpu_buf *b, const char *p, size_t n)
-{
-	if (b->len + n + 1 > b->cap)
-		gpu_buf_grow(b, n);
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-static inline void
-put1(struct gpu_buf *b, char c)
-{
-	put(b, &c, 1);
-}
-
 static bool
 csv_needs_quotes(const char *p, size_t n)
 {
@@ -108,21 +91,21 @@ csv_str(struct gpu_buf *b, const char *p, size_t n, bool safe)
 	bool defuse = safe && gpu_csv_is_formula(p, n);
 
 	if (!defuse && !csv_needs_quotes(p, n)) {
-		put(b, p, n);
+		gpu_buf_add(b, p, n);
 		return;
 	}
-	put1(b, '"');
+	gpu_buf_addc(b, '"');
 	if (defuse)
-		put1(b, '\'');
+		gpu_buf_addc(b, '\'');
 	for (i = 0; i < n; i++) {
 		if (p[i] == '"') {
-			put(b, p + start, i + 1 - start);
-			put1(b, '"');
+			gpu_buf_add(b, p + start, i + 1 - start);
+			gpu_buf_addc(b, '"');
 			start = i + 1;
 		}
 	}
-	put(b, p + start, n - start);
-	put1(b, '"');
+	gpu_buf_add(b, p + start, n - start);
+	gpu_buf_addc(b, '"');
 }
 
 /* Whether text is a number as JSON writes it. */
@@ -267,24 +250,24 @@ field(struct gpu_writer *w, const char *p, size_t n, enum kind kind)
 	switch (w->fmt) {
 	case GPU_OUT_CSV:
 		if (w->col > 0)
-			put1(b, ',');
+			gpu_buf_addc(b, ',');
 		if (kind == K_STR)
 			csv_str(b, p, n, w->csv_safe);
 		else if (kind == K_NUM)
-			put(b, p, n);
+			gpu_buf_add(b, p, n);
 		break;
 	case GPU_OUT_JSON:
 	case GPU_OUT_JSONL:
 		if (w->col > 0)
-			put1(b, ',');
-		put(b, w->keys.data + w->key_off[w->col],
+			gpu_buf_addc(b, ',');
+		gpu_buf_add(b, w->keys.data + w->key_off[w->col],
 			    w->key_off[w->col + 1] - w->key_off[w->col]);
 		if (kind == K_STR)
 			gpu_escape_json(b, p, n, 0);
 		else if (kind == K_NUM)
-			put(b, p, n);
+			gpu_buf_add(b, p, n);
 		else
-			put(b, "null", 4);
+			gpu_buf_add(b, "null", 4);
 		break;
 	case GPU_OUT_TABLE:
 		table_cell(w, p, n, kind);
