@@ -341,27 +341,68 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 	gpu_writer_end_row(w);
 }
 
+struct agg_out {
+	struct gpu_writer *w;
+	struct gpu_agg_query q;
+	unsigned metrics;
+	bool table;
+	struct label lb;
+};
+
+struct agg_out *
+agg_out_new(const struct gpu_agg_query *q, FILE *fp, enum gpu_ofmt fmt,
+	    unsigned metrics, size_t max_width, bool csv_safe)
+{
+	const char *cols[AGG_MAX_COLS];
+	size_t nkeys = agg_columns(q, 0, cols);
+	size_t ncols = agg_columns(q, metrics, cols);
+	struct agg_out *o = gpu_xcalloc(1, sizeof(*o));
+
+	o->w = gpu_writer_new(fp, fmt, cols, ncols);
+	o->q = *q;
+	o->metrics = metrics;
+	o->table = fmt == GPU_OUT_TABLE;
+	/* The keys and the first metric stay, however narrow the terminal. */
+	gpu_writer_set_max_width(o->w, max_width, nkeys + 1);
+	gpu_writer_csv_safe(o->w, csv_safe);
+	return o;
+}
+
+void
+agg_out_groups(struct agg_out *o, const struct gpu_group *const *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		write_group(o->w, &o->q, g[i], o->metrics, o->table, &o->lb);
+}
+
+void
+agg_out_free(struct agg_out *o)
+{
+	if (o == NULL)
+		return;
+	gpu_writer_free(o->w);
+	free(o);
+}
+
+int
+agg_out_finish(struct agg_out *o)
+{
+	int rc = gpu_writer_finish(o->w);
+
+	agg_out_free(o);
+	return rc;
+}
+
 int
 agg_write(const struct gpu_group *const *g, size_t n,
 	  const struct gpu_agg_query *q, FILE *fp, enum gpu_ofmt fmt,
 	  unsigned metrics, size_t max_width, bool csv_safe)
 {
-	const char *cols[AGG_MAX_COLS];
-	size_t nkeys = agg_columns(q, 0, cols);
-	size_t ncols = agg_columns(q, metrics, cols);
-	struct gpu_writer *w;
-	struct label lb = {0, ""};
-	int rc;
+	struct agg_out *o =
+	    agg_out_new(q, fp, fmt, metrics, max_width, csv_safe);
 
-	w = gpu_writer_new(fp, fmt, cols, ncols);
-	/* The keys and the first metric stay, however narrow the terminal. */
-	gpu_writer_set_max_width(w, max_width, nkeys + 1);
-	gpu_writer_csv_safe(w, csv_safe);
-	for (size_t i = 0; i < n; i++)
-		write_group(w, q, g[i], metrics, fmt == GPU_OUT_TABLE, &lb);
-	rc = gpu_writer_finish(w);
-	gpu_writer_free(w);
-	return rc;
+	agg_out_groups(o, g, n);
+	return agg_out_finish(o);
 }
 
 /* Lines of the help end before this column. */

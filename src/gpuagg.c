@@ -693,6 +693,82 @@ write_groups(const struct gpu_agg *a, const struct opts *o,
 	return rc;
 }
 
+/* Where stream_db() writes each bucket's groups. */
+struct stream {
+	const struct opts *o;
+	struct agg_out *out;
+	const struct gpu_group **g; /* a bucket's groups in output order */
+	size_t cap;
+};
+
+/* Write the groups of one bucket (a gpu_query_fn). */
+static int
+write_bucket(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
+{
+	struct stream *s = ctx;
+	const struct opts *o = s->o;
+	size_t n = gpu_agg_count(a);
+
+	(void)err;
+	if (n >= s->cap) {
+		s->cap = n + 1;
+		s->g = gpu_xreallocarray(s->g, s->cap, sizeof(*s->g));
+	}
+	n = agg_order(a, o->has_sort, o->sort, o->top, o->where, o->nwhere,
+		      s->g);
+	agg_out_groups(s->out, s->g, n);
+	return 0;
+}
+
+/*
+ * Query the warehouse and print the groups bucket by bucket, holding one
+ * bucket's groups at a time (a year by hour and GPU is millions of
+ * groups). Standard output is held back until the query has succeeded,
+ * so that a failure prints nothing. Returns an exit status (reported).
+ */
+static int
+stream_db(const struct opts *o)
+{
+	const char *path = gpu_db_path(o->db);
+	struct stream s = {o, NULL, NULL, 0};
+	struct gpu_outfile of;
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	int status = GPU_EXIT_FAIL;
+
+	if (open_db(o, path, &db) != 0)
+		return GPU_EXIT_FAIL;
+	if (gpu_outfile_open(&of, o->output, &err) != 0) {
+		gpu_msg_err(&err);
+		gpu_db_close(db, NULL);
+		return GPU_EXIT_FAIL;
+	}
+	gpu_outfile_hold(&of);
+	s.out = agg_out_new(&o->q, of.fp, o->fmt, o->metrics, table_width(o),
+			    o->csv_safe);
+	if (gpu_query_each(db, &o->q, o->scan, write_bucket, &s, &err) == 0)
+		status = GPU_EXIT_OK;
+	else
+		gpu_msg_err(&err);
+	if (gpu_db_close(db, &err) != 0) {
+		gpu_msg_err(&err);
+		status = GPU_EXIT_FAIL;
+	}
+	free(s.g);
+	if (status != GPU_EXIT_OK) {
+		agg_out_free(s.out);
+		gpu_outfile_abort(&of);
+		return status;
+	}
+	/* The commit reports a file's write error; gpu_close_stdout() ours. */
+	status = agg_out_finish(s.out) == 0 ? GPU_EXIT_OK : GPU_EXIT_FAIL;
+	if (gpu_outfile_commit(&of, &err) != 0) {
+		gpu_msg_err(&err);
+		status = GPU_EXIT_FAIL;
+	}
+	return status;
+}
+
 /*
  * The rates of -f prometheus's cost, as gpubill resolves them; the rate
  * card's threshold also sets the query's. Returns -1 to go on, else an
@@ -739,8 +815,10 @@ main(int argc, char **argv)
 	}
 	if (o.ninputs > 0)
 		status = run_inputs(&o, &a);
-	else
+	else if (o.prom || o.refresh)
 		status = run_db(&o, &a);
+	else
+		status = stream_db(&o);
 	/*
 	 * A tool that fails prints no data: a partial aggregate would be
 	 * billed by the next stage of a pipe.

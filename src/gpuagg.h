@@ -71,6 +71,22 @@ int agg_write(const struct gpu_group *const *g, size_t n,
 	      unsigned metrics, size_t max_width, bool csv_safe);
 
 /*
+ * The same, group by group as they come: agg_out_new() writes the header
+ * (CSV) and agg_out_groups() the rows given, in the order given;
+ * agg_out_finish() ends the output (a table is printed whole there) and
+ * frees o, returning 0 or -1 as agg_write(); agg_out_free() frees o
+ * without ending it.
+ */
+struct agg_out;
+struct agg_out *agg_out_new(const struct gpu_agg_query *q, FILE *fp,
+			    enum gpu_ofmt fmt, unsigned metrics,
+			    size_t max_width, bool csv_safe);
+void agg_out_groups(struct agg_out *o, const struct gpu_group *const *g,
+		    size_t n);
+int agg_out_finish(struct agg_out *o);
+void agg_out_free(struct agg_out *o);
+
+/*
  * Write a finished aggregate (grouped by hour and GPU, at least) to fp in
  * the Prometheus text exposition format (docs/FORMAT.md): counters over
  * every group, their cost at the rates r, gauges of the latest hour,

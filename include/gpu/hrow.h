@@ -70,6 +70,9 @@ size_t gpu_hrows_count(const struct gpu_hrows *t);
 struct gpu_hrow *gpu_hrows_put(struct gpu_hrows *t, const int64_t *k,
 			       bool *created);
 
+/* Forget every row, keeping the memory. */
+void gpu_hrows_clear(struct gpu_hrows *t);
+
 /*
  * Hand the rows to fn in key order, then empty the table (keeping its
  * memory). Returns 0, or fn's -1.

@@ -3,6 +3,8 @@
 #ifndef GPU_OUTFILE_H
 #define GPU_OUTFILE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "gpu/diag.h"
@@ -16,6 +18,9 @@ struct gpu_outfile {
 	const char *path;
 	char *tmp;
 	FILE *fp;
+	bool held;	     /* standard output held back: gpu_outfile_hold() */
+	char *mem;	     /* where held data went when no file could be made */
+	size_t memlen;
 };
 
 /*
@@ -33,8 +38,18 @@ int gpu_outfile_open(struct gpu_outfile *of, const char *path,
 		     struct gpu_err *err);
 
 /*
+ * For a tool that writes as it goes and may fail part way: when of is
+ * standard output, write to a temporary file instead (unlinked at once,
+ * in $TMPDIR or /tmp; in memory when none can be made), which
+ * gpu_outfile_commit() copies to standard output and gpu_outfile_abort()
+ * drops, so that a run that fails prints nothing. A no-op on a file,
+ * which the rename keeps whole already.
+ */
+void gpu_outfile_hold(struct gpu_outfile *of);
+
+/*
  * Finish the file: flush, fsync (temporary files only), close and rename
- * it into place. Standard output is left open and unchecked, for the tool
+ * it into place; held standard output is copied out. Standard output is left open and unchecked, for the tool
  * to close with gpu_close_stdout(). Returns 0, or -1 with err filled
  * ("write error on 'PATH': ..." or "cannot rename ...") after removing the
  * temporary file. Either way of holds nothing afterwards.

@@ -3,6 +3,8 @@
 #ifndef GPU_QUERY_H
 #define GPU_QUERY_H
 
+#include <stdbool.h>
+
 #include <sqlite3.h>
 
 #include "gpu/agg.h"
@@ -37,5 +39,23 @@ int gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q,
  */
 int gpu_query_scan(sqlite3 *db, const struct gpu_agg_query *q,
 		   struct gpu_agg **out, struct gpu_err *err);
+
+/*
+ * Receives the groups of one bucket as a finished aggregate, borrowed for
+ * the call. Returns 0, or -1 with err filled to stop the query.
+ */
+typedef int gpu_query_fn(void *ctx, const struct gpu_agg *a,
+			 struct gpu_err *err);
+
+/*
+ * gpu_query_run() (gpu_query_scan() when scan_all), handing the groups to
+ * fn bucket by bucket, in bucket order, as each is complete: memory holds
+ * one bucket's groups, not the whole range's. A bucket's groups are
+ * exactly those, in the same order, that the one aggregate would hold;
+ * with GPU_PERIOD_ALL, fn is called once; with no groups, never. Returns
+ * 0, or -1 with err filled (fn may have been called for earlier buckets).
+ */
+int gpu_query_each(sqlite3 *db, const struct gpu_agg_query *q, bool scan_all,
+		   gpu_query_fn *fn, void *ctx, struct gpu_err *err);
 
 #endif

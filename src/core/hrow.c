@@ -50,6 +50,12 @@ gpu_hrows_put(struct gpu_hrows *t, const int64_t *k, bool *created)
 	return &t->rows[i];
 }
 
+void
+gpu_hrows_clear(struct gpu_hrows *t)
+{
+	gpu_hashmap_clear(&t->map);
+}
+
 static int
 cmp_hrow(const void *x, const void *y)
 {
@@ -71,7 +77,7 @@ gpu_hrows_flush(struct gpu_hrows *t, gpu_hrow_fn *fn, void *ctx,
 	qsort(t->rows, n, sizeof(*t->rows), cmp_hrow);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = fn(ctx, &t->rows[i], err);
-	gpu_hashmap_clear(&t->map);
+	gpu_hrows_clear(t);
 	return rc;
 }
 

@@ -3,6 +3,7 @@
 #include "gpu/outfile.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,11 +75,83 @@ fail:
 	return gpu_err_set(err, "cannot create '%s': %s", path, strerror(e));
 }
 
+void
+gpu_outfile_hold(struct gpu_outfile *of)
+{
+	const char *dir = getenv("TMPDIR");
+	FILE *fp = NULL;
+	char *name;
+	int fd;
+
+	if (of->fp != stdout)
+		return;
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	name = gpu_xmalloc(strlen(dir) + sizeof("/gpuusage.XXXXXX"));
+	strcpy(name, dir);
+	strcat(name, "/gpuusage.XXXXXX");
+	fd = mkstemp(name);
+	if (fd >= 0) {
+		unlink(name);
+		fp = fdopen(fd, "w+");
+		if (fp == NULL)
+			close(fd);
+	}
+	free(name);
+	if (fp == NULL) {
+		of->mem = NULL;
+		of->memlen = 0;
+		fp = open_memstream(&of->mem, &of->memlen);
+	}
+	if (fp != NULL) { /* else nowhere to hold it: write as it comes */
+		of->fp = fp;
+		of->held = true;
+	}
+}
+
+/* Copy held data to standard output; returns 0, or -1 (errno set). */
+static int
+release_held(struct gpu_outfile *of)
+{
+	char buf[65536];
+	size_t n;
+
+	if (fflush(of->fp) != 0 || ferror(of->fp))
+		return -1;
+	if (of->mem != NULL)
+		return fwrite(of->mem, 1, of->memlen, stdout) == of->memlen ? 0
+									: -1;
+	rewind(of->fp);
+	while ((n = fread(buf, 1, sizeof(buf), of->fp)) > 0)
+		if (fwrite(buf, 1, n, stdout) != n)
+			return -1;
+	return ferror(of->fp) ? -1 : 0;
+}
+
+/* Close held data, dropping it. */
+static void
+drop_held(struct gpu_outfile *of)
+{
+	fclose(of->fp);
+	free(of->mem);
+	of->mem = NULL;
+	of->held = false;
+	of->fp = NULL;
+}
+
 int
 gpu_outfile_commit(struct gpu_outfile *of, struct gpu_err *err)
 {
 	int rc = 0;
 
+	if (of->held) {
+		errno = 0;
+		if (release_held(of) != 0)
+			rc = gpu_err_set(err, "write error on '%s': %s",
+					 of->path, strerror(io_errno()));
+		drop_held(of);
+		return rc;
+	}
 	if (of->fp == NULL || of->fp == stdout) {
 		of->fp = NULL;
 		return 0;
@@ -106,6 +179,10 @@ gpu_outfile_commit(struct gpu_outfile *of, struct gpu_err *err)
 void
 gpu_outfile_abort(struct gpu_outfile *of)
 {
+	if (of->held) {
+		drop_held(of);
+		return;
+	}
 	if (of->fp != NULL && of->fp != stdout)
 		fclose(of->fp);
 	if (of->tmp != NULL)

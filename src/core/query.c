@@ -47,6 +47,9 @@ struct dbq {
 	size_t ndirty;
 	int64_t horizon; /* facts before it were deleted (gpu/retention.h) */
 	struct gpu_hrow_sink sink;
+	gpu_query_fn *fn; /* gpu_query_each(): a finished bucket's receiver */
+	void *fn_ctx;
+	int64_t cur_bucket; /* the bucket of the groups held (fn only) */
 };
 
 static void
@@ -183,6 +186,8 @@ query_bucket(struct dbq *q, int64_t ms)
 	return q->last_bucket;
 }
 
+static int flush_bucket(struct dbq *q, struct gpu_err *err);
+
 /*
  * Merge an hour or day row into its group (a gpu_hrow_fn). Rows come in
  * key order, so often to the group of the row before: the map's last hit.
@@ -199,6 +204,15 @@ merge_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	size_t i;
 
 	k[GPU_HK_TIME] = query_bucket(q, r->k[GPU_HK_TIME]);
+	if (q->fn != NULL && k[GPU_HK_TIME] != q->cur_bucket) {
+		/* Rows come in time order: the bucket held is complete. */
+		if (k[GPU_HK_TIME] < q->cur_bucket)
+			return gpu_err_set(err, "internal error: rows out of"
+						" time order");
+		if (flush_bucket(q, err) != 0)
+			return -1;
+		q->cur_bucket = k[GPU_HK_TIME];
+	}
 	k[GPU_HK_GPU] = (d & GPU_DIM_GPU) ? (int32_t)r->k[GPU_HK_GPU] : -1;
 	k[GPU_HK_MIG] = (d & GPU_DIM_GPU) ? (int32_t)r->k[GPU_HK_MIG] : -1;
 	if ((d & (GPU_DIM_NODE | GPU_DIM_GPU)) &&
@@ -240,14 +254,20 @@ merge_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	return 0;
 }
 
-/* Set up q for aq on db: name lookups, the day sink into the groups. */
+/*
+ * Set up q for aq on db: name lookups, the day sink into the groups, and
+ * fn (NULL: one aggregate at the end).
+ */
 static int
 dbq_init(struct dbq *q, sqlite3 *db, const struct gpu_agg_query *aq,
-	 struct gpu_err *err)
+	 gpu_query_fn *fn, void *ctx, struct gpu_err *err)
 {
 	memset(q, 0, sizeof(*q));
 	q->db = db;
 	q->q = *aq;
+	q->fn = fn;
+	q->fn_ctx = ctx;
+	q->cur_bucket = INT64_MIN;
 	gpu_hrows_init(&q->groups);
 	gpu_pending_init(&q->pending, db);
 	q->names.pending = &q->pending;
@@ -326,11 +346,35 @@ dbq_build(struct dbq *q, struct gpu_agg **out, struct gpu_err *err)
 	return 0;
 }
 
-/* Release q; hand out its aggregate finished when ok. */
+/*
+ * For gpu_query_each(): hand the groups held, those of one bucket, to fn
+ * as a finished aggregate, and forget them.
+ */
+static int
+flush_bucket(struct dbq *q, struct gpu_err *err)
+{
+	struct gpu_agg *a;
+	int rc;
+
+	if (gpu_hrows_count(&q->groups) == 0)
+		return 0;
+	if (dbq_build(q, &a, err) != 0)
+		return -1;
+	rc = q->fn(q->fn_ctx, a, err);
+	gpu_agg_free(a);
+	gpu_hrows_clear(&q->groups);
+	return rc;
+}
+
+/*
+ * Release q; when ok, hand out its aggregate finished (gpu_query_run())
+ * or its last bucket to fn (gpu_query_each()).
+ */
 static int
 dbq_done(struct dbq *q, bool ok, struct gpu_agg **out, struct gpu_err *err)
 {
-	int rc = ok ? dbq_build(q, out, err) : -1;
+	int rc = !ok ? -1 : q->fn != NULL ? flush_bucket(q, err)
+					  : dbq_build(q, out, err);
 
 	cache_release(&q->nodes);
 	cache_release(&q->jobs);
@@ -496,35 +540,43 @@ scan_reason(const struct gpu_agg_query *q)
 	return "a scan of the facts";
 }
 
-int
-gpu_query_scan(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
-	       struct gpu_err *err)
+/* gpu_query_scan(), or gpu_query_each() with scan_all, as fn says. */
+static int
+query_scan(sqlite3 *db, const struct gpu_agg_query *q, gpu_query_fn *fn,
+	   void *ctx, struct gpu_agg **out, struct gpu_err *err)
 {
 	struct dbq dq;
 	bool ok;
 
-	*out = NULL;
 	if (check_query(q, err) != 0)
 		return -1;
-	ok = dbq_init(&dq, db, q, err) == 0 &&
+	ok = dbq_init(&dq, db, q, fn, ctx, err) == 0 &&
 	     scan(&dq, q->from_ms, q->to_ms, scan_reason(q), err) == 0 &&
 	     gpu_hrow_sink_flush(&dq.sink, err) == 0;
 	return dbq_done(&dq, ok, out, err);
 }
 
+int
+gpu_query_scan(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
+	       struct gpu_err *err)
+{
+	*out = NULL;
+	return query_scan(db, q, NULL, NULL, out, err);
+}
+
 /* Why a query reads the facts of the hours at its range's edges. */
 #define EDGE "a range that starts or ends inside an hour"
 
-int
-gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
-	      struct gpu_err *err)
+/* gpu_query_run(), or gpu_query_each(), as fn says. */
+static int
+query(sqlite3 *db, const struct gpu_agg_query *q, gpu_query_fn *fn, void *ctx,
+      struct gpu_agg **out, struct gpu_err *err)
 {
 	int64_t hf, ht, df, dt;
 	enum gpu_rollup hourly = GPU_ROLLUP_HOURLY;
 	struct dbq dq;
 	bool ok;
 
-	*out = NULL;
 	if (check_query(q, err) != 0)
 		return -1;
 	/*
@@ -533,7 +585,7 @@ gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 	 */
 	if (q->threshold_mib != GPU_DEFAULT_THRESHOLD_MIB ||
 	    (q->dims & GPU_DIM_CATEGORY))
-		return gpu_query_scan(db, q, out, err);
+		return query_scan(db, q, fn, ctx, out, err);
 	/* Whole hours from the rollup, partial edge hours from the facts. */
 	hf = q->from_ms == INT64_MIN
 		 ? INT64_MIN
@@ -544,7 +596,7 @@ gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 		 ? INT64_MAX
 		 : gpu_period_start(GPU_PERIOD_HOUR, q->to_ms);
 	if (hf >= ht)
-		return gpu_query_scan(db, q, out, err);
+		return query_scan(db, q, fn, ctx, out, err);
 	/* Whole days of [hf, ht) from usage_daily (periods but hour). */
 	df = dt = ht;
 	if (q->period != GPU_PERIOD_HOUR) {
@@ -567,8 +619,8 @@ gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 	if (q->period == GPU_PERIOD_HOUR &&
 	    q->dims == (GPU_DIM_USER | GPU_DIM_PROJECT))
 		hourly = GPU_ROLLUP_OWNER;
-	ok =
-	    dbq_init(&dq, db, q, err) == 0 && load_dirty(&dq, hf, ht, err) == 0;
+	ok = dbq_init(&dq, db, q, fn, ctx, err) == 0 &&
+	     load_dirty(&dq, hf, ht, err) == 0;
 	if (ok && q->from_ms < hf)
 		ok = scan(&dq, q->from_ms, hf, EDGE, err) == 0;
 	if (ok && hf < df)
@@ -581,4 +633,21 @@ gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 		ok = scan(&dq, ht, q->to_ms, EDGE, err) == 0;
 	ok = ok && gpu_hrow_sink_flush(&dq.sink, err) == 0;
 	return dbq_done(&dq, ok, out, err);
+}
+
+int
+gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
+	      struct gpu_err *err)
+{
+	*out = NULL;
+	return query(db, q, NULL, NULL, out, err);
+}
+
+int
+gpu_query_each(sqlite3 *db, const struct gpu_agg_query *q, bool scan_all,
+	       gpu_query_fn *fn, void *ctx, struct gpu_err *err)
+{
+	if (scan_all)
+		return query_scan(db, q, fn, ctx, NULL, err);
+	return query(db, q, fn, ctx, NULL, err);
 }

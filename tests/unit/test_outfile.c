@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,6 +256,81 @@ test_outfile_stdout(void **state)
 	assert_int_equal(fflush(stdout), 0);
 }
 
+/* Bytes of the file behind fd, after flushing stdout into it. */
+static long
+fd_size(int fd)
+{
+	struct stat sb;
+
+	assert_int_equal(fflush(stdout), 0);
+	assert_int_equal(fstat(fd, &sb), 0);
+	return (long)sb.st_size;
+}
+
+/*
+ * Held standard output reaches it only on commit, whole, and never on
+ * abort: in a temporary file, and in memory when $TMPDIR has no room
+ * for one. A named file is not held (its rename keeps it whole).
+ */
+static void
+test_outfile_hold_stdout(void **state)
+{
+	struct fixture *f = *state;
+	const char *old = getenv("TMPDIR");
+	char *saved_tmpdir = old != NULL ? strdup(old) : NULL;
+	struct gpu_outfile of;
+	struct gpu_err err = {{0}, {0}, 0};
+	int out, saved;
+
+	assert_int_equal(fflush(stdout), 0);
+	out = open(f->target, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(out >= 0);
+	saved = dup(STDOUT_FILENO);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(out, STDOUT_FILENO), STDOUT_FILENO);
+
+	for (int mem = 0; mem < 2; mem++) {
+		assert_int_equal(setenv("TMPDIR", mem ? "/nonexistent/dir"
+						      : f->dir, 1), 0);
+		assert_int_equal(gpu_outfile_open(&of, NULL, &err), 0);
+		gpu_outfile_hold(&of);
+		assert_true(of.held);
+		assert_ptr_not_equal(of.fp, stdout);
+		/* The spool file is unlinked at once: the folder is empty. */
+		assert_int_equal(entries(f->dir), 1);
+		assert_true(fputs("lost\n", of.fp) >= 0);
+		gpu_outfile_abort(&of);
+		assert_null(of.fp);
+		assert_false(of.held);
+		assert_int_equal(fd_size(out), mem ? 4 : 0);
+
+		assert_int_equal(gpu_outfile_open(&of, "-", &err), 0);
+		gpu_outfile_hold(&of);
+		assert_true(fputs(mem ? "mem\n" : "a,b\n", of.fp) >= 0);
+		assert_int_equal(fd_size(out), mem ? 4 : 0);
+		assert_int_equal(gpu_outfile_commit(&of, &err), 0);
+		assert_null(of.fp);
+		assert_int_equal(fd_size(out), mem ? 8 : 4);
+	}
+	assert_int_equal(dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
+	close(saved);
+	close(out);
+	assert_file(f->target, "a,b\nmem\n");
+	if (saved_tmpdir != NULL)
+		setenv("TMPDIR", saved_tmpdir, 1);
+	else
+		unsetenv("TMPDIR");
+	free(saved_tmpdir);
+
+	/* A file is not held. */
+	snprintf(f->target, sizeof(f->target), "%s/named.csv", f->dir);
+	assert_int_equal(gpu_outfile_open(&of, f->target, &err), 0);
+	gpu_outfile_hold(&of);
+	assert_false(of.held);
+	assert_non_null(of.tmp);
+	gpu_outfile_abort(&of);
+}
+
 int
 main(void)
 {
@@ -272,6 +348,8 @@ main(void)
 	    cmocka_unit_test(test_outfile_device_in_place),
 	    cmocka_unit_test(test_outfile_write_error),
 	    cmocka_unit_test(test_outfile_stdout),
+	    cmocka_unit_test_setup_teardown(test_outfile_hold_stdout, setup,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -241,6 +241,128 @@ test_query_daily_matches_scan(void **state)
 	assert_int_equal(gpu_db_close(db, &err), 0);
 }
 
+/* What gpu_query_each() handed over: the buckets' groups, rendered. */
+struct each {
+	FILE *fp;
+	int calls, stop_at; /* stop_at: fail that call (0: none) */
+	int64_t last_bucket;
+};
+
+static int
+each_bucket(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
+{
+	struct each *e = ctx;
+	int64_t b = gpu_agg_group(a, 0)->bucket_ms;
+	char *x;
+
+	if (++e->calls == e->stop_at)
+		return gpu_err_set(err, "stop");
+	/* One bucket a call, each after the one before. */
+	assert_true(gpu_agg_count(a) > 0);
+	assert_true(e->calls == 1 || b > e->last_bucket);
+	for (size_t i = 0; i < gpu_agg_count(a); i++)
+		assert_true(gpu_agg_group(a, i)->bucket_ms == b);
+	e->last_bucket = b;
+	x = render((struct gpu_agg *)a);
+	fputs(x, e->fp);
+	free(x);
+	return 0;
+}
+
+/*
+ * gpu_query_each() hands over the groups of gpu_query_run() (and of
+ * gpu_query_scan() with scan_all), bucket by bucket in order, each bucket
+ * whole; a receiver's -1 stops the query with its error.
+ */
+static void
+test_query_each(void **state)
+{
+	static const struct {
+		enum gpu_period p;
+		unsigned dims;
+		int64_t from, to; /* hours after T; -1: open */
+	} qs[] = {
+	    {GPU_PERIOD_ALL, 0, -1, -1},
+	    {GPU_PERIOD_DAY, GPU_DIM_NODE | GPU_DIM_JOB, -1, -1},
+	    {GPU_PERIOD_WEEK, GPU_DIM_USER, 3, 170},
+	    {GPU_PERIOD_HOUR, GPU_DIM_NODE, 5, 60},
+	    {GPU_PERIOD_HOUR, GPU_DIM_USER | GPU_DIM_PROJECT, -1, -1},
+	    {GPU_PERIOD_DAY, GPU_DIM_GPU | GPU_DIM_MODEL, 8, 56},
+	};
+	struct gpu_db_opts o = {false, 1000};
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	size_t hours = 0;
+
+	(void)state;
+	db = fixture_db(&o);
+	add_facts(db, T, 1300);
+	exec(db, "INSERT INTO dirty_hours SELECT DISTINCT"
+		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact");
+	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
+	/* One hour stale: it comes from the facts, inside its bucket. */
+	add_facts(db, T + 30 * HOUR + 1000, 12);
+	exec(db, "INSERT INTO dirty_hours VALUES(1795989600000)");
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		for (int scan_all = 0; scan_all < 2; scan_all++) {
+			struct gpu_agg_query q;
+			struct gpu_agg *r = NULL;
+			struct each e = {NULL, 0, 0, 0};
+			char *want, *got = NULL;
+			size_t len = 0;
+			int buckets = 0;
+
+			gpu_agg_query_init(&q);
+			q.period = qs[i].p;
+			q.dims = qs[i].dims;
+			if (qs[i].from >= 0)
+				q.from_ms = T + qs[i].from * HOUR + 60000;
+			if (qs[i].to >= 0)
+				q.to_ms = T + qs[i].to * HOUR;
+			assert_int_equal(scan_all ? gpu_query_scan(db, &q, &r,
+								   &err)
+						  : gpu_query_run(db, &q, &r,
+								  &err),
+					 0);
+			want = render(r);
+			for (size_t g = 0; g < gpu_agg_count(r); g++)
+				if (g == 0 ||
+				    gpu_agg_group(r, g)->bucket_ms !=
+					gpu_agg_group(r, g - 1)->bucket_ms)
+					buckets++;
+			gpu_agg_free(r);
+			e.fp = open_memstream(&got, &len);
+			assert_non_null(e.fp);
+			assert_int_equal(gpu_query_each(db, &q, scan_all != 0,
+							each_bucket, &e, &err),
+					 0);
+			fclose(e.fp);
+			if (strcmp(want, got) != 0)
+				fail_msg("query %zu (scan %d) differs:\n%s\n%s",
+					 i, scan_all, want, got);
+			assert_int_equal(e.calls, buckets);
+			/* 72 hours of facts: many buckets by hour. */
+			assert_true(q.period != GPU_PERIOD_HOUR || buckets > 50);
+			free(want);
+			free(got);
+
+			/* Stopped at its second bucket: no third call. */
+			if (buckets < 2)
+				continue;
+			got = NULL;
+			e = (struct each){open_memstream(&got, &len), 0, 2, 0};
+			assert_int_equal(gpu_query_each(db, &q, scan_all != 0,
+							each_bucket, &e, &err),
+					 -1);
+			fclose(e.fp);
+			free(got);
+			assert_string_equal(err.msg, "stop");
+			assert_int_equal(e.calls, 2);
+		}
+	}
+	assert_int_equal(gpu_db_close(db, &err), 0);
+}
+
 /* Every query of qs on db, rendered one after the other. */
 static char *
 run_all(sqlite3 *db)
@@ -458,6 +580,7 @@ main(void)
 	    cmocka_unit_test(test_query_daily_matches_scan),
 	    cmocka_unit_test(test_query_stale_read_only),
 	    cmocka_unit_test(test_query_usage_category),
+	    cmocka_unit_test(test_query_each),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
