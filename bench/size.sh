@@ -31,6 +31,31 @@ sqlite3 -separator ' ' "$w/w.db" "
  SELECT printf('  %-28s %8.2f', 'gpu_usage_fact, payload', sum(payload) * 1.0 / $n)
   FROM dbstat WHERE name = 'gpu_usage_fact';"
 printf '  %-28s %8.2f\n' "warehouse file" "$(awk -v b="$(wc -c <"$w/w.db")" -v n="$n" 'BEGIN { print b / n }')"
+# The floor of one SQLite row a sample (docs/PERFORMANCE.md): the
+# natural key alone; the key with the four measurements but none of the
+# warehouse's keys into the dimensions; the same with the measurements
+# as integers (hundredths of a percent and of a watt, whole degrees),
+# each in a table of its own.
+sqlite3 "$w/w.db" "ATTACH '$w/k.db' AS k;
+ CREATE TABLE k.key_only(ts_ms INTEGER, node_id INTEGER, gpu INTEGER,
+  mig INTEGER, PRIMARY KEY(ts_ms, node_id, gpu, mig)) WITHOUT ROWID;
+ INSERT INTO k.key_only SELECT ts_ms, node_id, gpu, mig FROM gpu_usage_fact;
+ CREATE TABLE k.measured(ts_ms INTEGER, node_id INTEGER, gpu INTEGER,
+  mig INTEGER, util_pct REAL, mem_used_mib INTEGER, power_w REAL,
+  temp_c REAL, PRIMARY KEY(ts_ms, node_id, gpu, mig)) WITHOUT ROWID;
+ INSERT INTO k.measured SELECT ts_ms, node_id, gpu, mig, util_pct,
+  mem_used_mib, power_w, temp_c FROM gpu_usage_fact;
+ CREATE TABLE k.measured_int(ts_ms INTEGER, node_id INTEGER, gpu INTEGER,
+  mig INTEGER, util_c INTEGER, mem_used_mib INTEGER, power_cw INTEGER,
+  temp_c INTEGER, PRIMARY KEY(ts_ms, node_id, gpu, mig)) WITHOUT ROWID;
+ INSERT INTO k.measured_int SELECT ts_ms, node_id, gpu, mig,
+  CAST(round(util_pct * 100) AS INTEGER), mem_used_mib,
+  CAST(round(power_w * 100) AS INTEGER), CAST(round(temp_c) AS INTEGER)
+  FROM gpu_usage_fact;"
+sqlite3 -separator ' ' "$w/k.db" "
+ SELECT printf('  %-28s %8.2f', 'floor: ' || name, sum(pgsize) * 1.0 / $n)
+  FROM dbstat WHERE name IN ('key_only', 'measured', 'measured_int') GROUP BY name
+  ORDER BY sum(pgsize);"
 sqlite3 "$w/p.db" "CREATE TABLE samples(timestamp INTEGER, node TEXT,
  gpu INTEGER, util_pct REAL, mem_used_mib INTEGER, mem_total_mib INTEGER,
  job_id TEXT, user TEXT, project TEXT, model TEXT, power_w REAL,
