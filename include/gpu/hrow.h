@@ -194,6 +194,12 @@ enum gpu_rollup {
 	GPU_ROLLUP_OWNER
 };
 
+/*
+ * Register on db the SQL function through which gpu_hrow_read() takes its
+ * rows (gpu/db.h's opens do it for every handle). Returns 0, or -1.
+ */
+int gpu_hrow_register(sqlite3 *db);
+
 /* The number of key columns of a rollup table (GPU_HK_CATEGORY, 2 or 3). */
 int gpu_rollup_nkeys(enum gpu_rollup t);
 
@@ -202,8 +208,9 @@ int gpu_rollup_key(enum gpu_rollup t, int i);
 
 /*
  * Hand the rows of rollup table t whose time is in [from, to) to fn, in
- * the order of t's key columns (the keys t lacks are 0). Returns 0, or -1 with
- * err filled.
+ * the order of t's key columns (the keys t lacks are 0). db must have
+ * gpu_hrow_register()'s function (every gpu_db_open() handle has). Returns
+ * 0, or -1 with err filled.
  */
 int gpu_hrow_read(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
 		  gpu_hrow_fn *fn, void *ctx, struct gpu_err *err);

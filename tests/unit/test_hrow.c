@@ -184,6 +184,74 @@ test_hrow_insert_read(void **state)
 	assert_int_equal(gpu_db_close(db, &err), 0);
 }
 
+/* collect(), stopping with an error at the second row. */
+static int
+collect_one(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	struct got *g = ctx;
+
+	if (g->n == 1)
+		return gpu_err_set(err, "enough");
+	return collect(ctx, r, err);
+}
+
+/*
+ * A read hands rows on in key order, whatever order they were stored in,
+ * and stops at the receiver's -1 with the receiver's error.
+ */
+static void
+test_hrow_read_order_stop(void **state)
+{
+	static const enum gpu_rollup tabs[] = {
+	    GPU_ROLLUP_HOURLY, GPU_ROLLUP_DAILY, GPU_ROLLUP_NODE,
+	    GPU_ROLLUP_OWNER};
+	struct gpu_db_opts o = {false, 1000};
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+
+	(void)state;
+	assert_int_equal(gpu_db_open(":memory:", &o, &db, &err), 0);
+	for (size_t t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {
+		struct got g = {.n = 0};
+		sqlite3_stmt *ins = gpu_hrow_insert_prepare(db, tabs[t], &err);
+		int k1 = gpu_rollup_key(tabs[t], 1); /* node or user */
+
+		assert_non_null(ins);
+		for (int i = 5; i >= 1; i--) {
+			struct gpu_hrow r;
+
+			memset(r.k, 0, sizeof(r.k));
+			r.k[GPU_HK_TIME] = T + (i % 2) * HOUR;
+			r.k[k1] = i;
+			gpu_sums_init(&r.s);
+			r.s.samples = i;
+			assert_int_equal(gpu_hrow_insert(ins, tabs[t], &r, &err),
+					 0);
+		}
+		sqlite3_finalize(ins);
+		assert_int_equal(gpu_hrow_read(db, tabs[t], T, T + 2 * HOUR,
+					       collect, &g, &err),
+				 0);
+		/* Hour T: 2, 4; hour T + 1 h: 1, 3, 5. */
+		assert_int_equal(g.n, 5);
+		for (size_t i = 0; i < 5; i++) {
+			static const int64_t order[] = {2, 4, 1, 3, 5};
+
+			assert_int_equal(g.r[i].k[k1], order[i]);
+			assert_int_equal(g.r[i].s.samples, order[i]);
+			assert_int_equal(g.r[i].k[GPU_HK_TIME],
+					 T + (order[i] % 2) * HOUR);
+		}
+		g.n = 0;
+		assert_int_equal(gpu_hrow_read(db, tabs[t], T, T + 2 * HOUR,
+					       collect_one, &g, &err),
+				 -1);
+		assert_string_equal(err.msg, "enough");
+		assert_int_equal(g.n, 1);
+	}
+	assert_int_equal(gpu_db_close(db, &err), 0);
+}
+
 /*
  * The keys a reader gives the owners a refresh would intern are the keys
  * the refresh gives them.
@@ -251,6 +319,7 @@ main(void)
 	    cmocka_unit_test(test_hrow_table_flush_order),
 	    cmocka_unit_test(test_hrow_sink_by_day),
 	    cmocka_unit_test(test_hrow_insert_read),
+	    cmocka_unit_test(test_hrow_read_order_stop),
 	    cmocka_unit_test(test_hrow_pending_keys),
 	};
 
