@@ -21,9 +21,18 @@ struct name {
 	size_t len;
 };
 
+/*
+ * Names by key, looked up once: v[i] is key base + i, a window over the
+ * keys a query meets (a day's jobs in a year's warehouse are a few
+ * thousand keys near the top, not every key from 1).
+ */
+/* The largest key a name cache takes (a larger one is a damaged file). */
+#define GPU_KEY_MAX (INT64_C(1) << 40)
+
 struct namecache {
 	struct name *v;
 	size_t n;
+	int64_t base;
 	sqlite3_stmt *st;
 	const struct gpu_pending *pending; /* names a refresh would intern */
 };
@@ -61,48 +70,103 @@ cache_release(struct namecache *c)
 	sqlite3_finalize(c->st);
 }
 
-/* The name of key k (0, negative or absent: ""), looked up once. */
+/* The entry of key k (1 <= k <= GPU_KEY_MAX), made room for. */
+static struct name *
+cache_slot(struct namecache *c, int64_t k)
+{
+	int64_t lo, hi;
+	struct name *v;
+
+	if (c->n > 0 && k >= c->base && k - c->base < (int64_t)c->n)
+		return &c->v[k - c->base];
+	if (c->n == 0) {
+		lo = k;
+		hi = k + 16;
+	} else if (k < c->base) {
+		lo = c->base - (int64_t)c->n < k ? c->base - (int64_t)c->n : k;
+		lo = lo < 1 ? 1 : lo;
+		hi = c->base + (int64_t)c->n;
+	} else {
+		lo = c->base;
+		hi = c->base + 2 * (int64_t)c->n > k + 1 ? c->base + 2 * (int64_t)c->n
+							 : k + 1;
+	}
+	v = gpu_xcalloc((size_t)(hi - lo), sizeof(*v));
+	if (c->n > 0)
+		memcpy(v + (c->base - lo), c->v, c->n * sizeof(*v));
+	free(c->v);
+	c->v = v;
+	c->n = (size_t)(hi - lo);
+	c->base = lo;
+	return &c->v[k - c->base];
+}
+
+static void
+cache_set(struct name *e, const char *s)
+{
+	e->s = gpu_xstrdup(s != NULL ? s : "");
+	e->len = strlen(e->s);
+}
+
+/*
+ * Read the names of k and of the keys after it (a query's keys are
+ * mostly dense: keys are given in order of first appearance), one
+ * statement for 32 of them (the LIMIT of the cache's SELECT) instead of
+ * one each.
+ */
 static int
-cache_get(struct namecache *c, int64_t k, const struct name **out,
+cache_fill(struct namecache *c, int64_t k, struct gpu_err *err)
+{
+	int rc;
+
+	sqlite3_reset(c->st);
+	sqlite3_bind_int64(c->st, 1, k);
+	while ((rc = sqlite3_step(c->st)) == SQLITE_ROW) {
+		int64_t key = sqlite3_column_int64(c->st, 0);
+		struct name *e;
+
+		if (key <= 0 || key > GPU_KEY_MAX)
+			continue;
+		e = cache_slot(c, key);
+		if (e->s == NULL)
+			cache_set(e, (const char *)sqlite3_column_text(c->st, 1));
+	}
+	if (rc != SQLITE_DONE)
+		return gpu_err_set(err, "database error: %s",
+				   sqlite3_errmsg(sqlite3_db_handle(c->st)));
+	return 0;
+}
+
+/*
+ * The name of key k (0, negative or absent: ""), looked up once. *out is
+ * a copy: the cache's entries move as it grows, their strings do not.
+ */
+static int
+cache_get(struct namecache *c, int64_t k, struct name *out,
 	  struct gpu_err *err)
 {
 	static const struct name none = {"", 0};
-	const unsigned char *t;
-	size_t i;
-	int rc;
+	const char *t;
 
-	*out = &none;
+	/* Most calls: a key looked up before. */
+	if ((uint64_t)k - (uint64_t)c->base < c->n && c->v[k - c->base].s) {
+		*out = c->v[k - c->base];
+		return 0;
+	}
+	*out = none;
 	if (k <= 0)
 		return 0;
-	if (k > (int64_t)(SIZE_MAX / 2 / sizeof(*c->v)))
+	if (k > GPU_KEY_MAX)
 		return gpu_err_set(err, "database error: bad key %" PRId64, k);
-	i = (size_t)k;
-	if (i >= c->n) {
-		size_t n = i + 1 > c->n * 2 ? i + 1 : c->n * 2;
-
-		c->v = gpu_xreallocarray(c->v, n, sizeof(*c->v));
-		memset(c->v + c->n, 0, (n - c->n) * sizeof(*c->v));
-		c->n = n;
-	}
-	if (c->v[i].s == NULL && c->pending != NULL &&
-	    (t = (const unsigned char *)gpu_pending_name(c->pending, k)) !=
-		NULL) {
-		c->v[i].s = gpu_xstrdup((const char *)t);
-		c->v[i].len = strlen(c->v[i].s);
-	}
-	if (c->v[i].s == NULL) {
-		sqlite3_reset(c->st);
-		sqlite3_bind_int64(c->st, 1, k);
-		rc = sqlite3_step(c->st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return gpu_err_set(
-			    err, "database error: %s",
-			    sqlite3_errmsg(sqlite3_db_handle(c->st)));
-		t = rc == SQLITE_ROW ? sqlite3_column_text(c->st, 0) : NULL;
-		c->v[i].s = gpu_xstrdup(t != NULL ? (const char *)t : "");
-		c->v[i].len = strlen(c->v[i].s);
-	}
-	*out = &c->v[i];
+	if (cache_slot(c, k)->s == NULL && c->pending != NULL &&
+	    (t = gpu_pending_name(c->pending, k)) != NULL)
+		cache_set(cache_slot(c, k), t);
+	/* The fill may move the entries: look k up again after it. */
+	if (cache_slot(c, k)->s == NULL && cache_fill(c, k, err) != 0)
+		return -1;
+	if (cache_slot(c, k)->s == NULL) /* not in the table */
+		cache_set(cache_slot(c, k), "");
+	*out = *cache_slot(c, k);
 	return 0;
 }
 
@@ -113,11 +177,11 @@ cache_get(struct namecache *c, int64_t k, const struct name **out,
 static int
 canon(struct namecache *c, int64_t k, int64_t *out, struct gpu_err *err)
 {
-	const struct name *n;
+	struct name n;
 
 	if (cache_get(c, k, &n, err) != 0)
 		return -1;
-	*out = n->len > 0 ? k : 0;
+	*out = n.len > 0 ? k : 0;
 	return 0;
 }
 
@@ -134,14 +198,14 @@ static int
 later_key(struct namecache *c, int64_t ms, int64_t k, int64_t cur_ms,
 	  int64_t cur, bool *yes, struct gpu_err *err)
 {
-	const struct name *a, *b;
+	struct name a, b;
 
 	*yes = ms > cur_ms;
 	if (ms != cur_ms)
 		return 0;
 	if (cache_get(c, k, &a, err) != 0 || cache_get(c, cur, &b, err) != 0)
 		return -1;
-	*yes = gpu_owner_later(ms, name_str(a), cur_ms, b->s);
+	*yes = gpu_owner_later(ms, name_str(&a), cur_ms, b.s);
 	return 0;
 }
 
@@ -275,12 +339,21 @@ dbq_init(struct dbq *q, sqlite3 *db, const struct gpu_agg_query *aq,
 			   q);
 	q->last_in = INT64_MIN;
 	q->last_bucket = query_bucket(q, INT64_MIN);
-	q->nodes.st = gpu_db_prepare(
-	    db, "SELECT node FROM nodes_dim WHERE node_id = ?", err);
-	q->jobs.st = gpu_db_prepare(
-	    db, "SELECT job_id FROM jobs_dim WHERE job_key = ?", err);
-	q->names.st = gpu_db_prepare(
-	    db, "SELECT name FROM names_dim WHERE name_key = ?", err);
+	q->nodes.st = gpu_db_prepare(db,
+				     "SELECT node_id, node FROM nodes_dim"
+				     " WHERE node_id >= ?1 ORDER BY node_id"
+				     " LIMIT 32",
+				     err);
+	q->jobs.st = gpu_db_prepare(db,
+				    "SELECT job_key, job_id FROM jobs_dim"
+				    " WHERE job_key >= ?1 ORDER BY job_key"
+				    " LIMIT 32",
+				    err);
+	q->names.st = gpu_db_prepare(db,
+				     "SELECT name_key, name FROM names_dim"
+				     " WHERE name_key >= ?1 ORDER BY name_key"
+				     " LIMIT 32",
+				     err);
 	if (q->nodes.st == NULL || q->jobs.st == NULL || q->names.st == NULL)
 		return -1;
 	return gpu_retention_horizon(db, &q->horizon, err);
@@ -292,7 +365,7 @@ build_group(struct dbq *q, size_t i, struct gpu_agg *a, struct gpu_err *err)
 {
 	const struct gpu_hrow *r = &q->groups.rows[i];
 	const struct iown *o = &q->own[i];
-	const struct name *node, *job, *user, *project, *model, *profile;
+	struct name node, job, user, project, model, profile;
 	struct gpu_owner own = {INT64_MIN, INT64_MIN, {"", 0}, {"", 0}};
 	struct gpu_group g;
 
@@ -304,27 +377,27 @@ build_group(struct dbq *q, size_t i, struct gpu_agg *a, struct gpu_err *err)
 	    cache_get(&q->names, r->k[GPU_HK_PROFILE], &profile, err) != 0)
 		return -1;
 	g.bucket_ms = r->k[GPU_HK_TIME];
-	g.node = node->s;
+	g.node = node.s;
 	g.gpu = (int)r->k[GPU_HK_GPU];
 	g.mig = (int)r->k[GPU_HK_MIG];
-	g.profile = profile->s;
-	g.job_id = job->s;
-	g.user = user->s;
-	g.project = project->s;
-	g.model = model->s;
+	g.profile = profile.s;
+	g.job_id = job.s;
+	g.user = user.s;
+	g.project = project.s;
+	g.model = model.s;
 	g.category = (int)r->k[GPU_HK_CATEGORY] - 1;
 	g.sums = r->s;
 	if (o->user != 0) {
 		if (cache_get(&q->names, o->user, &user, err) != 0)
 			return -1;
 		own.user_ms = o->user_ms;
-		own.user = name_str(user);
+		own.user = name_str(&user);
 	}
 	if (o->project != 0) {
 		if (cache_get(&q->names, o->project, &project, err) != 0)
 			return -1;
 		own.project_ms = o->project_ms;
-		own.project = name_str(project);
+		own.project = name_str(&project);
 	}
 	gpu_agg_add_group(a, &g, &own);
 	return 0;

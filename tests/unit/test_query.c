@@ -363,6 +363,67 @@ test_query_each(void **state)
 	assert_int_equal(gpu_db_close(db, &err), 0);
 }
 
+/*
+ * Names of keys met in any order and far from 1 (a day's jobs in a big
+ * warehouse): each resolves to its own name, a key the table lacks to
+ * the empty one, and a key no warehouse could hold is an error.
+ */
+static void
+test_query_sparse_keys(void **state)
+{
+	/* Job keys in the order their facts come: up, down, across. */
+	static const int64_t jobs[] = {5000000, 4999990, 5000050, 4999000,
+				       5000001, 1000};
+	struct gpu_db_opts o = {false, 1000};
+	struct gpu_agg_query q;
+	struct gpu_agg *r = NULL;
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	char sql[256];
+	size_t hours = 0;
+
+	(void)state;
+	db = fixture_db(&o);
+	for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++) {
+		if (jobs[i] != 5000050) { /* one key without a record */
+			snprintf(sql, sizeof(sql),
+				 "INSERT INTO jobs_dim(job_key, job_id)"
+				 " VALUES(%lld, 'job%lld')",
+				 (long long)jobs[i], (long long)jobs[i]);
+			exec(db, sql);
+		}
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
+			 " util_pct, mem_used_mib, job_key, interval_s,"
+			 " ingest_id) VALUES(%lld, 1, 0, 50, 100, %lld, 60, 1)",
+			 (long long)(T + (int64_t)i * 60000),
+			 (long long)jobs[i]);
+		exec(db, sql);
+	}
+	exec(db, "INSERT INTO dirty_hours VALUES(1795881600000)");
+	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
+	gpu_agg_query_init(&q);
+	q.dims = GPU_DIM_JOB;
+	assert_int_equal(gpu_query_run(db, &q, &r, &err), 0);
+	/* Sorted by name: "", then job123456789, job4999000, ... */
+	assert_int_equal(gpu_agg_count(r), 6);
+	assert_string_equal(gpu_agg_group(r, 0)->job_id, "");
+	assert_string_equal(gpu_agg_group(r, 1)->job_id, "job1000");
+	assert_string_equal(gpu_agg_group(r, 2)->job_id, "job4999000");
+	assert_string_equal(gpu_agg_group(r, 3)->job_id, "job4999990");
+	assert_string_equal(gpu_agg_group(r, 4)->job_id, "job5000000");
+	assert_string_equal(gpu_agg_group(r, 5)->job_id, "job5000001");
+	gpu_agg_free(r);
+	/* A damaged key: refused, not a huge allocation. */
+	exec(db, "UPDATE usage_daily SET job_key = 1 << 50"
+		 " WHERE job_key = 5000000;"
+		 "UPDATE usage_hourly SET job_key = 1 << 50"
+		 " WHERE job_key = 5000000");
+	assert_int_equal(gpu_query_run(db, &q, &r, &err), -1);
+	assert_non_null(strstr(err.msg, "bad key"));
+	assert_int_equal(gpu_db_close(db, &err), 0);
+}
+
 /* Every query of qs on db, rendered one after the other. */
 static char *
 run_all(sqlite3 *db)
@@ -581,6 +642,7 @@ main(void)
 	    cmocka_unit_test(test_query_stale_read_only),
 	    cmocka_unit_test(test_query_usage_category),
 	    cmocka_unit_test(test_query_each),
+	    cmocka_unit_test(test_query_sparse_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
