@@ -127,19 +127,30 @@ test_hrow_sink_by_day(void **state)
 	gpu_hrow_sink_release(&s);
 }
 
-/* Rows stored in each rollup table read back exactly. */
-static void
-test_hrow_insert_read(void **state)
+/* Every rollup table. */
+static const enum gpu_rollup tabs[] = {GPU_ROLLUP_HOURLY, GPU_ROLLUP_DAILY,
+				       GPU_ROLLUP_NODE, GPU_ROLLUP_OWNER};
+
+/* An empty warehouse in memory. */
+static sqlite3 *
+mem_db(void)
 {
-	static const enum gpu_rollup tabs[] = {
-	    GPU_ROLLUP_HOURLY, GPU_ROLLUP_DAILY, GPU_ROLLUP_NODE,
-	    GPU_ROLLUP_OWNER};
 	struct gpu_db_opts o = {false, 1000};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
 
-	(void)state;
 	assert_int_equal(gpu_db_open(":memory:", &o, &db, &err), 0);
+	return db;
+}
+
+/* Rows stored in each rollup table read back exactly. */
+static void
+test_hrow_insert_read(void **state)
+{
+	struct gpu_err err = {0};
+	sqlite3 *db = mem_db();
+
+	(void)state;
 	for (size_t t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {
 		struct gpu_hrow r;
 		int64_t want[GPU_HK_N] = {0};
@@ -202,15 +213,10 @@ collect_one(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 static void
 test_hrow_read_order_stop(void **state)
 {
-	static const enum gpu_rollup tabs[] = {
-	    GPU_ROLLUP_HOURLY, GPU_ROLLUP_DAILY, GPU_ROLLUP_NODE,
-	    GPU_ROLLUP_OWNER};
-	struct gpu_db_opts o = {false, 1000};
 	struct gpu_err err = {0};
-	sqlite3 *db = NULL;
+	sqlite3 *db = mem_db();
 
 	(void)state;
-	assert_int_equal(gpu_db_open(":memory:", &o, &db, &err), 0);
 	for (size_t t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {
 		struct got g = {.n = 0};
 		sqlite3_stmt *ins = gpu_hrow_insert_prepare(db, tabs[t], &err);

@@ -169,6 +169,43 @@ add_facts(sqlite3 *db, int64_t t, int nfacts)
 	}
 }
 
+/* A query: period, dimensions, range in hours after T (-1: open). */
+struct qspec {
+	enum gpu_period p;
+	unsigned dims;
+	int64_t from, to;
+};
+
+/* q for spec, its start (when not open) shift ms into its hour. */
+static void
+qspec_query(const struct qspec *spec, int64_t shift,
+	    struct gpu_agg_query *q)
+{
+	gpu_agg_query_init(q);
+	q->period = spec->p;
+	q->dims = spec->dims;
+	if (spec->from >= 0)
+		q->from_ms = T + spec->from * HOUR + shift;
+	if (spec->to >= 0)
+		q->to_ms = T + spec->to * HOUR;
+}
+
+/* The fixture with 1,300 facts over 73 hours from T, rolled up. */
+static sqlite3 *
+rolled_up_db(const struct gpu_db_opts *o)
+{
+	struct gpu_err err = {0};
+	sqlite3 *db = fixture_db(o);
+	size_t hours = 0;
+
+	add_facts(db, T, 1300);
+	exec(db, "INSERT INTO dirty_hours SELECT DISTINCT"
+		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact");
+	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
+	assert_int_equal(hours, 73);
+	return db;
+}
+
 /*
  * Whole days come from usage_daily, whole hours by node from
  * usage_hourly_node, by user and project from usage_hourly_owner: still
@@ -178,11 +215,7 @@ add_facts(sqlite3 *db, int64_t t, int nfacts)
 static void
 test_query_daily_matches_scan(void **state)
 {
-	static const struct {
-		enum gpu_period p;
-		unsigned dims;
-		int64_t from, to; /* hours after T; -1: open */
-	} qs[] = {
+	static const struct qspec qs[] = {
 	    {GPU_PERIOD_ALL, 0, -1, -1},
 	    {GPU_PERIOD_DAY, GPU_DIM_NODE | GPU_DIM_JOB, -1, -1},
 	    {GPU_PERIOD_WEEK, GPU_DIM_USER, 3, 70},
@@ -200,25 +233,14 @@ test_query_daily_matches_scan(void **state)
 	size_t hours = 0;
 
 	(void)state;
-	db = fixture_db(&o);
-	add_facts(db, T, 1300);
-	exec(db, "INSERT INTO dirty_hours SELECT DISTINCT"
-		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact");
-	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
+	db = rolled_up_db(&o);
 	for (int round = 0; round < 2; round++) {
 		for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
 			struct gpu_agg_query q;
 			struct gpu_agg *r = NULL, *s = NULL;
 			char *x, *y;
 
-			gpu_agg_query_init(&q);
-			q.period = qs[i].p;
-			q.dims = qs[i].dims;
-			if (qs[i].from >= 0)
-				q.from_ms = T + qs[i].from * HOUR +
-					    60000 * (int64_t)round;
-			if (qs[i].to >= 0)
-				q.to_ms = T + qs[i].to * HOUR;
+			qspec_query(&qs[i], 60000 * (int64_t)round, &q);
 			assert_int_equal(gpu_query_run(db, &q, &r, &err), 0);
 			assert_int_equal(gpu_query_scan(db, &q, &s, &err), 0);
 			assert_true(gpu_agg_count(r) > 0);
@@ -277,11 +299,7 @@ each_bucket(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
 static void
 test_query_each(void **state)
 {
-	static const struct {
-		enum gpu_period p;
-		unsigned dims;
-		int64_t from, to; /* hours after T; -1: open */
-	} qs[] = {
+	static const struct qspec qs[] = {
 	    {GPU_PERIOD_ALL, 0, -1, -1},
 	    {GPU_PERIOD_DAY, GPU_DIM_NODE | GPU_DIM_JOB, -1, -1},
 	    {GPU_PERIOD_WEEK, GPU_DIM_USER, 3, 170},
@@ -292,14 +310,9 @@ test_query_each(void **state)
 	struct gpu_db_opts o = {false, 1000};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
-	size_t hours = 0;
 
 	(void)state;
-	db = fixture_db(&o);
-	add_facts(db, T, 1300);
-	exec(db, "INSERT INTO dirty_hours SELECT DISTINCT"
-		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact");
-	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
+	db = rolled_up_db(&o);
 	/* One hour stale: it comes from the facts, inside its bucket. */
 	add_facts(db, T + 30 * HOUR + 1000, 12);
 	exec(db, "INSERT INTO dirty_hours VALUES(1795989600000)");
@@ -312,13 +325,7 @@ test_query_each(void **state)
 			size_t len = 0;
 			int buckets = 0;
 
-			gpu_agg_query_init(&q);
-			q.period = qs[i].p;
-			q.dims = qs[i].dims;
-			if (qs[i].from >= 0)
-				q.from_ms = T + qs[i].from * HOUR + 60000;
-			if (qs[i].to >= 0)
-				q.to_ms = T + qs[i].to * HOUR;
+			qspec_query(&qs[i], 60000, &q);
 			assert_int_equal(scan_all ? gpu_query_scan(db, &q, &r,
 								   &err)
 						  : gpu_query_run(db, &q, &r,
@@ -341,7 +348,7 @@ test_query_each(void **state)
 				fail_msg("query %zu (scan %d) differs:\n%s\n%s",
 					 i, scan_all, want, got);
 			assert_int_equal(e.calls, buckets);
-			/* 72 hours of facts: many buckets by hour. */
+			/* 73 hours of facts: many buckets by hour. */
 			assert_true(q.period != GPU_PERIOD_HOUR || buckets > 50);
 			free(want);
 			free(got);
@@ -428,11 +435,7 @@ test_query_sparse_keys(void **state)
 static char *
 run_all(sqlite3 *db)
 {
-	static const struct {
-		enum gpu_period p;
-		unsigned dims;
-		int64_t from, to; /* hours after T; -1: open */
-	} qs[] = {
+	static const struct qspec qs[] = {
 	    {GPU_PERIOD_ALL, GPU_DIM_USER, -1, -1},
 	    {GPU_PERIOD_DAY, GPU_DIM_NODE | GPU_DIM_JOB, -1, -1},
 	    {GPU_PERIOD_HOUR, GPU_DIM_NODE, 2, 40},
@@ -451,13 +454,7 @@ run_all(sqlite3 *db)
 		struct gpu_agg *a = NULL;
 		char *x;
 
-		gpu_agg_query_init(&q);
-		q.period = qs[i].p;
-		q.dims = qs[i].dims;
-		if (qs[i].from >= 0)
-			q.from_ms = T + qs[i].from * HOUR + 60000;
-		if (qs[i].to >= 0)
-			q.to_ms = T + qs[i].to * HOUR;
+		qspec_query(&qs[i], 60000, &q);
 		if (gpu_query_run(db, &q, &a, &err) != 0)
 			fail_msg("query %zu: %s", i, err.msg);
 		x = render(a);
