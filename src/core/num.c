@@ -302,10 +302,16 @@ void
 gpu_num_fmt_cents(struct gpu_buf *b, int64_t cents)
 {
 	uint64_t a = cents < 0 ? -(uint64_t)cents : (uint64_t)cents;
+	char tmp[GPU_NUM_FMT_MAX + 3];
+	size_t n = 0;
 
-	gpu_buf_addf(b, "%s%llu.%02llu", cents < 0 ? "-" : "",
-		     (unsigned long long)(a / 100),
-		     (unsigned long long)(a % 100));
+	if (cents < 0)
+		tmp[n++] = '-';
+	n += put_u64(tmp + n, a / 100);
+	tmp[n++] = '.';
+	tmp[n++] = (char)('0' + a % 100 / 10);
+	tmp[n++] = (char)('0' + a % 10);
+	gpu_buf_add(b, tmp, n);
 }
 
 void
