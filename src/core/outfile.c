@@ -109,23 +109,34 @@ gpu_outfile_hold(struct gpu_outfile *of)
 	}
 }
 
-/* Copy held data to standard output; returns 0, or -1 (errno set). */
+/* Copy held data to standard output; returns 0, or -1 with err filled. */
 static int
-release_held(struct gpu_outfile *of)
+release_held(struct gpu_outfile *of, struct gpu_err *err)
 {
 	char buf[65536];
 	size_t n;
 
 	if (fflush(of->fp) != 0 || ferror(of->fp))
-		return -1;
-	if (of->mem != NULL)
-		return fwrite(of->mem, 1, of->memlen, stdout) == of->memlen ? 0
-									: -1;
+		return gpu_err_set(err, "cannot hold standard output in a"
+					" temporary file: %s",
+				   strerror(io_errno()));
+	if (of->mem != NULL) {
+		if (fwrite(of->mem, 1, of->memlen, stdout) != of->memlen)
+			goto write_error;
+		return 0;
+	}
 	rewind(of->fp);
 	while ((n = fread(buf, 1, sizeof(buf), of->fp)) > 0)
 		if (fwrite(buf, 1, n, stdout) != n)
-			return -1;
-	return ferror(of->fp) ? -1 : 0;
+			goto write_error;
+	if (ferror(of->fp))
+		return gpu_err_set(err, "cannot read standard output back from"
+					" a temporary file: %s",
+				   strerror(io_errno()));
+	return 0;
+write_error:
+	return gpu_err_set(err, "write error on '%s': %s", of->path,
+			   strerror(io_errno()));
 }
 
 /* Close held data, dropping it. */
@@ -145,10 +156,7 @@ gpu_outfile_commit(struct gpu_outfile *of, struct gpu_err *err)
 	int rc = 0;
 
 	if (of->held) {
-		errno = 0;
-		if (release_held(of) != 0)
-			rc = gpu_err_set(err, "write error on '%s': %s",
-					 of->path, strerror(io_errno()));
+		rc = release_held(of, err);
 		drop_held(of);
 		return rc;
 	}

@@ -8,9 +8,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -316,6 +318,29 @@ test_outfile_hold_stdout(void **state)
 	close(saved);
 	close(out);
 	assert_file(f->target, "a,b\nmem\n");
+
+	/* A temporary file that cannot take the data: the commit says so. */
+	{
+		struct rlimit old_lim, lim = {1000, 1000};
+		char big[2000]; /* buffered until the commit flushes it */
+		void (*old_sig)(int) = signal(SIGXFSZ, SIG_IGN);
+
+		memset(big, 'x', sizeof(big));
+		assert_int_equal(setenv("TMPDIR", f->dir, 1), 0);
+		assert_int_equal(gpu_outfile_open(&of, NULL, &err), 0);
+		gpu_outfile_hold(&of);
+		assert_true(of.held);
+		assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+		lim.rlim_max = old_lim.rlim_max;
+		assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+		fwrite(big, 1, sizeof(big), of.fp);
+		assert_int_equal(gpu_outfile_commit(&of, &err), -1);
+		assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
+		signal(SIGXFSZ, old_sig);
+		assert_string_equal(err.msg, "cannot hold standard output in a"
+					     " temporary file: File too large");
+		assert_null(of.fp);
+	}
 	if (saved_tmpdir != NULL)
 		setenv("TMPDIR", saved_tmpdir, 1);
 	else
