@@ -18,8 +18,8 @@ struct gpu_outfile {
 	const char *path;
 	char *tmp;
 	FILE *fp;
-	bool held;	     /* standard output held back: gpu_outfile_hold() */
-	char *mem;	     /* where held data went when no file could be made */
+	bool held; /* standard output held back: gpu_outfile_hold() */
+	char *mem; /* where held data went when no file could be made */
 	size_t memlen;
 };
 
@@ -49,8 +49,9 @@ void gpu_outfile_hold(struct gpu_outfile *of);
 
 /*
  * Finish the file: flush, fsync (temporary files only), close and rename
- * it into place; held standard output is copied out. Standard output is left open and unchecked, for the tool
- * to close with gpu_close_stdout(). Returns 0, or -1 with err filled
+ * it into place; held standard output is copied out. Standard output is left
+ * open and unchecked, for the tool to close with gpu_close_stdout(). Returns 0,
+ * or -1 with err filled
  * ("write error on 'PATH': ..." or "cannot rename ...") after removing the
  * temporary file. Either way of holds nothing afterwards.
  */

@@ -543,12 +543,11 @@ sql_take(sqlite3_context *cx, int argc, sqlite3_value **argv)
 int
 gpu_hrow_register(sqlite3 *db)
 {
-	return sqlite3_create_function_v2(db, TAKE, -1,
-					  SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL,
-					  sql_take, NULL, NULL, NULL) ==
-			   SQLITE_OK
-		   ? 0
-		   : -1;
+	int rc = sqlite3_create_function_v2(db, TAKE, -1,
+					    SQLITE_UTF8 | SQLITE_DIRECTONLY,
+					    NULL, sql_take, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : -1;
 }
 
 int
@@ -570,7 +569,8 @@ gpu_hrow_read(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
 		tk.rc = db_error(db, err);
 	/* A sort would have run after TAKE: the rows went out of order. */
 	if (tk.rc == 0 && sqlite3_stmt_status(st, SQLITE_STMTSTATUS_SORT, 0))
-		tk.rc = gpu_err_set(err, "internal error: a rollup read sorted");
+		tk.rc =
+		    gpu_err_set(err, "internal error: a rollup read sorted");
 	sqlite3_finalize(st);
 	return tk.rc;
 }

@@ -117,8 +117,9 @@ release_held(struct gpu_outfile *of, struct gpu_err *err)
 	size_t n;
 
 	if (fflush(of->fp) != 0 || ferror(of->fp))
-		return gpu_err_set(err, "cannot hold standard output in a"
-					" temporary file: %s",
+		return gpu_err_set(err,
+				   "cannot hold standard output in a"
+				   " temporary file: %s",
 				   strerror(io_errno()));
 	if (of->mem != NULL) {
 		if (fwrite(of->mem, 1, of->memlen, stdout) != of->memlen)
@@ -130,8 +131,9 @@ release_held(struct gpu_outfile *of, struct gpu_err *err)
 		if (fwrite(buf, 1, n, stdout) != n)
 			goto write_error;
 	if (ferror(of->fp))
-		return gpu_err_set(err, "cannot read standard output back from"
-					" a temporary file: %s",
+		return gpu_err_set(err,
+				   "cannot read standard output back from"
+				   " a temporary file: %s",
 				   strerror(io_errno()));
 	return 0;
 write_error:

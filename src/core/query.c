@@ -21,14 +21,14 @@ struct name {
 	size_t len;
 };
 
+/* The largest key a name cache takes (a larger one is a damaged file). */
+#define GPU_KEY_MAX (INT64_C(1) << 40)
+
 /*
  * Names by key, looked up once: v[i] is key base + i, a window over the
  * keys a query meets (a day's jobs in a year's warehouse are a few
  * thousand keys near the top, not every key from 1).
  */
-/* The largest key a name cache takes (a larger one is a damaged file). */
-#define GPU_KEY_MAX (INT64_C(1) << 40)
-
 struct namecache {
 	struct name *v;
 	size_t n;
@@ -88,8 +88,9 @@ cache_slot(struct namecache *c, int64_t k)
 		hi = c->base + (int64_t)c->n;
 	} else {
 		lo = c->base;
-		hi = c->base + 2 * (int64_t)c->n > k + 1 ? c->base + 2 * (int64_t)c->n
-							 : k + 1;
+		hi = c->base + 2 * (int64_t)c->n > k + 1
+			 ? c->base + 2 * (int64_t)c->n
+			 : k + 1;
 	}
 	v = gpu_xcalloc((size_t)(hi - lo), sizeof(*v));
 	if (c->n > 0)
@@ -129,7 +130,8 @@ cache_fill(struct namecache *c, int64_t k, struct gpu_err *err)
 			continue;
 		e = cache_slot(c, key);
 		if (e->s == NULL)
-			cache_set(e, (const char *)sqlite3_column_text(c->st, 1));
+			cache_set(e,
+				  (const char *)sqlite3_column_text(c->st, 1));
 	}
 	if (rc != SQLITE_DONE)
 		return gpu_err_set(err, "database error: %s",
@@ -142,8 +144,7 @@ cache_fill(struct namecache *c, int64_t k, struct gpu_err *err)
  * a copy: the cache's entries move as it grows, their strings do not.
  */
 static int
-cache_get(struct namecache *c, int64_t k, struct name *out,
-	  struct gpu_err *err)
+cache_get(struct namecache *c, int64_t k, struct name *out, struct gpu_err *err)
 {
 	static const struct name none = {"", 0};
 	const char *t;
@@ -446,8 +447,9 @@ flush_bucket(struct dbq *q, struct gpu_err *err)
 static int
 dbq_done(struct dbq *q, bool ok, struct gpu_agg **out, struct gpu_err *err)
 {
-	int rc = !ok ? -1 : q->fn != NULL ? flush_bucket(q, err)
-					  : dbq_build(q, out, err);
+	int rc = !ok		 ? -1
+		 : q->fn != NULL ? flush_bucket(q, err)
+				 : dbq_build(q, out, err);
 
 	cache_release(&q->nodes);
 	cache_release(&q->jobs);

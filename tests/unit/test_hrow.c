@@ -231,8 +231,8 @@ test_hrow_read_order_stop(void **state)
 			r.k[k1] = i;
 			gpu_sums_init(&r.s);
 			r.s.samples = i;
-			assert_int_equal(gpu_hrow_insert(ins, tabs[t], &r, &err),
-					 0);
+			assert_int_equal(
+			    gpu_hrow_insert(ins, tabs[t], &r, &err), 0);
 		}
 		sqlite3_finalize(ins);
 		assert_int_equal(gpu_hrow_read(db, tabs[t], T, T + 2 * HOUR,

@@ -292,8 +292,8 @@ test_outfile_hold_stdout(void **state)
 	assert_int_equal(dup2(out, STDOUT_FILENO), STDOUT_FILENO);
 
 	for (int mem = 0; mem < 2; mem++) {
-		assert_int_equal(setenv("TMPDIR", mem ? "/nonexistent/dir"
-						      : f->dir, 1), 0);
+		assert_int_equal(
+		    setenv("TMPDIR", mem ? "/nonexistent/dir" : f->dir, 1), 0);
 		assert_int_equal(gpu_outfile_open(&of, NULL, &err), 0);
 		gpu_outfile_hold(&of);
 		assert_true(of.held);

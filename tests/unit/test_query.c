@@ -178,8 +178,7 @@ struct qspec {
 
 /* q for spec, its start (when not open) shift ms into its hour. */
 static void
-qspec_query(const struct qspec *spec, int64_t shift,
-	    struct gpu_agg_query *q)
+qspec_query(const struct qspec *spec, int64_t shift, struct gpu_agg_query *q)
 {
 	gpu_agg_query_init(q);
 	q->period = spec->p;
@@ -326,10 +325,9 @@ test_query_each(void **state)
 			int buckets = 0;
 
 			qspec_query(&qs[i], 60000, &q);
-			assert_int_equal(scan_all ? gpu_query_scan(db, &q, &r,
-								   &err)
-						  : gpu_query_run(db, &q, &r,
-								  &err),
+			assert_int_equal(scan_all
+					     ? gpu_query_scan(db, &q, &r, &err)
+					     : gpu_query_run(db, &q, &r, &err),
 					 0);
 			want = render(r);
 			for (size_t g = 0; g < gpu_agg_count(r); g++)
@@ -349,7 +347,8 @@ test_query_each(void **state)
 					 i, scan_all, want, got);
 			assert_int_equal(e.calls, buckets);
 			/* 73 hours of facts: many buckets by hour. */
-			assert_true(q.period != GPU_PERIOD_HOUR || buckets > 50);
+			assert_true(q.period != GPU_PERIOD_HOUR ||
+				    buckets > 50);
 			free(want);
 			free(got);
 
@@ -379,8 +378,8 @@ static void
 test_query_sparse_keys(void **state)
 {
 	/* Job keys in the order their facts come: up, down, across. */
-	static const int64_t jobs[] = {5000000, 4999990, 5000050, 4999000,
-				       5000001, 1000};
+	static const int64_t jobs[] = {5000000, 4999990, 5000050,
+				       4999000, 5000001, 1000};
 	struct gpu_db_opts o = {false, 1000};
 	struct gpu_agg_query q;
 	struct gpu_agg *r = NULL;
