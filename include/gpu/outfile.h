@@ -18,8 +18,8 @@ struct gpu_outfile {
 	const char *path;
 	char *tmp;
 	FILE *fp;
-	bool held; /* standard output held back: gpu_outfile_hold() */
-	char *mem; /* where held data went when no file could be made */
+	FILE *target; /* held back (gpu_outfile_hold()): where fp goes */
+	char *mem;    /* where held data went when no file could be made */
 	size_t memlen;
 };
 
@@ -39,11 +39,12 @@ int gpu_outfile_open(struct gpu_outfile *of, const char *path,
 
 /*
  * For a tool that writes as it goes and may fail part way: when of is
- * standard output, write to a temporary file instead (unlinked at once,
- * in $TMPDIR or /tmp; in memory when none can be made), which
- * gpu_outfile_commit() copies to standard output and gpu_outfile_abort()
- * drops, so that a run that fails prints nothing. A no-op on a file,
- * which the rename keeps whole already.
+ * written in place (standard output, a device, a FIFO), write to a
+ * temporary file instead (unlinked at once, in $TMPDIR or /tmp; in
+ * memory when none can be made), which gpu_outfile_commit() copies to
+ * the target and gpu_outfile_abort() drops, so that a run that fails
+ * prints nothing. A no-op on a regular file, which the rename keeps whole
+ * already.
  */
 void gpu_outfile_hold(struct gpu_outfile *of);
 

@@ -83,7 +83,7 @@ gpu_outfile_hold(struct gpu_outfile *of)
 	char *name;
 	int fd;
 
-	if (of->fp != stdout)
+	if (of->fp == NULL || of->tmp != NULL || of->target != NULL)
 		return;
 	if (dir == NULL || *dir == '\0')
 		dir = "/tmp";
@@ -104,12 +104,15 @@ gpu_outfile_hold(struct gpu_outfile *of)
 		fp = open_memstream(&of->mem, &of->memlen);
 	}
 	if (fp != NULL) { /* else nowhere to hold it: write as it comes */
+		of->target = of->fp;
 		of->fp = fp;
-		of->held = true;
 	}
 }
 
-/* Copy held data to standard output; returns 0, or -1 with err filled. */
+/*
+ * Copy held data to the target. Returns 0, or -1 with err filled; a
+ * write error on standard output is left for gpu_close_stdout().
+ */
 static int
 release_held(struct gpu_outfile *of, struct gpu_err *err)
 {
@@ -118,38 +121,45 @@ release_held(struct gpu_outfile *of, struct gpu_err *err)
 
 	if (fflush(of->fp) != 0 || ferror(of->fp))
 		return gpu_err_set(err,
-				   "cannot hold standard output in a"
-				   " temporary file: %s",
+				   "cannot hold the output in a temporary"
+				   " file: %s",
 				   strerror(io_errno()));
 	if (of->mem != NULL) {
-		if (fwrite(of->mem, 1, of->memlen, stdout) != of->memlen)
+		if (fwrite(of->mem, 1, of->memlen, of->target) != of->memlen)
 			goto write_error;
 		return 0;
 	}
 	rewind(of->fp);
 	while ((n = fread(buf, 1, sizeof(buf), of->fp)) > 0)
-		if (fwrite(buf, 1, n, stdout) != n)
+		if (fwrite(buf, 1, n, of->target) != n)
 			goto write_error;
 	if (ferror(of->fp))
 		return gpu_err_set(err,
-				   "cannot read standard output back from"
-				   " a temporary file: %s",
+				   "cannot read the output back from a"
+				   " temporary file: %s",
 				   strerror(io_errno()));
 	return 0;
 write_error:
+	if (of->target == stdout)
+		return 0;
 	return gpu_err_set(err, "write error on '%s': %s", of->path,
 			   strerror(io_errno()));
 }
 
-/* Close held data, dropping it. */
-static void
+/* Drop the held data; close the target unless it is standard output. */
+static int
 drop_held(struct gpu_outfile *of)
 {
+	int rc = 0;
+
 	fclose(of->fp);
 	free(of->mem);
+	if (of->target != stdout && fclose(of->target) != 0)
+		rc = -1;
 	of->mem = NULL;
-	of->held = false;
+	of->target = NULL;
 	of->fp = NULL;
+	return rc;
 }
 
 int
@@ -157,9 +167,16 @@ gpu_outfile_commit(struct gpu_outfile *of, struct gpu_err *err)
 {
 	int rc = 0;
 
-	if (of->held) {
+	if (of->target != NULL) {
+		bool to_file = of->target != stdout;
+
 		rc = release_held(of, err);
-		drop_held(of);
+		if (to_file && rc == 0 && fflush(of->target) != 0)
+			rc = gpu_err_set(err, "write error on '%s': %s",
+					 of->path, strerror(io_errno()));
+		if (drop_held(of) != 0 && rc == 0)
+			rc = gpu_err_set(err, "write error on '%s': %s",
+					 of->path, strerror(io_errno()));
 		return rc;
 	}
 	if (of->fp == NULL || of->fp == stdout) {
@@ -189,7 +206,7 @@ gpu_outfile_commit(struct gpu_outfile *of, struct gpu_err *err)
 void
 gpu_outfile_abort(struct gpu_outfile *of)
 {
-	if (of->held) {
+	if (of->target != NULL) {
 		drop_held(of);
 		return;
 	}

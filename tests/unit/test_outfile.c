@@ -272,7 +272,7 @@ fd_size(int fd)
 /*
  * Held standard output reaches it only on commit, whole, and never on
  * abort: in a temporary file, and in memory when $TMPDIR has no room
- * for one. A named file is not held (its rename keeps it whole).
+ * for one. A regular file is not held (its rename keeps it whole).
  */
 static void
 test_outfile_hold_stdout(void **state)
@@ -296,14 +296,14 @@ test_outfile_hold_stdout(void **state)
 		    setenv("TMPDIR", mem ? "/nonexistent/dir" : f->dir, 1), 0);
 		assert_int_equal(gpu_outfile_open(&of, NULL, &err), 0);
 		gpu_outfile_hold(&of);
-		assert_true(of.held);
+		assert_ptr_equal(of.target, stdout);
 		assert_ptr_not_equal(of.fp, stdout);
 		/* The spool file is unlinked at once: the folder is empty. */
 		assert_int_equal(entries(f->dir), 1);
 		assert_true(fputs("lost\n", of.fp) >= 0);
 		gpu_outfile_abort(&of);
 		assert_null(of.fp);
-		assert_false(of.held);
+		assert_null(of.target);
 		assert_int_equal(fd_size(out), mem ? 4 : 0);
 
 		assert_int_equal(gpu_outfile_open(&of, "-", &err), 0);
@@ -329,7 +329,7 @@ test_outfile_hold_stdout(void **state)
 		assert_int_equal(setenv("TMPDIR", f->dir, 1), 0);
 		assert_int_equal(gpu_outfile_open(&of, NULL, &err), 0);
 		gpu_outfile_hold(&of);
-		assert_true(of.held);
+		assert_non_null(of.target);
 		assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
 		lim.rlim_max = old_lim.rlim_max;
 		assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
@@ -337,7 +337,7 @@ test_outfile_hold_stdout(void **state)
 		assert_int_equal(gpu_outfile_commit(&of, &err), -1);
 		assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
 		signal(SIGXFSZ, old_sig);
-		assert_string_equal(err.msg, "cannot hold standard output in a"
+		assert_string_equal(err.msg, "cannot hold the output in a"
 					     " temporary file: File too large");
 		assert_null(of.fp);
 	}
@@ -347,13 +347,36 @@ test_outfile_hold_stdout(void **state)
 		unsetenv("TMPDIR");
 	free(saved_tmpdir);
 
-	/* A file is not held. */
+	/* A regular file is not held; a device written in place is. */
 	snprintf(f->target, sizeof(f->target), "%s/named.csv", f->dir);
 	assert_int_equal(gpu_outfile_open(&of, f->target, &err), 0);
 	gpu_outfile_hold(&of);
-	assert_false(of.held);
+	assert_null(of.target);
 	assert_non_null(of.tmp);
 	gpu_outfile_abort(&of);
+	assert_int_equal(gpu_outfile_open(&of, "/dev/null", &err), 0);
+	gpu_outfile_hold(&of);
+	assert_non_null(of.target);
+	assert_true(fputs("x\n", of.fp) >= 0);
+	assert_int_equal(gpu_outfile_commit(&of, &err), 0);
+	assert_null(of.fp);
+	if (access("/dev/full", W_OK) == 0) {
+		char big[8192];
+
+		memset(big, 'x', sizeof(big));
+		assert_int_equal(gpu_outfile_open(&of, "/dev/full", &err), 0);
+		gpu_outfile_hold(&of);
+		fwrite(big, 1, sizeof(big), of.fp);
+		assert_int_equal(gpu_outfile_commit(&of, &err), -1);
+		assert_string_equal(err.msg, "write error on '/dev/full': No"
+					     " space left on device");
+		/* Dropped, the device closed: nothing left open. */
+		assert_int_equal(gpu_outfile_open(&of, "/dev/full", &err), 0);
+		gpu_outfile_hold(&of);
+		gpu_outfile_abort(&of);
+		assert_null(of.fp);
+		assert_null(of.target);
+	}
 }
 
 int
