@@ -11,6 +11,7 @@
 #include "gpu/query.h"
 #include "gpu/db.h"
 #include "gpu/escape.h"
+#include "gpu/hashmap.h"
 #include "gpu/num.h"
 #include "gpu/time.h"
 #include "gpureport.h"
@@ -167,18 +168,25 @@ report_range_choose(sqlite3 *db, int64_t from_ms, int64_t to_ms,
 
 /* ---- reading the aggregates ---- */
 
+static void
+query_of(const struct report_range *range, enum gpu_period period,
+	 unsigned dims, int64_t threshold, struct gpu_agg_query *q)
+{
+	gpu_agg_query_init(q);
+	q->period = period;
+	q->dims = dims;
+	q->from_ms = range->from_ms;
+	q->to_ms = range->to_ms;
+	q->threshold_mib = threshold;
+}
+
 static int
 run(sqlite3 *db, const struct report_range *range, enum gpu_period period,
     unsigned dims, int64_t threshold, struct gpu_agg **out, struct gpu_err *err)
 {
 	struct gpu_agg_query q;
 
-	gpu_agg_query_init(&q);
-	q.period = period;
-	q.dims = dims;
-	q.from_ms = range->from_ms;
-	q.to_ms = range->to_ms;
-	q.threshold_mib = threshold;
+	query_of(range, period, dims, threshold, &q);
 	return gpu_query_run(db, &q, out, err);
 }
 
@@ -188,34 +196,90 @@ round_busy(double busy)
 	return (int64_t)llround(busy);
 }
 
-/* Node x hour: the hourly series and the heat map. */
+/* One node's hour, kept by load_hours() until every node is known. */
+struct node_hour {
+	uint32_t node; /* its entry in the nodes map: first seen, first */
+	uint32_t hour;
+	int64_t c[3];
+};
+
+struct node_hours {
+	int64_t hour0;
+	struct gpu_hashmap nodes;
+	struct node_hour *v;
+	size_t n, cap;
+};
+
+/* Keep one hour's node groups (a gpu_query_fn). */
+static int
+take_hours(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
+{
+	struct node_hours *nh = ctx;
+
+	(void)err;
+	for (size_t i = 0; i < gpu_agg_count(a); i++) {
+		const struct gpu_group *g = gpu_agg_group(a, i);
+		struct node_hour *e;
+
+		if (nh->n == nh->cap) {
+			nh->cap = nh->cap == 0 ? 1024 : nh->cap * 2;
+			nh->v =
+			    gpu_xreallocarray(nh->v, nh->cap, sizeof(*nh->v));
+		}
+		e = &nh->v[nh->n++];
+		e->node = (uint32_t)gpu_hashmap_put(&nh->nodes, g->node,
+						    strlen(g->node), NULL);
+		e->hour = (uint32_t)((g->bucket_ms - nh->hour0) / GPU_HOUR_MS);
+		e->c[0] = g->sums.gpu_seconds;
+		e->c[1] = g->sums.alloc_seconds;
+		/* Busy GPU-seconds: enough for a chart, and short. */
+		e->c[2] = round_busy(g->sums.busy / 100);
+	}
+	return 0;
+}
+
+/*
+ * Node x hour: the hourly series and the heat map. The query hands over
+ * an hour at a time; each node's hour is kept in 32 bytes (a group holds
+ * about 800) until the sorted node list gives the series their order.
+ */
 static int
 load_hours(sqlite3 *db, struct page *pg, struct gpu_err *err)
 {
-	struct gpu_agg *a;
-	size_t i, n;
+	struct node_hours nh = {pg->hour0, {0}, NULL, 0, 0};
+	struct gpu_agg_query q;
+	size_t *order = NULL, nodes;
+	int rc;
 
-	if (run(db, pg->range, GPU_PERIOD_HOUR, GPU_DIM_NODE,
-		GPU_DEFAULT_THRESHOLD_MIB, &a, err) != 0)
-		return -1;
-	n = gpu_agg_count(a);
-	for (i = 0; i < n; i++)
-		names_add(&pg->nodes, gpu_agg_group(a, i)->node);
-	names_seal(&pg->nodes);
-	pg->nh = gpu_xcalloc(pg->nodes.n * pg->nhours * 3, sizeof(*pg->nh));
-	for (i = 0; i < n; i++) {
-		const struct gpu_group *g = gpu_agg_group(a, i);
-		size_t node = names_find(&pg->nodes, g->node);
-		size_t h = (size_t)((g->bucket_ms - pg->hour0) / GPU_HOUR_MS);
-		int64_t *c = &pg->nh[(node * pg->nhours + h) * 3];
+	gpu_hashmap_init(&nh.nodes);
+	query_of(pg->range, GPU_PERIOD_HOUR, GPU_DIM_NODE,
+		 GPU_DEFAULT_THRESHOLD_MIB, &q);
+	rc = gpu_query_each(db, &q, false, take_hours, &nh, err);
+	if (rc == 0) {
+		nodes = gpu_hashmap_count(&nh.nodes);
+		for (size_t i = 0; i < nodes; i++)
+			names_add(&pg->nodes, gpu_hashmap_key(&nh.nodes, i));
+		names_seal(&pg->nodes);
+		order = gpu_xcalloc(nodes + 1, sizeof(*order));
+		for (size_t i = 0; i < nodes; i++)
+			order[i] = names_find(&pg->nodes,
+					      gpu_hashmap_key(&nh.nodes, i));
+		pg->nh =
+		    gpu_xcalloc(pg->nodes.n * pg->nhours * 3, sizeof(*pg->nh));
+		for (size_t i = 0; i < nh.n; i++) {
+			const struct node_hour *e = &nh.v[i];
+			int64_t *c =
+			    &pg->nh[(order[e->node] * pg->nhours + e->hour) *
+				    3];
 
-		c[0] += g->sums.gpu_seconds;
-		c[1] += g->sums.alloc_seconds;
-		/* Busy GPU-seconds: enough for a chart, and short. */
-		c[2] += round_busy(g->sums.busy / 100);
+			for (int k = 0; k < 3; k++)
+				c[k] += e->c[k];
+		}
 	}
-	gpu_agg_free(a);
-	return 0;
+	free(order);
+	free(nh.v);
+	gpu_hashmap_release(&nh.nodes);
+	return rc;
 }
 
 /* Idle seconds per GPU model (a cluster has few models). */
