@@ -15,8 +15,11 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 "$bin/gpugen" -n 125 -g 8 -s 2026-11-01 -H 720 -i 3600 -S 3 \
 	-j "$tmp/jobs.csv" -o "$tmp/s.csv"
 "$bin/gpuingest" -q --interval 3600 -d "$tmp/w.db" -j "$tmp/jobs.csv" "$tmp/s.csv"
+# Peak RSS from /usr/bin/time when there is one (Debian's time package).
+rss=
+[ -x /usr/bin/time ] && rss="/usr/bin/time -f %M -o $tmp/rss"
 s=$(date +%s%N)
-"$bin/gpureport" --db "$tmp/w.db" --from 2026-11-01 --to 2026-12-01 \
+$rss "$bin/gpureport" --db "$tmp/w.db" --from 2026-11-01 --to 2026-12-01 \
 	-o "$tmp/report.html"
 e=$(date +%s%N)
 bytes=$(wc -c <"$tmp/report.html")
@@ -26,3 +29,6 @@ awk -v b="$bytes" -v t="$(((e - s) / 1000000))" 'BEGIN {
 	printf "page %d bytes (%.2f MB, limit 3 MB), written in %.2f s\n",
 	    b, b / 1e6, t / 1000
 }'
+if [ -f "$tmp/rss" ]; then
+	awk '{ printf "gpureport peak RSS %.1f MB\n", $1 / 1024 }' "$tmp/rss"
+fi
