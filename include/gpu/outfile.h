@@ -3,7 +3,6 @@
 #ifndef GPU_OUTFILE_H
 #define GPU_OUTFILE_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -50,11 +49,12 @@ void gpu_outfile_hold(struct gpu_outfile *of);
 
 /*
  * Finish the file: flush, fsync (temporary files only), close and rename
- * it into place; held standard output is copied out. Standard output is left
- * open and unchecked, for the tool to close with gpu_close_stdout(). Returns 0,
- * or -1 with err filled
- * ("write error on 'PATH': ..." or "cannot rename ...") after removing the
- * temporary file. Either way of holds nothing afterwards.
+ * it into place; held data are copied to their target first. Standard
+ * output is left open and unchecked, for the tool to close with
+ * gpu_close_stdout(). Returns 0, or -1 with err filled ("write error on
+ * 'PATH': ...", "cannot rename ...", "cannot hold the output in a
+ * temporary file: ...") after removing the temporary file. Either way of
+ * holds nothing afterwards.
  */
 int gpu_outfile_commit(struct gpu_outfile *of, struct gpu_err *err);
 

@@ -168,12 +168,8 @@ gpu_outfile_commit(struct gpu_outfile *of, struct gpu_err *err)
 	int rc = 0;
 
 	if (of->target != NULL) {
-		bool to_file = of->target != stdout;
-
 		rc = release_held(of, err);
-		if (to_file && rc == 0 && fflush(of->target) != 0)
-			rc = gpu_err_set(err, "write error on '%s': %s",
-					 of->path, strerror(io_errno()));
+		/* Closing a device flushes it: its error is a write error. */
 		if (drop_held(of) != 0 && rc == 0)
 			rc = gpu_err_set(err, "write error on '%s': %s",
 					 of->path, strerror(io_errno()));

@@ -147,6 +147,7 @@ static int
 cache_get(struct namecache *c, int64_t k, struct name *out, struct gpu_err *err)
 {
 	static const struct name none = {"", 0};
+	struct name *e;
 	const char *t;
 
 	/* Most calls: a key looked up before. */
@@ -159,15 +160,18 @@ cache_get(struct namecache *c, int64_t k, struct name *out, struct gpu_err *err)
 		return 0;
 	if (k > GPU_KEY_MAX)
 		return gpu_err_set(err, "database error: bad key %" PRId64, k);
-	if (cache_slot(c, k)->s == NULL && c->pending != NULL &&
+	e = cache_slot(c, k);
+	if (e->s == NULL && c->pending != NULL &&
 	    (t = gpu_pending_name(c->pending, k)) != NULL)
-		cache_set(cache_slot(c, k), t);
-	/* The fill may move the entries: look k up again after it. */
-	if (cache_slot(c, k)->s == NULL && cache_fill(c, k, err) != 0)
-		return -1;
-	if (cache_slot(c, k)->s == NULL) /* not in the table */
-		cache_set(cache_slot(c, k), "");
-	*out = *cache_slot(c, k);
+		cache_set(e, t);
+	if (e->s == NULL) {
+		if (cache_fill(c, k, err) != 0)
+			return -1;
+		e = cache_slot(c, k); /* the fill may have moved the entries */
+		if (e->s == NULL)     /* not in the table */
+			cache_set(e, "");
+	}
+	*out = *e;
 	return 0;
 }
 
