@@ -322,6 +322,19 @@ struct cursor {
 	int64_t row_id;
 };
 
+/*
+ * Bindings outlive sqlite3_reset(), so the batch statement keeps what each
+ * of its parameters holds and a value equal to it is not bound again: most
+ * of a row's values (its GPU's number, model and memory, the run, the
+ * interval, the empty MIG columns, often its time and owners) repeat those
+ * of the row in the same place of the batch before. Each bind costs about
+ * a hundred instructions; the comparison a few.
+ */
+struct bound {
+	int type; /* SQLITE_INTEGER, _FLOAT, _NULL, _TEXT; 0: not known */
+	uint64_t v;
+};
+
 /* Rows per multi-row INSERT of rows known to be new. */
 #define BATCH 32
 
@@ -329,6 +342,7 @@ struct gpu_ingest {
 	sqlite3 *db;
 	sqlite3_stmt *st[S_N];
 	sqlite3_stmt *batch_st;
+	struct bound batch_held[BATCH * FACT_NCOLS]; /* what batch_st holds */
 	int interval_s;
 
 	/*
@@ -422,24 +436,6 @@ bind_str(sqlite3_stmt *st, int i, struct gpu_str v)
 		sqlite3_bind_null(st, i);
 	else
 		sqlite3_bind_text(st, i, v.p, (int)v.len, SQLITE_STATIC);
-}
-
-static void
-bind_key(sqlite3_stmt *st, int i, int64_t key)
-{
-	if (key == 0)
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_int64(st, i, key);
-}
-
-static void
-bind_opt_double(sqlite3_stmt *st, int i, bool has, double v)
-{
-	if (has)
-		sqlite3_bind_double(st, i, v);
-	else
-		sqlite3_bind_null(st, i);
 }
 
 static void
@@ -928,28 +924,121 @@ mark_hour(struct gpu_ingest *ing, int64_t ts, bool built, struct gpu_err *err)
 }
 
 
+/* Parameters first.. of st, and what they hold (NULL: not kept). */
+struct binder {
+	sqlite3_stmt *st;
+	struct bound *held;
+};
+
+/* Whether parameter i holds (type, v) already; else it is noted as such. */
+static bool
+held(const struct binder *b, int i, int type, uint64_t v)
+{
+	struct bound *h;
+
+	if (b->held == NULL)
+		return false;
+	h = &b->held[i - 1];
+	if (h->type == type && h->v == v)
+		return true;
+	h->type = type;
+	h->v = v;
+	return false;
+}
+
+static void
+put_i64(const struct binder *b, int i, int64_t v)
+{
+	if (!held(b, i, SQLITE_INTEGER, (uint64_t)v))
+		sqlite3_bind_int64(b->st, i, v);
+}
+
+static void
+put_null(const struct binder *b, int i)
+{
+	if (!held(b, i, SQLITE_NULL, 0))
+		sqlite3_bind_null(b->st, i);
+}
+
+static void
+put_double(const struct binder *b, int i, double v)
+{
+	uint64_t bits;
+
+	memcpy(&bits, &v, sizeof(bits)); /* -0.0 and 0.0 differ: exact */
+	if (!held(b, i, SQLITE_FLOAT, bits))
+		sqlite3_bind_double(b->st, i, v);
+}
+
+static void
+put_opt_i64(const struct binder *b, int i, bool has, int64_t v)
+{
+	if (has)
+		put_i64(b, i, v);
+	else
+		put_null(b, i);
+}
+
+static void
+put_opt_double(const struct binder *b, int i, bool has, double v)
+{
+	if (has)
+		put_double(b, i, v);
+	else
+		put_null(b, i);
+}
+
+static void
+put_key(const struct binder *b, int i, int64_t key)
+{
+	put_opt_i64(b, i, key != 0, key);
+}
+
+/*
+ * A fact's MIG text (at most 3 bytes), bound without a copy: f outlives
+ * the statement's step, and a kept binding's f is the same batch entry,
+ * so an equal text that is not bound again is still read from live memory.
+ */
+static void
+put_mig(const struct binder *b, int i, const char *text)
+{
+	uint64_t v = 0;
+	size_t n = strlen(text);
+
+	memcpy(&v, text, n < sizeof(v) ? n : sizeof(v) - 1);
+	if (!held(b, i, SQLITE_TEXT, v))
+		sqlite3_bind_text(b->st, i, text, (int)n, SQLITE_STATIC);
+}
+
+/* Bind f, written by run ingest_id, to parameters first.. of b. */
+static void
+put_fact(const struct binder *b, int first, const struct fact *f,
+	 int64_t ingest_id)
+{
+	put_i64(b, first, f->ts_ms);
+	put_i64(b, first + 1, f->node_id);
+	put_i64(b, first + 2, f->gpu);
+	put_double(b, first + 3, f->util);
+	put_i64(b, first + 4, f->mem_used);
+	put_opt_i64(b, first + 5, f->has_mem_total, f->mem_total);
+	for (int i = 0; i < 4; i++)
+		put_key(b, first + 6 + i, f->key[i]);
+	put_i64(b, first + 10, f->interval_s);
+	put_i64(b, first + 11, ingest_id);
+	put_opt_double(b, first + 12, f->has_power, f->power);
+	put_opt_double(b, first + 13, f->has_temp, f->temp);
+	put_opt_i64(b, first + 14, f->from_alloc, 1);
+	put_mig(b, first + 15, f->mig_text);
+	put_key(b, first + 16, f->key[4]);
+	put_opt_i64(b, first + 17, f->share28 > 0, f->share28);
+}
+
 /* Bind f, written by run ingest_id, to parameters first.. of st. */
 static void
 bind_fact_id(sqlite3_stmt *st, int first, const struct fact *f,
 	     int64_t ingest_id)
 {
-	sqlite3_bind_int64(st, first, f->ts_ms);
-	sqlite3_bind_int64(st, first + 1, f->node_id);
-	sqlite3_bind_int(st, first + 2, f->gpu);
-	sqlite3_bind_double(st, first + 3, f->util);
-	sqlite3_bind_int64(st, first + 4, f->mem_used);
-	bind_opt_i64(st, first + 5, f->has_mem_total, f->mem_total);
-	for (int i = 0; i < 4; i++)
-		bind_key(st, first + 6 + i, f->key[i]);
-	sqlite3_bind_int(st, first + 10, f->interval_s);
-	sqlite3_bind_int64(st, first + 11, ingest_id);
-	bind_opt_double(st, first + 12, f->has_power, f->power);
-	bind_opt_double(st, first + 13, f->has_temp, f->temp);
-	bind_opt_i64(st, first + 14, f->from_alloc, 1);
-	/* f outlives the statement's step: no copy per row. */
-	sqlite3_bind_text(st, first + 15, f->mig_text, -1, SQLITE_STATIC);
-	bind_key(st, first + 16, f->key[4]);
-	bind_opt_i64(st, first + 17, f->share28 > 0, f->share28);
+	put_fact(&(struct binder){st, NULL}, first, f, ingest_id);
 }
 
 /* Bind f to parameters first..first+FACT_NCOLS-1 of st. */
@@ -1206,9 +1295,11 @@ flush_batch(struct gpu_ingest *ing, struct gpu_err *err)
 	if (ing->nbatch > 0)
 		cursor_forget(ing);
 	if (ing->nbatch == BATCH) {
+		struct binder b = {ing->batch_st, ing->batch_held};
+
 		for (; i < BATCH; i++)
-			bind_fact(ing, ing->batch_st, (int)i * FACT_NCOLS + 1,
-				  &ing->batch[i]);
+			put_fact(&b, (int)i * FACT_NCOLS + 1, &ing->batch[i],
+				 ing->ingest_id);
 		if (run(ing, ing->batch_st, err) != 0)
 			return -1;
 	}

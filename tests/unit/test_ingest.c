@@ -155,6 +155,96 @@ test_ingest_upsert_counts(void **state)
 			 9);
 }
 
+/*
+ * Rows loaded 32 to a statement keep the values of their own sample
+ * whatever the row in the same place of the batch before held: a value
+ * equal to it, a different one, NULL after a value and back, a MIG id
+ * of the same length. (The loader binds only what changed.)
+ */
+static void
+test_ingest_batch_values(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const migs[] = {"1", "2", "11", "2"};
+	struct gpu_sample s[6 * 32];
+	char jobs[6 * 32][8];
+	sqlite3_stmt *st;
+	int n = 0;
+
+	for (int b = 0; b < 6; b++) {
+		for (int slot = 0; slot < 32; slot++) {
+			struct gpu_sample *x = &s[n];
+			const char *node[] = {"n1", "n2", "n3", "n4"};
+
+			snprintf(jobs[n], sizeof(jobs[n]), "j%d", slot % 5);
+			*x = sample(T + b * MIN, node[slot / 8], slot % 8,
+				    (b / 2 * 10 + slot) % 100,
+				    b % 4 < 2 ? "" : jobs[n]);
+			x->mem_used_mib = b % 3 == 0 ? 1000 : 2000 + slot;
+			x->has_mem_total = b != 2;
+			x->mem_total_mib = x->has_mem_total ? 81920 : 0;
+			x->has_power = b % 3 != 1;
+			x->power_w = x->has_power ? 100.5 + b : 0;
+			x->has_temp = b % 2 == 0;
+			x->temp_c = x->has_temp ? 40 + slot : 0;
+			if (slot == 31)
+				assert_null(gpu_sample_set_mig(
+				    x, str(migs[b % 4]), str("1g.10gb")));
+			n++;
+		}
+	}
+	load(f->db, s, n);
+	assert_int_equal(q(f->db, "SELECT count(*) FROM gpu_usage_fact"), n);
+	assert_int_equal(
+	    sqlite3_prepare_v2(
+		f->db,
+		"SELECT f.util_pct, f.mem_used_mib, f.mem_total_mib,"
+		" f.power_w, f.temp_c, f.mig, j.job_id"
+		" FROM gpu_usage_fact f JOIN nodes_dim d USING (node_id)"
+		" LEFT JOIN jobs_dim j USING (job_key)"
+		" WHERE f.ts_ms = ? AND d.node = ? AND f.gpu = ?",
+		-1, &st, NULL),
+	    SQLITE_OK);
+	for (int i = 0; i < n; i++) {
+		const struct gpu_sample *x = &s[i];
+		const char *job;
+		char mig[4];
+
+		sqlite3_bind_int64(st, 1, x->ts_ms);
+		sqlite3_bind_text(st, 2, x->node.p, (int)x->node.len,
+				  SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, x->gpu);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_true(sqlite3_column_double(st, 0) == x->util_pct);
+		assert_int_equal(sqlite3_column_int64(st, 1), x->mem_used_mib);
+		if (x->has_mem_total)
+			assert_int_equal(sqlite3_column_int64(st, 2), 81920);
+		else
+			assert_int_equal(sqlite3_column_type(st, 2),
+					 SQLITE_NULL);
+		if (x->has_power)
+			assert_true(sqlite3_column_double(st, 3) == x->power_w);
+		else
+			assert_int_equal(sqlite3_column_type(st, 3),
+					 SQLITE_NULL);
+		if (x->has_temp)
+			assert_true(sqlite3_column_double(st, 4) == x->temp_c);
+		else
+			assert_int_equal(sqlite3_column_type(st, 4),
+					 SQLITE_NULL);
+		snprintf(mig, sizeof(mig), "%d", x->mig);
+		assert_string_equal((const char *)sqlite3_column_text(st, 5),
+				    x->has_mig ? mig : "");
+		job = (const char *)sqlite3_column_text(st, 6);
+		if (x->job_id.len > 0)
+			assert_string_equal(job, x->job_id.p);
+		else
+			assert_null(job);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+}
+
 /* A small deterministic generator (xorshift64). */
 static uint64_t
 rnd(uint64_t *x)
@@ -600,6 +690,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_ingest_reload_orders, wh_setup,
+					    wh_teardown),
+	    cmocka_unit_test_setup_teardown(test_ingest_batch_values, wh_setup,
 					    wh_teardown),
 	    cmocka_unit_test_setup_teardown(test_ingest_upsert_counts, wh_setup,
 					    wh_teardown),
