@@ -87,6 +87,7 @@ struct gpu_seen {
 	bool seen_spilled;
 	int64_t job_key; /* the job it was last attributed to, and */
 	size_t job;	 /* that job's entry in jobs */
+	unsigned newest_gen; /* loaded at hi_ms when newest_gen is the run's */
 };
 
 #define NO_ATTR SIZE_MAX
@@ -347,12 +348,13 @@ struct gpu_ingest {
 
 	/*
 	 * Rows known to be new go into batch without a lookup: every key in
-	 * the table has ts_ms <= hi_ms, and when hi_from_run, newest holds
-	 * the keys at hi_ms (all loaded by this run).
+	 * the table has ts_ms <= hi_ms, and when hi_from_run, the units whose
+	 * newest_gen is newest_gen have a row at hi_ms (all loaded by this
+	 * run). A newer hi_ms starts a new generation.
 	 */
 	bool has_hi, hi_from_run;
 	int64_t hi_ms;
-	struct gpu_hashmap newest;
+	unsigned newest_gen;
 	struct fact batch[BATCH];
 	size_t nbatch;
 	struct cursor cur;
@@ -693,7 +695,6 @@ gpu_ingest_free(struct gpu_ingest *ing)
 	gpu_hashmap_release(&ing->dirty_gpus);
 	free(ing->hours);
 	free(ing->dirty);
-	gpu_hashmap_release(&ing->newest);
 	for (size_t i = 0; i < ing->ngpus; i++)
 		free(ing->gpus[i].uuid);
 	free(ing->gpus);
@@ -1318,23 +1319,25 @@ flush_batch(struct gpu_ingest *ing, struct gpu_err *err)
  * time whose (node, gpu) this run has not loaded yet.
  */
 static bool
-known_new(struct gpu_ingest *ing, const struct fact *f)
+known_new(struct gpu_ingest *ing, struct gpu_seen *g, const struct fact *f)
 {
-	uint64_t code = unit_code(f->node_id, f->gpu, f->mig);
-	bool added;
-
 	if (!ing->has_hi || f->ts_ms > ing->hi_ms) {
 		ing->has_hi = true;
 		ing->hi_from_run = true;
 		ing->hi_ms = f->ts_ms;
-		gpu_hashmap_clear(&ing->newest);
-		code_slot(&ing->newest, code, NULL);
+		if (++ing->newest_gen == 0) { /* wrapped: forget every unit */
+			for (size_t i = 0; i < ing->ngpus; i++)
+				ing->gpus[i].newest_gen = 0;
+			ing->newest_gen = 1;
+		}
+		g->newest_gen = ing->newest_gen;
 		return true;
 	}
-	if (f->ts_ms != ing->hi_ms || !ing->hi_from_run)
+	if (f->ts_ms != ing->hi_ms || !ing->hi_from_run ||
+	    g->newest_gen == ing->newest_gen)
 		return false;
-	code_slot(&ing->newest, code, &added);
-	return added;
+	g->newest_gen = ing->newest_gen;
+	return true;
 }
 
 /* Sum new fact f into its hour's rollup rows (gpu/prebuild.h). */
@@ -1579,7 +1582,7 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 		}
 	}
 
-	if (known_new(ing, &f)) {
+	if (known_new(ing, g, &f)) {
 		ing->batch[ing->nbatch++] = f;
 		ing->c.inserted++;
 		if (prebuild(ing, &f, &built, err) != 0)
