@@ -28,8 +28,8 @@ sqlite3 -separator ' ' "$w/w.db" "
   GROUP BY name HAVING sum(pgsize) * 1.0 / $n >= 0.05 ORDER BY sum(pgsize) DESC;
  SELECT printf('  %-28s %8.2f', 'warehouse, pages in use', sum(pgsize) * 1.0 / $n)
   FROM dbstat;
- SELECT printf('  %-28s %8.2f', 'gpu_usage_fact, payload', sum(payload) * 1.0 / $n)
-  FROM dbstat WHERE name = 'gpu_usage_fact';"
+ SELECT printf('  %-28s %8.2f', 'gpu_usage_fact_rows, payload', sum(payload) * 1.0 / $n)
+  FROM dbstat WHERE name = 'gpu_usage_fact_rows';"
 printf '  %-28s %8.2f\n' "warehouse file" "$(awk -v b="$(wc -c <"$w/w.db")" -v n="$n" 'BEGIN { print b / n }')"
 # The floor of one SQLite row a sample (docs/PERFORMANCE.md): the
 # natural key alone; the key with the four measurements but none of the

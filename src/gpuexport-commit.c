@@ -185,7 +185,7 @@ ingest_days(struct run *r, int64_t since, struct gpu_err *err)
 		return 0;
 	st = gpu_db_prepare(r->db,
 			    "SELECT a.start_ms, coalesce(a.end_ms, (SELECT"
-			    " max(ts_ms) FROM gpu_usage_fact)) FROM"
+			    " max(ts_ms) FROM gpu_usage_fact_rows)) FROM"
 			    " allocations a JOIN ingest_log l ON"
 			    " l.ingest_id = a.ingest_id WHERE"
 			    " a.ingest_id > ?1 AND a.ingest_id <= ?2 AND"

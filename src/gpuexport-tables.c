@@ -49,7 +49,7 @@ static const unsigned char fact_kinds[] = {
 	"SELECT ts_ms, node_id, gpu, util_pct, mem_used_mib, mem_total_mib,"   \
 	" job_key, user_key, project_key, model_key, interval_s, ingest_id,"   \
 	" power_w, temp_c, @JOB_SRC@, mig, profile_key, share28"               \
-	" FROM gpu_usage_fact"                                                 \
+	" FROM gpu_usage_fact_rows"                                            \
 	" WHERE ts_ms >= ?1 AND ts_ms < ?2"
 
 static const struct lake_field hourly_fields[] = {
@@ -154,7 +154,7 @@ const struct exp_table exp_tables[] = {
      FACT_COLS " ORDER BY ts_ms, node_id, gpu, mig",
      FACT_COLS " AND ingest_id > ?3 ORDER BY ts_ms, node_id, gpu, mig",
      NULL,
-     "SELECT DISTINCT ts_ms / 86400000 FROM gpu_usage_fact"
+     "SELECT DISTINCT ts_ms / 86400000 FROM gpu_usage_fact_rows"
      " WHERE ts_ms >= ?1 AND ts_ms < ?2",
      false},
     {"hourly",
@@ -211,8 +211,8 @@ exp_has_job_src(sqlite3 *db)
 	bool has = false;
 
 	/* table_xinfo lists generated columns too; job_src is a real one. */
-	if (sqlite3_prepare_v2(db, "PRAGMA table_info(gpu_usage_fact)", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "PRAGMA table_info(gpu_usage_fact_rows)", -1,
+			       &st, NULL) != SQLITE_OK)
 		return false;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const unsigned char *n = sqlite3_column_text(st, 1);

@@ -133,8 +133,8 @@ report_range_choose(sqlite3 *db, int64_t from_ms, int64_t to_ms,
 	int rc;
 
 	if (to_ms == INT64_MAX) {
-		st = gpu_db_prepare(db, "SELECT MAX(ts_ms) FROM gpu_usage_fact",
-				    err);
+		st = gpu_db_prepare(
+		    db, "SELECT MAX(ts_ms) FROM gpu_usage_fact_rows", err);
 		if (st == NULL)
 			return -1;
 		rc = sqlite3_step(st);

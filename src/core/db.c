@@ -64,7 +64,9 @@
  * runs inside the migration transaction. Never edit a released entry; add
  * one. The fact table is keyed in arrival order (time first), so loading
  * appends; names are interned to integer keys to keep its rows small.
- * Derived columns of SPEC.md 2 are virtual (computed on read, not stored).
+ * Derived columns of SPEC.md 2 are computed on read, never stored: virtual
+ * columns up to version 8, the view gpu_usage_fact over the stored rows
+ * (gpu_usage_fact_rows) from version 9.
  * Owner resolution: the fact row keeps only the user/project its sample
  * carried; the effective owner is that, else the job record's (jobs_dim).
  * The fact table has no secondary index: one on (job_key, ts_ms) cost a
@@ -369,6 +371,76 @@ static const char *const migrations[GPU_DB_VERSION][MIGRATION_PARTS] = {
 	" project_key INTEGER NOT NULL,"
 	SUMS_COLUMNS_V6
 	" PRIMARY KEY(hour_ms, user_key, project_key)) WITHOUT ROWID;"
+	},
+
+	/*
+	 * 8 -> 9: the fact rows are stored in gpu_usage_fact_rows, the table
+	 * of version 8 without its virtual columns, and gpu_usage_fact is a
+	 * view that adds them: SQLite computes a table's virtual columns on
+	 * every INSERT and UPDATE (for constraints that might name them), a
+	 * tenth of a load's work for values nobody reads then. Dropping a
+	 * virtual column and renaming rewrite no row. The view's triggers
+	 * keep writes to gpu_usage_fact working (an INSERT's missing mig is
+	 * ''; a derived column is not written); the tools write the table.
+	 */
+	{
+	"ALTER TABLE gpu_usage_fact DROP COLUMN job_source;"
+	"ALTER TABLE gpu_usage_fact DROP COLUMN allocated;"
+	"ALTER TABLE gpu_usage_fact DROP COLUMN usage_category;"
+	"ALTER TABLE gpu_usage_fact DROP COLUMN mem_util_pct;"
+	"ALTER TABLE gpu_usage_fact RENAME TO gpu_usage_fact_rows;"
+	"CREATE VIEW gpu_usage_fact AS SELECT ts_ms, node_id, gpu, mig,"
+	" util_pct, mem_used_mib, mem_total_mib, job_key, user_key,"
+	" project_key, model_key, interval_s, ingest_id, power_w, temp_c,"
+	" job_src, profile_key, share28,"
+	" CASE WHEN mem_total_mib > 0 THEN mem_used_mib * 100.0 /"
+	"  mem_total_mib END AS mem_util_pct,"
+	" CASE WHEN util_pct < 5 THEN 'idle' WHEN util_pct < 30 THEN 'low'"
+	"  WHEN util_pct < 70 THEN 'medium' ELSE 'high' END"
+	"  AS usage_category,"
+	" job_key IS NOT NULL AS allocated,"
+	" CASE WHEN job_key IS NULL THEN NULL WHEN job_src = 1"
+	"  THEN 'allocation' ELSE 'sample' END AS job_source"
+	" FROM gpu_usage_fact_rows;",
+	"CREATE TRIGGER gpu_usage_fact_insert INSTEAD OF INSERT ON"
+	" gpu_usage_fact BEGIN"
+	" SELECT RAISE(ABORT, 'cannot INSERT into a derived column of"
+	" gpu_usage_fact') WHERE NEW.mem_util_pct IS NOT NULL OR"
+	"  NEW.usage_category IS NOT NULL OR NEW.allocated IS NOT NULL OR"
+	"  NEW.job_source IS NOT NULL;"
+	" INSERT INTO gpu_usage_fact_rows(ts_ms, node_id, gpu, mig, util_pct,"
+	"  mem_used_mib, mem_total_mib, job_key, user_key, project_key,"
+	"  model_key, interval_s, ingest_id, power_w, temp_c, job_src,"
+	"  profile_key, share28) VALUES(NEW.ts_ms, NEW.node_id, NEW.gpu,"
+	"  coalesce(NEW.mig, ''), NEW.util_pct, NEW.mem_used_mib,"
+	"  NEW.mem_total_mib, NEW.job_key, NEW.user_key, NEW.project_key,"
+	"  NEW.model_key, NEW.interval_s, NEW.ingest_id, NEW.power_w,"
+	"  NEW.temp_c, NEW.job_src, NEW.profile_key, NEW.share28);"
+	" END;"
+	"CREATE TRIGGER gpu_usage_fact_update INSTEAD OF UPDATE ON"
+	" gpu_usage_fact BEGIN"
+	" SELECT RAISE(ABORT, 'cannot UPDATE a derived column of"
+	" gpu_usage_fact') WHERE NEW.mem_util_pct IS NOT OLD.mem_util_pct"
+	"  OR NEW.usage_category IS NOT OLD.usage_category OR"
+	"  NEW.allocated IS NOT OLD.allocated OR"
+	"  NEW.job_source IS NOT OLD.job_source;"
+	" UPDATE gpu_usage_fact_rows SET ts_ms = NEW.ts_ms,"
+	"  node_id = NEW.node_id, gpu = NEW.gpu, mig = NEW.mig,"
+	"  util_pct = NEW.util_pct, mem_used_mib = NEW.mem_used_mib,"
+	"  mem_total_mib = NEW.mem_total_mib, job_key = NEW.job_key,"
+	"  user_key = NEW.user_key, project_key = NEW.project_key,"
+	"  model_key = NEW.model_key, interval_s = NEW.interval_s,"
+	"  ingest_id = NEW.ingest_id, power_w = NEW.power_w,"
+	"  temp_c = NEW.temp_c, job_src = NEW.job_src,"
+	"  profile_key = NEW.profile_key, share28 = NEW.share28"
+	"  WHERE ts_ms = OLD.ts_ms AND node_id = OLD.node_id AND"
+	"  gpu = OLD.gpu AND mig = OLD.mig;"
+	" END;"
+	"CREATE TRIGGER gpu_usage_fact_delete INSTEAD OF DELETE ON"
+	" gpu_usage_fact BEGIN"
+	" DELETE FROM gpu_usage_fact_rows WHERE ts_ms = OLD.ts_ms AND"
+	"  node_id = OLD.node_id AND gpu = OLD.gpu AND mig = OLD.mig;"
+	" END;"
 	},
 };
 

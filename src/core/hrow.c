@@ -151,7 +151,7 @@ static const char SCAN_SQL[] =
     "  THEN nullif(j.user, '') END,"
     " CASE WHEN f.project_key IS NULL AND jp.name_key IS NULL"
     "  THEN nullif(j.project, '') END, f.share28"
-    " FROM gpu_usage_fact f"
+    " FROM gpu_usage_fact_rows f"
     " LEFT JOIN jobs_dim j ON j.job_key = f.job_key"
     " LEFT JOIN names_dim ju ON ju.name = j.user"
     " LEFT JOIN names_dim jp ON jp.name = j.project"

@@ -94,7 +94,7 @@ struct gpu_seen {
 
 /* The column list of the fact table, in bind order. */
 #define FACT_COLS                                                              \
-	"gpu_usage_fact(ts_ms, node_id, gpu, util_pct, mem_used_mib,"          \
+	"gpu_usage_fact_rows(ts_ms, node_id, gpu, util_pct, mem_used_mib,"     \
 	" mem_total_mib, job_key, user_key, project_key, model_key,"           \
 	" interval_s, ingest_id, power_w, temp_c, job_src, mig, profile_key,"  \
 	" share28)"
@@ -157,7 +157,7 @@ static const char *const sql[S_N] = {
     [S_FACT_INS] = "INSERT OR IGNORE INTO " FACT_COLS " VALUES(?1, ?2, ?3,"
 		   " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
 		   " ?16, ?17, ?18)",
-    [S_FACT_UPD] = "UPDATE gpu_usage_fact SET util_pct = ?4,"
+    [S_FACT_UPD] = "UPDATE gpu_usage_fact_rows SET util_pct = ?4,"
 		   " mem_used_mib = ?5, mem_total_mib = ?6, job_key = ?7,"
 		   " user_key = ?8, project_key = ?9, model_key = ?10,"
 		   " interval_s = ?11, ingest_id = ?12, power_w = ?13,"
@@ -166,7 +166,7 @@ static const char *const sql[S_N] = {
 		   " gpu = ?3 AND mig = ?16",
     /* The stored rows in key order from a key on (struct cursor). */
     [S_FACT_SCAN] = "SELECT " STORED_COLS ", ts_ms, node_id, gpu, mig"
-		    " FROM gpu_usage_fact WHERE (ts_ms, node_id, gpu, mig)"
+		    " FROM gpu_usage_fact_rows WHERE (ts_ms, node_id, gpu, mig)"
 		    " >= (?1, ?2, ?3, ?4) ORDER BY ts_ms, node_id, gpu, mig",
     /*
      * The run's own record of the keys it has seen (docs/WAREHOUSE.md):
@@ -261,10 +261,11 @@ static const char *const sql[S_N] = {
 	       " allocations a JOIN jobs_dim j ON j.job_key = a.job_key"
 	       " WHERE a.node_id = ?1 AND a.gpu = ?2 AND a.start_ms IS NOT"
 	       " NULL",
-    [S_FACT_NEXT] = "SELECT ts_ms FROM gpu_usage_fact WHERE ts_ms >= ?1 AND"
-		    " ts_ms < ?2 ORDER BY ts_ms LIMIT 1",
+    [S_FACT_NEXT] =
+	"SELECT ts_ms FROM gpu_usage_fact_rows WHERE ts_ms >= ?1 AND"
+	" ts_ms < ?2 ORDER BY ts_ms LIMIT 1",
     /* gpu_attr() is sql_attr(): the job a row should have. */
-    [S_FACT_ATTR] = "UPDATE gpu_usage_fact SET"
+    [S_FACT_ATTR] = "UPDATE gpu_usage_fact_rows SET"
 		    " job_key = gpu_attr(node_id, gpu, ts_ms, job_key),"
 		    " job_src = CASE WHEN gpu_attr(node_id, gpu, ts_ms,"
 		    " job_key) IS NULL THEN NULL ELSE 1 END"
@@ -606,7 +607,7 @@ load_hi(struct gpu_ingest *ing, struct gpu_err *err)
 	sqlite3_stmt *st = gpu_db_prepare(
 	    ing->db,
 	    "SELECT max(ts_ms), (SELECT max(hour_ms) FROM usage_hourly)"
-	    " FROM gpu_usage_fact",
+	    " FROM gpu_usage_fact_rows",
 	    err);
 	int64_t fresh = 0;
 	int rc;

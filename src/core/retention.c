@@ -14,7 +14,7 @@
 #define FACT_TABLE "gpu_usage_fact"
 
 /* The first fact time in [?1, ?2): a seek on the clustered key. */
-static const char NEXT_SQL[] = "SELECT ts_ms FROM gpu_usage_fact WHERE"
+static const char NEXT_SQL[] = "SELECT ts_ms FROM gpu_usage_fact_rows WHERE"
 			       " ts_ms >= ?1 AND ts_ms < ?2 ORDER BY ts_ms"
 			       " LIMIT 1";
 
@@ -324,7 +324,7 @@ gpu_retention_apply(sqlite3 *db, int64_t target_ms, int64_t keep_ms,
 	out->horizon_ms = out->old_ms;
 	next = gpu_db_prepare(db, NEXT_SQL, err);
 	del = gpu_db_prepare(db,
-			     "DELETE FROM gpu_usage_fact WHERE ts_ms >= ?1"
+			     "DELETE FROM gpu_usage_fact_rows WHERE ts_ms >= ?1"
 			     " AND ts_ms < ?2",
 			     err);
 	if (next == NULL || del == NULL)

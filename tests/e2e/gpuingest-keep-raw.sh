@@ -44,7 +44,7 @@ same() { # $1, $2: output prefixes
 }
 facts() { sqlite3 "$1" "SELECT count(*) FROM gpu_usage_fact"; }
 bytes() {
-	sqlite3 "$1" "SELECT sum(pgsize) FROM dbstat WHERE name='gpu_usage_fact'"
+	sqlite3 "$1" "SELECT sum(pgsize) FROM dbstat WHERE name='gpu_usage_fact_rows'"
 }
 
 outputs w.db before

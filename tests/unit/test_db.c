@@ -159,7 +159,10 @@ test_db_migrate_every_version(void **state)
 			" (SELECT count(*) FROM dirty_hours),"
 			" (SELECT superseded FROM ingest_log),"
 			" (SELECT purged FROM ingest_log),"
-			" (SELECT count(*) FROM retention)"
+			" (SELECT count(*) FROM retention),"
+			" f.mem_util_pct IS NULL, f.usage_category,"
+			" f.allocated, f.job_source IS NULL,"
+			" (SELECT count(*) FROM gpu_usage_fact_rows)"
 			" FROM gpu_usage_fact f JOIN gpus_dim g"
 			" USING (node_id, gpu)",
 			-1, &st, NULL),
@@ -177,10 +180,126 @@ test_db_migrate_every_version(void **state)
 		/* Version 7: nothing deleted, no horizon. */
 		assert_int_equal(sqlite3_column_int(st, 8), 0);
 		assert_int_equal(sqlite3_column_int(st, 9), 0);
+		/* Version 9: derived by the view, stored in the table. */
+		assert_int_equal(sqlite3_column_int(st, 10), 1);
+		assert_string_equal(sqlite3_column_text(st, 11), "medium");
+		assert_int_equal(sqlite3_column_int(st, 12), 0);
+		assert_int_equal(sqlite3_column_int(st, 13), 1);
+		assert_int_equal(sqlite3_column_int(st, 14), 1);
 		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 		sqlite3_finalize(st);
 		assert_int_equal(gpu_db_close(db, &err), 0);
 	}
+}
+
+/* The text of the first column of the first row of sql, or "" (static). */
+static const char *
+text_of(sqlite3 *db, const char *sql)
+{
+	static char out[128];
+	sqlite3_stmt *st;
+
+	out[0] = '\0';
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, sizeof(out), "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return out;
+}
+
+/*
+ * gpu_usage_fact is a view over the stored rows; writes to it by hand
+ * reach the table as they did when it was one: a missing mig is '', the
+ * statement's conflict clause holds, derived columns are refused.
+ */
+static void
+test_db_fact_view_writes(void **state)
+{
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+
+	(void)state;
+	assert_int_equal(gpu_db_open(path, &rw, &db, &err), 0);
+	assert_int_equal(
+	    gpu_db_exec(db,
+			"INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
+			" util_pct, mem_used_mib, mem_total_mib, interval_s,"
+			" ingest_id) VALUES(3600000, 1, 0, 80, 40, 80, 60, 1),"
+			" (3600000, 1, 1, 2, 40, NULL, 60, 1);",
+			&err),
+	    0);
+	assert_string_equal(text_of(db, "SELECT group_concat(gpu || ':' ||"
+					" quote(mig) || ':' || usage_category"
+					" || ':' || ifnull(mem_util_pct, '-'))"
+					" FROM gpu_usage_fact_rows JOIN"
+					" gpu_usage_fact USING (ts_ms, node_id,"
+					" gpu, mig)"),
+			    "0:'':high:50.0,1:'':idle:-");
+	/* A repeated key: refused, kept, or replaced, as the statement says. */
+	assert_int_not_equal(
+	    sqlite3_exec(db,
+			 "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
+			 " util_pct, mem_used_mib, interval_s, ingest_id)"
+			 " VALUES(3600000, 1, 0, 10, 1, 60, 2)",
+			 NULL, NULL, &msg),
+	    SQLITE_OK);
+	assert_non_null(strstr(msg, "UNIQUE constraint failed"));
+	sqlite3_free(msg);
+	msg = NULL;
+	assert_int_equal(
+	    gpu_db_exec(db,
+			"INSERT OR IGNORE INTO gpu_usage_fact(ts_ms, node_id,"
+			" gpu, util_pct, mem_used_mib, interval_s, ingest_id)"
+			" VALUES(3600000, 1, 0, 10, 1, 60, 2);",
+			&err),
+	    0);
+	assert_string_equal(text_of(db, "SELECT util_pct FROM gpu_usage_fact"
+					" WHERE gpu = 0"),
+			    "80.0");
+	assert_int_equal(
+	    gpu_db_exec(db,
+			"INSERT OR REPLACE INTO gpu_usage_fact(ts_ms, node_id,"
+			" gpu, util_pct, mem_used_mib, interval_s, ingest_id)"
+			" VALUES(3600000, 1, 0, 10, 1, 60, 2);"
+			"UPDATE gpu_usage_fact SET util_pct = 50, job_key = 7"
+			" WHERE gpu = 1;",
+			&err),
+	    0);
+	assert_string_equal(text_of(db, "SELECT group_concat(gpu || ':' ||"
+					" usage_category || ':' || allocated"
+					" || ':' || ingest_id)"
+					" FROM gpu_usage_fact"),
+			    "0:low:0:2,1:medium:1:1");
+	/* Derived columns are not written. */
+	assert_int_not_equal(sqlite3_exec(db,
+					  "UPDATE gpu_usage_fact SET"
+					  " usage_category = 'low'",
+					  NULL, NULL, &msg),
+			     SQLITE_OK);
+	assert_string_equal(msg, "cannot UPDATE a derived column of"
+				 " gpu_usage_fact");
+	sqlite3_free(msg);
+	msg = NULL;
+	assert_int_not_equal(
+	    sqlite3_exec(db,
+			 "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
+			 " util_pct, mem_used_mib, interval_s, ingest_id,"
+			 " allocated) VALUES(7200000, 1, 0, 1, 1, 60, 1, 1)",
+			 NULL, NULL, &msg),
+	    SQLITE_OK);
+	assert_string_equal(msg, "cannot INSERT into a derived column of"
+				 " gpu_usage_fact");
+	sqlite3_free(msg);
+	assert_int_equal(
+	    gpu_db_exec(db, "DELETE FROM gpu_usage_fact WHERE gpu = 0;", &err),
+	    0);
+	assert_string_equal(
+	    text_of(db, "SELECT count(*) || ':' || max(gpu) FROM"
+			" gpu_usage_fact_rows"),
+	    "1:1");
+	assert_int_equal(gpu_db_close(db, &err), 0);
 }
 
 /* Writers take turns: a second BEGIN IMMEDIATE reports a busy warehouse. */
@@ -233,6 +352,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_db_migrate_every_version,
 					    setup, cleanup),
 	    cmocka_unit_test_setup_teardown(test_db_schema_versions, setup,
+					    cleanup),
+	    cmocka_unit_test_setup_teardown(test_db_fact_view_writes, setup,
 					    cleanup),
 	    cmocka_unit_test_setup_teardown(test_db_transactions, setup,
 					    cleanup),

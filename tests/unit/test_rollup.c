@@ -233,7 +233,7 @@ test_rollup_migrate_owners(void **state)
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 	db = NULL;
 	assert_int_equal(gpu_db_open(path, &rw, &db, &err), 0);
-	assert_int_equal(gpu_db_version(db), 8);
+	assert_int_equal(gpu_db_version(db), GPU_DB_VERSION);
 	assert_int_equal(wh_count(db, "SELECT count(*) FROM dirty_hours"), 0);
 	assert_int_equal(wh_count(db, "SELECT count(*) FROM usage_hourly_owner"),
 			 2);
