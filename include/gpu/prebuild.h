@@ -13,6 +13,7 @@
 #include "gpu/diag.h"
 #include "gpu/hashmap.h"
 #include "gpu/hrow.h"
+#include "gpu/rollup.h"
 #include "gpu/sample.h"
 
 /* Hours summed in memory at once; an older one is written to make room. */
@@ -31,7 +32,7 @@ typedef int gpu_owner_fn(void *ctx, int64_t job_key, int64_t *user,
  * every fact of which the load wrote as new, in time order for each
  * group, is summed here as a refresh would sum it from the facts (the
  * same groups, each summed in the same order, so the same doubles), and
- * written to usage_hourly; any other change to the hour (a row that
+ * written to usage_hourly with its node and owner rows; any other change to the hour (a row that
  * replaced another, a job record, an attribution) turns it off, and the
  * refresh then reads its facts as before.
  */
@@ -48,6 +49,7 @@ struct gpu_prebuild {
 	gpu_owner_fn *owner;
 	void *owner_ctx;
 	sqlite3_stmt *del, *ins;
+	struct gpu_rollup_fold *fold; /* the node and owner rows */
 };
 
 /* Start with no hour; release with gpu_prebuild_release(). */
@@ -75,8 +77,9 @@ void gpu_prebuild_owners_changed(struct gpu_prebuild *p);
 int gpu_prebuild_finish(struct gpu_prebuild *p, struct gpu_err *err);
 
 /*
- * Whether the hour's usage_hourly rows were written here (a
- * gpu_rollup_built_fn; ctx: the prebuild).
+ * Whether the hour's usage_hourly, usage_hourly_node and
+ * usage_hourly_owner rows were written here (a gpu_rollup_built_fn; ctx:
+ * the prebuild).
  */
 bool gpu_prebuild_built(void *ctx, int64_t hour);
 

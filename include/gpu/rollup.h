@@ -32,11 +32,32 @@ typedef bool gpu_rollup_built_fn(void *ctx, int64_t hour);
 
 /*
  * gpu_rollup_update(), but the hours for which built(ctx, hour) is true
- * keep the usage_hourly rows the caller wrote (their node, owner and day
- * rows are rebuilt from them). built NULL: none.
+ * keep the usage_hourly, usage_hourly_node and usage_hourly_owner rows
+ * the caller wrote (gpu_rollup_fold_*()); their day rows are brought up
+ * to date from them. built NULL: none.
  */
 int gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built,
 			    void *ctx, size_t *hours, struct gpu_err *err);
+
+/*
+ * The node and owner rows of one hour (usage_hourly_node,
+ * usage_hourly_owner), summed from its usage_hourly rows as
+ * gpu_rollup_update() sums them when it reads them back: for a writer of
+ * an hour's rows. gpu_rollup_fold_begin() deletes the hour's stored node
+ * and owner rows; hand each of its hour rows, in the key order of
+ * usage_hourly, to gpu_rollup_fold_row() (a gpu_hrow_fn; ctx: the fold);
+ * gpu_rollup_fold_end() writes the rest. Each returns 0, or -1 with err
+ * filled; gpu_rollup_fold_new() returns NULL on error.
+ */
+struct gpu_hrow;
+struct gpu_rollup_fold;
+struct gpu_rollup_fold *gpu_rollup_fold_new(sqlite3 *db, struct gpu_err *err);
+int gpu_rollup_fold_begin(struct gpu_rollup_fold *f, int64_t hour,
+			  struct gpu_err *err);
+int gpu_rollup_fold_row(void *ctx, const struct gpu_hrow *r,
+			struct gpu_err *err);
+int gpu_rollup_fold_end(struct gpu_rollup_fold *f, struct gpu_err *err);
+void gpu_rollup_fold_free(struct gpu_rollup_fold *f);
 
 /*
  * The same in a write transaction of its own (nothing is written when no

@@ -36,6 +36,8 @@ gpu_prebuild_release(struct gpu_prebuild *p)
 	sqlite3_finalize(p->del);
 	sqlite3_finalize(p->ins);
 	p->del = p->ins = NULL;
+	gpu_rollup_fold_free(p->fold);
+	p->fold = NULL;
 }
 
 /* The state slot of hour, or NULL when the load has not built it. */
@@ -98,10 +100,15 @@ gpu_prebuild_owners_changed(struct gpu_prebuild *p)
 	p->written = false;
 }
 
+/* Write an hour row and fold it into its node and owner rows. */
 static int
 insert_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 {
-	return gpu_hrow_insert(ctx, GPU_ROLLUP_HOURLY, r, err);
+	struct gpu_prebuild *p = ctx;
+
+	if (gpu_hrow_insert(p->ins, GPU_ROLLUP_HOURLY, r, err) != 0)
+		return -1;
+	return gpu_rollup_fold_row(p->fold, r, err);
 }
 
 /*
@@ -163,6 +170,9 @@ write_open(struct gpu_prebuild *p, int i, struct gpu_err *err)
 		if (p->ins == NULL)
 			return -1;
 	}
+	if (p->fold == NULL &&
+	    (p->fold = gpu_rollup_fold_new(p->db, err)) == NULL)
+		return -1;
 	gpu_hrows_init(&out);
 	if (resolve(p, i, &out, &ok, err) != 0)
 		goto out;
@@ -173,7 +183,10 @@ write_open(struct gpu_prebuild *p, int i, struct gpu_err *err)
 			gpu_db_error(p->db, err);
 			goto out;
 		}
-		if (gpu_hrows_flush(&out, insert_hour, p->ins, err) != 0)
+		/* In key order, as the refresh would read them back. */
+		if (gpu_rollup_fold_begin(p->fold, hour, err) != 0 ||
+		    gpu_hrows_flush(&out, insert_hour, p, err) != 0 ||
+		    gpu_rollup_fold_end(p->fold, err) != 0)
 			goto out;
 		p->written = true;
 	}

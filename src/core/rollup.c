@@ -64,16 +64,75 @@ insert_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
  * owner rows: each is exactly the group a query by hour and node, or by
  * hour, user and project, builds from them (same rows, same order).
  */
-struct fold {
+struct gpu_rollup_fold {
 	struct gpu_hrow cur; /* the node row being summed */
 	bool have;
 	bool nodes; /* false: owner rows only */
 	struct gpu_hrows owners;
-	sqlite3_stmt *ins_node, *ins_owner;
+	sqlite3_stmt *ins_node, *ins_owner, *del_node, *del_owner;
 };
 
+static struct gpu_rollup_fold *
+fold_new(sqlite3 *db, bool nodes, struct gpu_err *err)
+{
+	struct gpu_rollup_fold *f = gpu_xcalloc(1, sizeof(*f));
+
+	f->nodes = nodes;
+	gpu_hrows_init(&f->owners);
+	f->del_node = gpu_db_prepare(
+	    db, "DELETE FROM usage_hourly_node WHERE hour_ms = ?", err);
+	f->del_owner = f->del_node == NULL
+			   ? NULL
+			   : gpu_db_prepare(db,
+					    "DELETE FROM usage_hourly_owner"
+					    " WHERE hour_ms = ?",
+					    err);
+	f->ins_node = f->del_owner == NULL
+			  ? NULL
+			  : gpu_hrow_insert_prepare(db, GPU_ROLLUP_NODE, err);
+	f->ins_owner =
+	    f->ins_node == NULL
+		? NULL
+		: gpu_hrow_insert_prepare(db, GPU_ROLLUP_OWNER, err);
+	if (f->ins_owner == NULL) {
+		gpu_rollup_fold_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+struct gpu_rollup_fold *
+gpu_rollup_fold_new(sqlite3 *db, struct gpu_err *err)
+{
+	return fold_new(db, true, err);
+}
+
+void
+gpu_rollup_fold_free(struct gpu_rollup_fold *f)
+{
+	if (f == NULL)
+		return;
+	sqlite3_finalize(f->ins_node);
+	sqlite3_finalize(f->ins_owner);
+	sqlite3_finalize(f->del_node);
+	sqlite3_finalize(f->del_owner);
+	gpu_hrows_release(&f->owners);
+	free(f);
+}
+
+int
+gpu_rollup_fold_begin(struct gpu_rollup_fold *f, int64_t hour,
+		      struct gpu_err *err)
+{
+	f->have = false;
+	gpu_hrows_clear(&f->owners);
+	if (f->nodes && step_one(f->del_node, hour, err) != 0)
+		return -1;
+	return step_one(f->del_owner, hour, err);
+}
+
 static int
-fold_flush_node(struct fold *f, struct gpu_err *err)
+fold_flush_node(struct gpu_rollup_fold *f, struct gpu_err *err)
 {
 	if (!f->have)
 		return 0;
@@ -88,9 +147,8 @@ insert_owner(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	return gpu_hrow_insert(ctx, GPU_ROLLUP_OWNER, r, err);
 }
 
-/* Write the rows of the hour summed so far. */
-static int
-fold_flush(struct fold *f, struct gpu_err *err)
+int
+gpu_rollup_fold_end(struct gpu_rollup_fold *f, struct gpu_err *err)
 {
 	if (fold_flush_node(f, err) != 0)
 		return -1;
@@ -99,11 +157,10 @@ fold_flush(struct fold *f, struct gpu_err *err)
 	return gpu_hrows_flush(&f->owners, insert_owner, f->ins_owner, err);
 }
 
-/* An hour row (a gpu_hrow_fn). */
-static int
-fold_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+int
+gpu_rollup_fold_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 {
-	struct fold *f = ctx;
+	struct gpu_rollup_fold *f = ctx;
 	int64_t k[GPU_HK_N] = {0};
 
 	k[GPU_HK_TIME] = r->k[GPU_HK_TIME];
@@ -130,36 +187,28 @@ fold_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 /*
  * Rebuild usage_hourly_owner, and usage_hourly_node when nodes is true,
  * for the hours that hours_sql lists (one column, ascending), from their
- * usage_hourly rows.
+ * usage_hourly rows; not those for which built(ctx, hour) says the
+ * caller wrote them with their hour rows (built may be NULL).
  */
 static int
 rebuild_derived(sqlite3 *db, const char *hours_sql, bool nodes,
-		struct gpu_err *err)
+		gpu_rollup_built_fn *built, void *ctx, struct gpu_err *err)
 {
-	sqlite3_stmt *hours = NULL, *del_node = NULL, *del_owner = NULL;
-	struct fold f = {0};
+	sqlite3_stmt *hours = gpu_db_prepare(db, hours_sql, err);
+	struct gpu_rollup_fold *f = NULL;
 	int rc = -1, step;
 
-	f.nodes = nodes;
-	gpu_hrows_init(&f.owners);
-	hours = gpu_db_prepare(db, hours_sql, err);
-	del_node = gpu_db_prepare(
-	    db, "DELETE FROM usage_hourly_node WHERE hour_ms = ?", err);
-	del_owner = gpu_db_prepare(
-	    db, "DELETE FROM usage_hourly_owner WHERE hour_ms = ?", err);
-	f.ins_node = gpu_hrow_insert_prepare(db, GPU_ROLLUP_NODE, err);
-	f.ins_owner = gpu_hrow_insert_prepare(db, GPU_ROLLUP_OWNER, err);
-	if (hours == NULL || del_node == NULL || del_owner == NULL ||
-	    f.ins_node == NULL || f.ins_owner == NULL)
+	if (hours == NULL || (f = fold_new(db, nodes, err)) == NULL)
 		goto out;
 	while ((step = sqlite3_step(hours)) == SQLITE_ROW) {
 		int64_t h = sqlite3_column_int64(hours, 0);
 
-		if ((nodes && step_one(del_node, h, err) != 0) ||
-		    step_one(del_owner, h, err) != 0 ||
+		if (built != NULL && built(ctx, h))
+			continue;
+		if (gpu_rollup_fold_begin(f, h, err) != 0 ||
 		    gpu_hrow_read(db, GPU_ROLLUP_HOURLY, h, h + GPU_HOUR_MS,
-				  fold_row, &f, err) != 0 ||
-		    fold_flush(&f, err) != 0)
+				  gpu_rollup_fold_row, f, err) != 0 ||
+		    gpu_rollup_fold_end(f, err) != 0)
 			goto out;
 	}
 	if (step != SQLITE_DONE) {
@@ -169,11 +218,7 @@ rebuild_derived(sqlite3 *db, const char *hours_sql, bool nodes,
 	rc = 0;
 out:
 	sqlite3_finalize(hours);
-	sqlite3_finalize(del_node);
-	sqlite3_finalize(del_owner);
-	sqlite3_finalize(f.ins_node);
-	sqlite3_finalize(f.ins_owner);
-	gpu_hrows_release(&f.owners);
+	gpu_rollup_fold_free(f);
 	return rc;
 }
 
@@ -183,7 +228,7 @@ gpu_rollup_fill_owners(sqlite3 *db, struct gpu_err *err)
 	return rebuild_derived(db,
 			       "SELECT DISTINCT hour_ms FROM usage_hourly"
 			       " ORDER BY hour_ms",
-			       false, err);
+			       false, NULL, NULL, err);
 }
 
 /* An hour row added to its day's row of usage_daily (a gpu_hrow_fn). */
@@ -417,7 +462,7 @@ gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
 	}
 	if (rebuild_derived(db,
 			    "SELECT hour_ms FROM dirty_hours ORDER BY hour_ms",
-			    true, err) != 0 ||
+			    true, built, ctx, err) != 0 ||
 	    rebuild_days(db, built, ctx, err) != 0)
 		goto out;
 	rc = gpu_db_exec(db, "DELETE FROM dirty_hours", err);
