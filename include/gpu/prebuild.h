@@ -32,9 +32,9 @@ typedef int gpu_owner_fn(void *ctx, int64_t job_key, int64_t *user,
  * every fact of which the load wrote as new, in time order for each
  * group, is summed here as a refresh would sum it from the facts (the
  * same groups, each summed in the same order, so the same doubles), and
- * written to usage_hourly with its node and owner rows; any other change to the hour (a row that
- * replaced another, a job record, an attribution) turns it off, and the
- * refresh then reads its facts as before.
+ * written to usage_hourly with its node and owner rows; any other change
+ * to the hour (a row that replaced another, a job record, an attribution)
+ * turns it off, and the refresh then reads its facts as before.
  */
 struct gpu_prebuild {
 	sqlite3 *db;

@@ -79,22 +79,16 @@ fold_new(sqlite3 *db, bool nodes, struct gpu_err *err)
 
 	f->nodes = nodes;
 	gpu_hrows_init(&f->owners);
-	f->del_node = gpu_db_prepare(
-	    db, "DELETE FROM usage_hourly_node WHERE hour_ms = ?", err);
-	f->del_owner = f->del_node == NULL
-			   ? NULL
-			   : gpu_db_prepare(db,
-					    "DELETE FROM usage_hourly_owner"
-					    " WHERE hour_ms = ?",
-					    err);
-	f->ins_node = f->del_owner == NULL
-			  ? NULL
-			  : gpu_hrow_insert_prepare(db, GPU_ROLLUP_NODE, err);
-	f->ins_owner =
-	    f->ins_node == NULL
-		? NULL
-		: gpu_hrow_insert_prepare(db, GPU_ROLLUP_OWNER, err);
-	if (f->ins_owner == NULL) {
+	if ((f->del_node = gpu_db_prepare(
+		 db, "DELETE FROM usage_hourly_node WHERE hour_ms = ?", err)) ==
+		NULL ||
+	    (f->del_owner = gpu_db_prepare(
+		 db, "DELETE FROM usage_hourly_owner WHERE hour_ms = ?",
+		 err)) == NULL ||
+	    (f->ins_node = gpu_hrow_insert_prepare(db, GPU_ROLLUP_NODE, err)) ==
+		NULL ||
+	    (f->ins_owner =
+		 gpu_hrow_insert_prepare(db, GPU_ROLLUP_OWNER, err)) == NULL) {
 		gpu_rollup_fold_free(f);
 		return NULL;
 	}
