@@ -923,8 +923,9 @@ run_all(struct run *r, char **files, int nfiles)
 		load(r, files[i], SAMPLES);
 	if (!r->failed && gpu_ingest_finish(r->ing, &err) != 0)
 		db_error(r, &err);
-	if (!r->failed && gpu_rollup_update_built(r->db, gpu_ingest_built,
-						  r->ing, NULL, &err) != 0)
+	if (!r->failed &&
+	    gpu_rollup_update_built(r->db, gpu_ingest_built, gpu_ingest_day,
+				    r->ing, NULL, &err) != 0)
 		db_error(r, &err);
 	if (!r->failed && o->has_keep &&
 	    gpu_retention_apply(r->db,

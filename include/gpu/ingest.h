@@ -10,6 +10,7 @@
 #include "gpu/alloc.h"
 #include "gpu/diag.h"
 #include "gpu/jobs.h"
+#include "gpu/rollup.h"
 #include "gpu/sample.h"
 
 /*
@@ -121,5 +122,12 @@ int gpu_ingest_finish(struct gpu_ingest *ing, struct gpu_err *err);
  * gpu_rollup_built_fn for gpu_rollup_update_built(); ctx: the run.
  */
 bool gpu_ingest_built(void *ctx, int64_t hour);
+
+/*
+ * What the run did with the usage_daily rows of the day starting at day
+ * (gpu/prebuild.h): a gpu_rollup_day_fn for gpu_rollup_update_built();
+ * ctx: the run.
+ */
+enum gpu_rollup_day gpu_ingest_day(void *ctx, int64_t day);
 
 #endif

@@ -35,6 +35,13 @@ typedef int gpu_owner_fn(void *ctx, int64_t job_key, int64_t *user,
  * written to usage_hourly with its node and owner rows; any other change
  * to the hour (a row that replaced another, a job record, an attribution)
  * turns it off, and the refresh then reads its facts as before.
+ *
+ * A day that starts at or after fresh_from is summed too, from its hour
+ * rows as they are written, and its usage_daily rows written when the
+ * hours move on to the next day (or at the end): the refresh keeps them
+ * when every hour of the day it finds dirty was built here. An hour
+ * written out of order, an hour of the day turned off or written after
+ * its rows, makes the day stale: the refresh sums it again.
  */
 struct gpu_prebuild {
 	sqlite3 *db;
@@ -50,6 +57,11 @@ struct gpu_prebuild {
 	void *owner_ctx;
 	sqlite3_stmt *del, *ins;
 	struct gpu_rollup_fold *fold; /* the node and owner rows */
+	struct gpu_hashmap days;      /* day -> enum gpu_rollup_day */
+	struct gpu_hrow_sink day;     /* the day being summed, */
+	bool summing, feeding;	      /* its rows, this hour's rows go there */
+	int64_t day_ms, day_last;     /* the day, its last hour summed */
+	sqlite3_stmt *del_day, *ins_day;
 };
 
 /* Start with no hour; release with gpu_prebuild_release(). */
@@ -82,5 +94,8 @@ int gpu_prebuild_finish(struct gpu_prebuild *p, struct gpu_err *err);
  * the prebuild).
  */
 bool gpu_prebuild_built(void *ctx, int64_t hour);
+
+/* What became of the usage_daily rows of the day starting at day. */
+enum gpu_rollup_day gpu_prebuild_day(struct gpu_prebuild *p, int64_t day);
 
 #endif

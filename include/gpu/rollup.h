@@ -30,14 +30,26 @@ int gpu_rollup_update(sqlite3 *db, size_t *hours, struct gpu_err *err);
  */
 typedef bool gpu_rollup_built_fn(void *ctx, int64_t hour);
 
+/* What a caller did with the usage_daily rows of the day starting at day. */
+enum gpu_rollup_day {
+	GPU_ROLLUP_DAY_NONE,	/* nothing */
+	GPU_ROLLUP_DAY_WRITTEN, /* wrote them from every hour row of the day */
+	GPU_ROLLUP_DAY_STALE	/* wrote them, and an hour changed since */
+};
+typedef enum gpu_rollup_day gpu_rollup_day_fn(void *ctx, int64_t day);
+
 /*
  * gpu_rollup_update(), but the hours for which built(ctx, hour) is true
  * keep the usage_hourly, usage_hourly_node and usage_hourly_owner rows
- * the caller wrote (gpu_rollup_fold_*()); their day rows are brought up
- * to date from them. built NULL: none.
+ * the caller wrote (gpu_rollup_fold_*()), and a day for which day(ctx,
+ * day) says GPU_ROLLUP_DAY_WRITTEN keeps its usage_daily rows when every
+ * dirty hour of it is built (else it is summed again from all its hour
+ * rows, as is a GPU_ROLLUP_DAY_STALE one). The other days' rows are
+ * brought up to date from their hour rows. built, day NULL: none.
  */
 int gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built,
-			    void *ctx, size_t *hours, struct gpu_err *err);
+			    gpu_rollup_day_fn *day, void *ctx, size_t *hours,
+			    struct gpu_err *err);
 
 /*
  * The node and owner rows of one hour (usage_hourly_node,

@@ -2238,6 +2238,14 @@ gpu_ingest_built(void *ctx, int64_t hour)
 	return gpu_prebuild_built(&ing->pre, hour);
 }
 
+enum gpu_rollup_day
+gpu_ingest_day(void *ctx, int64_t day)
+{
+	struct gpu_ingest *ing = ctx;
+
+	return gpu_prebuild_day(&ing->pre, day);
+}
+
 int64_t
 gpu_ingest_horizon(const struct gpu_ingest *ing)
 {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gpu/db.h"
+#include "gpu/time.h"
 
 /* What became of an hour the load wrote facts into. */
 enum state {
@@ -12,6 +13,22 @@ enum state {
 	WRITTEN, /* its usage_hourly rows are written */
 	OFF	 /* the refresh reads its facts */
 };
+
+/* What became of a day the load wrote hours of (days). */
+enum day_state {
+	DAY_SUMMING = 1, /* p->day_ms, its rows in p->day */
+	DAY_WRITTEN,	 /* its usage_daily rows are written */
+	DAY_STALE	 /* the refresh sums it again */
+};
+
+/* Insert a day row (a gpu_hrow_fn; ctx: the prebuild). */
+static int
+insert_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	struct gpu_prebuild *p = ctx;
+
+	return gpu_hrow_insert(p->ins_day, GPU_ROLLUP_DAILY, r, err);
+}
 
 void
 gpu_prebuild_init(struct gpu_prebuild *p, sqlite3 *db, int64_t fresh_from,
@@ -25,6 +42,8 @@ gpu_prebuild_init(struct gpu_prebuild *p, sqlite3 *db, int64_t fresh_from,
 	gpu_hashmap_init(&p->state);
 	for (int i = 0; i < GPU_PREBUILD_OPEN; i++)
 		gpu_hrows_init(&p->open[i].rows);
+	gpu_hashmap_init(&p->days);
+	gpu_hrow_sink_init(&p->day, true, insert_day, p);
 }
 
 void
@@ -38,6 +57,102 @@ gpu_prebuild_release(struct gpu_prebuild *p)
 	p->del = p->ins = NULL;
 	gpu_rollup_fold_free(p->fold);
 	p->fold = NULL;
+	gpu_hashmap_release(&p->days);
+	gpu_hrow_sink_release(&p->day);
+	sqlite3_finalize(p->del_day);
+	sqlite3_finalize(p->ins_day);
+	p->del_day = p->ins_day = NULL;
+}
+
+/* The day of an hour, as the day rows have it. */
+static int64_t
+day_of(int64_t hour)
+{
+	return gpu_period_start(GPU_PERIOD_DAY, hour);
+}
+
+/* The state slot of day d, added as 0 when new (*added says so). */
+static uint64_t *
+day_slot(struct gpu_prebuild *p, int64_t d, bool *added)
+{
+	return &gpu_hashmap_at(&p->days,
+			       gpu_hashmap_put(&p->days, &d, sizeof(d), added))
+		    ->val;
+}
+
+/* Day d's rows would not hold its hours: the refresh sums it again. */
+static void
+day_stale(struct gpu_prebuild *p, int64_t d)
+{
+	if (d < p->fresh_from)
+		return; /* never summed here */
+	*day_slot(p, d, NULL) = DAY_STALE;
+	if (p->summing && p->day_ms == d) {
+		p->summing = p->feeding = false;
+		gpu_hrows_clear(&p->day.day);
+	}
+}
+
+/* Write the rows of the day summed (its stored rows replaced). */
+static int
+day_write(struct gpu_prebuild *p, struct gpu_err *err)
+{
+	p->summing = p->feeding = false;
+	sqlite3_reset(p->del_day);
+	sqlite3_bind_int64(p->del_day, 1, p->day_ms);
+	if (sqlite3_step(p->del_day) != SQLITE_DONE)
+		return gpu_db_error(p->db, err);
+	if (gpu_hrow_sink_flush(&p->day, err) != 0)
+		return -1;
+	*day_slot(p, p->day_ms, NULL) = DAY_WRITTEN;
+	return 0;
+}
+
+/*
+ * Hour is about to be written: whether its rows go to its day's sums
+ * (p->feeding). A day is summed from its first hour written on, while
+ * its hours come in order; a day before fresh_from never is.
+ */
+static int
+day_hour(struct gpu_prebuild *p, int64_t hour, struct gpu_err *err)
+{
+	int64_t d = day_of(hour);
+	uint64_t *st;
+	bool added;
+
+	p->feeding = false;
+	if (p->summing && p->day_ms != d && day_write(p, err) != 0)
+		return -1;
+	if (d < p->fresh_from)
+		return 0;
+	st = day_slot(p, d, &added);
+	if (added) {
+		if (p->del_day == NULL &&
+		    (p->del_day = gpu_db_prepare(
+			 p->db, "DELETE FROM usage_daily WHERE day_ms = ?",
+			 err)) == NULL)
+			return -1;
+		if (p->ins_day == NULL &&
+		    (p->ins_day = gpu_hrow_insert_prepare(
+			 p->db, GPU_ROLLUP_DAILY, err)) == NULL)
+			return -1;
+		*st = DAY_SUMMING;
+		p->summing = p->feeding = true;
+		p->day_ms = d;
+		p->day_last = hour;
+		return 0;
+	}
+	if (*st == DAY_WRITTEN)
+		*st = DAY_STALE; /* an hour after its rows */
+	if (*st != DAY_SUMMING)
+		return 0;
+	if (hour <= p->day_last) {
+		day_stale(p, d); /* out of order: the sums would differ */
+		return 0;
+	}
+	p->day_last = hour;
+	p->feeding = true;
+	return 0;
 }
 
 /* The state slot of hour, or NULL when the load has not built it. */
@@ -77,6 +192,7 @@ gpu_prebuild_off(struct gpu_prebuild *p, int64_t hour)
 	uint64_t *st = state_of(p, hour);
 	int i;
 
+	day_stale(p, day_of(hour));
 	if (st == NULL || *st == OFF)
 		return;
 	if (*st == OPEN && (i = open_index(p, hour)) >= 0)
@@ -98,6 +214,12 @@ gpu_prebuild_owners_changed(struct gpu_prebuild *p)
 			e->val = OFF;
 	}
 	p->written = false;
+	/* Their days' rows too. */
+	n = gpu_hashmap_count(&p->days);
+	for (size_t i = 0; i < n; i++)
+		gpu_hashmap_at(&p->days, i)->val = DAY_STALE;
+	p->summing = p->feeding = false;
+	gpu_hrows_clear(&p->day.day);
 }
 
 /* Write an hour row and fold it into its node and owner rows. */
@@ -106,9 +228,10 @@ insert_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 {
 	struct gpu_prebuild *p = ctx;
 
-	if (gpu_hrow_insert(p->ins, GPU_ROLLUP_HOURLY, r, err) != 0)
+	if (gpu_hrow_insert(p->ins, GPU_ROLLUP_HOURLY, r, err) != 0 ||
+	    gpu_rollup_fold_row(p->fold, r, err) != 0)
 		return -1;
-	return gpu_rollup_fold_row(p->fold, r, err);
+	return p->feeding ? gpu_hrow_sink_hour(&p->day, r, err) : 0;
 }
 
 /*
@@ -177,6 +300,8 @@ write_open(struct gpu_prebuild *p, int i, struct gpu_err *err)
 	if (resolve(p, i, &out, &ok, err) != 0)
 		goto out;
 	if (ok) {
+		if (day_hour(p, hour, err) != 0)
+			goto out;
 		sqlite3_reset(p->del);
 		sqlite3_bind_int64(p->del, 1, hour);
 		if (sqlite3_step(p->del) != SQLITE_DONE) {
@@ -191,6 +316,9 @@ write_open(struct gpu_prebuild *p, int i, struct gpu_err *err)
 		p->written = true;
 	}
 	*state_of(p, hour) = ok ? WRITTEN : OFF;
+	if (!ok)
+		day_stale(p, day_of(hour)); /* read from its facts */
+	p->feeding = false;
 	close_open(p, i);
 	rc = 0;
 out:
@@ -246,10 +374,17 @@ gpu_prebuild_add(struct gpu_prebuild *p, const int64_t *k,
 int
 gpu_prebuild_finish(struct gpu_prebuild *p, struct gpu_err *err)
 {
-	while (p->nopen > 0)
-		if (write_open(p, p->nopen - 1, err) != 0)
+	while (p->nopen > 0) {
+		int old = 0;
+
+		/* Oldest first: a day's hours are summed in order. */
+		for (int j = 1; j < p->nopen; j++)
+			if (p->open[j].hour < p->open[old].hour)
+				old = j;
+		if (write_open(p, old, err) != 0)
 			return -1;
-	return 0;
+	}
+	return p->summing ? day_write(p, err) : 0;
 }
 
 bool
@@ -259,4 +394,16 @@ gpu_prebuild_built(void *ctx, int64_t hour)
 	uint64_t *st = state_of(p, hour);
 
 	return st != NULL && *st == WRITTEN;
+}
+
+enum gpu_rollup_day
+gpu_prebuild_day(struct gpu_prebuild *p, int64_t day)
+{
+	size_t i = gpu_hashmap_find(&p->days, &day, sizeof(day));
+
+	if (i == GPU_HASHMAP_NONE)
+		return GPU_ROLLUP_DAY_NONE;
+	return gpu_hashmap_at(&p->days, i)->val == DAY_WRITTEN
+		   ? GPU_ROLLUP_DAY_WRITTEN
+		   : GPU_ROLLUP_DAY_STALE;
 }

@@ -298,11 +298,13 @@ day_stored(sqlite3_stmt *any, int64_t d, bool *yes, struct gpu_err *err)
  * row, hour by hour. Day rows
  * sum their hours in hour order either way, so both give the same
  * doubles, and a batch touches the day rows of its own hours only: a
- * day's last batch costs what its first did.
+ * day's last batch costs what its first did. A day whose rows the caller
+ * wrote (day()) is kept when every dirty hour of it is built, and
+ * rebuilt otherwise.
  */
 static int
-rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
-	     struct gpu_err *err)
+rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, gpu_rollup_day_fn *day,
+	     void *ctx, struct gpu_err *err)
 {
 	sqlite3_stmt *days = NULL, *del = NULL, *ins = NULL, *dh = NULL;
 	sqlite3_stmt *any = NULL;
@@ -337,7 +339,13 @@ rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
 		int64_t d = sqlite3_column_int64(days, 0);
 		int r =
 		    day_hours(dh, d, built, ctx, &hours, &nh, &cap, &add, err);
+		enum gpu_rollup_day w =
+		    day != NULL ? day(ctx, d) : GPU_ROLLUP_DAY_NONE;
 
+		if (r == 0 && add && w == GPU_ROLLUP_DAY_WRITTEN)
+			continue;
+		if (w != GPU_ROLLUP_DAY_NONE)
+			add = false; /* the caller's rows: the day again */
 		/*
 		 * A day with no stored rows yet (a first load, a new day) is
 		 * summed in memory and written once, however many hours.
@@ -405,12 +413,13 @@ drop_purged(sqlite3 *db, struct gpu_err *err)
 int
 gpu_rollup_update(sqlite3 *db, size_t *hours, struct gpu_err *err)
 {
-	return gpu_rollup_update_built(db, NULL, NULL, hours, err);
+	return gpu_rollup_update_built(db, NULL, NULL, NULL, hours, err);
 }
 
 int
-gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
-			size_t *hours, struct gpu_err *err)
+gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built,
+			gpu_rollup_day_fn *day, void *ctx, size_t *hours,
+			struct gpu_err *err)
 {
 	sqlite3_stmt *dirty = NULL, *del = NULL, *ins = NULL;
 	size_t n = 0;
@@ -457,7 +466,7 @@ gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built, void *ctx,
 	if (rebuild_derived(db,
 			    "SELECT hour_ms FROM dirty_hours ORDER BY hour_ms",
 			    true, built, ctx, err) != 0 ||
-	    rebuild_days(db, built, ctx, err) != 0)
+	    rebuild_days(db, built, day, ctx, err) != 0)
 		goto out;
 	rc = gpu_db_exec(db, "DELETE FROM dirty_hours", err);
 	if (rc == 0 && hours != NULL)

@@ -101,8 +101,9 @@ dump(sqlite3 *db, struct gpu_buf *b)
  * first unless jobs_last); count the hours it built into *built.
  */
 static void
-load(sqlite3 *db, const struct gpu_sample *s, int n, const struct gpu_job *j,
-     int nj, bool jobs_last, int *built)
+load_days(sqlite3 *db, const struct gpu_sample *s, int n,
+	  const struct gpu_job *j, int nj, bool jobs_last, int *built,
+	  int *kept)
 {
 	struct gpu_ingest_opts o = {60};
 	struct gpu_err err;
@@ -129,10 +130,31 @@ load(sqlite3 *db, const struct gpu_sample *s, int n, const struct gpu_job *j,
 	while (sqlite3_step(st) == SQLITE_ROW)
 		*built += gpu_ingest_built(ing, sqlite3_column_int64(st, 0));
 	sqlite3_finalize(st);
-	assert_int_equal(
-	    gpu_rollup_update_built(db, gpu_ingest_built, ing, NULL, &err), 0);
+	*kept = 0;
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT DISTINCT hour_ms / 86400000"
+					    " * 86400000 FROM dirty_hours",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		*kept += gpu_ingest_day(ing, sqlite3_column_int64(st, 0)) ==
+			 GPU_ROLLUP_DAY_WRITTEN;
+	sqlite3_finalize(st);
+	assert_int_equal(gpu_rollup_update_built(db, gpu_ingest_built,
+						 gpu_ingest_day, ing, NULL,
+						 &err),
+			 0);
 	gpu_ingest_free(ing);
 	assert_int_equal(gpu_db_commit(db, &err), 0);
+}
+
+static void
+load(sqlite3 *db, const struct gpu_sample *s, int n, const struct gpu_job *j,
+     int nj, bool jobs_last, int *built)
+{
+	int kept;
+
+	load_days(db, s, n, j, nj, jobs_last, built, &kept);
 }
 
 /*
@@ -322,6 +344,104 @@ test_prebuild_repeat_and_order(void **state)
 	assert_as_rebuilt(f->db);
 }
 
+/*
+ * Days summed as their hours are written: kept when their hours came in
+ * order, summed again when an hour came late, out of order, or changed
+ * after the day's rows were written.
+ */
+static void
+test_prebuild_days(void **state)
+{
+	struct fixture *f = *state;
+	static struct gpu_sample s[1300];
+	int n, built, kept;
+
+	/* 22:00 on the 28th to 04:00 on the 30th, in order: three days. */
+	n = fill(s, T + 6 * HOUR, 30);
+	load_days(f->db, s, n, NULL, 0, false, &built, &kept);
+	assert_int_equal(built, 30);
+	assert_int_equal(kept, 3);
+	assert_as_rebuilt(f->db);
+	/* Appended: the 30th had rows (summed as before), the 1st is new. */
+	n = fill(s, T + 36 * HOUR, 24);
+	load_days(f->db, s, n, NULL, 0, false, &built, &kept);
+	assert_int_equal(built, 24);
+	assert_int_equal(kept, 1);
+	assert_as_rebuilt(f->db);
+}
+
+static void
+test_prebuild_days_late(void **state)
+{
+	struct fixture *f = *state;
+	static struct gpu_sample s[2700];
+	const int64_t d = T + 8 * HOUR; /* 2026-11-29T00:00Z */
+	int n = 0, built, kept;
+
+	/*
+	 * The 29th in order; the 30th with its 05:00 after its 09:00; the
+	 * 1st in order; then a sample of the 29th's 23:00, whose hour was
+	 * written long before (read again from its facts).
+	 */
+	n += fill(s + n, d, 24);
+	n += fill(s + n, d + 24 * HOUR, 5);
+	n += fill(s + n, d + 30 * HOUR, 4);
+	n += fill(s + n, d + 29 * HOUR, 1);
+	n += fill(s + n, d + 34 * HOUR, 14);
+	n += fill(s + n, d + 48 * HOUR, 24);
+	s[n] = sample(d + 23 * HOUR + MIN, "a1", 0, 50, "");
+	n++;
+	load_days(f->db, s, n, NULL, 0, false, &built, &kept);
+	assert_int_equal(kept, 1); /* the 1st */
+	assert_as_rebuilt(f->db);
+}
+
+static void
+test_prebuild_days_changed(void **state)
+{
+	struct fixture *f = *state;
+	static struct gpu_sample s[2000];
+	struct gpu_job j[] = {job("7", "ann", "p1"), job("8", "bob", "p2")};
+	const int64_t d = T + 8 * HOUR; /* 2026-11-29T00:00Z */
+	int n = 0, built, kept;
+
+	/*
+	 * The 29th without its 23:00, the 30th, then the 29th's 23:00 (read
+	 * from its facts: the 29th is summed again).
+	 */
+	n += fill(s + n, d, 23);
+	n += fill(s + n, d + 24 * HOUR, 6);
+	n += fill(s + n, d + 23 * HOUR, 1);
+	load_days(f->db, s, n, NULL, 0, false, &built, &kept);
+	assert_int_equal(built, 29); /* not the late hour */
+	assert_int_equal(kept, 1);   /* the 30th */
+	assert_as_rebuilt(f->db);
+
+	/* Job records after the samples: no day rows are kept. */
+	n = fill(s, d + 48 * HOUR, 30);
+	load_days(f->db, s, n, j, 2, true, &built, &kept);
+	assert_int_equal(kept, 0);
+	assert_as_rebuilt(f->db);
+
+	/*
+	 * Two groups of an hour of the 3rd that meet once job 8's owner is
+	 * resolved (a GPU's samples without, then with, their owner): that
+	 * hour is read from its facts, and its day summed again.
+	 */
+	n = fill(s, d + 96 * HOUR, 30);
+	for (int i = 0; i < n; i++)
+		if (s[i].ts_ms >= d + 100 * HOUR &&
+		    s[i].ts_ms < d + 101 * HOUR && s[i].gpu == 2 &&
+		    s[i].ts_ms >= d + 100 * HOUR + 30 * MIN) {
+			s[i].user = str("bob");
+			s[i].project = str("p2");
+		}
+	load_days(f->db, s, n, j, 2, false, &built, &kept);
+	assert_int_equal(built, 29);
+	assert_int_equal(kept, 1); /* the 4th */
+	assert_as_rebuilt(f->db);
+}
+
 /* The module alone: a group summed out of time order is not built. */
 static void
 test_prebuild_group_order(void **state)
@@ -349,11 +469,78 @@ test_prebuild_group_order(void **state)
 	gpu_prebuild_release(&p);
 }
 
+/*
+ * The module alone, hours handed over out of order (which a load's new
+ * facts never are): an hour written before an earlier one of its day, or
+ * after its day's rows, leaves the day to the refresh.
+ */
+/* Hand hours to a prebuild from day d, as a new fact each, then finish. */
+static void
+add_hours(struct gpu_prebuild *p, int64_t d, const int *hours, size_t n)
+{
+	int64_t k[GPU_HK_N] = {0, 1, 0, -1, 0, 0, 0, 0, 0, 0};
+	struct gpu_err err;
+	bool built;
+
+	for (size_t i = 0; i < n; i++) {
+		struct gpu_sample a =
+		    sample(d + hours[i] * HOUR + MIN, "a1", 0, 10, "");
+
+		k[GPU_HK_TIME] = d + hours[i] * HOUR;
+		assert_int_equal(gpu_prebuild_add(p, k, &a, &built, &err), 0);
+		assert_true(built);
+	}
+	assert_int_equal(gpu_prebuild_finish(p, &err), 0);
+}
+
+static void
+test_prebuild_day_order(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_prebuild p;
+	const int64_t d = T + 8 * HOUR; /* 2026-11-29T00:00Z */
+	static const int late[] = {10, 11, 12, 13, 9, 30, 31, 32};
+	static const int after[] = {6, 7, 8, 30, 31, 32, 9};
+
+	/*
+	 * Three hours open, the oldest written to make room: the 29th's
+	 * 09:00 is written after its 11:00, so the 29th is left to the
+	 * refresh; the 30th's hours came in order.
+	 */
+	gpu_prebuild_init(&p, f->db, d, NULL, NULL);
+	add_hours(&p, d, late, sizeof(late) / sizeof(late[0]));
+	assert_int_equal(gpu_prebuild_day(&p, d), GPU_ROLLUP_DAY_STALE);
+	assert_int_equal(gpu_prebuild_day(&p, d + 24 * HOUR),
+			 GPU_ROLLUP_DAY_WRITTEN);
+	assert_int_equal(gpu_prebuild_day(&p, d + 48 * HOUR),
+			 GPU_ROLLUP_DAY_NONE);
+	gpu_prebuild_release(&p);
+	/*
+	 * The 2nd's 09:00 is written after the 3rd's 06:00 (so after the
+	 * 2nd's rows), and the 3rd's 07:00 after the 3rd's rows.
+	 */
+	gpu_prebuild_init(&p, f->db, d + 96 * HOUR, NULL, NULL);
+	add_hours(&p, d + 96 * HOUR, after, sizeof(after) / sizeof(after[0]));
+	assert_int_equal(gpu_prebuild_day(&p, d + 96 * HOUR),
+			 GPU_ROLLUP_DAY_STALE);
+	assert_int_equal(gpu_prebuild_day(&p, d + 120 * HOUR),
+			 GPU_ROLLUP_DAY_STALE);
+	gpu_prebuild_release(&p);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_prebuild_first_load, wh_setup,
+					    wh_teardown),
+	    cmocka_unit_test_setup_teardown(test_prebuild_days, wh_setup,
+					    wh_teardown),
+	    cmocka_unit_test_setup_teardown(test_prebuild_days_late, wh_setup,
+					    wh_teardown),
+	    cmocka_unit_test_setup_teardown(test_prebuild_days_changed,
+					    wh_setup, wh_teardown),
+	    cmocka_unit_test_setup_teardown(test_prebuild_day_order, wh_setup,
 					    wh_teardown),
 	    cmocka_unit_test_setup_teardown(test_prebuild_appends_and_overlaps,
 					    wh_setup, wh_teardown),
