@@ -101,6 +101,10 @@ dataset() { # dataset SIZE -> prints the path of the CSV
 measure() {
 	case $skip in *" $2 "*) return 0 ;; esac
 	sh -c "$3"
+	# Whatever the setup or the command before wrote (a warehouse copied
+	# for a re-ingest, a load's pages) reaches the disk now, not inside
+	# the next timed command.
+	sync
 	t0=$(date +%s%N)
 	if /usr/bin/time -f '%M' -o "$w/time" sh -c "$4" >"$w/out.$2" 2>"$w/err"; then
 		t1=$(date +%s%N)
