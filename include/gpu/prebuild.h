@@ -49,8 +49,10 @@ struct gpu_prebuild {
 	struct gpu_hashmap state; /* hour -> enum state */
 	struct {
 		int64_t hour;
+		uint64_t gen; /* this hour's opening, for hints */
 		struct gpu_hrows rows;
 	} open[GPU_PREBUILD_OPEN];
+	uint64_t gen;
 	int nopen;
 	bool written; /* an hour was written */
 	gpu_owner_fn *owner;
@@ -70,13 +72,25 @@ void gpu_prebuild_init(struct gpu_prebuild *p, sqlite3 *db, int64_t fresh_from,
 void gpu_prebuild_release(struct gpu_prebuild *p);
 
 /*
+ * Where a unit's row of an open hour was: the caller keeps one per unit
+ * (zeroed at first), and the next fact of the unit tries that row before
+ * the hash of its keys, which misses the cache when units take turns.
+ */
+struct gpu_prebuild_hint {
+	uint64_t gen;
+	size_t row;
+};
+
+/*
  * Sum a new fact, keys k (GPU_HK_TIME its hour, the owner keys the
  * sample's own, GPU_HK_CATEGORY 0), into its hour. Sets *built when the
  * hour is still built here: then the caller marks it dirty without
- * gpu_prebuild_off(). Returns 0, or -1 with err filled.
+ * gpu_prebuild_off(). hint (may be NULL): the fact's unit's. Returns 0,
+ * or -1 with err filled.
  */
 int gpu_prebuild_add(struct gpu_prebuild *p, const int64_t *k,
-		     const struct gpu_sample *smp, bool *built,
+		     const struct gpu_sample *smp,
+		     struct gpu_prebuild_hint *hint, bool *built,
 		     struct gpu_err *err);
 
 /* The hour starting at hour changed otherwise: the refresh reads it. */

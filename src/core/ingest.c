@@ -62,6 +62,13 @@ struct seen {
 	int64_t key; /* node_id or job_key */
 	int64_t min_ms, max_ms;
 	bool has_ts;
+	/*
+	 * A node's whole GPUs by index: their entry in gpus + 1, 0 for none
+	 * yet (two array reads where a hash lookup missed the cache on
+	 * every row: the row before is another GPU).
+	 */
+	uint32_t *unit;
+	size_t nunit;
 };
 
 struct gpu_seen {
@@ -88,6 +95,7 @@ struct gpu_seen {
 	int64_t job_key; /* the job it was last attributed to, and */
 	size_t job;	 /* that job's entry in jobs */
 	unsigned newest_gen; /* loaded at hi_ms when newest_gen is the run's */
+	struct gpu_prebuild_hint hint; /* its row of its open hour */
 };
 
 #define NO_ATTR SIZE_MAX
@@ -363,7 +371,7 @@ struct gpu_ingest {
 	struct cursor cur;
 
 	struct gpu_hashmap node_map, name_map[4], job_map, hour_map;
-	struct gpu_hashmap gpu_map; /* unit_code() -> entry in gpus */
+	struct gpu_hashmap gpu_map; /* a MIG slice's unit_code() -> gpus */
 
 	/*
 	 * Attribution: has_allocs says whether any allocation is stored;
@@ -712,6 +720,8 @@ gpu_ingest_free(struct gpu_ingest *ing)
 	for (size_t i = 0; i < ing->ngpus; i++)
 		free(ing->gpus[i].uuid);
 	free(ing->gpus);
+	for (size_t i = 0; i < ing->nnodes; i++)
+		free(ing->nodes[i].unit);
 	free(ing->nodes);
 	free(ing->jobs);
 	free(ing->source);
@@ -846,6 +856,8 @@ seen_of(struct gpu_ingest *ing, struct gpu_hashmap *m, struct seen **arr, size_t
 	*arr = gpu_xreallocarray(*arr, *n + 1, sizeof(**arr));
 	(*arr)[*n].key = key;
 	(*arr)[*n].has_ts = false;
+	(*arr)[*n].unit = NULL;
+	(*arr)[*n].nunit = 0;
 	*slot = (uint64_t)*n;
 	return &(*arr)[(*n)++];
 }
@@ -863,27 +875,56 @@ widen(struct seen *e, int64_t ts)
 	}
 }
 
-/* The run's entry for unit (gpu, mig) of node node_id, first seen at ts. */
-static struct gpu_seen *
-gpu_entry(struct gpu_ingest *ing, int64_t node_id, int gpu, int mig, int64_t ts)
+/* A new entry in gpus for unit (gpu, mig) of node node_id, seen at ts. */
+static size_t
+new_unit(struct gpu_ingest *ing, int64_t node_id, int gpu, int mig, int64_t ts)
 {
-	bool added;
-	uint64_t *slot = code_slot(&ing->gpu_map, unit_code(node_id, gpu, mig),
-				   &added);
 	struct gpu_seen *g;
 
-	if (added) {
-		ing->gpus = gpu_xreallocarray(ing->gpus, ing->ngpus + 1,
-					      sizeof(*ing->gpus));
-		g = &ing->gpus[ing->ngpus];
-		memset(g, 0, sizeof(*g));
-		g->node_id = node_id;
-		g->gpu = gpu;
-		g->mig = mig;
-		g->min_ms = g->max_ms = ts;
-		g->attr = NO_ATTR;
-		*slot = ing->ngpus++;
+	ing->gpus =
+	    gpu_xreallocarray(ing->gpus, ing->ngpus + 1, sizeof(*ing->gpus));
+	g = &ing->gpus[ing->ngpus];
+	memset(g, 0, sizeof(*g));
+	g->node_id = node_id;
+	g->gpu = gpu;
+	g->mig = mig;
+	g->min_ms = g->max_ms = ts;
+	g->attr = NO_ATTR;
+	return ing->ngpus++;
+}
+
+/*
+ * The run's entry for unit (gpu, mig) of node (node_id), first seen at
+ * ts: a whole GPU by the node's index, a MIG slice by its code.
+ */
+static struct gpu_seen *
+gpu_entry(struct gpu_ingest *ing, struct seen *node, int64_t node_id, int gpu,
+	  int mig, int64_t ts)
+{
+	bool added;
+	uint64_t *slot;
+
+	if (mig < 0 && gpu >= 0) {
+		size_t i = (size_t)gpu;
+
+		if (i < node->nunit && node->unit[i] != 0)
+			return &ing->gpus[node->unit[i] - 1];
+		if (i >= node->nunit) {
+			size_t n = i + 1 > 2 * node->nunit ? i + 1
+							   : 2 * node->nunit;
+
+			node->unit = gpu_xreallocarray(node->unit, n,
+						       sizeof(*node->unit));
+			memset(node->unit + node->nunit, 0,
+			       (n - node->nunit) * sizeof(*node->unit));
+			node->nunit = n;
+		}
+		node->unit[i] = (uint32_t)new_unit(ing, node_id, gpu, mig, ts) + 1;
+		return &ing->gpus[node->unit[i] - 1];
 	}
+	slot = code_slot(&ing->gpu_map, unit_code(node_id, gpu, mig), &added);
+	if (added)
+		*slot = new_unit(ing, node_id, gpu, mig, ts);
 	return &ing->gpus[*slot];
 }
 
@@ -1396,10 +1437,10 @@ known_new(struct gpu_ingest *ing, struct gpu_seen *g, const struct fact *f)
 	return true;
 }
 
-/* Sum new fact f into its hour's rollup rows (gpu/prebuild.h). */
+/* Sum new fact f, of unit g, into its hour's rollup rows (gpu/prebuild.h). */
 static int
-prebuild(struct gpu_ingest *ing, const struct fact *f, bool *built,
-	 struct gpu_err *err)
+prebuild(struct gpu_ingest *ing, struct gpu_seen *g, const struct fact *f,
+	 bool *built, struct gpu_err *err)
 {
 	int64_t k[GPU_HK_N];
 	struct gpu_sample smp;
@@ -1429,7 +1470,7 @@ prebuild(struct gpu_ingest *ing, const struct fact *f, bool *built,
 	if (f->key[0] != 0) /* the sums ask only whether there is a job */
 		smp.job_id = (struct gpu_str){"?", 1};
 	smp.share28 = f->share28;
-	return gpu_prebuild_add(&ing->pre, k, &smp, built, err);
+	return gpu_prebuild_add(&ing->pre, k, &smp, &g->hint, built, err);
 }
 
 /* Write f over its stored row, as written by run ingest_id. */
@@ -1615,7 +1656,7 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 		snprintf(f.mig_text, sizeof(f.mig_text), "%d", s->mig);
 	else
 		f.mig_text[0] = '\0';
-	g = gpu_entry(ing, f.node_id, f.gpu, f.mig, f.ts_ms);
+	g = gpu_entry(ing, node, f.node_id, f.gpu, f.mig, f.ts_ms);
 	/*
 	 * A sample's own job wins; else the allocation holding its GPU.
 	 * Allocations name whole GPUs: a MIG slice keeps the job it carries.
@@ -1641,7 +1682,7 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 	if (known_new(ing, g, &f)) {
 		ing->batch[ing->nbatch++] = f;
 		ing->c.inserted++;
-		if (prebuild(ing, &f, &built, err) != 0)
+		if (prebuild(ing, g, &f, &built, err) != 0)
 			return -1;
 		if (ing->nbatch == BATCH && flush_batch(ing, err) != 0)
 			return -1;

@@ -328,9 +328,11 @@ out:
 
 int
 gpu_prebuild_add(struct gpu_prebuild *p, const int64_t *k,
-		 const struct gpu_sample *smp, bool *built, struct gpu_err *err)
+		 const struct gpu_sample *smp, struct gpu_prebuild_hint *hint,
+		 bool *built, struct gpu_err *err)
 {
 	int64_t hour = k[GPU_HK_TIME];
+	struct gpu_hrows *rows;
 	struct gpu_hrow *r;
 	uint64_t *st;
 	bool added, created;
@@ -353,14 +355,27 @@ gpu_prebuild_add(struct gpu_prebuild *p, const int64_t *k,
 			if (write_open(p, old, err) != 0)
 				return -1;
 		}
-		p->open[p->nopen++].hour = hour;
+		p->open[p->nopen].hour = hour;
+		p->open[p->nopen++].gen = ++p->gen;
 	} else if (*st != OPEN) {
 		/* A new fact in an hour already written: read it again. */
 		gpu_prebuild_off(p, hour);
 		return 0;
 	}
 	i = open_index(p, hour);
-	r = gpu_hrows_put(&p->open[i].rows, k, &created);
+	rows = &p->open[i].rows;
+	if (hint != NULL && hint->gen == p->open[i].gen &&
+	    hint->row < gpu_hrows_count(rows) &&
+	    memcmp(rows->rows[hint->row].k, k, sizeof(rows->rows->k)) == 0) {
+		r = &rows->rows[hint->row];
+		created = false;
+	} else {
+		r = gpu_hrows_put(rows, k, &created);
+		if (hint != NULL) {
+			hint->gen = p->open[i].gen;
+			hint->row = (size_t)(r - rows->rows);
+		}
+	}
 	if (!created && smp->ts_ms <= r->s.last_ms) {
 		/* Out of time order within a group: sums would differ. */
 		gpu_prebuild_off(p, hour);

@@ -455,14 +455,14 @@ test_prebuild_group_order(void **state)
 	bool built;
 
 	gpu_prebuild_init(&p, f->db, T, NULL, NULL);
-	assert_int_equal(gpu_prebuild_add(&p, k, &a, &built, &err), 0);
+	assert_int_equal(gpu_prebuild_add(&p, k, &a, NULL, &built, &err), 0);
 	assert_true(built);
-	assert_int_equal(gpu_prebuild_add(&p, k, &b, &built, &err), 0);
+	assert_int_equal(gpu_prebuild_add(&p, k, &b, NULL, &built, &err), 0);
 	assert_false(built);
 	/* Before fresh_from: never built. */
 	k[GPU_HK_TIME] = T - HOUR;
 	a.ts_ms = T - 30 * MIN;
-	assert_int_equal(gpu_prebuild_add(&p, k, &a, &built, &err), 0);
+	assert_int_equal(gpu_prebuild_add(&p, k, &a, NULL, &built, &err), 0);
 	assert_false(built);
 	assert_int_equal(gpu_prebuild_finish(&p, &err), 0);
 	assert_false(gpu_prebuild_built(&p, T));
@@ -487,7 +487,8 @@ add_hours(struct gpu_prebuild *p, int64_t d, const int *hours, size_t n)
 		    sample(d + hours[i] * HOUR + MIN, "a1", 0, 10, "");
 
 		k[GPU_HK_TIME] = d + hours[i] * HOUR;
-		assert_int_equal(gpu_prebuild_add(p, k, &a, &built, &err), 0);
+		assert_int_equal(gpu_prebuild_add(p, k, &a, NULL, &built, &err),
+				 0);
 		assert_true(built);
 	}
 	assert_int_equal(gpu_prebuild_finish(p, &err), 0);
@@ -528,6 +529,89 @@ test_prebuild_day_order(void **state)
 	gpu_prebuild_release(&p);
 }
 
+/* No job has an owner (a gpu_owner_fn). */
+static int
+no_owner(void *ctx, int64_t job_key, int64_t *user, int64_t *project,
+	 struct gpu_err *err)
+{
+	(void)ctx;
+	(void)job_key;
+	(void)err;
+	*user = *project = 0;
+	return 0;
+}
+
+/* usage_hourly as text, then emptied. */
+static void
+take_hours(sqlite3 *db, struct gpu_buf *out)
+{
+	sqlite3_stmt *st;
+	struct gpu_err err;
+
+	gpu_buf_init(out);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+			       "SELECT hour_ms, node_id, gpu, job_key,"
+			       " samples, last_ms, quote(busy)"
+			       " FROM usage_hourly",
+			       -1, &st, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		for (int c = 0; c < 7; c++)
+			gpu_buf_addf(out, "%s%c", sqlite3_column_text(st, c),
+				     c == 6 ? '\n' : '|');
+	sqlite3_finalize(st);
+	assert_int_equal(gpu_db_exec(db, "DELETE FROM usage_hourly;", &err), 0);
+}
+
+/*
+ * Hints (a unit's row of its open hour, tried before the hash) change no
+ * sum: units taking turns, a unit whose job changes within an hour and
+ * back, and hours closed and their slots reused.
+ */
+static void
+test_prebuild_hint(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_prebuild_hint hints[3];
+	struct gpu_buf with, without;
+	struct gpu_err err;
+
+	for (int pass = 0; pass < 2; pass++) {
+		struct gpu_prebuild p;
+
+		memset(hints, 0, sizeof(hints));
+		gpu_prebuild_init(&p, f->db, T, no_owner, NULL);
+		for (int64_t t = T; t < T + 6 * HOUR; t += 5 * MIN)
+			for (int u = 0; u < 3; u++) {
+				int64_t k[GPU_HK_N] = {0, 1, u, -1, 0,
+						       0, 0, 0, 0,  0};
+				struct gpu_sample a = sample(
+				    t, "a1", u, (double)(t / MIN % 97), "");
+				bool built;
+
+				k[GPU_HK_TIME] = t / HOUR * HOUR;
+				/* Unit 1 runs job 5 for 20 minutes an hour. */
+				if (u == 1 && t % HOUR >= 20 * MIN &&
+				    t % HOUR < 40 * MIN)
+					k[GPU_HK_JOB] = 5;
+				assert_int_equal(
+				    gpu_prebuild_add(
+					&p, k, &a, pass == 0 ? &hints[u] : NULL,
+					&built, &err),
+				    0);
+				assert_true(built);
+			}
+		assert_int_equal(gpu_prebuild_finish(&p, &err), 0);
+		gpu_prebuild_release(&p);
+		take_hours(f->db, pass == 0 ? &with : &without);
+	}
+	assert_true(with.len > 0);
+	assert_string_equal(with.data, without.data);
+	gpu_buf_release(&with);
+	gpu_buf_release(&without);
+}
+
 int
 main(void)
 {
@@ -541,6 +625,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_prebuild_days_changed,
 					    wh_setup, wh_teardown),
 	    cmocka_unit_test_setup_teardown(test_prebuild_day_order, wh_setup,
+					    wh_teardown),
+	    cmocka_unit_test_setup_teardown(test_prebuild_hint, wh_setup,
 					    wh_teardown),
 	    cmocka_unit_test_setup_teardown(test_prebuild_appends_and_overlaps,
 					    wh_setup, wh_teardown),
