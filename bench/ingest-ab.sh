@@ -1,0 +1,74 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# A first load, this build against another (BASE) and the sqlite3 shell's
+# .import of the same CSV into a plain typed table, interleaved run by run
+# (base, this, .import; then again) after a sync each, so that the three
+# see the same machine. Prints each one's median wall and user seconds,
+# and the medians of the paired ratios (this over base, .import over
+# this): on a shared machine the pairs move together, the seconds do not.
+# The CSV is compare.sh's (200 nodes x 8 GPUs, a sample every 300 s),
+# generated here when missing.
+# usage: bench/ingest-ab.sh   (B: build dir; BASE: the other build dir,
+#        required; ROWS: default 1000000; RUNS: default 7)
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin="$top/${B:-build}"
+base=${BASE:?"BASE: the build dir to compare with"}
+base=$(cd "$base" && pwd)
+for d in "$bin" "$base"; do
+	[ -x "$d/gpuingest" ] || { echo "bench: $d/gpuingest not built" >&2; exit 1; }
+done
+command -v sqlite3 >/dev/null || { echo "bench: no sqlite3 shell" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
+rows=${ROWS:-1000000}
+runs=${RUNS:-7}
+export TZ=UTC LC_ALL=C
+w=$(mktemp -d "${TMPDIR:-/tmp}/ingest-ab.XXXXXX")
+trap 'rm -rf "$w"' EXIT INT TERM
+hours=$(awk -v r="$rows" 'BEGIN { printf "%.4f", r / 1600 * 300 / 3600 }')
+"$bin/gpugen" -n 200 -g 8 -i 300 -S 1 -t epoch_ms -H "$hours" -o "$w/s.csv"
+n=$(($(wc -l <"$w/s.csv") - 1))
+plain="CREATE TABLE samples(timestamp INTEGER, node TEXT, gpu INTEGER,
+ util_pct REAL, mem_used_mib INTEGER, mem_total_mib INTEGER, job_id TEXT,
+ user TEXT, project TEXT, model TEXT, power_w REAL, temp_c REAL);"
+: >"$w/times"
+i=1
+while [ "$i" -le "$runs" ]; do
+	for t in base new import; do
+		rm -f "$w"/w.db* "$w"/p.db*
+		[ "$t" = import ] && sqlite3 "$w/p.db" "$plain"
+		sync
+		case $t in
+		base) set -- "$base/gpuingest" -q --interval 300 -d "$w/w.db" "$w/s.csv" ;;
+		new) set -- "$bin/gpuingest" -q --interval 300 -d "$w/w.db" "$w/s.csv" ;;
+		import) set -- sqlite3 "$w/p.db" -cmd '.mode csv' ".import --skip 1 $w/s.csv samples" ;;
+		esac
+		/usr/bin/time -f "$t $i %e %U" -a -o "$w/times" "$@"
+	done
+	i=$((i + 1))
+done
+echo "$n rows (gpugen -n 200 -g 8 -i 300 -S 1 -H $hours), $runs runs each, interleaved"
+awk '
+	{ wall[$1, $2] = $3; user[$1, $2] = $4; if ($2 > runs) runs = $2 }
+	function median(a, n,   i, j, t) {
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	END {
+		printf "%-8s %10s %10s\n", "load", "median s", "user s"
+		split("base new import", names, " ")
+		for (k = 1; k <= 3; k++) {
+			for (r = 1; r <= runs; r++) {
+				a[r] = wall[names[k], r]; b[r] = user[names[k], r]
+			}
+			printf "%-8s %10.2f %10.2f\n", names[k], median(a, runs), median(b, runs)
+		}
+		for (r = 1; r <= runs; r++) {
+			a[r] = wall["new", r] / wall["base", r]
+			b[r] = wall["import", r] / wall["new", r]
+		}
+		printf "paired, median: new / base %.2f, import / new %.2f\n", median(a, runs), median(b, runs)
+	}' "$w/times"
