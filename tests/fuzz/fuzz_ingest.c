@@ -3,15 +3,19 @@
  * The ingest invariant, reader -> ingest -> rollup on an in-memory
  * warehouse: every row read is counted once, as inserted, updated,
  * unchanged, superseded or rejected (see count_sum(): a new outcome is one
- * more term there), the rollups then hold no dirty hour, and their sample
- * count is that of the facts. Loaded again, the input, even one that
- * contradicts itself, inserts and updates nothing.
+ * more term there), the rollups then hold no dirty hour, their sample
+ * count is that of the facts, and they are the same bytes as a rebuild of
+ * every hour from the facts (the rows gpuingest sums as it loads, and the
+ * day rows it sums from them, included). Loaded again, the input, even
+ * one that contradicts itself, inserts and updates nothing.
  */
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fuzz.h"
+#include "gpu/buf.h"
 #include "gpu/db.h"
 #include "gpu/diag.h"
 #include "gpu/ingest.h"
@@ -37,6 +41,65 @@ one_int(sqlite3 *db, const char *sql)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return v;
+}
+
+/* Every row of the four rollups into b, doubles exactly; -1 on error. */
+static int
+dump_rollups(sqlite3 *db, struct gpu_buf *b)
+{
+	static const char *const sql[] = {
+	    "SELECT * FROM usage_hourly", "SELECT * FROM usage_hourly_node",
+	    "SELECT * FROM usage_hourly_owner", "SELECT * FROM usage_daily"};
+
+	gpu_buf_reset(b);
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st = NULL;
+		int rc;
+
+		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL) != SQLITE_OK)
+			return -1;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			for (int c = 0; c < sqlite3_column_count(st); c++)
+				if (sqlite3_column_type(st, c) == SQLITE_FLOAT)
+					gpu_buf_addf(b, "%a|",
+						     sqlite3_column_double(st,
+									   c));
+				else
+					gpu_buf_addf(
+					    b, "%lld|",
+					    (long long)sqlite3_column_int64(st,
+									    c));
+			gpu_buf_addc(b, '\n');
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return -1;
+	}
+	return 0;
+}
+
+/* Whether the rollups are those of a rebuild of every hour. */
+static bool
+as_rebuilt(sqlite3 *db)
+{
+	struct gpu_buf a, b;
+	struct gpu_err err;
+	size_t hours;
+	bool same;
+
+	gpu_buf_init(&a);
+	gpu_buf_init(&b);
+	same = dump_rollups(db, &a) == 0 &&
+	       gpu_db_exec(db,
+			   "INSERT OR IGNORE INTO dirty_hours SELECT DISTINCT"
+			   " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact_rows;",
+			   &err) == 0 &&
+	       gpu_rollup_update(db, &hours, &err) == 0 &&
+	       dump_rollups(db, &b) == 0 && a.len == b.len &&
+	       (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
+	gpu_buf_release(&a);
+	gpu_buf_release(&b);
+	return same;
 }
 
 /* Load the input once (again: it was loaded before); 0 fine, 1 broken. */
@@ -74,9 +137,11 @@ load(sqlite3 *db, const uint8_t *data, size_t size, bool again)
 		if (rc != 0)
 			goto out;
 	}
+	/* As gpuingest does: the hours it summed as it loaded are kept. */
 	if (rc < 0 || gpu_ingest_end_source(ing, NULL, 0, &err) != 0 ||
 	    gpu_ingest_finish(ing, &err) != 0 ||
-	    gpu_rollup_update(db, &hours, &err) != 0)
+	    gpu_rollup_update_built(db, gpu_ingest_built, gpu_ingest_day, ing,
+				    &hours, &err) != 0)
 		goto out;
 	c = gpu_ingest_source_counts(ing);
 	if (c->read != count_sum(c))
@@ -87,6 +152,8 @@ load(sqlite3 *db, const uint8_t *data, size_t size, bool again)
 		bad = 1;
 	if (one_int(db, "SELECT count(*) FROM gpu_usage_fact") !=
 	    one_int(db, "SELECT coalesce(sum(samples), 0) FROM usage_hourly"))
+		bad = 1;
+	if (!bad && !as_rebuilt(db))
 		bad = 1;
 out:
 	gpu_reader_free(r);
