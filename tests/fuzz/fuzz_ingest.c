@@ -43,7 +43,18 @@ one_int(sqlite3 *db, const char *sql)
 	return v;
 }
 
-/* Every row of the four rollups into b, doubles exactly; -1 on error. */
+/* Column c of st's row, a double exactly. */
+static void
+add_value(struct gpu_buf *b, sqlite3_stmt *st, int c)
+{
+	if (sqlite3_column_type(st, c) == SQLITE_FLOAT)
+		gpu_buf_addf(b, "%a|", sqlite3_column_double(st, c));
+	else
+		gpu_buf_addf(b, "%lld|",
+			     (long long)sqlite3_column_int64(st, c));
+}
+
+/* Every row of the four rollups into b; -1 on error. */
 static int
 dump_rollups(sqlite3 *db, struct gpu_buf *b)
 {
@@ -60,15 +71,7 @@ dump_rollups(sqlite3 *db, struct gpu_buf *b)
 			return -1;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			for (int c = 0; c < sqlite3_column_count(st); c++)
-				if (sqlite3_column_type(st, c) == SQLITE_FLOAT)
-					gpu_buf_addf(b, "%a|",
-						     sqlite3_column_double(st,
-									   c));
-				else
-					gpu_buf_addf(
-					    b, "%lld|",
-					    (long long)sqlite3_column_int64(st,
-									    c));
+				add_value(b, st, c);
 			gpu_buf_addc(b, '\n');
 		}
 		sqlite3_finalize(st);
@@ -77,6 +80,11 @@ dump_rollups(sqlite3 *db, struct gpu_buf *b)
 	}
 	return 0;
 }
+
+/* Every hour of the facts marked for a rebuild. */
+static const char REBUILD_ALL[] =
+    "INSERT OR IGNORE INTO dirty_hours SELECT DISTINCT"
+    " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact_rows;";
 
 /* Whether the rollups are those of a rebuild of every hour. */
 static bool
@@ -90,10 +98,7 @@ as_rebuilt(sqlite3 *db)
 	gpu_buf_init(&a);
 	gpu_buf_init(&b);
 	same = dump_rollups(db, &a) == 0 &&
-	       gpu_db_exec(db,
-			   "INSERT OR IGNORE INTO dirty_hours SELECT DISTINCT"
-			   " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact_rows;",
-			   &err) == 0 &&
+	       gpu_db_exec(db, REBUILD_ALL, &err) == 0 &&
 	       gpu_rollup_update(db, &hours, &err) == 0 &&
 	       dump_rollups(db, &b) == 0 && a.len == b.len &&
 	       (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
