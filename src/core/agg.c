@@ -84,19 +84,39 @@ intern(struct gpu_agg *a, struct gpu_str s)
 			       gpu_hashmap_put(&a->names, s.p, s.len, NULL));
 }
 
+/*
+ * The key of a group in kb: bucket, GPU, MIG id and category, then each
+ * of the six texts (empty when off) as its length, bytes and a NUL. Sized
+ * first and written in one pass: it is built for every row of a stream.
+ */
 static void
-key_str(struct gpu_buf *b, bool on, struct gpu_str s)
+group_key(struct gpu_buf *kb, int64_t bucket, const int32_t ints[3],
+	  struct gpu_str text[6])
 {
-	uint32_t len = on ? (uint32_t)s.len : 0;
+	size_t n = sizeof(bucket) + 3 * sizeof(int32_t);
+	char *p;
 
-	gpu_buf_grow(b, sizeof(len) + len + 1);
-	memcpy(b->data + b->len, &len, sizeof(len));
-	b->len += sizeof(len);
-	if (len > 0)
-		memcpy(b->data + b->len, s.p, len);
-	b->len += len;
-	b->data[b->len++] = '\0';
-	b->data[b->len] = '\0';
+	for (int i = 0; i < 6; i++)
+		n += sizeof(uint32_t) + text[i].len + 1;
+	gpu_buf_reset(kb);
+	gpu_buf_grow(kb, n);
+	p = kb->data;
+	memcpy(p, &bucket, sizeof(bucket));
+	p += sizeof(bucket);
+	memcpy(p, ints, 3 * sizeof(int32_t));
+	p += 3 * sizeof(int32_t);
+	for (int i = 0; i < 6; i++) {
+		uint32_t len = (uint32_t)text[i].len;
+
+		memcpy(p, &len, sizeof(len));
+		p += sizeof(len);
+		if (len > 0)
+			memcpy(p, text[i].p, len);
+		p += len;
+		*p++ = '\0';
+	}
+	kb->len = n;
+	kb->data[n] = '\0';
 }
 
 /* Point the group's key strings into its stored key. */
@@ -144,24 +164,24 @@ agg_group(struct gpu_agg *a, int64_t bucket, struct gpu_str node, int gpu,
 	  int category)
 {
 	unsigned d = a->q.dims;
-	int32_t g32 = (d & GPU_DIM_GPU) ? gpu : -1;
-	int32_t m32 = (d & GPU_DIM_GPU) ? mig : -1;
-	int32_t c32 = (d & GPU_DIM_CATEGORY) ? category : -1;
+	const int32_t ints[3] = {(d & GPU_DIM_GPU) ? gpu : -1,
+				 (d & GPU_DIM_GPU) ? mig : -1,
+				 (d & GPU_DIM_CATEGORY) ? category : -1};
+	struct gpu_str text[6] = {node, job, user, project, model, profile};
+	const unsigned on[6] = {GPU_DIM_NODE | GPU_DIM_GPU,
+				GPU_DIM_JOB,
+				GPU_DIM_USER,
+				GPU_DIM_PROJECT,
+				GPU_DIM_MODEL,
+				GPU_DIM_PROFILE};
 	struct grp *g;
 	size_t i;
 	bool created;
 
-	gpu_buf_reset(&a->kb);
-	gpu_buf_add(&a->kb, &bucket, sizeof(bucket));
-	gpu_buf_add(&a->kb, &g32, sizeof(g32));
-	gpu_buf_add(&a->kb, &m32, sizeof(m32));
-	gpu_buf_add(&a->kb, &c32, sizeof(c32));
-	key_str(&a->kb, (d & (GPU_DIM_NODE | GPU_DIM_GPU)) != 0, node);
-	key_str(&a->kb, (d & GPU_DIM_JOB) != 0, job);
-	key_str(&a->kb, (d & GPU_DIM_USER) != 0, user);
-	key_str(&a->kb, (d & GPU_DIM_PROJECT) != 0, project);
-	key_str(&a->kb, (d & GPU_DIM_MODEL) != 0, model);
-	key_str(&a->kb, (d & GPU_DIM_PROFILE) != 0, profile);
+	for (int k = 0; k < 6; k++)
+		if ((d & on[k]) == 0)
+			text[k].len = 0;
+	group_key(&a->kb, bucket, ints, text);
 	i = gpu_hashmap_put(&a->keys, a->kb.data, a->kb.len, &created);
 	if (!created)
 		return &a->grps[i];
