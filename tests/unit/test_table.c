@@ -30,6 +30,56 @@ str_is(struct gpu_str v, const char *s)
 	return v.len == strlen(s) && memcmp(v.p, s, v.len) == 0;
 }
 
+/*
+ * Fields of every length from 0 to 19, with and without blanks around
+ * them, so that the delimiters fall at every place of an 8-byte word:
+ * each field is split where a byte-by-byte scan would split it.
+ */
+static void
+test_table_field_lengths(void **state)
+{
+	static const char alpha[] = "abcdefghijklmnopqrst";
+	struct gpu_table_opts o = {GPU_FMT_CSV, ',', false, NULL, false, NULL};
+	struct gpu_err err;
+	struct gpu_row row;
+	struct gpu_table *t;
+	char in[4096];
+	size_t n = 0;
+	FILE *fp;
+
+	(void)state;
+	n += (size_t)snprintf(in + n, sizeof(in) - n, "a,b,c,d,e,f,g\n");
+	for (int r = 0; r < 20; r++) {
+		for (int c = 0; c < 7; c++) {
+			int len = (r + c * 3) % 20;
+
+			n += (size_t)snprintf(in + n, sizeof(in) - n,
+					      "%s%.*s%s%s", c == 2 ? "  " : "",
+					      len, alpha, c == 4 ? "\t " : "",
+					      c == 6 ? "\n" : ",");
+		}
+	}
+	assert_true(n < sizeof(in));
+	fp = mk(in, n);
+	t = gpu_table_new(fp, "lengths.csv", &o, &err);
+	assert_non_null(t);
+	for (int r = 0; r < 20; r++) {
+		assert_int_equal(gpu_table_next(t, &row, &err), 1);
+		assert_null(row.bad);
+		assert_int_equal(row.nfields, 7);
+		for (int c = 0; c < 7; c++) {
+			int len = (r + c * 3) % 20;
+
+			assert_int_equal(row.fields[c].len, len);
+			assert_memory_equal(row.fields[c].p, alpha,
+					    (size_t)len);
+		}
+	}
+	assert_int_equal(gpu_table_next(t, &row, &err), 0);
+	gpu_table_free(t);
+	fclose(fp);
+}
+
 static void
 test_table_sacct_trailing_pipe(void **state)
 {
@@ -267,6 +317,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_table_record_helpers),
+	    cmocka_unit_test(test_table_field_lengths),
 	    cmocka_unit_test(test_table_sacct_trailing_pipe),
 	    cmocka_unit_test(test_table_sacct_headerless),
 	    cmocka_unit_test(test_table_jsonl_names),
