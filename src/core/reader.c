@@ -144,15 +144,35 @@ fid_of(const char *name)
 	return F_UNKNOWN;
 }
 
+/* Whether the 8 bytes of w are all printable ASCII (0x20 to 0x7e). */
+static inline bool
+printable8(uint64_t w)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101), high = ones << 7;
+	uint64_t del = w ^ (ones * 0x7f);
+
+	/* Bytes from 0x80, bytes under 0x20, bytes equal to 0x7f. */
+	return ((w & high) | ((w - ones * 0x20) & ~w & high) |
+		((del - ones) & ~del & high)) == 0;
+}
+
 static const char *
 check_text(int fid, struct gpu_str v)
 {
-	size_t i;
+	size_t i = 0;
 	bool high = false;
 
 	if (v.len > TEXT_MAX)
 		return meta[fid].toolong;
-	for (i = 0; i < v.len; i++) {
+	/* Whole words of printable ASCII first; the rest byte by byte. */
+	for (; i + 8 <= v.len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, v.p + i, sizeof(w));
+		if (!printable8(w))
+			break;
+	}
+	for (; i < v.len; i++) {
 		unsigned char c = (unsigned char)v.p[i];
 
 		/* Printable ASCII is the common case: one comparison. */

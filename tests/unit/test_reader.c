@@ -267,6 +267,41 @@ test_reader_reject_reasons(void **state)
 	}
 }
 
+/*
+ * A control character, DEL or a byte that is not UTF-8 at every place of
+ * a 20-byte user name (the check takes whole words of printable ASCII
+ * first): each is rejected with its reason; valid UTF-8 there is kept.
+ */
+static void
+test_reader_text_every_place(void **state)
+{
+	(void)state;
+	for (int at = 0; at < 20; at++) {
+		static const struct {
+			const char *put, *want;
+		} cases[] = {{"\x01", "control character in user"},
+			     {"\x1f", "control character in user"},
+			     {"\x7f", "control character in user"},
+			     {"\xff", "invalid UTF-8 in user"},
+			     {"\xc3\xa9", "ok"},
+			     {"~", "ok"}};
+
+		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+			char user[32], row[128];
+
+			memset(user, 'u', 20);
+			user[20] = '\0';
+			memcpy(user + at, cases[c].put, strlen(cases[c].put));
+			user[at + strlen(cases[c].put) > 20
+				 ? at + strlen(cases[c].put)
+				 : 20] = '\0';
+			snprintf(row, sizeof(row), TS ",n,0,1,1,,,%s,,,,,,\n",
+				 user);
+			assert_string_equal(reason(row), cases[c].want);
+		}
+	}
+}
+
 static void
 test_reader_reject_raw_and_go_on(void **state)
 {
@@ -683,6 +718,7 @@ main(void)
 	    cmocka_unit_test(test_reader_optional_absent),
 	    cmocka_unit_test(test_reader_rounding),
 	    cmocka_unit_test(test_reader_reject_reasons),
+	    cmocka_unit_test(test_reader_text_every_place),
 	    cmocka_unit_test(test_reader_reject_raw_and_go_on),
 	    cmocka_unit_test(test_reader_bom_crlf),
 	    cmocka_unit_test(test_reader_quoted_newlines_lines),
