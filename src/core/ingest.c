@@ -582,8 +582,7 @@ job_by_key(struct gpu_ingest *ing, int64_t job_key)
 	if (added) {
 		ing->jobs = gpu_xreallocarray(ing->jobs, ing->njobs + 1,
 					      sizeof(*ing->jobs));
-		ing->jobs[ing->njobs].key = job_key;
-		ing->jobs[ing->njobs].has_ts = false;
+		ing->jobs[ing->njobs] = (struct seen){.key = job_key};
 		*slot = ing->njobs++;
 	}
 	return &ing->jobs[*slot];
@@ -854,10 +853,7 @@ seen_of(struct gpu_ingest *ing, struct gpu_hashmap *m, struct seen **arr, size_t
 	if (db_intern(ing, ins, sel, v, &key, err) != 0)
 		return NULL;
 	*arr = gpu_xreallocarray(*arr, *n + 1, sizeof(**arr));
-	(*arr)[*n].key = key;
-	(*arr)[*n].has_ts = false;
-	(*arr)[*n].unit = NULL;
-	(*arr)[*n].nunit = 0;
+	(*arr)[*n] = (struct seen){.key = key};
 	*slot = (uint64_t)*n;
 	return &(*arr)[(*n)++];
 }
