@@ -210,7 +210,7 @@ exp_has_job_src(sqlite3 *db)
 	sqlite3_stmt *st;
 	bool has = false;
 
-	/* table_xinfo lists generated columns too; job_src is a real one. */
+	/* The stored columns (the view gpu_usage_fact adds derived ones). */
 	if (sqlite3_prepare_v2(db, "PRAGMA table_info(gpu_usage_fact_rows)", -1,
 			       &st, NULL) != SQLITE_OK)
 		return false;

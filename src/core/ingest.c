@@ -1111,8 +1111,43 @@ bind_fact_key(sqlite3_stmt *st, const struct fact *f)
 	sqlite3_bind_text(st, 4, f->mig_text, -1, SQLITE_STATIC);
 }
 
-static void row_values(sqlite3_stmt *st, const struct fact *f,
-		       struct fact *out, int64_t *ingest_id);
+/*
+ * A stored row's values, STORED_COLS in order at v[0..13], into out (whose
+ * key is kept), and the run that wrote them.
+ */
+static void
+stored_values(sqlite3_value **v, struct fact *out, int64_t *ingest_id)
+{
+	out->util = sqlite3_value_double(v[0]);
+	out->mem_used = sqlite3_value_int64(v[1]);
+	out->has_mem_total = sqlite3_value_type(v[2]) != SQLITE_NULL;
+	out->mem_total = sqlite3_value_int64(v[2]);
+	for (int i = 0; i < 4; i++)
+		out->key[i] = sqlite3_value_int64(v[3 + i]);
+	out->interval_s = sqlite3_value_int(v[7]);
+	out->has_power = sqlite3_value_type(v[8]) != SQLITE_NULL;
+	out->power = sqlite3_value_double(v[8]);
+	out->has_temp = sqlite3_value_type(v[9]) != SQLITE_NULL;
+	out->temp = sqlite3_value_double(v[9]);
+	out->from_alloc = sqlite3_value_type(v[10]) != SQLITE_NULL;
+	out->key[4] = sqlite3_value_int64(v[11]);
+	out->share28 = sqlite3_value_int(v[12]);
+	*ingest_id = sqlite3_value_int64(v[13]);
+}
+
+/* The values of the current row of st, whose first columns are STORED_COLS. */
+static void
+row_values(sqlite3_stmt *st, const struct fact *f, struct fact *out,
+	   int64_t *ingest_id)
+{
+	sqlite3_value *v[14];
+
+	for (int i = 0; i < 14; i++)
+		v[i] = sqlite3_column_value(st, i);
+	if (out != f)
+		*out = *f;
+	stored_values(v, out, ingest_id);
+}
 
 /*
  * Look up the stored values (STORED_COLS) of f's key with st into *out,
@@ -1196,21 +1231,7 @@ sql_fact_take(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	r->node_id = c->key.node_id;
 	r->gpu = c->key.gpu;
 	memcpy(r->mig_text, c->key.mig, sizeof(r->mig_text));
-	r->util = sqlite3_value_double(argv[0]);
-	r->mem_used = sqlite3_value_int64(argv[1]);
-	r->has_mem_total = sqlite3_value_type(argv[2]) != SQLITE_NULL;
-	r->mem_total = sqlite3_value_int64(argv[2]);
-	for (int i = 0; i < 4; i++)
-		r->key[i] = sqlite3_value_int64(argv[3 + i]);
-	r->interval_s = sqlite3_value_int(argv[7]);
-	r->has_power = sqlite3_value_type(argv[8]) != SQLITE_NULL;
-	r->power = sqlite3_value_double(argv[8]);
-	r->has_temp = sqlite3_value_type(argv[9]) != SQLITE_NULL;
-	r->temp = sqlite3_value_double(argv[9]);
-	r->from_alloc = sqlite3_value_type(argv[10]) != SQLITE_NULL;
-	r->key[4] = sqlite3_value_int64(argv[11]);
-	r->share28 = sqlite3_value_int(argv[12]);
-	c->row_id = sqlite3_value_int64(argv[13]);
+	stored_values(argv, r, &c->row_id);
 	c->took = true;
 }
 
@@ -1336,32 +1357,6 @@ cursor_forget(struct gpu_ingest *ing)
 	if (ing->cur.valid)
 		sqlite3_reset(ing->st[S_FACT_SCAN]);
 	ing->cur.valid = false;
-}
-
-/* The values of the current row of st, whose first columns are STORED_COLS. */
-static void
-row_values(sqlite3_stmt *st, const struct fact *f, struct fact *out,
-	   int64_t *ingest_id)
-{
-	{
-		if (out != f)
-			*out = *f;
-		out->util = sqlite3_column_double(st, 0);
-		out->mem_used = sqlite3_column_int64(st, 1);
-		out->has_mem_total = sqlite3_column_type(st, 2) != SQLITE_NULL;
-		out->mem_total = sqlite3_column_int64(st, 2);
-		for (int i = 0; i < 4; i++)
-			out->key[i] = sqlite3_column_int64(st, 3 + i);
-		out->interval_s = sqlite3_column_int(st, 7);
-		out->has_power = sqlite3_column_type(st, 8) != SQLITE_NULL;
-		out->power = sqlite3_column_double(st, 8);
-		out->has_temp = sqlite3_column_type(st, 9) != SQLITE_NULL;
-		out->temp = sqlite3_column_double(st, 9);
-		out->from_alloc = sqlite3_column_type(st, 10) != SQLITE_NULL;
-		out->key[4] = sqlite3_column_int64(st, 11);
-		out->share28 = sqlite3_column_int(st, 12);
-		*ingest_id = sqlite3_column_int64(st, 13);
-	}
 }
 
 /* Do two rows of one key hold the same values? */

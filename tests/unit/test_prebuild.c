@@ -541,27 +541,20 @@ no_owner(void *ctx, int64_t job_key, int64_t *user, int64_t *project,
 	return 0;
 }
 
-/* usage_hourly as text, then emptied. */
+/* The four rollups as text (dump()), then emptied. */
 static void
-take_hours(sqlite3 *db, struct gpu_buf *out)
+take_rollups(sqlite3 *db, struct gpu_buf *out)
 {
-	sqlite3_stmt *st;
 	struct gpu_err err;
 
-	gpu_buf_init(out);
-	assert_int_equal(
-	    sqlite3_prepare_v2(db,
-			       "SELECT hour_ms, node_id, gpu, job_key,"
-			       " samples, last_ms, quote(busy)"
-			       " FROM usage_hourly",
-			       -1, &st, NULL),
-	    SQLITE_OK);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		for (int c = 0; c < 7; c++)
-			gpu_buf_addf(out, "%s%c", sqlite3_column_text(st, c),
-				     c == 6 ? '\n' : '|');
-	sqlite3_finalize(st);
-	assert_int_equal(gpu_db_exec(db, "DELETE FROM usage_hourly;", &err), 0);
+	dump(db, out);
+	assert_int_equal(gpu_db_exec(db,
+				     "DELETE FROM usage_hourly;"
+				     "DELETE FROM usage_hourly_node;"
+				     "DELETE FROM usage_hourly_owner;"
+				     "DELETE FROM usage_daily;",
+				     &err),
+			 0);
 }
 
 /*
@@ -604,7 +597,7 @@ test_prebuild_hint(void **state)
 			}
 		assert_int_equal(gpu_prebuild_finish(&p, &err), 0);
 		gpu_prebuild_release(&p);
-		take_hours(f->db, pass == 0 ? &with : &without);
+		take_rollups(f->db, pass == 0 ? &with : &without);
 	}
 	assert_true(with.len > 0);
 	assert_string_equal(with.data, without.data);
