@@ -237,4 +237,32 @@ sqlite3_stmt *gpu_hrow_add_day_prepare(sqlite3 *db, struct gpu_err *err);
 int gpu_hrow_insert(sqlite3_stmt *st, enum gpu_rollup t,
 		    const struct gpu_hrow *r, struct gpu_err *err);
 
+/*
+ * A writer of rollup rows that inserts them several to a statement (a
+ * multi-row INSERT), binding only what changed since its last batch. Rows
+ * put are in the table only after the batch they fill is written, or
+ * after gpu_hrow_batch_flush(): flush before reading the table, deleting
+ * from it, or committing. Each returns 0, or -1 with err filled (the rows
+ * pending are then dropped: roll the transaction back).
+ */
+struct gpu_hrow_batch;
+
+/* A writer of rollup table t's rows into db; NULL with err filled. */
+struct gpu_hrow_batch *gpu_hrow_batch_new(sqlite3 *db, enum gpu_rollup t,
+					  struct gpu_err *err);
+
+/* Forget w, and any rows it holds. */
+void gpu_hrow_batch_free(struct gpu_hrow_batch *w);
+
+/* Add r to w's pending rows, writing them when they fill a batch. */
+int gpu_hrow_batch_put(struct gpu_hrow_batch *w, const struct gpu_hrow *r,
+		       struct gpu_err *err);
+
+/* gpu_hrow_batch_put() as a gpu_hrow_fn (ctx: the writer). */
+int gpu_hrow_batch_row(void *ctx, const struct gpu_hrow *r,
+		       struct gpu_err *err);
+
+/* Write every row w holds. */
+int gpu_hrow_batch_flush(struct gpu_hrow_batch *w, struct gpu_err *err);
+
 #endif

@@ -57,13 +57,15 @@ struct gpu_prebuild {
 	bool written; /* an hour was written */
 	gpu_owner_fn *owner;
 	void *owner_ctx;
-	sqlite3_stmt *del, *ins;
+	sqlite3_stmt *del;
+	struct gpu_hrow_batch *ins;   /* the hour rows */
 	struct gpu_rollup_fold *fold; /* the node and owner rows */
 	struct gpu_hashmap days;      /* day -> enum gpu_rollup_day */
 	struct gpu_hrow_sink day;     /* the day being summed, */
 	bool summing, feeding;	      /* its rows, this hour's rows go there */
 	int64_t day_ms, day_last;     /* the day, its last hour summed */
-	sqlite3_stmt *del_day, *ins_day;
+	sqlite3_stmt *del_day;
+	struct gpu_hrow_batch *ins_day; /* the day rows */
 };
 
 /* Start with no hour; release with gpu_prebuild_release(). */

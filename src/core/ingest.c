@@ -8,6 +8,7 @@
 
 #include "gpu/alloc.h"
 #include "gpu/attrib.h"
+#include "gpu/bind.h"
 #include "gpu/buf.h"
 #include "gpu/db.h"
 #include "gpu/hashmap.h"
@@ -334,19 +335,6 @@ struct cursor {
 	int64_t row_id;
 };
 
-/*
- * Bindings outlive sqlite3_reset(), so the batch statement keeps what each
- * of its parameters holds and a value equal to it is not bound again: most
- * of a row's values (its GPU's number, model and memory, the run, the
- * interval, the empty MIG columns, often its time and owners) repeat those
- * of the row in the same place of the batch before. Each bind costs about
- * a hundred instructions; the comparison a few.
- */
-struct bound {
-	int type; /* SQLITE_INTEGER, _FLOAT, _NULL, _TEXT; 0: not known */
-	uint64_t v;
-};
-
 /* Rows per multi-row INSERT of rows known to be new. */
 #define BATCH 32
 
@@ -354,7 +342,8 @@ struct gpu_ingest {
 	sqlite3 *db;
 	sqlite3_stmt *st[S_N];
 	sqlite3_stmt *batch_st;
-	struct bound batch_held[BATCH * FACT_NCOLS]; /* what batch_st holds */
+	/* What batch_st holds (gpu/bind.h): most values repeat. */
+	struct gpu_bound batch_held[BATCH * FACT_NCOLS];
 	int interval_s;
 
 	/*
@@ -975,73 +964,26 @@ mark_hour(struct gpu_ingest *ing, int64_t ts, bool built, struct gpu_err *err)
 	return run(ing, ing->st[S_DIRTY], err);
 }
 
-
-/* Parameters first.. of st, and what they hold (NULL: not kept). */
-struct binder {
-	sqlite3_stmt *st;
-	struct bound *held;
-};
-
-/* Whether parameter i holds (type, v) already; else it is noted as such. */
-static bool
-held(const struct binder *b, int i, int type, uint64_t v)
-{
-	struct bound *h;
-
-	if (b->held == NULL)
-		return false;
-	h = &b->held[i - 1];
-	if (h->type == type && h->v == v)
-		return true;
-	h->type = type;
-	h->v = v;
-	return false;
-}
-
 static void
-put_i64(const struct binder *b, int i, int64_t v)
-{
-	if (!held(b, i, SQLITE_INTEGER, (uint64_t)v))
-		sqlite3_bind_int64(b->st, i, v);
-}
-
-static void
-put_null(const struct binder *b, int i)
-{
-	if (!held(b, i, SQLITE_NULL, 0))
-		sqlite3_bind_null(b->st, i);
-}
-
-static void
-put_double(const struct binder *b, int i, double v)
-{
-	uint64_t bits;
-
-	memcpy(&bits, &v, sizeof(bits)); /* -0.0 and 0.0 differ: exact */
-	if (!held(b, i, SQLITE_FLOAT, bits))
-		sqlite3_bind_double(b->st, i, v);
-}
-
-static void
-put_opt_i64(const struct binder *b, int i, bool has, int64_t v)
+put_opt_i64(const struct gpu_binder *b, int i, bool has, int64_t v)
 {
 	if (has)
-		put_i64(b, i, v);
+		gpu_bind_i64(b, i, v);
 	else
-		put_null(b, i);
+		gpu_bind_null(b, i);
 }
 
 static void
-put_opt_double(const struct binder *b, int i, bool has, double v)
+put_opt_double(const struct gpu_binder *b, int i, bool has, double v)
 {
 	if (has)
-		put_double(b, i, v);
+		gpu_bind_double(b, i, v);
 	else
-		put_null(b, i);
+		gpu_bind_null(b, i);
 }
 
 static void
-put_key(const struct binder *b, int i, int64_t key)
+put_key(const struct gpu_binder *b, int i, int64_t key)
 {
 	put_opt_i64(b, i, key != 0, key);
 }
@@ -1052,31 +994,31 @@ put_key(const struct binder *b, int i, int64_t key)
  * so an equal text that is not bound again is still read from live memory.
  */
 static void
-put_mig(const struct binder *b, int i, const char *text)
+put_mig(const struct gpu_binder *b, int i, const char *text)
 {
 	uint64_t v = 0;
 	size_t n = strlen(text);
 
 	memcpy(&v, text, n < sizeof(v) ? n : sizeof(v) - 1);
-	if (!held(b, i, SQLITE_TEXT, v))
+	if (!gpu_bind_held(b, i, SQLITE_TEXT, v))
 		sqlite3_bind_text(b->st, i, text, (int)n, SQLITE_STATIC);
 }
 
 /* Bind f, written by run ingest_id, to parameters first.. of b. */
 static void
-put_fact(const struct binder *b, int first, const struct fact *f,
+put_fact(const struct gpu_binder *b, int first, const struct fact *f,
 	 int64_t ingest_id)
 {
-	put_i64(b, first, f->ts_ms);
-	put_i64(b, first + 1, f->node_id);
-	put_i64(b, first + 2, f->gpu);
-	put_double(b, first + 3, f->util);
-	put_i64(b, first + 4, f->mem_used);
+	gpu_bind_i64(b, first, f->ts_ms);
+	gpu_bind_i64(b, first + 1, f->node_id);
+	gpu_bind_i64(b, first + 2, f->gpu);
+	gpu_bind_double(b, first + 3, f->util);
+	gpu_bind_i64(b, first + 4, f->mem_used);
 	put_opt_i64(b, first + 5, f->has_mem_total, f->mem_total);
 	for (int i = 0; i < 4; i++)
 		put_key(b, first + 6 + i, f->key[i]);
-	put_i64(b, first + 10, f->interval_s);
-	put_i64(b, first + 11, ingest_id);
+	gpu_bind_i64(b, first + 10, f->interval_s);
+	gpu_bind_i64(b, first + 11, ingest_id);
 	put_opt_double(b, first + 12, f->has_power, f->power);
 	put_opt_double(b, first + 13, f->has_temp, f->temp);
 	put_opt_i64(b, first + 14, f->from_alloc, 1);
@@ -1090,7 +1032,7 @@ static void
 bind_fact_id(sqlite3_stmt *st, int first, const struct fact *f,
 	     int64_t ingest_id)
 {
-	put_fact(&(struct binder){st, NULL}, first, f, ingest_id);
+	put_fact(&(struct gpu_binder){st, NULL}, first, f, ingest_id);
 }
 
 /* Bind f to parameters first..first+FACT_NCOLS-1 of st. */
@@ -1384,7 +1326,7 @@ flush_batch(struct gpu_ingest *ing, struct gpu_err *err)
 	if (ing->nbatch > 0)
 		cursor_forget(ing);
 	if (ing->nbatch == BATCH) {
-		struct binder b = {ing->batch_st, ing->batch_held};
+		struct gpu_binder b = {ing->batch_st, ing->batch_held};
 
 		for (; i < BATCH; i++)
 			put_fact(&b, (int)i * FACT_NCOLS + 1, &ing->batch[i],

@@ -27,7 +27,7 @@ insert_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 {
 	struct gpu_prebuild *p = ctx;
 
-	return gpu_hrow_insert(p->ins_day, GPU_ROLLUP_DAILY, r, err);
+	return gpu_hrow_batch_put(p->ins_day, r, err);
 }
 
 void
@@ -53,15 +53,17 @@ gpu_prebuild_release(struct gpu_prebuild *p)
 	for (int i = 0; i < GPU_PREBUILD_OPEN; i++)
 		gpu_hrows_release(&p->open[i].rows);
 	sqlite3_finalize(p->del);
-	sqlite3_finalize(p->ins);
-	p->del = p->ins = NULL;
+	gpu_hrow_batch_free(p->ins);
+	p->del = NULL;
+	p->ins = NULL;
 	gpu_rollup_fold_free(p->fold);
 	p->fold = NULL;
 	gpu_hashmap_release(&p->days);
 	gpu_hrow_sink_release(&p->day);
 	sqlite3_finalize(p->del_day);
-	sqlite3_finalize(p->ins_day);
-	p->del_day = p->ins_day = NULL;
+	gpu_hrow_batch_free(p->ins_day);
+	p->del_day = NULL;
+	p->ins_day = NULL;
 }
 
 /* The day of an hour, as the day rows have it. */
@@ -102,7 +104,8 @@ day_write(struct gpu_prebuild *p, struct gpu_err *err)
 	sqlite3_bind_int64(p->del_day, 1, p->day_ms);
 	if (sqlite3_step(p->del_day) != SQLITE_DONE)
 		return gpu_db_error(p->db, err);
-	if (gpu_hrow_sink_flush(&p->day, err) != 0)
+	if (gpu_hrow_sink_flush(&p->day, err) != 0 ||
+	    gpu_hrow_batch_flush(p->ins_day, err) != 0)
 		return -1;
 	*day_slot(p, p->day_ms, NULL) = DAY_WRITTEN;
 	return 0;
@@ -133,8 +136,8 @@ day_hour(struct gpu_prebuild *p, int64_t hour, struct gpu_err *err)
 			 err)) == NULL)
 			return -1;
 		if (p->ins_day == NULL &&
-		    (p->ins_day = gpu_hrow_insert_prepare(
-			 p->db, GPU_ROLLUP_DAILY, err)) == NULL)
+		    (p->ins_day = gpu_hrow_batch_new(p->db, GPU_ROLLUP_DAILY,
+						     err)) == NULL)
 			return -1;
 		*st = DAY_SUMMING;
 		p->summing = p->feeding = true;
@@ -228,7 +231,7 @@ insert_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 {
 	struct gpu_prebuild *p = ctx;
 
-	if (gpu_hrow_insert(p->ins, GPU_ROLLUP_HOURLY, r, err) != 0 ||
+	if (gpu_hrow_batch_put(p->ins, r, err) != 0 ||
 	    gpu_rollup_fold_row(p->fold, r, err) != 0)
 		return -1;
 	return p->feeding ? gpu_hrow_sink_hour(&p->day, r, err) : 0;
@@ -289,7 +292,7 @@ write_open(struct gpu_prebuild *p, int i, struct gpu_err *err)
 			return -1;
 	}
 	if (p->ins == NULL) {
-		p->ins = gpu_hrow_insert_prepare(p->db, GPU_ROLLUP_HOURLY, err);
+		p->ins = gpu_hrow_batch_new(p->db, GPU_ROLLUP_HOURLY, err);
 		if (p->ins == NULL)
 			return -1;
 	}
@@ -311,6 +314,7 @@ write_open(struct gpu_prebuild *p, int i, struct gpu_err *err)
 		/* In key order, as the refresh would read them back. */
 		if (gpu_rollup_fold_begin(p->fold, hour, err) != 0 ||
 		    gpu_hrows_flush(&out, insert_hour, p, err) != 0 ||
+		    gpu_hrow_batch_flush(p->ins, err) != 0 ||
 		    gpu_rollup_fold_end(p->fold, err) != 0)
 			goto out;
 		p->written = true;

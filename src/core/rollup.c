@@ -45,13 +45,6 @@ step_one(sqlite3_stmt *st, int64_t t, struct gpu_err *err)
 	return 0;
 }
 
-/* Insert an hour row (a gpu_hrow_fn; ctx: the statement). */
-static int
-insert_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
-{
-	return gpu_hrow_insert(ctx, GPU_ROLLUP_HOURLY, r, err);
-}
-
 /* Insert a day row (a gpu_hrow_fn; ctx: the statement). */
 static int
 insert_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
@@ -69,7 +62,8 @@ struct gpu_rollup_fold {
 	bool have;
 	bool nodes; /* false: owner rows only */
 	struct gpu_hrows owners;
-	sqlite3_stmt *ins_node, *ins_owner, *del_node, *del_owner;
+	struct gpu_hrow_batch *ins_node, *ins_owner;
+	sqlite3_stmt *del_node, *del_owner;
 };
 
 static struct gpu_rollup_fold *
@@ -85,10 +79,10 @@ fold_new(sqlite3 *db, bool nodes, struct gpu_err *err)
 	    (f->del_owner = gpu_db_prepare(
 		 db, "DELETE FROM usage_hourly_owner WHERE hour_ms = ?",
 		 err)) == NULL ||
-	    (f->ins_node = gpu_hrow_insert_prepare(db, GPU_ROLLUP_NODE, err)) ==
+	    (f->ins_node = gpu_hrow_batch_new(db, GPU_ROLLUP_NODE, err)) ==
 		NULL ||
-	    (f->ins_owner =
-		 gpu_hrow_insert_prepare(db, GPU_ROLLUP_OWNER, err)) == NULL) {
+	    (f->ins_owner = gpu_hrow_batch_new(db, GPU_ROLLUP_OWNER, err)) ==
+		NULL) {
 		gpu_rollup_fold_free(f);
 		return NULL;
 	}
@@ -106,8 +100,8 @@ gpu_rollup_fold_free(struct gpu_rollup_fold *f)
 {
 	if (f == NULL)
 		return;
-	sqlite3_finalize(f->ins_node);
-	sqlite3_finalize(f->ins_owner);
+	gpu_hrow_batch_free(f->ins_node);
+	gpu_hrow_batch_free(f->ins_owner);
 	sqlite3_finalize(f->del_node);
 	sqlite3_finalize(f->del_owner);
 	gpu_hrows_release(&f->owners);
@@ -131,24 +125,21 @@ fold_flush_node(struct gpu_rollup_fold *f, struct gpu_err *err)
 	if (!f->have)
 		return 0;
 	f->have = false;
-	return gpu_hrow_insert(f->ins_node, GPU_ROLLUP_NODE, &f->cur, err);
-}
-
-/* Insert an owner row (a gpu_hrow_fn; ctx: the statement). */
-static int
-insert_owner(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
-{
-	return gpu_hrow_insert(ctx, GPU_ROLLUP_OWNER, r, err);
+	return gpu_hrow_batch_put(f->ins_node, &f->cur, err);
 }
 
 int
 gpu_rollup_fold_end(struct gpu_rollup_fold *f, struct gpu_err *err)
 {
-	if (fold_flush_node(f, err) != 0)
+	if (fold_flush_node(f, err) != 0 ||
+	    gpu_hrow_batch_flush(f->ins_node, err) != 0)
 		return -1;
-	if (gpu_hrows_count(&f->owners) == 0)
-		return 0; /* an hour with no rows: qsort() of no list */
-	return gpu_hrows_flush(&f->owners, insert_owner, f->ins_owner, err);
+	/* An hour with no rows: no qsort() of no list. */
+	if (gpu_hrows_count(&f->owners) > 0 &&
+	    gpu_hrows_flush(&f->owners, gpu_hrow_batch_row, f->ins_owner,
+			    err) != 0)
+		return -1;
+	return gpu_hrow_batch_flush(f->ins_owner, err);
 }
 
 int
@@ -421,7 +412,8 @@ gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built,
 			gpu_rollup_day_fn *day, void *ctx, size_t *hours,
 			struct gpu_err *err)
 {
-	sqlite3_stmt *dirty = NULL, *del = NULL, *ins = NULL;
+	sqlite3_stmt *dirty = NULL, *del = NULL;
+	struct gpu_hrow_batch *ins = NULL;
 	size_t n = 0;
 	int rc = -1, step;
 
@@ -442,7 +434,7 @@ gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built,
 			     err);
 	if (del == NULL)
 		goto out;
-	ins = gpu_hrow_insert_prepare(db, GPU_ROLLUP_HOURLY, err);
+	ins = gpu_hrow_batch_new(db, GPU_ROLLUP_HOURLY, err);
 	if (ins == NULL)
 		goto out;
 	while ((step = sqlite3_step(dirty)) == SQLITE_ROW) {
@@ -454,8 +446,9 @@ gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built,
 		}
 		if (step_one(del, h, err) != 0 ||
 		    gpu_hrow_scan(db, h, h + GPU_HOUR_MS,
-				  GPU_DEFAULT_THRESHOLD_MIB, NULL, insert_hour,
-				  ins, err) != 0)
+				  GPU_DEFAULT_THRESHOLD_MIB, NULL,
+				  gpu_hrow_batch_row, ins, err) != 0 ||
+		    gpu_hrow_batch_flush(ins, err) != 0)
 			goto out;
 		n++;
 	}
@@ -474,7 +467,7 @@ gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built,
 out:
 	sqlite3_finalize(dirty);
 	sqlite3_finalize(del);
-	sqlite3_finalize(ins);
+	gpu_hrow_batch_free(ins);
 	return rc;
 }
 

@@ -195,6 +195,106 @@ test_hrow_insert_read(void **state)
 	assert_int_equal(gpu_db_close(db, &err), 0);
 }
 
+/* Rows in rollup table t whose time is in [T, T + 1 h). */
+static int
+count_rows(sqlite3 *db, enum gpu_rollup t)
+{
+	struct gpu_err err = {0};
+	struct got g = {.n = 0};
+
+	assert_int_equal(gpu_hrow_read(db, t, T, T + HOUR, collect, &g, &err),
+			 0);
+	return (int)g.n;
+}
+
+/*
+ * Row i of test_hrow_batch: a key of its own in every table, and sums
+ * some of which repeat what the same place of the batch before held
+ * (the writer does not bind those again) and some of which do not.
+ */
+static void
+batch_row(struct gpu_hrow *r, int i)
+{
+	int slot = i % 16, batch = i / 16;
+
+	memset(r->k, 0, sizeof(r->k));
+	r->k[GPU_HK_TIME] = T;
+	r->k[GPU_HK_NODE] = i + 1;
+	r->k[GPU_HK_USER] = i + 1;
+	r->k[GPU_HK_PROJECT] = slot;
+	gpu_sums_init(&r->s);
+	r->s.samples = slot;
+	r->s.gpu_seconds = 300 * (batch % 2 + 1);
+	r->s.busy = slot + (batch == 1 ? 0.5 : 0.25);
+	r->s.max_mem = slot == 3 ? batch : 7;
+	r->s.power_s = 1.0 / (slot + 1);
+	r->s.last_ms = T + i;
+}
+
+/*
+ * A batch writer's rows are the rows a row at a time would store: those
+ * of the whole batches at once, the rest at the flush, with each value
+ * right whether it was bound again or kept from the batch before. A
+ * batch that breaks the key fails with SQLite's message.
+ */
+static void
+test_hrow_batch(void **state)
+{
+	struct gpu_err err = {0};
+	sqlite3 *db = mem_db();
+
+	(void)state;
+	for (size_t t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {
+		struct gpu_hrow_batch *w =
+		    gpu_hrow_batch_new(db, tabs[t], &err);
+		struct got g = {.n = 0};
+		struct gpu_hrow r;
+
+		assert_non_null(w);
+		for (int i = 0; i < 37; i++) {
+			batch_row(&r, i);
+			assert_int_equal(gpu_hrow_batch_put(w, &r, &err), 0);
+			/* Written a whole batch at a time. */
+			assert_int_equal(count_rows(db, tabs[t]),
+					 (i + 1) / 16 * 16);
+		}
+		assert_int_equal(gpu_hrow_batch_flush(w, &err), 0);
+		assert_int_equal(gpu_hrow_batch_flush(w, &err), 0);
+		assert_int_equal(
+		    gpu_hrow_read(db, tabs[t], T, T + HOUR, collect, &g, &err),
+		    0);
+		assert_int_equal(g.n, 37);
+		for (int i = 0; i < 37; i++) {
+			/* In key order: by node (or user) i + 1. */
+			batch_row(&r, i);
+			assert_int_equal(g.r[i].k[gpu_rollup_key(tabs[t], 1)],
+					 i + 1);
+			assert_memory_equal(&g.r[i].s, &r.s, sizeof(r.s));
+		}
+		/* A batch whose first and last rows share a key: no row stays.
+		 */
+		exec(db, "SAVEPOINT dup");
+		for (int i = 0; i < 16; i++) {
+			batch_row(&r, i == 15 ? 100 : i + 100);
+			r.k[GPU_HK_TIME] = T + HOUR;
+			assert_int_equal(gpu_hrow_batch_put(w, &r, &err),
+					 i == 15 ? -1 : 0);
+		}
+		assert_non_null(strstr(err.msg, "UNIQUE constraint failed"));
+		exec(db, "ROLLBACK TO dup; RELEASE dup");
+		g.n = 0;
+		assert_int_equal(gpu_hrow_read(db, tabs[t], T + HOUR,
+					       T + 2 * HOUR, collect, &g, &err),
+				 0);
+		assert_int_equal(g.n, 0);
+		/* Nothing is left pending after the failure. */
+		assert_int_equal(gpu_hrow_batch_flush(w, &err), 0);
+		assert_int_equal(count_rows(db, tabs[t]), 37);
+		gpu_hrow_batch_free(w);
+	}
+	assert_int_equal(gpu_db_close(db, &err), 0);
+}
+
 /* collect(), stopping with an error at the second row. */
 static int
 collect_one(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
@@ -326,6 +426,7 @@ main(void)
 	    cmocka_unit_test(test_hrow_sink_by_day),
 	    cmocka_unit_test(test_hrow_insert_read),
 	    cmocka_unit_test(test_hrow_read_order_stop),
+	    cmocka_unit_test(test_hrow_batch),
 	    cmocka_unit_test(test_hrow_pending_keys),
 	};
 
