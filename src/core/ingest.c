@@ -336,7 +336,7 @@ struct cursor {
 };
 
 /* Rows per multi-row INSERT of rows known to be new. */
-#define BATCH 32
+#define BATCH 64
 
 struct gpu_ingest {
 	sqlite3 *db;

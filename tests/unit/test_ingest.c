@@ -156,7 +156,7 @@ test_ingest_upsert_counts(void **state)
 }
 
 /*
- * Rows loaded 32 to a statement keep the values of their own sample
+ * Rows loaded 64 to a statement keep the values of their own sample
  * whatever the row in the same place of the batch before held: a value
  * equal to it, a different one, NULL after a value and back, a MIG id
  * of the same length. (The loader binds only what changed.)
@@ -166,15 +166,16 @@ test_ingest_batch_values(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const migs[] = {"1", "2", "11", "2"};
-	struct gpu_sample s[6 * 32];
-	char jobs[6 * 32][8];
+	struct gpu_sample s[6 * 64];
+	char jobs[6 * 64][8];
 	sqlite3_stmt *st;
 	int n = 0;
 
 	for (int b = 0; b < 6; b++) {
-		for (int slot = 0; slot < 32; slot++) {
+		for (int slot = 0; slot < 64; slot++) {
 			struct gpu_sample *x = &s[n];
-			const char *node[] = {"n1", "n2", "n3", "n4"};
+			const char *node[] = {"n1", "n2", "n3", "n4",
+					      "n5", "n6", "n7", "n8"};
 
 			snprintf(jobs[n], sizeof(jobs[n]), "j%d", slot % 5);
 			*x = sample(T + b * MIN, node[slot / 8], slot % 8,
@@ -187,7 +188,7 @@ test_ingest_batch_values(void **state)
 			x->power_w = x->has_power ? 100.5 + b : 0;
 			x->has_temp = b % 2 == 0;
 			x->temp_c = x->has_temp ? 40 + slot : 0;
-			if (slot == 31)
+			if (slot == 63)
 				assert_null(gpu_sample_set_mig(
 				    x, str(migs[b % 4]), str("1g.10gb")));
 			n++;
