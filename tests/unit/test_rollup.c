@@ -258,11 +258,77 @@ test_rollup_migrate_owners(void **state)
 	wh_remove(path);
 }
 
+/* The hours of facts(): one late on the first day, two on the second. */
+#define H1 INT64_C(1795906800000)
+#define H2 INT64_C(1795910400000)
+#define DAY2 H2
+
+/* built(): the hours a caller wrote, as a bit per hour of facts(). */
+static bool
+built_hours(void *ctx, int64_t hour)
+{
+	const unsigned *mask = ctx;
+
+	return hour >= H1 && hour <= H2 + 3600000 &&
+	       (*mask >> ((hour - H1) / 3600000) & 1) != 0;
+}
+
+/* day(): the caller wrote the second day's rows, none of the first's. */
+static enum gpu_rollup_day
+wrote_day2(void *ctx, int64_t day)
+{
+	(void)ctx;
+	return day == DAY2 ? GPU_ROLLUP_DAY_WRITTEN : GPU_ROLLUP_DAY_NONE;
+}
+
+/*
+ * A day whose rows the caller wrote keeps them only when the caller also
+ * built every dirty hour of it: with one of its two hours read from the
+ * facts instead, the day is summed again from its hour rows.
+ */
+static void
+test_rollup_update_built_day(void **state)
+{
+	struct gpu_db_opts o = {false, 1000};
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	unsigned mask;
+
+	(void)state;
+	assert_int_equal(gpu_db_open(":memory:", &o, &db, &err), 0);
+	facts(db);
+	assert_int_equal(gpu_rollup_update(db, NULL, &err), 0);
+	for (int partial = 0; partial < 2; partial++) {
+		/* The caller's day rows: marked, to tell kept from summed. */
+		wh_exec(db, "UPDATE usage_daily SET samples = 99"
+			    " WHERE day_ms = 1795910400000;"
+			    "INSERT INTO dirty_hours VALUES(1795910400000),"
+			    " (1795914000000);");
+		mask = partial ? 2 : 6; /* H2 and H3, or H2 only */
+		assert_int_equal(gpu_rollup_update_built(db, built_hours,
+							 wrote_day2, &mask,
+							 NULL, &err),
+				 0);
+		assert_int_equal(
+		    wh_count(db, "SELECT sum(samples) FROM usage_daily"
+				 " WHERE day_ms = 1795910400000"),
+		    partial ? 2
+			    : 99 * wh_count(db, "SELECT count(*) FROM"
+						" usage_daily WHERE day_ms"
+						" = 1795910400000"));
+		assert_int_equal(wh_count(db, "SELECT count(*) FROM"
+					      " dirty_hours"),
+				 0);
+	}
+	assert_int_equal(gpu_db_close(db, &err), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rollup_update_in_transaction),
+	    cmocka_unit_test(test_rollup_update_built_day),
 	    cmocka_unit_test(test_rollup_refresh_clean),
 	    cmocka_unit_test(test_rollup_refresh_busy),
 	    cmocka_unit_test(test_rollup_owner_rows),
