@@ -64,6 +64,8 @@ struct page {
 	struct gpu_bill *bill;	    /* holds the strings of rep */
 	struct gpu_bill_report rep; /* the job lines, until indexed */
 	struct gpu_agg *by_cell;    /* day x job x node x model, until shared */
+	struct gpu_agg *by_day;	    /* day x node x model, until summed */
+	bool days_with_bill;	    /* by_day read with the bill's rows */
 	int64_t rejects;
 };
 
@@ -323,18 +325,23 @@ model_release(struct models *m)
 	free(m->seconds);
 }
 
-/* Node x day (and model, for the GPU-hour rate of idle time). */
-static int
-load_days(sqlite3 *db, struct page *pg, struct gpu_err *err)
+/* The query of the node days: day x node (and model, for idle time). */
+static void
+days_query(const struct page *pg, struct gpu_agg_query *q)
 {
-	struct gpu_agg *a;
+	query_of(pg->range, GPU_PERIOD_DAY, GPU_DIM_NODE | GPU_DIM_MODEL,
+		 GPU_DEFAULT_THRESHOLD_MIB, q);
+}
+
+/* The node days of pg->by_day (read, the node list known) into nd. */
+static void
+sum_days(struct page *pg)
+{
+	const struct gpu_agg *a = pg->by_day;
 	struct models models = {NULL, NULL, NULL, 0};
 	size_t i, n, cells = pg->nodes.n * pg->ndays;
 	int64_t idle_cents = 0, *shares;
 
-	if (run(db, pg->range, GPU_PERIOD_DAY, GPU_DIM_NODE | GPU_DIM_MODEL,
-		GPU_DEFAULT_THRESHOLD_MIB, &a, err) != 0)
-		return -1;
 	pg->nd = gpu_xcalloc(cells * 5, sizeof(*pg->nd));
 	pg->nd_w = gpu_xcalloc(cells, sizeof(*pg->nd_w));
 	n = gpu_agg_count(a);
@@ -357,7 +364,8 @@ load_days(sqlite3 *db, struct page *pg, struct gpu_err *err)
 		    (int64_t)((gpu_i128)g->sums.idle_seconds * rate / 1024);
 		model_add(&models, g->model, rate, g->sums.idle_seconds);
 	}
-	gpu_agg_free(a);
+	gpu_agg_free(pg->by_day);
+	pg->by_day = NULL;
 	/* Idle time at its model's GPU-hour rate, rounded per model over the
 	 * whole period as a job's GPU charge is. */
 	for (i = 0; i < models.n; i++)
@@ -372,25 +380,30 @@ load_days(sqlite3 *db, struct page *pg, struct gpu_err *err)
 	for (i = 0; i < cells; i++)
 		pg->nd[i * 5 + 4] = shares[i];
 	free(shares);
-	return 0;
 }
 
 /*
  * The queries of the hourly series (by node, and by user and project, the
- * series of an owner filter) and of the node days: about half of the
- * page's reading, so they run on a connection and in a thread of their
- * own while the bill and the cells are read (the queries were separate
- * read transactions before, so the page is no less consistent).
+ * series of an owner filter), and of the node days unless they share the
+ * bill's read: about half of the page's reading, so they run on a
+ * connection and in a thread of their own while the bill and the cells
+ * are read (the queries were separate read transactions before, so the
+ * page is no less consistent).
  */
 static int
 load_series(sqlite3 *db, struct page *pg, struct gpu_err *err)
 {
+	struct gpu_agg_query q;
+
 	if (run(db, pg->range, GPU_PERIOD_HOUR, GPU_DIM_USER | GPU_DIM_PROJECT,
 		GPU_DEFAULT_THRESHOLD_MIB, &pg->by_owner, err) != 0)
 		return -1;
 	if (load_hours(db, pg, err) != 0)
 		return -1;
-	return load_days(db, pg, err);
+	if (pg->days_with_bill)
+		return 0;
+	days_query(pg, &q);
+	return gpu_query_run(db, &q, &pg->by_day, err);
 }
 
 struct series_task {
@@ -443,20 +456,33 @@ add_owners(struct page *pg)
 
 /*
  * Whole-period job lines, priced by the billing core as gpubill prices
- * them: one usage record per job and model.
+ * them (one usage record per job and model); the job x day x node (x
+ * model) groups of the cells; and, when the bill's threshold is the
+ * default, the node days. Their queries read the same rows, once.
  */
 static int
 load_bill(sqlite3 *db, struct page *pg, struct gpu_err *err)
 {
-	struct gpu_agg *a = NULL;
+	int64_t threshold = gpu_rates_threshold_mib(pg->rates);
+	struct gpu_agg_query q[3];
+	struct gpu_agg *a[3] = {NULL, NULL, NULL};
+	size_t n = pg->days_with_bill ? 3 : 2;
 	int ret = -1;
 
+	query_of(pg->range, GPU_PERIOD_ALL,
+		 GPU_DIM_JOB | GPU_DIM_MODEL | GPU_DIM_PROFILE, threshold,
+		 &q[0]);
+	query_of(pg->range, GPU_PERIOD_DAY,
+		 GPU_DIM_JOB | GPU_DIM_NODE | GPU_DIM_MODEL, threshold, &q[1]);
+	days_query(pg, &q[2]);
 	pg->bill = gpu_bill_new(pg->rates);
-	if (run(db, pg->range, GPU_PERIOD_ALL,
-		GPU_DIM_JOB | GPU_DIM_MODEL | GPU_DIM_PROFILE,
-		gpu_rates_threshold_mib(pg->rates), &a, err) != 0)
+	if (gpu_query_run_many(db, q, n, a, err) != 0)
 		goto out;
-	if (gpu_bill_add_agg(pg->bill, a, "report", err) != 0)
+	pg->by_cell = a[1];
+	if (n == 3)
+		pg->by_day = a[2];
+	a[1] = a[2] = NULL;
+	if (gpu_bill_add_agg(pg->bill, a[0], "report", err) != 0)
 		goto out;
 	gpu_bill_report(pg->bill, GPU_BILL_JOB, false, NULL, NULL, &pg->rep);
 	if (pg->rep.overflow) {
@@ -465,8 +491,15 @@ load_bill(sqlite3 *db, struct page *pg, struct gpu_err *err)
 	}
 	ret = 0;
 out:
-	gpu_agg_free(a);
+	gpu_agg_free(a[0]);
 	return ret;
+}
+
+/* Does the bill's read carry the node days' (their thresholds agree)? */
+static bool
+days_with_bill(const struct gpu_rates *rates)
+{
+	return gpu_rates_threshold_mib(rates) == GPU_DEFAULT_THRESHOLD_MIB;
 }
 
 /* The names of the job lines join the page's; index the jobs. */
@@ -540,15 +573,6 @@ share_cells(struct page *pg)
 	}
 	free(w);
 	free(s);
-}
-
-/* Job x day x node (x model) groups, for the cells. */
-static int
-load_cells(sqlite3 *db, struct page *pg, struct gpu_err *err)
-{
-	return run(db, pg->range, GPU_PERIOD_DAY,
-		   GPU_DIM_JOB | GPU_DIM_NODE | GPU_DIM_MODEL,
-		   gpu_rates_threshold_mib(pg->rates), &pg->by_cell, err);
 }
 
 /* Job x day x node cells, with the job's cents shared among them. */
@@ -910,6 +934,7 @@ page_release(struct page *pg)
 	free(pg->cells);
 	gpu_agg_free(pg->by_owner);
 	gpu_agg_free(pg->by_cell);
+	gpu_agg_free(pg->by_day);
 	gpu_bill_report_release(&pg->rep);
 	gpu_bill_free(pg->bill);
 }
@@ -930,6 +955,7 @@ report_build_data(sqlite3 *db, const struct report_range *range,
 	memset(&pg, 0, sizeof(pg));
 	pg.range = range;
 	pg.rates = rates;
+	pg.days_with_bill = days_with_bill(rates);
 	pg.hour0 = gpu_period_start(GPU_PERIOD_HOUR, range->from_ms);
 	pg.nhours =
 	    (size_t)((range->to_ms - pg.hour0 + GPU_HOUR_MS - 1) / GPU_HOUR_MS);
@@ -950,8 +976,7 @@ report_build_data(sqlite3 *db, const struct report_range *range,
 		task.path = NULL;
 		series_task_run(&task);
 	}
-	ok = load_bill(db, &pg, err) == 0 && load_cells(db, &pg, err) == 0 &&
-	     load_rejects(db, &pg, err) == 0;
+	ok = load_bill(db, &pg, err) == 0 && load_rejects(db, &pg, err) == 0;
 	if (threaded)
 		pthread_join(thread, NULL);
 	if (ok && !task.opened) {
@@ -964,6 +989,7 @@ report_build_data(sqlite3 *db, const struct report_range *range,
 		*err = task.err;
 		goto out;
 	}
+	sum_days(&pg);
 	add_owners(&pg);
 	index_jobs(&pg);
 	make_cells(&pg);

@@ -33,6 +33,17 @@ int gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q,
 		  struct gpu_agg **out, struct gpu_err *err);
 
 /*
+ * gpu_query_run() of each of q[0..n-1] into out[0..n-1], reading the
+ * warehouse once when they can share a read: the same range and
+ * threshold, no period by hour, and none that reads its whole range from
+ * the facts (another threshold, by usage_category, no whole hour).
+ * Every aggregate is the same bytes as its own gpu_query_run()'s. Returns
+ * 0, or -1 with err filled and every out[i] NULL.
+ */
+int gpu_query_run_many(sqlite3 *db, const struct gpu_agg_query *q, size_t n,
+		       struct gpu_agg **out, struct gpu_err *err);
+
+/*
  * The same from a direct scan of the fact table (no rollup read): the
  * same bytes as gpu_query_run(). For verification (gpuagg --scan) and
  * other thresholds.

@@ -646,25 +646,18 @@ gpu_query_scan(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 /* Why a query reads the facts of the hours at its range's edges. */
 #define EDGE "a range that starts or ends inside an hour"
 
-/* gpu_query_run(), or gpu_query_each(), as fn says. */
-static int
-query(sqlite3 *db, const struct gpu_agg_query *q, gpu_query_fn *fn, void *ctx,
-      struct gpu_agg **out, struct gpu_err *err)
+/*
+ * Read the rollups of q's range (whole hours and days) and the facts of
+ * its edge hours into dq's sink, then flush it. dq is initialized for a
+ * query of q's range, threshold and period class.
+ */
+static bool
+read_range(struct dbq *dq, const struct gpu_agg_query *q, struct gpu_err *err)
 {
 	int64_t hf, ht, df, dt;
 	enum gpu_rollup hourly = GPU_ROLLUP_HOURLY;
-	struct dbq dq;
 	bool ok;
 
-	if (check_query(q, err) != 0)
-		return -1;
-	/*
-	 * The rollups hold the sums at the default threshold and no usage
-	 * category: other queries read every fact of the range (slower).
-	 */
-	if (q->threshold_mib != GPU_DEFAULT_THRESHOLD_MIB ||
-	    (q->dims & GPU_DIM_CATEGORY))
-		return query_scan(db, q, fn, ctx, out, err);
 	/* Whole hours from the rollup, partial edge hours from the facts. */
 	hf = q->from_ms == INT64_MIN
 		 ? INT64_MIN
@@ -674,8 +667,6 @@ query(sqlite3 *db, const struct gpu_agg_query *q, gpu_query_fn *fn, void *ctx,
 	ht = q->to_ms == INT64_MAX
 		 ? INT64_MAX
 		 : gpu_period_start(GPU_PERIOD_HOUR, q->to_ms);
-	if (hf >= ht)
-		return query_scan(db, q, fn, ctx, out, err);
 	/* Whole days of [hf, ht) from usage_daily (periods but hour). */
 	df = dt = ht;
 	if (q->period != GPU_PERIOD_HOUR) {
@@ -698,20 +689,140 @@ query(sqlite3 *db, const struct gpu_agg_query *q, gpu_query_fn *fn, void *ctx,
 	if (q->period == GPU_PERIOD_HOUR &&
 	    q->dims == (GPU_DIM_USER | GPU_DIM_PROJECT))
 		hourly = GPU_ROLLUP_OWNER;
-	ok = dbq_init(&dq, db, q, fn, ctx, err) == 0 &&
-	     load_dirty(&dq, hf, ht, err) == 0;
+	ok = load_dirty(dq, hf, ht, err) == 0;
 	if (ok && q->from_ms < hf)
-		ok = scan(&dq, q->from_ms, hf, EDGE, err) == 0;
+		ok = scan(dq, q->from_ms, hf, EDGE, err) == 0;
 	if (ok && hf < df)
-		ok = read_hours(&dq, hourly, hf, df, err) == 0;
+		ok = read_hours(dq, hourly, hf, df, err) == 0;
 	if (ok && df < dt)
-		ok = read_days(&dq, df, dt, err) == 0;
+		ok = read_days(dq, df, dt, err) == 0;
 	if (ok && dt < ht)
-		ok = read_hours(&dq, hourly, dt, ht, err) == 0;
+		ok = read_hours(dq, hourly, dt, ht, err) == 0;
 	if (ok && ht < q->to_ms)
-		ok = scan(&dq, ht, q->to_ms, EDGE, err) == 0;
-	ok = ok && gpu_hrow_sink_flush(&dq.sink, err) == 0;
+		ok = scan(dq, ht, q->to_ms, EDGE, err) == 0;
+	return ok && gpu_hrow_sink_flush(&dq->sink, err) == 0;
+}
+
+/* Whether q reads the facts of its whole range (query_scan()). */
+static bool
+scans(const struct gpu_agg_query *q)
+{
+	int64_t hf, ht;
+
+	/*
+	 * The rollups hold the sums at the default threshold and no usage
+	 * category: other queries read every fact of the range (slower).
+	 */
+	if (q->threshold_mib != GPU_DEFAULT_THRESHOLD_MIB ||
+	    (q->dims & GPU_DIM_CATEGORY))
+		return true;
+	if (q->from_ms == INT64_MIN || q->to_ms == INT64_MAX)
+		return false;
+	hf = gpu_period_start(GPU_PERIOD_HOUR, q->from_ms);
+	if (hf < q->from_ms)
+		hf += GPU_HOUR_MS;
+	ht = gpu_period_start(GPU_PERIOD_HOUR, q->to_ms);
+	return hf >= ht;
+}
+
+/* gpu_query_run(), or gpu_query_each(), as fn says. */
+static int
+query(sqlite3 *db, const struct gpu_agg_query *q, gpu_query_fn *fn, void *ctx,
+      struct gpu_agg **out, struct gpu_err *err)
+{
+	struct dbq dq;
+	bool ok;
+
+	if (check_query(q, err) != 0)
+		return -1;
+	if (scans(q))
+		return query_scan(db, q, fn, ctx, out, err);
+	ok = dbq_init(&dq, db, q, fn, ctx, err) == 0 && read_range(&dq, q, err);
 	return dbq_done(&dq, ok, out, err);
+}
+
+/* The queries that share one read, and the row being handed to each. */
+struct fan {
+	struct dbq *dq;
+	size_t n;
+};
+
+/* Hand a row to every query's groups (the lead's sink's receiver). */
+static int
+fan_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	const struct fan *f = ctx;
+
+	for (size_t i = 0; i < f->n; i++)
+		if (merge_row(&f->dq[i], r, err) != 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * Whether q can share the read of lead: the same range and threshold,
+ * and periods that both read day rows (neither by hour), so that the one
+ * read hands both the same rows in the same order.
+ */
+static bool
+shares_read(const struct gpu_agg_query *lead, const struct gpu_agg_query *q)
+{
+	return q->from_ms == lead->from_ms && q->to_ms == lead->to_ms &&
+	       q->threshold_mib == lead->threshold_mib &&
+	       q->period != GPU_PERIOD_HOUR &&
+	       lead->period != GPU_PERIOD_HOUR && !scans(q) && !scans(lead);
+}
+
+int
+gpu_query_run_many(sqlite3 *db, const struct gpu_agg_query *q, size_t n,
+		   struct gpu_agg **out, struct gpu_err *err)
+{
+	struct dbq *dq;
+	struct fan f;
+	size_t i, ninit = 0;
+	bool ok = true;
+	int rc = 0;
+
+	for (i = 0; i < n; i++)
+		out[i] = NULL;
+	for (i = 1; i < n && shares_read(&q[0], &q[i]); i++)
+		;
+	if (n < 2 || i < n || check_query(&q[0], err) != 0) {
+		for (i = 0; i < n && ok; i++)
+			ok = gpu_query_run(db, &q[i], &out[i], err) == 0;
+	} else {
+		dq = gpu_xcalloc(n, sizeof(*dq));
+		for (; ninit < n && ok; ninit++)
+			ok = dbq_init(&dq[ninit], db, &q[ninit], NULL, NULL,
+				      err) == 0;
+		if (ok) {
+			/*
+			 * dq[0] reads, and hands each row to every query's
+			 * groups; the owners its fact scans name but the
+			 * warehouse does not yet are dq[0]'s to resolve.
+			 */
+			f.dq = dq;
+			f.n = n;
+			dq[0].sink.fn = fan_row;
+			dq[0].sink.ctx = &f;
+			for (i = 1; i < n; i++)
+				dq[i].names.pending = &dq[0].pending;
+			ok = read_range(&dq[0], &q[0], err);
+		}
+		/* dq[0] last: the others' names may be its pending ones. */
+		for (i = ninit; i-- > 0;)
+			if (dbq_done(&dq[i], ok, &out[i], err) != 0)
+				ok = false;
+		free(dq);
+	}
+	if (!ok) {
+		for (i = 0; i < n; i++) {
+			gpu_agg_free(out[i]);
+			out[i] = NULL;
+		}
+		rc = -1;
+	}
+	return rc;
 }
 
 int

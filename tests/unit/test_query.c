@@ -629,6 +629,101 @@ test_query_usage_category(void **state)
 	assert_int_equal(gpu_db_close(db, &err), 0);
 }
 
+/*
+ * Queries that share one read (gpu_query_run_many()) get exactly what
+ * each gets on its own, from stale rollups too: dirty hours read from
+ * the facts, whose job owner names_dim lacks. Queries that cannot share
+ * (by hour, another threshold) are run one by one, with the same result.
+ */
+static void
+test_query_run_many(void **state)
+{
+	static const struct qspec shared[] = {
+	    {GPU_PERIOD_ALL, GPU_DIM_JOB | GPU_DIM_MODEL | GPU_DIM_PROFILE, 2,
+	     70},
+	    {GPU_PERIOD_DAY, GPU_DIM_JOB | GPU_DIM_NODE | GPU_DIM_MODEL, 2, 70},
+	    {GPU_PERIOD_DAY, GPU_DIM_NODE | GPU_DIM_MODEL, 2, 70},
+	    {GPU_PERIOD_WEEK, GPU_DIM_USER, 2, 70},
+	};
+	static const struct qspec apart[] = {
+	    {GPU_PERIOD_DAY, GPU_DIM_JOB, 2, 70},
+	    {GPU_PERIOD_HOUR, GPU_DIM_NODE, 2, 70},
+	};
+	struct gpu_db_opts o = {false, 1000};
+	struct gpu_err err = {0};
+	sqlite3 *db = rolled_up_db(&o);
+
+	(void)state;
+	/* Stale: a new owner names_dim lacks, and dirty hours. */
+	exec(db, "UPDATE jobs_dim SET user = 'zed', project = 'p9';"
+		 "INSERT INTO dirty_hours SELECT DISTINCT"
+		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact"
+		 " WHERE ts_ms % 7 < 3");
+	for (int set = 0; set < 4; set++) {
+		const struct qspec *qs = set % 2 == 0 ? shared : apart;
+		size_t n = set % 2 == 0 ? 4 : 2;
+		struct gpu_agg_query q[4];
+		struct gpu_agg *many[4], *one;
+		char *all = NULL;
+
+		/*
+		 * Sets 0 and 1: a range with edges inside hours; 2 and 3:
+		 * the whole range. 1 is apart by its period by hour, 3 by a
+		 * threshold other than the default.
+		 */
+		for (size_t i = 0; i < n; i++) {
+			qspec_query(&qs[i], 60000, &q[i]);
+			if (set >= 2) {
+				q[i].from_ms = INT64_MIN;
+				q[i].to_ms = INT64_MAX;
+			}
+		}
+		if (set == 3) {
+			q[1].period = GPU_PERIOD_DAY;
+			q[1].dims = GPU_DIM_NODE;
+			q[1].threshold_mib = 8192;
+		}
+		assert_int_equal(gpu_query_run_many(db, q, n, many, &err), 0);
+		for (size_t i = 0; i < n; i++) {
+			char *x, *y;
+
+			assert_int_equal(gpu_query_run(db, &q[i], &one, &err),
+					 0);
+			assert_true(gpu_agg_count(many[i]) > 0);
+			x = render(many[i]);
+			y = render(one);
+			if (strcmp(x, y) != 0)
+				fail_msg("set %d query %zu differs:\n%s\n%s",
+					 set, i, x, y);
+			if (i == 1)
+				all = x;
+			else
+				free(x);
+			free(y);
+			gpu_agg_free(many[i]);
+			gpu_agg_free(one);
+		}
+		/* The pending owner reached a query that did not read. */
+		if (set == 0)
+			assert_non_null(strstr(all, ",zed,p9,"));
+		free(all);
+	}
+	/* A failed query fails them all and leaves nothing. */
+	{
+		struct gpu_agg_query q[2];
+		struct gpu_agg *many[2] = {NULL, NULL};
+
+		qspec_query(&shared[0], 0, &q[0]);
+		qspec_query(&shared[1], 0, &q[1]);
+		q[0].to_ms = q[1].to_ms = q[0].from_ms;
+		assert_int_equal(gpu_query_run_many(db, q, 2, many, &err), -1);
+		assert_string_equal(err.msg, "empty time range");
+		assert_null(many[0]);
+		assert_null(many[1]);
+	}
+	assert_int_equal(gpu_db_close(db, &err), 0);
+}
+
 int
 main(void)
 {
@@ -639,6 +734,7 @@ main(void)
 	    cmocka_unit_test(test_query_usage_category),
 	    cmocka_unit_test(test_query_each),
 	    cmocka_unit_test(test_query_sparse_keys),
+	    cmocka_unit_test(test_query_run_many),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
