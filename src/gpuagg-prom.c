@@ -11,14 +11,28 @@
 /* An allocated GPU below this utilization (percent) in an hour is idle. */
 #define IDLE_PCT 5.0
 
-/* One label set: its counters over everything, its gauges of the hour. */
+/*
+ * One label set: its counters over everything, its gauges of the latest
+ * hour it has groups in (hour_ms), and its label values (g: copies).
+ */
 struct series {
-	const struct gpu_group *g; /* the labels' values (borrowed) */
+	struct gpu_group g;
 	struct gpu_sums total;
 	struct gpu_sums hour;
+	int64_t hour_ms;
 	gpu_i128 gpu_rate_s; /* allocated seconds x micro-units per hour */
 	int64_t idle_gpus;
-	bool in_hour;
+};
+
+/* The series of the groups folded so far (struct prom, gpuagg.h). */
+struct prom {
+	unsigned k; /* the label mask */
+	const struct gpu_rates *r;
+	struct series *s;
+	size_t n, cap;
+	int64_t latest; /* the latest hour folded */
+	struct gpu_hashmap map;
+	struct gpu_buf key;
 };
 
 static const char *const label_names[] = {"node",  "gpu", "user",   "project",
@@ -79,8 +93,8 @@ static unsigned cmp_mask; /* the label mask while sorting (qsort has no ctx) */
 static int
 cmp_series(const void *x, const void *y)
 {
-	const struct gpu_group *a = ((const struct series *)x)->g;
-	const struct gpu_group *b = ((const struct series *)y)->g;
+	const struct gpu_group *a = &((const struct series *)x)->g;
+	const struct gpu_group *b = &((const struct series *)y)->g;
 	const char *va[] = {a->node,  "", a->user, a->project,
 			    a->model, "", a->profile};
 	const char *vb[] = {b->node,  "", b->user, b->project,
@@ -190,10 +204,13 @@ series_cents(const struct series *s, const struct gpu_rates *r)
 	       gpu_money_overhead_cents(gpu + mem, r->v[GPU_RATE_OVERHEAD]);
 }
 
-/* The value of metric m for s as text into out; false: none. */
+/*
+ * The value of metric m for s as text into out; false: none. in_hour: s
+ * has groups in the latest hour.
+ */
 static bool
-series_value(const struct series *s, enum pmetric m, const struct gpu_rates *r,
-	     char out[GPU_NUM_FMT_MAX])
+series_value(const struct series *s, bool in_hour, enum pmetric m,
+	     const struct gpu_rates *r, char out[GPU_NUM_FMT_MAX])
 {
 	switch (m) {
 	case P_GPU_SECONDS:
@@ -207,13 +224,13 @@ series_value(const struct series *s, enum pmetric m, const struct gpu_rates *r,
 	case P_COST:
 		return gpu_num_fmt_i64_str(series_cents(s, r), out) > 0;
 	case P_UTIL:
-		if (!s->in_hour || s->hour.gpu_seconds <= 0)
+		if (!in_hour || s->hour.gpu_seconds <= 0)
 			return false;
 		return gpu_num_fmt_double_str(s->hour.busy / 100.0 /
 						  (double)s->hour.gpu_seconds,
 					      out) > 0;
 	case P_IDLE_GPUS:
-		if (!s->in_hour)
+		if (!in_hour)
 			return false;
 		return gpu_num_fmt_i64_str(s->idle_gpus, out) > 0;
 	case P_COUNT:
@@ -230,63 +247,131 @@ idle_allocated(const struct gpu_group *g)
 	       g->sums.alloc_busy < IDLE_PCT * (double)g->sums.alloc_seconds;
 }
 
+struct prom *
+prom_new(unsigned dims, const struct gpu_rates *r)
+{
+	struct prom *p = gpu_xcalloc(1, sizeof(*p));
+
+	p->k = label_mask(dims);
+	p->r = r;
+	p->latest = INT64_MIN;
+	gpu_hashmap_init(&p->map);
+	gpu_buf_init(&p->key);
+	return p;
+}
+
+void
+prom_free(struct prom *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		struct gpu_group *g = &p->s[i].g;
+
+		free((char *)g->node);
+		free((char *)g->user);
+		free((char *)g->project);
+		free((char *)g->model);
+		free((char *)g->profile);
+	}
+	free(p->s);
+	gpu_hashmap_release(&p->map);
+	gpu_buf_release(&p->key);
+	free(p);
+}
+
+/* A new series labelled as g (its label values copied). */
+static struct series *
+new_series(struct prom *p, const struct gpu_group *g)
+{
+	struct series *s;
+
+	if (p->n == p->cap) {
+		p->cap = p->cap == 0 ? 64 : p->cap * 2;
+		p->s = gpu_xreallocarray(p->s, p->cap, sizeof(*p->s));
+	}
+	s = &p->s[p->n++];
+	memset(s, 0, sizeof(*s));
+	s->g.node = gpu_xstrdup(g->node);
+	s->g.gpu = g->gpu;
+	s->g.mig = g->mig;
+	s->g.user = gpu_xstrdup(g->user);
+	s->g.project = gpu_xstrdup(g->project);
+	s->g.model = gpu_xstrdup(g->model);
+	s->g.profile = gpu_xstrdup(g->profile);
+	s->g.job_id = "";
+	gpu_sums_init(&s->total);
+	gpu_sums_init(&s->hour);
+	s->hour_ms = INT64_MIN;
+	return s;
+}
+
+void
+prom_add(struct prom *p, const struct gpu_agg *a)
+{
+	size_t count = gpu_agg_count(a);
+
+	for (size_t i = 0; i < count; i++) {
+		const struct gpu_group *g = gpu_agg_group(a, i);
+		struct series *s;
+		bool added;
+		size_t e;
+
+		series_key(&p->key, g, p->k);
+		e = gpu_hashmap_put(&p->map, p->key.data, p->key.len, &added);
+		s = added ? new_series(p, g) : &p->s[e];
+		gpu_sums_merge(&s->total, &g->sums);
+		s->gpu_rate_s +=
+		    (gpu_i128)g->sums.alloc_seconds *
+		    gpu_rates_gpu_rate(p->r, g->model, strlen(g->model));
+		if (g->bucket_ms < s->hour_ms)
+			continue; /* not its latest hour */
+		if (g->bucket_ms > s->hour_ms) {
+			s->hour_ms = g->bucket_ms;
+			gpu_sums_init(&s->hour);
+			s->idle_gpus = 0;
+		}
+		if (g->bucket_ms > p->latest)
+			p->latest = g->bucket_ms;
+		gpu_sums_merge(&s->hour, &g->sums);
+		if (idle_allocated(g))
+			s->idle_gpus++;
+	}
+}
+
+int
+prom_write(struct prom *p, FILE *fp)
+{
+	cmp_mask = p->k;
+	if (p->n > 0)
+		qsort(p->s, p->n, sizeof(*p->s), cmp_series);
+	for (int m = 0; m < P_COUNT; m++) {
+		fprintf(fp, "# HELP %s %s\n# TYPE %s %s\n", pmetrics[m].name,
+			pmetrics[m].help, pmetrics[m].name, pmetrics[m].type);
+		for (size_t i = 0; i < p->n; i++) {
+			const struct series *s = &p->s[i];
+			char num[GPU_NUM_FMT_MAX];
+
+			if (!series_value(s, s->hour_ms == p->latest,
+					  (enum pmetric)m, p->r, num))
+				continue;
+			fputs(pmetrics[m].name, fp);
+			write_labels(fp, &s->g, p->k);
+			fprintf(fp, " %s\n", num);
+		}
+	}
+	return ferror(fp) ? -1 : 0;
+}
+
 int
 agg_write_prom(const struct gpu_agg *a, unsigned dims,
 	       const struct gpu_rates *r, FILE *fp)
 {
-	size_t count = gpu_agg_count(a), n = 0;
-	struct series *s = gpu_xcalloc(count + 1, sizeof(*s));
-	unsigned k = label_mask(dims);
-	int64_t latest = INT64_MIN;
-	struct gpu_hashmap map;
-	struct gpu_buf key;
+	struct prom *p = prom_new(dims, r);
+	int rc;
 
-	gpu_hashmap_init(&map);
-	gpu_buf_init(&key);
-	for (size_t i = 0; i < count; i++)
-		if (gpu_agg_group(a, i)->bucket_ms > latest)
-			latest = gpu_agg_group(a, i)->bucket_ms;
-	for (size_t i = 0; i < count; i++) {
-		const struct gpu_group *g = gpu_agg_group(a, i);
-		bool added;
-		size_t e;
-
-		series_key(&key, g, k);
-		e = gpu_hashmap_put(&map, key.data, key.len, &added);
-		if (added) {
-			s[n].g = g;
-			gpu_sums_init(&s[n].total);
-			gpu_sums_init(&s[n].hour);
-			n++;
-		}
-		gpu_sums_merge(&s[e].total, &g->sums);
-		s[e].gpu_rate_s +=
-		    (gpu_i128)g->sums.alloc_seconds *
-		    gpu_rates_gpu_rate(r, g->model, strlen(g->model));
-		if (g->bucket_ms != latest)
-			continue;
-		s[e].in_hour = true;
-		gpu_sums_merge(&s[e].hour, &g->sums);
-		if (idle_allocated(g))
-			s[e].idle_gpus++;
-	}
-	cmp_mask = k;
-	qsort(s, n, sizeof(*s), cmp_series);
-	for (int m = 0; m < P_COUNT; m++) {
-		fprintf(fp, "# HELP %s %s\n# TYPE %s %s\n", pmetrics[m].name,
-			pmetrics[m].help, pmetrics[m].name, pmetrics[m].type);
-		for (size_t i = 0; i < n; i++) {
-			char num[GPU_NUM_FMT_MAX];
-
-			if (!series_value(&s[i], (enum pmetric)m, r, num))
-				continue;
-			fputs(pmetrics[m].name, fp);
-			write_labels(fp, s[i].g, k);
-			fprintf(fp, " %s\n", num);
-		}
-	}
-	gpu_buf_release(&key);
-	gpu_hashmap_release(&map);
-	free(s);
-	return ferror(fp) ? -1 : 0;
+	prom_add(p, a);
+	rc = prom_write(p, fp);
+	prom_free(p);
+	return rc;
 }

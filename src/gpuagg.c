@@ -769,6 +769,60 @@ stream_db(const struct opts *o)
 	return status;
 }
 
+/* Fold one hour's groups into the Prometheus series (a gpu_query_fn). */
+static int
+prom_bucket(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
+{
+	(void)err;
+	prom_add(ctx, a);
+	return 0;
+}
+
+/*
+ * -f prometheus from the warehouse: the query (by hour and GPU, from the
+ * first sample) handed over hour by hour and folded into the label sets
+ * as it goes, so that memory holds the label sets and one hour's groups,
+ * not every hour's (a year of a cluster is millions of them). Returns an
+ * exit status (reported).
+ */
+static int
+prom_db(const struct opts *o, const struct gpu_rates *r)
+{
+	const char *path = gpu_db_path(o->db);
+	struct prom *p = prom_new(o->prom_dims, r);
+	struct gpu_outfile of;
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	int status = GPU_EXIT_FAIL;
+
+	if (open_db(o, path, &db) != 0)
+		goto out;
+	if (gpu_query_each(db, &o->q, o->scan, prom_bucket, p, &err) == 0)
+		status = GPU_EXIT_OK;
+	else
+		gpu_msg_err(&err);
+	if (gpu_db_close(db, &err) != 0) {
+		gpu_msg_err(&err);
+		status = GPU_EXIT_FAIL;
+	}
+	if (status != GPU_EXIT_OK)
+		goto out;
+	status = GPU_EXIT_FAIL;
+	if (gpu_outfile_open(&of, o->output, &err) != 0) {
+		gpu_msg_err(&err);
+		goto out;
+	}
+	status = prom_write(p, of.fp) == 0 ? GPU_EXIT_OK : GPU_EXIT_FAIL;
+	/* The commit reports a file's write error; gpu_close_stdout() ours. */
+	if (gpu_outfile_commit(&of, &err) != 0) {
+		gpu_msg_err(&err);
+		status = GPU_EXIT_FAIL;
+	}
+out:
+	prom_free(p);
+	return status;
+}
+
 /*
  * The rates of -f prometheus's cost, as gpubill resolves them; the rate
  * card's threshold also sets the query's. Returns -1 to go on, else an
@@ -815,7 +869,9 @@ main(int argc, char **argv)
 	}
 	if (o.ninputs > 0)
 		status = run_inputs(&o, &a);
-	else if (o.prom || o.refresh)
+	else if (o.prom && !o.refresh)
+		status = prom_db(&o, &r);
+	else if (o.refresh)
 		status = run_db(&o, &a);
 	else
 		status = stream_db(&o);

@@ -95,6 +95,18 @@ void agg_out_free(struct agg_out *o);
 int agg_write_prom(const struct gpu_agg *a, unsigned dims,
 		   const struct gpu_rates *r, FILE *fp);
 
+/*
+ * The same, fed aggregate by aggregate: prom_add() folds each one's
+ * groups (each a later hour than the one before, or one aggregate of
+ * them all), prom_write() prints them, last. Memory holds the label sets,
+ * not the groups. r must outlive p.
+ */
+struct prom;
+struct prom *prom_new(unsigned dims, const struct gpu_rates *r);
+void prom_add(struct prom *p, const struct gpu_agg *a);
+int prom_write(struct prom *p, FILE *fp);
+void prom_free(struct prom *p);
+
 /* Print the metric names for --help, wrapped: "Metrics: samples, ...". */
 void agg_print_metrics(FILE *fp);
 
