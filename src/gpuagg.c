@@ -721,6 +721,27 @@ write_bucket(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
 }
 
 /*
+ * Run o's query on db bucket by bucket into fn (gpu_query_each()), then
+ * close db. Returns an exit status (reported).
+ */
+static int
+each_and_close(const struct opts *o, sqlite3 *db, gpu_query_fn *fn, void *ctx)
+{
+	struct gpu_err err = {0};
+	int status = GPU_EXIT_FAIL;
+
+	if (gpu_query_each(db, &o->q, o->scan, fn, ctx, &err) == 0)
+		status = GPU_EXIT_OK;
+	else
+		gpu_msg_err(&err);
+	if (gpu_db_close(db, &err) != 0) {
+		gpu_msg_err(&err);
+		status = GPU_EXIT_FAIL;
+	}
+	return status;
+}
+
+/*
  * Query the warehouse and print the groups bucket by bucket, holding one
  * bucket's groups at a time (a year by hour and GPU is millions of
  * groups). Standard output is held back until the query has succeeded,
@@ -746,14 +767,7 @@ stream_db(const struct opts *o)
 	gpu_outfile_hold(&of);
 	s.out = agg_out_new(&o->q, of.fp, o->fmt, o->metrics, table_width(o),
 			    o->csv_safe);
-	if (gpu_query_each(db, &o->q, o->scan, write_bucket, &s, &err) == 0)
-		status = GPU_EXIT_OK;
-	else
-		gpu_msg_err(&err);
-	if (gpu_db_close(db, &err) != 0) {
-		gpu_msg_err(&err);
-		status = GPU_EXIT_FAIL;
-	}
+	status = each_and_close(o, db, write_bucket, &s);
 	free(s.g);
 	if (status != GPU_EXIT_OK) {
 		agg_out_free(s.out);
@@ -795,17 +809,8 @@ prom_db(const struct opts *o, const struct gpu_rates *r)
 	sqlite3 *db = NULL;
 	int status = GPU_EXIT_FAIL;
 
-	if (open_db(o, path, &db) != 0)
-		goto out;
-	if (gpu_query_each(db, &o->q, o->scan, prom_bucket, p, &err) == 0)
-		status = GPU_EXIT_OK;
-	else
-		gpu_msg_err(&err);
-	if (gpu_db_close(db, &err) != 0) {
-		gpu_msg_err(&err);
-		status = GPU_EXIT_FAIL;
-	}
-	if (status != GPU_EXIT_OK)
+	if (open_db(o, path, &db) != 0 ||
+	    (status = each_and_close(o, db, prom_bucket, p)) != GPU_EXIT_OK)
 		goto out;
 	status = GPU_EXIT_FAIL;
 	if (gpu_outfile_open(&of, o->output, &err) != 0) {
