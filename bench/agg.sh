@@ -34,7 +34,7 @@ median() {
 	: >times.txt
 	i=0
 	while [ "$i" -lt "$runs" ]; do
-		[ -n "${2:-}" ] && sh -c "$2" >/dev/null
+		[ -n "${2:-}" ] && sh -c "$2" >/dev/null && sync
 		s=$(now)
 		sh -c "$1" >/dev/null
 		e=$(now)

@@ -40,6 +40,7 @@ median() { # median PREPARE COMMAND
 	: >"$tmp/times"
 	while [ "$i" -lt "$runs" ]; do
 		sh -c "$1"
+		sync # a copy made by the preparation is written back now
 		{ command time -p sh -c "$2 >/dev/null 2>&1"; } 2>&1 |
 			awk '$1 == "real" { print $2 }' >>"$tmp/times"
 		i=$((i + 1))
