@@ -7,7 +7,9 @@
  * count is that of the facts, and they are the same bytes as a rebuild of
  * every hour from the facts (the rows gpuingest sums as it loads, and the
  * day rows it sums from them, included). Loaded again, the input, even
- * one that contradicts itself, inserts and updates nothing.
+ * one that contradicts itself, inserts and updates nothing. Queries that
+ * share one read of the rollups (gpu_query_run_many()) get what each gets
+ * on its own.
  */
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -19,6 +21,7 @@
 #include "gpu/db.h"
 #include "gpu/diag.h"
 #include "gpu/ingest.h"
+#include "gpu/query.h"
 #include "gpu/reader.h"
 #include "gpu/rollup.h"
 
@@ -107,6 +110,82 @@ as_rebuilt(sqlite3 *db)
 	return same;
 }
 
+/* a's groups, keys and sums exactly, into b. */
+static void
+add_groups(struct gpu_buf *b, const struct gpu_agg *a)
+{
+	for (size_t i = 0; i < gpu_agg_count(a); i++) {
+		const struct gpu_group *g = gpu_agg_group(a, i);
+
+		gpu_buf_addf(b, "%lld|%s|%d|%d|%s|%s|%s|%s|%s|",
+			     (long long)g->bucket_ms, g->node, g->gpu, g->mig,
+			     g->job_id, g->user, g->project, g->model,
+			     g->profile);
+		gpu_buf_add(b, &g->sums, sizeof(g->sums));
+	}
+}
+
+/*
+ * Whether three queries of one range (gpureport's bill, cells and node
+ * days), run on one read, equal each run on its own; over all time, and
+ * over a range whose edges fall inside hours.
+ */
+static bool
+shared_reads_agree(sqlite3 *db)
+{
+	static const struct {
+		enum gpu_period p;
+		unsigned dims;
+	} qs[] = {
+	    {GPU_PERIOD_ALL, GPU_DIM_JOB | GPU_DIM_MODEL | GPU_DIM_PROFILE},
+	    {GPU_PERIOD_DAY, GPU_DIM_JOB | GPU_DIM_NODE | GPU_DIM_MODEL},
+	    {GPU_PERIOD_DAY, GPU_DIM_NODE | GPU_DIM_MODEL},
+	};
+	int64_t lo = one_int(db, "SELECT min(ts_ms) FROM gpu_usage_fact_rows");
+	int64_t hi = one_int(db, "SELECT max(ts_ms) FROM gpu_usage_fact_rows");
+	bool same = true;
+
+	for (int edges = 0; edges < 2 && same; edges++) {
+		struct gpu_agg_query q[3];
+		struct gpu_agg *many[3], *one;
+		struct gpu_err err;
+
+		for (int i = 0; i < 3; i++) {
+			gpu_agg_query_init(&q[i]);
+			q[i].period = qs[i].p;
+			q[i].dims = qs[i].dims;
+			if (edges) {
+				q[i].from_ms = lo + 90000;
+				q[i].to_ms = hi - 30000;
+			}
+		}
+		if (edges && q[0].from_ms >= q[0].to_ms)
+			break;
+		if (gpu_query_run_many(db, q, 3, many, &err) != 0)
+			return false;
+		for (int i = 0; i < 3; i++) {
+			struct gpu_buf a, b;
+
+			gpu_buf_init(&a);
+			gpu_buf_init(&b);
+			if (gpu_query_run(db, &q[i], &one, &err) != 0) {
+				same = false;
+			} else {
+				add_groups(&a, many[i]);
+				add_groups(&b, one);
+				same = same && a.len == b.len &&
+				       (a.len == 0 ||
+					memcmp(a.data, b.data, a.len) == 0);
+				gpu_agg_free(one);
+			}
+			gpu_agg_free(many[i]);
+			gpu_buf_release(&a);
+			gpu_buf_release(&b);
+		}
+	}
+	return same;
+}
+
 /* Load the input once (again: it was loaded before); 0 fine, 1 broken. */
 static int
 load(sqlite3 *db, const uint8_t *data, size_t size, bool again)
@@ -158,7 +237,7 @@ load(sqlite3 *db, const uint8_t *data, size_t size, bool again)
 	if (one_int(db, "SELECT count(*) FROM gpu_usage_fact") !=
 	    one_int(db, "SELECT coalesce(sum(samples), 0) FROM usage_hourly"))
 		bad = 1;
-	if (!bad && !as_rebuilt(db))
+	if (!bad && (!shared_reads_agree(db) || !as_rebuilt(db)))
 		bad = 1;
 out:
 	gpu_reader_free(r);
