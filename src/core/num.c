@@ -175,18 +175,35 @@ gpu_num_div_round_fit(gpu_i128 num, int64_t den, int64_t *out)
 	return 0;
 }
 
+/* "00" to "99": two decimal digits a step, half the divisions. */
+static const char digits2[201] = "0001020304050607080910111213141516171819"
+				 "2021222324252627282930313233343536373839"
+				 "4041424344454647484950515253545556575859"
+				 "6061626364656667686970717273747576777879"
+				 "8081828384858687888990919293949596979899";
+
 /* Write u in decimal at out (no NUL); returns the length. */
 static size_t
 put_u64(char *out, uint64_t u)
 {
-	char dig[20];
-	size_t k = 0, n = 0;
+	char dig[20], *p = dig + sizeof(dig);
+	size_t n;
 
-	do
-		dig[k++] = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	while (k > 0)
-		out[n++] = dig[--k];
+	while (u >= 100) {
+		unsigned r = (unsigned)(u % 100);
+
+		u /= 100;
+		p -= 2;
+		memcpy(p, digits2 + 2 * r, 2);
+	}
+	if (u >= 10) {
+		p -= 2;
+		memcpy(p, digits2 + 2 * u, 2);
+	} else {
+		*--p = (char)('0' + u);
+	}
+	n = (size_t)(dig + sizeof(dig) - p);
+	memcpy(out, p, n);
 	return n;
 }
 
@@ -244,18 +261,17 @@ gpu_num_fmt_double_str(double v, char out[GPU_NUM_FMT_MAX])
 		out[n++] = '-';
 	n += put_u64(out + n, ip);
 	if (frac != 0) {
-		int w = 6;
+		char f[6];
+		size_t w = 6;
 
-		while (frac % 10 == 0) {
-			frac /= 10;
+		memcpy(f, digits2 + 2 * (frac / 10000), 2);
+		memcpy(f + 2, digits2 + 2 * (frac / 100 % 100), 2);
+		memcpy(f + 4, digits2 + 2 * (frac % 100), 2);
+		while (f[w - 1] == '0') /* frac != 0: a digit is not */
 			w--;
-		}
 		out[n++] = '.';
-		for (int i = w - 1; i >= 0; i--) {
-			out[n + (size_t)i] = (char)('0' + frac % 10);
-			frac /= 10;
-		}
-		n += (size_t)w;
+		memcpy(out + n, f, w);
+		n += w;
 	}
 	out[n] = '\0';
 	return n;

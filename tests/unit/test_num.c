@@ -750,6 +750,18 @@ check_fmt(double v)
 		fail_msg("%.17g: '%s', want '%s'", v, out, want);
 }
 
+/* gpu_num_fmt_i64_str(v) against printf. */
+static void
+fmt_i64_matches(int64_t v)
+{
+	char out[GPU_NUM_FMT_MAX], want[32];
+	size_t n = gpu_num_fmt_i64_str(v, out);
+
+	snprintf(want, sizeof(want), "%lld", (long long)v);
+	if (strcmp(out, want) != 0 || strlen(out) != n)
+		fail_msg("%lld: '%s'", (long long)v, out);
+}
+
 static void
 test_num_fmt_double_exact(void **state)
 {
@@ -791,11 +803,36 @@ test_num_fmt_double_exact(void **state)
 	}
 }
 
+/* Integers print as printf's "%lld" does, at every length and sign. */
+static void
+test_num_fmt_i64_exact(void **state)
+{
+	uint64_t x = UINT64_C(2463534242);
+	int64_t p = 1;
+
+	(void)state;
+	for (int64_t v = -1000; v <= 1000; v++)
+		fmt_i64_matches(v);
+	for (int i = 0; i < 19; i++, p *= 10)
+		for (int64_t d = -1; d <= 1; d++) {
+			fmt_i64_matches(p + d);
+			fmt_i64_matches(-(p + d));
+		}
+	for (int i = 0; i < 100000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		fmt_i64_matches((int64_t)(x >> (i % 64)));
+		fmt_i64_matches(-(int64_t)(x >> (i % 64 + 1)));
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_num_fmt_double_exact),
+	    cmocka_unit_test(test_num_fmt_i64_exact),
 		cmocka_unit_test(test_num_i64_plain),
 		cmocka_unit_test(test_num_i64_signs),
 		cmocka_unit_test(test_num_i64_limits),
