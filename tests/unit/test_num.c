@@ -813,17 +813,20 @@ test_num_fmt_i64_exact(void **state)
 	(void)state;
 	for (int64_t v = -1000; v <= 1000; v++)
 		fmt_i64_matches(v);
-	for (int i = 0; i < 19; i++, p *= 10)
+	for (int i = 0; i < 19; i++) { /* 1 to 10^18 */
 		for (int64_t d = -1; d <= 1; d++) {
 			fmt_i64_matches(p + d);
 			fmt_i64_matches(-(p + d));
 		}
+		if (i < 18)
+			p *= 10;
+	}
 	for (int i = 0; i < 100000; i++) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
 		fmt_i64_matches((int64_t)(x >> (i % 64)));
-		fmt_i64_matches(-(int64_t)(x >> (i % 64 + 1)));
+		fmt_i64_matches(-(int64_t)(x >> (i % 63 + 1)));
 	}
 }
 
