@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* gpureport's page data: aggregates and charges as one line of JSON. */
-#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -724,6 +723,26 @@ json_matrix(struct gpu_buf *b, const char *key, const int64_t *m, size_t rows,
 	gpu_buf_adds(b, "],");
 }
 
+/* n numbers, comma-separated (printf's work without its parsing). */
+static void
+put_nums(struct gpu_buf *b, const int64_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			gpu_buf_addc(b, ',');
+		gpu_num_fmt_i64(b, v[i]);
+	}
+}
+
+/* "x,y". */
+static void
+put_pair(struct gpu_buf *b, int64_t x, int64_t y)
+{
+	const int64_t v[2] = {x, y};
+
+	put_nums(b, v, 2);
+}
+
 /*
  * Column col of rows of width numbers per node: a row's values as
  * run-length pairs [count,value,...], since a node's GPU time is the same
@@ -745,8 +764,9 @@ json_runs(struct gpu_buf *b, const char *key, const int64_t *m, size_t rows,
 			for (k = i + 1; k < n && row[k * width + col] ==
 						     row[i * width + col];)
 				k++;
-			gpu_buf_addf(b, "%s%zu,", i > 0 ? "," : "", k - i);
-			gpu_num_fmt_i64(b, row[i * width + col]);
+			if (i > 0)
+				gpu_buf_addc(b, ',');
+			put_pair(b, (int64_t)(k - i), row[i * width + col]);
 		}
 		gpu_buf_addc(b, ']');
 	}
@@ -849,8 +869,9 @@ json_owner_hours(struct gpu_buf *b, const char *key, const struct page *pg,
 				alloc_s += v[i].alloc_s;
 				busy += v[i].busy;
 			}
-			gpu_buf_addf(b, "%s%zu,", first ? "" : ",", h);
-			gpu_num_fmt_i64(b, alloc_s);
+			if (!first)
+				gpu_buf_addc(b, ',');
+			put_pair(b, (int64_t)h, alloc_s);
 			gpu_buf_addc(b, ',');
 			gpu_num_fmt_i64(b, round_busy(busy / 100));
 			first = false;
@@ -895,7 +916,9 @@ print_page(const struct page *pg, struct gpu_buf *b)
 	for (i = 0; i < pg->jobs.n; i++) {
 		gpu_buf_adds(b, i > 0 ? ",[" : "[");
 		json_str(b, pg->jobs.v[i]);
-		gpu_buf_addf(b, ",%zu,%zu]", pg->job_user[i], pg->job_proj[i]);
+		gpu_buf_addc(b, ',');
+		put_pair(b, (int64_t)pg->job_user[i], (int64_t)pg->job_proj[i]);
+		gpu_buf_addc(b, ']');
 	}
 	gpu_buf_adds(b, "],");
 	/* The cells are in job order: each job index as the step from the
@@ -904,16 +927,19 @@ print_page(const struct page *pg, struct gpu_buf *b)
 	gpu_buf_addc(b, '[');
 	for (i = 0; i < pg->ncells; i++) {
 		const struct cell *c = &pg->cells[i];
+		const int64_t v[] = {
+		    (int64_t)(c->job - (i > 0 ? pg->cells[i - 1].job : 0)),
+		    (int64_t)c->day,
+		    (int64_t)c->node,
+		    c->alloc_s,
+		    c->alloc_busy,
+		    c->overage,
+		    c->cents,
+		    c->idle_s};
 
 		if (i > 0)
 			gpu_buf_addc(b, ',');
-		gpu_buf_addf(b, "%zu,%zu,%zu,",
-			     c->job - (i > 0 ? pg->cells[i - 1].job : 0),
-			     c->day, c->node);
-		gpu_buf_addf(
-		    b,
-		    "%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64,
-		    c->alloc_s, c->alloc_busy, c->overage, c->cents, c->idle_s);
+		put_nums(b, v, sizeof(v) / sizeof(v[0]));
 	}
 	gpu_buf_adds(b, "]}");
 }
