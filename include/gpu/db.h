@@ -97,4 +97,12 @@ void gpu_db_rollback(sqlite3 *db);
 sqlite3_stmt *gpu_db_prepare(sqlite3 *db, const char *sql,
 			     struct gpu_err *err);
 
+/*
+ * Prepare the multi-row INSERT "head VALUES(?, ...), ...": nrows rows of
+ * ncols parameters each, row r's column c parameter r * ncols + c + 1.
+ * head is "INSERT INTO table(columns)". As gpu_db_prepare().
+ */
+sqlite3_stmt *gpu_db_prepare_rows(sqlite3 *db, const char *head, int ncols,
+				  int nrows, struct gpu_err *err);
+
 #endif

@@ -500,6 +500,27 @@ gpu_db_prepare(sqlite3 *db, const char *sql, struct gpu_err *err)
 	return st;
 }
 
+sqlite3_stmt *
+gpu_db_prepare_rows(sqlite3 *db, const char *head, int ncols, int nrows,
+		    struct gpu_err *err)
+{
+	struct gpu_buf b;
+	sqlite3_stmt *st;
+
+	gpu_buf_init(&b);
+	gpu_buf_adds(&b, head);
+	gpu_buf_adds(&b, " VALUES");
+	for (int r = 0; r < nrows; r++) {
+		gpu_buf_adds(&b, r == 0 ? "(?" : ",(?");
+		for (int c = 1; c < ncols; c++)
+			gpu_buf_adds(&b, ",?");
+		gpu_buf_addc(&b, ')');
+	}
+	st = gpu_db_prepare(db, b.data, err);
+	gpu_buf_release(&b);
+	return st;
+}
+
 int
 gpu_db_version(sqlite3 *db)
 {

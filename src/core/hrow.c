@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "gpu/bind.h"
-#include "gpu/buf.h"
 #include "gpu/db.h"
 #include "gpu/diag.h"
 #include "gpu/sample.h"
@@ -563,24 +562,16 @@ gpu_hrow_batch_free(struct gpu_hrow_batch *w)
 	free(w);
 }
 
-/* The INSERT of HROW_BATCH rows: the single row's VALUES list repeated. */
+/* The INSERT of HROW_BATCH rows: the single row's up to its VALUES. */
 static sqlite3_stmt *
-prepare_many(sqlite3 *db, enum gpu_rollup t, struct gpu_err *err)
+prepare_many(sqlite3 *db, enum gpu_rollup t, int ncols, struct gpu_err *err)
 {
 	const char *sql = rollups[t].insert;
-	const char *values = strstr(sql, " VALUES");
-	struct gpu_buf b;
-	sqlite3_stmt *st;
+	char *head = gpu_xstrndup(sql, (size_t)(strstr(sql, " VALUES") - sql));
+	sqlite3_stmt *st =
+	    gpu_db_prepare_rows(db, head, ncols, HROW_BATCH, err);
 
-	gpu_buf_init(&b);
-	gpu_buf_add(&b, sql, (size_t)(values - sql) + 7);
-	for (int i = 0; i < HROW_BATCH; i++) {
-		if (i > 0)
-			gpu_buf_addc(&b, ',');
-		gpu_buf_adds(&b, values + 7);
-	}
-	st = gpu_db_prepare(db, b.data, err);
-	gpu_buf_release(&b);
+	free(head);
 	return st;
 }
 
@@ -591,7 +582,7 @@ write_many(struct gpu_hrow_batch *w, struct gpu_err *err)
 	struct gpu_binder b;
 
 	if (w->many == NULL) {
-		w->many = prepare_many(w->db, w->t, err);
+		w->many = prepare_many(w->db, w->t, w->ncols, err);
 		if (w->many == NULL)
 			return -1;
 		w->held = gpu_xcalloc((size_t)w->ncols * HROW_BATCH,

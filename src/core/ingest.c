@@ -449,25 +449,6 @@ bind_opt_i64(sqlite3_stmt *st, int i, bool has, int64_t v)
 		sqlite3_bind_null(st, i);
 }
 
-static sqlite3_stmt *
-prepare_batch(sqlite3 *db, struct gpu_err *err)
-{
-	struct gpu_buf b;
-	sqlite3_stmt *st;
-
-	gpu_buf_init(&b);
-	gpu_buf_adds(&b, "INSERT INTO " FACT_COLS " VALUES");
-	for (int i = 0; i < BATCH; i++) {
-		gpu_buf_adds(&b, i == 0 ? "(?" : ",(?");
-		for (int c = 1; c < FACT_NCOLS; c++)
-			gpu_buf_adds(&b, ",?");
-		gpu_buf_addc(&b, ')');
-	}
-	st = gpu_db_prepare(db, b.data, err);
-	gpu_buf_release(&b);
-	return st;
-}
-
 /* Forget every GPU's segments: the allocations changed. */
 static void
 drop_attrs(struct gpu_ingest *ing)
@@ -670,7 +651,8 @@ gpu_ingest_new(sqlite3 *db, const struct gpu_ingest_opts *opts,
 		if (ing->st[i] == NULL)
 			goto fail;
 	}
-	ing->batch_st = prepare_batch(db, err);
+	ing->batch_st = gpu_db_prepare_rows(db, "INSERT INTO " FACT_COLS,
+					    FACT_NCOLS, BATCH, err);
 	if (ing->batch_st == NULL || load_hi(ing, err) != 0 ||
 	    load_has_allocs(ing, err) != 0 ||
 	    gpu_retention_horizon(db, &ing->horizon_ms, err) != 0)
