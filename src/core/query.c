@@ -604,17 +604,32 @@ read_days(struct dbq *q, int64_t from, int64_t to, struct gpu_err *err)
 	return 0;
 }
 
+/* The whole hours [*hf, *ht) of q's range (INT64_MIN, MAX: unbounded). */
+static void
+whole_hours(const struct gpu_agg_query *q, int64_t *hf, int64_t *ht)
+{
+	*hf = q->from_ms == INT64_MIN
+		  ? INT64_MIN
+		  : gpu_period_start(GPU_PERIOD_HOUR, q->from_ms);
+	if (*hf < q->from_ms)
+		*hf += GPU_HOUR_MS;
+	*ht = q->to_ms == INT64_MAX
+		  ? INT64_MAX
+		  : gpu_period_start(GPU_PERIOD_HOUR, q->to_ms);
+}
+
 /* Why a query reads the facts of its whole range. */
 static const char *
 scan_reason(const struct gpu_agg_query *q)
 {
+	int64_t hf, ht;
+
 	if (q->dims & GPU_DIM_CATEGORY)
 		return "grouping by usage_category";
 	if (q->threshold_mib != GPU_DEFAULT_THRESHOLD_MIB)
 		return "a memory-overage threshold other than the default";
-	if (q->from_ms != INT64_MIN && q->to_ms != INT64_MAX &&
-	    gpu_period_start(GPU_PERIOD_HOUR, q->to_ms) <=
-		gpu_period_start(GPU_PERIOD_HOUR, q->from_ms - 1) + GPU_HOUR_MS)
+	whole_hours(q, &hf, &ht);
+	if (hf >= ht)
 		return "a range that holds no whole hour";
 	return "a scan of the facts";
 }
@@ -659,14 +674,7 @@ read_range(struct dbq *dq, const struct gpu_agg_query *q, struct gpu_err *err)
 	bool ok;
 
 	/* Whole hours from the rollup, partial edge hours from the facts. */
-	hf = q->from_ms == INT64_MIN
-		 ? INT64_MIN
-		 : gpu_period_start(GPU_PERIOD_HOUR, q->from_ms);
-	if (hf < q->from_ms)
-		hf += GPU_HOUR_MS;
-	ht = q->to_ms == INT64_MAX
-		 ? INT64_MAX
-		 : gpu_period_start(GPU_PERIOD_HOUR, q->to_ms);
+	whole_hours(q, &hf, &ht);
 	/* Whole days of [hf, ht) from usage_daily (periods but hour). */
 	df = dt = ht;
 	if (q->period != GPU_PERIOD_HOUR) {
@@ -716,12 +724,7 @@ scans(const struct gpu_agg_query *q)
 	if (q->threshold_mib != GPU_DEFAULT_THRESHOLD_MIB ||
 	    (q->dims & GPU_DIM_CATEGORY))
 		return true;
-	if (q->from_ms == INT64_MIN || q->to_ms == INT64_MAX)
-		return false;
-	hf = gpu_period_start(GPU_PERIOD_HOUR, q->from_ms);
-	if (hf < q->from_ms)
-		hf += GPU_HOUR_MS;
-	ht = gpu_period_start(GPU_PERIOD_HOUR, q->to_ms);
+	whole_hours(q, &hf, &ht);
 	return hf >= ht;
 }
 
@@ -741,7 +744,7 @@ query(sqlite3 *db, const struct gpu_agg_query *q, gpu_query_fn *fn, void *ctx,
 	return dbq_done(&dq, ok, out, err);
 }
 
-/* The queries that share one read, and the row being handed to each. */
+/* The queries that share one read. */
 struct fan {
 	struct dbq *dq;
 	size_t n;
@@ -781,7 +784,6 @@ gpu_query_run_many(sqlite3 *db, const struct gpu_agg_query *q, size_t n,
 	struct fan f;
 	size_t i, ninit = 0;
 	bool ok = true;
-	int rc = 0;
 
 	for (i = 0; i < n; i++)
 		out[i] = NULL;
@@ -820,9 +822,8 @@ gpu_query_run_many(sqlite3 *db, const struct gpu_agg_query *q, size_t n,
 			gpu_agg_free(out[i]);
 			out[i] = NULL;
 		}
-		rc = -1;
 	}
-	return rc;
+	return ok ? 0 : -1;
 }
 
 int
