@@ -317,7 +317,6 @@ on_row(int c, void *data)
 	t->row_done = true;
 }
 
-/* Split a line without quotes the way libcsv would (spaces trimmed). */
 /*
  * The first d in [s, end), or end. Eight bytes a step where the machine is
  * little-endian: in x = word ^ (d in every byte), (x - 0x01..) & ~x &
@@ -347,6 +346,7 @@ find_delim(const char *s, const char *end, char d)
 	return s;
 }
 
+/* Split a line without quotes the way libcsv would (spaces trimmed). */
 static void
 split_fast(struct gpu_table *t, const char *p, size_t n)
 {
