@@ -13,7 +13,8 @@
 
 /*
  * One label set: its counters over everything, its gauges of the latest
- * hour it has groups in (hour_ms), and its label values (g: copies).
+ * hour it has groups in (hour_ms), and its label values (g: its texts
+ * point into the series key the map keeps).
  */
 struct series {
 	struct gpu_group g;
@@ -265,24 +266,38 @@ prom_free(struct prom *p)
 {
 	if (p == NULL)
 		return;
-	for (size_t i = 0; i < p->n; i++) {
-		struct gpu_group *g = &p->s[i].g;
-
-		free((char *)g->node);
-		free((char *)g->user);
-		free((char *)g->project);
-		free((char *)g->model);
-		free((char *)g->profile);
-	}
 	free(p->s);
 	gpu_hashmap_release(&p->map);
 	gpu_buf_release(&p->key);
 	free(p);
 }
 
-/* A new series labelled as g (its label values copied). */
+/*
+ * Point g's label texts at key, a series key (each label of mask k,
+ * NUL-ended, in label order); the labels off the mask are empty.
+ */
+static void
+texts_from_key(struct gpu_group *g, const char *key, unsigned k)
+{
+	const char **text[NLABELS] = {&g->node,	 NULL, &g->user,   &g->project,
+				      &g->model, NULL, &g->profile};
+
+	for (int i = 0; i < NLABELS; i++) {
+		bool on = (k & (1u << i)) != 0;
+
+		if (text[i] != NULL)
+			*text[i] = on ? key : "";
+		if (on)
+			key += strlen(key) + 1;
+	}
+}
+
+/*
+ * A new series labelled as g. key: its series key as the map keeps it,
+ * which its label texts point into.
+ */
 static struct series *
-new_series(struct prom *p, const struct gpu_group *g)
+new_series(struct prom *p, const struct gpu_group *g, const char *key)
 {
 	struct series *s;
 
@@ -292,13 +307,9 @@ new_series(struct prom *p, const struct gpu_group *g)
 	}
 	s = &p->s[p->n++];
 	memset(s, 0, sizeof(*s));
-	s->g.node = gpu_xstrdup(g->node);
+	texts_from_key(&s->g, key, p->k);
 	s->g.gpu = g->gpu;
 	s->g.mig = g->mig;
-	s->g.user = gpu_xstrdup(g->user);
-	s->g.project = gpu_xstrdup(g->project);
-	s->g.model = gpu_xstrdup(g->model);
-	s->g.profile = gpu_xstrdup(g->profile);
 	s->g.job_id = "";
 	gpu_sums_init(&s->total);
 	gpu_sums_init(&s->hour);
@@ -319,7 +330,8 @@ prom_add(struct prom *p, const struct gpu_agg *a)
 
 		series_key(&p->key, g, p->k);
 		e = gpu_hashmap_put(&p->map, p->key.data, p->key.len, &added);
-		s = added ? new_series(p, g) : &p->s[e];
+		s = added ? new_series(p, g, gpu_hashmap_key(&p->map, e))
+			  : &p->s[e];
 		gpu_sums_merge(&s->total, &g->sums);
 		s->gpu_rate_s +=
 		    (gpu_i128)g->sums.alloc_seconds *
