@@ -615,6 +615,10 @@ open_db(const struct opts *o, const char *path, sqlite3 **db)
 	return rc == 0 ? 0 : -1;
 }
 
+/*
+ * --refresh: bring the rollups up to date; with --scan, then also read
+ * the facts into *out. Returns an exit status (reported).
+ */
 static int
 run_db(const struct opts *o, struct gpu_agg **out)
 {
@@ -627,8 +631,6 @@ run_db(const struct opts *o, struct gpu_agg **out)
 	if (open_db(o, path, &db) != 0)
 		goto out;
 	if (o->scan && gpu_query_scan(db, &o->q, out, &err) != 0)
-		goto fail;
-	if (!o->scan && !o->refresh && gpu_query_run(db, &o->q, out, &err) != 0)
 		goto fail;
 	status = GPU_EXIT_OK;
 	goto out;
@@ -874,10 +876,10 @@ main(int argc, char **argv)
 	}
 	if (o.ninputs > 0)
 		status = run_inputs(&o, &a);
-	else if (o.prom && !o.refresh)
-		status = prom_db(&o, &r);
 	else if (o.refresh)
 		status = run_db(&o, &a);
+	else if (o.prom)
+		status = prom_db(&o, &r);
 	else
 		status = stream_db(&o);
 	/*
