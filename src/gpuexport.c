@@ -293,7 +293,7 @@ static int
 run(struct opts *o)
 {
 	const char *path = gpu_db_path(o->e.db_path);
-	struct gpu_db_opts dopts = {false, LOCK_TIMEOUT_MS};
+	struct gpu_db_opts dopts = {.lock_timeout_ms = LOCK_TIMEOUT_MS};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
 	char *lake = NULL;

@@ -20,6 +20,13 @@
 struct gpu_db_opts {
 	bool readonly;	     /* open without creating or migrating */
 	int lock_timeout_ms; /* wait this long for a busy warehouse */
+	/*
+	 * A writer that creates the warehouse (a missing or empty file)
+	 * keeps a rollback journal until gpu_db_use_wal(): a first load
+	 * then writes its pages once, not to the WAL and again by the
+	 * checkpoint.
+	 */
+	bool create_rollback;
 };
 
 /* gpu_db_open(): a read-only open found a schema older than this build's. */
@@ -63,6 +70,15 @@ int gpu_db_open_existing(const char *path, const struct gpu_db_opts *opts,
  * or, when the disk is full, a message naming the warehouse file.
  */
 int gpu_db_error(sqlite3 *db, struct gpu_err *err);
+
+/*
+ * Turn on WAL journaling, which a writer opened with create_rollback may
+ * not have yet; outside a transaction; path names the warehouse in
+ * messages. A no-op on a warehouse already in
+ * WAL mode. Returns 0, or -1 with err filled (busy: another process has
+ * the warehouse open; the next writer's open turns it on then).
+ */
+int gpu_db_use_wal(sqlite3 *db, const char *path, struct gpu_err *err);
 
 /* Close a handle from gpu_db_open(); NULL is a no-op. Returns 0 or -1. */
 int gpu_db_close(sqlite3 *db, struct gpu_err *err);

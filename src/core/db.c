@@ -736,6 +736,17 @@ open_reader(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 		return -1;
 	if (open_handle(path, SQLITE_OPEN_READONLY, path, opts, out, err) != 0)
 		return -1;
+	/*
+	 * A hot rollback journal: the first run into a new warehouse
+	 * (create_rollback) was killed. Only a writer may roll it back.
+	 */
+	if (gpu_db_version(*out) < 0 &&
+	    sqlite3_extended_errcode(*out) == SQLITE_READONLY_ROLLBACK)
+		return gpu_err_set(err,
+				   "cannot read '%s': the run that created it "
+				   "was interrupted; the next gpuingest on it "
+				   "rolls that run back",
+				   path);
 	if (gpu_db_version(*out) < 0 &&
 	    sqlite3_extended_errcode(*out) == SQLITE_READONLY_DIRECTORY) {
 		if ((sb.st_mode & 0222) != 0)
@@ -758,14 +769,65 @@ open_reader(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 	return check_schema(*out, path, true, err);
 }
 
-/* A writer's handle: created when missing, migrated forward. */
+/* Whether path is missing, or empty without a WAL: no warehouse yet. */
+static bool
+is_new(const char *path)
+{
+	struct stat sb;
+	struct gpu_buf wal;
+	bool has_wal;
+
+	if (stat(path, &sb) != 0)
+		return errno == ENOENT;
+	if (!S_ISREG(sb.st_mode) || sb.st_size > 0)
+		return false;
+	gpu_buf_init(&wal);
+	gpu_buf_add(&wal, path, strlen(path));
+	gpu_buf_add(&wal, "-wal", 4);
+	has_wal = stat(wal.data, &sb) == 0 && sb.st_size > 0;
+	gpu_buf_release(&wal);
+	return !has_wal;
+}
+
+/* Set journal mode mode ("WAL" or "DELETE"); busy as gpu_db_begin() says. */
+static int
+set_journal(sqlite3 *db, const char *path, const char *mode,
+	    struct gpu_err *err)
+{
+	char sql[40];
+	int rc;
+
+	snprintf(sql, sizeof(sql), "PRAGMA journal_mode = %s", mode);
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		return 0;
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return gpu_err_set(err,
+				   "warehouse busy: '%s' is locked by another "
+				   "process",
+				   path);
+	return gpu_db_error(db, err);
+}
+
+int
+gpu_db_use_wal(sqlite3 *db, const char *path, struct gpu_err *err)
+{
+	return set_journal(db, path, "WAL", err);
+}
+
+/*
+ * A writer's handle: created when missing, migrated forward. A new one
+ * keeps a rollback journal when opts asks (create_rollback).
+ */
 static int
 open_writer(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 	    struct gpu_err *err)
 {
+	bool rollback = opts->create_rollback && is_new(path);
+
 	if (open_handle(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, path,
 			opts, out, err) != 0 ||
-	    gpu_db_exec(*out, "PRAGMA journal_mode = WAL", err) != 0 ||
+	    set_journal(*out, path, rollback ? "DELETE" : "WAL", err) != 0 ||
 	    gpu_db_exec(*out, "PRAGMA synchronous = FULL", err) != 0 ||
 	    /* Temporary tables (the loader's, 2.1) spill to disk. */
 	    gpu_db_exec(*out, "PRAGMA temp_store = FILE", err) != 0)

@@ -37,6 +37,20 @@ sqlite3 "$d/seq.db" "$q" >"$d/seq.txt"
 cmp -s "$d/conc.txt" "$d/seq.txt" || fail "concurrent result differs from sequential"
 [ "$(sqlite3 "$d/w.db" "PRAGMA integrity_check")" = ok ] || fail "integrity"
 
+# Two first runs into a missing warehouse: the one that creates it writes
+# with a rollback journal, the other waits for it; the union, in WAL mode.
+gpuingest -q -d "$d/new.db" --lock-timeout 60 "$d/a.csv" &
+pa=$!
+gpuingest -q -d "$d/new.db" --lock-timeout 60 "$d/b.csv" &
+pb=$!
+wait $pa || fail "first run a into a new warehouse failed"
+wait $pb || fail "first run b into a new warehouse failed"
+sqlite3 "$d/new.db" "$q" >"$d/new.txt"
+cmp -s "$d/new.txt" "$d/seq.txt" || fail "concurrent first runs differ from sequential"
+[ "$(sqlite3 "$d/new.db" "PRAGMA integrity_check")" = ok ] || fail "new: integrity"
+gpuingest -q -d "$d/new.db" </dev/null 2>/dev/null || true # WAL if a run could not
+[ "$(sqlite3 "$d/new.db" "PRAGMA journal_mode")" = wal ] || fail "new: not in WAL mode"
+
 # A run holding the lock (it reads a slow pipe inside its transaction)
 # makes a second one give up after --lock-timeout.
 before=$(sqlite3 "$d/w.db" "SELECT count(*) FROM gpu_usage_fact; SELECT count(*) FROM ingest_log")

@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: MIT
 # gpuingest crash safety: SIGKILL a large run at random moments; after each
 # kill the warehouse passes PRAGMA integrity_check and holds none or all of
-# the run; a re-run completes it.
+# the run; a re-run completes it. The same for the first run into a new
+# warehouse, which writes with a rollback journal until it commits: a
+# reader refuses the journal it leaves, and the next gpuingest rolls it
+# back.
 set -eu
 command -v sqlite3 >/dev/null || { echo "skip: no sqlite3 shell"; exit 77; }
 d=$(mktemp -d)
@@ -55,4 +58,76 @@ gpuingest -q -d "$d/w.db" --summary json "$d/big.csv" >"$d/s"
 [ "$(sqlite3 "$d/w.db" "SELECT count(*) FROM gpu_usage_fact")" = $((100 + big)) ] ||
 	fail "re-run did not complete the load"
 [ "$(sqlite3 "$d/w.db" "PRAGMA integrity_check")" = ok ] || fail "final integrity"
-echo "ok: $kills kills, $full completed before the kill"
+
+# The first run into a new warehouse, killed inside its transaction once
+# it has written pages: its journal is hot.
+cat "$d/big.csv" "$d/big.csv" "$d/big.csv" >"$d/big3.csv" # re-sends: slower
+caught=false
+for try in 1 2 3; do
+	rm -f "$d"/n.db*
+	gpuingest -q -d "$d/n.db" "$d/big3.csv" &
+	pid=$!
+	until [ -s "$d/n.db-journal" ] && [ "$(wc -c <"$d/n.db")" -gt 1000000 ]; do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -9 "$pid" 2>/dev/null; then
+		wait "$pid" 2>/dev/null || true
+		[ -s "$d/n.db-journal" ] && { caught=true; break; }
+	fi
+	wait "$pid" 2>/dev/null || true
+done
+$caught || fail "the first run could not be killed with its journal hot"
+if gpuagg -d "$d/n.db" --period day >/dev/null 2>"$d/err"; then
+	fail "a reader read a warehouse with a hot journal"
+fi
+grep -q "the run that created it was interrupted" "$d/err" ||
+	fail "reader's message: $(cat "$d/err")"
+[ -s "$d/n.db-journal" ] || fail "a reader removed the journal"
+gpuingest -q -d "$d/n.db" "$d/big.csv"
+[ "$(sqlite3 "$d/n.db" "SELECT count(*) FROM gpu_usage_fact")" = "$big" ] ||
+	fail "new warehouse: the re-run after the kill did not load the input"
+[ "$(sqlite3 "$d/n.db" "PRAGMA integrity_check")" = ok ] ||
+	fail "new warehouse: integrity after the re-run"
+[ "$(sqlite3 "$d/n.db" "PRAGMA journal_mode")" = wal ] ||
+	fail "new warehouse: not in WAL mode after its run"
+
+# The same, killed at random moments of a first load.
+t0=$(date +%s%N)
+rm -f "$d"/n.db*
+gpuingest -q -d "$d/n.db" "$d/big.csv"
+ms=$((($(date +%s%N) - t0) / 1000000))
+nkills=0 nfull=0
+for i in 1 2 3 4 5 6 7 8; do
+	delay=$(awk -v i="$i" -v ms="$ms" 'BEGIN { srand(); printf "%.3f", ms * ((i - 1) / 8 + rand() / 8) / 1000 }')
+	rm -f "$d"/n.db*
+	gpuingest -q -d "$d/n.db" "$d/big.csv" &
+	pid=$!
+	sleep "$delay"
+	if kill -9 "$pid" 2>/dev/null; then nkills=$((nkills + 1)); fi
+	wait "$pid" 2>/dev/null || true
+	[ -e "$d/n.db" ] || continue # killed before it was created
+	if [ -e "$d/n.db-journal" ]; then
+		# A reader neither rolls it back nor reads the half-written run.
+		if gpuagg -d "$d/n.db" --period day >/dev/null 2>"$d/err"; then
+			fail "a reader read a warehouse with a hot journal"
+		fi
+		grep -q "the run that created it was interrupted" "$d/err" ||
+			fail "reader's message: $(cat "$d/err")"
+		[ -e "$d/n.db-journal" ] || fail "a reader removed the journal"
+	fi
+	[ "$(sqlite3 "$d/n.db" "PRAGMA integrity_check")" = ok ] ||
+		fail "new warehouse: integrity after kill at ${delay}s"
+	n=$(sqlite3 "$d/n.db" "SELECT count(*) FROM gpu_usage_fact" 2>/dev/null || echo 0)
+	case $n in
+	0) ;;
+	"$big") nfull=$((nfull + 1)) ;;
+	*) fail "new warehouse: after kill at ${delay}s the fact table holds $n rows" ;;
+	esac
+	gpuingest -q -d "$d/n.db" "$d/big.csv"
+	[ "$(sqlite3 "$d/n.db" "SELECT count(*) FROM gpu_usage_fact")" = "$big" ] ||
+		fail "new warehouse: re-run after kill at ${delay}s did not complete the load"
+	[ "$(sqlite3 "$d/n.db" "PRAGMA journal_mode")" = wal ] ||
+		fail "new warehouse: not in WAL mode after its run"
+done
+echo "ok: $kills kills, $full completed before the kill; new warehouse: $nkills kills, $nfull completed"

@@ -13,7 +13,9 @@
 
 #include "gpu/db.h"
 
-static const struct gpu_db_opts rw = {false, 1000}, ro = {true, 1000};
+static const struct gpu_db_opts rw = {.lock_timeout_ms = 1000},
+				ro = {.readonly = true,
+				      .lock_timeout_ms = 1000};
 
 /* A fresh folder for a test's files, removed by cleanup(). */
 static char dir[64];
@@ -306,7 +308,7 @@ test_db_fact_view_writes(void **state)
 static void
 test_db_transactions(void **state)
 {
-	struct gpu_db_opts quick = {false, 10};
+	struct gpu_db_opts quick = {.lock_timeout_ms = 10};
 	struct gpu_err err = {0};
 	char want[256];
 	sqlite3 *a = NULL, *b = NULL;

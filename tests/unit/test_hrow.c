@@ -135,7 +135,7 @@ static const enum gpu_rollup tabs[] = {GPU_ROLLUP_HOURLY, GPU_ROLLUP_DAILY,
 static sqlite3 *
 mem_db(void)
 {
-	struct gpu_db_opts o = {false, 1000};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
 
@@ -365,7 +365,7 @@ test_hrow_read_order_stop(void **state)
 static void
 test_hrow_pending_keys(void **state)
 {
-	struct gpu_db_opts o = {false, 1000};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_err err = {0};
 	struct gpu_pending p;
 	sqlite3 *db = NULL;

@@ -445,7 +445,7 @@ static void
 test_ingest_v1_migration(void **state)
 {
 	struct fixture *f = *state;
-	struct gpu_db_opts o = {false, 1000};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_sample s = sample(T + 5 * MIN, "n1", 0, 10, "");
 	struct gpu_err err;
 	sqlite3 *db;

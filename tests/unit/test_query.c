@@ -82,7 +82,7 @@ fixture_db(const struct gpu_db_opts *o)
 static void
 test_query_rollup_matches_scan(void **state)
 {
-	struct gpu_db_opts o = {false, 1000};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_agg_query q;
 	struct gpu_agg *r = NULL, *s = NULL;
 	struct gpu_err err = {0};
@@ -226,7 +226,7 @@ test_query_daily_matches_scan(void **state)
 	    {GPU_PERIOD_HOUR, GPU_DIM_USER | GPU_DIM_PROJECT, -1, -1},
 	    {GPU_PERIOD_ALL, GPU_DIM_JOB, 8, 56}, /* day-aligned: T is 16h */
 	};
-	struct gpu_db_opts o = {false, 1000};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
 	size_t hours = 0;
@@ -306,7 +306,7 @@ test_query_each(void **state)
 	    {GPU_PERIOD_HOUR, GPU_DIM_USER | GPU_DIM_PROJECT, -1, -1},
 	    {GPU_PERIOD_DAY, GPU_DIM_GPU | GPU_DIM_MODEL, 8, 56},
 	};
-	struct gpu_db_opts o = {false, 1000};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
 
@@ -380,7 +380,7 @@ test_query_sparse_keys(void **state)
 	/* Job keys in the order their facts come: up, down, across. */
 	static const int64_t jobs[] = {5000000, 4999990, 5000050,
 				       4999000, 5000001, 1000};
-	struct gpu_db_opts o = {false, 1000};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_agg_query q;
 	struct gpu_agg *r = NULL;
 	struct gpu_err err = {0};
@@ -474,7 +474,8 @@ static void
 test_query_stale_read_only(void **state)
 {
 	char path[] = "/tmp/test_query.XXXXXX";
-	struct gpu_db_opts rw = {false, 1000}, ro = {true, 1000};
+	struct gpu_db_opts rw = {.lock_timeout_ms = 1000},
+			   ro = {.readonly = true, .lock_timeout_ms = 1000};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
 	struct stat before, after;
@@ -556,7 +557,7 @@ samples_of(struct gpu_agg *a, int64_t b, const char *u)
 static void
 test_query_usage_category(void **state)
 {
-	struct gpu_db_opts o = {false, 1000};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_agg_query q;
 	struct gpu_agg *r = NULL, *s = NULL, *all = NULL;
 	struct gpu_err err = {0};
@@ -649,7 +650,7 @@ test_query_run_many(void **state)
 	    {GPU_PERIOD_DAY, GPU_DIM_JOB, 2, 70},
 	    {GPU_PERIOD_HOUR, GPU_DIM_NODE, 2, 70},
 	};
-	struct gpu_db_opts o = {false, 1000};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_err err = {0};
 	sqlite3 *db = rolled_up_db(&o);
 

@@ -58,7 +58,7 @@ fact(sqlite3 *db, int64_t ts)
 static sqlite3 *
 warehouse(void)
 {
-	struct gpu_db_opts o = {false, 1000};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
 

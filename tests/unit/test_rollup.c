@@ -42,7 +42,7 @@ facts(sqlite3 *db)
 static void
 test_rollup_update_in_transaction(void **state)
 {
-	struct gpu_db_opts o = {false, 1000};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
 	size_t hours = 99;
@@ -77,7 +77,8 @@ static void
 test_rollup_refresh_clean(void **state)
 {
 	char path[] = "/tmp/test_rollup.XXXXXX";
-	struct gpu_db_opts rw = {false, 1000}, ro = {true, 1000};
+	struct gpu_db_opts rw = {.lock_timeout_ms = 1000},
+			   ro = {.readonly = true, .lock_timeout_ms = 1000};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
 	size_t hours = 99;
@@ -107,7 +108,8 @@ static void
 test_rollup_refresh_busy(void **state)
 {
 	char path[] = "/tmp/test_rollup.XXXXXX";
-	struct gpu_db_opts rw = {false, 1000}, quick = {false, 10};
+	struct gpu_db_opts rw = {.lock_timeout_ms = 1000},
+			   quick = {.lock_timeout_ms = 10};
 	struct gpu_err err = {0};
 	sqlite3 *a = NULL, *b = NULL;
 	char want[128];
@@ -140,7 +142,7 @@ test_rollup_refresh_busy(void **state)
 static void
 test_rollup_owner_rows(void **state)
 {
-	struct gpu_db_opts o = {false, 1000};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
 
@@ -197,7 +199,7 @@ static void
 test_rollup_migrate_owners(void **state)
 {
 	char path[] = "/tmp/test_rollup.XXXXXX";
-	struct gpu_db_opts rw = {false, 1000};
+	struct gpu_db_opts rw = {.lock_timeout_ms = 1000};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st;
@@ -289,7 +291,7 @@ wrote_day2(void *ctx, int64_t day)
 static void
 test_rollup_update_built_day(void **state)
 {
-	struct gpu_db_opts o = {false, 1000};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
 	unsigned mask;

@@ -152,7 +152,7 @@ test_sums_match_rollup_schema(void **state)
 		    {"usage_daily", 9},
 		    {"usage_hourly_node", 2},
 		    {"usage_hourly_owner", 3}};
-	struct gpu_db_opts o = {false, 1000};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
 	char sql[128];

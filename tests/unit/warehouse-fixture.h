@@ -61,7 +61,7 @@ static inline int
 wh_setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct gpu_db_opts o = {false, 1000};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_err err;
 	int fd;
 
