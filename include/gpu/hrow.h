@@ -80,24 +80,34 @@ void gpu_hrows_clear(struct gpu_hrows *t);
 int gpu_hrows_flush(struct gpu_hrows *t, gpu_hrow_fn *fn, void *ctx,
 		    struct gpu_err *err);
 
+/* What a sink sums its hour rows into (enum gpu_hrow_fold). */
+enum gpu_hrow_fold {
+	GPU_FOLD_NONE,	/* nothing: hour rows pass through */
+	GPU_FOLD_DAY,	/* day rows, as usage_daily holds them */
+	GPU_FOLD_OWNER, /* hour and owner rows, as usage_hourly_owner does */
+};
+
 /*
- * Where hour rows go on their way to a query or a rollup. By day, hour
+ * Where hour rows go on their way to a query or a rollup. Folded, hour
  * rows (which must come in hour, then key order) are summed into day rows
- * in that order, and the day rows handed on in key order: usage_daily
- * holds exactly those rows, so that whole days read from it give the same
- * doubles as summing their hours. Not by day, hour rows pass through.
+ * (GPU_FOLD_DAY: every key but the time kept) or into hour rows of an
+ * owner (GPU_FOLD_OWNER: the time, user and project kept, the other keys
+ * 0) in that order, and those handed on in key order when the day (hour)
+ * ends: usage_daily and usage_hourly_owner hold exactly those rows, so
+ * that reading them gives the same doubles as summing their hours. A row
+ * of those tables passes through a fold unchanged (0 + x is x).
  */
 struct gpu_hrow_sink {
-	bool by_day;
-	struct gpu_hrows day; /* the rows of the day being summed */
-	int64_t day_ms;
+	enum gpu_hrow_fold fold;
+	struct gpu_hrows day; /* the rows of the day (hour) being summed */
+	int64_t day_ms;	      /* that day's (hour's) start */
 	gpu_hrow_fn *fn;
 	void *ctx;
 };
 
 /* A sink that hands rows to fn(ctx, ...); release it after the flush. */
-void gpu_hrow_sink_init(struct gpu_hrow_sink *s, bool by_day, gpu_hrow_fn *fn,
-			void *ctx);
+void gpu_hrow_sink_init(struct gpu_hrow_sink *s, enum gpu_hrow_fold fold,
+			gpu_hrow_fn *fn, void *ctx);
 void gpu_hrow_sink_release(struct gpu_hrow_sink *s);
 
 /* An hour row (a gpu_hrow_fn; ctx: the sink). */
@@ -105,12 +115,15 @@ int gpu_hrow_sink_hour(void *ctx, const struct gpu_hrow *r,
 		       struct gpu_err *err);
 
 /*
- * A finished day row (a gpu_hrow_fn; ctx: the sink), after the hour rows
- * of earlier days.
+ * A row of the fold's own shape (a gpu_hrow_fn; ctx: the sink): a day row
+ * of usage_daily, an owner row of usage_hourly_owner, after the rows of
+ * earlier days (hours). The rows summed so far are handed on first, then
+ * r as it is.
  */
-int gpu_hrow_sink_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err);
+int gpu_hrow_sink_folded(void *ctx, const struct gpu_hrow *r,
+			 struct gpu_err *err);
 
-/* Hand on the day rows summed so far. Returns 0, or fn's -1. */
+/* Hand on the rows summed so far. Returns 0, or fn's -1. */
 int gpu_hrow_sink_flush(struct gpu_hrow_sink *s, struct gpu_err *err);
 
 /*

@@ -84,11 +84,11 @@ gpu_hrows_flush(struct gpu_hrows *t, gpu_hrow_fn *fn, void *ctx,
 }
 
 void
-gpu_hrow_sink_init(struct gpu_hrow_sink *s, bool by_day, gpu_hrow_fn *fn,
-		   void *ctx)
+gpu_hrow_sink_init(struct gpu_hrow_sink *s, enum gpu_hrow_fold fold,
+		   gpu_hrow_fn *fn, void *ctx)
 {
 	memset(s, 0, sizeof(*s));
-	s->by_day = by_day;
+	s->fold = fold;
 	gpu_hrows_init(&s->day);
 	s->fn = fn;
 	s->ctx = ctx;
@@ -112,12 +112,22 @@ int
 gpu_hrow_sink_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 {
 	struct gpu_hrow_sink *s = ctx;
-	int64_t k[GPU_HK_N];
+	int64_t k[GPU_HK_N] = {0};
 
-	if (!s->by_day)
+	switch (s->fold) {
+	case GPU_FOLD_NONE:
 		return s->fn(s->ctx, r, err);
-	memcpy(k, r->k, sizeof(k));
-	k[GPU_HK_TIME] = gpu_period_start(GPU_PERIOD_DAY, r->k[GPU_HK_TIME]);
+	case GPU_FOLD_DAY:
+		memcpy(k, r->k, sizeof(k));
+		k[GPU_HK_TIME] =
+		    gpu_period_start(GPU_PERIOD_DAY, r->k[GPU_HK_TIME]);
+		break;
+	case GPU_FOLD_OWNER: /* as gpu_rollup_fold_row() */
+		k[GPU_HK_TIME] = r->k[GPU_HK_TIME];
+		k[GPU_HK_USER] = r->k[GPU_HK_USER];
+		k[GPU_HK_PROJECT] = r->k[GPU_HK_PROJECT];
+		break;
+	}
 	if (k[GPU_HK_TIME] != s->day_ms && gpu_hrow_sink_flush(s, err) != 0)
 		return -1;
 	s->day_ms = k[GPU_HK_TIME];
@@ -126,7 +136,7 @@ gpu_hrow_sink_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 }
 
 int
-gpu_hrow_sink_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+gpu_hrow_sink_folded(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 {
 	struct gpu_hrow_sink *s = ctx;
 

@@ -43,7 +43,7 @@ gpu_prebuild_init(struct gpu_prebuild *p, sqlite3 *db, int64_t fresh_from,
 	for (int i = 0; i < GPU_PREBUILD_OPEN; i++)
 		gpu_hrows_init(&p->open[i].rows);
 	gpu_hashmap_init(&p->days);
-	gpu_hrow_sink_init(&p->day, true, insert_day, p);
+	gpu_hrow_sink_init(&p->day, GPU_FOLD_DAY, insert_day, p);
 }
 
 void

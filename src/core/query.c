@@ -324,6 +324,32 @@ merge_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 }
 
 /*
+ * The hourly rollup q's whole hours come from: usage_hourly_node by hour
+ * and node; usage_hourly_owner by user, project, both or neither, at any
+ * period (its rows are those groups summed as merge_row() sums them, and
+ * a quarter as many as usage_daily's at 1,600 GPUs); else usage_hourly,
+ * and usage_daily for whole days when q is not by hour.
+ */
+static enum gpu_rollup
+hour_source(const struct gpu_agg_query *q)
+{
+	if (q->period == GPU_PERIOD_HOUR && q->dims == GPU_DIM_NODE)
+		return GPU_ROLLUP_NODE;
+	if ((q->dims & ~(GPU_DIM_USER | GPU_DIM_PROJECT)) == 0)
+		return GPU_ROLLUP_OWNER;
+	return GPU_ROLLUP_HOURLY;
+}
+
+/* How q's sink folds hour rows: as the rows q reads are summed. */
+static enum gpu_hrow_fold
+sink_fold(const struct gpu_agg_query *q)
+{
+	if (hour_source(q) == GPU_ROLLUP_OWNER)
+		return GPU_FOLD_OWNER;
+	return q->period != GPU_PERIOD_HOUR ? GPU_FOLD_DAY : GPU_FOLD_NONE;
+}
+
+/*
  * Set up q for aq on db: name lookups, the day sink into the groups, and
  * fn (NULL: one aggregate at the end).
  */
@@ -340,8 +366,7 @@ dbq_init(struct dbq *q, sqlite3 *db, const struct gpu_agg_query *aq,
 	gpu_hrows_init(&q->groups);
 	gpu_pending_init(&q->pending, db);
 	q->names.pending = &q->pending;
-	gpu_hrow_sink_init(&q->sink, aq->period != GPU_PERIOD_HOUR, merge_row,
-			   q);
+	gpu_hrow_sink_init(&q->sink, sink_fold(aq), merge_row, q);
 	q->last_in = INT64_MIN;
 	q->last_bucket = query_bucket(q, INT64_MIN);
 	q->nodes.st = gpu_db_prepare(db,
@@ -550,6 +575,9 @@ static int
 read_hours(struct dbq *q, enum gpu_rollup t, int64_t from, int64_t to,
 	   struct gpu_err *err)
 {
+	/* Owner rows are what the sink folds into (sink_fold()). */
+	gpu_hrow_fn *take =
+	    t == GPU_ROLLUP_OWNER ? gpu_hrow_sink_folded : gpu_hrow_sink_hour;
 	size_t i = first_dirty(q, from);
 	int64_t cur = from;
 
@@ -559,8 +587,7 @@ read_hours(struct dbq *q, enum gpu_rollup t, int64_t from, int64_t to,
 		while (++i < q->ndirty && q->dirty[i] == b && b < to)
 			b += GPU_HOUR_MS;
 		if (cur < a &&
-		    gpu_hrow_read(q->db, t, cur, a, gpu_hrow_sink_hour,
-				  &q->sink, err) != 0)
+		    gpu_hrow_read(q->db, t, cur, a, take, &q->sink, err) != 0)
 			return -1;
 		if (scan(q, a, b, "an hour whose rollup is out of date", err) !=
 		    0)
@@ -568,8 +595,7 @@ read_hours(struct dbq *q, enum gpu_rollup t, int64_t from, int64_t to,
 		cur = b;
 	}
 	if (cur < to)
-		return gpu_hrow_read(q->db, t, cur, to, gpu_hrow_sink_hour,
-				     &q->sink, err);
+		return gpu_hrow_read(q->db, t, cur, to, take, &q->sink, err);
 	return 0;
 }
 
@@ -591,7 +617,7 @@ read_days(struct dbq *q, int64_t from, int64_t to, struct gpu_err *err)
 			continue; /* another dirty hour of that day */
 		if (cur < d &&
 		    gpu_hrow_read(q->db, GPU_ROLLUP_DAILY, cur, d,
-				  gpu_hrow_sink_day, &q->sink, err) != 0)
+				  gpu_hrow_sink_folded, &q->sink, err) != 0)
 			return -1;
 		if (read_hours(q, GPU_ROLLUP_HOURLY, d, d + GPU_DAY_MS, err) !=
 		    0)
@@ -600,7 +626,7 @@ read_days(struct dbq *q, int64_t from, int64_t to, struct gpu_err *err)
 	}
 	if (cur < to)
 		return gpu_hrow_read(q->db, GPU_ROLLUP_DAILY, cur, to,
-				     gpu_hrow_sink_day, &q->sink, err);
+				     gpu_hrow_sink_folded, &q->sink, err);
 	return 0;
 }
 
@@ -670,14 +696,14 @@ static bool
 read_range(struct dbq *dq, const struct gpu_agg_query *q, struct gpu_err *err)
 {
 	int64_t hf, ht, df, dt;
-	enum gpu_rollup hourly = GPU_ROLLUP_HOURLY;
+	enum gpu_rollup hourly = hour_source(q);
 	bool ok;
 
 	/* Whole hours from the rollup, partial edge hours from the facts. */
 	whole_hours(q, &hf, &ht);
 	/* Whole days of [hf, ht) from usage_daily (periods but hour). */
 	df = dt = ht;
-	if (q->period != GPU_PERIOD_HOUR) {
+	if (q->period != GPU_PERIOD_HOUR && hourly == GPU_ROLLUP_HOURLY) {
 		df = hf == INT64_MIN ? INT64_MIN
 				     : gpu_period_start(GPU_PERIOD_DAY, hf);
 		if (df < hf)
@@ -687,16 +713,6 @@ read_range(struct dbq *dq, const struct gpu_agg_query *q, struct gpu_err *err)
 		if (df >= dt)
 			df = dt = ht;
 	}
-	/*
-	 * By hour and node, or by hour, user and project: whole hours from
-	 * usage_hourly_node or usage_hourly_owner, whose rows are those
-	 * groups summed as merge_row() sums them.
-	 */
-	if (q->period == GPU_PERIOD_HOUR && q->dims == GPU_DIM_NODE)
-		hourly = GPU_ROLLUP_NODE;
-	if (q->period == GPU_PERIOD_HOUR &&
-	    q->dims == (GPU_DIM_USER | GPU_DIM_PROJECT))
-		hourly = GPU_ROLLUP_OWNER;
 	ok = load_dirty(dq, hf, ht, err) == 0;
 	if (ok && q->from_ms < hf)
 		ok = scan(dq, q->from_ms, hf, EDGE, err) == 0;
@@ -764,8 +780,9 @@ fan_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 
 /*
  * Whether q can share the read of lead: the same range and threshold,
- * and periods that both read day rows (neither by hour), so that the one
- * read hands both the same rows in the same order.
+ * and both reading day rows (neither by hour, nor from
+ * usage_hourly_owner), so that the one read hands both the same rows in
+ * the same order.
  */
 static bool
 shares_read(const struct gpu_agg_query *lead, const struct gpu_agg_query *q)
@@ -773,7 +790,10 @@ shares_read(const struct gpu_agg_query *lead, const struct gpu_agg_query *q)
 	return q->from_ms == lead->from_ms && q->to_ms == lead->to_ms &&
 	       q->threshold_mib == lead->threshold_mib &&
 	       q->period != GPU_PERIOD_HOUR &&
-	       lead->period != GPU_PERIOD_HOUR && !scans(q) && !scans(lead);
+	       lead->period != GPU_PERIOD_HOUR &&
+	       hour_source(q) == GPU_ROLLUP_HOURLY &&
+	       hour_source(lead) == GPU_ROLLUP_HOURLY && !scans(q) &&
+	       !scans(lead);
 }
 
 int

@@ -325,7 +325,7 @@ rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, gpu_rollup_day_fn *day,
 	if (del == NULL || ins == NULL || ad.st == NULL || dh == NULL ||
 	    any == NULL)
 		goto out;
-	gpu_hrow_sink_init(&s, true, insert_day, ins);
+	gpu_hrow_sink_init(&s, GPU_FOLD_DAY, insert_day, ins);
 	while ((step = sqlite3_step(days)) == SQLITE_ROW) {
 		int64_t d = sqlite3_column_int64(days, 0);
 		int r =

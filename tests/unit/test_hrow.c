@@ -99,7 +99,7 @@ test_hrow_sink_by_day(void **state)
 	int64_t day = T - 16 * HOUR;
 
 	(void)state;
-	gpu_hrow_sink_init(&s, true, collect, &g);
+	gpu_hrow_sink_init(&s, GPU_FOLD_DAY, collect, &g);
 	for (int h = 0; h < 3; h++) {
 		key(r.k, day + h * HOUR, 1, 0);
 		gpu_sums_init(&r.s);
@@ -111,7 +111,7 @@ test_hrow_sink_by_day(void **state)
 	assert_int_equal(g.n, 0); /* the day is still being summed */
 	key(r.k, day + 24 * HOUR, 1, 0);
 	r.s.samples = 100;
-	assert_int_equal(gpu_hrow_sink_day(&s, &r, &err), 0);
+	assert_int_equal(gpu_hrow_sink_folded(&s, &r, &err), 0);
 	assert_int_equal(gpu_hrow_sink_flush(&s, &err), 0);
 	assert_int_equal(g.n, 2);
 	assert_true(g.r[0].k[GPU_HK_TIME] == day);
@@ -121,7 +121,7 @@ test_hrow_sink_by_day(void **state)
 	assert_int_equal(g.r[1].s.samples, 100);
 	gpu_hrow_sink_release(&s);
 	g.n = 0;
-	gpu_hrow_sink_init(&s, false, collect, &g); /* by hour: passed on */
+	gpu_hrow_sink_init(&s, GPU_FOLD_NONE, collect, &g); /* passed on */
 	assert_int_equal(gpu_hrow_sink_hour(&s, &r, &err), 0);
 	assert_int_equal(g.n, 1);
 	gpu_hrow_sink_release(&s);

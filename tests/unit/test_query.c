@@ -207,8 +207,8 @@ rolled_up_db(const struct gpu_db_opts *o)
 
 /*
  * Whole days come from usage_daily, whole hours by node from
- * usage_hourly_node, by user and project from usage_hourly_owner: still
- * exactly the scan's bytes, for aligned and
+ * usage_hourly_node, by user, project, both or neither (any period) from
+ * usage_hourly_owner: still exactly the scan's bytes, for aligned and
  * unaligned ranges, and after an incremental refresh of one late hour.
  */
 static void
@@ -225,6 +225,9 @@ test_query_daily_matches_scan(void **state)
 	    {GPU_PERIOD_HOUR, GPU_DIM_USER | GPU_DIM_PROJECT, 5, 60},
 	    {GPU_PERIOD_HOUR, GPU_DIM_USER | GPU_DIM_PROJECT, -1, -1},
 	    {GPU_PERIOD_ALL, GPU_DIM_JOB, 8, 56}, /* day-aligned: T is 16h */
+	    {GPU_PERIOD_HOUR, GPU_DIM_USER, 5, 60},
+	    {GPU_PERIOD_HOUR, 0, -1, -1},
+	    {GPU_PERIOD_MONTH, GPU_DIM_USER | GPU_DIM_PROJECT, 3, -1},
 	};
 	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_err err = {0};
@@ -427,6 +430,78 @@ test_query_sparse_keys(void **state)
 		 " WHERE job_key = 5000000");
 	assert_int_equal(gpu_query_run(db, &q, &r, &err), -1);
 	assert_non_null(strstr(err.msg, "bad key"));
+	assert_int_equal(gpu_db_close(db, &err), 0);
+}
+
+/* The samples of all of a's groups. */
+static int64_t
+agg_samples(const struct gpu_agg *a)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < gpu_agg_count(a); i++)
+		n += gpu_agg_group(a, i)->sums.samples;
+	return n;
+}
+
+/*
+ * Which rollup answers: queries by user, project, both or neither read
+ * usage_hourly_owner at any period (its samples, inflated here, show
+ * it), others usage_daily or usage_hourly; and a query of each kind does
+ * not share one read in gpu_query_run_many().
+ */
+static void
+test_query_owner_rollup(void **state)
+{
+	static const struct {
+		struct qspec q;
+		bool owner;
+	} qs[] = {
+	    {{GPU_PERIOD_MONTH, GPU_DIM_USER, -1, -1}, true},
+	    {{GPU_PERIOD_ALL, 0, -1, -1}, true},
+	    {{GPU_PERIOD_DAY, GPU_DIM_PROJECT, -1, -1}, true},
+	    {{GPU_PERIOD_HOUR, GPU_DIM_USER, -1, -1}, true},
+	    {{GPU_PERIOD_WEEK, GPU_DIM_USER | GPU_DIM_PROJECT, -1, -1}, true},
+	    {{GPU_PERIOD_ALL, GPU_DIM_JOB, -1, -1}, false},
+	    {{GPU_PERIOD_DAY, GPU_DIM_USER | GPU_DIM_NODE, -1, -1}, false},
+	    {{GPU_PERIOD_HOUR, GPU_DIM_USER | GPU_DIM_MODEL, -1, -1}, false},
+	};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
+	struct gpu_err err = {0};
+	struct gpu_agg_query q[2];
+	struct gpu_agg *a[2] = {NULL, NULL}, *r = NULL;
+	int64_t nrows = 0;
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db;
+
+	(void)state;
+	db = rolled_up_db(&o);
+	exec(db, "UPDATE usage_hourly_owner SET samples = samples + 1000");
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT count(*) FROM"
+					    " usage_hourly_owner",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	nrows = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	assert_true(nrows > 0);
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		qspec_query(&qs[i].q, 0, &q[0]);
+		assert_int_equal(gpu_query_run(db, &q[0], &r, &err), 0);
+		if (agg_samples(r) != 1300 + (qs[i].owner ? 1000 * nrows : 0))
+			fail_msg("query %zu: %lld samples", i,
+				 (long long)agg_samples(r));
+		gpu_agg_free(r);
+	}
+	/* By job (day rows) and by month and user (owner rows): no sharing. */
+	qspec_query(&qs[5].q, 0, &q[0]);
+	qspec_query(&qs[0].q, 0, &q[1]);
+	assert_int_equal(gpu_query_run_many(db, q, 2, a, &err), 0);
+	assert_int_equal(agg_samples(a[0]), 1300);
+	assert_int_equal(agg_samples(a[1]), 1300 + 1000 * nrows);
+	gpu_agg_free(a[0]);
+	gpu_agg_free(a[1]);
 	assert_int_equal(gpu_db_close(db, &err), 0);
 }
 
@@ -736,6 +811,7 @@ main(void)
 	    cmocka_unit_test(test_query_each),
 	    cmocka_unit_test(test_query_sparse_keys),
 	    cmocka_unit_test(test_query_run_many),
+	    cmocka_unit_test(test_query_owner_rollup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
