@@ -578,10 +578,15 @@ gpu_db_create_version(sqlite3 *db, int version, struct gpu_err *err)
 	return gpu_db_commit(db, err);
 }
 
-int
-gpu_db_begin(sqlite3 *db, const char *path, struct gpu_err *err)
+/*
+ * Run sql, which needs a lock on the warehouse at path: "warehouse busy:
+ * ..." when another process holds it, else "cannot WHAT 'PATH': ...".
+ */
+static int
+exec_locking(sqlite3 *db, const char *path, const char *sql, const char *what,
+	     struct gpu_err *err)
 {
-	int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 
 	if (rc == SQLITE_OK)
 		return 0;
@@ -590,8 +595,15 @@ gpu_db_begin(sqlite3 *db, const char *path, struct gpu_err *err)
 				   "warehouse busy: '%s' is locked by another "
 				   "process",
 				   path);
-	return gpu_err_set(err, "cannot begin transaction on '%s': %s", path,
+	return gpu_err_set(err, "cannot %s '%s': %s", what, path,
 			   sqlite3_errmsg(db));
+}
+
+int
+gpu_db_begin(sqlite3 *db, const char *path, struct gpu_err *err)
+{
+	return exec_locking(db, path, "BEGIN IMMEDIATE", "begin transaction on",
+			    err);
 }
 
 int
@@ -795,18 +807,9 @@ set_journal(sqlite3 *db, const char *path, const char *mode,
 	    struct gpu_err *err)
 {
 	char sql[40];
-	int rc;
 
 	snprintf(sql, sizeof(sql), "PRAGMA journal_mode = %s", mode);
-	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		return 0;
-	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-		return gpu_err_set(err,
-				   "warehouse busy: '%s' is locked by another "
-				   "process",
-				   path);
-	return gpu_db_error(db, err);
+	return exec_locking(db, path, sql, "set the journal mode of", err);
 }
 
 int

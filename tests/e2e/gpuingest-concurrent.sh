@@ -17,14 +17,17 @@ gen() { # gen FILE START: 8 nodes x 4 GPUs x 300 minutes from START
 }
 gen "$d/a.csv" 1795881600
 gen "$d/b.csv" 1795899600
+both() { # both DB: a.csv and b.csv into DB at once
+	gpuingest -q -d "$1" --lock-timeout 60 "$d/a.csv" &
+	pa=$!
+	gpuingest -q -d "$1" --lock-timeout 60 "$d/b.csv" &
+	pb=$!
+	wait $pa || fail "run a into $1 failed"
+	wait $pb || fail "run b into $1 failed"
+}
 gpuingest -q -d "$d/w.db" </dev/null 2>/dev/null || true # create it
 
-gpuingest -q -d "$d/w.db" --lock-timeout 60 "$d/a.csv" &
-pa=$!
-gpuingest -q -d "$d/w.db" --lock-timeout 60 "$d/b.csv" &
-pb=$!
-wait $pa || fail "run a failed"
-wait $pb || fail "run b failed"
+both "$d/w.db"
 
 gpuingest -q -d "$d/seq.db" "$d/a.csv"
 gpuingest -q -d "$d/seq.db" "$d/b.csv"
@@ -39,12 +42,7 @@ cmp -s "$d/conc.txt" "$d/seq.txt" || fail "concurrent result differs from sequen
 
 # Two first runs into a missing warehouse: the one that creates it writes
 # with a rollback journal, the other waits for it; the union, in WAL mode.
-gpuingest -q -d "$d/new.db" --lock-timeout 60 "$d/a.csv" &
-pa=$!
-gpuingest -q -d "$d/new.db" --lock-timeout 60 "$d/b.csv" &
-pb=$!
-wait $pa || fail "first run a into a new warehouse failed"
-wait $pb || fail "first run b into a new warehouse failed"
+both "$d/new.db"
 sqlite3 "$d/new.db" "$q" >"$d/new.txt"
 cmp -s "$d/new.txt" "$d/seq.txt" || fail "concurrent first runs differ from sequential"
 [ "$(sqlite3 "$d/new.db" "PRAGMA integrity_check")" = ok ] || fail "new: integrity"
