@@ -72,6 +72,10 @@ struct seen {
 	size_t nunit;
 };
 
+/* The names a sample carries: names_dim's roles, then its job. */
+enum role { ROLE_USER, ROLE_PROJECT, ROLE_MODEL, ROLE_PROFILE, ROLE_JOB,
+	    N_ROLES };
+
 struct gpu_seen {
 	int64_t node_id;
 	int gpu;
@@ -95,6 +99,12 @@ struct gpu_seen {
 	bool seen_spilled;
 	int64_t job_key; /* the job it was last attributed to, and */
 	size_t job;	 /* that job's entry in jobs */
+	/*
+	 * Its latest sample's job and names (enum role), as entries + 1 of
+	 * their maps (0: none): the next sample of a unit usually repeats
+	 * them, and comparing one key costs less than a lookup.
+	 */
+	uint32_t last_ent[N_ROLES];
 	unsigned newest_gen; /* loaded at hi_ms when newest_gen is the run's */
 	struct gpu_prebuild_hint hint; /* its row of its open hour */
 };
@@ -745,24 +755,48 @@ db_intern(struct gpu_ingest *ing, int ins, int sel, struct gpu_str v,
  * The names_dim key of v (0 when v is empty), cached in the map of its
  * role (user, project, model), whose last hit is usually the next one.
  */
-static int
-name_key(struct gpu_ingest *ing, int role, struct gpu_str v, int64_t *key,
-	 struct gpu_err *err)
+/*
+ * The entry + 1 of v in m: *last when that entry holds v, else a lookup
+ * (adding v, *added) whose entry is then *last. last may be NULL.
+ */
+static size_t
+entry_of(struct gpu_hashmap *m, struct gpu_str v, uint32_t *last,
+	 bool *added)
 {
+	size_t i;
+
+	*added = false;
+	if (last != NULL && *last != 0) {
+		const struct gpu_hashmap_ent *e = gpu_hashmap_at(m, *last - 1);
+
+		if (e->len == v.len && memcmp(e->key, v.p, v.len) == 0)
+			return *last;
+	}
+	i = gpu_hashmap_put(m, v.p, v.len, added) + 1;
+	if (last != NULL)
+		*last = (uint32_t)i;
+	return i;
+}
+
+static int
+name_key(struct gpu_ingest *ing, int role, struct gpu_str v, uint32_t *last,
+	 int64_t *key, struct gpu_err *err)
+{
+	struct gpu_hashmap *m = &ing->name_map[role];
 	bool added;
-	uint64_t *slot;
+	size_t i;
 
 	*key = 0;
 	if (v.len == 0)
 		return 0;
-	slot = slot_of(&ing->name_map[role], v.p, v.len, &added);
+	i = entry_of(m, v, last, &added) - 1;
 	if (!added) {
-		*key = (int64_t)*slot;
+		*key = (int64_t)gpu_hashmap_at(m, i)->val;
 		return 0;
 	}
 	if (db_intern(ing, S_NAME_INS, S_NAME_SEL, v, key, err) != 0)
 		return -1;
-	*slot = (uint64_t)*key;
+	gpu_hashmap_at(m, i)->val = (uint64_t)*key;
 	return 0;
 }
 
@@ -798,8 +832,9 @@ owner_of(void *ctx, int64_t job_key, int64_t *user, int64_t *project,
 		free(names[1]);
 		return db_fail(ing, err);
 	}
-	rc = name_key(ing, 0, v[0], user, err) != 0 ||
-			     name_key(ing, 1, v[1], project, err) != 0
+	rc = name_key(ing, ROLE_USER, v[0], NULL, user, err) != 0 ||
+			     name_key(ing, ROLE_PROJECT, v[1], NULL, project,
+				      err) != 0
 		 ? -1
 		 : 0;
 	free(names[0]);
@@ -813,19 +848,19 @@ owner_of(void *ctx, int64_t job_key, int64_t *user, int64_t *project,
  */
 static struct seen *
 seen_of(struct gpu_ingest *ing, struct gpu_hashmap *m, struct seen **arr, size_t *n,
-	int ins, int sel, struct gpu_str v, struct gpu_err *err)
+	int ins, int sel, struct gpu_str v, uint32_t *last, struct gpu_err *err)
 {
 	bool added;
-	uint64_t *slot = slot_of(m, v.p, v.len, &added);
+	size_t i = entry_of(m, v, last, &added) - 1;
 	int64_t key;
 
 	if (!added)
-		return &(*arr)[*slot];
+		return &(*arr)[gpu_hashmap_at(m, i)->val];
 	if (db_intern(ing, ins, sel, v, &key, err) != 0)
 		return NULL;
 	*arr = gpu_xreallocarray(*arr, *n + 1, sizeof(**arr));
 	(*arr)[*n] = (struct seen){.key = key};
-	*slot = (uint64_t)*n;
+	gpu_hashmap_at(m, i)->val = (uint64_t)*n;
 	return &(*arr)[(*n)++];
 }
 
@@ -1535,26 +1570,33 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 	bool changed = true, overlap = false, built = false;
 
 	node = seen_of(ing, &ing->node_map, &ing->nodes, &ing->nnodes,
-		       S_NODE_INS, S_NODE_SEL, s->node, err);
+		       S_NODE_INS, S_NODE_SEL, s->node, NULL, err);
 	if (node == NULL)
-		return -1;
-	f.key[0] = 0;
-	if (s->job_id.len > 0) {
-		job = seen_of(ing, &ing->job_map, &ing->jobs, &ing->njobs,
-			      S_JOB_INS, S_JOB_SEL, s->job_id, err);
-		if (job == NULL)
-			return -1;
-		f.key[0] = job->key;
-	}
-	if (name_key(ing, 0, s->user, &f.key[1], err) != 0 ||
-	    name_key(ing, 1, s->project, &f.key[2], err) != 0 ||
-	    name_key(ing, 2, s->model, &f.key[3], err) != 0 ||
-	    name_key(ing, 3, s->has_mig ? s->profile : (struct gpu_str){0},
-		     &f.key[4], err) != 0)
 		return -1;
 	f.ts_ms = s->ts_ms;
 	f.node_id = node->key;
 	f.gpu = s->gpu;
+	f.mig = s->has_mig ? s->mig : -1;
+	g = gpu_entry(ing, node, f.node_id, f.gpu, f.mig, f.ts_ms);
+	f.key[0] = 0;
+	if (s->job_id.len > 0) {
+		job = seen_of(ing, &ing->job_map, &ing->jobs, &ing->njobs,
+			      S_JOB_INS, S_JOB_SEL, s->job_id,
+			      &g->last_ent[ROLE_JOB], err);
+		if (job == NULL)
+			return -1;
+		f.key[0] = job->key;
+	}
+	if (name_key(ing, ROLE_USER, s->user, &g->last_ent[ROLE_USER],
+		     &f.key[1], err) != 0 ||
+	    name_key(ing, ROLE_PROJECT, s->project, &g->last_ent[ROLE_PROJECT],
+		     &f.key[2], err) != 0 ||
+	    name_key(ing, ROLE_MODEL, s->model, &g->last_ent[ROLE_MODEL],
+		     &f.key[3], err) != 0 ||
+	    name_key(ing, ROLE_PROFILE,
+		     s->has_mig ? s->profile : (struct gpu_str){0},
+		     &g->last_ent[ROLE_PROFILE], &f.key[4], err) != 0)
+		return -1;
 	f.util = s->util_pct;
 	f.mem_used = s->mem_used_mib;
 	f.has_mem_total = s->has_mem_total;
@@ -1565,13 +1607,11 @@ gpu_ingest_sample(struct gpu_ingest *ing, const struct gpu_sample *s,
 	f.has_temp = s->has_temp;
 	f.temp = s->temp_c;
 	f.from_alloc = false;
-	f.mig = s->has_mig ? s->mig : -1;
 	f.share28 = s->has_mig ? s->share28 : 0;
 	if (s->has_mig)
 		snprintf(f.mig_text, sizeof(f.mig_text), "%d", s->mig);
 	else
 		f.mig_text[0] = '\0';
-	g = gpu_entry(ing, node, f.node_id, f.gpu, f.mig, f.ts_ms);
 	/*
 	 * A sample's own job wins; else the allocation holding its GPU.
 	 * Allocations name whole GPUs: a MIG slice keeps the job it carries.
@@ -1905,11 +1945,11 @@ gpu_ingest_alloc(struct gpu_ingest *ing, const struct gpu_alloc *al,
 	if (flush_batch(ing, err) != 0)
 		return -1;
 	node = seen_of(ing, &ing->node_map, &ing->nodes, &ing->nnodes,
-		       S_NODE_INS, S_NODE_SEL, al->node, err);
+		       S_NODE_INS, S_NODE_SEL, al->node, NULL, err);
 	job = node == NULL ? NULL
 			   : seen_of(ing, &ing->job_map, &ing->jobs,
 				     &ing->njobs, S_JOB_INS, S_JOB_SEL,
-				     al->job_id, err);
+				     al->job_id, NULL, err);
 	if (job == NULL || load_held(ing, job->key, node->key, &old, err) != 0)
 		return -1;
 	/* Present fields replace stored ones, as for job records. */
