@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,6 +345,43 @@ test_db_transactions(void **state)
 	assert_int_equal(gpu_db_close(a, &err), 0);
 }
 
+/*
+ * create_rollback: a writer that creates the warehouse (missing, or an
+ * empty file) keeps a rollback journal until gpu_db_use_wal(); one that
+ * opens an existing warehouse, or without create_rollback, uses WAL.
+ */
+static void
+test_db_create_rollback(void **state)
+{
+	struct gpu_db_opts first = rw;
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	int fd;
+
+	(void)state;
+	first.create_rollback = true;
+	/* An empty file counts as missing. */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(gpu_db_open(path, &first, &db, &err), 0);
+	assert_string_equal(text_of(db, "PRAGMA journal_mode"), "delete");
+	assert_int_equal(gpu_db_version(db), GPU_DB_VERSION);
+	assert_int_equal(gpu_db_use_wal(db, path, &err), 0);
+	assert_string_equal(text_of(db, "PRAGMA journal_mode"), "wal");
+	assert_int_equal(gpu_db_use_wal(db, path, &err), 0); /* a no-op */
+	assert_int_equal(gpu_db_close(db, &err), 0);
+	/* An existing warehouse keeps WAL. */
+	assert_int_equal(gpu_db_open(path, &first, &db, &err), 0);
+	assert_string_equal(text_of(db, "PRAGMA journal_mode"), "wal");
+	assert_int_equal(gpu_db_close(db, &err), 0);
+	/* Without create_rollback a new warehouse starts in WAL. */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(gpu_db_open(path, &rw, &db, &err), 0);
+	assert_string_equal(text_of(db, "PRAGMA journal_mode"), "wal");
+	assert_int_equal(gpu_db_close(db, &err), 0);
+}
+
 int
 main(void)
 {
@@ -358,6 +396,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_db_fact_view_writes, setup,
 					    cleanup),
 	    cmocka_unit_test_setup_teardown(test_db_transactions, setup,
+					    cleanup),
+	    cmocka_unit_test_setup_teardown(test_db_create_rollback, setup,
 					    cleanup),
 	};
 
