@@ -466,8 +466,8 @@ gpu_db_error(sqlite3 *db, struct gpu_err *err)
 	    *path != '\0')
 		return gpu_err_set(err,
 				   "database or disk is full: cannot write "
-				   "warehouse '%s' (or its -wal, or the "
-				   "temporary folder)",
+				   "warehouse '%s' (or its -wal or -journal, or "
+				   "the temporary folder)",
 				   path);
 	return gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
 }

@@ -32,4 +32,20 @@ grep -q "rolled back" "$d/err" || fail "no rollback message: $(cat "$d/err")"
 	fail "the failed run left rows behind"
 gpuagg -d "$mnt/w.db" -m samples >"$d/agg" || fail "a reader cannot read the warehouse"
 [ "$(tail -n 1 "$d/agg")" = 1 ] || fail "reader sees $(tail -n 1 "$d/agg")"
-echo "ok: disk full: exit 1, warehouse named, rolled back, still readable"
+
+# The first run into a new warehouse (a rollback journal until it commits):
+# the same, and the warehouse it leaves is empty, in WAL mode, readable.
+set +e
+TMPDIR="$mnt" SQLITE_TMPDIR="$mnt" gpuingest -q -d "$mnt/n.db" "$d/big.csv" 2>"$d/err"
+s=$?
+set -e
+[ "$s" = 1 ] || fail "new warehouse: exit status $s, want 1"
+grep -q "database or disk is full: cannot write warehouse '$mnt/n.db'" "$d/err" ||
+	fail "new warehouse: message does not name it: $(cat "$d/err")"
+[ ! -e "$mnt/n.db-journal" ] || fail "new warehouse: its journal was left behind"
+[ "$(sqlite3 "$mnt/n.db" 'PRAGMA integrity_check')" = ok ] || fail "new warehouse: integrity_check"
+[ "$(sqlite3 "$mnt/n.db" 'PRAGMA journal_mode')" = wal ] || fail "new warehouse: not in WAL mode"
+[ "$(sqlite3 "$mnt/n.db" 'SELECT count(*) FROM gpu_usage_fact')" = 0 ] ||
+	fail "new warehouse: the failed run left rows behind"
+gpuagg -d "$mnt/n.db" -m samples >"$d/agg" || fail "a reader cannot read the new warehouse"
+echo "ok: disk full: exit 1, warehouse named, rolled back, still readable (also a new one)"
