@@ -598,7 +598,9 @@ open_db(const struct opts *o, const char *path, sqlite3 **db)
 	size_t hours = 0;
 	int rc = gpu_db_open(path, &dopts, db, &err);
 
-	if (o->refresh && (rc == 0 || rc == GPU_DB_OUTDATED)) {
+	/* A writer migrates, and rolls back a killed first run. */
+	if (o->refresh &&
+	    (rc == 0 || rc == GPU_DB_OUTDATED || rc == GPU_DB_INTERRUPTED)) {
 		gpu_db_close(*db, NULL);
 		dopts.readonly = false;
 		rc = gpu_db_open_existing(path, &dopts, db, &err);

@@ -33,6 +33,12 @@ struct gpu_db_opts {
 #define GPU_DB_OUTDATED (-2)
 
 /*
+ * gpu_db_open(): a read-only open found the hot journal of a killed first
+ * run (create_rollback), which only a writer may roll back.
+ */
+#define GPU_DB_INTERRUPTED (-3)
+
+/*
  * The warehouse path: path if not NULL, else $GPUUSAGE_DB if set and not
  * empty, else "./gpuusage.db". Borrowed.
  */
@@ -52,7 +58,8 @@ const char *gpu_db_path(const char *path);
  * missing file, "'PATH' is empty, not a warehouse" for a 0-byte file
  * without a WAL, among others); only a writer creates a warehouse.
  * Returns GPU_DB_OUTDATED when a reader finds an older
- * schema that a writer must migrate first, else -1.
+ * schema that a writer must migrate first, GPU_DB_INTERRUPTED when it
+ * finds a killed first run to roll back, else -1.
  */
 int gpu_db_open(const char *path, const struct gpu_db_opts *opts,
 		sqlite3 **out, struct gpu_err *err);

@@ -753,12 +753,14 @@ open_reader(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 	 * (create_rollback) was killed. Only a writer may roll it back.
 	 */
 	if (gpu_db_version(*out) < 0 &&
-	    sqlite3_extended_errcode(*out) == SQLITE_READONLY_ROLLBACK)
-		return gpu_err_set(err,
-				   "cannot read '%s': the run that created it "
-				   "was interrupted; the next gpuingest on it "
-				   "rolls that run back",
-				   path);
+	    sqlite3_extended_errcode(*out) == SQLITE_READONLY_ROLLBACK) {
+		gpu_err_set(err,
+			    "cannot read '%s': the run that created it was "
+			    "interrupted; the next gpuingest (or gpuagg "
+			    "--refresh) on it rolls that run back",
+			    path);
+		return GPU_DB_INTERRUPTED;
+	}
 	if (gpu_db_version(*out) < 0 &&
 	    sqlite3_extended_errcode(*out) == SQLITE_READONLY_DIRECTORY) {
 		if ((sb.st_mode & 0222) != 0)

@@ -4,8 +4,8 @@
 # kill the warehouse passes PRAGMA integrity_check and holds none or all of
 # the run; a re-run completes it. The same for the first run into a new
 # warehouse, which writes with a rollback journal until it commits: a
-# reader refuses the journal it leaves, and the next gpuingest rolls it
-# back.
+# reader refuses the journal it leaves, and gpuagg --refresh or the next
+# gpuingest rolls it back.
 set -eu
 command -v sqlite3 >/dev/null || { echo "skip: no sqlite3 shell"; exit 77; }
 d=$(mktemp -d)
@@ -84,6 +84,11 @@ fi
 grep -q "the run that created it was interrupted" "$d/err" ||
 	fail "reader's message: $(cat "$d/err")"
 [ -s "$d/n.db-journal" ] || fail "a reader removed the journal"
+# A writer rolls it back: the warehouse is then empty, and readable.
+gpuagg -d "$d/n.db" --refresh || fail "gpuagg --refresh on a hot journal"
+[ ! -e "$d/n.db-journal" ] || fail "gpuagg --refresh left the journal"
+gpuagg -d "$d/n.db" --period all >"$d/out" || fail "a reader after the refresh"
+[ "$(wc -l <"$d/out")" = 1 ] || fail "samples of the killed run: $(cat "$d/out")"
 gpuingest -q -d "$d/n.db" "$d/big.csv"
 [ "$(sqlite3 "$d/n.db" "SELECT count(*) FROM gpu_usage_fact")" = "$big" ] ||
 	fail "new warehouse: the re-run after the kill did not load the input"
