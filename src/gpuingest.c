@@ -849,7 +849,7 @@ open_db(struct run *r)
 	 * A new warehouse's first run writes its pages once: a rollback
 	 * journal, which holds nothing for pages past the file's end, until
 	 * run_all() turns WAL on after the commit. Through the WAL they would
-	 * be written twice (the log, then the checkpoint): 15% of a first
+	 * be written twice (the log, then the checkpoint): 14% of a first
 	 * load of a million samples (docs/PERFORMANCE.md).
 	 */
 	struct gpu_db_opts dopts = {.lock_timeout_ms =
@@ -952,12 +952,8 @@ out:
 		gpu_msg("cannot commit to '%s': %s", r->path, err.msg);
 		r->failed = true;
 	}
-	/*
-	 * Busy: another writer opened the new warehouse meanwhile and waits
-	 * for it; the next writer's open turns WAL on.
-	 */
-	if (!o->dry_run && gpu_db_use_wal(r->db, r->path, &err) != 0 &&
-	    strncmp(err.msg, "warehouse busy", 14) != 0)
+	/* A new warehouse's first run ends in WAL mode (open_db()). */
+	if (!o->dry_run && gpu_db_use_wal(r->db, r->path, &err) != 0)
 		gpu_msg("warning: %s", err.msg);
 	if (!r->failed && o->has_keep)
 		report_keep(r);

@@ -81,9 +81,9 @@ int gpu_db_error(sqlite3 *db, struct gpu_err *err);
 /*
  * Turn on WAL journaling, which a writer opened with create_rollback may
  * not have yet; outside a transaction; path names the warehouse in
- * messages. A no-op on a warehouse already in
- * WAL mode. Returns 0, or -1 with err filled (busy: another process has
- * the warehouse open; the next writer's open turns it on then).
+ * messages. A no-op on a warehouse already in WAL mode, and when another
+ * process holds the warehouse (the next writer's open turns WAL on then).
+ * Returns 0, or -1 with err filled.
  */
 int gpu_db_use_wal(sqlite3 *db, const char *path, struct gpu_err *err);
 

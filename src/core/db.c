@@ -579,8 +579,9 @@ gpu_db_create_version(sqlite3 *db, int version, struct gpu_err *err)
 }
 
 /*
- * Run sql, which needs a lock on the warehouse at path: "warehouse busy:
- * ..." when another process holds it, else "cannot WHAT 'PATH': ...".
+ * Run sql, which needs a lock on the warehouse at path. Returns 0; 1 with
+ * "warehouse busy: ..." in err when another process holds the lock; else
+ * -1 with "cannot WHAT 'PATH': ...".
  */
 static int
 exec_locking(sqlite3 *db, const char *path, const char *sql, const char *what,
@@ -590,11 +591,12 @@ exec_locking(sqlite3 *db, const char *path, const char *sql, const char *what,
 
 	if (rc == SQLITE_OK)
 		return 0;
-	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-		return gpu_err_set(err,
-				   "warehouse busy: '%s' is locked by another "
-				   "process",
-				   path);
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+		gpu_err_set(err,
+			    "warehouse busy: '%s' is locked by another process",
+			    path);
+		return 1;
+	}
 	return gpu_err_set(err, "cannot %s '%s': %s", what, path,
 			   sqlite3_errmsg(db));
 }
@@ -603,7 +605,9 @@ int
 gpu_db_begin(sqlite3 *db, const char *path, struct gpu_err *err)
 {
 	return exec_locking(db, path, "BEGIN IMMEDIATE", "begin transaction on",
-			    err);
+			    err) == 0
+		   ? 0
+		   : -1;
 }
 
 int
@@ -701,11 +705,27 @@ immutable_uri(struct gpu_buf *b, const char *path)
 }
 
 /*
- * A reader's handle, which never writes to path. SQLite reads a WAL
- * database only where it can create the WAL index beside it; a file that
- * nobody may write cannot change under us, so it is read as immutable
- * when the folder refuses the index.
+ * Whether the file path, whose stat is sb, is no warehouse yet: a regular
+ * file of 0 bytes with no WAL beside it (a WAL may hold the first pages
+ * of a warehouse not yet checkpointed).
  */
+static bool
+empty_file(const char *path, const struct stat *sb)
+{
+	struct stat wsb;
+	struct gpu_buf wal;
+	bool has_wal;
+
+	if (!S_ISREG(sb->st_mode) || sb->st_size > 0)
+		return false;
+	gpu_buf_init(&wal);
+	gpu_buf_add(&wal, path, strlen(path));
+	gpu_buf_add(&wal, "-wal", 4);
+	has_wal = stat(wal.data, &wsb) == 0 && wsb.st_size > 0;
+	gpu_buf_release(&wal);
+	return !has_wal;
+}
+
 /*
  * Refuse what only a writer that creates may turn into a warehouse: a
  * missing file, or an empty one (0 bytes, and no WAL beside it holding
@@ -714,21 +734,10 @@ immutable_uri(struct gpu_buf *b, const char *path)
 static int
 check_exists(const char *path, struct stat *sb, struct gpu_err *err)
 {
-	struct stat wsb;
-	struct gpu_buf wal;
-	bool has_wal;
-
 	if (stat(path, sb) != 0)
 		return gpu_err_set(err, "cannot open warehouse '%s': %s", path,
 				   strerror(errno));
-	if (!S_ISREG(sb->st_mode) || sb->st_size > 0)
-		return 0;
-	gpu_buf_init(&wal);
-	gpu_buf_add(&wal, path, strlen(path));
-	gpu_buf_add(&wal, "-wal", 4);
-	has_wal = stat(wal.data, &wsb) == 0 && wsb.st_size > 0;
-	gpu_buf_release(&wal);
-	if (has_wal)
+	if (!empty_file(path, sb))
 		return 0;
 	return gpu_err_set(err,
 			   "'%s' is empty, not a warehouse: gpuingest creates "
@@ -736,6 +745,12 @@ check_exists(const char *path, struct stat *sb, struct gpu_err *err)
 			   path);
 }
 
+/*
+ * A reader's handle, which never writes to path. SQLite reads a WAL
+ * database only where it can create the WAL index beside it; a file that
+ * nobody may write cannot change under us, so it is read as immutable
+ * when the folder refuses the index.
+ */
 static int
 open_reader(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 	    struct gpu_err *err)
@@ -748,12 +763,13 @@ open_reader(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 		return -1;
 	if (open_handle(path, SQLITE_OPEN_READONLY, path, opts, out, err) != 0)
 		return -1;
+	rc = gpu_db_version(*out) < 0 ? sqlite3_extended_errcode(*out)
+				      : SQLITE_OK;
 	/*
 	 * A hot rollback journal: the first run into a new warehouse
 	 * (create_rollback) was killed. Only a writer may roll it back.
 	 */
-	if (gpu_db_version(*out) < 0 &&
-	    sqlite3_extended_errcode(*out) == SQLITE_READONLY_ROLLBACK) {
+	if (rc == SQLITE_READONLY_ROLLBACK) {
 		gpu_err_set(err,
 			    "cannot read '%s': the run that created it was "
 			    "interrupted; the next gpuingest (or gpuagg "
@@ -761,8 +777,7 @@ open_reader(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 			    path);
 		return GPU_DB_INTERRUPTED;
 	}
-	if (gpu_db_version(*out) < 0 &&
-	    sqlite3_extended_errcode(*out) == SQLITE_READONLY_DIRECTORY) {
+	if (rc == SQLITE_READONLY_DIRECTORY) {
 		if ((sb.st_mode & 0222) != 0)
 			return gpu_err_set(err,
 					   "cannot read '%s': its folder does "
@@ -788,22 +803,13 @@ static bool
 is_new(const char *path)
 {
 	struct stat sb;
-	struct gpu_buf wal;
-	bool has_wal;
 
 	if (stat(path, &sb) != 0)
 		return errno == ENOENT;
-	if (!S_ISREG(sb.st_mode) || sb.st_size > 0)
-		return false;
-	gpu_buf_init(&wal);
-	gpu_buf_add(&wal, path, strlen(path));
-	gpu_buf_add(&wal, "-wal", 4);
-	has_wal = stat(wal.data, &sb) == 0 && sb.st_size > 0;
-	gpu_buf_release(&wal);
-	return !has_wal;
+	return empty_file(path, &sb);
 }
 
-/* Set journal mode mode ("WAL" or "DELETE"); busy as gpu_db_begin() says. */
+/* Set journal mode mode ("WAL" or "DELETE"); returns as exec_locking(). */
 static int
 set_journal(sqlite3 *db, const char *path, const char *mode,
 	    struct gpu_err *err)
@@ -817,7 +823,8 @@ set_journal(sqlite3 *db, const char *path, const char *mode,
 int
 gpu_db_use_wal(sqlite3 *db, const char *path, struct gpu_err *err)
 {
-	return set_journal(db, path, "WAL", err);
+	/* Busy: left to the next writer's open, which sets WAL. */
+	return set_journal(db, path, "WAL", err) < 0 ? -1 : 0;
 }
 
 /*

@@ -752,10 +752,6 @@ db_intern(struct gpu_ingest *ing, int ins, int sel, struct gpu_str v,
 }
 
 /*
- * The names_dim key of v (0 when v is empty), cached in the map of its
- * role (user, project, model), whose last hit is usually the next one.
- */
-/*
  * The entry + 1 of v in m: *last when that entry holds v, else a lookup
  * (adding v, *added) whose entry is then *last. last may be NULL.
  */
@@ -778,9 +774,13 @@ entry_of(struct gpu_hashmap *m, struct gpu_str v, uint32_t *last,
 	return i;
 }
 
+/*
+ * The names_dim key of v (0 when v is empty), cached in the map of its
+ * role; *last (may be NULL) as entry_of() has it.
+ */
 static int
-name_key(struct gpu_ingest *ing, int role, struct gpu_str v, uint32_t *last,
-	 int64_t *key, struct gpu_err *err)
+name_key(struct gpu_ingest *ing, enum role role, struct gpu_str v,
+	 uint32_t *last, int64_t *key, struct gpu_err *err)
 {
 	struct gpu_hashmap *m = &ing->name_map[role];
 	bool added;

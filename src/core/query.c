@@ -340,13 +340,21 @@ hour_source(const struct gpu_agg_query *q)
 	return GPU_ROLLUP_HOURLY;
 }
 
+/* Whether q reads usage_daily for its whole days (by no hour or owner). */
+static bool
+reads_days(const struct gpu_agg_query *q)
+{
+	return q->period != GPU_PERIOD_HOUR &&
+	       hour_source(q) == GPU_ROLLUP_HOURLY;
+}
+
 /* How q's sink folds hour rows: as the rows q reads are summed. */
 static enum gpu_hrow_fold
 sink_fold(const struct gpu_agg_query *q)
 {
 	if (hour_source(q) == GPU_ROLLUP_OWNER)
 		return GPU_FOLD_OWNER;
-	return q->period != GPU_PERIOD_HOUR ? GPU_FOLD_DAY : GPU_FOLD_NONE;
+	return reads_days(q) ? GPU_FOLD_DAY : GPU_FOLD_NONE;
 }
 
 /*
@@ -701,9 +709,9 @@ read_range(struct dbq *dq, const struct gpu_agg_query *q, struct gpu_err *err)
 
 	/* Whole hours from the rollup, partial edge hours from the facts. */
 	whole_hours(q, &hf, &ht);
-	/* Whole days of [hf, ht) from usage_daily (periods but hour). */
+	/* Whole days of [hf, ht) from usage_daily. */
 	df = dt = ht;
-	if (q->period != GPU_PERIOD_HOUR && hourly == GPU_ROLLUP_HOURLY) {
+	if (reads_days(q)) {
 		df = hf == INT64_MIN ? INT64_MIN
 				     : gpu_period_start(GPU_PERIOD_DAY, hf);
 		if (df < hf)
@@ -788,12 +796,8 @@ static bool
 shares_read(const struct gpu_agg_query *lead, const struct gpu_agg_query *q)
 {
 	return q->from_ms == lead->from_ms && q->to_ms == lead->to_ms &&
-	       q->threshold_mib == lead->threshold_mib &&
-	       q->period != GPU_PERIOD_HOUR &&
-	       lead->period != GPU_PERIOD_HOUR &&
-	       hour_source(q) == GPU_ROLLUP_HOURLY &&
-	       hour_source(lead) == GPU_ROLLUP_HOURLY && !scans(q) &&
-	       !scans(lead);
+	       q->threshold_mib == lead->threshold_mib && reads_days(q) &&
+	       reads_days(lead) && !scans(q) && !scans(lead);
 }
 
 int
