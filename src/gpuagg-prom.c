@@ -317,25 +317,43 @@ new_series(struct prom *p, const struct gpu_group *g, const char *key)
 	return s;
 }
 
+/* The series of g, new when its labels have none yet. */
+static struct series *
+series_of(struct prom *p, const struct gpu_group *g)
+{
+	bool added;
+	size_t e;
+
+	series_key(&p->key, g, p->k);
+	e = gpu_hashmap_put(&p->map, p->key.data, p->key.len, &added);
+	return added ? new_series(p, g, gpu_hashmap_key(&p->map, e)) : &p->s[e];
+}
+
 void
-prom_add(struct prom *p, const struct gpu_agg *a)
+prom_add_totals(struct prom *p, const struct gpu_agg *a)
 {
 	size_t count = gpu_agg_count(a);
 
 	for (size_t i = 0; i < count; i++) {
 		const struct gpu_group *g = gpu_agg_group(a, i);
-		struct series *s;
-		bool added;
-		size_t e;
+		struct series *s = series_of(p, g);
 
-		series_key(&p->key, g, p->k);
-		e = gpu_hashmap_put(&p->map, p->key.data, p->key.len, &added);
-		s = added ? new_series(p, g, gpu_hashmap_key(&p->map, e))
-			  : &p->s[e];
 		gpu_sums_merge(&s->total, &g->sums);
 		s->gpu_rate_s +=
 		    (gpu_i128)g->sums.alloc_seconds *
 		    gpu_rates_gpu_rate(p->r, g->model, strlen(g->model));
+	}
+}
+
+void
+prom_add_hour(struct prom *p, const struct gpu_agg *a)
+{
+	size_t count = gpu_agg_count(a);
+
+	for (size_t i = 0; i < count; i++) {
+		const struct gpu_group *g = gpu_agg_group(a, i);
+		struct series *s = series_of(p, g);
+
 		if (g->bucket_ms < s->hour_ms)
 			continue; /* not its latest hour */
 		if (g->bucket_ms > s->hour_ms) {
@@ -349,6 +367,17 @@ prom_add(struct prom *p, const struct gpu_agg *a)
 		if (idle_allocated(g))
 			s->idle_gpus++;
 	}
+}
+
+int64_t
+prom_latest_ms(const struct prom *p)
+{
+	int64_t latest = INT64_MIN;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (p->s[i].total.last_ms > latest)
+			latest = p->s[i].total.last_ms;
+	return latest;
 }
 
 int
@@ -373,17 +402,4 @@ prom_write(struct prom *p, FILE *fp)
 		}
 	}
 	return ferror(fp) ? -1 : 0;
-}
-
-int
-agg_write_prom(const struct gpu_agg *a, unsigned dims,
-	       const struct gpu_rates *r, FILE *fp)
-{
-	struct prom *p = prom_new(dims, r);
-	int rc;
-
-	prom_add(p, a);
-	rc = prom_write(p, fp);
-	prom_free(p);
-	return rc;
 }

@@ -322,8 +322,8 @@ take_opt(void *ctx, int c, const char *arg)
 
 /*
  * Prometheus output: counters from the first sample, labels of bounded
- * cardinality. The query groups by hour and GPU, for the latest hour's
- * gauges; agg_write_prom() folds the groups into label sets.
+ * cardinality. o->q becomes the query of the latest hour's gauges (by
+ * hour, GPU and model); the counters' query is prom_totals_query().
  */
 static int
 check_prom(struct opts *o)
@@ -502,9 +502,41 @@ infer_intervals(FILE **fp, FILE **spooled, const char *src,
 	return iv;
 }
 
-/* Aggregate one input file into a; returns 0 or -1 (reported). */
+/*
+ * Where read_input() adds samples: to a; with -f prometheus also to hour,
+ * the groups of the latest hour seen (hour_ms), which a later hour's
+ * first sample replaces, so that memory holds one hour's groups.
+ */
+struct feed {
+	struct gpu_agg *a;
+	const struct gpu_agg_query *hq; /* -f prometheus: hour's query */
+	struct gpu_agg *hour;
+	int64_t hour_ms;
+};
+
+static void
+feed_add(struct feed *f, const struct gpu_sample *s, int interval_s)
+{
+	int64_t h;
+
+	gpu_agg_add_sample(f->a, s, interval_s);
+	if (f->hq == NULL || s->ts_ms < f->hq->from_ms ||
+	    s->ts_ms >= f->hq->to_ms)
+		return;
+	h = gpu_period_start(GPU_PERIOD_HOUR, s->ts_ms);
+	if (h < f->hour_ms)
+		return;
+	if (h > f->hour_ms) {
+		gpu_agg_free(f->hour);
+		f->hour = gpu_agg_new(f->hq);
+		f->hour_ms = h;
+	}
+	gpu_agg_add_sample(f->hour, s, interval_s);
+}
+
+/* Aggregate one input file into f; returns 0 or -1 (reported). */
 static int
-read_input(const char *name, const struct opts *o, struct gpu_agg *a,
+read_input(const char *name, const struct opts *o, struct feed *f,
 	   long *rejected)
 {
 	struct gpu_reader_opts ropts = {0};
@@ -551,7 +583,7 @@ read_input(const char *name, const struct opts *o, struct gpu_agg *a,
 		}
 		if (iv != NULL && s.interval_s == 0)
 			s.interval_s = gpu_interval_of(iv, &s);
-		gpu_agg_add_sample(a, &s, o->interval_s);
+		feed_add(f, &s, o->interval_s);
 	}
 	if (rc < 0)
 		gpu_msg_err(&err);
@@ -567,21 +599,26 @@ out:
 	return rc < 0 ? -1 : 0;
 }
 
+/*
+ * Read every input into f: into one aggregate of o->q, or with -f
+ * prometheus into the counters' and the latest hour's. Returns an exit
+ * status (reported).
+ */
 static int
-run_inputs(const struct opts *o, struct gpu_agg **out)
+run_inputs(const struct opts *o, struct feed *f)
 {
-	struct gpu_agg *a = gpu_agg_new(&o->q);
 	long rejected = 0;
 	int status = GPU_EXIT_OK;
 
 	for (size_t i = 0; i < o->ninputs; i++)
-		if (read_input(o->inputs[i], o, a, &rejected) != 0)
+		if (read_input(o->inputs[i], o, f, &rejected) != 0)
 			status = GPU_EXIT_FAIL;
 	if (rejected > 0)
 		gpu_warn("%ld rejected row%s skipped", rejected,
 			 rejected == 1 ? "" : "s");
-	gpu_agg_finish(a);
-	*out = a;
+	gpu_agg_finish(f->a);
+	if (f->hour != NULL)
+		gpu_agg_finish(f->hour);
 	return status;
 }
 
@@ -666,8 +703,7 @@ table_width(const struct opts *o)
 
 /* Print a's groups as the options say; returns 0 or -1 (reported). */
 static int
-write_groups(const struct gpu_agg *a, const struct opts *o,
-	     const struct gpu_rates *r)
+write_groups(const struct gpu_agg *a, const struct opts *o)
 {
 	const struct gpu_group **g;
 	struct gpu_outfile of;
@@ -679,16 +715,11 @@ write_groups(const struct gpu_agg *a, const struct opts *o,
 		gpu_msg_err(&err);
 		return -1;
 	}
-	if (o->prom) {
-		rc = agg_write_prom(a, o->prom_dims, r, of.fp);
-	} else {
-		g = gpu_xcalloc(gpu_agg_count(a) + 1, sizeof(*g));
-		n = agg_order(a, o->has_sort, o->sort, o->top, o->where,
-			      o->nwhere, g);
-		rc = agg_write(g, n, &o->q, of.fp, o->fmt, o->metrics,
-			       table_width(o), o->csv_safe);
-		free(g);
-	}
+	g = gpu_xcalloc(gpu_agg_count(a) + 1, sizeof(*g));
+	n = agg_order(a, o->has_sort, o->sort, o->top, o->where, o->nwhere, g);
+	rc = agg_write(g, n, &o->q, of.fp, o->fmt, o->metrics, table_width(o),
+		       o->csv_safe);
+	free(g);
 	/* The commit reports a file's write error; gpu_close_stdout() ours. */
 	if (gpu_outfile_commit(&of, &err) != 0) {
 		gpu_msg_err(&err);
@@ -787,39 +818,85 @@ stream_db(const struct opts *o)
 	return status;
 }
 
-/* Fold one hour's groups into the Prometheus series (a gpu_query_fn). */
+/*
+ * -f prometheus: the counters' query, over the whole range (every sample
+ * before --to) by the labels and the model (for its rate), so that the
+ * warehouse answers it from its day rows.
+ */
+static struct gpu_agg_query
+prom_totals_query(const struct opts *o)
+{
+	struct gpu_agg_query q = o->q;
+
+	q.period = GPU_PERIOD_ALL;
+	q.dims = o->prom_dims | GPU_DIM_MODEL;
+	return q;
+}
+
+/* The latest hour's gauge query (o->q) from the hour of latest_ms. */
+static struct gpu_agg_query
+prom_hour_query(const struct opts *o, int64_t latest_ms)
+{
+	struct gpu_agg_query q = o->q;
+
+	q.from_ms = gpu_period_start(GPU_PERIOD_HOUR, latest_ms);
+	return q;
+}
+
+/* Fold the counters' groups into the series (a gpu_query_fn). */
 static int
-prom_bucket(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
+prom_totals(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
 {
 	(void)err;
-	prom_add(ctx, a);
+	prom_add_totals(ctx, a);
+	return 0;
+}
+
+/* Fold the latest hour's groups into the series' gauges (a gpu_query_fn). */
+static int
+prom_hour(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
+{
+	(void)err;
+	prom_add_hour(ctx, a);
 	return 0;
 }
 
 /*
- * -f prometheus from the warehouse: the query (by hour and GPU, from the
- * first sample) handed over hour by hour and folded into the label sets
- * as it goes, so that memory holds the label sets and one hour's groups,
- * not every hour's (a year of a cluster is millions of them). Returns an
- * exit status (reported).
+ * p's two queries on db, in one read transaction so that they see the
+ * same samples: the counters over the whole range, then the gauges of
+ * the latest hour they found. Returns 0, or -1 (err set).
  */
 static int
-prom_db(const struct opts *o, const struct gpu_rates *r)
+prom_query(const struct opts *o, sqlite3 *db, struct prom *p,
+	   struct gpu_err *err)
 {
-	const char *path = gpu_db_path(o->db);
-	struct prom *p = prom_new(o->prom_dims, r);
+	struct gpu_agg_query tq = prom_totals_query(o), hq;
+	int64_t latest;
+	int rc;
+
+	if (gpu_db_exec(db, "BEGIN", err) != 0)
+		return -1;
+	rc = gpu_query_each(db, &tq, o->scan, prom_totals, p, err);
+	if (rc == 0 && (latest = prom_latest_ms(p)) != INT64_MIN) {
+		hq = prom_hour_query(o, latest);
+		rc = gpu_query_each(db, &hq, o->scan, prom_hour, p, err);
+	}
+	/* A read transaction: its end cannot lose anything. */
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	return rc;
+}
+
+/* Print p's series as -o says. Returns an exit status (reported). */
+static int
+prom_output(const struct opts *o, struct prom *p)
+{
 	struct gpu_outfile of;
 	struct gpu_err err = {0};
-	sqlite3 *db = NULL;
-	int status = GPU_EXIT_FAIL;
+	int status;
 
-	if (open_db(o, path, &db) != 0 ||
-	    (status = each_and_close(o, db, prom_bucket, p)) != GPU_EXIT_OK)
-		goto out;
-	status = GPU_EXIT_FAIL;
 	if (gpu_outfile_open(&of, o->output, &err) != 0) {
 		gpu_msg_err(&err);
-		goto out;
+		return GPU_EXIT_FAIL;
 	}
 	status = prom_write(p, of.fp) == 0 ? GPU_EXIT_OK : GPU_EXIT_FAIL;
 	/* The commit reports a file's write error; gpu_close_stdout() ours. */
@@ -827,8 +904,62 @@ prom_db(const struct opts *o, const struct gpu_rates *r)
 		gpu_msg_err(&err);
 		status = GPU_EXIT_FAIL;
 	}
+	return status;
+}
+
+/*
+ * -f prometheus from the warehouse. The counters' query reads day rows
+ * for the whole days, so a run reads about a row per GPU, job and day
+ * kept, and the latest hour's query an hour's rows. Memory holds the
+ * label sets and their groups. Returns an exit status (reported).
+ */
+static int
+prom_db(const struct opts *o, const struct gpu_rates *r)
+{
+	struct prom *p = prom_new(o->prom_dims, r);
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	int status = GPU_EXIT_FAIL;
+
+	if (open_db(o, gpu_db_path(o->db), &db) != 0)
+		goto out;
+	if (prom_query(o, db, p, &err) == 0)
+		status = GPU_EXIT_OK;
+	else
+		gpu_msg_err(&err);
+	if (gpu_db_close(db, &err) != 0) {
+		gpu_msg_err(&err);
+		status = GPU_EXIT_FAIL;
+	}
+	if (status == GPU_EXIT_OK)
+		status = prom_output(o, p);
 out:
 	prom_free(p);
+	return status;
+}
+
+/*
+ * -f prometheus from the inputs: the counters' aggregate over every
+ * sample, the gauges from the latest hour's. Returns an exit status
+ * (reported).
+ */
+static int
+prom_inputs(const struct opts *o, const struct gpu_rates *r)
+{
+	struct gpu_agg_query tq = prom_totals_query(o);
+	struct feed f = {gpu_agg_new(&tq), &o->q, NULL, INT64_MIN};
+	struct prom *p = prom_new(o->prom_dims, r);
+	int status = run_inputs(o, &f);
+
+	if (status == GPU_EXIT_OK) {
+		prom_add_totals(p, f.a);
+		if (f.hour != NULL)
+			prom_add_hour(p, f.hour);
+		status = prom_output(o, p);
+	}
+	prom_free(p);
+	gpu_agg_free(f.hour);
+	gpu_agg_free(f.a);
 	return status;
 }
 
@@ -876,19 +1007,25 @@ main(int argc, char **argv)
 		gpu_tz_free(o.tz);
 		return status;
 	}
-	if (o.ninputs > 0)
-		status = run_inputs(&o, &a);
-	else if (o.refresh)
-		status = run_db(&o, &a);
-	else if (o.prom)
+	if (o.prom && o.ninputs > 0) {
+		status = prom_inputs(&o, &r);
+	} else if (o.ninputs > 0) {
+		struct feed f = {gpu_agg_new(&o.q), NULL, NULL, INT64_MIN};
+
+		status = run_inputs(&o, &f);
+		a = f.a;
+	} else if (o.prom && (!o.refresh || o.scan)) {
 		status = prom_db(&o, &r);
-	else
+	} else if (o.refresh) {
+		status = run_db(&o, &a);
+	} else {
 		status = stream_db(&o);
+	}
 	/*
 	 * A tool that fails prints no data: a partial aggregate would be
 	 * billed by the next stage of a pipe.
 	 */
-	if (a != NULL && status == GPU_EXIT_OK && write_groups(a, &o, &r) != 0)
+	if (a != NULL && status == GPU_EXIT_OK && write_groups(a, &o) != 0)
 		status = GPU_EXIT_FAIL;
 	gpu_agg_free(a);
 	gpu_tz_free(o.tz);

@@ -87,23 +87,21 @@ int agg_out_finish(struct agg_out *o);
 void agg_out_free(struct agg_out *o);
 
 /*
- * Write a finished aggregate (grouped by hour and GPU, at least) to fp in
- * the Prometheus text exposition format (docs/FORMAT.md): counters over
- * every group, their cost at the rates r, gauges of the latest hour,
- * labelled by dims (not job). Returns 0, or -1 when fp reports an error.
- */
-int agg_write_prom(const struct gpu_agg *a, unsigned dims,
-		   const struct gpu_rates *r, FILE *fp);
-
-/*
- * The same, fed aggregate by aggregate: prom_add() folds each one's
- * groups (each a later hour than the one before, or one aggregate of
- * them all), prom_write() prints them, last. Memory holds the label sets,
- * not the groups. r must outlive p.
+ * The Prometheus text exposition format (docs/FORMAT.md 3.6), labelled by
+ * dims (not job), the cost at the rates r (which must outlive p). Counters
+ * come from prom_add_totals(): groups by the labels and model, each over
+ * the whole range, folded into label sets in the order given (the order
+ * of their sums' additions stays the same from run to run, so they only
+ * grow as hours are added). Gauges come from prom_add_hour(): the groups
+ * of the latest hour, by hour, GPU and model. prom_latest_ms(): the latest
+ * sample start among the totals (INT64_MIN: none). prom_write() prints,
+ * last. Memory holds the label sets, not the groups.
  */
 struct prom;
 struct prom *prom_new(unsigned dims, const struct gpu_rates *r);
-void prom_add(struct prom *p, const struct gpu_agg *a);
+void prom_add_totals(struct prom *p, const struct gpu_agg *a);
+void prom_add_hour(struct prom *p, const struct gpu_agg *a);
+int64_t prom_latest_ms(const struct prom *p);
 int prom_write(struct prom *p, FILE *fp);
 void prom_free(struct prom *p);
 
