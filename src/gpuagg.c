@@ -169,16 +169,16 @@ parse_time(const char *arg, const char *opt, int64_t *ms)
 	return 0;
 }
 
+/* A threshold in GiB, within gpubill's bounds (gpu_rate_parse()). */
 static int
 parse_threshold(const char *arg, const char *what, int64_t *mib)
 {
+	struct gpu_err err = {0};
 	int64_t micro;
 
-	if (gpu_num_parse_micro(arg, strlen(arg), &micro) != 0 || micro < 0 ||
-	    micro > INT64_C(1000000000000000))
-		return gpu_usage_error(usage_line,
-				       "invalid memory threshold in %s: '%s'",
-				       what, arg);
+	if (gpu_rate_parse(arg, strlen(arg), "memory_overage_threshold_gb",
+			   &micro, &err) != 0)
+		return gpu_usage_error(usage_line, "%s: %s", what, err.msg);
 	*mib = gpu_num_div_round((gpu_i128)micro * 1024, 1000000);
 	return 0;
 }
@@ -339,11 +339,12 @@ check_prom(struct opts *o)
 				"usage_category (counters count every sample; "
 				"use node, gpu, user, project, model)");
 	if (o->q.period != GPU_PERIOD_ALL || o->q.from_ms != INT64_MIN ||
-	    o->has_sort || o->has_top || o->metrics != GPU_METRICS_ALL)
+	    o->has_sort || o->has_top || o->metrics != GPU_METRICS_ALL ||
+	    o->nwhere > 0)
 		return gpu_usage_error(
 		    usage_line, "-f prometheus: --period, --from, --sort, "
-				"--top and --metrics do not apply (counters "
-				"count every sample)");
+				"--top, --metrics and --where do not apply "
+				"(counters count every sample)");
 	o->prom_dims = o->q.dims;
 	o->q.dims |= GPU_DIM_GPU | GPU_DIM_MODEL; /* the model's rate */
 	o->q.period = GPU_PERIOD_HOUR;
@@ -980,7 +981,7 @@ resolve_rates(struct opts *o, struct gpu_rates *r)
 	flag[GPU_RATE_THRESHOLD] = o->threshold;
 	if (gpu_rates_resolve(r, o->rates, flag, &bad_usage, &err) != 0) {
 		if (bad_usage)
-			return gpu_usage_error(usage_line, "%s", err.msg);
+			return gpu_usage_error_err(usage_line, &err);
 		gpu_msg_err(&err);
 		return GPU_EXIT_FAIL;
 	}

@@ -523,8 +523,12 @@ main(int argc, char **argv)
 	gpu_rates_init(&r);
 	gpu_hashmap_init(&known);
 	if (gpu_rates_resolve(&r, o.rates, o.flag, &bad_usage, &err) != 0) {
-		gpu_msg_err(&err);
-		status = bad_usage ? GPU_EXIT_USAGE : GPU_EXIT_FAIL;
+		if (bad_usage) {
+			status = gpu_usage_error_err(usage_line, &err);
+		} else {
+			gpu_msg_err(&err);
+			status = GPU_EXIT_FAIL;
+		}
 		goto out;
 	}
 	/* gpuagg reads the same variable, but not the rate card. */

@@ -276,8 +276,10 @@ resolve_rates(const struct opts *o, struct gpu_rates *r)
 
 	if (gpu_rates_resolve(r, o->rates, none, &bad_usage, &err) == 0)
 		return -1;
+	if (bad_usage)
+		return gpu_usage_error_err(usage_line, &err);
 	gpu_msg_err(&err);
-	return bad_usage ? GPU_EXIT_USAGE : GPU_EXIT_FAIL;
+	return GPU_EXIT_FAIL;
 }
 
 /* Whether to export t: named by --table, or one of "all". */

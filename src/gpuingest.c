@@ -62,7 +62,8 @@ static const char help_text[] =
     "idempotently: a new (timestamp, node, gpu) is inserted, a known one\n"
     "with other values is updated, an identical one is left unchanged.\n"
     "All inputs of one invocation are one transaction. Bad rows go to the\n"
-    "table 'rejects'; with no file, or '-', standard input is read.\n"
+    "table 'rejects'. '-' reads standard input, as does no file at all\n"
+    "unless --jobs or --allocations is given.\n"
     "\n"
     "  -d, --db PATH            warehouse (default $GPUUSAGE_DB, else\n"
     "                           ./gpuusage.db); created when missing\n"
@@ -1024,5 +1025,14 @@ main(int argc, char **argv)
 	free(r.inferred);
 	gpu_retention_release(&r.ret);
 	gpu_tz_free(o.tz);
+	/* The run is stored: say so if only the summary could not be. */
+	if (status == GPU_EXIT_OK && !o.dry_run &&
+	    (fflush(stdout) != 0 || ferror(stdout))) {
+		gpu_msg("write error: %s (the run was stored; only its "
+			"summary was lost)",
+			strerror(errno));
+		fclose(stdout);
+		return GPU_EXIT_FAIL;
+	}
 	return gpu_close_stdout(status);
 }

@@ -60,6 +60,9 @@ void gpu_msg_err(const struct gpu_err *err);
 int gpu_usage_error(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The same for err, named by its source and line when it has them. */
+int gpu_usage_error_err(const char *usage, const struct gpu_err *err);
+
 /*
  * Flush and close stdout; on failure print "write error: ..." and return
  * GPU_EXIT_FAIL, else return status unchanged. Call as the last thing.

@@ -140,6 +140,15 @@ gpu_usage_error(const char *usage, const char *fmt, ...)
 }
 
 int
+gpu_usage_error_err(const char *usage, const struct gpu_err *err)
+{
+	gpu_msg_err(err);
+	fputs(usage, stderr);
+	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
+	return GPU_EXIT_USAGE;
+}
+
+int
 gpu_close_stdout(int status)
 {
 	int failed = fflush(stdout) != 0 || ferror(stdout);
