@@ -656,32 +656,40 @@ open_db(const struct opts *o, const char *path, sqlite3 **db)
 }
 
 /*
+ * Close db (NULL: none) after work that ended in status; a failure to
+ * close (reported) fails it. Returns the exit status.
+ */
+static int
+close_db(sqlite3 *db, int status)
+{
+	struct gpu_err err = {0};
+
+	if (gpu_db_close(db, &err) != 0) {
+		gpu_msg_err(&err);
+		return GPU_EXIT_FAIL;
+	}
+	return status;
+}
+
+/*
  * --refresh: bring the rollups up to date; with --scan, then also read
  * the facts into *out. Returns an exit status (reported).
  */
 static int
 run_db(const struct opts *o, struct gpu_agg **out)
 {
-	const char *path = gpu_db_path(o->db);
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
-	int status = GPU_EXIT_FAIL;
+	int status = GPU_EXIT_OK;
 
 	*out = NULL;
-	if (open_db(o, path, &db) != 0)
-		goto out;
-	if (o->scan && gpu_query_scan(db, &o->q, out, &err) != 0)
-		goto fail;
-	status = GPU_EXIT_OK;
-	goto out;
-fail:
-	gpu_msg_err(&err);
-out:
-	if (gpu_db_close(db, &err) != 0) {
+	if (open_db(o, gpu_db_path(o->db), &db) != 0) {
+		status = GPU_EXIT_FAIL;
+	} else if (o->scan && gpu_query_scan(db, &o->q, out, &err) != 0) {
 		gpu_msg_err(&err);
 		status = GPU_EXIT_FAIL;
 	}
-	return status;
+	return close_db(db, status);
 }
 
 /*
@@ -764,17 +772,12 @@ static int
 each_and_close(const struct opts *o, sqlite3 *db, gpu_query_fn *fn, void *ctx)
 {
 	struct gpu_err err = {0};
-	int status = GPU_EXIT_FAIL;
 
-	if (gpu_query_each(db, &o->q, o->scan, fn, ctx, &err) == 0)
-		status = GPU_EXIT_OK;
-	else
+	if (gpu_query_each(db, &o->q, o->scan, fn, ctx, &err) != 0) {
 		gpu_msg_err(&err);
-	if (gpu_db_close(db, &err) != 0) {
-		gpu_msg_err(&err);
-		status = GPU_EXIT_FAIL;
+		return close_db(db, GPU_EXIT_FAIL);
 	}
-	return status;
+	return close_db(db, GPU_EXIT_OK);
 }
 
 /*
@@ -922,19 +925,15 @@ prom_db(const struct opts *o, const struct gpu_rates *r)
 	sqlite3 *db = NULL;
 	int status = GPU_EXIT_FAIL;
 
-	if (open_db(o, gpu_db_path(o->db), &db) != 0)
-		goto out;
-	if (prom_query(o, db, p, &err) == 0)
-		status = GPU_EXIT_OK;
-	else
-		gpu_msg_err(&err);
-	if (gpu_db_close(db, &err) != 0) {
-		gpu_msg_err(&err);
-		status = GPU_EXIT_FAIL;
+	if (open_db(o, gpu_db_path(o->db), &db) == 0) {
+		if (prom_query(o, db, p, &err) == 0)
+			status = GPU_EXIT_OK;
+		else
+			gpu_msg_err(&err);
 	}
+	status = close_db(db, status);
 	if (status == GPU_EXIT_OK)
 		status = prom_output(o, p);
-out:
 	prom_free(p);
 	return status;
 }
