@@ -33,8 +33,9 @@ struct gpu_db_opts {
 #define GPU_DB_OUTDATED (-2)
 
 /*
- * gpu_db_open(): a read-only open found the hot journal of a killed first
- * run (create_rollback), which only a writer may roll back.
+ * gpu_db_open(): a read-only open found the hot journal of a writer killed
+ * while the warehouse was in rollback mode (a first run, create_rollback,
+ * or its switch to WAL), which only a writer may roll back.
  */
 #define GPU_DB_INTERRUPTED (-3)
 

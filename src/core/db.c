@@ -623,6 +623,35 @@ gpu_db_rollback(sqlite3 *db)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/*
+ * Refuse another program's database: schema version 0 (no warehouse yet)
+ * with tables of its own, which a migration would add ours to. Before
+ * anything is written to it.
+ */
+static int
+refuse_foreign(sqlite3 *db, const char *path, struct gpu_err *err)
+{
+	sqlite3_stmt *st;
+	bool foreign = false;
+
+	if (gpu_db_version(db) != 0)
+		return 0;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master LIMIT 1", -1,
+			       &st, NULL) != SQLITE_OK)
+		return gpu_err_set(err, "cannot read '%s': %s", path,
+				   sqlite3_errmsg(db));
+	foreign = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (foreign)
+		return gpu_err_set(
+		    err,
+		    "'%s' is not a warehouse: an SQLite database "
+		    "with tables of its own and no gpuusage "
+		    "schema version",
+		    path);
+	return 0;
+}
+
 /* Bring the schema to GPU_DB_VERSION, or refuse a newer one. */
 static int
 check_schema(sqlite3 *db, const char *path, bool readonly,
@@ -705,31 +734,20 @@ immutable_uri(struct gpu_buf *b, const char *path)
 }
 
 /*
- * Whether the file path, whose stat is sb, is no warehouse yet: a regular
- * file of 0 bytes with no WAL beside it (a WAL may hold the first pages
- * of a warehouse not yet checkpointed).
+ * Whether the file whose stat is sb is no warehouse yet: a regular file
+ * of 0 bytes. (A WAL beside it holds nothing: a database in WAL mode has
+ * its first page in the main file, and SQLite deletes the WAL of an empty
+ * one when it opens it.)
  */
 static bool
-empty_file(const char *path, const struct stat *sb)
+empty_file(const struct stat *sb)
 {
-	struct stat wsb;
-	struct gpu_buf wal;
-	bool has_wal;
-
-	if (!S_ISREG(sb->st_mode) || sb->st_size > 0)
-		return false;
-	gpu_buf_init(&wal);
-	gpu_buf_add(&wal, path, strlen(path));
-	gpu_buf_add(&wal, "-wal", 4);
-	has_wal = stat(wal.data, &wsb) == 0 && wsb.st_size > 0;
-	gpu_buf_release(&wal);
-	return !has_wal;
+	return S_ISREG(sb->st_mode) && sb->st_size == 0;
 }
 
 /*
  * Refuse what only a writer that creates may turn into a warehouse: a
- * missing file, or an empty one (0 bytes, and no WAL beside it holding
- * the first pages of a warehouse not yet checkpointed).
+ * missing file, or an empty one.
  */
 static int
 check_exists(const char *path, struct stat *sb, struct gpu_err *err)
@@ -737,7 +755,7 @@ check_exists(const char *path, struct stat *sb, struct gpu_err *err)
 	if (stat(path, sb) != 0)
 		return gpu_err_set(err, "cannot open warehouse '%s': %s", path,
 				   strerror(errno));
-	if (!empty_file(path, sb))
+	if (!empty_file(sb))
 		return 0;
 	return gpu_err_set(err,
 			   "'%s' is empty, not a warehouse: gpuingest creates "
@@ -766,14 +784,15 @@ open_reader(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 	rc = gpu_db_version(*out) < 0 ? sqlite3_extended_errcode(*out)
 				      : SQLITE_OK;
 	/*
-	 * A hot rollback journal: the first run into a new warehouse
-	 * (create_rollback) was killed. Only a writer may roll it back.
+	 * A hot rollback journal: a writer of a warehouse still in rollback
+	 * mode (the first run into a new one, create_rollback, or its switch
+	 * to WAL) was killed. Only a writer may roll it back.
 	 */
 	if (rc == SQLITE_READONLY_ROLLBACK) {
 		gpu_err_set(err,
-			    "cannot read '%s': the run that created it was "
-			    "interrupted; the next gpuingest (or gpuagg "
-			    "--refresh) on it rolls that run back",
+			    "cannot read '%s': a write to it was interrupted; "
+			    "the next gpuingest (or gpuagg --refresh) on it "
+			    "rolls back what was not committed",
 			    path);
 		return GPU_DB_INTERRUPTED;
 	}
@@ -795,10 +814,12 @@ open_reader(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 		if (rc != 0)
 			return -1;
 	}
+	if (refuse_foreign(*out, path, err) != 0)
+		return -1;
 	return check_schema(*out, path, true, err);
 }
 
-/* Whether path is missing, or empty without a WAL: no warehouse yet. */
+/* Whether path is missing, or empty: no warehouse yet. */
 static bool
 is_new(const char *path)
 {
@@ -806,25 +827,61 @@ is_new(const char *path)
 
 	if (stat(path, &sb) != 0)
 		return errno == ENOENT;
-	return empty_file(path, &sb);
+	return empty_file(&sb);
 }
 
-/* Set journal mode mode ("WAL" or "DELETE"); returns as exec_locking(). */
+/* The handle's busy timeout in milliseconds (0 when unknown). */
 static int
-set_journal(sqlite3 *db, const char *path, const char *mode,
+busy_timeout(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int ms = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		ms = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return ms;
+}
+
+/*
+ * Set journal mode mode ("WAL" or "DELETE"); returns as exec_locking().
+ * The switch reads under a shared lock, then asks for the exclusive one,
+ * which SQLite refuses at once instead of calling the busy handler (that
+ * could deadlock), so a busy switch is retried here, the lock released
+ * in between, for up to wait_ms.
+ */
+static int
+set_journal(sqlite3 *db, const char *path, const char *mode, int wait_ms,
 	    struct gpu_err *err)
 {
 	char sql[40];
+	int rc, pause = 1;
 
 	snprintf(sql, sizeof(sql), "PRAGMA journal_mode = %s", mode);
-	return exec_locking(db, path, sql, "set the journal mode of", err);
+	while ((rc = exec_locking(db, path, sql, "set the journal mode of",
+				  err)) == 1 &&
+	       wait_ms > 0) {
+		if (pause > wait_ms)
+			pause = wait_ms;
+		sqlite3_sleep(pause);
+		wait_ms -= pause;
+		if (pause < 64)
+			pause *= 2;
+	}
+	return rc;
 }
 
 int
 gpu_db_use_wal(sqlite3 *db, const char *path, struct gpu_err *err)
 {
-	/* Busy: left to the next writer's open, which sets WAL. */
-	return set_journal(db, path, "WAL", err) < 0 ? -1 : 0;
+	/*
+	 * Not waiting: a reader's lock would hold up a run that has
+	 * committed. Busy is left to the next writer's open, which sets WAL.
+	 */
+	return set_journal(db, path, "WAL", 0, err) < 0 ? -1 : 0;
 }
 
 /*
@@ -837,10 +894,20 @@ open_writer(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 {
 	bool rollback = opts->create_rollback && is_new(path);
 
+	/*
+	 * In rollback mode a commit deletes the journal: EXTRA syncs the
+	 * folder after that, so that the journal cannot come back and roll
+	 * the committed run back after a power cut.
+	 */
 	if (open_handle(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, path,
 			opts, out, err) != 0 ||
-	    set_journal(*out, path, rollback ? "DELETE" : "WAL", err) != 0 ||
-	    gpu_db_exec(*out, "PRAGMA synchronous = FULL", err) != 0 ||
+	    refuse_foreign(*out, path, err) != 0 ||
+	    set_journal(*out, path, rollback ? "DELETE" : "WAL",
+			busy_timeout(*out), err) != 0 ||
+	    gpu_db_exec(*out,
+			rollback ? "PRAGMA synchronous = EXTRA"
+				 : "PRAGMA synchronous = FULL",
+			err) != 0 ||
 	    /* Temporary tables (the loader's, 2.1) spill to disk. */
 	    gpu_db_exec(*out, "PRAGMA temp_store = FILE", err) != 0)
 		return -1;

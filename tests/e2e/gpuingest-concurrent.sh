@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # gpuingest: two concurrent runs of different files end with the union, as
-# if run one after the other; a run that waits past --lock-timeout exits 1
-# with "warehouse busy" and changes nothing.
+# if run one after the other (also when the second comes while the first
+# run into a new warehouse holds its lock in rollback mode); a run that
+# waits past --lock-timeout exits 1 with "warehouse busy" and changes
+# nothing.
 set -eu
 command -v sqlite3 >/dev/null || { echo "skip: no sqlite3 shell"; exit 77; }
 d=$(mktemp -d)
@@ -48,6 +50,42 @@ cmp -s "$d/new.txt" "$d/seq.txt" || fail "concurrent first runs differ from sequ
 [ "$(sqlite3 "$d/new.db" "PRAGMA integrity_check")" = ok ] || fail "new: integrity"
 gpuingest -q -d "$d/new.db" </dev/null 2>/dev/null || true # WAL if a run could not
 [ "$(sqlite3 "$d/new.db" "PRAGMA journal_mode")" = wal ] || fail "new: not in WAL mode"
+
+# The first run into a new warehouse holds its lock while it reads a slow
+# pipe, in rollback mode; a second run that opens it meanwhile must wait
+# (switching to WAL needs the lock too) and load after it, not give up.
+{ cat "$d/a.csv"; sleep 3; } | gpuingest -q -d "$d/slow.db" &
+holder=$!
+i=0
+while [ ! -s "$d/slow.db" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+sleep 0.3
+gpuingest -q -d "$d/slow.db" --lock-timeout 30 "$d/b.csv" 2>"$d/err" ||
+	fail "second run into a new warehouse exited $?: $(cat "$d/err")"
+wait $holder || fail "first run into a new warehouse failed"
+sqlite3 "$d/slow.db" "$q" >"$d/slow.txt"
+cmp -s "$d/slow.txt" "$d/seq.txt" || fail "slow first run and second differ from sequential"
+[ "$(sqlite3 "$d/slow.db" "PRAGMA journal_mode")" = wal ] || fail "slow: not in WAL mode"
+
+# Another program's database is refused before anything is written to it.
+sqlite3 "$d/other.db" "CREATE TABLE t(x); INSERT INTO t VALUES (1)"
+cp "$d/other.db" "$d/other.orig"
+set +e
+gpuingest -q -d "$d/other.db" "$d/a.csv" 2>"$d/err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "foreign database: gpuingest exited $rc"
+grep -q "is not a warehouse" "$d/err" || fail "foreign database: $(cat "$d/err")"
+for t in "gpuagg -d $d/other.db" "gpuagg -d $d/other.db --refresh" \
+	"gpubill -d $d/other.db"; do
+	set +e
+	$t >/dev/null 2>"$d/err"
+	rc=$?
+	set -e
+	[ "$rc" -eq 1 ] && grep -q "is not a warehouse" "$d/err" ||
+		fail "foreign database: $t exited $rc: $(cat "$d/err")"
+done
+cmp -s "$d/other.db" "$d/other.orig" || fail "foreign database changed"
+[ ! -e "$d/other.db-wal" ] || fail "foreign database got a WAL"
 
 # A run holding the lock (it reads a slow pipe inside its transaction)
 # makes a second one give up after --lock-timeout.

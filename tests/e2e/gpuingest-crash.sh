@@ -81,7 +81,7 @@ $caught || fail "the first run could not be killed with its journal hot"
 if gpuagg -d "$d/n.db" --period day >/dev/null 2>"$d/err"; then
 	fail "a reader read a warehouse with a hot journal"
 fi
-grep -q "the run that created it was interrupted" "$d/err" ||
+grep -q "a write to it was interrupted" "$d/err" ||
 	fail "reader's message: $(cat "$d/err")"
 [ -s "$d/n.db-journal" ] || fail "a reader removed the journal"
 # A writer rolls it back: the warehouse is then empty, and readable.
@@ -122,7 +122,7 @@ for i in 1 2 3 4 5 6 7 8; do
 		*) fail "a reader read $n samples of a killed first run" ;;
 		esac
 	else
-		grep -q "the run that created it was interrupted\|is empty, not a warehouse" "$d/err" ||
+		grep -q "a write to it was interrupted\|is empty, not a warehouse" "$d/err" ||
 			fail "reader's message: $(cat "$d/err")"
 	fi
 	[ "$(sqlite3 "$d/n.db" "PRAGMA integrity_check")" = ok ] ||
