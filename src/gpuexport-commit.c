@@ -1151,6 +1151,8 @@ exp_run_table(sqlite3 *db, const struct exp_opts *o, const struct exp_table *t,
 	gpu_buf_addf(&r.loc, "file://%s", r.dir.data);
 	lake_ice_schema_json(&r.schema_json, &t->schema);
 	*exported = 0;
+	if (exp_state_check_lake(db, o->lake, t, err) != 0)
+		goto out;
 	{
 		struct gpu_buf md;
 

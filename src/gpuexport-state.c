@@ -306,6 +306,40 @@ exp_state_recover(sqlite3 *db, const char *lake, const char *dir,
 }
 
 int
+exp_state_check_lake(sqlite3 *db, const char *lake, const struct exp_table *t,
+		     struct gpu_err *err)
+{
+	sqlite3_stmt *st;
+	char *file = NULL;
+	int version = 0, rc = 0;
+
+	st = prep(db,
+		  "SELECT version, metadata_file FROM lake_export_versions"
+		  " WHERE lake = ?1 AND tbl = ?2 AND pending = 0"
+		  " ORDER BY version DESC LIMIT 1",
+		  lake, t, err);
+	if (st == NULL)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		version = sqlite3_column_int(st, 0);
+		file = col_str(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (file != NULL && access(local_path(file), F_OK) != 0 &&
+	    errno == ENOENT)
+		rc =
+		    gpu_err_set(err,
+				"%s: the warehouse records version %d of this "
+				"table in '%s', but '%s' is gone (the lake was "
+				"deleted or moved): move it back, or delete "
+				"the table's export state to export it anew "
+				"(docs/LAKE.md, Commits and crashes)",
+				t->name, version, lake, local_path(file));
+	free(file);
+	return rc;
+}
+
+int
 exp_state_load(sqlite3 *db, const char *lake, const struct exp_table *t,
 	       struct exp_state *s, struct gpu_err *err)
 {

@@ -283,6 +283,15 @@ int exp_state_recover(sqlite3 *db, const char *lake, const char *dir,
 		      const struct exp_table *t, bool verbose,
 		      struct gpu_err *err);
 
+/*
+ * Refuse to export t into lake when the warehouse records a committed
+ * version of it there whose metadata file is gone (the lake's folder
+ * deleted or moved): a commit on that state would name files that no
+ * longer exist. Returns 0, or -1 with err saying what to do.
+ */
+int exp_state_check_lake(sqlite3 *db, const char *lake,
+			 const struct exp_table *t, struct gpu_err *err);
+
 /* Load t's committed state (empty when never exported). */
 int exp_state_load(sqlite3 *db, const char *lake, const struct exp_table *t,
 		   struct exp_state *s, struct gpu_err *err);
