@@ -16,11 +16,11 @@
 #define ARRIVAL_SWING 0.4
 
 static const struct gen_model models[] = {
-    {"a100-40", "NVIDIA A100-SXM4-40GB", 40960, 52.0, 400.0},
-    {"a100-80", "NVIDIA A100-SXM4-80GB", 81920, 60.0, 400.0},
-    {"h100", "NVIDIA H100 80GB HBM3", 81559, 70.0, 700.0},
-    {"h200", "NVIDIA H200", 143771, 75.0, 700.0},
-    {"v100", "Tesla V100-SXM2-32GB", 32768, 40.0, 300.0},
+    {"a100-40", "NVIDIA A100-SXM4-40GB", 40960, 52.0, 400.0, true},
+    {"a100-80", "NVIDIA A100-SXM4-80GB", 81920, 60.0, 400.0, true},
+    {"h100", "NVIDIA H100 80GB HBM3", 81559, 70.0, 700.0, true},
+    {"h200", "NVIDIA H200", 143771, 75.0, 700.0, true},
+    {"v100", "Tesla V100-SXM2-32GB", 32768, 40.0, 300.0, false},
 };
 
 const char *const gen_users[GEN_NUSERS] = {

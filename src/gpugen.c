@@ -19,6 +19,9 @@
 #define MAX_MODELS 32
 #define DEFAULT_MODELS "a100-80:4,a100-40:2,h100:2,h200:1,v100:1"
 
+/* The default mix, whose address tells it from a -m naming the same. */
+static const char default_models[] = DEFAULT_MODELS;
+
 enum { OPT_NODE = 256, OPT_LOAD, OPT_FAULTS, OPT_MIG };
 
 static const char usage_text[] =
@@ -57,7 +60,8 @@ static const char help_text[] =
     "  -x, --extra LIST         add columns interval_s and/or gpu_uuid\n"
     "      --mig PROFILE,...    carve every GPU into these MIG instances\n"
     "                           (e.g. 3g.40gb,2g.20gb,2g.20gb; at most 7\n"
-    "                           slices): rows per slice, columns mig and\n"
+    "                           slices; only models that can hold them):\n"
+    "                           rows per slice, columns mig and\n"
     "                           mig_profile (docs/FORMAT.md 1.6)\n"
     "      --node NAME          write only this node (nvidia-smi: default\n"
     "                           the first node)\n"
@@ -356,11 +360,27 @@ parse_mig(const char *list, struct gen_conf *c)
 }
 
 /*
+ * Whether model m can be carved into c's MIG instances: it offers MIG,
+ * and their memory (in the profiles' whole GiB) fits its own.
+ */
+static bool
+holds_mig(const struct gen_model *m, const struct gen_conf *c)
+{
+	int mib = 0;
+
+	for (int i = 0; i < c->mig_k; i++)
+		mib += c->mig_mem[i];
+	return m->mig && mib <= (m->mem_mib + 1023) / 1024 * 1024;
+}
+
+/*
  * Give each node a model: contiguous blocks, as racks of one kind are, sized
- * by weight with largest remainders.
+ * by weight with largest remainders. With --mig, a model that cannot hold
+ * the instances is refused when named (named), left out of the default.
  */
 static int
-assign_models(const char *list, int nodes, const struct gen_model **out)
+assign_models(const char *list, bool named, int nodes, const struct gen_conf *c,
+	      const struct gen_model **out)
 {
 	const struct gen_model *m[MAX_MODELS];
 	int64_t w[MAX_MODELS], share[MAX_MODELS], total = 0, given = 0;
@@ -381,11 +401,24 @@ assign_models(const char *list, int nodes, const struct gen_model **out)
 		      w[nm] < 1 || w[nm] > 1000000)))
 			return gpu_usage_error(usage_text,
 					       "invalid model list '%s'", list);
-		total += w[nm++];
+		if (c->mig_k > 0 && !holds_mig(m[nm], c) && named)
+			return gpu_usage_error(
+			    usage_text,
+			    "--mig: model %s cannot hold these instances "
+			    "(%s)",
+			    m[nm]->key,
+			    m[nm]->mig ? "too little memory" : "no MIG");
+		if (c->mig_k == 0 || holds_mig(m[nm], c))
+			total += w[nm++];
 		p += n;
 		if (*p == ',')
 			p++;
 	}
+	if (nm == 0 && c->mig_k > 0)
+		return gpu_usage_error(usage_text,
+				       "--mig: no model of '%s' can hold these "
+				       "instances",
+				       list);
 	if (nm == 0)
 		return gpu_usage_error(usage_text, "invalid model list '%s'",
 				       list);
@@ -547,7 +580,8 @@ configure(struct opts *o, struct gen_conf *c)
 	} else if (o->format == GEN_SMI) {
 		c->only_node = 0;
 	}
-	return assign_models(o->models, o->nodes, c->node_model);
+	return assign_models(o->models, o->models != default_models, o->nodes,
+			     c, c->node_model);
 }
 
 int
@@ -561,7 +595,7 @@ main(int argc, char **argv)
 	    .seed = 1,
 	    .format = GEN_CSV,
 	    .ts = GEN_TS_ISO,
-	    .models = DEFAULT_MODELS,
+	    .models = default_models,
 	    .load = 0.7,
 	};
 	struct gen_conf c = {0};

@@ -43,6 +43,7 @@ struct gen_model {
 	int mem_mib;
 	double idle_w;
 	double tdp_w;
+	bool mig; /* offers MIG, 7 compute slices */
 };
 
 /* The model with short name key[0..len), or NULL. Borrowed, static. */

@@ -389,9 +389,11 @@ main(int argc, char **argv)
 	gpu_rates_init(&rates);
 	if (gpu_rates_resolve(&rates, o.rates, o.rate_flag, &bad_usage, &err) !=
 	    0) {
-		gpu_msg_err(&err);
 		gpu_rates_release(&rates);
-		return bad_usage ? GPU_EXIT_USAGE : GPU_EXIT_FAIL;
+		if (bad_usage)
+			return gpu_usage_error_err(usage_text, &err);
+		gpu_msg_err(&err);
+		return GPU_EXIT_FAIL;
 	}
 	status = report(&o, &rates);
 	gpu_rates_release(&rates);
