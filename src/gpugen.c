@@ -19,9 +19,6 @@
 #define MAX_MODELS 32
 #define DEFAULT_MODELS "a100-80:4,a100-40:2,h100:2,h200:1,v100:1"
 
-/* The default mix, whose address tells it from a -m naming the same. */
-static const char default_models[] = DEFAULT_MODELS;
-
 enum { OPT_NODE = 256, OPT_LOAD, OPT_FAULTS, OPT_MIG };
 
 static const char usage_text[] =
@@ -91,6 +88,7 @@ struct opts {
 	bool ts_set;
 	bool hours_set;
 	const char *models;
+	bool models_set; /* -m given */
 	const char *extra;
 	const char *node;
 	double load;
@@ -200,6 +198,7 @@ set_opt(void *ctx, int c, const char *arg)
 		break;
 	case 'm':
 		o->models = arg;
+		o->models_set = true;
 		break;
 	case 'x':
 		o->extra = arg;
@@ -376,7 +375,8 @@ holds_mig(const struct gen_model *m, const struct gen_conf *c)
 /*
  * Give each node a model: contiguous blocks, as racks of one kind are, sized
  * by weight with largest remainders. With --mig, a model that cannot hold
- * the instances is refused when named (named), left out of the default.
+ * the instances is refused when -m names it (named), else left out of the
+ * default mix.
  */
 static int
 assign_models(const char *list, bool named, int nodes, const struct gen_conf *c,
@@ -580,8 +580,8 @@ configure(struct opts *o, struct gen_conf *c)
 	} else if (o->format == GEN_SMI) {
 		c->only_node = 0;
 	}
-	return assign_models(o->models, o->models != default_models, o->nodes,
-			     c, c->node_model);
+	return assign_models(o->models, o->models_set, o->nodes, c,
+			     c->node_model);
 }
 
 int
@@ -595,7 +595,7 @@ main(int argc, char **argv)
 	    .seed = 1,
 	    .format = GEN_CSV,
 	    .ts = GEN_TS_ISO,
-	    .models = default_models,
+	    .models = DEFAULT_MODELS,
 	    .load = 0.7,
 	};
 	struct gen_conf c = {0};
