@@ -22,7 +22,7 @@
 /* Columns of gpuagg's CSV that gpubill reads. */
 struct incols {
 	int job, user, project, model, alloc, overage, gpu_seconds, bucket;
-	int profile, alloc_hours;
+	int profile, alloc_hours, hours;
 	enum gpu_period bucket_period;
 };
 
@@ -69,6 +69,7 @@ find_cols(struct gpu_table *t, const struct opts *o, const char *source,
 	c->model = gpu_table_col(t, "model");
 	c->profile = gpu_table_col(t, "profile");
 	c->alloc_hours = gpu_table_col(t, "alloc_gpu_hours");
+	c->hours = gpu_table_col(t, "gpu_hours");
 	c->gpu_seconds = gpu_table_col(t, "gpu_seconds");
 	if (o->share_idle && c->gpu_seconds < 0)
 		return gpu_err_at(err, source, 1,
@@ -107,8 +108,9 @@ field(const struct gpu_row *row, int col)
 }
 
 /*
- * Do a row's alloc_gpu_hours (col) and its alloc_gpu_seconds agree, as
- * they do when no MIG slice, counted at its share in the hours, is in it?
+ * Do a row's hours (col: alloc_gpu_hours, gpu_hours) and its seconds
+ * (alloc_gpu_seconds, gpu_seconds) agree, as they do when no MIG slice,
+ * counted at its share in the hours, is in it?
  */
 static bool
 whole_gpus(const struct gpu_row *row, int col, int64_t seconds)
@@ -204,7 +206,8 @@ bill_read_input(struct gpu_bill *bill, const struct opts *o,
 	struct gpu_table *t = NULL;
 	FILE *fp = is_stdin ? stdin : fopen(o->input, "r");
 	struct gpu_row row;
-	struct incols c = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, GPU_PERIOD_ALL};
+	struct incols c = {-1, -1, -1, -1, -1, -1,
+			   -1, -1, -1, -1, -1, GPU_PERIOD_ALL};
 	long last = 1;
 	int rc = -1, n;
 
@@ -264,8 +267,12 @@ bill_read_input(struct gpu_bill *bill, const struct opts *o,
 		    int_field(&row, c.gpu_seconds, "gpu_seconds", source,
 			      &u.gpu_seconds, err) != 0)
 			goto out;
-		if (c.profile < 0 && c.alloc_hours >= 0 &&
-		    !whole_gpus(&row, c.alloc_hours, u.alloc_seconds)) {
+		/* Idle slices show in gpu_hours, which --share-idle bills. */
+		if (c.profile < 0 &&
+		    ((c.alloc_hours >= 0 &&
+		      !whole_gpus(&row, c.alloc_hours, u.alloc_seconds)) ||
+		     (o->share_idle && c.gpu_seconds >= 0 && c.hours >= 0 &&
+		      !whole_gpus(&row, c.hours, u.gpu_seconds)))) {
 			gpu_err_at(err, source, row.line,
 				   "the row counts MIG slices at their share: "
 				   "bill them from 'gpuagg --by "

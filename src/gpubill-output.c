@@ -239,11 +239,21 @@ bill_write_invoice(const struct gpu_bill_report *rep, const struct opts *o,
 			 r->models[i].model);
 		rw = text_width(rw, name);
 	}
+	for (i = 0; i < r->nprofiles; i++) {
+		snprintf(name, sizeof(name), "slice-hour, MIG %s",
+			 r->profiles[i].model);
+		rw = text_width(rw, name);
+	}
 	rate_line(rw, "GPU-hour", r->v[GPU_RATE_GPU], "", r->src[GPU_RATE_GPU]);
 	for (i = 0; i < r->nmodels; i++) {
 		snprintf(name, sizeof(name), "GPU-hour, %s",
 			 r->models[i].model);
 		rate_line(rw, name, r->models[i].rate, "", GPU_SRC_FILE);
+	}
+	for (i = 0; i < r->nprofiles; i++) {
+		snprintf(name, sizeof(name), "slice-hour, MIG %s",
+			 r->profiles[i].model);
+		rate_line(rw, name, r->profiles[i].rate, "", GPU_SRC_FILE);
 	}
 	rate_line(rw, "memory overage GiB-hour", r->v[GPU_RATE_MEM], "",
 		  r->src[GPU_RATE_MEM]);

@@ -133,10 +133,11 @@ job_charge(const struct jgpu *gp, size_t k, const struct gpu_rates *r,
 		int share = 0;
 		size_t j;
 
+		/* As gpubill: a slice as large as its GPU keeps its profile. */
 		if (prof.len > 0 && gpu_mig_share(prof, model, &share) != 0)
-			share = 0;
-		if (share == 0 || share == GPU_SHARE_WHOLE)
 			prof.len = 0, share = 0;
+		if (share == GPU_SHARE_WHOLE)
+			share = 0;
 		for (j = 0; j < n; j++)
 			if (strcmp(parts[j].model.p, gp[i].model) == 0 &&
 			    parts[j].profile.len == prof.len &&

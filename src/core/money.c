@@ -589,7 +589,8 @@ part_cents(struct gpu_charge *c, const struct gpu_rates *r,
 	}
 	c->alloc_seconds = add_of(c->alloc_seconds, p->seconds, ovf);
 	c->alloc_w = add_of(c->alloc_w, dw, ovf);
-	if (w != GPU_SHARE_WHOLE && profile_rate(r, p->profile, &rate))
+	/* A slice's card rate, also for one as large as its GPU (7g.80gb). */
+	if (profile_rate(r, p->profile, &rate))
 		return gpu_cents(p->seconds, rate, ovf);
 	rate = gpu_rates_gpu_rate(r, p->model.p, p->model.len);
 	if (w == GPU_SHARE_WHOLE)
@@ -783,14 +784,16 @@ str_eq(struct gpu_str a, struct gpu_str b)
 
 /*
  * Add seconds to the part of (model, profile, share) of u in *parts,
- * making it if new.
+ * making it if new. A slice keeps its profile, for the card's rate, also
+ * one as large as its GPU, whose share is that of a whole GPU (0).
  */
 static int
 add_part(struct gpu_bill_part **parts, size_t *n,
 	 const struct gpu_bill_usage *u, int64_t secs)
 {
 	int w = u->share28 > 0 && u->share28 < GPU_SHARE_WHOLE ? u->share28 : 0;
-	struct gpu_str prof = w > 0 ? u->profile : (struct gpu_str){"", 0};
+	struct gpu_str prof =
+	    u->share28 > 0 ? u->profile : (struct gpu_str){"", 0};
 	size_t i;
 
 	for (i = 0; i < *n; i++)
