@@ -206,11 +206,14 @@ set_opt(void *ctx, int c, const char *arg)
 		o->has_at = true;
 		break;
 	case OPT_MAX_REJECT:
-		if (gpu_num_parse_double(arg, strlen(arg), &d) != 0 || d < 0 ||
-		    d > 100)
+		/* Exact: the limit is compared in integers (check_rejects()).
+		 */
+		if (gpu_num_parse_micro(arg, strlen(arg),
+					&o->max_reject_micro) != 0 ||
+		    o->max_reject_micro < 0 ||
+		    o->max_reject_micro > INT64_C(100000000))
 			return gpu_usage_error(
 			    usage_text, "invalid reject percentage '%s'", arg);
-		o->max_reject_pct = d;
 		break;
 	case OPT_LOCK_TIMEOUT:
 		if (gpu_num_parse_double(arg, strlen(arg), &d) != 0 || d < 0 ||
@@ -340,11 +343,12 @@ check_rejects(struct run *r, const char *source)
 	if (!r->o->quiet && c->rejected > SHOW_REJECTS)
 		gpu_msg("%s: %lld more rejected rows (see table 'rejects')",
 			source, (long long)(c->rejected - SHOW_REJECTS));
-	if ((double)c->rejected * 100.0 <=
-	    r->o->max_reject_pct * (double)c->read)
+	/* rejected x 100 > P x read, P in millionths: exactly, in integers. */
+	if ((gpu_i128)c->rejected * 100 * 1000000 <=
+	    (gpu_i128)r->o->max_reject_micro * c->read)
 		return;
 	gpu_buf_init(&b);
-	gpu_num_fmt_double(&b, r->o->max_reject_pct);
+	gpu_num_fmt_micro(&b, r->o->max_reject_micro);
 	gpu_msg("%s: %lld of %lld rows rejected, more than --max-reject-pct "
 		"%s",
 		source, (long long)c->rejected, (long long)c->read, b.data);
@@ -977,7 +981,7 @@ main(int argc, char **argv)
 	gpu_diag_init(argv[0]);
 	o.format = GPU_FMT_AUTO;
 	o.interval_s = 60;
-	o.max_reject_pct = 5;
+	o.max_reject_micro = INT64_C(5000000);
 	o.lock_timeout_ms = GPU_DB_LOCK_TIMEOUT_MS;
 	status = parse_args(argc, argv, &o);
 	if (status >= 0) {

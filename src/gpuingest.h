@@ -30,7 +30,7 @@ struct opts {
 	const char *job_columns;
 	bool has_at;
 	int64_t at_ms;
-	double max_reject_pct;
+	int64_t max_reject_micro; /* --max-reject-pct, in millionths */
 	int64_t lock_timeout_ms;
 	bool dry_run;
 	bool json;

@@ -23,6 +23,14 @@
 int gpu_time_parse(const char *s, size_t len, int64_t *ms, const char **why);
 
 /*
+ * The same, except that a civil time is not checked against the range: it
+ * is a wall-clock time still to be placed in a zone (--input-tz), whose
+ * UTC instant is what the range applies to.
+ */
+int gpu_time_parse_unplaced(const char *s, size_t len, int64_t *ms,
+			    const char **why);
+
+/*
  * Parse a command-line time argument: everything gpu_time_parse() takes, plus
  * a plain date "2026-11-01" (00:00 UTC) and minutes "2026-11-01T16:00" (which
  * may carry an offset), and times relative to gpu_time_now(): "now",

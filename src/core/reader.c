@@ -404,10 +404,14 @@ validate(const struct gpu_reader *r, const struct gpu_row *row,
 
 	memset(s, 0, sizeof(*s));
 	if (value(r, row, F_TS, &v)) {
-		if (gpu_time_parse(v.p, v.len, &s->ts_ms, &why) != 0)
+		bool local = r->tz != NULL && names_no_offset(v);
+
+		/* A local time's range is that of its UTC instant. */
+		if ((local
+			 ? gpu_time_parse_unplaced(v.p, v.len, &s->ts_ms, &why)
+			 : gpu_time_parse(v.p, v.len, &s->ts_ms, &why)) != 0)
 			return why != NULL ? why : meta[F_TS].invalid;
-		if (r->tz != NULL && names_no_offset(v) &&
-		    (why = from_local(r->tz, &s->ts_ms)) != NULL)
+		if (local && (why = from_local(r->tz, &s->ts_ms)) != NULL)
 			return why;
 	} else if (r->has_at) {
 		s->ts_ms = r->at_ms;

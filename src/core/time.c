@@ -290,6 +290,15 @@ gpu_time_parse(const char *s, size_t len, int64_t *ms, const char **why)
 }
 
 int
+gpu_time_parse_unplaced(const char *s, size_t len, int64_t *ms,
+			const char **why)
+{
+	if (s != NULL && looks_civil(s, len) && parse_civil(s, len, false, ms))
+		return 0;
+	return parse_any(s, len, false, ms, why);
+}
+
+int
 gpu_time_now(int64_t *ms, const char **why)
 {
 	const char *env = getenv("GPUUSAGE_NOW");
