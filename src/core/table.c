@@ -29,6 +29,8 @@ static const char BAD_OBJECT[] = "JSON line is not an object";
 static const char BAD_NESTED[] = "nested JSON value";
 static const char BAD_NUL[] = "NUL character (\\u0000) in JSON string";
 static const char BAD_DUPKEY[] = "duplicate key in JSON object";
+static const char BAD_INEXACT[] =
+    "JSON number of 2^53 or more (write it as a string)";
 
 struct keycache {
 	char name[KEYLEN];
@@ -538,18 +540,31 @@ csv_next(struct gpu_table *t, struct gpu_row *row, struct gpu_err *err)
 	}
 }
 
-/* Print a JSON number as text that the strict parsers read back. */
-static void
+/*
+ * A JSON number as the text that writes its value: an integer in digits,
+ * else the shortest of 15 to 17 significant digits that reads back as the
+ * same double (1795881600.001, not 1795881600.0009999). False for an
+ * integer of 2^53 or more, whose digits the double may have lost.
+ */
+static bool
 json_number(double v, char out[NUMTXT])
 {
-	int n;
+	int n = -1;
 
-	if (v == floor(v) && fabs(v) < 9007199254740992.0)
+	if (v == floor(v)) {
+		if (!(fabs(v) < 9007199254740992.0))
+			return false;
 		n = snprintf(out, NUMTXT, "%lld", (long long)v);
-	else
-		n = snprintf(out, NUMTXT, "%.17g", v);
+	} else {
+		for (int prec = 15; prec <= 17; prec++) {
+			n = snprintf(out, NUMTXT, "%.*g", prec, v);
+			if (n > 0 && n < NUMTXT && strtod(out, NULL) == v)
+				break;
+		}
+	}
 	if (n < 0 || n >= NUMTXT)
 		out[0] = '\0';
+	return true;
 }
 
 static int
@@ -617,7 +632,15 @@ json_map(struct gpu_table *t, struct gpu_row *row)
 			f->p = it->valuestring;
 			f->len = strlen(it->valuestring);
 		} else if (cJSON_IsNumber(it)) {
-			json_number(it->valuedouble, t->numtxt[col]);
+			if (!json_number(it->valuedouble, t->numtxt[col])) {
+				/* Inexact: a bad value of its column. */
+				if (row->nested_col < 0 ||
+				    col < row->nested_col) {
+					row->bad = BAD_INEXACT;
+					row->nested_col = col;
+				}
+				continue;
+			}
 			f->p = t->numtxt[col];
 			f->len = strlen(f->p);
 		} else if (cJSON_IsTrue(it)) {
