@@ -30,7 +30,8 @@ static const char usage_line[] =
     "\n              [-m LIST]"
     "\n              [-f csv|json|jsonl|table|prometheus] [-o FILE]"
     "\n              [-n N] [-s METRIC] [-w COND]"
-    "\n              [--interval S] [--mem-threshold-gb GB] [--rates FILE]"
+    "\n              [--interval S] [--node NAME] [--at T]"
+    "\n              [--mem-threshold-gb GB] [--rates FILE]"
     "\n              [FILE...]"
     "\n       gpuagg --refresh [--db PATH]\n";
 
@@ -70,6 +71,10 @@ static const char help_text[] =
     "                           (--input; default: inferred per series)\n"
     "      --input-tz ZONE      read streamed timestamps without an offset\n"
     "                           as local times of the IANA zone\n"
+    "      --node NAME          host of streamed input without a node\n"
+    "                           (nvidia-smi's own CSV)\n"
+    "      --at T               time of streamed input without one (a\n"
+    "                           dcgm-exporter scrape read from a pipe)\n"
     "      --mem-threshold-gb GB  memory-overage threshold (default\n"
     "                           $MEMORY_OVERAGE_THRESHOLD_GB or 16)\n"
     "      --rates FILE         rate card for -f prometheus's cost\n"
@@ -97,6 +102,8 @@ enum {
 	OPT_INPUT_TZ,
 	OPT_RATES,
 	OPT_CSV_SAFE,
+	OPT_NODE,
+	OPT_AT,
 };
 
 static const struct option long_opts[] = {
@@ -123,6 +130,8 @@ static const struct option long_opts[] = {
     {"input-tz", required_argument, NULL, OPT_INPUT_TZ},
     {"rates", required_argument, NULL, OPT_RATES},
     {"csv-safe", no_argument, NULL, OPT_CSV_SAFE},
+    {"node", required_argument, NULL, OPT_NODE},
+    {"at", required_argument, NULL, OPT_AT},
     {NULL, 0, NULL, 0},
 };
 
@@ -155,6 +164,9 @@ struct opts {
 	struct agg_where where[AGG_MAX_WHERE];
 	size_t nwhere;
 	bool csv_safe;
+	const char *node; /* --node */
+	bool has_at;	  /* --at */
+	int64_t at_ms;
 };
 
 static int
@@ -315,6 +327,15 @@ take_opt(void *ctx, int c, const char *arg)
 	case OPT_CSV_SAFE:
 		o->csv_safe = true;
 		return -1;
+	case OPT_NODE:
+		if (*arg == '\0')
+			return gpu_usage_error(usage_line, "empty --node");
+		o->node = arg;
+		return -1;
+	case OPT_AT:
+		o->has_at = true;
+		return parse_time(arg, "--at", &o->at_ms) != 0 ? GPU_EXIT_USAGE
+							       : -1;
 	default:
 		return GPU_EXIT_USAGE; /* getopt_long() returns no other */
 	}
@@ -396,6 +417,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		return gpu_usage_error(
 		    usage_line, "--interval needs --input: the warehouse "
 				"keeps each sample's interval");
+	if ((o->node != NULL || o->has_at) && o->ninputs == 0)
+		return gpu_usage_error(usage_line,
+				       "--node and --at need --input");
 	if (o->last != NULL) {
 		const char *why = NULL;
 
@@ -559,15 +583,29 @@ read_input(const char *name, const struct opts *o, struct feed *f,
 	}
 	in = fp;
 	ropts.format = GPU_FMT_AUTO;
+	ropts.node = o->node;
+	ropts.has_at = o->has_at;
+	ropts.at_ms = o->at_ms;
 	if (!o->has_interval &&
 	    (iv = infer_intervals(&fp, &spooled, src, &ropts, o->tz)) == NULL) {
 		r = NULL;
 		rc = -1;
 		goto out;
 	}
-	r = gpu_reader_new(fp, src, &ropts, &err);
-	if (r == NULL) {
+	if ((rc = gpu_reader_open(fp, src, &ropts, &r, &err)) != 0) {
+		/* What the input lacks, and how to give it. */
+		const char *hint = rc == GPU_READER_NO_NODE   ? "--node NAME"
+				   : rc == GPU_READER_NO_TIME ? "--at TIME"
+							      : NULL;
+		char msg[sizeof(err.msg)];
+
+		if (hint != NULL && snprintf(msg, sizeof(msg),
+					     "%s (use %s for input without "
+					     "one)",
+					     err.msg, hint) < (int)sizeof(msg))
+			memcpy(err.msg, msg, sizeof(msg));
 		gpu_msg_err(&err);
+		r = NULL;
 		rc = -1;
 		goto out;
 	}
