@@ -192,9 +192,10 @@ name_char(char c, bool first)
 
 /*
  * Split line into metric name, labels (up to max; the rest are dropped),
- * value and optional timestamp. Label values keep their escapes, which
- * matter in none of the labels read. Returns NULL, or why the line is not
- * a series line.
+ * value and optional timestamp. Label values are unescaped in place (\\,
+ * \" and \n, as the exposition format writes them; the bytes after a
+ * shortened value are left as they were). Returns NULL, or why the line
+ * is not a series line.
  */
 static const char *
 parse_line(char *line, struct label *labels, size_t max, size_t *nlabels,
@@ -226,11 +227,22 @@ parse_line(char *line, struct label *labels, size_t max, size_t *nlabels,
 			if (*s != '"')
 				return "malformed label";
 			l.val = ++s;
-			while (*s != '"' && *s != '\0')
-				s += *s == '\\' && s[1] != '\0' ? 2 : 1;
+			{
+				char *w = (char *)s;
+
+				while (*s != '"' && *s != '\0') {
+					if (*s == '\\' && s[1] != '\0') {
+						s++;
+						*w++ = *s == 'n' ? '\n' : *s;
+						s++;
+					} else {
+						*w++ = *s++;
+					}
+				}
+				l.val_len = (size_t)(w - l.val);
+			}
 			if (*s != '"')
 				return "malformed label";
-			l.val_len = (size_t)(s - l.val);
 			s = skip_space(s + 1);
 			if (*nlabels < max)
 				labels[(*nlabels)++] = l;
@@ -365,21 +377,24 @@ take_line(struct gpu_prom *p, const char **why)
 		return 1;
 	for (size_t i = 0; i < nl; i++) {
 		const struct label *l = &labels[i];
+		const struct label **slot =
+		    label_is(l, "gpu")		   ? &gpu_l
+		    : label_is(l, "Hostname")	   ? &host_l
+		    : label_is(l, "modelName")	   ? &model_l
+		    : label_is(l, "UUID")	   ? &uuid_l
+		    : label_is(l, "hpc_job")	   ? &job_l
+		    : label_is(l, "GPU_I_ID")	   ? &mig_l
+		    : label_is(l, "GPU_I_PROFILE") ? &prof_l
+						   : NULL;
 
-		if (label_is(l, "gpu"))
-			gpu_l = l;
-		else if (label_is(l, "Hostname"))
-			host_l = l;
-		else if (label_is(l, "modelName"))
-			model_l = l;
-		else if (label_is(l, "UUID"))
-			uuid_l = l;
-		else if (label_is(l, "hpc_job"))
-			job_l = l;
-		else if (label_is(l, "GPU_I_ID"))
-			mig_l = l;
-		else if (label_is(l, "GPU_I_PROFILE"))
-			prof_l = l;
+		if (slot == NULL)
+			continue;
+		/* A series names each label once: which one would be meant? */
+		if (*slot != NULL) {
+			*why = "malformed label: a label given twice";
+			return 0;
+		}
+		*slot = l;
 	}
 	if (gpu_l == NULL) {
 		*why = "series without a gpu label";
