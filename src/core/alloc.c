@@ -302,7 +302,7 @@ table_row(struct gpu_alloc_reader *r, const struct gpu_row *row,
 				      "end time out of range")) != NULL)
 			return why;
 		if (a->end_ms <= a->start_ms)
-			return "allocation ends before it starts";
+			return "allocation does not end after it starts";
 		a->has_end = true;
 	}
 	*user = gpu_row_field(row, r->col[C_USER]);
@@ -758,7 +758,7 @@ job_setup(struct gpu_alloc_reader *r, const struct job *j, bool *holds)
 	if (j->ngpudetail == 0)
 		return NULL;
 	if (a->has_end && a->end_ms <= a->start_ms)
-		return "allocation ends before it starts";
+		return "allocation does not end after it starts";
 	job_name(r, j);
 	id.p = r->job.data;
 	id.len = r->job.len;

@@ -1969,7 +1969,7 @@ gpu_ingest_alloc(struct gpu_ingest *ing, const struct gpu_alloc *al,
 		return 1;
 	}
 	if (now.has_start && now.has_end && now.end_ms <= now.start_ms) {
-		*why = "allocation ends before it starts";
+		*why = "allocation does not end after it starts";
 		return 1;
 	}
 	if (merge_job(ing, &owner, &o, err) != 0)

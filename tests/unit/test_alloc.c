@@ -337,9 +337,9 @@ test_alloc_csv_rejects(void **state)
 	    {"1,gpu01,0,2026-11-28T16:00:00Z,2100-01-01T00:00:00Z,,",
 	     "end time out of range"},
 	    {"1,gpu01,0,2026-11-28T16:00:00Z,2026-11-28T15:00:00Z,,",
-	     "allocation ends before it starts"},
+	     "allocation does not end after it starts"},
 	    {"1,gpu01,0,2026-11-28T16:00:00Z,2026-11-28T16:00:00Z,,",
-	     "allocation ends before it starts"},
+	     "allocation does not end after it starts"},
 	    {"1,gpu01,0-x,2026-11-28T16:00:00Z,,,", "invalid GPU index list"},
 	    {"1,gpu01,1024,2026-11-28T16:00:00Z,,,", "GPU index out of range"},
 	    /* Unquoted, the comma of an index list splits the field. */
@@ -833,8 +833,8 @@ test_alloc_scontrol_rejects(void **state)
 		      "no per-node detail: use scontrol show job -d");
 	assert_reject(&res, 1, 2,
 		      "no per-node detail: use scontrol show job -d");
-	assert_reject(&res, 2, 3, "allocation ends before it starts");
-	assert_reject(&res, 3, 4, "allocation ends before it starts");
+	assert_reject(&res, 2, 3, "allocation does not end after it starts");
+	assert_reject(&res, 3, 4, "allocation does not end after it starts");
 	assert_reject(&res, 4, 5, "invalid StartTime");
 	assert_reject(&res, 5, 6, "EndTime out of range");
 	assert_reject(&res, 6, 11, "invalid GPU index list");

@@ -681,8 +681,8 @@ test_ingest_attribution_overlap(void **state)
 	assert_string_equal(got, "300:a 300:a 300:a 300:a 300:a 300:a 301:a"
 				 " 301:a 301:a 301:a");
 	assert_int_equal(q(f->db, "SELECT count(*) FROM rejects WHERE"
-				  " reason = 'allocation ends before it"
-				  " starts'"),
+				  " reason = 'allocation does not end after"
+				  " it starts'"),
 			 1);
 }
 
