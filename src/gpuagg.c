@@ -572,6 +572,7 @@ read_input(const char *name, const struct opts *o, struct feed *f,
 	const char *src = name;
 	FILE *fp = stdin, *in = stdin, *spooled = NULL;
 	struct gpu_interval *iv = NULL;
+	size_t known;
 	long line;
 	int rc;
 
@@ -613,6 +614,7 @@ read_input(const char *name, const struct opts *o, struct feed *f,
 	if (*gpu_reader_unknown(r) != '\0')
 		gpu_warn("%s: ignoring unknown columns: %s", src,
 			 gpu_reader_unknown(r));
+	known = strlen(gpu_reader_unknown(r));
 	while ((rc = gpu_reader_next(r, &s, &line, &rej, &err)) > 0) {
 		if (rc == GPU_READ_REJECT) {
 			gpu_msg_at(src, rej.line, "%s (row skipped)",
@@ -624,6 +626,10 @@ read_input(const char *name, const struct opts *o, struct feed *f,
 			s.interval_s = gpu_interval_of(iv, &s);
 		feed_add(f, &s, o->interval_s);
 	}
+	/* JSON Lines: keys first met after the first line (the list grows). */
+	if (strlen(gpu_reader_unknown(r)) > known)
+		gpu_warn("%s: ignoring unknown columns: %s", src,
+			 gpu_reader_unknown(r) + known + (known > 0));
 	if (rc < 0)
 		gpu_msg_err(&err);
 out:

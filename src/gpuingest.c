@@ -455,6 +455,7 @@ load_samples(struct run *r, struct input *in)
 	struct gpu_readahead *ra = NULL;
 	long long off;
 	long line;
+	size_t known;
 	int rc;
 
 	if (!r->o->has_interval && (iv = infer_intervals(r, in, &ro)) == NULL) {
@@ -469,6 +470,7 @@ load_samples(struct run *r, struct input *in)
 	}
 	gpu_reader_set_tz(rd, o->tz);
 	warn_unknown(r, in->source, gpu_reader_unknown(rd));
+	known = strlen(gpu_reader_unknown(rd));
 	if (gpu_ingest_begin_source(r->ing, in->source, now_ms(), &err) != 0) {
 		db_error(r, &err);
 		goto out;
@@ -508,6 +510,10 @@ load_samples(struct run *r, struct input *in)
 	}
 	gpu_readahead_stop(ra);
 	ra = NULL;
+	/* JSON Lines: keys first met after the first line (the list grows). */
+	if (strlen(gpu_reader_unknown(rd)) > known)
+		warn_unknown(r, in->source,
+			     gpu_reader_unknown(rd) + known + (known > 0));
 	ingest_progress_draw(&p, gpu_ingest_source_counts(r->ing)->read,
 			     gpu_reader_offset(rd), true);
 	if (finish_input(r, in) != 0)

@@ -571,13 +571,20 @@ static int
 json_col(struct gpu_table *t, size_t idx, const char *key)
 {
 	size_t klen = strlen(key), i;
+	const char *name = key;
+	size_t nlen = klen;
 	int col = -1;
 
 	if (idx < KEYCACHE && t->cache[idx].col != -2 &&
 	    strcmp(t->cache[idx].name, key) == 0)
 		return t->cache[idx].col;
+	/* Spaces around a key are ignored, as around a CSV header name. */
+	while (nlen > 0 && (*name == ' ' || *name == '\t'))
+		name++, nlen--;
+	while (nlen > 0 && (name[nlen - 1] == ' ' || name[nlen - 1] == '\t'))
+		nlen--;
 	for (i = 0; i < t->ncols; i++) {
-		if (gpu_table_name_eq(key, klen, t->names[i])) {
+		if (gpu_table_name_eq(name, nlen, t->names[i])) {
 			col = (int)i;
 			break;
 		}
