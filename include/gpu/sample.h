@@ -67,6 +67,13 @@ struct gpu_sample {
 int gpu_mig_share(struct gpu_str profile, struct gpu_str model, int *share28);
 
 /*
+ * Does Slurm GRES text s[0..len) ("a100_3g.20gb", "gpu:a100_3g.40gb:1")
+ * name a MIG profile ("Ng.Mgb")? Such a GRES counts slices, and its
+ * indices number MIG devices, not GPUs.
+ */
+bool gpu_gres_is_mig(const char *s, size_t len);
+
+/*
  * Make s (whose model is set) the MIG slice of instance id text id and
  * profile prof. Returns NULL, or the reason to reject the sample: a bad id,
  * a missing or unknown profile.

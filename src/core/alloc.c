@@ -540,6 +540,22 @@ entry_is_gpu(struct gpu_str e)
 	return n == 3 && memcmp(e.p, "gpu", 3) == 0;
 }
 
+/*
+ * Does a detail GRES entry hold whole GPUs? A MIG-typed one
+ * ("gpu:a100_3g.40gb:1(IDX:0)") holds a slice, whose IDX numbers MIG
+ * devices, not GPUs: slices are not attributed by allocations
+ * (docs/FORMAT.md 7), so it holds none here.
+ */
+static bool
+entry_holds_gpus(struct gpu_str e)
+{
+	const char *open = memchr(e.p, '(', e.len);
+
+	return entry_is_gpu(e) &&
+	       !gpu_gres_is_mig(e.p,
+				open != NULL ? (size_t)(open - e.p) : e.len);
+}
+
 static bool
 gres_names_gpu(struct gpu_str v)
 {
@@ -547,7 +563,7 @@ gres_names_gpu(struct gpu_str v)
 	size_t i = 0;
 
 	while (next_entry(v, &i, &e))
-		if (entry_is_gpu(e))
+		if (entry_holds_gpus(e))
 			return true;
 	return false;
 }
@@ -569,7 +585,7 @@ gres_gpus(struct gpu_str v, struct gpu_gpuset *set, const char **why)
 		const char *open;
 		struct gpu_gpuset one;
 
-		if (!entry_is_gpu(e))
+		if (!entry_holds_gpus(e))
 			continue;
 		open = memchr(e.p, '(', e.len);
 		if (open == NULL || e.p[e.len - 1] != ')' ||

@@ -80,24 +80,6 @@ key_is(const char *s, size_t len, const char *key)
 	return strlen(key) == len && strncasecmp(s, key, len) == 0;
 }
 
-/* Does a GRES type ("a100_3g.20gb") name a MIG profile ("Ng.Mgb")? */
-static bool
-mig_type(const char *s, size_t len)
-{
-	for (size_t i = 1; i + 3 < len; i++) {
-		size_t k = i + 2;
-
-		if (s[i] != 'g' || s[i + 1] != '.' || s[i - 1] < '0' ||
-		    s[i - 1] > '9')
-			continue;
-		while (k < len && s[k] >= '0' && s[k] <= '9')
-			k++;
-		if (k > i + 2 && k + 2 <= len && strncasecmp(s + k, "gb", 2) == 0)
-			return true;
-	}
-	return false;
-}
-
 int
 gpu_tres_gpus(const char *s, size_t len, int64_t *gpus, int64_t *slices)
 {
@@ -121,7 +103,7 @@ gpu_tres_gpus(const char *s, size_t len, int64_t *gpus, int64_t *slices)
 				return -1;
 			if (eq - i == 8)
 				total = n;
-			else if (mig_type(s + i + 9, eq - i - 9) &&
+			else if (gpu_gres_is_mig(s + i + 9, eq - i - 9) &&
 				 mig <= INT64_MAX - n)
 				mig += n;
 			else if (typed <= INT64_MAX - n)

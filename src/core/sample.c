@@ -3,6 +3,7 @@
 #include "gpu/sample.h"
 
 #include <string.h>
+#include <strings.h>
 
 enum gpu_usage_cat
 gpu_usage_category(double util_pct)
@@ -112,4 +113,22 @@ gpu_sample_set_mig(struct gpu_sample *s, struct gpu_str id, struct gpu_str prof)
 	s->mig = v;
 	s->profile = prof;
 	return NULL;
+}
+
+bool
+gpu_gres_is_mig(const char *s, size_t len)
+{
+	for (size_t i = 1; i + 3 < len; i++) {
+		size_t k = i + 2;
+
+		if (s[i] != 'g' || s[i + 1] != '.' || s[i - 1] < '0' ||
+		    s[i - 1] > '9')
+			continue;
+		while (k < len && s[k] >= '0' && s[k] <= '9')
+			k++;
+		if (k > i + 2 && k + 2 <= len &&
+		    strncasecmp(s + k, "gb", 2) == 0)
+			return true;
+	}
+	return false;
 }
