@@ -798,7 +798,7 @@ const char *const report_asset_js[] = {
 	"\t\t\tconst k = at.get(p.h);\n",
 	"\t\t\tout.push({ h: p.h, w: 1, g: p.g, a: k === undefined \? 0 :\n",
 	"\t\t\t\trows[k + 1], b: k === undefined \? 0 :\n",
-	"\t\t\t\trows[k + 2] * 100 });\n",
+	"\t\t\t\trows[k + 2] });\n",
 	"\t\t}\n",
 	"\t\treturn { hourly: true, points: out };\n",
 	"\t}\n",

@@ -197,6 +197,16 @@ round_busy(double busy)
 	return (int64_t)llround(busy);
 }
 
+/*
+ * GPU-seconds that count a MIG slice at its share, rounded: a _w sum (in
+ * 28ths of a GPU-second) over 28. A whole GPU's are its seconds exactly.
+ */
+static int64_t
+wsec(int64_t w)
+{
+	return (w + GPU_SHARE_WHOLE / 2) / GPU_SHARE_WHOLE;
+}
+
 /* One node's hour, kept by load_hours() until every node is known. */
 struct node_hour {
 	uint32_t node; /* its entry in the nodes map: first seen, first */
@@ -231,10 +241,11 @@ take_hours(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
 		e->node = (uint32_t)gpu_hashmap_put(&nh->nodes, g->node,
 						    strlen(g->node), NULL);
 		e->hour = (uint32_t)((g->bucket_ms - nh->hour0) / GPU_HOUR_MS);
-		e->c[0] = g->sums.gpu_seconds;
-		e->c[1] = g->sums.alloc_seconds;
+		/* A slice at its share, as every GPU-hour metric counts it. */
+		e->c[0] = wsec(g->sums.gpu_w);
+		e->c[1] = wsec(g->sums.alloc_w);
 		/* Busy GPU-seconds: enough for a chart, and short. */
-		e->c[2] = round_busy(g->sums.busy / 100);
+		e->c[2] = round_busy(g->sums.busy_w / GPU_SHARE_WHOLE / 100);
 	}
 	return 0;
 }
@@ -355,13 +366,15 @@ sum_days(struct page *pg)
 		if (node == SIZE_MAX)
 			continue; /* cannot happen: same samples as hours */
 		c = &pg->nd[(node * pg->ndays + d) * 5];
-		c[0] += g->sums.gpu_seconds;
-		c[1] += g->sums.alloc_seconds;
-		c[2] += round_busy(g->sums.busy);
-		c[3] += g->sums.idle_seconds;
+		c[0] += wsec(g->sums.gpu_w);
+		c[1] += wsec(g->sums.alloc_w);
+		c[2] += round_busy(g->sums.busy_w / GPU_SHARE_WHOLE);
+		c[3] += wsec(g->sums.idle_w);
+		/* A slice's idle time at its share of its model's rate. */
 		pg->nd_w[node * pg->ndays + d] +=
-		    (int64_t)((gpu_i128)g->sums.idle_seconds * rate / 1024);
-		model_add(&models, g->model, rate, g->sums.idle_seconds);
+		    (int64_t)((gpu_i128)g->sums.idle_w * rate /
+			      (1024 * GPU_SHARE_WHOLE));
+		model_add(&models, g->model, rate, g->sums.idle_w);
 	}
 	gpu_agg_free(pg->by_day);
 	pg->by_day = NULL;
@@ -369,7 +382,7 @@ sum_days(struct page *pg)
 	 * whole period as a job's GPU charge is. */
 	for (i = 0; i < models.n; i++)
 		idle_cents +=
-		    gpu_money_gpu_cents(models.seconds[i], models.rate[i]);
+		    gpu_money_gpu_w_cents(models.seconds[i], models.rate[i]);
 	model_release(&models);
 	shares = gpu_xcalloc(cells == 0 ? 1 : cells, sizeof(*shares));
 	if (gpu_money_share(idle_cents, pg->nd_w, cells, shares) !=
@@ -609,15 +622,16 @@ make_cells(struct page *pg)
 			c->day = day;
 			c->node = node;
 		}
-		c->alloc_s += g->sums.alloc_seconds;
-		c->alloc_busy += round_busy(g->sums.alloc_busy);
+		c->alloc_s += wsec(g->sums.alloc_w);
+		c->alloc_busy +=
+		    round_busy(g->sums.alloc_busy_w / GPU_SHARE_WHOLE);
 		c->overage += g->sums.overage;
-		c->idle_s += g->sums.idle_seconds;
+		c->idle_s += wsec(g->sums.idle_w);
 		/* Charge before rounding, in units of 1/(1024 * 3600 * 1e6). */
-		c->weight +=
-		    (int64_t)(((gpu_i128)g->sums.alloc_seconds * rate * 1024 +
-			       (gpu_i128)g->sums.overage * mem_rate) /
-			      1024);
+		c->weight += (int64_t)(((gpu_i128)g->sums.alloc_w * rate *
+					    1024 / GPU_SHARE_WHOLE +
+					(gpu_i128)g->sums.overage * mem_rate) /
+				       1024);
 	}
 	share_cells(pg);
 }
@@ -847,8 +861,8 @@ json_owner_hours(struct gpu_buf *b, const char *key, const struct page *pg,
 			continue;
 		v[k].owner = o;
 		v[k].hour = (size_t)((g->bucket_ms - pg->hour0) / GPU_HOUR_MS);
-		v[k].alloc_s = g->sums.alloc_seconds;
-		v[k].busy = g->sums.alloc_busy;
+		v[k].alloc_s = wsec(g->sums.alloc_w);
+		v[k].busy = g->sums.alloc_busy_w / GPU_SHARE_WHOLE;
 		k++;
 	}
 	if (k > 0)
@@ -873,7 +887,8 @@ json_owner_hours(struct gpu_buf *b, const char *key, const struct page *pg,
 				gpu_buf_addc(b, ',');
 			put_pair(b, (int64_t)h, alloc_s);
 			gpu_buf_addc(b, ',');
-			gpu_num_fmt_i64(b, round_busy(busy / 100));
+			/* Percent-seconds: a user's hour reads to 0.1%. */
+			gpu_num_fmt_i64(b, round_busy(busy));
 			first = false;
 		}
 		gpu_buf_addc(b, ']');

@@ -115,6 +115,9 @@ int64_t gpu_rates_gpu_rate(const struct gpu_rates *r, const char *model,
  */
 int64_t gpu_money_gpu_cents(int64_t seconds, int64_t rate);
 
+/* The same of w, GPU-seconds in 28ths (a MIG slice's share, the _w sums). */
+int64_t gpu_money_gpu_w_cents(int64_t w, int64_t rate);
+
 /* round_cents(mib_seconds * rate / (1024 * 3600)). */
 int64_t gpu_money_mem_cents(int64_t mib_seconds, int64_t rate);
 

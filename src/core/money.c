@@ -472,6 +472,16 @@ gpu_money_gpu_cents(int64_t seconds, int64_t rate)
 }
 
 int64_t
+gpu_money_gpu_w_cents(int64_t w, int64_t rate)
+{
+	bool ovf = false;
+	int64_t c = cents_of((gpu_i128)w * rate,
+			     INT64_C(3600) * 10000 * GPU_SHARE_WHOLE, &ovf);
+
+	return ovf ? INT64_MAX : c;
+}
+
+int64_t
 gpu_money_mem_cents(int64_t mib_seconds, int64_t rate)
 {
 	bool ovf = false;
