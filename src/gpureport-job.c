@@ -191,16 +191,16 @@ findings(FILE *fp, const struct jgpu *gp, size_t k, const struct gpu_sums *t,
 			"utilization)%s",
 			mk->post);
 	}
-	if (peak >= 0 && peak < lim->small_mem_mib) {
+	if (peak >= 0 && (double)peak / 1024.0 < lim->small_mem_gb) {
 		fprintf(fp, "%speak memory ", mk->pre);
 		fmt_num(fp, (double)peak / 1024.0);
 		fputs(" GiB, below ", fp);
-		fmt_num(fp, (double)lim->small_mem_mib / 1024.0);
+		fmt_num(fp, lim->small_mem_gb);
 		fprintf(fp, " GiB: a smaller GPU or a MIG slice would do%s",
 			mk->post);
 	}
 	if (low == 0 && idle_share < lim->idle_share_pct &&
-	    !(peak >= 0 && peak < lim->small_mem_mib))
+	    !(peak >= 0 && (double)peak / 1024.0 < lim->small_mem_gb))
 		fprintf(fp, "%snone: the GPUs were used as allocated%s",
 			mk->pre, mk->post);
 }

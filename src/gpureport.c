@@ -223,7 +223,7 @@ take_opt(void *ctx, int c, const char *arg)
 	case OPT_SMALL_MEM:
 		if (parse_limit("small-mem-gb", arg, 1e6, &gb) != 0)
 			return GPU_EXIT_USAGE;
-		o->lim.small_mem_mib = (int64_t)(gb * 1024 + 0.5);
+		o->lim.small_mem_gb = gb; /* compared as given, not in MiB */
 		return -1;
 	default:
 		return GPU_EXIT_USAGE; /* getopt_long() returns no other */
@@ -241,7 +241,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	o->to_ms = INT64_MAX;
 	o->lim.low_util_pct = 5;
 	o->lim.idle_share_pct = 25;
-	o->lim.small_mem_mib = 20 * 1024;
+	o->lim.small_mem_gb = 20;
 	rc = gpu_opt_parse(argc, argv, ":d:o:hV", long_opts, usage_text,
 			   take_opt, o);
 	if (rc >= 0)
