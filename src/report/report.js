@@ -597,13 +597,9 @@ function ownerSeries(v) {
 			at.set(rows[k], k);
 		for (const p of v.hours) {
 			const k = at.get(p.h);
-			out.push({
-				h : p.h,
-				w : 1,
-				g : p.g,
-				a : k === undefined ? 0 : rows[k + 1],
-				b : k === undefined ? 0 : rows[k + 2]
-			});
+			out.push({ h: p.h, w: 1, g: p.g, a: k === undefined ? 0 :
+				rows[k + 1], b: k === undefined ? 0 :
+				rows[k + 2] });
 		}
 		return { hourly: true, points: out };
 	}
