@@ -80,12 +80,13 @@ exp_bills_open(struct exp_source *src, sqlite3 *db, int32_t month,
 	int rc = -1;
 
 	/*
-	 * Exactly gpubill --month: the job-by-model groups of the month,
-	 * priced with the same rates and threshold, billed by job.
+	 * Exactly gpubill --month: the job-by-model-and-profile groups of the
+	 * month (a MIG slice at its profile's rate, else at its share of its
+	 * model's), priced with the same rates and threshold, billed by job.
 	 */
 	gpu_agg_query_init(&q);
 	q.period = GPU_PERIOD_ALL;
-	q.dims = GPU_DIM_JOB | GPU_DIM_MODEL;
+	q.dims = GPU_DIM_JOB | GPU_DIM_MODEL | GPU_DIM_PROFILE;
 	q.from_ms = exp_month_start_ms(month);
 	q.to_ms = gpu_period_next(GPU_PERIOD_MONTH, q.from_ms);
 	q.threshold_mib = gpu_rates_threshold_mib(r);

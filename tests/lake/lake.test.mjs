@@ -733,6 +733,25 @@ if (duck !== null) {
 		check(got === want && Number(migs.n) === 12 && Number(migs.w) === 0,
 			"MIG: a row per slice with its profile; share-weighted hours equal gpuagg's", [got, migs], want);
 	}
+	// Bills of slices: a profile's card rate, else the slice's share of
+	// its model's rate, as gpubill prices them.
+	const card = path.join(work, "mig.card");
+	fs.writeFileSync(card, "profile.3g.40gb = 1.777777\nmodel.NVIDIA A100-SXM4-80GB = 3.333333\n");
+	run("gpuexport", ["--db", db3, "--lake", lake3, "-t", "bills", "-r", card]);
+	if (duck !== null) {
+		const bdir = path.join(lake3, "bills", "metadata");
+		const v = Number(fs.readFileSync(path.join(bdir, "version-hint.text"), "utf8"));
+		const files = (await liveFiles(JSON.parse(fs.readFileSync(path.join(bdir,
+			`v${v}.metadata.json`))))).map((e) => `'${local(e.data_file.file_path)}'`);
+		const got = (await duck(`SELECT job_id || ',' || CAST(gpu_charge * 100 AS BIGINT) || ',' ||
+			CAST(total * 100 AS BIGINT) r FROM read_parquet([${files.join(",")}]) ORDER BY job_id`))
+			.map((r) => r.r).join(";");
+		const j = JSON.parse(run("gpubill", ["--db", db3, "--month", "2026-11", "-r", card, "-f", "json"]));
+		const want = j.lines.map((l) => [l.job_id, Math.round(Number(l.gpu_charge) * 100),
+			Math.round(Number(l.total) * 100)].join(",")).sort().join(";");
+		check(got === want && j.lines.length > 0,
+			"MIG: bills price slices as gpubill does (profile rate, else share)", got, want);
+	}
 }
 
 fs.rmSync(work, { recursive: true });
