@@ -830,22 +830,6 @@ is_new(const char *path)
 	return empty_file(&sb);
 }
 
-/* The handle's busy timeout in milliseconds (0 when unknown). */
-static int
-busy_timeout(sqlite3 *db)
-{
-	sqlite3_stmt *st;
-	int ms = 0;
-
-	if (sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return 0;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		ms = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return ms;
-}
-
 /*
  * Set journal mode mode ("WAL" or "DELETE"); returns as exec_locking().
  * The switch reads under a shared lock, then asks for the exclusive one,
@@ -903,7 +887,7 @@ open_writer(const char *path, const struct gpu_db_opts *opts, sqlite3 **out,
 			opts, out, err) != 0 ||
 	    refuse_foreign(*out, path, err) != 0 ||
 	    set_journal(*out, path, rollback ? "DELETE" : "WAL",
-			busy_timeout(*out), err) != 0 ||
+			opts->lock_timeout_ms, err) != 0 ||
 	    gpu_db_exec(*out,
 			rollback ? "PRAGMA synchronous = EXTRA"
 				 : "PRAGMA synchronous = FULL",
