@@ -19,6 +19,7 @@
 #include "gpu/num.h"
 #include "gpu/opt.h"
 #include "gpu/outfile.h"
+#include "gpu/readahead.h"
 #include "gpu/reader.h"
 #include "gpu/time.h"
 #include "gpu/writer.h"
@@ -572,6 +573,9 @@ read_input(const char *name, const struct opts *o, struct feed *f,
 	const char *src = name;
 	FILE *fp = stdin, *in = stdin, *spooled = NULL;
 	struct gpu_interval *iv = NULL;
+	struct gpu_readahead *ra;
+	long long offset;
+	off_t start;
 	size_t known;
 	long line;
 	int rc;
@@ -593,6 +597,7 @@ read_input(const char *name, const struct opts *o, struct feed *f,
 		rc = -1;
 		goto out;
 	}
+	start = ftello(fp);
 	if ((rc = gpu_reader_open(fp, src, &ropts, &r, &err)) != 0) {
 		/* What the input lacks, and how to give it. */
 		const char *hint = rc == GPU_READER_NO_NODE   ? "--node NAME"
@@ -615,7 +620,12 @@ read_input(const char *name, const struct opts *o, struct feed *f,
 		gpu_warn("%s: ignoring unknown columns: %s", src,
 			 gpu_reader_unknown(r));
 	known = strlen(gpu_reader_unknown(r));
-	while ((rc = gpu_reader_next(r, &s, &line, &rej, &err)) > 0) {
+	/* Rows are parsed and checked on other threads while these add. */
+	ra = gpu_readahead_start_split(r, fp, start, src, &ropts, 0);
+	while (
+	    (rc = ra != NULL
+		      ? gpu_readahead_next(ra, &s, &line, &rej, &offset, &err)
+		      : gpu_reader_next(r, &s, &line, &rej, &err)) > 0) {
 		if (rc == GPU_READ_REJECT) {
 			gpu_msg_at(src, rej.line, "%s (row skipped)",
 				   rej.reason);
@@ -626,6 +636,7 @@ read_input(const char *name, const struct opts *o, struct feed *f,
 			s.interval_s = gpu_interval_of(iv, &s);
 		feed_add(f, &s, o->interval_s);
 	}
+	gpu_readahead_stop(ra);
 	/* JSON Lines: keys first met after the first line (the list grows). */
 	if (strlen(gpu_reader_unknown(r)) > known)
 		gpu_warn("%s: ignoring unknown columns: %s", src,

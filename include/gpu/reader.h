@@ -92,6 +92,14 @@ void gpu_reader_set_tz(struct gpu_reader *r, struct gpu_tz *tz);
  * lines may add more (a tool may ask again at the end). Tools warn once. */
 const char *gpu_reader_unknown(const struct gpu_reader *r);
 
+/*
+ * Whether r's rows after its header may be read in pieces by readers of
+ * their own over the same header (gpu_readahead_start_split()): CSV (each
+ * row then ends at a line end outside quotes), and no time zone set (its
+ * cache is not shared between threads).
+ */
+bool gpu_reader_splittable(const struct gpu_reader *r);
+
 /* Raw text of the physical line where the current row starts is in the
  * reject; this returns how many bytes have been consumed so far (for a
  * progress display). */

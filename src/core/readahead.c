@@ -1,24 +1,55 @@
 /* SPDX-License-Identifier: MIT */
-/* A sample reader run ahead on a thread of its own. */
+/*
+ * A sample reader run ahead on threads of its own: one reader on one
+ * thread, or a CSV file cut into pieces that several threads parse.
+ */
+#define _GNU_SOURCE /* fopencookie() */
 #include "gpu/readahead.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "gpu/buf.h"
 
 /*
- * The reader thread fills blocks of rows; the caller takes them in order.
- * A row's strings are copied into its block's text (the reader's own are
- * borrowed only until its next call), kept as offsets while the text may
- * still grow and turned into pointers when the row is taken.
+ * Each thread fills a ring of blocks of rows; the caller takes them in
+ * order. A row's strings are copied into its block's text (the reader's
+ * own are borrowed only until its next call), kept as offsets while the
+ * text may still grow and turned into pointers when the row is taken.
+ *
+ * Split mode (gpu_readahead_start_split()): the rows after the header are
+ * cut into pieces of about PIECE bytes, each ending at a line end; piece k
+ * goes to thread k % nw, which reads it with a reader of its own over the
+ * header and the piece, and its rows' lines are moved by the lines of the
+ * pieces before it. A row of CSV ends at a line end unless a quoted field
+ * holds the line end, so pieces are cut only while no '"' has been seen:
+ * the piece that holds the first one, or a line longer than a piece, runs
+ * to the end of the file. The caller takes piece 0 from thread 0, then
+ * piece 1 from thread 1, and so on: the rows come in the file's order, with
+ * the values, rejects and lines one reader gives.
  */
 #define RA_ROWS 256
-#define RA_BLOCKS 4
+#define RA_BLOCKS 16
 #define NO_STR SIZE_MAX /* the string's pointer was NULL */
+#define MAX_THREADS 8
+#define SLOTS (2 * MAX_THREADS)
+/*
+ * A piece holds at most PIECE_LINES lines, so that a thread's ring holds
+ * more than two of its pieces: each thread parses its next piece while the
+ * caller takes the others' (with pieces larger than the ring, the threads
+ * would take turns). A piece is cut within the first SCAN bytes.
+ */
+#define PIECE_LINES (6 * RA_ROWS)
+#define SCAN (256u << 10)
+#define CHUNK (64u << 10) /* a read of the last piece */
 
 enum { F_NODE, F_JOB, F_USER, F_PROJECT, F_MODEL, F_UUID, F_PROFILE, F_N };
 
@@ -28,29 +59,66 @@ struct row {
 	long long offset;
 	struct gpu_sample s;
 	struct gpu_reject rej;
-	size_t str[F_N]; /* offsets of the sample's strings */
+	size_t str[F_N];    /* offsets of the sample's strings */
 	size_t reason, raw; /* of a reject's */
 };
 
 struct block {
 	struct row rows[RA_ROWS];
 	size_t n;
-	bool last; /* ends with the end of the input or an error */
+	bool last;	    /* ends with the end of the input or an error */
+	bool piece_end;	    /* split mode: the piece's rows end here */
 	struct gpu_err err; /* of a last row < 0 */
 	struct gpu_buf text;
 };
 
-struct gpu_readahead {
-	struct gpu_reader *rd;
+/* A piece of the file: bytes [start, end), or to the end when end < 0. */
+struct piece {
+	off_t start, end;
+	long lines; /* line ends before it, after the header */
+};
+
+struct worker {
+	struct gpu_readahead *ra;
+	int id;
 	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	bool started;
 	struct block blocks[RA_BLOCKS];
-	size_t filled, taken; /* blocks handed over, blocks given back */
+	size_t filled, taken;	   /* blocks handed over, blocks given back */
+	pthread_cond_t room, data; /* filled - taken fell, filled rose */
+	struct gpu_reader *rd;	   /* the one reader, or that of the piece */
+	long line_base;		   /* lines to add to the piece's */
+	long long off_base;	   /* bytes to add to the piece's offsets */
+	struct gpu_buf piece;	   /* the header and a piece's bytes */
+	char *iobuf;		   /* the last piece's stream's buffer */
+};
+
+struct gpu_readahead {
+	pthread_mutex_t mu;
 	bool stop;
+	int nw;
+	struct worker w[MAX_THREADS];
 	/* The caller's side: the block being read and the next row of it. */
+	int cur_w;
 	struct block *cur;
 	size_t pos;
+
+	/* Split mode. */
+	bool split;
+	int fd;
+	char *head; /* the bytes before the first row */
+	size_t head_len;
+	long head_lines; /* the line ends in head */
+	const char *source;
+	struct gpu_reader_opts opts;
+	pthread_mutex_t cut_mu;
+	struct piece slot[SLOTS]; /* piece k in slot k % SLOTS */
+	long ncut;		  /* pieces cut */
+	bool cut_all;		  /* the last piece is cut */
+	off_t first;		  /* where the header starts */
+	off_t next;		  /* where the next piece starts */
+	long next_lines;
+	char *scan; /* PIECE bytes: where a piece is cut */
 };
 
 static struct gpu_str *
@@ -87,121 +155,501 @@ keep(struct gpu_buf *t, const char *p, size_t n)
 	return off;
 }
 
+/* keep() for each string of r's sample, with one check for room. */
+static void
+keep_sample(struct gpu_buf *t, struct row *r)
+{
+	size_t need = F_N;
+	char *d;
+
+	for (int f = 0; f < F_N; f++)
+		need += field(&r->s, f)->len;
+	if (t->len + need + 1 > t->cap)
+		gpu_buf_grow(t, need);
+	d = t->data + t->len;
+	for (int f = 0; f < F_N; f++) {
+		const struct gpu_str *v = field(&r->s, f);
+
+		if (v->p == NULL) {
+			r->str[f] = NO_STR;
+			continue;
+		}
+		r->str[f] = (size_t)(d - t->data);
+		memcpy(d, v->p, v->len);
+		d += v->len;
+		*d++ = '\0';
+	}
+	t->len = (size_t)(d - t->data);
+	t->data[t->len] = '\0';
+}
+
 static const char *
 at(const struct block *b, size_t off)
 {
 	return off == NO_STR ? NULL : b->text.data + off;
 }
 
-/* Read up to RA_ROWS rows into b. */
+/* Read up to RA_ROWS rows of w's reader into b. */
 static void
-fill(struct gpu_readahead *ra, struct block *b)
+fill(struct worker *w, struct block *b, bool last_piece)
 {
 	b->n = 0;
 	b->last = false;
+	b->piece_end = false;
 	gpu_buf_reset(&b->text);
 	while (b->n < RA_ROWS) {
 		struct row *r = &b->rows[b->n++];
 
-		r->rc = gpu_reader_next(ra->rd, &r->s, &r->line, &r->rej,
-					&b->err);
-		r->offset = gpu_reader_offset(ra->rd);
+		r->rc =
+		    gpu_reader_next(w->rd, &r->s, &r->line, &r->rej, &b->err);
+		r->offset = w->off_base + gpu_reader_offset(w->rd);
 		if (r->rc == GPU_READ_SAMPLE) {
-			for (int f = 0; f < F_N; f++) {
-				const struct gpu_str *v = field(&r->s, f);
-
-				r->str[f] = keep(&b->text, v->p, v->len);
-			}
+			r->line += w->line_base;
+			keep_sample(&b->text, r);
 		} else if (r->rc == GPU_READ_REJECT) {
-			r->reason =
-			    keep(&b->text, r->rej.reason,
-				 r->rej.reason != NULL ? strlen(r->rej.reason)
-						       : 0);
+			r->line += w->line_base;
+			r->rej.line += w->line_base;
+			r->reason = keep(
+			    &b->text, r->rej.reason,
+			    r->rej.reason != NULL ? strlen(r->rej.reason) : 0);
 			r->raw = keep(&b->text, r->rej.raw.p, r->rej.raw.len);
+		} else if (r->rc == GPU_READ_EOF && !last_piece) {
+			b->n--;
+			b->piece_end = true;
+			return;
 		} else {
+			if (r->rc < 0 && b->err.line > 0)
+				b->err.line += w->line_base;
 			b->last = true;
 			return;
 		}
 	}
 }
 
+/* Wait for room in w's ring; the next block to fill, or NULL to stop. */
+static struct block *
+room(struct worker *w)
+{
+	struct gpu_readahead *ra = w->ra;
+	struct block *b = NULL;
+
+	pthread_mutex_lock(&ra->mu);
+	while (w->filled - w->taken == RA_BLOCKS && !ra->stop)
+		pthread_cond_wait(&w->room, &ra->mu);
+	if (!ra->stop)
+		b = &w->blocks[w->filled % RA_BLOCKS];
+	pthread_mutex_unlock(&ra->mu);
+	return b;
+}
+
+static void
+hand_over(struct worker *w)
+{
+	pthread_mutex_lock(&w->ra->mu);
+	w->filled++;
+	pthread_cond_signal(&w->data);
+	pthread_mutex_unlock(&w->ra->mu);
+}
+
+/* Fill blocks from w's reader until its rows end; false when stopped. */
+static bool
+drain(struct worker *w, bool last_piece)
+{
+	for (;;) {
+		struct block *b = room(w);
+
+		if (b == NULL)
+			return false;
+		fill(w, b, last_piece);
+		hand_over(w);
+		if (b->last || b->piece_end)
+			return true;
+	}
+}
+
 static void *
 run(void *arg)
 {
-	struct gpu_readahead *ra = arg;
-	bool last = false;
-
-	while (!last) {
-		struct block *b;
-
-		pthread_mutex_lock(&ra->mu);
-		while (ra->filled - ra->taken == RA_BLOCKS && !ra->stop)
-			pthread_cond_wait(&ra->cv, &ra->mu);
-		if (ra->stop) {
-			pthread_mutex_unlock(&ra->mu);
-			break;
-		}
-		b = &ra->blocks[ra->filled % RA_BLOCKS];
-		pthread_mutex_unlock(&ra->mu);
-		fill(ra, b);
-		last = b->last;
-		pthread_mutex_lock(&ra->mu);
-		ra->filled++;
-		pthread_cond_broadcast(&ra->cv);
-		pthread_mutex_unlock(&ra->mu);
-	}
+	drain(arg, true);
 	return NULL;
+}
+
+/* The stream of the last piece: the header's bytes, then the file's. */
+struct stream {
+	const struct gpu_readahead *ra;
+	size_t head_pos;
+	off_t pos;
+};
+
+static ssize_t
+stream_read(void *cookie, char *buf, size_t size)
+{
+	struct stream *st = cookie;
+	ssize_t n;
+
+	if (st->head_pos < st->ra->head_len) {
+		size_t k = st->ra->head_len - st->head_pos;
+
+		if (k > size)
+			k = size;
+		memcpy(buf, st->ra->head + st->head_pos, k);
+		st->head_pos += k;
+		return (ssize_t)k;
+	}
+	do
+		n = pread(st->ra->fd, buf, size, st->pos);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		st->pos += n;
+	return n;
+}
+
+/*
+ * Cut pieces (ra->cut_mu held) until piece k is cut or the last one is.
+ * A read error ends the cutting: the piece then runs to the end, where its
+ * reader meets the error and reports it.
+ */
+static void
+cut_to(struct gpu_readahead *ra, long k)
+{
+	while (ra->ncut <= k && !ra->cut_all) {
+		struct piece *pc = &ra->slot[ra->ncut % SLOTS];
+		const char *p = ra->scan, *e, *nl = NULL;
+		ssize_t n;
+		long lines = 0;
+
+		do
+			n = pread(ra->fd, ra->scan, SCAN, ra->next);
+		while (n < 0 && errno == EINTR);
+		pc->start = ra->next;
+		pc->lines = ra->next_lines;
+		pc->end = -1;
+		ra->ncut++;
+		if (n <= 0) {
+			ra->cut_all = true;
+			continue;
+		}
+		for (e = ra->scan + n; lines < PIECE_LINES; lines++) {
+			const char *q = memchr(p, '\n', (size_t)(e - p));
+
+			if (q == NULL)
+				break;
+			nl = q;
+			p = q + 1;
+		}
+		/*
+		 * The rest of the file is one piece at its end (a short read),
+		 * at a line longer than SCAN, and from the first quote on.
+		 */
+		if ((lines < PIECE_LINES && n < (ssize_t)SCAN) || nl == NULL ||
+		    memchr(ra->scan, '"', (size_t)(nl - ra->scan)) != NULL) {
+			ra->cut_all = true;
+			continue;
+		}
+		pc->end = ra->next + (nl - ra->scan) + 1;
+		ra->next = pc->end;
+		ra->next_lines += lines;
+	}
+}
+
+/* A reader over piece pc, or NULL with err filled. */
+static struct gpu_reader *
+open_piece(struct worker *w, struct stream *st, const struct piece *pc,
+	   FILE **fp, struct gpu_err *err)
+{
+	struct gpu_readahead *ra = w->ra;
+	cookie_io_functions_t io = {.read = stream_read};
+	struct gpu_reader *rd = NULL;
+
+	if (pc->end >= 0) {
+		/* The header and the piece in memory: one pread(). */
+		size_t len = (size_t)(pc->end - pc->start);
+		ssize_t n;
+
+		gpu_buf_reset(&w->piece);
+		gpu_buf_add(&w->piece, ra->head, ra->head_len);
+		gpu_buf_grow(&w->piece, len);
+		do
+			n = pread(ra->fd, w->piece.data + ra->head_len, len,
+				  pc->start);
+		while (n < 0 && errno == EINTR);
+		if (n != (ssize_t)len) {
+			gpu_err_at(err, ra->source,
+				   ra->head_lines + pc->lines + 1,
+				   "read error: %s",
+				   n < 0 ? strerror(errno) : "file shrank");
+			return NULL;
+		}
+		*fp = fmemopen(w->piece.data, ra->head_len + len, "r");
+	} else {
+		st->ra = ra;
+		st->head_pos = 0;
+		st->pos = pc->start;
+		*fp = fopencookie(st, "r", io);
+	}
+	if (*fp != NULL && pc->end < 0) {
+		/* glibc takes a size only with a buffer. */
+		if (w->iobuf == NULL)
+			w->iobuf = gpu_xmalloc(CHUNK);
+		setvbuf(*fp, w->iobuf, _IOFBF, CHUNK);
+	}
+	if (*fp == NULL) {
+		gpu_err_at(err, ra->source, ra->head_lines + pc->lines + 1,
+			   "cannot read: %s", strerror(errno));
+		return NULL;
+	}
+	if (gpu_reader_open(*fp, ra->source, &ra->opts, &rd, err) != 0) {
+		fclose(*fp);
+		*fp = NULL;
+		return NULL;
+	}
+	return rd;
+}
+
+/* Hand over a block that ends the input with err. */
+static void
+fail(struct worker *w, const struct gpu_err *err)
+{
+	struct block *b = room(w);
+
+	if (b == NULL)
+		return;
+	b->n = 1;
+	b->last = true;
+	b->piece_end = false;
+	b->rows[0].rc = -1;
+	b->rows[0].offset = 0;
+	b->err = *err;
+	hand_over(w);
+}
+
+static void *
+run_pieces(void *arg)
+{
+	struct worker *w = arg;
+	struct gpu_readahead *ra = w->ra;
+
+	for (long k = w->id;; k += ra->nw) {
+		struct piece pc;
+		struct stream st;
+		struct gpu_err err = {0};
+		FILE *fp;
+		bool last, go;
+
+		pthread_mutex_lock(&ra->cut_mu);
+		cut_to(ra, k);
+		if (k >= ra->ncut) {
+			pthread_mutex_unlock(&ra->cut_mu);
+			return NULL; /* the input ends in an earlier piece */
+		}
+		pc = ra->slot[k % SLOTS];
+		pthread_mutex_unlock(&ra->cut_mu);
+		last = pc.end < 0;
+
+		if ((w->rd = open_piece(w, &st, &pc, &fp, &err)) == NULL) {
+			fail(w, &err);
+			return NULL;
+		}
+		w->line_base = pc.lines;
+		w->off_base =
+		    (long long)(pc.start - ra->first) - (long long)ra->head_len;
+		go = drain(w, last);
+		gpu_reader_free(w->rd);
+		w->rd = NULL;
+		fclose(fp);
+		if (!go || last)
+			return NULL;
+	}
+}
+
+static struct gpu_readahead *
+ra_new(void)
+{
+	struct gpu_readahead *ra = gpu_xcalloc(1, sizeof(*ra));
+	int i;
+
+	ra->fd = -1;
+	if (pthread_mutex_init(&ra->mu, NULL) != 0)
+		goto fail_mu;
+	if (pthread_mutex_init(&ra->cut_mu, NULL) != 0)
+		goto fail_cut;
+	for (i = 0; i < MAX_THREADS; i++) {
+		struct worker *w = &ra->w[i];
+
+		if (pthread_cond_init(&w->room, NULL) != 0)
+			goto fail_cv;
+		if (pthread_cond_init(&w->data, NULL) != 0) {
+			pthread_cond_destroy(&w->room);
+			goto fail_cv;
+		}
+		w->ra = ra;
+		w->id = i;
+		for (int j = 0; j < RA_BLOCKS; j++)
+			gpu_buf_init(&w->blocks[j].text);
+		gpu_buf_init(&w->piece);
+	}
+	return ra;
+fail_cv:
+	while (i-- > 0) {
+		pthread_cond_destroy(&ra->w[i].room);
+		pthread_cond_destroy(&ra->w[i].data);
+	}
+	pthread_mutex_destroy(&ra->cut_mu);
+fail_cut:
+	pthread_mutex_destroy(&ra->mu);
+fail_mu:
+	free(ra);
+	return NULL;
+}
+
+/* Join the threads started and free ra. */
+static void
+ra_free(struct gpu_readahead *ra)
+{
+	pthread_mutex_lock(&ra->mu);
+	ra->stop = true;
+	for (int i = 0; i < ra->nw; i++)
+		pthread_cond_broadcast(&ra->w[i].room);
+	pthread_mutex_unlock(&ra->mu);
+	for (int i = 0; i < ra->nw; i++)
+		if (ra->w[i].started)
+			pthread_join(ra->w[i].th, NULL);
+	for (int i = 0; i < MAX_THREADS; i++) {
+		pthread_cond_destroy(&ra->w[i].room);
+		pthread_cond_destroy(&ra->w[i].data);
+		for (int j = 0; j < RA_BLOCKS; j++)
+			gpu_buf_release(&ra->w[i].blocks[j].text);
+		gpu_buf_release(&ra->w[i].piece);
+		free(ra->w[i].iobuf);
+	}
+	pthread_mutex_destroy(&ra->cut_mu);
+	pthread_mutex_destroy(&ra->mu);
+	free(ra->head);
+	free(ra->scan);
+	free(ra);
 }
 
 struct gpu_readahead *
 gpu_readahead_start(struct gpu_reader *rd)
 {
-	struct gpu_readahead *ra = gpu_xcalloc(1, sizeof(*ra));
+	struct gpu_readahead *ra = ra_new();
 
-	ra->rd = rd;
-	for (int i = 0; i < RA_BLOCKS; i++)
-		gpu_buf_init(&ra->blocks[i].text);
-	if (pthread_mutex_init(&ra->mu, NULL) != 0) {
-		free(ra);
+	if (ra == NULL)
+		return NULL;
+	ra->nw = 1;
+	ra->w[0].rd = rd;
+	if (pthread_create(&ra->w[0].th, NULL, run, &ra->w[0]) != 0) {
+		ra_free(ra);
 		return NULL;
 	}
-	if (pthread_cond_init(&ra->cv, NULL) != 0) {
-		pthread_mutex_destroy(&ra->mu);
-		free(ra);
-		return NULL;
+	ra->w[0].started = true;
+	return ra;
+}
+
+/* The bytes [start, start + n) of fd into a new buffer, or NULL. */
+static char *
+read_at(int fd, off_t start, size_t n)
+{
+	char *p = gpu_xmalloc(n + 1);
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t k = pread(fd, p + got, n - got, start + (off_t)got);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			free(p);
+			return NULL;
+		}
+		got += (size_t)k;
 	}
-	if (pthread_create(&ra->th, NULL, run, ra) != 0) {
-		pthread_cond_destroy(&ra->cv);
-		pthread_mutex_destroy(&ra->mu);
-		free(ra);
+	return p;
+}
+
+struct gpu_readahead *
+gpu_readahead_start_split(struct gpu_reader *rd, FILE *fp, off_t start,
+			  const char *source,
+			  const struct gpu_reader_opts *opts, int threads)
+{
+	struct gpu_readahead *ra;
+	struct stat st;
+	long long head = gpu_reader_offset(rd);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (threads <= 0)
+		threads = cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
+	if (threads > MAX_THREADS)
+		threads = MAX_THREADS;
+	if (threads < 2 || !gpu_reader_splittable(rd) || start < 0 ||
+	    head < 0 || fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode))
+		return gpu_readahead_start(rd);
+	if ((ra = ra_new()) == NULL)
 		return NULL;
+	ra->split = true;
+	ra->fd = fileno(fp);
+	ra->source = source;
+	ra->opts = *opts;
+	ra->opts.format = GPU_FMT_CSV;
+	ra->head_len = (size_t)head;
+	ra->first = start;
+	ra->next = start + (off_t)head;
+	ra->scan = gpu_xmalloc(SCAN);
+	if ((ra->head = read_at(ra->fd, start, ra->head_len)) == NULL) {
+		ra_free(ra);
+		return gpu_readahead_start(rd);
+	}
+	for (size_t i = 0; i < ra->head_len; i++)
+		ra->head_lines += ra->head[i] == '\n';
+	/* Piece k belongs to thread k % nw: all start, or none reads. */
+	ra->nw = threads;
+	for (int i = 0; i < threads; i++) {
+		if (pthread_create(&ra->w[i].th, NULL, run_pieces, &ra->w[i]) !=
+		    0) {
+			ra_free(ra);
+			return gpu_readahead_start(rd);
+		}
+		ra->w[i].started = true;
 	}
 	return ra;
 }
 
 int
-gpu_readahead_next(struct gpu_readahead *ra, struct gpu_sample *s,
-		   long *line, struct gpu_reject *rej, long long *offset,
+gpu_readahead_next(struct gpu_readahead *ra, struct gpu_sample *s, long *line,
+		   struct gpu_reject *rej, long long *offset,
 		   struct gpu_err *err)
 {
 	const struct row *r;
 	struct block *b = ra->cur;
 
-	/* The rows of a block read through stay until this next call. */
-	if (b != NULL && ra->pos == b->n && !b->last) {
-		pthread_mutex_lock(&ra->mu);
-		ra->taken++;
-		pthread_cond_broadcast(&ra->cv);
-		pthread_mutex_unlock(&ra->mu);
-		b = ra->cur = NULL;
-	}
-	if (b == NULL) {
-		pthread_mutex_lock(&ra->mu);
-		while (ra->filled == ra->taken)
-			pthread_cond_wait(&ra->cv, &ra->mu);
-		pthread_mutex_unlock(&ra->mu);
-		b = ra->cur = &ra->blocks[ra->taken % RA_BLOCKS];
-		ra->pos = 0;
+	for (;;) {
+		struct worker *w = &ra->w[ra->cur_w];
+
+		/* The rows of a block read through stay until this next call.
+		 */
+		if (b != NULL && ra->pos == b->n && !b->last) {
+			bool next = b->piece_end;
+
+			pthread_mutex_lock(&ra->mu);
+			w->taken++;
+			pthread_cond_signal(&w->room);
+			pthread_mutex_unlock(&ra->mu);
+			b = ra->cur = NULL;
+			if (next) {
+				ra->cur_w = (ra->cur_w + 1) % ra->nw;
+				w = &ra->w[ra->cur_w];
+			}
+		}
+		if (b == NULL) {
+			pthread_mutex_lock(&ra->mu);
+			while (w->filled == w->taken)
+				pthread_cond_wait(&w->data, &ra->mu);
+			pthread_mutex_unlock(&ra->mu);
+			b = ra->cur = &w->blocks[w->taken % RA_BLOCKS];
+			ra->pos = 0;
+		}
+		if (b->n > 0 || b->last)
+			break;
 	}
 	/* The last row of the input is answered again, as the reader does. */
 	r = &b->rows[ra->pos < b->n ? ra->pos++ : b->n - 1];
@@ -227,14 +675,5 @@ gpu_readahead_stop(struct gpu_readahead *ra)
 {
 	if (ra == NULL)
 		return;
-	pthread_mutex_lock(&ra->mu);
-	ra->stop = true;
-	pthread_cond_broadcast(&ra->cv);
-	pthread_mutex_unlock(&ra->mu);
-	pthread_join(ra->th, NULL);
-	pthread_cond_destroy(&ra->cv);
-	pthread_mutex_destroy(&ra->mu);
-	for (int i = 0; i < RA_BLOCKS; i++)
-		gpu_buf_release(&ra->blocks[i].text);
-	free(ra);
+	ra_free(ra);
 }

@@ -706,6 +706,13 @@ gpu_reader_set_tz(struct gpu_reader *r, struct gpu_tz *tz)
 	r->tz = tz;
 }
 
+bool
+gpu_reader_splittable(const struct gpu_reader *r)
+{
+	return r->prom == NULL && !r->jsonl && r->tz == NULL &&
+	       gpu_table_format(r->t) == GPU_FMT_CSV;
+}
+
 const char *
 gpu_reader_unknown(const struct gpu_reader *r)
 {
