@@ -290,8 +290,6 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 	    struct label *lb)
 {
 	unsigned k = key_mask(q->dims);
-	char num[GPU_NUM_FMT_MAX];
-	size_t len;
 
 	if (q->period != GPU_PERIOD_ALL) {
 		if (g->bucket_ms != lb->bucket_ms || lb->text[0] == '\0') {
@@ -326,17 +324,14 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 		if ((metrics & (1u << i)) == 0)
 			continue;
 		gpu_metric_value(&g->sums, (enum gpu_metric)i, &v);
-		if (v.kind == GPU_VAL_NULL) {
+		if (v.kind == GPU_VAL_NULL)
 			gpu_writer_null(w);
-		} else if (v.kind == GPU_VAL_INT) {
-			gpu_writer_num(w, num, gpu_num_fmt_i64_str(v.i, num));
-		} else if (table) {
+		else if (v.kind == GPU_VAL_INT)
+			gpu_writer_i64(w, v.i);
+		else if (table)
 			write_table_double(w, (enum gpu_metric)i, v.d);
-		} else if ((len = gpu_num_fmt_double_str(v.d, num)) > 0) {
-			gpu_writer_num(w, num, len);
-		} else {
+		else
 			gpu_writer_double(w, v.d);
-		}
 	}
 	gpu_writer_end_row(w);
 }

@@ -209,18 +209,13 @@ put_u64(char *out, uint64_t u)
 
 __extension__ typedef unsigned __int128 u128;
 
-size_t
-gpu_num_fmt_double_str(double v, char out[GPU_NUM_FMT_MAX])
+/* round-half-even(a * 10^6), exactly, for 0 <= a < 9.2e18. */
+static u128
+micro_exact(double a)
 {
-	double a = fabs(v);
-	uint64_t bits, m, ip;
-	uint32_t frac;
-	u128 q;
-	size_t n = 0;
+	uint64_t bits, m;
 	int e;
 
-	if (!(a < 9.2e18)) /* also NaN and infinities */
-		return 0;
 	/* a = m * 2^e exactly (IEEE 754 binary64 fields). */
 	memcpy(&bits, &a, sizeof(bits));
 	m = bits & ((UINT64_C(1) << 52) - 1);
@@ -231,20 +226,61 @@ gpu_num_fmt_double_str(double v, char out[GPU_NUM_FMT_MAX])
 		m |= UINT64_C(1) << 52;
 		e -= 1075;
 	}
-	/* q = round-half-even(a * 10^6). */
 	if (m == 0 || e < -120) {
-		q = 0;
+		return 0;
 	} else if (e >= 0) {
-		q = ((u128)m << e) * 1000000u;
+		return ((u128)m << e) * 1000000u;
 	} else {
-		u128 x = (u128)m * 1000000u, r, half;
+		u128 x = (u128)m * 1000000u, q, r, half;
 
 		q = x >> -e;
 		r = x - (q << -e);
 		half = (u128)1 << (-e - 1);
 		if (r > half || (r == half && (q & 1u)))
 			q++;
+		return q;
 	}
+}
+
+/*
+ * micro_exact(a) the quick way, when it can tell: below 2^51, k + 0.5 is a
+ * double for every integer k, so the double product p, the exact product
+ * rounded to the nearest double, is below (above) k + 0.5 only when the
+ * exact product is. Only a p of exactly k + 0.5 (an exact tie, or a near
+ * one rounded onto it) takes the exact way, as do larger products.
+ */
+static bool
+micro_quick(double a, u128 *q)
+{
+	double p = a * 1e6, f;
+	uint64_t r;
+
+	if (!(p < 0x1p51))
+		return false;
+	r = (uint64_t)p;
+	f = p - (double)r;
+	if (f < 0.5)
+		*q = r;
+	else if (f > 0.5)
+		*q = r + 1;
+	else
+		return false;
+	return true;
+}
+
+size_t
+gpu_num_fmt_double_str(double v, char out[GPU_NUM_FMT_MAX])
+{
+	double a = fabs(v);
+	uint64_t ip;
+	uint32_t frac;
+	u128 q;
+	size_t n = 0;
+
+	if (!(a < 9.2e18)) /* also NaN and infinities */
+		return 0;
+	if (!micro_quick(a, &q))
+		q = micro_exact(a);
 	if (q == 0) {
 		out[0] = '0';
 		out[1] = '\0';

@@ -170,8 +170,7 @@ gpu_writer_new(FILE *fp, enum gpu_ofmt fmt, const char *const *cols,
 		for (i = 0; i < ncols; i++) {
 			if (i > 0)
 				gpu_buf_addc(&w->row, ',');
-			csv_str(&w->row, w->cols[i], strlen(w->cols[i]),
-				false);
+			csv_str(&w->row, w->cols[i], strlen(w->cols[i]), false);
 		}
 		gpu_buf_addc(&w->row, '\n');
 		fwrite(w->row.data, 1, w->row.len, fp);
@@ -282,22 +281,61 @@ gpu_writer_str(struct gpu_writer *w, const char *p, size_t len)
 	field(w, p != NULL ? p : "", p != NULL ? len : 0, K_STR);
 }
 
+/*
+ * A number's field begun in the row, as field() begins it: the separator
+ * and, in JSON, the key, with room for GPU_NUM_FMT_MAX bytes after them.
+ * NULL when the number takes field() (a table, a row already full).
+ */
+static char *
+num_field(struct gpu_writer *w)
+{
+	struct gpu_buf *b = &w->row;
+	size_t klen = 0;
+
+	if (w->fmt == GPU_OUT_TABLE || w->finished || w->col >= w->ncols)
+		return NULL;
+	open_row(w);
+	if (w->fmt != GPU_OUT_CSV)
+		klen = w->key_off[w->col + 1] - w->key_off[w->col];
+	if (b->len + 1 + klen + GPU_NUM_FMT_MAX > b->cap)
+		gpu_buf_grow(b, 1 + klen + GPU_NUM_FMT_MAX);
+	if (w->col > 0)
+		b->data[b->len++] = ',';
+	if (klen > 0)
+		memcpy(b->data + b->len, w->keys.data + w->key_off[w->col],
+		       klen);
+	b->len += klen;
+	w->col++;
+	return b->data + b->len;
+}
+
 void
 gpu_writer_i64(struct gpu_writer *w, int64_t v)
 {
-	char num[GPU_NUM_FMT_MAX];
+	char num[GPU_NUM_FMT_MAX], *p = num_field(w);
 
-	field(w, num, gpu_num_fmt_i64_str(v, num), K_NUM);
+	if (p != NULL)
+		w->row.len += gpu_num_fmt_i64_str(v, p);
+	else
+		field(w, num, gpu_num_fmt_i64_str(v, num), K_NUM);
 }
 
 void
 gpu_writer_double(struct gpu_writer *w, double v)
 {
-	char num[GPU_NUM_FMT_MAX];
+	char num[GPU_NUM_FMT_MAX], *p;
 	size_t n;
 
 	if (!isfinite(v)) {
 		gpu_writer_null(w);
+		return;
+	}
+	/* Formatted in place; |v| >= 9.2e18 takes the long way. */
+	if ((p = num_field(w)) != NULL) {
+		if ((n = gpu_num_fmt_double_str(v, p)) > 0)
+			w->row.len += n;
+		else
+			gpu_num_fmt_double(&w->row, v);
 		return;
 	}
 	n = gpu_num_fmt_double_str(v, num);

@@ -803,6 +803,33 @@ test_num_fmt_double_exact(void **state)
 	}
 }
 
+/*
+ * Around the ties at the seventh decimal, at every magnitude the quick
+ * rounding (the double product) handles and past it: a double just below,
+ * at and just above (k + 0.5) / 10^6.
+ */
+static void
+test_num_fmt_double_near_ties(void **state)
+{
+	uint64_t x = UINT64_C(0x9e3779b97f4a7c15);
+
+	(void)state;
+	for (int i = 0; i < 300000; i++) {
+		double v;
+		uint64_t k;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		k = x >> (11 + (unsigned)(i % 53)); /* 1 to 53 bits */
+		v = ((double)k + 0.5) / 1e6;
+		check_fmt(v);
+		check_fmt(nextafter(v, 0));
+		check_fmt(nextafter(v, INFINITY));
+		check_fmt(-v);
+	}
+}
+
 /* Integers print as printf's "%lld" does, at every length and sign. */
 static void
 test_num_fmt_i64_exact(void **state)
@@ -835,6 +862,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_num_fmt_double_exact),
+	    cmocka_unit_test(test_num_fmt_double_near_ties),
 	    cmocka_unit_test(test_num_fmt_i64_exact),
 		cmocka_unit_test(test_num_i64_plain),
 		cmocka_unit_test(test_num_i64_signs),

@@ -154,6 +154,51 @@ test_writer_numbers(void **state)
 }
 
 /*
+ * Numbers are formatted in the row itself: first in a row and after text,
+ * at every length (1e20 takes printf's way), with JSON's keys, and one
+ * too many in a row is dropped as a string would be.
+ */
+static void
+test_writer_numbers_in_place(void **state)
+{
+	static const char *const c[] = {"a", "b", "c"};
+	struct gpu_writer *w;
+
+	(void)state;
+	w = start(GPU_OUT_CSV, c, 3);
+	gpu_writer_i64(w, INT64_MIN);
+	gpu_writer_double(w, 1e20);
+	gpu_writer_double(w, -9.1e18);
+	gpu_writer_i64(w, 4); /* one too many */
+	gpu_writer_end_row(w);
+	gpu_writer_str(w, "x", 1);
+	gpu_writer_double(w, 0.0000005);
+	gpu_writer_double(w, 1.0 / 0.0);
+	gpu_writer_end_row(w);
+	gpu_writer_double(w, 2.0);
+	gpu_writer_end_row(w);
+	assert_string_equal(done(w), "a,b,c\n"
+				     "-9223372036854775808,"
+				     "100000000000000000000,"
+				     "-9100000000000000000\n"
+				     "x,0,\n"
+				     "2,,\n");
+
+	w = start(GPU_OUT_JSON, c, 3);
+	gpu_writer_double(w, 0.0000015);
+	gpu_writer_i64(w, -12);
+	gpu_writer_double(w, 1e20);
+	gpu_writer_double(w, 5.0); /* one too many */
+	gpu_writer_end_row(w);
+	gpu_writer_null(w);
+	gpu_writer_i64(w, 0);
+	gpu_writer_end_row(w);
+	assert_string_equal(done(w), "[\n{\"a\":0.000002,\"b\":-12,"
+				     "\"c\":100000000000000000000},\n"
+				     "{\"a\":null,\"b\":0,\"c\":null}\n]\n");
+}
+
+/*
  * gpu_writer_num() takes formatted text as a number (a leading '-' is not
  * defused as a formula), and each row reaches the stream when it ends, so
  * that a caller's own lines between rows keep their place.
@@ -174,8 +219,7 @@ test_writer_num_and_row_order(void **state)
 	gpu_writer_str(w, "y", 1);
 	gpu_writer_num(w, "7x", 1);
 	gpu_writer_end_row(w);
-	assert_string_equal(done(w),
-			    "k,v\n\"'-x\",-2.5\n# between\ny,7\n");
+	assert_string_equal(done(w), "k,v\n\"'-x\",-2.5\n# between\ny,7\n");
 
 	w = start(GPU_OUT_JSONL, c, 2);
 	gpu_writer_str(w, "a", 1);
@@ -361,6 +405,7 @@ main(void)
 	    cmocka_unit_test(test_writer_csv_quoting),
 	    cmocka_unit_test(test_writer_csv_safe),
 	    cmocka_unit_test(test_writer_numbers),
+	    cmocka_unit_test(test_writer_numbers_in_place),
 	    cmocka_unit_test(test_writer_num_and_row_order),
 	    cmocka_unit_test(test_writer_json),
 	    cmocka_unit_test(test_writer_json_empty),
