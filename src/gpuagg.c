@@ -621,7 +621,7 @@ read_input(const char *name, const struct opts *o, struct feed *f,
 			 gpu_reader_unknown(r));
 	known = strlen(gpu_reader_unknown(r));
 	/* Rows are parsed and checked on other threads while these add. */
-	ra = gpu_readahead_start_split(r, fp, start, src, &ropts, 0);
+	ra = gpu_readahead_start_split(r, fp, start, src, &ropts, 0, 0);
 	while (
 	    (rc = ra != NULL
 		      ? gpu_readahead_next(ra, &s, &line, &rej, &offset, &err)

@@ -27,15 +27,15 @@ struct gpu_readahead *gpu_readahead_start(struct gpu_reader *rd);
  * file, and reads CSV without a time zone (gpu_reader_splittable()). Its
  * header is read from there; the rows after it are cut into pieces at line
  * ends, each parsed by a reader of its own (opened as opts and source
- * say) on one of `threads` threads (0: one per CPU, at most 8). The rows
+ * say) on one of `threads` threads (0: one per CPU, at most 8), of at most
+ * piece_lines lines (0: the default, 1,536; tests cut smaller). The rows
  * come in the file's order with the values, rejects and lines that rd
  * would give. Otherwise as gpu_readahead_start(rd). rd is not read; it
  * belongs to the threads until gpu_readahead_stop() all the same.
  */
-struct gpu_readahead *
-gpu_readahead_start_split(struct gpu_reader *rd, FILE *fp, off_t start,
-			  const char *source,
-			  const struct gpu_reader_opts *opts, int threads);
+struct gpu_readahead *gpu_readahead_start_split(
+    struct gpu_reader *rd, FILE *fp, off_t start, const char *source,
+    const struct gpu_reader_opts *opts, int threads, long piece_lines);
 
 /*
  * The next row, as gpu_reader_next() returns it (the same values, in the

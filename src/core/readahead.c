@@ -7,6 +7,7 @@
 #include "gpu/readahead.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -108,10 +109,14 @@ struct gpu_readahead {
 	int fd;
 	char *head; /* the bytes before the first row */
 	size_t head_len;
-	long head_lines; /* the line ends in head */
+	long head_lines;  /* the line ends in head */
+	long piece_lines; /* at most PIECE_LINES */
 	const char *source;
 	struct gpu_reader_opts opts;
 	pthread_mutex_t cut_mu;
+	pthread_cond_t cut_cv;	  /* a thread took its piece, or stop */
+	bool cut_stop;
+	long want[MAX_THREADS];	  /* the piece each thread takes next */
 	struct piece slot[SLOTS]; /* piece k in slot k % SLOTS */
 	long ncut;		  /* pieces cut */
 	bool cut_all;		  /* the last piece is cut */
@@ -329,7 +334,7 @@ cut_to(struct gpu_readahead *ra, long k)
 			ra->cut_all = true;
 			continue;
 		}
-		for (e = ra->scan + n; lines < PIECE_LINES; lines++) {
+		for (e = ra->scan + n; lines < ra->piece_lines; lines++) {
 			const char *q = memchr(p, '\n', (size_t)(e - p));
 
 			if (q == NULL)
@@ -341,7 +346,8 @@ cut_to(struct gpu_readahead *ra, long k)
 		 * The rest of the file is one piece at its end (a short read),
 		 * at a line longer than SCAN, and from the first quote on.
 		 */
-		if ((lines < PIECE_LINES && n < (ssize_t)SCAN) || nl == NULL ||
+		if ((lines < ra->piece_lines && n < (ssize_t)SCAN) ||
+		    nl == NULL ||
 		    memchr(ra->scan, '"', (size_t)(nl - ra->scan)) != NULL) {
 			ra->cut_all = true;
 			continue;
@@ -423,6 +429,30 @@ fail(struct worker *w, const struct gpu_err *err)
 	hand_over(w);
 }
 
+/* The first piece cut and not yet taken (ra->cut_mu held). */
+static long
+first_wanted(const struct gpu_readahead *ra)
+{
+	long k = LONG_MAX;
+
+	for (int i = 0; i < ra->nw; i++)
+		if (ra->want[i] < k)
+			k = ra->want[i];
+	return k;
+}
+
+/* w takes no more pieces. */
+static void
+leave(struct worker *w)
+{
+	struct gpu_readahead *ra = w->ra;
+
+	pthread_mutex_lock(&ra->cut_mu);
+	ra->want[w->id] = LONG_MAX;
+	pthread_cond_broadcast(&ra->cut_cv);
+	pthread_mutex_unlock(&ra->cut_mu);
+}
+
 static void *
 run_pieces(void *arg)
 {
@@ -437,17 +467,30 @@ run_pieces(void *arg)
 		bool last, go;
 
 		pthread_mutex_lock(&ra->cut_mu);
-		cut_to(ra, k);
-		if (k >= ra->ncut) {
+		/*
+		 * The slots hold the pieces cut and not yet taken: cut no
+		 * further than SLOTS pieces past the first of those. (Its
+		 * thread is never made to wait, so one always goes on.)
+		 */
+		while (k >= first_wanted(ra) + SLOTS && !ra->cut_stop)
+			pthread_cond_wait(&ra->cut_cv, &ra->cut_mu);
+		if (!ra->cut_stop)
+			cut_to(ra, k);
+		if (ra->cut_stop || k >= ra->ncut) {
+			/* Stopped, or the input ends in an earlier piece. */
 			pthread_mutex_unlock(&ra->cut_mu);
-			return NULL; /* the input ends in an earlier piece */
+			leave(w);
+			return NULL;
 		}
 		pc = ra->slot[k % SLOTS];
+		ra->want[w->id] = k + ra->nw;
+		pthread_cond_broadcast(&ra->cut_cv);
 		pthread_mutex_unlock(&ra->cut_mu);
 		last = pc.end < 0;
 
 		if ((w->rd = open_piece(w, &st, &pc, &fp, &err)) == NULL) {
 			fail(w, &err);
+			leave(w);
 			return NULL;
 		}
 		w->line_base = pc.lines;
@@ -457,8 +500,10 @@ run_pieces(void *arg)
 		gpu_reader_free(w->rd);
 		w->rd = NULL;
 		fclose(fp);
-		if (!go || last)
+		if (!go || last) {
+			leave(w);
 			return NULL;
+		}
 	}
 }
 
@@ -473,6 +518,10 @@ ra_new(void)
 		goto fail_mu;
 	if (pthread_mutex_init(&ra->cut_mu, NULL) != 0)
 		goto fail_cut;
+	if (pthread_cond_init(&ra->cut_cv, NULL) != 0) {
+		pthread_mutex_destroy(&ra->cut_mu);
+		goto fail_cut;
+	}
 	for (i = 0; i < MAX_THREADS; i++) {
 		struct worker *w = &ra->w[i];
 
@@ -494,6 +543,7 @@ fail_cv:
 		pthread_cond_destroy(&ra->w[i].room);
 		pthread_cond_destroy(&ra->w[i].data);
 	}
+	pthread_cond_destroy(&ra->cut_cv);
 	pthread_mutex_destroy(&ra->cut_mu);
 fail_cut:
 	pthread_mutex_destroy(&ra->mu);
@@ -511,6 +561,10 @@ ra_free(struct gpu_readahead *ra)
 	for (int i = 0; i < ra->nw; i++)
 		pthread_cond_broadcast(&ra->w[i].room);
 	pthread_mutex_unlock(&ra->mu);
+	pthread_mutex_lock(&ra->cut_mu);
+	ra->cut_stop = true;
+	pthread_cond_broadcast(&ra->cut_cv);
+	pthread_mutex_unlock(&ra->cut_mu);
 	for (int i = 0; i < ra->nw; i++)
 		if (ra->w[i].started)
 			pthread_join(ra->w[i].th, NULL);
@@ -522,6 +576,7 @@ ra_free(struct gpu_readahead *ra)
 		gpu_buf_release(&ra->w[i].piece);
 		free(ra->w[i].iobuf);
 	}
+	pthread_cond_destroy(&ra->cut_cv);
 	pthread_mutex_destroy(&ra->cut_mu);
 	pthread_mutex_destroy(&ra->mu);
 	free(ra->head);
@@ -570,7 +625,8 @@ read_at(int fd, off_t start, size_t n)
 struct gpu_readahead *
 gpu_readahead_start_split(struct gpu_reader *rd, FILE *fp, off_t start,
 			  const char *source,
-			  const struct gpu_reader_opts *opts, int threads)
+			  const struct gpu_reader_opts *opts, int threads,
+			  long piece_lines)
 {
 	struct gpu_readahead *ra;
 	struct stat st;
@@ -591,6 +647,9 @@ gpu_readahead_start_split(struct gpu_reader *rd, FILE *fp, off_t start,
 	ra->source = source;
 	ra->opts = *opts;
 	ra->opts.format = GPU_FMT_CSV;
+	ra->piece_lines = piece_lines > 0 && piece_lines < PIECE_LINES
+			      ? piece_lines
+			      : PIECE_LINES;
 	ra->head_len = (size_t)head;
 	ra->first = start;
 	ra->next = start + (off_t)head;
@@ -603,6 +662,8 @@ gpu_readahead_start_split(struct gpu_reader *rd, FILE *fp, off_t start,
 		ra->head_lines += ra->head[i] == '\n';
 	/* Piece k belongs to thread k % nw: all start, or none reads. */
 	ra->nw = threads;
+	for (int i = 0; i < threads; i++)
+		ra->want[i] = i;
 	for (int i = 0; i < threads; i++) {
 		if (pthread_create(&ra->w[i].th, NULL, run_pieces, &ra->w[i]) !=
 		    0) {

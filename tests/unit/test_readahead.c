@@ -327,7 +327,7 @@ make_split_input(struct gpu_buf *b, const char *head, int n, int quote_at,
  */
 static void
 split_same_rows(const char *path, long start, const struct gpu_reader_opts *o,
-		int threads, int want_rows)
+		int threads, long piece_lines, int want_rows)
 {
 	FILE *fa = fopen(path, "rb"), *fb = fopen(path, "rb");
 	struct gpu_reader *plain = NULL, *ahead = NULL;
@@ -342,7 +342,8 @@ split_same_rows(const char *path, long start, const struct gpu_reader_opts *o,
 	assert_int_equal(gpu_reader_open(fa, "t.csv", o, &plain, &err), 0);
 	assert_int_equal(gpu_reader_open(fb, "t.csv", o, &ahead, &err), 0);
 	assert_true(gpu_reader_splittable(ahead));
-	ra = gpu_readahead_start_split(ahead, fb, start, "t.csv", o, threads);
+	ra = gpu_readahead_start_split(ahead, fb, start, "t.csv", o, threads,
+				       piece_lines);
 	assert_non_null(ra);
 	do {
 		struct gpu_sample s1, s2;
@@ -468,7 +469,7 @@ test_readahead_split(void **state)
 								 &e),
 						 0);
 				ra = gpu_readahead_start_split(
-				    r, fp, 0, "t.csv", &no_opts, t);
+				    r, fp, 0, "t.csv", &no_opts, t, 0);
 				assert_int_equal(gpu_readahead_next(
 						     ra, &s, &l, &j, &off, &e),
 						 GPU_READ_EOF);
@@ -477,11 +478,34 @@ test_readahead_split(void **state)
 				fclose(fp);
 				continue;
 			}
-			split_same_rows(path, 0, &no_opts, t, want);
+			split_same_rows(path, 0, &no_opts, t, 0, want);
 		}
 		unlink(path);
 		gpu_buf_release(&in);
 	}
+}
+
+/*
+ * Pieces of 1 to 7 lines: many pieces of blank lines only, a piece per
+ * row, more pieces than ring slots in flight, a quote in a late piece.
+ */
+static void
+test_readahead_split_small_pieces(void **state)
+{
+	struct gpu_buf in;
+	char path[64];
+	int want;
+
+	(void)state;
+	gpu_buf_init(&in);
+	make_split_input(&in, HEAD, 3000, 2500, true);
+	write_temp(&in, path);
+	want = count_samples(path, &no_opts, 0);
+	for (long lines = 1; lines <= 7; lines += 2)
+		for (int t = 2; t <= 4; t++)
+			split_same_rows(path, 0, &no_opts, t, lines, want);
+	unlink(path);
+	gpu_buf_release(&in);
 }
 
 /* Headerless input (--columns), blank lines and a BOM before the rows,
@@ -499,14 +523,14 @@ test_readahead_split_columns(void **state)
 	gpu_buf_init(&in);
 	make_split_input(&in, "\xef\xbb\xbf\n  \n", 9000, -1, false);
 	write_temp(&in, path);
-	split_same_rows(path, 0, &o, 2, count_samples(path, &o, 0));
+	split_same_rows(path, 0, &o, 2, 0, count_samples(path, &o, 0));
 	unlink(path);
 	gpu_buf_reset(&in);
 	/* Junk before the header: the reader is opened at byte 6. */
 	gpu_buf_adds(&in, "junk\n\n");
 	make_split_input(&in, HEAD, 9000, -1, false);
 	write_temp(&in, path);
-	split_same_rows(path, 6, &no_opts, 3, count_samples(path, &no_opts, 6));
+	split_same_rows(path, 6, &no_opts, 3, 5, count_samples(path, &no_opts, 6));
 	unlink(path);
 	gpu_buf_release(&in);
 }
@@ -531,7 +555,7 @@ test_readahead_split_fallback(void **state)
 	make_input(&in, 3000);
 	/* Not a file: a memory stream. */
 	rd = open_reader(&in, &fp);
-	ra = gpu_readahead_start_split(rd, fp, 0, "t.csv", &no_opts, 2);
+	ra = gpu_readahead_start_split(rd, fp, 0, "t.csv", &no_opts, 2, 0);
 	assert_non_null(ra);
 	while ((rc = gpu_readahead_next(ra, &s, &l, &j, &off, &e)) > 0)
 		n++;
@@ -551,6 +575,7 @@ main(void)
 	    cmocka_unit_test(test_readahead_stop_early),
 	    cmocka_unit_test(test_readahead_error),
 	    cmocka_unit_test(test_readahead_split),
+	    cmocka_unit_test(test_readahead_split_small_pieces),
 	    cmocka_unit_test(test_readahead_split_columns),
 	    cmocka_unit_test(test_readahead_split_fallback),
 	};
