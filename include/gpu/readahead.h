@@ -31,7 +31,8 @@ struct gpu_readahead *gpu_readahead_start(struct gpu_reader *rd);
  * piece_lines lines (0: the default, 1,536; tests cut smaller). The rows
  * come in the file's order with the values, rejects and lines that rd
  * would give. Otherwise as gpu_readahead_start(rd). rd is not read; it
- * belongs to the threads until gpu_readahead_stop() all the same.
+ * belongs to the threads until gpu_readahead_stop() all the same, and
+ * source and opts' strings must last until then too.
  */
 struct gpu_readahead *gpu_readahead_start_split(
     struct gpu_reader *rd, FILE *fp, off_t start, const char *source,

@@ -105,7 +105,6 @@ struct gpu_readahead {
 	size_t pos;
 
 	/* Split mode. */
-	bool split;
 	int fd;
 	char *head; /* the bytes before the first row */
 	size_t head_len;
@@ -123,7 +122,7 @@ struct gpu_readahead {
 	off_t first;		  /* where the header starts */
 	off_t next;		  /* where the next piece starts */
 	long next_lines;
-	char *scan; /* PIECE bytes: where a piece is cut */
+	char *scan; /* SCAN bytes: where a piece is cut */
 };
 
 static struct gpu_str *
@@ -642,7 +641,6 @@ gpu_readahead_start_split(struct gpu_reader *rd, FILE *fp, off_t start,
 		return gpu_readahead_start(rd);
 	if ((ra = ra_new()) == NULL)
 		return NULL;
-	ra->split = true;
 	ra->fd = fileno(fp);
 	ra->source = source;
 	ra->opts = *opts;
