@@ -27,6 +27,16 @@ gpu_num_parse_i64(const char *s, size_t len, int64_t *out)
 	}
 	if (i == len)
 		return -1;
+	if (len - i <= 18) {
+		/* At most 18 digits: below 10^18, no overflow to check. */
+		for (; i < len; i++) {
+			if (!is_digit(s[i]))
+				return -1;
+			v = v * 10 + (unsigned)(s[i] - '0');
+		}
+		*out = neg ? -(int64_t)v : (int64_t)v;
+		return 0;
+	}
 	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
 	for (; i < len; i++) {
 		unsigned d;

@@ -187,7 +187,7 @@ check_text(int fid, struct gpu_str v)
 	return NULL;
 }
 
-static bool
+static inline bool
 is_absent(const char *p, size_t n)
 {
 	static const struct gpu_str na[] = {
