@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* gpuagg's output: an aggregate's groups, ordered, as CSV, JSON or a table. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -336,12 +337,34 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 	gpu_writer_end_row(w);
 }
 
+/*
+ * A bucket's groups copied for the writer thread: the groups, pointers to
+ * them in output order, and their strings.
+ */
+struct batch {
+	struct gpu_group *grp;
+	const struct gpu_group **ptr;
+	size_t n, cap;
+	char *text;
+	size_t text_cap;
+};
+
+#define NBATCH 2 /* one written while the next is filled */
+
 struct agg_out {
 	struct gpu_writer *w;
 	struct gpu_agg_query q;
 	unsigned metrics;
 	bool table;
 	struct label lb;
+	/* agg_out_thread(): the groups are written on a thread of their own. */
+	bool threaded;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct batch b[NBATCH];
+	size_t filled, taken; /* batches handed over, batches written */
+	bool done;	      /* no batch comes after those handed over */
 };
 
 struct agg_out *
@@ -363,11 +386,151 @@ agg_out_new(const struct gpu_agg_query *q, FILE *fp, enum gpu_ofmt fmt,
 	return o;
 }
 
-void
-agg_out_groups(struct agg_out *o, const struct gpu_group *const *g, size_t n)
+static void
+write_groups(struct agg_out *o, const struct gpu_group *const *g, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		write_group(o->w, &o->q, g[i], o->metrics, o->table, &o->lb);
+}
+
+static void *
+writer(void *arg)
+{
+	struct agg_out *o = arg;
+
+	pthread_mutex_lock(&o->mu);
+	for (;;) {
+		struct batch *b;
+
+		while (o->filled == o->taken && !o->done)
+			pthread_cond_wait(&o->cv, &o->mu);
+		if (o->filled == o->taken)
+			break;
+		b = &o->b[o->taken % NBATCH];
+		pthread_mutex_unlock(&o->mu);
+		write_groups(o, b->ptr, b->n);
+		pthread_mutex_lock(&o->mu);
+		o->taken++;
+		pthread_cond_broadcast(&o->cv);
+	}
+	pthread_mutex_unlock(&o->mu);
+	return NULL;
+}
+
+void
+agg_out_thread(struct agg_out *o)
+{
+	if (pthread_mutex_init(&o->mu, NULL) != 0)
+		return;
+	if (pthread_cond_init(&o->cv, NULL) != 0) {
+		pthread_mutex_destroy(&o->mu);
+		return;
+	}
+	if (pthread_create(&o->th, NULL, writer, o) != 0) {
+		pthread_cond_destroy(&o->cv);
+		pthread_mutex_destroy(&o->mu);
+		return;
+	}
+	o->threaded = true;
+}
+
+/* Copy s into b's text at *off; the copy, or NULL for NULL. */
+static const char *
+copy_str(struct batch *b, size_t *off, const char *s)
+{
+	size_t n;
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	d = b->text + *off;
+	memcpy(d, s, n);
+	*off += n;
+	return d;
+}
+
+static size_t
+str_size(const char *s)
+{
+	return s != NULL ? strlen(s) + 1 : 0;
+}
+
+/* Copy g[0..n) and their strings into b. */
+static void
+fill_batch(struct batch *b, const struct gpu_group *const *g, size_t n)
+{
+	size_t need = 0, off = 0;
+
+	for (size_t i = 0; i < n; i++)
+		need += str_size(g[i]->node) + str_size(g[i]->job_id) +
+			str_size(g[i]->user) + str_size(g[i]->project) +
+			str_size(g[i]->model) + str_size(g[i]->profile);
+	if (n > b->cap) {
+		b->cap = n;
+		b->grp = gpu_xreallocarray(b->grp, n, sizeof(*b->grp));
+		b->ptr = gpu_xreallocarray(b->ptr, n, sizeof(*b->ptr));
+	}
+	if (need > b->text_cap) {
+		b->text_cap = need;
+		free(b->text);
+		b->text = gpu_xmalloc(need);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct gpu_group *d = &b->grp[i];
+
+		*d = *g[i];
+		d->node = copy_str(b, &off, g[i]->node);
+		d->job_id = copy_str(b, &off, g[i]->job_id);
+		d->user = copy_str(b, &off, g[i]->user);
+		d->project = copy_str(b, &off, g[i]->project);
+		d->model = copy_str(b, &off, g[i]->model);
+		d->profile = copy_str(b, &off, g[i]->profile);
+		b->ptr[i] = d;
+	}
+	b->n = n;
+}
+
+void
+agg_out_groups(struct agg_out *o, const struct gpu_group *const *g, size_t n)
+{
+	struct batch *b;
+
+	if (!o->threaded) {
+		write_groups(o, g, n);
+		return;
+	}
+	pthread_mutex_lock(&o->mu);
+	while (o->filled - o->taken == NBATCH)
+		pthread_cond_wait(&o->cv, &o->mu);
+	b = &o->b[o->filled % NBATCH];
+	pthread_mutex_unlock(&o->mu);
+	fill_batch(b, g, n);
+	pthread_mutex_lock(&o->mu);
+	o->filled++;
+	pthread_cond_broadcast(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+}
+
+/* Let the writer thread write what it was given, and end it. */
+static void
+join(struct agg_out *o)
+{
+	if (!o->threaded)
+		return;
+	pthread_mutex_lock(&o->mu);
+	o->done = true;
+	pthread_cond_broadcast(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+	pthread_join(o->th, NULL);
+	pthread_cond_destroy(&o->cv);
+	pthread_mutex_destroy(&o->mu);
+	o->threaded = false;
+	for (int i = 0; i < NBATCH; i++) {
+		free(o->b[i].grp);
+		free(o->b[i].ptr);
+		free(o->b[i].text);
+	}
 }
 
 void
@@ -375,6 +538,7 @@ agg_out_free(struct agg_out *o)
 {
 	if (o == NULL)
 		return;
+	join(o);
 	gpu_writer_free(o->w);
 	free(o);
 }
@@ -382,8 +546,10 @@ agg_out_free(struct agg_out *o)
 int
 agg_out_finish(struct agg_out *o)
 {
-	int rc = gpu_writer_finish(o->w);
+	int rc;
 
+	join(o);
+	rc = gpu_writer_finish(o->w);
 	agg_out_free(o);
 	return rc;
 }

@@ -861,6 +861,8 @@ stream_db(const struct opts *o)
 	gpu_outfile_hold(&of);
 	s.out = agg_out_new(&o->q, of.fp, o->fmt, o->metrics, table_width(o),
 			    o->csv_safe);
+	/* Formatting runs beside the query (a third of an hourly query). */
+	agg_out_thread(s.out);
 	status = each_and_close(o, db, write_bucket, &s);
 	free(s.g);
 	if (status != GPU_EXIT_OK) {
