@@ -195,7 +195,9 @@ for size in $sizes; do
 			"sqlite3 '$w/p.db' -cmd '.mode csv' '.import --skip 1 $csv samples'"
 		[ -n "$duck" ] && measure ingest duckdb "rm -f '$w'/d.duckdb*" \
 			"$duck '$w/d.duckdb' '$w/ingest.sql'"
-		# What starting the peers costs before any work (a floor).
+		# What starting the peers costs before any work (a floor), and
+		# what the timing itself costs every command (date, time, sh).
+		measure startup harness : "true"
 		[ -n "$duck" ] && measure startup duckdb : "$duck :memory: '$w/floor.sql'"
 		[ -n "$py" ] && measure startup pandas : "$py -c 'import pandas'"
 		run=$((run + 1))
