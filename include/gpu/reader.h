@@ -95,8 +95,10 @@ const char *gpu_reader_unknown(const struct gpu_reader *r);
 /*
  * Whether r's rows after its header may be read in pieces by readers of
  * their own over the same header (gpu_readahead_start_split()): CSV (each
- * row then ends at a line end outside quotes), and no time zone set (its
- * cache is not shared between threads).
+ * row then ends at a line end outside quotes) with a header (a reader
+ * opened over a piece of headerless input would check the piece's first
+ * bytes as the start of an input: empty, a BOM, dcgmi's report), and no
+ * time zone set (its cache is not shared between threads).
  */
 bool gpu_reader_splittable(const struct gpu_reader *r);
 

@@ -98,7 +98,7 @@ struct gpu_readahead {
 	pthread_mutex_t mu;
 	bool stop;
 	int nw;
-	struct worker w[MAX_THREADS];
+	struct worker *w; /* nw of them */
 	/* The caller's side: the block being read and the next row of it. */
 	int cur_w;
 	struct block *cur;
@@ -113,7 +113,7 @@ struct gpu_readahead {
 	const char *source;
 	struct gpu_reader_opts opts;
 	pthread_mutex_t cut_mu;
-	pthread_cond_t cut_cv;	  /* a thread took its piece, or stop */
+	pthread_cond_t cut_cv; /* a thread took its piece, or stop */
 	bool cut_stop;
 	long want[MAX_THREADS];	  /* the piece each thread takes next */
 	struct piece slot[SLOTS]; /* piece k in slot k % SLOTS */
@@ -506,13 +506,16 @@ run_pieces(void *arg)
 	}
 }
 
+/* A read-ahead of nw threads, none started yet. */
 static struct gpu_readahead *
-ra_new(void)
+ra_new(int nw)
 {
 	struct gpu_readahead *ra = gpu_xcalloc(1, sizeof(*ra));
 	int i;
 
 	ra->fd = -1;
+	ra->nw = nw;
+	ra->w = gpu_xcalloc((size_t)nw, sizeof(*ra->w));
 	if (pthread_mutex_init(&ra->mu, NULL) != 0)
 		goto fail_mu;
 	if (pthread_mutex_init(&ra->cut_mu, NULL) != 0)
@@ -521,7 +524,7 @@ ra_new(void)
 		pthread_mutex_destroy(&ra->cut_mu);
 		goto fail_cut;
 	}
-	for (i = 0; i < MAX_THREADS; i++) {
+	for (i = 0; i < nw; i++) {
 		struct worker *w = &ra->w[i];
 
 		if (pthread_cond_init(&w->room, NULL) != 0)
@@ -547,6 +550,7 @@ fail_cv:
 fail_cut:
 	pthread_mutex_destroy(&ra->mu);
 fail_mu:
+	free(ra->w);
 	free(ra);
 	return NULL;
 }
@@ -567,7 +571,7 @@ ra_free(struct gpu_readahead *ra)
 	for (int i = 0; i < ra->nw; i++)
 		if (ra->w[i].started)
 			pthread_join(ra->w[i].th, NULL);
-	for (int i = 0; i < MAX_THREADS; i++) {
+	for (int i = 0; i < ra->nw; i++) {
 		pthread_cond_destroy(&ra->w[i].room);
 		pthread_cond_destroy(&ra->w[i].data);
 		for (int j = 0; j < RA_BLOCKS; j++)
@@ -580,17 +584,17 @@ ra_free(struct gpu_readahead *ra)
 	pthread_mutex_destroy(&ra->mu);
 	free(ra->head);
 	free(ra->scan);
+	free(ra->w);
 	free(ra);
 }
 
 struct gpu_readahead *
 gpu_readahead_start(struct gpu_reader *rd)
 {
-	struct gpu_readahead *ra = ra_new();
+	struct gpu_readahead *ra = ra_new(1);
 
 	if (ra == NULL)
 		return NULL;
-	ra->nw = 1;
 	ra->w[0].rd = rd;
 	if (pthread_create(&ra->w[0].th, NULL, run, &ra->w[0]) != 0) {
 		ra_free(ra);
@@ -639,7 +643,7 @@ gpu_readahead_start_split(struct gpu_reader *rd, FILE *fp, off_t start,
 	if (threads < 2 || !gpu_reader_splittable(rd) || start < 0 ||
 	    head < 0 || fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode))
 		return gpu_readahead_start(rd);
-	if ((ra = ra_new()) == NULL)
+	if ((ra = ra_new(threads)) == NULL)
 		return NULL;
 	ra->fd = fileno(fp);
 	ra->source = source;
@@ -659,7 +663,6 @@ gpu_readahead_start_split(struct gpu_reader *rd, FILE *fp, off_t start,
 	for (size_t i = 0; i < ra->head_len; i++)
 		ra->head_lines += ra->head[i] == '\n';
 	/* Piece k belongs to thread k % nw: all start, or none reads. */
-	ra->nw = threads;
 	for (int i = 0; i < threads; i++)
 		ra->want[i] = i;
 	for (int i = 0; i < threads; i++) {

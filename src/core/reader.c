@@ -710,7 +710,8 @@ bool
 gpu_reader_splittable(const struct gpu_reader *r)
 {
 	return r->prom == NULL && !r->jsonl && r->tz == NULL &&
-	       gpu_table_format(r->t) == GPU_FMT_CSV;
+	       gpu_table_format(r->t) == GPU_FMT_CSV &&
+	       gpu_table_header_line(r->t) > 0;
 }
 
 const char *

@@ -3,8 +3,8 @@
  * The split reader against the plain one: the input, written to a file,
  * is read by gpu_reader_next() and by gpu_readahead_start_split() in tiny
  * pieces on several threads (the first byte picks 2 to 4 threads, 1 to 4
- * lines a piece and --node); every row, line, reject and error must be
- * the same.
+ * lines a piece, --node and --columns); every row, line, reject and error
+ * must be the same.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -83,6 +83,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ro.format = GPU_FMT_CSV;
 	if (data[0] & 0x40)
 		ro.node = "fuzz-node";
+	if (data[0] & 0x80) /* headerless: read by one thread */
+		ro.columns = "timestamp,node,gpu,util_pct,mem_used_mib,"
+			     "mem_total_mib,job_id";
 	fa = fopen(path, "rb");
 	fb = fopen(path, "rb");
 	if (fa == NULL || fb == NULL)
