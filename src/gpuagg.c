@@ -600,17 +600,7 @@ read_input(const char *name, const struct opts *o, struct feed *f,
 	start = ftello(fp);
 	if ((rc = gpu_reader_open(fp, src, &ropts, &r, &err)) != 0) {
 		/* What the input lacks, and how to give it. */
-		const char *hint = rc == GPU_READER_NO_NODE   ? "--node NAME"
-				   : rc == GPU_READER_NO_TIME ? "--at TIME"
-							      : NULL;
-		char msg[sizeof(err.msg)];
-
-		if (hint != NULL && snprintf(msg, sizeof(msg),
-					     "%s (use %s for input without "
-					     "one)",
-					     err.msg, hint) < (int)sizeof(msg))
-			memcpy(err.msg, msg, sizeof(msg));
-		gpu_msg_err(&err);
+		gpu_msg_err_hint(&err, gpu_reader_open_hint(rc));
 		r = NULL;
 		rc = -1;
 		goto out;

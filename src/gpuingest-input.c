@@ -213,17 +213,11 @@ ingest_close_input(struct input *in)
 void
 ingest_open_failed(int rc, bool jobs, const struct gpu_err *err)
 {
-	const char *hint = NULL;
-	struct gpu_err e = *err;
+	const char *hint = gpu_reader_open_hint(rc);
 
-	if (jobs && rc == GPU_JOBS_NO_HEADER)
-		hint = "sacct output without a header needs --columns";
-	else if (!jobs && rc == GPU_READER_NO_NODE)
-		hint = "use --node NAME for input without one";
-	else if (!jobs && rc == GPU_READER_NO_TIME)
-		hint = "use --at TIME for input without one";
-	if (hint != NULL && snprintf(e.msg, sizeof(e.msg), "%s (%s)", err->msg,
-				     hint) >= (int)sizeof(e.msg))
-		e = *err; /* too long for the hint: the fact alone */
-	gpu_msg_err(&e);
+	if (jobs)
+		hint = rc == GPU_JOBS_NO_HEADER
+			   ? "sacct output without a header needs --columns"
+			   : NULL;
+	gpu_msg_err_hint(err, hint);
 }

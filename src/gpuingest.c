@@ -206,8 +206,7 @@ set_opt(void *ctx, int c, const char *arg)
 		o->has_at = true;
 		break;
 	case OPT_MAX_REJECT:
-		/* Exact: the limit is compared in integers (check_rejects()).
-		 */
+		/* Exact: compared in integers (check_rejects()). */
 		if (gpu_num_parse_micro(arg, strlen(arg),
 					&o->max_reject_micro) != 0 ||
 		    o->max_reject_micro < 0 ||

@@ -167,6 +167,7 @@ findings(FILE *fp, const struct jgpu *gp, size_t k, const struct gpu_sums *t,
 	size_t low = 0;
 	int64_t peak = -1;
 	double idle_share;
+	bool small_mem;
 
 	for (size_t i = 0; i < k; i++) {
 		if (util_pct(&gp[i].sums) < lim->low_util_pct)
@@ -191,7 +192,8 @@ findings(FILE *fp, const struct jgpu *gp, size_t k, const struct gpu_sums *t,
 			"utilization)%s",
 			mk->post);
 	}
-	if (peak >= 0 && (double)peak / 1024.0 < lim->small_mem_gb) {
+	small_mem = peak >= 0 && (double)peak / 1024.0 < lim->small_mem_gb;
+	if (small_mem) {
 		fprintf(fp, "%speak memory ", mk->pre);
 		fmt_num(fp, (double)peak / 1024.0);
 		fputs(" GiB, below ", fp);
@@ -199,8 +201,7 @@ findings(FILE *fp, const struct jgpu *gp, size_t k, const struct gpu_sums *t,
 		fprintf(fp, " GiB: a smaller GPU or a MIG slice would do%s",
 			mk->post);
 	}
-	if (low == 0 && idle_share < lim->idle_share_pct &&
-	    !(peak >= 0 && (double)peak / 1024.0 < lim->small_mem_gb))
+	if (low == 0 && idle_share < lim->idle_share_pct && !small_mem)
 		fprintf(fp, "%snone: the GPUs were used as allocated%s",
 			mk->pre, mk->post);
 }

@@ -58,8 +58,8 @@ int report_write_page(FILE *fp, const struct gpu_buf *json, int refresh_s);
 struct report_job_limits {
 	double low_util_pct;   /* a GPU below this utilization is unused */
 	double idle_share_pct; /* idle share of the allocation worth a word */
-	double
-	    small_mem_gb; /* peak memory below this (GiB) fits a smaller GPU */
+	/* Peak memory below this (GiB) fits a smaller GPU. */
+	double small_mem_gb;
 };
 
 /*

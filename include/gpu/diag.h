@@ -51,6 +51,9 @@ void gpu_msg_at(const char *source, long line, const char *fmt, ...)
 /* Print an error record as gpu_msg_at() would. */
 void gpu_msg_err(const struct gpu_err *err);
 
+/* The same with " (hint)" after the message, when it fits (NULL: none). */
+void gpu_msg_err_hint(const struct gpu_err *err, const char *hint);
+
 /*
  * Report a usage error (STYLE.md): "PROG: message", then usage (the
  * synopsis, ending in a newline), then "Try 'PROG --help' for more

@@ -52,6 +52,12 @@ int gpu_reader_open(FILE *fp, const char *source,
 		    struct gpu_err *err);
 
 /*
+ * How to give what gpu_reader_open()'s code rc says the input lacks
+ * ("use --node NAME for input without one"), or NULL.
+ */
+const char *gpu_reader_open_hint(int rc);
+
+/*
  * Check a node name as opts.node takes it (not empty, no control
  * characters, valid UTF-8, at most 128 bytes), so that a tool can refuse
  * a bad --node before reading any input. Returns 0, or -1 with err

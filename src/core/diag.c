@@ -126,6 +126,17 @@ gpu_msg_err(const struct gpu_err *err)
 		gpu_msg_at(err->source, err->line, "%s", err->msg);
 }
 
+void
+gpu_msg_err_hint(const struct gpu_err *err, const char *hint)
+{
+	struct gpu_err e = *err;
+
+	if (hint != NULL && snprintf(e.msg, sizeof(e.msg), "%s (%s)", err->msg,
+				     hint) >= (int)sizeof(e.msg))
+		e = *err; /* too long for the hint: the fact alone */
+	gpu_msg_err(&e);
+}
+
 int
 gpu_usage_error(const char *usage, const char *fmt, ...)
 {

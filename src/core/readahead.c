@@ -27,7 +27,8 @@
  * text may still grow and turned into pointers when the row is taken.
  *
  * Split mode (gpu_readahead_start_split()): the rows after the header are
- * cut into pieces of about PIECE bytes, each ending at a line end; piece k
+ * cut into pieces of at most PIECE_LINES lines, each ending at a line end
+ * within SCAN bytes of its start; piece k
  * goes to thread k % nw, which reads it with a reader of its own over the
  * header and the piece, and its rows' lines are moved by the lines of the
  * pieces before it. A row of CSV ends at a line end unless a quoted field
@@ -285,6 +286,30 @@ struct stream {
 	off_t pos;
 };
 
+/*
+ * Up to n bytes of fd at off into buf, fewer only at the end of the file:
+ * the count, or -1 (errno set).
+ */
+static ssize_t
+pread_full(int fd, void *buf, size_t n, off_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t k =
+		    pread(fd, (char *)buf + got, n - got, off + (off_t)got);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		if (k == 0)
+			break;
+		got += (size_t)k;
+	}
+	return (ssize_t)got;
+}
+
 static ssize_t
 stream_read(void *cookie, char *buf, size_t size)
 {
@@ -300,9 +325,7 @@ stream_read(void *cookie, char *buf, size_t size)
 		st->head_pos += k;
 		return (ssize_t)k;
 	}
-	do
-		n = pread(st->ra->fd, buf, size, st->pos);
-	while (n < 0 && errno == EINTR);
+	n = pread_full(st->ra->fd, buf, size, st->pos);
 	if (n > 0)
 		st->pos += n;
 	return n;
@@ -322,9 +345,7 @@ cut_to(struct gpu_readahead *ra, long k)
 		ssize_t n;
 		long lines = 0;
 
-		do
-			n = pread(ra->fd, ra->scan, SCAN, ra->next);
-		while (n < 0 && errno == EINTR);
+		n = pread_full(ra->fd, ra->scan, SCAN, ra->next);
 		pc->start = ra->next;
 		pc->lines = ra->next_lines;
 		pc->end = -1;
@@ -367,17 +388,15 @@ open_piece(struct worker *w, struct stream *st, const struct piece *pc,
 	struct gpu_reader *rd = NULL;
 
 	if (pc->end >= 0) {
-		/* The header and the piece in memory: one pread(). */
+		/* The header and the piece in memory, read at once. */
 		size_t len = (size_t)(pc->end - pc->start);
 		ssize_t n;
 
 		gpu_buf_reset(&w->piece);
 		gpu_buf_add(&w->piece, ra->head, ra->head_len);
 		gpu_buf_grow(&w->piece, len);
-		do
-			n = pread(ra->fd, w->piece.data + ra->head_len, len,
-				  pc->start);
-		while (n < 0 && errno == EINTR);
+		n = pread_full(ra->fd, w->piece.data + ra->head_len, len,
+			       pc->start);
 		if (n != (ssize_t)len) {
 			gpu_err_at(err, ra->source,
 				   ra->head_lines + pc->lines + 1,
@@ -390,13 +409,12 @@ open_piece(struct worker *w, struct stream *st, const struct piece *pc,
 		st->ra = ra;
 		st->head_pos = 0;
 		st->pos = pc->start;
-		*fp = fopencookie(st, "r", io);
-	}
-	if (*fp != NULL && pc->end < 0) {
-		/* glibc takes a size only with a buffer. */
-		if (w->iobuf == NULL)
-			w->iobuf = gpu_xmalloc(CHUNK);
-		setvbuf(*fp, w->iobuf, _IOFBF, CHUNK);
+		/* Read in CHUNKs: glibc takes a size only with a buffer. */
+		if ((*fp = fopencookie(st, "r", io)) != NULL) {
+			if (w->iobuf == NULL)
+				w->iobuf = gpu_xmalloc(CHUNK);
+			setvbuf(*fp, w->iobuf, _IOFBF, CHUNK);
+		}
 	}
 	if (*fp == NULL) {
 		gpu_err_at(err, ra->source, ra->head_lines + pc->lines + 1,
@@ -609,18 +627,10 @@ static char *
 read_at(int fd, off_t start, size_t n)
 {
 	char *p = gpu_xmalloc(n + 1);
-	size_t got = 0;
 
-	while (got < n) {
-		ssize_t k = pread(fd, p + got, n - got, start + (off_t)got);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			free(p);
-			return NULL;
-		}
-		got += (size_t)k;
+	if (pread_full(fd, p, n, start) != (ssize_t)n) {
+		free(p);
+		return NULL;
 	}
 	return p;
 }

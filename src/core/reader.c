@@ -648,6 +648,16 @@ fail:
 	return rc;
 }
 
+const char *
+gpu_reader_open_hint(int rc)
+{
+	if (rc == GPU_READER_NO_NODE)
+		return "use --node NAME for input without one";
+	if (rc == GPU_READER_NO_TIME)
+		return "use --at TIME for input without one";
+	return NULL;
+}
+
 struct gpu_reader *
 gpu_reader_new(FILE *fp, const char *source, const struct gpu_reader_opts *opts,
 	       struct gpu_err *err)
