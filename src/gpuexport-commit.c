@@ -1092,6 +1092,14 @@ export_data(struct run *r, struct gpu_err *err)
 	size_t i;
 	int rc = -1;
 
+	/*
+	 * Frames of this run's state in the WAL would keep the readers off
+	 * the table's pages (gpu/pages.h): copy them into the file first,
+	 * as far as other readers let a checkpoint that never waits.
+	 */
+	if (r->t->page_table != NULL)
+		sqlite3_wal_checkpoint_v2(
+		    r->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	/* The bills are computed by db alone. */
 	if (exp_readers_begin(r->db, r->t->sql != NULL ? r->o->threads : 1,
 			      r->o->lock_timeout_ms, &r->readers, &r->nreaders,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* gpuexport: the exported tables, their Iceberg schemas and row sources. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,13 @@ static const unsigned char fact_kinds[] = {
 	" power_w, temp_c, @JOB_SRC@, mig, profile_key, share28"               \
 	" FROM gpu_usage_fact_rows"                                            \
 	" WHERE ts_ms >= ?1 AND ts_ms < ?2"
+
+/* FACT_COLS' columns, as gpu_usage_fact_rows names them. */
+static const char *const fact_page_cols[] = {
+    "ts_ms",	     "node_id",	    "gpu",	"util_pct",    "mem_used_mib",
+    "mem_total_mib", "job_key",	    "user_key", "project_key", "model_key",
+    "interval_s",    "ingest_id",   "power_w",	"temp_c",      "job_src",
+    "mig",	     "profile_key", "share28"};
 
 static const struct lake_field hourly_fields[] = {
     {"hour_start", 1, LAKE_TIMESTAMPTZ, true},
@@ -156,7 +164,10 @@ const struct exp_table exp_tables[] = {
      NULL,
      "SELECT DISTINCT ts_ms / 86400000 FROM gpu_usage_fact_rows"
      " WHERE ts_ms >= ?1 AND ts_ms < ?2",
-     false},
+     false,
+     "gpu_usage_fact_rows",
+     fact_page_cols,
+     "ingest_id"},
     {"hourly",
      {hourly_fields, sizeof(hourly_fields) / sizeof(hourly_fields[0]), 1,
       false},
@@ -169,7 +180,10 @@ const struct exp_table exp_tables[] = {
      " day_ms < ?2 ORDER BY day_ms," SUMS_ORDER,
      "SELECT DISTINCT day_ms / 86400000 FROM usage_daily"
      " WHERE day_ms >= ?1 AND day_ms < ?2",
-     false},
+     false,
+     NULL,
+     NULL,
+     NULL},
     {"jobs",
      {job_fields, sizeof(job_fields) / sizeof(job_fields[0]), 0, false},
      EXP_BY_DIGEST,
@@ -178,7 +192,10 @@ const struct exp_table exp_tables[] = {
      NULL,
      JOBS_SQL,
      NULL,
-     false},
+     false,
+     NULL,
+     NULL,
+     NULL},
     {"bills",
      {bill_fields, sizeof(bill_fields) / sizeof(bill_fields[0]), 2, true},
      EXP_BY_DIGEST,
@@ -189,7 +206,10 @@ const struct exp_table exp_tables[] = {
      "SELECT DISTINCT " MONTH_OF(
 	 "day_ms") " FROM usage_daily"
 		   " WHERE day_ms >= ?1 AND day_ms < ?2",
-     true},
+     true,
+     NULL,
+     NULL,
+     NULL},
 };
 const size_t exp_ntables = sizeof(exp_tables) / sizeof(exp_tables[0]);
 
@@ -405,6 +425,98 @@ by_function(struct exp_source *src, sqlite3 *db, struct gpu_buf *sql)
 	return 0;
 }
 
+/* How the sources closed since exp_pages_taken() read rows (gpuexport -v). */
+static _Atomic uint64_t tally_rows;
+static const char *_Atomic tally_why;
+
+static void
+pages_tally(const struct exp_source *src)
+{
+	const char *none = NULL;
+
+	tally_rows += src->page_rows;
+	if (src->why != NULL)
+		atomic_compare_exchange_strong(&tally_why, &none, src->why);
+}
+
+uint64_t
+exp_pages_taken(const char **why)
+{
+	*why = atomic_exchange(&tally_why, NULL);
+	return atomic_exchange(&tally_rows, 0);
+}
+
+static void
+pages_close(struct exp_source *src)
+{
+	gpu_pages_close(src->pages);
+	free(src->pv);
+	free(src->fmap);
+	src->pages = NULL;
+	src->pv = NULL;
+	src->fmap = NULL;
+}
+
+/* Whether reading the tables' pages is allowed ($GPUUSAGE_EXPORT_PAGES). */
+static bool
+pages_allowed(void)
+{
+	const char *e = getenv("GPUUSAGE_EXPORT_PAGES");
+
+	return e == NULL || strcmp(e, "0") != 0;
+}
+
+/*
+ * Read src's rows from its table's pages when it can (gpu/pages.h): the
+ * table's stored columns read as the statement would, each in its own
+ * way; a value of another type than the column's makes the source go on
+ * with its statement.
+ */
+static void
+pages_open(struct exp_source *src, sqlite3 *db, int32_t day, bool new_only,
+	   int64_t watermark)
+{
+	const struct exp_table *t = src->t;
+	size_t i, n = t->schema.nfields;
+
+	if (t->page_table == NULL)
+		return;
+	src->why = "GPUUSAGE_EXPORT_PAGES=0";
+	if (!pages_allowed())
+		return;
+	src->pages = gpu_pages_open(db, t->page_table, &src->why);
+	if (src->pages == NULL)
+		return;
+	src->why = NULL;
+	src->fmap = gpu_xcalloc(n, sizeof(*src->fmap));
+	for (i = 0; i < n; i++) {
+		src->fmap[i] = gpu_pages_field(src->pages, t->page_cols[i]);
+		if (src->fmap[i] < 0 &&
+		    (strcmp(t->page_cols[i], "job_src") != 0 ||
+		     src->has_job_src))
+			goto refuse;
+	}
+	src->new_field = gpu_pages_field(src->pages, t->page_new);
+	if (src->new_field < 0 || src->fmap[0] != 0)
+		goto refuse;
+	src->pv = gpu_xcalloc(gpu_pages_nfields(src->pages), sizeof(*src->pv));
+	src->new_only = new_only;
+	src->watermark = watermark;
+	if (day == EXP_NO_DAY) {
+		src->lo = INT64_MIN;
+		src->hi = INT64_MAX;
+	} else {
+		src->lo = (int64_t)day * DAY_MS;
+		src->hi = ((int64_t)day + 1) * DAY_MS;
+	}
+	if (gpu_pages_seek(src->pages, src->lo) != 0)
+		goto refuse;
+	return;
+refuse:
+	src->why = "columns the export does not know";
+	pages_close(src);
+}
+
 int
 exp_source_open(struct exp_source *src, sqlite3 *db, const struct exp_table *t,
 		const struct exp_dims *dims, int32_t day, bool digest,
@@ -461,6 +573,8 @@ exp_source_open(struct exp_source *src, sqlite3 *db, const struct exp_table *t,
 	src->ops = gpu_xcalloc(t->schema.nfields, sizeof(*src->ops));
 	for (i = 0; i < t->schema.nfields; i++)
 		src->ops[i] = (unsigned char)col_op(t, i);
+	if (!digest)
+		pages_open(src, db, day, new_only, watermark);
 	return 0;
 }
 
@@ -470,6 +584,14 @@ exp_source_range(struct exp_source *src, int64_t lo_ms, int64_t hi_ms)
 	sqlite3_reset(src->st);
 	sqlite3_bind_int64(src->st, 1, lo_ms);
 	sqlite3_bind_int64(src->st, 2, hi_ms);
+	if (src->pages == NULL)
+		return;
+	src->lo = lo_ms;
+	src->hi = hi_ms;
+	src->given = 0;
+	src->pages_end = false;
+	if (gpu_pages_seek(src->pages, lo_ms) != 0)
+		pages_close(src);
 }
 
 static const struct exp_name *
@@ -695,6 +817,161 @@ take_row(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	put_values(src, src->into, argv, 0, (size_t)argc);
 }
 
+/* An integer as sqlite3_value_int64() gives a REAL: clamped, truncated. */
+static int64_t
+real_int(double d)
+{
+	if (d <= (double)INT64_MIN)
+		return INT64_MIN;
+	if (d >= (double)INT64_MAX)
+		return INT64_MAX;
+	return (int64_t)d;
+}
+
+/* An integer column's value x as sqlite3_value_int64() gives it; -1: other. */
+static inline int
+pv_int(const struct gpu_pval *x, int64_t *v)
+{
+	if (x->type == GPU_PV_INT)
+		*v = x->i;
+	else if (x->type == GPU_PV_REAL)
+		*v = real_int(x->d);
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * Put the record's values (src->pv) at row o->r of o->cols as put_values()
+ * puts a statement's. Returns 0, or -1 for a value of a type it does not
+ * read this way (text in a number column, a blob).
+ */
+static int
+put_pvals(const struct exp_source *src, const struct exp_into *o)
+{
+	static const struct gpu_pval none = {GPU_PV_NULL, 0, 0, NULL, 0};
+	const struct exp_dims *dm = src->dims;
+	size_t r = o->r, k, n = src->t->schema.nfields;
+
+	for (k = 0; k < n; k++) {
+		const struct gpu_pval *x =
+		    src->fmap[k] < 0 ? &none : &src->pv[src->fmap[k]];
+		struct exp_col *c = &o->cols[k];
+		int64_t v;
+
+		if (src->ops[k] == OP_SHARE28) {
+			c->present[r] = 1;
+			if (x->type == GPU_PV_NULL)
+				c->d[r] = 1.0;
+			else if (x->type == GPU_PV_INT)
+				c->d[r] = (double)x->i / 28.0;
+			else if (x->type == GPU_PV_REAL)
+				c->d[r] = x->d / 28.0;
+			else
+				return -1;
+			continue;
+		}
+		c->present[r] = x->type != GPU_PV_NULL;
+		if (x->type == GPU_PV_NULL)
+			continue;
+		switch ((enum col_op)src->ops[k]) {
+		case OP_INT:
+			if (pv_int(x, &c->i[r]) != 0)
+				return -1;
+			break;
+		case OP_TS:
+			if (pv_int(x, &v) != 0)
+				return -1;
+			c->i[r] = v * 1000;
+			break;
+		case OP_DOUBLE:
+			if (x->type == GPU_PV_INT)
+				c->d[r] = (double)x->i;
+			else if (x->type == GPU_PV_REAL)
+				c->d[r] = x->d;
+			else
+				return -1;
+			break;
+		case OP_NODE:
+			if (pv_int(x, &v) != 0)
+				return -1;
+			put_name(c, r, dm->node, dm->nnode, v);
+			break;
+		case OP_NAME:
+			if (pv_int(x, &v) != 0)
+				return -1;
+			put_name(c, r, dm->name, dm->nname, v);
+			break;
+		case OP_JOB:
+			if (pv_int(x, &v) != 0)
+				return -1;
+			put_name(c, r, dm->job, dm->njob, v);
+			break;
+		case OP_MIG:
+			/* '' is none; else a number of at most 9 digits. */
+			if (x->type == GPU_PV_INT) {
+				c->i[r] = x->i;
+				break;
+			}
+			if (x->type != GPU_PV_TEXT || x->n > 9)
+				return -1;
+			c->present[r] = x->n != 0;
+			c->i[r] = 0;
+			for (size_t j = 0; j < x->n; j++) {
+				if (x->p[j] < '0' || x->p[j] > '9')
+					return -1;
+				c->i[r] = c->i[r] * 10 + (x->p[j] - '0');
+			}
+			break;
+		case OP_TEXT:
+		case OP_SHARE28:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The next row of src's range from its table's pages, into o: 1, 0 at the
+ * range's end, -1 when the pages cannot give it (read it by statement).
+ */
+static int
+pages_read(struct exp_source *src, const struct exp_into *o)
+{
+	while (!src->pages_end) {
+		int rc = gpu_pages_next(src->pages, src->pv);
+		int64_t ts, ingest;
+
+		if (rc <= 0) {
+			src->pages_end = rc == 0;
+			return rc;
+		}
+		/* The range and watermark compare integers only. */
+		if (src->pv[0].type != GPU_PV_INT)
+			return -1;
+		ts = src->pv[0].i;
+		if (ts >= src->hi) {
+			src->pages_end = true;
+			break;
+		}
+		if (ts < src->lo)
+			continue;
+		if (src->new_only) {
+			if (src->pv[src->new_field].type != GPU_PV_INT)
+				return -1;
+			ingest = src->pv[src->new_field].i;
+			if (ingest <= src->watermark)
+				continue;
+		}
+		if (put_pvals(src, o) != 0)
+			return -1;
+		src->given++;
+		src->page_rows++;
+		return 1;
+	}
+	return 0;
+}
+
 int
 exp_source_read_cols(struct exp_source *src, struct exp_col *cols, size_t r,
 		     struct gpu_buf *text, bool *copied, struct gpu_err *err)
@@ -708,6 +985,26 @@ exp_source_read_cols(struct exp_source *src, struct exp_col *cols, size_t r,
 		if (rc == 1)
 			scatter(src, cols, r, text, copied);
 		return rc;
+	}
+	if (src->pages != NULL) {
+		rc = pages_read(src, &o);
+		if (rc >= 0)
+			return rc;
+		/* Go on with the statement, after the rows already given. */
+		src->why = "a value of another type than its column's";
+		pages_close(src);
+		for (; src->given > 0; src->given--) {
+			src->into = &o;
+			rc = sqlite3_step(src->st);
+			src->into = NULL;
+			if (rc != SQLITE_ROW)
+				return gpu_err_set(
+				    err, "database error: %s",
+				    rc == SQLITE_DONE
+					? "fewer rows than read from pages"
+					: sqlite3_errmsg(
+					      sqlite3_db_handle(src->st)));
+		}
 	}
 	src->into = &o;
 	rc = sqlite3_step(src->st);
@@ -739,6 +1036,9 @@ exp_source_close(struct exp_source *src)
 		    NULL, NULL, NULL, NULL, NULL);
 	src->by_fn = false;
 	exp_bills_close(src);
+	pages_close(src);
+	if (src->t->page_table != NULL && src->st != NULL)
+		pages_tally(src);
 	free(src->vals);
 	free(src->ops);
 	src->st = NULL;

@@ -342,6 +342,16 @@ run(struct opts *o)
 		if (o->e.verbose)
 			gpu_msg("%s: %" PRIu64 " row%s exported", t->name, rows,
 				rows == 1 ? "" : "s");
+		if (o->e.verbose && t->page_table != NULL) {
+			const char *why;
+			uint64_t n = exp_pages_taken(&why);
+
+			gpu_msg("%s: %" PRIu64
+				" row%s read from the pages of %s%s%s%s",
+				t->name, n, n == 1 ? "" : "s", t->page_table,
+				why != NULL ? ", others by statement (" : "",
+				why != NULL ? why : "", why != NULL ? ")" : "");
+		}
 		if (o->e.expire &&
 		    exp_expire_table(db, &o->e, t, &expired, &err) != 0)
 			goto fail;

@@ -11,6 +11,7 @@
 #include "gpu/buf.h"
 #include "gpu/diag.h"
 #include "gpu/money.h"
+#include "gpu/pages.h"
 #include "lake/iceberg.h"
 #include "lake/parquet.h"
 
@@ -83,7 +84,28 @@ struct exp_source {
 	struct exp_into *into;
 	bool has_job_src;
 	struct exp_bills *bills; /* the bills table: rows computed, not read */
+	/*
+	 * Rows read from the table's pages (t->page_table) while pages is
+	 * open: each column's record field (-1: NULL), the range [lo, hi) of
+	 * the first key column, rows given since the range began. A page or
+	 * value the reader does not take closes it, and st goes on from there.
+	 */
+	struct gpu_pages *pages;
+	struct gpu_pval *pv;
+	int *fmap;
+	int new_field;
+	bool new_only, pages_end;
+	int64_t lo, hi, watermark;
+	size_t given;
+	uint64_t page_rows; /* rows given from the pages in all */
+	const char *why;    /* why not, or not throughout (static) */
 };
+
+/*
+ * Rows that the sources closed since the last call read from their
+ * table's pages, and why one did not, or not throughout (NULL: none).
+ */
+uint64_t exp_pages_taken(const char **why);
 
 /*
  * How new data is found: by watermark (facts: days of ingests newer than
@@ -112,6 +134,14 @@ struct exp_table {
 	const char *digest_sql; /* rows whose digest stands for the day */
 	const char *days_sql;	/* partition values with rows in [?1, ?2) */
 	bool on_request;	/* exported when named, not by "all" */
+	/*
+	 * The WITHOUT ROWID table whose pages sql reads, in its key order,
+	 * and its columns in sql's order ("job_src" NULL without it), with
+	 * sql_new's "ingest_id > ?3" on page_new; NULL: read by statement.
+	 */
+	const char *page_table;
+	const char *const *page_cols;
+	const char *page_new;
 };
 
 /* The tables, in export order, and their lookup by name (NULL: none). */

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A WITHOUT ROWID table's records read straight from its b-tree pages, in
+ * key order, without SQLite's virtual machine: for scans over every column
+ * of millions of rows (the lake export), where decoding each row through a
+ * statement costs several times what the rest of the work does.
+ *
+ * The pages are read through the connection's own file handle, inside its
+ * read transaction, and only when that transaction's snapshot is the
+ * database file itself: a rollback-journal database, or a WAL database
+ * whose WAL holds no frame. While the transaction lasts no checkpoint may
+ * copy later frames into the file, so the pages stay those of the
+ * snapshot. Anything else (frames in the WAL, a record that spills onto an
+ * overflow page, a page or record that is not what the file format
+ * allows) makes open or next refuse, and the caller reads the table with
+ * a statement instead.
+ */
+#ifndef GPU_PAGES_H
+#define GPU_PAGES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+/* The most fields a record may have here. */
+#define GPU_PAGES_MAXFIELDS 64
+
+enum gpu_pval_type {
+	GPU_PV_NULL,
+	GPU_PV_INT,
+	GPU_PV_REAL,
+	GPU_PV_TEXT,
+	GPU_PV_BLOB
+};
+
+/* One field of a record; p points into the page (until the next call). */
+struct gpu_pval {
+	enum gpu_pval_type type;
+	int64_t i;
+	double d;
+	const unsigned char *p;
+	size_t n;
+};
+
+struct gpu_pages;
+
+/*
+ * Open a cursor over table, a WITHOUT ROWID table of db's main database,
+ * which must be in a read transaction that lasts until gpu_pages_close().
+ * Returns NULL when its pages cannot be read this way, with *why (may be
+ * NULL) set to a static phrase that says why.
+ */
+struct gpu_pages *gpu_pages_open(sqlite3 *db, const char *table,
+				 const char **why);
+
+/* The record field that holds column (by its declared name), or -1. */
+int gpu_pages_field(const struct gpu_pages *pg, const char *column);
+
+/* How many fields a record has: the table's stored columns. */
+size_t gpu_pages_nfields(const struct gpu_pages *pg);
+
+/*
+ * Go to the first record whose first key field, an integer, is at least
+ * lo. Returns 0, or -1 when a page is not as expected.
+ */
+int gpu_pages_seek(struct gpu_pages *pg, int64_t lo);
+
+/*
+ * The next record in key order, its gpu_pages_nfields() fields decoded
+ * into v (a field added to the table after the record was written reads as
+ * NULL). Returns 1, 0 at the end, -1 when a page or record is not as
+ * expected (the cursor is then spent).
+ */
+int gpu_pages_next(struct gpu_pages *pg, struct gpu_pval *v);
+
+void gpu_pages_close(struct gpu_pages *pg);
+
+/*
+ * Decode the record at rec[0..n) into v[0..nfields): its fields, then NULL
+ * for those it lacks. Returns 0, or -1 when it is not a record of at most
+ * nfields fields. (For tests and fuzzing: gpu_pages_next() uses it.)
+ */
+int gpu_pages_record(const unsigned char *rec, size_t n, struct gpu_pval *v,
+		     size_t nfields);
+
+#endif

@@ -1,0 +1,601 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A WITHOUT ROWID table's records straight from its b-tree pages (see
+ * pages.h). The layout is SQLite's documented file format: an index b-tree
+ * whose interior pages (type 2) and leaf pages (type 10) both hold
+ * records, read in order as child 0, cell 0, child 1, ..., the right-most
+ * child.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/diag.h"
+#include "gpu/pages.h"
+
+#define MAXDEPTH 32
+#define PAGE_INTERIOR 0x02
+#define PAGE_LEAF 0x0a
+
+struct level {
+	unsigned char *buf;
+	uint64_t pgno; /* the page in buf (0: none) */
+	unsigned ncells;
+	unsigned hdr; /* 8 (leaf) or 12 (interior) */
+	bool leaf;
+	unsigned i; /* leaf: next cell; interior: next child */
+	bool emit;  /* interior: cell i - 1 is due before child i */
+};
+
+struct gpu_pages {
+	sqlite3_file *f;
+	uint32_t page_size, usable;
+	uint64_t npages;
+	uint32_t root;
+	size_t max_local; /* the largest record kept on its page */
+	size_t nfields;
+	char **names;
+	size_t need; /* fields every record must have (the key, defaults) */
+	uint64_t loads, max_loads;
+	struct level lv[MAXDEPTH];
+	int depth;
+};
+
+static inline uint32_t
+be16(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 8 | p[1];
+}
+
+static inline uint32_t
+be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A varint at p (before end): its length, or 0 when it runs past end. */
+static inline int
+varint(const unsigned char *p, const unsigned char *end, uint64_t *v)
+{
+	uint64_t x = 0;
+	int i;
+
+	if (p < end && p[0] < 0x80) {
+		*v = p[0];
+		return 1;
+	}
+	for (i = 0; i < 8; i++) {
+		if (p + i >= end)
+			return 0;
+		x = x << 7 | (p[i] & 0x7f);
+		if ((p[i] & 0x80) == 0) {
+			*v = x;
+			return i + 1;
+		}
+	}
+	if (p + 8 >= end)
+		return 0;
+	*v = x << 8 | p[8];
+	return 9;
+}
+
+int
+gpu_pages_record(const unsigned char *rec, size_t n, struct gpu_pval *v,
+		 size_t nfields)
+{
+	static const signed char len[12] = {0, 1, 2, 3, 4,  6,
+					    8, 8, 0, 0, -1, -1};
+	const unsigned char *end = rec + n, *h, *hend, *b;
+	uint64_t hsz;
+	size_t f = 0, k;
+	int w = varint(rec, end, &hsz);
+
+	if (w == 0 || hsz < (uint64_t)w || hsz > n)
+		return -1;
+	h = rec + w;
+	hend = rec + hsz;
+	b = hend;
+	for (; h < hend; f++) {
+		struct gpu_pval *x = &v[f];
+		uint64_t t;
+		size_t l;
+
+		if (h[0] < 0x80) {
+			t = *h++;
+		} else {
+			w = varint(h, hend, &t);
+			if (w == 0)
+				return -1;
+			h += w;
+		}
+		if (f >= nfields)
+			return -1;
+		if (t >= 12) {
+			l = (size_t)((t - 12) / 2);
+			if (l > (size_t)(end - b))
+				return -1;
+			x->type = (t & 1) != 0 ? GPU_PV_TEXT : GPU_PV_BLOB;
+			x->p = b;
+			x->n = l;
+			b += l;
+			continue;
+		}
+		if (len[t] < 0 || (size_t)len[t] > (size_t)(end - b))
+			return -1;
+		x->type = GPU_PV_INT;
+		switch (t) {
+		case 0:
+			x->type = GPU_PV_NULL;
+			break;
+		case 1:
+			x->i = (int8_t)b[0];
+			break;
+		case 2:
+			x->i = (int16_t)(uint16_t)(b[0] << 8 | b[1]);
+			break;
+		case 3:
+			x->i = (int32_t)((uint32_t)b[0] << 24 |
+					 (uint32_t)b[1] << 16 |
+					 (uint32_t)b[2] << 8) >>
+			       8;
+			break;
+		case 4:
+			x->i = (int32_t)be32(b);
+			break;
+		case 5:
+			x->i = (int64_t)((uint64_t)be32(b) << 32 |
+					 (uint64_t)be16(b + 4) << 16) >>
+			       16;
+			break;
+		case 6:
+			x->i = (int64_t)((uint64_t)be32(b) << 32 | be32(b + 4));
+			break;
+		case 7: {
+			uint64_t u = (uint64_t)be32(b) << 32 | be32(b + 4);
+
+			x->type = GPU_PV_REAL;
+			memcpy(&x->d, &u, sizeof(x->d));
+			break;
+		}
+		default: /* 8, 9: the integers 0 and 1 */
+			x->i = (int64_t)t - 8;
+			break;
+		}
+		b += len[t];
+	}
+	for (k = f; k < nfields; k++)
+		v[k].type = GPU_PV_NULL;
+	return (int)f;
+}
+
+/* The first field of a record: an integer, else -1. */
+static int
+key0(const unsigned char *rec, size_t n, int64_t *out)
+{
+	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
+
+	if (gpu_pages_record(rec, n, v, GPU_PAGES_MAXFIELDS) < 1 ||
+	    v[0].type != GPU_PV_INT)
+		return -1;
+	*out = v[0].i;
+	return 0;
+}
+
+/* Read page pgno into l. Returns 0, or -1 when it is not an index page. */
+static int
+load(struct gpu_pages *pg, struct level *l, uint64_t pgno)
+{
+	const struct sqlite3_io_methods *m = pg->f->pMethods;
+
+	if (pgno < 2 || pgno > pg->npages || ++pg->loads > pg->max_loads)
+		return -1;
+	/* The file holds one snapshot: a page read once stays as it is. */
+	if (l->pgno != pgno) {
+		l->pgno = 0;
+		if (m->xRead(pg->f, l->buf, (int)pg->page_size,
+			     (sqlite3_int64)((pgno - 1) * pg->page_size)) !=
+		    SQLITE_OK)
+			return -1;
+		l->pgno = pgno;
+	}
+	if (l->buf[0] == PAGE_LEAF)
+		l->hdr = 8;
+	else if (l->buf[0] == PAGE_INTERIOR)
+		l->hdr = 12;
+	else
+		return -1;
+	l->leaf = l->buf[0] == PAGE_LEAF;
+	l->ncells = be16(l->buf + 3);
+	l->i = 0;
+	l->emit = false;
+	if (l->hdr + 2 * (size_t)l->ncells > pg->usable)
+		return -1;
+	return 0;
+}
+
+/* Cell i of l: its record, and its left child on an interior page. */
+static int
+cell(const struct gpu_pages *pg, const struct level *l, unsigned i,
+     uint32_t *child, const unsigned char **rec, size_t *n)
+{
+	size_t off = be16(l->buf + l->hdr + 2 * (size_t)i);
+	const unsigned char *p = l->buf + off, *end = l->buf + pg->usable;
+	uint64_t len;
+	int w;
+
+	if (off < l->hdr + 2 * (size_t)l->ncells || off >= pg->usable)
+		return -1;
+	if (!l->leaf) {
+		if (end - p < 5)
+			return -1;
+		*child = be32(p);
+		p += 4;
+	}
+	w = varint(p, end, &len);
+	if (w == 0)
+		return -1;
+	p += w;
+	/* A record that spills onto overflow pages is not read here. */
+	if (len > pg->max_local || len > (uint64_t)(end - p))
+		return -1;
+	*rec = p;
+	*n = (size_t)len;
+	return 0;
+}
+
+/* The first cell of l whose record's first field is at least lo. */
+static int
+lower_bound(const struct gpu_pages *pg, const struct level *l, int64_t lo,
+	    unsigned *at)
+{
+	unsigned a = 0, b = l->ncells;
+
+	while (a < b) {
+		unsigned mid = a + (b - a) / 2;
+		const unsigned char *rec;
+		size_t n;
+		uint32_t child;
+		int64_t k;
+
+		if (cell(pg, l, mid, &child, &rec, &n) != 0 ||
+		    key0(rec, n, &k) != 0)
+			return -1;
+		if (k < lo)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	*at = a;
+	return 0;
+}
+
+int
+gpu_pages_seek(struct gpu_pages *pg, int64_t lo)
+{
+	uint64_t pgno = pg->root;
+
+	pg->depth = 0;
+	pg->loads = 0;
+	for (;;) {
+		struct level *l;
+		unsigned at;
+		uint32_t child = 0;
+
+		if (pg->depth == MAXDEPTH)
+			goto bad;
+		l = &pg->lv[pg->depth++];
+		if (load(pg, l, pgno) != 0 || lower_bound(pg, l, lo, &at) != 0)
+			goto bad;
+		if (l->leaf) {
+			l->i = at;
+			return 0;
+		}
+		if (at < l->ncells) {
+			const unsigned char *rec;
+			size_t n;
+
+			if (cell(pg, l, at, &child, &rec, &n) != 0)
+				goto bad;
+		} else {
+			child = be32(l->buf + 8);
+		}
+		l->i = at + 1;
+		l->emit = at < l->ncells;
+		pgno = child;
+	}
+bad:
+	pg->depth = 0;
+	return -1;
+}
+
+/* Decode record rec into v, as gpu_pages_next() says. */
+static int
+take(const struct gpu_pages *pg, const unsigned char *rec, size_t n,
+     struct gpu_pval *v)
+{
+	int f = gpu_pages_record(rec, n, v, pg->nfields);
+
+	return f < 0 || (size_t)f < pg->need ? -1 : 1;
+}
+
+int
+gpu_pages_next(struct gpu_pages *pg, struct gpu_pval *v)
+{
+	while (pg->depth > 0) {
+		struct level *l = &pg->lv[pg->depth - 1];
+		const unsigned char *rec;
+		size_t n;
+		uint32_t child = 0;
+
+		if (l->leaf) {
+			if (l->i < l->ncells) {
+				if (cell(pg, l, l->i++, &child, &rec, &n) != 0)
+					goto bad;
+				return take(pg, rec, n, v) < 0 ? -1 : 1;
+			}
+			pg->depth--;
+			continue;
+		}
+		if (l->emit) {
+			l->emit = false;
+			if (cell(pg, l, l->i - 1, &child, &rec, &n) != 0)
+				goto bad;
+			return take(pg, rec, n, v) < 0 ? -1 : 1;
+		}
+		if (l->i > l->ncells) {
+			pg->depth--;
+			continue;
+		}
+		if (l->i < l->ncells) {
+			if (cell(pg, l, l->i, &child, &rec, &n) != 0)
+				goto bad;
+		} else {
+			child = be32(l->buf + 8);
+		}
+		l->emit = l->i < l->ncells;
+		l->i++;
+		if (pg->depth == MAXDEPTH ||
+		    load(pg, &pg->lv[pg->depth], child) != 0)
+			goto bad;
+		pg->depth++;
+	}
+	return 0;
+bad:
+	pg->depth = 0;
+	return -1;
+}
+
+int
+gpu_pages_field(const struct gpu_pages *pg, const char *column)
+{
+	size_t i;
+
+	for (i = 0; i < pg->nfields; i++)
+		if (strcmp(pg->names[i], column) == 0)
+			return (int)i;
+	return -1;
+}
+
+size_t
+gpu_pages_nfields(const struct gpu_pages *pg)
+{
+	return pg->nfields;
+}
+
+void
+gpu_pages_close(struct gpu_pages *pg)
+{
+	size_t i;
+
+	if (pg == NULL)
+		return;
+	for (i = 0; i < MAXDEPTH; i++)
+		free(pg->lv[i].buf);
+	for (i = 0; i < pg->nfields; i++)
+		free(pg->names[i]);
+	free(pg->names);
+	free(pg);
+}
+
+/* One integer a query gives, or -1. */
+static sqlite3_int64
+query_int(sqlite3 *db, const char *sql, const char *arg)
+{
+	sqlite3_stmt *st;
+	sqlite3_int64 v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (arg != NULL)
+		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * The record's fields: the primary key index's columns in its order (for
+ * a WITHOUT ROWID table, every stored column: the key's, then the rest).
+ * Returns 0, or -1 with *why set.
+ */
+static int
+layout(struct gpu_pages *pg, sqlite3 *db, const char *table, const char **why)
+{
+	sqlite3_stmt *st;
+	char *pk = NULL;
+	int rc;
+	size_t last_dflt = 0, nkey = 0;
+
+	*why = "not a WITHOUT ROWID table";
+	if (sqlite3_prepare_v2(db,
+			       "SELECT name FROM pragma_index_list(?1)"
+			       " WHERE origin = 'pk'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		pk = gpu_xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (pk == NULL)
+		return -1;
+	/* Columns with a default, and generated ones, of the table. */
+	rc = sqlite3_prepare_v2(
+	    db,
+	    "SELECT x.seqno, x.name, x.desc, x.key, t.dflt_value IS NOT NULL,"
+	    " t.hidden FROM pragma_index_xinfo(?1) AS x"
+	    " LEFT JOIN pragma_table_xinfo(?2) AS t ON t.cid = x.cid"
+	    " ORDER BY x.seqno",
+	    -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		free(pk);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, pk, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
+	pg->names = gpu_xcalloc(GPU_PAGES_MAXFIELDS, sizeof(*pg->names));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *name = sqlite3_column_text(st, 1);
+
+		if (pg->nfields == GPU_PAGES_MAXFIELDS || name == NULL ||
+		    sqlite3_column_int64(st, 0) != (sqlite3_int64)pg->nfields ||
+		    sqlite3_column_int(st, 5) != 0) {
+			*why = "columns this reader does not take";
+			rc = SQLITE_ERROR;
+			break;
+		}
+		/* Ascending keys: a seek assumes them. */
+		if (sqlite3_column_int(st, 2) != 0) {
+			*why = "a descending key";
+			rc = SQLITE_ERROR;
+			break;
+		}
+		if (sqlite3_column_int(st, 3) != 0)
+			nkey = pg->nfields + 1;
+		if (sqlite3_column_int(st, 4) != 0)
+			last_dflt = pg->nfields + 1;
+		pg->names[pg->nfields++] = gpu_xstrdup((const char *)name);
+	}
+	sqlite3_finalize(st);
+	free(pk);
+	if (rc != SQLITE_DONE || pg->nfields == 0)
+		return -1;
+	/*
+	 * A record written before a column was added lacks it, which then
+	 * reads as its default: only NULL defaults are filled in here.
+	 */
+	pg->need = nkey > last_dflt ? nkey : last_dflt;
+	return 0;
+}
+
+/* A text a query gives, compared with want: 1 equal, 0 not, -1 none. */
+static int
+query_is(sqlite3 *db, const char *sql, const char *want)
+{
+	sqlite3_stmt *st;
+	int is = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		is =
+		    strcmp((const char *)sqlite3_column_text(st, 0), want) == 0;
+	sqlite3_finalize(st);
+	return is;
+}
+
+/*
+ * Whether the read transaction's snapshot is the database file alone: in
+ * WAL mode, whether every frame of the WAL has been copied into the file
+ * (the wal-index header's mxFrame, at byte 16, equals the checkpoint's
+ * nBackfill, at byte 96: SQLite's documented WAL-index format). While
+ * this transaction lasts, no checkpoint copies a frame past its snapshot,
+ * so when the two are equal now the file holds the snapshot, and keeps
+ * it until the transaction ends.
+ */
+static bool
+file_is_snapshot(sqlite3 *db, sqlite3_file *f, const char **why)
+{
+	volatile void *shm = NULL;
+	unsigned char h[136];
+	uint32_t mx, nb;
+	size_t i;
+	int wal = query_is(db, "PRAGMA journal_mode", "wal");
+
+	if (wal == 0)
+		return true;
+	*why = "frames in the WAL not yet in the database file";
+	/* In exclusive mode the wal-index lives in the heap, not here. */
+	if (wal < 0 || query_is(db, "PRAGMA locking_mode", "normal") != 1 ||
+	    f->pMethods->iVersion < 2 || f->pMethods->xShmMap == NULL ||
+	    f->pMethods->xShmMap(f, 0, 32768, 0, &shm) != SQLITE_OK ||
+	    shm == NULL)
+		return false;
+	for (i = 0; i < sizeof(h); i++)
+		h[i] = ((const volatile unsigned char *)shm)[i];
+	/* The header's two copies differ while a writer changes it. */
+	if (memcmp(h, h + 48, 48) != 0)
+		return false;
+	memcpy(&mx, h + 16, sizeof(mx));
+	memcpy(&nb, h + 96, sizeof(nb));
+	return mx == nb;
+}
+
+struct gpu_pages *
+gpu_pages_open(sqlite3 *db, const char *table, const char **why)
+{
+	struct gpu_pages *pg;
+	const char *dummy;
+	unsigned char hdr[100];
+	sqlite3_int64 size = 0, psz, root;
+	size_t i;
+
+	if (why == NULL)
+		why = &dummy;
+	*why = "not in a read transaction";
+	if (sqlite3_get_autocommit(db))
+		return NULL;
+	pg = gpu_xcalloc(1, sizeof(*pg));
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER,
+				 &pg->f) != SQLITE_OK ||
+	    pg->f == NULL || pg->f->pMethods == NULL) {
+		*why = "no database file";
+		goto fail;
+	}
+	if (!file_is_snapshot(db, pg->f, why) ||
+	    layout(pg, db, table, why) != 0)
+		goto fail;
+	*why = "not a database this reader takes";
+	root = query_int(db,
+			 "SELECT rootpage FROM sqlite_schema WHERE type ="
+			 " 'table' AND name = ?1",
+			 table);
+	psz = query_int(db, "PRAGMA page_size", NULL);
+	if (root < 2 || psz < 512 || psz > 65536 ||
+	    query_int(db, "SELECT encoding = 'UTF-8' FROM pragma_encoding",
+		      NULL) != 1)
+		goto fail;
+	if (pg->f->pMethods->xRead(pg->f, hdr, sizeof(hdr), 0) != SQLITE_OK ||
+	    pg->f->pMethods->xFileSize(pg->f, &size) != SQLITE_OK ||
+	    (hdr[16] << 8 | hdr[17]) != (psz == 65536 ? 1 : psz))
+		goto fail;
+	pg->root = (uint32_t)root;
+	pg->page_size = (uint32_t)psz;
+	pg->usable = pg->page_size - hdr[20];
+	if (pg->usable < 480)
+		goto fail;
+	pg->max_local = (pg->usable - 12) * 64 / 255 - 23;
+	pg->npages = (uint64_t)size / pg->page_size;
+	/* A seek and a scan read each page at most once, plus the descent. */
+	pg->max_loads = pg->npages + MAXDEPTH;
+	for (i = 0; i < MAXDEPTH; i++)
+		pg->lv[i].buf = gpu_xmalloc(pg->page_size);
+	if (gpu_pages_seek(pg, INT64_MIN) != 0)
+		goto fail;
+	return pg;
+fail:
+	gpu_pages_close(pg);
+	return NULL;
+}

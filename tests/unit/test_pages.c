@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for reading a WITHOUT ROWID table from its pages
+ * (gpu/pages.h): every record compared with what SQLite's own statement
+ * gives, seeks, and the cases the reader must refuse.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpu/pages.h"
+
+static const char path[] = "/tmp/test_pages.db";
+
+static void
+remove_db(void)
+{
+	char p[64];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
+
+static sqlite3 *
+open_db(const char *journal)
+{
+	sqlite3 *db;
+	char sql[64];
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA journal_mode=%s", journal);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	return db;
+}
+
+static void
+exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+}
+
+static void
+begin_read(sqlite3 *db)
+{
+	exec(db, "BEGIN; SELECT count(*) FROM sqlite_schema");
+}
+
+/* Field f of a record against column f of the statement's row. */
+static void
+check_field(const struct gpu_pval *v, sqlite3_stmt *st, int f, bool real)
+{
+	switch (sqlite3_column_type(st, f)) {
+	case SQLITE_NULL:
+		assert_int_equal(v->type, GPU_PV_NULL);
+		break;
+	case SQLITE_INTEGER:
+		assert_int_equal(v->type, GPU_PV_INT);
+		assert_true(v->i == sqlite3_column_int64(st, f));
+		break;
+	case SQLITE_FLOAT:
+		/* A REAL column keeps a whole value as an integer. */
+		if (real && v->type == GPU_PV_INT) {
+			assert_true((double)v->i ==
+				    sqlite3_column_double(st, f));
+			break;
+		}
+		assert_int_equal(v->type, GPU_PV_REAL);
+		assert_memory_equal(&v->d,
+				    &(double){sqlite3_column_double(st, f)},
+				    sizeof(double));
+		break;
+	case SQLITE_TEXT:
+		assert_int_equal(v->type, GPU_PV_TEXT);
+		assert_int_equal(v->n, sqlite3_column_bytes(st, f));
+		assert_memory_equal(v->p, sqlite3_column_text(st, f), v->n);
+		break;
+	default:
+		assert_int_equal(v->type, GPU_PV_BLOB);
+		assert_int_equal(v->n, sqlite3_column_bytes(st, f));
+		if (v->n > 0)
+			assert_memory_equal(v->p, sqlite3_column_blob(st, f),
+					    v->n);
+		break;
+	}
+}
+
+/*
+ * Every record of t from lo on, against "SELECT cols FROM t WHERE k >= lo
+ * ORDER BY key" (cols in record order); returns how many.
+ */
+static long
+compare(sqlite3 *db, const char *table, const char *cols, const char *key,
+	int64_t lo, const char *real_col)
+{
+	struct gpu_pages *pg;
+	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
+	sqlite3_stmt *st;
+	char sql[512];
+	const char *why = NULL;
+	long n = 0;
+	int rc, real = -1;
+
+	begin_read(db);
+	pg = gpu_pages_open(db, table, &why);
+	if (pg == NULL)
+		fail_msg("gpu_pages_open: %s", why);
+	if (real_col != NULL)
+		real = gpu_pages_field(pg, real_col);
+	assert_int_equal(gpu_pages_seek(pg, lo), 0);
+	snprintf(sql, sizeof(sql),
+		 "SELECT %s FROM %s WHERE %s >= ?1 ORDER BY %s", cols, table,
+		 key, key);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, lo);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int f;
+
+		assert_int_equal(gpu_pages_next(pg, v), 1);
+		assert_int_equal(sqlite3_column_count(st),
+				 (int)gpu_pages_nfields(pg));
+		for (f = 0; f < sqlite3_column_count(st); f++)
+			check_field(&v[f], st, f, f == real);
+		n++;
+	}
+	assert_int_equal(rc, SQLITE_DONE);
+	assert_int_equal(gpu_pages_next(pg, v), 0);
+	sqlite3_finalize(st);
+	gpu_pages_close(pg);
+	exec(db, "COMMIT");
+	return n;
+}
+
+/* Every serial type of the file format, and the REAL column's integers. */
+static void
+test_every_type(void **state)
+{
+	static const char *const vals[] = {
+	    "NULL",
+	    "0",
+	    "1",
+	    "-5",
+	    "127",
+	    "-300",
+	    "32767",
+	    "-70000",
+	    "8388607",
+	    "-3000000",
+	    "2147483647",
+	    "-2147483648",
+	    "140737488355327",
+	    "-140737488355328",
+	    "9223372036854775807",
+	    "-9223372036854775808",
+	    "1.5",
+	    "-0.0",
+	    "1e300",
+	    "''",
+	    "'abc'",
+	    "x''",
+	    "x'00ff10'",
+	    "'" /* a long text, up to the page's local limit */
+	    "0123456789012345678901234567890123456789012345678901234567890123"
+	    "0123456789012345678901234567890123456789012345678901234567890123"
+	    "'",
+	};
+	sqlite3 *db;
+	size_t i;
+	char sql[512];
+
+	(void)state;
+	remove_db();
+	db = open_db("wal");
+	exec(db, "CREATE TABLE t(k INTEGER NOT NULL, a, r REAL, b TEXT,"
+		 " PRIMARY KEY(k)) WITHOUT ROWID");
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO t VALUES(%zu, %s, %s, 'x%zu')", i,
+			 vals[i],
+			 i % 3 == 0   ? "2.0"
+			 : i % 3 == 1 ? "-7.25"
+				      : "NULL",
+			 i);
+		exec(db, sql);
+	}
+	/* Negative keys, and the key at each integer width. */
+	exec(db, "INSERT INTO t VALUES(-1, 1, 1, 'n'), (-129, 2, 2, 'n'),"
+		 " (100000, 3, 3, 'n'), (5000000000, 4, 4, 'n'),"
+		 " (9223372036854775807, 5, 5, 'n')");
+	exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	assert_int_equal(compare(db, "t", "k, a, r, b", "k", INT64_MIN, "r"),
+			 (long)(sizeof(vals) / sizeof(vals[0])) + 5);
+	assert_int_equal(compare(db, "t", "k, a, r, b", "k", 10, "r"),
+			 (long)(sizeof(vals) / sizeof(vals[0])) - 10 + 3);
+	sqlite3_close(db);
+	remove_db();
+}
+
+/*
+ * A table of several levels (interior pages hold records too, read
+ * between their children), the key's columns first in the record.
+ */
+static void
+test_tree(void **state)
+{
+	sqlite3 *db;
+	struct gpu_pages *pg;
+	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
+	long n;
+	int64_t seeks[] = {INT64_MIN, -1,    0,	    1,	   999,
+			   1000,      12345, 49999, 50000, INT64_MAX};
+	size_t i;
+
+	(void)state;
+	remove_db();
+	db = open_db("delete");
+	exec(db, "CREATE TABLE f(ts INTEGER NOT NULL, note TEXT,"
+		 " node INTEGER NOT NULL, v REAL, PRIMARY KEY(ts, node))"
+		 " WITHOUT ROWID");
+	exec(db,
+	     "WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM"
+	     " s WHERE x < 99999) INSERT INTO f SELECT x / 2, printf('%0*d',"
+	     " x % 40, x), x % 2, x * 0.25 FROM s");
+	begin_read(db);
+	pg = gpu_pages_open(db, "f", NULL);
+	assert_non_null(pg);
+	/* The record: the key (ts, node), then the others as declared. */
+	assert_int_equal(gpu_pages_nfields(pg), 4);
+	assert_int_equal(gpu_pages_field(pg, "ts"), 0);
+	assert_int_equal(gpu_pages_field(pg, "node"), 1);
+	assert_int_equal(gpu_pages_field(pg, "note"), 2);
+	assert_int_equal(gpu_pages_field(pg, "v"), 3);
+	assert_int_equal(gpu_pages_field(pg, "nope"), -1);
+	/* Seeks: the first record at or after each key, then one more. */
+	for (i = 0; i < sizeof(seeks) / sizeof(seeks[0]); i++) {
+		int64_t want = seeks[i] < 0 ? 0 : seeks[i];
+
+		assert_int_equal(gpu_pages_seek(pg, seeks[i]), 0);
+		if (want > 49999) {
+			assert_int_equal(gpu_pages_next(pg, v), 0);
+			continue;
+		}
+		assert_int_equal(gpu_pages_next(pg, v), 1);
+		assert_true(v[0].i == want && v[1].i == 0);
+		assert_int_equal(gpu_pages_next(pg, v), 1);
+		assert_true(v[0].i == want && v[1].i == 1);
+	}
+	gpu_pages_close(pg);
+	exec(db, "COMMIT");
+	n = compare(db, "f", "ts, node, note, v", "ts", INT64_MIN, "v");
+	assert_int_equal(n, 100000);
+	assert_int_equal(
+	    compare(db, "f", "ts, node, note, v", "ts", 31337, "v"),
+	    2 * (50000 - 31337));
+	sqlite3_close(db);
+	remove_db();
+}
+
+/* Columns added after a record was written read as NULL; a default not. */
+static void
+test_added_columns(void **state)
+{
+	sqlite3 *db;
+	struct gpu_pages *pg;
+	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
+
+	(void)state;
+	remove_db();
+	db = open_db("delete");
+	exec(db, "CREATE TABLE t(k INTEGER PRIMARY KEY, a) WITHOUT ROWID;"
+		 " INSERT INTO t VALUES(1, 'old');"
+		 " ALTER TABLE t ADD COLUMN b INTEGER;"
+		 " INSERT INTO t VALUES(2, 'new', 7)");
+	assert_int_equal(compare(db, "t", "k, a, b", "k", INT64_MIN, NULL), 2);
+	exec(db, "ALTER TABLE t ADD COLUMN c INTEGER DEFAULT 5");
+	begin_read(db);
+	pg = gpu_pages_open(db, "t", NULL);
+	assert_non_null(pg);
+	/* The record lacks c, whose value (5) is not in the file. */
+	assert_int_equal(gpu_pages_next(pg, v), -1);
+	gpu_pages_close(pg);
+	exec(db, "COMMIT");
+	sqlite3_close(db);
+	remove_db();
+}
+
+/* What the reader leaves to a statement. */
+static void
+test_refusals(void **state)
+{
+	sqlite3 *db, *w;
+	struct gpu_pages *pg;
+	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
+	const char *why = NULL;
+	char sql[256];
+
+	(void)state;
+	remove_db();
+	db = open_db("wal");
+	exec(db, "CREATE TABLE r(k INTEGER PRIMARY KEY, a);"
+		 " CREATE TABLE p(k TEXT PRIMARY KEY, a);"
+		 " CREATE TABLE d(k INTEGER, a, PRIMARY KEY(k DESC))"
+		 " WITHOUT ROWID;"
+		 " CREATE TABLE t(k INTEGER PRIMARY KEY, a) WITHOUT ROWID;"
+		 " CREATE TABLE s(k TEXT PRIMARY KEY, a) WITHOUT ROWID;"
+		 " INSERT INTO t VALUES(1, 'a'), (2, 'b');"
+		 " INSERT INTO s VALUES('x', 1)");
+	/* Outside a read transaction. */
+	assert_null(gpu_pages_open(db, "t", &why));
+	assert_string_equal(why, "not in a read transaction");
+	/* Frames not yet copied into the file. */
+	begin_read(db);
+	assert_null(gpu_pages_open(db, "t", &why));
+	assert_non_null(strstr(why, "WAL"));
+	exec(db, "COMMIT");
+	exec(db, "PRAGMA wal_checkpoint(PASSIVE)");
+	begin_read(db);
+	/* Tables of other kinds, and names that are no table. */
+	assert_null(gpu_pages_open(db, "r", &why));
+	assert_null(gpu_pages_open(db, "p", &why));
+	assert_null(gpu_pages_open(db, "d", &why));
+	assert_string_equal(why, "a descending key");
+	assert_null(gpu_pages_open(db, "nosuch", &why));
+	/* A key that is not an integer cannot be sought. */
+	assert_null(gpu_pages_open(db, "s", &why));
+	pg = gpu_pages_open(db, "t", &why);
+	assert_non_null(pg);
+	/* A writer's frames after this snapshot leave the file as it was. */
+	assert_int_equal(sqlite3_open(path, &w), SQLITE_OK);
+	exec(w, "INSERT INTO t VALUES(3, 'c'); PRAGMA wal_checkpoint(PASSIVE)");
+	assert_int_equal(gpu_pages_next(pg, v), 1);
+	assert_int_equal(gpu_pages_next(pg, v), 1);
+	assert_int_equal(gpu_pages_next(pg, v), 0);
+	gpu_pages_close(pg);
+	/* Frames after this snapshot: no page is read from now on. */
+	assert_null(gpu_pages_open(db, "t", &why));
+	exec(db, "COMMIT");
+	/* The new frames: refused until copied. */
+	begin_read(db);
+	assert_null(gpu_pages_open(db, "t", &why));
+	exec(db, "COMMIT");
+	sqlite3_close(w);
+	exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	/* A record too large for its page spills onto overflow pages. */
+	snprintf(sql, sizeof(sql), "INSERT INTO t VALUES(4, zeroblob(%d))",
+		 3000);
+	exec(db, sql);
+	exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	begin_read(db);
+	pg = gpu_pages_open(db, "t", &why);
+	assert_non_null(pg);
+	assert_int_equal(gpu_pages_next(pg, v), 1);
+	assert_int_equal(gpu_pages_next(pg, v), 1);
+	assert_int_equal(gpu_pages_next(pg, v), 1);
+	assert_int_equal(gpu_pages_next(pg, v), -1);
+	gpu_pages_close(pg);
+	exec(db, "COMMIT");
+	sqlite3_close(db);
+	remove_db();
+}
+
+/* Every cut of a record, and of its header, is refused, never overread. */
+static void
+test_record_bounds(void **state)
+{
+	/* header 5: types 1 (int8), 7 (real), 19 (text of 3), 0; body */
+	static const unsigned char rec[] = {5, 1, 7, 19, 0, 0xfb, 0x3f, 0xf8, 0,
+					    0, 0, 0, 0,	 0, 'a',  'b',	'c'};
+	struct gpu_pval v[8];
+	unsigned char *cut;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(gpu_pages_record(rec, sizeof(rec), v, 8), 4);
+	assert_true(v[0].type == GPU_PV_INT && v[0].i == -5);
+	assert_true(v[1].type == GPU_PV_REAL && v[1].d == 1.5);
+	assert_true(v[2].type == GPU_PV_TEXT && v[2].n == 3);
+	assert_true(v[3].type == GPU_PV_NULL && v[4].type == GPU_PV_NULL);
+	/* More fields than the caller takes. */
+	assert_int_equal(gpu_pages_record(rec, sizeof(rec), v, 3), -1);
+	for (n = 0; n < sizeof(rec); n++) {
+		/* A copy of exactly n bytes: ASan sees any read past it. */
+		cut = malloc(n > 0 ? n : 1);
+		memcpy(cut, rec, n);
+		assert_int_equal(gpu_pages_record(cut, n, v, 8), -1);
+		free(cut);
+	}
+	/* Reserved serial types 10 and 11. */
+	assert_int_equal(
+	    gpu_pages_record((const unsigned char *)"\2\12", 2, v, 8), -1);
+	/* A header size beyond the record. */
+	assert_int_equal(
+	    gpu_pages_record((const unsigned char *)"\x81\x00\1", 3, v, 8), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_every_type),
+	    cmocka_unit_test(test_tree),
+	    cmocka_unit_test(test_added_columns),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_record_bounds),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
