@@ -457,15 +457,6 @@ pages_close(struct exp_source *src)
 	src->fmap = NULL;
 }
 
-/* Whether reading the tables' pages is allowed ($GPUUSAGE_EXPORT_PAGES). */
-static bool
-pages_allowed(void)
-{
-	const char *e = getenv("GPUUSAGE_EXPORT_PAGES");
-
-	return e == NULL || strcmp(e, "0") != 0;
-}
-
 /*
  * Read src's rows from its table's pages when it can (gpu/pages.h): the
  * table's stored columns read as the statement would, each in its own
@@ -480,9 +471,6 @@ pages_open(struct exp_source *src, sqlite3 *db, int32_t day, bool new_only,
 	size_t i, n = t->schema.nfields;
 
 	if (t->page_table == NULL)
-		return;
-	src->why = "GPUUSAGE_EXPORT_PAGES=0";
-	if (!pages_allowed())
 		return;
 	src->pages = gpu_pages_open(db, t->page_table, &src->why);
 	if (src->pages == NULL)

@@ -291,6 +291,27 @@ wanted(const struct opts *o, const struct exp_table *t)
 	return strcmp(o->table, t->name) == 0;
 }
 
+/*
+ * How many of t's rows the last export read from its table's pages, and
+ * why not the others (-v, when it exported any).
+ */
+static void
+pages_note(const struct exp_table *t, bool say)
+{
+	const char *why;
+	uint64_t n = exp_pages_taken(&why);
+
+	if (!say)
+		return;
+	if (why == NULL)
+		gpu_msg("%s: %" PRIu64 " row%s read from the pages of %s",
+			t->name, n, n == 1 ? "" : "s", t->page_table);
+	else
+		gpu_msg("%s: %" PRIu64 " row%s read from the pages of %s, "
+			"others by statement (%s)",
+			t->name, n, n == 1 ? "" : "s", t->page_table, why);
+}
+
 static int
 run(struct opts *o)
 {
@@ -342,16 +363,8 @@ run(struct opts *o)
 		if (o->e.verbose)
 			gpu_msg("%s: %" PRIu64 " row%s exported", t->name, rows,
 				rows == 1 ? "" : "s");
-		if (o->e.verbose && t->page_table != NULL) {
-			const char *why;
-			uint64_t n = exp_pages_taken(&why);
-
-			gpu_msg("%s: %" PRIu64
-				" row%s read from the pages of %s%s%s%s",
-				t->name, n, n == 1 ? "" : "s", t->page_table,
-				why != NULL ? ", others by statement (" : "",
-				why != NULL ? why : "", why != NULL ? ")" : "");
-		}
+		if (t->page_table != NULL)
+			pages_note(t, o->e.verbose && rows > 0);
 		if (o->e.expire &&
 		    exp_expire_table(db, &o->e, t, &expired, &err) != 0)
 			goto fail;

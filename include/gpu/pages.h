@@ -18,6 +18,7 @@
 #ifndef GPU_PAGES_H
 #define GPU_PAGES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
@@ -45,10 +46,21 @@ struct gpu_pval {
 struct gpu_pages;
 
 /*
+ * Whether pages may be read at all: not when the environment variable
+ * GPUUSAGE_PAGES is 0 (every read then goes through a statement, to
+ * compare).
+ */
+bool gpu_pages_allowed(void);
+
+/* How many cursors this process has opened (for tests and diagnostics). */
+unsigned long gpu_pages_opened(void);
+
+/*
  * Open a cursor over table, a WITHOUT ROWID table of db's main database,
- * which must be in a read transaction that lasts until gpu_pages_close().
- * Returns NULL when its pages cannot be read this way, with *why (may be
- * NULL) set to a static phrase that says why.
+ * which must be in a transaction (BEGIN) that lasts until
+ * gpu_pages_close() and has not written: a read transaction (begun here
+ * if need be). Returns NULL when its pages cannot be read this way, with
+ * *why (may be NULL) set to a static phrase that says why.
  */
 struct gpu_pages *gpu_pages_open(sqlite3 *db, const char *table,
 				 const char **why);

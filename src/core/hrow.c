@@ -8,6 +8,7 @@
 #include "gpu/bind.h"
 #include "gpu/db.h"
 #include "gpu/diag.h"
+#include "gpu/pages.h"
 #include "gpu/sample.h"
 #include "gpu/time.h"
 
@@ -644,8 +645,128 @@ struct take {
 	gpu_hrow_fn *fn;
 	void *ctx;
 	struct gpu_err *err;
-	int rc; /* fn's -1 */
+	int rc;	     /* fn's -1 */
+	size_t skip; /* rows already handed to fn (from the pages) */
 };
+
+/* Each rollup's table and key columns, as rollups[].select names them. */
+static const struct {
+	const char *table;
+	const char *keys[GPU_HK_CATEGORY];
+} rollup_cols[] = {
+    [GPU_ROLLUP_HOURLY] = {"usage_hourly",
+			   {"hour_ms", "node_id", "gpu", "mig", "job_key",
+			    "user_key", "project_key", "model_key",
+			    "profile_key"}},
+    [GPU_ROLLUP_DAILY] = {"usage_daily",
+			  {"day_ms", "node_id", "gpu", "mig", "job_key",
+			   "user_key", "project_key", "model_key",
+			   "profile_key"}},
+    [GPU_ROLLUP_NODE] = {"usage_hourly_node", {"hour_ms", "node_id"}},
+    [GPU_ROLLUP_OWNER] = {"usage_hourly_owner",
+			  {"hour_ms", "user_key", "project_key"}},
+};
+
+#define SUM_NAME_(name, ctype, sqltype, merge, empty) #name,
+static const char *const sum_names[] = {GPU_SUMS(SUM_NAME_)};
+
+/* A value as sqlite3_value_int64() gives it; -1 for text and blobs. */
+static inline int
+pv_int64(const struct gpu_pval *x, int64_t *v)
+{
+	if (x->type == GPU_PV_INT)
+		*v = x->i;
+	else if (x->type == GPU_PV_REAL)
+		*v = x->d <= (double)INT64_MIN	 ? INT64_MIN
+		     : x->d >= (double)INT64_MAX ? INT64_MAX
+						 : (int64_t)x->d;
+	else if (x->type == GPU_PV_NULL)
+		*v = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/* A value as sqlite3_value_double() gives it; -1 for text and blobs. */
+static inline int
+pv_double(const struct gpu_pval *x, double *v)
+{
+	if (x->type == GPU_PV_INT)
+		*v = (double)x->i;
+	else if (x->type == GPU_PV_REAL)
+		*v = x->d;
+	else if (x->type == GPU_PV_NULL)
+		*v = 0.0;
+	else
+		return -1;
+	return 0;
+}
+
+/* clang-format off */
+#define PAGE_SUM_(name, ctype, sqltype, merge, empty)                          \
+	if (_Generic(s->name, int64_t: pv_int64, double: pv_double)(           \
+		&v[sf[j++]], &s->name) != 0)                                   \
+		goto refuse;
+/* clang-format on */
+
+/* gpu_hrow_read_pages(): the pages cannot give the rest of the rows. */
+#define BY_STATEMENT 1
+
+/*
+ * Hand the rows of rollup t in [from, to) to fn from the table's pages
+ * (gpu/pages.h), counting them in *given. Returns 0, -1 when fn failed,
+ * or BY_STATEMENT when the pages cannot give the rows from *given on.
+ */
+static int
+read_pages(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
+	   gpu_hrow_fn *fn, void *ctx, struct gpu_err *err, size_t *given)
+{
+	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
+	int kf[GPU_HK_CATEGORY], sf[GPU_SUMS_N];
+	int nk = rollups[t].nkeys, i, rc = -1;
+	struct gpu_pages *pg = gpu_pages_open(db, rollup_cols[t].table, NULL);
+
+	if (pg == NULL)
+		return BY_STATEMENT;
+	for (i = 0; i < nk; i++)
+		if ((kf[i] = gpu_pages_field(pg, rollup_cols[t].keys[i])) < 0)
+			goto refuse;
+	for (i = 0; i < GPU_SUMS_N; i++)
+		if ((sf[i] = gpu_pages_field(pg, sum_names[i])) < 0)
+			goto refuse;
+	/* The time is the key's first column: the seek is by it. */
+	if (kf[0] != 0 || gpu_pages_seek(pg, from) != 0)
+		goto refuse;
+	while ((rc = gpu_pages_next(pg, v)) == 1) {
+		struct gpu_hrow r;
+		struct gpu_sums *s = &r.s;
+		int j = 0;
+
+		if (v[0].type != GPU_PV_INT)
+			goto refuse;
+		if (v[0].i >= to)
+			break;
+		if (v[0].i < from)
+			continue;
+		memset(r.k, 0, sizeof(r.k));
+		for (i = 0; i < nk; i++)
+			if (pv_int64(&v[kf[i]], &r.k[rollups[t].key[i]]) != 0)
+				goto refuse;
+		GPU_SUMS(PAGE_SUM_)
+		if (fn(ctx, &r, err) != 0) {
+			gpu_pages_close(pg);
+			return -1;
+		}
+		(*given)++;
+	}
+	if (rc < 0)
+		goto refuse;
+	gpu_pages_close(pg);
+	return 0;
+refuse:
+	gpu_pages_close(pg);
+	return BY_STATEMENT;
+}
 
 /*
  * TAKE(pointer, keys..., sums...): one row of a rollup read, handed to
@@ -663,6 +784,10 @@ sql_take(sqlite3_context *cx, int argc, sqlite3_value **argv)
 
 	if (tk == NULL || argc != 1 + rollups[tk->t].nkeys + GPU_SUMS_N) {
 		sqlite3_result_error(cx, TAKE ": bad call", -1);
+		return;
+	}
+	if (tk->skip > 0) {
+		tk->skip--;
 		return;
 	}
 	memset(r.k, 0, sizeof(r.k));
@@ -685,27 +810,66 @@ gpu_hrow_register(sqlite3 *db)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-int
-gpu_hrow_read(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
-	      gpu_hrow_fn *fn, void *ctx, struct gpu_err *err)
+/*
+ * Begin the read transaction that the pages need (the pages' and the
+ * statement's one snapshot), when db is in none and runs no statement
+ * (whose own transaction this one would take over). Returns whether it
+ * did: the caller then ends it.
+ */
+static bool
+begin_read(sqlite3 *db)
 {
-	sqlite3_stmt *st = gpu_db_prepare(db, rollups[t].select, err);
-	struct take tk = {t, fn, ctx, err, 0};
+	sqlite3_stmt *st = NULL;
+
+	if (!sqlite3_get_autocommit(db) || !gpu_pages_allowed())
+		return false;
+	while ((st = sqlite3_next_stmt(db, st)) != NULL)
+		if (sqlite3_stmt_busy(st))
+			return false;
+	return sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+/* The rows by statement, after the first tk->skip. */
+static int
+read_statement(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
+	       struct take *tk)
+{
+	sqlite3_stmt *st = gpu_db_prepare(db, rollups[t].select, tk->err);
 	int step = SQLITE_DONE;
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, from);
 	sqlite3_bind_int64(st, 2, to);
-	sqlite3_bind_pointer(st, 3, &tk, TAKE, NULL);
+	sqlite3_bind_pointer(st, 3, tk, TAKE, NULL);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW)
 		;
-	if (tk.rc == 0 && step != SQLITE_DONE)
-		tk.rc = db_error(db, err);
+	if (tk->rc == 0 && step != SQLITE_DONE)
+		tk->rc = db_error(db, tk->err);
 	/* A sort would have run after TAKE: the rows went out of order. */
-	if (tk.rc == 0 && sqlite3_stmt_status(st, SQLITE_STMTSTATUS_SORT, 0))
-		tk.rc =
-		    gpu_err_set(err, "internal error: a rollup read sorted");
+	if (tk->rc == 0 && sqlite3_stmt_status(st, SQLITE_STMTSTATUS_SORT, 0))
+		tk->rc = gpu_err_set(tk->err,
+				     "internal error: a rollup read sorted");
+	/* Fewer rows than the pages gave: they disagree. */
+	if (tk->rc == 0 && tk->skip > 0)
+		tk->rc = gpu_err_set(tk->err, "internal error: a rollup's "
+					      "pages and statement differ");
 	sqlite3_finalize(st);
-	return tk.rc;
+	return tk->rc;
+}
+
+int
+gpu_hrow_read(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
+	      gpu_hrow_fn *fn, void *ctx, struct gpu_err *err)
+{
+	struct take tk = {t, fn, ctx, err, 0, 0};
+	bool own = begin_read(db);
+	int rc = read_pages(db, t, from, to, fn, ctx, err, &tk.skip);
+
+	if (rc == BY_STATEMENT)
+		rc = read_statement(db, t, from, to, &tk);
+	/* A read transaction: its end cannot lose anything. */
+	if (own && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
 }

@@ -398,6 +398,23 @@ gpu_pages_close(struct gpu_pages *pg)
 	free(pg);
 }
 
+/* Cursors opened (gpu_pages_opened()). */
+static _Atomic unsigned long opened;
+
+unsigned long
+gpu_pages_opened(void)
+{
+	return opened;
+}
+
+bool
+gpu_pages_allowed(void)
+{
+	const char *e = getenv("GPUUSAGE_PAGES");
+
+	return e == NULL || strcmp(e, "0") != 0;
+}
+
 /* One integer a query gives, or -1. */
 static sqlite3_int64
 query_int(sqlite3 *db, const char *sql, const char *arg)
@@ -554,8 +571,18 @@ gpu_pages_open(sqlite3 *db, const char *table, const char **why)
 
 	if (why == NULL)
 		why = &dummy;
+	*why = "GPUUSAGE_PAGES=0";
+	if (!gpu_pages_allowed())
+		return NULL;
+	/*
+	 * A read transaction, begun if need be; never a write transaction,
+	 * whose changes are in the connection's cache, not in the file.
+	 */
 	*why = "not in a read transaction";
-	if (sqlite3_get_autocommit(db))
+	if (sqlite3_get_autocommit(db) ||
+	    sqlite3_exec(db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL, NULL,
+			 NULL) != SQLITE_OK ||
+	    sqlite3_txn_state(db, "main") != SQLITE_TXN_READ)
 		return NULL;
 	pg = gpu_xcalloc(1, sizeof(*pg));
 	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER,
@@ -594,6 +621,7 @@ gpu_pages_open(sqlite3 *db, const char *table, const char **why)
 		pg->lv[i].buf = gpu_xmalloc(pg->page_size);
 	if (gpu_pages_seek(pg, INT64_MIN) != 0)
 		goto fail;
+	opened++;
 	return pg;
 fail:
 	gpu_pages_close(pg);

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # gpuexport reads the facts straight from the table's pages (gpu/pages.h)
 # and writes the same data files, byte for byte, as when every row goes
-# through a statement (GPUUSAGE_EXPORT_PAGES=0): whole GPUs and MIG
+# through a statement (GPUUSAGE_PAGES=0): whole GPUs and MIG
 # slices, one and three reader threads, an incremental export of a later
 # ingest, a value of an unexpected type (the readers go on by statement
 # from there), and a WAL whose frames a reader keeps out of the file (read
@@ -33,7 +33,7 @@ files() {
 export_facts() {
 	n=$1 m=$2
 	shift 2
-	GPUUSAGE_EXPORT_PAGES=$m gpuexport -v -d "$n.db" -l "$n.lake" \
+	GPUUSAGE_PAGES=$m gpuexport -v -d "$n.db" -l "$n.lake" \
 		-t gpu_usage_fact "$@" >/dev/null 2>"$n.err" ||
 		fail "gpuexport of $n: $(cat "$n.err")"
 }
@@ -51,8 +51,8 @@ both() { # LABEL ARGS...: pages against statements, fresh copies of w.db
 	check "$label: the same data files" $?
 	grep -q "gpu_usage_fact: [1-9][0-9]* rows read from the pages of gpu_usage_fact_rows$" p1.err
 	check "$label: every row read from the pages" $?
-	grep -q "0 rows read from the pages.*(GPUUSAGE_EXPORT_PAGES=0)" p0.err
-	check "$label: GPUUSAGE_EXPORT_PAGES=0 reads by statement" $?
+	grep -q "0 rows read from the pages.*(GPUUSAGE_PAGES=0)" p0.err
+	check "$label: GPUUSAGE_PAGES=0 reads by statement" $?
 }
 both "one reader" -j 1
 both "three readers" -j 3

@@ -16,7 +16,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gpu/db.h"
+#include "gpu/hrow.h"
 #include "gpu/pages.h"
+#include "gpu/rollup.h"
+
+#include "warehouse-fixture.h"
 
 static const char path[] = "/tmp/test_pages.db";
 
@@ -406,6 +411,108 @@ test_record_bounds(void **state)
 	    gpu_pages_record((const unsigned char *)"\x81\x00\1", 3, v, 8), -1);
 }
 
+/* Rows a rollup read hands out, kept in order. */
+struct rows {
+	struct gpu_hrow r[64];
+	size_t n;
+};
+
+static int
+keep(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	struct rows *v = ctx;
+
+	(void)err;
+	assert_true(v->n < 64);
+	v->r[v->n++] = *r;
+	return 0;
+}
+
+/* gpu_hrow_read() of t over two days into v, as pages says. */
+static void
+read_rollup(sqlite3 *db, enum gpu_rollup t, bool pages, struct rows *v)
+{
+	struct gpu_err err = {0};
+
+	v->n = 0;
+	memset(v->r, 0, sizeof(v->r));
+	if (!pages)
+		setenv("GPUUSAGE_PAGES", "0", 1);
+	assert_int_equal(gpu_hrow_read(db, t, INT64_C(1795824000000),
+				       INT64_C(1795996800000), keep, v, &err),
+			 0);
+	unsetenv("GPUUSAGE_PAGES");
+}
+
+/*
+ * The rollup reads (gpu_hrow_read()) from the pages hand out the rows and
+ * sums that their statements do; a read inside a write transaction never
+ * reads pages (its changes are not in the file yet), and a value of
+ * another type than its column's leaves the rest to the statement.
+ */
+static void
+test_rollup_reads(void **state)
+{
+	static const enum gpu_rollup ts[] = {GPU_ROLLUP_HOURLY,
+					     GPU_ROLLUP_DAILY, GPU_ROLLUP_NODE,
+					     GPU_ROLLUP_OWNER};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
+	struct gpu_err err = {0};
+	struct rows a, b;
+	sqlite3 *db = NULL;
+	unsigned long before;
+	size_t i, hours;
+
+	(void)state;
+	remove_db();
+	assert_int_equal(gpu_db_open(path, &o, &db, &err), 0);
+	wh_exec(db,
+		"INSERT INTO nodes_dim(node_id, node) VALUES(1, 'n1'),"
+		" (2, 'n2');"
+		"INSERT INTO jobs_dim(job_key, job_id, user, project)"
+		" VALUES(1, 'j1', 'ann', 'p1');"
+		"INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu, util_pct,"
+		" mem_used_mib, mem_total_mib, job_key, interval_s,"
+		" ingest_id, power_w) VALUES"
+		" (1795906800000, 1, 0, 50.5, 20000, 40000, 1, 60, 1, 250.25),"
+		" (1795906800000, 2, 0, 3, 10, 40000, NULL, 60, 1, 80),"
+		" (1795910400000, 1, 1, 80, 100, NULL, 1, 60, 1, NULL),"
+		" (1795914000000, 2, 0, 10.125, 10, 40000, NULL, 60, 1, 99.5);"
+		"INSERT INTO dirty_hours SELECT DISTINCT"
+		" ts_ms / 3600000 * 3600000 FROM gpu_usage_fact;");
+	assert_int_equal(gpu_db_begin(db, path, &err), 0);
+	assert_int_equal(gpu_rollup_update(db, &hours, &err), 0);
+	/* In the write transaction: its rows, never from the file. */
+	before = gpu_pages_opened();
+	read_rollup(db, GPU_ROLLUP_HOURLY, true, &a);
+	assert_int_equal(a.n, 4);
+	assert_int_equal(gpu_pages_opened(), before);
+	assert_int_equal(gpu_db_commit(db, &err), 0);
+	wh_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	for (i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+		before = gpu_pages_opened();
+		read_rollup(db, ts[i], true, &a);
+		assert_int_equal(gpu_pages_opened(), before + 1);
+		read_rollup(db, ts[i], false, &b);
+		assert_int_equal(gpu_pages_opened(), before + 1);
+		assert_true(a.n > 0);
+		assert_int_equal(a.n, b.n);
+		assert_memory_equal(a.r, b.r, a.n * sizeof(a.r[0]));
+	}
+	/* A sum stored as text: the statement goes on after the rows given. */
+	wh_exec(db, "UPDATE usage_hourly_node SET busy = 'x'"
+		    " WHERE hour_ms = 1795910400000;"
+		    " PRAGMA wal_checkpoint(TRUNCATE)");
+	read_rollup(db, GPU_ROLLUP_NODE, true, &a);
+	read_rollup(db, GPU_ROLLUP_NODE, false, &b);
+	assert_int_equal(a.n, 4);
+	assert_int_equal(a.n, b.n);
+	assert_memory_equal(a.r, b.r, a.n * sizeof(a.r[0]));
+	assert_true(a.r[2].s.busy == 0.0);
+	assert_int_equal(gpu_db_close(db, &err), 0);
+	remove_db();
+}
+
 int
 main(void)
 {
@@ -415,6 +522,7 @@ main(void)
 	    cmocka_unit_test(test_added_columns),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_record_bounds),
+	    cmocka_unit_test(test_rollup_reads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
