@@ -3,7 +3,7 @@
  * The b-tree page reader (gpu/pages.h) over damaged pages: a small
  * database of a WITHOUT ROWID table (512-byte pages, a tree of two levels
  * or more), its bytes after page 1 overwritten by the input from an offset
- * the input gives; the table is sought and read to its end. The reader
+ * the input gives (read in memory); the table is sought and read to its end. The reader
  * may refuse, never read outside its page or loop. The input is also
  * decoded as one record.
  */
@@ -63,7 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
 	struct gpu_pages *pg;
 	sqlite3 *db;
-	FILE *fp;
+	unsigned char *img;
 	size_t off, n;
 	long rows = 0;
 
@@ -75,14 +75,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Page 1 (the schema) stays whole: SQLite reads it, not the reader. */
 	off = 512 + ((size_t)data[0] << 8 | data[1]) * 7 % (nbase - 512);
 	n = size - 2 < nbase - off ? size - 2 : nbase - off;
-	fp = fopen(path, "wb");
-	if (fp == NULL || fwrite(base, 1, off, fp) != off ||
-	    fwrite(data + 2, 1, n, fp) != n ||
-	    fwrite(base + off + n, 1, nbase - off - n, fp) != nbase - off - n ||
-	    fclose(fp) != 0)
+	/* The damaged file, read in memory (SQLite's memdb file). */
+	img = sqlite3_malloc64(nbase);
+	if (img == NULL)
 		__builtin_trap();
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK) {
+	memcpy(img, base, nbase);
+	memcpy(img + off, data + 2, n);
+	if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
+	    sqlite3_deserialize(db, "main", img, (sqlite3_int64)nbase,
+				(sqlite3_int64)nbase,
+				SQLITE_DESERIALIZE_FREEONCLOSE |
+				    SQLITE_DESERIALIZE_READONLY) != SQLITE_OK) {
 		sqlite3_close(db);
 		return 0;
 	}
