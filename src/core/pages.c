@@ -580,6 +580,7 @@ gpu_pages_open(sqlite3 *db, const char *table, const char **why)
 	 */
 	*why = "not in a read transaction";
 	if (sqlite3_get_autocommit(db) ||
+	    sqlite3_txn_state(db, "main") == SQLITE_TXN_WRITE ||
 	    sqlite3_exec(db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL, NULL,
 			 NULL) != SQLITE_OK ||
 	    sqlite3_txn_state(db, "main") != SQLITE_TXN_READ)
