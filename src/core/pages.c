@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "gpu/diag.h"
 #include "gpu/pages.h"
@@ -190,6 +191,8 @@ load(struct gpu_pages *pg, struct level *l, uint64_t pgno)
 
 	if (pgno < 2 || pgno > pg->npages || ++pg->loads > pg->max_loads)
 		return -1;
+	if (l->buf == NULL)
+		l->buf = gpu_xmalloc(pg->page_size);
 	/* The file holds one snapshot: a page read once stays as it is. */
 	if (l->pgno != pgno) {
 		l->pgno = 0;
@@ -539,8 +542,21 @@ file_is_snapshot(sqlite3 *db, sqlite3_file *f, const char **why)
 	unsigned char h[136];
 	uint32_t mx, nb;
 	size_t i;
-	int wal = query_is(db, "PRAGMA journal_mode", "wal");
+	int wal;
+	const char *path = sqlite3_db_filename(db, "main");
+	struct stat sb;
 
+	/*
+	 * An immutable file (a reader's warehouse in a folder it cannot
+	 * write, gpu/db.h) has no WAL index: read it only without a WAL.
+	 */
+	if (path != NULL && sqlite3_uri_boolean(path, "immutable", 0)) {
+		const char *w = sqlite3_filename_wal(path);
+
+		*why = "an immutable file beside a WAL";
+		return w != NULL && (stat(w, &sb) != 0 || sb.st_size == 0);
+	}
+	wal = query_is(db, "PRAGMA journal_mode", "wal");
 	if (wal == 0)
 		return true;
 	*why = "frames in the WAL not yet in the database file";
@@ -567,7 +583,6 @@ gpu_pages_open(sqlite3 *db, const char *table, const char **why)
 	const char *dummy;
 	unsigned char hdr[100];
 	sqlite3_int64 size = 0, psz, root;
-	size_t i;
 
 	if (why == NULL)
 		why = &dummy;
@@ -618,8 +633,7 @@ gpu_pages_open(sqlite3 *db, const char *table, const char **why)
 	pg->npages = (uint64_t)size / pg->page_size;
 	/* A seek and a scan read each page at most once, plus the descent. */
 	pg->max_loads = pg->npages + MAXDEPTH;
-	for (i = 0; i < MAXDEPTH; i++)
-		pg->lv[i].buf = gpu_xmalloc(pg->page_size);
+	/* Each level's page buffer is allocated when first used. */
 	if (gpu_pages_seek(pg, INT64_MIN) != 0)
 		goto fail;
 	opened++;

@@ -377,6 +377,51 @@ test_refusals(void **state)
 	remove_db();
 }
 
+/*
+ * An immutable open (no locks, no WAL index) of a file beside a WAL that
+ * holds frames is refused; without the frames it is read.
+ */
+static void
+test_immutable(void **state)
+{
+	sqlite3 *w, *ro;
+	struct gpu_pages *pg;
+	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
+	const char *why = NULL;
+	char uri[128];
+
+	(void)state;
+	remove_db();
+	w = open_db("wal");
+	exec(w, "PRAGMA wal_autocheckpoint = 0;"
+		" CREATE TABLE t(k INTEGER PRIMARY KEY, a) WITHOUT ROWID;"
+		" INSERT INTO t VALUES(1, 'a');"
+		" PRAGMA wal_checkpoint(TRUNCATE);"
+		" INSERT INTO t VALUES(2, 'b')");
+	snprintf(uri, sizeof(uri), "file:%s?immutable=1", path);
+	assert_int_equal(sqlite3_open_v2(uri, &ro,
+					 SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+					 NULL),
+			 SQLITE_OK);
+	begin_read(ro);
+	assert_null(gpu_pages_open(ro, "t", &why));
+	assert_string_equal(why, "an immutable file beside a WAL");
+	exec(ro, "COMMIT");
+	exec(w, "PRAGMA wal_checkpoint(TRUNCATE)");
+	begin_read(ro);
+	pg = gpu_pages_open(ro, "t", &why);
+	assert_non_null(pg);
+	assert_int_equal(gpu_pages_next(pg, v), 1);
+	assert_int_equal(gpu_pages_next(pg, v), 1);
+	assert_true(v[0].i == 2);
+	assert_int_equal(gpu_pages_next(pg, v), 0);
+	gpu_pages_close(pg);
+	exec(ro, "COMMIT");
+	sqlite3_close(ro);
+	sqlite3_close(w);
+	remove_db();
+}
+
 /* Every cut of a record, and of its header, is refused, never overread. */
 static void
 test_record_bounds(void **state)
@@ -521,6 +566,7 @@ main(void)
 	    cmocka_unit_test(test_tree),
 	    cmocka_unit_test(test_added_columns),
 	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_immutable),
 	    cmocka_unit_test(test_record_bounds),
 	    cmocka_unit_test(test_rollup_reads),
 	};
