@@ -510,22 +510,6 @@ layout(struct gpu_pages *pg, sqlite3 *db, const char *table, const char **why)
 	return 0;
 }
 
-/* A text a query gives, compared with want: 1 equal, 0 not, -1 none. */
-static int
-query_is(sqlite3 *db, const char *sql, const char *want)
-{
-	sqlite3_stmt *st;
-	int is = -1;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		is =
-		    strcmp((const char *)sqlite3_column_text(st, 0), want) == 0;
-	sqlite3_finalize(st);
-	return is;
-}
-
 /*
  * Whether the read transaction's snapshot is the database file alone: in
  * WAL mode, whether every frame of the WAL has been copied into the file
@@ -556,12 +540,16 @@ file_is_snapshot(sqlite3 *db, sqlite3_file *f, const char **why)
 		*why = "an immutable file beside a WAL";
 		return w != NULL && (stat(w, &sb) != 0 || sb.st_size == 0);
 	}
-	wal = query_is(db, "PRAGMA journal_mode", "wal");
+	wal = (int)query_int(
+	    db, "SELECT journal_mode = 'wal' FROM pragma_journal_mode", NULL);
 	if (wal == 0)
 		return true;
 	*why = "frames in the WAL not yet in the database file";
 	/* In exclusive mode the wal-index lives in the heap, not here. */
-	if (wal < 0 || query_is(db, "PRAGMA locking_mode", "normal") != 1 ||
+	if (wal < 0 ||
+	    query_int(db,
+		      "SELECT locking_mode = 'normal' FROM pragma_locking_mode",
+		      NULL) != 1 ||
 	    f->pMethods->iVersion < 2 || f->pMethods->xShmMap == NULL ||
 	    f->pMethods->xShmMap(f, 0, 32768, 0, &shm) != SQLITE_OK ||
 	    shm == NULL)

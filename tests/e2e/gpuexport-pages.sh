@@ -37,18 +37,24 @@ export_facts() {
 		-t gpu_usage_fact "$@" >/dev/null 2>"$n.err" ||
 		fail "gpuexport of $n: $(cat "$n.err")"
 }
-both() { # LABEL ARGS...: pages against statements, fresh copies of w.db
-	label=$1
-	shift
+fresh() { # ARGS...: both ways, each from a fresh copy of w.db
 	for m in 1 0; do
 		rm -rf "p$m.db" "p$m.db-wal" "p$m.db-shm" "p$m.lake"
 		cp w.db "p$m.db" || fail "cannot copy the warehouse"
 		export_facts "p$m" "$m" "$@"
 	done
+}
+same_files() { # LABEL: p1.lake and p0.lake hold the same data files
 	files p1.lake >p1.files
 	files p0.lake >p0.files
 	[ -s p1.files ] && cmp -s p1.files p0.files
-	check "$label: the same data files" $?
+	check "$1: the same data files" $?
+}
+both() { # LABEL ARGS...: pages against statements, fresh copies of w.db
+	label=$1
+	shift
+	fresh "$@"
+	same_files "$label"
 	grep -q "gpu_usage_fact: [1-9][0-9]* rows read from the pages of gpu_usage_fact_rows$" p1.err
 	check "$label: every row read from the pages" $?
 	grep -q "0 rows read from the pages.*(GPUUSAGE_PAGES=0)" p0.err
@@ -63,10 +69,7 @@ for m in 1 0; do
 	gpuingest -q -d "p$m.db" b.csv >/dev/null || fail "second gpuingest"
 	export_facts "p$m" "$m" -j 2
 done
-files p1.lake >p1.files
-files p0.lake >p0.files
-cmp -s p1.files p0.files
-check "incremental export: the same data files" $?
+same_files "incremental export"
 grep -q "rows read from the pages of gpu_usage_fact_rows$" p1.err
 check "incremental export: read from the pages" $?
 
@@ -78,15 +81,8 @@ sqlite3 w.db "UPDATE gpu_usage_fact_rows SET power_w = 'n/a'
 	AND node_id = (SELECT min(node_id) FROM gpu_usage_fact_rows)
 	AND gpu = 0 AND mig = ''" || fail "cannot store the odd value"
 for j in 1 2; do
-	for m in 1 0; do
-		rm -rf "p$m.db" "p$m.db-wal" "p$m.db-shm" "p$m.lake"
-		cp w.db "p$m.db" || fail "cannot copy the warehouse"
-		export_facts "p$m" "$m" -j "$j"
-	done
-	files p1.lake >p1.files
-	files p0.lake >p0.files
-	cmp -s p1.files p0.files
-	check "a text in a number column, -j $j: the same data files" $?
+	fresh -j "$j"
+	same_files "a text in a number column, -j $j"
 	grep -q "[1-9][0-9]* rows read from the pages.*others by statement (a value of another type than its column's)" p1.err
 	check "a text in a number column, -j $j: the rest by statement" $?
 done
@@ -115,13 +111,11 @@ check "frames kept from the file: read by statement" $?
 echo "COMMIT;" >&3
 exec 3>&-
 wait "$reader"
-cp w.db p0.db && rm -f p0.db-wal p0.db-shm || fail "cannot copy"
+rm -f p0.db-wal p0.db-shm
+cp w.db p0.db || fail "cannot copy the warehouse"
 sqlite3 p0.db "UPDATE gpu_usage_fact_rows SET temp_c = 41
 	WHERE ts_ms = (SELECT min(ts_ms) FROM gpu_usage_fact_rows)" ||
 	fail "cannot write the frames"
 export_facts p0 0 -j 2
-files p1.lake >p1.files
-files p0.lake >p0.files
-cmp -s p1.files p0.files
-check "frames kept from the file: the same data files" $?
+same_files "frames kept from the file"
 exit "$failed"

@@ -28,13 +28,7 @@ static const char path[] = "/tmp/test_pages.db";
 static void
 remove_db(void)
 {
-	char p[64];
-
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
+	wh_remove(path);
 }
 
 static sqlite3 *
