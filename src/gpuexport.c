@@ -5,6 +5,9 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,6 +395,18 @@ main(int argc, char **argv)
 	struct opts o;
 	int status;
 
+#ifdef M_MMAP_THRESHOLD
+	/*
+	 * Each data file's writer grows buffers of many megabytes and frees
+	 * them at the file's end. Mapped afresh for every file, their pages
+	 * were zeroed by the kernel again each time (half the system time of
+	 * an export of 5M facts). From the heap, kept when freed, the next
+	 * file reuses them (docs/PERFORMANCE.md, the eighth round).
+	 */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 512 << 20);
+	mallopt(M_TOP_PAD, 64 << 20);
+#endif
 	gpu_diag_init(argv[0]);
 	if ((status = parse_args(argc, argv, &o)) >= 0)
 		return gpu_close_stdout(status);
