@@ -115,6 +115,14 @@ int gpu_db_commit(sqlite3 *db, struct gpu_err *err);
 void gpu_db_rollback(sqlite3 *db);
 
 /*
+ * Begin a transaction for reads only (BEGIN), so that they see one
+ * snapshot, when db is in none and runs no statement. Returns whether it
+ * did; gpu_db_end_read() with that answer ends it.
+ */
+bool gpu_db_begin_read(sqlite3 *db);
+void gpu_db_end_read(sqlite3 *db, bool began);
+
+/*
  * Prepare sql, filling err with the SQLite message on failure. Returns the
  * statement (finalize with sqlite3_finalize()) or NULL.
  */

@@ -623,6 +623,28 @@ gpu_db_rollback(sqlite3 *db)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+bool
+gpu_db_begin_read(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (!sqlite3_get_autocommit(db))
+		return false;
+	/* A running statement's own transaction would become this one. */
+	while ((st = sqlite3_next_stmt(db, st)) != NULL)
+		if (sqlite3_stmt_busy(st))
+			return false;
+	return sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+void
+gpu_db_end_read(sqlite3 *db, bool began)
+{
+	/* A read transaction: its end cannot lose anything. */
+	if (began && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 /*
  * Refuse another program's database: schema version 0 (no warehouse yet)
  * with tables of its own, which a migration would add ours to. Before

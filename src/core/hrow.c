@@ -810,25 +810,6 @@ gpu_hrow_register(sqlite3 *db)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-/*
- * Begin the read transaction that the pages need (the pages' and the
- * statement's one snapshot), when db is in none and runs no statement
- * (whose own transaction this one would take over). Returns whether it
- * did: the caller then ends it.
- */
-static bool
-begin_read(sqlite3 *db)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (!sqlite3_get_autocommit(db) || !gpu_pages_allowed())
-		return false;
-	while ((st = sqlite3_next_stmt(db, st)) != NULL)
-		if (sqlite3_stmt_busy(st))
-			return false;
-	return sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
-}
-
 /* The rows by statement, after the first tk->skip. */
 static int
 read_statement(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
@@ -863,13 +844,12 @@ gpu_hrow_read(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
 	      gpu_hrow_fn *fn, void *ctx, struct gpu_err *err)
 {
 	struct take tk = {t, fn, ctx, err, 0, 0};
-	bool own = begin_read(db);
+	/* One snapshot for the pages and the statement that may follow. */
+	bool own = gpu_pages_allowed() && gpu_db_begin_read(db);
 	int rc = read_pages(db, t, from, to, fn, ctx, err, &tk.skip);
 
 	if (rc == BY_STATEMENT)
 		rc = read_statement(db, t, from, to, &tk);
-	/* A read transaction: its end cannot lose anything. */
-	if (own && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	gpu_db_end_read(db, own);
 	return rc;
 }

@@ -688,8 +688,14 @@ int
 gpu_query_scan(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 	       struct gpu_err *err)
 {
+	/* One snapshot for the whole query. */
+	bool own = gpu_db_begin_read(db);
+	int rc;
+
 	*out = NULL;
-	return query_scan(db, q, NULL, NULL, out, err);
+	rc = query_scan(db, q, NULL, NULL, out, err);
+	gpu_db_end_read(db, own);
+	return rc;
 }
 
 /* Why a query reads the facts of the hours at its range's edges. */
@@ -807,7 +813,7 @@ gpu_query_run_many(sqlite3 *db, const struct gpu_agg_query *q, size_t n,
 	struct dbq *dq;
 	struct fan f;
 	size_t i, ninit = 0;
-	bool ok = true;
+	bool ok = true, own = gpu_db_begin_read(db);
 
 	for (i = 0; i < n; i++)
 		out[i] = NULL;
@@ -847,6 +853,7 @@ gpu_query_run_many(sqlite3 *db, const struct gpu_agg_query *q, size_t n,
 			out[i] = NULL;
 		}
 	}
+	gpu_db_end_read(db, own);
 	return ok ? 0 : -1;
 }
 
@@ -854,15 +861,23 @@ int
 gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q, struct gpu_agg **out,
 	      struct gpu_err *err)
 {
+	bool own = gpu_db_begin_read(db);
+	int rc;
+
 	*out = NULL;
-	return query(db, q, NULL, NULL, out, err);
+	rc = query(db, q, NULL, NULL, out, err);
+	gpu_db_end_read(db, own);
+	return rc;
 }
 
 int
 gpu_query_each(sqlite3 *db, const struct gpu_agg_query *q, bool scan_all,
 	       gpu_query_fn *fn, void *ctx, struct gpu_err *err)
 {
-	if (scan_all)
-		return query_scan(db, q, fn, ctx, NULL, err);
-	return query(db, q, fn, ctx, NULL, err);
+	bool own = gpu_db_begin_read(db);
+	int rc = scan_all ? query_scan(db, q, fn, ctx, NULL, err)
+			  : query(db, q, fn, ctx, NULL, err);
+
+	gpu_db_end_read(db, own);
+	return rc;
 }
