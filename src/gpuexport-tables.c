@@ -59,6 +59,9 @@ static const char *const fact_page_cols[] = {
     "mem_total_mib", "job_key",	    "user_key", "project_key", "model_key",
     "interval_s",    "ingest_id",   "power_w",	"temp_c",      "job_src",
     "mig",	     "profile_key", "share28"};
+_Static_assert(sizeof(fact_page_cols) / sizeof(fact_page_cols[0]) ==
+		   sizeof(fact_fields) / sizeof(fact_fields[0]),
+	       "a page column for each exported field");
 
 static const struct lake_field hourly_fields[] = {
     {"hour_start", 1, LAKE_TIMESTAMPTZ, true},
@@ -476,14 +479,14 @@ pages_open(struct exp_source *src, sqlite3 *db, int32_t day, bool new_only,
 	if (src->pages == NULL)
 		return;
 	src->why = NULL;
+	/*
+	 * A column the table lacks reads as NULL: the statement, prepared
+	 * already, names every other column (job_src before schema 4 is
+	 * its NULL).
+	 */
 	src->fmap = gpu_xcalloc(n, sizeof(*src->fmap));
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		src->fmap[i] = gpu_pages_field(src->pages, t->page_cols[i]);
-		if (src->fmap[i] < 0 &&
-		    (strcmp(t->page_cols[i], "job_src") != 0 ||
-		     src->has_job_src))
-			goto refuse;
-	}
 	src->new_field = gpu_pages_field(src->pages, t->page_new);
 	if (src->new_field < 0 || src->fmap[0] != 0)
 		goto refuse;
@@ -501,7 +504,7 @@ pages_open(struct exp_source *src, sqlite3 *db, int32_t day, bool new_only,
 		goto refuse;
 	return;
 refuse:
-	src->why = "columns the export does not know";
+	src->why = "a layout the export does not read";
 	pages_close(src);
 }
 
@@ -805,30 +808,6 @@ take_row(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	put_values(src, src->into, argv, 0, (size_t)argc);
 }
 
-/* An integer as sqlite3_value_int64() gives a REAL: clamped, truncated. */
-static int64_t
-real_int(double d)
-{
-	if (d <= (double)INT64_MIN)
-		return INT64_MIN;
-	if (d >= (double)INT64_MAX)
-		return INT64_MAX;
-	return (int64_t)d;
-}
-
-/* An integer column's value x as sqlite3_value_int64() gives it; -1: other. */
-static inline int
-pv_int(const struct gpu_pval *x, int64_t *v)
-{
-	if (x->type == GPU_PV_INT)
-		*v = x->i;
-	else if (x->type == GPU_PV_REAL)
-		*v = real_int(x->d);
-	else
-		return -1;
-	return 0;
-}
-
 /*
  * Put the record's values (src->pv) at row o->r of o->cols as put_values()
  * puts a statement's. Returns 0, or -1 for a value of a type it does not
@@ -851,10 +830,8 @@ put_pvals(const struct exp_source *src, const struct exp_into *o)
 			c->present[r] = 1;
 			if (x->type == GPU_PV_NULL)
 				c->d[r] = 1.0;
-			else if (x->type == GPU_PV_INT)
-				c->d[r] = (double)x->i / 28.0;
-			else if (x->type == GPU_PV_REAL)
-				c->d[r] = x->d / 28.0;
+			else if (gpu_pval_double(x, &c->d[r]) == 0)
+				c->d[r] /= 28.0;
 			else
 				return -1;
 			continue;
@@ -864,34 +841,30 @@ put_pvals(const struct exp_source *src, const struct exp_into *o)
 			continue;
 		switch ((enum col_op)src->ops[k]) {
 		case OP_INT:
-			if (pv_int(x, &c->i[r]) != 0)
+			if (gpu_pval_int64(x, &c->i[r]) != 0)
 				return -1;
 			break;
 		case OP_TS:
-			if (pv_int(x, &v) != 0)
+			if (gpu_pval_int64(x, &v) != 0)
 				return -1;
 			c->i[r] = v * 1000;
 			break;
 		case OP_DOUBLE:
-			if (x->type == GPU_PV_INT)
-				c->d[r] = (double)x->i;
-			else if (x->type == GPU_PV_REAL)
-				c->d[r] = x->d;
-			else
+			if (gpu_pval_double(x, &c->d[r]) != 0)
 				return -1;
 			break;
 		case OP_NODE:
-			if (pv_int(x, &v) != 0)
+			if (gpu_pval_int64(x, &v) != 0)
 				return -1;
 			put_name(c, r, dm->node, dm->nnode, v);
 			break;
 		case OP_NAME:
-			if (pv_int(x, &v) != 0)
+			if (gpu_pval_int64(x, &v) != 0)
 				return -1;
 			put_name(c, r, dm->name, dm->nname, v);
 			break;
 		case OP_JOB:
-			if (pv_int(x, &v) != 0)
+			if (gpu_pval_int64(x, &v) != 0)
 				return -1;
 			put_name(c, r, dm->job, dm->njob, v);
 			break;

@@ -81,7 +81,7 @@ int gpu_pages_seek(struct gpu_pages *pg, int64_t lo);
  * The next record in key order, its gpu_pages_nfields() fields decoded
  * into v (a field added to the table after the record was written reads as
  * NULL). Returns 1, 0 at the end, -1 when a page or record is not as
- * expected (the cursor is then spent).
+ * expected (then only a seek or gpu_pages_close() may follow).
  */
 int gpu_pages_next(struct gpu_pages *pg, struct gpu_pval *v);
 
@@ -89,10 +89,54 @@ void gpu_pages_close(struct gpu_pages *pg);
 
 /*
  * Decode the record at rec[0..n) into v[0..nfields): its fields, then NULL
- * for those it lacks. Returns 0, or -1 when it is not a record of at most
- * nfields fields. (For tests and fuzzing: gpu_pages_next() uses it.)
+ * for those it lacks. Returns how many fields it has, or -1 when it is not
+ * a record of at most nfields fields. (gpu_pages_next() uses it; tests and
+ * fuzzing call it alone.)
  */
 int gpu_pages_record(const unsigned char *rec, size_t n, struct gpu_pval *v,
 		     size_t nfields);
+
+/*
+ * A field as SQLite's sqlite3_value_int64() and sqlite3_value_double()
+ * give it (NULL: 0; a REAL as an integer: truncated, clamped). Return 0,
+ * or -1 for text and blobs, which SQLite would parse.
+ */
+static inline int
+gpu_pval_int64(const struct gpu_pval *x, int64_t *v)
+{
+	switch (x->type) {
+	case GPU_PV_INT:
+		*v = x->i;
+		return 0;
+	case GPU_PV_REAL:
+		*v = x->d <= (double)INT64_MIN	 ? INT64_MIN
+		     : x->d >= (double)INT64_MAX ? INT64_MAX
+						 : (int64_t)x->d;
+		return 0;
+	case GPU_PV_NULL:
+		*v = 0;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static inline int
+gpu_pval_double(const struct gpu_pval *x, double *v)
+{
+	switch (x->type) {
+	case GPU_PV_INT:
+		*v = (double)x->i;
+		return 0;
+	case GPU_PV_REAL:
+		*v = x->d;
+		return 0;
+	case GPU_PV_NULL:
+		*v = 0.0;
+		return 0;
+	default:
+		return -1;
+	}
+}
 
 #endif

@@ -649,67 +649,36 @@ struct take {
 	size_t skip; /* rows already handed to fn (from the pages) */
 };
 
-/* Each rollup's table and key columns, as rollups[].select names them. */
+/*
+ * Each rollup's table and time column, and the column of each other key,
+ * as rollups[].select names them.
+ */
 static const struct {
-	const char *table;
-	const char *keys[GPU_HK_CATEGORY];
-} rollup_cols[] = {
-    [GPU_ROLLUP_HOURLY] = {"usage_hourly",
-			   {"hour_ms", "node_id", "gpu", "mig", "job_key",
-			    "user_key", "project_key", "model_key",
-			    "profile_key"}},
-    [GPU_ROLLUP_DAILY] = {"usage_daily",
-			  {"day_ms", "node_id", "gpu", "mig", "job_key",
-			   "user_key", "project_key", "model_key",
-			   "profile_key"}},
-    [GPU_ROLLUP_NODE] = {"usage_hourly_node", {"hour_ms", "node_id"}},
-    [GPU_ROLLUP_OWNER] = {"usage_hourly_owner",
-			  {"hour_ms", "user_key", "project_key"}},
+	const char *table, *time;
+} rollup_tables[] = {
+    [GPU_ROLLUP_HOURLY] = {"usage_hourly", "hour_ms"},
+    [GPU_ROLLUP_DAILY] = {"usage_daily", "day_ms"},
+    [GPU_ROLLUP_NODE] = {"usage_hourly_node", "hour_ms"},
+    [GPU_ROLLUP_OWNER] = {"usage_hourly_owner", "hour_ms"},
+};
+static const char *const key_cols[GPU_HK_CATEGORY] = {
+    [GPU_HK_NODE] = "node_id",	  [GPU_HK_GPU] = "gpu",
+    [GPU_HK_MIG] = "mig",	  [GPU_HK_JOB] = "job_key",
+    [GPU_HK_USER] = "user_key",	  [GPU_HK_PROJECT] = "project_key",
+    [GPU_HK_MODEL] = "model_key", [GPU_HK_PROFILE] = "profile_key",
 };
 
 #define SUM_NAME_(name, ctype, sqltype, merge, empty) #name,
 static const char *const sum_names[] = {GPU_SUMS(SUM_NAME_)};
 
-/* A value as sqlite3_value_int64() gives it; -1 for text and blobs. */
-static inline int
-pv_int64(const struct gpu_pval *x, int64_t *v)
-{
-	if (x->type == GPU_PV_INT)
-		*v = x->i;
-	else if (x->type == GPU_PV_REAL)
-		*v = x->d <= (double)INT64_MIN	 ? INT64_MIN
-		     : x->d >= (double)INT64_MAX ? INT64_MAX
-						 : (int64_t)x->d;
-	else if (x->type == GPU_PV_NULL)
-		*v = 0;
-	else
-		return -1;
-	return 0;
-}
-
-/* A value as sqlite3_value_double() gives it; -1 for text and blobs. */
-static inline int
-pv_double(const struct gpu_pval *x, double *v)
-{
-	if (x->type == GPU_PV_INT)
-		*v = (double)x->i;
-	else if (x->type == GPU_PV_REAL)
-		*v = x->d;
-	else if (x->type == GPU_PV_NULL)
-		*v = 0.0;
-	else
-		return -1;
-	return 0;
-}
-
 /* clang-format off */
 #define PAGE_SUM_(name, ctype, sqltype, merge, empty)                          \
-	if (_Generic(s->name, int64_t: pv_int64, double: pv_double)(           \
-		&v[sf[j++]], &s->name) != 0)                                   \
+	if (_Generic(s->name, int64_t: gpu_pval_int64,                         \
+		     double: gpu_pval_double)(&v[sf[j++]], &s->name) != 0)     \
 		goto refuse;
 /* clang-format on */
 
-/* gpu_hrow_read_pages(): the pages cannot give the rest of the rows. */
+/* read_pages(): the pages cannot give the rest of the rows. */
 #define BY_STATEMENT 1
 
 /*
@@ -724,13 +693,18 @@ read_pages(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
 	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
 	int kf[GPU_HK_CATEGORY], sf[GPU_SUMS_N];
 	int nk = rollups[t].nkeys, i, rc = -1;
-	struct gpu_pages *pg = gpu_pages_open(db, rollup_cols[t].table, NULL);
+	struct gpu_pages *pg = gpu_pages_open(db, rollup_tables[t].table, NULL);
 
 	if (pg == NULL)
 		return BY_STATEMENT;
-	for (i = 0; i < nk; i++)
-		if ((kf[i] = gpu_pages_field(pg, rollup_cols[t].keys[i])) < 0)
+	for (i = 0; i < nk; i++) {
+		int k = rollups[t].key[i];
+
+		kf[i] = gpu_pages_field(
+		    pg, k == GPU_HK_TIME ? rollup_tables[t].time : key_cols[k]);
+		if (kf[i] < 0)
 			goto refuse;
+	}
 	for (i = 0; i < GPU_SUMS_N; i++)
 		if ((sf[i] = gpu_pages_field(pg, sum_names[i])) < 0)
 			goto refuse;
@@ -750,7 +724,8 @@ read_pages(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
 			continue;
 		memset(r.k, 0, sizeof(r.k));
 		for (i = 0; i < nk; i++)
-			if (pv_int64(&v[kf[i]], &r.k[rollups[t].key[i]]) != 0)
+			if (gpu_pval_int64(&v[kf[i]],
+					   &r.k[rollups[t].key[i]]) != 0)
 				goto refuse;
 		GPU_SUMS(PAGE_SUM_)
 		if (fn(ctx, &r, err) != 0) {

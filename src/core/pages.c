@@ -81,12 +81,76 @@ varint(const unsigned char *p, const unsigned char *end, uint64_t *v)
 	return 9;
 }
 
+/* The body length of each serial type below 12 (-1: reserved). */
+static const signed char serial_len[12] = {0, 1, 2, 3, 4,  6,
+					   8, 8, 0, 0, -1, -1};
+
+/*
+ * Field x of serial type t, its body at b with avail bytes left in the
+ * record. Returns the body's length, or -1 for a reserved type or a body
+ * past the record's end. Inlined whole: it runs once per field read.
+ */
+static inline __attribute__((always_inline)) long
+field(uint64_t t, const unsigned char *b, size_t avail, struct gpu_pval *x)
+{
+	size_t l;
+
+	if (t >= 12) {
+		l = (size_t)((t - 12) / 2);
+		if (l > avail)
+			return -1;
+		x->type = (t & 1) != 0 ? GPU_PV_TEXT : GPU_PV_BLOB;
+		x->p = b;
+		x->n = l;
+		return (long)l;
+	}
+	if (serial_len[t] < 0 || (size_t)serial_len[t] > avail)
+		return -1;
+	x->type = GPU_PV_INT;
+	switch (t) {
+	case 0:
+		x->type = GPU_PV_NULL;
+		break;
+	case 1:
+		x->i = (int8_t)b[0];
+		break;
+	case 2:
+		x->i = (int16_t)(uint16_t)(b[0] << 8 | b[1]);
+		break;
+	case 3:
+		x->i = (int32_t)((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+				 (uint32_t)b[2] << 8) >>
+		       8;
+		break;
+	case 4:
+		x->i = (int32_t)be32(b);
+		break;
+	case 5:
+		x->i = (int64_t)((uint64_t)be32(b) << 32 | (uint64_t)be16(b + 4)
+							       << 16) >>
+		       16;
+		break;
+	case 6:
+		x->i = (int64_t)((uint64_t)be32(b) << 32 | be32(b + 4));
+		break;
+	case 7: {
+		uint64_t u = (uint64_t)be32(b) << 32 | be32(b + 4);
+
+		x->type = GPU_PV_REAL;
+		memcpy(&x->d, &u, sizeof(x->d));
+		break;
+	}
+	default: /* 8, 9: the integers 0 and 1 */
+		x->i = (int64_t)t - 8;
+		break;
+	}
+	return serial_len[t];
+}
+
 int
 gpu_pages_record(const unsigned char *rec, size_t n, struct gpu_pval *v,
 		 size_t nfields)
 {
-	static const signed char len[12] = {0, 1, 2, 3, 4,  6,
-					    8, 8, 0, 0, -1, -1};
 	const unsigned char *end = rec + n, *h, *hend, *b;
 	uint64_t hsz;
 	size_t f = 0, k;
@@ -98,9 +162,8 @@ gpu_pages_record(const unsigned char *rec, size_t n, struct gpu_pval *v,
 	hend = rec + hsz;
 	b = hend;
 	for (; h < hend; f++) {
-		struct gpu_pval *x = &v[f];
 		uint64_t t;
-		size_t l;
+		long l;
 
 		if (h[0] < 0x80) {
 			t = *h++;
@@ -110,76 +173,31 @@ gpu_pages_record(const unsigned char *rec, size_t n, struct gpu_pval *v,
 				return -1;
 			h += w;
 		}
-		if (f >= nfields)
+		if (f >= nfields ||
+		    (l = field(t, b, (size_t)(end - b), &v[f])) < 0)
 			return -1;
-		if (t >= 12) {
-			l = (size_t)((t - 12) / 2);
-			if (l > (size_t)(end - b))
-				return -1;
-			x->type = (t & 1) != 0 ? GPU_PV_TEXT : GPU_PV_BLOB;
-			x->p = b;
-			x->n = l;
-			b += l;
-			continue;
-		}
-		if (len[t] < 0 || (size_t)len[t] > (size_t)(end - b))
-			return -1;
-		x->type = GPU_PV_INT;
-		switch (t) {
-		case 0:
-			x->type = GPU_PV_NULL;
-			break;
-		case 1:
-			x->i = (int8_t)b[0];
-			break;
-		case 2:
-			x->i = (int16_t)(uint16_t)(b[0] << 8 | b[1]);
-			break;
-		case 3:
-			x->i = (int32_t)((uint32_t)b[0] << 24 |
-					 (uint32_t)b[1] << 16 |
-					 (uint32_t)b[2] << 8) >>
-			       8;
-			break;
-		case 4:
-			x->i = (int32_t)be32(b);
-			break;
-		case 5:
-			x->i = (int64_t)((uint64_t)be32(b) << 32 |
-					 (uint64_t)be16(b + 4) << 16) >>
-			       16;
-			break;
-		case 6:
-			x->i = (int64_t)((uint64_t)be32(b) << 32 | be32(b + 4));
-			break;
-		case 7: {
-			uint64_t u = (uint64_t)be32(b) << 32 | be32(b + 4);
-
-			x->type = GPU_PV_REAL;
-			memcpy(&x->d, &u, sizeof(x->d));
-			break;
-		}
-		default: /* 8, 9: the integers 0 and 1 */
-			x->i = (int64_t)t - 8;
-			break;
-		}
-		b += len[t];
+		b += l;
 	}
 	for (k = f; k < nfields; k++)
 		v[k].type = GPU_PV_NULL;
 	return (int)f;
 }
 
-/* The first field of a record: an integer, else -1. */
+/* The first field of a record (the key's first column): an integer. */
 static int
 key0(const unsigned char *rec, size_t n, int64_t *out)
 {
-	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
+	const unsigned char *end = rec + n;
+	struct gpu_pval x;
+	uint64_t hsz, t;
+	int w = varint(rec, end, &hsz);
 
-	if (gpu_pages_record(rec, n, v, GPU_PAGES_MAXFIELDS) < 1 ||
-	    v[0].type != GPU_PV_INT)
+	if (w == 0 || hsz <= (uint64_t)w || hsz > n ||
+	    varint(rec + w, rec + hsz, &t) == 0 ||
+	    field(t, rec + hsz, n - (size_t)hsz, &x) < 0 ||
+	    x.type != GPU_PV_INT)
 		return -1;
-	*out = v[0].i;
+	*out = x.i;
 	return 0;
 }
 
