@@ -5,6 +5,8 @@
 #include <math.h>
 #include <pthread.h>
 #include <snappy-c.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +63,7 @@ struct col {
 	const char *last_p; /* the last value, if by lake_pq_str_stable() */
 	size_t last_n;
 	size_t maxlen; /* the longest string of the row group */
+	size_t bytes;  /* its share of the row group's buffered bytes */
 	struct stats rg;
 	/* the file */
 	struct stats file;
@@ -78,14 +81,55 @@ struct enc {
 	struct gpu_buf page, comp, hdr;
 };
 
-/* One column's chunk of a row group, encoded, before it is written. */
-struct chunk {
-	struct gpu_buf bytes; /* its pages, headers included */
-	int64_t dict_rel;     /* offset of the dictionary page, or -1 */
-	int64_t data_rel;     /* offset of the first data page */
+/* Where a data page of a column's chunk ends: its rows, values, bytes. */
+struct cut {
+	size_t r, v, off;
+};
+
+/*
+ * One page of a row group's column chunk: what it holds, then, once
+ * encoded, its header and compressed body.
+ */
+struct page {
+	size_t col;
+	bool dict;	    /* the dictionary page */
+	size_t r0, r1;	    /* rows [r0, r1) */
+	size_t v0, v1;	    /* values [v0, v1) */
+	size_t off0, off1;  /* PLAIN bytes [off0, off1) of the column's vals */
+	size_t weight;	    /* its bytes before compression, about */
+	struct gpu_buf out; /* header and compressed body */
 	int64_t usize, csize;
 	int rc;
 	struct gpu_err err;
+};
+
+/* A page to encode: its weight, its index in pages. */
+struct ord {
+	size_t weight, page;
+};
+
+/* One column's chunk of a row group: where its data pages end, its pages. */
+struct chunk {
+	struct cut *cuts;
+	size_t ncuts, ccap;
+	size_t first, npages; /* pages[first, first + npages) */
+};
+
+/*
+ * The helpers that append a run of rows with the caller, column by column
+ * (see put_run()). ticket is gen << 32 | the next column to take.
+ */
+struct putter {
+	pthread_t th[LAKE_PQ_MAX_THREADS - 1];
+	size_t nth;
+	bool tried, stop;
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	uint32_t gen; /* the run's number (under mu) */
+	_Atomic uint64_t ticket;
+	_Atomic size_t ndone; /* columns of the run appended */
+	const struct lake_pq_col *cols;
+	size_t first, end;
 };
 
 struct lake_pq {
@@ -97,15 +141,18 @@ struct lake_pq {
 	uint64_t pos;	  /* bytes written */
 	uint64_t rows;	  /* rows ended */
 	uint64_t rg_rows; /* rows in the buffered group */
-	size_t rg_bytes;  /* bytes buffered */
 	struct rowgroup *rgs;
 	size_t nrgs;
 	int64_t *offsets;
 	struct enc *enc; /* one per encoding thread */
 	size_t nenc;
 	struct chunk *chunks; /* one per column */
-	size_t next_col;      /* the next column to encode (under mu) */
+	struct page *pages;   /* the row group's, column by column */
+	size_t npages, pcap;
+	struct ord *order; /* pages to encode, the biggest first */
+	size_t next;	   /* the next item for an encoding thread (under mu) */
 	pthread_mutex_t mu;
+	struct putter put;
 	bool failed, finished;
 };
 
@@ -371,7 +418,7 @@ stats_reset(struct stats *s)
 /* ---- values ---- */
 
 static inline void
-add_def(struct lake_pq *pq, struct col *c, bool present)
+add_def(struct col *c, bool present)
 {
 	struct gpu_buf *d = &c->defs;
 
@@ -382,7 +429,7 @@ add_def(struct lake_pq *pq, struct col *c, bool present)
 		gpu_buf_grow(d, 65536);
 	d->data[d->len++] = present ? 1 : 0;
 	d->data[d->len] = '\0';
-	pq->rg_bytes++;
+	c->bytes++;
 }
 
 void
@@ -390,7 +437,7 @@ lake_pq_null(struct lake_pq *pq, size_t col)
 {
 	struct col *c = &pq->cols[col];
 
-	add_def(pq, c, false);
+	add_def(c, false);
 	c->rg.nulls++;
 }
 
@@ -516,21 +563,21 @@ put_plain(struct gpu_buf *b, uint64_t key, size_t w, const char *p, size_t len)
 
 /* Turn the buffered dictionary-encoded values into PLAIN ones. */
 static void
-dict_fallback(struct lake_pq *pq, struct col *c)
+dict_fallback(struct col *c)
 {
 	size_t i, n, w = width(c->f.type);
 
-	pq->rg_bytes -= c->dvals.len + c->nvals * 4;
+	c->bytes -= c->dvals.len + c->nvals * 4;
 	for (i = 0; i < c->nvals; i++) {
 		const char *p;
 
 		if (w != 0) {
-			pq->rg_bytes +=
+			c->bytes +=
 			    put_plain(&c->vals, c->dnum[c->idx[i]], w, NULL, 0);
 			continue;
 		}
 		p = dict_entry(c, c->idx[i], &n);
-		pq->rg_bytes += put_plain(&c->vals, 0, 0, p, n);
+		c->bytes += put_plain(&c->vals, 0, 0, p, n);
 	}
 	c->dict = false;
 	gpu_buf_reset(&c->dvals);
@@ -564,17 +611,16 @@ grow_dict(struct col *c)
  * PLAIN value). add_value() is the common cases of it, inline.
  */
 static bool
-dict_add(struct lake_pq *pq, struct col *c, uint64_t key, size_t w,
-	 const char *p, size_t len)
+dict_add(struct col *c, uint64_t key, size_t w, const char *p, size_t len)
 {
 	size_t h, mask;
 
 	if (p != NULL && len > c->maxlen)
 		c->maxlen = len;
 	if (c->dict && c->nvals == 16384 && c->ndict > c->nvals / 4)
-		dict_fallback(pq, c);
+		dict_fallback(c);
 	if (!c->dict) {
-		pq->rg_bytes += put_plain(&c->vals, key, w, p, len);
+		c->bytes += put_plain(&c->vals, key, w, p, len);
 		c->nvals++;
 		return true;
 	}
@@ -586,7 +632,7 @@ dict_add(struct lake_pq *pq, struct col *c, uint64_t key, size_t w,
 	    entry_is(c, c->idx[c->nvals - 1], key, p, len)) {
 		c->idx[c->nvals] = c->idx[c->nvals - 1];
 		c->nvals++;
-		pq->rg_bytes += 4;
+		c->bytes += 4;
 		return false;
 	}
 	if (c->ndict * 2 >= c->nslots)
@@ -600,8 +646,8 @@ dict_add(struct lake_pq *pq, struct col *c, uint64_t key, size_t w,
 
 		if (c->ndict >= DICT_MAX_ENTRIES ||
 		    c->dvals.len + n + 4 > DICT_MAX_BYTES) {
-			dict_fallback(pq, c);
-			pq->rg_bytes += put_plain(&c->vals, key, w, p, len);
+			dict_fallback(c);
+			c->bytes += put_plain(&c->vals, key, w, p, len);
 			c->nvals++;
 			return true;
 		}
@@ -609,24 +655,23 @@ dict_add(struct lake_pq *pq, struct col *c, uint64_t key, size_t w,
 			grow_dict(c);
 		c->doff[c->ndict] = (uint32_t)c->dvals.len;
 		c->dnum[c->ndict] = key;
-		pq->rg_bytes += put_plain(&c->dvals, key, w, p, len);
+		c->bytes += put_plain(&c->dvals, key, w, p, len);
 		c->slots[h] = (uint32_t)++c->ndict;
 		if (c->nvals == c->icap)
 			grow_idx(c);
 		c->idx[c->nvals++] = c->slots[h] - 1;
-		pq->rg_bytes += 4;
+		c->bytes += 4;
 		return true;
 	}
 	if (c->nvals == c->icap)
 		grow_idx(c);
 	c->idx[c->nvals++] = c->slots[h] - 1;
-	pq->rg_bytes += 4;
+	c->bytes += 4;
 	return false;
 }
 
 static inline bool
-add_value(struct lake_pq *pq, struct col *c, uint64_t key, size_t w,
-	  const char *p, size_t len)
+add_value(struct col *c, uint64_t key, size_t w, const char *p, size_t len)
 {
 	/* A repeat of the value before (16384: the time to weigh it). */
 	if (c->dict && c->nvals > 0 && c->nvals < c->icap &&
@@ -634,63 +679,63 @@ add_value(struct lake_pq *pq, struct col *c, uint64_t key, size_t w,
 	    entry_is(c, c->idx[c->nvals - 1], key, p, len)) {
 		c->idx[c->nvals] = c->idx[c->nvals - 1];
 		c->nvals++;
-		pq->rg_bytes += 4;
+		c->bytes += 4;
 		return false;
 	}
 	if (!c->dict && p == NULL) {
-		pq->rg_bytes += put_plain(&c->vals, key, w, NULL, 0);
+		c->bytes += put_plain(&c->vals, key, w, NULL, 0);
 		c->nvals++;
 		return true;
 	}
-	return dict_add(pq, c, key, w, p, len);
+	return dict_add(c, key, w, p, len);
 }
 
 static inline void
-add_i32(struct lake_pq *pq, struct col *c, int32_t v)
+add_i32(struct col *c, int32_t v)
 {
-	if (add_value(pq, c, (uint64_t)(uint32_t)v, 4, NULL, 0))
+	if (add_value(c, (uint64_t)(uint32_t)v, 4, NULL, 0))
 		stats_i64(&c->rg, v);
 }
 
 static inline void
-add_i64(struct lake_pq *pq, struct col *c, int64_t v)
+add_i64(struct col *c, int64_t v)
 {
-	if (add_value(pq, c, (uint64_t)v, 8, NULL, 0))
+	if (add_value(c, (uint64_t)v, 8, NULL, 0))
 		stats_i64(&c->rg, v);
 }
 
 static inline void
-add_double(struct lake_pq *pq, struct col *c, double v)
+add_double(struct col *c, double v)
 {
 	uint64_t u;
 
 	memcpy(&u, &v, 8);
 	/* NaNs are counted per value, not per entry. */
-	if (add_value(pq, c, u, 8, NULL, 0) || isnan(v))
+	if (add_value(c, u, 8, NULL, 0) || isnan(v))
 		stats_double(&c->rg, v);
 }
 
 static inline void
-add_str(struct lake_pq *pq, struct col *c, const char *p, size_t len)
+add_str(struct col *c, const char *p, size_t len)
 {
-	if (add_value(pq, c, str_key(p, len), 0, p, len))
+	if (add_value(c, str_key(p, len), 0, p, len))
 		stats_str(&c->rg, p, len);
 	c->last_p = NULL;
 }
 
 /* add_str() of an interned string (lake_pq_str_stable()). */
 static inline void
-add_stable(struct lake_pq *pq, struct col *c, const char *p, size_t len)
+add_stable(struct col *c, const char *p, size_t len)
 {
 	/* The same string as the value before: its entry, unread. */
 	if (p == c->last_p && len == c->last_n && c->dict && c->nvals > 0 &&
 	    c->nvals < c->icap && c->nvals != 16384) {
 		c->idx[c->nvals] = c->idx[c->nvals - 1];
 		c->nvals++;
-		pq->rg_bytes += 4;
+		c->bytes += 4;
 		return;
 	}
-	add_str(pq, c, p, len);
+	add_str(c, p, len);
 	c->last_p = p;
 	c->last_n = len;
 }
@@ -700,8 +745,8 @@ lake_pq_i32(struct lake_pq *pq, size_t col, int32_t v)
 {
 	struct col *c = &pq->cols[col];
 
-	add_def(pq, c, true);
-	add_i32(pq, c, v);
+	add_def(c, true);
+	add_i32(c, v);
 }
 
 void
@@ -709,8 +754,8 @@ lake_pq_i64(struct lake_pq *pq, size_t col, int64_t v)
 {
 	struct col *c = &pq->cols[col];
 
-	add_def(pq, c, true);
-	add_i64(pq, c, v);
+	add_def(c, true);
+	add_i64(c, v);
 }
 
 void
@@ -718,8 +763,8 @@ lake_pq_double(struct lake_pq *pq, size_t col, double v)
 {
 	struct col *c = &pq->cols[col];
 
-	add_def(pq, c, true);
-	add_double(pq, c, v);
+	add_def(c, true);
+	add_double(c, v);
 }
 
 void
@@ -727,8 +772,8 @@ lake_pq_str(struct lake_pq *pq, size_t col, const char *p, size_t len)
 {
 	struct col *c = &pq->cols[col];
 
-	add_def(pq, c, true);
-	add_str(pq, c, p, len);
+	add_def(c, true);
+	add_str(c, p, len);
 }
 
 void
@@ -736,8 +781,8 @@ lake_pq_str_stable(struct lake_pq *pq, size_t col, const char *p, size_t len)
 {
 	struct col *c = &pq->cols[col];
 
-	add_def(pq, c, true);
-	add_stable(pq, c, p, len);
+	add_def(c, true);
+	add_stable(c, p, len);
 }
 
 /* ---- output ---- */
@@ -786,17 +831,16 @@ compress(const struct lake_pq_opts *o, struct enc *e, struct gpu_err *err)
 }
 
 /*
- * Append to k->bytes one page: header of type type (with its sub-header's
- * num_values and encoding) and e->page compressed; adds the page's sizes
- * with its header to k's.
+ * Compress e->page, the body of page p, of type type (with its
+ * sub-header's num_values and encoding), into p->out behind its header.
  */
 static int
-write_page(const struct lake_pq *pq, struct enc *e, struct chunk *k, int type,
-	   int64_t nvalues, int encoding)
+finish_page(const struct lake_pq *pq, struct enc *e, struct page *p, int type,
+	    int64_t nvalues, int encoding)
 {
 	struct lake_thrift t;
 
-	if (compress(&pq->o, e, &k->err) != 0)
+	if (compress(&pq->o, e, &p->err) != 0)
 		return -1;
 	gpu_buf_reset(&e->hdr);
 	lake_thrift_init(&t, &e->hdr);
@@ -817,10 +861,11 @@ write_page(const struct lake_pq *pq, struct enc *e, struct chunk *k, int type,
 		lake_thrift_struct_end(&t);
 	}
 	lake_thrift_struct_end(&t);
-	k->usize += (int64_t)(e->hdr.len + e->page.len);
-	k->csize += (int64_t)(e->hdr.len + e->comp.len);
-	gpu_buf_add(&k->bytes, e->hdr.data, e->hdr.len);
-	gpu_buf_add(&k->bytes, e->comp.data, e->comp.len);
+	p->usize = (int64_t)(e->hdr.len + e->page.len);
+	p->csize = (int64_t)(e->hdr.len + e->comp.len);
+	gpu_buf_reset(&p->out);
+	gpu_buf_add(&p->out, e->hdr.data, e->hdr.len);
+	gpu_buf_add(&p->out, e->comp.data, e->comp.len);
 	return 0;
 }
 
@@ -900,72 +945,173 @@ chunk_stats(struct lake_thrift *t, const struct col *c, struct gpu_buf *tmp)
 }
 
 /*
- * Encode column c's chunk of the buffered row group into k (its pages, and
- * where its dictionary and data pages start in them); reads only c and
- * the group's row count, so that columns are encoded in parallel.
+ * Cut column i's chunk of the buffered row group into data pages of about
+ * page_bytes of values each; reads only the column and the group's row
+ * count, so that columns are cut in parallel.
  */
-static int
-encode_chunk(const struct lake_pq *pq, const struct col *c, struct enc *e,
-	     struct chunk *k)
+static void
+cut_chunk(struct lake_pq *pq, struct enc *e, size_t i)
 {
-	size_t rows = pq->rg_rows, r = 0, v = 0, voff = 0;
+	const struct col *c = &pq->cols[i];
+	struct chunk *k = &pq->chunks[i];
+	struct cut at = {0, 0, 0};
 	int bw = c->dict ? bit_width(c->ndict) : 0;
 
-	gpu_buf_reset(&k->bytes);
-	k->usize = k->csize = 0;
-	k->dict_rel = -1;
-	if (c->dict) {
-		k->dict_rel = 0;
-		gpu_buf_reset(&e->page);
-		gpu_buf_add(&e->page, c->dvals.data, c->dvals.len);
-		if (write_page(pq, e, k, PAGE_DICTIONARY, (int64_t)c->ndict,
-			       0) != 0)
-			return -1;
-	}
-	k->data_rel = (int64_t)k->bytes.len;
-	while (r < rows) {
-		size_t r0 = r, v0 = v, off0 = voff;
-
-		/* Cut a page at about page_bytes of values. */
-		page_rows(pq, c, bw, &r, &v, &voff);
-		gpu_buf_reset(&e->page);
-		if (!c->f.required) {
-			size_t at = e->page.len, i, n;
-
-			put_le(&e->page, 0, 4);
-			lake_rle_encode(&e->page, c->defs.data + r0, 1, r - r0,
-					1);
-			n = e->page.len - at - 4;
-			for (i = 0; i < 4; i++)
-				e->page.data[at + i] = (char)(n >> (8 * i));
+	(void)e;
+	k->ncuts = 0;
+	while (at.r < pq->rg_rows) {
+		page_rows(pq, c, bw, &at.r, &at.v, &at.off);
+		if (k->ncuts == k->ccap) {
+			k->ccap = k->ccap == 0 ? 16 : 2 * k->ccap;
+			k->cuts = gpu_xreallocarray(k->cuts, k->ccap,
+						    sizeof(*k->cuts));
 		}
+		k->cuts[k->ncuts++] = at;
+	}
+}
+
+/* A new page of column col in pq->pages, its buffer kept from before. */
+static struct page *
+add_page(struct lake_pq *pq, size_t col)
+{
+	struct page *p;
+
+	if (pq->npages == pq->pcap) {
+		size_t i, n = pq->pcap == 0 ? 64 : 2 * pq->pcap;
+
+		pq->pages = gpu_xreallocarray(pq->pages, n, sizeof(*pq->pages));
+		for (i = pq->pcap; i < n; i++)
+			gpu_buf_init(&pq->pages[i].out);
+		pq->order = gpu_xreallocarray(pq->order, n, sizeof(*pq->order));
+		pq->pcap = n;
+	}
+	p = &pq->pages[pq->npages];
+	p->col = col;
+	p->dict = false;
+	p->r0 = p->r1 = p->v0 = p->v1 = p->off0 = p->off1 = 0;
+	p->weight = 0;
+	p->usize = p->csize = 0;
+	p->rc = 0;
+	pq->npages++;
+	return p;
+}
+
+/* The row group's pages from the columns' cuts: dictionary, data pages. */
+static void
+list_pages(struct lake_pq *pq)
+{
+	size_t i, j;
+
+	pq->npages = 0;
+	for (i = 0; i < pq->ncols; i++) {
+		const struct col *c = &pq->cols[i];
+		struct chunk *k = &pq->chunks[i];
+		struct cut prev = {0, 0, 0};
+		int bw = c->dict ? bit_width(c->ndict) : 0;
+
+		k->first = pq->npages;
 		if (c->dict) {
-			gpu_buf_addc(&e->page, (char)bw);
-			lake_rle_encode(&e->page, c->idx + v0, 4, v - v0, bw);
-		} else {
-			gpu_buf_add(&e->page, c->vals.data + off0, voff - off0);
+			struct page *p = add_page(pq, i);
+
+			p->dict = true;
+			p->weight = c->dvals.len;
 		}
-		if (write_page(pq, e, k, PAGE_DATA, (int64_t)(r - r0),
-			       c->dict ? ENC_RLE_DICTIONARY : ENC_PLAIN) != 0)
-			return -1;
+		for (j = 0; j < k->ncuts; j++) {
+			struct page *p = add_page(pq, i);
+
+			p->r0 = prev.r;
+			p->v0 = prev.v;
+			p->off0 = prev.off;
+			prev = k->cuts[j];
+			p->r1 = prev.r;
+			p->v1 = prev.v;
+			p->off1 = prev.off;
+			p->weight = (c->f.required ? 0 : p->r1 - p->r0) +
+				    (c->dict ? (p->v1 - p->v0) * (size_t)bw / 8
+					     : p->off1 - p->off0);
+		}
+		k->npages = pq->npages - k->first;
 	}
-	return 0;
+	for (j = 0; j < pq->npages; j++) {
+		pq->order[j].weight = pq->pages[j].weight;
+		pq->order[j].page = j;
+	}
+}
+
+/* The biggest page first; equal ones in file order. */
+static int
+cmp_weight(const void *a, const void *b)
+{
+	const struct ord *p = a, *q = b;
+
+	if (p->weight != q->weight)
+		return p->weight > q->weight ? -1 : 1;
+	return p->page < q->page ? -1 : p->page > q->page;
+}
+
+/* Encode and compress page pq->order[j]; reads its column only. */
+static void
+encode_page(struct lake_pq *pq, struct enc *e, size_t j)
+{
+	struct page *p = &pq->pages[pq->order[j].page];
+	const struct col *c = &pq->cols[p->col];
+	int bw = c->dict ? bit_width(c->ndict) : 0;
+
+	gpu_buf_reset(&e->page);
+	if (p->dict) {
+		gpu_buf_add(&e->page, c->dvals.data, c->dvals.len);
+		p->rc = finish_page(pq, e, p, PAGE_DICTIONARY,
+				    (int64_t)c->ndict, 0);
+		return;
+	}
+	if (!c->f.required) {
+		size_t i, n;
+
+		put_le(&e->page, 0, 4);
+		lake_rle_encode(&e->page, c->defs.data + p->r0, 1,
+				p->r1 - p->r0, 1);
+		n = e->page.len - 4;
+		for (i = 0; i < 4; i++)
+			e->page.data[i] = (char)(n >> (8 * i));
+	}
+	if (c->dict) {
+		gpu_buf_addc(&e->page, (char)bw);
+		lake_rle_encode(&e->page, c->idx + p->v0, 4, p->v1 - p->v0, bw);
+	} else {
+		gpu_buf_add(&e->page, c->vals.data + p->off0,
+			    p->off1 - p->off0);
+	}
+	p->rc = finish_page(pq, e, p, PAGE_DATA, (int64_t)(p->r1 - p->r0),
+			    c->dict ? ENC_RLE_DICTIONARY : ENC_PLAIN);
 }
 
 /*
- * Write column c's encoded chunk k at the file's position; append its
- * ColumnChunk struct to rg->cols.
+ * Write column c's encoded pages (chunk k) at the file's position; append
+ * its ColumnChunk struct to rg->cols.
  */
 static int
 write_chunk(struct lake_pq *pq, struct col *c, const struct chunk *k,
 	    struct rowgroup *rg, struct gpu_err *err)
 {
-	int64_t base = (int64_t)pq->pos;
+	int64_t base = (int64_t)pq->pos, usize = 0, csize = 0;
+	int64_t data_at = c->dict ? pq->pages[k->first].csize : 0;
 	struct lake_thrift t;
 	struct gpu_buf tmp;
+	size_t j;
 
-	if (out(pq, k->bytes.data, k->bytes.len, err) != 0)
-		return -1;
+	for (j = k->first; j < k->first + k->npages; j++) {
+		const struct page *p = &pq->pages[j];
+
+		if (p->rc != 0) {
+			*err = p->err;
+			pq->failed = true;
+			return -1;
+		}
+		if (out(pq, p->out.data, p->out.len, err) != 0)
+			return -1;
+		usize += p->usize;
+		csize += p->csize;
+	}
 	gpu_buf_init(&tmp);
 	lake_thrift_init(&t, &rg->cols);
 	lake_thrift_i64(&t, 2, 0);
@@ -980,29 +1126,31 @@ write_chunk(struct lake_pq *pq, struct col *c, const struct chunk *k,
 	lake_thrift_elem_binary(&t, c->f.name, strlen(c->f.name));
 	lake_thrift_i32(&t, 4, pq->o.codec);
 	lake_thrift_i64(&t, 5, (int64_t)pq->rg_rows);
-	lake_thrift_i64(&t, 6, k->usize);
-	lake_thrift_i64(&t, 7, k->csize);
-	lake_thrift_i64(&t, 9, base + k->data_rel);
-	if (k->dict_rel >= 0)
-		lake_thrift_i64(&t, 11, base + k->dict_rel);
+	lake_thrift_i64(&t, 6, usize);
+	lake_thrift_i64(&t, 7, csize);
+	lake_thrift_i64(&t, 9, base + data_at);
+	if (c->dict)
+		lake_thrift_i64(&t, 11, base);
 	chunk_stats(&t, c, &tmp);
 	lake_thrift_struct_end(&t);
 	lake_thrift_struct_end(&t);
 	gpu_buf_release(&tmp);
-	rg->bytes += k->usize;
-	rg->compressed += k->csize;
-	c->out.bytes += (uint64_t)k->csize;
+	rg->bytes += usize;
+	rg->compressed += csize;
+	c->out.bytes += (uint64_t)csize;
 	return 0;
 }
 
-/* One encoding thread of a flush: takes columns until none is left. */
+/* One encoding thread of a flush: takes items until none is left. */
 struct worker {
 	struct lake_pq *pq;
 	struct enc *e;
+	void (*fn)(struct lake_pq *, struct enc *, size_t);
+	size_t n;
 };
 
 static void *
-encode_cols(void *arg)
+work(void *arg)
 {
 	struct worker *w = arg;
 	struct lake_pq *pq = w->pq;
@@ -1011,38 +1159,54 @@ encode_cols(void *arg)
 		size_t i;
 
 		pthread_mutex_lock(&pq->mu);
-		i = pq->next_col++;
+		i = pq->next++;
 		pthread_mutex_unlock(&pq->mu);
-		if (i >= pq->ncols)
+		if (i >= w->n)
 			break;
-		pq->chunks[i].rc =
-		    encode_chunk(pq, &pq->cols[i], w->e, &pq->chunks[i]);
+		w->fn(pq, w->e, i);
 	}
 	return NULL;
 }
 
-/* Encode every column's chunk, on up to o.threads threads. */
+/* fn(pq, e, i) for each i < n, on up to o.threads threads. */
 static void
-encode_group(struct lake_pq *pq)
+run_workers(struct lake_pq *pq, size_t n,
+	    void (*fn)(struct lake_pq *, struct enc *, size_t))
 {
 	struct worker w[LAKE_PQ_MAX_THREADS];
 	pthread_t th[LAKE_PQ_MAX_THREADS];
-	size_t i, n = pq->nenc < pq->ncols ? pq->nenc : pq->ncols, started;
+	size_t i, nw = pq->nenc < n ? pq->nenc : n, started;
 
-	pq->next_col = 0;
-	for (i = 0; i < n; i++) {
+	pq->next = 0;
+	for (i = 0; i < nw; i++) {
 		w[i].pq = pq;
 		w[i].e = &pq->enc[i];
+		w[i].fn = fn;
+		w[i].n = n;
 	}
 	/* This thread is the first worker; a thread not started is done by
 	 * the others. */
-	for (started = 1; started < n; started++)
-		if (pthread_create(&th[started], NULL, encode_cols,
-				   &w[started]) != 0)
+	for (started = 1; started < nw; started++)
+		if (pthread_create(&th[started], NULL, work, &w[started]) != 0)
 			break;
-	encode_cols(&w[0]);
+	if (nw > 0)
+		work(&w[0]);
 	for (i = 1; i < started; i++)
 		pthread_join(th[i], NULL);
+}
+
+/*
+ * Encode the buffered row group: cut each column into pages, then encode
+ * and compress the pages, the biggest first, so that one big column does
+ * not keep the other threads waiting.
+ */
+static void
+encode_group(struct lake_pq *pq)
+{
+	run_workers(pq, pq->ncols, cut_chunk);
+	list_pages(pq);
+	qsort(pq->order, pq->npages, sizeof(*pq->order), cmp_weight);
+	run_workers(pq, pq->npages, encode_page);
 }
 
 static void
@@ -1056,9 +1220,21 @@ col_reset(struct col *c)
 	c->dict = true;
 	c->last_p = NULL;
 	c->maxlen = 0;
+	c->bytes = 0;
 	if (c->slots != NULL)
 		memset(c->slots, 0, c->nslots * sizeof(*c->slots));
 	stats_reset(&c->rg);
+}
+
+/* The bytes buffered for the row group. */
+static size_t
+rg_bytes(const struct lake_pq *pq)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < pq->ncols; i++)
+		n += pq->cols[i].bytes;
+	return n;
 }
 
 static int
@@ -1079,11 +1255,6 @@ flush_group(struct lake_pq *pq, struct gpu_err *err)
 	for (i = 0; i < pq->ncols; i++) {
 		struct col *c = &pq->cols[i];
 
-		if (pq->chunks[i].rc != 0) {
-			*err = pq->chunks[i].err;
-			pq->failed = true;
-			return -1;
-		}
 		if (write_chunk(pq, c, &pq->chunks[i], rg, err) != 0)
 			return -1;
 		c->out.values += pq->rg_rows;
@@ -1091,7 +1262,6 @@ flush_group(struct lake_pq *pq, struct gpu_err *err)
 		col_reset(c);
 	}
 	pq->rg_rows = 0;
-	pq->rg_bytes = 0;
 	return 0;
 }
 
@@ -1163,9 +1333,10 @@ lake_pq_open(const char *path, const struct lake_field *fields, size_t n,
 			e->zctx = ZSTD_createCCtx();
 	}
 	pq->chunks = gpu_xcalloc(n, sizeof(*pq->chunks));
-	for (i = 0; i < n; i++)
-		gpu_buf_init(&pq->chunks[i].bytes);
 	pthread_mutex_init(&pq->mu, NULL);
+	pthread_mutex_init(&pq->put.mu, NULL);
+	pthread_cond_init(&pq->put.go, NULL);
+	pthread_cond_init(&pq->put.done, NULL);
 	if (out(pq, "PAR1", 4, err) != 0) {
 		lake_pq_free(pq);
 		return NULL;
@@ -1178,7 +1349,7 @@ lake_pq_end_row(struct lake_pq *pq, struct gpu_err *err)
 {
 	pq->rows++;
 	pq->rg_rows++;
-	if (pq->rg_bytes >= pq->o.row_group_bytes)
+	if (rg_bytes(pq) >= pq->o.row_group_bytes)
 		return flush_group(pq, err);
 	return 0;
 }
@@ -1186,14 +1357,30 @@ lake_pq_end_row(struct lake_pq *pq, struct gpu_err *err)
 /* ---- batches ---- */
 
 /*
- * The most bytes that k more rows can add to column c's share of
- * rg_bytes, as jump + k * rate: a dictionary that falls back to PLAIN
- * adds the PLAIN size of its values less its own size once (the jump),
- * then each value adds at most its PLAIN size and an index (strings: at
- * most maxlen bytes long), each row its definition level.
+ * Whether the dictionary of column c may fall back to PLAIN within the next
+ * m rows (values at most n bytes each, PLAIN): at its 16384th value, or
+ * past DICT_MAX_ENTRIES or DICT_MAX_BYTES (see dict_add()).
+ */
+static bool
+may_fall_back(const struct col *c, size_t m, size_t n)
+{
+	if (c->nvals <= 16384 && c->nvals + m > 16384)
+		return true;
+	return c->ndict + m >= DICT_MAX_ENTRIES ||
+	       c->dvals.len + m * (n + 4) + 4 > DICT_MAX_BYTES;
+}
+
+/*
+ * The most bytes that k <= m more rows can add to column c's share of the
+ * row group's bytes, as jump + k * rate: a dictionary that may fall back
+ * to PLAIN within them adds the PLAIN size of its values less its own
+ * size once (the jump); then each value adds at most its PLAIN size and
+ * an index (strings: at most maxlen bytes long), each row its definition
+ * level.
  */
 static void
-col_bound(const struct col *c, size_t maxlen, size_t *jump, size_t *rate)
+col_bound(const struct col *c, size_t maxlen, size_t m, size_t *jump,
+	  size_t *rate)
 {
 	size_t w = width(c->f.type), v = w != 0 ? w : 4 + maxlen;
 	size_t plain_now, dict_now;
@@ -1204,34 +1391,39 @@ col_bound(const struct col *c, size_t maxlen, size_t *jump, size_t *rate)
 		*rate += v;
 		return;
 	}
+	*rate += v + 4;
+	if (!may_fall_back(c, m, v))
+		return;
 	plain_now = c->nvals * (w != 0 ? w : 4 + c->maxlen);
 	dict_now = c->dvals.len + 4 * c->nvals;
 	if (plain_now > dict_now)
 		*jump = plain_now - dict_now;
-	*rate += v + 4;
 }
 
 /*
- * How many rows can be appended column by column with no row group cut
- * and no stop (lake_pq_size() reaching stop, 0: none) among them: those
- * that keep the bound on rg_bytes below both limits.
+ * How many of the next m rows can be appended column by column with no
+ * row group cut and no stop (lake_pq_size() reaching stop, 0: none) among
+ * them: those that keep the bound on rg_bytes() below both limits.
  */
 static size_t
-safe_rows(const struct lake_pq *pq, const size_t *maxlen, uint64_t stop)
+safe_rows(const struct lake_pq *pq, const size_t *maxlen, size_t m,
+	  uint64_t stop)
 {
-	uint64_t room = pq->o.row_group_bytes, used = pq->rg_bytes;
+	uint64_t room = pq->o.row_group_bytes, used = rg_bytes(pq);
 	size_t i, jump, rate, rates = 0;
 
 	if (stop != 0 && (stop <= pq->pos || stop - pq->pos < room))
 		room = stop > pq->pos ? stop - pq->pos : 0;
 	for (i = 0; i < pq->ncols; i++) {
-		col_bound(&pq->cols[i], maxlen[i], &jump, &rate);
+		col_bound(&pq->cols[i], maxlen[i], m, &jump, &rate);
 		used += jump;
 		rates += rate;
 	}
 	if (used >= room)
 		return 0;
-	return rates == 0 ? SIZE_MAX : (size_t)((room - 1 - used) / rates);
+	if (rates == 0 || (room - 1 - used) / rates >= m)
+		return m;
+	return (size_t)((room - 1 - used) / rates);
 }
 
 /* Row r of the batch cols through the row-wise path (no end of row). */
@@ -1248,24 +1440,23 @@ put_row_at(struct lake_pq *pq, const struct lake_pq_col *cols, size_t r)
 			lake_pq_null(pq, i);
 			continue;
 		}
-		add_def(pq, c, true);
+		add_def(c, true);
 		if (is_i32(c->f.type))
-			add_i32(pq, c, (int32_t)v->i[r]);
+			add_i32(c, (int32_t)v->i[r]);
 		else if (is_i64(c->f.type))
-			add_i64(pq, c, v->i[r]);
+			add_i64(c, v->i[r]);
 		else if (c->f.type == LAKE_DOUBLE)
-			add_double(pq, c, v->d[r]);
+			add_double(c, v->d[r]);
 		else if (v->stable)
-			add_stable(pq, c, v->s[r].p, v->s[r].n);
+			add_stable(c, v->s[r].p, v->s[r].n);
 		else
-			add_str(pq, c, v->s[r].p, v->s[r].n);
+			add_str(c, v->s[r].p, v->s[r].n);
 	}
 }
 
 /* Rows [first, end) of one column: its levels, then its values. */
 static void
-put_col(struct lake_pq *pq, struct col *c, const struct lake_pq_col *v,
-	size_t first, size_t end)
+put_col(struct col *c, const struct lake_pq_col *v, size_t first, size_t end)
 {
 	const unsigned char *pr = v->present;
 	size_t r, k = end - first;
@@ -1280,7 +1471,7 @@ put_col(struct lake_pq *pq, struct col *c, const struct lake_pq_col *v,
 			memset(d->data + d->len, 1, k);
 		d->len += k;
 		d->data[d->len] = '\0';
-		pq->rg_bytes += k;
+		c->bytes += k;
 	}
 	if (pr != NULL)
 		for (r = first; r < end; r++)
@@ -1290,31 +1481,159 @@ put_col(struct lake_pq *pq, struct col *c, const struct lake_pq_col *v,
 	case LAKE_DATE:
 		for (r = first; r < end; r++)
 			if (pr == NULL || pr[r] != 0)
-				add_i32(pq, c, (int32_t)v->i[r]);
+				add_i32(c, (int32_t)v->i[r]);
 		break;
 	case LAKE_LONG:
 	case LAKE_TIMESTAMPTZ:
 	case LAKE_DECIMAL:
 		for (r = first; r < end; r++)
 			if (pr == NULL || pr[r] != 0)
-				add_i64(pq, c, v->i[r]);
+				add_i64(c, v->i[r]);
 		break;
 	case LAKE_DOUBLE:
 		for (r = first; r < end; r++)
 			if (pr == NULL || pr[r] != 0)
-				add_double(pq, c, v->d[r]);
+				add_double(c, v->d[r]);
 		break;
 	case LAKE_STRING:
 		for (r = first; r < end; r++) {
 			if (pr != NULL && pr[r] == 0)
 				continue;
 			if (v->stable)
-				add_stable(pq, c, v->s[r].p, v->s[r].n);
+				add_stable(c, v->s[r].p, v->s[r].n);
 			else
-				add_str(pq, c, v->s[r].p, v->s[r].n);
+				add_str(c, v->s[r].p, v->s[r].n);
 		}
 		break;
 	}
+}
+
+/*
+ * Appending a run of rows on several threads. Each column keeps its own
+ * buffers, dictionary, statistics and byte count, so the columns of a run
+ * can be appended at once, each by one thread, in row order; a run ends
+ * before the next begins, so the bytes are the same on any number of
+ * threads. The caller takes columns too: it never waits for a helper to
+ * wake, only for the columns a helper has taken. A thread takes a column
+ * by advancing the ticket, which names the run as well: a helper that
+ * wakes late finds another run's ticket, or no column left, and takes
+ * nothing. Runs smaller than this many values stay on the caller's
+ * thread, where handing them over would cost more than it saves.
+ */
+#define PUT_MIN_VALUES 4096
+
+/* Take and append columns of run gen until none is left. */
+static void
+put_cols(struct lake_pq *pq, uint32_t gen)
+{
+	struct putter *w = &pq->put;
+
+	for (;;) {
+		uint64_t t =
+		    atomic_load_explicit(&w->ticket, memory_order_acquire);
+		size_t i = (size_t)(t & UINT32_MAX);
+
+		if ((uint32_t)(t >> 32) != gen || i >= pq->ncols)
+			return;
+		if (!atomic_compare_exchange_weak_explicit(
+			&w->ticket, &t, t + 1, memory_order_acq_rel,
+			memory_order_acquire))
+			continue;
+		put_col(&pq->cols[i], &w->cols[i], w->first, w->end);
+		if (atomic_fetch_add_explicit(&w->ndone, 1,
+					      memory_order_acq_rel) +
+			1 ==
+		    pq->ncols) {
+			pthread_mutex_lock(&w->mu);
+			pthread_cond_signal(&w->done);
+			pthread_mutex_unlock(&w->mu);
+		}
+	}
+}
+
+static void *
+put_helper(void *arg)
+{
+	struct lake_pq *pq = arg;
+	struct putter *w = &pq->put;
+	uint32_t seen = 0;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->gen == seen && !w->stop)
+			pthread_cond_wait(&w->go, &w->mu);
+		if (w->stop)
+			break;
+		seen = w->gen;
+		pthread_mutex_unlock(&w->mu);
+		put_cols(pq, seen);
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Start the helpers, once: o.threads less the caller's. */
+static void
+put_start(struct lake_pq *pq)
+{
+	struct putter *w = &pq->put;
+
+	w->tried = true;
+	while (w->nth + 1 < pq->nenc &&
+	       pthread_create(&w->th[w->nth], NULL, put_helper, pq) == 0)
+		w->nth++;
+}
+
+static void
+put_stop(struct lake_pq *pq)
+{
+	struct putter *w = &pq->put;
+	size_t i;
+
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_broadcast(&w->go);
+	pthread_mutex_unlock(&w->mu);
+	for (i = 0; i < w->nth; i++)
+		pthread_join(w->th[i], NULL);
+	w->nth = 0;
+}
+
+/* Rows [first, end) of the batch cols, every column. */
+static void
+put_run(struct lake_pq *pq, const struct lake_pq_col *cols, size_t first,
+	size_t end)
+{
+	struct putter *w = &pq->put;
+	uint32_t gen;
+	size_t i;
+
+	if ((end - first) * pq->ncols >= PUT_MIN_VALUES && !w->tried)
+		put_start(pq);
+	if (w->nth == 0 || (end - first) * pq->ncols < PUT_MIN_VALUES) {
+		for (i = 0; i < pq->ncols; i++)
+			put_col(&pq->cols[i], &cols[i], first, end);
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->cols = cols;
+	w->first = first;
+	w->end = end;
+	atomic_store_explicit(&w->ndone, 0, memory_order_relaxed);
+	gen = ++w->gen;
+	atomic_store_explicit(&w->ticket, (uint64_t)gen << 32,
+			      memory_order_release);
+	pthread_cond_broadcast(&w->go);
+	pthread_mutex_unlock(&w->mu);
+	put_cols(pq, gen);
+	if (atomic_load_explicit(&w->ndone, memory_order_acquire) == pq->ncols)
+		return;
+	pthread_mutex_lock(&w->mu);
+	while (atomic_load_explicit(&w->ndone, memory_order_acquire) !=
+	       pq->ncols)
+		pthread_cond_wait(&w->done, &w->mu);
+	pthread_mutex_unlock(&w->mu);
 }
 
 int
@@ -1339,10 +1658,8 @@ lake_pq_put_batch(struct lake_pq *pq, const struct lake_pq_col *cols,
 				maxlen[i] = cols[i].s[j].n;
 	}
 	while (r < end) {
-		size_t k = safe_rows(pq, maxlen, stop);
+		size_t k = safe_rows(pq, maxlen, end - r, stop);
 
-		if (k > end - r)
-			k = end - r;
 		if (k == 0) {
 			/* Near a cut: row by row, as the row-wise path. */
 			put_row_at(pq, cols, r++);
@@ -1351,8 +1668,7 @@ lake_pq_put_batch(struct lake_pq *pq, const struct lake_pq_col *cols,
 				break;
 			continue;
 		}
-		for (i = 0; i < pq->ncols; i++)
-			put_col(pq, &pq->cols[i], &cols[i], r, r + k);
+		put_run(pq, cols, r, r + k);
 		pq->rows += k;
 		pq->rg_rows += k;
 		r += k;
@@ -1371,7 +1687,7 @@ lake_pq_rows(const struct lake_pq *pq)
 uint64_t
 lake_pq_size(const struct lake_pq *pq)
 {
-	return pq->pos + pq->rg_bytes;
+	return pq->pos + rg_bytes(pq);
 }
 
 static void
@@ -1549,6 +1865,7 @@ lake_pq_free(struct lake_pq *pq)
 
 	if (pq == NULL)
 		return;
+	put_stop(pq);
 	if (pq->fp != NULL)
 		fclose(pq->fp);
 	for (i = 0; i < pq->ncols; i++) {
@@ -1579,9 +1896,16 @@ lake_pq_free(struct lake_pq *pq)
 		gpu_buf_release(&pq->enc[i].hdr);
 	}
 	for (i = 0; i < pq->ncols; i++)
-		gpu_buf_release(&pq->chunks[i].bytes);
+		free(pq->chunks[i].cuts);
+	for (i = 0; i < pq->pcap; i++)
+		gpu_buf_release(&pq->pages[i].out);
+	free(pq->pages);
+	free(pq->order);
 	free(pq->enc);
 	free(pq->chunks);
 	pthread_mutex_destroy(&pq->mu);
+	pthread_mutex_destroy(&pq->put.mu);
+	pthread_cond_destroy(&pq->put.go);
+	pthread_cond_destroy(&pq->put.done);
 	free(pq);
 }

@@ -279,14 +279,19 @@ make_rows(void)
 	return b;
 }
 
+/*
+ * A file of the batch test's columns; threads > 1 also appends a batch's
+ * columns on that many threads.
+ */
 static struct lake_pq *
-open_batch_file(const char *path, size_t rg_bytes)
+open_batch_file(const char *path, size_t rg_bytes, size_t threads)
 {
 	struct lake_pq_opts o = {0};
 	struct gpu_err err;
 	struct lake_pq *pq;
 
 	o.codec = LAKE_CODEC_ZSTD;
+	o.threads = threads;
 	o.row_group_bytes = rg_bytes;
 	o.page_bytes = 4096;
 	pq = lake_pq_open(path, bfields, BCOLS, &o, &err);
@@ -393,14 +398,15 @@ finish_cmp(struct lake_pq *a, const char *pa, struct lake_pq *b, const char *pb)
 
 /*
  * A batch gives the bytes of the same rows set one by one, whatever the
- * batch size: row groups cut inside a batch (256 KiB and 1 MiB groups),
- * a dictionary falling back to PLAIN inside one, nulls and interned
- * strings.
+ * batch size and however many threads append its columns: row groups cut
+ * inside a batch (256 KiB and 1 MiB groups), a dictionary falling back to
+ * PLAIN inside one, nulls and interned strings.
  */
 static void
 test_lake_parquet_batch_same(void **state)
 {
-	static const size_t steps[] = {1, 7, 1024, 5000, BROWS};
+	static const size_t steps[] = {1,    7,	   1024,  1024,
+				       5000, 5000, BROWS, BROWS};
 	static const size_t groups[] = {(size_t)256 << 10, (size_t)1 << 20, 0};
 	struct brows *b = make_rows();
 	size_t s, g;
@@ -414,8 +420,9 @@ test_lake_parquet_batch_same(void **state)
 
 			path_for(pa, sizeof(pa), "batch-rows");
 			path_for(pb, sizeof(pb), "batch-cols");
-			x = open_batch_file(pa, groups[g]);
-			y = open_batch_file(pb, groups[g]);
+			x = open_batch_file(pa, groups[g], 1);
+			/* Each size on one thread, then on three. */
+			y = open_batch_file(pb, groups[g], 1 + 2 * (s % 2));
 			assert_int_equal(write_rowwise(x, b, 0, 0), BROWS);
 			assert_int_equal(write_batches(y, b, 0, steps[s], 0),
 					 BROWS);
@@ -445,8 +452,8 @@ test_lake_parquet_batch_stop(void **state)
 	(void)state;
 	path_for(pa, sizeof(pa), "stop-rows");
 	path_for(pb, sizeof(pb), "stop-cols");
-	x = open_batch_file(pa, (size_t)64 << 10);
-	y = open_batch_file(pb, (size_t)64 << 10);
+	x = open_batch_file(pa, (size_t)64 << 10, 1);
+	y = open_batch_file(pb, (size_t)64 << 10, 3);
 	na = write_rowwise(x, b, 0, stop);
 	nb = write_batches(y, b, 0, 4096, stop);
 	assert_true(na < BROWS);
@@ -455,8 +462,8 @@ test_lake_parquet_batch_stop(void **state)
 	/* The next file takes the rest from the row after. */
 	path_for(pa, sizeof(pa), "stop-rows2");
 	path_for(pb, sizeof(pb), "stop-cols2");
-	x = open_batch_file(pa, (size_t)64 << 10);
-	y = open_batch_file(pb, (size_t)64 << 10);
+	x = open_batch_file(pa, (size_t)64 << 10, 1);
+	y = open_batch_file(pb, (size_t)64 << 10, 3);
 	assert_int_equal(write_rowwise(x, b, na, 0), BROWS - na);
 	assert_int_equal(write_batches(y, b, nb, 4096, 0), BROWS - nb);
 	finish_cmp(x, pa, y, pb);
