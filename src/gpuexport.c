@@ -407,6 +407,16 @@ main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 512 << 20);
 	mallopt(M_TOP_PAD, 64 << 20);
 #endif
+#ifdef M_ARENA_MAX
+	/*
+	 * The readers, the append helpers and the encoders grow buffers on
+	 * threads of their own. With an arena per thread, each kept what was
+	 * freed in it: peak RSS varied from 211 to 273 MB between runs of the
+	 * same export, against 190 to 198 MB with one arena, at the same
+	 * speed (the threads allocate rarely: buffers grow by doubling).
+	 */
+	mallopt(M_ARENA_MAX, 1);
+#endif
 	gpu_diag_init(argv[0]);
 	if ((status = parse_args(argc, argv, &o)) >= 0)
 		return gpu_close_stdout(status);
