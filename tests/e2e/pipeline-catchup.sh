@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # gpu-pipeline: without --hour or --backfill a run processes the last
-# complete hour, and a later run catches up every hour missed in between.
+# complete hour, and a later run catches up every hour missed in between;
+# a START_HOUR still to come leaves nothing to do.
 # shellcheck source-path=SCRIPTDIR source=pipeline-lib.inc
 . "$(dirname "$0")/pipeline-lib.inc"
 setup
@@ -27,6 +28,13 @@ GPU_PIPELINE_NOW=2026-11-27T15:35 bash "$PIPELINE" >"$T/out3" 2>/dev/null ||
 grep -q 'nothing to do: 2026-11-27T11\.\.2026-11-27T14 already done' "$T/out3" ||
 	fail "idle run: $(cat "$T/out3")"
 [ "$(samples)" -eq $((4 * 480)) ] || fail "warehouse holds $(samples) samples"
+# A START_HOUR still to come: nothing to do, said as such (not as a
+# reversed range of hours "already done").
+START_HOUR=2026-11-28T00 GPU_PIPELINE_NOW=2026-11-27T15:40 bash "$PIPELINE" \
+	>"$T/out4" 2>/dev/null || fail "run before START_HOUR failed"
+grep -q 'nothing to do: catch-up starts at 2026-11-28T00, after the last complete hour 2026-11-27T14' "$T/out4" ||
+	fail "run before START_HOUR: $(cat "$T/out4")"
+[ "$(samples)" -eq $((4 * 480)) ] || fail "run before START_HOUR loaded samples"
 # Usage errors exit 2.
 bash "$PIPELINE" --hour 2026-11-27T15:30 >/dev/null 2>&1
 [ $? -eq 2 ] || fail "an hour off the hour is not a usage error"
