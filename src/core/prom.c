@@ -288,15 +288,27 @@ dup_val(const struct label *l)
 	return s;
 }
 
-/* Job ids compare as numbers when both are digits: "9" before "10". */
+/*
+ * Job ids compare as numbers when both are digits: "9" before "10", "007"
+ * before "10" (leading zeros do not count); equal numbers ("007", "7"),
+ * like other ids, by their bytes.
+ */
 static int
 job_cmp(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 
 	if (la > 0 && lb > 0 && strspn(a, "0123456789") == la &&
-	    strspn(b, "0123456789") == lb && la != lb)
-		return la < lb ? -1 : 1;
+	    strspn(b, "0123456789") == lb) {
+		const char *x = a + strspn(a, "0"), *y = b + strspn(b, "0");
+		size_t lx = la - (size_t)(x - a), ly = lb - (size_t)(y - b);
+		int c;
+
+		if (lx != ly)
+			return lx < ly ? -1 : 1;
+		if ((c = memcmp(x, y, lx)) != 0)
+			return c;
+	}
 	return strcmp(a, b);
 }
 
