@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gpu/attrib.h"
 #include "gpucollect.h"
 
 /* /proc/PID/environ may be large (ARG_MAX); cgroup files are small. */
@@ -155,32 +156,6 @@ collect_job_valid(const char *s, size_t n)
 	return true;
 }
 
-int
-collect_job_cmp(const char *a, const char *b)
-{
-	size_t na = strspn(a, "0123456789"), nb = strspn(b, "0123456789");
-	const char *da = a, *db = b;
-	size_t la = na, lb = nb;
-	int c;
-
-	if (na == 0 || nb == 0)
-		return strcmp(a, b);
-	while (la > 1 && *da == '0') {
-		da++;
-		la--;
-	}
-	while (lb > 1 && *db == '0') {
-		db++;
-		lb--;
-	}
-	if (la != lb)
-		return la < lb ? -1 : 1;
-	c = memcmp(da, db, la);
-	if (c == 0)
-		c = strcmp(a + na, b + nb);
-	return c != 0 ? c : strcmp(a, b);
-}
-
 /* Read path whole (up to PROC_FILE_MAX) into b. Returns 0, or -1 with errno. */
 static int
 read_file(const char *path, struct gpu_buf *b)
@@ -324,7 +299,7 @@ add_job(char ***jobs, size_t *n, const char *job, size_t len)
 	size_t i = 0;
 	int c = 1;
 
-	while (i < *n && (c = collect_job_cmp((*jobs)[i], j)) < 0)
+	while (i < *n && (c = gpu_job_id_cmp((*jobs)[i], j)) < 0)
 		i++;
 	if (i < *n && c == 0) {
 		free(j);

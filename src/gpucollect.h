@@ -131,13 +131,6 @@ bool collect_environ_get(const char *env, size_t len, const char *name,
 bool collect_job_valid(const char *s, size_t n);
 
 /*
- * Order job ids: by their leading numbers as numbers, then the rest as
- * bytes ("99" < "100", "7" < "7_1"); 0 only for equal strings. Returns
- * <0, 0 or >0.
- */
-int collect_job_cmp(const char *a, const char *b);
-
-/*
  * Read what proc_dir/PID/cgroup and proc_dir/PID/environ say about the
  * Slurm job of a process into p (released by the caller). The job is the
  * cgroup's; SLURM_JOB_ID from environ when the cgroup names none. An

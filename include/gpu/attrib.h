@@ -34,8 +34,10 @@ struct gpu_segs {
 };
 
 /*
- * Order two Slurm job IDs: numerically where both start with digits
- * ("9" < "10", "123_4" < "123_10"), else bytewise. Returns <0, 0 or >0.
+ * Order two Slurm job IDs: runs of digits as numbers, leading zeros aside
+ * ("9" < "10", "007" < "10", "123_4" < "123_10"), the rest bytewise, and
+ * ids equal as numbers by their bytes ("007" < "7"): 0 only for equal
+ * strings. Returns <0, 0 or >0.
  */
 int gpu_job_id_cmp(const char *a, const char *b);
 

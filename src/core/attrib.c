@@ -13,8 +13,9 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-int
-gpu_job_id_cmp(const char *a, const char *b)
+/* gpu_job_id_cmp() but for ties between equal numbers ("007", "7"). */
+static int
+natural_cmp(const char *a, const char *b)
 {
 	while (*a != '\0' && *b != '\0') {
 		size_t na = 0, nb = 0;
@@ -45,6 +46,14 @@ gpu_job_id_cmp(const char *a, const char *b)
 		b += nb;
 	}
 	return (unsigned char)*a - (unsigned char)*b;
+}
+
+int
+gpu_job_id_cmp(const char *a, const char *b)
+{
+	int c = natural_cmp(a, b);
+
+	return c != 0 ? c : strcmp(a, b);
 }
 
 static int

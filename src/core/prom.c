@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "gpu/attrib.h"
 #include "gpu/buf.h"
 #include "gpu/hashmap.h"
 #include "gpu/num.h"
@@ -288,30 +289,6 @@ dup_val(const struct label *l)
 	return s;
 }
 
-/*
- * Job ids compare as numbers when both are digits: "9" before "10", "007"
- * before "10" (leading zeros do not count); equal numbers ("007", "7"),
- * like other ids, by their bytes.
- */
-static int
-job_cmp(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	if (la > 0 && lb > 0 && strspn(a, "0123456789") == la &&
-	    strspn(b, "0123456789") == lb) {
-		const char *x = a + strspn(a, "0"), *y = b + strspn(b, "0");
-		size_t lx = la - (size_t)(x - a), ly = lb - (size_t)(y - b);
-		int c;
-
-		if (lx != ly)
-			return lx < ly ? -1 : 1;
-		if ((c = memcmp(x, y, lx)) != 0)
-			return c;
-	}
-	return strcmp(a, b);
-}
-
 /* The series of (node, gpu, MIG instance mig), added when new. */
 static struct series *
 series_of(struct gpu_prom *p, const char *node, size_t node_len, int gpu,
@@ -449,7 +426,7 @@ take_line(struct gpu_prom *p, const char **why)
 		/* each job repeats every metric: count one metric's lines */
 		se->njobs += se->first_metric == metric;
 
-		if (se->job == NULL || job_cmp(job, se->job) < 0) {
+		if (se->job == NULL || gpu_job_id_cmp(job, se->job) < 0) {
 			free(se->job);
 			se->job = job;
 		} else {

@@ -15,7 +15,10 @@ test_attrib_job_id_order(void **state)
 	assert_true(gpu_job_id_cmp("9", "10") < 0);
 	assert_true(gpu_job_id_cmp("10", "9") > 0);
 	assert_true(gpu_job_id_cmp("123_4", "123_10") < 0);
-	assert_true(gpu_job_id_cmp("007", "7") == 0);
+	/* Equal numbers, distinct ids: by their bytes, never a tie. */
+	assert_true(gpu_job_id_cmp("007", "7") < 0);
+	assert_true(gpu_job_id_cmp("7", "007") > 0);
+	assert_true(gpu_job_id_cmp("007", "10") < 0);
 	assert_true(gpu_job_id_cmp("1853+0", "1853+1") < 0);
 	assert_true(gpu_job_id_cmp("abc", "abd") < 0);
 	assert_true(gpu_job_id_cmp("12", "12a") < 0);
