@@ -22,15 +22,21 @@ static const struct lake_field fields[] = {
     {"mem", 5, LAKE_LONG, false},
 };
 
-/* A file name under $LAKE_TEST_DIR (kept for the readers) or /tmp. */
+/*
+ * A file name under $LAKE_TEST_DIR (kept for the readers) or /tmp (with the
+ * process id, so that two runs at once do not write one file).
+ */
 static void
 path_for(char *out, size_t n, const char *name)
 {
 	const char *dir = getenv("LAKE_TEST_DIR");
 	int k;
 
-	k = snprintf(out, n, "%s/%s%s.parquet", dir != NULL ? dir : "/tmp",
-		     dir != NULL ? "" : "lake-unit-", name);
+	if (dir != NULL)
+		k = snprintf(out, n, "%s/%s.parquet", dir, name);
+	else
+		k = snprintf(out, n, "/tmp/lake-unit-%ld-%s.parquet",
+			     (long)getpid(), name);
 	assert_true(k > 0 && (size_t)k < n);
 	unlink(out);
 }

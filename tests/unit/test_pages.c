@@ -23,7 +23,7 @@
 
 #include "warehouse-fixture.h"
 
-static const char path[] = "/tmp/test_pages.db";
+static char path[64]; /* wh_tmp_path(), set by main() */
 
 static void
 remove_db(void)
@@ -564,6 +564,6 @@ main(void)
 	    cmocka_unit_test(test_record_bounds),
 	    cmocka_unit_test(test_rollup_reads),
 	};
-
+	wh_tmp_path(path, sizeof(path), "test_pages");
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -398,7 +398,7 @@ snap_bucket(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
 static void
 test_query_one_snapshot(void **state)
 {
-	static const char path[] = "/tmp/test_query_snapshot.db";
+	char path[64];
 	struct gpu_db_opts rw = {.lock_timeout_ms = 1000};
 	struct gpu_db_opts ro = {.lock_timeout_ms = 1000, .readonly = true};
 	struct gpu_err err = {0};
@@ -410,6 +410,8 @@ test_query_one_snapshot(void **state)
 	size_t len = 0;
 
 	(void)state;
+	snprintf(path, sizeof(path), "/tmp/test_query_snapshot.%ld.db",
+		 (long)getpid());
 	unlink(path);
 	db = rolled_up_db(&rw);
 	/* A stale hour in the middle: the rollup is read in two parts. */

@@ -24,7 +24,7 @@
 /* 2026-11-01T00:00:00Z */
 #define DAY0 INT64_C(1793491200000)
 
-static const char path[] = "/tmp/test_retention.db";
+static char path[64]; /* wh_tmp_path(), set by main() */
 
 static void
 remove_db(void)
@@ -373,6 +373,6 @@ main(void)
 	    cmocka_unit_test(test_retention_lake_changed_day_kept),
 	    cmocka_unit_test(test_retention_loader_skips_purged_hours),
 	};
-
+	wh_tmp_path(path, sizeof(path), "test_retention");
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

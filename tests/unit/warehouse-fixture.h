@@ -13,6 +13,16 @@
 
 #include "gpu/db.h"
 
+/*
+ * A warehouse path under /tmp for this process: "/tmp/NAME.PID.db", so
+ * that two runs of the suites at once do not share a file.
+ */
+static inline void
+wh_tmp_path(char *out, size_t n, const char *name)
+{
+	snprintf(out, n, "/tmp/%s.%ld.db", name, (long)getpid());
+}
+
 /* Remove a warehouse file and its -wal and -shm. */
 static inline void
 wh_remove(const char *path)
