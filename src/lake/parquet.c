@@ -1801,6 +1801,7 @@ lake_pq_finish(struct lake_pq *pq, struct gpu_err *err)
 		return gpu_err_set(err, "'%s': writer already closed",
 				   pq->path);
 	pq->finished = true;
+	put_stop(pq); /* no batch comes after the last row group */
 	gpu_buf_init(&b);
 	if (flush_group(pq, err) != 0)
 		goto out;
