@@ -729,6 +729,19 @@ put_name(struct exp_col *c, size_t r, const struct exp_name *v, size_t n,
 	c->s[r].n = x->n;
 }
 
+/* put_name() of key k from the dimension of op (OP_NODE, OP_NAME, OP_JOB). */
+static void
+put_key(struct exp_col *c, size_t r, const struct exp_dims *dm,
+	enum col_op op, sqlite3_int64 k)
+{
+	if (op == OP_NODE)
+		put_name(c, r, dm->node, dm->nnode, k);
+	else if (op == OP_NAME)
+		put_name(c, r, dm->name, dm->nname, k);
+	else
+		put_name(c, r, dm->job, dm->njob, k);
+}
+
 /*
  * Put the values v[0..n) of columns first.. at row o->r of o->cols, as the
  * writer takes them.
@@ -777,16 +790,10 @@ put_values(const struct exp_source *src, const struct exp_into *o,
 			break;
 		}
 		case OP_NODE:
-			put_name(c, r, dm->node, dm->nnode,
-				 sqlite3_value_int64(sv));
-			break;
 		case OP_NAME:
-			put_name(c, r, dm->name, dm->nname,
-				 sqlite3_value_int64(sv));
-			break;
 		case OP_JOB:
-			put_name(c, r, dm->job, dm->njob,
-				 sqlite3_value_int64(sv));
+			put_key(c, r, dm, (enum col_op)ops[first + k],
+				sqlite3_value_int64(sv));
 			break;
 		case OP_MIG:
 			c->present[r] =
@@ -854,19 +861,11 @@ put_pvals(const struct exp_source *src, const struct exp_into *o)
 				return -1;
 			break;
 		case OP_NODE:
-			if (gpu_pval_int64(x, &v) != 0)
-				return -1;
-			put_name(c, r, dm->node, dm->nnode, v);
-			break;
 		case OP_NAME:
-			if (gpu_pval_int64(x, &v) != 0)
-				return -1;
-			put_name(c, r, dm->name, dm->nname, v);
-			break;
 		case OP_JOB:
 			if (gpu_pval_int64(x, &v) != 0)
 				return -1;
-			put_name(c, r, dm->job, dm->njob, v);
+			put_key(c, r, dm, (enum col_op)src->ops[k], v);
 			break;
 		case OP_MIG:
 			/* '' is none; else a number of at most 9 digits. */

@@ -8,7 +8,8 @@
  * The pages are read through the connection's own file handle, inside its
  * read transaction, and only when that transaction's snapshot is the
  * database file itself: a rollback-journal database, or a WAL database
- * whose WAL holds no frame. While the transaction lasts no checkpoint may
+ * whose WAL frames have all been copied into the file (checkpointed).
+ * While the transaction lasts no checkpoint may
  * copy later frames into the file, so the pages stay those of the
  * snapshot. Anything else (frames in the WAL, a record that spills onto an
  * overflow page, a page or record that is not what the file format
@@ -98,7 +99,8 @@ int gpu_pages_record(const unsigned char *rec, size_t n, struct gpu_pval *v,
 
 /*
  * A field as SQLite's sqlite3_value_int64() and sqlite3_value_double()
- * give it (NULL: 0; a REAL as an integer: truncated, clamped). Return 0,
+ * give it (NULL: 0; a REAL as an integer: truncated, clamped, a NaN,
+ * which no valid record holds, as 0). Return 0,
  * or -1 for text and blobs, which SQLite would parse.
  */
 static inline int
@@ -109,7 +111,8 @@ gpu_pval_int64(const struct gpu_pval *x, int64_t *v)
 		*v = x->i;
 		return 0;
 	case GPU_PV_REAL:
-		*v = x->d <= (double)INT64_MIN	 ? INT64_MIN
+		*v = x->d != x->d		 ? 0
+		     : x->d <= (double)INT64_MIN ? INT64_MIN
 		     : x->d >= (double)INT64_MAX ? INT64_MAX
 						 : (int64_t)x->d;
 		return 0;

@@ -409,17 +409,19 @@ gpu_pending_name(const struct gpu_pending *p, int64_t k)
 #define TAKE "gpu_hrow_take"
 
 /*
- * Each rollup table: how to read its rows of a time range (to TAKE, in
- * key order: the order of the table's key, so that no sort runs between
- * the function and the result), how to add one,
+ * Each rollup table: its name and time column, how to read its rows of a
+ * time range (to TAKE, in key order: the order of the table's key, so that
+ * no sort runs between the function and the result), how to add one,
  * and which keys of a row (enum gpu_hkey) its key columns hold, in order.
  */
 static const struct {
+	const char *table, *time;
 	const char *select, *insert;
 	int nkeys;
 	int key[GPU_HK_CATEGORY];
 } rollups[] = {
-    [GPU_ROLLUP_HOURLY] = {"SELECT " TAKE "(?3, hour_ms" KEY_COLS SUM_COLS
+    [GPU_ROLLUP_HOURLY] = {"usage_hourly", "hour_ms",
+			   "SELECT " TAKE "(?3, hour_ms" KEY_COLS SUM_COLS
 			   ") FROM usage_hourly"
 			   " WHERE hour_ms >= ?1 AND hour_ms < ?2"
 			   " ORDER BY hour_ms" KEY_COLS,
@@ -427,7 +429,8 @@ static const struct {
 			   ") VALUES(?" KEY_PARAMS SUM_PARAMS ")",
 			   GPU_HK_CATEGORY,
 			   {0, 1, 2, 3, 4, 5, 6, 7, 8}},
-    [GPU_ROLLUP_DAILY] = {"SELECT " TAKE "(?3, day_ms" KEY_COLS SUM_COLS
+    [GPU_ROLLUP_DAILY] = {"usage_daily", "day_ms",
+			  "SELECT " TAKE "(?3, day_ms" KEY_COLS SUM_COLS
 			  ") FROM usage_daily"
 			  " WHERE day_ms >= ?1 AND day_ms < ?2"
 			  " ORDER BY day_ms" KEY_COLS,
@@ -436,7 +439,8 @@ static const struct {
 			  GPU_HK_CATEGORY,
 			  {0, 1, 2, 3, 4, 5, 6, 7, 8}},
     [GPU_ROLLUP_NODE] =
-	{"SELECT " TAKE "(?3, hour_ms, node_id" SUM_COLS
+	{"usage_hourly_node", "hour_ms",
+	 "SELECT " TAKE "(?3, hour_ms, node_id" SUM_COLS
 	 ") FROM usage_hourly_node"
 	 " WHERE hour_ms >= ?1 AND hour_ms < ?2"
 	 " ORDER BY hour_ms, node_id",
@@ -445,7 +449,8 @@ static const struct {
 	 2,
 	 {GPU_HK_TIME, GPU_HK_NODE}},
     [GPU_ROLLUP_OWNER] =
-	{"SELECT " TAKE "(?3, hour_ms, user_key, project_key" SUM_COLS
+	{"usage_hourly_owner", "hour_ms",
+	 "SELECT " TAKE "(?3, hour_ms, user_key, project_key" SUM_COLS
 	 ") FROM usage_hourly_owner"
 	 " WHERE hour_ms >= ?1 AND hour_ms < ?2"
 	 " ORDER BY hour_ms, user_key, project_key",
@@ -649,18 +654,7 @@ struct take {
 	size_t skip; /* rows already handed to fn (from the pages) */
 };
 
-/*
- * Each rollup's table and time column, and the column of each other key,
- * as rollups[].select names them.
- */
-static const struct {
-	const char *table, *time;
-} rollup_tables[] = {
-    [GPU_ROLLUP_HOURLY] = {"usage_hourly", "hour_ms"},
-    [GPU_ROLLUP_DAILY] = {"usage_daily", "day_ms"},
-    [GPU_ROLLUP_NODE] = {"usage_hourly_node", "hour_ms"},
-    [GPU_ROLLUP_OWNER] = {"usage_hourly_owner", "hour_ms"},
-};
+/* The column of each key but the time, as KEY_COLS names them. */
 static const char *const key_cols[GPU_HK_CATEGORY] = {
     [GPU_HK_NODE] = "node_id",	  [GPU_HK_GPU] = "gpu",
     [GPU_HK_MIG] = "mig",	  [GPU_HK_JOB] = "job_key",
@@ -693,7 +687,7 @@ read_pages(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
 	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
 	int kf[GPU_HK_CATEGORY], sf[GPU_SUMS_N];
 	int nk = rollups[t].nkeys, i, rc = -1;
-	struct gpu_pages *pg = gpu_pages_open(db, rollup_tables[t].table, NULL);
+	struct gpu_pages *pg = gpu_pages_open(db, rollups[t].table, NULL);
 
 	if (pg == NULL)
 		return BY_STATEMENT;
@@ -701,7 +695,7 @@ read_pages(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
 		int k = rollups[t].key[i];
 
 		kf[i] = gpu_pages_field(
-		    pg, k == GPU_HK_TIME ? rollup_tables[t].time : key_cols[k]);
+		    pg, k == GPU_HK_TIME ? rollups[t].time : key_cols[k]);
 		if (kf[i] < 0)
 			goto refuse;
 	}

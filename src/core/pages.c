@@ -353,7 +353,7 @@ gpu_pages_next(struct gpu_pages *pg, struct gpu_pval *v)
 			if (l->i < l->ncells) {
 				if (cell(pg, l, l->i++, &child, &rec, &n) != 0)
 					goto bad;
-				return take(pg, rec, n, v) < 0 ? -1 : 1;
+				return take(pg, rec, n, v);
 			}
 			pg->depth--;
 			continue;
@@ -362,7 +362,7 @@ gpu_pages_next(struct gpu_pages *pg, struct gpu_pval *v)
 			l->emit = false;
 			if (cell(pg, l, l->i - 1, &child, &rec, &n) != 0)
 				goto bad;
-			return take(pg, rec, n, v) < 0 ? -1 : 1;
+			return take(pg, rec, n, v);
 		}
 		if (l->i > l->ncells) {
 			pg->depth--;

@@ -23,6 +23,15 @@ test_attrib_job_id_order(void **state)
 	assert_true(gpu_job_id_cmp("abc", "abd") < 0);
 	assert_true(gpu_job_id_cmp("12", "12a") < 0);
 	assert_int_equal(gpu_job_id_cmp("42", "42"), 0);
+	/* As gpucollect orders the jobs on one GPU. */
+	assert_true(gpu_job_id_cmp("99", "100") < 0);
+	assert_true(gpu_job_id_cmp("280678", "1392970") < 0);
+	assert_true(gpu_job_id_cmp("07", "7") != 0); /* distinct ids */
+	assert_true(gpu_job_id_cmp("07", "8") < 0);
+	assert_true(gpu_job_id_cmp("12", "12") == 0);
+	assert_true(gpu_job_id_cmp("12_3", "12") > 0);
+	assert_true(gpu_job_id_cmp("12_3", "13") < 0);
+	assert_true(gpu_job_id_cmp("5", "abc") < 0);
 }
 
 static void

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -552,6 +553,41 @@ test_rollup_reads(void **state)
 	remove_db();
 }
 
+/* Values as sqlite3_value_int64() and _double() give them. */
+static void
+test_pval_conversions(void **state)
+{
+	struct gpu_pval x = {GPU_PV_REAL, 0, -2.75, NULL, 0};
+	int64_t i;
+	double d;
+
+	(void)state;
+	assert_int_equal(gpu_pval_int64(&x, &i), 0);
+	assert_true(i == -2);
+	x.d = 1e300;
+	assert_int_equal(gpu_pval_int64(&x, &i), 0);
+	assert_true(i == INT64_MAX);
+	x.d = -1e300;
+	assert_int_equal(gpu_pval_int64(&x, &i), 0);
+	assert_true(i == INT64_MIN);
+	/* No valid record holds a NaN; a damaged one reads as 0. */
+	x.d = NAN;
+	assert_int_equal(gpu_pval_int64(&x, &i), 0);
+	assert_true(i == 0);
+	x.type = GPU_PV_INT;
+	x.i = 7;
+	assert_int_equal(gpu_pval_double(&x, &d), 0);
+	assert_true(d == 7.0);
+	x.type = GPU_PV_NULL;
+	assert_int_equal(gpu_pval_int64(&x, &i), 0);
+	assert_true(i == 0);
+	assert_int_equal(gpu_pval_double(&x, &d), 0);
+	assert_true(d == 0.0);
+	x.type = GPU_PV_TEXT;
+	assert_int_equal(gpu_pval_int64(&x, &i), -1);
+	assert_int_equal(gpu_pval_double(&x, &d), -1);
+}
+
 int
 main(void)
 {
@@ -562,6 +598,7 @@ main(void)
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_immutable),
 	    cmocka_unit_test(test_record_bounds),
+	    cmocka_unit_test(test_pval_conversions),
 	    cmocka_unit_test(test_rollup_reads),
 	};
 	wh_tmp_path(path, sizeof(path), "test_pages");
