@@ -3,6 +3,7 @@
 #ifndef GPU_OUTFILE_H
 #define GPU_OUTFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -20,6 +21,9 @@ struct gpu_outfile {
 	FILE *target; /* held back (gpu_outfile_hold()): where fp goes */
 	char *mem;    /* where held data went when no file could be made */
 	size_t memlen;
+	char *buf;	/* the held stream's buffer */
+	bool cut;	/* standard output written in place, which */
+	long long cut_to; /* gpu_outfile_abort() truncates to cut_to */
 };
 
 /*
@@ -43,7 +47,11 @@ int gpu_outfile_open(struct gpu_outfile *of, const char *path,
  * memory when none can be made), which gpu_outfile_commit() copies to
  * the target and gpu_outfile_abort() drops, so that a run that fails
  * prints nothing. A no-op on a regular file, which the rename keeps whole
- * already.
+ * already. Two cases of standard output need no copy and are written in
+ * place: /dev/null, and a regular file that is not open for appending
+ * and is not also standard error, which gpu_outfile_abort() cuts back to
+ * where the run found its end of data. Call it before anything is
+ * written to of (it sets the stream's buffer).
  */
 void gpu_outfile_hold(struct gpu_outfile *of);
 

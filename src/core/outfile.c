@@ -3,6 +3,7 @@
 #include "gpu/outfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,16 +76,57 @@ fail:
 	return gpu_err_set(err, "cannot create '%s': %s", path, strerror(e));
 }
 
+/* The size of the buffers of held and in-place output (stdio's: 4 KiB). */
+#define HOLD_BUF 65536
+
+/*
+ * Can standard output be written in place and still be taken back? Yes
+ * for /dev/null; for a regular file, when it is not opened for appending
+ * (another writer's data could follow ours) and is not also standard
+ * error (a message could follow ours), with *end set to its offset.
+ */
+static bool
+stdout_in_place(long long *end)
+{
+	struct stat so, se, sn;
+	off_t off;
+	int fl;
+
+	*end = -1;
+	if (fstat(STDOUT_FILENO, &so) != 0)
+		return false;
+	if (S_ISCHR(so.st_mode))
+		return stat("/dev/null", &sn) == 0 && S_ISCHR(sn.st_mode) &&
+		       sn.st_rdev == so.st_rdev;
+	if (!S_ISREG(so.st_mode) ||
+	    (fl = fcntl(STDOUT_FILENO, F_GETFL)) < 0 || (fl & O_APPEND) ||
+	    (fstat(STDERR_FILENO, &se) == 0 && se.st_dev == so.st_dev &&
+	     se.st_ino == so.st_ino) ||
+	    (off = lseek(STDOUT_FILENO, 0, SEEK_CUR)) < 0)
+		return false;
+	*end = (long long)off;
+	return true;
+}
+
 void
 gpu_outfile_hold(struct gpu_outfile *of)
 {
 	const char *dir = getenv("TMPDIR");
 	FILE *fp = NULL;
+	long long end;
 	char *name;
 	int fd;
 
 	if (of->fp == NULL || of->tmp != NULL || of->target != NULL)
 		return;
+	if (of->fp == stdout && stdout_in_place(&end)) {
+		static char big[HOLD_BUF]; /* glibc takes no size without one */
+
+		setvbuf(stdout, big, _IOFBF, sizeof(big));
+		of->cut = end >= 0;
+		of->cut_to = end;
+		return;
+	}
 	if (dir == NULL || *dir == '\0')
 		dir = "/tmp";
 	name = gpu_xmalloc(strlen(dir) + sizeof("/gpuusage.XXXXXX"));
@@ -94,8 +136,12 @@ gpu_outfile_hold(struct gpu_outfile *of)
 	if (fd >= 0) {
 		unlink(name);
 		fp = fdopen(fd, "w+");
-		if (fp == NULL)
+		if (fp == NULL) {
 			close(fd);
+		} else {
+			of->buf = gpu_xmalloc(HOLD_BUF);
+			setvbuf(fp, of->buf, _IOFBF, HOLD_BUF);
+		}
 	}
 	free(name);
 	if (fp == NULL) {
@@ -153,6 +199,8 @@ drop_held(struct gpu_outfile *of)
 	int rc = 0;
 
 	fclose(of->fp);
+	free(of->buf);
+	of->buf = NULL;
 	free(of->mem);
 	if (of->target != stdout && fclose(of->target) != 0)
 		rc = -1;
@@ -177,6 +225,7 @@ gpu_outfile_commit(struct gpu_outfile *of, struct gpu_err *err)
 	}
 	if (of->fp == NULL || of->fp == stdout) {
 		of->fp = NULL;
+		of->cut = false;
 		return 0;
 	}
 	if (fflush(of->fp) != 0 || ferror(of->fp) ||
@@ -205,6 +254,13 @@ gpu_outfile_abort(struct gpu_outfile *of)
 	if (of->target != NULL) {
 		drop_held(of);
 		return;
+	}
+	if (of->cut) {
+		/* What stdio still buffers goes out first, then is cut. */
+		fflush(stdout);
+		if (ftruncate(STDOUT_FILENO, (off_t)of->cut_to) == 0)
+			lseek(STDOUT_FILENO, (off_t)of->cut_to, SEEK_SET);
+		of->cut = false;
 	}
 	if (of->fp != NULL && of->fp != stdout)
 		fclose(of->fp);

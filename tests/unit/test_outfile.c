@@ -272,7 +272,9 @@ fd_size(int fd)
 /*
  * Held standard output reaches it only on commit, whole, and never on
  * abort: in a temporary file, and in memory when $TMPDIR has no room
- * for one. A regular file is not held (its rename keeps it whole).
+ * for one (here standard output is a file opened for appending, which
+ * is held: see test_outfile_hold_in_place). A regular file is not held
+ * (its rename keeps it whole).
  */
 static void
 test_outfile_hold_stdout(void **state)
@@ -285,7 +287,7 @@ test_outfile_hold_stdout(void **state)
 	int out, saved;
 
 	assert_int_equal(fflush(stdout), 0);
-	out = open(f->target, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	out = open(f->target, O_RDWR | O_CREAT | O_TRUNC | O_APPEND, 0600);
 	assert_true(out >= 0);
 	saved = dup(STDOUT_FILENO);
 	assert_true(saved >= 0);
@@ -379,6 +381,85 @@ test_outfile_hold_stdout(void **state)
 	}
 }
 
+/*
+ * Standard output on a regular file that only this run writes, and on
+ * /dev/null, is written in place, not copied through a held file: an
+ * abort cuts the file back to where the run found its end, even after
+ * stdio's buffer was written out; a commit leaves the data. A file that
+ * is also standard error is held, as a message could follow the data.
+ */
+static void
+test_outfile_hold_in_place(void **state)
+{
+	struct fixture *f = *state;
+	struct gpu_outfile of;
+	struct gpu_err err = {{0}, {0}, 0};
+	static char big[200000]; /* past the buffer: written out early */
+	int out, saved, saved_err, null;
+
+	assert_int_equal(fflush(stdout), 0);
+	out = open(f->target, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(out >= 0);
+	assert_int_equal(write(out, "keep\n", 5), 5);
+	saved = dup(STDOUT_FILENO);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(out, STDOUT_FILENO), STDOUT_FILENO);
+
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(gpu_outfile_open(&of, NULL, &err), 0);
+	gpu_outfile_hold(&of);
+	assert_null(of.target);
+	assert_ptr_equal(of.fp, stdout);
+	assert_true(of.cut);
+	assert_int_equal(of.cut_to, 5);
+	assert_int_equal(fwrite(big, 1, sizeof(big), of.fp), sizeof(big));
+	assert_true(fd_size(out) > 5); /* some went out... */
+	gpu_outfile_abort(&of);
+	assert_int_equal(fd_size(out), 5); /* ...and was taken back */
+	assert_false(of.cut);
+
+	assert_int_equal(gpu_outfile_open(&of, "-", &err), 0);
+	gpu_outfile_hold(&of);
+	assert_true(of.cut);
+	assert_true(fputs("a,b\n", of.fp) >= 0);
+	assert_int_equal(gpu_outfile_commit(&of, &err), 0);
+	assert_false(of.cut);
+	gpu_outfile_abort(&of); /* after a commit: nothing to take back */
+	assert_int_equal(fd_size(out), 9);
+
+	/* Standard error on the same file: held. */
+	saved_err = dup(STDERR_FILENO);
+	assert_true(saved_err >= 0);
+	assert_int_equal(dup2(out, STDERR_FILENO), STDERR_FILENO);
+	assert_int_equal(gpu_outfile_open(&of, NULL, &err), 0);
+	gpu_outfile_hold(&of);
+	assert_int_equal(dup2(saved_err, STDERR_FILENO), STDERR_FILENO);
+	close(saved_err);
+	assert_ptr_equal(of.target, stdout);
+	assert_false(of.cut);
+	assert_true(fputs("lost\n", of.fp) >= 0);
+	gpu_outfile_abort(&of);
+	assert_int_equal(fd_size(out), 9);
+
+	/* /dev/null: in place, nothing to cut. */
+	null = open("/dev/null", O_WRONLY);
+	assert_true(null >= 0);
+	assert_int_equal(dup2(null, STDOUT_FILENO), STDOUT_FILENO);
+	close(null);
+	assert_int_equal(gpu_outfile_open(&of, NULL, &err), 0);
+	gpu_outfile_hold(&of);
+	assert_null(of.target);
+	assert_false(of.cut);
+	assert_true(fputs("gone\n", of.fp) >= 0);
+	assert_int_equal(gpu_outfile_commit(&of, &err), 0);
+
+	assert_int_equal(fflush(stdout), 0);
+	assert_int_equal(dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
+	close(saved);
+	close(out);
+	assert_file(f->target, "keep\na,b\n");
+}
+
 int
 main(void)
 {
@@ -397,6 +478,8 @@ main(void)
 	    cmocka_unit_test(test_outfile_write_error),
 	    cmocka_unit_test(test_outfile_stdout),
 	    cmocka_unit_test_setup_teardown(test_outfile_hold_stdout, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_outfile_hold_in_place, setup,
 					    teardown),
 	};
 
