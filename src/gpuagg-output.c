@@ -338,7 +338,7 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 }
 
 /*
- * A bucket's groups copied for the writer thread: the groups, pointers to
+ * Buckets' groups copied for the writer thread: the groups, pointers to
  * them in output order, and their strings.
  */
 struct batch {
@@ -346,10 +346,17 @@ struct batch {
 	const struct gpu_group **ptr;
 	size_t n, cap;
 	char *text;
-	size_t text_cap;
+	size_t text_len, text_cap;
 };
 
 #define NBATCH 2 /* one written while the next is filled */
+
+/*
+ * Buckets are gathered into a batch until it holds this many groups:
+ * waking the writer for each of a month's 720 hours cost more than
+ * writing them.
+ */
+#define BATCH_GROUPS 4096
 
 struct agg_out {
 	struct gpu_writer *w;
@@ -365,6 +372,7 @@ struct agg_out {
 	struct batch b[NBATCH];
 	size_t filled, taken; /* batches handed over, batches written */
 	bool done;	      /* no batch comes after those handed over */
+	bool open;	      /* b[filled % NBATCH] is being filled */
 };
 
 struct agg_out *
@@ -434,9 +442,9 @@ agg_out_thread(struct agg_out *o)
 	o->threaded = true;
 }
 
-/* Copy s into b's text at *off; the copy, or NULL for NULL. */
+/* Copy s to the end of b's text; the copy, or NULL for NULL. */
 static const char *
-copy_str(struct batch *b, size_t *off, const char *s)
+copy_str(struct batch *b, const char *s)
 {
 	size_t n;
 	char *d;
@@ -444,9 +452,9 @@ copy_str(struct batch *b, size_t *off, const char *s)
 	if (s == NULL)
 		return NULL;
 	n = strlen(s) + 1;
-	d = b->text + *off;
+	d = b->text + b->text_len;
 	memcpy(d, s, n);
-	*off += n;
+	b->text_len += n;
 	return d;
 }
 
@@ -456,39 +464,81 @@ str_size(const char *s)
 	return s != NULL ? strlen(s) + 1 : 0;
 }
 
-/* Copy g[0..n) and their strings into b. */
+/* p, a string of b's old text at old, in its new text. */
+static const char *
+moved(const struct batch *b, const char *old, const char *p)
+{
+	return p != NULL ? b->text + (p - old) : NULL;
+}
+
+/* Make room for need more bytes of text, moving the strings held. */
+static void
+text_room(struct batch *b, size_t need)
+{
+	char *old = b->text;
+
+	if (b->text_len + need <= b->text_cap)
+		return;
+	b->text_cap = (b->text_len + need) * 2;
+	b->text = gpu_xmalloc(b->text_cap);
+	if (b->text_len > 0)
+		memcpy(b->text, old, b->text_len);
+	for (size_t i = 0; i < b->n; i++) {
+		struct gpu_group *d = &b->grp[i];
+
+		d->node = moved(b, old, d->node);
+		d->job_id = moved(b, old, d->job_id);
+		d->user = moved(b, old, d->user);
+		d->project = moved(b, old, d->project);
+		d->model = moved(b, old, d->model);
+		d->profile = moved(b, old, d->profile);
+	}
+	free(old);
+}
+
+/* Copy g[0..n) and their strings to the end of b. */
 static void
 fill_batch(struct batch *b, const struct gpu_group *const *g, size_t n)
 {
-	size_t need = 0, off = 0;
+	size_t need = 0;
 
 	for (size_t i = 0; i < n; i++)
 		need += str_size(g[i]->node) + str_size(g[i]->job_id) +
 			str_size(g[i]->user) + str_size(g[i]->project) +
 			str_size(g[i]->model) + str_size(g[i]->profile);
-	if (n > b->cap) {
-		b->cap = n;
-		b->grp = gpu_xreallocarray(b->grp, n, sizeof(*b->grp));
-		b->ptr = gpu_xreallocarray(b->ptr, n, sizeof(*b->ptr));
+	if (b->n + n > b->cap) {
+		b->cap = (b->n + n) * 2;
+		b->grp = gpu_xreallocarray(b->grp, b->cap, sizeof(*b->grp));
+		b->ptr = gpu_xreallocarray(b->ptr, b->cap, sizeof(*b->ptr));
 	}
-	if (need > b->text_cap) {
-		b->text_cap = need;
-		free(b->text);
-		b->text = gpu_xmalloc(need);
-	}
+	text_room(b, need);
 	for (size_t i = 0; i < n; i++) {
-		struct gpu_group *d = &b->grp[i];
+		struct gpu_group *d = &b->grp[b->n + i];
 
 		*d = *g[i];
-		d->node = copy_str(b, &off, g[i]->node);
-		d->job_id = copy_str(b, &off, g[i]->job_id);
-		d->user = copy_str(b, &off, g[i]->user);
-		d->project = copy_str(b, &off, g[i]->project);
-		d->model = copy_str(b, &off, g[i]->model);
-		d->profile = copy_str(b, &off, g[i]->profile);
-		b->ptr[i] = d;
+		d->node = copy_str(b, g[i]->node);
+		d->job_id = copy_str(b, g[i]->job_id);
+		d->user = copy_str(b, g[i]->user);
+		d->project = copy_str(b, g[i]->project);
+		d->model = copy_str(b, g[i]->model);
+		d->profile = copy_str(b, g[i]->profile);
 	}
-	b->n = n;
+	b->n += n;
+}
+
+/* Give the batch being filled to the writer. */
+static void
+hand_over(struct agg_out *o)
+{
+	struct batch *b = &o->b[o->filled % NBATCH];
+
+	for (size_t i = 0; i < b->n; i++)
+		b->ptr[i] = &b->grp[i];
+	pthread_mutex_lock(&o->mu);
+	o->filled++;
+	o->open = false;
+	pthread_cond_broadcast(&o->cv);
+	pthread_mutex_unlock(&o->mu);
 }
 
 void
@@ -500,16 +550,20 @@ agg_out_groups(struct agg_out *o, const struct gpu_group *const *g, size_t n)
 		write_groups(o, g, n);
 		return;
 	}
-	pthread_mutex_lock(&o->mu);
-	while (o->filled - o->taken == NBATCH)
-		pthread_cond_wait(&o->cv, &o->mu);
+	if (!o->open) {
+		pthread_mutex_lock(&o->mu);
+		while (o->filled - o->taken == NBATCH)
+			pthread_cond_wait(&o->cv, &o->mu);
+		pthread_mutex_unlock(&o->mu);
+		b = &o->b[o->filled % NBATCH];
+		b->n = 0;
+		b->text_len = 0;
+		o->open = true;
+	}
 	b = &o->b[o->filled % NBATCH];
-	pthread_mutex_unlock(&o->mu);
 	fill_batch(b, g, n);
-	pthread_mutex_lock(&o->mu);
-	o->filled++;
-	pthread_cond_broadcast(&o->cv);
-	pthread_mutex_unlock(&o->mu);
+	if (b->n >= BATCH_GROUPS)
+		hand_over(o);
 }
 
 /* Let the writer thread write what it was given, and end it. */
@@ -518,6 +572,8 @@ join(struct agg_out *o)
 {
 	if (!o->threaded)
 		return;
+	if (o->open)
+		hand_over(o);
 	pthread_mutex_lock(&o->mu);
 	o->done = true;
 	pthread_cond_broadcast(&o->cv);

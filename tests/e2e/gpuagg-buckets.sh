@@ -24,6 +24,15 @@ gpuagg -d big.db -p hour -b gpu --scan | cmp -s - hour-gpu.csv ||
 	fail "the rollup and the scan differ"
 gpuagg -d big.db -p hour -b gpu -o out.csv
 cmp -s out.csv hour-gpu.csv || fail "-o and standard output differ"
+# Buckets are handed to the writer thread in batches of thousands of
+# groups, their strings copied: the same bytes as the stream of the CSV,
+# which is written on the main thread.
+# A regular file is written in place, a pipe through a held copy.
+gpuagg -d big.db -p hour -b gpu,job >hour-gpu-job.csv
+gpuagg --interval 3600 --input big.csv -p hour -b gpu,job |
+	cmp -s - hour-gpu-job.csv || fail "the warehouse and the CSV differ"
+gpuagg -d big.db -p hour -b gpu,job | cmp -s - hour-gpu-job.csv ||
+	fail "a pipe and a file differ"
 
 # Memory: 10x the buckets (16,000 groups, about 13 MB when all were held)
 # must not need noticeably more. The sanitizer's quarantine would keep
