@@ -48,7 +48,7 @@ struct gpu_row {
 	    *present;	    /* JSONL: key present and not null; CSV: all true */
 	struct gpu_str raw; /* the row's raw text, without line end */
 	const char *bad;    /* non-NULL: a structural reject reason */
-	int nested_col;	    /* bad for a nested JSON value: the first
+	int nested_col;	    /* bad for a nested or boolean JSON value: the first
 			     * column holding one; else -1 */
 };
 

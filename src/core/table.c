@@ -27,6 +27,7 @@ static const char BAD_COUNT[] = "wrong number of fields";
 static const char BAD_JSON[] = "invalid JSON";
 static const char BAD_OBJECT[] = "JSON line is not an object";
 static const char BAD_NESTED[] = "nested JSON value";
+static const char BAD_BOOL[] = "JSON boolean value";
 static const char BAD_NUL[] = "NUL character (\\u0000) in JSON string";
 static const char BAD_DUPKEY[] = "duplicate key in JSON object";
 static const char BAD_INEXACT[] =
@@ -650,16 +651,15 @@ json_map(struct gpu_table *t, struct gpu_row *row)
 			}
 			f->p = t->numtxt[col];
 			f->len = strlen(f->p);
-		} else if (cJSON_IsTrue(it)) {
-			f->p = "true";
-			f->len = 4;
-		} else if (cJSON_IsFalse(it)) {
-			f->p = "false";
-			f->len = 5;
 		} else if (!cJSON_IsNull(it)) {
-			/* Keep the first column: the reader names it. */
+			/*
+			 * An array, an object, or true or false: no column
+			 * takes one (a user named "true" is a mistake, not
+			 * a user). Keep the first column: the reader names it.
+			 */
 			if (row->nested_col < 0 || col < row->nested_col) {
-				row->bad = BAD_NESTED;
+				row->bad = cJSON_IsBool(it) ? BAD_BOOL
+							    : BAD_NESTED;
 				row->nested_col = col;
 			}
 			continue;

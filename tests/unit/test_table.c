@@ -202,7 +202,9 @@ test_format_parse(void **state)
 	gpu_table_free(NULL);
 }
 
-/* Unknown JSON keys, from the first line on; a nested value names its column.
+/*
+ * Unknown JSON keys, from the first line on; a nested or boolean value
+ * names its column.
  */
 static void
 test_table_jsonl_unknown_nested(void **state)
@@ -210,7 +212,8 @@ test_table_jsonl_unknown_nested(void **state)
 	static const char *const names[] = {"a", "b", "c", NULL};
 	static const char in[] = "{\"a\":1,\"zz\":2}\n"
 				 "\n"
-				 "{\"c\":[1],\"b\":{},\"yy\":3}\n";
+				 "{\"c\":[1],\"b\":{},\"yy\":3}\n"
+				 "{\"a\":null,\"c\":false,\"b\":true,\"yy\":true}\n";
 	struct gpu_table_opts o = {GPU_FMT_AUTO, 0, false, NULL, false, names};
 	struct gpu_err err;
 	struct gpu_row row;
@@ -234,6 +237,12 @@ test_table_jsonl_unknown_nested(void **state)
 	assert_int_equal(row.line, 3);
 	assert_string_equal(row.bad, "nested JSON value");
 	assert_int_equal(row.nested_col, 1); /* b comes before c */
+	/* A boolean is no value either (an unknown key's is not read). */
+	assert_int_equal(gpu_table_next(t, &row, &err), 1);
+	assert_int_equal(row.line, 4);
+	assert_string_equal(row.bad, "JSON boolean value");
+	assert_int_equal(row.nested_col, 1);
+	assert_false(row.present[0]); /* null: absent */
 	assert_string_equal(gpu_table_unknown(t), "zz,yy");
 	gpu_table_add_unknown(t, "zz");
 	gpu_table_add_unknown(t, "ww");
