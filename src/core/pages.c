@@ -40,7 +40,19 @@ struct gpu_pages {
 	uint64_t loads, max_loads;
 	struct level lv[MAXDEPTH];
 	int depth;
+	/*
+	 * Read-ahead: a table appended in key order keeps most of its leaves
+	 * in consecutive pages, so a leaf that follows the last one read is
+	 * read with the pages after it, in a window that doubles while the
+	 * leaves stay consecutive (one read call for up to RA_BYTES, not one
+	 * a page with the kernel's read-ahead checks each time).
+	 */
+	unsigned char *ra;	/* pages ra_first.. ra_first + ra_n - 1 */
+	uint64_t ra_first, ra_last; /* ra_last: the last leaf loaded */
+	unsigned ra_n, ra_win, ra_max;
 };
+
+#define RA_BYTES 65536
 
 static inline uint32_t
 be16(const unsigned char *p)
@@ -214,10 +226,40 @@ load(struct gpu_pages *pg, struct level *l, uint64_t pgno)
 	/* The file holds one snapshot: a page read once stays as it is. */
 	if (l->pgno != pgno) {
 		l->pgno = 0;
-		if (m->xRead(pg->f, l->buf, (int)pg->page_size,
-			     (sqlite3_int64)((pgno - 1) * pg->page_size)) !=
-		    SQLITE_OK)
-			return -1;
+		if (pgno - pg->ra_first >= pg->ra_n && pgno == pg->ra_last + 1 &&
+		    pg->ra_max > 1) {
+			uint64_t left = pg->npages - pgno + 1;
+
+			pg->ra_win = pg->ra_win * 2 < pg->ra_max
+					 ? pg->ra_win * 2
+					 : pg->ra_max;
+			pg->ra_n = left < pg->ra_win ? (unsigned)left
+						     : pg->ra_win;
+			pg->ra_first = pgno;
+			if (pg->ra == NULL)
+				pg->ra = gpu_xmalloc((size_t)pg->ra_max *
+						     pg->page_size);
+			if (m->xRead(pg->f, pg->ra,
+				     (int)(pg->ra_n * pg->page_size),
+				     (sqlite3_int64)((pgno - 1) *
+						     pg->page_size)) !=
+			    SQLITE_OK) {
+				pg->ra_n = 0;
+				return -1;
+			}
+		}
+		if (pgno - pg->ra_first < pg->ra_n) {
+			memcpy(l->buf,
+			       pg->ra + (pgno - pg->ra_first) * pg->page_size,
+			       pg->page_size);
+		} else {
+			pg->ra_win = 1;
+			if (m->xRead(pg->f, l->buf, (int)pg->page_size,
+				     (sqlite3_int64)((pgno - 1) *
+						     pg->page_size)) !=
+			    SQLITE_OK)
+				return -1;
+		}
 		l->pgno = pgno;
 	}
 	if (l->buf[0] == PAGE_LEAF)
@@ -227,6 +269,8 @@ load(struct gpu_pages *pg, struct level *l, uint64_t pgno)
 	else
 		return -1;
 	l->leaf = l->buf[0] == PAGE_LEAF;
+	if (l->leaf)
+		pg->ra_last = pgno;
 	l->ncells = be16(l->buf + 3);
 	l->i = 0;
 	l->emit = false;
@@ -413,6 +457,7 @@ gpu_pages_close(struct gpu_pages *pg)
 		return;
 	for (i = 0; i < MAXDEPTH; i++)
 		free(pg->lv[i].buf);
+	free(pg->ra);
 	for (i = 0; i < pg->nfields; i++)
 		free(pg->names[i]);
 	free(pg->names);
@@ -637,6 +682,8 @@ gpu_pages_open(sqlite3 *db, const char *table, const char **why)
 		goto fail;
 	pg->max_local = (pg->usable - 12) * 64 / 255 - 23;
 	pg->npages = (uint64_t)size / pg->page_size;
+	pg->ra_max = RA_BYTES / pg->page_size;
+	pg->ra_win = 1;
 	/* A seek and a scan read each page at most once, plus the descent. */
 	pg->max_loads = pg->npages + MAXDEPTH;
 	/* Each level's page buffer is allocated when first used. */

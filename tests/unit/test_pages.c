@@ -269,6 +269,39 @@ test_tree(void **state)
 	remove_db();
 }
 
+/*
+ * Two tables written in turns, so that their leaves alternate in the file
+ * in runs of various lengths: the reader's read-ahead of consecutive
+ * leaves meets runs that break, and every record still matches SQL's.
+ */
+static void
+test_interleaved(void **state)
+{
+	sqlite3 *db;
+	char sql[256];
+
+	(void)state;
+	remove_db();
+	db = open_db("delete");
+	exec(db, "CREATE TABLE a(k INTEGER PRIMARY KEY, t TEXT) WITHOUT ROWID;"
+		 "CREATE TABLE b(k INTEGER PRIMARY KEY, t TEXT) WITHOUT ROWID");
+	for (int i = 0; i < 60; i++) {
+		/* 50 to 2,950 rows a turn: runs of 1 to 40 leaves. */
+		snprintf(sql, sizeof(sql),
+			 "WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT"
+			 " x + 1 FROM s WHERE x < %d) INSERT INTO %s SELECT"
+			 " %d * 10000 + x, printf('%%040d', x) FROM s",
+			 50 * (i % 7 == 0 ? 59 : i % 5 + 1) - 1,
+			 i % 2 ? "a" : "b", i);
+		exec(db, sql);
+	}
+	assert_true(compare(db, "a", "k, t", "k", INT64_MIN, NULL) > 1000);
+	assert_true(compare(db, "b", "k, t", "k", INT64_MIN, NULL) > 1000);
+	assert_true(compare(db, "a", "k, t", "k", 310000, NULL) > 100);
+	sqlite3_close(db);
+	remove_db();
+}
+
 /* Columns added after a record was written read as NULL; a default not. */
 static void
 test_added_columns(void **state)
@@ -594,6 +627,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_type),
 	    cmocka_unit_test(test_tree),
+	    cmocka_unit_test(test_interleaved),
 	    cmocka_unit_test(test_added_columns),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_immutable),
