@@ -82,8 +82,9 @@ fail:
 /*
  * Can standard output be written in place and still be taken back? Yes
  * for /dev/null; for a regular file, when it is not opened for appending
- * (another writer's data could follow ours) and is not also standard
- * error (a message could follow ours), with *end set to its offset.
+ * (another writer's data could follow ours), is not also standard error
+ * (a message could follow ours) and is written at its end, with *end set
+ * to that offset.
  */
 static bool
 stdout_in_place(long long *end)
@@ -102,7 +103,8 @@ stdout_in_place(long long *end)
 	    (fl = fcntl(STDOUT_FILENO, F_GETFL)) < 0 || (fl & O_APPEND) ||
 	    (fstat(STDERR_FILENO, &se) == 0 && se.st_dev == so.st_dev &&
 	     se.st_ino == so.st_ino) ||
-	    (off = lseek(STDOUT_FILENO, 0, SEEK_CUR)) < 0)
+	    (off = lseek(STDOUT_FILENO, 0, SEEK_CUR)) < 0 ||
+	    off != so.st_size) /* bytes after ours would be cut too */
 		return false;
 	*end = (long long)off;
 	return true;

@@ -386,7 +386,8 @@ test_outfile_hold_stdout(void **state)
  * /dev/null, is written in place, not copied through a held file: an
  * abort cuts the file back to where the run found its end, even after
  * stdio's buffer was written out; a commit leaves the data. A file that
- * is also standard error is held, as a message could follow the data.
+ * is also standard error is held, as a message could follow the data,
+ * and so is one written before its end.
  */
 static void
 test_outfile_hold_in_place(void **state)
@@ -440,6 +441,16 @@ test_outfile_hold_in_place(void **state)
 	assert_true(fputs("lost\n", of.fp) >= 0);
 	gpu_outfile_abort(&of);
 	assert_int_equal(fd_size(out), 9);
+
+	/* Written before its end: held, as a cut would lose what follows. */
+	assert_int_equal(lseek(STDOUT_FILENO, 2, SEEK_SET), 2);
+	assert_int_equal(gpu_outfile_open(&of, NULL, &err), 0);
+	gpu_outfile_hold(&of);
+	assert_ptr_equal(of.target, stdout);
+	assert_false(of.cut);
+	gpu_outfile_abort(&of);
+	assert_int_equal(fd_size(out), 9);
+	assert_int_equal(lseek(STDOUT_FILENO, 0, SEEK_END), 9);
 
 	/* /dev/null: in place, nothing to cut. */
 	null = open("/dev/null", O_WRONLY);
