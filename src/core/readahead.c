@@ -40,6 +40,7 @@
  */
 #define RA_ROWS 256
 #define RA_BLOCKS 16
+#define EAGER 64 /* blocks without a wait that make the caller the slower */
 #define NO_STR SIZE_MAX /* the string's pointer was NULL */
 #define MAX_THREADS 8
 #define SLOTS (2 * MAX_THREADS)
@@ -102,6 +103,7 @@ struct gpu_readahead {
 	int nw;
 	struct worker *w; /* nw of them */
 	/* The caller's side: the block being read and the next row of it. */
+	unsigned since_wait; /* blocks taken since it waited for one */
 	int cur_w;
 	struct block *cur;
 	size_t pos;
@@ -708,11 +710,19 @@ gpu_readahead_next(struct gpu_readahead *ra, struct gpu_sample *s, long *line,
 			pthread_mutex_lock(&ra->mu);
 			w->taken++;
 			/*
-			 * A thread that filled its ring is woken when half of
-			 * it is free, not at each block: a wake-up a block
-			 * (256 rows) was 2% of the loading thread's time.
+			 * A thread that filled its ring waits for room. When
+			 * the caller is the slower side (a load: it never
+			 * waited for rows in its last EAGER blocks), the
+			 * thread is woken when half of its ring is free, not
+			 * at each block: a wake-up a block (256 rows) was 2%
+			 * of the loading thread's time. When the threads are
+			 * the slower side, each is woken at once.
 			 */
-			if (w->full && w->filled - w->taken <= RA_BLOCKS / 2) {
+			if (ra->since_wait < EAGER)
+				ra->since_wait++;
+			if (w->full &&
+			    (ra->since_wait < EAGER ||
+			     w->filled - w->taken <= RA_BLOCKS / 2)) {
 				w->full = false;
 				pthread_cond_signal(&w->room);
 			}
@@ -725,8 +735,10 @@ gpu_readahead_next(struct gpu_readahead *ra, struct gpu_sample *s, long *line,
 		}
 		if (b == NULL) {
 			pthread_mutex_lock(&ra->mu);
-			while (w->filled == w->taken)
+			while (w->filled == w->taken) {
+				ra->since_wait = 0;
 				pthread_cond_wait(&w->data, &ra->mu);
+			}
 			pthread_mutex_unlock(&ra->mu);
 			b = ra->cur = &w->blocks[w->taken % RA_BLOCKS];
 			ra->pos = 0;
