@@ -12,6 +12,7 @@
 #include "gpu/buf.h"
 #include "gpu/db.h"
 #include "gpu/hashmap.h"
+#include "gpu/pages.h"
 #include "gpu/prebuild.h"
 #include "gpu/retention.h"
 
@@ -348,6 +349,14 @@ struct cursor {
 /* Rows per multi-row INSERT of rows known to be new. */
 #define BATCH 64
 
+/* The fact columns the snapshot cursor reads: the key, then STORED_COLS. */
+static const char *const snap_cols[] = {
+    "ts_ms",	  "node_id",  "gpu",	     "mig",	    "util_pct",
+    "mem_used_mib", "mem_total_mib", "job_key", "user_key", "project_key",
+    "model_key",  "interval_s", "power_w",   "temp_c",	    "job_src",
+    "profile_key", "share28",   "ingest_id"};
+#define SNAP_NFIELDS (sizeof(snap_cols) / sizeof(snap_cols[0]))
+
 struct gpu_ingest {
 	sqlite3 *db;
 	sqlite3_stmt *st[S_N];
@@ -368,6 +377,20 @@ struct gpu_ingest {
 	struct fact batch[BATCH];
 	size_t nbatch;
 	struct cursor cur;
+	/*
+	 * The stored facts as the run found them, read from their pages on
+	 * a read-only connection of its own (a WAL warehouse whose snapshot
+	 * is its file): a cursor like cur, several times cheaper a row. It
+	 * answers for keys this run cannot have written (outside the times
+	 * it loaded for the unit) until the run changes stored facts it did
+	 * not load (a re-attribution: snap_off).
+	 */
+	sqlite3 *snap_db;
+	struct gpu_pages *snap;
+	int snap_field[SNAP_NFIELDS];
+	bool snap_off;
+	struct cursor pcur;
+	uint64_t snap_steps, snap_seeks;
 
 	struct gpu_hashmap node_map, name_map[4], job_map, hour_map;
 	struct gpu_hashmap gpu_map; /* a MIG slice's unit_code() -> gpus */
@@ -623,6 +646,9 @@ load_hi(struct gpu_ingest *ing, struct gpu_err *err)
 	return 0;
 }
 
+static void snap_open(struct gpu_ingest *ing);
+static void snap_close(struct gpu_ingest *ing);
+
 struct gpu_ingest *
 gpu_ingest_new(sqlite3 *db, const struct gpu_ingest_opts *opts,
 	       struct gpu_err *err)
@@ -667,6 +693,7 @@ gpu_ingest_new(sqlite3 *db, const struct gpu_ingest_opts *opts,
 	    load_has_allocs(ing, err) != 0 ||
 	    gpu_retention_horizon(db, &ing->horizon_ms, err) != 0)
 		goto fail;
+	snap_open(ing);
 	return ing;
 fail:
 	gpu_ingest_free(ing);
@@ -678,6 +705,7 @@ gpu_ingest_free(struct gpu_ingest *ing)
 {
 	if (ing == NULL)
 		return;
+	snap_close(ing);
 	for (int i = 0; i < S_N; i++)
 		sqlite3_finalize(ing->st[i]);
 	sqlite3_finalize(ing->batch_st);
@@ -1291,6 +1319,205 @@ lookup_stored(struct gpu_ingest *ing, const struct fact *f, struct fact *out,
 	return 0;
 }
 
+/*
+ * The snapshot cursor's record v (fields as gpu_pages_next() gives them)
+ * into pcur's key and row, as sql_fact_take() fills cur's. Returns 0, or
+ * -1 for a value the statement would have converted (text in a number
+ * column): the caller then reads through the statement.
+ */
+static int
+snap_take(struct gpu_ingest *ing, const struct gpu_pval *v)
+{
+	struct cursor *c = &ing->pcur;
+	struct fact *r = &c->row;
+	const struct gpu_pval *x[SNAP_NFIELDS];
+	int64_t i64[SNAP_NFIELDS] = {0};
+	double util = 0, power = 0, temp = 0;
+
+	for (size_t i = 0; i < SNAP_NFIELDS; i++)
+		x[i] = &v[ing->snap_field[i]];
+	if (x[0]->type != GPU_PV_INT || x[1]->type != GPU_PV_INT ||
+	    x[2]->type != GPU_PV_INT || x[3]->type != GPU_PV_TEXT)
+		return -1;
+	for (size_t i = 4; i < SNAP_NFIELDS; i++)
+		if (gpu_pval_int64(x[i], &i64[i]) != 0)
+			return -1;
+	if (gpu_pval_double(x[4], &util) != 0 ||
+	    gpu_pval_double(x[12], &power) != 0 ||
+	    gpu_pval_double(x[13], &temp) != 0)
+		return -1;
+	c->key.ts_ms = x[0]->i;
+	c->key.node_id = x[1]->i;
+	c->key.gpu = (int)x[2]->i;
+	/* An id is at most two digits (as sql_fact_take() reads it). */
+	if (x[3]->n < sizeof(c->key.mig)) {
+		memcpy(c->key.mig, x[3]->p, x[3]->n);
+		c->key.mig[x[3]->n] = '\0';
+	} else {
+		c->key.mig[0] = '\0';
+	}
+	r->ts_ms = c->key.ts_ms;
+	r->node_id = c->key.node_id;
+	r->gpu = c->key.gpu;
+	memcpy(r->mig_text, c->key.mig, sizeof(r->mig_text));
+	r->util = util;
+	r->mem_used = i64[5];
+	r->has_mem_total = x[6]->type != GPU_PV_NULL;
+	r->mem_total = i64[6];
+	for (int i = 0; i < 4; i++)
+		r->key[i] = i64[7 + i];
+	r->interval_s = (int)i64[11];
+	r->has_power = x[12]->type != GPU_PV_NULL;
+	r->power = power;
+	r->has_temp = x[13]->type != GPU_PV_NULL;
+	r->temp = temp;
+	r->from_alloc = x[14]->type != GPU_PV_NULL;
+	r->key[4] = i64[15];
+	r->share28 = (int)i64[16];
+	c->row_id = i64[17];
+	return 0;
+}
+
+/* Step the snapshot cursor (or to its end). Returns 0, or -1 (unread). */
+static int
+snap_step(struct gpu_ingest *ing)
+{
+	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
+	int rc = gpu_pages_next(ing->snap, v);
+
+	ing->snap_steps++;
+	if (rc == 0) {
+		ing->pcur.at_end = true;
+		return 0;
+	}
+	return rc < 0 ? -1 : snap_take(ing, v);
+}
+
+/*
+ * Seeks that turn the snapshot cursor off when they outnumber its steps:
+ * a seek goes to the first row of the key's time and steps on from there
+ * (the whole cluster's rows of one instant), cheap only when the input
+ * comes in the table's order, as re-sent telemetry does.
+ */
+#define SNAP_SEEKS 64
+
+/*
+ * lookup_stored() through the snapshot cursor, for a key this run cannot
+ * have written. Returns 0, or 1 when the snapshot cannot answer (it is
+ * then off, and the caller asks the statement).
+ */
+static int
+snap_lookup(struct gpu_ingest *ing, const struct fact *f, struct fact *out,
+	    int64_t *ingest_id, bool *found)
+{
+	struct cursor *c = &ing->pcur;
+	struct fkey k = fact_key(f);
+	int d;
+
+	if (c->valid) {
+		d = fkey_cmp(&k, &c->gap);
+		if (d > 0 || (d == 0 && c->gap_in)) {
+			for (int i = 0; i <= CURSOR_STEPS; i++) {
+				if (c->at_end) {
+					*found = false;
+					return 0;
+				}
+				d = fkey_cmp(&k, &c->key);
+				if (d < 0) {
+					*found = false;
+					return 0;
+				}
+				if (d == 0)
+					return cursor_hit(c, f, out, ingest_id,
+							  found);
+				c->gap = c->key;
+				c->gap_in = false;
+				if (i < CURSOR_STEPS && snap_step(ing) != 0)
+					goto off;
+			}
+		}
+	}
+	if (++ing->snap_seeks > SNAP_SEEKS &&
+	    ing->snap_seeks * 16 > ing->snap_steps)
+		goto off;
+	c->valid = false;
+	if (gpu_pages_seek(ing->snap, k.ts_ms) != 0)
+		goto off;
+	c->at_end = false;
+	do {
+		if (snap_step(ing) != 0)
+			goto off;
+	} while (!c->at_end && fkey_cmp(&c->key, &k) < 0);
+	c->valid = true;
+	c->gap = k;
+	c->gap_in = true;
+	*found = false;
+	if (!c->at_end && fkey_cmp(&k, &c->key) == 0)
+		return cursor_hit(c, f, out, ingest_id, found);
+	return 0;
+off:
+	ing->snap_off = true;
+	c->valid = false;
+	return 1;
+}
+
+/*
+ * Open the snapshot cursor when the warehouse is in WAL mode (a rollback
+ * journal's readers would block the run's own writes) and its file is
+ * the snapshot; else leave it off.
+ */
+static void
+snap_open(struct gpu_ingest *ing)
+{
+	const char *path = sqlite3_db_filename(ing->db, "main");
+	sqlite3_stmt *st = NULL;
+	bool wal = false;
+
+	if (!ing->has_hi || path == NULL || path[0] == '\0' ||
+	    !gpu_pages_allowed() ||
+	    sqlite3_prepare_v2(ing->db, "PRAGMA journal_mode", -1, &st,
+			       NULL) != SQLITE_OK)
+		goto out;
+	wal = sqlite3_step(st) == SQLITE_ROW &&
+	      sqlite3_stricmp((const char *)sqlite3_column_text(st, 0),
+			      "wal") == 0;
+	if (!wal ||
+	    sqlite3_open_v2(path, &ing->snap_db,
+			    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK ||
+	    sqlite3_exec(ing->snap_db, "BEGIN", NULL, NULL, NULL) !=
+		SQLITE_OK ||
+	    (ing->snap = gpu_pages_open(ing->snap_db, "gpu_usage_fact_rows",
+					NULL)) == NULL)
+		goto out;
+	for (size_t i = 0; i < SNAP_NFIELDS; i++)
+		if ((ing->snap_field[i] =
+			 gpu_pages_field(ing->snap, snap_cols[i])) < 0)
+			goto out;
+	sqlite3_finalize(st);
+	return;
+out:
+	sqlite3_finalize(st);
+	gpu_pages_close(ing->snap);
+	ing->snap = NULL;
+	sqlite3_close(ing->snap_db);
+	ing->snap_db = NULL;
+}
+
+/* Close the snapshot cursor and its connection (before the commit). */
+static void
+snap_close(struct gpu_ingest *ing)
+{
+	gpu_pages_close(ing->snap);
+	ing->snap = NULL;
+	if (ing->snap_db != NULL) {
+		sqlite3_exec(ing->snap_db, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(ing->snap_db);
+	}
+	ing->snap_db = NULL;
+	ing->snap_off = true;
+}
+
 /* A key was written: the cursor no longer knows it absent. */
 static void
 cursor_wrote(struct gpu_ingest *ing, const struct fact *f)
@@ -1509,9 +1736,14 @@ upsert(struct gpu_ingest *ing, struct gpu_seen *g, const struct fact *f,
 	int64_t old_id, pre_id;
 	bool found, had_pre;
 
-	if (flush_batch(ing, err) != 0 ||
-	    lookup_stored(ing, f, &old, &old_id, &found, err) != 0)
+	if (flush_batch(ing, err) != 0)
 		return -1;
+	/* A key this run may have written is looked up where it wrote. */
+	if (maybe_seen || ing->snap == NULL || ing->snap_off ||
+	    snap_lookup(ing, f, &old, &old_id, &found) != 0) {
+		if (lookup_stored(ing, f, &old, &old_id, &found, err) != 0)
+			return -1;
+	}
 	*changed = true;
 	if (!found) {
 		ing->c.inserted++;
@@ -2145,6 +2377,8 @@ reattribute(struct gpu_ingest *ing, struct gpu_err *err)
 
 	if (ing->ndirty == 0)
 		return 0;
+	/* Stored facts this run did not load change: the snapshot is old. */
+	ing->snap_off = true;
 	drop_attrs(ing);
 	qsort(ing->dirty, ing->ndirty, sizeof(*ing->dirty), dirty_cmp);
 	ing->ndirty = merge_windows(ing->dirty, ing->ndirty, true);
@@ -2249,6 +2483,8 @@ gpu_ingest_finish(struct gpu_ingest *ing, struct gpu_err *err)
 	sqlite3_stmt *st = ing->st[S_GPU_UPSERT];
 	char mig_buf[16];
 
+	/* Its read transaction would hold the commit's checkpoint back. */
+	snap_close(ing);
 	if (flush_batch(ing, err) != 0)
 		return -1;
 	for (size_t i = 0; i < ing->ngpus; i++) {
