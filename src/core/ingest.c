@@ -1473,8 +1473,12 @@ snap_open(struct gpu_ingest *ing)
 	sqlite3_stmt *st = NULL;
 	bool wal = false;
 
-	if (!ing->has_hi || path == NULL || path[0] == '\0' ||
-	    !gpu_pages_allowed() ||
+	/*
+	 * Only inside the run's transaction: no commit can come between the
+	 * snapshot and the run's view of the table but the run's own.
+	 */
+	if (!ing->has_hi || sqlite3_get_autocommit(ing->db) || path == NULL ||
+	    path[0] == '\0' || !gpu_pages_allowed() ||
 	    sqlite3_prepare_v2(ing->db, "PRAGMA journal_mode", -1, &st,
 			       NULL) != SQLITE_OK)
 		goto out;
