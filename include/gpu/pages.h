@@ -79,6 +79,15 @@ size_t gpu_pages_nfields(const struct gpu_pages *pg);
 int gpu_pages_seek(struct gpu_pages *pg, int64_t lo);
 
 /*
+ * Go to the first record whose first nkey fields are at least key[0..nkey)
+ * in the table's order (BINARY collation, every key column ascending).
+ * Returns 0, or -1 when a page is not as expected or nkey is 0 or more
+ * than the record's fields.
+ */
+int gpu_pages_seek_key(struct gpu_pages *pg, const struct gpu_pval *key,
+		       size_t nkey);
+
+/*
  * The next record in key order, its gpu_pages_nfields() fields decoded
  * into v (a field added to the table after the record was written reads as
  * NULL). Returns 1, 0 at the end, -1 when a page or record is not as

@@ -390,7 +390,6 @@ struct gpu_ingest {
 	int snap_field[SNAP_NFIELDS];
 	bool snap_off;
 	struct cursor pcur;
-	uint64_t snap_steps, snap_seeks;
 
 	struct gpu_hashmap node_map, name_map[4], job_map, hour_map;
 	struct gpu_hashmap gpu_map; /* a MIG slice's unit_code() -> gpus */
@@ -1385,21 +1384,12 @@ snap_step(struct gpu_ingest *ing)
 	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
 	int rc = gpu_pages_next(ing->snap, v);
 
-	ing->snap_steps++;
 	if (rc == 0) {
 		ing->pcur.at_end = true;
 		return 0;
 	}
 	return rc < 0 ? -1 : snap_take(ing, v);
 }
-
-/*
- * Seeks that turn the snapshot cursor off when they outnumber its steps:
- * a seek goes to the first row of the key's time and steps on from there
- * (the whole cluster's rows of one instant), cheap only when the input
- * comes in the table's order, as re-sent telemetry does.
- */
-#define SNAP_SEEKS 64
 
 /*
  * lookup_stored() through the snapshot cursor, for a key this run cannot
@@ -1412,6 +1402,7 @@ snap_lookup(struct gpu_ingest *ing, const struct fact *f, struct fact *out,
 {
 	struct cursor *c = &ing->pcur;
 	struct fkey k = fact_key(f);
+	struct gpu_pval key[4];
 	int d;
 
 	if (c->valid) {
@@ -1437,17 +1428,17 @@ snap_lookup(struct gpu_ingest *ing, const struct fact *f, struct fact *out,
 			}
 		}
 	}
-	if (++ing->snap_seeks > SNAP_SEEKS &&
-	    ing->snap_seeks * 16 > ing->snap_steps)
-		goto off;
+	/* Seek: the first stored key at or after k. */
+	key[0] = (struct gpu_pval){.type = GPU_PV_INT, .i = k.ts_ms};
+	key[1] = (struct gpu_pval){.type = GPU_PV_INT, .i = k.node_id};
+	key[2] = (struct gpu_pval){.type = GPU_PV_INT, .i = k.gpu};
+	key[3] = (struct gpu_pval){.type = GPU_PV_TEXT,
+				   .p = (const unsigned char *)k.mig,
+				   .n = strlen(k.mig)};
 	c->valid = false;
-	if (gpu_pages_seek(ing->snap, k.ts_ms) != 0)
-		goto off;
 	c->at_end = false;
-	do {
-		if (snap_step(ing) != 0)
-			goto off;
-	} while (!c->at_end && fkey_cmp(&c->key, &k) < 0);
+	if (gpu_pages_seek_key(ing->snap, key, 4) != 0 || snap_step(ing) != 0)
+		goto off;
 	c->valid = true;
 	c->gap = k;
 	c->gap_in = true;

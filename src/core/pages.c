@@ -213,6 +213,103 @@ key0(const unsigned char *rec, size_t n, int64_t *out)
 	return 0;
 }
 
+/* The first k fields of a record, which has at least k. Returns 0 or -1. */
+static int
+key_prefix(const unsigned char *rec, size_t n, struct gpu_pval *v, size_t k)
+{
+	const unsigned char *end = rec + n, *h, *hend, *b;
+	uint64_t hsz;
+	size_t f;
+	int w = varint(rec, end, &hsz);
+
+	if (w == 0 || hsz < (uint64_t)w || hsz > n)
+		return -1;
+	h = rec + w;
+	hend = rec + hsz;
+	b = hend;
+	for (f = 0; f < k; f++) {
+		uint64_t t;
+		long l;
+
+		if (h >= hend || (w = varint(h, hend, &t)) == 0)
+			return -1;
+		h += w;
+		if ((l = field(t, b, (size_t)(end - b), &v[f])) < 0)
+			return -1;
+		b += l;
+	}
+	return 0;
+}
+
+/* A field's rank in SQLite's order: NULL, numbers, text, blobs. */
+static int
+pval_class(const struct gpu_pval *x)
+{
+	switch (x->type) {
+	case GPU_PV_NULL:
+		return 0;
+	case GPU_PV_INT:
+	case GPU_PV_REAL:
+		return 1;
+	case GPU_PV_TEXT:
+		return 2;
+	default:
+		return 3;
+	}
+}
+
+/*
+ * Compare two fields as an index of BINARY collation orders them (numbers
+ * by value, an integer against a REAL as doubles; text and blobs by their
+ * bytes, then length).
+ */
+static int
+pval_cmp(const struct gpu_pval *a, const struct gpu_pval *b)
+{
+	int ca = pval_class(a), cb = pval_class(b), c;
+	size_t n;
+
+	if (ca != cb)
+		return ca < cb ? -1 : 1;
+	switch (ca) {
+	case 0:
+		return 0;
+	case 1:
+		if (a->type == GPU_PV_INT && b->type == GPU_PV_INT)
+			return a->i < b->i ? -1 : a->i > b->i;
+		{
+			double x = a->type == GPU_PV_INT ? (double)a->i : a->d;
+			double y = b->type == GPU_PV_INT ? (double)b->i : b->d;
+
+			return x < y ? -1 : x > y;
+		}
+	default:
+		n = a->n < b->n ? a->n : b->n;
+		c = n > 0 ? memcmp(a->p, b->p, n) : 0;
+		if (c != 0)
+			return c < 0 ? -1 : 1;
+		return a->n < b->n ? -1 : a->n > b->n;
+	}
+}
+
+/* Is the record's key prefix below key[0..nkey)? 1, 0, or -1 (bad). */
+static int
+below(const unsigned char *rec, size_t n, const struct gpu_pval *key,
+      size_t nkey)
+{
+	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
+
+	if (key_prefix(rec, n, v, nkey) != 0)
+		return -1;
+	for (size_t i = 0; i < nkey; i++) {
+		int c = pval_cmp(&v[i], &key[i]);
+
+		if (c != 0)
+			return c < 0;
+	}
+	return 0;
+}
+
 /* Read page pgno into l. Returns 0, or -1 when it is not an index page. */
 static int
 load(struct gpu_pages *pg, struct level *l, uint64_t pgno)
@@ -351,6 +448,75 @@ gpu_pages_seek(struct gpu_pages *pg, int64_t lo)
 			goto bad;
 		l = &pg->lv[pg->depth++];
 		if (load(pg, l, pgno) != 0 || lower_bound(pg, l, lo, &at) != 0)
+			goto bad;
+		if (l->leaf) {
+			l->i = at;
+			return 0;
+		}
+		if (at < l->ncells) {
+			const unsigned char *rec;
+			size_t n;
+
+			if (cell(pg, l, at, &child, &rec, &n) != 0)
+				goto bad;
+		} else {
+			child = be32(l->buf + 8);
+		}
+		l->i = at + 1;
+		l->emit = at < l->ncells;
+		pgno = child;
+	}
+bad:
+	pg->depth = 0;
+	return -1;
+}
+
+/* The first cell of l whose record's key is at least key[0..nkey). */
+static int
+lower_bound_key(const struct gpu_pages *pg, const struct level *l,
+		const struct gpu_pval *key, size_t nkey, unsigned *at)
+{
+	unsigned a = 0, b = l->ncells;
+
+	while (a < b) {
+		unsigned mid = a + (b - a) / 2;
+		const unsigned char *rec;
+		size_t n;
+		uint32_t child;
+		int lt;
+
+		if (cell(pg, l, mid, &child, &rec, &n) != 0 ||
+		    (lt = below(rec, n, key, nkey)) < 0)
+			return -1;
+		if (lt)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	*at = a;
+	return 0;
+}
+
+int
+gpu_pages_seek_key(struct gpu_pages *pg, const struct gpu_pval *key,
+		   size_t nkey)
+{
+	uint64_t pgno = pg->root;
+
+	if (nkey == 0 || nkey > pg->nfields)
+		return -1;
+	pg->depth = 0;
+	pg->loads = 0;
+	for (;;) {
+		struct level *l;
+		unsigned at;
+		uint32_t child = 0;
+
+		if (pg->depth == MAXDEPTH)
+			goto bad;
+		l = &pg->lv[pg->depth++];
+		if (load(pg, l, pgno) != 0 ||
+		    lower_bound_key(pg, l, key, nkey, &at) != 0)
 			goto bad;
 		if (l->leaf) {
 			l->i = at;

@@ -270,6 +270,83 @@ test_tree(void **state)
 }
 
 /*
+ * Seeks by a whole key (an integer, a text and an integer, as the fact
+ * table's time, node and MIG slice): the first record at or after each of
+ * many keys, against SQL's row-value comparison, including keys stored in
+ * interior pages, keys between two stored ones, shorter prefixes, and
+ * keys before the first and after the last.
+ */
+static void
+test_seek_key(void **state)
+{
+	sqlite3 *db;
+	struct gpu_pages *pg;
+	struct gpu_pval v[GPU_PAGES_MAXFIELDS], key[3];
+	sqlite3_stmt *st;
+	char text[16];
+	unsigned seed = 12345;
+
+	(void)state;
+	remove_db();
+	db = open_db("delete");
+	exec(db, "CREATE TABLE k(a INTEGER NOT NULL, b TEXT NOT NULL,"
+		 " c INTEGER NOT NULL, v REAL, PRIMARY KEY(a, b, c))"
+		 " WITHOUT ROWID");
+	exec(db, "WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM"
+		 " s WHERE x < 29999) INSERT INTO k SELECT x / 60,"
+		 " printf('n%d', x / 6 % 10), x % 6 * 2, x * 0.5 FROM s");
+	begin_read(db);
+	pg = gpu_pages_open(db, "k", NULL);
+	assert_non_null(pg);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT a, b, c FROM k WHERE (a, b,"
+					    " c) >= (?1, ?2, ?3) ORDER BY a,"
+					    " b, c LIMIT 1",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	for (int i = 0; i < 3000; i++) {
+		int64_t a, c;
+		int rc;
+
+		seed = seed * 1103515245u + 12345u;
+		a = (int64_t)(seed >> 8) % 510 - 5;
+		c = (int64_t)(seed >> 4) % 13;
+		snprintf(text, sizeof(text), "n%u", (seed >> 12) % 11);
+		key[0] = (struct gpu_pval){.type = GPU_PV_INT, .i = a};
+		key[1] = (struct gpu_pval){.type = GPU_PV_TEXT,
+					   .p = (const unsigned char *)text,
+					   .n = strlen(text)};
+		key[2] = (struct gpu_pval){.type = GPU_PV_INT, .i = c};
+		assert_int_equal(gpu_pages_seek_key(pg, key, 3), 0);
+		sqlite3_bind_int64(st, 1, a);
+		sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, c);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE) {
+			assert_int_equal(gpu_pages_next(pg, v), 0);
+		} else {
+			assert_int_equal(rc, SQLITE_ROW);
+			assert_int_equal(gpu_pages_next(pg, v), 1);
+			for (int f = 0; f < 3; f++)
+				check_field(&v[f], st, f, false);
+		}
+		sqlite3_reset(st);
+	}
+	/* A prefix: the first record of a time. */
+	key[0].i = 100;
+	assert_int_equal(gpu_pages_seek_key(pg, key, 1), 0);
+	assert_int_equal(gpu_pages_next(pg, v), 1);
+	assert_true(v[0].i == 100 && v[1].n == 2 && v[2].i == 0);
+	assert_int_equal(gpu_pages_seek_key(pg, key, 0), -1);
+	assert_int_equal(gpu_pages_seek_key(pg, key, 5), -1);
+	sqlite3_finalize(st);
+	gpu_pages_close(pg);
+	exec(db, "COMMIT");
+	sqlite3_close(db);
+	remove_db();
+}
+
+/*
  * Two tables written in turns, so that their leaves alternate in the file
  * in runs of various lengths: the reader's read-ahead of consecutive
  * leaves meets runs that break, and every record still matches SQL's.
@@ -628,6 +705,7 @@ main(void)
 	    cmocka_unit_test(test_every_type),
 	    cmocka_unit_test(test_tree),
 	    cmocka_unit_test(test_interleaved),
+	    cmocka_unit_test(test_seek_key),
 	    cmocka_unit_test(test_added_columns),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_immutable),
