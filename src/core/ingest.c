@@ -1265,60 +1265,6 @@ cursor_hit(const struct cursor *c, const struct fact *f, struct fact *out,
 #define CURSOR_STEPS 4
 
 /*
- * The stored row of f's key, as read_stored() finds it, through the
- * cursor: found at its row, known absent in its gap, or a seek.
- */
-static int
-lookup_stored(struct gpu_ingest *ing, const struct fact *f, struct fact *out,
-	      int64_t *ingest_id, bool *found, struct gpu_err *err)
-{
-	struct cursor *c = &ing->cur;
-	sqlite3_stmt *st = ing->st[S_FACT_SCAN];
-	struct fkey k = fact_key(f);
-	int d;
-
-	if (c->valid) {
-		d = fkey_cmp(&k, &c->gap);
-		if (d > 0 || (d == 0 && c->gap_in)) {
-			/* k is after the gap's start: step up to it. */
-			for (int i = 0; i <= CURSOR_STEPS; i++) {
-				if (c->at_end) {
-					*found = false;
-					return 0;
-				}
-				d = fkey_cmp(&k, &c->key);
-				if (d < 0) {
-					*found = false;
-					return 0;
-				}
-				if (d == 0) {
-					return cursor_hit(c, f, out, ingest_id,
-							  found);
-				}
-				c->gap = c->key;
-				c->gap_in = false;
-				if (i < CURSOR_STEPS &&
-				    cursor_step(ing, err) != 0)
-					return -1;
-			}
-		}
-	}
-	/* Seek: the gap starts at k itself. */
-	sqlite3_reset(st);
-	bind_fact_key(st, f);
-	c->valid = true;
-	c->at_end = false;
-	c->gap = k;
-	c->gap_in = true;
-	if (cursor_step(ing, err) != 0)
-		return -1;
-	*found = false;
-	if (!c->at_end && fkey_cmp(&k, &c->key) == 0)
-		return cursor_hit(c, f, out, ingest_id, found);
-	return 0;
-}
-
-/*
  * The snapshot cursor's record v (fields as gpu_pages_next() gives them)
  * into pcur's key and row, as sql_fact_take() fills cur's. Returns 0, or
  * -1 for a value the statement would have converted (text in a number
@@ -1392,64 +1338,99 @@ snap_step(struct gpu_ingest *ing)
 }
 
 /*
- * lookup_stored() through the snapshot cursor, for a key this run cannot
- * have written. Returns 0, or 1 when the snapshot cannot answer (it is
- * then off, and the caller asks the statement).
+ * Step the statement's cursor (snap false) or the snapshot's. Returns 0,
+ * -1 with err filled, or 1 when the snapshot cannot be read (it is then
+ * off).
  */
 static int
-snap_lookup(struct gpu_ingest *ing, const struct fact *f, struct fact *out,
-	    int64_t *ingest_id, bool *found)
+step(struct gpu_ingest *ing, bool snap, struct gpu_err *err)
 {
-	struct cursor *c = &ing->pcur;
-	struct fkey k = fact_key(f);
-	struct gpu_pval key[4];
-	int d;
+	if (!snap)
+		return cursor_step(ing, err);
+	if (snap_step(ing) == 0)
+		return 0;
+	ing->snap_off = true;
+	ing->pcur.valid = false;
+	return 1;
+}
 
+/* Seek a cursor to the first stored key at or after k; as step(). */
+static int
+seek(struct gpu_ingest *ing, bool snap, const struct fact *f,
+     const struct fkey *k, struct gpu_err *err)
+{
+	struct cursor *c = snap ? &ing->pcur : &ing->cur;
+	int rc;
+
+	c->valid = false;
+	c->at_end = false;
+	if (snap) {
+		const struct gpu_pval key[4] = {
+		    {.type = GPU_PV_INT, .i = k->ts_ms},
+		    {.type = GPU_PV_INT, .i = k->node_id},
+		    {.type = GPU_PV_INT, .i = k->gpu},
+		    {.type = GPU_PV_TEXT,
+		     .p = (const unsigned char *)k->mig,
+		     .n = strlen(k->mig)}};
+
+		if (gpu_pages_seek_key(ing->snap, key, 4) != 0) {
+			ing->snap_off = true;
+			return 1;
+		}
+	} else {
+		sqlite3_reset(ing->st[S_FACT_SCAN]);
+		bind_fact_key(ing->st[S_FACT_SCAN], f);
+	}
+	if ((rc = step(ing, snap, err)) != 0)
+		return rc;
+	/* The gap starts at k itself. */
+	c->valid = true;
+	c->gap = *k;
+	c->gap_in = true;
+	return 0;
+}
+
+/*
+ * The stored row of f's key, as read_stored() finds it, through the
+ * statement's cursor or (snap) the snapshot's: found at the cursor's row,
+ * known absent in its gap, or a seek. Returns as step().
+ */
+static int
+lookup_stored(struct gpu_ingest *ing, bool snap, const struct fact *f,
+	      struct fact *out, int64_t *ingest_id, bool *found,
+	      struct gpu_err *err)
+{
+	struct cursor *c = snap ? &ing->pcur : &ing->cur;
+	struct fkey k = fact_key(f);
+	int d, rc;
+
+	*found = false;
 	if (c->valid) {
 		d = fkey_cmp(&k, &c->gap);
 		if (d > 0 || (d == 0 && c->gap_in)) {
+			/* k is after the gap's start: step up to it. */
 			for (int i = 0; i <= CURSOR_STEPS; i++) {
-				if (c->at_end) {
-					*found = false;
+				if (c->at_end)
 					return 0;
-				}
 				d = fkey_cmp(&k, &c->key);
-				if (d < 0) {
-					*found = false;
+				if (d < 0)
 					return 0;
-				}
 				if (d == 0)
 					return cursor_hit(c, f, out, ingest_id,
 							  found);
 				c->gap = c->key;
 				c->gap_in = false;
-				if (i < CURSOR_STEPS && snap_step(ing) != 0)
-					goto off;
+				if (i < CURSOR_STEPS &&
+				    (rc = step(ing, snap, err)) != 0)
+					return rc;
 			}
 		}
 	}
-	/* Seek: the first stored key at or after k. */
-	key[0] = (struct gpu_pval){.type = GPU_PV_INT, .i = k.ts_ms};
-	key[1] = (struct gpu_pval){.type = GPU_PV_INT, .i = k.node_id};
-	key[2] = (struct gpu_pval){.type = GPU_PV_INT, .i = k.gpu};
-	key[3] = (struct gpu_pval){.type = GPU_PV_TEXT,
-				   .p = (const unsigned char *)k.mig,
-				   .n = strlen(k.mig)};
-	c->valid = false;
-	c->at_end = false;
-	if (gpu_pages_seek_key(ing->snap, key, 4) != 0 || snap_step(ing) != 0)
-		goto off;
-	c->valid = true;
-	c->gap = k;
-	c->gap_in = true;
-	*found = false;
+	if ((rc = seek(ing, snap, f, &k, err)) != 0)
+		return rc;
 	if (!c->at_end && fkey_cmp(&k, &c->key) == 0)
 		return cursor_hit(c, f, out, ingest_id, found);
 	return 0;
-off:
-	ing->snap_off = true;
-	c->valid = false;
-	return 1;
 }
 
 /*
@@ -1735,8 +1716,9 @@ upsert(struct gpu_ingest *ing, struct gpu_seen *g, const struct fact *f,
 		return -1;
 	/* A key this run may have written is looked up where it wrote. */
 	if (maybe_seen || ing->snap == NULL || ing->snap_off ||
-	    snap_lookup(ing, f, &old, &old_id, &found) != 0) {
-		if (lookup_stored(ing, f, &old, &old_id, &found, err) != 0)
+	    lookup_stored(ing, true, f, &old, &old_id, &found, NULL) != 0) {
+		if (lookup_stored(ing, false, f, &old, &old_id, &found, err) !=
+		    0)
 			return -1;
 	}
 	*changed = true;

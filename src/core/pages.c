@@ -195,24 +195,6 @@ gpu_pages_record(const unsigned char *rec, size_t n, struct gpu_pval *v,
 	return (int)f;
 }
 
-/* The first field of a record (the key's first column): an integer. */
-static int
-key0(const unsigned char *rec, size_t n, int64_t *out)
-{
-	const unsigned char *end = rec + n;
-	struct gpu_pval x;
-	uint64_t hsz, t;
-	int w = varint(rec, end, &hsz);
-
-	if (w == 0 || hsz <= (uint64_t)w || hsz > n ||
-	    varint(rec + w, rec + hsz, &t) == 0 ||
-	    field(t, rec + hsz, n - (size_t)hsz, &x) < 0 ||
-	    x.type != GPU_PV_INT)
-		return -1;
-	*out = x.i;
-	return 0;
-}
-
 /* The first k fields of a record, which has at least k. Returns 0 or -1. */
 static int
 key_prefix(const unsigned char *rec, size_t n, struct gpu_pval *v, size_t k)
@@ -292,7 +274,11 @@ pval_cmp(const struct gpu_pval *a, const struct gpu_pval *b)
 	}
 }
 
-/* Is the record's key prefix below key[0..nkey)? 1, 0, or -1 (bad). */
+/*
+ * Is the record's key prefix below key[0..nkey)? 1, 0, or -1 (bad: also a
+ * field sought by an integer that holds none, as a key of another type
+ * cannot be sought by time).
+ */
 static int
 below(const unsigned char *rec, size_t n, const struct gpu_pval *key,
       size_t nkey)
@@ -302,7 +288,11 @@ below(const unsigned char *rec, size_t n, const struct gpu_pval *key,
 	if (key_prefix(rec, n, v, nkey) != 0)
 		return -1;
 	for (size_t i = 0; i < nkey; i++) {
-		int c = pval_cmp(&v[i], &key[i]);
+		int c;
+
+		if (key[i].type == GPU_PV_INT && v[i].type != GPU_PV_INT)
+			return -1;
+		c = pval_cmp(&v[i], &key[i]);
 
 		if (c != 0)
 			return c < 0;
@@ -406,74 +396,9 @@ cell(const struct gpu_pages *pg, const struct level *l, unsigned i,
 	return 0;
 }
 
-/* The first cell of l whose record's first field is at least lo. */
-static int
-lower_bound(const struct gpu_pages *pg, const struct level *l, int64_t lo,
-	    unsigned *at)
-{
-	unsigned a = 0, b = l->ncells;
-
-	while (a < b) {
-		unsigned mid = a + (b - a) / 2;
-		const unsigned char *rec;
-		size_t n;
-		uint32_t child;
-		int64_t k;
-
-		if (cell(pg, l, mid, &child, &rec, &n) != 0 ||
-		    key0(rec, n, &k) != 0)
-			return -1;
-		if (k < lo)
-			a = mid + 1;
-		else
-			b = mid;
-	}
-	*at = a;
-	return 0;
-}
-
-int
-gpu_pages_seek(struct gpu_pages *pg, int64_t lo)
-{
-	uint64_t pgno = pg->root;
-
-	pg->depth = 0;
-	pg->loads = 0;
-	for (;;) {
-		struct level *l;
-		unsigned at;
-		uint32_t child = 0;
-
-		if (pg->depth == MAXDEPTH)
-			goto bad;
-		l = &pg->lv[pg->depth++];
-		if (load(pg, l, pgno) != 0 || lower_bound(pg, l, lo, &at) != 0)
-			goto bad;
-		if (l->leaf) {
-			l->i = at;
-			return 0;
-		}
-		if (at < l->ncells) {
-			const unsigned char *rec;
-			size_t n;
-
-			if (cell(pg, l, at, &child, &rec, &n) != 0)
-				goto bad;
-		} else {
-			child = be32(l->buf + 8);
-		}
-		l->i = at + 1;
-		l->emit = at < l->ncells;
-		pgno = child;
-	}
-bad:
-	pg->depth = 0;
-	return -1;
-}
-
 /* The first cell of l whose record's key is at least key[0..nkey). */
 static int
-lower_bound_key(const struct gpu_pages *pg, const struct level *l,
+lower_bound(const struct gpu_pages *pg, const struct level *l,
 		const struct gpu_pval *key, size_t nkey, unsigned *at)
 {
 	unsigned a = 0, b = l->ncells;
@@ -516,7 +441,7 @@ gpu_pages_seek_key(struct gpu_pages *pg, const struct gpu_pval *key,
 			goto bad;
 		l = &pg->lv[pg->depth++];
 		if (load(pg, l, pgno) != 0 ||
-		    lower_bound_key(pg, l, key, nkey, &at) != 0)
+		    lower_bound(pg, l, key, nkey, &at) != 0)
 			goto bad;
 		if (l->leaf) {
 			l->i = at;
@@ -538,6 +463,14 @@ gpu_pages_seek_key(struct gpu_pages *pg, const struct gpu_pval *key,
 bad:
 	pg->depth = 0;
 	return -1;
+}
+
+int
+gpu_pages_seek(struct gpu_pages *pg, int64_t lo)
+{
+	struct gpu_pval key = {.type = GPU_PV_INT, .i = lo};
+
+	return gpu_pages_seek_key(pg, &key, 1);
 }
 
 /* Decode record rec into v, as gpu_pages_next() says. */
