@@ -289,7 +289,7 @@ skip_purged(struct run *r, bool check_range, struct gpu_err *err)
 
 	if (r->t->mode != EXP_BY_INGEST)
 		return 0;
-	if (gpu_retention_horizon(r->db, &h, err) != 0)
+	if (gpu_retention_deleted(r->db, &h, err) != 0)
 		return -1;
 	if (h == GPU_RETENTION_NONE)
 		return 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gpu/db.h"
+#include "gpu/pack.h"
 #include "gpuexport.h"
 
 #define DAY_MS INT64_C(86400000)
@@ -166,7 +167,9 @@ const struct exp_table exp_tables[] = {
      FACT_COLS " AND ingest_id > ?3 ORDER BY ts_ms, node_id, gpu, mig",
      NULL,
      "SELECT DISTINCT ts_ms / 86400000 FROM gpu_usage_fact_rows"
-     " WHERE ts_ms >= ?1 AND ts_ms < ?2",
+     " WHERE ts_ms >= ?1 AND ts_ms < ?2 UNION SELECT DISTINCT"
+     " hour_ms / 86400000 FROM gpu_usage_fact_packed"
+     " WHERE hour_ms > ?1 - 3600000 AND hour_ms < ?2 ORDER BY 1",
      false,
      "gpu_usage_fact_rows",
      fact_page_cols,
@@ -508,6 +511,35 @@ refuse:
 	pages_close(src);
 }
 
+/*
+ * Where the day (or, EXP_NO_DAY, the table) reaches packed hours
+ * (gpuingest --pack-raw, gpu/pack.h), read the table's stored and packed
+ * samples: its name in sql becomes their union, read through SQL.
+ */
+static int
+packed_facts(sqlite3 *db, int32_t day, const char *table, struct gpu_buf *sql,
+	     bool *packed, struct gpu_err *err)
+{
+	int64_t lo = day == EXP_NO_DAY ? INT64_MIN : (int64_t)day * DAY_MS;
+	int64_t hi = day == EXP_NO_DAY ? INT64_MAX : lo + DAY_MS;
+	const char *at;
+	struct gpu_buf b;
+
+	if (gpu_pack_reaches(db, lo, hi, packed, err) != 0)
+		return -1;
+	at = strstr(sql->data, table);
+	if (!*packed || at == NULL)
+		return 0;
+	gpu_buf_init(&b);
+	gpu_buf_add(&b, sql->data, (size_t)(at - sql->data));
+	gpu_pack_range(&b);
+	gpu_buf_adds(&b, at + strlen(table));
+	gpu_buf_reset(sql);
+	gpu_buf_add(sql, b.data, b.len);
+	gpu_buf_release(&b);
+	return 0;
+}
+
 int
 exp_source_open(struct exp_source *src, sqlite3 *db, const struct exp_table *t,
 		const struct exp_dims *dims, int32_t day, bool digest,
@@ -542,6 +574,12 @@ exp_source_open(struct exp_source *src, sqlite3 *db, const struct exp_table *t,
 	} else {
 		gpu_buf_adds(&sql, tmpl);
 	}
+	if (t->page_table != NULL &&
+	    packed_facts(db, day, t->page_table, &sql, &src->packed, err) !=
+		0) {
+		gpu_buf_release(&sql);
+		return -1;
+	}
 	if (!digest && by_function(src, db, &sql) != 0) {
 		gpu_buf_release(&sql);
 		return gpu_err_set(err, "database error: %s",
@@ -564,7 +602,7 @@ exp_source_open(struct exp_source *src, sqlite3 *db, const struct exp_table *t,
 	src->ops = gpu_xcalloc(t->schema.nfields, sizeof(*src->ops));
 	for (i = 0; i < t->schema.nfields; i++)
 		src->ops[i] = (unsigned char)col_op(t, i);
-	if (!digest)
+	if (!digest && !src->packed)
 		pages_open(src, db, day, new_only, watermark);
 	return 0;
 }

@@ -83,6 +83,7 @@ struct exp_source {
 	bool by_fn;
 	struct exp_into *into;
 	bool has_job_src;
+	bool packed; /* the range reaches packed samples: no pages */
 	struct exp_bills *bills; /* the bills table: rows computed, not read */
 	/*
 	 * Rows read from the table's pages (t->page_table) while pages is

@@ -20,6 +20,7 @@
 #include "gpu/opt.h"
 #include "gpu/readahead.h"
 #include "gpu/reader.h"
+#include "gpu/pack.h"
 #include "gpu/retention.h"
 #include "gpu/rollup.h"
 #include "gpu/table.h"
@@ -39,6 +40,7 @@ enum {
 	OPT_INPUT_TZ,
 	OPT_ALLOCATIONS,
 	OPT_KEEP_RAW,
+	OPT_PACK_RAW,
 };
 
 /* Rejected rows printed per input before the rest are only counted. */
@@ -54,7 +56,7 @@ static const char usage_text[] =
     "[--lock-timeout s]\n"
     "                 [--dry-run] [--summary text|json] [--progress] "
     "[--keep-raw dur]\n"
-    "                 [file ...]\n";
+    "                 [--pack-raw dur] [file ...]\n";
 
 static const char help_text[] =
     "Load raw GPU samples (docs/FORMAT.md section 1) into the SQLite "
@@ -105,6 +107,15 @@ static const char help_text[] =
     "                           (docs/WAREHOUSE.md, Retention); without a "
     "file\n"
     "                           operand, only that\n"
+    "      --pack-raw DUR       then pack the raw samples older than DUR,\n"
+    "                           a GPU-hour to a row (7d; whole hours, "
+    "rolled\n"
+    "                           up first); every sample stays readable "
+    "in\n"
+    "                           gpu_usage_fact, none before it is loaded\n"
+    "                           again (docs/WAREHOUSE.md, Packing); "
+    "without\n"
+    "                           a file operand, only that\n"
     "      --dry-run            validate and count, write nothing\n"
     "      --summary FORM       counts on stdout as text (default) or json\n"
     "  -q, --quiet              no warnings, rejected rows, progress or "
@@ -125,12 +136,14 @@ struct run {
 	long long *inferred; /* samples by inferred interval, or NULL */
 	long long shared;    /* samples of a GPU several jobs held (hpc_job) */
 
-	/* --keep-raw: given without input, its now, what it did */
+	/* --keep-raw, --pack-raw: given without input, its now, what they did */
 	bool keep_only;
 	int64_t now;
 	struct gpu_retention ret;
+	struct gpu_pack pack;
 	/* Samples before the raw-sample horizon are rejected: why. */
 	int64_t horizon;
+	const char *horizon_did; /* "deleted" or "packed" */
 	char horizon_why[96];
 
 	bool failed;
@@ -254,6 +267,13 @@ set_opt(void *ctx, int c, const char *arg)
 		o->keep = arg;
 		o->has_keep = true;
 		break;
+	case OPT_PACK_RAW:
+		if (gpu_time_parse_duration(arg, &o->pack_ms) != 0)
+			return gpu_usage_error(
+			    usage_text, "invalid duration for --pack-raw '%s'",
+			    arg);
+		o->has_pack = true;
+		break;
 	default:
 		return GPU_EXIT_USAGE;
 	}
@@ -285,6 +305,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	    {"job-columns", required_argument, NULL, OPT_JOB_COLUMNS},
 	    {"input-tz", required_argument, NULL, OPT_INPUT_TZ},
 	    {"keep-raw", required_argument, NULL, OPT_KEEP_RAW},
+	    {"pack-raw", required_argument, NULL, OPT_PACK_RAW},
 	    {NULL, 0, NULL, 0},
 	};
 	return gpu_opt_parse(argc, argv, ":d:f:j:a:n:c:qhV", longopts, usage_text,
@@ -639,11 +660,11 @@ warn_horizon(const struct run *r, const char *source)
 		return;
 	gpu_time_fmt_iso(r->horizon, t);
 	gpu_warn("%s: %lld allocation change%s reach%s before the raw-sample "
-		 "horizon %s: the samples there were deleted and keep their "
+		 "horizon %s: the samples there were %s and keep their "
 		 "jobs in the rollups",
 		 source, (long long)c->before_horizon,
 		 c->before_horizon == 1 ? "" : "s",
-		 c->before_horizon == 1 ? "es" : "", t);
+		 c->before_horizon == 1 ? "es" : "", t, r->horizon_did);
 }
 
 static void
@@ -763,6 +784,56 @@ print_keep_json(struct gpu_buf *b, const struct gpu_retention *k)
 		     (long long)k->kept_hours);
 }
 
+/* What --pack-raw did, as the summary's "pack_raw" object. */
+static void
+print_pack_json(struct gpu_buf *b, const struct gpu_pack *k)
+{
+	char t[32];
+
+	gpu_time_fmt_iso(k->horizon_ms, t);
+	gpu_buf_addf(b,
+		     ",\"pack_raw\":{\"packed\":%lld,\"blocks\":%lld,"
+		     "\"kept\":%lld,\"hours\":%lld,\"horizon\":",
+		     (long long)k->packed, (long long)k->blocks,
+		     (long long)k->kept, (long long)k->hours);
+	if (k->horizon_ms == GPU_RETENTION_NONE)
+		gpu_buf_adds(b, "null}");
+	else
+		gpu_buf_addf(b, "\"%s\"}", t);
+}
+
+/* Report what --pack-raw did on stderr (not with --quiet). */
+static void
+report_pack(const struct run *r)
+{
+	const struct gpu_pack *k = &r->pack;
+	char t[32];
+
+	if (r->o->quiet)
+		return;
+	gpu_time_fmt_iso(k->target_ms, t);
+	if (k->old_ms != GPU_RETENTION_NONE && k->target_ms <= k->old_ms) {
+		gpu_time_fmt_iso(k->old_ms, t);
+		gpu_msg("pack-raw: nothing to pack: the samples before %s are "
+			"final already",
+			t);
+		return;
+	}
+	gpu_msg("pack-raw: %s %lld sample%s of %lld hour%s before %s into "
+		"%lld row%s",
+		r->o->dry_run ? "would pack" : "packed", (long long)k->packed,
+		k->packed == 1 ? "" : "s", (long long)k->hours,
+		k->hours == 1 ? "" : "s", t, (long long)k->blocks,
+		k->blocks == 1 ? "" : "s");
+	if (k->kept > 0)
+		gpu_msg("pack-raw: kept %lld sample%s as rows: a value with more "
+			"than two decimals, a column NULL in part of a "
+			"GPU-hour, or over %d samples in one (docs/WAREHOUSE.md, "
+			"Packing)",
+			(long long)k->kept, k->kept == 1 ? "" : "s",
+			GPU_PACK_MAX_N);
+}
+
 /* Report what --keep-raw did on stderr (not with --quiet). */
 static void
 report_keep(const struct run *r)
@@ -828,6 +899,8 @@ print_summary(const struct run *r)
 		}
 		if (o->has_keep)
 			print_keep_json(&b, &r->ret);
+		if (o->has_pack)
+			print_pack_json(&b, &r->pack);
 		gpu_buf_addf(&b, ",\"dry_run\":%s}\n",
 			     o->dry_run ? "true" : "false");
 	} else {
@@ -921,14 +994,22 @@ run_all(struct run *r, char **files, int nfiles)
 		goto out;
 	}
 	r->horizon = gpu_ingest_horizon(r->ing);
+	r->horizon_did = "deleted";
 	if (r->horizon != GPU_RETENTION_NONE) {
+		int64_t deleted;
 		char t[32];
 
+		if (gpu_retention_deleted(r->db, &deleted, &err) != 0) {
+			db_error(r, &err);
+			goto out;
+		}
+		if (deleted < r->horizon)
+			r->horizon_did = "packed";
 		gpu_time_fmt_iso(r->horizon, t);
 		snprintf(r->horizon_why, sizeof(r->horizon_why),
 			 "timestamp before the raw-sample horizon %s "
-			 "(gpuingest --keep-raw)",
-			 t);
+			 "(gpuingest %s)",
+			 t, deleted < r->horizon ? "--pack-raw" : "--keep-raw");
 	}
 	/*
 	 * Allocations before samples: the samples of this run are then
@@ -951,6 +1032,10 @@ run_all(struct run *r, char **files, int nfiles)
 				gpu_retention_target(r->now, o->keep_ms),
 				o->keep_ms, r->now, &r->ret, &err) != 0)
 		db_error(r, &err);
+	if (!r->failed && o->has_pack &&
+	    gpu_pack_apply(r->db, gpu_retention_target(r->now, o->pack_ms),
+			   o->pack_ms, r->now, &r->pack, &err) != 0)
+		db_error(r, &err);
 out:
 	gpu_ingest_free(r->ing);
 	r->ing = NULL;
@@ -967,6 +1052,8 @@ out:
 		gpu_msg("warning: %s", err.msg);
 	if (!r->failed && o->has_keep)
 		report_keep(r);
+	if (!r->failed && o->has_pack)
+		report_pack(r);
 	if (!r->failed)
 		print_summary(r);
 	return r->failed ? GPU_EXIT_FAIL : GPU_EXIT_OK;
@@ -997,8 +1084,8 @@ main(int argc, char **argv)
 	files = argv + optind;
 	nfiles = argc - optind;
 	r.keep_only = nfiles == 0 && o.jobs == NULL && o.nallocs == 0 &&
-		      o.has_keep;
-	if (nfiles == 0 && o.jobs == NULL && o.nallocs == 0 && !o.has_keep) {
+		      (o.has_keep || o.has_pack);
+	if (nfiles == 0 && o.jobs == NULL && o.nallocs == 0 && !r.keep_only) {
 		files = stdin_only;
 		nfiles = 1;
 	}
@@ -1018,7 +1105,7 @@ main(int argc, char **argv)
 		free(o.allocs);
 		return gpu_usage_error(usage_text, "%s", err.msg);
 	}
-	if (o.has_keep && gpu_time_now(&r.now, &why) != 0) {
+	if ((o.has_keep || o.has_pack) && gpu_time_now(&r.now, &why) != 0) {
 		free(o.allocs);
 		gpu_tz_free(o.tz);
 		return gpu_usage_error(usage_text, "%s", why);

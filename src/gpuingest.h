@@ -40,6 +40,8 @@ struct opts {
 	bool has_keep;	  /* --keep-raw given */
 	const char *keep; /* its argument */
 	int64_t keep_ms;
+	bool has_pack;	  /* --pack-raw given */
+	int64_t pack_ms;
 };
 
 /* One input; fp is a regular file (pipes are spooled to one). */

@@ -134,8 +134,13 @@ report_range_choose(sqlite3 *db, int64_t from_ms, int64_t to_ms,
 	int rc;
 
 	if (to_ms == INT64_MAX) {
+		/* A packed hour's start is on its samples' day. */
 		st = gpu_db_prepare(
-		    db, "SELECT MAX(ts_ms) FROM gpu_usage_fact_rows", err);
+		    db,
+		    "SELECT max(t) FROM (SELECT max(ts_ms) AS t FROM"
+		    " gpu_usage_fact_rows UNION ALL SELECT max(hour_ms) FROM"
+		    " gpu_usage_fact_packed)",
+		    err);
 		if (st == NULL)
 			return -1;
 		rc = sqlite3_step(st);

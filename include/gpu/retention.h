@@ -13,12 +13,22 @@
 #define GPU_RETENTION_NONE INT64_MIN
 
 /*
- * The raw-sample horizon of db (schema version 7): every fact before it
- * was deleted, none before it is loaded again, and the rollups of its
- * hours are final. GPU_RETENTION_NONE when no sample was ever deleted.
- * Returns 0, or -1 with err filled.
+ * The raw-sample horizon of db (schema version 7): no sample before it is
+ * loaded again or attributed again, and the rollups of its hours are
+ * final. Every fact before it was deleted (gpuingest --keep-raw) or
+ * packed (--pack-raw, schema version 10, gpu/pack.h): the later of the
+ * two horizons. GPU_RETENTION_NONE when no sample was ever deleted or
+ * packed. Returns 0, or -1 with err filled.
  */
 int gpu_retention_horizon(sqlite3 *db, int64_t *horizon_ms,
+			  struct gpu_err *err);
+
+/*
+ * The deletion horizon: every fact before it was deleted (--keep-raw);
+ * GPU_RETENTION_NONE when none was. At or before gpu_retention_horizon().
+ * Returns 0, or -1 with err filled.
+ */
+int gpu_retention_deleted(sqlite3 *db, int64_t *horizon_ms,
 			  struct gpu_err *err);
 
 /*
@@ -44,8 +54,8 @@ struct gpu_retention {
 void gpu_retention_release(struct gpu_retention *r);
 
 /*
- * Delete the facts before target_ms (gpu_retention_target()) inside the
- * caller's write transaction, an hour per statement. First brings the
+ * Delete the facts before target_ms (gpu_retention_target()), stored and
+ * packed, inside the caller's write transaction, an hour per statement. First brings the
  * rollups up to date (gpu_rollup_update()), so that every hour deleted is
  * rolled up. Where the warehouse holds lake export state for the fact
  * table (gpuexport), target_ms is rounded down to a UTC day and only the

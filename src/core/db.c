@@ -10,6 +10,7 @@
 
 #include "gpu/buf.h"
 #include "gpu/hrow.h"
+#include "gpu/pack.h"
 #include "gpu/rollup.h"
 
 /*
@@ -442,6 +443,19 @@ static const char *const migrations[GPU_DB_VERSION][MIGRATION_PARTS] = {
 	"  node_id = OLD.node_id AND gpu = OLD.gpu AND mig = OLD.mig;"
 	" END;"
 	},
+
+	/*
+	 * 9 -> 10: packed samples (gpuingest --pack-raw, gpu/pack.h). The
+	 * view gpu_usage_fact is made again over the stored rows and the
+	 * packed ones (gpu_pack_create(), run after this SQL), its
+	 * triggers refusing a write to a packed hour. ingest_log counts the
+	 * samples a packing pass packed (its own row, source '--pack-raw').
+	 */
+	{
+	"DROP VIEW gpu_usage_fact;"
+	"ALTER TABLE ingest_log ADD COLUMN packed INTEGER NOT NULL"
+	" DEFAULT 0;"
+	},
 };
 
 const char *
@@ -559,6 +573,8 @@ migrate(sqlite3 *db, int from, int to, struct gpu_err *err)
 			    gpu_db_exec(db, migrations[v][i], err) != 0)
 				return -1;
 		if (v == 7 && gpu_rollup_fill_owners(db, err) != 0)
+			return -1;
+		if (v == 9 && gpu_pack_create(db, err) != 0)
 			return -1;
 	}
 	return set_version(db, to, err);

@@ -8,6 +8,7 @@
 #include "gpu/bind.h"
 #include "gpu/db.h"
 #include "gpu/diag.h"
+#include "gpu/pack.h"
 #include "gpu/pages.h"
 #include "gpu/sample.h"
 #include "gpu/time.h"
@@ -164,7 +165,7 @@ static const char SCAN_SQL[] =
     "  THEN nullif(j.user, '') END,"
     " CASE WHEN f.project_key IS NULL AND jp.name_key IS NULL"
     "  THEN nullif(j.project, '') END, f.share28"
-    " FROM gpu_usage_fact_rows f"
+    " FROM @FACTS@ f"
     " LEFT JOIN jobs_dim j ON j.job_key = f.job_key"
     " LEFT JOIN names_dim ju ON ju.name = j.user"
     " LEFT JOIN names_dim jp ON jp.name = j.project"
@@ -228,6 +229,34 @@ pending_owner(sqlite3_stmt *st, int col, struct gpu_pending *pending,
 			       (size_t)sqlite3_column_bytes(st, col), key, err);
 }
 
+/*
+ * SCAN_SQL over the stored rows, or over the stored and the packed ones
+ * where [from, to) reaches packed hours (gpu/pack.h).
+ */
+static int
+prepare_scan(sqlite3 *db, int64_t from, int64_t to, sqlite3_stmt **st,
+	     struct gpu_err *err)
+{
+	static const char at[] = "@FACTS@";
+	const char *p = strstr(SCAN_SQL, at);
+	struct gpu_buf b;
+	bool packed;
+
+	*st = NULL;
+	if (gpu_pack_reaches(db, from, to, &packed, err) != 0)
+		return -1;
+	gpu_buf_init(&b);
+	gpu_buf_add(&b, SCAN_SQL, (size_t)(p - SCAN_SQL));
+	if (packed)
+		gpu_pack_range(&b);
+	else
+		gpu_buf_adds(&b, "gpu_usage_fact_rows");
+	gpu_buf_adds(&b, p + sizeof(at) - 1);
+	*st = gpu_db_prepare(db, b.data, err);
+	gpu_buf_release(&b);
+	return *st != NULL ? 0 : -1;
+}
+
 /* The fact scan, its rows split by usage category or not. */
 static int
 scan_facts(sqlite3 *db, int64_t from, int64_t to, int64_t threshold_mib,
@@ -236,10 +265,10 @@ scan_facts(sqlite3 *db, int64_t from, int64_t to, int64_t threshold_mib,
 {
 	struct gpu_hrows h;
 	int64_t hour = 0;
-	sqlite3_stmt *st = gpu_db_prepare(db, SCAN_SQL, err);
+	sqlite3_stmt *st;
 	int rc = -1, step;
 
-	if (st == NULL)
+	if (prepare_scan(db, from, to, &st, err) != 0)
 		return -1;
 	gpu_hrows_init(&h);
 	sqlite3_bind_int64(st, 1, from);

@@ -394,7 +394,7 @@ dbq_init(struct dbq *q, sqlite3 *db, const struct gpu_agg_query *aq,
 				     err);
 	if (q->nodes.st == NULL || q->jobs.st == NULL || q->names.st == NULL)
 		return -1;
-	return gpu_retention_horizon(db, &q->horizon, err);
+	return gpu_retention_deleted(db, &q->horizon, err);
 }
 
 /* Add integer group i to a as a named group with its sums and owner. */

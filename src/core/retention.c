@@ -7,16 +7,21 @@
 
 #include "gpu/db.h"
 #include "gpu/hrow.h"
+#include "gpu/pack.h"
 #include "gpu/rollup.h"
 #include "gpu/time.h"
 
 /* The one table whose rows retention deletes. */
 #define FACT_TABLE "gpu_usage_fact"
 
-/* The first fact time in [?1, ?2): a seek on the clustered key. */
-static const char NEXT_SQL[] = "SELECT ts_ms FROM gpu_usage_fact_rows WHERE"
-			       " ts_ms >= ?1 AND ts_ms < ?2 ORDER BY ts_ms"
-			       " LIMIT 1";
+/*
+ * The first fact time in [?1, ?2), stored or packed (a block by its hour:
+ * the bounds are hour starts): a seek on each clustered key.
+ */
+static const char NEXT_SQL[] =
+    "SELECT min(t) FROM (SELECT min(ts_ms) AS t FROM gpu_usage_fact_rows"
+    " WHERE ts_ms >= ?1 AND ts_ms < ?2 UNION ALL SELECT min(hour_ms)"
+    " FROM gpu_usage_fact_packed WHERE hour_ms >= ?1 AND hour_ms < ?2)";
 
 /*
  * Is day [?3, ?4) (day number ?2) of the facts exported to lake ?1 and up
@@ -39,24 +44,40 @@ static const char EXPORTED_SQL[] =
     "  AND l.attributed > 0 AND a.start_ms IS NOT NULL"
     "  AND a.start_ms < ?4 AND coalesce(a.end_ms, ?4) >= ?3))";
 
-int
-gpu_retention_horizon(sqlite3 *db, int64_t *horizon_ms, struct gpu_err *err)
+/* The horizon of retention's rows a and b, the later of two. */
+static int
+horizon(sqlite3 *db, const char *a, const char *b, int64_t *horizon_ms,
+	struct gpu_err *err)
 {
 	sqlite3_stmt *st = gpu_db_prepare(
-	    db, "SELECT horizon_ms FROM retention WHERE tbl = ?1", err);
+	    db, "SELECT max(horizon_ms) FROM retention WHERE tbl IN (?1, ?2)",
+	    err);
 	int rc;
 
 	*horizon_ms = GPU_RETENTION_NONE;
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, FACT_TABLE, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		*horizon_ms = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return gpu_db_error(db, err);
 	return 0;
+}
+
+int
+gpu_retention_horizon(sqlite3 *db, int64_t *horizon_ms, struct gpu_err *err)
+{
+	return horizon(db, FACT_TABLE, GPU_PACK_TABLE, horizon_ms, err);
+}
+
+int
+gpu_retention_deleted(sqlite3 *db, int64_t *horizon_ms, struct gpu_err *err)
+{
+	return horizon(db, FACT_TABLE, FACT_TABLE, horizon_ms, err);
 }
 
 int64_t
@@ -98,7 +119,7 @@ next_fact(sqlite3_stmt *st, int64_t from, int64_t to, int64_t *ts, bool *found,
 	sqlite3_bind_int64(st, 1, from);
 	sqlite3_bind_int64(st, 2, to);
 	rc = sqlite3_step(st);
-	*found = rc == SQLITE_ROW;
+	*found = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
 	if (*found)
 		*ts = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -236,8 +257,9 @@ out:
  * count the hours in [from, limit) that hold facts.
  */
 static int
-purge_hours(sqlite3 *db, sqlite3_stmt *next, sqlite3_stmt *del, int64_t from,
-	    int64_t limit, int64_t *rows, int64_t *hours, struct gpu_err *err)
+purge_hours(sqlite3 *db, sqlite3_stmt *next, sqlite3_stmt *const *del,
+	    int64_t from, int64_t limit, int64_t *rows, int64_t *hours,
+	    struct gpu_err *err)
 {
 	int64_t cur = from, ts;
 	bool found;
@@ -255,15 +277,20 @@ purge_hours(sqlite3 *db, sqlite3_stmt *next, sqlite3_stmt *del, int64_t from,
 		cur = end;
 		if (del == NULL)
 			continue;
-		sqlite3_reset(del);
-		sqlite3_bind_int64(del, 1, h);
-		sqlite3_bind_int64(del, 2, end);
-		if (sqlite3_step(del) != SQLITE_DONE) {
-			sqlite3_reset(del);
-			return gpu_db_error(db, err);
+		/* The stored rows, then the blocks, which return their n. */
+		for (int i = 0; i < 2; i++) {
+			int rc;
+
+			sqlite3_bind_int64(del[i], 1, h);
+			sqlite3_bind_int64(del[i], 2, end);
+			while ((rc = sqlite3_step(del[i])) == SQLITE_ROW)
+				*rows += sqlite3_column_int64(del[i], 0);
+			sqlite3_reset(del[i]);
+			if (rc != SQLITE_DONE)
+				return gpu_db_error(db, err);
+			if (i == 0)
+				*rows += sqlite3_changes(db);
 		}
-		sqlite3_reset(del);
-		*rows += sqlite3_changes(db);
 	}
 }
 
@@ -312,22 +339,26 @@ gpu_retention_apply(sqlite3 *db, int64_t target_ms, int64_t keep_ms,
 		    int64_t now_ms, struct gpu_retention *out,
 		    struct gpu_err *err)
 {
-	sqlite3_stmt *next = NULL, *del = NULL, *lakes = NULL;
+	sqlite3_stmt *next = NULL, *del[2] = {NULL, NULL}, *lakes = NULL;
 	int64_t limit;
 	bool has_lake;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	if (gpu_rollup_update(db, NULL, err) != 0 ||
-	    gpu_retention_horizon(db, &out->old_ms, err) != 0)
+	    gpu_retention_deleted(db, &out->old_ms, err) != 0)
 		return -1;
 	out->horizon_ms = out->old_ms;
 	next = gpu_db_prepare(db, NEXT_SQL, err);
-	del = gpu_db_prepare(db,
-			     "DELETE FROM gpu_usage_fact_rows WHERE ts_ms >= ?1"
-			     " AND ts_ms < ?2",
-			     err);
-	if (next == NULL || del == NULL)
+	del[0] = gpu_db_prepare(db,
+				"DELETE FROM gpu_usage_fact_rows WHERE"
+				" ts_ms >= ?1 AND ts_ms < ?2",
+				err);
+	del[1] = gpu_db_prepare(db,
+				"DELETE FROM gpu_usage_fact_packed WHERE"
+				" hour_ms >= ?1 AND hour_ms < ?2 RETURNING n",
+				err);
+	if (next == NULL || del[0] == NULL || del[1] == NULL)
 		goto out;
 	if (lakes_of(db, &lakes, err) != 0 ||
 	    any_lake(lakes, &has_lake, err) != 0)
@@ -353,7 +384,8 @@ gpu_retention_apply(sqlite3 *db, int64_t target_ms, int64_t keep_ms,
 	rc = 0;
 out:
 	sqlite3_finalize(next);
-	sqlite3_finalize(del);
+	sqlite3_finalize(del[0]);
+	sqlite3_finalize(del[1]);
 	sqlite3_finalize(lakes);
 	return rc;
 }

@@ -1,0 +1,691 @@
+/* SPDX-License-Identifier: MIT */
+/* Packed samples: the block format, its SQL decoding, the packing pass. */
+#include "gpu/pack.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/db.h"
+#include "gpu/retention.h"
+#include "gpu/rollup.h"
+#include "gpu/time.h"
+
+/* How a stored column is packed. */
+enum { K_INT, K_REAL, K_TIME };
+
+/* The stored columns of a sample that a block holds, after its key. */
+static const struct pcol {
+	const char *col; /* gpu_usage_fact_rows' name */
+	const char *pre; /* the block's PRE_b, PRE_d */
+	int kind;
+} cols[] = {
+    {"ts_ms", "ts", K_TIME},
+    {"util_pct", "util", K_REAL},
+    {"mem_used_mib", "used", K_INT},
+    {"mem_total_mib", "total", K_INT},
+    {"job_key", "job", K_INT},
+    {"user_key", "user", K_INT},
+    {"project_key", "project", K_INT},
+    {"model_key", "model", K_INT},
+    {"interval_s", "interval", K_INT},
+    {"ingest_id", "ingest", K_INT},
+    {"power_w", "power", K_REAL},
+    {"temp_c", "temp", K_REAL},
+    {"job_src", "src", K_INT},
+    {"profile_key", "profile", K_INT},
+    {"share28", "share", K_INT},
+};
+#define NCOLS ((int)(sizeof(cols) / sizeof(cols[0])))
+
+/* A residual takes at most 4 digits of 7 bits. */
+#define MAX_DIGITS 4
+#define RESIDUAL_LIMIT (INT64_C(1) << (7 * MAX_DIGITS))
+
+/* The stored columns of gpu_usage_fact_rows, in gpu_pack_select()'s order. */
+#define STORED                                                                 \
+	"ts_ms, node_id, gpu, mig, util_pct, mem_used_mib, mem_total_mib,"     \
+	" job_key, user_key, project_key, model_key, interval_s, ingest_id,"   \
+	" power_w, temp_c, job_src, profile_key, share28"
+
+/* Where a sample's hour is packed: EXISTS of the block of R's key. */
+#define PACKED_KEY(R)                                                          \
+	"EXISTS(SELECT 1 FROM gpu_usage_fact_packed WHERE hour_ms = " R        \
+	".ts_ms - (" R ".ts_ms % 3600000 + 3600000) % 3600000 AND node_id = "  \
+	R ".node_id AND gpu = " R ".gpu AND mig = coalesce(" R ".mig, ''))"
+#define PACKED_RAISE(R)                                                        \
+	" SELECT RAISE(ABORT, 'gpu_usage_fact: the sample''s hour is packed"   \
+	" (gpuingest --pack-raw) and its samples cannot change') WHERE "       \
+	PACKED_KEY(R) ";"
+
+/* The triggers that keep writes to the view working (as in version 9). */
+static const char TRIGGERS[] =
+    "CREATE TRIGGER gpu_usage_fact_insert INSTEAD OF INSERT ON"
+    " gpu_usage_fact BEGIN"
+    " SELECT RAISE(ABORT, 'cannot INSERT into a derived column of"
+    " gpu_usage_fact') WHERE NEW.mem_util_pct IS NOT NULL OR"
+    "  NEW.usage_category IS NOT NULL OR NEW.allocated IS NOT NULL OR"
+    "  NEW.job_source IS NOT NULL;" PACKED_RAISE("NEW")
+    " INSERT INTO gpu_usage_fact_rows(" STORED ") VALUES(NEW.ts_ms,"
+    "  NEW.node_id, NEW.gpu, coalesce(NEW.mig, ''), NEW.util_pct,"
+    "  NEW.mem_used_mib, NEW.mem_total_mib, NEW.job_key, NEW.user_key,"
+    "  NEW.project_key, NEW.model_key, NEW.interval_s, NEW.ingest_id,"
+    "  NEW.power_w, NEW.temp_c, NEW.job_src, NEW.profile_key,"
+    "  NEW.share28);"
+    " END;"
+    "CREATE TRIGGER gpu_usage_fact_update INSTEAD OF UPDATE ON"
+    " gpu_usage_fact BEGIN"
+    " SELECT RAISE(ABORT, 'cannot UPDATE a derived column of"
+    " gpu_usage_fact') WHERE NEW.mem_util_pct IS NOT OLD.mem_util_pct"
+    "  OR NEW.usage_category IS NOT OLD.usage_category OR"
+    "  NEW.allocated IS NOT OLD.allocated OR"
+    "  NEW.job_source IS NOT OLD.job_source;" PACKED_RAISE("OLD")
+	PACKED_RAISE("NEW")
+    " UPDATE gpu_usage_fact_rows SET ts_ms = NEW.ts_ms,"
+    "  node_id = NEW.node_id, gpu = NEW.gpu, mig = NEW.mig,"
+    "  util_pct = NEW.util_pct, mem_used_mib = NEW.mem_used_mib,"
+    "  mem_total_mib = NEW.mem_total_mib, job_key = NEW.job_key,"
+    "  user_key = NEW.user_key, project_key = NEW.project_key,"
+    "  model_key = NEW.model_key, interval_s = NEW.interval_s,"
+    "  ingest_id = NEW.ingest_id, power_w = NEW.power_w,"
+    "  temp_c = NEW.temp_c, job_src = NEW.job_src,"
+    "  profile_key = NEW.profile_key, share28 = NEW.share28"
+    "  WHERE ts_ms = OLD.ts_ms AND node_id = OLD.node_id AND"
+    "  gpu = OLD.gpu AND mig = OLD.mig;"
+    " END;"
+    "CREATE TRIGGER gpu_usage_fact_delete INSTEAD OF DELETE ON"
+    " gpu_usage_fact BEGIN" PACKED_RAISE("OLD")
+    " DELETE FROM gpu_usage_fact_rows WHERE ts_ms = OLD.ts_ms AND"
+    "  node_id = OLD.node_id AND gpu = OLD.gpu AND mig = OLD.mig;"
+    " END;";
+
+/* The derived columns of SPEC.md 2, over the stored ones. */
+#define DERIVED                                                                \
+	" CASE WHEN mem_total_mib > 0 THEN mem_used_mib * 100.0 /"             \
+	"  mem_total_mib END AS mem_util_pct,"                                 \
+	" CASE WHEN util_pct < 5 THEN 'idle' WHEN util_pct < 30 THEN 'low'"    \
+	"  WHEN util_pct < 70 THEN 'medium' ELSE 'high' END"                   \
+	"  AS usage_category,"                                                 \
+	" job_key IS NOT NULL AS allocated,"                                   \
+	" CASE WHEN job_key IS NULL THEN NULL WHEN job_src = 1"                \
+	"  THEN 'allocation' ELSE 'sample' END AS job_source"
+
+/* Residual k of p.PRE_d: its digits, least significant first. */
+static void
+add_residual(struct gpu_buf *b, const char *pre)
+{
+	static const char *const scale[MAX_DIGITS] = {"1", "128", "16384",
+						      "2097152"};
+
+	gpu_buf_adds(b, "coalesce(");
+	for (int j = 0; j < MAX_DIGITS; j++) {
+		if (j > 0)
+			gpu_buf_addf(b, " + (length(p.%s_d) / p.n > %d) * %s * ",
+				     pre, j, scale[j]);
+		gpu_buf_addf(b,
+			     "coalesce(unicode(CAST(substr(p.%s_d, s.k *"
+			     " (length(p.%s_d) / p.n) + %d, 1) AS TEXT)), 0)",
+			     pre, pre, j + 1);
+	}
+	gpu_buf_adds(b, ", 0)");
+}
+
+void
+gpu_pack_select(struct gpu_buf *b, const char *where)
+{
+	gpu_buf_adds(b, "SELECT ");
+	for (int c = 0; c < NCOLS; c++) {
+		const struct pcol *pc = &cols[c];
+
+		if (c == 1)
+			gpu_buf_adds(b, ", p.node_id AS node_id, p.gpu AS gpu,"
+					" p.mig AS mig");
+		if (c > 0)
+			gpu_buf_adds(b, ", ");
+		if (pc->kind == K_TIME) {
+			gpu_buf_addf(b, "p.hour_ms + p.%s_b + s.k * p.%s_s + ",
+				     pc->pre, pc->pre);
+			add_residual(b, pc->pre);
+		} else {
+			/* F, the column's bit of nulls: residual 0 is NULL. */
+			gpu_buf_addf(b,
+				     "%sp.%s_b - (p.nulls >> %d & 1) + nullif(",
+				     pc->kind == K_REAL ? "(" : "", pc->pre, c);
+			add_residual(b, pc->pre);
+			gpu_buf_addf(b, ", (p.nulls >> %d & 1) - 1)%s", c,
+				     pc->kind == K_REAL ? ") / 100.0" : "");
+		}
+		gpu_buf_addf(b, " AS %s", pc->col);
+	}
+	/* CROSS JOIN: the blocks outside, each block's k by rowid inside. */
+	gpu_buf_adds(b, " FROM gpu_usage_fact_packed p CROSS JOIN gpu_pack_seq s"
+			" WHERE s.k < p.n");
+	if (where != NULL)
+		gpu_buf_addf(b, " AND %s", where);
+}
+
+void
+gpu_pack_range(struct gpu_buf *b)
+{
+	gpu_buf_adds(b, "(SELECT " STORED " FROM gpu_usage_fact_rows"
+			" WHERE ts_ms >= ?1 AND ts_ms < ?2 UNION ALL"
+			" SELECT " STORED " FROM (");
+	gpu_pack_select(b, "p.hour_ms > ?1 - 3600000 AND p.hour_ms < ?2");
+	gpu_buf_adds(b, ") WHERE ts_ms >= ?1 AND ts_ms < ?2)");
+}
+
+int
+gpu_pack_create(sqlite3 *db, struct gpu_err *err)
+{
+	struct gpu_buf b;
+	int rc;
+
+	gpu_buf_init(&b);
+	gpu_buf_adds(&b, "CREATE TABLE gpu_usage_fact_packed("
+			 " hour_ms INTEGER NOT NULL, node_id INTEGER NOT NULL,"
+			 " gpu INTEGER NOT NULL, mig TEXT NOT NULL,"
+			 " n INTEGER NOT NULL, ts_s INTEGER NOT NULL,"
+			 " nulls INTEGER NOT NULL");
+	for (int c = 0; c < NCOLS; c++)
+		gpu_buf_addf(&b, ", %s_b INTEGER, %s_d BLOB", cols[c].pre,
+			     cols[c].pre);
+	gpu_buf_adds(&b, ", PRIMARY KEY(hour_ms, node_id, gpu, mig))"
+			 " WITHOUT ROWID;"
+			 "CREATE TABLE gpu_pack_seq(k INTEGER PRIMARY KEY);");
+	gpu_buf_addf(&b,
+		     "WITH RECURSIVE s(k) AS (SELECT 0 UNION ALL SELECT k + 1"
+		     " FROM s WHERE k < %d) INSERT INTO gpu_pack_seq SELECT k"
+		     " FROM s;",
+		     GPU_PACK_MAX_N - 1);
+	gpu_buf_adds(&b, "CREATE VIEW gpu_usage_fact AS SELECT " STORED
+			 "," DERIVED " FROM (SELECT " STORED
+			 " FROM gpu_usage_fact_rows UNION ALL ");
+	gpu_pack_select(&b, NULL);
+	gpu_buf_adds(&b, ");");
+	gpu_buf_adds(&b, TRIGGERS);
+	rc = gpu_db_exec(db, b.data, err);
+	gpu_buf_release(&b);
+	return rc;
+}
+
+/* The horizon_ms of retention row tbl into *ms. */
+static int
+horizon_of(sqlite3 *db, const char *tbl, int64_t *ms, struct gpu_err *err)
+{
+	sqlite3_stmt *st = gpu_db_prepare(
+	    db, "SELECT horizon_ms FROM retention WHERE tbl = ?1", err);
+	int rc;
+
+	*ms = GPU_RETENTION_NONE;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ms = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return gpu_db_error(db, err);
+	return 0;
+}
+
+int
+gpu_pack_horizon(sqlite3 *db, int64_t *horizon_ms, struct gpu_err *err)
+{
+	return horizon_of(db, GPU_PACK_TABLE, horizon_ms, err);
+}
+
+int
+gpu_pack_reaches(sqlite3 *db, int64_t from_ms, int64_t to_ms, bool *yes,
+		 struct gpu_err *err)
+{
+	int64_t packed, deleted;
+
+	*yes = false;
+	if (gpu_pack_horizon(db, &packed, err) != 0)
+		return -1;
+	if (packed == GPU_RETENTION_NONE || from_ms >= packed)
+		return 0;
+	if (gpu_retention_deleted(db, &deleted, err) != 0)
+		return -1;
+	*yes = packed > deleted && to_ms > deleted;
+	return 0;
+}
+
+bool
+gpu_pack_hundredths(double x, int64_t *h)
+{
+	double back;
+	int64_t v;
+
+	/* v stays below 2^53, where every integer is a double. */
+	if (!(fabs(x) <= 1e13))
+		return false;
+	v = llround(x * 100.0);
+	back = (double)v / 100.0;
+	if (memcmp(&back, &x, sizeof(x)) != 0)
+		return false;
+	*h = v;
+	return true;
+}
+
+bool
+gpu_pack_column(const int64_t *v, const bool *isnull, int n, bool step,
+		struct gpu_pack_col *out, struct gpu_buf *d)
+{
+	int64_t s = 0, lo = INT64_MAX, hi = INT64_MIN, range, shift;
+	int nulls = 0, w;
+
+	gpu_buf_reset(d);
+	memset(out, 0, sizeof(*out));
+	for (int k = 0; k < n; k++)
+		nulls += isnull[k];
+	out->allnull = nulls == n;
+	if (out->allnull)
+		return true;
+	/* A slope only over a whole column (the time's). */
+	if (step && n > 1 && nulls == 0) {
+		int64_t span;
+
+		if (__builtin_sub_overflow(v[n - 1], v[0], &span))
+			return false;
+		s = span / (n - 1);
+	}
+	for (int k = 0; k < n; k++) {
+		int64_t ks, r;
+
+		if (isnull[k])
+			continue;
+		if (__builtin_mul_overflow((int64_t)k, s, &ks) ||
+		    __builtin_sub_overflow(v[k], ks, &r))
+			return false;
+		lo = r < lo ? r : lo;
+		hi = r > hi ? r : hi;
+	}
+	/* With NULLs, residual 0 is NULL and the values start at 1. */
+	out->nulls = nulls > 0;
+	shift = out->nulls ? 1 : 0;
+	if (__builtin_sub_overflow(hi, lo, &range) ||
+	    range >= RESIDUAL_LIMIT - shift)
+		return false;
+	range += shift;
+	out->base = lo;
+	out->slope = s;
+	if (range == 0)
+		return true;
+	w = range < 128 ? 1 : range < 16384 ? 2 : range < 2097152 ? 3 : 4;
+	for (int k = 0; k < n; k++) {
+		int64_t r = isnull[k] ? 0 : v[k] - (int64_t)k * s - lo + shift;
+
+		for (int j = 0; j < w; j++, r >>= 7)
+			gpu_buf_addc(d, (char)(r & 127));
+	}
+	return true;
+}
+
+/* The samples of one GPU (or slice) in the hour being packed. */
+struct group {
+	int64_t node, gpu;
+	char *mig;
+	int n, cap;
+	bool ok; /* every value so far can be stored exactly */
+	int64_t *v[NCOLS];
+	bool *isnull[NCOLS];
+};
+
+/* Start g on the key of st's row. */
+static void
+group_start(struct group *g, sqlite3_stmt *st)
+{
+	const unsigned char *mig = sqlite3_column_text(st, 2);
+
+	g->node = sqlite3_column_int64(st, 0);
+	g->gpu = sqlite3_column_int64(st, 1);
+	free(g->mig);
+	g->mig = gpu_xstrdup(mig != NULL ? (const char *)mig : "");
+	g->n = 0;
+	g->ok = sqlite3_column_type(st, 2) == SQLITE_TEXT;
+}
+
+/* Whether st's row is of g's key. */
+static bool
+group_same(const struct group *g, sqlite3_stmt *st)
+{
+	const unsigned char *mig = sqlite3_column_text(st, 2);
+
+	return g->node == sqlite3_column_int64(st, 0) &&
+	       g->gpu == sqlite3_column_int64(st, 1) && mig != NULL &&
+	       strcmp(g->mig, (const char *)mig) == 0;
+}
+
+/* Add st's row (columns 3.. in cols' order) to g. */
+static void
+group_add(struct group *g, sqlite3_stmt *st)
+{
+	if (g->n == GPU_PACK_MAX_N)
+		g->ok = false;
+	if (!g->ok) {
+		g->n++;
+		return;
+	}
+	if (g->n == g->cap) {
+		g->cap = g->cap == 0 ? 64 : g->cap * 2;
+		for (int c = 0; c < NCOLS; c++) {
+			g->v[c] = gpu_xreallocarray(g->v[c], (size_t)g->cap,
+						    sizeof(*g->v[c]));
+			g->isnull[c] = gpu_xreallocarray(
+			    g->isnull[c], (size_t)g->cap,
+			    sizeof(*g->isnull[c]));
+		}
+	}
+	for (int c = 0; c < NCOLS; c++) {
+		int type = sqlite3_column_type(st, 3 + c);
+		int64_t x = 0;
+
+		g->isnull[c][g->n] = type == SQLITE_NULL;
+		if (type == SQLITE_NULL)
+			;
+		else if (cols[c].kind == K_REAL)
+			g->ok = g->ok && type == SQLITE_FLOAT &&
+				gpu_pack_hundredths(
+				    sqlite3_column_double(st, 3 + c), &x);
+		else if (type == SQLITE_INTEGER)
+			x = sqlite3_column_int64(st, 3 + c);
+		else
+			g->ok = false;
+		g->v[c][g->n] = x;
+	}
+	g->n++;
+}
+
+static void
+group_release(struct group *g)
+{
+	free(g->mig);
+	for (int c = 0; c < NCOLS; c++) {
+		free(g->v[c]);
+		free(g->isnull[c]);
+	}
+}
+
+/* The statements of a packing pass. */
+struct pass {
+	sqlite3 *db;
+	sqlite3_stmt *next, *hour, *ins, *keep, *del, *del_kept, *forget;
+	struct gpu_buf d[NCOLS];
+	int64_t nkept; /* groups of the hour kept as rows */
+	struct gpu_pack *out;
+};
+
+/* Store g as a block of hour h, or note it as kept. */
+static int
+group_end(struct pass *p, struct group *g, int64_t h, struct gpu_err *err)
+{
+	sqlite3_stmt *st = p->ins;
+	struct gpu_pack_col pc[NCOLS];
+	int64_t nulls = 0;
+
+	for (int c = 0; c < NCOLS && g->ok; c++) {
+		g->ok = gpu_pack_column(g->v[c], g->isnull[c], g->n,
+					cols[c].kind == K_TIME, &pc[c],
+					&p->d[c]);
+		nulls |= (int64_t)pc[c].nulls << c;
+	}
+	/* The time, the key's order, is never NULL. */
+	if (g->ok && (pc[0].nulls || pc[0].allnull))
+		g->ok = false;
+	if (!g->ok) {
+		st = p->keep;
+		sqlite3_bind_int64(st, 1, g->node);
+		sqlite3_bind_int64(st, 2, g->gpu);
+		sqlite3_bind_text(st, 3, g->mig, -1, SQLITE_STATIC);
+		p->out->kept += g->n;
+		p->nkept++;
+	} else {
+		sqlite3_bind_int64(st, 1, h);
+		sqlite3_bind_int64(st, 2, g->node);
+		sqlite3_bind_int64(st, 3, g->gpu);
+		sqlite3_bind_text(st, 4, g->mig, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 5, g->n);
+		sqlite3_bind_int64(st, 6, pc[0].slope);
+		sqlite3_bind_int64(st, 7, nulls);
+		for (int c = 0; c < NCOLS; c++) {
+			int at = 8 + 2 * c;
+
+			if (pc[c].allnull)
+				sqlite3_bind_null(st, at);
+			else
+				sqlite3_bind_int64(st, at,
+						   cols[c].kind == K_TIME
+						       ? pc[c].base - h
+						       : pc[c].base);
+			if (p->d[c].len == 0)
+				sqlite3_bind_null(st, at + 1);
+			else
+				sqlite3_bind_blob(st, at + 1, p->d[c].data,
+						  (int)p->d[c].len,
+						  SQLITE_STATIC);
+		}
+		p->out->packed += g->n;
+		p->out->blocks++;
+	}
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return gpu_db_error(p->db, err);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return 0;
+}
+
+/* Run st, bound to hour h when h is not INT64_MIN, to its end. */
+static int
+run_hour(struct pass *p, sqlite3_stmt *st, int64_t h, struct gpu_err *err)
+{
+	int rc;
+
+	if (h != INT64_MIN) {
+		sqlite3_bind_int64(st, 1, h);
+		sqlite3_bind_int64(st, 2, h + GPU_HOUR_MS);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return gpu_db_error(p->db, err);
+	return 0;
+}
+
+/* Pack the samples of hour h. */
+static int
+pack_hour(struct pass *p, int64_t h, struct gpu_err *err)
+{
+	struct group g = {0};
+	int rc = -1, step;
+
+	p->nkept = 0;
+	sqlite3_bind_int64(p->hour, 1, h);
+	sqlite3_bind_int64(p->hour, 2, h + GPU_HOUR_MS);
+	while ((step = sqlite3_step(p->hour)) == SQLITE_ROW) {
+		if (g.mig == NULL || !group_same(&g, p->hour)) {
+			if (g.mig != NULL && group_end(p, &g, h, err) != 0)
+				goto out;
+			group_start(&g, p->hour);
+		}
+		group_add(&g, p->hour);
+	}
+	if (step != SQLITE_DONE) {
+		gpu_db_error(p->db, err);
+		goto out;
+	}
+	if (g.mig != NULL && group_end(p, &g, h, err) != 0)
+		goto out;
+	sqlite3_reset(p->hour);
+	p->out->hours++;
+	if (p->nkept == 0)
+		rc = run_hour(p, p->del, h, err);
+	else if (run_hour(p, p->del_kept, h, err) == 0)
+		rc = run_hour(p, p->forget, INT64_MIN, err);
+out:
+	sqlite3_reset(p->hour);
+	group_release(&g);
+	return rc;
+}
+
+/* Record the new horizon and log the pass. */
+static int
+record(sqlite3 *db, const struct gpu_pack *out, int64_t keep_ms,
+       int64_t now_ms, struct gpu_err *err)
+{
+	sqlite3_stmt *st = gpu_db_prepare(
+	    db,
+	    "INSERT INTO retention(tbl, horizon_ms, keep_ms, updated_ms)"
+	    " VALUES('" GPU_PACK_TABLE "', ?1, ?2, ?3) ON CONFLICT(tbl) DO"
+	    " UPDATE SET horizon_ms = excluded.horizon_ms,"
+	    " keep_ms = excluded.keep_ms, updated_ms = excluded.updated_ms",
+	    err);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, out->horizon_ms);
+	sqlite3_bind_int64(st, 2, keep_ms);
+	sqlite3_bind_int64(st, 3, now_ms);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return gpu_db_error(db, err);
+	st = gpu_db_prepare(db,
+			    "INSERT INTO ingest_log(started_ms, ended_ms,"
+			    " source, status, packed) VALUES(?1, ?1,"
+			    " '--pack-raw', 'ok', ?2)",
+			    err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, now_ms);
+	sqlite3_bind_int64(st, 2, out->packed);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return gpu_db_error(db, err);
+	return 0;
+}
+
+/* Prepare p's statements. */
+static int
+pass_prepare(struct pass *p, struct gpu_err *err)
+{
+	struct gpu_buf b;
+
+	gpu_buf_init(&b);
+	gpu_buf_adds(&b, "SELECT node_id, gpu, mig");
+	for (int c = 0; c < NCOLS; c++)
+		gpu_buf_addf(&b, ", %s", cols[c].col);
+	gpu_buf_adds(&b, " FROM gpu_usage_fact_rows WHERE ts_ms >= ?1 AND"
+			 " ts_ms < ?2 ORDER BY node_id, gpu, mig, ts_ms");
+	p->hour = gpu_db_prepare(p->db, b.data, err);
+	gpu_buf_reset(&b);
+	gpu_buf_adds(&b, "INSERT INTO gpu_usage_fact_packed(hour_ms, node_id,"
+			 " gpu, mig, n, ts_s, nulls");
+	for (int c = 0; c < NCOLS; c++)
+		gpu_buf_addf(&b, ", %s_b, %s_d", cols[c].pre, cols[c].pre);
+	gpu_buf_adds(&b, ") VALUES(?, ?, ?, ?, ?, ?, ?");
+	for (int c = 0; c < NCOLS; c++)
+		gpu_buf_adds(&b, ", ?, ?");
+	gpu_buf_adds(&b, ")");
+	p->ins = p->hour == NULL ? NULL : gpu_db_prepare(p->db, b.data, err);
+	gpu_buf_release(&b);
+	if (p->ins == NULL ||
+	    gpu_db_exec(p->db,
+			"CREATE TEMP TABLE IF NOT EXISTS pack_keep("
+			" node_id INTEGER, gpu INTEGER, mig TEXT,"
+			" PRIMARY KEY(node_id, gpu, mig)) WITHOUT ROWID",
+			err) != 0)
+		return -1;
+	p->next = gpu_db_prepare(p->db,
+				 "SELECT ts_ms FROM gpu_usage_fact_rows WHERE"
+				 " ts_ms >= ?1 AND ts_ms < ?2 ORDER BY ts_ms"
+				 " LIMIT 1",
+				 err);
+	p->keep = gpu_db_prepare(p->db,
+				 "INSERT INTO temp.pack_keep VALUES(?1, ?2, ?3)",
+				 err);
+	p->del = gpu_db_prepare(p->db,
+				"DELETE FROM gpu_usage_fact_rows WHERE"
+				" ts_ms >= ?1 AND ts_ms < ?2",
+				err);
+	p->del_kept = gpu_db_prepare(
+	    p->db,
+	    "DELETE FROM gpu_usage_fact_rows AS f WHERE ts_ms >= ?1 AND"
+	    " ts_ms < ?2 AND NOT EXISTS(SELECT 1 FROM temp.pack_keep k"
+	    " WHERE k.node_id = f.node_id AND k.gpu = f.gpu AND"
+	    " k.mig = f.mig)",
+	    err);
+	p->forget = gpu_db_prepare(p->db, "DELETE FROM temp.pack_keep", err);
+	return p->next == NULL || p->keep == NULL || p->del == NULL ||
+		       p->del_kept == NULL || p->forget == NULL
+		   ? -1
+		   : 0;
+}
+
+int
+gpu_pack_apply(sqlite3 *db, int64_t target_ms, int64_t keep_ms,
+	       int64_t now_ms, struct gpu_pack *out, struct gpu_err *err)
+{
+	struct pass p = {0};
+	int64_t cur;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->target_ms = target_ms;
+	p.db = db;
+	p.out = out;
+	for (int c = 0; c < NCOLS; c++)
+		gpu_buf_init(&p.d[c]);
+	if (gpu_rollup_update(db, NULL, err) != 0 ||
+	    gpu_retention_horizon(db, &out->old_ms, err) != 0 ||
+	    gpu_pack_horizon(db, &out->horizon_ms, err) != 0)
+		goto out;
+	if (out->old_ms != GPU_RETENTION_NONE && target_ms <= out->old_ms) {
+		rc = 0;
+		goto out;
+	}
+	if (pass_prepare(&p, err) != 0)
+		goto out;
+	/* Hours before the old horizon are final: what is left there stays. */
+	cur = out->old_ms;
+	for (;;) {
+		int64_t h;
+		int step;
+
+		sqlite3_bind_int64(p.next, 1, cur);
+		sqlite3_bind_int64(p.next, 2, target_ms);
+		step = sqlite3_step(p.next);
+		h = step == SQLITE_ROW ? gpu_period_start(
+					     GPU_PERIOD_HOUR,
+					     sqlite3_column_int64(p.next, 0))
+				       : 0;
+		sqlite3_reset(p.next);
+		if (step == SQLITE_DONE)
+			break;
+		if (step != SQLITE_ROW) {
+			gpu_db_error(db, err);
+			goto out;
+		}
+		if (pack_hour(&p, h, err) != 0)
+			goto out;
+		cur = h + GPU_HOUR_MS;
+	}
+	out->horizon_ms = target_ms;
+	rc = record(db, out, keep_ms, now_ms, err);
+out:
+	sqlite3_finalize(p.next);
+	sqlite3_finalize(p.hour);
+	sqlite3_finalize(p.ins);
+	sqlite3_finalize(p.keep);
+	sqlite3_finalize(p.del);
+	sqlite3_finalize(p.del_kept);
+	sqlite3_finalize(p.forget);
+	for (int c = 0; c < NCOLS; c++)
+		gpu_buf_release(&p.d[c]);
+	return rc;
+}

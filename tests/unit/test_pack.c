@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for packed samples (gpu/pack.h). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/db.h"
+#include "gpu/pack.h"
+#include "gpu/retention.h"
+
+#include "warehouse-fixture.h"
+
+#define H INT64_C(3600000)
+/* 2026-11-01T00:00:00Z */
+#define DAY0 INT64_C(1793491200000)
+
+static void
+test_hundredths(void **state)
+{
+	static const struct {
+		double x;
+		bool ok;
+		int64_t h;
+	} cases[] = {
+	    {87.3, true, 8730},	  {0.29, true, 29},    {373.78, true, 37378},
+	    {100, true, 10000},	  {-12.5, true, -1250}, {0, true, 0},
+	    {0.125, false, 0},	  {-0.0, false, 0},	{1e14, false, 0},
+	    {1.0 / 3, false, 0}, {1e13, true, INT64_C(1000000000000000)},
+	};
+	int64_t h;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		h = -7;
+		assert_int_equal(gpu_pack_hundredths(cases[i].x, &h),
+				 cases[i].ok);
+		if (cases[i].ok)
+			assert_int_equal(h, cases[i].h);
+	}
+	assert_false(gpu_pack_hundredths(NAN, &h));
+	assert_false(gpu_pack_hundredths(INFINITY, &h));
+}
+
+static void
+test_column(void **state)
+{
+	int64_t v[4] = {5, 5, 5, 5}, t[4] = {100, 300100, 600100, 900100};
+	bool no[4] = {false, false, false, false}, some[4] = {false, true,
+							     false, true};
+	bool all[4] = {true, true, true, true};
+	struct gpu_pack_col c;
+	struct gpu_buf d;
+
+	(void)state;
+	gpu_buf_init(&d);
+	/* A constant: its base, no digits. */
+	assert_true(gpu_pack_column(v, no, 4, false, &c, &d));
+	assert_int_equal(c.base, 5);
+	assert_int_equal(d.len, 0);
+	assert_false(c.nulls || c.allnull);
+	/* Regular times: a slope, no digits. */
+	assert_true(gpu_pack_column(t, no, 4, true, &c, &d));
+	assert_int_equal(c.base, 100);
+	assert_int_equal(c.slope, 300000);
+	assert_int_equal(d.len, 0);
+	/* One late sample: residuals of 3 digits each. */
+	t[2] += 20000;
+	assert_true(gpu_pack_column(t, no, 4, true, &c, &d));
+	assert_int_equal(c.slope, 300000);
+	assert_int_equal(c.base, 100);
+	assert_int_equal(d.len, 12);
+	assert_int_equal(d.data[6] | d.data[7] << 7 | d.data[8] << 14, 20000);
+	/* NULL in part: 0 is NULL, the values from 1; in all: no base. */
+	v[0] = 10;
+	v[2] = 137;
+	assert_true(gpu_pack_column(v, some, 4, false, &c, &d));
+	assert_true(c.nulls);
+	assert_int_equal(c.base, 10);
+	assert_int_equal(d.len, 4 * 2);
+	assert_int_equal(d.data[0], 1);
+	assert_int_equal(d.data[2], 0);
+	assert_int_equal(d.data[4] | d.data[5] << 7, 128);
+	assert_int_equal(d.data[6], 0);
+	assert_true(gpu_pack_column(v, all, 4, false, &c, &d));
+	assert_true(c.allnull);
+	/* Every digit is below 128 (text SQL can read). */
+	v[0] = 0;
+	v[1] = (INT64_C(1) << 28) - 1;
+	v[2] = 12345678;
+	v[3] = 3;
+	assert_true(gpu_pack_column(v, no, 4, false, &c, &d));
+	assert_int_equal(d.len, 16);
+	for (size_t i = 0; i < d.len; i++)
+		assert_true((unsigned char)d.data[i] < 128);
+	/* A range of 2^28 or more, or one that overflows, is refused. */
+	v[1] = INT64_C(1) << 28;
+	assert_false(gpu_pack_column(v, no, 4, false, &c, &d));
+	v[0] = INT64_MIN;
+	v[1] = INT64_MAX;
+	assert_false(gpu_pack_column(v, no, 4, false, &c, &d));
+	gpu_buf_release(&d);
+}
+
+/* Random samples: 3 GPUs, 3 hours, columns NULL in none, part or all. */
+static void
+fill(sqlite3 *db, unsigned seed)
+{
+	sqlite3_stmt *st;
+	double frac[] = {0, 0.5, 0.3, 0.01, 0.99, 0.125};
+
+	srand(seed);
+	assert_int_equal(
+	    sqlite3_prepare_v2(
+		db,
+		"INSERT INTO gpu_usage_fact_rows(ts_ms, node_id, gpu, mig,"
+		" util_pct, mem_used_mib, mem_total_mib, job_key, user_key,"
+		" project_key, model_key, interval_s, ingest_id, power_w,"
+		" temp_c, job_src, profile_key, share28) VALUES(?, ?, ?, ?,"
+		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		-1, &st, NULL),
+	    SQLITE_OK);
+	for (int g = 0; g < 3; g++) {
+		for (int64_t h = 0; h < 3; h++) {
+			int mode[18];
+
+			/* Per GPU-hour: each nullable column's pattern. */
+			for (int c = 0; c < 18; c++)
+				mode[c] = rand() % 3;
+			for (int64_t t = DAY0 + h * H + rand() % 1000; t < DAY0 + (h + 1) * H;
+			     t += 1000 + rand() % (g == 2 ? 600000 : 60000)) {
+				sqlite3_bind_int64(st, 1, t);
+				sqlite3_bind_int(st, 2, 1 + g % 2);
+				sqlite3_bind_int(st, 3, g);
+				sqlite3_bind_text(st, 4, g == 1 ? "3" : "", -1,
+						  SQLITE_STATIC);
+				/* 0.125 only on GPU 0 in hour 1: kept. */
+				sqlite3_bind_double(
+				    st, 5,
+				    rand() % 100 +
+					frac[rand() % (h == 1 && g == 0 ? 6 : 5)]);
+				sqlite3_bind_int64(st, 6, rand() % 80000);
+				sqlite3_bind_int64(st, 12, 60);
+				sqlite3_bind_int64(st, 13, 1 + rand() % 3);
+				for (int c = 7; c <= 18; c++) {
+					if (c == 12 || c == 13)
+						continue;
+					if (mode[c - 1] == 1 ||
+					    (mode[c - 1] == 2 && rand() % 2))
+						sqlite3_bind_null(st, c);
+					else if (c == 14 || c == 15)
+						sqlite3_bind_double(
+						    st, c,
+						    rand() % 500 + frac[rand() % 5]);
+					else
+						/* Jobs 2^30 apart on GPU 1 in hour 1: kept. */
+						sqlite3_bind_int64(
+						    st, c,
+						    c == 8 ? (int64_t)(rand() % 1000000) *
+								 (h == 1 && g == 1 ? 1000 : 1)
+							   : rand() % 9);
+				}
+				assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+				sqlite3_reset(st);
+			}
+		}
+	}
+	sqlite3_finalize(st);
+}
+
+/* The view's rows, every value kept. */
+struct snap {
+	sqlite3_value **v;
+	size_t n;
+};
+
+static void
+take(sqlite3 *db, struct snap *s)
+{
+	sqlite3_stmt *st;
+
+	s->v = NULL;
+	s->n = 0;
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+			       "SELECT * FROM gpu_usage_fact ORDER BY ts_ms,"
+			       " node_id, gpu, mig",
+			       -1, &st, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int nc = sqlite3_column_count(st);
+
+		s->v = realloc(s->v, (s->n + (size_t)nc) * sizeof(*s->v));
+		assert_non_null(s->v);
+		for (int c = 0; c < nc; c++)
+			s->v[s->n++] = sqlite3_value_dup(sqlite3_column_value(st, c));
+	}
+	sqlite3_finalize(st);
+}
+
+static void
+same(const struct snap *a, const struct snap *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (size_t i = 0; i < a->n; i++) {
+		int t = sqlite3_value_type(a->v[i]);
+
+		assert_int_equal(t, sqlite3_value_type(b->v[i]));
+		if (t == SQLITE_INTEGER)
+			assert_int_equal(sqlite3_value_int64(a->v[i]),
+					 sqlite3_value_int64(b->v[i]));
+		else if (t == SQLITE_FLOAT) {
+			double x = sqlite3_value_double(a->v[i]);
+			double y = sqlite3_value_double(b->v[i]);
+
+			assert_memory_equal(&x, &y, sizeof(x));
+		} else if (t == SQLITE_TEXT)
+			assert_string_equal(sqlite3_value_text(a->v[i]),
+					    sqlite3_value_text(b->v[i]));
+	}
+}
+
+static void
+release(struct snap *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		sqlite3_value_free(s->v[i]);
+	free(s->v);
+}
+
+/* The samples of [DAY0 + 30 min, DAY0 + 90 min): part of two hours. */
+#define RANGE_SQL                                                              \
+	"SELECT count(*) FROM gpu_usage_fact WHERE ts_ms >= 1793493000000"     \
+	" AND ts_ms < 1793496600000"
+
+/* Whatever is packed, the view reads back what was stored, bit for bit. */
+static void
+test_round_trip(void **state)
+{
+	(void)state;
+	for (unsigned seed = 1; seed <= 20; seed++) {
+		struct gpu_err err = {0};
+		struct gpu_pack out;
+		struct snap a, b;
+		sqlite3 *db;
+		int64_t rows, horizon, in_range;
+
+		assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+		assert_int_equal(
+		    gpu_db_create_version(db, GPU_DB_VERSION, &err), 0);
+		fill(db, seed);
+		rows = wh_count(db, "SELECT count(*) FROM gpu_usage_fact_rows");
+		take(db, &a);
+		in_range = wh_count(db, RANGE_SQL);
+		assert_int_equal(gpu_pack_apply(db, DAY0 + 2 * H, 0, DAY0,
+						&out, &err),
+				 0);
+		/* Hours 0 and 1 read, two GPU-hours of them kept as rows. */
+		assert_int_equal(out.hours, 2);
+		assert_true(out.packed > 0);
+		assert_true(out.kept > 0);
+		assert_int_equal(out.kept,
+				 wh_count(db, "SELECT count(*) FROM"
+					      " gpu_usage_fact_rows"
+					      " WHERE ts_ms < 1793498400000"));
+		assert_int_equal(wh_count(db, "SELECT count(*) FROM"
+					      " gpu_usage_fact_rows") +
+				     out.packed,
+				 rows);
+		assert_int_equal(out.packed, wh_count(db, "SELECT sum(n) FROM"
+							  " gpu_usage_fact_packed"));
+		take(db, &b);
+		same(&a, &b);
+		release(&b);
+		assert_int_equal(wh_count(db, RANGE_SQL), in_range);
+		assert_int_equal(gpu_pack_horizon(db, &horizon, &err), 0);
+		assert_int_equal(horizon, DAY0 + 2 * H);
+		assert_int_equal(gpu_retention_horizon(db, &horizon, &err), 0);
+		assert_int_equal(horizon, DAY0 + 2 * H);
+		assert_int_equal(gpu_retention_deleted(db, &horizon, &err), 0);
+		assert_int_equal(horizon, GPU_RETENTION_NONE);
+		release(&a);
+		sqlite3_close(db);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_hundredths),
+	    cmocka_unit_test(test_column),
+	    cmocka_unit_test(test_round_trip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
