@@ -826,12 +826,12 @@ report_pack(const struct run *r)
 		k->hours == 1 ? "" : "s", t, (long long)k->blocks,
 		k->blocks == 1 ? "" : "s");
 	if (k->kept > 0)
-		gpu_msg("pack-raw: kept %lld sample%s as rows: a value with more "
-			"than two decimals, a column NULL in part of a "
-			"GPU-hour, or over %d samples in one (docs/WAREHOUSE.md, "
-			"Packing)",
+		gpu_msg("pack-raw: kept %lld sample%s as rows: a reading with "
+			"more than %d decimals, values of one GPU-hour 2^28 or "
+			"more apart, or over %d samples in one "
+			"(docs/WAREHOUSE.md, Packing)",
 			(long long)k->kept, k->kept == 1 ? "" : "s",
-			GPU_PACK_MAX_N);
+			GPU_PACK_MAX_DECIMALS, GPU_PACK_MAX_N);
 }
 
 /* Report what --keep-raw did on stderr (not with --quiet). */

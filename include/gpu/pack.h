@@ -12,17 +12,23 @@
  *
  * where PRE_s is 0 except for the time (ts_s), r(k) is the k-th of the n
  * residuals in PRE_d (all 0 when PRE_d is NULL), each w = length / n
- * base-128 digits, least significant first, every byte < 128. A column
- * NULL in every sample has a NULL PRE_b; one NULL in some samples has
- * its bit set in the block's nulls (bit c for the c-th column after the
- * time, in gpu_usage_fact_rows' order): its residual 0 is NULL, and the
- * others are one more than above. Readings
- * with a fraction (util_pct, power_w, temp_c) are stored in hundredths
- * and read back as hundredths / 100.0, which is the same double only when
- * the reading has at most two decimals: a block is packed only when every
- * value reads back bit for bit as stored. The time is stored from the
- * hour's start (ts_b) and is never NULL. Plain SQL decodes it all: the
- * view gpu_usage_fact adds the packed samples to the stored rows.
+ * base-128 digits, least significant first, every byte < 128.
+ *
+ * The time is stored from the hour's start (ts_b) and is never NULL. A
+ * column NULL in every sample has a NULL PRE_b. One NULL in some samples
+ * has bit c of the block's nulls set (c its place in the block: the time
+ * 0, util_pct 1, ..., share28 14, gpu_usage_fact_rows' order): its
+ * residual 0 is NULL, the others one more than above.
+ *
+ * Readings with a fraction (util_pct, power_w, temp_c) are stored as
+ * integers of the fewest decimals e (0 to 3) that hold every reading of
+ * the block, and read back as that integer / 10^e; bits 2r and 2r + 1 of
+ * the block's scale hold e of the r-th of the three. The quotient is the
+ * stored double only when the reading has at most e decimals: a block is
+ * packed only when every value reads back bit for bit as stored.
+ *
+ * Plain SQL decodes it all: the view gpu_usage_fact adds the packed
+ * samples to the stored rows.
  */
 #ifndef GPU_PACK_H
 #define GPU_PACK_H
@@ -121,10 +127,14 @@ struct gpu_pack_col {
 bool gpu_pack_column(const int64_t *v, const bool *isnull, int n, bool step,
 		     struct gpu_pack_col *out, struct gpu_buf *d);
 
+/* The most decimals of a reading a block holds. */
+#define GPU_PACK_MAX_DECIMALS 3
+
 /*
- * A reading with a fraction in hundredths, into *h, when h / 100.0 is x
- * bit for bit; false otherwise.
+ * A reading with a fraction as an integer of e decimals (0 to
+ * GPU_PACK_MAX_DECIMALS), into *v, when *v / 10^e is x bit for bit;
+ * false otherwise.
  */
-bool gpu_pack_hundredths(double x, int64_t *h);
+bool gpu_pack_decimal(double x, int e, int64_t *v);
 
 #endif

@@ -110,6 +110,17 @@ static const char TRIGGERS[] =
 	" CASE WHEN job_key IS NULL THEN NULL WHEN job_src = 1"                \
 	"  THEN 'allocation' ELSE 'sample' END AS job_source"
 
+/* Which reading with a fraction column c is: its bits of scale. */
+static int
+real_index(int c)
+{
+	int r = 0;
+
+	for (int i = 0; i < c; i++)
+		r += cols[i].kind == K_REAL;
+	return r;
+}
+
 /* Residual k of p.PRE_d: its digits, least significant first. */
 static void
 add_residual(struct gpu_buf *b, const char *pre)
@@ -152,8 +163,13 @@ gpu_pack_select(struct gpu_buf *b, const char *where)
 				     "%sp.%s_b - (p.nulls >> %d & 1) + nullif(",
 				     pc->kind == K_REAL ? "(" : "", pc->pre, c);
 			add_residual(b, pc->pre);
-			gpu_buf_addf(b, ", (p.nulls >> %d & 1) - 1)%s", c,
-				     pc->kind == K_REAL ? ") / 100.0" : "");
+			gpu_buf_addf(b, ", (p.nulls >> %d & 1) - 1)", c);
+			if (pc->kind == K_REAL)
+				gpu_buf_addf(b,
+					     ") / CASE p.scale >> %d & 3 WHEN 0"
+					     " THEN 1.0 WHEN 1 THEN 10.0 WHEN 2"
+					     " THEN 100.0 ELSE 1000.0 END",
+					     2 * real_index(c));
 		}
 		gpu_buf_addf(b, " AS %s", pc->col);
 	}
@@ -185,7 +201,7 @@ gpu_pack_create(sqlite3 *db, struct gpu_err *err)
 			 " hour_ms INTEGER NOT NULL, node_id INTEGER NOT NULL,"
 			 " gpu INTEGER NOT NULL, mig TEXT NOT NULL,"
 			 " n INTEGER NOT NULL, ts_s INTEGER NOT NULL,"
-			 " nulls INTEGER NOT NULL");
+			 " nulls INTEGER NOT NULL, scale INTEGER NOT NULL");
 	for (int c = 0; c < NCOLS; c++)
 		gpu_buf_addf(&b, ", %s_b INTEGER, %s_d BLOB", cols[c].pre,
 			     cols[c].pre);
@@ -253,19 +269,20 @@ gpu_pack_reaches(sqlite3 *db, int64_t from_ms, int64_t to_ms, bool *yes,
 }
 
 bool
-gpu_pack_hundredths(double x, int64_t *h)
+gpu_pack_decimal(double x, int e, int64_t *v)
 {
+	static const double p10[] = {1.0, 10.0, 100.0, 1000.0};
 	double back;
-	int64_t v;
+	int64_t i;
 
-	/* v stays below 2^53, where every integer is a double. */
-	if (!(fabs(x) <= 1e13))
+	/* i stays below 2^53, where every integer is a double. */
+	if (e < 0 || e > GPU_PACK_MAX_DECIMALS || !(fabs(x) <= 1e12))
 		return false;
-	v = llround(x * 100.0);
-	back = (double)v / 100.0;
+	i = llround(x * p10[e]);
+	back = (double)i / p10[e];
 	if (memcmp(&back, &x, sizeof(x)) != 0)
 		return false;
-	*h = v;
+	*v = i;
 	return true;
 }
 
@@ -385,10 +402,13 @@ group_add(struct group *g, sqlite3_stmt *st)
 		g->isnull[c][g->n] = type == SQLITE_NULL;
 		if (type == SQLITE_NULL)
 			;
-		else if (cols[c].kind == K_REAL)
-			g->ok = g->ok && type == SQLITE_FLOAT &&
-				gpu_pack_hundredths(
-				    sqlite3_column_double(st, 3 + c), &x);
+		else if (cols[c].kind == K_REAL) {
+			/* The double's bits, scaled by group_end(). */
+			double f = sqlite3_column_double(st, 3 + c);
+
+			g->ok = g->ok && type == SQLITE_FLOAT;
+			memcpy(&x, &f, sizeof(x));
+		}
 		else if (type == SQLITE_INTEGER)
 			x = sqlite3_column_int64(st, 3 + c);
 		else
@@ -417,16 +437,59 @@ struct pass {
 	struct gpu_pack *out;
 };
 
+/*
+ * The fewest decimals (0 to GPU_PACK_MAX_DECIMALS) that hold every
+ * reading of column c of g exactly, its values (doubles' bits until now)
+ * turned into integers of that scale; -1 when none does.
+ */
+static int
+scale_real(struct group *g, int c)
+{
+	for (int e = 0; e <= GPU_PACK_MAX_DECIMALS; e++) {
+		int k;
+
+		for (k = 0; k < g->n; k++) {
+			double x;
+			int64_t v;
+
+			if (g->isnull[c][k])
+				continue;
+			memcpy(&x, &g->v[c][k], sizeof(x));
+			if (!gpu_pack_decimal(x, e, &v))
+				break;
+		}
+		if (k < g->n)
+			continue;
+		for (k = 0; k < g->n; k++) {
+			double x;
+
+			if (g->isnull[c][k])
+				continue;
+			memcpy(&x, &g->v[c][k], sizeof(x));
+			gpu_pack_decimal(x, e, &g->v[c][k]);
+		}
+		return e;
+	}
+	return -1;
+}
+
 /* Store g as a block of hour h, or note it as kept. */
 static int
 group_end(struct pass *p, struct group *g, int64_t h, struct gpu_err *err)
 {
 	sqlite3_stmt *st = p->ins;
 	struct gpu_pack_col pc[NCOLS];
-	int64_t nulls = 0;
+	int64_t nulls = 0, scale = 0;
 
 	for (int c = 0; c < NCOLS && g->ok; c++) {
-		g->ok = gpu_pack_column(g->v[c], g->isnull[c], g->n,
+		if (cols[c].kind == K_REAL) {
+			int e = scale_real(g, c);
+
+			g->ok = e >= 0;
+			scale |= (int64_t)(e < 0 ? 0 : e) << 2 * real_index(c);
+		}
+		g->ok = g->ok &&
+			gpu_pack_column(g->v[c], g->isnull[c], g->n,
 					cols[c].kind == K_TIME, &pc[c],
 					&p->d[c]);
 		nulls |= (int64_t)pc[c].nulls << c;
@@ -449,8 +512,9 @@ group_end(struct pass *p, struct group *g, int64_t h, struct gpu_err *err)
 		sqlite3_bind_int(st, 5, g->n);
 		sqlite3_bind_int64(st, 6, pc[0].slope);
 		sqlite3_bind_int64(st, 7, nulls);
+		sqlite3_bind_int64(st, 8, scale);
 		for (int c = 0; c < NCOLS; c++) {
-			int at = 8 + 2 * c;
+			int at = 9 + 2 * c;
 
 			if (pc[c].allnull)
 				sqlite3_bind_null(st, at);
@@ -585,10 +649,10 @@ pass_prepare(struct pass *p, struct gpu_err *err)
 	p->hour = gpu_db_prepare(p->db, b.data, err);
 	gpu_buf_reset(&b);
 	gpu_buf_adds(&b, "INSERT INTO gpu_usage_fact_packed(hour_ms, node_id,"
-			 " gpu, mig, n, ts_s, nulls");
+			 " gpu, mig, n, ts_s, nulls, scale");
 	for (int c = 0; c < NCOLS; c++)
 		gpu_buf_addf(&b, ", %s_b, %s_d", cols[c].pre, cols[c].pre);
-	gpu_buf_adds(&b, ") VALUES(?, ?, ?, ?, ?, ?, ?");
+	gpu_buf_adds(&b, ") VALUES(?, ?, ?, ?, ?, ?, ?, ?");
 	for (int c = 0; c < NCOLS; c++)
 		gpu_buf_adds(&b, ", ?, ?");
 	gpu_buf_adds(&b, ")");

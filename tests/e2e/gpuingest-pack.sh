@@ -13,6 +13,7 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.inc
 . "$(dirname "$0")/lib.inc"
 setup gpugen gpuingest gpuagg gpubill gpureport gpuexport sqlite3 md5sum
+fx="$(cd "$(dirname "$0")/../fixtures/real" && pwd)" || exit 1
 cd "$T" || exit 1
 
 gpugen -n 3 -g 2 -s 2026-11-01 -H 144 -S 7 -i 300 -j jobs.csv -o s.csv ||
@@ -21,11 +22,11 @@ gpugen -n 3 -g 2 -s 2026-11-01 -H 144 -S 7 -i 300 -j jobs.csv -o s.csv ||
 gpugen -n 4 -g 2 -s 2026-11-01 -H 144 -S 8 -i 600 \
 	--mig 3g.40gb,2g.20gb,1g.10gb -o mig4.csv || fail "gpugen --mig"
 awk -F, 'NR == 1 || $2 == "node004"' mig4.csv >mig.csv
-# Values a block cannot hold exactly: a utilization with three decimals
+# Values a block cannot hold exactly: a utilization with four decimals
 # (node001 GPU 0, 2026-11-02T05); a power reading missing in part of an
 # hour is held (its NULLs are coded), as is one missing in all of it.
 awk -F, -v OFS=, '
-	NR > 1 && /^2026-11-02T05:.*,node001,0,/ { $4 = $4 + 0.125 }
+	NR > 1 && /^2026-11-02T05:.*,node001,0,/ { $4 = $4 + 0.0625 }
 	NR > 1 && /^2026-11-02T06:[0-2].*,node002,1,/ { $11 = "" }
 	NR > 1 && /^2026-11-02T07:.*,node003,0,/ { $11 = "" }
 	1' s.csv >odd.csv
@@ -108,7 +109,7 @@ check "no sample after the horizon is packed" $?
  WHERE power_b IS NULL")" -gt 0 ]
 check "blocks with a column NULL in part and in all of the hour" $?
 grep -qx "gpuingest: pack-raw: packed $packed samples of 82 hours before 2026-11-04T10:00:00Z into $(sqlite3 w.db "SELECT count(*) FROM gpu_usage_fact_packed") rows" err &&
-	grep -q "pack-raw: kept 12 samples as rows: a value with more than two decimals" err
+	grep -q "pack-raw: kept 12 samples as rows: a reading with more than 3 decimals" err
 check "the packing is reported on stderr" $?
 grep -q "\"pack_raw\":{\"packed\":$packed,\"blocks\":[0-9]*,\"kept\":12,\"hours\":82,\"horizon\":\"2026-11-04T10:00:00Z\"}" sum.json
 check "the json summary counts the pass" $?
@@ -202,6 +203,24 @@ gpuagg -d keep.db --by usage_category,node --from 2026-11-03 \
 	gpuagg -d plain.db --by usage_category,node --from 2026-11-03 \
 		--to 2026-11-05 >plain.cat && cmp -s keep.cat plain.cat
 check "what needs packed samples after it answers as before" $?
+# Real readings: a dcgm-exporter scrape and nvidia-smi's queries.
+gpuingest -q -d real.db --at 2026-11-02T01:00:00Z \
+	"$fx/dcgm-exporter/issue363-rtx-a5000-hostname-driver-label.prom" \
+	>/dev/null || fail "gpuingest of the dcgm-exporter fixture"
+gpuingest -q -d real.db -n gpu01 \
+	"$fx/nvidia-smi/aau-aicloud-query-gpu-v100-5s.csv" >/dev/null ||
+	fail "gpuingest of the nvidia-smi fixture"
+gpuingest -q -d real.db -n dsw-753014 --at 2026-06-21T16:11:49Z \
+	"$fx/nvidia-smi/h200-8gpu-query-gpu-before.csv" >/dev/null ||
+	fail "gpuingest of the H200 fixture"
+dump real.db >real.before
+GPUUSAGE_NOW=2026-11-06T10:20:00Z gpuingest -q -d real.db --pack-raw 1d \
+	--summary json >real.json || fail "--pack-raw on the fixtures"
+dump real.db >real.after
+[ "$(rows real.db)" -eq 0 ] && grep -q '"kept":0,' real.json &&
+	cmp -s real.before real.after
+check "the real fixtures pack whole and read back bit for bit" $?
+
 [ "$(sqlite3 w.db "PRAGMA integrity_check")" = ok ]
 check "the packed warehouse passes the integrity check" $?
 exit "$failed"

@@ -23,30 +23,36 @@
 #define DAY0 INT64_C(1793491200000)
 
 static void
-test_hundredths(void **state)
+test_decimal(void **state)
 {
 	static const struct {
 		double x;
+		int e;
 		bool ok;
-		int64_t h;
+		int64_t v;
 	} cases[] = {
-	    {87.3, true, 8730},	  {0.29, true, 29},    {373.78, true, 37378},
-	    {100, true, 10000},	  {-12.5, true, -1250}, {0, true, 0},
-	    {0.125, false, 0},	  {-0.0, false, 0},	{1e14, false, 0},
-	    {1.0 / 3, false, 0}, {1e13, true, INT64_C(1000000000000000)},
+	    {87.3, 1, true, 873},     {87.3, 0, false, 0},
+	    {87.3, 2, true, 8730},    {0.29, 2, true, 29},
+	    {0.29, 1, false, 0},      {302.206, 3, true, 302206},
+	    {302.206, 2, false, 0},   {100, 0, true, 100},
+	    {-12.5, 1, true, -125},   {0, 0, true, 0},
+	    {0.0625, 3, false, 0},    {-0.0, 0, false, 0},
+	    {1e13, 0, false, 0},      {1.0 / 3, 3, false, 0},
+	    {1e12, 3, true, INT64_C(1000000000000000)},
+	    {5, 4, false, 0},	      {5, -1, false, 0},
 	};
-	int64_t h;
+	int64_t v;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		h = -7;
-		assert_int_equal(gpu_pack_hundredths(cases[i].x, &h),
+		v = -7;
+		assert_int_equal(gpu_pack_decimal(cases[i].x, cases[i].e, &v),
 				 cases[i].ok);
 		if (cases[i].ok)
-			assert_int_equal(h, cases[i].h);
+			assert_int_equal(v, cases[i].v);
 	}
-	assert_false(gpu_pack_hundredths(NAN, &h));
-	assert_false(gpu_pack_hundredths(INFINITY, &h));
+	assert_false(gpu_pack_decimal(NAN, 0, &v));
+	assert_false(gpu_pack_decimal(INFINITY, 3, &v));
 }
 
 static void
@@ -114,7 +120,7 @@ static void
 fill(sqlite3 *db, unsigned seed)
 {
 	sqlite3_stmt *st;
-	double frac[] = {0, 0.5, 0.3, 0.01, 0.99, 0.125};
+	double frac[] = {0, 0.5, 0.3, 0.01, 0.99, 0.125, 0.0625};
 
 	srand(seed);
 	assert_int_equal(
@@ -141,11 +147,14 @@ fill(sqlite3 *db, unsigned seed)
 				sqlite3_bind_int(st, 3, g);
 				sqlite3_bind_text(st, 4, g == 1 ? "3" : "", -1,
 						  SQLITE_STATIC);
-				/* 0.125 only on GPU 0 in hour 1: kept. */
+				/*
+				 * Whole numbers on GPU 2 in hour 0, 3 decimals
+				 * on GPU 1; 4 on GPU 0 in hour 1: kept.
+				 */
 				sqlite3_bind_double(
 				    st, 5,
 				    rand() % 100 +
-					frac[rand() % (h == 1 && g == 0 ? 6 : 5)]);
+					(g == 2 && h == 0 ? 0 : frac[rand() % (h == 1 && g == 0 ? 7 : g == 1 ? 6 : 5)]));
 				sqlite3_bind_int64(st, 6, rand() % 80000);
 				sqlite3_bind_int64(st, 12, 60);
 				sqlite3_bind_int64(st, 13, 1 + rand() % 3);
@@ -276,6 +285,13 @@ test_round_trip(void **state)
 				 rows);
 		assert_int_equal(out.packed, wh_count(db, "SELECT sum(n) FROM"
 							  " gpu_usage_fact_packed"));
+		/* Utilization whole, and in hundredths or thousandths. */
+		assert_int_equal(wh_count(db, "SELECT count(*) FROM"
+					      " gpu_usage_fact_packed"
+					      " WHERE scale & 3 = 0"),
+				 1);
+		assert_true(wh_count(db, "SELECT count(DISTINCT scale & 3)"
+					 " FROM gpu_usage_fact_packed") >= 2);
 		take(db, &b);
 		same(&a, &b);
 		release(&b);
@@ -295,7 +311,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_hundredths),
+	    cmocka_unit_test(test_decimal),
 	    cmocka_unit_test(test_column),
 	    cmocka_unit_test(test_round_trip),
 	};
