@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gpu/db.h"
+#include "gpu/pack.h"
 #include "gpuexport.h"
 
 #define BATCH_ROWS 1024
@@ -413,6 +414,10 @@ open_conn(sqlite3 *db, int flags, int timeout_ms)
 		return NULL;
 	}
 	sqlite3_busy_timeout(c, timeout_ms);
+	if (gpu_pack_register(c) != 0) {
+		sqlite3_close(c);
+		return NULL;
+	}
 	return c;
 }
 

@@ -65,9 +65,20 @@ void gpu_pack_select(struct gpu_buf *b, const char *where);
 /*
  * Append to b a parenthesized subquery of every sample whose ts_ms is in
  * [?1, ?2), stored or packed, with the columns of gpu_pack_select(): for
- * a FROM clause in place of gpu_usage_fact_rows.
+ * a FROM clause in place of gpu_usage_fact_rows. It reads the packed
+ * ones through gpu_packed (gpu_pack_register()), in C, many times as
+ * fast as the view's SQL.
  */
 void gpu_pack_range(struct gpu_buf *b);
+
+/*
+ * Register on db the virtual table gpu_packed (eponymous: no CREATE
+ * needed): the columns of gpu_pack_select() and the hidden lo and hi;
+ * "SELECT ... FROM gpu_packed WHERE lo = A AND hi = B" reads the packed
+ * samples with ts_ms in [A, B), by hour, GPU and slice, then time.
+ * gpu_db_open() registers it. Returns 0, or -1.
+ */
+int gpu_pack_register(sqlite3 *db);
 
 /*
  * The packed horizon: the hours before it were packed (or deleted, when

@@ -744,7 +744,7 @@ open_handle(const char *name, int flags, const char *path,
 						: "out of memory");
 	sqlite3_busy_timeout(*out, opts->lock_timeout_ms);
 	sqlite3_extended_result_codes(*out, 0);
-	if (gpu_hrow_register(*out) != 0)
+	if (gpu_hrow_register(*out) != 0 || gpu_pack_register(*out) != 0)
 		return gpu_err_set(err, "cannot open warehouse '%s': %s", path,
 				   sqlite3_errmsg(*out));
 	return gpu_db_exec(*out, "PRAGMA foreign_keys = OFF", err);

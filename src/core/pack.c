@@ -185,9 +185,328 @@ gpu_pack_range(struct gpu_buf *b)
 {
 	gpu_buf_adds(b, "(SELECT " STORED " FROM gpu_usage_fact_rows"
 			" WHERE ts_ms >= ?1 AND ts_ms < ?2 UNION ALL"
-			" SELECT " STORED " FROM (");
-	gpu_pack_select(b, "p.hour_ms > ?1 - 3600000 AND p.hour_ms < ?2");
-	gpu_buf_adds(b, ") WHERE ts_ms >= ?1 AND ts_ms < ?2)");
+			" SELECT " STORED " FROM gpu_packed"
+			" WHERE lo = ?1 AND hi = ?2)");
+}
+
+/*
+ * The virtual table gpu_packed: the packed samples with ts_ms in [lo, hi)
+ * (hidden columns, both required), decoded in C, a block at a time.
+ */
+struct pvtab {
+	sqlite3_vtab base;
+	sqlite3 *db;
+};
+
+struct pcur {
+	sqlite3_vtab_cursor base;
+	sqlite3_stmt *st; /* the blocks that may hold samples in range */
+	int64_t lo, hi, row;
+	bool eof;
+	/* The current block, decoded; k its current sample. */
+	int n, k, cap;
+	int64_t hour, node, gpu;
+	int64_t *v[NCOLS];
+	bool *isnull[NCOLS];
+	int scale[NCOLS]; /* decimals of a reading */
+};
+
+/* The block columns gpu_packed reads, after the key, n, ts_s, nulls, scale. */
+#define BLOCK_HEAD 8
+
+static int
+pv_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+	   sqlite3_vtab **out, char **msg)
+{
+	struct pvtab *t;
+	int rc;
+
+	(void)aux;
+	(void)argc;
+	(void)argv;
+	(void)msg;
+	rc = sqlite3_declare_vtab(
+	    db, "CREATE TABLE x(" STORED ", lo HIDDEN, hi HIDDEN)");
+	if (rc != SQLITE_OK)
+		return rc;
+	t = sqlite3_malloc(sizeof(*t));
+	if (t == NULL)
+		return SQLITE_NOMEM;
+	memset(t, 0, sizeof(*t));
+	t->db = db;
+	*out = &t->base;
+	return SQLITE_OK;
+}
+
+static int
+pv_disconnect(sqlite3_vtab *vt)
+{
+	sqlite3_free(vt);
+	return SQLITE_OK;
+}
+
+/* The stored columns' count: lo and hi follow them. */
+#define PV_LO (NCOLS + 3)
+#define PV_HI (NCOLS + 4)
+
+static int
+pv_best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
+{
+	int lo = -1, hi = -1;
+
+	(void)vt;
+	for (int i = 0; i < info->nConstraint; i++) {
+		const struct sqlite3_index_constraint *c = &info->aConstraint[i];
+
+		if (!c->usable || c->op != SQLITE_INDEX_CONSTRAINT_EQ)
+			continue;
+		if (c->iColumn == PV_LO)
+			lo = i;
+		else if (c->iColumn == PV_HI)
+			hi = i;
+	}
+	if (lo < 0 || hi < 0)
+		return SQLITE_CONSTRAINT;
+	info->aConstraintUsage[lo].argvIndex = 1;
+	info->aConstraintUsage[lo].omit = 1;
+	info->aConstraintUsage[hi].argvIndex = 2;
+	info->aConstraintUsage[hi].omit = 1;
+	info->estimatedCost = 1000;
+	return SQLITE_OK;
+}
+
+static int
+pv_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out)
+{
+	struct pvtab *t = (struct pvtab *)vt;
+	struct pcur *c = sqlite3_malloc(sizeof(*c));
+	struct gpu_buf b;
+	int rc;
+
+	if (c == NULL)
+		return SQLITE_NOMEM;
+	memset(c, 0, sizeof(*c));
+	gpu_buf_init(&b);
+	gpu_buf_adds(&b, "SELECT hour_ms, node_id, gpu, mig, n, ts_s, nulls,"
+			 " scale");
+	for (int i = 0; i < NCOLS; i++)
+		gpu_buf_addf(&b, ", %s_b, %s_d", cols[i].pre, cols[i].pre);
+	gpu_buf_adds(&b, " FROM gpu_usage_fact_packed WHERE hour_ms > ?1 AND"
+			 " hour_ms < ?2 ORDER BY hour_ms, node_id, gpu, mig");
+	rc = sqlite3_prepare_v2(t->db, b.data, -1, &c->st, NULL);
+	gpu_buf_release(&b);
+	if (rc != SQLITE_OK) {
+		sqlite3_free(c);
+		return rc;
+	}
+	*out = &c->base;
+	return SQLITE_OK;
+}
+
+static int
+pv_close(sqlite3_vtab_cursor *cur)
+{
+	struct pcur *c = (struct pcur *)cur;
+
+	sqlite3_finalize(c->st);
+	for (int i = 0; i < NCOLS; i++) {
+		free(c->v[i]);
+		free(c->isnull[i]);
+	}
+	sqlite3_free(c);
+	return SQLITE_OK;
+}
+
+/* Say that the block of cur's statement is not one gpu/pack.h describes. */
+static int
+corrupt(struct pcur *c)
+{
+	sqlite3_free(c->base.pVtab->zErrMsg);
+	c->base.pVtab->zErrMsg = sqlite3_mprintf(
+	    "gpu_usage_fact_packed: a block at hour %lld is corrupt",
+	    (long long)c->hour);
+	return SQLITE_CORRUPT;
+}
+
+/* Decode the block of the current row of c->st. */
+static int
+decode_block(struct pcur *c)
+{
+	sqlite3_stmt *st = c->st;
+	int64_t slope, nulls, scale;
+
+	c->hour = sqlite3_column_int64(st, 0);
+	c->node = sqlite3_column_int64(st, 1);
+	c->gpu = sqlite3_column_int64(st, 2);
+	c->n = sqlite3_column_int(st, 4);
+	slope = sqlite3_column_int64(st, 5);
+	nulls = sqlite3_column_int64(st, 6);
+	scale = sqlite3_column_int64(st, 7);
+	c->k = 0;
+	if (c->n < 1 || c->n > GPU_PACK_MAX_N)
+		return corrupt(c);
+	if (c->n > c->cap) {
+		c->cap = GPU_PACK_MAX_N;
+		for (int i = 0; i < NCOLS; i++) {
+			c->v[i] = gpu_xreallocarray(c->v[i], (size_t)c->cap,
+						    sizeof(*c->v[i]));
+			c->isnull[i] = gpu_xreallocarray(
+			    c->isnull[i], (size_t)c->cap,
+			    sizeof(*c->isnull[i]));
+		}
+	}
+	for (int i = 0; i < NCOLS; i++) {
+		int at = BLOCK_HEAD + 2 * i;
+		const unsigned char *d = sqlite3_column_blob(st, at + 1);
+		int len = sqlite3_column_bytes(st, at + 1), w = len / c->n;
+		bool allnull = sqlite3_column_type(st, at) == SQLITE_NULL;
+		int64_t base = sqlite3_column_int64(st, at);
+		int f = (int)(nulls >> i & 1);
+
+		if (len % c->n != 0 || w > MAX_DIGITS)
+			return corrupt(c);
+		if (cols[i].kind == K_REAL)
+			c->scale[i] = (int)(scale >> 2 * real_index(i) & 3);
+		if (cols[i].kind == K_TIME)
+			base += c->hour;
+		for (int k = 0; k < c->n; k++) {
+			int64_t r = 0;
+
+			for (int j = w - 1; j >= 0; j--)
+				r = r << 7 | (d[k * w + j] & 127);
+			c->isnull[i][k] = allnull || (f && r == 0);
+			c->v[i][k] = base + r - f +
+				     (cols[i].kind == K_TIME ? k * slope : 0);
+		}
+	}
+	return SQLITE_OK;
+}
+
+/* Move c to its next sample in [lo, hi), from the one at c->k on. */
+static int
+seek(struct pcur *c)
+{
+	for (;;) {
+		int rc;
+
+		for (; c->k < c->n; c->k++)
+			if (c->v[0][c->k] >= c->lo && c->v[0][c->k] < c->hi)
+				return SQLITE_OK;
+		rc = sqlite3_step(c->st);
+		if (rc == SQLITE_DONE) {
+			c->eof = true;
+			return SQLITE_OK;
+		}
+		if (rc != SQLITE_ROW)
+			return rc;
+		if ((rc = decode_block(c)) != SQLITE_OK)
+			return rc;
+	}
+}
+
+static int
+pv_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, int argc,
+	  sqlite3_value **argv)
+{
+	struct pcur *c = (struct pcur *)cur;
+
+	(void)idx;
+	(void)idx_str;
+	if (argc != 2)
+		return SQLITE_ERROR;
+	c->lo = sqlite3_value_int64(argv[0]);
+	c->hi = sqlite3_value_int64(argv[1]);
+	c->eof = false;
+	c->n = c->k = 0;
+	c->row = 0;
+	sqlite3_reset(c->st);
+	/* A block starts at its hour: the one holding lo starts after lo - 1h. */
+	sqlite3_bind_int64(c->st, 1,
+			   c->lo < INT64_MIN + GPU_HOUR_MS ? INT64_MIN
+							   : c->lo - GPU_HOUR_MS);
+	sqlite3_bind_int64(c->st, 2, c->hi);
+	return seek(c);
+}
+
+static int
+pv_next(sqlite3_vtab_cursor *cur)
+{
+	struct pcur *c = (struct pcur *)cur;
+
+	c->k++;
+	c->row++;
+	return seek(c);
+}
+
+static int
+pv_eof(sqlite3_vtab_cursor *cur)
+{
+	return ((struct pcur *)cur)->eof;
+}
+
+static int
+pv_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
+{
+	static const double p10[] = {1.0, 10.0, 100.0, 1000.0};
+	struct pcur *c = (struct pcur *)cur;
+	int i;
+
+	/* STORED's order: ts_ms, node_id, gpu, mig, then cols[1..]. */
+	switch (col) {
+	case 1:
+		sqlite3_result_int64(ctx, c->node);
+		return SQLITE_OK;
+	case 2:
+		sqlite3_result_int64(ctx, c->gpu);
+		return SQLITE_OK;
+	case 3:
+		sqlite3_result_value(ctx, sqlite3_column_value(c->st, 3));
+		return SQLITE_OK;
+	default:
+		if (col >= PV_LO) {
+			sqlite3_result_int64(ctx, col == PV_LO ? c->lo : c->hi);
+			return SQLITE_OK;
+		}
+		i = col == 0 ? 0 : col - 3;
+	}
+	if (c->isnull[i][c->k])
+		sqlite3_result_null(ctx);
+	else if (cols[i].kind == K_REAL)
+		sqlite3_result_double(ctx, (double)c->v[i][c->k] /
+					       p10[c->scale[i]]);
+	else
+		sqlite3_result_int64(ctx, c->v[i][c->k]);
+	return SQLITE_OK;
+}
+
+static int
+pv_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid)
+{
+	*rowid = ((struct pcur *)cur)->row;
+	return SQLITE_OK;
+}
+
+static const sqlite3_module pv_module = {
+    .iVersion = 0,
+    .xConnect = pv_connect,
+    .xBestIndex = pv_best_index,
+    .xDisconnect = pv_disconnect,
+    .xOpen = pv_open,
+    .xClose = pv_close,
+    .xFilter = pv_filter,
+    .xNext = pv_next,
+    .xEof = pv_eof,
+    .xColumn = pv_column,
+    .xRowid = pv_rowid,
+};
+
+int
+gpu_pack_register(sqlite3 *db)
+{
+	return sqlite3_create_module_v2(db, "gpu_packed", &pv_module, NULL,
+					NULL) == SQLITE_OK
+		   ? 0
+		   : -1;
 }
 
 int

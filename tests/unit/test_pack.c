@@ -190,19 +190,23 @@ struct snap {
 	size_t n;
 };
 
+static void same(const struct snap *a, const struct snap *b);
+static void release(struct snap *s);
+
+/* The rows of sql, its ?1 and ?2 bound to lo and hi when it has them. */
 static void
-take(sqlite3 *db, struct snap *s)
+take_sql(sqlite3 *db, const char *sql, int64_t lo, int64_t hi,
+	 struct snap *s)
 {
 	sqlite3_stmt *st;
 
 	s->v = NULL;
 	s->n = 0;
-	assert_int_equal(
-	    sqlite3_prepare_v2(db,
-			       "SELECT * FROM gpu_usage_fact ORDER BY ts_ms,"
-			       " node_id, gpu, mig",
-			       -1, &st, NULL),
-	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_bind_parameter_count(st) == 2) {
+		sqlite3_bind_int64(st, 1, lo);
+		sqlite3_bind_int64(st, 2, hi);
+	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int nc = sqlite3_column_count(st);
 
@@ -212,6 +216,44 @@ take(sqlite3 *db, struct snap *s)
 			s->v[s->n++] = sqlite3_value_dup(sqlite3_column_value(st, c));
 	}
 	sqlite3_finalize(st);
+}
+
+static void
+take(sqlite3 *db, struct snap *s)
+{
+	take_sql(db,
+		 "SELECT * FROM gpu_usage_fact ORDER BY ts_ms, node_id, gpu,"
+		 " mig",
+		 0, 0, s);
+}
+
+/*
+ * gpu_pack_range()'s union, read through the virtual table, against the
+ * view over [lo, hi).
+ */
+static void
+same_range(sqlite3 *db, int64_t lo, int64_t hi)
+{
+	struct gpu_buf b;
+	struct snap x, y;
+
+	gpu_buf_init(&b);
+	gpu_buf_adds(&b, "SELECT * FROM ");
+	gpu_pack_range(&b);
+	gpu_buf_adds(&b, " ORDER BY ts_ms, node_id, gpu, mig");
+	take_sql(db, b.data, lo, hi, &x);
+	take_sql(db,
+		 "SELECT ts_ms, node_id, gpu, mig, util_pct, mem_used_mib,"
+		 " mem_total_mib, job_key, user_key, project_key, model_key,"
+		 " interval_s, ingest_id, power_w, temp_c, job_src,"
+		 " profile_key, share28 FROM gpu_usage_fact WHERE ts_ms >= ?1"
+		 " AND ts_ms < ?2 ORDER BY ts_ms, node_id, gpu, mig",
+		 lo, hi, &y);
+	assert_true(x.n > 0);
+	same(&x, &y);
+	release(&x);
+	release(&y);
+	gpu_buf_release(&b);
 }
 
 static void
@@ -296,6 +338,10 @@ test_round_trip(void **state)
 		same(&a, &b);
 		release(&b);
 		assert_int_equal(wh_count(db, RANGE_SQL), in_range);
+		assert_int_equal(gpu_pack_register(db), 0);
+		same_range(db, DAY0 + H / 2, DAY0 + 5 * H / 2);
+		same_range(db, INT64_MIN, INT64_MAX);
+		same_range(db, DAY0 + H + 1, DAY0 + H + 600000);
 		assert_int_equal(gpu_pack_horizon(db, &horizon, &err), 0);
 		assert_int_equal(horizon, DAY0 + 2 * H);
 		assert_int_equal(gpu_retention_horizon(db, &horizon, &err), 0);
