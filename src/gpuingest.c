@@ -827,7 +827,7 @@ report_pack(const struct run *r)
 		k->blocks == 1 ? "" : "s");
 	if (k->kept > 0)
 		gpu_msg("pack-raw: kept %lld sample%s as rows: a reading with "
-			"more than %d decimals, values of one GPU-hour 2^28 or "
+			"more than %d decimals, values of one GPU-hour 127^4 or "
 			"more apart, or over %d samples in one "
 			"(docs/WAREHOUSE.md, Packing)",
 			(long long)k->kept, k->kept == 1 ? "" : "s",

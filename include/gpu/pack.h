@@ -12,7 +12,8 @@
  *
  * where PRE_s is 0 except for the time (ts_s), r(k) is the k-th of the n
  * residuals in PRE_d (all 0 when PRE_d is NULL), each w = length / n
- * base-128 digits, least significant first, every byte < 128.
+ * base-127 digits, least significant first, a byte 1 to 127 standing for
+ * digit 0 to 126 (text SQL reads with unicode(), no NUL).
  *
  * The time is stored from the hour's start (ts_b) and is never NULL. A
  * column NULL in every sample has a NULL PRE_b. One NULL in some samples
@@ -133,7 +134,7 @@ struct gpu_pack_col {
  * Encode n values (v, the null flags in isnull) as one column of a block
  * into *out and the residuals' digits into d (empty for none); step asks
  * for the time's slope. Returns false when the values cannot be stored
- * (a residual of 2^28 or more). For the unit tests and gpu_pack_apply().
+ * (a residual of 127^4 or more). For the unit tests and gpu_pack_apply().
  */
 bool gpu_pack_column(const int64_t *v, const bool *isnull, int n, bool step,
 		     struct gpu_pack_col *out, struct gpu_buf *d);

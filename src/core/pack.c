@@ -38,9 +38,10 @@ static const struct pcol {
 };
 #define NCOLS ((int)(sizeof(cols) / sizeof(cols[0])))
 
-/* A residual takes at most 4 digits of 7 bits. */
+/* A residual takes at most 4 digits of base 127. */
 #define MAX_DIGITS 4
-#define RESIDUAL_LIMIT (INT64_C(1) << (7 * MAX_DIGITS))
+#define BASE 127
+#define RESIDUAL_LIMIT ((int64_t)BASE * BASE * BASE * BASE)
 
 /* The stored columns of gpu_usage_fact_rows, in gpu_pack_select()'s order. */
 #define STORED                                                                 \
@@ -121,24 +122,32 @@ real_index(int c)
 	return r;
 }
 
-/* Residual k of p.PRE_d: its digits, least significant first. */
+/*
+ * Residual k of p.PRE_d: its w = length / n digits, least significant
+ * first, each a byte 1 to 127 standing for 0 to 126 (no NUL: unicode()
+ * reads a byte as its character).
+ */
 static void
 add_residual(struct gpu_buf *b, const char *pre)
 {
-	static const char *const scale[MAX_DIGITS] = {"1", "128", "16384",
-						      "2097152"};
+	static const char *const scale[MAX_DIGITS] = {"", " + 127 * ",
+						      " + 16129 * ",
+						      " + 2048383 * "};
 
-	gpu_buf_adds(b, "coalesce(");
-	for (int j = 0; j < MAX_DIGITS; j++) {
-		if (j > 0)
-			gpu_buf_addf(b, " + (length(p.%s_d) / p.n > %d) * %s * ",
-				     pre, j, scale[j]);
-		gpu_buf_addf(b,
-			     "coalesce(unicode(CAST(substr(p.%s_d, s.k *"
-			     " (length(p.%s_d) / p.n) + %d, 1) AS TEXT)), 0)",
-			     pre, pre, j + 1);
+	/* Most columns hold no residuals: decide that first. */
+	gpu_buf_addf(b,
+		     "CASE WHEN p.%s_d IS NULL THEN 0 ELSE"
+		     " CASE length(p.%s_d) / p.n",
+		     pre, pre);
+	for (int w = 1; w <= MAX_DIGITS; w++) {
+		gpu_buf_addf(b, w < MAX_DIGITS ? " WHEN %d THEN " : " ELSE ", w);
+		for (int j = 0; j < w; j++)
+			gpu_buf_addf(b,
+				     "%s(unicode(substr(p.%s_d, s.k * %d + %d,"
+				     " 1)) - 1)",
+				     scale[j], pre, w, j + 1);
 	}
-	gpu_buf_adds(b, ", 0)");
+	gpu_buf_adds(b, " END END");
 }
 
 void
@@ -372,8 +381,11 @@ decode_block(struct pcur *c)
 		for (int k = 0; k < c->n; k++) {
 			int64_t r = 0;
 
-			for (int j = w - 1; j >= 0; j--)
-				r = r << 7 | (d[k * w + j] & 127);
+			for (int j = w - 1; j >= 0; j--) {
+				if (d[k * w + j] < 1 || d[k * w + j] > BASE)
+					return corrupt(c);
+				r = r * BASE + d[k * w + j] - 1;
+			}
 			c->isnull[i][k] = allnull || (f && r == 0);
 			c->v[i][k] = base + r - f +
 				     (cols[i].kind == K_TIME ? k * slope : 0);
@@ -649,12 +661,15 @@ gpu_pack_column(const int64_t *v, const bool *isnull, int n, bool step,
 	out->slope = s;
 	if (range == 0)
 		return true;
-	w = range < 128 ? 1 : range < 16384 ? 2 : range < 2097152 ? 3 : 4;
+	w = range < BASE		 ? 1
+	    : range < BASE * BASE	 ? 2
+	    : range < BASE * BASE * BASE ? 3
+					 : 4;
 	for (int k = 0; k < n; k++) {
 		int64_t r = isnull[k] ? 0 : v[k] - (int64_t)k * s - lo + shift;
 
-		for (int j = 0; j < w; j++, r >>= 7)
-			gpu_buf_addc(d, (char)(r & 127));
+		for (int j = 0; j < w; j++, r /= BASE)
+			gpu_buf_addc(d, (char)(1 + r % BASE));
 	}
 	return true;
 }

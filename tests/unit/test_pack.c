@@ -77,13 +77,16 @@ test_column(void **state)
 	assert_int_equal(c.base, 100);
 	assert_int_equal(c.slope, 300000);
 	assert_int_equal(d.len, 0);
-	/* One late sample: residuals of 3 digits each. */
+	/* One late sample: residuals of 3 digits each, a byte 1 + digit. */
 	t[2] += 20000;
 	assert_true(gpu_pack_column(t, no, 4, true, &c, &d));
 	assert_int_equal(c.slope, 300000);
 	assert_int_equal(c.base, 100);
 	assert_int_equal(d.len, 12);
-	assert_int_equal(d.data[6] | d.data[7] << 7 | d.data[8] << 14, 20000);
+	assert_int_equal((d.data[6] - 1) + (d.data[7] - 1) * 127 +
+			     (d.data[8] - 1) * 127 * 127,
+			 20000);
+	assert_int_equal(d.data[0], 1);
 	/* NULL in part: 0 is NULL, the values from 1; in all: no base. */
 	v[0] = 10;
 	v[2] = 137;
@@ -91,23 +94,23 @@ test_column(void **state)
 	assert_true(c.nulls);
 	assert_int_equal(c.base, 10);
 	assert_int_equal(d.len, 4 * 2);
-	assert_int_equal(d.data[0], 1);
-	assert_int_equal(d.data[2], 0);
-	assert_int_equal(d.data[4] | d.data[5] << 7, 128);
-	assert_int_equal(d.data[6], 0);
+	assert_int_equal(d.data[0], 1 + 1);
+	assert_int_equal(d.data[2], 1 + 0);
+	assert_int_equal((d.data[4] - 1) + (d.data[5] - 1) * 127, 128);
+	assert_int_equal(d.data[6], 1 + 0);
 	assert_true(gpu_pack_column(v, all, 4, false, &c, &d));
 	assert_true(c.allnull);
-	/* Every digit is below 128 (text SQL can read). */
+	/* Every byte is 1 to 127 (text SQL reads, no NUL). */
 	v[0] = 0;
-	v[1] = (INT64_C(1) << 28) - 1;
+	v[1] = INT64_C(127) * 127 * 127 * 127 - 1;
 	v[2] = 12345678;
 	v[3] = 3;
 	assert_true(gpu_pack_column(v, no, 4, false, &c, &d));
 	assert_int_equal(d.len, 16);
 	for (size_t i = 0; i < d.len; i++)
-		assert_true((unsigned char)d.data[i] < 128);
-	/* A range of 2^28 or more, or one that overflows, is refused. */
-	v[1] = INT64_C(1) << 28;
+		assert_true(d.data[i] >= 1 && d.data[i] <= 127);
+	/* A range of 127^4 or more, or one that overflows, is refused. */
+	v[1] = INT64_C(127) * 127 * 127 * 127;
 	assert_false(gpu_pack_column(v, no, 4, false, &c, &d));
 	v[0] = INT64_MIN;
 	v[1] = INT64_MAX;
