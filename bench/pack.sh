@@ -5,8 +5,8 @@
 # dataset: 200 nodes x 8 GPUs, a sample every 300 s), against its first
 # load; then the same reads of the warehouse as loaded and packed: the
 # view read whole by sqlite3, a query that reads samples (gpuagg --by
-# usage_category), one that reads the rollups (gpuagg --period day --by
-# user), and the lake export of the fact table. Prints median wall
+# usage_category), one that reads the rollups (gpuagg --period hour --by
+# node), and the lake export of the fact table. Prints median wall
 # seconds, the ratios packed / stored, and the bytes per sample.
 # usage: bench/pack.sh   (B names the build directory; RUNS, default 3;
 #        ROWS, default 1000000)
@@ -61,7 +61,7 @@ printf '  %-34s %8s  (%s of the load)\n' "--pack-raw, every sample" "$t_pack" \
 printf '  %-34s %8s %8s %8s\n' "" stored packed ratio
 for q in "view|sqlite3 @ 'SELECT count(*), sum(util_pct), sum(power_w) FROM gpu_usage_fact'" \
 	"usage_category|$bin/gpuagg -d @ --by usage_category" \
-	"day x user (rollups)|$bin/gpuagg -d @ --period day --by user"; do
+	"hour x node (rollups)|$bin/gpuagg -d @ --period hour --by node"; do
 	name=${q%%|*}
 	cmd=${q#*|}
 	a=$(median : "$(echo "$cmd" | sed "s|@|$tmp/stored.db|")")

@@ -9,7 +9,7 @@
 # usage: bench/run-all.sh   (B names the build directory, default build)
 set -eu
 dir=$(cd "$(dirname "$0")" && pwd)
-all="compare pipeline prom size gpugen ingest attrib agg report export tz"
+all="compare pipeline prom size pack gpugen ingest attrib agg report export tz"
 echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
 	"$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM," \
 	"Debian $(cat /etc/debian_version 2>/dev/null || echo '?'), load $(cut -d' ' -f1-3 /proc/loadavg)"
