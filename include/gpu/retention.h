@@ -71,6 +71,17 @@ int gpu_retention_apply(sqlite3 *db, int64_t target_ms, int64_t keep_ms,
 			struct gpu_err *err);
 
 /*
+ * Record horizon_ms of retention row tbl (keep_ms the pass's duration)
+ * and log the pass that moved it: an ingest_log row started at now_ms
+ * with source (the pass's option) and count in its column count_col
+ * (purged, packed). Returns 0, or -1 with err filled.
+ */
+int gpu_retention_record(sqlite3 *db, const char *tbl, int64_t horizon_ms,
+			 int64_t keep_ms, int64_t now_ms, const char *source,
+			 const char *count_col, int64_t count,
+			 struct gpu_err *err);
+
+/*
  * Refuse a read of raw samples from from_ms on, which what (a phrase:
  * "grouping by usage_category") needs, when from_ms is before horizon_ms.
  * Returns 0, or -1 with err filled ("grouping by usage_category needs raw

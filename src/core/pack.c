@@ -555,33 +555,6 @@ gpu_pack_create(sqlite3 *db, struct gpu_err *err)
 	return rc;
 }
 
-/* The horizon_ms of retention row tbl into *ms. */
-static int
-horizon_of(sqlite3 *db, const char *tbl, int64_t *ms, struct gpu_err *err)
-{
-	sqlite3_stmt *st = gpu_db_prepare(
-	    db, "SELECT horizon_ms FROM retention WHERE tbl = ?1", err);
-	int rc;
-
-	*ms = GPU_RETENTION_NONE;
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*ms = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return gpu_db_error(db, err);
-	return 0;
-}
-
-int
-gpu_pack_horizon(sqlite3 *db, int64_t *horizon_ms, struct gpu_err *err)
-{
-	return horizon_of(db, GPU_PACK_TABLE, horizon_ms, err);
-}
-
 int
 gpu_pack_reaches(sqlite3 *db, int64_t from_ms, int64_t to_ms, bool *yes,
 		 struct gpu_err *err)
@@ -929,45 +902,6 @@ out:
 	return rc;
 }
 
-/* Record the new horizon and log the pass. */
-static int
-record(sqlite3 *db, const struct gpu_pack *out, int64_t keep_ms,
-       int64_t now_ms, struct gpu_err *err)
-{
-	sqlite3_stmt *st = gpu_db_prepare(
-	    db,
-	    "INSERT INTO retention(tbl, horizon_ms, keep_ms, updated_ms)"
-	    " VALUES('" GPU_PACK_TABLE "', ?1, ?2, ?3) ON CONFLICT(tbl) DO"
-	    " UPDATE SET horizon_ms = excluded.horizon_ms,"
-	    " keep_ms = excluded.keep_ms, updated_ms = excluded.updated_ms",
-	    err);
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, out->horizon_ms);
-	sqlite3_bind_int64(st, 2, keep_ms);
-	sqlite3_bind_int64(st, 3, now_ms);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return gpu_db_error(db, err);
-	st = gpu_db_prepare(db,
-			    "INSERT INTO ingest_log(started_ms, ended_ms,"
-			    " source, status, packed) VALUES(?1, ?1,"
-			    " '--pack-raw', 'ok', ?2)",
-			    err);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, now_ms);
-	sqlite3_bind_int64(st, 2, out->packed);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return gpu_db_error(db, err);
-	return 0;
-}
-
 /* Prepare p's statements. */
 static int
 pass_prepare(struct pass *p, struct gpu_err *err)
@@ -1074,7 +1008,9 @@ gpu_pack_apply(sqlite3 *db, int64_t target_ms, int64_t keep_ms,
 		cur = h + GPU_HOUR_MS;
 	}
 	out->horizon_ms = target_ms;
-	rc = record(db, out, keep_ms, now_ms, err);
+	rc = gpu_retention_record(db, GPU_PACK_TABLE, target_ms, keep_ms,
+				  now_ms, "--pack-raw", "packed", out->packed,
+				  err);
 out:
 	sqlite3_finalize(p.next);
 	sqlite3_finalize(p.hour);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu/buf.h"
 #include "gpu/db.h"
 #include "gpu/hrow.h"
 #include "gpu/pack.h"
@@ -78,6 +79,13 @@ int
 gpu_retention_deleted(sqlite3 *db, int64_t *horizon_ms, struct gpu_err *err)
 {
 	return horizon(db, FACT_TABLE, FACT_TABLE, horizon_ms, err);
+}
+
+/* Declared in gpu/pack.h: the row is retention's. */
+int
+gpu_pack_horizon(sqlite3 *db, int64_t *horizon_ms, struct gpu_err *err)
+{
+	return horizon(db, GPU_PACK_TABLE, GPU_PACK_TABLE, horizon_ms, err);
 }
 
 int64_t
@@ -294,10 +302,10 @@ purge_hours(sqlite3 *db, sqlite3_stmt *next, sqlite3_stmt *const *del,
 	}
 }
 
-/* Record the new horizon and log the pass. */
-static int
-record(sqlite3 *db, const struct gpu_retention *r, int64_t keep_ms,
-       int64_t now_ms, struct gpu_err *err)
+int
+gpu_retention_record(sqlite3 *db, const char *tbl, int64_t horizon_ms,
+		     int64_t keep_ms, int64_t now_ms, const char *source,
+		     const char *count_col, int64_t count, struct gpu_err *err)
 {
 	sqlite3_stmt *st = gpu_db_prepare(
 	    db,
@@ -306,27 +314,31 @@ record(sqlite3 *db, const struct gpu_retention *r, int64_t keep_ms,
 	    " horizon_ms = excluded.horizon_ms, keep_ms = excluded.keep_ms,"
 	    " updated_ms = excluded.updated_ms",
 	    err);
+	struct gpu_buf sql;
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, FACT_TABLE, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, r->horizon_ms);
+	sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, horizon_ms);
 	sqlite3_bind_int64(st, 3, keep_ms);
 	sqlite3_bind_int64(st, 4, now_ms);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return gpu_db_error(db, err);
-	st = gpu_db_prepare(db,
-			    "INSERT INTO ingest_log(started_ms, ended_ms,"
-			    " source, status, purged) VALUES(?1, ?1,"
-			    " '--keep-raw', 'ok', ?2)",
-			    err);
+	gpu_buf_init(&sql);
+	gpu_buf_addf(&sql,
+		     "INSERT INTO ingest_log(started_ms, ended_ms, source,"
+		     " status, %s) VALUES(?1, ?1, ?2, 'ok', ?3)",
+		     count_col);
+	st = gpu_db_prepare(db, sql.data, err);
+	gpu_buf_release(&sql);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, now_ms);
-	sqlite3_bind_int64(st, 2, r->purged);
+	sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, count);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -374,7 +386,9 @@ gpu_retention_apply(sqlite3 *db, int64_t target_ms, int64_t keep_ms,
 		out->horizon_ms = limit;
 		if (purge_hours(db, next, del, INT64_MIN, limit, &out->purged,
 				&out->hours, err) != 0 ||
-		    record(db, out, keep_ms, now_ms, err) != 0)
+		    gpu_retention_record(db, FACT_TABLE, out->horizon_ms,
+					 keep_ms, now_ms, "--keep-raw",
+					 "purged", out->purged, err) != 0)
 			goto out;
 	}
 	if (out->horizon_ms < target_ms &&
