@@ -377,7 +377,7 @@ decode_block(struct pcur *c)
 		if (cols[i].kind == K_REAL)
 			c->scale[i] = (int)(scale >> 2 * real_index(i) & 3);
 		if (cols[i].kind == K_TIME)
-			base += c->hour;
+			base = (int64_t)((uint64_t)base + (uint64_t)c->hour);
 		for (int k = 0; k < c->n; k++) {
 			int64_t r = 0;
 
@@ -387,8 +387,12 @@ decode_block(struct pcur *c)
 				r = r * BASE + d[k * w + j] - 1;
 			}
 			c->isnull[i][k] = allnull || (f && r == 0);
-			c->v[i][k] = base + r - f +
-				     (cols[i].kind == K_TIME ? k * slope : 0);
+			/* Wrapping, as SQL would not: a corrupt block is no UB. */
+			c->v[i][k] = (int64_t)((uint64_t)base + (uint64_t)r -
+					       (uint64_t)f +
+					       (cols[i].kind == K_TIME
+						    ? (uint64_t)k * (uint64_t)slope
+						    : 0));
 		}
 	}
 	return SQLITE_OK;

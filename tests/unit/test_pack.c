@@ -356,6 +356,48 @@ test_round_trip(void **state)
 	}
 }
 
+/* A corrupt block fails the read, named; it is no crash. */
+static void
+test_corrupt(void **state)
+{
+	static const char *const bad[] = {
+	    "UPDATE gpu_usage_fact_packed SET used_d = zeroblob(n * 2)",
+	    "UPDATE gpu_usage_fact_packed SET used_d = x'01'",
+	    "UPDATE gpu_usage_fact_packed SET n = 0",
+	    "UPDATE gpu_usage_fact_packed SET used_d = zeroblob(n * 5)",
+	};
+	struct gpu_err err = {0};
+	struct gpu_pack out;
+	struct gpu_buf b;
+
+	(void)state;
+	gpu_buf_init(&b);
+	gpu_buf_adds(&b, "SELECT count(*) FROM ");
+	gpu_pack_range(&b);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sqlite3_stmt *st;
+		sqlite3 *db;
+
+		assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+		assert_int_equal(
+		    gpu_db_create_version(db, GPU_DB_VERSION, &err), 0);
+		assert_int_equal(gpu_pack_register(db), 0);
+		fill(db, 3);
+		assert_int_equal(
+		    gpu_pack_apply(db, DAY0 + H, 0, DAY0, &out, &err), 0);
+		wh_exec(db, bad[i]);
+		assert_int_equal(sqlite3_prepare_v2(db, b.data, -1, &st, NULL),
+				 SQLITE_OK);
+		sqlite3_bind_int64(st, 1, DAY0);
+		sqlite3_bind_int64(st, 2, DAY0 + H);
+		assert_int_equal(sqlite3_step(st), SQLITE_CORRUPT);
+		assert_non_null(strstr(sqlite3_errmsg(db), "is corrupt"));
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+	}
+	gpu_buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -363,6 +405,7 @@ main(void)
 	    cmocka_unit_test(test_decimal),
 	    cmocka_unit_test(test_column),
 	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_corrupt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
