@@ -711,19 +711,16 @@ group_add(struct group *g, sqlite3_stmt *st)
 		int64_t x = 0;
 
 		g->isnull[c][g->n] = type == SQLITE_NULL;
-		if (type == SQLITE_NULL)
-			;
-		else if (cols[c].kind == K_REAL) {
+		if (type != SQLITE_NULL && cols[c].kind == K_REAL) {
 			/* The double's bits, scaled by group_end(). */
 			double f = sqlite3_column_double(st, 3 + c);
 
 			g->ok = g->ok && type == SQLITE_FLOAT;
 			memcpy(&x, &f, sizeof(x));
-		}
-		else if (type == SQLITE_INTEGER)
+		} else if (type != SQLITE_NULL) {
+			g->ok = g->ok && type == SQLITE_INTEGER;
 			x = sqlite3_column_int64(st, 3 + c);
-		else
-			g->ok = false;
+		}
 		g->v[c][g->n] = x;
 	}
 	g->n++;
