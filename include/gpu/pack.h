@@ -111,8 +111,9 @@ struct gpu_pack {
 /*
  * Pack the samples before target_ms (an hour start) inside the caller's
  * write transaction, an hour at a time. First brings the rollups up to
- * date (gpu_rollup_update()): the hours packed are final, as before the
- * raw-sample horizon, and no sample is loaded into them again. A block
+ * date (gpu_rollup_update()). No sample is loaded into the hours packed
+ * again, nor attributed again (the raw-sample horizon); a job record's
+ * new owner rebuilds their rollups from the packed samples. A block
  * that cannot be stored exactly stays as rows (out->kept). When the
  * horizon moves, records it (table retention, row GPU_PACK_TABLE, keep_ms
  * as given) and adds an ingest_log row (source '--pack-raw', started at

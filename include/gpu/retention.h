@@ -14,19 +14,18 @@
 
 /*
  * The raw-sample horizon of db (schema version 7): no sample before it is
- * loaded again or attributed again, and the rollups of its hours are
- * final. Every fact before it was deleted (gpuingest --keep-raw) or
- * packed (--pack-raw, schema version 10, gpu/pack.h): the later of the
- * two horizons. GPU_RETENTION_NONE when no sample was ever deleted or
- * packed. Returns 0, or -1 with err filled.
+ * loaded again or attributed again. Every fact before it was deleted
+ * (gpuingest --keep-raw) or packed (--pack-raw, schema version 10,
+ * gpu/pack.h): the later of the two horizons. GPU_RETENTION_NONE when no
+ * sample was ever deleted or packed. Returns 0, or -1 with err filled.
  */
 int gpu_retention_horizon(sqlite3 *db, int64_t *horizon_ms,
 			  struct gpu_err *err);
 
 /*
- * The deletion horizon: every fact before it was deleted (--keep-raw);
- * GPU_RETENTION_NONE when none was. At or before gpu_retention_horizon().
- * Returns 0, or -1 with err filled.
+ * The deletion horizon: every fact before it was deleted (--keep-raw), and
+ * the rollups of its hours are final; GPU_RETENTION_NONE when none was.
+ * At or before gpu_retention_horizon(). Returns 0, or -1 with err filled.
  */
 int gpu_retention_deleted(sqlite3 *db, int64_t *horizon_ms,
 			  struct gpu_err *err);

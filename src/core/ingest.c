@@ -423,6 +423,7 @@ struct gpu_ingest {
 	int64_t last_hour;
 	struct gpu_prebuild pre; /* hourly rollup rows of new hours */
 	int64_t horizon_ms; /* raw-sample horizon (gpu/retention.h) */
+	int64_t deleted_ms; /* the facts before it were deleted */
 
 	char *source;
 	int64_t ingest_id;
@@ -690,7 +691,8 @@ gpu_ingest_new(sqlite3 *db, const struct gpu_ingest_opts *opts,
 					    FACT_NCOLS, BATCH, err);
 	if (ing->batch_st == NULL || load_hi(ing, err) != 0 ||
 	    load_has_allocs(ing, err) != 0 ||
-	    gpu_retention_horizon(db, &ing->horizon_ms, err) != 0)
+	    gpu_retention_horizon(db, &ing->horizon_ms, err) != 0 ||
+	    gpu_retention_deleted(db, &ing->deleted_ms, err) != 0)
 		goto fail;
 	snap_open(ing);
 	return ing;
@@ -997,8 +999,13 @@ mark_hour(struct gpu_ingest *ing, int64_t ts, bool built, struct gpu_err *err)
 
 	if (!built)
 		gpu_prebuild_off(&ing->pre, hour);
-	/* Before the horizon the rollups are final (gpu/retention.h). */
-	if (hour == ing->last_hour || hour < ing->horizon_ms)
+	/*
+	 * Where the facts were deleted the rollups are final
+	 * (gpu/retention.h); a packed hour is rebuilt from its packed
+	 * samples (a job record's new owner). No sample reaches here before
+	 * the raw-sample horizon: gpuingest rejects it.
+	 */
+	if (hour == ing->last_hour || hour < ing->deleted_ms)
 		return 0;
 	ing->last_hour = hour;
 	slot_of(&ing->hour_map, &hour, sizeof(hour), &added);
@@ -2062,8 +2069,8 @@ static void
 add_dirty(struct gpu_ingest *ing, uint64_t code, int64_t lo, int64_t hi)
 {
 	/*
-	 * The samples before the raw-sample horizon were deleted and their
-	 * rollups are final: nothing there is attributed again.
+	 * The samples before the raw-sample horizon were deleted or packed:
+	 * nothing there is attributed again.
 	 */
 	if (lo < ing->horizon_ms && lo < hi) {
 		ing->c.before_horizon++;

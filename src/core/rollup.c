@@ -377,9 +377,10 @@ out:
 }
 
 /*
- * Forget the dirty hours before the raw-sample horizon: their facts were
+ * Forget the dirty hours before the deletion horizon: their facts were
  * deleted (gpuingest --keep-raw), so their rollups are final and a
- * rebuild from the facts left would lose them.
+ * rebuild from the facts left would lose them. Packed hours are rebuilt
+ * from their packed samples (gpu/pack.h).
  */
 static int
 drop_purged(sqlite3 *db, struct gpu_err *err)
@@ -388,7 +389,7 @@ drop_purged(sqlite3 *db, struct gpu_err *err)
 	int64_t horizon;
 	int rc;
 
-	if (gpu_retention_horizon(db, &horizon, err) != 0)
+	if (gpu_retention_deleted(db, &horizon, err) != 0)
 		return -1;
 	if (horizon == GPU_RETENTION_NONE)
 		return 0;

@@ -203,6 +203,28 @@ gpuagg -d keep.db --by usage_category,node --from 2026-11-03 \
 	gpuagg -d plain.db --by usage_category,node --from 2026-11-03 \
 		--to 2026-11-05 >plain.cat && cmp -s keep.cat plain.cat
 check "what needs packed samples after it answers as before" $?
+# A job record that names another owner for packed samples (which carry
+# none): their hours' rollups are rebuilt from the packed samples, as
+# from stored ones.
+cut -d, -f1-7,10- s.csv >noown.csv
+gpuingest -q -d own.db -j jobs.csv noown.csv >/dev/null ||
+	fail "gpuingest of samples without owners"
+cp own.db ownrows.db || fail "cannot copy the warehouse"
+GPUUSAGE_NOW=2026-11-06T10:20:00Z gpuingest -q -d own.db --pack-raw 2d ||
+	fail "--pack-raw on own.db"
+sed 's/^7757364,bob,/7757364,zed,/' jobs.csv >jobs2.csv
+for db in own ownrows; do
+	gpuingest -q -d $db.db -j jobs2.csv >/dev/null ||
+		fail "the changed job record on $db.db"
+	gpuagg -d $db.db --period day --by user,project >$db.user ||
+		fail "gpuagg --by user on $db.db"
+	gpuagg -d $db.db --by usage_category,user >$db.cat ||
+		fail "gpuagg --by usage_category,user on $db.db"
+done
+grep -q '^2026-11-01,zed,' own.user && cmp -s own.user ownrows.user &&
+	cmp -s own.cat ownrows.cat
+check "a job's new owner reaches the rollups of its packed hours" $?
+
 # Real readings: a dcgm-exporter scrape and nvidia-smi's queries.
 gpuingest -q -d real.db --at 2026-11-02T01:00:00Z \
 	"$fx/dcgm-exporter/issue363-rtx-a5000-hostname-driver-label.prom" \
