@@ -40,18 +40,8 @@ awk -v a="$allocs" -v h="$hours" 'BEGIN {
 	}
 }' >"$tmp/a.csv"
 
-median() { # median PREPARE COMMAND
-	i=0
-	: >"$tmp/times"
-	while [ "$i" -lt "$runs" ]; do
-		sh -c "$1"
-		sync # a copy made by the preparation is written back now
-		{ command time -p sh -c "$2 >/dev/null 2>&1"; } 2>&1 |
-			awk '$1 == "real" { print $2 }' >>"$tmp/times"
-		i=$((i + 1))
-	done
-	sort -n "$tmp/times" | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'
-}
+# shellcheck source=median.inc
+. "$top/bench/median.inc"
 
 ing="$bin/gpuingest -q"
 t_load=$(median "rm -f $tmp/w.db*" "$ing -d $tmp/w.db $tmp/s.csv")

@@ -34,19 +34,8 @@ end=$(tail -1 "$tmp/a.csv" | cut -d, -f1)
 na=$(($(wc -l <"$tmp/a.csv") - 1))
 nb=$(($(wc -l <"$tmp/b.csv") - 1))
 
-# Median of RUNS wall times (seconds) of: prepare; timed command.
-median() { # median PREPARE COMMAND
-	i=0
-	: >"$tmp/times"
-	while [ "$i" -lt "$runs" ]; do
-		sh -c "$1"
-		sync # a copy made by the preparation is written back now
-		{ command time -p sh -c "$2 >/dev/null 2>&1"; } 2>&1 |
-			awk '$1 == "real" { print $2 }' >>"$tmp/times"
-		i=$((i + 1))
-	done
-	sort -n "$tmp/times" | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'
-}
+# shellcheck source=median.inc
+. "$top/bench/median.inc"
 
 ing="$bin/gpuingest -q"
 imp1=$(median "rm -f $tmp/i.db*" \

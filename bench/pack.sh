@@ -7,7 +7,8 @@
 # view read whole by sqlite3, a query that reads samples (gpuagg --by
 # usage_category), one that reads the rollups (gpuagg --period hour --by
 # node), and the lake export of the fact table. Prints median wall
-# seconds, the ratios packed / stored, and the bytes per sample.
+# seconds, the ratios packed / stored, and the bytes per sample; and the
+# peak RSS of the pass (GNU time).
 # usage: bench/pack.sh   (B names the build directory; RUNS, default 3;
 #        ROWS, default 1000000)
 set -eu
@@ -17,6 +18,7 @@ for t in gpugen gpuingest gpuagg gpuexport; do
 	[ -x "$bin/$t" ] || { echo "bench: $bin/$t not built (run make)" >&2; exit 1; }
 done
 command -v sqlite3 >/dev/null || { echo "bench: sqlite3 missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
 runs=${RUNS:-3}
 rows=${ROWS:-1000000}
 export TZ=UTC LC_ALL=C
@@ -27,18 +29,8 @@ hours=$(((rows + 19199) / 19200))
 "$bin/gpugen" -n 200 -g 8 -i 300 -S 1 -t epoch_ms -H "$hours" -o "$tmp/s.csv"
 n=$(($(wc -l <"$tmp/s.csv") - 1))
 
-median() { # median PREPARE COMMAND
-	i=0
-	: >"$tmp/times"
-	while [ "$i" -lt "$runs" ]; do
-		sh -c "$1"
-		sync # a copy made by the preparation is written back now
-		{ command time -p sh -c "$2 >/dev/null 2>&1"; } 2>&1 |
-			awk '$1 == "real" { print $2 }' >>"$tmp/times"
-		i=$((i + 1))
-	done
-	sort -n "$tmp/times" | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'
-}
+# shellcheck source=median.inc
+. "$top/bench/median.inc"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 per() { # bytes per sample of a warehouse: its pages in use
 	sqlite3 "$1" "SELECT printf('%.2f', sum(pgsize) * 1.0 / $n) FROM dbstat"
@@ -53,13 +45,20 @@ t_pack=$(median "rm -f $tmp/p.db*; cp $tmp/stored.db $tmp/p.db" \
 	"$ing -d $tmp/p.db --pack-raw 1s")
 cp "$tmp/p.db" "$tmp/packed.db"
 sqlite3 "$tmp/packed.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+rm -f "$tmp"/p.db*
+cp "$tmp/stored.db" "$tmp/p.db"
+rss=$( { /usr/bin/time -f '%M' $ing -d "$tmp/p.db" --pack-raw 1s; } 2>&1 | tail -n 1)
 
 echo "$n samples (gpugen -n 200 -g 8 -i 300 -S 1 -H $hours), $runs runs, median s"
 printf '  %-34s %8s\n' "first load (gpuingest)" "$t_load"
-printf '  %-34s %8s  (%s of the load)\n' "--pack-raw, every sample" "$t_pack" \
-	"$(ratio "$t_pack" "$t_load")"
+printf '  %-34s %8s  (%s of the load; peak RSS %s MB)\n' \
+	"--pack-raw, every sample" "$t_pack" "$(ratio "$t_pack" "$t_load")" \
+	"$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')"
 printf '  %-34s %8s %8s %8s\n' "" stored packed ratio
+# The last hour's samples by ts_ms: the view decodes every packed time.
+last=$(sqlite3 "$tmp/stored.db" "SELECT max(ts_ms) - 3600000 FROM gpu_usage_fact_rows")
 for q in "view|sqlite3 @ 'SELECT count(*), sum(util_pct), sum(power_w) FROM gpu_usage_fact'" \
+	"view, the last hour by ts_ms|sqlite3 @ 'SELECT count(*) FROM gpu_usage_fact WHERE ts_ms >= $last'" \
 	"usage_category|$bin/gpuagg -d @ --by usage_category" \
 	"hour x node (rollups)|$bin/gpuagg -d @ --period hour --by node"; do
 	name=${q%%|*}

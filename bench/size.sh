@@ -22,15 +22,20 @@ hours=$(((rows + 19199) / 19200))
 n=$(($(wc -l <"$w/s.csv") - 1))
 "$bin/gpuingest" -q --interval 300 -d "$w/w.db" "$w/s.csv"
 sqlite3 "$w/w.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+# tables DB EXTRA: DB's bytes per sample by table and in all (pages in
+# use), the line the SQL EXTRA prints, and the file's.
+tables() {
+	sqlite3 -separator ' ' "$1" "
+	 SELECT printf('  %-28s %8.2f', name, sum(pgsize) * 1.0 / $n) FROM dbstat
+	  GROUP BY name HAVING sum(pgsize) * 1.0 / $n >= 0.05 ORDER BY sum(pgsize) DESC;
+	 SELECT printf('  %-28s %8.2f', 'warehouse, pages in use', sum(pgsize) * 1.0 / $n)
+	  FROM dbstat;
+	 $2;"
+	printf '  %-28s %8.2f\n' "warehouse file" "$(awk -v b="$(wc -c <"$1")" -v n="$n" 'BEGIN { print b / n }')"
+}
 echo "$n samples (gpugen -n 200 -g 8 -i 300 -S 1 -H $hours), bytes per sample:"
-sqlite3 -separator ' ' "$w/w.db" "
- SELECT printf('  %-28s %8.2f', name, sum(pgsize) * 1.0 / $n) FROM dbstat
-  GROUP BY name HAVING sum(pgsize) * 1.0 / $n >= 0.05 ORDER BY sum(pgsize) DESC;
- SELECT printf('  %-28s %8.2f', 'warehouse, pages in use', sum(pgsize) * 1.0 / $n)
-  FROM dbstat;
- SELECT printf('  %-28s %8.2f', 'gpu_usage_fact_rows, payload', sum(payload) * 1.0 / $n)
-  FROM dbstat WHERE name = 'gpu_usage_fact_rows';"
-printf '  %-28s %8.2f\n' "warehouse file" "$(awk -v b="$(wc -c <"$w/w.db")" -v n="$n" 'BEGIN { print b / n }')"
+tables "$w/w.db" "SELECT printf('  %-28s %8.2f', 'gpu_usage_fact_rows, payload',
+  sum(payload) * 1.0 / $n) FROM dbstat WHERE name = 'gpu_usage_fact_rows'"
 # The same warehouse with every sample packed (gpuingest --pack-raw: the
 # dataset ends before the hour of the run), then VACUUMed so that the
 # file holds only the pages in use.
@@ -38,14 +43,8 @@ cp "$w/w.db" "$w/packed.db"
 "$bin/gpuingest" -q --pack-raw 1s -d "$w/packed.db"
 sqlite3 "$w/packed.db" "PRAGMA wal_checkpoint(TRUNCATE); VACUUM" >/dev/null
 echo "packed (gpuingest --pack-raw), bytes per sample:"
-sqlite3 -separator ' ' "$w/packed.db" "
- SELECT printf('  %-28s %8.2f', name, sum(pgsize) * 1.0 / $n) FROM dbstat
-  GROUP BY name HAVING sum(pgsize) * 1.0 / $n >= 0.05 ORDER BY sum(pgsize) DESC;
- SELECT printf('  %-28s %8.2f', 'warehouse, pages in use', sum(pgsize) * 1.0 / $n)
-  FROM dbstat;
- SELECT printf('  %-28s %8d', 'samples left as rows', count(*))
-  FROM gpu_usage_fact_rows;"
-printf '  %-28s %8.2f\n' "warehouse file" "$(awk -v b="$(wc -c <"$w/packed.db")" -v n="$n" 'BEGIN { print b / n }')"
+tables "$w/packed.db" "SELECT printf('  %-28s %8d', 'samples left as rows',
+  count(*)) FROM gpu_usage_fact_rows"
 # The floor of one SQLite row a sample (docs/PERFORMANCE.md): the
 # natural key alone; the key with the four measurements but none of the
 # warehouse's keys into the dimensions; the same with the measurements

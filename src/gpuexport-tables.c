@@ -517,27 +517,20 @@ refuse:
  * samples: its name in sql becomes their union, read through SQL.
  */
 static int
-packed_facts(sqlite3 *db, int32_t day, const char *table, struct gpu_buf *sql,
-	     bool *packed, struct gpu_err *err)
+packed_facts(sqlite3 *db, int32_t day, struct gpu_buf *sql, bool *packed,
+	     struct gpu_err *err)
 {
 	int64_t lo = day == EXP_NO_DAY ? INT64_MIN : (int64_t)day * DAY_MS;
 	int64_t hi = day == EXP_NO_DAY ? INT64_MAX : lo + DAY_MS;
-	const char *at;
 	struct gpu_buf b;
+	int rc;
 
-	if (gpu_pack_reaches(db, lo, hi, packed, err) != 0)
-		return -1;
-	at = strstr(sql->data, table);
-	if (!*packed || at == NULL)
-		return 0;
 	gpu_buf_init(&b);
-	gpu_buf_add(&b, sql->data, (size_t)(at - sql->data));
-	gpu_pack_range(&b);
-	gpu_buf_adds(&b, at + strlen(table));
+	rc = gpu_pack_facts_sql(db, lo, hi, sql->data, &b, packed, err);
 	gpu_buf_reset(sql);
 	gpu_buf_add(sql, b.data, b.len);
 	gpu_buf_release(&b);
-	return 0;
+	return rc;
 }
 
 int
@@ -575,8 +568,7 @@ exp_source_open(struct exp_source *src, sqlite3 *db, const struct exp_table *t,
 		gpu_buf_adds(&sql, tmpl);
 	}
 	if (t->page_table != NULL &&
-	    packed_facts(db, day, t->page_table, &sql, &src->packed, err) !=
-		0) {
+	    packed_facts(db, day, &sql, &src->packed, err) != 0) {
 		gpu_buf_release(&sql);
 		return -1;
 	}

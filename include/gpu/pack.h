@@ -55,26 +55,25 @@
 int gpu_pack_create(sqlite3 *db, struct gpu_err *err);
 
 /*
- * Append to b a SELECT of the packed samples with the columns of
- * gpu_usage_fact_rows (ts_ms, node_id, gpu, mig, util_pct, mem_used_mib,
- * mem_total_mib, job_key, user_key, project_key, model_key, interval_s,
- * ingest_id, power_w, temp_c, job_src, profile_key, share28), the blocks
- * read as p; where, when not NULL, is appended after " WHERE ".
+ * Append sql to out; when [from_ms, to_ms) reaches packed hours
+ * (gpu_pack_reaches()), its first "gpu_usage_fact_rows" becomes a
+ * parenthesized subquery of every sample whose ts_ms is in [?1, ?2),
+ * stored or packed, with the stored table's columns: the packed ones
+ * read through gpu_packed (gpu_pack_register()), decoded in C, many
+ * times as fast as the view's SQL. *packed says whether it did. For the
+ * readers of samples (gpu/hrow.h, gpuexport). Returns 0, or -1 with err
+ * filled.
  */
-void gpu_pack_select(struct gpu_buf *b, const char *where);
-
-/*
- * Append to b a parenthesized subquery of every sample whose ts_ms is in
- * [?1, ?2), stored or packed, with the columns of gpu_pack_select(): for
- * a FROM clause in place of gpu_usage_fact_rows. It reads the packed
- * ones through gpu_packed (gpu_pack_register()), in C, many times as
- * fast as the view's SQL.
- */
-void gpu_pack_range(struct gpu_buf *b);
+int gpu_pack_facts_sql(sqlite3 *db, int64_t from_ms, int64_t to_ms,
+		       const char *sql, struct gpu_buf *out, bool *packed,
+		       struct gpu_err *err);
 
 /*
  * Register on db the virtual table gpu_packed (eponymous: no CREATE
- * needed): the columns of gpu_pack_select() and the hidden lo and hi;
+ * needed): the columns of gpu_usage_fact_rows (ts_ms, node_id, gpu, mig,
+ * util_pct, mem_used_mib, mem_total_mib, job_key, user_key, project_key,
+ * model_key, interval_s, ingest_id, power_w, temp_c, job_src,
+ * profile_key, share28) and the hidden lo and hi;
  * "SELECT ... FROM gpu_packed WHERE lo = A AND hi = B" reads the packed
  * samples with ts_ms in [A, B), by hour, GPU and slice, then time.
  * gpu_db_open() registers it. Returns 0, or -1.

@@ -165,7 +165,7 @@ static const char SCAN_SQL[] =
     "  THEN nullif(j.user, '') END,"
     " CASE WHEN f.project_key IS NULL AND jp.name_key IS NULL"
     "  THEN nullif(j.project, '') END, f.share28"
-    " FROM @FACTS@ f"
+    " FROM gpu_usage_fact_rows f"
     " LEFT JOIN jobs_dim j ON j.job_key = f.job_key"
     " LEFT JOIN names_dim ju ON ju.name = j.user"
     " LEFT JOIN names_dim jp ON jp.name = j.project"
@@ -237,22 +237,13 @@ static int
 prepare_scan(sqlite3 *db, int64_t from, int64_t to, sqlite3_stmt **st,
 	     struct gpu_err *err)
 {
-	static const char at[] = "@FACTS@";
-	const char *p = strstr(SCAN_SQL, at);
 	struct gpu_buf b;
 	bool packed;
 
 	*st = NULL;
-	if (gpu_pack_reaches(db, from, to, &packed, err) != 0)
-		return -1;
 	gpu_buf_init(&b);
-	gpu_buf_add(&b, SCAN_SQL, (size_t)(p - SCAN_SQL));
-	if (packed)
-		gpu_pack_range(&b);
-	else
-		gpu_buf_adds(&b, "gpu_usage_fact_rows");
-	gpu_buf_adds(&b, p + sizeof(at) - 1);
-	*st = gpu_db_prepare(db, b.data, err);
+	if (gpu_pack_facts_sql(db, from, to, SCAN_SQL, &b, &packed, err) == 0)
+		*st = gpu_db_prepare(db, b.data, err);
 	gpu_buf_release(&b);
 	return *st != NULL ? 0 : -1;
 }

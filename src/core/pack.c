@@ -43,7 +43,7 @@ static const struct pcol {
 #define BASE 127
 #define RESIDUAL_LIMIT ((int64_t)BASE * BASE * BASE * BASE)
 
-/* The stored columns of gpu_usage_fact_rows, in gpu_pack_select()'s order. */
+/* The stored columns of gpu_usage_fact_rows, in the order the view reads. */
 #define STORED                                                                 \
 	"ts_ms, node_id, gpu, mig, util_pct, mem_used_mib, mem_total_mib,"     \
 	" job_key, user_key, project_key, model_key, interval_s, ingest_id,"   \
@@ -111,6 +111,17 @@ static const char TRIGGERS[] =
 	" CASE WHEN job_key IS NULL THEN NULL WHEN job_src = 1"                \
 	"  THEN 'allocation' ELSE 'sample' END AS job_source"
 
+/* Make room for cap values in each column of v and isnull. */
+static void
+grow_cols(int64_t *v[NCOLS], bool *isnull[NCOLS], int cap)
+{
+	for (int c = 0; c < NCOLS; c++) {
+		v[c] = gpu_xreallocarray(v[c], (size_t)cap, sizeof(*v[c]));
+		isnull[c] = gpu_xreallocarray(isnull[c], (size_t)cap,
+					      sizeof(*isnull[c]));
+	}
+}
+
 /* Which reading with a fraction column c is: its bits of scale. */
 static int
 real_index(int c)
@@ -150,8 +161,12 @@ add_residual(struct gpu_buf *b, const char *pre)
 	gpu_buf_adds(b, " END END");
 }
 
-void
-gpu_pack_select(struct gpu_buf *b, const char *where)
+/*
+ * Append to b a SELECT of every packed sample, decoded in SQL, with the
+ * columns of gpu_usage_fact_rows in STORED's order: the view's half.
+ */
+static void
+add_view_select(struct gpu_buf *b)
 {
 	gpu_buf_adds(b, "SELECT ");
 	for (int c = 0; c < NCOLS; c++) {
@@ -185,17 +200,30 @@ gpu_pack_select(struct gpu_buf *b, const char *where)
 	/* CROSS JOIN: the blocks outside, each block's k by rowid inside. */
 	gpu_buf_adds(b, " FROM gpu_usage_fact_packed p CROSS JOIN gpu_pack_seq s"
 			" WHERE s.k < p.n");
-	if (where != NULL)
-		gpu_buf_addf(b, " AND %s", where);
 }
 
-void
-gpu_pack_range(struct gpu_buf *b)
+int
+gpu_pack_facts_sql(sqlite3 *db, int64_t from_ms, int64_t to_ms,
+		   const char *sql, struct gpu_buf *out, bool *packed,
+		   struct gpu_err *err)
 {
-	gpu_buf_adds(b, "(SELECT " STORED " FROM gpu_usage_fact_rows"
-			" WHERE ts_ms >= ?1 AND ts_ms < ?2 UNION ALL"
-			" SELECT " STORED " FROM gpu_packed"
-			" WHERE lo = ?1 AND hi = ?2)");
+	static const char rows[] = "gpu_usage_fact_rows";
+	const char *at = strstr(sql, rows);
+
+	if (gpu_pack_reaches(db, from_ms, to_ms, packed, err) != 0)
+		return -1;
+	if (!*packed || at == NULL) {
+		gpu_buf_adds(out, sql);
+		return 0;
+	}
+	gpu_buf_add(out, sql, (size_t)(at - sql));
+	/* The packed half through gpu_packed: decoded in C. */
+	gpu_buf_adds(out, "(SELECT " STORED " FROM gpu_usage_fact_rows"
+			  " WHERE ts_ms >= ?1 AND ts_ms < ?2 UNION ALL"
+			  " SELECT " STORED " FROM gpu_packed"
+			  " WHERE lo = ?1 AND hi = ?2)");
+	gpu_buf_adds(out, at + sizeof(rows) - 1);
+	return 0;
 }
 
 /*
@@ -356,13 +384,7 @@ decode_block(struct pcur *c)
 		return corrupt(c);
 	if (c->n > c->cap) {
 		c->cap = GPU_PACK_MAX_N;
-		for (int i = 0; i < NCOLS; i++) {
-			c->v[i] = gpu_xreallocarray(c->v[i], (size_t)c->cap,
-						    sizeof(*c->v[i]));
-			c->isnull[i] = gpu_xreallocarray(
-			    c->isnull[i], (size_t)c->cap,
-			    sizeof(*c->isnull[i]));
-		}
+		grow_cols(c->v, c->isnull, c->cap);
 	}
 	for (int i = 0; i < NCOLS; i++) {
 		int at = BLOCK_HEAD + 2 * i;
@@ -551,7 +573,7 @@ gpu_pack_create(sqlite3 *db, struct gpu_err *err)
 	gpu_buf_adds(&b, "CREATE VIEW gpu_usage_fact AS SELECT " STORED
 			 "," DERIVED " FROM (SELECT " STORED
 			 " FROM gpu_usage_fact_rows UNION ALL ");
-	gpu_pack_select(&b, NULL);
+	add_view_select(&b);
 	gpu_buf_adds(&b, ");");
 	gpu_buf_adds(&b, TRIGGERS);
 	rc = gpu_db_exec(db, b.data, err);
@@ -698,13 +720,7 @@ group_add(struct group *g, sqlite3_stmt *st)
 	}
 	if (g->n == g->cap) {
 		g->cap = g->cap == 0 ? 64 : g->cap * 2;
-		for (int c = 0; c < NCOLS; c++) {
-			g->v[c] = gpu_xreallocarray(g->v[c], (size_t)g->cap,
-						    sizeof(*g->v[c]));
-			g->isnull[c] = gpu_xreallocarray(
-			    g->isnull[c], (size_t)g->cap,
-			    sizeof(*g->isnull[c]));
-		}
+		grow_cols(g->v, g->isnull, g->cap);
 	}
 	for (int c = 0; c < NCOLS; c++) {
 		int type = sqlite3_column_type(st, 3 + c);

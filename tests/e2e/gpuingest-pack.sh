@@ -4,7 +4,7 @@
 # GPU-hour (or slice-hour) to a row, and gpu_usage_fact reads back every
 # one of them bit for bit: values, types, derived columns. Aggregates and
 # bills keep their bytes, and so do the ones that read samples (usage
-# category, another memory threshold, hours cut in part), as does a lake
+# category, another memory threshold, hours cut in part, --scan), as does a lake
 # export. What cannot be stored exactly stays as rows. A late sample
 # before the horizon is rejected; writes to a packed sample through the
 # view are refused; --keep-raw deletes packed samples; a dry run and a
@@ -57,6 +57,8 @@ outputs() { # $1: warehouse, $2: output prefix
 	done
 	gpuagg -d "$1" --by usage_category,node >"$2.cat" ||
 		fail "gpuagg --by usage_category on $1"
+	gpuagg -d "$1" --scan --period day --by job >"$2.scan" ||
+		fail "gpuagg --scan on $1"
 	gpuagg -d "$1" --period day --by node,model \
 		--from 2026-11-02T10:30 --to 2026-11-05T13:20 >"$2.part" ||
 		fail "gpuagg over part hours on $1"

@@ -231,19 +231,24 @@ take(sqlite3 *db, struct snap *s)
 }
 
 /*
- * gpu_pack_range()'s union, read through the virtual table, against the
- * view over [lo, hi).
+ * gpu_pack_facts_sql()'s union, read through the virtual table, against
+ * the view over [lo, hi).
  */
 static void
 same_range(sqlite3 *db, int64_t lo, int64_t hi)
 {
+	struct gpu_err err = {0};
+	bool packed;
 	struct gpu_buf b;
 	struct snap x, y;
 
 	gpu_buf_init(&b);
-	gpu_buf_adds(&b, "SELECT * FROM ");
-	gpu_pack_range(&b);
-	gpu_buf_adds(&b, " ORDER BY ts_ms, node_id, gpu, mig");
+	assert_int_equal(gpu_pack_facts_sql(db, lo, hi,
+					    "SELECT * FROM gpu_usage_fact_rows"
+					    " ORDER BY ts_ms, node_id, gpu, mig",
+					    &b, &packed, &err),
+			 0);
+	assert_true(packed);
 	take_sql(db, b.data, lo, hi, &x);
 	take_sql(db,
 		 "SELECT ts_ms, node_id, gpu, mig, util_pct, mem_used_mib,"
@@ -371,12 +376,10 @@ test_corrupt(void **state)
 	struct gpu_buf b;
 
 	(void)state;
-	gpu_buf_init(&b);
-	gpu_buf_adds(&b, "SELECT count(*) FROM ");
-	gpu_pack_range(&b);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		sqlite3_stmt *st;
 		sqlite3 *db;
+		bool packed;
 
 		assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
 		assert_int_equal(
@@ -386,8 +389,15 @@ test_corrupt(void **state)
 		assert_int_equal(
 		    gpu_pack_apply(db, DAY0 + H, 0, DAY0, &out, &err), 0);
 		wh_exec(db, bad[i]);
+		gpu_buf_init(&b);
+		assert_int_equal(
+		    gpu_pack_facts_sql(db, DAY0, DAY0 + H,
+				       "SELECT count(*) FROM gpu_usage_fact_rows",
+				       &b, &packed, &err),
+		    0);
 		assert_int_equal(sqlite3_prepare_v2(db, b.data, -1, &st, NULL),
 				 SQLITE_OK);
+		gpu_buf_release(&b);
 		sqlite3_bind_int64(st, 1, DAY0);
 		sqlite3_bind_int64(st, 2, DAY0 + H);
 		assert_int_equal(sqlite3_step(st), SQLITE_CORRUPT);
@@ -395,7 +405,6 @@ test_corrupt(void **state)
 		sqlite3_finalize(st);
 		sqlite3_close(db);
 	}
-	gpu_buf_release(&b);
 }
 
 int
