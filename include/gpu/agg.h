@@ -123,4 +123,18 @@ bool gpu_owner_later(int64_t ms, struct gpu_str name, int64_t cur_ms,
 void gpu_agg_add_group(struct gpu_agg *a, const struct gpu_group *g,
 		       const struct gpu_owner *own);
 
+/* Make room for n groups in all (a caller that knows how many come). */
+void gpu_agg_reserve(struct gpu_agg *a, size_t n);
+
+/*
+ * Add g as gpu_agg_add_group() does, for a caller that knows a holds no
+ * group of g's keys (the warehouse query's groups are distinct by
+ * construction): no lookup. text holds the six key strings with their
+ * lengths, in the order node, job_id, user, project, model, profile; g's
+ * own string fields are not read. Copies what it keeps.
+ */
+void gpu_agg_add_distinct(struct gpu_agg *a, const struct gpu_group *g,
+			  const struct gpu_str text[6],
+			  const struct gpu_owner *own);
+
 #endif

@@ -29,11 +29,27 @@ struct grp {
 	struct gpu_group g;
 	int64_t user_ms, project_ms; /* of the owner seen latest (JOB dims) */
 	const char *own_user, *own_project;
+	const char *key; /* its key (group_key()), where g's strings point */
+	size_t keylen;
+	unsigned dims; /* the aggregate's, for the sort */
+};
+
+/* Storage for the keys of groups added distinct: they never move. */
+struct keychunk {
+	struct keychunk *next;
+	size_t used, cap;
+	char data[];
 };
 
 struct gpu_agg {
 	struct gpu_agg_query q;
-	struct gpu_hashmap keys; /* group keys; entry i is group i */
+	/*
+	 * Group keys: entry i is group i, for the first nindexed groups.
+	 * Groups added distinct are indexed only when a lookup needs them.
+	 */
+	struct gpu_hashmap keys;
+	size_t nindexed;
+	struct keychunk *chunks; /* keys of groups added distinct */
 	struct grp *grps;	 /* one per key */
 	size_t ngrps, grps_cap;
 	struct grp **order; /* output order after finish */
@@ -71,6 +87,12 @@ gpu_agg_free(struct gpu_agg *a)
 		return;
 	gpu_hashmap_release(&a->keys);
 	gpu_hashmap_release(&a->names);
+	while (a->chunks != NULL) {
+		struct keychunk *next = a->chunks->next;
+
+		free(a->chunks);
+		a->chunks = next;
+	}
 	free(a->grps);
 	free(a->order);
 	gpu_buf_release(&a->kb);
@@ -84,23 +106,27 @@ intern(struct gpu_agg *a, struct gpu_str s)
 			       gpu_hashmap_put(&a->names, s.p, s.len, NULL));
 }
 
-/*
- * The key of a group in kb: bucket, GPU, MIG id and category, then each
- * of the six texts (empty when off) as its length, bytes and a NUL. Sized
- * first and written in one pass: it is built for every row of a stream.
- */
-static void
-group_key(struct gpu_buf *kb, int64_t bucket, const int32_t ints[3],
-	  struct gpu_str text[6])
+/* The length of a group's key (key_write()) with these texts. */
+static size_t
+key_size(const struct gpu_str text[6])
 {
-	size_t n = sizeof(bucket) + 3 * sizeof(int32_t);
-	char *p;
+	size_t n = sizeof(int64_t) + 3 * sizeof(int32_t);
 
 	for (int i = 0; i < 6; i++)
 		n += sizeof(uint32_t) + text[i].len + 1;
-	gpu_buf_reset(kb);
-	gpu_buf_grow(kb, n);
-	p = kb->data;
+	return n;
+}
+
+/*
+ * Write the key of a group at p (key_size() bytes): bucket, GPU, MIG id
+ * and category, then each of the six texts (empty when off) as its
+ * length, bytes and a NUL. Written in one pass: it is built for every row
+ * of a stream.
+ */
+static void
+key_write(char *p, int64_t bucket, const int32_t ints[3],
+	  const struct gpu_str text[6])
+{
 	memcpy(p, &bucket, sizeof(bucket));
 	p += sizeof(bucket);
 	memcpy(p, ints, 3 * sizeof(int32_t));
@@ -115,6 +141,18 @@ group_key(struct gpu_buf *kb, int64_t bucket, const int32_t ints[3],
 		p += len;
 		*p++ = '\0';
 	}
+}
+
+/* The key of a group in kb (key_write()). */
+static void
+group_key(struct gpu_buf *kb, int64_t bucket, const int32_t ints[3],
+	  const struct gpu_str text[6])
+{
+	size_t n = key_size(text);
+
+	gpu_buf_reset(kb);
+	gpu_buf_grow(kb, n);
+	key_write(kb->data, bucket, ints, text);
 	kb->len = n;
 	kb->data[n] = '\0';
 }
@@ -152,6 +190,61 @@ cstr(const char *s)
 	return r;
 }
 
+/* The key parts of a group: ints and texts of dims not grouped by off. */
+static void
+key_parts(unsigned d, int gpu, int mig, int category, int32_t ints[3],
+	  struct gpu_str text[6])
+{
+	static const unsigned on[6] = {GPU_DIM_NODE | GPU_DIM_GPU,
+				       GPU_DIM_JOB,
+				       GPU_DIM_USER,
+				       GPU_DIM_PROJECT,
+				       GPU_DIM_MODEL,
+				       GPU_DIM_PROFILE};
+
+	ints[0] = (d & GPU_DIM_GPU) ? gpu : -1;
+	ints[1] = (d & GPU_DIM_GPU) ? mig : -1;
+	ints[2] = (d & GPU_DIM_CATEGORY) ? category : -1;
+	for (int k = 0; k < 6; k++)
+		if ((d & on[k]) == 0)
+			text[k].len = 0;
+}
+
+/* A new group, the next, of the stored key key[0..len). */
+static struct grp *
+new_grp(struct gpu_agg *a, const char *key, size_t len)
+{
+	struct grp *g;
+
+	if (a->ngrps == a->grps_cap) {
+		a->grps_cap = a->grps_cap == 0 ? 64 : a->grps_cap * 2;
+		a->grps =
+		    gpu_xreallocarray(a->grps, a->grps_cap, sizeof(*a->grps));
+	}
+	g = &a->grps[a->ngrps++];
+	memset(g, 0, sizeof(*g));
+	g->key = key;
+	g->keylen = len;
+	g->dims = a->q.dims;
+	key_split(&g->g, key);
+	gpu_sums_init(&g->g.sums);
+	g->user_ms = g->project_ms = INT64_MIN;
+	g->own_user = g->own_project = "";
+	return g;
+}
+
+/*
+ * Enter the groups added distinct into the map, so that a lookup finds
+ * them. Each is new to it: entry i stays group i.
+ */
+static void
+index_rest(struct gpu_agg *a)
+{
+	for (; a->nindexed < a->ngrps; a->nindexed++)
+		gpu_hashmap_put(&a->keys, a->grps[a->nindexed].key,
+				a->grps[a->nindexed].keylen, NULL);
+}
+
 /*
  * Find or create the group of these keys (dims not grouped are ignored).
  * Samples of one group often come in runs: the map's last hit serves them
@@ -163,41 +256,43 @@ agg_group(struct gpu_agg *a, int64_t bucket, struct gpu_str node, int gpu,
 	  struct gpu_str project, struct gpu_str model, struct gpu_str profile,
 	  int category)
 {
-	unsigned d = a->q.dims;
-	const int32_t ints[3] = {(d & GPU_DIM_GPU) ? gpu : -1,
-				 (d & GPU_DIM_GPU) ? mig : -1,
-				 (d & GPU_DIM_CATEGORY) ? category : -1};
+	int32_t ints[3];
 	struct gpu_str text[6] = {node, job, user, project, model, profile};
-	const unsigned on[6] = {GPU_DIM_NODE | GPU_DIM_GPU,
-				GPU_DIM_JOB,
-				GPU_DIM_USER,
-				GPU_DIM_PROJECT,
-				GPU_DIM_MODEL,
-				GPU_DIM_PROFILE};
-	struct grp *g;
 	size_t i;
 	bool created;
 
-	for (int k = 0; k < 6; k++)
-		if ((d & on[k]) == 0)
-			text[k].len = 0;
+	key_parts(a->q.dims, gpu, mig, category, ints, text);
 	group_key(&a->kb, bucket, ints, text);
+	if (a->nindexed < a->ngrps)
+		index_rest(a);
 	i = gpu_hashmap_put(&a->keys, a->kb.data, a->kb.len, &created);
 	if (!created)
 		return &a->grps[i];
-	if (a->ngrps == a->grps_cap) {
-		a->grps_cap = a->grps_cap == 0 ? 64 : a->grps_cap * 2;
-		a->grps =
-		    gpu_xreallocarray(a->grps, a->grps_cap, sizeof(*a->grps));
+	a->nindexed++;
+	return new_grp(a, gpu_hashmap_key(&a->keys, i), a->kb.len);
+}
+
+/* Room for n bytes of key that never move. */
+static char *
+key_room(struct gpu_agg *a, size_t n)
+{
+	struct keychunk *c = a->chunks;
+
+	if (c == NULL || c->cap - c->used < n) {
+		size_t cap = c == NULL ? 4096 : c->cap * 2;
+
+		if (cap > 1024 * 1024)
+			cap = 1024 * 1024;
+		if (cap < n)
+			cap = n;
+		c = gpu_xmalloc(sizeof(*c) + cap);
+		c->next = a->chunks;
+		c->used = 0;
+		c->cap = cap;
+		a->chunks = c;
 	}
-	a->ngrps++;
-	g = &a->grps[i];
-	memset(g, 0, sizeof(*g));
-	key_split(&g->g, gpu_hashmap_key(&a->keys, i));
-	gpu_sums_init(&g->g.sums);
-	g->user_ms = g->project_ms = INT64_MIN;
-	g->own_user = g->own_project = "";
-	return g;
+	c->used += n;
+	return c->data + c->used - n;
 }
 
 bool
@@ -287,28 +382,72 @@ gpu_agg_add_group(struct gpu_agg *a, const struct gpu_group *in,
 	}
 }
 
+void
+gpu_agg_reserve(struct gpu_agg *a, size_t n)
+{
+	if (n <= a->grps_cap)
+		return;
+	a->grps_cap = n;
+	a->grps = gpu_xreallocarray(a->grps, a->grps_cap, sizeof(*a->grps));
+}
+
+void
+gpu_agg_add_distinct(struct gpu_agg *a, const struct gpu_group *in,
+		     const struct gpu_str text_in[6], const struct gpu_owner *own)
+{
+	struct gpu_str text[6];
+	int32_t ints[3];
+	size_t n;
+	char *key;
+	struct grp *g;
+
+	memcpy(text, text_in, sizeof(text));
+	key_parts(a->q.dims, in->gpu, in->mig, in->category, ints, text);
+	n = key_size(text);
+	key = key_room(a, n);
+	key_write(key, in->bucket_ms, ints, text);
+	g = new_grp(a, key, n);
+	gpu_sums_merge(&g->g.sums, &in->sums);
+	if (own->user.len > 0) {
+		g->user_ms = own->user_ms;
+		g->own_user = intern(a, own->user);
+	}
+	if (own->project.len > 0) {
+		g->project_ms = own->project_ms;
+		g->own_project = intern(a, own->project);
+	}
+}
+
+/*
+ * Compare two groups of an aggregate by dims d in output order. Only the
+ * keys of d are compared: the others are equal in every group (empty, or
+ * with d holding the job, the job's owner, which follows from the job).
+ */
 static int
-cmp_group(const struct gpu_group *x, const struct gpu_group *y)
+cmp_group(const struct gpu_group *x, const struct gpu_group *y, unsigned d)
 {
 	int c;
 
 	if (x->bucket_ms != y->bucket_ms)
 		return x->bucket_ms < y->bucket_ms ? -1 : 1;
-	if ((c = strcmp(x->node, y->node)) != 0)
+	if ((d & (GPU_DIM_NODE | GPU_DIM_GPU)) &&
+	    (c = strcmp(x->node, y->node)) != 0)
 		return c;
-	if (x->gpu != y->gpu)
-		return x->gpu < y->gpu ? -1 : 1;
-	if (x->mig != y->mig)
-		return x->mig < y->mig ? -1 : 1;
-	if ((c = strcmp(x->job_id, y->job_id)) != 0)
+	if (d & GPU_DIM_GPU) {
+		if (x->gpu != y->gpu)
+			return x->gpu < y->gpu ? -1 : 1;
+		if (x->mig != y->mig)
+			return x->mig < y->mig ? -1 : 1;
+	}
+	if ((d & GPU_DIM_JOB) && (c = strcmp(x->job_id, y->job_id)) != 0)
 		return c;
-	if ((c = strcmp(x->user, y->user)) != 0)
+	if ((d & GPU_DIM_USER) && (c = strcmp(x->user, y->user)) != 0)
 		return c;
-	if ((c = strcmp(x->project, y->project)) != 0)
+	if ((d & GPU_DIM_PROJECT) && (c = strcmp(x->project, y->project)) != 0)
 		return c;
-	if ((c = strcmp(x->model, y->model)) != 0)
+	if ((d & GPU_DIM_MODEL) && (c = strcmp(x->model, y->model)) != 0)
 		return c;
-	if ((c = strcmp(x->profile, y->profile)) != 0)
+	if ((d & GPU_DIM_PROFILE) && (c = strcmp(x->profile, y->profile)) != 0)
 		return c;
 	/* By utilization, as people read the classes, not by name. */
 	return x->category < y->category ? -1 : x->category > y->category;
@@ -320,7 +459,7 @@ cmp_grp_ptr(const void *x, const void *y)
 	const struct grp *const *a = x;
 	const struct grp *const *b = y;
 
-	return cmp_group(&(*a)->g, &(*b)->g);
+	return cmp_group(&(*a)->g, &(*b)->g, (*a)->dims);
 }
 
 /* The owner of each (bucket, job): the latest over the job's groups. */
@@ -339,6 +478,14 @@ fill_owners(struct gpu_agg *a)
 
 	if ((a->q.dims & GPU_DIM_JOB) == 0)
 		return;
+	if (a->q.dims == GPU_DIM_JOB) {
+		/* Each (bucket, job) is one group: the owner is its own. */
+		for (size_t i = 0; i < a->ngrps; i++) {
+			a->grps[i].g.user = a->grps[i].own_user;
+			a->grps[i].g.project = a->grps[i].own_project;
+		}
+		return;
+	}
 	gpu_hashmap_init(&jobs);
 	gpu_buf_init(&b);
 	own = gpu_xcalloc(a->ngrps + 1, sizeof(*own));

@@ -192,12 +192,26 @@ static const char digits2[201] = "0001020304050607080910111213141516171819"
 				 "6061626364656667686970717273747576777879"
 				 "8081828384858687888990919293949596979899";
 
-/* Write u in decimal at out (no NUL); returns the length. */
+/* The number of decimal digits of u. */
+static size_t
+ndigits(uint64_t u)
+{
+	size_t n = 1;
+
+	for (uint64_t t = 10; n < 20 && u >= t; t *= 10)
+		n++;
+	return n;
+}
+
+/*
+ * Write u in decimal at out (no NUL); returns the length. The digits go
+ * straight to their places, two at a time, from the last.
+ */
 static size_t
 put_u64(char *out, uint64_t u)
 {
-	char dig[20], *p = dig + sizeof(dig);
-	size_t n;
+	size_t n = ndigits(u);
+	char *p = out + n;
 
 	while (u >= 100) {
 		unsigned r = (unsigned)(u % 100);
@@ -212,8 +226,6 @@ put_u64(char *out, uint64_t u)
 	} else {
 		*--p = (char)('0' + u);
 	}
-	n = (size_t)(dig + sizeof(dig) - p);
-	memcpy(out, p, n);
 	return n;
 }
 
@@ -307,16 +319,16 @@ gpu_num_fmt_double_str(double v, char out[GPU_NUM_FMT_MAX])
 		out[n++] = '-';
 	n += put_u64(out + n, ip);
 	if (frac != 0) {
-		char f[6];
+		char *f = out + n + 1;
 		size_t w = 6;
 
+		/* All six digits, then the trailing zeros cut off. */
+		out[n++] = '.';
 		memcpy(f, digits2 + 2 * (frac / 10000), 2);
 		memcpy(f + 2, digits2 + 2 * (frac / 100 % 100), 2);
 		memcpy(f + 4, digits2 + 2 * (frac % 100), 2);
 		while (f[w - 1] == '0') /* frac != 0: a digit is not */
 			w--;
-		out[n++] = '.';
-		memcpy(out + n, f, w);
 		n += w;
 	}
 	out[n] = '\0';

@@ -405,7 +405,8 @@ build_group(struct dbq *q, size_t i, struct gpu_agg *a, struct gpu_err *err)
 	const struct iown *o = &q->own[i];
 	struct name node, job, user, project, model, profile;
 	struct gpu_owner own = {INT64_MIN, INT64_MIN, {"", 0}, {"", 0}};
-	struct gpu_group g;
+	struct gpu_group g = {0};
+	struct gpu_str text[6];
 
 	if (cache_get(&q->nodes, r->k[GPU_HK_NODE], &node, err) != 0 ||
 	    cache_get(&q->jobs, r->k[GPU_HK_JOB], &job, err) != 0 ||
@@ -414,15 +415,15 @@ build_group(struct dbq *q, size_t i, struct gpu_agg *a, struct gpu_err *err)
 	    cache_get(&q->names, r->k[GPU_HK_MODEL], &model, err) != 0 ||
 	    cache_get(&q->names, r->k[GPU_HK_PROFILE], &profile, err) != 0)
 		return -1;
+	text[0] = name_str(&node);
+	text[1] = name_str(&job);
+	text[2] = name_str(&user);
+	text[3] = name_str(&project);
+	text[4] = name_str(&model);
+	text[5] = name_str(&profile);
 	g.bucket_ms = r->k[GPU_HK_TIME];
-	g.node = node.s;
 	g.gpu = (int)r->k[GPU_HK_GPU];
 	g.mig = (int)r->k[GPU_HK_MIG];
-	g.profile = profile.s;
-	g.job_id = job.s;
-	g.user = user.s;
-	g.project = project.s;
-	g.model = model.s;
 	g.category = (int)r->k[GPU_HK_CATEGORY] - 1;
 	g.sums = r->s;
 	if (o->user != 0) {
@@ -437,7 +438,8 @@ build_group(struct dbq *q, size_t i, struct gpu_agg *a, struct gpu_err *err)
 		own.project_ms = o->project_ms;
 		own.project = name_str(&project);
 	}
-	gpu_agg_add_group(a, &g, &own);
+	/* Integer keys name distinct groups: names are unique by table. */
+	gpu_agg_add_distinct(a, &g, text, &own);
 	return 0;
 }
 
@@ -447,6 +449,7 @@ dbq_build(struct dbq *q, struct gpu_agg **out, struct gpu_err *err)
 {
 	struct gpu_agg *a = gpu_agg_new(&q->q);
 
+	gpu_agg_reserve(a, gpu_hrows_count(&q->groups));
 	for (size_t i = 0; i < gpu_hrows_count(&q->groups); i++)
 		if (build_group(q, i, a, err) != 0) {
 			gpu_agg_free(a);

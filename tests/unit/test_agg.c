@@ -170,6 +170,57 @@ test_agg_add_group(void **state)
 	gpu_agg_free(NULL);
 }
 
+/*
+ * Groups added distinct take no lookup; a later lookup still finds them
+ * (they are indexed first), and the sort and owners are as for
+ * gpu_agg_add_group().
+ */
+static void
+test_agg_add_distinct(void **state)
+{
+	struct gpu_agg_query q;
+	struct gpu_agg *a;
+	struct gpu_group g;
+	struct gpu_owner none = {INT64_MIN, INT64_MIN, {"", 0}, {"", 0}};
+	struct gpu_owner o1 = {T, T, {"ann", 3}, {"p1", 2}};
+	struct gpu_str text[6] = {{"n1", 2}, {"j2", 2}, {"", 0},
+				  {"", 0},   {"m", 1},	{"", 0}};
+	const struct gpu_group *out;
+
+	(void)state;
+	gpu_agg_query_init(&q);
+	q.dims = GPU_DIM_JOB;
+	a = gpu_agg_new(&q);
+	gpu_agg_reserve(a, 1);
+	memset(&g, 0, sizeof(g));
+	gpu_sums_init(&g.sums);
+	g.sums.samples = 2;
+	gpu_agg_add_distinct(a, &g, text, &o1); /* j2, ann */
+	text[1].p = "j1";
+	gpu_agg_add_distinct(a, &g, text, &none); /* j1, grows past 1 */
+	/* A lookup of j2 after them merges into the first group. */
+	g.node = "n9";
+	g.job_id = "j2";
+	g.user = g.project = g.model = g.profile = "";
+	gpu_agg_add_group(a, &g, &none);
+	g.job_id = "j3";
+	gpu_agg_add_group(a, &g, &none);
+	gpu_agg_finish(a);
+	assert_int_equal(gpu_agg_count(a), 3);
+	out = gpu_agg_group(a, 0);
+	assert_string_equal(out->job_id, "j1");
+	assert_string_equal(out->node, "");  /* not a key */
+	assert_string_equal(out->model, ""); /* not a key */
+	assert_int_equal(out->sums.samples, 2);
+	out = gpu_agg_group(a, 1);
+	assert_string_equal(out->job_id, "j2");
+	assert_int_equal(out->sums.samples, 4);
+	assert_string_equal(out->user, "ann");
+	assert_string_equal(out->project, "p1");
+	assert_string_equal(gpu_agg_group(a, 2)->job_id, "j3");
+	gpu_agg_free(a);
+}
+
 int
 main(void)
 {
@@ -177,6 +228,7 @@ main(void)
 	    cmocka_unit_test(test_agg_parse_dims),
 	    cmocka_unit_test(test_agg_stream_groups),
 	    cmocka_unit_test(test_agg_add_group),
+	    cmocka_unit_test(test_agg_add_distinct),
 	    cmocka_unit_test(test_agg_usage_category),
 	};
 

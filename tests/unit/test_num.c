@@ -663,8 +663,17 @@ static void
 test_num_fmt_i64(void **state)
 {
 	(void)state;
+	char want[32];
+
 	fmt_i64_is(0, "0");
 	fmt_i64_is(-42, "-42");
+	/* Every length, at both ends of it: the digit count is exact. */
+	for (int64_t p = 1, d = 1; d <= 18; p *= 10, d++) {
+		snprintf(want, sizeof(want), "%lld", (long long)p);
+		fmt_i64_is(p, want);
+		snprintf(want, sizeof(want), "%lld", (long long)(p * 10 - 1));
+		fmt_i64_is(p * 10 - 1, want);
+	}
 	fmt_i64_is(INT64_MAX, "9223372036854775807");
 	fmt_i64_is(INT64_MIN, "-9223372036854775808");
 }
