@@ -736,6 +736,12 @@ static int
 open_handle(const char *name, int flags, const char *path,
 	    const struct gpu_db_opts *opts, sqlite3 **out, struct gpu_err *err)
 {
+	/*
+	 * SQLite's memory statistics take a global mutex at every allocation
+	 * (several a row stored), and no tool reads them. Only a library not
+	 * yet initialized takes the setting: later calls fail harmlessly.
+	 */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	/* One handle is used by one thread: skip SQLite's per-call mutex. */
 	if (sqlite3_open_v2(name, out, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK)
