@@ -677,10 +677,13 @@ struct period {
 	size_t nidle;
 };
 
+/* A job's owner before one is known: shared, never freed. */
+static char none_owner[] = "";
+
 struct job {
-	size_t period; /* index into bill->periods */
-	char *job_id;
-	char *user;
+	size_t period;	    /* index into bill->periods */
+	const char *job_id; /* in the key of bill->job_of */
+	char *user;	    /* owners: none_owner or allocated */
 	char *project;
 	int64_t user_rank, project_rank;
 	struct gpu_bill_part *parts;
@@ -693,7 +696,7 @@ struct gpu_bill {
 	struct period *periods;
 	size_t nperiods;
 	struct job *jobs;
-	size_t njobs;
+	size_t njobs, jobs_cap;
 	struct gpu_hashmap job_of; /* (period, job id) -> index into jobs */
 	struct gpu_buf key;
 };
@@ -733,9 +736,10 @@ gpu_bill_free(struct gpu_bill *b)
 		free_parts(b->periods[i].idle, b->periods[i].nidle);
 	}
 	for (i = 0; i < b->njobs; i++) {
-		free(b->jobs[i].job_id);
-		free(b->jobs[i].user);
-		free(b->jobs[i].project);
+		if (b->jobs[i].user != none_owner)
+			free(b->jobs[i].user);
+		if (b->jobs[i].project != none_owner)
+			free(b->jobs[i].project);
 		free_parts(b->jobs[i].parts, b->jobs[i].nparts);
 	}
 	free(b->periods);
@@ -775,13 +779,18 @@ find_job(struct gpu_bill *b, size_t period, struct gpu_str id)
 	if (!added)
 		return &b->jobs[gpu_hashmap_at(&b->job_of, i)->val];
 	gpu_hashmap_at(&b->job_of, i)->val = b->njobs;
-	b->jobs = gpu_xreallocarray(b->jobs, b->njobs + 1, sizeof(*b->jobs));
+	if (b->njobs == b->jobs_cap) {
+		b->jobs_cap = b->jobs_cap == 0 ? 64 : 2 * b->jobs_cap;
+		b->jobs =
+		    gpu_xreallocarray(b->jobs, b->jobs_cap, sizeof(*b->jobs));
+	}
 	j = &b->jobs[b->njobs++];
 	memset(j, 0, sizeof(*j));
 	j->period = period;
-	j->job_id = gpu_xstrndup(id.p, id.len);
-	j->user = gpu_xstrdup("");
-	j->project = gpu_xstrdup("");
+	/* The map's copy of the key (period, then the id) never moves. */
+	j->job_id = gpu_hashmap_key(&b->job_of, i) + sizeof(period);
+	j->user = none_owner;
+	j->project = none_owner;
 	j->user_rank = j->project_rank = INT64_MIN;
 	return j;
 }
@@ -832,7 +841,8 @@ take_owner(char **dst, int64_t *rank, struct gpu_str v, int64_t new_rank)
 {
 	if (v.len == 0 || new_rank < *rank)
 		return;
-	free(*dst);
+	if (*dst != none_owner)
+		free(*dst);
 	*dst = gpu_xstrndup(v.p, v.len);
 	*rank = new_rank;
 }
