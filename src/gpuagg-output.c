@@ -319,20 +319,29 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 		write_text(w, g->profile);
 	if (k & 256u)
 		write_text(w, category_name(g));
-	for (int i = 0; i < GPU_M_COUNT; i++) {
-		struct gpu_value v;
+	if (table) {
+		for (int i = 0; i < GPU_M_COUNT; i++) {
+			struct gpu_value v;
 
-		if ((metrics & (1u << i)) == 0)
-			continue;
-		gpu_metric_value(&g->sums, (enum gpu_metric)i, &v);
-		if (v.kind == GPU_VAL_NULL)
-			gpu_writer_null(w);
-		else if (v.kind == GPU_VAL_INT)
-			gpu_writer_i64(w, v.i);
-		else if (table)
-			write_table_double(w, (enum gpu_metric)i, v.d);
-		else
-			gpu_writer_double(w, v.d);
+			if ((metrics & (1u << i)) == 0)
+				continue;
+			gpu_metric_value(&g->sums, (enum gpu_metric)i, &v);
+			if (v.kind == GPU_VAL_NULL)
+				gpu_writer_null(w);
+			else if (v.kind == GPU_VAL_INT)
+				gpu_writer_i64(w, v.i);
+			else
+				write_table_double(w, (enum gpu_metric)i, v.d);
+		}
+	} else {
+		struct gpu_value v[GPU_M_COUNT];
+		size_t n = 0;
+
+		for (int i = 0; i < GPU_M_COUNT; i++)
+			if (metrics & (1u << i))
+				gpu_metric_value(&g->sums, (enum gpu_metric)i,
+						 &v[n++]);
+		gpu_writer_values(w, v, n);
 	}
 	gpu_writer_end_row(w);
 }

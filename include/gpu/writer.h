@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "gpu/sums.h"
+
 enum gpu_ofmt { GPU_OUT_CSV, GPU_OUT_JSON, GPU_OUT_JSONL, GPU_OUT_TABLE };
 
 /* Map "csv", "json", "jsonl", "table" to a format. Returns 0 or -1. */
@@ -57,6 +59,14 @@ void gpu_writer_num_text(struct gpu_writer *w, const char *text);
 /* p[0..n): a number as gpu_num_fmt_*_str() writes it, taken as it is. */
 void gpu_writer_num(struct gpu_writer *w, const char *p, size_t n);
 void gpu_writer_null(struct gpu_writer *w);
+
+/*
+ * The next n fields: v[i] as gpu_writer_i64(), gpu_writer_double() or
+ * gpu_writer_null() writes it, by its kind. The same bytes as those
+ * calls, in one: a CSV row makes room for the numbers once, not at each.
+ */
+void gpu_writer_values(struct gpu_writer *w, const struct gpu_value *v,
+		       size_t n);
 
 /* End the current row; missing fields are null. */
 void gpu_writer_end_row(struct gpu_writer *w);

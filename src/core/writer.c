@@ -349,6 +349,46 @@ gpu_writer_double(struct gpu_writer *w, double v)
 }
 
 void
+gpu_writer_values(struct gpu_writer *w, const struct gpu_value *v, size_t n)
+{
+	struct gpu_buf *b = &w->row;
+	size_t i = 0;
+
+	if (w->fmt == GPU_OUT_CSV && !w->finished && w->col + n <= w->ncols) {
+		open_row(w);
+		for (; i < n; i++) {
+			size_t k;
+
+			if (b->len + 1 + GPU_NUM_FMT_MAX > b->cap)
+				gpu_buf_grow(b, 1 + GPU_NUM_FMT_MAX);
+			if (w->col++ > 0)
+				b->data[b->len++] = ',';
+			if (v[i].kind == GPU_VAL_INT) {
+				b->len += gpu_num_fmt_i64_str(v[i].i,
+							      b->data + b->len);
+			} else if (v[i].kind == GPU_VAL_DOUBLE &&
+				   isfinite(v[i].d)) {
+				/* |v| >= 9.2e18 takes the long way. */
+				k = gpu_num_fmt_double_str(v[i].d,
+							   b->data + b->len);
+				if (k > 0)
+					b->len += k;
+				else
+					gpu_num_fmt_double(b, v[i].d);
+			} /* else null: an empty field */
+		}
+		return;
+	}
+	for (; i < n; i++)
+		if (v[i].kind == GPU_VAL_INT)
+			gpu_writer_i64(w, v[i].i);
+		else if (v[i].kind == GPU_VAL_DOUBLE)
+			gpu_writer_double(w, v[i].d);
+		else
+			gpu_writer_null(w);
+}
+
+void
 gpu_writer_cents(struct gpu_writer *w, int64_t cents)
 {
 	gpu_buf_reset(&w->num);

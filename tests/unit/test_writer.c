@@ -198,6 +198,71 @@ test_writer_numbers_in_place(void **state)
 				     "{\"a\":null,\"b\":0,\"c\":null}\n]\n");
 }
 
+/* The rows of values_same(), each value by its own call. */
+static void
+each_value(struct gpu_writer *w, const struct gpu_value *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].kind == GPU_VAL_INT)
+			gpu_writer_i64(w, v[i].i);
+		else if (v[i].kind == GPU_VAL_DOUBLE)
+			gpu_writer_double(w, v[i].d);
+		else
+			gpu_writer_null(w);
+}
+
+/*
+ * gpu_writer_values() writes the bytes of one call a value, in every
+ * format: integers at both ends, doubles in place and the long way,
+ * non-finite and null values, and more values than columns.
+ */
+static void
+test_writer_values(void **state)
+{
+	static const char *const c[] = {"k", "a", "b", "c", "d", "e"};
+	const struct gpu_value v[] = {
+	    {GPU_VAL_INT, INT64_MIN, 0},    {GPU_VAL_DOUBLE, 0, 1e20},
+	    {GPU_VAL_DOUBLE, 0, -9.1e18},   {GPU_VAL_DOUBLE, 0, 0.0000005},
+	    {GPU_VAL_DOUBLE, 0, 0.0 / 0.0}, {GPU_VAL_NULL, 0, 0},
+	    {GPU_VAL_INT, 42, 0},	    {GPU_VAL_DOUBLE, 0, -2.125},
+	};
+	const enum gpu_ofmt fmts[] = {GPU_OUT_CSV, GPU_OUT_JSON, GPU_OUT_JSONL,
+				      GPU_OUT_TABLE};
+	char want[sizeof(got)];
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
+		for (int bulk = 0; bulk < 2; bulk++) {
+			struct gpu_writer *w = start(fmts[f], c, 6);
+
+			gpu_writer_str(w, "x,y", 3);
+			(bulk ? gpu_writer_values : each_value)(w, v, 5);
+			gpu_writer_end_row(w);
+			(bulk ? gpu_writer_values : each_value)(w, v + 3, 5);
+			gpu_writer_end_row(w);
+			/* 8 after the key: past the columns, cut as one a call. */
+			gpu_writer_str(w, "z", 1);
+			(bulk ? gpu_writer_values : each_value)(w, v, 8);
+			gpu_writer_end_row(w);
+			done(w);
+			if (bulk)
+				assert_string_equal(got, want);
+			else
+				memcpy(want, got, sizeof(want));
+			if (fmts[f] == GPU_OUT_CSV)
+				assert_string_equal(
+				    got, "k,a,b,c,d,e\n"
+					 "\"x,y\",-9223372036854775808,"
+					 "100000000000000000000,"
+					 "-9100000000000000000,0,\n"
+					 "0,,,42,-2.125,\n"
+					 "z,-9223372036854775808,"
+					 "100000000000000000000,"
+					 "-9100000000000000000,0,\n");
+		}
+	}
+}
+
 /*
  * gpu_writer_num() takes formatted text as a number (a leading '-' is not
  * defused as a formula), and each row reaches the stream when it ends, so
@@ -402,6 +467,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_writer_csv),
+	    cmocka_unit_test(test_writer_values),
 	    cmocka_unit_test(test_writer_csv_quoting),
 	    cmocka_unit_test(test_writer_csv_safe),
 	    cmocka_unit_test(test_writer_numbers),
