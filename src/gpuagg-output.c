@@ -353,6 +353,7 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 struct batch {
 	struct gpu_group *grp;
 	const struct gpu_group **ptr;
+	size_t *len; /* fill_batch()'s string sizes, 6 a group */
 	size_t n, cap;
 	char *text;
 	size_t text_len, text_cap;
@@ -451,16 +452,14 @@ agg_out_thread(struct agg_out *o)
 	o->threaded = true;
 }
 
-/* Copy s to the end of b's text; the copy, or NULL for NULL. */
+/* Copy s[0..n) (n counting its NUL) to the end of b's text: the copy. */
 static const char *
-copy_str(struct batch *b, const char *s)
+copy_str(struct batch *b, const char *s, size_t n)
 {
-	size_t n;
 	char *d;
 
 	if (s == NULL)
 		return NULL;
-	n = strlen(s) + 1;
 	d = b->text + b->text_len;
 	memcpy(d, s, n);
 	b->text_len += n;
@@ -509,28 +508,40 @@ text_room(struct batch *b, size_t need)
 static void
 fill_batch(struct batch *b, const struct gpu_group *const *g, size_t n)
 {
-	size_t need = 0;
+	size_t need = 0, *len;
 
-	for (size_t i = 0; i < n; i++)
-		need += str_size(g[i]->node) + str_size(g[i]->job_id) +
-			str_size(g[i]->user) + str_size(g[i]->project) +
-			str_size(g[i]->model) + str_size(g[i]->profile);
 	if (b->n + n > b->cap) {
 		b->cap = (b->n + n) * 2;
 		b->grp = gpu_xreallocarray(b->grp, b->cap, sizeof(*b->grp));
 		b->ptr = gpu_xreallocarray(b->ptr, b->cap, sizeof(*b->ptr));
+		b->len = gpu_xreallocarray(b->len, 6 * b->cap,
+					   sizeof(*b->len));
+	}
+	/* Each string's size, measured once for the room and the copy. */
+	len = b->len;
+	for (size_t i = 0; i < n; i++) {
+		size_t *l = &len[6 * i];
+
+		l[0] = str_size(g[i]->node);
+		l[1] = str_size(g[i]->job_id);
+		l[2] = str_size(g[i]->user);
+		l[3] = str_size(g[i]->project);
+		l[4] = str_size(g[i]->model);
+		l[5] = str_size(g[i]->profile);
+		need += l[0] + l[1] + l[2] + l[3] + l[4] + l[5];
 	}
 	text_room(b, need);
 	for (size_t i = 0; i < n; i++) {
 		struct gpu_group *d = &b->grp[b->n + i];
+		const size_t *l = &len[6 * i];
 
 		*d = *g[i];
-		d->node = copy_str(b, g[i]->node);
-		d->job_id = copy_str(b, g[i]->job_id);
-		d->user = copy_str(b, g[i]->user);
-		d->project = copy_str(b, g[i]->project);
-		d->model = copy_str(b, g[i]->model);
-		d->profile = copy_str(b, g[i]->profile);
+		d->node = copy_str(b, g[i]->node, l[0]);
+		d->job_id = copy_str(b, g[i]->job_id, l[1]);
+		d->user = copy_str(b, g[i]->user, l[2]);
+		d->project = copy_str(b, g[i]->project, l[3]);
+		d->model = copy_str(b, g[i]->model, l[4]);
+		d->profile = copy_str(b, g[i]->profile, l[5]);
 	}
 	b->n += n;
 }
@@ -594,6 +605,7 @@ join(struct agg_out *o)
 	for (int i = 0; i < NBATCH; i++) {
 		free(o->b[i].grp);
 		free(o->b[i].ptr);
+		free(o->b[i].len);
 		free(o->b[i].text);
 	}
 }
