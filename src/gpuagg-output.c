@@ -514,8 +514,7 @@ fill_batch(struct batch *b, const struct gpu_group *const *g, size_t n)
 		b->cap = (b->n + n) * 2;
 		b->grp = gpu_xreallocarray(b->grp, b->cap, sizeof(*b->grp));
 		b->ptr = gpu_xreallocarray(b->ptr, b->cap, sizeof(*b->ptr));
-		b->len = gpu_xreallocarray(b->len, 6 * b->cap,
-					   sizeof(*b->len));
+		b->len = gpu_xreallocarray(b->len, 6 * b->cap, sizeof(*b->len));
 	}
 	/* Each string's size, measured once for the room and the copy. */
 	len = b->len;

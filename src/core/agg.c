@@ -393,7 +393,8 @@ gpu_agg_reserve(struct gpu_agg *a, size_t n)
 
 void
 gpu_agg_add_distinct(struct gpu_agg *a, const struct gpu_group *in,
-		     const struct gpu_str text_in[6], const struct gpu_owner *own)
+		     const struct gpu_str text_in[6],
+		     const struct gpu_owner *own)
 {
 	struct gpu_str text[6];
 	int32_t ints[3];

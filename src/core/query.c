@@ -113,15 +113,23 @@ cache_set(struct name *e, const char *s)
  * Read the names of k and of the keys after it (a query's keys are
  * mostly dense: keys are given in order of first appearance), one
  * statement for 32 of them (the LIMIT of the cache's SELECT) instead of
- * one each.
+ * one each, up to the next key already read: keys met out of order
+ * would otherwise read the same names again.
  */
 static int
 cache_fill(struct namecache *c, int64_t k, struct gpu_err *err)
 {
+	int64_t end = INT64_MAX;
 	int rc;
 
+	for (int64_t j = k + 1; j - c->base < (int64_t)c->n && j < k + 32; j++)
+		if (j >= c->base && c->v[j - c->base].s != NULL) {
+			end = j;
+			break;
+		}
 	sqlite3_reset(c->st);
 	sqlite3_bind_int64(c->st, 1, k);
+	sqlite3_bind_int64(c->st, 2, end);
 	while ((rc = sqlite3_step(c->st)) == SQLITE_ROW) {
 		int64_t key = sqlite3_column_int64(c->st, 0);
 		struct name *e;
@@ -379,18 +387,18 @@ dbq_init(struct dbq *q, sqlite3 *db, const struct gpu_agg_query *aq,
 	q->last_bucket = query_bucket(q, INT64_MIN);
 	q->nodes.st = gpu_db_prepare(db,
 				     "SELECT node_id, node FROM nodes_dim"
-				     " WHERE node_id >= ?1 ORDER BY node_id"
-				     " LIMIT 32",
+				     " WHERE node_id >= ?1 AND node_id < ?2"
+				     " ORDER BY node_id LIMIT 32",
 				     err);
 	q->jobs.st = gpu_db_prepare(db,
 				    "SELECT job_key, job_id FROM jobs_dim"
-				    " WHERE job_key >= ?1 ORDER BY job_key"
-				    " LIMIT 32",
+				    " WHERE job_key >= ?1 AND job_key < ?2"
+				    " ORDER BY job_key LIMIT 32",
 				    err);
 	q->names.st = gpu_db_prepare(db,
 				     "SELECT name_key, name FROM names_dim"
-				     " WHERE name_key >= ?1 ORDER BY name_key"
-				     " LIMIT 32",
+				     " WHERE name_key >= ?1 AND name_key < ?2"
+				     " ORDER BY name_key LIMIT 32",
 				     err);
 	if (q->nodes.st == NULL || q->jobs.st == NULL || q->names.st == NULL)
 		return -1;

@@ -508,6 +508,52 @@ test_query_sparse_keys(void **state)
 	assert_int_equal(gpu_db_close(db, &err), 0);
 }
 
+/*
+ * Keys met in descending order, more than a fill's 32 apart: each miss
+ * reads up to the keys read before it, and every name resolves.
+ */
+static void
+test_query_keys_descending(void **state)
+{
+	enum { NJOBS = 80 };
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
+	struct gpu_agg_query q;
+	struct gpu_agg *r = NULL;
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	char sql[256];
+	size_t hours = 0;
+
+	(void)state;
+	db = fixture_db(&o);
+	/* GPU i runs job 1000 + NJOBS - i: rows by GPU meet keys downward. */
+	for (int i = 0; i < NJOBS; i++) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO jobs_dim(job_key, job_id)"
+			 " VALUES(%d, 'job%d')",
+			 1000 + NJOBS - i, 1000 + NJOBS - i);
+		exec(db, sql);
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
+			 " util_pct, mem_used_mib, job_key, interval_s,"
+			 " ingest_id) VALUES(%lld, 1, %d, 50, 100, %d, 60, 1)",
+			 (long long)T, i, 1000 + NJOBS - i);
+		exec(db, sql);
+	}
+	exec(db, "INSERT INTO dirty_hours VALUES(1795881600000)");
+	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
+	gpu_agg_query_init(&q);
+	q.dims = GPU_DIM_JOB;
+	assert_int_equal(gpu_query_run(db, &q, &r, &err), 0);
+	assert_int_equal(gpu_agg_count(r), NJOBS);
+	for (int i = 0; i < NJOBS; i++) {
+		snprintf(sql, sizeof(sql), "job%d", 1001 + i);
+		assert_string_equal(gpu_agg_group(r, (size_t)i)->job_id, sql);
+	}
+	gpu_agg_free(r);
+	assert_int_equal(gpu_db_close(db, &err), 0);
+}
+
 /* The samples of all of a's groups. */
 static int64_t
 agg_samples(const struct gpu_agg *a)
@@ -885,6 +931,7 @@ main(void)
 	    cmocka_unit_test(test_query_usage_category),
 	    cmocka_unit_test(test_query_each),
 	    cmocka_unit_test(test_query_sparse_keys),
+	    cmocka_unit_test(test_query_keys_descending),
 	    cmocka_unit_test(test_query_run_many),
 	    cmocka_unit_test(test_query_one_snapshot),
 	    cmocka_unit_test(test_query_owner_rollup),

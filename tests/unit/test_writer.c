@@ -240,7 +240,7 @@ test_writer_values(void **state)
 			gpu_writer_end_row(w);
 			(bulk ? gpu_writer_values : each_value)(w, v + 3, 5);
 			gpu_writer_end_row(w);
-			/* 8 after the key: past the columns, cut as one a call. */
+			/* 8 values: past the columns, cut as by calls. */
 			gpu_writer_str(w, "z", 1);
 			(bulk ? gpu_writer_values : each_value)(w, v, 8);
 			gpu_writer_end_row(w);
