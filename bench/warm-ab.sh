@@ -1,0 +1,110 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The warm queries of bench/compare.sh (gpuagg hour x node, month x user,
+# day x job; gpubill --by job over all time), this build against another
+# (BASE), on one warehouse, interleaved run by run (base, this; then
+# again) so that both see the same machine. Prints each one's median wall
+# milliseconds, the median of the paired ratios (this over base), and,
+# with INSTR=1, each one's instructions by valgrind's callgrind (exact:
+# the same on every run, whatever the machine's load). Both builds must
+# print the same bytes; a difference fails the run.
+# The warehouse is a load of compare.sh's CSV (200 nodes x 8 GPUs, a
+# sample every 300 s), generated here when missing.
+# usage: bench/warm-ab.sh   (B: build dir; BASE: the other build dir,
+#        required; ROWS: default 5000000; RUNS: default 40; INSTR: 0)
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin="$top/${B:-build}"
+base=${BASE:?"BASE: the build dir to compare with"}
+base=$(cd "$base" && pwd)
+for d in "$bin" "$base"; do
+	for t in gpuagg gpubill gpuingest; do
+		[ -x "$d/$t" ] || { echo "bench: $d/$t not built" >&2; exit 1; }
+	done
+done
+rows=${ROWS:-5000000}
+runs=${RUNS:-40}
+export TZ=UTC LC_ALL=C
+w=$(mktemp -d "${TMPDIR:-/tmp}/warm-ab.XXXXXX")
+trap 'rm -rf "$w"' EXIT INT TERM
+hours=$(awk -v r="$rows" 'BEGIN { printf "%.4f", r / 1600 * 300 / 3600 }')
+"$bin/gpugen" -n 200 -g 8 -i 300 -S 1 -t epoch_ms -H "$hours" -o "$w/s.csv"
+"$bin/gpuingest" -q --interval 300 -d "$w/w.db" "$w/s.csv"
+rm -f "$w/s.csv"
+sqlite3 "$w/w.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null 2>&1 || true
+sync
+
+# name and arguments of each query, the tool first
+set -- "hour-node|gpuagg --period hour --by node" \
+	"month-user|gpuagg --period month --by user" \
+	"day-job|gpuagg --period day --by job" \
+	"bill|gpubill --by job --period all"
+
+now_ns() { date +%s%N; }
+: >"$w/times"
+for q in "$@"; do
+	name=${q%%|*}
+	cmd=${q#*|}
+	tool=${cmd%% *}
+	args=${cmd#* }
+	# shellcheck disable=SC2086 # args are words
+	"$base/$tool" --db "$w/w.db" $args >"$w/base.out"
+	# shellcheck disable=SC2086
+	"$bin/$tool" --db "$w/w.db" $args >"$w/new.out"
+	if ! cmp -s "$w/base.out" "$w/new.out"; then
+		echo "bench: FAIL: $name: the builds print different bytes" >&2
+		exit 1
+	fi
+	i=1
+	while [ "$i" -le "$runs" ]; do
+		for t in base new; do
+			d=$base
+			[ "$t" = new ] && d=$bin
+			t0=$(now_ns)
+			# shellcheck disable=SC2086
+			"$d/$tool" --db "$w/w.db" $args >"$w/out"
+			t1=$(now_ns)
+			echo "$name $t $i $(((t1 - t0) / 1000))" >>"$w/times"
+		done
+		i=$((i + 1))
+	done
+done
+
+echo "$(($(sqlite3 "$w/w.db" 'SELECT count(*) FROM gpu_usage_fact_rows'))) samples; $runs interleaved runs each; medians:"
+printf '%-11s %10s %10s %14s' query "base ms" "this ms" "this / base"
+[ "${INSTR:-0}" = 1 ] && printf ' %14s %14s' "base Minstr" "this Minstr"
+echo
+for q in "$@"; do
+	name=${q%%|*}
+	cmd=${q#*|}
+	tool=${cmd%% *}
+	args=${cmd#* }
+	awk -v q="$name" '$1 == q {
+		us[$2 "," $3] = $4
+		if ($2 == "base") n++
+	}
+	function med(a, k,   i, j, t) {
+		for (i = 2; i <= k; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+	}
+	END {
+		for (i = 1; i <= n; i++) {
+			b[i] = us["base," i]; t[i] = us["new," i]
+			r[i] = t[i] / b[i]
+		}
+		printf "%-11s %10.1f %10.1f %14.3f", q, med(b, n) / 1000,
+		    med(t, n) / 1000, med(r, n)
+	}' "$w/times"
+	if [ "${INSTR:-0}" = 1 ]; then
+		for d in "$base" "$bin"; do
+			# shellcheck disable=SC2086
+			valgrind --tool=callgrind --callgrind-out-file="$w/cg" \
+				"$d/$tool" --db "$w/w.db" $args >/dev/null 2>"$w/vg"
+			awk '/refs:/ { gsub(",", "", $NF); printf " %14.1f", $NF / 1e6 }' "$w/vg"
+		done
+	fi
+	echo
+done
