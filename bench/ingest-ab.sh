@@ -48,15 +48,8 @@ while [ "$i" -le "$runs" ]; do
 	i=$((i + 1))
 done
 echo "$n rows (gpugen -n 200 -g 8 -i 300 -S 1 -H $hours), $runs runs each, interleaved"
-awk '
+cat >"$w/report.awk" <<'EOF'
 	{ wall[$1, $2] = $3; user[$1, $2] = $4; if ($2 > runs) runs = $2 }
-	function median(a, n,   i, j, t) {
-		for (i = 2; i <= n; i++)
-			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
-				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-			}
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
 	END {
 		printf "%-8s %10s %10s\n", "load", "median s", "user s"
 		split("base new import", names, " ")
@@ -71,4 +64,6 @@ awk '
 			b[r] = wall["import", r] / wall["new", r]
 		}
 		printf "paired, median: new / base %.2f, import / new %.2f\n", median(a, runs), median(b, runs)
-	}' "$w/times"
+	}
+EOF
+awk -f "$top/bench/median.awk" -f "$w/report.awk" "$w/times"

@@ -70,6 +70,22 @@ for q in "$@"; do
 	done
 done
 
+cat >"$w/report.awk" <<'EOF'
+$1 == q {
+	us[$2 "," $3] = $4
+	if ($2 == "base")
+		n++
+}
+END {
+	for (i = 1; i <= n; i++) {
+		b[i] = us["base," i]
+		t[i] = us["new," i]
+		r[i] = t[i] / b[i]
+	}
+	printf "%-11s %10.1f %10.1f %14.3f", q, median(b, n) / 1000,
+	    median(t, n) / 1000, median(r, n)
+}
+EOF
 echo "$(($(sqlite3 "$w/w.db" 'SELECT count(*) FROM gpu_usage_fact_rows'))) samples; $runs interleaved runs each; medians:"
 printf '%-11s %10s %10s %14s' query "base ms" "this ms" "this / base"
 [ "${INSTR:-0}" = 1 ] && printf ' %14s %14s' "base Minstr" "this Minstr"
@@ -79,25 +95,7 @@ for q in "$@"; do
 	cmd=${q#*|}
 	tool=${cmd%% *}
 	args=${cmd#* }
-	awk -v q="$name" '$1 == q {
-		us[$2 "," $3] = $4
-		if ($2 == "base") n++
-	}
-	function med(a, k,   i, j, t) {
-		for (i = 2; i <= k; i++)
-			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
-				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-			}
-		return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-	}
-	END {
-		for (i = 1; i <= n; i++) {
-			b[i] = us["base," i]; t[i] = us["new," i]
-			r[i] = t[i] / b[i]
-		}
-		printf "%-11s %10.1f %10.1f %14.3f", q, med(b, n) / 1000,
-		    med(t, n) / 1000, med(r, n)
-	}' "$w/times"
+	awk -v q="$name" -f "$top/bench/median.awk" -f "$w/report.awk" "$w/times"
 	if [ "${INSTR:-0}" = 1 ]; then
 		for d in "$base" "$bin"; do
 			# shellcheck disable=SC2086

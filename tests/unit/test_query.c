@@ -448,6 +448,46 @@ test_query_one_snapshot(void **state)
 }
 
 /*
+ * A sample of job key job on GPU gpu at ts, and the job's record unless
+ * record is false.
+ */
+static void
+put_job_sample(sqlite3 *db, int64_t job, bool record, int64_t ts, int gpu)
+{
+	char sql[256];
+
+	if (record) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO jobs_dim(job_key, job_id)"
+			 " VALUES(%lld, 'job%lld')",
+			 (long long)job, (long long)job);
+		exec(db, sql);
+	}
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu, util_pct,"
+		 " mem_used_mib, job_key, interval_s, ingest_id)"
+		 " VALUES(%lld, 1, %d, 50, 100, %lld, 60, 1)",
+		 (long long)ts, gpu, (long long)job);
+	exec(db, sql);
+}
+
+/* The hour of T rolled up, then the query by job over all time. */
+static struct gpu_agg *
+by_job(sqlite3 *db, struct gpu_agg_query *q)
+{
+	struct gpu_err err = {0};
+	struct gpu_agg *r = NULL;
+	size_t hours = 0;
+
+	exec(db, "INSERT INTO dirty_hours VALUES(1795881600000)");
+	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
+	gpu_agg_query_init(q);
+	q->dims = GPU_DIM_JOB;
+	assert_int_equal(gpu_query_run(db, q, &r, &err), 0);
+	return r;
+}
+
+/*
  * Names of keys met in any order and far from 1 (a day's jobs in a big
  * warehouse): each resolves to its own name, a key the table lacks to
  * the empty one, and a key no warehouse could hold is an error.
@@ -463,32 +503,14 @@ test_query_sparse_keys(void **state)
 	struct gpu_agg *r = NULL;
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
-	char sql[256];
-	size_t hours = 0;
 
 	(void)state;
 	db = fixture_db(&o);
-	for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++) {
-		if (jobs[i] != 5000050) { /* one key without a record */
-			snprintf(sql, sizeof(sql),
-				 "INSERT INTO jobs_dim(job_key, job_id)"
-				 " VALUES(%lld, 'job%lld')",
-				 (long long)jobs[i], (long long)jobs[i]);
-			exec(db, sql);
-		}
-		snprintf(sql, sizeof(sql),
-			 "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
-			 " util_pct, mem_used_mib, job_key, interval_s,"
-			 " ingest_id) VALUES(%lld, 1, 0, 50, 100, %lld, 60, 1)",
-			 (long long)(T + (int64_t)i * 60000),
-			 (long long)jobs[i]);
-		exec(db, sql);
-	}
-	exec(db, "INSERT INTO dirty_hours VALUES(1795881600000)");
-	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
-	gpu_agg_query_init(&q);
-	q.dims = GPU_DIM_JOB;
-	assert_int_equal(gpu_query_run(db, &q, &r, &err), 0);
+	/* 5000050 is a key without a record. */
+	for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++)
+		put_job_sample(db, jobs[i], jobs[i] != 5000050,
+			       T + (int64_t)i * 60000, 0);
+	r = by_job(db, &q);
 	/* Sorted by name: "", then job123456789, job4999000, ... */
 	assert_int_equal(gpu_agg_count(r), 6);
 	assert_string_equal(gpu_agg_group(r, 0)->job_id, "");
@@ -518,37 +540,21 @@ test_query_keys_descending(void **state)
 	enum { NJOBS = 80 };
 	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_agg_query q;
-	struct gpu_agg *r = NULL;
+	struct gpu_agg *r;
 	struct gpu_err err = {0};
 	sqlite3 *db = NULL;
-	char sql[256];
-	size_t hours = 0;
+	char name[32];
 
 	(void)state;
 	db = fixture_db(&o);
 	/* GPU i runs job 1000 + NJOBS - i: rows by GPU meet keys downward. */
-	for (int i = 0; i < NJOBS; i++) {
-		snprintf(sql, sizeof(sql),
-			 "INSERT INTO jobs_dim(job_key, job_id)"
-			 " VALUES(%d, 'job%d')",
-			 1000 + NJOBS - i, 1000 + NJOBS - i);
-		exec(db, sql);
-		snprintf(sql, sizeof(sql),
-			 "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
-			 " util_pct, mem_used_mib, job_key, interval_s,"
-			 " ingest_id) VALUES(%lld, 1, %d, 50, 100, %d, 60, 1)",
-			 (long long)T, i, 1000 + NJOBS - i);
-		exec(db, sql);
-	}
-	exec(db, "INSERT INTO dirty_hours VALUES(1795881600000)");
-	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
-	gpu_agg_query_init(&q);
-	q.dims = GPU_DIM_JOB;
-	assert_int_equal(gpu_query_run(db, &q, &r, &err), 0);
+	for (int i = 0; i < NJOBS; i++)
+		put_job_sample(db, 1000 + NJOBS - i, true, T, i);
+	r = by_job(db, &q);
 	assert_int_equal(gpu_agg_count(r), NJOBS);
 	for (int i = 0; i < NJOBS; i++) {
-		snprintf(sql, sizeof(sql), "job%d", 1001 + i);
-		assert_string_equal(gpu_agg_group(r, (size_t)i)->job_id, sql);
+		snprintf(name, sizeof(name), "job%d", 1001 + i);
+		assert_string_equal(gpu_agg_group(r, (size_t)i)->job_id, name);
 	}
 	gpu_agg_free(r);
 	assert_int_equal(gpu_db_close(db, &err), 0);

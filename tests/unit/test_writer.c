@@ -202,13 +202,19 @@ test_writer_numbers_in_place(void **state)
 static void
 each_value(struct gpu_writer *w, const struct gpu_value *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (v[i].kind == GPU_VAL_INT)
-			gpu_writer_i64(w, v[i].i);
-		else if (v[i].kind == GPU_VAL_DOUBLE)
-			gpu_writer_double(w, v[i].d);
-		else
+	for (const struct gpu_value *end = v + n; v < end; v++) {
+		switch (v->kind) {
+		case GPU_VAL_INT:
+			gpu_writer_i64(w, v->i);
+			break;
+		case GPU_VAL_DOUBLE:
+			gpu_writer_double(w, v->d);
+			break;
+		default:
 			gpu_writer_null(w);
+			break;
+		}
+	}
 }
 
 /*
