@@ -40,8 +40,8 @@ awk -v a="$allocs" -v h="$hours" 'BEGIN {
 	}
 }' >"$tmp/a.csv"
 
-# shellcheck source=median.inc
-. "$top/bench/median.inc"
+# shellcheck source=lib.inc
+. "$top/bench/lib.inc"
 
 ing="$bin/gpuingest -q"
 t_load=$(median "rm -f $tmp/w.db*" "$ing -d $tmp/w.db $tmp/s.csv")

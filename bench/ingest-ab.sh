@@ -15,9 +15,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 bin="$top/${B:-build}"
 base=${BASE:?"BASE: the build dir to compare with"}
 base=$(cd "$base" && pwd)
-for d in "$bin" "$base"; do
-	[ -x "$d/gpuingest" ] || { echo "bench: $d/gpuingest not built" >&2; exit 1; }
-done
+# shellcheck source=lib.inc
+. "$top/bench/lib.inc"
+need_built "$bin" gpugen gpuingest
+need_built "$base" gpuingest
 command -v sqlite3 >/dev/null || { echo "bench: no sqlite3 shell" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
 rows=${ROWS:-1000000}
@@ -25,8 +26,7 @@ runs=${RUNS:-7}
 export TZ=UTC LC_ALL=C
 w=$(mktemp -d "${TMPDIR:-/tmp}/ingest-ab.XXXXXX")
 trap 'rm -rf "$w"' EXIT INT TERM
-hours=$(awk -v r="$rows" 'BEGIN { printf "%.4f", r / 1600 * 300 / 3600 }')
-"$bin/gpugen" -n 200 -g 8 -i 300 -S 1 -t epoch_ms -H "$hours" -o "$w/s.csv"
+comparison_csv "$bin" "$rows" "$w/s.csv"
 n=$(($(wc -l <"$w/s.csv") - 1))
 plain="CREATE TABLE samples(timestamp INTEGER, node TEXT, gpu INTEGER,
  util_pct REAL, mem_used_mib INTEGER, mem_total_mib INTEGER, job_id TEXT,
@@ -47,7 +47,7 @@ while [ "$i" -le "$runs" ]; do
 	done
 	i=$((i + 1))
 done
-echo "$n rows (gpugen -n 200 -g 8 -i 300 -S 1 -H $hours), $runs runs each, interleaved"
+echo "$n rows (gpugen $gen_args), $runs runs each, interleaved"
 cat >"$w/report.awk" <<'EOF'
 	{ wall[$1, $2] = $3; user[$1, $2] = $4; if ($2 > runs) runs = $2 }
 	END {

@@ -34,8 +34,8 @@ end=$(tail -1 "$tmp/a.csv" | cut -d, -f1)
 na=$(($(wc -l <"$tmp/a.csv") - 1))
 nb=$(($(wc -l <"$tmp/b.csv") - 1))
 
-# shellcheck source=median.inc
-. "$top/bench/median.inc"
+# shellcheck source=lib.inc
+. "$top/bench/lib.inc"
 
 ing="$bin/gpuingest -q"
 imp1=$(median "rm -f $tmp/i.db*" \

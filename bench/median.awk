@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Sourced by the A/B benchmarks' awk programs (awk -f bench/median.awk
-# -f PROGRAM; bench/ingest-ab.sh, warm-ab.sh): not a program itself.
+# -f PROGRAM; bench/ingest-ab.sh, warm-ab.sh): not a program itself. The
+# shell side of what the benchmarks share is bench/lib.inc.
 
 # The median of a[1..n] (sorts a in place; n is small: insertion sort).
 function median(a, n,   i, j, t) {

@@ -14,9 +14,9 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin="$top/${B:-build}"
-for t in gpugen gpuingest gpuagg gpuexport; do
-	[ -x "$bin/$t" ] || { echo "bench: $bin/$t not built (run make)" >&2; exit 1; }
-done
+# shellcheck source=lib.inc
+. "$top/bench/lib.inc"
+need_built "$bin" gpugen gpuingest gpuagg gpuexport
 command -v sqlite3 >/dev/null || { echo "bench: sqlite3 missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
 runs=${RUNS:-3}
@@ -29,8 +29,6 @@ hours=$(((rows + 19199) / 19200))
 "$bin/gpugen" -n 200 -g 8 -i 300 -S 1 -t epoch_ms -H "$hours" -o "$tmp/s.csv"
 n=$(($(wc -l <"$tmp/s.csv") - 1))
 
-# shellcheck source=median.inc
-. "$top/bench/median.inc"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 per() { # bytes per sample of a warehouse: its pages in use
 	sqlite3 "$1" "SELECT printf('%.2f', sum(pgsize) * 1.0 / $n) FROM dbstat"
@@ -47,6 +45,7 @@ cp "$tmp/p.db" "$tmp/packed.db"
 sqlite3 "$tmp/packed.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
 rm -f "$tmp"/p.db*
 cp "$tmp/stored.db" "$tmp/p.db"
+# shellcheck disable=SC2086 # $ing: a command and its options
 rss=$( { /usr/bin/time -f '%M' $ing -d "$tmp/p.db" --pack-raw 1s; } 2>&1 | tail -n 1)
 
 echo "$n samples (gpugen -n 200 -g 8 -i 300 -S 1 -H $hours), $runs runs, median s"

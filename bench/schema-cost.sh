@@ -10,7 +10,9 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin="$top/${B:-build}"
-[ -x "$bin/gpuingest" ] || { echo "bench: $bin/gpuingest not built" >&2; exit 1; }
+# shellcheck source=lib.inc
+. "$top/bench/lib.inc"
+need_built "$bin" gpugen gpuingest
 command -v sqlite3 >/dev/null || { echo "bench: no sqlite3 shell" >&2; exit 1; }
 runs=${RUNS:-40}
 export TZ=UTC LC_ALL=C

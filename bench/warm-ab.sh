@@ -17,18 +17,16 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 bin="$top/${B:-build}"
 base=${BASE:?"BASE: the build dir to compare with"}
 base=$(cd "$base" && pwd)
-for d in "$bin" "$base"; do
-	for t in gpuagg gpubill gpuingest; do
-		[ -x "$d/$t" ] || { echo "bench: $d/$t not built" >&2; exit 1; }
-	done
-done
+# shellcheck source=lib.inc
+. "$top/bench/lib.inc"
+need_built "$bin" gpugen gpuingest gpuagg gpubill
+need_built "$base" gpuagg gpubill
 rows=${ROWS:-5000000}
 runs=${RUNS:-40}
 export TZ=UTC LC_ALL=C
 w=$(mktemp -d "${TMPDIR:-/tmp}/warm-ab.XXXXXX")
 trap 'rm -rf "$w"' EXIT INT TERM
-hours=$(awk -v r="$rows" 'BEGIN { printf "%.4f", r / 1600 * 300 / 3600 }')
-"$bin/gpugen" -n 200 -g 8 -i 300 -S 1 -t epoch_ms -H "$hours" -o "$w/s.csv"
+comparison_csv "$bin" "$rows" "$w/s.csv"
 "$bin/gpuingest" -q --interval 300 -d "$w/w.db" "$w/s.csv"
 rm -f "$w/s.csv"
 sqlite3 "$w/w.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null 2>&1 || true

@@ -33,6 +33,7 @@ struct gpu_hashmap {
 	size_t nslots;			  /* 0 or a power of two */
 	struct gpu_hashmap_chunk *chunks; /* key storage, newest first */
 	size_t last;			  /* last hit + 1; 0: none */
+	size_t nslotted; /* entries in slots; those after: appended */
 };
 
 /* An empty map (no allocation until the first key). */
@@ -60,6 +61,14 @@ size_t gpu_hashmap_find(struct gpu_hashmap *m, const void *key, size_t len);
  */
 size_t gpu_hashmap_put(struct gpu_hashmap *m, const void *key, size_t len,
 		       bool *added);
+
+/*
+ * Add key[0..len), which the caller knows is absent, as the next entry
+ * (value 0), without hashing or probing: a caller adding many keys known
+ * to be distinct pays for the index only if it looks one up later (the
+ * first find or put indexes the entries appended). Copies the key.
+ */
+size_t gpu_hashmap_append(struct gpu_hashmap *m, const void *key, size_t len);
 
 /*
  * Entry i (below gpu_hashmap_count()). Borrowed: the key stays valid until

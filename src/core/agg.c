@@ -29,27 +29,12 @@ struct grp {
 	struct gpu_group g;
 	int64_t user_ms, project_ms; /* of the owner seen latest (JOB dims) */
 	const char *own_user, *own_project;
-	const char *key; /* its key (group_key()), where g's strings point */
-	size_t keylen;
 	unsigned dims; /* the aggregate's, for the sort */
-};
-
-/* Storage for the keys of groups added distinct: they never move. */
-struct keychunk {
-	struct keychunk *next;
-	size_t used, cap;
-	char data[];
 };
 
 struct gpu_agg {
 	struct gpu_agg_query q;
-	/*
-	 * Group keys: entry i is group i, for the first nindexed groups.
-	 * Groups added distinct are indexed only when a lookup needs them.
-	 */
-	struct gpu_hashmap keys;
-	size_t nindexed;
-	struct keychunk *chunks; /* keys of groups added distinct */
+	struct gpu_hashmap keys; /* group keys; entry i is group i */
 	struct grp *grps;	 /* one per key */
 	size_t ngrps, grps_cap;
 	struct grp **order; /* output order after finish */
@@ -87,12 +72,6 @@ gpu_agg_free(struct gpu_agg *a)
 		return;
 	gpu_hashmap_release(&a->keys);
 	gpu_hashmap_release(&a->names);
-	while (a->chunks != NULL) {
-		struct keychunk *next = a->chunks->next;
-
-		free(a->chunks);
-		a->chunks = next;
-	}
 	free(a->grps);
 	free(a->order);
 	gpu_buf_release(&a->kb);
@@ -106,27 +85,23 @@ intern(struct gpu_agg *a, struct gpu_str s)
 			       gpu_hashmap_put(&a->names, s.p, s.len, NULL));
 }
 
-/* The length of a group's key (key_write()) with these texts. */
-static size_t
-key_size(const struct gpu_str text[6])
+/*
+ * The key of a group in kb: bucket, GPU, MIG id and category, then each
+ * of the six texts (empty when off) as its length, bytes and a NUL. Sized
+ * first and written in one pass: it is built for every row of a stream.
+ */
+static void
+group_key(struct gpu_buf *kb, int64_t bucket, const int32_t ints[3],
+	  struct gpu_str text[6])
 {
-	size_t n = sizeof(int64_t) + 3 * sizeof(int32_t);
+	size_t n = sizeof(bucket) + 3 * sizeof(int32_t);
+	char *p;
 
 	for (int i = 0; i < 6; i++)
 		n += sizeof(uint32_t) + text[i].len + 1;
-	return n;
-}
-
-/*
- * Write the key of a group at p (key_size() bytes): bucket, GPU, MIG id
- * and category, then each of the six texts (empty when off) as its
- * length, bytes and a NUL. Written in one pass: it is built for every row
- * of a stream.
- */
-static void
-key_write(char *p, int64_t bucket, const int32_t ints[3],
-	  const struct gpu_str text[6])
-{
+	gpu_buf_reset(kb);
+	gpu_buf_grow(kb, n);
+	p = kb->data;
 	memcpy(p, &bucket, sizeof(bucket));
 	p += sizeof(bucket);
 	memcpy(p, ints, 3 * sizeof(int32_t));
@@ -141,18 +116,6 @@ key_write(char *p, int64_t bucket, const int32_t ints[3],
 		p += len;
 		*p++ = '\0';
 	}
-}
-
-/* The key of a group in kb (key_write()). */
-static void
-group_key(struct gpu_buf *kb, int64_t bucket, const int32_t ints[3],
-	  const struct gpu_str text[6])
-{
-	size_t n = key_size(text);
-
-	gpu_buf_reset(kb);
-	gpu_buf_grow(kb, n);
-	key_write(kb->data, bucket, ints, text);
 	kb->len = n;
 	kb->data[n] = '\0';
 }
@@ -210,9 +173,9 @@ key_parts(unsigned d, int gpu, int mig, int category, int32_t ints[3],
 			text[k].len = 0;
 }
 
-/* A new group, the next, of the stored key key[0..len). */
+/* A new group, the next, of the stored key key (group_key()). */
 static struct grp *
-new_grp(struct gpu_agg *a, const char *key, size_t len)
+new_grp(struct gpu_agg *a, const char *key)
 {
 	struct grp *g;
 
@@ -223,26 +186,12 @@ new_grp(struct gpu_agg *a, const char *key, size_t len)
 	}
 	g = &a->grps[a->ngrps++];
 	memset(g, 0, sizeof(*g));
-	g->key = key;
-	g->keylen = len;
 	g->dims = a->q.dims;
 	key_split(&g->g, key);
 	gpu_sums_init(&g->g.sums);
 	g->user_ms = g->project_ms = INT64_MIN;
 	g->own_user = g->own_project = "";
 	return g;
-}
-
-/*
- * Enter the groups added distinct into the map, so that a lookup finds
- * them. Each is new to it: entry i stays group i.
- */
-static void
-index_rest(struct gpu_agg *a)
-{
-	for (; a->nindexed < a->ngrps; a->nindexed++)
-		gpu_hashmap_put(&a->keys, a->grps[a->nindexed].key,
-				a->grps[a->nindexed].keylen, NULL);
 }
 
 /*
@@ -263,36 +212,10 @@ agg_group(struct gpu_agg *a, int64_t bucket, struct gpu_str node, int gpu,
 
 	key_parts(a->q.dims, gpu, mig, category, ints, text);
 	group_key(&a->kb, bucket, ints, text);
-	if (a->nindexed < a->ngrps)
-		index_rest(a);
 	i = gpu_hashmap_put(&a->keys, a->kb.data, a->kb.len, &created);
 	if (!created)
 		return &a->grps[i];
-	a->nindexed++;
-	return new_grp(a, gpu_hashmap_key(&a->keys, i), a->kb.len);
-}
-
-/* Room for n bytes of key that never move. */
-static char *
-key_room(struct gpu_agg *a, size_t n)
-{
-	struct keychunk *c = a->chunks;
-
-	if (c == NULL || c->cap - c->used < n) {
-		size_t cap = c == NULL ? 4096 : c->cap * 2;
-
-		if (cap > 1024 * 1024)
-			cap = 1024 * 1024;
-		if (cap < n)
-			cap = n;
-		c = gpu_xmalloc(sizeof(*c) + cap);
-		c->next = a->chunks;
-		c->used = 0;
-		c->cap = cap;
-		a->chunks = c;
-	}
-	c->used += n;
-	return c->data + c->used - n;
+	return new_grp(a, gpu_hashmap_key(&a->keys, i));
 }
 
 bool
@@ -398,16 +321,14 @@ gpu_agg_add_distinct(struct gpu_agg *a, const struct gpu_group *in,
 {
 	struct gpu_str text[6];
 	int32_t ints[3];
-	size_t n;
-	char *key;
 	struct grp *g;
 
 	memcpy(text, text_in, sizeof(text));
 	key_parts(a->q.dims, in->gpu, in->mig, in->category, ints, text);
-	n = key_size(text);
-	key = key_room(a, n);
-	key_write(key, in->bucket_ms, ints, text);
-	g = new_grp(a, key, n);
+	group_key(&a->kb, in->bucket_ms, ints, text);
+	g = new_grp(a, gpu_hashmap_key(&a->keys,
+				       gpu_hashmap_append(&a->keys, a->kb.data,
+							  a->kb.len)));
 	gpu_sums_merge(&g->g.sums, &in->sums);
 	if (own->user.len > 0) {
 		g->user_ms = own->user_ms;

@@ -65,9 +65,9 @@ gpu_hashmap_release(struct gpu_hashmap *m)
 void
 gpu_hashmap_clear(struct gpu_hashmap *m)
 {
-	if (m->n > 0)
+	if (m->nslots > 0)
 		memset(m->slots, 0, m->nslots * sizeof(*m->slots));
-	m->n = 0;
+	m->n = m->nslotted = 0;
 	m->last = 0;
 	/* Keep the newest chunk, the largest: the next keys fit it. */
 	if (m->chunks != NULL) {
@@ -119,7 +119,7 @@ rehash(struct gpu_hashmap *m)
 	free(m->slots);
 	m->slots = gpu_xcalloc(ns, sizeof(*m->slots));
 	m->nslots = ns;
-	for (size_t i = 0; i < m->n; i++) {
+	for (size_t i = 0; i < m->nslotted; i++) {
 		size_t j = m->ents[i].hash & (ns - 1);
 
 		while (m->slots[j] != 0)
@@ -160,10 +160,51 @@ lookup(struct gpu_hashmap *m, const void *key, size_t len, uint64_t h,
 	return GPU_HASHMAP_NONE;
 }
 
+/*
+ * Entry n (not yet counted) for a copy of key[0..len), value 0; the
+ * caller sets its hash and counts it.
+ */
+static struct gpu_hashmap_ent *
+new_entry(struct gpu_hashmap *m, const void *key, size_t len)
+{
+	struct gpu_hashmap_ent *e;
+
+	if (m->n == m->cap) {
+		m->cap = m->cap == 0 ? 64 : m->cap * 2;
+		m->ents = gpu_xreallocarray(m->ents, m->cap, sizeof(*m->ents));
+	}
+	e = &m->ents[m->n];
+	e->key = store_key(m, key, len);
+	e->len = len;
+	e->val = 0;
+	return e;
+}
+
+/* Hash the entries appended and put them in slots. */
+static void
+index_appended(struct gpu_hashmap *m)
+{
+	for (; m->nslotted < m->n; m->nslotted++) {
+		struct gpu_hashmap_ent *e = &m->ents[m->nslotted];
+		size_t j;
+
+		if ((m->nslotted + 1) * 2 > m->nslots)
+			rehash(m);
+		e->hash = hash_bytes(e->key, e->len);
+		for (j = e->hash & (m->nslots - 1); m->slots[j] != 0;
+		     j = (j + 1) & (m->nslots - 1))
+			;
+		m->slots[j] = (uint32_t)(m->nslotted + 1);
+	}
+}
+
 size_t
 gpu_hashmap_find(struct gpu_hashmap *m, const void *key, size_t len)
 {
 	size_t slot;
+
+	if (m->nslotted < m->n)
+		index_appended(m);
 
 	if (m->last != 0 && is_key(&m->ents[m->last - 1], key, len))
 		return m->last - 1;
@@ -181,6 +222,8 @@ gpu_hashmap_put(struct gpu_hashmap *m, const void *key, size_t len, bool *added)
 		*added = false;
 	if (m->last != 0 && is_key(&m->ents[m->last - 1], key, len))
 		return m->last - 1;
+	if (m->nslotted < m->n)
+		index_appended(m);
 	h = hash_bytes(key, len);
 	i = lookup(m, key, len, h, &slot);
 	if (i != GPU_HASHMAP_NONE)
@@ -190,20 +233,21 @@ gpu_hashmap_put(struct gpu_hashmap *m, const void *key, size_t len, bool *added)
 		rehash(m);
 		lookup(m, key, len, h, &slot);
 	}
-	if (m->n == m->cap) {
-		m->cap = m->cap == 0 ? 64 : m->cap * 2;
-		m->ents = gpu_xreallocarray(m->ents, m->cap, sizeof(*m->ents));
-	}
-	e = &m->ents[m->n];
-	e->key = store_key(m, key, len);
-	e->len = len;
+	e = new_entry(m, key, len);
 	e->hash = h;
-	e->val = 0;
 	m->slots[slot] = (uint32_t)(m->n + 1);
 	m->last = ++m->n;
+	m->nslotted = m->n;
 	if (added != NULL)
 		*added = true;
 	return m->n - 1;
+}
+
+size_t
+gpu_hashmap_append(struct gpu_hashmap *m, const void *key, size_t len)
+{
+	new_entry(m, key, len)->hash = 0; /* hashed when indexed */
+	return m->n++;
 }
 
 struct gpu_hashmap_ent *

@@ -59,7 +59,12 @@ static const struct pcol {
 	" (gpuingest --pack-raw) and its samples cannot change') WHERE "       \
 	PACKED_KEY(R) ";"
 
-/* The triggers that keep writes to the view working (as in version 9). */
+/*
+ * The triggers that keep writes to the view working, as version 9's do,
+ * and refuse writes to packed samples. A copy of migration 9's text on
+ * purpose, not a shared macro: a released migration keeps making the
+ * schema its version had (gpu_db_create_version() builds it in tests).
+ */
 static const char TRIGGERS[] =
     "CREATE TRIGGER gpu_usage_fact_insert INSTEAD OF INSERT ON"
     " gpu_usage_fact BEGIN"

@@ -124,6 +124,51 @@ test_hashmap_last_hit(void **state)
 	gpu_hashmap_release(&m);
 }
 
+/*
+ * Appended keys take no index until a lookup: then every one is found
+ * (200 of them: the slots grow while they are indexed), a put of one is
+ * no addition, and entries keep their numbers; a clear forgets them.
+ */
+static void
+test_hashmap_append(void **state)
+{
+	struct gpu_hashmap m;
+	char k[16];
+	bool added;
+	int len;
+
+	(void)state;
+	gpu_hashmap_init(&m);
+	gpu_hashmap_clear(&m); /* nothing held: no slots to clear */
+	assert_int_equal(gpu_hashmap_put(&m, "first", 5, NULL), 0);
+	for (int i = 0; i < 200; i++) {
+		len = snprintf(k, sizeof(k), "k%d", i);
+		assert_int_equal(gpu_hashmap_append(&m, k, (size_t)len),
+				 (size_t)i + 1);
+	}
+	assert_int_equal(gpu_hashmap_count(&m), 201);
+	assert_string_equal(gpu_hashmap_key(&m, 200), "k199");
+	for (int i = 199; i >= 0; i--) {
+		len = snprintf(k, sizeof(k), "k%d", i);
+		assert_int_equal(gpu_hashmap_find(&m, k, (size_t)len),
+				 (size_t)i + 1);
+	}
+	assert_int_equal(gpu_hashmap_put(&m, "k7", 2, &added), 8);
+	assert_false(added);
+	assert_int_equal(gpu_hashmap_put(&m, "new", 3, &added), 201);
+	assert_true(added);
+	assert_int_equal(gpu_hashmap_find(&m, "first", 5), 0);
+	gpu_hashmap_clear(&m);
+	assert_int_equal(gpu_hashmap_append(&m, "k7", 2), 0);
+	assert_int_equal(gpu_hashmap_append(&m, "k8", 2), 1);
+	/* A put first, not a find, also indexes them. */
+	assert_int_equal(gpu_hashmap_put(&m, "k7", 2, &added), 0);
+	assert_false(added);
+	assert_int_equal(gpu_hashmap_find(&m, "k8", 2), 1);
+	assert_int_equal(gpu_hashmap_find(&m, "k9", 2), GPU_HASHMAP_NONE);
+	gpu_hashmap_release(&m);
+}
+
 int
 main(void)
 {
@@ -132,6 +177,7 @@ main(void)
 	    cmocka_unit_test(test_hashmap_grow),
 	    cmocka_unit_test(test_hashmap_code_set),
 	    cmocka_unit_test(test_hashmap_last_hit),
+	    cmocka_unit_test(test_hashmap_append),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
