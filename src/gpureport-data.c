@@ -475,7 +475,8 @@ add_owners(struct page *pg)
  * Whole-period job lines, priced by the billing core as gpubill prices
  * them (one usage record per job and model); the job x day x node (x
  * model) groups of the cells; and, when the bill's threshold is the
- * default, the node days. Their queries read the same rows, once.
+ * default, the node days. The last two read the same day rows, once; the
+ * job lines read usage_daily_job.
  */
 static int
 load_bill(sqlite3 *db, struct page *pg, struct gpu_err *err)

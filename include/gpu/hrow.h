@@ -82,9 +82,10 @@ int gpu_hrows_flush(struct gpu_hrows *t, gpu_hrow_fn *fn, void *ctx,
 
 /* What a sink sums its hour rows into (enum gpu_hrow_fold). */
 enum gpu_hrow_fold {
-	GPU_FOLD_NONE,	/* nothing: hour rows pass through */
-	GPU_FOLD_DAY,	/* day rows, as usage_daily holds them */
-	GPU_FOLD_OWNER, /* hour and owner rows, as usage_hourly_owner does */
+	GPU_FOLD_NONE,	 /* nothing: hour rows pass through */
+	GPU_FOLD_DAY,	 /* day rows, as usage_daily holds them */
+	GPU_FOLD_OWNER,	 /* hour and owner rows, as usage_hourly_owner does */
+	GPU_FOLD_JOB_DAY /* day rows, then by job, as usage_daily_job */
 };
 
 /*
@@ -96,10 +97,13 @@ enum gpu_hrow_fold {
  * ends: usage_daily and usage_hourly_owner hold exactly those rows, so
  * that reading them gives the same doubles as summing their hours. A row
  * of those tables passes through a fold unchanged (0 + x is x).
+ * GPU_FOLD_JOB_DAY sums the day's rows, in key order, once more, by the
+ * keys of usage_daily_job (gpu_hrow_fold_job()).
  */
 struct gpu_hrow_sink {
 	enum gpu_hrow_fold fold;
 	struct gpu_hrows day; /* the rows of the day (hour) being summed */
+	struct gpu_hrows job; /* GPU_FOLD_JOB_DAY: those by job at its end */
 	int64_t day_ms;	      /* that day's (hour's) start */
 	gpu_hrow_fn *fn;
 	void *ctx;
@@ -125,6 +129,14 @@ int gpu_hrow_sink_folded(void *ctx, const struct gpu_hrow *r,
 
 /* Hand on the rows summed so far. Returns 0, or fn's -1. */
 int gpu_hrow_sink_flush(struct gpu_hrow_sink *s, struct gpu_err *err);
+
+/*
+ * Add day row r to the row of usage_daily_job that it belongs to in
+ * table ctx (a struct gpu_hrows): the keys node, GPU and MIG instance
+ * dropped. Give it a day's rows in key order, then flush the table: that
+ * is how usage_daily_job's rows are summed. Returns 0.
+ */
+int gpu_hrow_fold_job(void *ctx, const struct gpu_hrow *r, struct gpu_err *err);
 
 /*
  * Names that a refresh would intern (the job owners of
@@ -198,13 +210,15 @@ int gpu_hrow_scan_category(sqlite3 *db, int64_t from, int64_t to,
 
 /*
  * The rollup tables. usage_hourly_node's rows have keys time and node,
- * usage_hourly_owner's time, user and project.
+ * usage_hourly_owner's time, user and project, usage_daily_job's every
+ * key of usage_daily but node, GPU and MIG instance.
  */
 enum gpu_rollup {
 	GPU_ROLLUP_HOURLY,
 	GPU_ROLLUP_DAILY,
 	GPU_ROLLUP_NODE,
-	GPU_ROLLUP_OWNER
+	GPU_ROLLUP_OWNER,
+	GPU_ROLLUP_JOB_DAY
 };
 
 /*
@@ -213,7 +227,7 @@ enum gpu_rollup {
  */
 int gpu_hrow_register(sqlite3 *db);
 
-/* The number of key columns of a rollup table (GPU_HK_CATEGORY, 2 or 3). */
+/* The number of key columns of a rollup table (2 to GPU_HK_CATEGORY). */
 int gpu_rollup_nkeys(enum gpu_rollup t);
 
 /* The row key (enum gpu_hkey) that key column i of rollup table t holds. */

@@ -34,12 +34,13 @@ int gpu_query_run(sqlite3 *db, const struct gpu_agg_query *q,
 
 /*
  * gpu_query_run() of each of q[0..n-1] into out[0..n-1], reading the
- * warehouse once when they can share a read of day rows: the same range
- * and threshold, no period by hour, none by user and project alone (those
- * read usage_hourly_owner), and none that reads its whole range from the
- * facts (another threshold, by usage_category, no whole hour).
- * Every aggregate is the same bytes as its own gpu_query_run()'s. Returns
- * 0, or -1 with err filled and every out[i] NULL.
+ * warehouse once for each set of them that can share a read of day rows:
+ * the same range, threshold and daily rollup (usage_daily_job for those
+ * by none of node and GPU), no period by hour, none by user and project
+ * alone (those read usage_hourly_owner), and none that reads its whole
+ * range from the facts (another threshold, by usage_category, no whole
+ * hour). Every aggregate is the same bytes as its own gpu_query_run()'s.
+ * Returns 0, or -1 with err filled and every out[i] NULL.
  */
 int gpu_query_run_many(sqlite3 *db, const struct gpu_agg_query *q, size_t n,
 		       struct gpu_agg **out, struct gpu_err *err);

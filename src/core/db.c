@@ -456,6 +456,27 @@ static const char *const migrations[GPU_DB_VERSION][MIGRATION_PARTS] = {
 	"ALTER TABLE ingest_log ADD COLUMN packed INTEGER NOT NULL"
 	" DEFAULT 0;"
 	},
+
+	/*
+	 * 10 -> 11: usage_daily_job, each day's usage_daily rows summed by
+	 * job, owner, model and MIG profile in key order (node, GPU and MIG
+	 * instance dropped): what a query by job, user, project, model or
+	 * profile over whole days reads, a third as many rows as usage_daily
+	 * where jobs hold several GPUs. Filled from usage_daily right after
+	 * this SQL (see migrate()), as usage_hourly_owner was.
+	 */
+	{
+	"CREATE TABLE usage_daily_job("
+	" day_ms INTEGER NOT NULL,"
+	" job_key INTEGER NOT NULL,"
+	" user_key INTEGER NOT NULL,"
+	" project_key INTEGER NOT NULL,"
+	" model_key INTEGER NOT NULL,"
+	" profile_key INTEGER NOT NULL,"
+	SUMS_COLUMNS_V6
+	" PRIMARY KEY(day_ms, job_key, user_key, project_key, model_key,"
+	"  profile_key)) WITHOUT ROWID;"
+	},
 };
 
 const char *
@@ -561,8 +582,9 @@ set_version(sqlite3 *db, int v, struct gpu_err *err)
 
 /*
  * Run migrations from..to-1 in the current transaction. The rows of
- * usage_hourly_owner (7 -> 8) are sums of usage_hourly rows in a fixed
- * order, which SQL's sum() does not promise: the rollup writer adds them.
+ * usage_hourly_owner (7 -> 8) and usage_daily_job (10 -> 11) are sums of
+ * rollup rows in a fixed order, which SQL's sum() does not promise: the
+ * rollup writer adds them.
  */
 static int
 migrate(sqlite3 *db, int from, int to, struct gpu_err *err)
@@ -575,6 +597,8 @@ migrate(sqlite3 *db, int from, int to, struct gpu_err *err)
 		if (v == 7 && gpu_rollup_fill_owners(db, err) != 0)
 			return -1;
 		if (v == 9 && gpu_pack_create(db, err) != 0)
+			return -1;
+		if (v == 10 && gpu_rollup_fill_job_days(db, err) != 0)
 			return -1;
 	}
 	return set_version(db, to, err);

@@ -92,6 +92,7 @@ gpu_hrow_sink_init(struct gpu_hrow_sink *s, enum gpu_hrow_fold fold,
 	memset(s, 0, sizeof(*s));
 	s->fold = fold;
 	gpu_hrows_init(&s->day);
+	gpu_hrows_init(&s->job);
 	s->fn = fn;
 	s->ctx = ctx;
 }
@@ -100,6 +101,19 @@ void
 gpu_hrow_sink_release(struct gpu_hrow_sink *s)
 {
 	gpu_hrows_release(&s->day);
+	gpu_hrows_release(&s->job);
+}
+
+int
+gpu_hrow_fold_job(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	int64_t k[GPU_HK_N];
+
+	(void)err;
+	memcpy(k, r->k, sizeof(k));
+	k[GPU_HK_NODE] = k[GPU_HK_GPU] = k[GPU_HK_MIG] = 0;
+	gpu_sums_merge(&gpu_hrows_put(ctx, k, NULL)->s, &r->s);
+	return 0;
 }
 
 int
@@ -107,7 +121,11 @@ gpu_hrow_sink_flush(struct gpu_hrow_sink *s, struct gpu_err *err)
 {
 	if (gpu_hrows_count(&s->day) == 0)
 		return 0;
-	return gpu_hrows_flush(&s->day, s->fn, s->ctx, err);
+	if (s->fold != GPU_FOLD_JOB_DAY)
+		return gpu_hrows_flush(&s->day, s->fn, s->ctx, err);
+	if (gpu_hrows_flush(&s->day, gpu_hrow_fold_job, &s->job, err) != 0)
+		return -1;
+	return gpu_hrows_flush(&s->job, s->fn, s->ctx, err);
 }
 
 int
@@ -120,6 +138,7 @@ gpu_hrow_sink_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	case GPU_FOLD_NONE:
 		return s->fn(s->ctx, r, err);
 	case GPU_FOLD_DAY:
+	case GPU_FOLD_JOB_DAY:
 		memcpy(k, r->k, sizeof(k));
 		k[GPU_HK_TIME] =
 		    gpu_period_start(GPU_PERIOD_DAY, r->k[GPU_HK_TIME]);
@@ -417,6 +436,8 @@ gpu_pending_name(const struct gpu_pending *p, int64_t k)
 	", node_id, gpu, mig, job_key, user_key, project_key, model_key,"      \
 	" profile_key"
 #define KEY_PARAMS ",?,?,?,?,?,?,?,?"
+/* The key columns of usage_daily_job after the day. */
+#define JOB_KEY_COLS ", job_key, user_key, project_key, model_key, profile_key"
 #define SUM_COL_(name, ctype, sqltype, merge, empty) ", " #name
 #define SUM_PARAM_(name, ctype, sqltype, merge, empty) ",?"
 #define SUM_COLS GPU_SUMS(SUM_COL_)
@@ -478,6 +499,17 @@ static const struct {
 	 ") VALUES(?,?,?" SUM_PARAMS ")",
 	 3,
 	 {GPU_HK_TIME, GPU_HK_USER, GPU_HK_PROJECT}},
+    [GPU_ROLLUP_JOB_DAY] =
+	{"usage_daily_job", "day_ms",
+	 "SELECT " TAKE "(?3, day_ms" JOB_KEY_COLS SUM_COLS
+	 ") FROM usage_daily_job"
+	 " WHERE day_ms >= ?1 AND day_ms < ?2"
+	 " ORDER BY day_ms" JOB_KEY_COLS,
+	 "INSERT INTO usage_daily_job(day_ms" JOB_KEY_COLS SUM_COLS
+	 ") VALUES(?,?,?,?,?,?" SUM_PARAMS ")",
+	 6,
+	 {GPU_HK_TIME, GPU_HK_JOB, GPU_HK_USER, GPU_HK_PROJECT, GPU_HK_MODEL,
+	  GPU_HK_PROFILE}},
 };
 
 /* Each sum merged into a stored day row (SQLite adds REALs as doubles). */

@@ -348,12 +348,25 @@ hour_source(const struct gpu_agg_query *q)
 	return GPU_ROLLUP_HOURLY;
 }
 
-/* Whether q reads usage_daily for its whole days (by no hour or owner). */
+/* Whether q reads day rows for its whole days (by no hour or owner). */
 static bool
 reads_days(const struct gpu_agg_query *q)
 {
 	return q->period != GPU_PERIOD_HOUR &&
 	       hour_source(q) == GPU_ROLLUP_HOURLY;
+}
+
+/*
+ * The daily rollup q's whole days come from: usage_daily_job when q
+ * groups by none of node and GPU (by job, model or profile, with or
+ * without the owner), else usage_daily.
+ */
+static enum gpu_rollup
+day_source(const struct gpu_agg_query *q)
+{
+	if ((q->dims & (GPU_DIM_NODE | GPU_DIM_GPU)) == 0)
+		return GPU_ROLLUP_JOB_DAY;
+	return GPU_ROLLUP_DAILY;
 }
 
 /* How q's sink folds hour rows: as the rows q reads are summed. */
@@ -362,7 +375,10 @@ sink_fold(const struct gpu_agg_query *q)
 {
 	if (hour_source(q) == GPU_ROLLUP_OWNER)
 		return GPU_FOLD_OWNER;
-	return reads_days(q) ? GPU_FOLD_DAY : GPU_FOLD_NONE;
+	if (!reads_days(q))
+		return GPU_FOLD_NONE;
+	return day_source(q) == GPU_ROLLUP_JOB_DAY ? GPU_FOLD_JOB_DAY
+						   : GPU_FOLD_DAY;
 }
 
 /*
@@ -619,13 +635,14 @@ read_hours(struct dbq *q, enum gpu_rollup t, int64_t from, int64_t to,
 }
 
 /*
- * The whole days [from, to) into the sink: day rows from usage_daily,
- * except the days of dirty hours, whose hours are summed as a refresh
- * would rebuild their day rows.
+ * The whole days [from, to) into the sink: day rows from usage_daily or
+ * usage_daily_job (day_source()), except the days of dirty hours, whose
+ * hours are summed as a refresh would rebuild their day rows.
  */
 static int
 read_days(struct dbq *q, int64_t from, int64_t to, struct gpu_err *err)
 {
+	enum gpu_rollup t = day_source(&q->q);
 	size_t i = first_dirty(q, from);
 	int64_t cur = from;
 
@@ -635,8 +652,8 @@ read_days(struct dbq *q, int64_t from, int64_t to, struct gpu_err *err)
 		if (d < cur)
 			continue; /* another dirty hour of that day */
 		if (cur < d &&
-		    gpu_hrow_read(q->db, GPU_ROLLUP_DAILY, cur, d,
-				  gpu_hrow_sink_folded, &q->sink, err) != 0)
+		    gpu_hrow_read(q->db, t, cur, d, gpu_hrow_sink_folded,
+				  &q->sink, err) != 0)
 			return -1;
 		if (read_hours(q, GPU_ROLLUP_HOURLY, d, d + GPU_DAY_MS, err) !=
 		    0)
@@ -644,8 +661,8 @@ read_days(struct dbq *q, int64_t from, int64_t to, struct gpu_err *err)
 		cur = d + GPU_DAY_MS;
 	}
 	if (cur < to)
-		return gpu_hrow_read(q->db, GPU_ROLLUP_DAILY, cur, to,
-				     gpu_hrow_sink_folded, &q->sink, err);
+		return gpu_hrow_read(q->db, t, cur, to, gpu_hrow_sink_folded,
+				     &q->sink, err);
 	return 0;
 }
 
@@ -805,7 +822,7 @@ fan_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 
 /*
  * Whether q can share the read of lead: the same range and threshold,
- * and both reading day rows (neither by hour, nor from
+ * and both reading day rows of the same table (neither by hour, nor from
  * usage_hourly_owner), so that the one read hands both the same rows in
  * the same order.
  */
@@ -814,56 +831,87 @@ shares_read(const struct gpu_agg_query *lead, const struct gpu_agg_query *q)
 {
 	return q->from_ms == lead->from_ms && q->to_ms == lead->to_ms &&
 	       q->threshold_mib == lead->threshold_mib && reads_days(q) &&
-	       reads_days(lead) && !scans(q) && !scans(lead);
+	       reads_days(lead) && day_source(q) == day_source(lead) &&
+	       !scans(q) && !scans(lead);
+}
+
+/*
+ * Queries q[idx[0..m-1]] into out[] by one read: q[idx[0]]'s, each row
+ * handed to every query's groups (all share its read: shares_read()).
+ */
+static bool
+run_shared(sqlite3 *db, const struct gpu_agg_query *q, const size_t *idx,
+	   size_t m, struct gpu_agg **out, struct gpu_err *err)
+{
+	const struct gpu_agg_query *lead = &q[idx[0]];
+	struct dbq *dq;
+	struct fan f;
+	size_t i, ninit = 0;
+	bool ok;
+
+	if (m == 1)
+		return gpu_query_run(db, lead, &out[idx[0]], err) == 0;
+	if (check_query(lead, err) != 0)
+		return false;
+	dq = gpu_xcalloc(m, sizeof(*dq));
+	ok = true;
+	for (; ninit < m && ok; ninit++)
+		ok = dbq_init(&dq[ninit], db, &q[idx[ninit]], NULL, NULL,
+			      err) == 0;
+	if (ok) {
+		/*
+		 * dq[0] reads, and hands each row to every query's groups;
+		 * the owners its fact scans name but the warehouse does not
+		 * yet are dq[0]'s to resolve.
+		 */
+		f.dq = dq;
+		f.n = m;
+		dq[0].sink.fn = fan_row;
+		dq[0].sink.ctx = &f;
+		for (i = 1; i < m; i++)
+			dq[i].names.pending = &dq[0].pending;
+		ok = read_range(&dq[0], lead, err);
+	}
+	/* dq[0] last: the others' names may be its pending ones. */
+	for (i = ninit; i-- > 0;)
+		if (dbq_done(&dq[i], ok, &out[idx[i]], err) != 0)
+			ok = false;
+	free(dq);
+	return ok;
 }
 
 int
 gpu_query_run_many(sqlite3 *db, const struct gpu_agg_query *q, size_t n,
 		   struct gpu_agg **out, struct gpu_err *err)
 {
-	struct dbq *dq;
-	struct fan f;
-	size_t i, ninit = 0;
+	bool *taken = gpu_xcalloc(n + 1, sizeof(*taken));
+	size_t *idx = gpu_xcalloc(n + 1, sizeof(*idx));
 	bool ok = true, own = gpu_db_begin_read(db);
 
-	for (i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		out[i] = NULL;
-	for (i = 1; i < n && shares_read(&q[0], &q[i]); i++)
-		;
-	if (n < 2 || i < n || check_query(&q[0], err) != 0) {
-		for (i = 0; i < n && ok; i++)
-			ok = gpu_query_run(db, &q[i], &out[i], err) == 0;
-	} else {
-		dq = gpu_xcalloc(n, sizeof(*dq));
-		for (; ninit < n && ok; ninit++)
-			ok = dbq_init(&dq[ninit], db, &q[ninit], NULL, NULL,
-				      err) == 0;
-		if (ok) {
-			/*
-			 * dq[0] reads, and hands each row to every query's
-			 * groups; the owners its fact scans name but the
-			 * warehouse does not yet are dq[0]'s to resolve.
-			 */
-			f.dq = dq;
-			f.n = n;
-			dq[0].sink.fn = fan_row;
-			dq[0].sink.ctx = &f;
-			for (i = 1; i < n; i++)
-				dq[i].names.pending = &dq[0].pending;
-			ok = read_range(&dq[0], &q[0], err);
-		}
-		/* dq[0] last: the others' names may be its pending ones. */
-		for (i = ninit; i-- > 0;)
-			if (dbq_done(&dq[i], ok, &out[i], err) != 0)
-				ok = false;
-		free(dq);
+	/* Each query not yet run leads those after it that share its read. */
+	for (size_t i = 0; i < n && ok; i++) {
+		size_t m = 0;
+
+		if (taken[i])
+			continue;
+		idx[m++] = i;
+		for (size_t j = i + 1; j < n; j++)
+			if (!taken[j] && shares_read(&q[i], &q[j])) {
+				taken[j] = true;
+				idx[m++] = j;
+			}
+		ok = run_shared(db, q, idx, m, out, err);
 	}
 	if (!ok) {
-		for (i = 0; i < n; i++) {
+		for (size_t i = 0; i < n; i++) {
 			gpu_agg_free(out[i]);
 			out[i] = NULL;
 		}
 	}
+	free(taken);
+	free(idx);
 	gpu_db_end_read(db, own);
 	return ok ? 0 : -1;
 }

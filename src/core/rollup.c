@@ -377,6 +377,63 @@ out:
 }
 
 /*
+ * Rebuild the rows of usage_daily_job for the days that days_sql lists
+ * (one column, ascending) from their rows of usage_daily, read in key
+ * order and summed by gpu_hrow_fold_job(): the order in which a query's
+ * sink (GPU_FOLD_JOB_DAY) sums the day rows it builds from hours.
+ */
+static int
+rebuild_job_days(sqlite3 *db, const char *days_sql, struct gpu_err *err)
+{
+	sqlite3_stmt *days = gpu_db_prepare(db, days_sql, err), *del = NULL;
+	struct gpu_hrow_batch *ins = NULL;
+	struct gpu_hrows job;
+	int rc = -1, step;
+
+	gpu_hrows_init(&job);
+	if (days == NULL ||
+	    (del = gpu_db_prepare(
+		 db, "DELETE FROM usage_daily_job WHERE day_ms = ?", err)) ==
+		NULL ||
+	    (ins = gpu_hrow_batch_new(db, GPU_ROLLUP_JOB_DAY, err)) == NULL)
+		goto out;
+	while ((step = sqlite3_step(days)) == SQLITE_ROW) {
+		int64_t d = sqlite3_column_int64(days, 0);
+
+		if (step_one(del, d, err) != 0 ||
+		    gpu_hrow_read(db, GPU_ROLLUP_DAILY, d, d + GPU_DAY_MS,
+				  gpu_hrow_fold_job, &job, err) != 0)
+			goto out;
+		/* A day with no rows: no qsort() of no list. */
+		if (gpu_hrows_count(&job) > 0 &&
+		    gpu_hrows_flush(&job, gpu_hrow_batch_row, ins, err) != 0)
+			goto out;
+		if (gpu_hrow_batch_flush(ins, err) != 0)
+			goto out;
+	}
+	if (step != SQLITE_DONE) {
+		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(days);
+	sqlite3_finalize(del);
+	gpu_hrow_batch_free(ins);
+	gpu_hrows_release(&job);
+	return rc;
+}
+
+int
+gpu_rollup_fill_job_days(sqlite3 *db, struct gpu_err *err)
+{
+	return rebuild_job_days(db,
+				"SELECT DISTINCT day_ms FROM usage_daily"
+				" ORDER BY day_ms",
+				err);
+}
+
+/*
  * Forget the dirty hours before the deletion horizon: their facts were
  * deleted (gpuingest --keep-raw), so their rollups are final and a
  * rebuild from the facts left would lose them. Packed hours are rebuilt
@@ -460,7 +517,11 @@ gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built,
 	if (rebuild_derived(db,
 			    "SELECT hour_ms FROM dirty_hours ORDER BY hour_ms",
 			    true, built, ctx, err) != 0 ||
-	    rebuild_days(db, built, day, ctx, err) != 0)
+	    rebuild_days(db, built, day, ctx, err) != 0 ||
+	    rebuild_job_days(db,
+			     "SELECT DISTINCT hour_ms / 86400000 * 86400000"
+			     " FROM dirty_hours ORDER BY 1",
+			     err) != 0)
 		goto out;
 	rc = gpu_db_exec(db, "DELETE FROM dirty_hours", err);
 	if (rc == 0 && hours != NULL)

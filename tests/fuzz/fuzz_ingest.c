@@ -57,13 +57,14 @@ add_value(struct gpu_buf *b, sqlite3_stmt *st, int c)
 			     (long long)sqlite3_column_int64(st, c));
 }
 
-/* Every row of the four rollups into b; -1 on error. */
+/* Every row of the five rollups into b; -1 on error. */
 static int
 dump_rollups(sqlite3 *db, struct gpu_buf *b)
 {
 	static const char *const sql[] = {
 	    "SELECT * FROM usage_hourly", "SELECT * FROM usage_hourly_node",
-	    "SELECT * FROM usage_hourly_owner", "SELECT * FROM usage_daily"};
+	    "SELECT * FROM usage_hourly_owner", "SELECT * FROM usage_daily",
+	    "SELECT * FROM usage_daily_job"};
 
 	gpu_buf_reset(b);
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {

@@ -523,6 +523,8 @@ test_query_sparse_keys(void **state)
 	/* A damaged key: refused, not a huge allocation. */
 	exec(db, "UPDATE usage_daily SET job_key = 1 << 50"
 		 " WHERE job_key = 5000000;"
+		 "UPDATE usage_daily_job SET job_key = 1 << 50"
+		 " WHERE job_key = 5000000;"
 		 "UPDATE usage_hourly SET job_key = 1 << 50"
 		 " WHERE job_key = 5000000");
 	assert_int_equal(gpu_query_run(db, &q, &r, &err), -1);
@@ -571,10 +573,31 @@ agg_samples(const struct gpu_agg *a)
 	return n;
 }
 
+/* The number of rows of table (a literal) in db. */
+#define TABLE_ROWS(db, table) (count_rows((db), "SELECT count(*) FROM " table))
+
+static int64_t
+count_rows(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Where a query's whole hours or days come from. */
+enum source { FROM_HOURLY, FROM_OWNER, FROM_JOB_DAY };
+
 /*
  * Which rollup answers: queries by user, project, both or neither read
- * usage_hourly_owner at any period (its samples, inflated here, show
- * it), others usage_daily or usage_hourly; and a query of each kind does
+ * usage_hourly_owner at any period (its samples, inflated here by 1,000 a
+ * row, show it); queries by job, model or profile (with or without the
+ * owner) over whole days usage_daily_job (inflated by 100,000 a row);
+ * others usage_daily or usage_hourly. Queries of different sources do
  * not share one read in gpu_query_run_many().
  */
 static void
@@ -582,51 +605,65 @@ test_query_owner_rollup(void **state)
 {
 	static const struct {
 		struct qspec q;
-		bool owner;
+		enum source from;
 	} qs[] = {
-	    {{GPU_PERIOD_MONTH, GPU_DIM_USER, -1, -1}, true},
-	    {{GPU_PERIOD_ALL, 0, -1, -1}, true},
-	    {{GPU_PERIOD_DAY, GPU_DIM_PROJECT, -1, -1}, true},
-	    {{GPU_PERIOD_HOUR, GPU_DIM_USER, -1, -1}, true},
-	    {{GPU_PERIOD_WEEK, GPU_DIM_USER | GPU_DIM_PROJECT, -1, -1}, true},
-	    {{GPU_PERIOD_ALL, GPU_DIM_JOB, -1, -1}, false},
-	    {{GPU_PERIOD_DAY, GPU_DIM_USER | GPU_DIM_NODE, -1, -1}, false},
-	    {{GPU_PERIOD_HOUR, GPU_DIM_USER | GPU_DIM_MODEL, -1, -1}, false},
+	    {{GPU_PERIOD_MONTH, GPU_DIM_USER, -1, -1}, FROM_OWNER},
+	    {{GPU_PERIOD_ALL, 0, -1, -1}, FROM_OWNER},
+	    {{GPU_PERIOD_DAY, GPU_DIM_PROJECT, -1, -1}, FROM_OWNER},
+	    {{GPU_PERIOD_HOUR, GPU_DIM_USER, -1, -1}, FROM_OWNER},
+	    {{GPU_PERIOD_WEEK, GPU_DIM_USER | GPU_DIM_PROJECT, -1, -1},
+	     FROM_OWNER},
+	    {{GPU_PERIOD_ALL, GPU_DIM_JOB, -1, -1}, FROM_JOB_DAY},
+	    {{GPU_PERIOD_DAY, GPU_DIM_USER | GPU_DIM_NODE, -1, -1},
+	     FROM_HOURLY},
+	    {{GPU_PERIOD_HOUR, GPU_DIM_USER | GPU_DIM_MODEL, -1, -1},
+	     FROM_HOURLY},
+	    {{GPU_PERIOD_DAY, GPU_DIM_JOB | GPU_DIM_USER, -1, -1},
+	     FROM_JOB_DAY},
+	    {{GPU_PERIOD_MONTH, GPU_DIM_MODEL | GPU_DIM_PROFILE, -1, -1},
+	     FROM_JOB_DAY},
+	    {{GPU_PERIOD_HOUR, GPU_DIM_JOB, -1, -1}, FROM_HOURLY},
+	    {{GPU_PERIOD_DAY, GPU_DIM_JOB | GPU_DIM_GPU, -1, -1}, FROM_HOURLY},
 	};
 	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_err err = {0};
 	struct gpu_agg_query q[2];
 	struct gpu_agg *a[2] = {NULL, NULL}, *r = NULL;
-	int64_t nrows = 0;
-	sqlite3_stmt *st = NULL;
+	int64_t nown, njob, extra[3];
 	sqlite3 *db;
 
 	(void)state;
 	db = rolled_up_db(&o);
-	exec(db, "UPDATE usage_hourly_owner SET samples = samples + 1000");
-	assert_int_equal(sqlite3_prepare_v2(db,
-					    "SELECT count(*) FROM"
-					    " usage_hourly_owner",
-					    -1, &st, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	nrows = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	assert_true(nrows > 0);
+	exec(db, "UPDATE usage_hourly_owner SET samples = samples + 1000;"
+		 "UPDATE usage_daily_job SET samples = samples + 100000");
+	nown = TABLE_ROWS(db, "usage_hourly_owner");
+	njob = TABLE_ROWS(db, "usage_daily_job");
+	assert_true(nown > 0 && njob > 0);
+	extra[FROM_HOURLY] = 0;
+	extra[FROM_OWNER] = 1000 * nown;
+	extra[FROM_JOB_DAY] = 100000 * njob;
 	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
 		qspec_query(&qs[i].q, 0, &q[0]);
 		assert_int_equal(gpu_query_run(db, &q[0], &r, &err), 0);
-		if (agg_samples(r) != 1300 + (qs[i].owner ? 1000 * nrows : 0))
+		if (agg_samples(r) != 1300 + extra[qs[i].from])
 			fail_msg("query %zu: %lld samples", i,
 				 (long long)agg_samples(r));
 		gpu_agg_free(r);
 	}
-	/* By job (day rows) and by month and user (owner rows): no sharing. */
+	/* By job (job-day rows) and by month and user (owner rows). */
 	qspec_query(&qs[5].q, 0, &q[0]);
 	qspec_query(&qs[0].q, 0, &q[1]);
 	assert_int_equal(gpu_query_run_many(db, q, 2, a, &err), 0);
-	assert_int_equal(agg_samples(a[0]), 1300);
-	assert_int_equal(agg_samples(a[1]), 1300 + 1000 * nrows);
+	assert_int_equal(agg_samples(a[0]), 1300 + extra[FROM_JOB_DAY]);
+	assert_int_equal(agg_samples(a[1]), 1300 + extra[FROM_OWNER]);
+	gpu_agg_free(a[0]);
+	gpu_agg_free(a[1]);
+	/* By job and user (job-day rows), by day, user and node (day rows). */
+	qspec_query(&qs[8].q, 0, &q[0]);
+	qspec_query(&qs[6].q, 0, &q[1]);
+	assert_int_equal(gpu_query_run_many(db, q, 2, a, &err), 0);
+	assert_int_equal(agg_samples(a[0]), 1300 + extra[FROM_JOB_DAY]);
+	assert_int_equal(agg_samples(a[1]), 1300);
 	gpu_agg_free(a[0]);
 	gpu_agg_free(a[1]);
 	assert_int_equal(gpu_db_close(db, &err), 0);
@@ -836,7 +873,9 @@ test_query_usage_category(void **state)
  * Queries that share one read (gpu_query_run_many()) get exactly what
  * each gets on its own, from stale rollups too: dirty hours read from
  * the facts, whose job owner names_dim lacks. Queries that cannot share
- * (by hour, another threshold) are run one by one, with the same result.
+ * (by hour, another threshold, another rollup) are run apart, with the
+ * same result: in the first set, 1 and 2 share a read of usage_daily, 0
+ * reads usage_daily_job and 3 usage_hourly_owner.
  */
 static void
 test_query_run_many(void **state)
