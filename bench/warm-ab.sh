@@ -8,8 +8,9 @@
 # with INSTR=1, each one's instructions by valgrind's callgrind (exact:
 # the same on every run, whatever the machine's load). Both builds must
 # print the same bytes; a difference fails the run.
-# The warehouse is a load of compare.sh's CSV (200 nodes x 8 GPUs, a
-# sample every 300 s), generated here when missing.
+# Each build reads a warehouse it loaded itself from compare.sh's CSV
+# (200 nodes x 8 GPUs, a sample every 300 s), so that builds of different
+# schema versions compare.
 # usage: bench/warm-ab.sh   (B: build dir; BASE: the other build dir,
 #        required; ROWS: default 5000000; RUNS: default 40; INSTR: 0)
 set -eu
@@ -20,16 +21,19 @@ base=$(cd "$base" && pwd)
 # shellcheck source=lib.inc
 . "$top/bench/lib.inc"
 need_built "$bin" gpugen gpuingest gpuagg gpubill
-need_built "$base" gpuagg gpubill
+need_built "$base" gpuingest gpuagg gpubill
 rows=${ROWS:-5000000}
 runs=${RUNS:-40}
 export TZ=UTC LC_ALL=C
 w=$(mktemp -d "${TMPDIR:-/tmp}/warm-ab.XXXXXX")
 trap 'rm -rf "$w"' EXIT INT TERM
 comparison_csv "$bin" "$rows" "$w/s.csv"
-"$bin/gpuingest" -q --interval 300 -d "$w/w.db" "$w/s.csv"
+# w.db: this build's warehouse; base.db: the other's.
+for d in "$bin:w" "$base:base"; do
+	"${d%:*}/gpuingest" -q --interval 300 -d "$w/${d##*:}.db" "$w/s.csv"
+	sqlite3 "$w/${d##*:}.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null 2>&1 || true
+done
 rm -f "$w/s.csv"
-sqlite3 "$w/w.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null 2>&1 || true
 sync
 
 # name and arguments of each query, the tool first
@@ -46,7 +50,7 @@ for q in "$@"; do
 	tool=${cmd%% *}
 	args=${cmd#* }
 	# shellcheck disable=SC2086 # args are words
-	"$base/$tool" --db "$w/w.db" $args >"$w/base.out"
+	"$base/$tool" --db "$w/base.db" $args >"$w/base.out"
 	# shellcheck disable=SC2086
 	"$bin/$tool" --db "$w/w.db" $args >"$w/new.out"
 	if ! cmp -s "$w/base.out" "$w/new.out"; then
@@ -56,11 +60,11 @@ for q in "$@"; do
 	i=1
 	while [ "$i" -le "$runs" ]; do
 		for t in base new; do
-			d=$base
-			[ "$t" = new ] && d=$bin
+			d=$base db=$w/base.db
+			[ "$t" = new ] && d=$bin db=$w/w.db
 			t0=$(now_ns)
 			# shellcheck disable=SC2086
-			"$d/$tool" --db "$w/w.db" $args >"$w/out"
+			"$d/$tool" --db "$db" $args >"$w/out"
 			t1=$(now_ns)
 			echo "$name $t $i $(((t1 - t0) / 1000))" >>"$w/times"
 		done
@@ -95,10 +99,10 @@ for q in "$@"; do
 	args=${cmd#* }
 	awk -v q="$name" -f "$top/bench/median.awk" -f "$w/report.awk" "$w/times"
 	if [ "${INSTR:-0}" = 1 ]; then
-		for d in "$base" "$bin"; do
+		for d in "$base:base" "$bin:w"; do
 			# shellcheck disable=SC2086
 			valgrind --tool=callgrind --callgrind-out-file="$w/cg" \
-				"$d/$tool" --db "$w/w.db" $args >/dev/null 2>"$w/vg"
+				"${d%:*}/$tool" --db "$w/${d##*:}.db" $args >/dev/null 2>"$w/vg"
 			awk '/refs:/ { gsub(",", "", $NF); printf " %14.1f", $NF / 1e6 }' "$w/vg"
 		done
 	fi

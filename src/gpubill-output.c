@@ -40,19 +40,25 @@ static void
 put_charge(struct gpu_writer *w, const struct gpu_charge *c,
 	   const struct opts *o, const char *currency)
 {
-	gpu_writer_i64(w, c->alloc_seconds);
-	gpu_writer_double(w, gpu_charge_gpu_hours(c));
-	gpu_writer_i64(w, c->overage);
-	gpu_writer_double(w, (double)c->overage / (1024.0 * 3600.0));
-	gpu_writer_cents(w, c->gpu_cents);
-	gpu_writer_cents(w, c->mem_cents);
-	gpu_writer_cents(w, c->overhead_cents);
-	gpu_writer_cents(w, c->total_cents);
+	const struct gpu_value v[] = {
+	    {GPU_VAL_INT, c->alloc_seconds, 0},
+	    {GPU_VAL_DOUBLE, 0, gpu_charge_gpu_hours(c)},
+	    {GPU_VAL_INT, c->overage, 0},
+	    {GPU_VAL_DOUBLE, 0, (double)c->overage / (1024.0 * 3600.0)},
+	    {GPU_VAL_CENTS, c->gpu_cents, 0},
+	    {GPU_VAL_CENTS, c->mem_cents, 0},
+	    {GPU_VAL_CENTS, c->overhead_cents, 0},
+	    {GPU_VAL_CENTS, c->total_cents, 0},
+	};
+	const struct gpu_value idle[] = {
+	    {GPU_VAL_CENTS, c->idle_cents, 0},
+	    {GPU_VAL_CENTS, c->total_cents + c->idle_cents, 0},
+	};
+
+	gpu_writer_values(w, v, sizeof(v) / sizeof(v[0]));
 	put_str(w, currency);
-	if (o->share_idle) {
-		gpu_writer_cents(w, c->idle_cents);
-		gpu_writer_cents(w, c->total_cents + c->idle_cents);
-	}
+	if (o->share_idle)
+		gpu_writer_values(w, idle, sizeof(idle) / sizeof(idle[0]));
 }
 
 /* Write the key columns of a line (or of the TOTAL row: line NULL). */

@@ -75,6 +75,9 @@ void gpu_num_fmt_i64(struct gpu_buf *b, int64_t v);
 /* Append an amount in cents as "-12.34" (always two decimals). */
 void gpu_num_fmt_cents(struct gpu_buf *b, int64_t cents);
 
+/* The same into out, NUL-terminated; returns the length. */
+size_t gpu_num_fmt_cents_str(int64_t cents, char out[GPU_NUM_FMT_MAX]);
+
 /* Append millionths as a decimal with trailing zeros trimmed ("2.5"). */
 void gpu_num_fmt_micro(struct gpu_buf *b, int64_t micro);
 

@@ -125,8 +125,16 @@ int gpu_names_parse(const char *list, const char *what,
 		    const char *const *valid, size_t n, unsigned *mask,
 		    struct gpu_err *err);
 
-/* A metric's value: null (empty denominator), exact integer, or float. */
-enum gpu_value_kind { GPU_VAL_NULL, GPU_VAL_INT, GPU_VAL_DOUBLE };
+/*
+ * A metric's value: null (empty denominator), exact integer, or float;
+ * or, for a writer's row (gpu/writer.h), an amount in cents in i.
+ */
+enum gpu_value_kind {
+	GPU_VAL_NULL,
+	GPU_VAL_INT,
+	GPU_VAL_DOUBLE,
+	GPU_VAL_CENTS
+};
 
 struct gpu_value {
 	enum gpu_value_kind kind;

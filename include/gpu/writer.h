@@ -61,8 +61,8 @@ void gpu_writer_num(struct gpu_writer *w, const char *p, size_t n);
 void gpu_writer_null(struct gpu_writer *w);
 
 /*
- * The next n fields: v[i] as gpu_writer_i64(), gpu_writer_double() or
- * gpu_writer_null() writes it, by its kind. The same bytes as those
+ * The next n fields: v[i] as gpu_writer_i64(), gpu_writer_double(),
+ * gpu_writer_cents() or gpu_writer_null() writes it, by its kind. The same bytes as those
  * calls, in one: a CSV row makes room for the numbers once, not at each.
  */
 void gpu_writer_values(struct gpu_writer *w, const struct gpu_value *v,

@@ -677,14 +677,11 @@ struct period {
 	size_t nidle;
 };
 
-/* A job's owner before one is known: shared, never freed. */
-static char none_owner[] = "";
-
 struct job {
 	size_t period;	    /* index into bill->periods */
 	const char *job_id; /* in the key of bill->job_of */
-	char *user;	    /* owners: none_owner or allocated */
-	char *project;
+	const char *user;   /* owners: "" or in bill->names */
+	const char *project;
 	int64_t user_rank, project_rank;
 	struct gpu_bill_part *parts;
 	size_t nparts;
@@ -699,6 +696,11 @@ struct gpu_bill {
 	size_t njobs, jobs_cap;
 	struct gpu_hashmap job_of; /* (period, job id) -> index into jobs */
 	struct gpu_buf key;
+	/*
+	 * Owners, models and profiles, each name once: a bill has a few
+	 * of them and a part or owner for every job.
+	 */
+	struct gpu_hashmap names;
 };
 
 struct gpu_bill *
@@ -709,19 +711,20 @@ gpu_bill_new(const struct gpu_rates *r)
 	b->rates = r;
 	gpu_hashmap_init(&b->job_of);
 	gpu_buf_init(&b->key);
+	gpu_hashmap_init(&b->names);
 	return b;
 }
 
-static void
-free_parts(struct gpu_bill_part *p, size_t n)
+/* The copy of v that b keeps, for as long as b lives. */
+static struct gpu_str
+intern(struct gpu_bill *b, struct gpu_str v)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		free((char *)p[i].model.p);
-		free((char *)p[i].profile.p);
-	}
-	free(p);
+	if (v.len == 0)
+		return (struct gpu_str){"", 0};
+	i = gpu_hashmap_put(&b->names, v.p, v.len, NULL);
+	return (struct gpu_str){gpu_hashmap_key(&b->names, i), v.len};
 }
 
 void
@@ -733,19 +736,15 @@ gpu_bill_free(struct gpu_bill *b)
 		return;
 	for (i = 0; i < b->nperiods; i++) {
 		free(b->periods[i].label);
-		free_parts(b->periods[i].idle, b->periods[i].nidle);
+		free(b->periods[i].idle);
 	}
-	for (i = 0; i < b->njobs; i++) {
-		if (b->jobs[i].user != none_owner)
-			free(b->jobs[i].user);
-		if (b->jobs[i].project != none_owner)
-			free(b->jobs[i].project);
-		free_parts(b->jobs[i].parts, b->jobs[i].nparts);
-	}
+	for (i = 0; i < b->njobs; i++)
+		free(b->jobs[i].parts);
 	free(b->periods);
 	free(b->jobs);
 	gpu_hashmap_release(&b->job_of);
 	gpu_buf_release(&b->key);
+	gpu_hashmap_release(&b->names);
 	free(b);
 }
 
@@ -789,8 +788,7 @@ find_job(struct gpu_bill *b, size_t period, struct gpu_str id)
 	j->period = period;
 	/* The map's copy of the key (period, then the id) never moves. */
 	j->job_id = gpu_hashmap_key(&b->job_of, i) + sizeof(period);
-	j->user = none_owner;
-	j->project = none_owner;
+	j->user = j->project = "";
 	j->user_rank = j->project_rank = INT64_MIN;
 	return j;
 }
@@ -807,7 +805,7 @@ str_eq(struct gpu_str a, struct gpu_str b)
  * one as large as its GPU, whose share is that of a whole GPU (0).
  */
 static int
-add_part(struct gpu_bill_part **parts, size_t *n,
+add_part(struct gpu_bill *b, struct gpu_bill_part **parts, size_t *n,
 	 const struct gpu_bill_usage *u, int64_t secs)
 {
 	int w = u->share28 > 0 && u->share28 < GPU_SHARE_WHOLE ? u->share28 : 0;
@@ -822,10 +820,8 @@ add_part(struct gpu_bill_part **parts, size_t *n,
 			break;
 	if (i == *n) {
 		*parts = gpu_xreallocarray(*parts, *n + 1, sizeof(**parts));
-		(*parts)[i].model.p = gpu_xstrndup(u->model.p, u->model.len);
-		(*parts)[i].model.len = u->model.len;
-		(*parts)[i].profile.p = gpu_xstrndup(prof.p, prof.len);
-		(*parts)[i].profile.len = prof.len;
+		(*parts)[i].model = intern(b, u->model);
+		(*parts)[i].profile = intern(b, prof);
 		(*parts)[i].share28 = w;
 		(*parts)[i].seconds = 0;
 		(*n)++;
@@ -837,13 +833,12 @@ add_part(struct gpu_bill_part **parts, size_t *n,
 }
 
 static void
-take_owner(char **dst, int64_t *rank, struct gpu_str v, int64_t new_rank)
+take_owner(struct gpu_bill *b, const char **dst, int64_t *rank,
+	   struct gpu_str v, int64_t new_rank)
 {
 	if (v.len == 0 || new_rank < *rank)
 		return;
-	if (*dst != none_owner)
-		free(*dst);
-	*dst = gpu_xstrndup(v.p, v.len);
+	*dst = intern(b, v).p;
 	*rank = new_rank;
 }
 
@@ -860,14 +855,14 @@ gpu_bill_add(struct gpu_bill *b, const struct gpu_bill_usage *u,
 		return gpu_err_set(err, "negative usage");
 	idle = u->gpu_seconds - u->alloc_seconds;
 	per = &b->periods[p];
-	if (idle > 0 && add_part(&per->idle, &per->nidle, u, idle) != 0)
+	if (idle > 0 && add_part(b, &per->idle, &per->nidle, u, idle) != 0)
 		goto overflow;
 	if (u->job_id.len == 0)
 		return 0;
 	j = find_job(b, p, u->job_id);
-	take_owner(&j->user, &j->user_rank, u->user, u->owner_rank);
-	take_owner(&j->project, &j->project_rank, u->project, u->owner_rank);
-	if (add_part(&j->parts, &j->nparts, u, u->alloc_seconds) != 0 ||
+	take_owner(b, &j->user, &j->user_rank, u->user, u->owner_rank);
+	take_owner(b, &j->project, &j->project_rank, u->project, u->owner_rank);
+	if (add_part(b, &j->parts, &j->nparts, u, u->alloc_seconds) != 0 ||
 	    __builtin_add_overflow(j->overage, u->overage, &j->overage))
 		goto overflow;
 	return 0;
@@ -968,13 +963,32 @@ line_cmp_project(const void *a, const void *b)
 	return line_cmp(a, b, GPU_BILL_PROJECT);
 }
 
+/*
+ * qsort() v, unless it is in order already: jobs come from an aggregate
+ * sorted by job, so they mostly are, and a check costs n comparisons
+ * where the sort costs n log n. An input in order is left as a stable
+ * sort (glibc's) leaves it.
+ */
+static void
+sort_unsorted(void *v, size_t n, size_t size,
+	      int (*cmp)(const void *, const void *))
+{
+	const char *p = v;
+
+	for (size_t i = 1; i < n; i++)
+		if (cmp(p + (i - 1) * size, p + i * size) > 0) {
+			qsort(v, n, size, cmp);
+			return;
+		}
+}
+
 static void
 sort_lines(struct gpu_bill_line *lines, size_t n, enum gpu_bill_by by)
 {
-	qsort(lines, n, sizeof(*lines),
-	      by == GPU_BILL_JOB    ? line_cmp_job
-	      : by == GPU_BILL_USER ? line_cmp_user
-				    : line_cmp_project);
+	sort_unsorted(lines, n, sizeof(*lines),
+		      by == GPU_BILL_JOB    ? line_cmp_job
+		      : by == GPU_BILL_USER ? line_cmp_user
+					    : line_cmp_project);
 }
 
 static bool
@@ -1033,7 +1047,7 @@ gpu_bill_report(const struct gpu_bill *b, enum gpu_bill_by by, bool share_idle,
 	shares = gpu_xreallocarray(NULL, b->njobs + 1, sizeof(*shares));
 	for (i = 0; i < b->njobs; i++)
 		jobs[i] = &b->jobs[i];
-	qsort(jobs, b->njobs, sizeof(*jobs), job_cmp);
+	sort_unsorted(jobs, b->njobs, sizeof(*jobs), job_cmp);
 	for (i = 0; i < b->njobs; i++) {
 		lines[i].period = b->periods[jobs[i]->period].label;
 		lines[i].job_id = jobs[i]->job_id;

@@ -372,20 +372,28 @@ gpu_num_fmt_i64(struct gpu_buf *b, int64_t v)
 	gpu_buf_add(b, tmp, gpu_num_fmt_i64_str(v, tmp));
 }
 
-void
-gpu_num_fmt_cents(struct gpu_buf *b, int64_t cents)
+size_t
+gpu_num_fmt_cents_str(int64_t cents, char out[GPU_NUM_FMT_MAX])
 {
 	uint64_t a = cents < 0 ? -(uint64_t)cents : (uint64_t)cents;
-	char tmp[GPU_NUM_FMT_MAX + 3];
 	size_t n = 0;
 
 	if (cents < 0)
-		tmp[n++] = '-';
-	n += put_u64(tmp + n, a / 100);
-	tmp[n++] = '.';
-	tmp[n++] = (char)('0' + a % 100 / 10);
-	tmp[n++] = (char)('0' + a % 10);
-	gpu_buf_add(b, tmp, n);
+		out[n++] = '-';
+	n += put_u64(out + n, a / 100);
+	out[n++] = '.';
+	out[n++] = (char)('0' + a % 100 / 10);
+	out[n++] = (char)('0' + a % 10);
+	out[n] = '\0';
+	return n;
+}
+
+void
+gpu_num_fmt_cents(struct gpu_buf *b, int64_t cents)
+{
+	char tmp[GPU_NUM_FMT_MAX];
+
+	gpu_buf_add(b, tmp, gpu_num_fmt_cents_str(cents, tmp));
 }
 
 void

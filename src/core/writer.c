@@ -366,6 +366,9 @@ gpu_writer_values(struct gpu_writer *w, const struct gpu_value *v, size_t n)
 			if (v[i].kind == GPU_VAL_INT) {
 				b->len += gpu_num_fmt_i64_str(v[i].i,
 							      b->data + b->len);
+			} else if (v[i].kind == GPU_VAL_CENTS) {
+				b->len += gpu_num_fmt_cents_str(
+				    v[i].i, b->data + b->len);
 			} else if (v[i].kind == GPU_VAL_DOUBLE &&
 				   isfinite(v[i].d)) {
 				/* |v| >= 9.2e18 takes the long way. */
@@ -382,6 +385,8 @@ gpu_writer_values(struct gpu_writer *w, const struct gpu_value *v, size_t n)
 	for (; i < n; i++)
 		if (v[i].kind == GPU_VAL_INT)
 			gpu_writer_i64(w, v[i].i);
+		else if (v[i].kind == GPU_VAL_CENTS)
+			gpu_writer_cents(w, v[i].i);
 		else if (v[i].kind == GPU_VAL_DOUBLE)
 			gpu_writer_double(w, v[i].d);
 		else

@@ -352,6 +352,65 @@ test_money_bill_user_many_jobs(void **state)
 	gpu_rates_release(&r);
 }
 
+/*
+ * Lines come in (period, job) order whatever order the usage came in,
+ * and in that order already they are left as they are; owners, models
+ * and profiles stay right as many more names are kept after them.
+ */
+static void
+test_money_bill_order_and_names(void **state)
+{
+	struct gpu_bill_report rep;
+	struct gpu_rates r;
+	struct gpu_bill *b;
+	char id[16], user[16];
+
+	(void)state;
+	gpu_rates_init(&r);
+	b = gpu_bill_new(&r);
+	add(b, "2026-12", "b", "u1", "p1", "m1", 60, 0, 1);
+	add(b, "2026-11", "c", "u2", "p1", "m1", 60, 0, 1);
+	add(b, "2026-11", "a", "u1", "p1", "m1", 60, 0, 1);
+	add(b, "2026-11", "a", "u3", "p2", "m2", 60, 0, 2);
+	for (int i = 0; i < 300; i++) {
+		snprintf(id, sizeof(id), "z%03d", i);
+		snprintf(user, sizeof(user), "x%d", i);
+		add(b, "2026-11", id, user, user, user, 60, 0, 1);
+	}
+	gpu_bill_report(b, GPU_BILL_JOB, false, NULL, NULL, &rep);
+	assert_int_equal(rep.nlines, 303);
+	assert_string_equal(rep.lines[0].job_id, "a");
+	assert_string_equal(rep.lines[0].user, "u3");
+	assert_string_equal(rep.lines[0].project, "p2");
+	assert_int_equal(rep.lines[0].nparts, 2);
+	assert_string_equal(rep.lines[0].parts[0].model.p, "m1");
+	assert_string_equal(rep.lines[0].parts[1].model.p, "m2");
+	assert_string_equal(rep.lines[1].job_id, "c");
+	assert_string_equal(rep.lines[2].job_id, "z000");
+	assert_string_equal(rep.lines[301].user, "x299");
+	assert_string_equal(rep.lines[301].parts[0].model.p, "x299");
+	assert_string_equal(rep.lines[302].period, "2026-12");
+	assert_string_equal(rep.lines[302].job_id, "b");
+	assert_string_equal(rep.lines[302].user, "u1");
+	for (size_t i = 1; i < rep.nlines; i++)
+		assert_true(
+		    strcmp(rep.lines[i - 1].period, rep.lines[i].period) < 0 ||
+		    strcmp(rep.lines[i - 1].job_id, rep.lines[i].job_id) < 0);
+	gpu_bill_report_release(&rep);
+	/* By user: u1 and u3 (jobs a, b), u2, then x0, x1, x10, ... */
+	gpu_bill_report(b, GPU_BILL_USER, false, NULL, NULL, &rep);
+	assert_int_equal(rep.nlines, 303);
+	assert_string_equal(rep.lines[0].user, "u2");
+	assert_string_equal(rep.lines[1].user, "u3");
+	assert_string_equal(rep.lines[2].user, "x0");
+	assert_string_equal(rep.lines[3].user, "x1");
+	assert_string_equal(rep.lines[4].user, "x10");
+	assert_string_equal(rep.lines[302].user, "u1");
+	gpu_bill_report_release(&rep);
+	gpu_bill_free(b);
+	gpu_rates_release(&r);
+}
+
 static void
 test_money_bill_empty(void **state)
 {
@@ -599,6 +658,7 @@ main(void)
 	    cmocka_unit_test(test_money_charge_job_models),
 	    cmocka_unit_test(test_money_share),
 	    cmocka_unit_test(test_money_bill_user_many_jobs),
+	    cmocka_unit_test(test_money_bill_order_and_names),
 	    cmocka_unit_test(test_money_bill_empty),
 	    cmocka_unit_test(test_money_bill_add_agg),
 	    cmocka_unit_test(test_money_property_reconciles),

@@ -206,10 +206,11 @@ rolled_up_db(const struct gpu_db_opts *o)
 }
 
 /*
- * Whole days come from usage_daily, whole hours by node from
- * usage_hourly_node, by user, project, both or neither (any period) from
- * usage_hourly_owner: still exactly the scan's bytes, for aligned and
- * unaligned ranges, and after an incremental refresh of one late hour.
+ * Whole days come from usage_daily (usage_daily_job by job, model or
+ * profile), whole hours by node from usage_hourly_node, by user, project,
+ * both or neither (any period) from usage_hourly_owner: still exactly the
+ * scan's bytes, for aligned and unaligned ranges, and after an
+ * incremental refresh of one late hour.
  */
 static void
 test_query_daily_matches_scan(void **state)
@@ -228,6 +229,10 @@ test_query_daily_matches_scan(void **state)
 	    {GPU_PERIOD_HOUR, GPU_DIM_USER, 5, 60},
 	    {GPU_PERIOD_HOUR, 0, -1, -1},
 	    {GPU_PERIOD_MONTH, GPU_DIM_USER | GPU_DIM_PROJECT, 3, -1},
+	    {GPU_PERIOD_WEEK, GPU_DIM_JOB | GPU_DIM_MODEL | GPU_DIM_PROFILE, 3,
+	     70},
+	    {GPU_PERIOD_DAY, GPU_DIM_JOB | GPU_DIM_USER | GPU_DIM_PROJECT, -1,
+	     -1},
 	};
 	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
 	struct gpu_err err = {0};

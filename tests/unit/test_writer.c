@@ -210,6 +210,9 @@ each_value(struct gpu_writer *w, const struct gpu_value *v, size_t n)
 		case GPU_VAL_DOUBLE:
 			gpu_writer_double(w, v->d);
 			break;
+		case GPU_VAL_CENTS:
+			gpu_writer_cents(w, v->i);
+			break;
 		default:
 			gpu_writer_null(w);
 			break;
@@ -220,7 +223,8 @@ each_value(struct gpu_writer *w, const struct gpu_value *v, size_t n)
 /*
  * gpu_writer_values() writes the bytes of one call a value, in every
  * format: integers at both ends, doubles in place and the long way,
- * non-finite and null values, and more values than columns.
+ * non-finite and null values, amounts in cents, and more values than
+ * columns.
  */
 static void
 test_writer_values(void **state)
@@ -231,6 +235,8 @@ test_writer_values(void **state)
 	    {GPU_VAL_DOUBLE, 0, -9.1e18},   {GPU_VAL_DOUBLE, 0, 0.0000005},
 	    {GPU_VAL_DOUBLE, 0, 0.0 / 0.0}, {GPU_VAL_NULL, 0, 0},
 	    {GPU_VAL_INT, 42, 0},	    {GPU_VAL_DOUBLE, 0, -2.125},
+	    {GPU_VAL_CENTS, INT64_MIN, 0},  {GPU_VAL_CENTS, -5, 0},
+	    {GPU_VAL_CENTS, 123456, 0},
 	};
 	const enum gpu_ofmt fmts[] = {GPU_OUT_CSV, GPU_OUT_JSON, GPU_OUT_JSONL,
 				      GPU_OUT_TABLE};
@@ -250,6 +256,9 @@ test_writer_values(void **state)
 			gpu_writer_str(w, "z", 1);
 			(bulk ? gpu_writer_values : each_value)(w, v, 8);
 			gpu_writer_end_row(w);
+			gpu_writer_str(w, "m", 1);
+			(bulk ? gpu_writer_values : each_value)(w, v + 8, 3);
+			gpu_writer_end_row(w);
 			done(w);
 			if (bulk)
 				assert_string_equal(got, want);
@@ -264,7 +273,9 @@ test_writer_values(void **state)
 					 "0,,,42,-2.125,\n"
 					 "z,-9223372036854775808,"
 					 "100000000000000000000,"
-					 "-9100000000000000000,0,\n");
+					 "-9100000000000000000,0,\n"
+					 "m,-92233720368547758.08,-0.05,"
+					 "1234.56,,\n");
 		}
 	}
 }
