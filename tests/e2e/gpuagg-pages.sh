@@ -67,6 +67,11 @@ outputs stale
 sqlite3 w.db "UPDATE usage_daily SET busy = 'x'
 	WHERE day_ms = (SELECT min(day_ms) FROM usage_daily) AND node_id = 2" ||
 	fail "cannot store the odd value"
+# The same in the job rows that the queries by job read.
+[ "$(sqlite3 w.db "UPDATE usage_daily_job SET busy = 'z'
+	WHERE (day_ms, job_key) = (SELECT day_ms, job_key FROM usage_daily_job
+		WHERE job_key > 0 ORDER BY day_ms DESC LIMIT 1);
+	SELECT changes()")" -gt 0 ] || fail "cannot store the odd value"
 sqlite3 w.db "UPDATE usage_hourly_node SET power_s = 'y'
 	WHERE hour_ms = (SELECT min(hour_ms) + 7200000 FROM usage_hourly_node)" ||
 	fail "cannot store the odd value"
