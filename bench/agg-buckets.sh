@@ -12,9 +12,9 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin="$top/${B:-build}"
-for t in gpugen gpuingest gpuagg; do
-	[ -x "$bin/$t" ] || { echo "bench: $bin/$t not built (run make)" >&2; exit 1; }
-done
+# shellcheck source=lib.inc
+. "$top/bench/lib.inc"
+need_built "$bin" gpugen gpuingest gpuagg
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
 base=${BASE:+$(cd "$BASE" && pwd)}
 [ -z "$base" ] || [ -x "$base/gpuagg" ] || { echo "bench: $base/gpuagg not built" >&2; exit 1; }

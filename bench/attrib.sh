@@ -11,9 +11,9 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin="$top/${B:-build}"
-for t in gpugen gpuingest; do
-	[ -x "$bin/$t" ] || { echo "bench: $bin/$t not built (run make)" >&2; exit 1; }
-done
+# shellcheck source=lib.inc
+. "$top/bench/lib.inc"
+need_built "$bin" gpugen gpuingest
 runs=${RUNS:-3}
 rows=${ROWS:-5000000}
 allocs=${ALLOCS:-50000}
@@ -40,8 +40,6 @@ awk -v a="$allocs" -v h="$hours" 'BEGIN {
 	}
 }' >"$tmp/a.csv"
 
-# shellcheck source=lib.inc
-. "$top/bench/lib.inc"
 
 ing="$bin/gpuingest -q"
 t_load=$(median "rm -f $tmp/w.db*" "$ing -d $tmp/w.db $tmp/s.csv")

@@ -35,9 +35,9 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin="$top/${B:-build}"
-for t in gpugen gpuingest gpuagg gpubill; do
-	[ -x "$bin/$t" ] || { echo "bench: $bin/$t not built (run make)" >&2; exit 1; }
-done
+# shellcheck source=lib.inc
+. "$top/bench/lib.inc"
+need_built "$bin" gpugen gpuingest gpuagg gpubill
 sizes=${BENCH_SIZES:-1M 5M 20M}
 runs=${BENCH_RUNS:-3}
 cache=${BENCH_CACHE:-${TMPDIR:-/tmp}/gpuusage-bench}

@@ -10,9 +10,9 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin="$top/${B:-build}"
-for t in gpugen gpuingest; do
-	[ -x "$bin/$t" ] || { echo "bench: $bin/$t not built (run make)" >&2; exit 1; }
-done
+# shellcheck source=lib.inc
+. "$top/bench/lib.inc"
+need_built "$bin" gpugen gpuingest
 command -v sqlite3 >/dev/null || { echo "bench: no sqlite3 shell" >&2; exit 1; }
 runs=${RUNS:-3}
 rows=${ROWS:-5000000}
@@ -34,8 +34,6 @@ end=$(tail -1 "$tmp/a.csv" | cut -d, -f1)
 na=$(($(wc -l <"$tmp/a.csv") - 1))
 nb=$(($(wc -l <"$tmp/b.csv") - 1))
 
-# shellcheck source=lib.inc
-. "$top/bench/lib.inc"
 
 ing="$bin/gpuingest -q"
 imp1=$(median "rm -f $tmp/i.db*" \

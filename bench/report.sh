@@ -6,9 +6,9 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin="$top/${B:-build}"
-for t in gpugen gpuingest gpureport; do
-	[ -x "$bin/$t" ] || { echo "bench: $bin/$t not built (run make)" >&2; exit 1; }
-done
+# shellcheck source=lib.inc
+. "$top/bench/lib.inc"
+need_built "$bin" gpugen gpuingest gpureport
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/report-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 

@@ -10,9 +10,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 bin="$top/${B:-build}"
 rows=${1:-1000000}
 export TZ=UTC LC_ALL=C
-for t in gpugen gpuingest; do
-	[ -x "$bin/$t" ] || { echo "bench: $bin/$t not built (run make)" >&2; exit 1; }
-done
+# shellcheck source=lib.inc
+. "$top/bench/lib.inc"
+need_built "$bin" gpugen gpuingest
 command -v sqlite3 >/dev/null || { echo "bench: sqlite3 missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
 w=$(mktemp -d "${TMPDIR:-/tmp}/size-bench.XXXXXX")
 trap 'rm -rf "$w"' EXIT INT TERM

@@ -19,9 +19,9 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin="$top/${B:-build}"
-for t in gpugen gpuingest; do
-	[ -x "$bin/$t" ] || { echo "bench: $bin/$t not built (run make)" >&2; exit 1; }
-done
+# shellcheck source=lib.inc
+. "$top/bench/lib.inc"
+need_built "$bin" gpugen gpuingest
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
 export TZ=UTC LC_ALL=C
 samples=${SOAK_SAMPLES:-50000000}
