@@ -85,7 +85,8 @@ enum gpu_hrow_fold {
 	GPU_FOLD_NONE,	 /* nothing: hour rows pass through */
 	GPU_FOLD_DAY,	 /* day rows, as usage_daily holds them */
 	GPU_FOLD_OWNER,	 /* hour and owner rows, as usage_hourly_owner does */
-	GPU_FOLD_JOB_DAY /* day rows, then by job, as usage_daily_job */
+	GPU_FOLD_JOB_DAY /* hour rows by job, day rows of them, as */
+			 /* usage_daily_job holds them */
 };
 
 /*
@@ -97,14 +98,18 @@ enum gpu_hrow_fold {
  * ends: usage_daily and usage_hourly_owner hold exactly those rows, so
  * that reading them gives the same doubles as summing their hours. A row
  * of those tables passes through a fold unchanged (0 + x is x).
- * GPU_FOLD_JOB_DAY sums the day's rows, in key order, once more, by the
- * keys of usage_daily_job (gpu_hrow_fold_job()).
+ * GPU_FOLD_JOB_DAY first sums each hour's rows by the keys of
+ * usage_daily_job (node, GPU and MIG instance dropped), in key order,
+ * then adds those to the day's rows hour by hour: so a day's rows are
+ * its stored rows plus a later hour's, and a writer adds an hour to them
+ * (gpu_hrow_add_prepare()) instead of summing the day again.
  */
 struct gpu_hrow_sink {
 	enum gpu_hrow_fold fold;
 	struct gpu_hrows day; /* the rows of the day (hour) being summed */
-	struct gpu_hrows job; /* GPU_FOLD_JOB_DAY: those by job at its end */
+	struct gpu_hrows job; /* GPU_FOLD_JOB_DAY: the hour's, by job */
 	int64_t day_ms;	      /* that day's (hour's) start */
+	int64_t hour_ms;      /* GPU_FOLD_JOB_DAY: the hour in job */
 	gpu_hrow_fn *fn;
 	void *ctx;
 };
@@ -130,13 +135,8 @@ int gpu_hrow_sink_folded(void *ctx, const struct gpu_hrow *r,
 /* Hand on the rows summed so far. Returns 0, or fn's -1. */
 int gpu_hrow_sink_flush(struct gpu_hrow_sink *s, struct gpu_err *err);
 
-/*
- * Add day row r to the row of usage_daily_job that it belongs to in
- * table ctx (a struct gpu_hrows): the keys node, GPU and MIG instance
- * dropped. Give it a day's rows in key order, then flush the table: that
- * is how usage_daily_job's rows are summed. Returns 0.
- */
-int gpu_hrow_fold_job(void *ctx, const struct gpu_hrow *r, struct gpu_err *err);
+/* Forget the rows summed so far, without handing them on. */
+void gpu_hrow_sink_clear(struct gpu_hrow_sink *s);
 
 /*
  * Names that a refresh would intern (the job owners of
@@ -250,12 +250,14 @@ sqlite3_stmt *gpu_hrow_insert_prepare(sqlite3 *db, enum gpu_rollup t,
 				      struct gpu_err *err);
 
 /*
- * Prepare the statement that adds an hour row to its day's row of
- * usage_daily, as gpu_sums_merge() does (sums added, maxima kept): the
- * row is inserted when its day has none. Give it rows with
- * gpu_hrow_insert(st, GPU_ROLLUP_DAILY, ...) with the day as their time.
+ * Prepare the statement that adds a row to the stored row of its key in
+ * rollup table t (GPU_ROLLUP_DAILY or GPU_ROLLUP_JOB_DAY), as
+ * gpu_sums_merge() does (sums added, maxima kept): the row is inserted
+ * when the table has none. Give it rows with gpu_hrow_insert(st, t, ...):
+ * an hour's rows with the day as their time add the hour to its day.
  */
-sqlite3_stmt *gpu_hrow_add_day_prepare(sqlite3 *db, struct gpu_err *err);
+sqlite3_stmt *gpu_hrow_add_prepare(sqlite3 *db, enum gpu_rollup t,
+				   struct gpu_err *err);
 
 /*
  * Insert r with st from gpu_hrow_insert_prepare(db, t, ...). Returns 0, or

@@ -37,9 +37,9 @@ typedef int gpu_owner_fn(void *ctx, int64_t job_key, int64_t *user,
  * turns it off, and the refresh then reads its facts as before.
  *
  * A day that starts at or after fresh_from is summed too, from its hour
- * rows as they are written, and its usage_daily rows written when the
- * hours move on to the next day (or at the end): the refresh keeps them
- * when every hour of the day it finds dirty was built here. An hour
+ * rows as they are written, and its usage_daily and usage_daily_job rows
+ * written when the hours move on to the next day (or at the end): the refresh
+ * keeps them when every hour of the day it finds dirty was built here. An hour
  * written out of order, an hour of the day turned off or written after
  * its rows, makes the day stale: the refresh sums it again.
  */
@@ -62,10 +62,11 @@ struct gpu_prebuild {
 	struct gpu_rollup_fold *fold; /* the node and owner rows */
 	struct gpu_hashmap days;      /* day -> enum gpu_rollup_day */
 	struct gpu_hrow_sink day;     /* the day being summed, */
+	struct gpu_hrow_sink job_day; /* by job too, */
 	bool summing, feeding;	      /* its rows, this hour's rows go there */
 	int64_t day_ms, day_last;     /* the day, its last hour summed */
-	sqlite3_stmt *del_day;
-	struct gpu_hrow_batch *ins_day; /* the day rows */
+	sqlite3_stmt *del_day, *del_job_day;
+	struct gpu_hrow_batch *ins_day, *ins_job_day; /* the day rows */
 };
 
 /* Start with no hour; release with gpu_prebuild_release(). */

@@ -14,7 +14,7 @@
  * Bring the rollups up to date inside the caller's write transaction:
  * rebuild every hour in dirty_hours from the fact table (usage_hourly),
  * its node and owner rows (usage_hourly_node, usage_hourly_owner) and its
- * day's rows (usage_daily, then usage_daily_job), then clear dirty_hours. An
+ * day's rows (usage_daily and usage_daily_job), then clear dirty_hours. An
  * hour before the raw-sample horizon (gpu/retention.h) is never rebuilt: its
  * facts were deleted, its rollup rows are final, and it leaves dirty_hours as
  * it is. Interns the job owners of those hours' facts into names_dim so that
@@ -87,7 +87,7 @@ int gpu_rollup_refresh(sqlite3 *db, size_t *hours, struct gpu_err *err);
 int gpu_rollup_fill_owners(sqlite3 *db, struct gpu_err *err);
 
 /*
- * Rebuild usage_daily_job of every day from its usage_daily rows, in the
+ * Fill usage_daily_job from the usage_hourly rows of every hour, in the
  * caller's write transaction (the migration to schema version 11).
  * Returns 0, or -1 with err filled.
  */

@@ -458,12 +458,13 @@ static const char *const migrations[GPU_DB_VERSION][MIGRATION_PARTS] = {
 	},
 
 	/*
-	 * 10 -> 11: usage_daily_job, each day's usage_daily rows summed by
-	 * job, owner, model and MIG profile in key order (node, GPU and MIG
-	 * instance dropped): what a query by job, user, project, model or
-	 * profile over whole days reads, a third as many rows as usage_daily
-	 * where jobs hold several GPUs. Filled from usage_daily right after
-	 * this SQL (see migrate()), as usage_hourly_owner was.
+	 * 10 -> 11: usage_daily_job, per day, job, owner, model and MIG
+	 * profile: each hour's usage_hourly rows summed by those keys in key
+	 * order (node, GPU and MIG instance dropped), the hours added in
+	 * order. What a query by job, user, project, model or profile over
+	 * whole days reads: a third as many rows as usage_daily where jobs
+	 * hold several GPUs. Filled from usage_hourly right after this SQL
+	 * (see migrate()), as usage_hourly_owner was.
 	 */
 	{
 	"CREATE TABLE usage_daily_job("

@@ -104,28 +104,54 @@ gpu_hrow_sink_release(struct gpu_hrow_sink *s)
 	gpu_hrows_release(&s->job);
 }
 
-int
-gpu_hrow_fold_job(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+void
+gpu_hrow_sink_clear(struct gpu_hrow_sink *s)
 {
+	gpu_hrows_clear(&s->day);
+	gpu_hrows_clear(&s->job);
+}
+
+/* An hour's job row added to its day's (a gpu_hrow_fn; ctx: the sink). */
+static int
+add_job_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	struct gpu_hrow_sink *s = ctx;
 	int64_t k[GPU_HK_N];
 
 	(void)err;
 	memcpy(k, r->k, sizeof(k));
-	k[GPU_HK_NODE] = k[GPU_HK_GPU] = k[GPU_HK_MIG] = 0;
-	gpu_sums_merge(&gpu_hrows_put(ctx, k, NULL)->s, &r->s);
+	k[GPU_HK_TIME] = s->day_ms;
+	gpu_sums_merge(&gpu_hrows_put(&s->day, k, NULL)->s, &r->s);
 	return 0;
+}
+
+/*
+ * GPU_FOLD_JOB_DAY: add the hour's job rows to their day's, in key order,
+ * handing on the rows of the day before when the hour starts another.
+ */
+static int
+job_hour_end(struct gpu_hrow_sink *s, struct gpu_err *err)
+{
+	int64_t d;
+
+	if (gpu_hrows_count(&s->job) == 0)
+		return 0;
+	d = gpu_period_start(GPU_PERIOD_DAY, s->hour_ms);
+	if (d != s->day_ms && gpu_hrows_count(&s->day) > 0 &&
+	    gpu_hrows_flush(&s->day, s->fn, s->ctx, err) != 0)
+		return -1;
+	s->day_ms = d;
+	return gpu_hrows_flush(&s->job, add_job_hour, s, err);
 }
 
 int
 gpu_hrow_sink_flush(struct gpu_hrow_sink *s, struct gpu_err *err)
 {
+	if (s->fold == GPU_FOLD_JOB_DAY && job_hour_end(s, err) != 0)
+		return -1;
 	if (gpu_hrows_count(&s->day) == 0)
 		return 0;
-	if (s->fold != GPU_FOLD_JOB_DAY)
-		return gpu_hrows_flush(&s->day, s->fn, s->ctx, err);
-	if (gpu_hrows_flush(&s->day, gpu_hrow_fold_job, &s->job, err) != 0)
-		return -1;
-	return gpu_hrows_flush(&s->job, s->fn, s->ctx, err);
+	return gpu_hrows_flush(&s->day, s->fn, s->ctx, err);
 }
 
 int
@@ -138,11 +164,19 @@ gpu_hrow_sink_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	case GPU_FOLD_NONE:
 		return s->fn(s->ctx, r, err);
 	case GPU_FOLD_DAY:
-	case GPU_FOLD_JOB_DAY:
 		memcpy(k, r->k, sizeof(k));
 		k[GPU_HK_TIME] =
 		    gpu_period_start(GPU_PERIOD_DAY, r->k[GPU_HK_TIME]);
 		break;
+	case GPU_FOLD_JOB_DAY:
+		if (r->k[GPU_HK_TIME] != s->hour_ms &&
+		    job_hour_end(s, err) != 0)
+			return -1;
+		s->hour_ms = r->k[GPU_HK_TIME];
+		memcpy(k, r->k, sizeof(k));
+		k[GPU_HK_NODE] = k[GPU_HK_GPU] = k[GPU_HK_MIG] = 0;
+		gpu_sums_merge(&gpu_hrows_put(&s->job, k, NULL)->s, &r->s);
+		return 0;
 	case GPU_FOLD_OWNER: /* as gpu_rollup_fold_row() */
 		k[GPU_HK_TIME] = r->k[GPU_HK_TIME];
 		k[GPU_HK_USER] = r->k[GPU_HK_USER];
@@ -518,8 +552,17 @@ static const struct {
 #define SUM_ADD_(name, ctype, sqltype, merge, empty) SUM_ADD_##merge(name)
 
 sqlite3_stmt *
-gpu_hrow_add_day_prepare(sqlite3 *db, struct gpu_err *err)
+gpu_hrow_add_prepare(sqlite3 *db, enum gpu_rollup t, struct gpu_err *err)
 {
+	if (t == GPU_ROLLUP_JOB_DAY)
+		return gpu_db_prepare(
+		    db,
+		    "INSERT INTO usage_daily_job(day_ms" JOB_KEY_COLS SUM_COLS
+		    ") VALUES(?,?,?,?,?,?" SUM_PARAMS
+		    ") ON CONFLICT(day_ms" JOB_KEY_COLS
+		    ") DO UPDATE SET day_ms = excluded.day_ms" GPU_SUMS(
+			SUM_ADD_),
+		    err);
 	return gpu_db_prepare(db,
 			      "INSERT INTO usage_daily(day_ms" KEY_COLS SUM_COLS
 			      ") VALUES(?" KEY_PARAMS SUM_PARAMS

@@ -52,6 +52,13 @@ insert_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	return gpu_hrow_insert(ctx, GPU_ROLLUP_DAILY, r, err);
 }
 
+/* Insert or add a job row of a day (a gpu_hrow_fn; ctx: the statement). */
+static int
+put_job_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	return gpu_hrow_insert(ctx, GPU_ROLLUP_JOB_DAY, r, err);
+}
+
 /*
  * Summing the hour rows of one hour, in key order, into node rows and
  * owner rows: each is exactly the group a query by hour and node, or by
@@ -216,10 +223,14 @@ gpu_rollup_fill_owners(sqlite3 *db, struct gpu_err *err)
 			       false, NULL, NULL, err);
 }
 
-/* An hour row added to its day's row of usage_daily (a gpu_hrow_fn). */
+/*
+ * An hour row added to its day's row of usage_daily, and to the hour's
+ * job rows, which the sink adds to usage_daily_job (a gpu_hrow_fn).
+ */
 struct add_day {
 	sqlite3_stmt *st;
 	int64_t day_ms;
+	struct gpu_hrow_sink *job;
 };
 
 static int
@@ -229,7 +240,20 @@ add_day_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	struct gpu_hrow d = *r;
 
 	d.k[GPU_HK_TIME] = a->day_ms;
-	return gpu_hrow_insert(a->st, GPU_ROLLUP_DAILY, &d, err);
+	if (gpu_hrow_insert(a->st, GPU_ROLLUP_DAILY, &d, err) != 0)
+		return -1;
+	return gpu_hrow_sink_hour(a->job, r, err);
+}
+
+/* An hour row into both sinks, day rows and job rows (a gpu_hrow_fn). */
+static int
+tee_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	struct gpu_hrow_sink *s = ctx;
+
+	if (gpu_hrow_sink_hour(&s[0], r, err) != 0)
+		return -1;
+	return gpu_hrow_sink_hour(&s[1], r, err);
 }
 
 /*
@@ -282,25 +306,26 @@ day_stored(sqlite3_stmt *any, int64_t d, bool *yes, struct gpu_err *err)
 }
 
 /*
- * Bring the day rows of usage_daily up to date for the days of dirty
- * hours: rebuilt from all the day's hour rows, or, when every dirty hour
- * of the day was built as new (so later than its other hours) and the
- * day has stored rows, each of those hours' rows added to its stored day
- * row, hour by hour. Day rows
- * sum their hours in hour order either way, so both give the same
- * doubles, and a batch touches the day rows of its own hours only: a
- * day's last batch costs what its first did. A day whose rows the caller
- * wrote (day()) is kept when every dirty hour of it is built, and
- * rebuilt otherwise.
+ * Bring the day rows of usage_daily and usage_daily_job up to date for
+ * the days of dirty hours: rebuilt from all the day's hour rows, or, when
+ * every dirty hour of the day was built as new (so later than its other
+ * hours) and the day has stored rows, each of those hours' rows added to
+ * its stored day row, hour by hour, and the hour's job rows to the day's
+ * (GPU_FOLD_JOB_DAY). Day rows sum their hours in hour order either way,
+ * so both give the same doubles, and a batch touches the day rows of its
+ * own hours only: a day's last batch costs what its first did. A day
+ * whose rows the caller wrote (day()) is kept when every dirty hour of it
+ * is built, and rebuilt otherwise.
  */
 static int
 rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, gpu_rollup_day_fn *day,
 	     void *ctx, struct gpu_err *err)
 {
 	sqlite3_stmt *days = NULL, *del = NULL, *ins = NULL, *dh = NULL;
-	sqlite3_stmt *any = NULL;
-	struct add_day ad = {NULL, 0};
-	struct gpu_hrow_sink s;
+	sqlite3_stmt *any = NULL, *del_job = NULL, *ins_job = NULL;
+	sqlite3_stmt *add_job = NULL;
+	struct gpu_hrow_sink s[2], add_sink;
+	struct add_day ad = {NULL, 0, &add_sink};
 	int64_t *hours = NULL;
 	size_t nh = 0, cap = 0;
 	bool add;
@@ -314,18 +339,24 @@ rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, gpu_rollup_day_fn *day,
 		goto out;
 	del =
 	    gpu_db_prepare(db, "DELETE FROM usage_daily WHERE day_ms = ?", err);
+	del_job = gpu_db_prepare(
+	    db, "DELETE FROM usage_daily_job WHERE day_ms = ?", err);
 	ins = gpu_hrow_insert_prepare(db, GPU_ROLLUP_DAILY, err);
-	ad.st = gpu_hrow_add_day_prepare(db, err);
+	ins_job = gpu_hrow_insert_prepare(db, GPU_ROLLUP_JOB_DAY, err);
+	ad.st = gpu_hrow_add_prepare(db, GPU_ROLLUP_DAILY, err);
+	add_job = gpu_hrow_add_prepare(db, GPU_ROLLUP_JOB_DAY, err);
 	dh = gpu_db_prepare(db,
 			    "SELECT hour_ms FROM dirty_hours WHERE hour_ms >= ?"
 			    " AND hour_ms < ? ORDER BY hour_ms",
 			    err);
 	any = gpu_db_prepare(db, "SELECT 1 FROM usage_daily WHERE day_ms = ?",
 			     err);
-	if (del == NULL || ins == NULL || ad.st == NULL || dh == NULL ||
-	    any == NULL)
+	if (del == NULL || del_job == NULL || ins == NULL || ins_job == NULL ||
+	    ad.st == NULL || add_job == NULL || dh == NULL || any == NULL)
 		goto out;
-	gpu_hrow_sink_init(&s, GPU_FOLD_DAY, insert_day, ins);
+	gpu_hrow_sink_init(&s[0], GPU_FOLD_DAY, insert_day, ins);
+	gpu_hrow_sink_init(&s[1], GPU_FOLD_JOB_DAY, put_job_day, ins_job);
+	gpu_hrow_sink_init(&add_sink, GPU_FOLD_JOB_DAY, put_job_day, add_job);
 	while ((step = sqlite3_step(days)) == SQLITE_ROW) {
 		int64_t d = sqlite3_column_int64(days, 0);
 		int r =
@@ -344,71 +375,66 @@ rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, gpu_rollup_day_fn *day,
 		if (r == 0 && add)
 			r = day_stored(any, d, &add, err);
 		ad.day_ms = d;
+		/* Each hour's job rows added before the next hour's. */
 		for (size_t i = 0; r == 0 && add && i < nh; i++)
-			r = gpu_hrow_read(db, GPU_ROLLUP_HOURLY, hours[i],
-					  hours[i] + GPU_HOUR_MS, add_day_row,
-					  &ad, err);
-		if (r == 0 && !add)
-			r = step_one(del, d, err);
+			if ((r = gpu_hrow_read(db, GPU_ROLLUP_HOURLY, hours[i],
+					       hours[i] + GPU_HOUR_MS,
+					       add_day_row, &ad, err)) == 0)
+				r = gpu_hrow_sink_flush(&add_sink, err);
+		if (r == 0 && !add && (r = step_one(del, d, err)) == 0)
+			r = step_one(del_job, d, err);
 		if (r == 0 && !add)
 			r = gpu_hrow_read(db, GPU_ROLLUP_HOURLY, d,
-					  d + GPU_DAY_MS, gpu_hrow_sink_hour,
-					  &s, err);
-		if (r != 0 || gpu_hrow_sink_flush(&s, err) != 0) {
-			gpu_hrow_sink_release(&s);
-			goto out;
-		}
+					  d + GPU_DAY_MS, tee_hour, s, err);
+		if (r != 0 || gpu_hrow_sink_flush(&s[0], err) != 0 ||
+		    gpu_hrow_sink_flush(&s[1], err) != 0)
+			goto release;
 	}
-	gpu_hrow_sink_release(&s);
 	if (step != SQLITE_DONE) {
 		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
-		goto out;
+		goto release;
 	}
 	rc = 0;
+release:
+	gpu_hrow_sink_release(&s[0]);
+	gpu_hrow_sink_release(&s[1]);
+	gpu_hrow_sink_release(&add_sink);
 out:
 	sqlite3_finalize(days);
 	sqlite3_finalize(del);
+	sqlite3_finalize(del_job);
 	sqlite3_finalize(ins);
+	sqlite3_finalize(ins_job);
 	sqlite3_finalize(ad.st);
+	sqlite3_finalize(add_job);
 	sqlite3_finalize(any);
 	sqlite3_finalize(dh);
 	free(hours);
 	return rc;
 }
 
-/*
- * Rebuild the rows of usage_daily_job for the days that days_sql lists
- * (one column, ascending) from their rows of usage_daily, read in key
- * order and summed by gpu_hrow_fold_job(): the order in which a query's
- * sink (GPU_FOLD_JOB_DAY) sums the day rows it builds from hours.
- */
-static int
-rebuild_job_days(sqlite3 *db, const char *days_sql, struct gpu_err *err)
+int
+gpu_rollup_fill_job_days(sqlite3 *db, struct gpu_err *err)
 {
-	sqlite3_stmt *days = gpu_db_prepare(db, days_sql, err), *del = NULL;
-	struct gpu_hrow_batch *ins = NULL;
-	struct gpu_hrows job;
+	sqlite3_stmt *days = gpu_db_prepare(
+	    db,
+	    "SELECT DISTINCT hour_ms / 86400000 * 86400000 FROM usage_hourly"
+	    " ORDER BY 1",
+	    err);
+	sqlite3_stmt *ins =
+	    gpu_hrow_insert_prepare(db, GPU_ROLLUP_JOB_DAY, err);
+	struct gpu_hrow_sink s;
 	int rc = -1, step;
 
-	gpu_hrows_init(&job);
-	if (days == NULL ||
-	    (del = gpu_db_prepare(
-		 db, "DELETE FROM usage_daily_job WHERE day_ms = ?", err)) ==
-		NULL ||
-	    (ins = gpu_hrow_batch_new(db, GPU_ROLLUP_JOB_DAY, err)) == NULL)
+	gpu_hrow_sink_init(&s, GPU_FOLD_JOB_DAY, put_job_day, ins);
+	if (days == NULL || ins == NULL)
 		goto out;
 	while ((step = sqlite3_step(days)) == SQLITE_ROW) {
 		int64_t d = sqlite3_column_int64(days, 0);
 
-		if (step_one(del, d, err) != 0 ||
-		    gpu_hrow_read(db, GPU_ROLLUP_DAILY, d, d + GPU_DAY_MS,
-				  gpu_hrow_fold_job, &job, err) != 0)
-			goto out;
-		/* A day with no rows: no qsort() of no list. */
-		if (gpu_hrows_count(&job) > 0 &&
-		    gpu_hrows_flush(&job, gpu_hrow_batch_row, ins, err) != 0)
-			goto out;
-		if (gpu_hrow_batch_flush(ins, err) != 0)
+		if (gpu_hrow_read(db, GPU_ROLLUP_HOURLY, d, d + GPU_DAY_MS,
+				  gpu_hrow_sink_hour, &s, err) != 0 ||
+		    gpu_hrow_sink_flush(&s, err) != 0)
 			goto out;
 	}
 	if (step != SQLITE_DONE) {
@@ -417,20 +443,10 @@ rebuild_job_days(sqlite3 *db, const char *days_sql, struct gpu_err *err)
 	}
 	rc = 0;
 out:
+	gpu_hrow_sink_release(&s);
 	sqlite3_finalize(days);
-	sqlite3_finalize(del);
-	gpu_hrow_batch_free(ins);
-	gpu_hrows_release(&job);
+	sqlite3_finalize(ins);
 	return rc;
-}
-
-int
-gpu_rollup_fill_job_days(sqlite3 *db, struct gpu_err *err)
-{
-	return rebuild_job_days(db,
-				"SELECT DISTINCT day_ms FROM usage_daily"
-				" ORDER BY day_ms",
-				err);
 }
 
 /*
@@ -517,11 +533,7 @@ gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built,
 	if (rebuild_derived(db,
 			    "SELECT hour_ms FROM dirty_hours ORDER BY hour_ms",
 			    true, built, ctx, err) != 0 ||
-	    rebuild_days(db, built, day, ctx, err) != 0 ||
-	    rebuild_job_days(db,
-			     "SELECT DISTINCT hour_ms / 86400000 * 86400000"
-			     " FROM dirty_hours ORDER BY 1",
-			     err) != 0)
+	    rebuild_days(db, built, day, ctx, err) != 0)
 		goto out;
 	rc = gpu_db_exec(db, "DELETE FROM dirty_hours", err);
 	if (rc == 0 && hours != NULL)

@@ -46,6 +46,7 @@ dump() {
 		superseded FROM ingest_log ORDER BY ingest_id;
 		SELECT * FROM usage_hourly ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
 		SELECT * FROM usage_daily ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+		SELECT * FROM usage_daily_job ORDER BY 1, 2, 3, 4, 5, 6;
 		SELECT * FROM dirty_hours ORDER BY 1"
 }
 

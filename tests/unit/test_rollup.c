@@ -233,13 +233,15 @@ test_rollup_owner_rows(void **state)
  * 5, project 6) in the hour starting at 1795906800000, one unallocated
  * in the next hour (the same day).
  */
-#define ROLLUP_ROWS                                                            \
+#define ROLLUP_COLS                                                            \
 	", node_id, gpu, mig, job_key,"                                        \
 	" user_key, project_key, model_key, profile_key, samples,"             \
 	" gpu_seconds, alloc_seconds, busy, alloc_busy, idle_seconds,"         \
 	" mem_used_s, max_mem, mem_util_s, mem_util_seconds, power_s,"         \
 	" power_seconds, overage, last_ms, alloc_idle_seconds, gpu_w,"         \
-	" alloc_w, busy_w, alloc_busy_w, idle_w, alloc_idle_w) VALUES"         \
+	" alloc_w, busy_w, alloc_busy_w, idle_w, alloc_idle_w) VALUES"
+#define ROLLUP_ROWS                                                            \
+	ROLLUP_COLS                                                            \
 	" (1795906800000, 1, 0, -1, 1, 5, 6, 0, 0, 1, 60, 60, 0.1,"            \
 	"  0.1, 0, 0, 10, 0, 0, 0, 0, 0, 1795906800000, 0, 1680,"               \
 	"  1680, 2.8, 2.8, 0, 0),"                                             \
@@ -332,8 +334,8 @@ test_rollup_migrate_owners(void **state)
 }
 
 /*
- * The migration to version 11 fills usage_daily_job from usage_daily,
- * each (day, job, owner, model, profile)'s rows added in key order.
+ * The migration to version 11 fills usage_daily_job from usage_hourly,
+ * each hour's rows of a (job, owner, model, profile) added in key order.
  */
 static void
 test_rollup_migrate_job_days(void **state)
@@ -343,10 +345,8 @@ test_rollup_migrate_job_days(void **state)
 	sqlite3 *db;
 
 	(void)state;
-	/* Day rows as hour rows (all four in one day): the day's start. */
-	db = migrated(path, 10,
-		      "INSERT INTO usage_daily(day_ms" ROLLUP_ROWS
-		      "UPDATE usage_daily SET day_ms = 1795824000000");
+	/* Job 1's three rows on the first day, the fourth row the next. */
+	db = migrated(path, 10, "INSERT INTO usage_hourly(hour_ms" ROLLUP_ROWS);
 	assert_int_equal(wh_count(db, "SELECT count(*) FROM usage_daily_job"),
 			 2);
 	assert_owner_sum(db, "SELECT samples, alloc_seconds, max_mem, last_ms,"
@@ -401,6 +401,8 @@ test_rollup_update_built_day(void **state)
 		/* The caller's day rows: marked, to tell kept from summed. */
 		wh_exec(db, "UPDATE usage_daily SET samples = 99"
 			    " WHERE day_ms = 1795910400000;"
+			    "UPDATE usage_daily_job SET samples = 99"
+			    " WHERE day_ms = 1795910400000;"
 			    "INSERT INTO dirty_hours VALUES(1795910400000),"
 			    " (1795914000000);");
 		mask = partial ? 2 : 6; /* H2 and H3, or H2 only */
@@ -415,12 +417,113 @@ test_rollup_update_built_day(void **state)
 			    : 99 * wh_count(db, "SELECT count(*) FROM"
 						" usage_daily WHERE day_ms"
 						" = 1795910400000"));
+		assert_int_equal(
+		    wh_count(db, "SELECT sum(samples) FROM usage_daily_job"
+				 " WHERE day_ms = 1795910400000"),
+		    partial ? 2
+			    : 99 * wh_count(db, "SELECT count(*) FROM"
+						" usage_daily_job WHERE day_ms"
+						" = 1795910400000"));
 		assert_int_equal(wh_count(db, "SELECT count(*) FROM"
 					      " dirty_hours"),
 				 0);
-		/* The job rows follow the day rows, kept or summed. */
-		assert_int_equal(wh_count(db, JOB_DAY_MISMATCH), 0);
 	}
+	/* Summed, the job rows are their day rows' totals. */
+	assert_int_equal(wh_count(db, JOB_DAY_MISMATCH), 0);
+	assert_int_equal(gpu_db_close(db, &err), 0);
+}
+
+/* Every hour built by the caller (a gpu_rollup_built_fn). */
+static bool
+all_built(void *ctx, int64_t hour)
+{
+	(void)ctx;
+	(void)hour;
+	return true;
+}
+
+/* Every day summed again (a gpu_rollup_day_fn). */
+static enum gpu_rollup_day
+stale_day(void *ctx, int64_t day)
+{
+	(void)ctx;
+	(void)day;
+	return GPU_ROLLUP_DAY_STALE;
+}
+
+/* An hour row of job 1 (user 5, project 6) on GPU gpu of node 1. */
+static void
+job_hour(sqlite3 *db, int64_t hour, int gpu, double busy)
+{
+	char sql[1024];
+
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO usage_hourly(hour_ms" ROLLUP_COLS
+		 " (%lld, 1, %d, -1, 1, 5, 6, 0, 0, 1, 60, 60, %.17g, %.17g,"
+		 " 0, 0, 10, 0, 0, 0, 0, 0, %lld, 0, 1680, 1680, 0, 0, 0, 0);"
+		 "INSERT OR IGNORE INTO dirty_hours VALUES(%lld)",
+		 (long long)hour, gpu, busy, busy, (long long)hour,
+		 (long long)hour);
+	wh_exec(db, sql);
+}
+
+/* busy of job 1's row of day DAY2 in usage_daily_job. */
+static double
+job_busy(sqlite3 *db)
+{
+	struct gpu_err err = {0};
+	sqlite3_stmt *st = gpu_db_prepare(db,
+					  "SELECT busy FROM usage_daily_job"
+					  " WHERE day_ms = 1795910400000"
+					  " AND job_key = 1",
+					  &err);
+	double v;
+
+	assert_non_null(st);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_double(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * A job row of a day sums each hour's rows first (in key order), then
+ * the hours in order: so an hour added to a stored day (a later batch)
+ * gives the doubles of the whole day summed again, and neither the sum
+ * of the day rows nor the rows one by one.
+ */
+static void
+test_rollup_job_day_order(void **state)
+{
+	/* (0.1 + 0.7) + (0.2 + 0.3) is 1.2999999999999998, the others 1.3. */
+	const double want = (0.1 + 0.7) + (0.2 + 0.3);
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+
+	(void)state;
+	assert_true(want != (0.1 + 0.2) + (0.7 + 0.3));
+	assert_true(want != ((0.1 + 0.7) + 0.2) + 0.3);
+	assert_int_equal(gpu_db_open(":memory:", &o, &db, &err), 0);
+	/* The day's first hour: summed in memory, written. */
+	job_hour(db, DAY2, 0, 0.1);
+	job_hour(db, DAY2, 1, 0.7);
+	assert_int_equal(
+	    gpu_rollup_update_built(db, all_built, NULL, NULL, NULL, &err), 0);
+	assert_true(job_busy(db) == 0.1 + 0.7);
+	/* A later hour: added to the stored rows. */
+	job_hour(db, DAY2 + 3600000, 0, 0.2);
+	job_hour(db, DAY2 + 3600000, 1, 0.3);
+	assert_int_equal(
+	    gpu_rollup_update_built(db, all_built, NULL, NULL, NULL, &err), 0);
+	assert_true(job_busy(db) == want);
+	/* The whole day summed again: the same double. */
+	wh_exec(db, "INSERT INTO dirty_hours VALUES(1795910400000)");
+	assert_int_equal(gpu_rollup_update_built(db, all_built, stale_day,
+						 NULL, NULL, &err),
+			 0);
+	assert_true(job_busy(db) == want);
+	assert_int_equal(wh_count(db, JOB_DAY_MISMATCH), 0);
 	assert_int_equal(gpu_db_close(db, &err), 0);
 }
 
@@ -435,6 +538,7 @@ main(void)
 	    cmocka_unit_test(test_rollup_owner_rows),
 	    cmocka_unit_test(test_rollup_migrate_owners),
 	    cmocka_unit_test(test_rollup_migrate_job_days),
+	    cmocka_unit_test(test_rollup_job_day_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
