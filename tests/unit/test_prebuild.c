@@ -56,13 +56,13 @@ sample(int64_t ts, const char *node, int gpu, double util, const char *job)
 	return s;
 }
 
-/* Every row of the four rollups, as text with the doubles' exact bits. */
+/* Every row of the five rollups, as text with the doubles' exact bits. */
 static void
 dump(sqlite3 *db, struct gpu_buf *b)
 {
-	static const char *const tables[] = {"usage_hourly", "usage_daily",
-					     "usage_hourly_node",
-					     "usage_hourly_owner"};
+	static const char *const tables[] = {
+	    "usage_hourly", "usage_daily", "usage_hourly_node",
+	    "usage_hourly_owner", "usage_daily_job"};
 	char sql[128];
 
 	gpu_buf_init(b);
