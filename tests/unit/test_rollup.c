@@ -471,19 +471,8 @@ job_hour(sqlite3 *db, int64_t hour, int gpu, double busy)
 static double
 job_busy(sqlite3 *db)
 {
-	struct gpu_err err = {0};
-	sqlite3_stmt *st = gpu_db_prepare(db,
-					  "SELECT busy FROM usage_daily_job"
-					  " WHERE day_ms = 1795910400000"
-					  " AND job_key = 1",
-					  &err);
-	double v;
-
-	assert_non_null(st);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_double(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	return wh_real(db, "SELECT busy FROM usage_daily_job"
+			   " WHERE day_ms = 1795910400000 AND job_key = 1");
 }
 
 /*

@@ -46,19 +46,38 @@ wh_exec(sqlite3 *db, const char *sql)
 		fail_msg("%s: %s", sql, err.msg);
 }
 
+/* The first column of sql's first row, stepped to (finalize it). */
+static inline sqlite3_stmt *
+wh_first(sqlite3 *db, const char *sql)
+{
+	struct gpu_err err = {{0}, {0}, 0};
+	sqlite3_stmt *st = gpu_db_prepare(db, sql, &err);
+
+	assert_non_null(st);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	return st;
+}
+
 /* The first column of sql's first row as an integer. */
 static inline int64_t
 wh_count(sqlite3 *db, const char *sql)
 {
-	struct gpu_err err = {{0}, {0}, 0};
-	sqlite3_stmt *st = gpu_db_prepare(db, sql, &err);
-	int64_t n;
+	sqlite3_stmt *st = wh_first(db, sql);
+	int64_t n = sqlite3_column_int64(st, 0);
 
-	assert_non_null(st);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return n;
+}
+
+/* The first column of sql's first row as a double. */
+static inline double
+wh_real(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = wh_first(db, sql);
+	double v = sqlite3_column_double(st, 0);
+
+	sqlite3_finalize(st);
+	return v;
 }
 
 struct fixture {
