@@ -125,7 +125,8 @@ int gpu_hrow_sink_hour(void *ctx, const struct gpu_hrow *r,
 
 /*
  * A row of the fold's own shape (a gpu_hrow_fn; ctx: the sink): a day row
- * of usage_daily, an owner row of usage_hourly_owner, after the rows of
+ * of usage_daily or usage_daily_job, an owner row of usage_hourly_owner,
+ * after the rows of
  * earlier days (hours). The rows summed so far are handed on first, then
  * r as it is.
  */

@@ -61,12 +61,9 @@ struct gpu_prebuild {
 	struct gpu_hrow_batch *ins;   /* the hour rows */
 	struct gpu_rollup_fold *fold; /* the node and owner rows */
 	struct gpu_hashmap days;      /* day -> enum gpu_rollup_day */
-	struct gpu_hrow_sink day;     /* the day being summed, */
-	struct gpu_hrow_sink job_day; /* by job too, */
+	struct gpu_rollup_days *day;  /* the day being summed, */
 	bool summing, feeding;	      /* its rows, this hour's rows go there */
 	int64_t day_ms, day_last;     /* the day, its last hour summed */
-	sqlite3_stmt *del_day, *del_job_day;
-	struct gpu_hrow_batch *ins_day, *ins_job_day; /* the day rows */
 };
 
 /* Start with no hour; release with gpu_prebuild_release(). */

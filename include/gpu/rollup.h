@@ -42,8 +42,9 @@ typedef enum gpu_rollup_day gpu_rollup_day_fn(void *ctx, int64_t day);
  * gpu_rollup_update(), but the hours for which built(ctx, hour) is true
  * keep the usage_hourly, usage_hourly_node and usage_hourly_owner rows
  * the caller wrote (gpu_rollup_fold_*()), and a day for which day(ctx,
- * day) says GPU_ROLLUP_DAY_WRITTEN keeps its usage_daily rows when every
- * dirty hour of it is built (else it is summed again from all its hour
+ * day) says GPU_ROLLUP_DAY_WRITTEN keeps its usage_daily and
+ * usage_daily_job rows (gpu_rollup_days_*()) when every dirty hour of it
+ * is built (else it is summed again from all its hour
  * rows, as is a GPU_ROLLUP_DAY_STALE one). The other days' rows are
  * brought up to date from their hour rows. built, day NULL: none.
  */
@@ -70,6 +71,25 @@ int gpu_rollup_fold_row(void *ctx, const struct gpu_hrow *r,
 			struct gpu_err *err);
 int gpu_rollup_fold_end(struct gpu_rollup_fold *f, struct gpu_err *err);
 void gpu_rollup_fold_free(struct gpu_rollup_fold *f);
+
+/*
+ * The day rows of one day (usage_daily and usage_daily_job), summed from
+ * its hour rows as gpu_rollup_update() sums them: for the refresh and
+ * for a writer of a day's rows. Hand the day's hour rows, hour by hour in
+ * the key order of usage_hourly, to gpu_rollup_days_row() (a gpu_hrow_fn;
+ * ctx: the writer); gpu_rollup_days_end() replaces the day's stored rows
+ * of both tables with them. gpu_rollup_days_clear() forgets the rows
+ * summed (a day given up). Each returns 0, or -1 with err filled;
+ * gpu_rollup_days_new() returns NULL on error.
+ */
+struct gpu_rollup_days;
+struct gpu_rollup_days *gpu_rollup_days_new(sqlite3 *db, struct gpu_err *err);
+int gpu_rollup_days_row(void *ctx, const struct gpu_hrow *r,
+			struct gpu_err *err);
+int gpu_rollup_days_end(struct gpu_rollup_days *w, int64_t day,
+			struct gpu_err *err);
+void gpu_rollup_days_clear(struct gpu_rollup_days *w);
+void gpu_rollup_days_free(struct gpu_rollup_days *w);
 
 /*
  * The same in a write transaction of its own (nothing is written when no

@@ -111,6 +111,17 @@ store_key(struct gpu_hashmap *m, const void *key, size_t len)
 	return p;
 }
 
+/* Put entry i, known absent from the slots, in the first free one. */
+static void
+place(struct gpu_hashmap *m, size_t i)
+{
+	size_t mask = m->nslots - 1, j = m->ents[i].hash & mask;
+
+	while (m->slots[j] != 0)
+		j = (j + 1) & mask;
+	m->slots[j] = (uint32_t)(i + 1);
+}
+
 static void
 rehash(struct gpu_hashmap *m)
 {
@@ -119,13 +130,8 @@ rehash(struct gpu_hashmap *m)
 	free(m->slots);
 	m->slots = gpu_xcalloc(ns, sizeof(*m->slots));
 	m->nslots = ns;
-	for (size_t i = 0; i < m->nslotted; i++) {
-		size_t j = m->ents[i].hash & (ns - 1);
-
-		while (m->slots[j] != 0)
-			j = (j + 1) & (ns - 1);
-		m->slots[j] = (uint32_t)(i + 1);
-	}
+	for (size_t i = 0; i < m->nslotted; i++)
+		place(m, i);
 }
 
 static bool
@@ -186,15 +192,11 @@ index_appended(struct gpu_hashmap *m)
 {
 	for (; m->nslotted < m->n; m->nslotted++) {
 		struct gpu_hashmap_ent *e = &m->ents[m->nslotted];
-		size_t j;
 
 		if ((m->nslotted + 1) * 2 > m->nslots)
 			rehash(m);
 		e->hash = hash_bytes(e->key, e->len);
-		for (j = e->hash & (m->nslots - 1); m->slots[j] != 0;
-		     j = (j + 1) & (m->nslots - 1))
-			;
-		m->slots[j] = (uint32_t)(m->nslotted + 1);
+		place(m, m->nslotted);
 	}
 }
 
@@ -203,11 +205,10 @@ gpu_hashmap_find(struct gpu_hashmap *m, const void *key, size_t len)
 {
 	size_t slot;
 
-	if (m->nslotted < m->n)
-		index_appended(m);
-
 	if (m->last != 0 && is_key(&m->ents[m->last - 1], key, len))
 		return m->last - 1;
+	if (m->nslotted < m->n)
+		index_appended(m);
 	return lookup(m, key, len, hash_bytes(key, len), &slot);
 }
 

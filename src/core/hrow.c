@@ -472,6 +472,7 @@ gpu_pending_name(const struct gpu_pending *p, int64_t k)
 #define KEY_PARAMS ",?,?,?,?,?,?,?,?"
 /* The key columns of usage_daily_job after the day. */
 #define JOB_KEY_COLS ", job_key, user_key, project_key, model_key, profile_key"
+#define JOB_KEY_PARAMS ",?,?,?,?,?"
 #define SUM_COL_(name, ctype, sqltype, merge, empty) ", " #name
 #define SUM_PARAM_(name, ctype, sqltype, merge, empty) ",?"
 #define SUM_COLS GPU_SUMS(SUM_COL_)
@@ -540,7 +541,7 @@ static const struct {
 	 " WHERE day_ms >= ?1 AND day_ms < ?2"
 	 " ORDER BY day_ms" JOB_KEY_COLS,
 	 "INSERT INTO usage_daily_job(day_ms" JOB_KEY_COLS SUM_COLS
-	 ") VALUES(?,?,?,?,?,?" SUM_PARAMS ")",
+	 ") VALUES(?" JOB_KEY_PARAMS SUM_PARAMS ")",
 	 6,
 	 {GPU_HK_TIME, GPU_HK_JOB, GPU_HK_USER, GPU_HK_PROJECT, GPU_HK_MODEL,
 	  GPU_HK_PROFILE}},
@@ -551,25 +552,21 @@ static const struct {
 #define SUM_ADD_MAX(name) ", " #name " = max(" #name ", excluded." #name ")"
 #define SUM_ADD_(name, ctype, sqltype, merge, empty) SUM_ADD_##merge(name)
 
+/* The upsert of a day table's row: its stored row's sums added to. */
+#define ADD_SQL(table, keys, params)                                           \
+	"INSERT INTO " table "(day_ms" keys SUM_COLS ") VALUES(?" params       \
+	    SUM_PARAMS ") ON CONFLICT(day_ms" keys                             \
+	    ") DO UPDATE SET day_ms = excluded.day_ms" GPU_SUMS(SUM_ADD_)
+
 sqlite3_stmt *
 gpu_hrow_add_prepare(sqlite3 *db, enum gpu_rollup t, struct gpu_err *err)
 {
-	if (t == GPU_ROLLUP_JOB_DAY)
-		return gpu_db_prepare(
-		    db,
-		    "INSERT INTO usage_daily_job(day_ms" JOB_KEY_COLS SUM_COLS
-		    ") VALUES(?,?,?,?,?,?" SUM_PARAMS
-		    ") ON CONFLICT(day_ms" JOB_KEY_COLS
-		    ") DO UPDATE SET day_ms = excluded.day_ms" GPU_SUMS(
-			SUM_ADD_),
-		    err);
-	return gpu_db_prepare(db,
-			      "INSERT INTO usage_daily(day_ms" KEY_COLS SUM_COLS
-			      ") VALUES(?" KEY_PARAMS SUM_PARAMS
-			      ") ON CONFLICT(day_ms" KEY_COLS
-			      ") DO UPDATE SET day_ms = excluded.day_ms" GPU_SUMS(
-				  SUM_ADD_),
-			      err);
+	return gpu_db_prepare(
+	    db,
+	    t == GPU_ROLLUP_JOB_DAY
+		? ADD_SQL("usage_daily_job", JOB_KEY_COLS, JOB_KEY_PARAMS)
+		: ADD_SQL("usage_daily", KEY_COLS, KEY_PARAMS),
+	    err);
 }
 
 int

@@ -21,24 +21,6 @@ enum day_state {
 	DAY_STALE	 /* the refresh sums it again */
 };
 
-/* Insert a day row (a gpu_hrow_fn; ctx: the prebuild). */
-static int
-insert_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
-{
-	struct gpu_prebuild *p = ctx;
-
-	return gpu_hrow_batch_put(p->ins_day, r, err);
-}
-
-/* Insert a job row of the day (a gpu_hrow_fn; ctx: the prebuild). */
-static int
-insert_job_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
-{
-	struct gpu_prebuild *p = ctx;
-
-	return gpu_hrow_batch_put(p->ins_job_day, r, err);
-}
-
 void
 gpu_prebuild_init(struct gpu_prebuild *p, sqlite3 *db, int64_t fresh_from,
 		  gpu_owner_fn *owner, void *ctx)
@@ -52,8 +34,6 @@ gpu_prebuild_init(struct gpu_prebuild *p, sqlite3 *db, int64_t fresh_from,
 	for (int i = 0; i < GPU_PREBUILD_OPEN; i++)
 		gpu_hrows_init(&p->open[i].rows);
 	gpu_hashmap_init(&p->days);
-	gpu_hrow_sink_init(&p->day, GPU_FOLD_DAY, insert_day, p);
-	gpu_hrow_sink_init(&p->job_day, GPU_FOLD_JOB_DAY, insert_job_day, p);
 }
 
 void
@@ -69,14 +49,8 @@ gpu_prebuild_release(struct gpu_prebuild *p)
 	gpu_rollup_fold_free(p->fold);
 	p->fold = NULL;
 	gpu_hashmap_release(&p->days);
-	gpu_hrow_sink_release(&p->day);
-	gpu_hrow_sink_release(&p->job_day);
-	sqlite3_finalize(p->del_day);
-	sqlite3_finalize(p->del_job_day);
-	gpu_hrow_batch_free(p->ins_day);
-	gpu_hrow_batch_free(p->ins_job_day);
-	p->del_day = p->del_job_day = NULL;
-	p->ins_day = p->ins_job_day = NULL;
+	gpu_rollup_days_free(p->day);
+	p->day = NULL;
 }
 
 /* The day of an hour, as the day rows have it. */
@@ -104,8 +78,7 @@ day_stale(struct gpu_prebuild *p, int64_t d)
 	*day_slot(p, d, NULL) = DAY_STALE;
 	if (p->summing && p->day_ms == d) {
 		p->summing = p->feeding = false;
-		gpu_hrow_sink_clear(&p->day);
-		gpu_hrow_sink_clear(&p->job_day);
+		gpu_rollup_days_clear(p->day);
 	}
 }
 
@@ -114,18 +87,7 @@ static int
 day_write(struct gpu_prebuild *p, struct gpu_err *err)
 {
 	p->summing = p->feeding = false;
-	sqlite3_reset(p->del_day);
-	sqlite3_bind_int64(p->del_day, 1, p->day_ms);
-	if (sqlite3_step(p->del_day) != SQLITE_DONE)
-		return gpu_db_error(p->db, err);
-	sqlite3_reset(p->del_job_day);
-	sqlite3_bind_int64(p->del_job_day, 1, p->day_ms);
-	if (sqlite3_step(p->del_job_day) != SQLITE_DONE)
-		return gpu_db_error(p->db, err);
-	if (gpu_hrow_sink_flush(&p->day, err) != 0 ||
-	    gpu_hrow_batch_flush(p->ins_day, err) != 0 ||
-	    gpu_hrow_sink_flush(&p->job_day, err) != 0 ||
-	    gpu_hrow_batch_flush(p->ins_job_day, err) != 0)
+	if (gpu_rollup_days_end(p->day, p->day_ms, err) != 0)
 		return -1;
 	*day_slot(p, p->day_ms, NULL) = DAY_WRITTEN;
 	return 0;
@@ -150,23 +112,8 @@ day_hour(struct gpu_prebuild *p, int64_t hour, struct gpu_err *err)
 		return 0;
 	st = day_slot(p, d, &added);
 	if (added) {
-		if (p->del_day == NULL &&
-		    (p->del_day = gpu_db_prepare(
-			 p->db, "DELETE FROM usage_daily WHERE day_ms = ?",
-			 err)) == NULL)
-			return -1;
-		if (p->del_job_day == NULL &&
-		    (p->del_job_day = gpu_db_prepare(
-			 p->db, "DELETE FROM usage_daily_job WHERE day_ms = ?",
-			 err)) == NULL)
-			return -1;
-		if (p->ins_day == NULL &&
-		    (p->ins_day = gpu_hrow_batch_new(p->db, GPU_ROLLUP_DAILY,
-						     err)) == NULL)
-			return -1;
-		if (p->ins_job_day == NULL &&
-		    (p->ins_job_day = gpu_hrow_batch_new(
-			 p->db, GPU_ROLLUP_JOB_DAY, err)) == NULL)
+		if (p->day == NULL &&
+		    (p->day = gpu_rollup_days_new(p->db, err)) == NULL)
 			return -1;
 		*st = DAY_SUMMING;
 		p->summing = p->feeding = true;
@@ -251,8 +198,8 @@ gpu_prebuild_owners_changed(struct gpu_prebuild *p)
 	for (size_t i = 0; i < n; i++)
 		gpu_hashmap_at(&p->days, i)->val = DAY_STALE;
 	p->summing = p->feeding = false;
-	gpu_hrow_sink_clear(&p->day);
-	gpu_hrow_sink_clear(&p->job_day);
+	if (p->day != NULL)
+		gpu_rollup_days_clear(p->day);
 }
 
 /* Write an hour row and fold it into its node and owner rows. */
@@ -264,11 +211,7 @@ insert_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	if (gpu_hrow_batch_put(p->ins, r, err) != 0 ||
 	    gpu_rollup_fold_row(p->fold, r, err) != 0)
 		return -1;
-	if (!p->feeding)
-		return 0;
-	if (gpu_hrow_sink_hour(&p->day, r, err) != 0)
-		return -1;
-	return gpu_hrow_sink_hour(&p->job_day, r, err);
+	return p->feeding ? gpu_rollup_days_row(p->day, r, err) : 0;
 }
 
 /*

@@ -45,13 +45,6 @@ step_one(sqlite3_stmt *st, int64_t t, struct gpu_err *err)
 	return 0;
 }
 
-/* Insert a day row (a gpu_hrow_fn; ctx: the statement). */
-static int
-insert_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
-{
-	return gpu_hrow_insert(ctx, GPU_ROLLUP_DAILY, r, err);
-}
-
 /* Insert or add a job row of a day (a gpu_hrow_fn; ctx: the statement). */
 static int
 put_job_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
@@ -203,11 +196,7 @@ rebuild_derived(sqlite3 *db, const char *hours_sql, bool nodes,
 		    gpu_rollup_fold_end(f, err) != 0)
 			goto out;
 	}
-	if (step != SQLITE_DONE) {
-		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
-		goto out;
-	}
-	rc = 0;
+	rc = step == SQLITE_DONE ? 0 : gpu_db_error(db, err);
 out:
 	sqlite3_finalize(hours);
 	gpu_rollup_fold_free(f);
@@ -245,17 +234,6 @@ add_day_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	return gpu_hrow_sink_hour(a->job, r, err);
 }
 
-/* An hour row into both sinks, day rows and job rows (a gpu_hrow_fn). */
-static int
-tee_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
-{
-	struct gpu_hrow_sink *s = ctx;
-
-	if (gpu_hrow_sink_hour(&s[0], r, err) != 0)
-		return -1;
-	return gpu_hrow_sink_hour(&s[1], r, err);
-}
-
 /*
  * The dirty hours of day d, in order, into *hours (*n of them); whether
  * built() says every one's rows were written as new hours (later than
@@ -290,6 +268,86 @@ day_hours(sqlite3_stmt *st, int64_t d, gpu_rollup_built_fn *built, void *ctx,
 	return 0;
 }
 
+/* The day tables, summed by a fold each (struct gpu_rollup_days). */
+static const struct {
+	enum gpu_rollup t;
+	enum gpu_hrow_fold fold;
+	const char *del;
+} day_tables[] = {
+    {GPU_ROLLUP_DAILY, GPU_FOLD_DAY,
+     "DELETE FROM usage_daily WHERE day_ms = ?"},
+    {GPU_ROLLUP_JOB_DAY, GPU_FOLD_JOB_DAY,
+     "DELETE FROM usage_daily_job WHERE day_ms = ?"},
+};
+#define NDAY_TABLES (sizeof(day_tables) / sizeof(day_tables[0]))
+
+struct gpu_rollup_days {
+	struct gpu_hrow_sink sink[NDAY_TABLES];
+	sqlite3_stmt *del[NDAY_TABLES];
+	struct gpu_hrow_batch *ins[NDAY_TABLES];
+};
+
+struct gpu_rollup_days *
+gpu_rollup_days_new(sqlite3 *db, struct gpu_err *err)
+{
+	struct gpu_rollup_days *w = gpu_xcalloc(1, sizeof(*w));
+
+	for (size_t i = 0; i < NDAY_TABLES; i++) {
+		w->ins[i] = gpu_hrow_batch_new(db, day_tables[i].t, err);
+		gpu_hrow_sink_init(&w->sink[i], day_tables[i].fold,
+				   gpu_hrow_batch_row, w->ins[i]);
+		if (w->ins[i] == NULL ||
+		    (w->del[i] = gpu_db_prepare(db, day_tables[i].del, err)) ==
+			NULL) {
+			gpu_rollup_days_free(w);
+			return NULL;
+		}
+	}
+	return w;
+}
+
+int
+gpu_rollup_days_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	struct gpu_rollup_days *w = ctx;
+
+	for (size_t i = 0; i < NDAY_TABLES; i++)
+		if (gpu_hrow_sink_hour(&w->sink[i], r, err) != 0)
+			return -1;
+	return 0;
+}
+
+int
+gpu_rollup_days_end(struct gpu_rollup_days *w, int64_t day, struct gpu_err *err)
+{
+	for (size_t i = 0; i < NDAY_TABLES; i++)
+		if (step_one(w->del[i], day, err) != 0 ||
+		    gpu_hrow_sink_flush(&w->sink[i], err) != 0 ||
+		    gpu_hrow_batch_flush(w->ins[i], err) != 0)
+			return -1;
+	return 0;
+}
+
+void
+gpu_rollup_days_clear(struct gpu_rollup_days *w)
+{
+	for (size_t i = 0; i < NDAY_TABLES; i++)
+		gpu_hrow_sink_clear(&w->sink[i]);
+}
+
+void
+gpu_rollup_days_free(struct gpu_rollup_days *w)
+{
+	if (w == NULL)
+		return;
+	for (size_t i = 0; i < NDAY_TABLES; i++) {
+		gpu_hrow_sink_release(&w->sink[i]);
+		sqlite3_finalize(w->del[i]);
+		gpu_hrow_batch_free(w->ins[i]);
+	}
+	free(w);
+}
+
 /* Whether usage_daily holds rows of day d (any: its SELECT 1 statement). */
 static int
 day_stored(sqlite3_stmt *any, int64_t d, bool *yes, struct gpu_err *err)
@@ -321,10 +379,9 @@ static int
 rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, gpu_rollup_day_fn *day,
 	     void *ctx, struct gpu_err *err)
 {
-	sqlite3_stmt *days = NULL, *del = NULL, *ins = NULL, *dh = NULL;
-	sqlite3_stmt *any = NULL, *del_job = NULL, *ins_job = NULL;
-	sqlite3_stmt *add_job = NULL;
-	struct gpu_hrow_sink s[2], add_sink;
+	sqlite3_stmt *days = NULL, *dh = NULL, *any = NULL, *add_job = NULL;
+	struct gpu_rollup_days *w = NULL;
+	struct gpu_hrow_sink add_sink;
 	struct add_day ad = {NULL, 0, &add_sink};
 	int64_t *hours = NULL;
 	size_t nh = 0, cap = 0;
@@ -337,12 +394,7 @@ rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, gpu_rollup_day_fn *day,
 			      err);
 	if (days == NULL)
 		goto out;
-	del =
-	    gpu_db_prepare(db, "DELETE FROM usage_daily WHERE day_ms = ?", err);
-	del_job = gpu_db_prepare(
-	    db, "DELETE FROM usage_daily_job WHERE day_ms = ?", err);
-	ins = gpu_hrow_insert_prepare(db, GPU_ROLLUP_DAILY, err);
-	ins_job = gpu_hrow_insert_prepare(db, GPU_ROLLUP_JOB_DAY, err);
+	w = gpu_rollup_days_new(db, err);
 	ad.st = gpu_hrow_add_prepare(db, GPU_ROLLUP_DAILY, err);
 	add_job = gpu_hrow_add_prepare(db, GPU_ROLLUP_JOB_DAY, err);
 	dh = gpu_db_prepare(db,
@@ -351,22 +403,20 @@ rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, gpu_rollup_day_fn *day,
 			    err);
 	any = gpu_db_prepare(db, "SELECT 1 FROM usage_daily WHERE day_ms = ?",
 			     err);
-	if (del == NULL || del_job == NULL || ins == NULL || ins_job == NULL ||
-	    ad.st == NULL || add_job == NULL || dh == NULL || any == NULL)
+	if (w == NULL || ad.st == NULL || add_job == NULL || dh == NULL ||
+	    any == NULL)
 		goto out;
-	gpu_hrow_sink_init(&s[0], GPU_FOLD_DAY, insert_day, ins);
-	gpu_hrow_sink_init(&s[1], GPU_FOLD_JOB_DAY, put_job_day, ins_job);
 	gpu_hrow_sink_init(&add_sink, GPU_FOLD_JOB_DAY, put_job_day, add_job);
 	while ((step = sqlite3_step(days)) == SQLITE_ROW) {
 		int64_t d = sqlite3_column_int64(days, 0);
 		int r =
 		    day_hours(dh, d, built, ctx, &hours, &nh, &cap, &add, err);
-		enum gpu_rollup_day w =
+		enum gpu_rollup_day wr =
 		    day != NULL ? day(ctx, d) : GPU_ROLLUP_DAY_NONE;
 
-		if (r == 0 && add && w == GPU_ROLLUP_DAY_WRITTEN)
+		if (r == 0 && add && wr == GPU_ROLLUP_DAY_WRITTEN)
 			continue;
-		if (w != GPU_ROLLUP_DAY_NONE)
+		if (wr != GPU_ROLLUP_DAY_NONE)
 			add = false; /* the caller's rows: the day again */
 		/*
 		 * A day with no stored rows yet (a first load, a new day) is
@@ -381,30 +431,19 @@ rebuild_days(sqlite3 *db, gpu_rollup_built_fn *built, gpu_rollup_day_fn *day,
 					       hours[i] + GPU_HOUR_MS,
 					       add_day_row, &ad, err)) == 0)
 				r = gpu_hrow_sink_flush(&add_sink, err);
-		if (r == 0 && !add && (r = step_one(del, d, err)) == 0)
-			r = step_one(del_job, d, err);
-		if (r == 0 && !add)
-			r = gpu_hrow_read(db, GPU_ROLLUP_HOURLY, d,
-					  d + GPU_DAY_MS, tee_hour, s, err);
-		if (r != 0 || gpu_hrow_sink_flush(&s[0], err) != 0 ||
-		    gpu_hrow_sink_flush(&s[1], err) != 0)
+		if (r == 0 && !add &&
+		    (r = gpu_hrow_read(db, GPU_ROLLUP_HOURLY, d, d + GPU_DAY_MS,
+				       gpu_rollup_days_row, w, err)) == 0)
+			r = gpu_rollup_days_end(w, d, err);
+		if (r != 0)
 			goto release;
 	}
-	if (step != SQLITE_DONE) {
-		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
-		goto release;
-	}
-	rc = 0;
+	rc = step == SQLITE_DONE ? 0 : gpu_db_error(db, err);
 release:
-	gpu_hrow_sink_release(&s[0]);
-	gpu_hrow_sink_release(&s[1]);
 	gpu_hrow_sink_release(&add_sink);
 out:
 	sqlite3_finalize(days);
-	sqlite3_finalize(del);
-	sqlite3_finalize(del_job);
-	sqlite3_finalize(ins);
-	sqlite3_finalize(ins_job);
+	gpu_rollup_days_free(w);
 	sqlite3_finalize(ad.st);
 	sqlite3_finalize(add_job);
 	sqlite3_finalize(any);
@@ -437,11 +476,7 @@ gpu_rollup_fill_job_days(sqlite3 *db, struct gpu_err *err)
 		    gpu_hrow_sink_flush(&s, err) != 0)
 			goto out;
 	}
-	if (step != SQLITE_DONE) {
-		gpu_err_set(err, "database error: %s", sqlite3_errmsg(db));
-		goto out;
-	}
-	rc = 0;
+	rc = step == SQLITE_DONE ? 0 : gpu_db_error(db, err);
 out:
 	gpu_hrow_sink_release(&s);
 	sqlite3_finalize(days);
