@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* gpubill: bill allocated GPU time exactly, from the warehouse or gpuagg. */
 #include <getopt.h>
-#include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include "gpu/buf.h"
 #include "gpu/diag.h"
 #include "gpu/hashmap.h"
+#include "gpu/heap.h"
 #include "gpu/money.h"
 #include "gpu/opt.h"
 #include "gpu/time.h"
@@ -508,6 +508,8 @@ report_overflow(const struct gpu_bill_report *rep, enum gpu_bill_by by)
 int
 main(int argc, char **argv)
 {
+	static const struct gpu_heap_plan heap = {.huge = GPU_HEAP_HUGE_MAX,
+						  .keep = 64 << 20};
 	struct opts o = {.by = GPU_BILL_JOB, .fmt = OUT_CSV};
 	struct gpu_bill_report rep;
 	struct gpu_bill *bill = NULL;
@@ -517,17 +519,12 @@ main(int argc, char **argv)
 	bool bad_usage;
 	int status;
 
-#ifdef M_MMAP_THRESHOLD
 	/*
 	 * A bill over all time holds every job's groups, in arrays that
-	 * double as they grow. Past glibc's threshold each was mapped afresh
-	 * and unmapped when it moved, its pages zeroed by the kernel each
-	 * time: from the heap, kept when freed, they are touched once
-	 * (docs/PERFORMANCE.md, the twelfth round).
+	 * double as they grow: from the heap, kept when freed, and on huge
+	 * pages (docs/PERFORMANCE.md, the twelfth and fourteenth rounds).
 	 */
-	mallopt(M_MMAP_THRESHOLD, 32 << 20);
-	mallopt(M_TRIM_THRESHOLD, 64 << 20);
-#endif
+	gpu_heap_setup(&heap);
 	gpu_diag_init(argv[0]);
 	status = parse_args(argc, argv, &o);
 	if (status >= 0)

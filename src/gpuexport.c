@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "gpu/agg.h"
+#include "gpu/heap.h"
 #include "gpu/rollup.h"
 #include "gpu/db.h"
 #include "gpu/diag.h"
@@ -392,21 +393,20 @@ out:
 int
 main(int argc, char **argv)
 {
+	static const struct gpu_heap_plan heap = {.keep = 512 << 20,
+						  .pad = 64 << 20};
 	struct opts o;
 	int status;
 
-#ifdef M_MMAP_THRESHOLD
 	/*
 	 * Each data file's writer grows buffers of many megabytes and frees
 	 * them at the file's end. Mapped afresh for every file, their pages
 	 * were zeroed by the kernel again each time (half the system time of
 	 * an export of 5M facts). From the heap, kept when freed, the next
-	 * file reuses them (docs/PERFORMANCE.md, the eighth round).
+	 * file reuses them (docs/PERFORMANCE.md, the eighth round). Huge
+	 * pages made no difference here (the fourteenth round).
 	 */
-	mallopt(M_MMAP_THRESHOLD, 32 << 20);
-	mallopt(M_TRIM_THRESHOLD, 512 << 20);
-	mallopt(M_TOP_PAD, 64 << 20);
-#endif
+	gpu_heap_setup(&heap);
 #ifdef M_ARENA_MAX
 	/*
 	 * The readers, the append helpers and the encoders grow buffers on

@@ -10,6 +10,7 @@
 
 #include "gpu/db.h"
 #include "gpu/diag.h"
+#include "gpu/heap.h"
 #include "gpu/money.h"
 #include "gpu/num.h"
 #include "gpu/opt.h"
@@ -376,12 +377,16 @@ out:
 int
 main(int argc, char **argv)
 {
+	static const struct gpu_heap_plan heap = {.huge = GPU_HEAP_HUGE_MAX,
+						  .keep = 64 << 20};
 	struct gpu_rates rates;
 	struct gpu_err err;
 	struct opts o;
 	bool bad_usage = false;
 	int status;
 
+	/* A month's cells and series on huge pages (docs/PERFORMANCE.md). */
+	gpu_heap_setup(&heap);
 	gpu_diag_init(argv[0]);
 	status = parse_args(argc, argv, &o);
 	if (status >= 0)
