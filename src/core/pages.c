@@ -599,6 +599,40 @@ query_int(sqlite3 *db, const char *sql, const char *arg)
 }
 
 /*
+ * The table's columns with a default (dflt[cid]) and the generated ones
+ * (hidden[cid]), read once: a join of the two pragmas would read the
+ * table's columns again for every column of the index. Returns 0, or -1
+ * with *why set.
+ */
+static int
+column_flags(sqlite3 *db, const char *table, bool *dflt, bool *hidden,
+	     const char **why)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT cid, dflt_value IS NOT NULL, hidden"
+			       " FROM pragma_table_xinfo(?1)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_int64 cid = sqlite3_column_int64(st, 0);
+
+		if (cid < 0 || cid >= GPU_PAGES_MAXFIELDS) {
+			*why = "columns this reader does not take";
+			rc = SQLITE_ERROR;
+			break;
+		}
+		dflt[cid] = sqlite3_column_int(st, 1) != 0;
+		hidden[cid] = sqlite3_column_int(st, 2) != 0;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
  * The record's fields: the primary key index's columns in its order (for
  * a WITHOUT ROWID table, every stored column: the key's, then the rest).
  * Returns 0, or -1 with *why set.
@@ -606,6 +640,8 @@ query_int(sqlite3 *db, const char *sql, const char *arg)
 static int
 layout(struct gpu_pages *pg, sqlite3 *db, const char *table, const char **why)
 {
+	bool dflt[GPU_PAGES_MAXFIELDS] = {false};
+	bool hidden[GPU_PAGES_MAXFIELDS] = {false};
 	sqlite3_stmt *st;
 	char *pk = NULL;
 	int rc;
@@ -623,27 +659,23 @@ layout(struct gpu_pages *pg, sqlite3 *db, const char *table, const char **why)
 	sqlite3_finalize(st);
 	if (pk == NULL)
 		return -1;
-	/* Columns with a default, and generated ones, of the table. */
-	rc = sqlite3_prepare_v2(
-	    db,
-	    "SELECT x.seqno, x.name, x.desc, x.key, t.dflt_value IS NOT NULL,"
-	    " t.hidden FROM pragma_index_xinfo(?1) AS x"
-	    " LEFT JOIN pragma_table_xinfo(?2) AS t ON t.cid = x.cid"
-	    " ORDER BY x.seqno",
-	    -1, &st, NULL);
-	if (rc != SQLITE_OK) {
+	if (column_flags(db, table, dflt, hidden, why) != 0 ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT seqno, name, desc, key, cid"
+			       " FROM pragma_index_xinfo(?1) ORDER BY seqno",
+			       -1, &st, NULL) != SQLITE_OK) {
 		free(pk);
 		return -1;
 	}
 	sqlite3_bind_text(st, 1, pk, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
 	pg->names = gpu_xcalloc(GPU_PAGES_MAXFIELDS, sizeof(*pg->names));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const unsigned char *name = sqlite3_column_text(st, 1);
+		sqlite3_int64 cid = sqlite3_column_int64(st, 4);
 
 		if (pg->nfields == GPU_PAGES_MAXFIELDS || name == NULL ||
 		    sqlite3_column_int64(st, 0) != (sqlite3_int64)pg->nfields ||
-		    sqlite3_column_int(st, 5) != 0) {
+		    cid < 0 || cid >= GPU_PAGES_MAXFIELDS || hidden[cid]) {
 			*why = "columns this reader does not take";
 			rc = SQLITE_ERROR;
 			break;
@@ -656,7 +688,7 @@ layout(struct gpu_pages *pg, sqlite3 *db, const char *table, const char **why)
 		}
 		if (sqlite3_column_int(st, 3) != 0)
 			nkey = pg->nfields + 1;
-		if (sqlite3_column_int(st, 4) != 0)
+		if (dflt[cid])
 			last_dflt = pg->nfields + 1;
 		pg->names[pg->nfields++] = gpu_xstrdup((const char *)name);
 	}

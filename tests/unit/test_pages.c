@@ -426,6 +426,8 @@ test_refusals(void **state)
 		 " WITHOUT ROWID;"
 		 " CREATE TABLE t(k INTEGER PRIMARY KEY, a) WITHOUT ROWID;"
 		 " CREATE TABLE s(k TEXT PRIMARY KEY, a) WITHOUT ROWID;"
+		 " CREATE TABLE g(k INTEGER PRIMARY KEY, a,"
+		 "  b AS (a + 1) STORED) WITHOUT ROWID;"
 		 " INSERT INTO t VALUES(1, 'a'), (2, 'b');"
 		 " INSERT INTO s VALUES('x', 1)");
 	/* Outside a read transaction. */
@@ -443,6 +445,9 @@ test_refusals(void **state)
 	assert_null(gpu_pages_open(db, "p", &why));
 	assert_null(gpu_pages_open(db, "d", &why));
 	assert_string_equal(why, "a descending key");
+	/* A stored generated column: its value is the statement's to make. */
+	assert_null(gpu_pages_open(db, "g", &why));
+	assert_string_equal(why, "columns this reader does not take");
 	assert_null(gpu_pages_open(db, "nosuch", &why));
 	/* A key that is not an integer cannot be sought. */
 	assert_null(gpu_pages_open(db, "s", &why));
