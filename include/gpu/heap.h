@@ -11,7 +11,8 @@ struct gpu_heap_plan {
 	 * Bytes of heap to set aside at start and advise for transparent
 	 * huge pages (0: none): every allocation of the run that fits comes
 	 * from them, its first touch of each 2 MiB costing one page fault
-	 * instead of 512. At most GPU_HEAP_HUGE_MAX.
+	 * instead of 512. At most GPU_HEAP_HUGE_MAX; none when the
+	 * environment sets GPUUSAGE_HUGEPAGES to 0.
 	 */
 	size_t huge;
 	/* Bytes freed that the heap keeps for reuse (M_TRIM_THRESHOLD). */

@@ -109,7 +109,7 @@ test_heap_keeps_freed(void **state)
  * "--huge"), whose heap nothing has used before.
  */
 static int
-huge_child(void)
+huge_child(bool want)
 {
 	const struct gpu_heap_plan plan = {.huge = 8 * MIB, .keep = 16 * MIB};
 	char *first, *big;
@@ -120,6 +120,14 @@ huge_child(void)
 	big = malloc(3 * MIB);
 	if (first == NULL || big == NULL)
 		return 2;
+	if (!want) {
+		/* GPUUSAGE_HUGEPAGES=0: nothing advised, nothing set aside */
+		if (advised((uintptr_t)first) || advised((uintptr_t)big)) {
+			fprintf(stderr, "advised, though turned off\n");
+			return 1;
+		}
+		return 0;
+	}
 	if ((uintptr_t)first % HUGE_PAGE != 0) {
 		fprintf(stderr, "first block %p: not on a huge page\n",
 			(void *)first);
@@ -138,25 +146,35 @@ huge_child(void)
 
 static const char *self;
 
-static void
-test_heap_huge(void **state)
+/* Run this binary with "--huge", env (NULL: none) set; its status. */
+static int
+run_child(const char *env)
 {
 	pid_t pid;
 	int status;
 
-	(void)state;
-	if (!glibc_heap() || !have_thp())
-		skip();
 	fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		if (env != NULL)
+			putenv((char *)env);
 		execl(self, self, "--huge", (char *)NULL);
 		_exit(127);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	return WEXITSTATUS(status);
+}
+
+static void
+test_heap_huge(void **state)
+{
+	(void)state;
+	if (!glibc_heap() || !have_thp())
+		skip();
+	assert_int_equal(run_child(NULL), 0);
+	assert_int_equal(run_child("GPUUSAGE_HUGEPAGES=0"), 0);
 }
 
 /* A reserve past the largest is clamped; the heap still serves. */
@@ -185,7 +203,7 @@ main(int argc, char **argv)
 	};
 
 	if (argc == 2 && strcmp(argv[1], "--huge") == 0)
-		return huge_child();
+		return huge_child(getenv("GPUUSAGE_HUGEPAGES") == NULL);
 	self = argv[0];
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
