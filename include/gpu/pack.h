@@ -55,6 +55,15 @@
 int gpu_pack_create(sqlite3 *db, struct gpu_err *err);
 
 /*
+ * Create the view gpu_usage_fact and its triggers as schema 12 has them
+ * (migration 11 -> 12): the same rows as schema 10's view, from a
+ * decoding of the packed samples under half as long, which every
+ * connection parses with the schema. The caller has dropped the older
+ * view. Returns 0, or -1 with err filled.
+ */
+int gpu_pack_create_view(sqlite3 *db, struct gpu_err *err);
+
+/*
  * Append sql to out; when [from_ms, to_ms) reaches packed hours
  * (gpu_pack_reaches()), its first "gpu_usage_fact_rows" becomes a
  * parenthesized subquery of every sample whose ts_ms is in [?1, ?2),

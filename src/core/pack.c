@@ -3,6 +3,7 @@
 #include "gpu/pack.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,20 +142,39 @@ real_index(int c)
 /*
  * Residual k of p.PRE_d: its w = length / n digits, least significant
  * first, each a byte 1 to 127 standing for 0 to 126 (no NUL: unicode()
- * reads a byte as its character).
+ * reads a byte as its character). Schema 10's view (v10) has a branch
+ * for each w, each spelling its digits out again; schema 12's reads
+ * digit j only when w > j, in Horner's order, with w the column p.PRE_w
+ * (add_view_select()): under half the text, and every connection parses
+ * the view with the schema.
  */
 static void
-add_residual(struct gpu_buf *b, const char *pre)
+add_residual(struct gpu_buf *b, const char *pre, bool v10)
 {
 	static const char *const scale[MAX_DIGITS] = {"", " + 127 * ",
 						      " + 16129 * ",
 						      " + 2048383 * "};
 
 	/* Most columns hold no residuals: decide that first. */
-	gpu_buf_addf(b,
-		     "CASE WHEN p.%s_d IS NULL THEN 0 ELSE"
-		     " CASE length(p.%s_d) / p.n",
-		     pre, pre);
+	gpu_buf_addf(b, "CASE WHEN p.%s_d IS NULL THEN 0 ELSE", pre);
+	if (!v10) {
+		/* Horner's order: digit j is read only when w > j. */
+		for (int j = 0; j < MAX_DIGITS; j++) {
+			if (j > 0)
+				gpu_buf_addf(b, " + 127 * CASE WHEN p.%s_w > %d"
+						" THEN",
+					     pre, j);
+			gpu_buf_addf(b,
+				     " unicode(substr(p.%s_d, s.k * p.%s_w + %d,"
+				     " 1)) - 1",
+				     pre, pre, j + 1);
+		}
+		for (int j = 1; j < MAX_DIGITS; j++)
+			gpu_buf_adds(b, " ELSE 0 END");
+		gpu_buf_adds(b, " END");
+		return;
+	}
+	gpu_buf_addf(b, " CASE length(p.%s_d) / p.n", pre);
 	for (int w = 1; w <= MAX_DIGITS; w++) {
 		gpu_buf_addf(b, w < MAX_DIGITS ? " WHEN %d THEN " : " ELSE ", w);
 		for (int j = 0; j < w; j++)
@@ -168,10 +188,11 @@ add_residual(struct gpu_buf *b, const char *pre)
 
 /*
  * Append to b a SELECT of every packed sample, decoded in SQL, with the
- * columns of gpu_usage_fact_rows in STORED's order: the view's half.
+ * columns of gpu_usage_fact_rows in STORED's order: the view's half, as
+ * schema 10 (v10) or 12 made it.
  */
 static void
-add_view_select(struct gpu_buf *b)
+add_view_select(struct gpu_buf *b, bool v10)
 {
 	gpu_buf_adds(b, "SELECT ");
 	for (int c = 0; c < NCOLS; c++) {
@@ -185,13 +206,13 @@ add_view_select(struct gpu_buf *b)
 		if (pc->kind == K_TIME) {
 			gpu_buf_addf(b, "p.hour_ms + p.%s_b + s.k * p.%s_s + ",
 				     pc->pre, pc->pre);
-			add_residual(b, pc->pre);
+			add_residual(b, pc->pre, v10);
 		} else {
 			/* F, the column's bit of nulls: residual 0 is NULL. */
 			gpu_buf_addf(b,
 				     "%sp.%s_b - (p.nulls >> %d & 1) + nullif(",
 				     pc->kind == K_REAL ? "(" : "", pc->pre, c);
-			add_residual(b, pc->pre);
+			add_residual(b, pc->pre, v10);
 			gpu_buf_addf(b, ", (p.nulls >> %d & 1) - 1)", c);
 			if (pc->kind == K_REAL)
 				gpu_buf_addf(b,
@@ -203,8 +224,17 @@ add_view_select(struct gpu_buf *b)
 		gpu_buf_addf(b, " AS %s", pc->col);
 	}
 	/* CROSS JOIN: the blocks outside, each block's k by rowid inside. */
-	gpu_buf_adds(b, " FROM gpu_usage_fact_packed p CROSS JOIN gpu_pack_seq s"
-			" WHERE s.k < p.n");
+	if (v10) {
+		gpu_buf_adds(b, " FROM gpu_usage_fact_packed p");
+	} else {
+		/* Each width beside its block (flattened: the same plan). */
+		gpu_buf_adds(b, " FROM (SELECT *");
+		for (int c = 0; c < NCOLS; c++)
+			gpu_buf_addf(b, ", length(%s_d) / n AS %s_w",
+				     cols[c].pre, cols[c].pre);
+		gpu_buf_adds(b, " FROM gpu_usage_fact_packed) p");
+	}
+	gpu_buf_adds(b, " CROSS JOIN gpu_pack_seq s WHERE s.k < p.n");
 }
 
 int
@@ -552,6 +582,18 @@ gpu_pack_register(sqlite3 *db)
 		   : -1;
 }
 
+/* The view gpu_usage_fact and its triggers, as schema 10 (v10) or 12. */
+static void
+add_view(struct gpu_buf *b, bool v10)
+{
+	gpu_buf_adds(b, "CREATE VIEW gpu_usage_fact AS SELECT " STORED
+			"," DERIVED " FROM (SELECT " STORED
+			" FROM gpu_usage_fact_rows UNION ALL ");
+	add_view_select(b, v10);
+	gpu_buf_adds(b, ");");
+	gpu_buf_adds(b, TRIGGERS);
+}
+
 int
 gpu_pack_create(sqlite3 *db, struct gpu_err *err)
 {
@@ -575,12 +617,20 @@ gpu_pack_create(sqlite3 *db, struct gpu_err *err)
 		     " FROM s WHERE k < %d) INSERT INTO gpu_pack_seq SELECT k"
 		     " FROM s;",
 		     GPU_PACK_MAX_N - 1);
-	gpu_buf_adds(&b, "CREATE VIEW gpu_usage_fact AS SELECT " STORED
-			 "," DERIVED " FROM (SELECT " STORED
-			 " FROM gpu_usage_fact_rows UNION ALL ");
-	add_view_select(&b);
-	gpu_buf_adds(&b, ");");
-	gpu_buf_adds(&b, TRIGGERS);
+	add_view(&b, true);
+	rc = gpu_db_exec(db, b.data, err);
+	gpu_buf_release(&b);
+	return rc;
+}
+
+int
+gpu_pack_create_view(sqlite3 *db, struct gpu_err *err)
+{
+	struct gpu_buf b;
+	int rc;
+
+	gpu_buf_init(&b);
+	add_view(&b, false);
 	rc = gpu_db_exec(db, b.data, err);
 	gpu_buf_release(&b);
 	return rc;
