@@ -5,7 +5,10 @@
 # time relative to the gpuusage tool's (gpuingest, gpuagg, gpubill) in the
 # same run; then the scaling of each tool from the smallest to the largest
 # size: seconds per million rows and peak RSS at each size, and the growth
-# factor from one size to the next against the growth of the rows.
+# factor from one size to the next against the growth of the rows. Before
+# the scaling, the figures of issue 17's aims at each size: the loads'
+# ratios, and the warm queries' shares of DuckDB over the CSV, also net
+# of the harness line (what timing any command costs).
 # With --markdown, one Markdown table instead, as docs/PERFORMANCE.md
 # quotes it: a line per task and tool, each size's median seconds, time
 # relative to ours and median peak RSS.
@@ -55,6 +58,36 @@ function markdown(    i, j, k, p, t, o, h1, h2, h3, c1, c2, c3) {
 		printf "| %s | %s |%s%s%s\n", p[2], p[3], c1, c2, c3
 	}
 }
+# a / b of the medians of keys a and b, or "-" when either is missing.
+function ratio(a, b) {
+	return (a in ms && b in ms && ms[b] > 0) ? sprintf("%.2f", ms[a] / ms[b]) : "-"
+}
+# Our time for task at size r as a share of DuckDB over the CSV, in %;
+# with net, both less the harness line (the cost of timing any command).
+function share(r, task, tool, net,    a, b, h) {
+	a = r SUBSEP task SUBSEP tool; b = r SUBSEP task SUBSEP "duckdb-csv"
+	h = net ? ms[r SUBSEP "startup" SUBSEP "harness"] : 0
+	if (!(a in ms) || !(b in ms) || ms[b] - h <= 0) return "-"
+	return sprintf("%.2f%%", 100 * (ms[a] - h) / (ms[b] - h))
+}
+# The figures of the aims of issue 17 (docs/PERFORMANCE.md), each size.
+function aims(    j, r, i, t, h) {
+	split("hour-node month-user day-job bill", t, " ")
+	for (j = 1; j <= nr; j++) {
+		r = rows[j]
+		printf "\naims at %s rows:\n", size[r]
+		printf "  ingest: .import %s x our time (aim at least 1.5), DuckDB %s x (aim above 1), re-ingest %s x the first load (aim at most 0.5)\n",
+		    ratio(r SUBSEP "ingest" SUBSEP "sqlite3", r SUBSEP "ingest" SUBSEP "gpuingest"),
+		    ratio(r SUBSEP "ingest" SUBSEP "duckdb", r SUBSEP "ingest" SUBSEP "gpuingest"),
+		    ratio(r SUBSEP "reingest" SUBSEP "gpuingest", r SUBSEP "ingest" SUBSEP "gpuingest")
+		h = r SUBSEP "startup" SUBSEP "harness"
+		printf "  warm, share of DuckDB over the CSV (aim at most 1%%); net: both less the harness line (%s s):\n",
+		    (h in ms) ? sprintf("%.3f", ms[h]) : "-"
+		for (i = 1; i <= 4; i++)
+			printf "    %-11s %8s   net %8s\n", t[i],
+			    share(r, t[i], ours(t[i]), 0), share(r, t[i], ours(t[i]), 1)
+	}
+}
 $6 != "fail" {
 	k = $2 SUBSEP $3 SUBSEP $4
 	if (!(k in secs)) { order[++n] = k; size[$2] = $1 }
@@ -83,6 +116,7 @@ END {
 		printf "%-14s %5d %10.3f %10s %9s %10.1f\n", p[3], cnt[k], ms[k],
 			rate, rel, mr[k] / 1024
 	}
+	aims()
 	if (nr < 2) exit
 	printf "\nscaling: seconds per million rows | peak RSS MB, at"
 	for (j = 1; j <= nr; j++) printf " %s", size[rows[j]]
