@@ -9,8 +9,9 @@
 struct gpu_heap_plan {
 	/*
 	 * Bytes of heap to set aside at start and advise for transparent
-	 * huge pages (0: none): every allocation of the run that fits comes
-	 * from them, its first touch of each 2 MiB costing one page fault
+	 * huge pages (0: none): the main thread's blocks come from them
+	 * while they last (other threads allocate from arenas of their
+	 * own), the first touch of each 2 MiB costing one page fault
 	 * instead of 512. At most GPU_HEAP_HUGE_MAX; none when the
 	 * environment sets GPUUSAGE_HUGEPAGES to 0.
 	 */
