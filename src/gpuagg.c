@@ -1039,15 +1039,13 @@ resolve_rates(struct opts *o, struct gpu_rates *r)
 int
 main(int argc, char **argv)
 {
-	static const struct gpu_heap_plan heap = {.huge = GPU_HEAP_HUGE_MAX,
-						  .keep = 64 << 20};
 	struct gpu_agg *a = NULL;
 	struct gpu_rates r;
 	struct opts o;
 	int status;
 
 	/* Groups of a query on huge pages (docs/PERFORMANCE.md). */
-	gpu_heap_setup(&heap);
+	gpu_heap_setup(&gpu_heap_query);
 	gpu_diag_init(argv[0]);
 	if ((status = parse_args(argc, argv, &o)) >= 0) {
 		gpu_tz_free(o.tz);

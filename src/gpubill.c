@@ -508,8 +508,6 @@ report_overflow(const struct gpu_bill_report *rep, enum gpu_bill_by by)
 int
 main(int argc, char **argv)
 {
-	static const struct gpu_heap_plan heap = {.huge = GPU_HEAP_HUGE_MAX,
-						  .keep = 64 << 20};
 	struct opts o = {.by = GPU_BILL_JOB, .fmt = OUT_CSV};
 	struct gpu_bill_report rep;
 	struct gpu_bill *bill = NULL;
@@ -524,7 +522,7 @@ main(int argc, char **argv)
 	 * double as they grow: from the heap, kept when freed, and on huge
 	 * pages (docs/PERFORMANCE.md, the twelfth and fourteenth rounds).
 	 */
-	gpu_heap_setup(&heap);
+	gpu_heap_setup(&gpu_heap_query);
 	gpu_diag_init(argv[0]);
 	status = parse_args(argc, argv, &o);
 	if (status >= 0)

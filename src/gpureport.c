@@ -377,8 +377,6 @@ out:
 int
 main(int argc, char **argv)
 {
-	static const struct gpu_heap_plan heap = {.huge = GPU_HEAP_HUGE_MAX,
-						  .keep = 64 << 20};
 	struct gpu_rates rates;
 	struct gpu_err err;
 	struct opts o;
@@ -386,7 +384,7 @@ main(int argc, char **argv)
 	int status;
 
 	/* A month's cells and series on huge pages (docs/PERFORMANCE.md). */
-	gpu_heap_setup(&heap);
+	gpu_heap_setup(&gpu_heap_query);
 	gpu_diag_init(argv[0]);
 	status = parse_args(argc, argv, &o);
 	if (status >= 0)

@@ -26,6 +26,12 @@ struct gpu_heap_plan {
 #define GPU_HEAP_HUGE_MAX ((size_t)24 << 20)
 
 /*
+ * The plan of the tools that build a query's tables (gpuagg, gpubill,
+ * gpureport): the largest reserve, and 64 MiB freed kept for reuse.
+ */
+extern const struct gpu_heap_plan gpu_heap_query;
+
+/*
  * Lay out the heap as plan says, first thing in main(). Blocks under 32
  * MiB come from the heap, not from mappings of their own: a table that
  * doubles as it grows then reuses the pages it freed instead of having

@@ -19,6 +19,9 @@
 /* A transparent huge page on x86-64 and arm64 (4 KiB base pages). */
 #define HUGE_PAGE ((uintptr_t)2 << 20)
 
+const struct gpu_heap_plan gpu_heap_query = {.huge = GPU_HEAP_HUGE_MAX,
+					     .keep = (size_t)64 << 20};
+
 /*
  * The heap's first bytes, up to its first huge page: kept allocated and
  * never touched, so that the small blocks of a run start on a huge page

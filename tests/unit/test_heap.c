@@ -106,12 +106,14 @@ test_heap_keeps_freed(void **state)
  * What a tool sees when the plan comes first in main(): the run's first
  * block starts a huge page, and a block of megabytes lies in advised
  * memory. Checked in a process of its own (this binary run with
- * "--huge"), whose heap nothing has used before.
+ * "--huge", a reserve of 8 MiB, or "--huge-past", one of 1 GiB that
+ * must be clamped to be kept in the heap), whose heap nothing has used
+ * before.
  */
 static int
-huge_child(bool want)
+huge_child(bool want, size_t huge)
 {
-	const struct gpu_heap_plan plan = {.huge = 8 * MIB, .keep = 16 * MIB};
+	const struct gpu_heap_plan plan = {.huge = huge, .keep = 16 * MIB};
 	char *first, *big;
 	uintptr_t in;
 
@@ -146,9 +148,9 @@ huge_child(bool want)
 
 static const char *self;
 
-/* Run this binary with "--huge", env (NULL: none) set; its status. */
+/* Run this binary with mode ("--huge"...), env (NULL: none) set. */
 static int
-run_child(const char *env)
+run_child(const char *mode, const char *env)
 {
 	pid_t pid;
 	int status;
@@ -159,7 +161,7 @@ run_child(const char *env)
 	if (pid == 0) {
 		if (env != NULL)
 			putenv((char *)env);
-		execl(self, self, "--huge", (char *)NULL);
+		execl(self, self, mode, (char *)NULL);
 		_exit(127);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -173,11 +175,15 @@ test_heap_huge(void **state)
 	(void)state;
 	if (!glibc_heap() || !have_thp())
 		skip();
-	assert_int_equal(run_child(NULL), 0);
-	assert_int_equal(run_child("GPUUSAGE_HUGEPAGES=0"), 0);
+	assert_int_equal(run_child("--huge", NULL), 0);
+	assert_int_equal(run_child("--huge", "GPUUSAGE_HUGEPAGES=0"), 0);
 }
 
-/* A reserve past the largest is clamped; the heap still serves. */
+/*
+ * A reserve past the largest is clamped: kept in the heap and advised
+ * (unclamped, glibc would map it apart and unmap it at its free); the
+ * heap still serves.
+ */
 static void
 test_heap_clamped(void **state)
 {
@@ -185,6 +191,8 @@ test_heap_clamped(void **state)
 	char *p;
 
 	(void)state;
+	if (glibc_heap() && have_thp())
+		assert_int_equal(run_child("--huge-past", NULL), 0);
 	gpu_heap_setup(&plan);
 	p = malloc(GPU_HEAP_HUGE_MAX);
 	assert_non_null(p);
@@ -203,7 +211,10 @@ main(int argc, char **argv)
 	};
 
 	if (argc == 2 && strcmp(argv[1], "--huge") == 0)
-		return huge_child(getenv("GPUUSAGE_HUGEPAGES") == NULL);
+		return huge_child(getenv("GPUUSAGE_HUGEPAGES") == NULL,
+				  8 * MIB);
+	if (argc == 2 && strcmp(argv[1], "--huge-past") == 0)
+		return huge_child(true, 1024 * MIB);
 	self = argv[0];
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
