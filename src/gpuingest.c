@@ -13,6 +13,7 @@
 #include "gpu/buf.h"
 #include "gpu/db.h"
 #include "gpu/diag.h"
+#include "gpu/flusher.h"
 #include "gpu/ingest.h"
 #include "gpu/interval.h"
 #include "gpu/jobs.h"
@@ -130,6 +131,7 @@ struct run {
 	const struct opts *o;
 	const char *path;
 	sqlite3 *db;
+	struct gpu_flusher *flusher; /* NULL: none (gpu/flusher.h) */
 	struct gpu_ingest *ing;
 	struct gpu_ingest_counts samples, jobs, allocs;
 	int nsamples;	     /* sample inputs loaded */
@@ -984,6 +986,12 @@ run_all(struct run *r, char **files, int nfiles)
 
 	if (open_db(r) != 0)
 		return GPU_EXIT_FAIL;
+	/*
+	 * A long run's pages go to the disk as it writes them, so that its
+	 * commit waits for its last ones only (docs/PERFORMANCE.md).
+	 */
+	if (!o->dry_run)
+		r->flusher = gpu_flusher_start(r->path);
 	if (gpu_db_begin(r->db, r->path, &err) != 0) {
 		gpu_msg_err(&err);
 		return GPU_EXIT_FAIL;
@@ -1117,6 +1125,8 @@ main(int argc, char **argv)
 		gpu_msg_err(&err);
 		status = GPU_EXIT_FAIL;
 	}
+	/* After the close: its descriptors hold no locks of SQLite's then. */
+	gpu_flusher_end(r.flusher);
 	free(o.allocs);
 	free(r.inferred);
 	gpu_retention_release(&r.ret);
