@@ -988,10 +988,12 @@ run_all(struct run *r, char **files, int nfiles)
 		return GPU_EXIT_FAIL;
 	/*
 	 * A long run's pages go to the disk as it writes them, so that its
-	 * commit waits for its last ones only (docs/PERFORMANCE.md).
+	 * commit waits for its last ones only (docs/PERFORMANCE.md): the
+	 * file SQLite opened, the path's links resolved.
 	 */
 	if (!o->dry_run)
-		r->flusher = gpu_flusher_start(r->path);
+		r->flusher =
+		    gpu_flusher_start(sqlite3_db_filename(r->db, "main"));
 	if (gpu_db_begin(r->db, r->path, &err) != 0) {
 		gpu_msg_err(&err);
 		return GPU_EXIT_FAIL;
