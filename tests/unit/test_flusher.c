@@ -180,7 +180,6 @@ static void
 test_flusher_keeps_locks(void **state)
 {
 	struct gpu_flusher *f;
-	struct gpu_flusher_stats st;
 	sqlite3 *db = NULL;
 
 	(void)state;
@@ -191,8 +190,8 @@ test_flusher_keeps_locks(void **state)
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	f = gpu_flusher_start(path);
-	st = wait_for(f, 2, 1);
-	(void)st;
+	if (f != NULL) /* (none where the platform has no flusher) */
+		(void)wait_for(f, 2, 1);
 	assert_int_equal(run_child("--try-lock", path), 0);
 	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
 			 SQLITE_OK);
