@@ -26,8 +26,10 @@ command -v sqlite3 >/dev/null || { echo "bench: no sqlite3 shell" >&2; exit 1; }
 rows=${ROWS:-1000000}
 tools="base new import"
 if [ "${DUCK:-0}" = 1 ]; then
-	[ -d "$top/bench/node_modules/@duckdb/node-api" ] && command -v node >/dev/null ||
-		{ echo "bench: DuckDB not installed (cd bench && npm ci)" >&2; exit 1; }
+	if ! [ -d "$top/bench/node_modules/@duckdb/node-api" ] || ! command -v node >/dev/null; then
+		echo "bench: DuckDB not installed (cd bench && npm ci)" >&2
+		exit 1
+	fi
 	tools="$tools duck"
 fi
 runs=${RUNS:-7}
