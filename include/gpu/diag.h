@@ -4,6 +4,7 @@
 #define GPU_DIAG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 enum { GPU_EXIT_OK = 0, GPU_EXIT_FAIL = 1, GPU_EXIT_USAGE = 2 };
@@ -65,6 +66,13 @@ int gpu_usage_error(const char *usage, const char *fmt, ...)
 
 /* The same for err, named by its source and line when it has them. */
 int gpu_usage_error_err(const char *usage, const struct gpu_err *err);
+
+/*
+ * Whether the environment sets name to "0": how a user turns off one of
+ * the tools' ways to go faster (GPUUSAGE_PAGES, GPUUSAGE_HUGEPAGES,
+ * GPUUSAGE_FLUSH; docs/FORMAT.md section 2), which change no output.
+ */
+bool gpu_env_off(const char *name);
 
 /*
  * Flush and close stdout; on failure print "write error: ..." and return

@@ -15,6 +15,9 @@ struct gpu_flusher;
 /*
  * Flush the files of the warehouse at path on a thread of its own: the
  * database file and its write-ahead log (path + "-wal", once there).
+ * path is the file SQLite opened (sqlite3_db_filename()), links
+ * resolved: a symbolic link is not followed, and the log lies beside
+ * the file it points to.
  * Every GPU_FLUSH_TICK_MS it starts the write-back of their dirty pages
  * (sync_file_range()), and every GPU_FLUSH_SYNC_TICKS ticks it syncs
  * them (fdatasync()), which also settles the file system's journal.

@@ -159,6 +159,14 @@ gpu_usage_error_err(const char *usage, const struct gpu_err *err)
 	return GPU_EXIT_USAGE;
 }
 
+bool
+gpu_env_off(const char *name)
+{
+	const char *e = getenv(name);
+
+	return e != NULL && strcmp(e, "0") == 0;
+}
+
 int
 gpu_close_stdout(int status)
 {

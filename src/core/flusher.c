@@ -6,12 +6,13 @@
  * cache, and the kernel starts writing dirty pages back only when they
  * are 30 seconds old or fill a tenth of memory: a load of minutes or
  * less leaves them all to its commit's fdatasync(), which then waits for
- * the whole file (0.33 to 0.50 s of a 6.5 s load of five million samples
- * on the benchmark machine, docs/PERFORMANCE.md). Started along the way,
- * the write-back overlaps the load, on a CPU the loading thread is not
- * using. The syncs matter as much as the write-backs: on ext4 a sync of
- * any file commits the file system's journal, which first writes every
- * data block allocated since the last commit, the write-backs' included.
+ * the whole file (0.51 s of a 6.75 s load of five million samples on the
+ * benchmark machine; bench/flush.sh, docs/PERFORMANCE.md). Started along
+ * the way, the write-back overlaps the load, on a CPU the loading thread
+ * is not using. The syncs matter as much as the write-backs: on ext4 a
+ * sync of any file commits the file system's journal, which first writes
+ * every data block allocated since the last commit, the write-backs'
+ * included.
  */
 #define _GNU_SOURCE /* sync_file_range() */
 #include "gpu/flusher.h"
@@ -101,14 +102,13 @@ run(void *arg)
 struct gpu_flusher *
 gpu_flusher_start(const char *path)
 {
-	const char *env = getenv("GPUUSAGE_FLUSH");
 	struct gpu_flusher *f;
 	pthread_condattr_t ca;
 	struct stat sb;
 	size_t n;
 	int fd, rc;
 
-	if ((env != NULL && strcmp(env, "0") == 0) || path == NULL)
+	if (path == NULL || gpu_env_off("GPUUSAGE_FLUSH"))
 		return NULL;
 	/* Not the file's creation: a descriptor of what SQLite made. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -127,29 +127,24 @@ gpu_flusher_start(const char *path)
 	memcpy(f->log, path, n);
 	memcpy(f->log + n, "-wal", 5);
 	/* The ticks keep their length when the wall clock is set. */
-	rc = pthread_condattr_init(&ca);
-	if (rc == 0) {
-		rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		if (rc == 0)
-			rc = pthread_cond_init(&f->wake, &ca);
-		pthread_condattr_destroy(&ca);
-	}
-	if (rc != 0) {
-		close(fd);
-		free(f->log);
-		free(f);
-		return NULL;
-	}
+	if (pthread_condattr_init(&ca) != 0)
+		goto fail;
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(&f->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc != 0)
+		goto fail;
 	pthread_mutex_init(&f->mu, NULL);
-	if (pthread_create(&f->thread, NULL, run, f) != 0) {
-		pthread_cond_destroy(&f->wake);
-		pthread_mutex_destroy(&f->mu);
-		close(fd);
-		free(f->log);
-		free(f);
-		return NULL;
-	}
-	return f;
+	if (pthread_create(&f->thread, NULL, run, f) == 0)
+		return f;
+	pthread_cond_destroy(&f->wake);
+	pthread_mutex_destroy(&f->mu);
+fail:
+	close(fd);
+	free(f->log);
+	free(f);
+	return NULL;
 }
 
 void

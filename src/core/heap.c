@@ -3,15 +3,15 @@
 #define _DEFAULT_SOURCE /* sbrk(), madvise() */
 #include "gpu/heap.h"
 
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+
+#include "gpu/diag.h"
 
 /* glibc's largest mapping threshold on 64-bit systems. */
 #define MMAP_THRESHOLD ((size_t)32 << 20)
@@ -64,15 +64,6 @@ reserve_huge(size_t n)
 #endif
 }
 
-/* Whether GPUUSAGE_HUGEPAGES=0 turns the reserve off. */
-static bool
-huge_refused(void)
-{
-	const char *e = getenv("GPUUSAGE_HUGEPAGES");
-
-	return e != NULL && strcmp(e, "0") == 0;
-}
-
 void
 gpu_heap_setup(const struct gpu_heap_plan *plan)
 {
@@ -90,6 +81,6 @@ gpu_heap_setup(const struct gpu_heap_plan *plan)
 	if (plan->pad > 0)
 		(void)mallopt(M_TOP_PAD, (int)plan->pad);
 #endif
-	if (huge > 0 && !huge_refused())
+	if (huge > 0 && !gpu_env_off("GPUUSAGE_HUGEPAGES"))
 		reserve_huge(huge);
 }

@@ -575,9 +575,7 @@ gpu_pages_opened(void)
 bool
 gpu_pages_allowed(void)
 {
-	const char *e = getenv("GPUUSAGE_PAGES");
-
-	return e == NULL || strcmp(e, "0") != 0;
+	return !gpu_env_off("GPUUSAGE_PAGES");
 }
 
 /* One integer a query gives, or -1. */
