@@ -17,10 +17,15 @@
 #           whose bill must be the same bytes, and DuckDB over the CSV
 #           (the same charges in SQL, bench/duck-bill.sql), whose seconds,
 #           owners and cents must be the same (both checked, exit 1 if not)
+#   warm-*  the three warm queries and the bill again, ours and DuckDB
+#           over the CSV, timed by hyperfine without a shell (when it is
+#           installed): /usr/bin/time, sh and date cost measure's every
+#           run about as much as a warm query itself (the harness line)
 # Raw results go to BENCH_OUT/results-SIZE.tsv (size rows task tool run
 # seconds rss_kb); bench/summarize.sh prints the tables of all sizes.
 # usage: bench/compare.sh   (B: build dir; BENCH_SIZES, default "1M 5M 20M";
-#        BENCH_RUNS, default 3; BENCH_CACHE, default
+#        BENCH_RUNS, default 3; BENCH_WARM_RUNS, our warm queries' runs
+#        by hyperfine in each round, default 10; BENCH_CACHE, default
 #        ${TMPDIR:-/tmp}/gpuusage-bench: the datasets, kept between runs;
 #        BENCH_OUT, default bench/out; BENCH_TASKS: "ingest" to stop after
 #        the loads, default all; BENCH_SKIP: tools to leave out, e.g.
@@ -118,6 +123,46 @@ measure() {
 		"$secs" "$rss" >>"$res"
 	printf '  %-10s %-18s run %s: %8s s %10s KB\n' "$1" "$2" "$run" "$secs" "$rss" >&2
 }
+
+# hyper TASK TOOL RUNS WARMUP COMMAND: RUNS timed runs of COMMAND (after
+# WARMUP untimed ones) by hyperfine without a shell: what the command
+# itself takes, with none of measure's timing processes (the harness
+# line), for commands of milliseconds. Each run's seconds are appended to
+# the results, peak RSS as "-" (the task's measure rows have it).
+hyper() {
+	case $skip in *" $2 "*) return 0 ;; esac
+	if hyperfine -N --style none --warmup "$4" --runs "$3" \
+		--export-json "$w/hyper.json" "$5" >/dev/null 2>"$w/err"; then
+		awk '/"times"/ { on = 1; next } on && /\]/ { exit }
+			on { gsub(/[ ,]/, ""); print }' "$w/hyper.json" |
+			while read -r t; do
+				printf '%s\t%s\t%s\t%s\t%s\t%.6f\t-\n' "$size" \
+					"$rows" "$1" "$2" "$run" "$t"
+			done >>"$res"
+		printf '  %-10s %-18s run %s: %s runs by hyperfine\n' "$1" "$2" "$run" "$3" >&2
+	else
+		echo "bench: $1 $2 failed: $(tail -n 3 "$w/err")" >&2
+		printf '%s\t%s\t%s\t%s\t%s\tfail\tfail\n' "$size" "$rows" "$1" \
+			"$2" "$run" >>"$res"
+	fi
+}
+
+# warm NAME TOOL ARGS DUCK-SQL: the warm query NAME again, timed by
+# hyper() as task warm-NAME: our TOOL with ARGS BENCH_WARM_RUNS times
+# (default 10) and DuckDB over the CSV (DUCK-SQL, a file, and ARGS for
+# duck.mjs after it) once, in each of the rounds.
+warm() {
+	have hyperfine || return 0
+	run=1
+	while [ "$run" -le "$runs" ]; do
+		hyper "warm-$1" "$2" "$warm_runs" 2 "'$bin/$2' $3"
+		[ -n "$duck" ] && hyper "warm-$1" duckdb-csv 1 0 \
+			"node '$top/bench/duck.mjs' :memory: '$4' ${5:-}"
+		run=$((run + 1))
+	done
+}
+warm_runs=${BENCH_WARM_RUNS:-10}
+have hyperfine || echo "bench: hyperfine not found: the warm queries' precise timing left out (scripts/install-deps.sh --bench)" >&2
 
 # The metrics the peers compute: a subset of gpuagg's (docs/FORMAT.md
 # 3.4), every sample 300 s, the overage at 16384 MiB.
@@ -222,6 +267,11 @@ for size in $sizes; do
 
 	# Billing by job, and the checks of the peers' cents.
 	sed "s|@CSV@|$csv|" "$top/bench/duck-bill.sql" >"$w/bill.sql"
+	# The warm queries again, timed without the harness.
+	warm hour-node gpuagg "--db '$w/w.db' --period hour --by node" "$w/hour-node-csv.sql"
+	warm month-user gpuagg "--db '$w/w.db' --period month --by user" "$w/month-user-csv.sql"
+	warm day-job gpuagg "--db '$w/w.db' --period day --by job" "$w/day-job-csv.sql"
+	warm bill gpubill "--db '$w/w.db' --by job --period all" "$w/bill.sql" --print
 	run=1
 	while [ "$run" -le "$runs" ]; do
 		measure bill gpubill : "'$bin/gpubill' --db '$w/w.db' --by job --period all"

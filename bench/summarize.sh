@@ -8,7 +8,8 @@
 # factor from one size to the next against the growth of the rows. Before
 # the scaling, the figures of issue 17's aims at each size: the loads'
 # ratios, and the warm queries' shares of DuckDB over the CSV, also net
-# of the harness line (what timing any command costs).
+# of the harness line (what timing any command costs) and as hyperfine
+# timed them (the warm-* tasks: no shell, no timing process).
 # With --markdown, one Markdown table instead, as docs/PERFORMANCE.md
 # quotes it: a line per task and tool, each size's median seconds, time
 # relative to ours and median peak RSS.
@@ -31,8 +32,16 @@ function median(s,    a, n, i, j, t) {
 	if (n == 0) return "-"
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
+# Peak RSS in MB from KB; "-" when not measured (the warm-* tasks).
+function mb(kb) {
+	return kb == "-" ? "-" : sprintf("%.1f", kb / 1024)
+}
+# Seconds to the millisecond; to a tenth of one for the warm-* tasks.
+function secs_of(task, s) {
+	return sprintf(task ~ /^warm-/ ? "%.4f" : "%.3f", s)
+}
 function ours(task) {
-	return task ~ /ingest$/ ? "gpuingest" : task == "bill" ? "gpubill" : "gpuagg"
+	return task ~ /ingest$/ ? "gpuingest" : task ~ /bill$/ ? "gpubill" : "gpuagg"
 }
 # The task whose times a task is quoted against: re-ingest, the first load.
 function base(task) {
@@ -51,9 +60,9 @@ function markdown(    i, j, k, p, t, o, h1, h2, h3, c1, c2, c3) {
 		for (j = 1; j <= nr; j++) {
 			k = rows[j] SUBSEP t; o = rows[j] SUBSEP base(p[2]) SUBSEP ours(p[2])
 			if (!(k in ms)) { c1 = c1 " – |"; c2 = c2 " – |"; c3 = c3 " – |"; continue }
-			c1 = c1 sprintf(" %.3f |", ms[k])
+			c1 = c1 " " secs_of(p[2], ms[k]) " |"
 			c2 = c2 ((p[2] != "startup" && o in ms && ms[o] > 0) ? sprintf(" %.2f |", ms[k] / ms[o]) : " – |")
-			c3 = c3 sprintf(" %.1f |", mr[k] / 1024)
+			c3 = c3 " " mb(mr[k]) " |"
 		}
 		printf "| %s | %s |%s%s%s\n", p[2], p[3], c1, c2, c3
 	}
@@ -84,14 +93,16 @@ function aims(    j, r, i, t, h) {
 		printf "  warm, share of DuckDB over the CSV (aim at most 1%%); net: both less the harness line (%s s):\n",
 		    (h in ms) ? sprintf("%.3f", ms[h]) : "-"
 		for (i = 1; i <= 4; i++)
-			printf "    %-11s %8s   net %8s\n", t[i],
-			    share(r, t[i], ours(t[i]), 0), share(r, t[i], ours(t[i]), 1)
+			printf "    %-11s %8s   net %8s   by hyperfine %8s\n", t[i],
+			    share(r, t[i], ours(t[i]), 0), share(r, t[i], ours(t[i]), 1),
+			    share(r, "warm-" t[i], ours(t[i]), 0)
 	}
 }
 $6 != "fail" {
 	k = $2 SUBSEP $3 SUBSEP $4
 	if (!(k in secs)) { order[++n] = k; size[$2] = $1 }
-	secs[k] = secs[k] " " $6; rss[k] = rss[k] " " $7; cnt[k]++
+	secs[k] = secs[k] " " $6; cnt[k]++
+	if ($7 != "-") rss[k] = rss[k] " " $7
 	if (!($2 in seen)) { seen[$2] = 1; rows[++nr] = $2 }
 }
 $6 == "fail" { failed[$2 SUBSEP $3 SUBSEP $4]++ }
@@ -113,8 +124,8 @@ END {
 		rel = (o in ms && ms[o] > 0) ? sprintf("%.2f", ms[k] / ms[o]) : "-"
 		rate = ms[k] > 0 ? sprintf("%.0f", p[1] / ms[k]) : "-"
 		if (p[2] == "startup") { rel = "-"; rate = "-" }
-		printf "%-14s %5d %10.3f %10s %9s %10.1f\n", p[3], cnt[k], ms[k],
-			rate, rel, mr[k] / 1024
+		printf "%-14s %5d %10s %10s %9s %10s\n", p[3], cnt[k], secs_of(p[2], ms[k]),
+			rate, rel, mb(mr[k])
 	}
 	aims()
 	if (nr < 2) exit
@@ -125,7 +136,7 @@ END {
 	printf ")\n"
 	for (i = 1; i <= n; i++) {
 		split(order[i], p, SUBSEP)
-		if (p[1] != rows[1] || p[2] == "startup") continue
+		if (p[1] != rows[1] || p[2] == "startup" || p[2] ~ /^warm-/) continue
 		t = p[2] SUBSEP p[3]
 		line = sprintf("%-11s %-13s", p[2], p[3]); mem = ""
 		for (j = 1; j <= nr; j++) {
