@@ -207,11 +207,14 @@ check-valgrind: all
 $(B)/readbench: bench/readbench.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
+$(B)/rowcost: bench/rowcost.c
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(PKG_LIBS)
+
 # make bench: every benchmark (bench/run-all.sh; BENCH_SIZES, BENCH_RUNS,
 # see docs/PERFORMANCE.md); make bench-soak: the hourly-batch soak
 # (SOAK_SAMPLES, default 50 million) and its plot. Their peers come from
 # scripts/install-deps.sh --bench.
-bench: all $(B)/readbench
+bench: all $(B)/readbench $(B)/rowcost
 	B=$(B) bench/run-all.sh
 
 bench-soak: all
