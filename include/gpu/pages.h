@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A WITHOUT ROWID table's records read straight from its b-tree pages, in
- * key order, without SQLite's virtual machine: for scans over every column
- * of millions of rows (the lake export), where decoding each row through a
- * statement costs several times what the rest of the work does.
+ * A table's records read straight from its b-tree pages, in key order,
+ * without SQLite's virtual machine: for scans over every column of
+ * millions of rows (the lake export), where decoding each row through a
+ * statement costs several times what the rest of the work does. The table
+ * is a WITHOUT ROWID table (its key: its PRIMARY KEY's columns), or a
+ * rowid table whose key is an INTEGER PRIMARY KEY (the rowid itself: the
+ * dimension tables' names by their integer keys).
  *
  * The pages are read through the connection's own file handle, inside its
  * read transaction, and only when that transaction's snapshot is the
@@ -57,11 +60,11 @@ bool gpu_pages_allowed(void);
 unsigned long gpu_pages_opened(void);
 
 /*
- * Open a cursor over table, a WITHOUT ROWID table of db's main database,
- * which must be in a transaction (BEGIN) that lasts until
- * gpu_pages_close() and has not written: a read transaction (begun here
- * if need be). Returns NULL when its pages cannot be read this way, with
- * *why (may be NULL) set to a static phrase that says why.
+ * Open a cursor over table, a table of db's main database as above, which
+ * must be in a transaction (BEGIN) that lasts until gpu_pages_close() and
+ * has not written: a read transaction (begun here if need be). Returns
+ * NULL when its pages cannot be read this way, with *why (may be NULL)
+ * set to a static phrase that says why.
  */
 struct gpu_pages *gpu_pages_open(sqlite3 *db, const char *table,
 				 const char **why);
@@ -69,20 +72,34 @@ struct gpu_pages *gpu_pages_open(sqlite3 *db, const char *table,
 /* The record field that holds column (by its declared name), or -1. */
 int gpu_pages_field(const struct gpu_pages *pg, const char *column);
 
-/* How many fields a record has: the table's stored columns. */
+/*
+ * How many fields a record has: the table's stored columns (a WITHOUT
+ * ROWID table's key columns first; a rowid table's in declared order, its
+ * INTEGER PRIMARY KEY holding the rowid).
+ */
 size_t gpu_pages_nfields(const struct gpu_pages *pg);
 
 /*
+ * Decode only the first n fields of each record from now on (the rest of
+ * v is left as it was; a record with fewer is refused as damaged): n from
+ * 1 (past a rowid table's INTEGER PRIMARY KEY) to gpu_pages_nfields().
+ * Returns 0, or -1 for an n outside those bounds.
+ */
+int gpu_pages_limit(struct gpu_pages *pg, size_t n);
+
+/*
  * Go to the first record whose first key field, an integer, is at least
- * lo. Returns 0, or -1 when a page is not as expected.
+ * lo (a rowid table's: its rowid). Returns 0, or -1 when a page is not as
+ * expected.
  */
 int gpu_pages_seek(struct gpu_pages *pg, int64_t lo);
 
 /*
  * Go to the first record whose first nkey fields are at least key[0..nkey)
- * in the table's order (BINARY collation, every key column ascending).
- * Returns 0, or -1 when a page is not as expected, a field sought by an
- * integer holds none, or nkey is 0 or more than the record's fields.
+ * in the table's order (BINARY collation, every key column ascending; a
+ * rowid table: nkey 1, an integer rowid). Returns 0, or -1 when a page is
+ * not as expected, a field sought by an integer holds none, or nkey is 0
+ * or more than the record's fields.
  * gpu_pages_seek() is this with the one integer lo.
  */
 int gpu_pages_seek_key(struct gpu_pages *pg, const struct gpu_pval *key,

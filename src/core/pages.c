@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A WITHOUT ROWID table's records straight from its b-tree pages (see
- * pages.h). The layout is SQLite's documented file format: an index b-tree
- * whose interior pages (type 2) and leaf pages (type 10) both hold
- * records, read in order as child 0, cell 0, child 1, ..., the right-most
- * child.
+ * A table's records straight from its b-tree pages (see pages.h). The
+ * layout is SQLite's documented file format. A WITHOUT ROWID table is an
+ * index b-tree whose interior pages (type 2) and leaf pages (type 10)
+ * both hold records, read in order as child 0, cell 0, child 1, ..., the
+ * right-most child. A rowid table is a table b-tree: its leaves (type 13)
+ * hold each record after its rowid, its interior pages (type 5) only the
+ * rowids that divide their children, which are read in order.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -17,6 +19,8 @@
 #define MAXDEPTH 32
 #define PAGE_INTERIOR 0x02
 #define PAGE_LEAF 0x0a
+#define PAGE_TABLE_INTERIOR 0x05
+#define PAGE_TABLE_LEAF 0x0d
 
 struct level {
 	unsigned char *buf;
@@ -34,6 +38,9 @@ struct gpu_pages {
 	uint64_t npages;
 	uint32_t root;
 	size_t max_local; /* the largest record kept on its page */
+	bool rowid;	  /* a table b-tree: its key the rowid */
+	size_t ipk;	  /* then the field of its INTEGER PRIMARY KEY */
+	size_t limit;	  /* decode only the first limit fields (0: all) */
 	size_t nfields;
 	char **names;
 	size_t need; /* fields every record must have (the key, defaults) */
@@ -300,7 +307,10 @@ below(const unsigned char *rec, size_t n, const struct gpu_pval *key,
 	return 0;
 }
 
-/* Read page pgno into l. Returns 0, or -1 when it is not an index page. */
+/*
+ * Read page pgno into l. Returns 0, or -1 when it is not a page of the
+ * table's kind of b-tree.
+ */
 static int
 load(struct gpu_pages *pg, struct level *l, uint64_t pgno)
 {
@@ -349,13 +359,13 @@ load(struct gpu_pages *pg, struct level *l, uint64_t pgno)
 		}
 		l->pgno = pgno;
 	}
-	if (l->buf[0] == PAGE_LEAF)
+	if (l->buf[0] == (pg->rowid ? PAGE_TABLE_LEAF : PAGE_LEAF))
 		l->hdr = 8;
-	else if (l->buf[0] == PAGE_INTERIOR)
+	else if (l->buf[0] == (pg->rowid ? PAGE_TABLE_INTERIOR : PAGE_INTERIOR))
 		l->hdr = 12;
 	else
 		return -1;
-	l->leaf = l->buf[0] == PAGE_LEAF;
+	l->leaf = l->hdr == 8;
 	if (l->leaf)
 		pg->ra_last = pgno;
 	l->ncells = be16(l->buf + 3);
@@ -366,14 +376,17 @@ load(struct gpu_pages *pg, struct level *l, uint64_t pgno)
 	return 0;
 }
 
-/* Cell i of l: its record, and its left child on an interior page. */
+/*
+ * Cell i of l: its left child on an interior page; its record (none on a
+ * rowid table's interior page: *n is 0); a rowid table's rowid.
+ */
 static int
 cell(const struct gpu_pages *pg, const struct level *l, unsigned i,
-     uint32_t *child, const unsigned char **rec, size_t *n)
+     uint32_t *child, const unsigned char **rec, size_t *n, int64_t *rowid)
 {
 	size_t off = be16(l->buf + l->hdr + 2 * (size_t)i);
 	const unsigned char *p = l->buf + off, *end = l->buf + pg->usable;
-	uint64_t len;
+	uint64_t len, r;
 	int w;
 
 	if (off < l->hdr + 2 * (size_t)l->ncells || off >= pg->usable)
@@ -384,15 +397,60 @@ cell(const struct gpu_pages *pg, const struct level *l, unsigned i,
 		*child = be32(p);
 		p += 4;
 	}
+	if (pg->rowid && !l->leaf) {
+		if (varint(p, end, &r) == 0)
+			return -1;
+		*rowid = (int64_t)r;
+		*rec = NULL;
+		*n = 0;
+		return 0;
+	}
 	w = varint(p, end, &len);
 	if (w == 0)
 		return -1;
 	p += w;
+	if (pg->rowid) {
+		if ((w = varint(p, end, &r)) == 0)
+			return -1;
+		*rowid = (int64_t)r;
+		p += w;
+	}
 	/* A record that spills onto overflow pages is not read here. */
 	if (len > pg->max_local || len > (uint64_t)(end - p))
 		return -1;
 	*rec = p;
 	*n = (size_t)len;
+	return 0;
+}
+
+/*
+ * The rowid of cell i of a rowid table's page l (a divider on an interior
+ * page), its record not looked at: a search passes over records that
+ * spill onto overflow pages.
+ */
+static int
+cell_rowid(const struct gpu_pages *pg, const struct level *l, unsigned i,
+	   int64_t *rowid)
+{
+	size_t off = be16(l->buf + l->hdr + 2 * (size_t)i);
+	const unsigned char *p = l->buf + off, *end = l->buf + pg->usable;
+	uint64_t v;
+	int w;
+
+	if (off < l->hdr + 2 * (size_t)l->ncells || off >= pg->usable)
+		return -1;
+	if (!l->leaf) {
+		if (end - p < 5)
+			return -1;
+		p += 4;
+	} else {
+		if ((w = varint(p, end, &v)) == 0)
+			return -1;
+		p += w;
+	}
+	if (varint(p, end, &v) == 0)
+		return -1;
+	*rowid = (int64_t)v;
 	return 0;
 }
 
@@ -408,11 +466,17 @@ lower_bound(const struct gpu_pages *pg, const struct level *l,
 		const unsigned char *rec;
 		size_t n;
 		uint32_t child;
+		int64_t rowid;
 		int lt;
 
-		if (cell(pg, l, mid, &child, &rec, &n) != 0 ||
-		    (lt = below(rec, n, key, nkey)) < 0)
+		if (pg->rowid) {
+			if (cell_rowid(pg, l, mid, &rowid) != 0)
+				return -1;
+			lt = rowid < key[0].i; /* a divider: the child's last */
+		} else if (cell(pg, l, mid, &child, &rec, &n, &rowid) != 0 ||
+			   (lt = below(rec, n, key, nkey)) < 0) {
 			return -1;
+		}
 		if (lt)
 			a = mid + 1;
 		else
@@ -428,7 +492,8 @@ gpu_pages_seek_key(struct gpu_pages *pg, const struct gpu_pval *key,
 {
 	uint64_t pgno = pg->root;
 
-	if (nkey == 0 || nkey > pg->nfields)
+	if (nkey == 0 || nkey > pg->nfields ||
+	    (pg->rowid && (nkey != 1 || key[0].type != GPU_PV_INT)))
 		return -1;
 	pg->depth = 0;
 	pg->loads = 0;
@@ -450,14 +515,15 @@ gpu_pages_seek_key(struct gpu_pages *pg, const struct gpu_pval *key,
 		if (at < l->ncells) {
 			const unsigned char *rec;
 			size_t n;
+			int64_t rowid;
 
-			if (cell(pg, l, at, &child, &rec, &n) != 0)
+			if (cell(pg, l, at, &child, &rec, &n, &rowid) != 0)
 				goto bad;
 		} else {
 			child = be32(l->buf + 8);
 		}
 		l->i = at + 1;
-		l->emit = at < l->ncells;
+		l->emit = !pg->rowid && at < l->ncells;
 		pgno = child;
 	}
 bad:
@@ -473,14 +539,30 @@ gpu_pages_seek(struct gpu_pages *pg, int64_t lo)
 	return gpu_pages_seek_key(pg, &key, 1);
 }
 
-/* Decode record rec into v, as gpu_pages_next() says. */
+/*
+ * Decode record rec into v, as gpu_pages_next() says; a rowid table's
+ * INTEGER PRIMARY KEY, stored as NULL, is its rowid.
+ */
 static int
 take(const struct gpu_pages *pg, const unsigned char *rec, size_t n,
-     struct gpu_pval *v)
+     int64_t rowid, struct gpu_pval *v)
 {
-	int f = gpu_pages_record(rec, n, v, pg->nfields);
+	int f;
 
-	return f < 0 || (size_t)f < pg->need ? -1 : 1;
+	if (pg->limit > 0) {
+		if (key_prefix(rec, n, v, pg->limit) != 0)
+			return -1;
+	} else if ((f = gpu_pages_record(rec, n, v, pg->nfields)) < 0 ||
+		   (size_t)f < pg->need) {
+		return -1;
+	}
+	if (pg->rowid) {
+		if (v[pg->ipk].type != GPU_PV_NULL)
+			return -1;
+		v[pg->ipk].type = GPU_PV_INT;
+		v[pg->ipk].i = rowid;
+	}
+	return 1;
 }
 
 int
@@ -491,33 +573,36 @@ gpu_pages_next(struct gpu_pages *pg, struct gpu_pval *v)
 		const unsigned char *rec;
 		size_t n;
 		uint32_t child = 0;
+		int64_t rowid = 0;
 
 		if (l->leaf) {
 			if (l->i < l->ncells) {
-				if (cell(pg, l, l->i++, &child, &rec, &n) != 0)
+				if (cell(pg, l, l->i++, &child, &rec, &n,
+					 &rowid) != 0)
 					goto bad;
-				return take(pg, rec, n, v);
+				return take(pg, rec, n, rowid, v);
 			}
 			pg->depth--;
 			continue;
 		}
 		if (l->emit) {
 			l->emit = false;
-			if (cell(pg, l, l->i - 1, &child, &rec, &n) != 0)
+			if (cell(pg, l, l->i - 1, &child, &rec, &n, &rowid) !=
+			    0)
 				goto bad;
-			return take(pg, rec, n, v);
+			return take(pg, rec, n, rowid, v);
 		}
 		if (l->i > l->ncells) {
 			pg->depth--;
 			continue;
 		}
 		if (l->i < l->ncells) {
-			if (cell(pg, l, l->i, &child, &rec, &n) != 0)
+			if (cell(pg, l, l->i, &child, &rec, &n, &rowid) != 0)
 				goto bad;
 		} else {
 			child = be32(l->buf + 8);
 		}
-		l->emit = l->i < l->ncells;
+		l->emit = !pg->rowid && l->i < l->ncells;
 		l->i++;
 		if (pg->depth == MAXDEPTH ||
 		    load(pg, &pg->lv[pg->depth], child) != 0)
@@ -545,6 +630,15 @@ size_t
 gpu_pages_nfields(const struct gpu_pages *pg)
 {
 	return pg->nfields;
+}
+
+int
+gpu_pages_limit(struct gpu_pages *pg, size_t n)
+{
+	if (n == 0 || n > pg->nfields || (pg->rowid && n <= pg->ipk))
+		return -1;
+	pg->limit = n;
+	return 0;
 }
 
 void
@@ -631,9 +725,68 @@ column_flags(sqlite3 *db, const char *table, bool *dflt, bool *hidden,
 }
 
 /*
- * The record's fields: the primary key index's columns in its order (for
- * a WITHOUT ROWID table, every stored column: the key's, then the rest).
+ * A rowid table's record: its columns in declared order, one of them an
+ * INTEGER PRIMARY KEY (the rowid's other name, which the record holds as
+ * NULL). For a table without a primary key index of its own (a rowid
+ * table's other keys have one, as every WITHOUT ROWID table does).
  * Returns 0, or -1 with *why set.
+ */
+static int
+layout_rowid(struct gpu_pages *pg, sqlite3 *db, const char *table,
+	     const char **why)
+{
+	bool dflt[GPU_PAGES_MAXFIELDS] = {false};
+	bool hidden[GPU_PAGES_MAXFIELDS] = {false};
+	sqlite3_stmt *st;
+	size_t last_dflt = 0, npk = 0;
+	int rc;
+
+	*why = "no such table";
+	if (column_flags(db, table, dflt, hidden, why) != 0 ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT cid, name, upper(type) = 'INTEGER', pk"
+			       " FROM pragma_table_xinfo(?1) ORDER BY cid",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	pg->names = gpu_xcalloc(GPU_PAGES_MAXFIELDS, sizeof(*pg->names));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *name = sqlite3_column_text(st, 1);
+		sqlite3_int64 cid = sqlite3_column_int64(st, 0);
+
+		if (pg->nfields == GPU_PAGES_MAXFIELDS || name == NULL ||
+		    cid != (sqlite3_int64)pg->nfields || hidden[cid]) {
+			*why = "columns this reader does not take";
+			rc = SQLITE_ERROR;
+			break;
+		}
+		if (sqlite3_column_int(st, 3) != 0) {
+			npk++;
+			pg->ipk = pg->nfields;
+			if (sqlite3_column_int(st, 2) == 0)
+				npk++; /* not the rowid: refused below */
+		}
+		if (dflt[cid])
+			last_dflt = pg->nfields + 1;
+		pg->names[pg->nfields++] = gpu_xstrdup((const char *)name);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || pg->nfields == 0)
+		return -1;
+	/* No key, or a key of another kind (INTEGER only names the rowid). */
+	if (npk != 1) {
+		*why = "a rowid table without an INTEGER PRIMARY KEY";
+		return -1;
+	}
+	pg->rowid = true;
+	pg->need = pg->ipk + 1 > last_dflt ? pg->ipk + 1 : last_dflt;
+	return 0;
+}
+
+/*
+ * The record's fields: the primary key index's columns in its order (for
+ * a WITHOUT ROWID table, every stored column: the key's, then the rest);
+ * a rowid table's as layout_rowid() says. Returns 0, or -1 with *why set.
  */
 static int
 layout(struct gpu_pages *pg, sqlite3 *db, const char *table, const char **why)
@@ -645,7 +798,7 @@ layout(struct gpu_pages *pg, sqlite3 *db, const char *table, const char **why)
 	int rc;
 	size_t last_dflt = 0, nkey = 0;
 
-	*why = "not a WITHOUT ROWID table";
+	*why = "no such table";
 	if (sqlite3_prepare_v2(db,
 			       "SELECT name FROM pragma_index_list(?1)"
 			       " WHERE origin = 'pk'",
@@ -656,7 +809,7 @@ layout(struct gpu_pages *pg, sqlite3 *db, const char *table, const char **why)
 		pk = gpu_xstrdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	if (pk == NULL)
-		return -1;
+		return layout_rowid(pg, db, table, why);
 	if (column_flags(db, table, dflt, hidden, why) != 0 ||
 	    sqlite3_prepare_v2(db,
 			       "SELECT seqno, name, desc, key, cid"
@@ -671,6 +824,12 @@ layout(struct gpu_pages *pg, sqlite3 *db, const char *table, const char **why)
 		const unsigned char *name = sqlite3_column_text(st, 1);
 		sqlite3_int64 cid = sqlite3_column_int64(st, 4);
 
+		/* The rowid in the key's index: a rowid table's own key. */
+		if (cid == -1) {
+			*why = "a rowid table without an INTEGER PRIMARY KEY";
+			rc = SQLITE_ERROR;
+			break;
+		}
 		if (pg->nfields == GPU_PAGES_MAXFIELDS || name == NULL ||
 		    sqlite3_column_int64(st, 0) != (sqlite3_int64)pg->nfields ||
 		    cid < 0 || cid >= GPU_PAGES_MAXFIELDS || hidden[cid]) {
@@ -809,7 +968,9 @@ gpu_pages_open(sqlite3 *db, const char *table, const char **why)
 	pg->usable = pg->page_size - hdr[20];
 	if (pg->usable < 480)
 		goto fail;
-	pg->max_local = (pg->usable - 12) * 64 / 255 - 23;
+	/* A leaf of a table b-tree keeps more of a record than an index's. */
+	pg->max_local = pg->rowid ? pg->usable - 35
+				  : (pg->usable - 12) * 64 / 255 - 23;
 	pg->npages = (uint64_t)size / pg->page_size;
 	pg->ra_max = RA_BYTES / pg->page_size;
 	pg->ra_win = 1;

@@ -8,6 +8,7 @@
 
 #include "gpu/db.h"
 #include "gpu/hrow.h"
+#include "gpu/pages.h"
 #include "gpu/retention.h"
 #include "gpu/time.h"
 
@@ -35,7 +36,29 @@ struct namecache {
 	int64_t base;
 	sqlite3_stmt *st;
 	const struct gpu_pending *pending; /* names a refresh would intern */
+	/*
+	 * The names' table read from its pages (gpu/pages.h) from the second
+	 * fill on, a fifth of the statement's cost a name (a day of jobs is
+	 * thousands); the statement reads when the pages cannot.
+	 */
+	const char *table, *key_col, *name_col;
+	struct gpu_pages *pg;
+	int fills;	/* fills so far */
+	bool no_pages;	/* the pages refused: the statement reads */
+	int name_field; /* the name's field in pg's records */
+	/* The names' bytes, in blocks that never move. */
+	struct block *blocks;
 };
+
+/* A block of the names' bytes. */
+struct block {
+	struct block *next;
+	size_t used, cap;
+	char data[];
+};
+
+/* Names come in blocks of this many bytes (a longer one: its own). */
+#define BLOCK_BYTES 65536
 
 /* The owner of an integer group (keys of names_dim; 0: none). */
 struct iown {
@@ -64,9 +87,14 @@ struct dbq {
 static void
 cache_release(struct namecache *c)
 {
-	for (size_t i = 0; i < c->n; i++)
-		free(c->v[i].s);
+	while (c->blocks != NULL) {
+		struct block *b = c->blocks;
+
+		c->blocks = b->next;
+		free(b);
+	}
 	free(c->v);
+	gpu_pages_close(c->pg);
 	sqlite3_finalize(c->st);
 }
 
@@ -102,11 +130,79 @@ cache_slot(struct namecache *c, int64_t k)
 	return &c->v[k - c->base];
 }
 
+/* Set e to the n bytes at s (up to a NUL), copied into c's blocks. */
 static void
-cache_set(struct name *e, const char *s)
+cache_set(struct namecache *c, struct name *e, const char *s, size_t n)
 {
-	e->s = gpu_xstrdup(s != NULL ? s : "");
-	e->len = strlen(e->s);
+	struct block *b = c->blocks;
+
+	n = s != NULL ? strnlen(s, n) : 0;
+	if (b == NULL || b->cap - b->used < n + 1) {
+		size_t cap = n + 1 > BLOCK_BYTES ? n + 1 : BLOCK_BYTES;
+
+		b = gpu_xmalloc(sizeof(*b) + cap);
+		b->used = 0;
+		b->cap = cap;
+		b->next = c->blocks;
+		c->blocks = b;
+	}
+	e->s = b->data + b->used;
+	if (n > 0)
+		memcpy(e->s, s, n);
+	e->s[n] = '\0';
+	e->len = n;
+	b->used += n + 1;
+}
+
+/*
+ * cache_fill() from the table's pages: the names of keys k.. below end, at
+ * most 32. Returns false when the pages cannot give them (then never
+ * again: the statement reads), having set none or some.
+ */
+static bool
+fill_pages(struct namecache *c, int64_t k, int64_t end)
+{
+	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
+	int got = 0, rc = 0;
+
+	if (c->no_pages)
+		return false;
+	if (c->pg == NULL) {
+		c->pg = gpu_pages_open(sqlite3_db_handle(c->st), c->table,
+				       NULL);
+		if (c->pg == NULL ||
+		    gpu_pages_field(c->pg, c->key_col) != 0 ||
+		    (c->name_field = gpu_pages_field(c->pg, c->name_col)) < 0 ||
+		    gpu_pages_limit(c->pg, (size_t)c->name_field + 1) != 0)
+			goto refuse;
+	}
+	if (gpu_pages_seek(c->pg, k) != 0)
+		goto refuse;
+	while (got < 32 && (rc = gpu_pages_next(c->pg, v)) == 1) {
+		const struct gpu_pval *name = &v[c->name_field];
+		int64_t key = v[0].i;
+		struct name *e;
+
+		if (key >= end)
+			break;
+		/* A name of another type: the statement's conversion. */
+		if (name->type != GPU_PV_TEXT)
+			goto refuse;
+		got++;
+		if (key <= 0 || key > GPU_KEY_MAX)
+			continue;
+		e = cache_slot(c, key);
+		if (e->s == NULL)
+			cache_set(c, e, (const char *)name->p, name->n);
+	}
+	if (rc < 0)
+		goto refuse;
+	return true;
+refuse:
+	gpu_pages_close(c->pg);
+	c->pg = NULL;
+	c->no_pages = true;
+	return false;
 }
 
 /*
@@ -127,6 +223,9 @@ cache_fill(struct namecache *c, int64_t k, struct gpu_err *err)
 			end = j;
 			break;
 		}
+	/* One fill (a handful of names) is not worth opening the pages. */
+	if (c->fills++ > 0 && fill_pages(c, k, end))
+		return 0;
 	sqlite3_reset(c->st);
 	sqlite3_bind_int64(c->st, 1, k);
 	sqlite3_bind_int64(c->st, 2, end);
@@ -137,9 +236,14 @@ cache_fill(struct namecache *c, int64_t k, struct gpu_err *err)
 		if (key <= 0 || key > GPU_KEY_MAX)
 			continue;
 		e = cache_slot(c, key);
-		if (e->s == NULL)
-			cache_set(e,
-				  (const char *)sqlite3_column_text(c->st, 1));
+		if (e->s == NULL) {
+			/* The text first, then its length (SQLite's order). */
+			const char *t =
+			    (const char *)sqlite3_column_text(c->st, 1);
+
+			cache_set(c, e, t,
+				  (size_t)sqlite3_column_bytes(c->st, 1));
+		}
 	}
 	if (rc != SQLITE_DONE)
 		return gpu_err_set(err, "database error: %s",
@@ -171,13 +275,13 @@ cache_get(struct namecache *c, int64_t k, struct name *out, struct gpu_err *err)
 	e = cache_slot(c, k);
 	if (e->s == NULL && c->pending != NULL &&
 	    (t = gpu_pending_name(c->pending, k)) != NULL)
-		cache_set(e, t);
+		cache_set(c, e, t, strlen(t));
 	if (e->s == NULL) {
 		if (cache_fill(c, k, err) != 0)
 			return -1;
 		e = cache_slot(c, k); /* the fill may have moved the entries */
 		if (e->s == NULL)     /* not in the table */
-			cache_set(e, "");
+			cache_set(c, e, "", 0);
 	}
 	*out = *e;
 	return 0;
@@ -401,6 +505,15 @@ dbq_init(struct dbq *q, sqlite3 *db, const struct gpu_agg_query *aq,
 	gpu_hrow_sink_init(&q->sink, sink_fold(aq), merge_row, q);
 	q->last_in = INT64_MIN;
 	q->last_bucket = query_bucket(q, INT64_MIN);
+	q->nodes.table = "nodes_dim";
+	q->nodes.key_col = "node_id";
+	q->nodes.name_col = "node";
+	q->jobs.table = "jobs_dim";
+	q->jobs.key_col = "job_key";
+	q->jobs.name_col = "job_id";
+	q->names.table = "names_dim";
+	q->names.key_col = "name_key";
+	q->names.name_col = "name";
 	q->nodes.st = gpu_db_prepare(db,
 				     "SELECT node_id, node FROM nodes_dim"
 				     " WHERE node_id >= ?1 AND node_id < ?2"

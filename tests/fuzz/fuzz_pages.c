@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The b-tree page reader (gpu/pages.h) over damaged pages: a small
- * database of a WITHOUT ROWID table (512-byte pages, a tree of two levels
- * or more), its bytes after page 1 overwritten by the input from an offset
- * the input gives (read in memory); the table is sought and read to its end. The reader
- * may refuse, never read outside its page or loop. The input is also
- * decoded as one record.
+ * database of a WITHOUT ROWID table and a rowid table (512-byte pages,
+ * trees of two levels or more), its bytes after page 1 overwritten by the
+ * input from an offset the input gives (read in memory); each table is
+ * read, sought and read to its end. The reader may refuse, never read
+ * outside its page or loop. The input is also decoded as one record.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -42,7 +42,12 @@ build(void)
 		"3,"
 		" substr('abcdefghijklmnopqrstuvwxyz', 1, x % 27), x * 0.5,"
 		" CASE x % 4 WHEN 0 THEN NULL WHEN 1 THEN x * 1000003"
-		" WHEN 2 THEN zeroblob(x % 9) ELSE -x END FROM q",
+		" WHEN 2 THEN zeroblob(x % 9) ELSE -x END FROM q;"
+		" CREATE TABLE u(k INTEGER PRIMARY KEY, s TEXT, r REAL);"
+		" WITH RECURSIVE q(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM "
+		"q WHERE x < 1499) INSERT INTO u SELECT x * 7 + 1,"
+		" substr('abcdefghijklmnopqrstuvwxyz', 1, x % 27), x * 0.25"
+		" FROM q",
 		NULL, NULL, NULL) != SQLITE_OK)
 		__builtin_trap();
 	sqlite3_close(db);
@@ -90,21 +95,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (sqlite3_exec(db, "BEGIN; SELECT count(*) FROM sqlite_schema", NULL,
-			 NULL, NULL) == SQLITE_OK &&
-	    (pg = gpu_pages_open(db, "t", NULL)) != NULL) {
-		/*
-		 * Damaged pointers may read a page twice, but a scan loads
-		 * each page at most once over: more records is a loop.
-		 */
-		while (gpu_pages_next(pg, v) > 0)
-			if (++rows > (long)(nbase / 512 + 32) * 256)
-				__builtin_trap();
-		if (gpu_pages_seek(pg, size > 3
-					   ? (int64_t)data[2] * 40000 - 5000000
-					   : 0) == 0)
+			 NULL, NULL) == SQLITE_OK) {
+		static const char *const tables[] = {"t", "u"};
+
+		for (int i = 0; i < 2; i++) {
+			if ((pg = gpu_pages_open(db, tables[i], NULL)) == NULL)
+				continue;
+			/*
+			 * Damaged pointers may read a page twice, but a
+			 * scan loads each page at most once over: more
+			 * records is a loop.
+			 */
+			rows = 0;
 			while (gpu_pages_next(pg, v) > 0)
-				;
-		gpu_pages_close(pg);
+				if (++rows > (long)(nbase / 512 + 32) * 256)
+					__builtin_trap();
+			if (gpu_pages_seek(pg, size > 3 ? (int64_t)data[2] *
+								  40000 -
+							      5000000
+							: 0) == 0)
+				while (gpu_pages_next(pg, v) > 0)
+					;
+			gpu_pages_close(pg);
+		}
 	}
 	sqlite3_close(db);
 	return 0;

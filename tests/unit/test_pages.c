@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for reading a WITHOUT ROWID table from its pages
- * (gpu/pages.h): every record compared with what SQLite's own statement
- * gives, seeks, and the cases the reader must refuse.
+ * Unit tests for reading a table from its pages (gpu/pages.h), WITHOUT
+ * ROWID or keyed by an INTEGER PRIMARY KEY: every record compared with
+ * what SQLite's own statement gives, seeks, and the cases the reader must
+ * refuse.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -440,9 +441,15 @@ test_refusals(void **state)
 	exec(db, "COMMIT");
 	exec(db, "PRAGMA wal_checkpoint(PASSIVE)");
 	begin_read(db);
-	/* Tables of other kinds, and names that are no table. */
-	assert_null(gpu_pages_open(db, "r", &why));
+	/*
+	 * Tables of other kinds, and names that are no table. A rowid table
+	 * is read when its key is an INTEGER PRIMARY KEY (test_rowid()).
+	 */
+	pg = gpu_pages_open(db, "r", &why);
+	assert_non_null(pg);
+	gpu_pages_close(pg);
 	assert_null(gpu_pages_open(db, "p", &why));
+	assert_string_equal(why, "a rowid table without an INTEGER PRIMARY KEY");
 	assert_null(gpu_pages_open(db, "d", &why));
 	assert_string_equal(why, "a descending key");
 	/* A stored generated column: its value is the statement's to make. */
@@ -479,6 +486,134 @@ test_refusals(void **state)
 	assert_non_null(pg);
 	assert_int_equal(gpu_pages_next(pg, v), 1);
 	assert_int_equal(gpu_pages_next(pg, v), 1);
+	assert_int_equal(gpu_pages_next(pg, v), 1);
+	assert_int_equal(gpu_pages_next(pg, v), -1);
+	gpu_pages_close(pg);
+	exec(db, "COMMIT");
+	sqlite3_close(db);
+	remove_db();
+}
+
+/* The first record at or after rowid lo has key want (-1: none). */
+static void
+seek_rowid(struct gpu_pages *pg, int64_t lo, int64_t want)
+{
+	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
+
+	assert_int_equal(gpu_pages_seek(pg, lo), 0);
+	if (want < 0) {
+		assert_int_equal(gpu_pages_next(pg, v), 0);
+		return;
+	}
+	assert_int_equal(gpu_pages_next(pg, v), 1);
+	assert_int_equal(v[0].type, GPU_PV_INT);
+	assert_true(v[0].i == want);
+}
+
+/*
+ * Rowid tables keyed by an INTEGER PRIMARY KEY, on small pages so that
+ * their trees have interior pages: every record, its key from the rowid
+ * (the record holds NULL there), against SQL; a column added later, read
+ * as NULL in the records written before it; seeks into the gaps between
+ * keys, before the first and after the last; the key not the first
+ * column; and the rowid tables the reader refuses.
+ */
+static void
+test_rowid(void **state)
+{
+	sqlite3 *db;
+	struct gpu_pages *pg;
+	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
+	const char *why = NULL;
+	char sql[128];
+
+	(void)state;
+	remove_db();
+	db = open_db("delete");
+	exec(db, "PRAGMA page_size = 512;"
+		 " CREATE TABLE j(k INTEGER PRIMARY KEY, name TEXT NOT NULL"
+		 "  UNIQUE, n INTEGER, r REAL);"
+		 " WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT x + 1"
+		 "  FROM s WHERE x < 19999) INSERT INTO j SELECT 3 * x + 1,"
+		 "  printf('%0*d', 1 + x % 60, x), CASE WHEN x % 7 THEN x * x"
+		 "  END, x * 0.5 FROM s;"
+		 " ALTER TABLE j ADD COLUMN extra TEXT;"
+		 " INSERT INTO j VALUES(100000, 'late', 1, 2.0, 'x'),"
+		 "  (100001, 'later', NULL, NULL, NULL);"
+		 " CREATE TABLE m(a TEXT, id Integer PRIMARY KEY, b);"
+		 " INSERT INTO m VALUES('p', 5, 1), ('q', 2, NULL), (NULL, 9, 'z');"
+		 " CREATE TABLE h(a, b); INSERT INTO h VALUES(1, 2);"
+		 " CREATE TABLE ii(k INT PRIMARY KEY, a);"
+		 " CREATE TABLE dsc(k INTEGER PRIMARY KEY DESC, a);"
+		 " CREATE TABLE big(k INTEGER PRIMARY KEY, b);");
+	assert_int_equal(compare(db, "j", "k, name, n, r, extra", "k",
+				 INT64_MIN, "r"),
+			 20002);
+	assert_int_equal(compare(db, "j", "k, name, n, r, extra", "k", 30001,
+				 "r"),
+			 20000 - 10000 + 2);
+	assert_int_equal(compare(db, "m", "a, id, b", "id", INT64_MIN, NULL),
+			 3);
+	begin_read(db);
+	pg = gpu_pages_open(db, "j", &why);
+	if (pg == NULL)
+		fail_msg("gpu_pages_open: %s", why);
+	assert_int_equal(gpu_pages_nfields(pg), 5);
+	assert_int_equal(gpu_pages_field(pg, "k"), 0);
+	assert_int_equal(gpu_pages_field(pg, "extra"), 4);
+	seek_rowid(pg, INT64_MIN, 1);
+	seek_rowid(pg, 0, 1);
+	seek_rowid(pg, 1, 1);
+	seek_rowid(pg, 2, 4);
+	seek_rowid(pg, 4, 4);
+	seek_rowid(pg, 31337, 31339);
+	seek_rowid(pg, 59998, 59998);
+	seek_rowid(pg, 59999, 100000);
+	seek_rowid(pg, 100001, 100001);
+	seek_rowid(pg, 100002, -1);
+	seek_rowid(pg, INT64_MAX, -1);
+	/* By the rowid alone. */
+	assert_int_equal(
+	    gpu_pages_seek_key(pg, &(struct gpu_pval){.type = GPU_PV_TEXT}, 1),
+	    -1);
+	/* The first fields alone; the rest of v left as it was. */
+	assert_int_equal(gpu_pages_limit(pg, 0), -1);
+	assert_int_equal(gpu_pages_limit(pg, 6), -1);
+	assert_int_equal(gpu_pages_limit(pg, 2), 0);
+	v[2].type = GPU_PV_BLOB;
+	assert_int_equal(gpu_pages_seek(pg, 4), 0);
+	assert_int_equal(gpu_pages_next(pg, v), 1);
+	assert_true(v[0].type == GPU_PV_INT && v[0].i == 4);
+	assert_int_equal(v[1].type, GPU_PV_TEXT);
+	assert_int_equal(v[1].n, 2);
+	assert_memory_equal(v[1].p, "01", 2);
+	assert_int_equal(v[2].type, GPU_PV_BLOB);
+	/* A record without the last field (added after it) is refused. */
+	assert_int_equal(gpu_pages_limit(pg, 5), 0);
+	assert_int_equal(gpu_pages_seek(pg, 100000), 0);
+	assert_int_equal(gpu_pages_next(pg, v), 1);
+	assert_int_equal(gpu_pages_seek(pg, 1), 0);
+	assert_int_equal(gpu_pages_next(pg, v), -1);
+	gpu_pages_close(pg);
+	/* The INTEGER PRIMARY KEY is always decoded. */
+	pg = gpu_pages_open(db, "m", &why);
+	assert_non_null(pg);
+	assert_int_equal(gpu_pages_limit(pg, 1), -1);
+	assert_int_equal(gpu_pages_limit(pg, 2), 0);
+	gpu_pages_close(pg);
+	/* Rowid tables keyed otherwise. */
+	assert_null(gpu_pages_open(db, "h", &why));
+	assert_string_equal(why, "a rowid table without an INTEGER PRIMARY KEY");
+	assert_null(gpu_pages_open(db, "ii", &why));
+	assert_null(gpu_pages_open(db, "dsc", &why));
+	exec(db, "COMMIT");
+	/* A record too large for its leaf spills onto overflow pages. */
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO big VALUES(1, 1), (2, zeroblob(%d)), (3, 3)", 600);
+	exec(db, sql);
+	begin_read(db);
+	pg = gpu_pages_open(db, "big", &why);
+	assert_non_null(pg);
 	assert_int_equal(gpu_pages_next(pg, v), 1);
 	assert_int_equal(gpu_pages_next(pg, v), -1);
 	gpu_pages_close(pg);
@@ -713,6 +848,7 @@ main(void)
 	    cmocka_unit_test(test_seek_key),
 	    cmocka_unit_test(test_added_columns),
 	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_rowid),
 	    cmocka_unit_test(test_immutable),
 	    cmocka_unit_test(test_record_bounds),
 	    cmocka_unit_test(test_pval_conversions),

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "gpu/db.h"
+#include "gpu/pages.h"
 #include "gpu/query.h"
 #include "gpu/rollup.h"
 
@@ -567,6 +568,85 @@ test_query_keys_descending(void **state)
 	assert_int_equal(gpu_db_close(db, &err), 0);
 }
 
+/*
+ * The query by job over a warehouse file of njobs jobs in one hour (ids
+ * of 1 to 199 characters), copied by VACUUM so that its pages hold it
+ * all, and how many page cursors the query opened; *out gets
+ * render()'s text of its groups.
+ */
+static unsigned long
+by_job_file(int njobs, char **out)
+{
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
+	struct gpu_agg_query q;
+	struct gpu_agg *r = NULL;
+	struct gpu_err err = {0};
+	sqlite3 *db = NULL;
+	char path[64], sql[512];
+	unsigned long before;
+	size_t hours = 0;
+
+	snprintf(path, sizeof(path), "/tmp/test_query_names.%ld.db",
+		 (long)getpid());
+	unlink(path);
+	db = fixture_db(&o);
+	for (int i = 0; i < njobs; i++) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO jobs_dim(job_key, job_id) VALUES(%d,"
+			 " printf('%%0*d', 1 + %d %% 199, %d));"
+			 "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
+			 " util_pct, mem_used_mib, job_key, interval_s,"
+			 " ingest_id) VALUES(%lld, 1, %d, 50, 100, %d, 60, 1)",
+			 10 + i, i, i, (long long)T, i, 10 + i);
+		exec(db, sql);
+	}
+	exec(db, "INSERT INTO dirty_hours VALUES(1795881600000)");
+	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
+	snprintf(sql, sizeof(sql), "VACUUM INTO '%s'", path);
+	exec(db, sql);
+	assert_int_equal(gpu_db_close(db, &err), 0);
+	assert_int_equal(gpu_db_open(path, &o, &db, &err), 0);
+	gpu_agg_query_init(&q);
+	q.dims = GPU_DIM_JOB;
+	before = gpu_pages_opened();
+	assert_int_equal(gpu_query_run(db, &q, &r, &err), 0);
+	before = gpu_pages_opened() - before;
+	assert_int_equal(gpu_agg_count(r), njobs);
+	*out = render(r);
+	gpu_agg_free(r);
+	assert_int_equal(gpu_db_close(db, &err), 0);
+	unlink(path);
+	return before;
+}
+
+/*
+ * Names read from their table's pages: past a first fill of 32 the job
+ * names come from jobs_dim's pages (one cursor more than for 20 jobs,
+ * whose one fill is a statement's), and the groups are those every name
+ * read by a statement gives (GPUUSAGE_PAGES=0).
+ */
+static void
+test_query_names_from_pages(void **state)
+{
+	char *few, *many, *by_statement;
+	unsigned long opened_few, opened_many;
+
+	(void)state;
+	unsetenv("GPUUSAGE_PAGES");
+	opened_few = by_job_file(20, &few);
+	opened_many = by_job_file(300, &many);
+	assert_true(opened_few > 0);
+	assert_int_equal(opened_many, opened_few + 1);
+	setenv("GPUUSAGE_PAGES", "0", 1);
+	assert_int_equal(by_job_file(300, &by_statement), 0);
+	unsetenv("GPUUSAGE_PAGES");
+	assert_string_equal(many, by_statement);
+	assert_non_null(strstr(many, ",000005,"));
+	free(few);
+	free(many);
+	free(by_statement);
+}
+
 /* The samples of all of a's groups. */
 static int64_t
 agg_samples(const struct gpu_agg *a)
@@ -982,6 +1062,7 @@ main(void)
 	    cmocka_unit_test(test_query_each),
 	    cmocka_unit_test(test_query_sparse_keys),
 	    cmocka_unit_test(test_query_keys_descending),
+	    cmocka_unit_test(test_query_names_from_pages),
 	    cmocka_unit_test(test_query_run_many),
 	    cmocka_unit_test(test_query_one_snapshot),
 	    cmocka_unit_test(test_query_owner_rollup),
