@@ -54,6 +54,13 @@ struct gpu_hrows {
 	struct gpu_hashmap map;
 	struct gpu_hrow *rows;
 	size_t cap;
+	/*
+	 * A key came that was not above every key before it. Until one does,
+	 * keys come in order (a rollup's rows by its key, as queries whose
+	 * groups are its rows read them) and each new one is appended, not
+	 * hashed: the map hashes them when a lookup comes.
+	 */
+	bool unordered;
 };
 
 /* An empty table; release with gpu_hrows_release(). */

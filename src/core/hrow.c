@@ -19,6 +19,7 @@ gpu_hrows_init(struct gpu_hrows *t)
 	gpu_hashmap_init(&t->map);
 	t->rows = NULL;
 	t->cap = 0;
+	t->unordered = false;
 }
 
 void
@@ -35,12 +36,29 @@ gpu_hrows_count(const struct gpu_hrows *t)
 	return gpu_hashmap_count(&t->map);
 }
 
+/* Whether key a comes after key b (GPU_HK_N integers, the first first). */
+static bool
+key_after(const int64_t *a, const int64_t *b)
+{
+	for (int i = 0; i < GPU_HK_N; i++)
+		if (a[i] != b[i])
+			return a[i] > b[i];
+	return false;
+}
+
 struct gpu_hrow *
 gpu_hrows_put(struct gpu_hrows *t, const int64_t *k, bool *created)
 {
-	bool added;
-	size_t i = gpu_hashmap_put(&t->map, k, GPU_HK_N * sizeof(*k), &added);
+	size_t n = gpu_hashmap_count(&t->map), i;
+	bool added = true;
 
+	/* Above every key so far: new, without a lookup. */
+	if (!t->unordered && (n == 0 || key_after(k, t->rows[n - 1].k))) {
+		i = gpu_hashmap_append(&t->map, k, GPU_HK_N * sizeof(*k));
+	} else {
+		t->unordered = true;
+		i = gpu_hashmap_put(&t->map, k, GPU_HK_N * sizeof(*k), &added);
+	}
 	if (created != NULL)
 		*created = added;
 	if (!added)
@@ -58,6 +76,7 @@ void
 gpu_hrows_clear(struct gpu_hrows *t)
 {
 	gpu_hashmap_clear(&t->map);
+	t->unordered = false;
 }
 
 static int

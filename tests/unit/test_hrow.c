@@ -88,6 +88,49 @@ test_hrow_table_flush_order(void **state)
 	gpu_hrows_release(&t);
 }
 
+/*
+ * Keys in order are appended without a lookup until one is not above the
+ * rest; from then on every key is looked up, those appended included, so
+ * that no key gets two rows (after the table is emptied, appending
+ * again).
+ */
+static void
+test_hrow_table_ordered_keys(void **state)
+{
+	struct gpu_hrows t;
+	int64_t k[GPU_HK_N];
+	bool created;
+
+	(void)state;
+	gpu_hrows_init(&t);
+	for (int round = 0; round < 2; round++) {
+		for (int n = 1; n <= 300; n++) {
+			key(k, T + (n / 100) * 3600000, n % 100, 0);
+			gpu_hrows_put(&t, k, &created)->s.samples += n;
+			assert_true(created);
+		}
+		assert_false(t.unordered);
+		/* A key met before, the last, then one in the middle. */
+		key(k, T + 3 * 3600000, 0, 0);
+		assert_int_equal(gpu_hrows_put(&t, k, &created)->s.samples, 300);
+		assert_false(created);
+		assert_true(t.unordered);
+		key(k, T + 3600000, 50, 0);
+		assert_int_equal(gpu_hrows_put(&t, k, &created)->s.samples, 150);
+		assert_false(created);
+		/* A new key above the rest, now looked up first. */
+		key(k, T + 9 * 3600000, 1, 0);
+		gpu_hrows_put(&t, k, &created);
+		assert_true(created);
+		gpu_hrows_put(&t, k, &created);
+		assert_false(created);
+		assert_int_equal(gpu_hrows_count(&t), 301);
+		gpu_hrows_clear(&t);
+		assert_false(t.unordered);
+	}
+	gpu_hrows_release(&t);
+}
+
 /* By day, hour rows become day rows; a day row flushes the hours first. */
 static void
 test_hrow_sink_by_day(void **state)
@@ -423,6 +466,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hrow_table_flush_order),
+	    cmocka_unit_test(test_hrow_table_ordered_keys),
 	    cmocka_unit_test(test_hrow_sink_by_day),
 	    cmocka_unit_test(test_hrow_insert_read),
 	    cmocka_unit_test(test_hrow_read_order_stop),
