@@ -378,11 +378,13 @@ load(struct gpu_pages *pg, struct level *l, uint64_t pgno)
 
 /*
  * Cell i of l: its left child on an interior page; its record (none on a
- * rowid table's interior page: *n is 0); a rowid table's rowid.
+ * rowid table's interior page: *n is 0); a rowid table's rowid. table is
+ * pg->rowid, given apart so that a caller's loop is made once for each.
  */
-static int
+static inline __attribute__((always_inline)) int
 cell(const struct gpu_pages *pg, const struct level *l, unsigned i,
-     uint32_t *child, const unsigned char **rec, size_t *n, int64_t *rowid)
+     uint32_t *child, const unsigned char **rec, size_t *n, int64_t *rowid,
+     bool table)
 {
 	size_t off = be16(l->buf + l->hdr + 2 * (size_t)i);
 	const unsigned char *p = l->buf + off, *end = l->buf + pg->usable;
@@ -397,7 +399,7 @@ cell(const struct gpu_pages *pg, const struct level *l, unsigned i,
 		*child = be32(p);
 		p += 4;
 	}
-	if (pg->rowid && !l->leaf) {
+	if (table && !l->leaf) {
 		if (varint(p, end, &r) == 0)
 			return -1;
 		*rowid = (int64_t)r;
@@ -409,7 +411,7 @@ cell(const struct gpu_pages *pg, const struct level *l, unsigned i,
 	if (w == 0)
 		return -1;
 	p += w;
-	if (pg->rowid) {
+	if (table) {
 		if ((w = varint(p, end, &r)) == 0)
 			return -1;
 		*rowid = (int64_t)r;
@@ -473,7 +475,8 @@ lower_bound(const struct gpu_pages *pg, const struct level *l,
 			if (cell_rowid(pg, l, mid, &rowid) != 0)
 				return -1;
 			lt = rowid < key[0].i; /* a divider: the child's last */
-		} else if (cell(pg, l, mid, &child, &rec, &n, &rowid) != 0 ||
+		} else if (cell(pg, l, mid, &child, &rec, &n, &rowid, false) !=
+			       0 ||
 			   (lt = below(rec, n, key, nkey)) < 0) {
 			return -1;
 		}
@@ -517,7 +520,8 @@ gpu_pages_seek_key(struct gpu_pages *pg, const struct gpu_pval *key,
 			size_t n;
 			int64_t rowid;
 
-			if (cell(pg, l, at, &child, &rec, &n, &rowid) != 0)
+			if (cell(pg, l, at, &child, &rec, &n, &rowid,
+				 pg->rowid) != 0)
 				goto bad;
 		} else {
 			child = be32(l->buf + 8);
@@ -539,13 +543,10 @@ gpu_pages_seek(struct gpu_pages *pg, int64_t lo)
 	return gpu_pages_seek_key(pg, &key, 1);
 }
 
-/*
- * Decode record rec into v, as gpu_pages_next() says; a rowid table's
- * INTEGER PRIMARY KEY, stored as NULL, is its rowid.
- */
+/* take() for a rowid table or a limit (gpu_pages_limit()). */
 static int
-take(const struct gpu_pages *pg, const unsigned char *rec, size_t n,
-     int64_t rowid, struct gpu_pval *v)
+take_other(const struct gpu_pages *pg, const unsigned char *rec, size_t n,
+	   int64_t rowid, struct gpu_pval *v)
 {
 	int f;
 
@@ -565,8 +566,26 @@ take(const struct gpu_pages *pg, const unsigned char *rec, size_t n,
 	return 1;
 }
 
-int
-gpu_pages_next(struct gpu_pages *pg, struct gpu_pval *v)
+/*
+ * Decode record rec into v, as gpu_pages_next() says; a rowid table's
+ * INTEGER PRIMARY KEY, stored as NULL, is its rowid. Inlined whole for a
+ * WITHOUT ROWID table's every field, the scans of millions of rows.
+ */
+static inline __attribute__((always_inline)) int
+take(const struct gpu_pages *pg, const unsigned char *rec, size_t n,
+     int64_t rowid, struct gpu_pval *v, bool table)
+{
+	int f;
+
+	if (table || pg->limit > 0)
+		return take_other(pg, rec, n, rowid, v);
+	f = gpu_pages_record(rec, n, v, pg->nfields);
+	return f < 0 || (size_t)f < pg->need ? -1 : 1;
+}
+
+/* gpu_pages_next(), made once for each kind of tree (table: pg->rowid). */
+static inline __attribute__((always_inline)) int
+next_in(struct gpu_pages *pg, struct gpu_pval *v, bool table)
 {
 	while (pg->depth > 0) {
 		struct level *l = &pg->lv[pg->depth - 1];
@@ -578,31 +597,32 @@ gpu_pages_next(struct gpu_pages *pg, struct gpu_pval *v)
 		if (l->leaf) {
 			if (l->i < l->ncells) {
 				if (cell(pg, l, l->i++, &child, &rec, &n,
-					 &rowid) != 0)
+					 &rowid, table) != 0)
 					goto bad;
-				return take(pg, rec, n, rowid, v);
+				return take(pg, rec, n, rowid, v, table);
 			}
 			pg->depth--;
 			continue;
 		}
 		if (l->emit) {
 			l->emit = false;
-			if (cell(pg, l, l->i - 1, &child, &rec, &n, &rowid) !=
-			    0)
+			if (cell(pg, l, l->i - 1, &child, &rec, &n, &rowid,
+				 table) != 0)
 				goto bad;
-			return take(pg, rec, n, rowid, v);
+			return take(pg, rec, n, rowid, v, table);
 		}
 		if (l->i > l->ncells) {
 			pg->depth--;
 			continue;
 		}
 		if (l->i < l->ncells) {
-			if (cell(pg, l, l->i, &child, &rec, &n, &rowid) != 0)
+			if (cell(pg, l, l->i, &child, &rec, &n, &rowid,
+				 table) != 0)
 				goto bad;
 		} else {
 			child = be32(l->buf + 8);
 		}
-		l->emit = !pg->rowid && l->i < l->ncells;
+		l->emit = !table && l->i < l->ncells;
 		l->i++;
 		if (pg->depth == MAXDEPTH ||
 		    load(pg, &pg->lv[pg->depth], child) != 0)
@@ -613,6 +633,12 @@ gpu_pages_next(struct gpu_pages *pg, struct gpu_pval *v)
 bad:
 	pg->depth = 0;
 	return -1;
+}
+
+int
+gpu_pages_next(struct gpu_pages *pg, struct gpu_pval *v)
+{
+	return pg->rowid ? next_in(pg, v, true) : next_in(pg, v, false);
 }
 
 int
