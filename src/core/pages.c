@@ -377,6 +377,28 @@ load(struct gpu_pages *pg, struct level *l, uint64_t pgno)
 }
 
 /*
+ * Where cell i of l starts, past its left child on an interior page (put
+ * in *child); NULL when the cell lies outside the page.
+ */
+static inline __attribute__((always_inline)) const unsigned char *
+cell_at(const struct gpu_pages *pg, const struct level *l, unsigned i,
+	uint32_t *child)
+{
+	size_t off = be16(l->buf + l->hdr + 2 * (size_t)i);
+	const unsigned char *p = l->buf + off;
+
+	if (off < l->hdr + 2 * (size_t)l->ncells || off >= pg->usable)
+		return NULL;
+	if (!l->leaf) {
+		if (pg->usable - off < 5)
+			return NULL;
+		*child = be32(p);
+		p += 4;
+	}
+	return p;
+}
+
+/*
  * Cell i of l: its left child on an interior page; its record (none on a
  * rowid table's interior page: *n is 0); a rowid table's rowid. table is
  * pg->rowid, given apart so that a caller's loop is made once for each.
@@ -386,19 +408,13 @@ cell(const struct gpu_pages *pg, const struct level *l, unsigned i,
      uint32_t *child, const unsigned char **rec, size_t *n, int64_t *rowid,
      bool table)
 {
-	size_t off = be16(l->buf + l->hdr + 2 * (size_t)i);
-	const unsigned char *p = l->buf + off, *end = l->buf + pg->usable;
+	const unsigned char *p = cell_at(pg, l, i, child);
+	const unsigned char *end = l->buf + pg->usable;
 	uint64_t len, r;
 	int w;
 
-	if (off < l->hdr + 2 * (size_t)l->ncells || off >= pg->usable)
+	if (p == NULL)
 		return -1;
-	if (!l->leaf) {
-		if (end - p < 5)
-			return -1;
-		*child = be32(p);
-		p += 4;
-	}
 	if (table && !l->leaf) {
 		if (varint(p, end, &r) == 0)
 			return -1;
@@ -434,18 +450,15 @@ static int
 cell_rowid(const struct gpu_pages *pg, const struct level *l, unsigned i,
 	   int64_t *rowid)
 {
-	size_t off = be16(l->buf + l->hdr + 2 * (size_t)i);
-	const unsigned char *p = l->buf + off, *end = l->buf + pg->usable;
+	uint32_t child;
+	const unsigned char *p = cell_at(pg, l, i, &child);
+	const unsigned char *end = l->buf + pg->usable;
 	uint64_t v;
 	int w;
 
-	if (off < l->hdr + 2 * (size_t)l->ncells || off >= pg->usable)
+	if (p == NULL)
 		return -1;
-	if (!l->leaf) {
-		if (end - p < 5)
-			return -1;
-		p += 4;
-	} else {
+	if (l->leaf) { /* past the record's length */
 		if ((w = varint(p, end, &v)) == 0)
 			return -1;
 		p += w;
