@@ -38,7 +38,7 @@ struct namecache {
 	const struct gpu_pending *pending; /* names a refresh would intern */
 	/*
 	 * The names' table read from its pages (gpu/pages.h) from the second
-	 * fill on, a fifth of the statement's cost a name (a day of jobs is
+	 * fill on, 40% of the statement's cost a name (a day of jobs is
 	 * thousands); the statement reads when the pages cannot.
 	 */
 	const char *table, *key_col, *name_col;
