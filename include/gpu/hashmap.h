@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gpu/strpool.h"
+
 /* What gpu_hashmap_find() returns for an absent key. */
 #define GPU_HASHMAP_NONE SIZE_MAX
 
@@ -31,7 +33,7 @@ struct gpu_hashmap {
 	size_t n, cap;
 	uint32_t *slots;		  /* entry + 1; 0: empty */
 	size_t nslots;			  /* 0 or a power of two */
-	struct gpu_hashmap_chunk *chunks; /* key storage, newest first */
+	struct gpu_strpool keys;	  /* the keys' bytes */
 	size_t last;			  /* last hit + 1; 0: none */
 	size_t nslotted; /* entries in slots; those after: appended */
 };

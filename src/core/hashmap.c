@@ -7,16 +7,6 @@
 
 #include "gpu/diag.h"
 
-#define CHUNK_MIN 4096
-#define CHUNK_MAX (1024 * 1024)
-
-/* A block of key bytes; keys never move, so their addresses hold. */
-struct gpu_hashmap_chunk {
-	struct gpu_hashmap_chunk *next;
-	size_t used, cap;
-	char data[];
-};
-
 /* A word-at-a-time multiplicative hash: keys are short byte strings. */
 static uint64_t
 hash_bytes(const void *p, size_t len)
@@ -42,23 +32,12 @@ gpu_hashmap_init(struct gpu_hashmap *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static void
-free_chunks(struct gpu_hashmap_chunk *c)
-{
-	while (c != NULL) {
-		struct gpu_hashmap_chunk *next = c->next;
-
-		free(c);
-		c = next;
-	}
-}
-
 void
 gpu_hashmap_release(struct gpu_hashmap *m)
 {
 	free(m->ents);
 	free(m->slots);
-	free_chunks(m->chunks);
+	gpu_strpool_release(&m->keys);
 	gpu_hashmap_init(m);
 }
 
@@ -69,46 +48,13 @@ gpu_hashmap_clear(struct gpu_hashmap *m)
 		memset(m->slots, 0, m->nslots * sizeof(*m->slots));
 	m->n = m->nslotted = 0;
 	m->last = 0;
-	/* Keep the newest chunk, the largest: the next keys fit it. */
-	if (m->chunks != NULL) {
-		free_chunks(m->chunks->next);
-		m->chunks->next = NULL;
-		m->chunks->used = 0;
-	}
+	gpu_strpool_clear(&m->keys);
 }
 
 size_t
 gpu_hashmap_count(const struct gpu_hashmap *m)
 {
 	return m->n;
-}
-
-/* A copy of key[0..len) with a NUL after it, in the chunks. */
-static const char *
-store_key(struct gpu_hashmap *m, const void *key, size_t len)
-{
-	struct gpu_hashmap_chunk *c = m->chunks;
-	char *p;
-
-	if (c == NULL || c->cap - c->used < len + 1) {
-		size_t cap = c == NULL ? CHUNK_MIN : c->cap * 2;
-
-		if (cap > CHUNK_MAX)
-			cap = CHUNK_MAX;
-		if (cap < len + 1)
-			cap = len + 1;
-		c = gpu_xmalloc(sizeof(*c) + cap);
-		c->next = m->chunks;
-		c->used = 0;
-		c->cap = cap;
-		m->chunks = c;
-	}
-	p = c->data + c->used;
-	if (len > 0)
-		memcpy(p, key, len);
-	p[len] = '\0';
-	c->used += len + 1;
-	return p;
 }
 
 /* Put entry i, known absent from the slots, in the first free one. */
@@ -180,7 +126,7 @@ new_entry(struct gpu_hashmap *m, const void *key, size_t len)
 		m->ents = gpu_xreallocarray(m->ents, m->cap, sizeof(*m->ents));
 	}
 	e = &m->ents[m->n];
-	e->key = store_key(m, key, len);
+	e->key = gpu_strpool_add(&m->keys, key, len);
 	e->len = len;
 	e->val = 0;
 	return e;

@@ -10,6 +10,7 @@
 #include "gpu/hrow.h"
 #include "gpu/pages.h"
 #include "gpu/retention.h"
+#include "gpu/strpool.h"
 #include "gpu/time.h"
 
 /*
@@ -43,22 +44,11 @@ struct namecache {
 	 */
 	const char *table, *key_col, *name_col;
 	struct gpu_pages *pg;
-	int fills;	/* fills so far */
+	bool filled;	/* a fill ran before */
 	bool no_pages;	/* the pages refused: the statement reads */
 	int name_field; /* the name's field in pg's records */
-	/* The names' bytes, in blocks that never move. */
-	struct block *blocks;
+	struct gpu_strpool bytes; /* the names' bytes */
 };
-
-/* A block of the names' bytes. */
-struct block {
-	struct block *next;
-	size_t used, cap;
-	char data[];
-};
-
-/* Names come in blocks of this many bytes (a longer one: its own). */
-#define BLOCK_BYTES 65536
 
 /* The owner of an integer group (keys of names_dim; 0: none). */
 struct iown {
@@ -87,12 +77,7 @@ struct dbq {
 static void
 cache_release(struct namecache *c)
 {
-	while (c->blocks != NULL) {
-		struct block *b = c->blocks;
-
-		c->blocks = b->next;
-		free(b);
-	}
+	gpu_strpool_release(&c->bytes);
 	free(c->v);
 	gpu_pages_close(c->pg);
 	sqlite3_finalize(c->st);
@@ -130,28 +115,12 @@ cache_slot(struct namecache *c, int64_t k)
 	return &c->v[k - c->base];
 }
 
-/* Set e to the n bytes at s (up to a NUL), copied into c's blocks. */
+/* Set e to the n bytes at s (up to a NUL), copied into c's pool. */
 static void
 cache_set(struct namecache *c, struct name *e, const char *s, size_t n)
 {
-	struct block *b = c->blocks;
-
-	n = s != NULL ? strnlen(s, n) : 0;
-	if (b == NULL || b->cap - b->used < n + 1) {
-		size_t cap = n + 1 > BLOCK_BYTES ? n + 1 : BLOCK_BYTES;
-
-		b = gpu_xmalloc(sizeof(*b) + cap);
-		b->used = 0;
-		b->cap = cap;
-		b->next = c->blocks;
-		c->blocks = b;
-	}
-	e->s = b->data + b->used;
-	if (n > 0)
-		memcpy(e->s, s, n);
-	e->s[n] = '\0';
-	e->len = n;
-	b->used += n + 1;
+	e->len = s != NULL ? strnlen(s, n) : 0;
+	e->s = gpu_strpool_add(&c->bytes, s, e->len);
 }
 
 /*
@@ -224,8 +193,9 @@ cache_fill(struct namecache *c, int64_t k, struct gpu_err *err)
 			break;
 		}
 	/* One fill (a handful of names) is not worth opening the pages. */
-	if (c->fills++ > 0 && fill_pages(c, k, end))
+	if (c->filled && fill_pages(c, k, end))
 		return 0;
+	c->filled = true;
 	sqlite3_reset(c->st);
 	sqlite3_bind_int64(c->st, 1, k);
 	sqlite3_bind_int64(c->st, 2, end);
