@@ -14,7 +14,7 @@
  * name: NULL); k, one integer of the time, node and GPU; v, a blob of
  * BLOB_BYTES bytes (the other columns as a 20-byte record of one's own).
  * Values repeat as the dataset's do, so a slot's binding is kept when its
- * value did not change, as gpuingest keeps it (gpu/bind.h).
+ * value did not change, through gpuingest's own binder (gpu/bind.h).
  *
  * Build: make bench (build/rowcost), or cc -O2 bench/rowcost.c -lsqlite3
  * Run:   build/rowcost PATH ROWS 'CREATE TABLE t(...)'   (bench/row-cost.sh)
@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "gpu/bind.h"
 
 #define BATCH 64
 #define MAXCOLS 64
@@ -59,13 +61,6 @@ static const char *const names[] = {
     "k",	   "v",
 };
 
-/* What a parameter holds, to bind only a changed value. */
-struct held {
-	int type; /* 0: nothing yet; else SQLITE_INTEGER, _FLOAT, _NULL, ... */
-	int64_t i;
-	double d;
-};
-
 static int
 fail(sqlite3 *db, const char *what)
 {
@@ -73,38 +68,9 @@ fail(sqlite3 *db, const char *what)
 	return 1;
 }
 
+/* Bind column k of sample j to parameter p (when it changed). */
 static void
-put_i64(sqlite3_stmt *st, struct held *h, int p, int64_t v)
-{
-	if (h->type == SQLITE_INTEGER && h->i == v)
-		return;
-	h->type = SQLITE_INTEGER;
-	h->i = v;
-	sqlite3_bind_int64(st, p, v);
-}
-
-static void
-put_double(sqlite3_stmt *st, struct held *h, int p, double v)
-{
-	if (h->type == SQLITE_FLOAT && memcmp(&h->d, &v, sizeof(v)) == 0)
-		return;
-	h->type = SQLITE_FLOAT;
-	h->d = v;
-	sqlite3_bind_double(st, p, v);
-}
-
-static void
-put_null(sqlite3_stmt *st, struct held *h, int p)
-{
-	if (h->type == SQLITE_NULL)
-		return;
-	h->type = SQLITE_NULL;
-	sqlite3_bind_null(st, p);
-}
-
-/* Bind column c (of kind k) of sample j to parameter p. */
-static void
-bind(sqlite3_stmt *st, struct held *h, int p, enum kind k, long j)
+bind(const struct gpu_binder *b, int p, enum kind k, long j)
 {
 	static const unsigned char blob[BLOB_BYTES] = {1, 2, 3};
 	int64_t ts = INT64_C(1793491200000) + (int64_t)(j / GPUS) * 300000;
@@ -115,66 +81,63 @@ bind(sqlite3_stmt *st, struct held *h, int p, enum kind k, long j)
 
 	switch (k) {
 	case C_TS:
-		put_i64(st, h, p, ts);
+		gpu_bind_i64(b, p, ts);
 		break;
 	case C_NODE:
-		put_i64(st, h, p, node);
+		gpu_bind_i64(b, p, node);
 		break;
 	case C_GPU:
-		put_i64(st, h, p, gpu);
+		gpu_bind_i64(b, p, gpu);
 		break;
 	case C_MIG:
-		if (h->type != SQLITE_TEXT) {
-			h->type = SQLITE_TEXT;
-			sqlite3_bind_text(st, p, "", 0, SQLITE_STATIC);
-		}
+		if (!gpu_bind_held(b, p, SQLITE_TEXT, 0))
+			sqlite3_bind_text(b->st, p, "", 0, SQLITE_STATIC);
 		break;
 	case C_UTIL:
-		put_double(st, h, p, job ? (double)(x % 1000) / 10.0 : 0.0);
+		gpu_bind_double(b, p, job ? (double)(x % 1000) / 10.0 : 0.0);
 		break;
 	case C_USED:
-		put_i64(st, h, p, job ? 1000 + x % 70000 : 39 + x % 300);
+		gpu_bind_i64(b, p, job ? 1000 + x % 70000 : 39 + x % 300);
 		break;
 	case C_TOTAL:
-		put_i64(st, h, p, 81920);
+		gpu_bind_i64(b, p, 81920);
 		break;
 	case C_JOB:
 		if (job)
-			put_i64(st, h, p, job);
+			gpu_bind_i64(b, p, job);
 		else
-			put_null(st, h, p);
+			gpu_bind_null(b, p);
 		break;
 	case C_USER:
 	case C_PROJECT:
 		if (job)
-			put_i64(st, h, p, 2 + job % 40);
+			gpu_bind_i64(b, p, 2 + job % 40);
 		else
-			put_null(st, h, p);
+			gpu_bind_null(b, p);
 		break;
 	case C_MODEL:
-		put_i64(st, h, p, 1);
+		gpu_bind_i64(b, p, 1);
 		break;
 	case C_INTERVAL:
-		put_i64(st, h, p, 300);
+		gpu_bind_i64(b, p, 300);
 		break;
 	case C_INGEST:
-		put_i64(st, h, p, 1);
+		gpu_bind_i64(b, p, 1);
 		break;
 	case C_POWER:
-		put_double(st, h, p, 55.0 + (double)(x % 30000) / 100.0);
+		gpu_bind_double(b, p, 55.0 + (double)(x % 30000) / 100.0);
 		break;
 	case C_TEMP:
-		put_double(st, h, p, 30.0 + x % 40);
+		gpu_bind_double(b, p, 30.0 + x % 40);
 		break;
 	case C_K:
-		put_i64(st, h, p, ts / 1000 * 16384 + node * 8 + gpu);
+		gpu_bind_i64(b, p, ts / 1000 * 16384 + node * 8 + gpu);
 		break;
 	case C_V:
-		h->type = SQLITE_BLOB;
-		sqlite3_bind_blob(st, p, blob, BLOB_BYTES, SQLITE_STATIC);
+		sqlite3_bind_blob(b->st, p, blob, BLOB_BYTES, SQLITE_STATIC);
 		break;
 	case C_NULL:
-		put_null(st, h, p);
+		gpu_bind_null(b, p);
 		break;
 	}
 }
@@ -182,9 +145,9 @@ bind(sqlite3_stmt *st, struct held *h, int p, enum kind k, long j)
 int
 main(int argc, char **argv)
 {
-	static struct held held[BATCH * MAXCOLS];
+	static struct gpu_bound held[BATCH * MAXCOLS];
 	enum kind kinds[MAXCOLS];
-	struct timespec a, b;
+	struct timespec t0, t1;
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	char *sql, wal[4096];
@@ -237,13 +200,13 @@ main(int argc, char **argv)
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return fail(db, "insert");
 	free(sql);
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return fail(db, "begin");
 	for (long j = 0; j + BATCH <= rows; j += BATCH) {
 		for (int r = 0; r < BATCH; r++)
 			for (int c = 0; c < ncols; c++)
-				bind(st, &held[r * ncols + c],
+				bind(&(struct gpu_binder){st, held},
 				     r * ncols + c + 1, kinds[c], j + r);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return fail(db, "step");
@@ -251,10 +214,10 @@ main(int argc, char **argv)
 	}
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		return fail(db, "commit");
-	clock_gettime(CLOCK_MONOTONIC, &b);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
-	printf("%.3f\n", (double)(b.tv_sec - a.tv_sec) +
-			     (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+	printf("%.3f\n", (double)(t1.tv_sec - t0.tv_sec) +
+			     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return 0;
 }
