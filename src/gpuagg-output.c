@@ -335,13 +335,8 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 		}
 	} else {
 		struct gpu_value v[GPU_M_COUNT];
-		size_t n = 0;
 
-		for (int i = 0; i < GPU_M_COUNT; i++)
-			if (metrics & (1u << i))
-				gpu_metric_value(&g->sums, (enum gpu_metric)i,
-						 &v[n++]);
-		gpu_writer_values(w, v, n);
+		gpu_writer_values(w, v, gpu_metric_values(&g->sums, metrics, v));
 	}
 	gpu_writer_end_row(w);
 }
@@ -452,31 +447,35 @@ agg_out_thread(struct agg_out *o)
 	o->threaded = true;
 }
 
-/* Copy s[0..n) (n counting its NUL) to the end of b's text: the copy. */
+/*
+ * Copy s[0..n) (n counting its NUL) to the end of b's text: the copy. An
+ * empty string (n 0) is not copied: most of a group's keys are empty.
+ */
 static const char *
 copy_str(struct batch *b, const char *s, size_t n)
 {
 	char *d;
 
-	if (s == NULL)
-		return NULL;
+	if (s == NULL || n == 0)
+		return s == NULL ? NULL : "";
 	d = b->text + b->text_len;
 	memcpy(d, s, n);
 	b->text_len += n;
 	return d;
 }
 
+/* The bytes copy_str() copies of s. */
 static size_t
 str_size(const char *s)
 {
-	return s != NULL ? strlen(s) + 1 : 0;
+	return s != NULL && *s != '\0' ? strlen(s) + 1 : 0;
 }
 
-/* p, a string of b's old text at old, in its new text. */
+/* p, a string of b's old text at old, in its new text ("" is not there). */
 static const char *
 moved(const struct batch *b, const char *old, const char *p)
 {
-	return p != NULL ? b->text + (p - old) : NULL;
+	return p != NULL && *p != '\0' ? b->text + (p - old) : p;
 }
 
 /* Make room for need more bytes of text, moving the strings held. */

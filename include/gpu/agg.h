@@ -131,7 +131,10 @@ void gpu_agg_reserve(struct gpu_agg *a, size_t n);
  * group of g's keys (the warehouse query's groups are distinct by
  * construction): no lookup. text holds the six key strings with their
  * lengths, in the order node, job_id, user, project, model, profile; g's
- * own string fields are not read. Copies what it keeps.
+ * own string fields are not read. Copies what it keeps. The groups so
+ * added get no lookup key until a later gpu_agg_add_group() or
+ * gpu_agg_add_sample() needs one: a query's thousands of groups a bucket
+ * are copied, not hashed.
  */
 void gpu_agg_add_distinct(struct gpu_agg *a, const struct gpu_group *g,
 			  const struct gpu_str text[6],

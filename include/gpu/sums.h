@@ -146,4 +146,11 @@ struct gpu_value {
 void gpu_metric_value(const struct gpu_sums *s, enum gpu_metric m,
 		      struct gpu_value *v);
 
+/*
+ * The values of the metrics in the set metrics, in output order, into v
+ * (room for GPU_M_COUNT); returns how many. A row's worth in one call.
+ */
+size_t gpu_metric_values(const struct gpu_sums *s, unsigned metrics,
+			 struct gpu_value *v);
+
 #endif

@@ -8,6 +8,7 @@
 #include "gpu/buf.h"
 #include "gpu/hashmap.h"
 #include "gpu/num.h"
+#include "gpu/strpool.h"
 
 static const char *const dim_names[] = {"node",	   "gpu",	    "job",
 					"user",	   "project",	    "model",
@@ -41,6 +42,12 @@ struct gpu_agg {
 	size_t norder;
 	struct gpu_hashmap names; /* interned owner names */
 	struct gpu_buf kb;	  /* key under construction */
+	/*
+	 * gpu_agg_add_distinct(): the groups' strings, and how many groups
+	 * have no entry in keys yet (the first lookup makes them).
+	 */
+	struct gpu_strpool text;
+	size_t unkeyed;
 };
 
 void
@@ -75,6 +82,7 @@ gpu_agg_free(struct gpu_agg *a)
 	free(a->grps);
 	free(a->order);
 	gpu_buf_release(&a->kb);
+	gpu_strpool_release(&a->text);
 	free(a);
 }
 
@@ -194,6 +202,34 @@ new_grp(struct gpu_agg *a, const char *key)
 	return g;
 }
 
+/* The group's key strings, as gpu_agg_add_distinct() stored them. */
+static void
+group_text(const struct gpu_group *g, struct gpu_str text[6])
+{
+	const char *f[6] = {g->node,    g->job_id, g->user,
+			    g->project, g->model,  g->profile};
+
+	for (int i = 0; i < 6; i++)
+		text[i] = cstr(f[i]);
+}
+
+/* Give the groups gpu_agg_add_distinct() added their entries in keys. */
+static void
+key_groups(struct gpu_agg *a)
+{
+	for (size_t i = a->ngrps - a->unkeyed; i < a->ngrps; i++) {
+		const struct gpu_group *g = &a->grps[i].g;
+		struct gpu_str text[6];
+		int32_t ints[3];
+
+		group_text(g, text);
+		key_parts(a->q.dims, g->gpu, g->mig, g->category, ints, text);
+		group_key(&a->kb, g->bucket_ms, ints, text);
+		gpu_hashmap_append(&a->keys, a->kb.data, a->kb.len);
+	}
+	a->unkeyed = 0;
+}
+
 /*
  * Find or create the group of these keys (dims not grouped are ignored).
  * Samples of one group often come in runs: the map's last hit serves them
@@ -210,6 +246,8 @@ agg_group(struct gpu_agg *a, int64_t bucket, struct gpu_str node, int gpu,
 	size_t i;
 	bool created;
 
+	if (a->unkeyed > 0)
+		key_groups(a);
 	key_parts(a->q.dims, gpu, mig, category, ints, text);
 	group_key(&a->kb, bucket, ints, text);
 	i = gpu_hashmap_put(&a->keys, a->kb.data, a->kb.len, &created);
@@ -319,24 +357,44 @@ gpu_agg_add_distinct(struct gpu_agg *a, const struct gpu_group *in,
 		     const struct gpu_str text_in[6],
 		     const struct gpu_owner *own)
 {
+	const char **f[6];
 	struct gpu_str text[6];
 	int32_t ints[3];
 	struct grp *g;
 
 	memcpy(text, text_in, sizeof(text));
 	key_parts(a->q.dims, in->gpu, in->mig, in->category, ints, text);
-	group_key(&a->kb, in->bucket_ms, ints, text);
-	g = new_grp(a, gpu_hashmap_key(&a->keys,
-				       gpu_hashmap_append(&a->keys, a->kb.data,
-							  a->kb.len)));
-	gpu_sums_merge(&g->g.sums, &in->sums);
+	if (a->ngrps == a->grps_cap) {
+		a->grps_cap = a->grps_cap == 0 ? 64 : a->grps_cap * 2;
+		a->grps =
+		    gpu_xreallocarray(a->grps, a->grps_cap, sizeof(*a->grps));
+	}
+	g = &a->grps[a->ngrps++];
+	a->unkeyed++;
+	/* No key is made: its strings are copied, the empty ones shared. */
+	g->g.bucket_ms = in->bucket_ms;
+	g->g.gpu = ints[0];
+	g->g.mig = ints[1];
+	g->g.category = ints[2];
+	f[0] = &g->g.node, f[1] = &g->g.job_id, f[2] = &g->g.user;
+	f[3] = &g->g.project, f[4] = &g->g.model, f[5] = &g->g.profile;
+	for (int i = 0; i < 6; i++)
+		*f[i] = text[i].len > 0
+			    ? gpu_strpool_add(&a->text, text[i].p, text[i].len)
+			    : "";
+	g->g.sums = in->sums; /* the same as merged into empty sums */
+	g->dims = a->q.dims;
+	g->user_ms = g->project_ms = INT64_MIN;
+	g->own_user = g->own_project = "";
+	/* Copied, not interned: a hash a name cost a tenth of a query. */
 	if (own->user.len > 0) {
 		g->user_ms = own->user_ms;
-		g->own_user = intern(a, own->user);
+		g->own_user = gpu_strpool_add(&a->text, own->user.p, own->user.len);
 	}
 	if (own->project.len > 0) {
 		g->project_ms = own->project_ms;
-		g->own_project = intern(a, own->project);
+		g->own_project =
+		    gpu_strpool_add(&a->text, own->project.p, own->project.len);
 	}
 }
 

@@ -196,11 +196,32 @@ static const char digits2[201] = "0001020304050607080910111213141516171819"
 static size_t
 ndigits(uint64_t u)
 {
-	size_t n = 1;
+	static const uint64_t pow10[20] = {
+	    UINT64_C(1),
+	    UINT64_C(10),
+	    UINT64_C(100),
+	    UINT64_C(1000),
+	    UINT64_C(10000),
+	    UINT64_C(100000),
+	    UINT64_C(1000000),
+	    UINT64_C(10000000),
+	    UINT64_C(100000000),
+	    UINT64_C(1000000000),
+	    UINT64_C(10000000000),
+	    UINT64_C(100000000000),
+	    UINT64_C(1000000000000),
+	    UINT64_C(10000000000000),
+	    UINT64_C(100000000000000),
+	    UINT64_C(1000000000000000),
+	    UINT64_C(10000000000000000),
+	    UINT64_C(100000000000000000),
+	    UINT64_C(1000000000000000000),
+	    UINT64_C(10000000000000000000)};
+	uint64_t v = u | 1; /* 0 has the one digit 1 has */
+	/* t = floor(bits * log10(2)): v has t digits, or t + 1 */
+	size_t t = (size_t)(64 - __builtin_clzll(v)) * 1233 >> 12;
 
-	for (uint64_t t = 10; n < 20 && u >= t; t *= 10)
-		n++;
-	return n;
+	return t + (v >= pow10[t]);
 }
 
 /*
@@ -228,6 +249,57 @@ put_u64(char *out, uint64_t u)
 	}
 	return n;
 }
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ASCII0 UINT64_C(0x3030303030303030)
+
+/*
+ * The eight decimal digits of x < 10^8, leading zeros kept, as the values
+ * 0 to 9 in the eight bytes of the result, the first digit in the lowest
+ * (first in memory). Lane by lane in one register: x split into two
+ * halves of four digits (32-bit lanes), each into two pairs (16-bit
+ * lanes), each into two digits (bytes). A quotient by 100 is (v * 10486)
+ * >> 20 for v < 10^4, by 10 (v * 103) >> 10 for v < 100: no lane carries
+ * into the next.
+ */
+static inline uint64_t
+digits8(uint32_t x)
+{
+	uint64_t z = x / 10000 | (uint64_t)(x % 10000) << 32, h;
+
+	h = (z * 10486) >> 20 & UINT64_C(0x0000007f0000007f);
+	z = h | (z - h * 100) << 16;
+	h = (z * 103) >> 10 & UINT64_C(0x000f000f000f000f);
+	return h | (z - h * 10) << 8;
+}
+
+/*
+ * A fraction f of 1 to 999999 millionths as its digits after the point,
+ * trailing zeros cut (at least one is left: f is not 0); writes 8 bytes.
+ */
+static size_t
+put_frac6(char *out, uint32_t f)
+{
+	uint64_t d = digits8(f * 100); /* six digits, then two zeros */
+	uint64_t a = d + ASCII0;
+
+	memcpy(out, &a, sizeof(a));
+	return (size_t)(63 - __builtin_clzll(d)) / 8 + 1; /* to the last 1-9 */
+}
+#else
+static size_t
+put_frac6(char *out, uint32_t f)
+{
+	size_t w = 6;
+
+	memcpy(out, digits2 + 2 * (f / 10000), 2);
+	memcpy(out + 2, digits2 + 2 * (f / 100 % 100), 2);
+	memcpy(out + 4, digits2 + 2 * (f % 100), 2);
+	while (out[w - 1] == '0') /* f != 0: a digit is not */
+		w--;
+	return w;
+}
+#endif
 
 __extension__ typedef unsigned __int128 u128;
 
@@ -319,17 +391,8 @@ gpu_num_fmt_double_str(double v, char out[GPU_NUM_FMT_MAX])
 		out[n++] = '-';
 	n += put_u64(out + n, ip);
 	if (frac != 0) {
-		char *f = out + n + 1;
-		size_t w = 6;
-
-		/* All six digits, then the trailing zeros cut off. */
 		out[n++] = '.';
-		memcpy(f, digits2 + 2 * (frac / 10000), 2);
-		memcpy(f + 2, digits2 + 2 * (frac / 100 % 100), 2);
-		memcpy(f + 4, digits2 + 2 * (frac % 100), 2);
-		while (f[w - 1] == '0') /* frac != 0: a digit is not */
-			w--;
-		n += w;
+		n += put_frac6(out + n, frac);
 	}
 	out[n] = '\0';
 	return n;

@@ -221,22 +221,15 @@ cache_fill(struct namecache *c, int64_t k, struct gpu_err *err)
 	return 0;
 }
 
-/*
- * The name of key k (0, negative or absent: ""), looked up once. *out is
- * a copy: the cache's entries move as it grows, their strings do not.
- */
+/* cache_get() of a key not looked up yet. */
 static int
-cache_get(struct namecache *c, int64_t k, struct name *out, struct gpu_err *err)
+cache_miss(struct namecache *c, int64_t k, struct name *out,
+	   struct gpu_err *err)
 {
 	static const struct name none = {"", 0};
 	struct name *e;
 	const char *t;
 
-	/* Most calls: a key looked up before. */
-	if ((uint64_t)k - (uint64_t)c->base < c->n && c->v[k - c->base].s) {
-		*out = c->v[k - c->base];
-		return 0;
-	}
 	*out = none;
 	if (k <= 0)
 		return 0;
@@ -255,6 +248,26 @@ cache_get(struct namecache *c, int64_t k, struct name *out, struct gpu_err *err)
 	}
 	*out = *e;
 	return 0;
+}
+
+/*
+ * The name of key k (0, negative or absent: ""), looked up once. *out is
+ * a copy: the cache's entries move as it grows, their strings do not.
+ * Inline: a key looked up before, or none (0), is most calls.
+ */
+static inline int
+cache_get(struct namecache *c, int64_t k, struct name *out, struct gpu_err *err)
+{
+	if ((uint64_t)k - (uint64_t)c->base < c->n && c->v[k - c->base].s) {
+		*out = c->v[k - c->base];
+		return 0;
+	}
+	if (k == 0) {
+		out->s = "";
+		out->len = 0;
+		return 0;
+	}
+	return cache_miss(c, k, out, err);
 }
 
 /*

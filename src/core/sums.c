@@ -167,9 +167,9 @@ gpu_metrics_parse(const char *list, unsigned *mask, struct gpu_err *err)
 			       err);
 }
 
-void
-gpu_metric_value(const struct gpu_sums *s, enum gpu_metric m,
-		 struct gpu_value *v)
+/* gpu_metric_value(), inlined into gpu_metric_values()' loop. */
+static inline __attribute__((always_inline)) void
+metric_value(const struct gpu_sums *s, enum gpu_metric m, struct gpu_value *v)
 {
 	double num = 0, den = 1;
 
@@ -264,4 +264,23 @@ gpu_metric_value(const struct gpu_sums *s, enum gpu_metric m,
 		return;
 	}
 	v->d = num / den;
+}
+
+void
+gpu_metric_value(const struct gpu_sums *s, enum gpu_metric m,
+		 struct gpu_value *v)
+{
+	metric_value(s, m, v);
+}
+
+size_t
+gpu_metric_values(const struct gpu_sums *s, unsigned metrics,
+		  struct gpu_value *v)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < GPU_M_COUNT; i++)
+		if (metrics & (1u << i))
+			metric_value(s, (enum gpu_metric)i, &v[n++]);
+	return n;
 }

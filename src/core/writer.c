@@ -355,31 +355,45 @@ gpu_writer_values(struct gpu_writer *w, const struct gpu_value *v, size_t n)
 	size_t i = 0;
 
 	if (w->fmt == GPU_OUT_CSV && !w->finished && w->col + n <= w->ncols) {
-		open_row(w);
-		for (; i < n; i++) {
-			size_t k;
+		/*
+		 * Room for all, then the bytes written through a local
+		 * pointer: a store through b->data would make the compiler
+		 * load b's fields again after each byte.
+		 */
+		size_t room = n * (1 + GPU_NUM_FMT_MAX);
+		char *d;
 
-			if (b->len + 1 + GPU_NUM_FMT_MAX > b->cap)
-				gpu_buf_grow(b, 1 + GPU_NUM_FMT_MAX);
-			if (w->col++ > 0)
-				b->data[b->len++] = ',';
+		open_row(w);
+		if (b->len + room + 1 > b->cap)
+			gpu_buf_grow(b, room);
+		d = b->data + b->len;
+		for (; i < n; i++) {
+			if (w->col + i > 0)
+				*d++ = ',';
 			if (v[i].kind == GPU_VAL_INT) {
-				b->len += gpu_num_fmt_i64_str(v[i].i,
-							      b->data + b->len);
-			} else if (v[i].kind == GPU_VAL_CENTS) {
-				b->len += gpu_num_fmt_cents_str(
-				    v[i].i, b->data + b->len);
-			} else if (v[i].kind == GPU_VAL_DOUBLE &&
-				   isfinite(v[i].d)) {
+				d += gpu_num_fmt_i64_str(v[i].i, d);
+			} else if (v[i].kind == GPU_VAL_DOUBLE) {
+				size_t k;
+
+				if (!isfinite(v[i].d))
+					continue; /* null: an empty field */
+				if ((k = gpu_num_fmt_double_str(v[i].d, d)) > 0) {
+					d += k;
+					continue;
+				}
 				/* |v| >= 9.2e18 takes the long way. */
-				k = gpu_num_fmt_double_str(v[i].d,
-							   b->data + b->len);
-				if (k > 0)
-					b->len += k;
-				else
-					gpu_num_fmt_double(b, v[i].d);
+				b->len = (size_t)(d - b->data);
+				gpu_num_fmt_double(b, v[i].d);
+				if (b->len + room + 1 > b->cap)
+					gpu_buf_grow(b, room);
+				d = b->data + b->len;
+			} else if (v[i].kind == GPU_VAL_CENTS) {
+				d += gpu_num_fmt_cents_str(v[i].i, d);
 			} /* else null: an empty field */
 		}
+		b->len = (size_t)(d - b->data);
+		b->data[b->len] = '\0';
+		w->col += n;
 		return;
 	}
 	for (; i < n; i++)

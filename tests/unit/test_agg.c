@@ -205,8 +205,15 @@ test_agg_add_distinct(void **state)
 	gpu_agg_add_group(a, &g, &none);
 	g.job_id = "j3";
 	gpu_agg_add_group(a, &g, &none);
+	/* Distinct again after lookups: the next lookup finds it too. */
+	text[1].p = "j4";
+	gpu_agg_add_distinct(a, &g, text, &none);
+	g.job_id = "j4";
+	gpu_agg_add_group(a, &g, &none);
 	gpu_agg_finish(a);
-	assert_int_equal(gpu_agg_count(a), 3);
+	assert_int_equal(gpu_agg_count(a), 4);
+	assert_string_equal(gpu_agg_group(a, 3)->job_id, "j4");
+	assert_int_equal(gpu_agg_group(a, 3)->sums.samples, 4);
 	out = gpu_agg_group(a, 0);
 	assert_string_equal(out->job_id, "j1");
 	assert_string_equal(out->node, "");  /* not a key */

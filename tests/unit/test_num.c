@@ -674,6 +674,15 @@ test_num_fmt_i64(void **state)
 		snprintf(want, sizeof(want), "%lld", (long long)(p * 10 - 1));
 		fmt_i64_is(p * 10 - 1, want);
 	}
+	/* Every bit length, at both ends: the count starts from the bits. */
+	for (int k = 1; k <= 62; k++) {
+		int64_t p = INT64_C(1) << k;
+
+		snprintf(want, sizeof(want), "%lld", (long long)p);
+		fmt_i64_is(p, want);
+		snprintf(want, sizeof(want), "%lld", (long long)(p - 1));
+		fmt_i64_is(p - 1, want);
+	}
 	fmt_i64_is(INT64_MAX, "9223372036854775807");
 	fmt_i64_is(INT64_MIN, "-9223372036854775808");
 }
