@@ -36,14 +36,17 @@ gpu_hrows_count(const struct gpu_hrows *t)
 	return gpu_hashmap_count(&t->map);
 }
 
-/* Whether key a comes after key b (GPU_HK_N integers, the first first). */
-static bool
-key_after(const int64_t *a, const int64_t *b)
+/*
+ * Key a against key b (GPU_HK_N integers, the first first): below 0, 0
+ * or above 0 as a comes before, with or after b.
+ */
+static int
+key_cmp(const int64_t *a, const int64_t *b)
 {
 	for (int i = 0; i < GPU_HK_N; i++)
 		if (a[i] != b[i])
-			return a[i] > b[i];
-	return false;
+			return a[i] > b[i] ? 1 : -1;
+	return 0;
 }
 
 struct gpu_hrow *
@@ -51,10 +54,20 @@ gpu_hrows_put(struct gpu_hrows *t, const int64_t *k, bool *created)
 {
 	size_t n = gpu_hashmap_count(&t->map), i;
 	bool added = true;
+	int c;
 
-	/* Above every key so far: new, without a lookup. */
-	if (!t->unordered && (n == 0 || key_after(k, t->rows[n - 1].k))) {
+	/*
+	 * Above every key so far: new, without a lookup. Equal to the
+	 * last: the last (rows of one group come together when the keys
+	 * left out of it are the table's last columns, as a day's rows by
+	 * job with their users and models).
+	 */
+	if (!t->unordered &&
+	    (n == 0 || (c = key_cmp(k, t->rows[n - 1].k)) > 0)) {
 		i = gpu_hashmap_append(&t->map, k, GPU_HK_N * sizeof(*k));
+	} else if (!t->unordered && c == 0) {
+		i = n - 1;
+		added = false;
 	} else {
 		t->unordered = true;
 		i = gpu_hashmap_put(&t->map, k, GPU_HK_N * sizeof(*k), &added);

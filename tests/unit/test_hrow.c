@@ -110,14 +110,18 @@ test_hrow_table_ordered_keys(void **state)
 			assert_true(created);
 		}
 		assert_false(t.unordered);
-		/* A key met before, the last, then one in the middle. */
+		/*
+		 * The last key again: its row, still in order (no lookup);
+		 * then one in the middle, which is looked up.
+		 */
 		key(k, T + 3 * 3600000, 0, 0);
 		assert_int_equal(gpu_hrows_put(&t, k, &created)->s.samples, 300);
 		assert_false(created);
-		assert_true(t.unordered);
+		assert_false(t.unordered);
 		key(k, T + 3600000, 50, 0);
 		assert_int_equal(gpu_hrows_put(&t, k, &created)->s.samples, 150);
 		assert_false(created);
+		assert_true(t.unordered);
 		/* A new key above the rest, now looked up first. */
 		key(k, T + 9 * 3600000, 1, 0);
 		gpu_hrows_put(&t, k, &created);
