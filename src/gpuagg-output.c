@@ -342,16 +342,15 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 }
 
 /*
- * Buckets' groups copied for the writer thread: the groups, pointers to
- * them in output order, and their strings.
+ * Buckets handed to the writer thread: their aggregates, taken from the
+ * query (agg_out_take()), and pointers to their groups in output order.
+ * The writer frees the aggregates once it has written them.
  */
 struct batch {
-	struct gpu_group *grp;
 	const struct gpu_group **ptr;
-	size_t *len; /* fill_batch()'s string sizes, 6 a group */
 	size_t n, cap;
-	char *text;
-	size_t text_len, text_cap;
+	struct gpu_agg **aggs;
+	size_t naggs, aggs_cap;
 };
 
 #define NBATCH 2 /* one written while the next is filled */
@@ -422,6 +421,8 @@ writer(void *arg)
 		b = &o->b[o->taken % NBATCH];
 		pthread_mutex_unlock(&o->mu);
 		write_groups(o, b->ptr, b->n);
+		for (size_t i = 0; i < b->naggs; i++)
+			gpu_agg_free(b->aggs[i]);
 		pthread_mutex_lock(&o->mu);
 		o->taken++;
 		pthread_cond_broadcast(&o->cv);
@@ -447,111 +448,10 @@ agg_out_thread(struct agg_out *o)
 	o->threaded = true;
 }
 
-/*
- * Copy s[0..n) (n counting its NUL) to the end of b's text: the copy. An
- * empty string (n 0) is not copied: most of a group's keys are empty.
- */
-static const char *
-copy_str(struct batch *b, const char *s, size_t n)
-{
-	char *d;
-
-	if (s == NULL || n == 0)
-		return s == NULL ? NULL : "";
-	d = b->text + b->text_len;
-	memcpy(d, s, n);
-	b->text_len += n;
-	return d;
-}
-
-/* The bytes copy_str() copies of s. */
-static size_t
-str_size(const char *s)
-{
-	return s != NULL && *s != '\0' ? strlen(s) + 1 : 0;
-}
-
-/* p, a string of b's old text at old, in its new text ("" is not there). */
-static const char *
-moved(const struct batch *b, const char *old, const char *p)
-{
-	return p != NULL && *p != '\0' ? b->text + (p - old) : p;
-}
-
-/* Make room for need more bytes of text, moving the strings held. */
-static void
-text_room(struct batch *b, size_t need)
-{
-	char *old = b->text;
-
-	if (b->text_len + need <= b->text_cap)
-		return;
-	b->text_cap = (b->text_len + need) * 2;
-	b->text = gpu_xmalloc(b->text_cap);
-	if (b->text_len > 0)
-		memcpy(b->text, old, b->text_len);
-	for (size_t i = 0; i < b->n; i++) {
-		struct gpu_group *d = &b->grp[i];
-
-		d->node = moved(b, old, d->node);
-		d->job_id = moved(b, old, d->job_id);
-		d->user = moved(b, old, d->user);
-		d->project = moved(b, old, d->project);
-		d->model = moved(b, old, d->model);
-		d->profile = moved(b, old, d->profile);
-	}
-	free(old);
-}
-
-/* Copy g[0..n) and their strings to the end of b. */
-static void
-fill_batch(struct batch *b, const struct gpu_group *const *g, size_t n)
-{
-	size_t need = 0, *len;
-
-	if (b->n + n > b->cap) {
-		b->cap = (b->n + n) * 2;
-		b->grp = gpu_xreallocarray(b->grp, b->cap, sizeof(*b->grp));
-		b->ptr = gpu_xreallocarray(b->ptr, b->cap, sizeof(*b->ptr));
-		b->len = gpu_xreallocarray(b->len, 6 * b->cap, sizeof(*b->len));
-	}
-	/* Each string's size, measured once for the room and the copy. */
-	len = b->len;
-	for (size_t i = 0; i < n; i++) {
-		size_t *l = &len[6 * i];
-
-		l[0] = str_size(g[i]->node);
-		l[1] = str_size(g[i]->job_id);
-		l[2] = str_size(g[i]->user);
-		l[3] = str_size(g[i]->project);
-		l[4] = str_size(g[i]->model);
-		l[5] = str_size(g[i]->profile);
-		need += l[0] + l[1] + l[2] + l[3] + l[4] + l[5];
-	}
-	text_room(b, need);
-	for (size_t i = 0; i < n; i++) {
-		struct gpu_group *d = &b->grp[b->n + i];
-		const size_t *l = &len[6 * i];
-
-		*d = *g[i];
-		d->node = copy_str(b, g[i]->node, l[0]);
-		d->job_id = copy_str(b, g[i]->job_id, l[1]);
-		d->user = copy_str(b, g[i]->user, l[2]);
-		d->project = copy_str(b, g[i]->project, l[3]);
-		d->model = copy_str(b, g[i]->model, l[4]);
-		d->profile = copy_str(b, g[i]->profile, l[5]);
-	}
-	b->n += n;
-}
-
 /* Give the batch being filled to the writer. */
 static void
 hand_over(struct agg_out *o)
 {
-	struct batch *b = &o->b[o->filled % NBATCH];
-
-	for (size_t i = 0; i < b->n; i++)
-		b->ptr[i] = &b->grp[i];
 	pthread_mutex_lock(&o->mu);
 	o->filled++;
 	o->open = false;
@@ -559,27 +459,58 @@ hand_over(struct agg_out *o)
 	pthread_mutex_unlock(&o->mu);
 }
 
-void
-agg_out_groups(struct agg_out *o, const struct gpu_group *const *g, size_t n)
+/* The batch to fill, once the writer has a free one. */
+static struct batch *
+open_batch(struct agg_out *o)
 {
-	struct batch *b;
+	struct batch *b = &o->b[o->filled % NBATCH];
 
-	if (!o->threaded) {
-		write_groups(o, g, n);
-		return;
-	}
 	if (!o->open) {
 		pthread_mutex_lock(&o->mu);
 		while (o->filled - o->taken == NBATCH)
 			pthread_cond_wait(&o->cv, &o->mu);
 		pthread_mutex_unlock(&o->mu);
-		b = &o->b[o->filled % NBATCH];
 		b->n = 0;
-		b->text_len = 0;
+		b->naggs = 0;
 		o->open = true;
 	}
-	b = &o->b[o->filled % NBATCH];
-	fill_batch(b, g, n);
+	return b;
+}
+
+static void join(struct agg_out *o);
+
+void
+agg_out_groups(struct agg_out *o, const struct gpu_group *const *g, size_t n)
+{
+	/* Borrowed groups are written here, after all handed over. */
+	join(o);
+	write_groups(o, g, n);
+}
+
+void
+agg_out_take(struct agg_out *o, struct gpu_agg *a,
+	     const struct gpu_group *const *g, size_t n)
+{
+	struct batch *b;
+
+	if (!o->threaded) {
+		write_groups(o, g, n);
+		gpu_agg_free(a);
+		return;
+	}
+	b = open_batch(o);
+	if (b->n + n > b->cap) {
+		b->cap = (b->n + n) * 2;
+		b->ptr = gpu_xreallocarray(b->ptr, b->cap, sizeof(*b->ptr));
+	}
+	memcpy(b->ptr + b->n, g, n * sizeof(*g));
+	b->n += n;
+	if (b->naggs == b->aggs_cap) {
+		b->aggs_cap = b->aggs_cap == 0 ? 64 : b->aggs_cap * 2;
+		b->aggs = gpu_xreallocarray(b->aggs, b->aggs_cap,
+					    sizeof(*b->aggs));
+	}
+	b->aggs[b->naggs++] = a;
 	if (b->n >= BATCH_GROUPS)
 		hand_over(o);
 }
@@ -601,10 +532,8 @@ join(struct agg_out *o)
 	pthread_mutex_destroy(&o->mu);
 	o->threaded = false;
 	for (int i = 0; i < NBATCH; i++) {
-		free(o->b[i].grp);
 		free(o->b[i].ptr);
-		free(o->b[i].len);
-		free(o->b[i].text);
+		free(o->b[i].aggs);
 	}
 }
 

@@ -793,7 +793,7 @@ struct stream {
 
 /* Write the groups of one bucket (a gpu_query_fn). */
 static int
-write_bucket(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
+write_bucket(void *ctx, struct gpu_agg *a, struct gpu_err *err)
 {
 	struct stream *s = ctx;
 	const struct opts *o = s->o;
@@ -806,8 +806,8 @@ write_bucket(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
 	}
 	n = agg_order(a, o->has_sort, o->sort, o->top, o->where, o->nwhere,
 		      s->g);
-	agg_out_groups(s->out, s->g, n);
-	return 0;
+	agg_out_take(s->out, a, s->g, n);
+	return GPU_QUERY_KEPT;
 }
 
 /*
@@ -897,7 +897,7 @@ prom_hour_query(const struct opts *o, int64_t latest_ms)
 
 /* Fold the counters' groups into the series (a gpu_query_fn). */
 static int
-prom_totals(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
+prom_totals(void *ctx, struct gpu_agg *a, struct gpu_err *err)
 {
 	(void)err;
 	prom_add_totals(ctx, a);
@@ -906,7 +906,7 @@ prom_totals(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
 
 /* Fold the latest hour's groups into the series' gauges (a gpu_query_fn). */
 static int
-prom_hour(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
+prom_hour(void *ctx, struct gpu_agg *a, struct gpu_err *err)
 {
 	(void)err;
 	prom_add_hour(ctx, a);

@@ -82,14 +82,21 @@ struct agg_out *agg_out_new(const struct gpu_agg_query *q, FILE *fp,
 			    enum gpu_ofmt fmt, unsigned metrics,
 			    size_t max_width, bool csv_safe);
 /*
- * Write the groups on a thread of their own from here on: agg_out_groups()
- * copies them (and their strings) and returns while the thread formats
- * and writes the ones before. Stays on the caller's thread when no thread
- * can start.
+ * Write the groups on a thread of their own from here on: agg_out_take()
+ * hands over a whole aggregate and returns while the thread formats and
+ * writes the ones before. Stays on the caller's thread when no thread can
+ * start.
  */
 void agg_out_thread(struct agg_out *o);
+/* Write g[0..n), borrowed: on the caller's thread, after all handed over. */
 void agg_out_groups(struct agg_out *o, const struct gpu_group *const *g,
 		    size_t n);
+/*
+ * Write g[0..n), groups of a, which o takes: it frees a once they are
+ * written. Nothing is copied: a query's bucket is handed over as it is.
+ */
+void agg_out_take(struct agg_out *o, struct gpu_agg *a,
+		  const struct gpu_group *const *g, size_t n);
 int agg_out_finish(struct agg_out *o);
 void agg_out_free(struct agg_out *o);
 

@@ -228,7 +228,7 @@ struct node_hours {
 
 /* Keep one hour's node groups (a gpu_query_fn). */
 static int
-take_hours(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
+take_hours(void *ctx, struct gpu_agg *a, struct gpu_err *err)
 {
 	struct node_hours *nh = ctx;
 

@@ -54,11 +54,14 @@ int gpu_query_scan(sqlite3 *db, const struct gpu_agg_query *q,
 		   struct gpu_agg **out, struct gpu_err *err);
 
 /*
- * Receives the groups of one bucket as a finished aggregate, borrowed for
- * the call. Returns 0, or -1 with err filled to stop the query.
+ * Receives the groups of one bucket as a finished aggregate. Returns 0
+ * (the query frees a after the call), GPU_QUERY_KEPT (fn keeps a, to free
+ * it with gpu_agg_free() when done: a writer thread that formats it while
+ * the next bucket is read), or -1 with err filled to stop the query.
  */
-typedef int gpu_query_fn(void *ctx, const struct gpu_agg *a,
-			 struct gpu_err *err);
+typedef int gpu_query_fn(void *ctx, struct gpu_agg *a, struct gpu_err *err);
+
+#define GPU_QUERY_KEPT 1
 
 /*
  * gpu_query_run() (gpu_query_scan() when scan_all), handing the groups to

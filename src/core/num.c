@@ -353,12 +353,9 @@ micro_quick(double a, u128 *q)
 		return false;
 	r = (uint64_t)p;
 	f = p - (double)r;
-	if (f < 0.5)
-		*q = r;
-	else if (f > 0.5)
-		*q = r + 1;
-	else
+	if (f == 0.5)
 		return false;
+	*q = r + (f > 0.5); /* no branch: below and above come at random */
 	return true;
 }
 

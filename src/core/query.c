@@ -595,7 +595,10 @@ flush_bucket(struct dbq *q, struct gpu_err *err)
 	if (dbq_build(q, &a, err) != 0)
 		return -1;
 	rc = q->fn(q->fn_ctx, a, err);
-	gpu_agg_free(a);
+	if (rc == GPU_QUERY_KEPT)
+		rc = 0;
+	else
+		gpu_agg_free(a);
 	gpu_hrows_clear(&q->groups);
 	return rc;
 }

@@ -276,10 +276,14 @@ struct each {
 	FILE *fp;
 	int calls, stop_at; /* stop_at: fail that call (0: none) */
 	int64_t last_bucket;
+	/* keep: each aggregate kept (GPU_QUERY_KEPT), rendered after */
+	bool keep;
+	struct gpu_agg **kept;
+	size_t nkept;
 };
 
 static int
-each_bucket(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
+each_bucket(void *ctx, struct gpu_agg *a, struct gpu_err *err)
 {
 	struct each *e = ctx;
 	int64_t b = gpu_agg_group(a, 0)->bucket_ms;
@@ -293,10 +297,32 @@ each_bucket(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
 	for (size_t i = 0; i < gpu_agg_count(a); i++)
 		assert_true(gpu_agg_group(a, i)->bucket_ms == b);
 	e->last_bucket = b;
-	x = render((struct gpu_agg *)a);
+	if (e->keep) {
+		e->kept = realloc(e->kept, (e->nkept + 1) * sizeof(*e->kept));
+		assert_non_null(e->kept);
+		e->kept[e->nkept++] = a;
+		return GPU_QUERY_KEPT;
+	}
+	x = render(a);
 	fputs(x, e->fp);
 	free(x);
 	return 0;
+}
+
+/* Render the aggregates kept, after the query ended, and free them. */
+static void
+each_kept(struct each *e)
+{
+	for (size_t i = 0; i < e->nkept; i++) {
+		char *x = render(e->kept[i]);
+
+		fputs(x, e->fp);
+		free(x);
+		gpu_agg_free(e->kept[i]);
+	}
+	free(e->kept);
+	e->kept = NULL;
+	e->nkept = 0;
 }
 
 /*
@@ -328,7 +354,7 @@ test_query_each(void **state)
 		for (int scan_all = 0; scan_all < 2; scan_all++) {
 			struct gpu_agg_query q;
 			struct gpu_agg *r = NULL;
-			struct each e = {NULL, 0, 0, 0};
+			struct each e = {NULL, 0, 0, 0, false, NULL, 0};
 			char *want, *got = NULL;
 			size_t len = 0;
 			int buckets = 0;
@@ -347,9 +373,13 @@ test_query_each(void **state)
 			gpu_agg_free(r);
 			e.fp = open_memstream(&got, &len);
 			assert_non_null(e.fp);
+			/* Half the queries keep their aggregates past the end. */
+			e.keep = (i + (size_t)scan_all) % 2 == 1;
 			assert_int_equal(gpu_query_each(db, &q, scan_all != 0,
 							each_bucket, &e, &err),
 					 0);
+			assert_int_equal(e.nkept, e.keep ? (size_t)e.calls : 0);
+			each_kept(&e);
 			fclose(e.fp);
 			if (strcmp(want, got) != 0)
 				fail_msg("query %zu (scan %d) differs:\n%s\n%s",
@@ -365,10 +395,13 @@ test_query_each(void **state)
 			if (buckets < 2)
 				continue;
 			got = NULL;
-			e = (struct each){open_memstream(&got, &len), 0, 2, 0};
+			e = (struct each){open_memstream(&got, &len), 0, 2, 0,
+					  true, NULL, 0};
 			assert_int_equal(gpu_query_each(db, &q, scan_all != 0,
 							each_bucket, &e, &err),
 					 -1);
+			assert_int_equal(e.nkept, 1); /* the first, kept */
+			each_kept(&e);
 			fclose(e.fp);
 			free(got);
 			assert_string_equal(err.msg, "stop");
@@ -385,7 +418,7 @@ struct snap {
 };
 
 static int
-snap_bucket(void *ctx, const struct gpu_agg *a, struct gpu_err *err)
+snap_bucket(void *ctx, struct gpu_agg *a, struct gpu_err *err)
 {
 	struct snap *s = ctx;
 
@@ -410,7 +443,7 @@ test_query_one_snapshot(void **state)
 	struct gpu_err err = {0};
 	struct gpu_agg_query q;
 	struct gpu_agg *r = NULL;
-	struct snap s = {{NULL, 0, 0, 0}, NULL};
+	struct snap s = {{NULL, 0, 0, 0, false, NULL, 0}, NULL};
 	sqlite3 *db = NULL, *rd = NULL;
 	char *want, *after, *got = NULL, sql[128];
 	size_t len = 0;
