@@ -358,9 +358,11 @@ struct batch {
 /*
  * Buckets are gathered into a batch until it holds this many groups:
  * waking the writer for each hour's bucket took 12% of the reading
- * thread's time (hour x node, 260 hours).
+ * thread's time (hour x node, 260 hours). Up to three batches are held
+ * (two handed over, one being filled), each bucket's aggregate whole:
+ * 2048 groups hold the memory of 4096 copied ones, at the same speed.
  */
-#define BATCH_GROUPS 4096
+#define BATCH_GROUPS 2048
 
 struct agg_out {
 	struct gpu_writer *w;

@@ -25,8 +25,8 @@ gpuagg -d big.db -p hour -b gpu --scan | cmp -s - hour-gpu.csv ||
 gpuagg -d big.db -p hour -b gpu -o out.csv
 cmp -s out.csv hour-gpu.csv || fail "-o and standard output differ"
 # Buckets are handed to the writer thread in batches of thousands of
-# groups, their strings copied: the same bytes as the stream of the CSV,
-# which is written on the main thread.
+# groups, each bucket's aggregate whole, and freed there: the same bytes
+# as the stream of the CSV, which is written on the main thread.
 # A regular file is written in place, a pipe through a held copy.
 gpuagg -d big.db -p hour -b gpu,job >hour-gpu-job.csv
 gpuagg --interval 3600 --input big.csv -p hour -b gpu,job |
