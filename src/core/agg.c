@@ -511,6 +511,76 @@ fill_owners(struct gpu_agg *a)
 	gpu_buf_release(&b);
 }
 
+/* A group to sort, with its first compared string's first 8 bytes. */
+struct sort_key {
+	int64_t bucket;
+	uint64_t prefix; /* big-endian: ordered as strcmp() orders */
+	struct grp *g;
+};
+
+static int
+cmp_sort_key(const void *x, const void *y)
+{
+	const struct sort_key *a = *(const struct sort_key *const *)x;
+	const struct sort_key *b = *(const struct sort_key *const *)y;
+
+	if (a->bucket != b->bucket)
+		return a->bucket < b->bucket ? -1 : 1;
+	if (a->prefix != b->prefix)
+		return a->prefix < b->prefix ? -1 : 1;
+	return cmp_group(&a->g->g, &b->g->g, a->g->dims);
+}
+
+/* The first string cmp_group() compares for dims d, or NULL. */
+static const char *
+first_text(const struct gpu_group *g, unsigned d)
+{
+	if (d & (GPU_DIM_NODE | GPU_DIM_GPU))
+		return g->node;
+	if (d & GPU_DIM_JOB)
+		return g->job_id;
+	if (d & GPU_DIM_USER)
+		return g->user;
+	if (d & GPU_DIM_PROJECT)
+		return g->project;
+	if (d & GPU_DIM_MODEL)
+		return g->model;
+	if (d & GPU_DIM_PROFILE)
+		return g->profile;
+	return NULL;
+}
+
+/*
+ * Sort a->order as cmp_grp_ptr() orders, most comparisons made on two
+ * integers: the bucket, and the first 8 bytes of the first string (as
+ * job ids differ in them), the rest only when those are equal. A sort by
+ * job took a tenth of a query by day and job, mostly in strcmp().
+ */
+static void
+sort_groups(struct gpu_agg *a)
+{
+	struct sort_key *k = gpu_xcalloc(a->norder + 1, sizeof(*k));
+	struct sort_key **kp = gpu_xcalloc(a->norder + 1, sizeof(*kp));
+
+	for (size_t i = 0; i < a->norder; i++) {
+		const char *t = first_text(&a->order[i]->g, a->q.dims);
+		uint64_t p = 0;
+
+		for (int j = 0; t != NULL && j < 8 && t[j] != '\0'; j++)
+			p |= (uint64_t)(unsigned char)t[j] << (56 - 8 * j);
+		k[i].bucket = a->order[i]->g.bucket_ms;
+		k[i].prefix = p;
+		k[i].g = a->order[i];
+		kp[i] = &k[i];
+	}
+	/* Pointers: qsort() moves 8-byte elements the quick way. */
+	qsort(kp, a->norder, sizeof(*kp), cmp_sort_key);
+	for (size_t i = 0; i < a->norder; i++)
+		a->order[i] = kp[i]->g;
+	free(kp);
+	free(k);
+}
+
 void
 gpu_agg_finish(struct gpu_agg *a)
 {
@@ -527,8 +597,7 @@ gpu_agg_finish(struct gpu_agg *a)
 	 */
 	for (size_t i = 1; i < a->norder; i++)
 		if (cmp_grp_ptr(&a->order[i - 1], &a->order[i]) > 0) {
-			qsort(a->order, a->norder, sizeof(*a->order),
-			      cmp_grp_ptr);
+			sort_groups(a);
 			break;
 		}
 }

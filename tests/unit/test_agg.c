@@ -228,6 +228,50 @@ test_agg_add_distinct(void **state)
 	gpu_agg_free(a);
 }
 
+/*
+ * Groups out of order are sorted as strcmp() orders their keys, whether
+ * they differ in the first 8 bytes or after them, or are prefixes of one
+ * another; bytes above 0x7f sort after ASCII; buckets come first.
+ */
+static void
+test_agg_sort(void **state)
+{
+	static const char *const ids[] = {
+	    "job-00000002", "j10", "job-00000001", "\xc3\xa9t\xc3\xa9", "j2",
+	    "job-0000",	    "j1",  "job-00000010", "",			 "job-000"};
+	static const char *const want[] = {
+	    "",		    "j1",	    "j10",	    "j2",	"job-000",
+	    "job-0000",	    "job-00000001", "job-00000002", "job-00000010",
+	    "\xc3\xa9t\xc3\xa9"};
+	struct gpu_agg_query q;
+	struct gpu_owner none = {INT64_MIN, INT64_MIN, {"", 0}, {"", 0}};
+	struct gpu_agg *a;
+	struct gpu_group g;
+	size_t n = sizeof(ids) / sizeof(ids[0]);
+
+	(void)state;
+	gpu_agg_query_init(&q);
+	q.dims = GPU_DIM_JOB;
+	a = gpu_agg_new(&q);
+	memset(&g, 0, sizeof(g));
+	gpu_sums_init(&g.sums);
+	g.node = g.user = g.project = g.model = g.profile = "";
+	for (int b = 1; b >= 0; b--) /* the later bucket first */
+		for (size_t i = 0; i < n; i++) {
+			g.bucket_ms = T + b * 3600000;
+			g.job_id = ids[i];
+			gpu_agg_add_group(a, &g, &none);
+		}
+	gpu_agg_finish(a);
+	assert_int_equal(gpu_agg_count(a), 2 * n);
+	for (size_t i = 0; i < 2 * n; i++) {
+		assert_int_equal(gpu_agg_group(a, i)->bucket_ms,
+				 T + (int64_t)(i / n) * 3600000);
+		assert_string_equal(gpu_agg_group(a, i)->job_id, want[i % n]);
+	}
+	gpu_agg_free(a);
+}
+
 int
 main(void)
 {
@@ -236,6 +280,7 @@ main(void)
 	    cmocka_unit_test(test_agg_stream_groups),
 	    cmocka_unit_test(test_agg_add_group),
 	    cmocka_unit_test(test_agg_add_distinct),
+	    cmocka_unit_test(test_agg_sort),
 	    cmocka_unit_test(test_agg_usage_category),
 	};
 
