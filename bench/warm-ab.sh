@@ -6,13 +6,16 @@
 # again) so that both see the same machine. Prints each one's median wall
 # milliseconds, the median of the paired ratios (this over base), and,
 # with INSTR=1, each one's instructions by valgrind's callgrind (exact:
-# the same on every run, whatever the machine's load). Both builds must
+# the same on every run, whatever the machine's load); with THREADS=1,
+# callgrind's instructions of each thread (the one that reads the
+# rollups, then the one that writes the rows). Both builds must
 # print the same bytes; a difference fails the run.
 # Each build reads a warehouse it loaded itself from compare.sh's CSV
 # (200 nodes x 8 GPUs, a sample every 300 s), so that builds of different
 # schema versions compare.
 # usage: bench/warm-ab.sh   (B: build dir; BASE: the other build dir,
-#        required; ROWS: default 5000000; RUNS: default 40; INSTR: 0)
+#        required; ROWS: default 5000000; RUNS: default 40; INSTR: 0;
+#        THREADS: 0)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin="$top/${B:-build}"
@@ -91,6 +94,7 @@ EOF
 echo "$(($(sqlite3 "$w/w.db" 'SELECT count(*) FROM gpu_usage_fact_rows'))) samples; $runs interleaved runs each; medians:"
 printf '%-11s %10s %10s %14s' query "base ms" "this ms" "this / base"
 [ "${INSTR:-0}" = 1 ] && printf ' %14s %14s' "base Minstr" "this Minstr"
+[ "${THREADS:-0}" = 1 ] && printf ' %16s %16s' "base M by thread" "this M by thread"
 echo
 for q in "$@"; do
 	name=${q%%|*}
@@ -104,6 +108,20 @@ for q in "$@"; do
 			valgrind --tool=callgrind --callgrind-out-file="$w/cg" \
 				"${d%:*}/$tool" --db "$w/${d##*:}.db" $args >/dev/null 2>"$w/vg"
 			awk '/refs:/ { gsub(",", "", $NF); printf " %14.1f", $NF / 1e6 }' "$w/vg"
+		done
+	fi
+	if [ "${THREADS:-0}" = 1 ]; then
+		for d in "$base:base" "$bin:w"; do
+			rm -f "$w"/cgt*
+			# shellcheck disable=SC2086
+			valgrind --tool=callgrind --separate-threads=yes \
+				--callgrind-out-file="$w/cgt" \
+				"${d%:*}/$tool" --db "$w/${d##*:}.db" $args >/dev/null 2>&1
+			for f in "$w"/cgt-*; do
+				callgrind_annotate "$f" 2>/dev/null |
+					awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 / 1e6 }'
+			done | awk '{ s = s (NR > 1 ? "/" : "") sprintf("%.1f", $1) }
+				END { printf " %16s", s }'
 		done
 	fi
 	echo
