@@ -181,9 +181,12 @@ key_parts(unsigned d, int gpu, int mig, int category, int32_t ints[3],
 			text[k].len = 0;
 }
 
-/* A new group, the next, of the stored key key (group_key()). */
+/*
+ * The next group, without an owner: the caller sets every field of its
+ * g (keys, strings, sums).
+ */
 static struct grp *
-new_grp(struct gpu_agg *a, const char *key)
+next_grp(struct gpu_agg *a)
 {
 	struct grp *g;
 
@@ -193,12 +196,20 @@ new_grp(struct gpu_agg *a, const char *key)
 		    gpu_xreallocarray(a->grps, a->grps_cap, sizeof(*a->grps));
 	}
 	g = &a->grps[a->ngrps++];
-	memset(g, 0, sizeof(*g));
 	g->dims = a->q.dims;
-	key_split(&g->g, key);
-	gpu_sums_init(&g->g.sums);
 	g->user_ms = g->project_ms = INT64_MIN;
 	g->own_user = g->own_project = "";
+	return g;
+}
+
+/* A new group, the next, of the stored key key (group_key()). */
+static struct grp *
+new_grp(struct gpu_agg *a, const char *key)
+{
+	struct grp *g = next_grp(a);
+
+	key_split(&g->g, key);
+	gpu_sums_init(&g->g.sums);
 	return g;
 }
 
@@ -364,12 +375,7 @@ gpu_agg_add_distinct(struct gpu_agg *a, const struct gpu_group *in,
 
 	memcpy(text, text_in, sizeof(text));
 	key_parts(a->q.dims, in->gpu, in->mig, in->category, ints, text);
-	if (a->ngrps == a->grps_cap) {
-		a->grps_cap = a->grps_cap == 0 ? 64 : a->grps_cap * 2;
-		a->grps =
-		    gpu_xreallocarray(a->grps, a->grps_cap, sizeof(*a->grps));
-	}
-	g = &a->grps[a->ngrps++];
+	g = next_grp(a);
 	a->unkeyed++;
 	/* No key is made: its strings are copied, the empty ones shared. */
 	g->g.bucket_ms = in->bucket_ms;
@@ -383,9 +389,6 @@ gpu_agg_add_distinct(struct gpu_agg *a, const struct gpu_group *in,
 			    ? gpu_strpool_add(&a->text, text[i].p, text[i].len)
 			    : "";
 	g->g.sums = in->sums; /* the same as merged into empty sums */
-	g->dims = a->q.dims;
-	g->user_ms = g->project_ms = INT64_MIN;
-	g->own_user = g->own_project = "";
 	/* Copied, not interned: a hash a name cost a tenth of a query. */
 	if (own->user.len > 0) {
 		g->user_ms = own->user_ms;

@@ -54,7 +54,10 @@ gpu_hrows_put(struct gpu_hrows *t, const int64_t *k, bool *created)
 {
 	size_t n = gpu_hashmap_count(&t->map), i;
 	bool added = true;
-	int c;
+	/* k against the last key while all came in order (-1: not) */
+	int c = t->unordered ? -1
+		: n == 0     ? 1
+			     : key_cmp(k, t->rows[n - 1].k);
 
 	/*
 	 * Above every key so far: new, without a lookup. Equal to the
@@ -62,10 +65,9 @@ gpu_hrows_put(struct gpu_hrows *t, const int64_t *k, bool *created)
 	 * left out of it are the table's last columns, as a day's rows by
 	 * job with their users and models).
 	 */
-	if (!t->unordered &&
-	    (n == 0 || (c = key_cmp(k, t->rows[n - 1].k)) > 0)) {
+	if (c > 0) {
 		i = gpu_hashmap_append(&t->map, k, GPU_HK_N * sizeof(*k));
-	} else if (!t->unordered && c == 0) {
+	} else if (c == 0) {
 		i = n - 1;
 		added = false;
 	} else {

@@ -60,10 +60,6 @@ gpu_ofmt_parse(const char *s, enum gpu_ofmt *f)
 	return 0;
 }
 
-/* The bytes that make a CSV field need quotes anywhere in it. */
-static const bool csv_special[256] = {
-    [','] = true, ['"'] = true, ['\r'] = true, ['\n'] = true};
-
 static bool
 csv_needs_quotes(const char *p, size_t n)
 {
@@ -74,7 +70,7 @@ csv_needs_quotes(const char *p, size_t n)
 	if (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t')
 		return true;
 	for (i = 0; i < n; i++)
-		if (csv_special[(unsigned char)p[i]])
+		if (p[i] == ',' || p[i] == '"' || p[i] == '\r' || p[i] == '\n')
 			return true;
 	return false;
 }
