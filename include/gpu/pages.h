@@ -113,6 +113,31 @@ int gpu_pages_seek_key(struct gpu_pages *pg, const struct gpu_pval *key,
  */
 int gpu_pages_next(struct gpu_pages *pg, struct gpu_pval *v);
 
+/*
+ * Where gpu_pages_next_nums() puts a field: at byte off of its
+ * destination, as an int64_t (GPU_PN_INT; GPU_PN_KEY takes only an
+ * integer, not NULL nor a REAL) or a double (GPU_PN_REAL); GPU_PN_SKIP
+ * passes over it, whatever its type.
+ */
+enum gpu_pnum_kind { GPU_PN_SKIP, GPU_PN_INT, GPU_PN_KEY, GPU_PN_REAL };
+
+struct gpu_pnum {
+	unsigned short off;
+	unsigned char kind;
+};
+
+/*
+ * gpu_pages_next() for a table of numbers: the next record's fields
+ * decoded straight into dst by map[0..gpu_pages_nfields()), converted as
+ * gpu_pval_int64() and gpu_pval_double() convert them, a NULL or a field
+ * the record lacks as 0. Returns 1, 0 at the end, -1 when a page or
+ * record is not as expected or a field is not as map wants (text, a blob,
+ * a key that is not an integer): then fall back to gpu_pages_next() or a
+ * statement. Only for a WITHOUT ROWID table read whole (no limit).
+ */
+int gpu_pages_next_nums(struct gpu_pages *pg, const struct gpu_pnum *map,
+			void *dst);
+
 void gpu_pages_close(struct gpu_pages *pg);
 
 /*

@@ -2,6 +2,7 @@
 /* Hour and day rows: tables of them, the day sink, the fact scan, SQL. */
 #include "gpu/hrow.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -791,12 +792,13 @@ static const char *const key_cols[GPU_HK_CATEGORY] = {
 #define SUM_NAME_(name, ctype, sqltype, merge, empty) #name,
 static const char *const sum_names[] = {GPU_SUMS(SUM_NAME_)};
 
-/* clang-format off */
-#define PAGE_SUM_(name, ctype, sqltype, merge, empty)                          \
-	if (_Generic(s->name, int64_t: gpu_pval_int64,                         \
-		     double: gpu_pval_double)(&v[sf[j++]], &s->name) != 0)     \
-		goto refuse;
-/* clang-format on */
+/* Where each sum goes in a gpu_hrow, read from the pages. */
+#define SUM_PLACE_(name, ctype, sqltype, merge, empty)                         \
+	{(unsigned short)(offsetof(struct gpu_hrow, s) +                       \
+			  offsetof(struct gpu_sums, name)),                    \
+	 _Generic(((struct gpu_sums *)NULL)->name, int64_t: GPU_PN_INT,        \
+		  double: GPU_PN_REAL)},
+static const struct gpu_pnum sum_place[] = {GPU_SUMS(SUM_PLACE_)};
 
 /* read_pages(): the pages cannot give the rest of the rows. */
 #define BY_STATEMENT 1
@@ -810,44 +812,46 @@ static int
 read_pages(sqlite3 *db, enum gpu_rollup t, int64_t from, int64_t to,
 	   gpu_hrow_fn *fn, void *ctx, struct gpu_err *err, size_t *given)
 {
-	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
-	int kf[GPU_HK_CATEGORY], sf[GPU_SUMS_N];
-	int nk = rollups[t].nkeys, i, rc = -1;
+	struct gpu_pnum map[GPU_PAGES_MAXFIELDS] = {{0, GPU_PN_SKIP}};
+	int nk = rollups[t].nkeys, i, f, rc = -1;
 	struct gpu_pages *pg = gpu_pages_open(db, rollups[t].table, NULL);
 
 	if (pg == NULL)
 		return BY_STATEMENT;
+	/*
+	 * Each column's place in a gpu_hrow: the keys, then the sums. The
+	 * time is the key's first column, the seek is by it, and it must be
+	 * an integer.
+	 */
 	for (i = 0; i < nk; i++) {
 		int k = rollups[t].key[i];
 
-		kf[i] = gpu_pages_field(
+		f = gpu_pages_field(
 		    pg, k == GPU_HK_TIME ? rollups[t].time : key_cols[k]);
-		if (kf[i] < 0)
+		if (f < 0 || (i == 0) != (f == 0) || map[f].kind != GPU_PN_SKIP)
 			goto refuse;
+		map[f].off = (unsigned short)(offsetof(struct gpu_hrow, k) +
+					      (size_t)k * sizeof(int64_t));
+		map[f].kind = k == GPU_HK_TIME ? GPU_PN_KEY : GPU_PN_INT;
 	}
-	for (i = 0; i < GPU_SUMS_N; i++)
-		if ((sf[i] = gpu_pages_field(pg, sum_names[i])) < 0)
+	for (i = 0; i < GPU_SUMS_N; i++) {
+		f = gpu_pages_field(pg, sum_names[i]);
+		if (f < 0 || map[f].kind != GPU_PN_SKIP)
 			goto refuse;
-	/* The time is the key's first column: the seek is by it. */
-	if (kf[0] != 0 || gpu_pages_seek(pg, from) != 0)
+		map[f] = sum_place[i];
+	}
+	if (gpu_pages_seek(pg, from) != 0)
 		goto refuse;
-	while ((rc = gpu_pages_next(pg, v)) == 1) {
+	for (;;) {
 		struct gpu_hrow r;
-		struct gpu_sums *s = &r.s;
-		int j = 0;
 
-		if (v[0].type != GPU_PV_INT)
-			goto refuse;
-		if (v[0].i >= to)
-			break;
-		if (v[0].i < from)
-			continue;
 		memset(r.k, 0, sizeof(r.k));
-		for (i = 0; i < nk; i++)
-			if (gpu_pval_int64(&v[kf[i]],
-					   &r.k[rollups[t].key[i]]) != 0)
-				goto refuse;
-		GPU_SUMS(PAGE_SUM_)
+		if ((rc = gpu_pages_next_nums(pg, map, &r)) != 1)
+			break;
+		if (r.k[GPU_HK_TIME] >= to)
+			break;
+		if (r.k[GPU_HK_TIME] < from)
+			continue;
 		if (fn(ctx, &r, err) != 0) {
 			gpu_pages_close(pg);
 			return -1;

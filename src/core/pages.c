@@ -74,6 +74,21 @@ be32(const unsigned char *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
+/* The 8 bytes at p as a big-endian integer. */
+static inline uint64_t
+load_be64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#elif !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+	v = (uint64_t)be32(p) << 32 | be32(p + 4);
+#endif
+	return v;
+}
+
 /* A varint at p (before end): its length, or 0 when it runs past end. */
 static inline int
 varint(const unsigned char *p, const unsigned char *end, uint64_t *v)
@@ -318,8 +333,8 @@ load(struct gpu_pages *pg, struct level *l, uint64_t pgno)
 
 	if (pgno < 2 || pgno > pg->npages || ++pg->loads > pg->max_loads)
 		return -1;
-	if (l->buf == NULL)
-		l->buf = gpu_xmalloc(pg->page_size);
+	if (l->buf == NULL) /* 8 bytes more: record_nums()' loads */
+		l->buf = gpu_xcalloc(1, (size_t)pg->page_size + 8);
 	/* The file holds one snapshot: a page read once stays as it is. */
 	if (l->pgno != pgno) {
 		l->pgno = 0;
@@ -556,6 +571,103 @@ gpu_pages_seek(struct gpu_pages *pg, int64_t lo)
 	return gpu_pages_seek_key(pg, &key, 1);
 }
 
+/*
+ * gpu_pages_next_nums()' decoding of record rec into dst by map (see
+ * there): gpu_pages_record() and the conversions of gpu_pval_int64() and
+ * gpu_pval_double() in one pass, with no gpu_pval between. Inlined into
+ * the scan: it runs once per rollup row.
+ */
+static inline __attribute__((always_inline)) int
+record_nums(const unsigned char *rec, size_t n, const struct gpu_pnum *map,
+	    size_t nfields, size_t need, unsigned char *dst)
+{
+	/* The body length of the numeric serial types 0 to 9. */
+	static const unsigned char num_len[10] = {0, 1, 2, 3, 4, 6, 8, 8, 0, 0};
+	const unsigned char *end = rec + n, *h, *hend, *b;
+	uint64_t hsz;
+	size_t f = 0;
+	int w = varint(rec, end, &hsz);
+
+	/*
+	 * A number's type takes one byte: at most nfields of them (a long
+	 * text's type takes more; such a record with as many bytes of types
+	 * as fields is refused).
+	 */
+	if (w == 0 || hsz < (uint64_t)w || hsz > n ||
+	    hsz - (uint64_t)w > nfields)
+		return -1;
+	h = rec + w;
+	hend = rec + hsz;
+	b = hend;
+	for (; h < hend; f++) {
+		unsigned t = *h++;
+		unsigned l;
+		uint64_t raw;
+		int64_t i;
+		double d;
+
+		if (t >= 10) { /* text or a blob: passed over, if map says */
+			uint64_t tt = t;
+
+			if (t < 12 || map[f].kind != GPU_PN_SKIP)
+				return -1;
+			if (t >= 0x80 && (w = varint(h - 1, hend, &tt)) > 1)
+				h += w - 1;
+			else if (t >= 0x80)
+				return -1;
+			if ((tt - 12) / 2 > (uint64_t)(end - b))
+				return -1;
+			b += (tt - 12) / 2;
+			continue;
+		}
+		l = num_len[t];
+		if (l > (size_t)(end - b))
+			return -1;
+		/*
+		 * The body, big-endian, in the high bytes of raw; an integer
+		 * of l bytes is raw shifted down with its sign. The page's
+		 * buffer has 8 bytes to spare past its end (load()).
+		 */
+		raw = load_be64(b);
+		i = l != 0 ? (int64_t)raw >> (64 - 8 * l) : (int64_t)(t == 9);
+		b += l;
+		switch (map[f].kind) {
+		case GPU_PN_SKIP:
+			break;
+		case GPU_PN_KEY:
+			if (t == 7 || t == 0)
+				return -1;
+			memcpy(dst + map[f].off, &i, sizeof(i));
+			break;
+		case GPU_PN_INT:
+			if (t == 7) {
+				struct gpu_pval x = {.type = GPU_PV_REAL};
+
+				memcpy(&x.d, &raw, sizeof(x.d));
+				(void)gpu_pval_int64(&x, &i);
+			}
+			memcpy(dst + map[f].off, &i, sizeof(i));
+			break;
+		default:
+			if (t == 7)
+				memcpy(&d, &raw, sizeof(d));
+			else
+				d = (double)i;
+			memcpy(dst + map[f].off, &d, sizeof(d));
+			break;
+		}
+	}
+	if (f < need)
+		return -1;
+	for (; f < nfields; f++) { /* added after the record: NULL */
+		if (map[f].kind == GPU_PN_KEY)
+			return -1;
+		if (map[f].kind != GPU_PN_SKIP)
+			memset(dst + map[f].off, 0, sizeof(int64_t));
+	}
+	return 1;
+}
+
 /* take() for a rowid table or a limit (gpu_pages_limit()). */
 static int
 take_other(const struct gpu_pages *pg, const unsigned char *rec, size_t n,
@@ -586,19 +698,26 @@ take_other(const struct gpu_pages *pg, const unsigned char *rec, size_t n,
  */
 static inline __attribute__((always_inline)) int
 take(const struct gpu_pages *pg, const unsigned char *rec, size_t n,
-     int64_t rowid, struct gpu_pval *v, bool table)
+     int64_t rowid, struct gpu_pval *v, bool table,
+     const struct gpu_pnum *map, unsigned char *dst)
 {
 	int f;
 
+	if (map != NULL)
+		return record_nums(rec, n, map, pg->nfields, pg->need, dst);
 	if (table || pg->limit > 0)
 		return take_other(pg, rec, n, rowid, v);
 	f = gpu_pages_record(rec, n, v, pg->nfields);
 	return f < 0 || (size_t)f < pg->need ? -1 : 1;
 }
 
-/* gpu_pages_next(), made once for each kind of tree (table: pg->rowid). */
+/*
+ * gpu_pages_next(), made once for each kind of tree (table: pg->rowid),
+ * and gpu_pages_next_nums() (map not NULL).
+ */
 static inline __attribute__((always_inline)) int
-next_in(struct gpu_pages *pg, struct gpu_pval *v, bool table)
+next_in(struct gpu_pages *pg, struct gpu_pval *v, bool table,
+	const struct gpu_pnum *map, unsigned char *dst)
 {
 	while (pg->depth > 0) {
 		struct level *l = &pg->lv[pg->depth - 1];
@@ -612,7 +731,8 @@ next_in(struct gpu_pages *pg, struct gpu_pval *v, bool table)
 				if (cell(pg, l, l->i++, &child, &rec, &n,
 					 &rowid, table) != 0)
 					goto bad;
-				return take(pg, rec, n, rowid, v, table);
+				return take(pg, rec, n, rowid, v, table, map,
+					    dst);
 			}
 			pg->depth--;
 			continue;
@@ -622,7 +742,7 @@ next_in(struct gpu_pages *pg, struct gpu_pval *v, bool table)
 			if (cell(pg, l, l->i - 1, &child, &rec, &n, &rowid,
 				 table) != 0)
 				goto bad;
-			return take(pg, rec, n, rowid, v, table);
+			return take(pg, rec, n, rowid, v, table, map, dst);
 		}
 		if (l->i > l->ncells) {
 			pg->depth--;
@@ -651,7 +771,17 @@ bad:
 int
 gpu_pages_next(struct gpu_pages *pg, struct gpu_pval *v)
 {
-	return pg->rowid ? next_in(pg, v, true) : next_in(pg, v, false);
+	return pg->rowid ? next_in(pg, v, true, NULL, NULL)
+			 : next_in(pg, v, false, NULL, NULL);
+}
+
+int
+gpu_pages_next_nums(struct gpu_pages *pg, const struct gpu_pnum *map,
+		    void *dst)
+{
+	if (pg->rowid || pg->limit > 0)
+		return -1;
+	return next_in(pg, NULL, false, map, dst);
 }
 
 int

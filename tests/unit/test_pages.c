@@ -803,6 +803,123 @@ test_rollup_reads(void **state)
 	remove_db();
 }
 
+/* What gpu_pages_next_nums() puts in a row of test_nums()' table. */
+struct nums {
+	int64_t k, a, c, d;
+	double b, e;
+};
+
+/*
+ * gpu_pages_next_nums() against gpu_pages_next() and the conversions of
+ * gpu_pval_int64() and gpu_pval_double(): integers of every width, the
+ * constants 0 and 1, REALs in an integer column (truncated, clamped),
+ * integers in a REAL one, NULLs, a column added later; many rows, so
+ * that records end at the end of their page (the loads past a record's
+ * last field stay in the page's buffer: ASan); what it refuses.
+ */
+static void
+test_nums(void **state)
+{
+	static const struct gpu_pnum map[] = {
+	    {offsetof(struct nums, k), GPU_PN_KEY},
+	    {offsetof(struct nums, a), GPU_PN_INT},
+	    {offsetof(struct nums, b), GPU_PN_REAL},
+	    {0, GPU_PN_SKIP},
+	    {offsetof(struct nums, d), GPU_PN_INT},
+	    {offsetof(struct nums, e), GPU_PN_REAL}};
+	static const char *const vals[] = {
+	    "0",	 "1",	 "-1",	      "127",	    "-128",
+	    "128",	 "32767", "-32768",   "8388607",    "-8388608",
+	    "2147483647", "-2147483648", "140737488355327", "-140737488355328",
+	    "9223372036854775807", "-9223372036854775808", "NULL", "2.75",
+	    "-2.75",	 "1e300", "-1e300",   "0.5",	    "1e15"};
+	size_t nv = sizeof(vals) / sizeof(vals[0]);
+	sqlite3 *db;
+	struct gpu_pages *pg, *pv;
+	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
+	char sql[512];
+	long n = 0;
+	int rc;
+
+	(void)state;
+	remove_db();
+	db = open_db("delete");
+	exec(db, "CREATE TABLE t(k INTEGER NOT NULL, a INTEGER, b REAL,"
+		 " s TEXT, d INTEGER, PRIMARY KEY(k)) WITHOUT ROWID");
+	exec(db, "BEGIN");
+	for (size_t i = 0; i < nv * nv; i++) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO t VALUES(%zu, %s, %s, %s, %s)", i,
+			 vals[i % nv], vals[i / nv], i % 3 ? "NULL" : "1.5",
+			 vals[(i * 7) % nv]);
+		exec(db, sql);
+	}
+	exec(db, "COMMIT; ALTER TABLE t ADD COLUMN e REAL;"
+		 " INSERT INTO t VALUES(-5, 1, 2, 3, 4, 5.5)");
+	begin_read(db);
+	pg = gpu_pages_open(db, "t", NULL);
+	pv = gpu_pages_open(db, "t", NULL);
+	assert_non_null(pg);
+	assert_non_null(pv);
+	assert_int_equal(gpu_pages_nfields(pg), 6);
+	assert_int_equal(gpu_pages_seek(pg, INT64_MIN), 0);
+	assert_int_equal(gpu_pages_seek(pv, INT64_MIN), 0);
+	for (;;) {
+		struct nums x, want;
+
+		memset(&x, 0x5a, sizeof(x));
+		rc = gpu_pages_next_nums(pg, map, &x);
+		assert_int_equal(rc, gpu_pages_next(pv, v));
+		if (rc != 1)
+			break;
+		want.c = x.c; /* s: passed over, c untouched */
+		assert_int_equal(v[0].type, GPU_PV_INT);
+		want.k = v[0].i;
+		assert_int_equal(gpu_pval_int64(&v[1], &want.a), 0);
+		assert_int_equal(gpu_pval_double(&v[2], &want.b), 0);
+		assert_int_equal(gpu_pval_int64(&v[4], &want.d), 0);
+		assert_int_equal(gpu_pval_double(&v[5], &want.e), 0);
+		assert_memory_equal(&x, &want, sizeof(x));
+		n++;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(n, (long)(nv * nv + 1));
+	gpu_pages_close(pg);
+	gpu_pages_close(pv);
+	exec(db, "COMMIT");
+
+	/* Text where map wants a number, a key that is NULL or REAL. */
+	{
+		static const char *const bad[] = {
+		    "INSERT INTO t VALUES(1e6, 'x', 1, 1, 1, 1)",
+		    "UPDATE t SET a = 'x' WHERE k = 3",
+		    "UPDATE t SET e = x'00' WHERE k = 3",
+		    "UPDATE t SET k = 3.5 WHERE k = 3",
+		    /* a type of two bytes: more bytes of types than fields */
+		    "UPDATE t SET s = printf('%.100c', 'x') WHERE k = 3"};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			struct nums x;
+
+			exec(db, "DELETE FROM t WHERE k >= 1e6 OR k = 3.5;"
+				 " INSERT OR REPLACE INTO t"
+				 " VALUES(3, 1, 2, 3, 4, 5)");
+			exec(db, bad[i]);
+			begin_read(db);
+			pg = gpu_pages_open(db, "t", NULL);
+			assert_non_null(pg);
+			assert_int_equal(gpu_pages_seek(pg, INT64_MIN), 0);
+			while ((rc = gpu_pages_next_nums(pg, map, &x)) == 1)
+				;
+			assert_int_equal(rc, -1);
+			gpu_pages_close(pg);
+			exec(db, "COMMIT");
+		}
+	}
+	sqlite3_close(db);
+	remove_db();
+}
+
 /* Values as sqlite3_value_int64() and _double() give them. */
 static void
 test_pval_conversions(void **state)
@@ -852,6 +969,7 @@ main(void)
 	    cmocka_unit_test(test_immutable),
 	    cmocka_unit_test(test_record_bounds),
 	    cmocka_unit_test(test_pval_conversions),
+	    cmocka_unit_test(test_nums),
 	    cmocka_unit_test(test_rollup_reads),
 	};
 	wh_tmp_path(path, sizeof(path), "test_pages");
