@@ -279,6 +279,13 @@ gpu_metric_values(const struct gpu_sums *s, unsigned metrics,
 {
 	size_t n = 0;
 
+	if (metrics == GPU_METRICS_ALL) {
+		/* Each metric's case chosen here, not per call: no switch. */
+#define ALL_VALUE_(m, name) metric_value(s, m, &v[m]);
+		GPU_METRICS(ALL_VALUE_)
+#undef ALL_VALUE_
+		return GPU_M_COUNT;
+	}
 	for (int i = 0; i < GPU_M_COUNT; i++)
 		if (metrics & (1u << i))
 			metric_value(s, (enum gpu_metric)i, &v[n++]);
