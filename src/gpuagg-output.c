@@ -344,25 +344,32 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 /*
  * Buckets handed to the writer thread: their aggregates, taken from the
  * query (agg_out_take()), and pointers to their groups in output order.
- * The writer frees the aggregates once it has written them.
+ * The writer frees the aggregates once it has written them. A batch the
+ * reading thread formatted itself (see steal()) holds its rows as text.
  */
 struct batch {
 	const struct gpu_group **ptr;
 	size_t n, cap;
 	struct gpu_agg **aggs;
 	size_t naggs, aggs_cap;
+	struct gpu_writer *rows; /* steal()'s rows, made on first use */
+	enum { B_GROUPS, B_FORMATTING, B_TEXT } state;
 };
 
-#define NBATCH 2 /* one written while the next is filled */
+/*
+ * Batches handed over and not yet written. Four, so that when the query
+ * is ahead and all are queued, the writer still has two whole batches
+ * before the last one, which the query formats meanwhile (steal()).
+ */
+#define NBATCH 4
 
 /*
  * Buckets are gathered into a batch until it holds this many groups:
  * waking the writer for each hour's bucket took 12% of the reading
- * thread's time (hour x node, 260 hours). Up to three batches are held
- * (two handed over, one being filled), each bucket's aggregate whole:
- * 2048 groups hold the memory of 4096 copied ones, at the same speed.
+ * thread's time (hour x node, 260 hours). Up to five batches are held
+ * (four handed over, one being filled), each bucket's aggregate whole.
  */
-#define BATCH_GROUPS 2048
+#define BATCH_GROUPS 1024
 
 struct agg_out {
 	struct gpu_writer *w;
@@ -377,8 +384,12 @@ struct agg_out {
 	pthread_cond_t cv;
 	struct batch b[NBATCH];
 	size_t filled, taken; /* batches handed over, batches written */
+	size_t started;	      /* batches the writer has begun */
 	bool done;	      /* no batch comes after those handed over */
 	bool open;	      /* b[filled % NBATCH] is being filled */
+	bool can_steal;	      /* the rows are CSV or JSON Lines */
+	bool steal_all;	      /* GPUUSAGE_STEAL=all: every batch (tests) */
+	struct label steal_lb;
 };
 
 struct agg_out *
@@ -389,11 +400,18 @@ agg_out_new(const struct gpu_agg_query *q, FILE *fp, enum gpu_ofmt fmt,
 	size_t nkeys = agg_columns(q, 0, cols);
 	size_t ncols = agg_columns(q, metrics, cols);
 	struct agg_out *o = gpu_xcalloc(1, sizeof(*o));
+	const char *steal;
 
 	o->w = gpu_writer_new(fp, fmt, cols, ncols);
 	o->q = *q;
 	o->metrics = metrics;
 	o->table = fmt == GPU_OUT_TABLE;
+	o->can_steal = fmt == GPU_OUT_CSV || fmt == GPU_OUT_JSONL;
+	/* Tests: 0 turns steal() off, all formats each batch at hand-over. */
+	if ((steal = getenv("GPUUSAGE_STEAL")) != NULL) {
+		o->can_steal = o->can_steal && strcmp(steal, "0") != 0;
+		o->steal_all = o->can_steal && strcmp(steal, "all") == 0;
+	}
 	/* The keys and the first metric stay, however narrow the terminal. */
 	gpu_writer_set_max_width(o->w, max_width, nkeys + 1);
 	gpu_writer_csv_safe(o->w, csv_safe);
@@ -401,10 +419,19 @@ agg_out_new(const struct gpu_agg_query *q, FILE *fp, enum gpu_ofmt fmt,
 }
 
 static void
-write_groups(struct agg_out *o, const struct gpu_group *const *g, size_t n)
+write_groups(struct agg_out *o, struct gpu_writer *w, struct label *lb,
+	     const struct gpu_group *const *g, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		write_group(o->w, &o->q, g[i], o->metrics, o->table, &o->lb);
+		write_group(w, &o->q, g[i], o->metrics, o->table, lb);
+}
+
+static void
+free_aggs(struct batch *b)
+{
+	for (size_t i = 0; i < b->naggs; i++)
+		gpu_agg_free(b->aggs[i]);
+	b->naggs = 0;
 }
 
 static void *
@@ -421,11 +448,18 @@ writer(void *arg)
 		if (o->filled == o->taken)
 			break;
 		b = &o->b[o->taken % NBATCH];
+		o->started = o->taken + 1;
+		while (b->state == B_FORMATTING)
+			pthread_cond_wait(&o->cv, &o->mu);
 		pthread_mutex_unlock(&o->mu);
-		write_groups(o, b->ptr, b->n);
-		for (size_t i = 0; i < b->naggs; i++)
-			gpu_agg_free(b->aggs[i]);
+		if (b->state == B_TEXT) {
+			gpu_writer_append(o->w, b->rows);
+		} else {
+			write_groups(o, o->w, &o->lb, b->ptr, b->n);
+			free_aggs(b);
+		}
 		pthread_mutex_lock(&o->mu);
+		b->state = B_GROUPS;
 		o->taken++;
 		pthread_cond_broadcast(&o->cv);
 	}
@@ -450,10 +484,50 @@ agg_out_thread(struct agg_out *o)
 	o->threaded = true;
 }
 
+/* Format batch b's groups into its rows, on the query's thread. */
+static void
+format_here(struct agg_out *o, struct batch *b)
+{
+	if (b->rows == NULL)
+		b->rows = gpu_writer_rows_like(o->w);
+	write_groups(o, b->rows, &o->steal_lb, b->ptr, b->n);
+	free_aggs(b);
+}
+
+/*
+ * Called with o->mu held while every batch is handed over and the query
+ * would wait for the writer: format the last batch here instead, when the
+ * writer has not begun it and has two whole batches before it, so that
+ * the writer does not wait for it. Returns whether it formatted one
+ * (o->mu held again).
+ */
+static bool
+steal(struct agg_out *o)
+{
+	struct batch *b = &o->b[(o->filled - 1) % NBATCH];
+
+	if (!o->can_steal || b->state != B_GROUPS ||
+	    o->filled - 1 < o->started + 2)
+		return false;
+	b->state = B_FORMATTING;
+	pthread_mutex_unlock(&o->mu);
+	format_here(o, b);
+	pthread_mutex_lock(&o->mu);
+	b->state = B_TEXT;
+	pthread_cond_broadcast(&o->cv);
+	return true;
+}
+
 /* Give the batch being filled to the writer. */
 static void
 hand_over(struct agg_out *o)
 {
+	struct batch *b = &o->b[o->filled % NBATCH];
+
+	if (o->steal_all) {
+		format_here(o, b);
+		b->state = B_TEXT; /* the writer sees it after the lock */
+	}
 	pthread_mutex_lock(&o->mu);
 	o->filled++;
 	o->open = false;
@@ -470,7 +544,8 @@ open_batch(struct agg_out *o)
 	if (!o->open) {
 		pthread_mutex_lock(&o->mu);
 		while (o->filled - o->taken == NBATCH)
-			pthread_cond_wait(&o->cv, &o->mu);
+			if (!steal(o))
+				pthread_cond_wait(&o->cv, &o->mu);
 		pthread_mutex_unlock(&o->mu);
 		b->n = 0;
 		b->naggs = 0;
@@ -486,7 +561,7 @@ agg_out_groups(struct agg_out *o, const struct gpu_group *const *g, size_t n)
 {
 	/* Borrowed groups are written here, after all handed over. */
 	join(o);
-	write_groups(o, g, n);
+	write_groups(o, o->w, &o->lb, g, n);
 }
 
 void
@@ -496,7 +571,7 @@ agg_out_take(struct agg_out *o, struct gpu_agg *a,
 	struct batch *b;
 
 	if (!o->threaded) {
-		write_groups(o, g, n);
+		write_groups(o, o->w, &o->lb, g, n);
 		gpu_agg_free(a);
 		return;
 	}
@@ -536,6 +611,7 @@ join(struct agg_out *o)
 	for (int i = 0; i < NBATCH; i++) {
 		free(o->b[i].ptr);
 		free(o->b[i].aggs);
+		gpu_writer_free(o->b[i].rows);
 	}
 }
 

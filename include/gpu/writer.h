@@ -78,6 +78,18 @@ void gpu_writer_end_row(struct gpu_writer *w);
  */
 void gpu_writer_set_max_width(struct gpu_writer *w, size_t width, size_t keep);
 
+/*
+ * A writer of w's rows (format, columns, csv_safe) that keeps them in
+ * memory, without a header, for gpu_writer_append() to write to w's
+ * stream later: rows made on another thread. Only for CSV and JSON Lines,
+ * whose rows do not depend on the rows before them; NULL for the others.
+ */
+struct gpu_writer *gpu_writer_rows_like(const struct gpu_writer *w);
+
+/* Write the rows that rows (from gpu_writer_rows_like()) holds to w's
+ * stream, after w's rows so far, and empty rows. */
+void gpu_writer_append(struct gpu_writer *w, struct gpu_writer *rows);
+
 /* Finish the output (close the JSON array, print the table). Returns 0, or
  * -1 when fp reports a write error. */
 int gpu_writer_finish(struct gpu_writer *w);

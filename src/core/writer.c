@@ -19,7 +19,7 @@ struct cell {
 };
 
 struct gpu_writer {
-	FILE *fp;
+	FILE *fp; /* NULL: the rows stay in row (gpu_writer_rows_like()) */
 	enum gpu_ofmt fmt;
 	char **cols;
 	size_t ncols;
@@ -166,7 +166,7 @@ gpu_writer_new(FILE *fp, enum gpu_ofmt fmt, const char *const *cols,
 		gpu_buf_addc(&w->keys, ':');
 	}
 	w->key_off[ncols] = w->keys.len;
-	if (fmt == GPU_OUT_CSV && ncols > 0) {
+	if (fmt == GPU_OUT_CSV && ncols > 0 && fp != NULL) {
 		for (i = 0; i < ncols; i++) {
 			if (i > 0)
 				gpu_buf_addc(&w->row, ',');
@@ -454,7 +454,7 @@ gpu_writer_end_row(struct gpu_writer *w)
 		gpu_buf_addc(&w->row, '}');
 	else if (w->fmt == GPU_OUT_JSONL)
 		gpu_buf_add(&w->row, "}\n", 2);
-	if (w->row.len > 0) {
+	if (w->row.len > 0 && w->fp != NULL) {
 		fwrite(w->row.data, 1, w->row.len, w->fp);
 		gpu_buf_reset(&w->row);
 	}
@@ -555,6 +555,29 @@ out:
 	free(wid);
 	free(right);
 	free(text);
+}
+
+struct gpu_writer *
+gpu_writer_rows_like(const struct gpu_writer *w)
+{
+	struct gpu_writer *r;
+
+	if (w->fmt != GPU_OUT_CSV && w->fmt != GPU_OUT_JSONL)
+		return NULL;
+	r = gpu_writer_new(NULL, w->fmt, (const char *const *)w->cols,
+			   w->ncols);
+	r->csv_safe = w->csv_safe;
+	return r;
+}
+
+void
+gpu_writer_append(struct gpu_writer *w, struct gpu_writer *rows)
+{
+	if (rows->row.len > 0 && !w->finished)
+		fwrite(rows->row.data, 1, rows->row.len, w->fp);
+	w->nrows += rows->nrows;
+	gpu_buf_reset(&rows->row);
+	rows->nrows = 0;
 }
 
 void

@@ -461,6 +461,66 @@ test_writer_write_error(void **state)
 	fclose(fp);
 }
 
+/* The row ("x", n, n / 4.0) as text, with the csv_safe cell "=1". */
+static void
+some_row(struct gpu_writer *w, int n)
+{
+	struct gpu_value v[2] = {{GPU_VAL_INT, n, 0},
+				 {GPU_VAL_DOUBLE, 0, n / 4.0}};
+
+	gpu_writer_str(w, n % 2 ? "=1" : "x,y", n % 2 ? 2 : 3);
+	gpu_writer_values(w, v, 2);
+	gpu_writer_end_row(w);
+}
+
+/*
+ * Rows made by a gpu_writer_rows_like() writer and appended come out as
+ * the same rows written straight (CSV with csv_safe, JSON Lines); the
+ * writer of rows is emptied by each append and writes no header; JSON
+ * and tables have none.
+ */
+static void
+test_writer_rows_like(void **state)
+{
+	static const enum gpu_ofmt fmts[] = {GPU_OUT_CSV, GPU_OUT_JSONL};
+	char want[4096];
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
+		struct gpu_writer *w = start(fmts[f], cols3, 3), *r;
+
+		gpu_writer_csv_safe(w, true);
+		for (int i = 0; i < 7; i++)
+			some_row(w, i);
+		strcpy(want, done(w));
+		w = start(fmts[f], cols3, 3);
+		gpu_writer_csv_safe(w, true);
+		r = gpu_writer_rows_like(w);
+		assert_non_null(r);
+		some_row(w, 0);
+		some_row(r, 1);
+		some_row(r, 2);
+		gpu_writer_append(w, r);
+		some_row(w, 3);
+		gpu_writer_append(w, r); /* empty: nothing */
+		some_row(r, 4);
+		some_row(r, 5);
+		some_row(r, 6);
+		gpu_writer_append(w, r);
+		gpu_writer_free(r);
+		assert_string_equal(done(w), want);
+	}
+	{
+		struct gpu_writer *w = start(GPU_OUT_JSON, cols3, 3);
+
+		assert_null(gpu_writer_rows_like(w));
+		done(w);
+		w = start(GPU_OUT_TABLE, cols3, 3);
+		assert_null(gpu_writer_rows_like(w));
+		done(w);
+	}
+}
+
 static void
 test_writer_ofmt_parse(void **state)
 {
@@ -499,6 +559,7 @@ main(void)
 	    cmocka_unit_test(test_writer_table_max_width),
 	    cmocka_unit_test(test_writer_write_error),
 	    cmocka_unit_test(test_writer_ofmt_parse),
+	    cmocka_unit_test(test_writer_rows_like),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
