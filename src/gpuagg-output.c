@@ -497,17 +497,26 @@ format_here(struct agg_out *o, struct batch *b)
 /*
  * Called with o->mu held while every batch is handed over and the query
  * would wait for the writer: format the last batch here instead, when the
- * writer has not begun it and has two whole batches before it, so that
- * the writer does not wait for it. Returns whether it formatted one
- * (o->mu held again).
+ * writer has not begun it and has ahead whole batches before it (2, so
+ * that the writer does not wait for it; 0 at the end, when the query has
+ * nothing else to do). Returns whether it formatted one (o->mu held
+ * again).
  */
 static bool
-steal(struct agg_out *o)
+steal(struct agg_out *o, size_t ahead)
 {
-	struct batch *b = &o->b[(o->filled - 1) % NBATCH];
+	size_t j;
+	struct batch *b;
 
-	if (!o->can_steal || b->state != B_GROUPS ||
-	    o->filled - 1 < o->started + 2)
+	if (!o->can_steal || o->filled < o->started + ahead + 1)
+		return false;
+	/* At the end (ahead 0), the newest batch not yet formatted. */
+	j = o->filled - 1;
+	while (ahead == 0 && j > o->started &&
+	       o->b[j % NBATCH].state != B_GROUPS)
+		j--;
+	b = &o->b[j % NBATCH];
+	if (b->state != B_GROUPS)
 		return false;
 	b->state = B_FORMATTING;
 	pthread_mutex_unlock(&o->mu);
@@ -544,7 +553,7 @@ open_batch(struct agg_out *o)
 	if (!o->open) {
 		pthread_mutex_lock(&o->mu);
 		while (o->filled - o->taken == NBATCH)
-			if (!steal(o))
+			if (!steal(o, 2))
 				pthread_cond_wait(&o->cv, &o->mu);
 		pthread_mutex_unlock(&o->mu);
 		b->n = 0;
@@ -603,6 +612,9 @@ join(struct agg_out *o)
 	pthread_mutex_lock(&o->mu);
 	o->done = true;
 	pthread_cond_broadcast(&o->cv);
+	/* Share the batches left with the writer, from the last. */
+	while (steal(o, 0))
+		;
 	pthread_mutex_unlock(&o->mu);
 	pthread_join(o->th, NULL);
 	pthread_cond_destroy(&o->cv);

@@ -61,6 +61,12 @@ struct gpu_pages {
 
 #define RA_BYTES 65536
 
+/*
+ * Bytes past a page's buffer that record_nums() may read: 8 for each
+ * field of a record that ends at the page's end, and the 8 of a load.
+ */
+#define PAGE_SPARE (8 * (GPU_PAGES_MAXFIELDS + 1))
+
 static inline uint32_t
 be16(const unsigned char *p)
 {
@@ -333,8 +339,8 @@ load(struct gpu_pages *pg, struct level *l, uint64_t pgno)
 
 	if (pgno < 2 || pgno > pg->npages || ++pg->loads > pg->max_loads)
 		return -1;
-	if (l->buf == NULL) /* 8 bytes more: record_nums()' loads */
-		l->buf = gpu_xcalloc(1, (size_t)pg->page_size + 8);
+	if (l->buf == NULL) /* more: record_nums() reads past a record */
+		l->buf = gpu_xcalloc(1, (size_t)pg->page_size + PAGE_SPARE);
 	/* The file holds one snapshot: a page read once stays as it is. */
 	if (l->pgno != pgno) {
 		l->pgno = 0;
@@ -581,8 +587,20 @@ static inline __attribute__((always_inline)) int
 record_nums(const unsigned char *rec, size_t n, const struct gpu_pnum *map,
 	    size_t nfields, size_t need, unsigned char *dst)
 {
-	/* The body length of the numeric serial types 0 to 9. */
-	static const unsigned char num_len[10] = {0, 1, 2, 3, 4, 6, 8, 8, 0, 0};
+	/*
+	 * Per numeric serial type 0 to 9: the body's length, and how its
+	 * value comes from the 8 bytes at the body read big-endian: shifted
+	 * down with its sign by sh, masked (0 for the types without a
+	 * body), or'ed with c (the 1 of type 9).
+	 */
+	static const struct {
+		unsigned char len, sh;
+		signed char mask;
+		unsigned char c;
+	} nt[10] = {{0, 0, 0, 0},  {1, 56, -1, 0}, {2, 48, -1, 0},
+		    {3, 40, -1, 0}, {4, 32, -1, 0}, {6, 16, -1, 0},
+		    {8, 0, -1, 0},  {8, 0, -1, 0},  {0, 0, 0, 0},
+		    {0, 0, 0, 1}};
 	const unsigned char *end = rec + n, *h, *hend, *b;
 	uint64_t hsz;
 	size_t f = 0;
@@ -601,7 +619,6 @@ record_nums(const unsigned char *rec, size_t n, const struct gpu_pnum *map,
 	b = hend;
 	for (; h < hend; f++) {
 		unsigned t = *h++;
-		unsigned l;
 		uint64_t raw;
 		int64_t i;
 		double d;
@@ -615,22 +632,21 @@ record_nums(const unsigned char *rec, size_t n, const struct gpu_pnum *map,
 				h += w - 1;
 			else if (t >= 0x80)
 				return -1;
-			if ((tt - 12) / 2 > (uint64_t)(end - b))
+			if (b > end || (tt - 12) / 2 > (uint64_t)(end - b))
 				return -1;
 			b += (tt - 12) / 2;
 			continue;
 		}
-		l = num_len[t];
-		if (l > (size_t)(end - b))
-			return -1;
 		/*
-		 * The body, big-endian, in the high bytes of raw; an integer
-		 * of l bytes is raw shifted down with its sign. The page's
-		 * buffer has 8 bytes to spare past its end (load()).
+		 * No bound checked here: b runs at most 8 bytes a field past
+		 * the record, into the page's buffer and its spare bytes
+		 * (load()), and a record whose bodies overrun it is refused
+		 * after the loop, dst then holding garbage.
 		 */
 		raw = load_be64(b);
-		i = l != 0 ? (int64_t)raw >> (64 - 8 * l) : (int64_t)(t == 9);
-		b += l;
+		i = ((int64_t)raw >> nt[t].sh) & nt[t].mask;
+		i |= nt[t].c;
+		b += nt[t].len;
 		switch (map[f].kind) {
 		case GPU_PN_SKIP:
 			break;
@@ -657,7 +673,7 @@ record_nums(const unsigned char *rec, size_t n, const struct gpu_pnum *map,
 			break;
 		}
 	}
-	if (f < need)
+	if (b > end || f < need)
 		return -1;
 	for (; f < nfields; f++) { /* added after the record: NULL */
 		if (map[f].kind == GPU_PN_KEY)
