@@ -11,6 +11,8 @@
 #include "gpu/escape.h"
 #include "gpu/num.h"
 
+#include "numfmt.h"
+
 enum kind { K_STR, K_NUM, K_NULL };
 
 struct cell {
@@ -315,9 +317,9 @@ gpu_writer_i64(struct gpu_writer *w, int64_t v)
 	char num[GPU_NUM_FMT_MAX], *p = num_field(w);
 
 	if (p != NULL)
-		w->row.len += gpu_num_fmt_i64_str(v, p);
+		w->row.len += numfmt_i64(v, p);
 	else
-		field(w, num, gpu_num_fmt_i64_str(v, num), K_NUM);
+		field(w, num, numfmt_i64(v, num), K_NUM);
 }
 
 void
@@ -332,13 +334,13 @@ gpu_writer_double(struct gpu_writer *w, double v)
 	}
 	/* Formatted in place; |v| >= 9.2e18 takes the long way. */
 	if ((p = num_field(w)) != NULL) {
-		if ((n = gpu_num_fmt_double_str(v, p)) > 0)
+		if ((n = numfmt_double(v, p)) > 0)
 			w->row.len += n;
 		else
 			gpu_num_fmt_double(&w->row, v);
 		return;
 	}
-	n = gpu_num_fmt_double_str(v, num);
+	n = numfmt_double(v, num);
 	if (n > 0) {
 		field(w, num, n, K_NUM);
 		return;
@@ -371,13 +373,13 @@ gpu_writer_values(struct gpu_writer *w, const struct gpu_value *v, size_t n)
 			if (w->col + i > 0)
 				*d++ = ',';
 			if (v[i].kind == GPU_VAL_INT) {
-				d += gpu_num_fmt_i64_str(v[i].i, d);
+				d += numfmt_i64(v[i].i, d);
 			} else if (v[i].kind == GPU_VAL_DOUBLE) {
 				size_t k;
 
 				if (!isfinite(v[i].d))
 					continue; /* null: an empty field */
-				if ((k = gpu_num_fmt_double_str(v[i].d, d)) > 0) {
+				if ((k = numfmt_double(v[i].d, d)) > 0) {
 					d += k;
 					continue;
 				}
