@@ -283,21 +283,22 @@ write_table_double(struct gpu_writer *w, enum gpu_metric m, double d)
 struct label {
 	int64_t bucket_ms;
 	char text[32];
+	size_t len;
 };
 
+/* A group's row; k: the key columns that print (key_mask()). */
 static void
 write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 	    const struct gpu_group *g, unsigned metrics, bool table,
-	    struct label *lb)
+	    struct label *lb, unsigned k)
 {
-	unsigned k = key_mask(q->dims);
-
 	if (q->period != GPU_PERIOD_ALL) {
-		if (g->bucket_ms != lb->bucket_ms || lb->text[0] == '\0') {
+		if (g->bucket_ms != lb->bucket_ms || lb->len == 0) {
 			gpu_period_label(q->period, g->bucket_ms, lb->text);
 			lb->bucket_ms = g->bucket_ms;
+			lb->len = strlen(lb->text);
 		}
-		gpu_writer_str(w, lb->text, strlen(lb->text));
+		gpu_writer_str(w, lb->text, lb->len);
 	}
 	if (k & 1u)
 		write_text(w, g->node);
@@ -375,6 +376,7 @@ struct agg_out {
 	struct gpu_writer *w;
 	struct gpu_agg_query q;
 	unsigned metrics;
+	unsigned keys; /* key_mask(q.dims) */
 	bool table;
 	struct label lb;
 	/* agg_out_thread(): the groups are written on a thread of their own. */
@@ -405,6 +407,7 @@ agg_out_new(const struct gpu_agg_query *q, FILE *fp, enum gpu_ofmt fmt,
 	o->w = gpu_writer_new(fp, fmt, cols, ncols);
 	o->q = *q;
 	o->metrics = metrics;
+	o->keys = key_mask(q->dims);
 	o->table = fmt == GPU_OUT_TABLE;
 	o->can_steal = fmt == GPU_OUT_CSV || fmt == GPU_OUT_JSONL;
 	/* Tests: 0 turns steal() off, all formats each batch at hand-over. */
@@ -423,7 +426,7 @@ write_groups(struct agg_out *o, struct gpu_writer *w, struct label *lb,
 	     const struct gpu_group *const *g, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		write_group(w, &o->q, g[i], o->metrics, o->table, lb);
+		write_group(w, &o->q, g[i], o->metrics, o->table, lb, o->keys);
 }
 
 static void

@@ -411,8 +411,10 @@ merge_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 		}
 		q->own[i].user_ms = q->own[i].project_ms = INT64_MIN;
 		q->own[i].user = q->own[i].project = 0;
+		g->s = r->s; /* the same as merged into empty sums */
+	} else {
+		gpu_sums_merge(&g->s, &r->s);
 	}
-	gpu_sums_merge(&g->s, &r->s);
 	if (k[GPU_HK_JOB] != 0)
 		return merge_owner(q, i, r->s.last_ms, user, project, err);
 	return 0;
@@ -525,7 +527,7 @@ build_group(struct dbq *q, size_t i, struct gpu_agg *a, struct gpu_err *err)
 	const struct iown *o = &q->own[i];
 	struct name node, job, user, project, model, profile;
 	struct gpu_owner own = {INT64_MIN, INT64_MIN, {"", 0}, {"", 0}};
-	struct gpu_group g = {0};
+	struct gpu_group g; /* what gpu_agg_add_distinct() reads is set */
 	struct gpu_str text[6];
 
 	if (cache_get(&q->nodes, r->k[GPU_HK_NODE], &node, err) != 0 ||
