@@ -57,7 +57,7 @@ ndigits(uint64_t u)
  * straight to their places, two at a time, from the last.
  */
 static inline size_t
-put_u64(char *out, uint64_t u)
+put_u64_loop(char *out, uint64_t u)
 {
 	size_t n = ndigits(u);
 	char *p = out + n;
@@ -128,6 +128,35 @@ put_frac6(char *out, uint32_t f)
 	return w;
 }
 #endif
+
+/*
+ * put_u64_loop() with quick ways for the common numbers: one or two
+ * digits from the table, and below 10^8 the eight digits of digits8()
+ * at once, their leading zeros cut (it then writes 8 bytes).
+ */
+static inline size_t
+put_u64(char *out, uint64_t u)
+{
+	if (u < 10) {
+		*out = (char)('0' + u);
+		return 1;
+	}
+	if (u < 100) {
+		memcpy(out, digits2 + 2 * u, 2);
+		return 2;
+	}
+#ifdef ASCII0
+	if (u < 100000000) {
+		uint64_t d = digits8((uint32_t)u); /* not 0: u >= 100 */
+		unsigned z = (unsigned)__builtin_ctzll(d) & ~7u;
+		uint64_t a = (d >> z) + (ASCII0 >> z);
+
+		memcpy(out, &a, sizeof(a));
+		return 8 - z / 8;
+	}
+#endif
+	return put_u64_loop(out, u);
+}
 
 __extension__ typedef unsigned __int128 u128;
 
