@@ -284,6 +284,7 @@ struct label {
 	int64_t bucket_ms;
 	char text[32];
 	size_t len;
+	bool plain; /* gpu_writer_plain_ok() */
 };
 
 /* A group's row; k: the key columns that print (key_mask()). */
@@ -297,8 +298,12 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 			gpu_period_label(q->period, g->bucket_ms, lb->text);
 			lb->bucket_ms = g->bucket_ms;
 			lb->len = strlen(lb->text);
+			lb->plain = gpu_writer_plain_ok(lb->text, lb->len);
 		}
-		gpu_writer_str(w, lb->text, lb->len);
+		if (lb->plain)
+			gpu_writer_plain(w, lb->text, lb->len);
+		else
+			gpu_writer_str(w, lb->text, lb->len);
 	}
 	if (k & 1u)
 		write_text(w, g->node);

@@ -61,6 +61,16 @@ void gpu_writer_num(struct gpu_writer *w, const char *p, size_t n);
 void gpu_writer_null(struct gpu_writer *w);
 
 /*
+ * Whether text p[0..n) is plain: not empty, only ASCII letters, digits
+ * and "-.:_/", not a formula (gpu_csv_is_formula()), so that every format
+ * writes it as it is, quoted in JSON. gpu_writer_plain() writes such
+ * text as gpu_writer_str() does, without looking at each byte again: a
+ * bucket's label, checked once for its rows.
+ */
+bool gpu_writer_plain_ok(const char *p, size_t n);
+void gpu_writer_plain(struct gpu_writer *w, const char *p, size_t len);
+
+/*
  * The next n fields: v[i] as gpu_writer_i64(), gpu_writer_double(),
  * gpu_writer_cents() or gpu_writer_null() writes it, by its kind. The same bytes as those
  * calls, in one: a CSV row makes room for the numbers once, not at each.

@@ -13,7 +13,7 @@
 
 #include "numfmt.h"
 
-enum kind { K_STR, K_NUM, K_NULL };
+enum kind { K_STR, K_NUM, K_NULL, K_PLAIN /* text without checks */ };
 
 struct cell {
 	size_t off, len;
@@ -254,7 +254,7 @@ field(struct gpu_writer *w, const char *p, size_t n, enum kind kind)
 			gpu_buf_addc(b, ',');
 		if (kind == K_STR)
 			csv_str(b, p, n, w->csv_safe);
-		else if (kind == K_NUM)
+		else if (kind == K_NUM || kind == K_PLAIN)
 			gpu_buf_add(b, p, n);
 		break;
 	case GPU_OUT_JSON:
@@ -263,15 +263,20 @@ field(struct gpu_writer *w, const char *p, size_t n, enum kind kind)
 			gpu_buf_addc(b, ',');
 		gpu_buf_add(b, w->keys.data + w->key_off[w->col],
 			    w->key_off[w->col + 1] - w->key_off[w->col]);
-		if (kind == K_STR)
+		if (kind == K_STR) {
 			gpu_escape_json(b, p, n, 0);
-		else if (kind == K_NUM)
+		} else if (kind == K_PLAIN) {
+			gpu_buf_addc(b, '"');
 			gpu_buf_add(b, p, n);
-		else
+			gpu_buf_addc(b, '"');
+		} else if (kind == K_NUM) {
+			gpu_buf_add(b, p, n);
+		} else {
 			gpu_buf_add(b, "null", 4);
+		}
 		break;
 	case GPU_OUT_TABLE:
-		table_cell(w, p, n, kind);
+		table_cell(w, p, n, kind == K_PLAIN ? K_STR : kind);
 		break;
 	}
 	w->col++;
@@ -281,6 +286,28 @@ void
 gpu_writer_str(struct gpu_writer *w, const char *p, size_t len)
 {
 	field(w, p != NULL ? p : "", p != NULL ? len : 0, K_STR);
+}
+
+bool
+gpu_writer_plain_ok(const char *p, size_t n)
+{
+	if (n == 0 || gpu_csv_is_formula(p, n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+		      (c >= 'a' && c <= 'z') || c == '-' || c == '.' ||
+		      c == ':' || c == '_' || c == '/'))
+			return false;
+	}
+	return true;
+}
+
+void
+gpu_writer_plain(struct gpu_writer *w, const char *p, size_t len)
+{
+	field(w, p, len, K_PLAIN);
 }
 
 /*

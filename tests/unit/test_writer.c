@@ -521,6 +521,45 @@ test_writer_rows_like(void **state)
 	}
 }
 
+/*
+ * Plain text: what gpu_writer_plain_ok() takes, and gpu_writer_plain()
+ * writing it as gpu_writer_str() does in every format.
+ */
+static void
+test_writer_plain(void **state)
+{
+	static const char *const yes[] = {"2026-11-01T00", "2026-W44", "all",
+					  "a.b:c_d/e"};
+	static const char *const no[] = {"",	"-7d", "=1",  "+1", "@a",
+					 "a b", "a,b", "a\"b", "\xc3\xa9"};
+	static const enum gpu_ofmt fmts[] = {GPU_OUT_CSV, GPU_OUT_JSON,
+					     GPU_OUT_JSONL, GPU_OUT_TABLE};
+	char want[4096];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		assert_true(gpu_writer_plain_ok(yes[i], strlen(yes[i])));
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		assert_false(gpu_writer_plain_ok(no[i], strlen(no[i])));
+	for (size_t f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
+		struct gpu_writer *w = start(fmts[f], cols3, 3);
+
+		for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+			gpu_writer_str(w, yes[i], strlen(yes[i]));
+			gpu_writer_i64(w, (int64_t)i);
+			gpu_writer_end_row(w);
+		}
+		strcpy(want, done(w));
+		w = start(fmts[f], cols3, 3);
+		for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+			gpu_writer_plain(w, yes[i], strlen(yes[i]));
+			gpu_writer_i64(w, (int64_t)i);
+			gpu_writer_end_row(w);
+		}
+		assert_string_equal(done(w), want);
+	}
+}
+
 static void
 test_writer_ofmt_parse(void **state)
 {
@@ -560,6 +599,7 @@ main(void)
 	    cmocka_unit_test(test_writer_write_error),
 	    cmocka_unit_test(test_writer_ofmt_parse),
 	    cmocka_unit_test(test_writer_rows_like),
+	    cmocka_unit_test(test_writer_plain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
