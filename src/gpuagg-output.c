@@ -605,7 +605,9 @@ agg_out_take(struct agg_out *o, struct gpu_agg *a,
 					    sizeof(*b->aggs));
 	}
 	b->aggs[b->naggs++] = a;
-	if (b->n >= BATCH_GROUPS)
+	/* The first batches smaller: the writer begins sooner. */
+	if (b->n >= (o->filled < 3 ? (size_t)BATCH_GROUPS >> (3 - o->filled)
+				    : (size_t)BATCH_GROUPS))
 		hand_over(o);
 }
 
