@@ -4,8 +4,9 @@
  * database of a WITHOUT ROWID table and a rowid table (512-byte pages,
  * trees of two levels or more), its bytes after page 1 overwritten by the
  * input from an offset the input gives (read in memory); each table is
- * read, sought and read to its end. The reader may refuse, never read
- * outside its page or loop. The input is also decoded as one record.
+ * read, sought and read to its end, and t also as numbers
+ * (gpu_pages_next_nums()). The reader may refuse, never read outside its
+ * page or loop. The input is also decoded as one record.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -116,6 +117,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 							: 0) == 0)
 				while (gpu_pages_next(pg, v) > 0)
 					;
+			gpu_pages_close(pg);
+		}
+		/* t as numbers: its text and blobs passed over. */
+		if ((pg = gpu_pages_open(db, "t", NULL)) != NULL) {
+			static const struct gpu_pnum map[] = {
+			    {0, GPU_PN_KEY},  {8, GPU_PN_INT},
+			    {0, GPU_PN_SKIP}, {16, GPU_PN_REAL},
+			    {0, GPU_PN_SKIP}};
+			int64_t dst[3];
+
+			rows = 0;
+			while (gpu_pages_next_nums(pg, map, dst) > 0)
+				if (++rows > (long)(nbase / 512 + 32) * 256)
+					__builtin_trap();
 			gpu_pages_close(pg);
 		}
 	}
