@@ -48,6 +48,18 @@ struct gpu_agg {
 	 */
 	struct gpu_strpool text;
 	size_t unkeyed;
+	/*
+	 * agg_group(): the last group found and its key's parts, the texts
+	 * pointing into its stored key (which never moves), so that rows of
+	 * one group in a row (a node's GPUs) skip the key and the lookup.
+	 */
+	struct {
+		bool ok;
+		size_t i;
+		int64_t bucket;
+		int32_t ints[3];
+		struct gpu_str text[6];
+	} last;
 };
 
 void
@@ -241,6 +253,42 @@ key_groups(struct gpu_agg *a)
 	a->unkeyed = 0;
 }
 
+/* Whether a key's parts are those of the last group found. */
+static bool
+same_as_last(const struct gpu_agg *a, int64_t bucket, const int32_t ints[3],
+	     const struct gpu_str text[6])
+{
+	if (bucket != a->last.bucket ||
+	    memcmp(ints, a->last.ints, sizeof(a->last.ints)) != 0)
+		return false;
+	for (int k = 0; k < 6; k++)
+		if (text[k].len != a->last.text[k].len ||
+		    (text[k].len > 0 &&
+		     memcmp(text[k].p, a->last.text[k].p, text[k].len) != 0))
+			return false;
+	return true;
+}
+
+/* Keep group i as the last found, its texts from its stored key. */
+static void
+remember(struct gpu_agg *a, size_t i, int64_t bucket, const int32_t ints[3],
+	 const struct gpu_str text[6])
+{
+	const char *p = gpu_hashmap_key(&a->keys, i) + sizeof(int64_t) +
+			3 * sizeof(int32_t);
+
+	a->last.ok = true;
+	a->last.i = i;
+	a->last.bucket = bucket;
+	memcpy(a->last.ints, ints, sizeof(a->last.ints));
+	for (int k = 0; k < 6; k++) {
+		p += sizeof(uint32_t);
+		a->last.text[k].p = p;
+		a->last.text[k].len = text[k].len;
+		p += text[k].len + 1;
+	}
+}
+
 /*
  * Find or create the group of these keys (dims not grouped are ignored).
  * Samples of one group often come in runs: the map's last hit serves them
@@ -256,15 +304,18 @@ agg_group(struct gpu_agg *a, int64_t bucket, struct gpu_str node, int gpu,
 	struct gpu_str text[6] = {node, job, user, project, model, profile};
 	size_t i;
 	bool created;
+	struct grp *g;
 
 	if (a->unkeyed > 0)
 		key_groups(a);
 	key_parts(a->q.dims, gpu, mig, category, ints, text);
+	if (a->last.ok && same_as_last(a, bucket, ints, text))
+		return &a->grps[a->last.i];
 	group_key(&a->kb, bucket, ints, text);
 	i = gpu_hashmap_put(&a->keys, a->kb.data, a->kb.len, &created);
-	if (!created)
-		return &a->grps[i];
-	return new_grp(a, gpu_hashmap_key(&a->keys, i));
+	g = created ? new_grp(a, gpu_hashmap_key(&a->keys, i)) : &a->grps[i];
+	remember(a, i, bucket, ints, text);
+	return g;
 }
 
 bool

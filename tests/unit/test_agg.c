@@ -272,6 +272,69 @@ test_agg_sort(void **state)
 	gpu_agg_free(a);
 }
 
+/*
+ * Rows of one group in a row skip the key and the lookup (the last group
+ * found is kept): in runs, alternating, one name the prefix of another,
+ * empty names, the same node in another hour, the names in one buffer
+ * the caller overwrites (as a reader's row is), the same groups and sums
+ * as the rows added in the reverse order.
+ */
+static void
+test_agg_runs(void **state)
+{
+	static const struct {
+		int64_t ts;
+		const char *node, *user;
+	} rows[] = {
+	    {0, "n1", "a"},	  {0, "n1", "a"},  {0, "n1", "a"},
+	    {0, "n10", "a"},  {0, "n1", "a"},  {0, "n1", ""},
+	    {0, "n1", ""},	  {0, "n1", "ab"}, {0, "n1", "a"},
+	    {HOUR, "n1", "a"}, {HOUR, "n1", "a"}, {0, "n1", "a"},
+	    {HOUR, "", "a"},  {HOUR, "", "a"},  {HOUR, "n10", "a"},
+	    {HOUR, "n1", "a"}};
+	size_t nrows = sizeof(rows) / sizeof(rows[0]);
+	struct gpu_agg_query q;
+	struct gpu_agg *fwd, *rev;
+	char node[8], user[8];
+
+	(void)state;
+	gpu_agg_query_init(&q);
+	q.period = GPU_PERIOD_HOUR;
+	q.dims = GPU_DIM_NODE | GPU_DIM_USER;
+	fwd = gpu_agg_new(&q);
+	rev = gpu_agg_new(&q);
+	for (size_t k = 0; k < 2 * nrows; k++) {
+		size_t i = k < nrows ? k : 2 * nrows - 1 - k;
+		struct gpu_sample s;
+
+		strcpy(node, rows[i].node);
+		strcpy(user, rows[i].user);
+		s = smp(T + rows[i].ts, node, (int)i, 10, 1, "", user);
+		s.node.len = strlen(node); /* the buffer's text, not a copy */
+		gpu_agg_add_sample(k < nrows ? fwd : rev, &s, 60);
+		memset(node, 'x', sizeof(node) - 1); /* the row buffer reused */
+		memset(user, 'y', sizeof(user) - 1);
+	}
+	gpu_agg_finish(fwd);
+	gpu_agg_finish(rev);
+	/* hour 0: n1/"", n1/a, n1/ab, n10/a; hour 1: ""/a, n1/a, n10/a */
+	assert_int_equal(gpu_agg_count(fwd), 7);
+	assert_int_equal(gpu_agg_count(rev), 7);
+	for (size_t i = 0; i < 7; i++) {
+		const struct gpu_group *x = gpu_agg_group(fwd, i);
+		const struct gpu_group *y = gpu_agg_group(rev, i);
+
+		assert_true(x->bucket_ms == y->bucket_ms);
+		assert_string_equal(x->node, y->node);
+		assert_string_equal(x->user, y->user);
+		assert_true(x->sums.samples == y->sums.samples);
+	}
+	assert_true(gpu_agg_group(fwd, 1)->sums.samples == 6); /* n1/a, 0 */
+	assert_true(gpu_agg_group(fwd, 5)->sums.samples == 3); /* n1/a, 1 */
+	gpu_agg_free(fwd);
+	gpu_agg_free(rev);
+}
+
 int
 main(void)
 {
@@ -281,6 +344,7 @@ main(void)
 	    cmocka_unit_test(test_agg_add_group),
 	    cmocka_unit_test(test_agg_add_distinct),
 	    cmocka_unit_test(test_agg_sort),
+	    cmocka_unit_test(test_agg_runs),
 	    cmocka_unit_test(test_agg_usage_category),
 	};
 
