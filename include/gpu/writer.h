@@ -97,7 +97,8 @@ void gpu_writer_set_max_width(struct gpu_writer *w, size_t width, size_t keep);
 struct gpu_writer *gpu_writer_rows_like(const struct gpu_writer *w);
 
 /* Write the rows that rows (from gpu_writer_rows_like()) holds to w's
- * stream, after w's rows so far, and empty rows. */
+ * stream, after w's rows so far, and empty rows. Such a writer is freed
+ * with gpu_writer_free(); gpu_writer_finish() ends it without output. */
 void gpu_writer_append(struct gpu_writer *w, struct gpu_writer *rows);
 
 /* Finish the output (close the JSON array, print the table). Returns 0, or

@@ -619,6 +619,10 @@ gpu_writer_set_max_width(struct gpu_writer *w, size_t width, size_t keep)
 int
 gpu_writer_finish(struct gpu_writer *w)
 {
+	if (w->fp == NULL) { /* gpu_writer_rows_like(): nothing to finish */
+		w->finished = true;
+		return 0;
+	}
 	if (!w->finished) {
 		if (w->row_open || w->col > 0)
 			gpu_writer_end_row(w);
