@@ -132,8 +132,9 @@ struct gpu_pnum {
  * gpu_pval_int64() and gpu_pval_double() convert them, a NULL or a field
  * the record lacks as 0. Returns 1, 0 at the end, -1 when a page or
  * record is not as expected or a field is not as map wants (text, a blob,
- * a key that is not an integer): then fall back to gpu_pages_next() or a
- * statement. Only for a WITHOUT ROWID table read whole (no limit).
+ * a key that is not an integer): then dst holds garbage, and the caller
+ * falls back to a statement. Only for a WITHOUT ROWID table read whole
+ * (no limit).
  */
 int gpu_pages_next_nums(struct gpu_pages *pg, const struct gpu_pnum *map,
 			void *dst);

@@ -291,8 +291,9 @@ remember(struct gpu_agg *a, size_t i, int64_t bucket, const int32_t ints[3],
 
 /*
  * Find or create the group of these keys (dims not grouped are ignored).
- * Samples of one group often come in runs: the map's last hit serves them
- * without a hash.
+ * Samples of one group often come in runs: the last group found serves
+ * them before any key is built (a.last; the map's own last hit would
+ * need the key built first).
  */
 static struct grp *
 agg_group(struct gpu_agg *a, int64_t bucket, struct gpu_str node, int gpu,

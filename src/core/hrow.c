@@ -799,6 +799,8 @@ static const char *const sum_names[] = {GPU_SUMS(SUM_NAME_)};
 	 _Generic(((struct gpu_sums *)NULL)->name, int64_t: GPU_PN_INT,        \
 		  double: GPU_PN_REAL)},
 static const struct gpu_pnum sum_place[] = {GPU_SUMS(SUM_PLACE_)};
+_Static_assert(sizeof(struct gpu_hrow) <= 65535,
+	       "a gpu_pnum's offset does not reach every field of a gpu_hrow");
 
 /* read_pages(): the pages cannot give the rest of the rows. */
 #define BY_STATEMENT 1
