@@ -127,17 +127,26 @@ void gpu_agg_add_group(struct gpu_agg *a, const struct gpu_group *g,
 void gpu_agg_reserve(struct gpu_agg *a, size_t n);
 
 /*
+ * A group for gpu_agg_add_distinct(): its keys, its six key strings with
+ * their lengths (in the order node, job_id, user, project, model,
+ * profile: only those of the dims grouped by are read), and its sums.
+ */
+struct gpu_dgroup {
+	int64_t bucket_ms;
+	int gpu, mig, category;
+	struct gpu_str text[6];
+	const struct gpu_sums *sums;
+};
+
+/*
  * Add g as gpu_agg_add_group() does, for a caller that knows a holds no
  * group of g's keys (the warehouse query's groups are distinct by
- * construction): no lookup. text holds the six key strings with their
- * lengths, in the order node, job_id, user, project, model, profile; g's
- * own string fields are not read. Copies what it keeps. The groups so
- * added get no lookup key until a later gpu_agg_add_group() or
+ * construction): no lookup. Copies what it keeps. The groups so added
+ * get no lookup key until a later gpu_agg_add_group() or
  * gpu_agg_add_sample() needs one: a query's thousands of groups a bucket
  * are copied, not hashed.
  */
-void gpu_agg_add_distinct(struct gpu_agg *a, const struct gpu_group *g,
-			  const struct gpu_str text[6],
+void gpu_agg_add_distinct(struct gpu_agg *a, const struct gpu_dgroup *g,
 			  const struct gpu_owner *own);
 
 #endif

@@ -78,7 +78,12 @@ void gpu_writer_plain(struct gpu_writer *w, const char *p, size_t len);
 void gpu_writer_values(struct gpu_writer *w, const struct gpu_value *v,
 		       size_t n);
 
-/* End the current row; missing fields are null. */
+/*
+ * End the current row; missing fields are null. CSV and JSON rows reach
+ * fp 32 KiB at a time (each at once when fp is a terminal), the rest at
+ * gpu_writer_append() or gpu_writer_finish(): whatever else writes to fp
+ * comes before the header or after the finish.
+ */
 void gpu_writer_end_row(struct gpu_writer *w);
 
 /*

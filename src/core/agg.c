@@ -415,41 +415,45 @@ gpu_agg_reserve(struct gpu_agg *a, size_t n)
 	a->grps = gpu_xreallocarray(a->grps, a->grps_cap, sizeof(*a->grps));
 }
 
+/* A copy of text kept by a's pool, or "" (shared) when it is empty. */
+static const char *
+keep_text(struct gpu_agg *a, struct gpu_str text)
+{
+	return text.len > 0 ? gpu_strpool_add(&a->text, text.p, text.len) : "";
+}
+
 void
-gpu_agg_add_distinct(struct gpu_agg *a, const struct gpu_group *in,
-		     const struct gpu_str text_in[6],
+gpu_agg_add_distinct(struct gpu_agg *a, const struct gpu_dgroup *in,
 		     const struct gpu_owner *own)
 {
-	const char **f[6];
-	struct gpu_str text[6];
-	int32_t ints[3];
-	struct grp *g;
+	unsigned d = a->q.dims;
+	struct grp *g = next_grp(a);
 
-	memcpy(text, text_in, sizeof(text));
-	key_parts(a->q.dims, in->gpu, in->mig, in->category, ints, text);
-	g = next_grp(a);
 	a->unkeyed++;
-	/* No key is made: its strings are copied, the empty ones shared. */
+	/*
+	 * No key is made: its strings are copied, the empty ones shared,
+	 * each part as key_parts() would leave it.
+	 */
 	g->g.bucket_ms = in->bucket_ms;
-	g->g.gpu = ints[0];
-	g->g.mig = ints[1];
-	g->g.category = ints[2];
-	f[0] = &g->g.node, f[1] = &g->g.job_id, f[2] = &g->g.user;
-	f[3] = &g->g.project, f[4] = &g->g.model, f[5] = &g->g.profile;
-	for (int i = 0; i < 6; i++)
-		*f[i] = text[i].len > 0
-			    ? gpu_strpool_add(&a->text, text[i].p, text[i].len)
-			    : "";
-	g->g.sums = in->sums; /* the same as merged into empty sums */
+	g->g.gpu = (d & GPU_DIM_GPU) ? in->gpu : -1;
+	g->g.mig = (d & GPU_DIM_GPU) ? in->mig : -1;
+	g->g.category = (d & GPU_DIM_CATEGORY) ? in->category : -1;
+	g->g.node = (d & (GPU_DIM_NODE | GPU_DIM_GPU)) ? keep_text(a, in->text[0])
+						       : "";
+	g->g.job_id = (d & GPU_DIM_JOB) ? keep_text(a, in->text[1]) : "";
+	g->g.user = (d & GPU_DIM_USER) ? keep_text(a, in->text[2]) : "";
+	g->g.project = (d & GPU_DIM_PROJECT) ? keep_text(a, in->text[3]) : "";
+	g->g.model = (d & GPU_DIM_MODEL) ? keep_text(a, in->text[4]) : "";
+	g->g.profile = (d & GPU_DIM_PROFILE) ? keep_text(a, in->text[5]) : "";
+	g->g.sums = *in->sums; /* the same as merged into empty sums */
 	/* Copied, not interned: a hash a name cost a tenth of a query. */
 	if (own->user.len > 0) {
 		g->user_ms = own->user_ms;
-		g->own_user = gpu_strpool_add(&a->text, own->user.p, own->user.len);
+		g->own_user = keep_text(a, own->user);
 	}
 	if (own->project.len > 0) {
 		g->project_ms = own->project_ms;
-		g->own_project =
-		    gpu_strpool_add(&a->text, own->project.p, own->project.len);
+		g->own_project = keep_text(a, own->project);
 	}
 }
 

@@ -519,35 +519,53 @@ dbq_init(struct dbq *q, sqlite3 *db, const struct gpu_agg_query *aq,
 	return gpu_retention_deleted(db, &q->horizon, err);
 }
 
-/* Add integer group i to a as a named group with its sums and owner. */
+/* The name of key k by c into *text when dims d has one of the dims on. */
+static inline int
+dim_name(unsigned d, unsigned on, struct namecache *c, int64_t k,
+	 struct gpu_str *text, struct gpu_err *err)
+{
+	struct name n;
+
+	if ((d & on) == 0)
+		return 0;
+	if (cache_get(c, k, &n, err) != 0)
+		return -1;
+	*text = name_str(&n);
+	return 0;
+}
+
+/*
+ * Add integer group i to a as a named group with its sums and owner: the
+ * names only of the dims grouped by (the others are not read).
+ */
 static int
 build_group(struct dbq *q, size_t i, struct gpu_agg *a, struct gpu_err *err)
 {
 	const struct gpu_hrow *r = &q->groups.rows[i];
 	const struct iown *o = &q->own[i];
-	struct name node, job, user, project, model, profile;
+	unsigned d = q->q.dims;
+	struct name user, project;
 	struct gpu_owner own = {INT64_MIN, INT64_MIN, {"", 0}, {"", 0}};
-	struct gpu_group g; /* what gpu_agg_add_distinct() reads is set */
-	struct gpu_str text[6];
+	struct gpu_dgroup g;
 
-	if (cache_get(&q->nodes, r->k[GPU_HK_NODE], &node, err) != 0 ||
-	    cache_get(&q->jobs, r->k[GPU_HK_JOB], &job, err) != 0 ||
-	    cache_get(&q->names, r->k[GPU_HK_USER], &user, err) != 0 ||
-	    cache_get(&q->names, r->k[GPU_HK_PROJECT], &project, err) != 0 ||
-	    cache_get(&q->names, r->k[GPU_HK_MODEL], &model, err) != 0 ||
-	    cache_get(&q->names, r->k[GPU_HK_PROFILE], &profile, err) != 0)
+	if (dim_name(d, GPU_DIM_NODE | GPU_DIM_GPU, &q->nodes,
+		     r->k[GPU_HK_NODE], &g.text[0], err) != 0 ||
+	    dim_name(d, GPU_DIM_JOB, &q->jobs, r->k[GPU_HK_JOB], &g.text[1],
+		     err) != 0 ||
+	    dim_name(d, GPU_DIM_USER, &q->names, r->k[GPU_HK_USER], &g.text[2],
+		     err) != 0 ||
+	    dim_name(d, GPU_DIM_PROJECT, &q->names, r->k[GPU_HK_PROJECT],
+		     &g.text[3], err) != 0 ||
+	    dim_name(d, GPU_DIM_MODEL, &q->names, r->k[GPU_HK_MODEL],
+		     &g.text[4], err) != 0 ||
+	    dim_name(d, GPU_DIM_PROFILE, &q->names, r->k[GPU_HK_PROFILE],
+		     &g.text[5], err) != 0)
 		return -1;
-	text[0] = name_str(&node);
-	text[1] = name_str(&job);
-	text[2] = name_str(&user);
-	text[3] = name_str(&project);
-	text[4] = name_str(&model);
-	text[5] = name_str(&profile);
 	g.bucket_ms = r->k[GPU_HK_TIME];
 	g.gpu = (int)r->k[GPU_HK_GPU];
 	g.mig = (int)r->k[GPU_HK_MIG];
 	g.category = (int)r->k[GPU_HK_CATEGORY] - 1;
-	g.sums = r->s;
+	g.sums = &r->s;
 	if (o->user != 0) {
 		if (cache_get(&q->names, o->user, &user, err) != 0)
 			return -1;
@@ -561,7 +579,7 @@ build_group(struct dbq *q, size_t i, struct gpu_agg *a, struct gpu_err *err)
 		own.project = name_str(&project);
 	}
 	/* Integer keys name distinct groups: names are unique by table. */
-	gpu_agg_add_distinct(a, &g, text, &own);
+	gpu_agg_add_distinct(a, &g, &own);
 	return 0;
 }
 

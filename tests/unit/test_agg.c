@@ -181,6 +181,7 @@ test_agg_add_distinct(void **state)
 	struct gpu_agg_query q;
 	struct gpu_agg *a;
 	struct gpu_group g;
+	struct gpu_dgroup dg;
 	struct gpu_owner none = {INT64_MIN, INT64_MIN, {"", 0}, {"", 0}};
 	struct gpu_owner o1 = {T, T, {"ann", 3}, {"p1", 2}};
 	struct gpu_str text[6] = {{"n1", 2}, {"j2", 2}, {"", 0},
@@ -195,9 +196,13 @@ test_agg_add_distinct(void **state)
 	memset(&g, 0, sizeof(g));
 	gpu_sums_init(&g.sums);
 	g.sums.samples = 2;
-	gpu_agg_add_distinct(a, &g, text, &o1); /* j2, ann */
-	text[1].p = "j1";
-	gpu_agg_add_distinct(a, &g, text, &none); /* j1, grows past 1 */
+	memset(&dg, 0, sizeof(dg));
+	memcpy(dg.text, text, sizeof(text));
+	dg.gpu = 3; /* not a key: read as -1 */
+	dg.sums = &g.sums;
+	gpu_agg_add_distinct(a, &dg, &o1); /* j2, ann */
+	dg.text[1].p = "j1";
+	gpu_agg_add_distinct(a, &dg, &none); /* j1, grows past 1 */
 	/* A lookup of j2 after them merges into the first group. */
 	g.node = "n9";
 	g.job_id = "j2";
@@ -206,8 +211,8 @@ test_agg_add_distinct(void **state)
 	g.job_id = "j3";
 	gpu_agg_add_group(a, &g, &none);
 	/* Distinct again after lookups: the next lookup finds it too. */
-	text[1].p = "j4";
-	gpu_agg_add_distinct(a, &g, text, &none);
+	dg.text[1].p = "j4";
+	gpu_agg_add_distinct(a, &dg, &none);
 	g.job_id = "j4";
 	gpu_agg_add_group(a, &g, &none);
 	gpu_agg_finish(a);
@@ -218,6 +223,7 @@ test_agg_add_distinct(void **state)
 	assert_string_equal(out->job_id, "j1");
 	assert_string_equal(out->node, "");  /* not a key */
 	assert_string_equal(out->model, ""); /* not a key */
+	assert_int_equal(out->gpu, -1);	     /* not a key */
 	assert_int_equal(out->sums.samples, 2);
 	out = gpu_agg_group(a, 1);
 	assert_string_equal(out->job_id, "j2");

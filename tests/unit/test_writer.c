@@ -282,8 +282,8 @@ test_writer_values(void **state)
 
 /*
  * gpu_writer_num() takes formatted text as a number (a leading '-' is not
- * defused as a formula), and each row reaches the stream when it ends, so
- * that a caller's own lines between rows keep their place.
+ * defused as a formula). Rows are held, not written as each ends: a
+ * caller's own line goes before the header or after the finish.
  */
 static void
 test_writer_num_and_row_order(void **state)
@@ -297,22 +297,63 @@ test_writer_num_and_row_order(void **state)
 	gpu_writer_str(w, "-x", 2);
 	gpu_writer_num(w, "-2.5", 4);
 	gpu_writer_end_row(w);
-	fputs("# between\n", out);
 	gpu_writer_str(w, "y", 1);
 	gpu_writer_num(w, "7x", 1);
 	gpu_writer_end_row(w);
-	assert_string_equal(done(w), "k,v\n\"'-x\",-2.5\n# between\ny,7\n");
+	assert_string_equal(done(w), "k,v\n\"'-x\",-2.5\ny,7\n");
 
 	w = start(GPU_OUT_JSONL, c, 2);
 	gpu_writer_str(w, "a", 1);
 	gpu_writer_num(w, "-0.25", 5);
 	gpu_writer_end_row(w);
-	fputs("#\n", out);
 	gpu_writer_null(w);
 	gpu_writer_num(w, "3", 1);
 	gpu_writer_end_row(w);
-	assert_string_equal(done(w), "{\"k\":\"a\",\"v\":-0.25}\n#\n"
-				     "{\"k\":null,\"v\":3}\n");
+	assert_int_equal(gpu_writer_finish(w), 0);
+	fputs("#\n", out);
+	assert_string_equal(done(w), "{\"k\":\"a\",\"v\":-0.25}\n"
+				     "{\"k\":null,\"v\":3}\n#\n");
+}
+
+/* The bytes written to out so far (flushed). */
+static long
+written(void)
+{
+	assert_int_equal(fflush(out), 0);
+	return ftell(out);
+}
+
+/*
+ * Ended rows reach the stream 32 KiB at a time, in one write each, and
+ * the rest at the finish: the stream holds the header alone until the
+ * rows held pass 32 KiB, then every row ended so far.
+ */
+static void
+test_writer_holds_rows(void **state)
+{
+	static const char *const c[] = {"n"};
+	struct gpu_writer *w;
+	long rows = 0, seen = 0;
+
+	(void)state;
+	w = start(GPU_OUT_CSV, c, 1);
+	assert_int_equal(written(), 2); /* "n\n": the header at once */
+	while (seen == 0) {
+		gpu_writer_i64(w, 1000000); /* "1000000\n": 8 bytes */
+		gpu_writer_end_row(w);
+		rows++;
+		if (written() > 2)
+			seen = rows;
+	}
+	assert_int_equal(seen, 32768 / 8);
+	assert_int_equal(written(), 2 + 8 * seen);
+	gpu_writer_i64(w, 7);
+	gpu_writer_end_row(w);
+	assert_int_equal(written(), 2 + 8 * seen); /* held */
+	assert_int_equal(gpu_writer_finish(w), 0);
+	assert_int_equal(written(), 2 + 8 * seen + 2);
+	gpu_writer_free(w);
+	fclose(out);
 }
 
 static void
@@ -590,6 +631,7 @@ main(void)
 	    cmocka_unit_test(test_writer_numbers),
 	    cmocka_unit_test(test_writer_numbers_in_place),
 	    cmocka_unit_test(test_writer_num_and_row_order),
+	    cmocka_unit_test(test_writer_holds_rows),
 	    cmocka_unit_test(test_writer_json),
 	    cmocka_unit_test(test_writer_json_empty),
 	    cmocka_unit_test(test_writer_jsonl),
