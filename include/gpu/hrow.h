@@ -53,12 +53,12 @@ typedef int gpu_hrow_fn(void *ctx, const struct gpu_hrow *r,
 struct gpu_hrows {
 	struct gpu_hashmap map;
 	struct gpu_hrow *rows;
-	size_t cap;
+	size_t n, cap;
 	/*
 	 * A key came that was not above every key before it. Until one does,
 	 * keys come in order (a rollup's rows by its key, as queries whose
-	 * groups are its rows read them) and each new one is appended, not
-	 * hashed: the map hashes them when a lookup comes.
+	 * groups are its rows read them) and each new one is appended, the
+	 * map left empty: the first such key puts every row's key in it.
 	 */
 	bool unordered;
 };
@@ -76,6 +76,13 @@ size_t gpu_hrows_count(const struct gpu_hrows *t);
  */
 struct gpu_hrow *gpu_hrows_put(struct gpu_hrows *t, const int64_t *k,
 			       bool *created);
+
+/*
+ * Merge s into the row of key k (gpu_sums_merge()), made as a copy of s
+ * when new (*created, may be NULL). Borrowed as gpu_hrows_put()'s.
+ */
+struct gpu_hrow *gpu_hrows_add(struct gpu_hrows *t, const int64_t *k,
+			       const struct gpu_sums *s, bool *created);
 
 /* Forget every row, keeping the memory. */
 void gpu_hrows_clear(struct gpu_hrows *t);

@@ -19,7 +19,7 @@ gpu_hrows_init(struct gpu_hrows *t)
 {
 	gpu_hashmap_init(&t->map);
 	t->rows = NULL;
-	t->cap = 0;
+	t->n = t->cap = 0;
 	t->unordered = false;
 }
 
@@ -34,7 +34,7 @@ gpu_hrows_release(struct gpu_hrows *t)
 size_t
 gpu_hrows_count(const struct gpu_hrows *t)
 {
-	return gpu_hashmap_count(&t->map);
+	return t->n;
 }
 
 /*
@@ -50,15 +50,19 @@ key_cmp(const int64_t *a, const int64_t *b)
 	return 0;
 }
 
-struct gpu_hrow *
-gpu_hrows_put(struct gpu_hrows *t, const int64_t *k, bool *created)
+/*
+ * The index of the row of key k, a new one at the end when absent
+ * (*added): appended without the map while keys come in order, then
+ * through it (entry i of the map is row i).
+ */
+static size_t
+row_of(struct gpu_hrows *t, const int64_t *k, bool *added)
 {
-	size_t n = gpu_hashmap_count(&t->map), i;
-	bool added = true;
+	size_t i;
 	/* k against the last key while all came in order (-1: not) */
 	int c = t->unordered ? -1
-		: n == 0     ? 1
-			     : key_cmp(k, t->rows[n - 1].k);
+		: t->n == 0  ? 1
+			     : key_cmp(k, t->rows[t->n - 1].k);
 
 	/*
 	 * Above every key so far: new, without a lookup. Equal to the
@@ -66,32 +70,74 @@ gpu_hrows_put(struct gpu_hrows *t, const int64_t *k, bool *created)
 	 * left out of it are the table's last columns, as a day's rows by
 	 * job with their users and models).
 	 */
-	if (c > 0) {
-		i = gpu_hashmap_append(&t->map, k, GPU_HK_N * sizeof(*k));
-	} else if (c == 0) {
-		i = n - 1;
-		added = false;
-	} else {
+	*added = c > 0;
+	if (c > 0)
+		return t->n;
+	if (c == 0)
+		return t->n - 1;
+	if (!t->unordered) {
 		t->unordered = true;
-		i = gpu_hashmap_put(&t->map, k, GPU_HK_N * sizeof(*k), &added);
+		for (i = 0; i < t->n; i++)
+			gpu_hashmap_append(&t->map, t->rows[i].k,
+					   sizeof(t->rows[i].k));
 	}
-	if (created != NULL)
-		*created = added;
-	if (!added)
-		return &t->rows[i];
+	return gpu_hashmap_put(&t->map, k, GPU_HK_N * sizeof(*k), added);
+}
+
+/* Row i, new: room for it, its key set. */
+static struct gpu_hrow *
+new_row(struct gpu_hrows *t, size_t i, const int64_t *k)
+{
 	if (i == t->cap) {
 		t->cap = t->cap == 0 ? 256 : t->cap * 2;
 		t->rows = gpu_xreallocarray(t->rows, t->cap, sizeof(*t->rows));
 	}
+	t->n = i + 1;
 	memcpy(t->rows[i].k, k, sizeof(t->rows[i].k));
-	gpu_sums_init(&t->rows[i].s);
 	return &t->rows[i];
+}
+
+struct gpu_hrow *
+gpu_hrows_put(struct gpu_hrows *t, const int64_t *k, bool *created)
+{
+	bool added;
+	size_t i = row_of(t, k, &added);
+	struct gpu_hrow *r;
+
+	if (created != NULL)
+		*created = added;
+	if (!added)
+		return &t->rows[i];
+	r = new_row(t, i, k);
+	gpu_sums_init(&r->s);
+	return r;
+}
+
+struct gpu_hrow *
+gpu_hrows_add(struct gpu_hrows *t, const int64_t *k, const struct gpu_sums *s,
+	      bool *created)
+{
+	bool added;
+	size_t i = row_of(t, k, &added);
+	struct gpu_hrow *r;
+
+	if (created != NULL)
+		*created = added;
+	if (!added) {
+		gpu_sums_merge(&t->rows[i].s, s);
+		return &t->rows[i];
+	}
+	r = new_row(t, i, k);
+	r->s = *s; /* the same as merged into empty sums */
+	return r;
 }
 
 void
 gpu_hrows_clear(struct gpu_hrows *t)
 {
-	gpu_hashmap_clear(&t->map);
+	if (t->unordered)
+		gpu_hashmap_clear(&t->map);
+	t->n = 0;
 	t->unordered = false;
 }
 

@@ -150,7 +150,7 @@ close_open(struct gpu_prebuild *p, int i)
 {
 	struct gpu_hrows rows = p->open[i].rows;
 
-	gpu_hashmap_clear(&rows.map);
+	gpu_hrows_clear(&rows);
 	p->open[i] = p->open[p->nopen - 1];
 	p->open[p->nopen - 1].rows = rows;
 	p->nopen--;

@@ -401,7 +401,7 @@ merge_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 		return -1;
 	if (d & GPU_DIM_CATEGORY)
 		k[GPU_HK_CATEGORY] = r->k[GPU_HK_CATEGORY];
-	g = gpu_hrows_put(&q->groups, k, &created);
+	g = gpu_hrows_add(&q->groups, k, &r->s, &created);
 	i = (size_t)(g - q->groups.rows);
 	if (created) {
 		if (i >= q->own_cap) {
@@ -411,9 +411,6 @@ merge_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 		}
 		q->own[i].user_ms = q->own[i].project_ms = INT64_MIN;
 		q->own[i].user = q->own[i].project = 0;
-		g->s = r->s; /* the same as merged into empty sums */
-	} else {
-		gpu_sums_merge(&g->s, &r->s);
 	}
 	if (k[GPU_HK_JOB] != 0)
 		return merge_owner(q, i, r->s.last_ms, user, project, err);

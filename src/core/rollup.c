@@ -151,7 +151,7 @@ gpu_rollup_fold_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	k[GPU_HK_TIME] = r->k[GPU_HK_TIME];
 	k[GPU_HK_USER] = r->k[GPU_HK_USER];
 	k[GPU_HK_PROJECT] = r->k[GPU_HK_PROJECT];
-	gpu_sums_merge(&gpu_hrows_put(&f->owners, k, NULL)->s, &r->s);
+	gpu_hrows_add(&f->owners, k, &r->s, NULL);
 	if (!f->nodes)
 		return 0;
 	if (f->have &&

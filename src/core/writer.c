@@ -408,26 +408,27 @@ gpu_writer_values(struct gpu_writer *w, const struct gpu_value *v, size_t n)
 		 * load b's fields again after each byte.
 		 */
 		size_t room = n * (1 + GPU_NUM_FMT_MAX);
+		size_t first; /* where the first field begins */
 		char *d;
 
 		open_row(w);
 		if (b->len + room + 1 > b->cap)
 			gpu_buf_grow(b, room);
+		first = b->len;
 		d = b->data + b->len;
 		for (; i < n; i++) {
-			if (w->col + i > 0)
-				*d++ = ',';
+			*d++ = ','; /* taken back below before a row's first */
 			if (v[i].kind == GPU_VAL_INT) {
 				d += numfmt_i64(v[i].i, d);
 			} else if (v[i].kind == GPU_VAL_DOUBLE) {
-				size_t k;
+				size_t k = numfmt_double(v[i].d, d);
 
-				if (!isfinite(v[i].d))
-					continue; /* null: an empty field */
-				if ((k = numfmt_double(v[i].d, d)) > 0) {
+				if (k > 0) {
 					d += k;
 					continue;
 				}
+				if (!isfinite(v[i].d))
+					continue; /* null: an empty field */
 				/* |v| >= 9.2e18 takes the long way. */
 				b->len = (size_t)(d - b->data);
 				gpu_num_fmt_double(b, v[i].d);
@@ -437,6 +438,12 @@ gpu_writer_values(struct gpu_writer *w, const struct gpu_value *v, size_t n)
 			} else if (v[i].kind == GPU_VAL_CENTS) {
 				d += gpu_num_fmt_cents_str(v[i].i, d);
 			} /* else null: an empty field */
+		}
+		if (w->col == 0 && n > 0) { /* the row's first field */
+			char *f = b->data + first;
+
+			memmove(f, f + 1, (size_t)(d - f - 1));
+			d--;
 		}
 		b->len = (size_t)(d - b->data);
 		b->data[b->len] = '\0';
