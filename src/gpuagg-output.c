@@ -236,23 +236,26 @@ agg_columns(const struct gpu_agg_query *q, unsigned metrics,
 	return n;
 }
 
+/* A key string; plain: known to pass gpu_writer_plain_ok(). */
 static void
-write_text(struct gpu_writer *w, const char *s)
+write_text(struct gpu_writer *w, const char *s, bool plain)
 {
 	if (*s == '\0')
 		gpu_writer_null(w);
+	else if (plain)
+		gpu_writer_plain(w, s, strlen(s));
 	else
 		gpu_writer_str(w, s, strlen(s));
 }
 
 /* An owner or job key; a table names the empty one, CSV and JSON do not. */
 static void
-write_owner(struct gpu_writer *w, const char *s, bool table)
+write_owner(struct gpu_writer *w, const char *s, bool plain, bool table)
 {
 	if (*s == '\0' && table)
-		write_text(w, "(unallocated)");
+		write_text(w, "(unallocated)", false);
 	else
-		write_text(w, s);
+		write_text(w, s, plain);
 }
 
 /*
@@ -306,7 +309,7 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 			gpu_writer_str(w, lb->text, lb->len);
 	}
 	if (k & 1u)
-		write_text(w, g->node);
+		write_text(w, g->node, g->plain & 1u);
 	if (k & 2u)
 		gpu_writer_i64(w, g->gpu);
 	if ((k & 64u) && g->mig >= 0)
@@ -314,17 +317,17 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 	else if (k & 64u)
 		gpu_writer_null(w);
 	if (k & 4u)
-		write_owner(w, g->job_id, table);
+		write_owner(w, g->job_id, g->plain & 2u, table);
 	if (k & 8u)
-		write_owner(w, g->user, table);
+		write_owner(w, g->user, g->plain & 4u, table);
 	if (k & 16u)
-		write_owner(w, g->project, table);
+		write_owner(w, g->project, g->plain & 8u, table);
 	if (k & 32u)
-		write_text(w, g->model);
+		write_text(w, g->model, g->plain & 16u);
 	if (k & 128u)
-		write_text(w, g->profile);
+		write_text(w, g->profile, g->plain & 32u);
 	if (k & 256u)
-		write_text(w, category_name(g));
+		write_text(w, category_name(g), false);
 	if (table) {
 		for (int i = 0; i < GPU_M_COUNT; i++) {
 			struct gpu_value v;

@@ -68,6 +68,12 @@ struct gpu_group {
 	const char *model;
 	const char *profile; /* MIG profile, "" for a whole GPU */
 	int category;	     /* enum gpu_usage_cat */
+	/*
+	 * Bit i: string i of node, job_id, user, project, model, profile is
+	 * known to pass gpu_writer_plain_ok() (a writer may skip its checks);
+	 * 0: not known.
+	 */
+	unsigned plain;
 	struct gpu_sums sums;
 };
 
@@ -135,6 +141,7 @@ struct gpu_dgroup {
 	int64_t bucket_ms;
 	int gpu, mig, category;
 	struct gpu_str text[6];
+	unsigned plain; /* as gpu_group's, for text */
 	const struct gpu_sums *sums;
 };
 

@@ -209,6 +209,7 @@ next_grp(struct gpu_agg *a)
 	}
 	g = &a->grps[a->ngrps++];
 	g->dims = a->q.dims;
+	g->g.plain = 0;
 	g->user_ms = g->project_ms = INT64_MIN;
 	g->own_user = g->own_project = "";
 	return g;
@@ -445,6 +446,7 @@ gpu_agg_add_distinct(struct gpu_agg *a, const struct gpu_dgroup *in,
 	g->g.project = (d & GPU_DIM_PROJECT) ? keep_text(a, in->text[3]) : "";
 	g->g.model = (d & GPU_DIM_MODEL) ? keep_text(a, in->text[4]) : "";
 	g->g.profile = (d & GPU_DIM_PROFILE) ? keep_text(a, in->text[5]) : "";
+	g->g.plain = in->plain;
 	g->g.sums = *in->sums; /* the same as merged into empty sums */
 	/* Copied, not interned: a hash a name cost a tenth of a query. */
 	if (own->user.len > 0) {

@@ -12,6 +12,7 @@
 #include "gpu/retention.h"
 #include "gpu/strpool.h"
 #include "gpu/time.h"
+#include "gpu/writer.h"
 
 /*
  * Merging rows into groups in integer key space, resolving keys to names
@@ -21,6 +22,7 @@
 struct name {
 	char *s; /* NULL: not looked up yet */
 	size_t len;
+	bool plain; /* gpu_writer_plain_ok() */
 };
 
 /* The largest key a name cache takes (a larger one is a damaged file). */
@@ -121,6 +123,7 @@ cache_set(struct namecache *c, struct name *e, const char *s, size_t n)
 {
 	e->len = s != NULL ? strnlen(s, n) : 0;
 	e->s = gpu_strpool_add(&c->bytes, s, e->len);
+	e->plain = gpu_writer_plain_ok(e->s, e->len);
 }
 
 /*
@@ -226,7 +229,7 @@ static int
 cache_miss(struct namecache *c, int64_t k, struct name *out,
 	   struct gpu_err *err)
 {
-	static const struct name none = {"", 0};
+	static const struct name none = {"", 0, false};
 	struct name *e;
 	const char *t;
 
@@ -265,6 +268,7 @@ cache_get(struct namecache *c, int64_t k, struct name *out, struct gpu_err *err)
 	if (k == 0) {
 		out->s = "";
 		out->len = 0;
+		out->plain = false;
 		return 0;
 	}
 	return cache_miss(c, k, out, err);
@@ -516,10 +520,13 @@ dbq_init(struct dbq *q, sqlite3 *db, const struct gpu_agg_query *aq,
 	return gpu_retention_deleted(db, &q->horizon, err);
 }
 
-/* The name of key k by c into *text when dims d has one of the dims on. */
+/*
+ * The name of key k by c into text[i] (and its plainness into bit i of
+ * *plain) when dims d has one of the dims on.
+ */
 static inline int
 dim_name(unsigned d, unsigned on, struct namecache *c, int64_t k,
-	 struct gpu_str *text, struct gpu_err *err)
+	 struct gpu_dgroup *g, int i, struct gpu_err *err)
 {
 	struct name n;
 
@@ -527,7 +534,8 @@ dim_name(unsigned d, unsigned on, struct namecache *c, int64_t k,
 		return 0;
 	if (cache_get(c, k, &n, err) != 0)
 		return -1;
-	*text = name_str(&n);
+	g->text[i] = name_str(&n);
+	g->plain |= (unsigned)n.plain << i;
 	return 0;
 }
 
@@ -545,18 +553,19 @@ build_group(struct dbq *q, size_t i, struct gpu_agg *a, struct gpu_err *err)
 	struct gpu_owner own = {INT64_MIN, INT64_MIN, {"", 0}, {"", 0}};
 	struct gpu_dgroup g;
 
+	g.plain = 0;
 	if (dim_name(d, GPU_DIM_NODE | GPU_DIM_GPU, &q->nodes,
-		     r->k[GPU_HK_NODE], &g.text[0], err) != 0 ||
-	    dim_name(d, GPU_DIM_JOB, &q->jobs, r->k[GPU_HK_JOB], &g.text[1],
+		     r->k[GPU_HK_NODE], &g, 0, err) != 0 ||
+	    dim_name(d, GPU_DIM_JOB, &q->jobs, r->k[GPU_HK_JOB], &g, 1, err) !=
+		0 ||
+	    dim_name(d, GPU_DIM_USER, &q->names, r->k[GPU_HK_USER], &g, 2,
 		     err) != 0 ||
-	    dim_name(d, GPU_DIM_USER, &q->names, r->k[GPU_HK_USER], &g.text[2],
+	    dim_name(d, GPU_DIM_PROJECT, &q->names, r->k[GPU_HK_PROJECT], &g,
+		     3, err) != 0 ||
+	    dim_name(d, GPU_DIM_MODEL, &q->names, r->k[GPU_HK_MODEL], &g, 4,
 		     err) != 0 ||
-	    dim_name(d, GPU_DIM_PROJECT, &q->names, r->k[GPU_HK_PROJECT],
-		     &g.text[3], err) != 0 ||
-	    dim_name(d, GPU_DIM_MODEL, &q->names, r->k[GPU_HK_MODEL],
-		     &g.text[4], err) != 0 ||
-	    dim_name(d, GPU_DIM_PROFILE, &q->names, r->k[GPU_HK_PROFILE],
-		     &g.text[5], err) != 0)
+	    dim_name(d, GPU_DIM_PROFILE, &q->names, r->k[GPU_HK_PROFILE], &g,
+		     5, err) != 0)
 		return -1;
 	g.bucket_ms = r->k[GPU_HK_TIME];
 	g.gpu = (int)r->k[GPU_HK_GPU];
