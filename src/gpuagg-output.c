@@ -236,7 +236,12 @@ agg_columns(const struct gpu_agg_query *q, unsigned metrics,
 	return n;
 }
 
-/* A key string; plain: known to pass gpu_writer_plain_ok(). */
+/*
+ * A key string; plain: known to pass gpu_writer_plain_ok(). PLAIN(g, k):
+ * whether g's key string k (enum gpu_key_text) is.
+ */
+#define PLAIN(g, k) (((g)->plain >> (k)) & 1u)
+
 static void
 write_text(struct gpu_writer *w, const char *s, bool plain)
 {
@@ -309,7 +314,7 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 			gpu_writer_str(w, lb->text, lb->len);
 	}
 	if (k & 1u)
-		write_text(w, g->node, g->plain & 1u);
+		write_text(w, g->node, PLAIN(g, GPU_KT_NODE));
 	if (k & 2u)
 		gpu_writer_i64(w, g->gpu);
 	if ((k & 64u) && g->mig >= 0)
@@ -317,15 +322,15 @@ write_group(struct gpu_writer *w, const struct gpu_agg_query *q,
 	else if (k & 64u)
 		gpu_writer_null(w);
 	if (k & 4u)
-		write_owner(w, g->job_id, g->plain & 2u, table);
+		write_owner(w, g->job_id, PLAIN(g, GPU_KT_JOB), table);
 	if (k & 8u)
-		write_owner(w, g->user, g->plain & 4u, table);
+		write_owner(w, g->user, PLAIN(g, GPU_KT_USER), table);
 	if (k & 16u)
-		write_owner(w, g->project, g->plain & 8u, table);
+		write_owner(w, g->project, PLAIN(g, GPU_KT_PROJECT), table);
 	if (k & 32u)
-		write_text(w, g->model, g->plain & 16u);
+		write_text(w, g->model, PLAIN(g, GPU_KT_MODEL));
 	if (k & 128u)
-		write_text(w, g->profile, g->plain & 32u);
+		write_text(w, g->profile, PLAIN(g, GPU_KT_PROFILE));
 	if (k & 256u)
 		write_text(w, category_name(g), false);
 	if (table) {

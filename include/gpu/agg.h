@@ -57,6 +57,20 @@ void gpu_agg_query_init(struct gpu_agg_query *q);
  * when not grouped by. bucket_ms is the bucket start (0 for GPU_PERIOD_ALL).
  * All borrowed from the aggregate.
  */
+/*
+ * A group's key strings by index: the order of gpu_group's string fields,
+ * of gpu_dgroup's text[] and of the bits of their plain.
+ */
+enum gpu_key_text {
+	GPU_KT_NODE,
+	GPU_KT_JOB,
+	GPU_KT_USER,
+	GPU_KT_PROJECT,
+	GPU_KT_MODEL,
+	GPU_KT_PROFILE,
+	GPU_KT_N
+};
+
 struct gpu_group {
 	int64_t bucket_ms;
 	const char *node;
@@ -69,9 +83,9 @@ struct gpu_group {
 	const char *profile; /* MIG profile, "" for a whole GPU */
 	int category;	     /* enum gpu_usage_cat */
 	/*
-	 * Bit i: string i of node, job_id, user, project, model, profile is
-	 * known to pass gpu_writer_plain_ok() (a writer may skip its checks);
-	 * 0: not known.
+	 * Bit k (enum gpu_key_text): that key string is known to pass
+	 * gpu_writer_plain_ok(), so a writer may skip its checks; 0: not
+	 * known.
 	 */
 	unsigned plain;
 	struct gpu_sums sums;
@@ -133,14 +147,14 @@ void gpu_agg_add_group(struct gpu_agg *a, const struct gpu_group *g,
 void gpu_agg_reserve(struct gpu_agg *a, size_t n);
 
 /*
- * A group for gpu_agg_add_distinct(): its keys, its six key strings with
- * their lengths (in the order node, job_id, user, project, model,
- * profile: only those of the dims grouped by are read), and its sums.
+ * A group for gpu_agg_add_distinct(): its keys, its key strings with
+ * their lengths (by enum gpu_key_text: only those of the dims grouped by
+ * are read, and only their bits of plain), and its sums.
  */
 struct gpu_dgroup {
 	int64_t bucket_ms;
 	int gpu, mig, category;
-	struct gpu_str text[6];
+	struct gpu_str text[GPU_KT_N];
 	unsigned plain; /* as gpu_group's, for text */
 	const struct gpu_sums *sums;
 };

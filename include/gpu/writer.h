@@ -65,7 +65,7 @@ void gpu_writer_null(struct gpu_writer *w);
  * and "-.:_/", not a formula (gpu_csv_is_formula()), so that every format
  * writes it as it is, quoted in JSON. gpu_writer_plain() writes such
  * text as gpu_writer_str() does, without looking at each byte again: a
- * bucket's label, checked once for its rows.
+ * bucket's label checked once for its rows, a name once when loaded.
  */
 bool gpu_writer_plain_ok(const char *p, size_t n);
 void gpu_writer_plain(struct gpu_writer *w, const char *p, size_t len);
@@ -79,10 +79,10 @@ void gpu_writer_values(struct gpu_writer *w, const struct gpu_value *v,
 		       size_t n);
 
 /*
- * End the current row; missing fields are null. CSV and JSON rows reach
- * fp 32 KiB at a time (each at once when fp is a terminal), the rest at
- * gpu_writer_append() or gpu_writer_finish(): whatever else writes to fp
- * comes before the header or after the finish.
+ * End the current row; missing fields are null. CSV, JSON and JSON Lines
+ * rows reach fp 32 KiB at a time (each at once when fp is a terminal),
+ * the rest at gpu_writer_append() or gpu_writer_finish(): whatever else
+ * writes to fp comes before the header or after the finish.
  */
 void gpu_writer_end_row(struct gpu_writer *w);
 

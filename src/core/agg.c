@@ -48,6 +48,7 @@ struct gpu_agg {
 	 */
 	struct gpu_strpool text;
 	size_t unkeyed;
+	unsigned kept; /* the key strings the dims keep, by bit (text_dims) */
 	/*
 	 * agg_group(): the last group found and its key's parts, the texts
 	 * pointing into its stored key (which never moves), so that rows of
@@ -58,7 +59,7 @@ struct gpu_agg {
 		size_t i;
 		int64_t bucket;
 		int32_t ints[3];
-		struct gpu_str text[6];
+		struct gpu_str text[GPU_KT_N];
 	} last;
 };
 
@@ -72,12 +73,24 @@ gpu_agg_query_init(struct gpu_agg_query *q)
 	q->threshold_mib = GPU_DEFAULT_THRESHOLD_MIB;
 }
 
+/* The dims that keep each key string (enum gpu_key_text): else "". */
+static const unsigned text_dims[GPU_KT_N] = {
+    [GPU_KT_NODE] = GPU_DIM_NODE | GPU_DIM_GPU,
+    [GPU_KT_JOB] = GPU_DIM_JOB,
+    [GPU_KT_USER] = GPU_DIM_USER,
+    [GPU_KT_PROJECT] = GPU_DIM_PROJECT,
+    [GPU_KT_MODEL] = GPU_DIM_MODEL,
+    [GPU_KT_PROFILE] = GPU_DIM_PROFILE};
+
 struct gpu_agg *
 gpu_agg_new(const struct gpu_agg_query *q)
 {
 	struct gpu_agg *a = gpu_xcalloc(1, sizeof(*a));
 
 	a->q = *q;
+	for (int k = 0; k < GPU_KT_N; k++)
+		if (q->dims & text_dims[k])
+			a->kept |= 1u << k;
 	gpu_hashmap_init(&a->keys);
 	gpu_hashmap_init(&a->names);
 	gpu_buf_init(&a->kb);
@@ -112,12 +125,12 @@ intern(struct gpu_agg *a, struct gpu_str s)
  */
 static void
 group_key(struct gpu_buf *kb, int64_t bucket, const int32_t ints[3],
-	  struct gpu_str text[6])
+	  struct gpu_str text[GPU_KT_N])
 {
 	size_t n = sizeof(bucket) + 3 * sizeof(int32_t);
 	char *p;
 
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < GPU_KT_N; i++)
 		n += sizeof(uint32_t) + text[i].len + 1;
 	gpu_buf_reset(kb);
 	gpu_buf_grow(kb, n);
@@ -126,7 +139,7 @@ group_key(struct gpu_buf *kb, int64_t bucket, const int32_t ints[3],
 	p += sizeof(bucket);
 	memcpy(p, ints, 3 * sizeof(int32_t));
 	p += 3 * sizeof(int32_t);
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < GPU_KT_N; i++) {
 		uint32_t len = (uint32_t)text[i].len;
 
 		memcpy(p, &len, sizeof(len));
@@ -144,8 +157,8 @@ group_key(struct gpu_buf *kb, int64_t bucket, const int32_t ints[3],
 static void
 key_split(struct gpu_group *g, const char *key)
 {
-	const char **f[6] = {&g->node,	  &g->job_id, &g->user,
-			     &g->project, &g->model,  &g->profile};
+	const char **f[GPU_KT_N] = {&g->node,	 &g->job_id, &g->user,
+				    &g->project, &g->model,  &g->profile};
 	const char *p = key + sizeof(int64_t) + 3 * sizeof(int32_t);
 	int32_t gpu, mig, cat;
 
@@ -156,7 +169,7 @@ key_split(struct gpu_group *g, const char *key)
 	g->gpu = gpu;
 	g->mig = mig;
 	g->category = cat;
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < GPU_KT_N; i++) {
 		uint32_t len;
 
 		memcpy(&len, p, sizeof(len));
@@ -176,20 +189,13 @@ cstr(const char *s)
 /* The key parts of a group: ints and texts of dims not grouped by off. */
 static void
 key_parts(unsigned d, int gpu, int mig, int category, int32_t ints[3],
-	  struct gpu_str text[6])
+	  struct gpu_str text[GPU_KT_N])
 {
-	static const unsigned on[6] = {GPU_DIM_NODE | GPU_DIM_GPU,
-				       GPU_DIM_JOB,
-				       GPU_DIM_USER,
-				       GPU_DIM_PROJECT,
-				       GPU_DIM_MODEL,
-				       GPU_DIM_PROFILE};
-
 	ints[0] = (d & GPU_DIM_GPU) ? gpu : -1;
 	ints[1] = (d & GPU_DIM_GPU) ? mig : -1;
 	ints[2] = (d & GPU_DIM_CATEGORY) ? category : -1;
-	for (int k = 0; k < 6; k++)
-		if ((d & on[k]) == 0)
+	for (int k = 0; k < GPU_KT_N; k++)
+		if ((d & text_dims[k]) == 0)
 			text[k].len = 0;
 }
 
@@ -228,12 +234,12 @@ new_grp(struct gpu_agg *a, const char *key)
 
 /* The group's key strings, as gpu_agg_add_distinct() stored them. */
 static void
-group_text(const struct gpu_group *g, struct gpu_str text[6])
+group_text(const struct gpu_group *g, struct gpu_str text[GPU_KT_N])
 {
-	const char *f[6] = {g->node,    g->job_id, g->user,
-			    g->project, g->model,  g->profile};
+	const char *f[GPU_KT_N] = {g->node,    g->job_id, g->user,
+				   g->project, g->model,  g->profile};
 
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < GPU_KT_N; i++)
 		text[i] = cstr(f[i]);
 }
 
@@ -243,7 +249,7 @@ key_groups(struct gpu_agg *a)
 {
 	for (size_t i = a->ngrps - a->unkeyed; i < a->ngrps; i++) {
 		const struct gpu_group *g = &a->grps[i].g;
-		struct gpu_str text[6];
+		struct gpu_str text[GPU_KT_N];
 		int32_t ints[3];
 
 		group_text(g, text);
@@ -257,12 +263,12 @@ key_groups(struct gpu_agg *a)
 /* Whether a key's parts are those of the last group found. */
 static bool
 same_as_last(const struct gpu_agg *a, int64_t bucket, const int32_t ints[3],
-	     const struct gpu_str text[6])
+	     const struct gpu_str text[GPU_KT_N])
 {
 	if (bucket != a->last.bucket ||
 	    memcmp(ints, a->last.ints, sizeof(a->last.ints)) != 0)
 		return false;
-	for (int k = 0; k < 6; k++)
+	for (int k = 0; k < GPU_KT_N; k++)
 		if (text[k].len != a->last.text[k].len ||
 		    (text[k].len > 0 &&
 		     memcmp(text[k].p, a->last.text[k].p, text[k].len) != 0))
@@ -273,7 +279,7 @@ same_as_last(const struct gpu_agg *a, int64_t bucket, const int32_t ints[3],
 /* Keep group i as the last found, its texts from its stored key. */
 static void
 remember(struct gpu_agg *a, size_t i, int64_t bucket, const int32_t ints[3],
-	 const struct gpu_str text[6])
+	 const struct gpu_str text[GPU_KT_N])
 {
 	const char *p = gpu_hashmap_key(&a->keys, i) + sizeof(int64_t) +
 			3 * sizeof(int32_t);
@@ -282,7 +288,7 @@ remember(struct gpu_agg *a, size_t i, int64_t bucket, const int32_t ints[3],
 	a->last.i = i;
 	a->last.bucket = bucket;
 	memcpy(a->last.ints, ints, sizeof(a->last.ints));
-	for (int k = 0; k < 6; k++) {
+	for (int k = 0; k < GPU_KT_N; k++) {
 		p += sizeof(uint32_t);
 		a->last.text[k].p = p;
 		a->last.text[k].len = text[k].len;
@@ -303,7 +309,7 @@ agg_group(struct gpu_agg *a, int64_t bucket, struct gpu_str node, int gpu,
 	  int category)
 {
 	int32_t ints[3];
-	struct gpu_str text[6] = {node, job, user, project, model, profile};
+	struct gpu_str text[GPU_KT_N] = {node, job, user, project, model, profile};
 	size_t i;
 	bool created;
 	struct grp *g;
@@ -423,6 +429,13 @@ keep_text(struct gpu_agg *a, struct gpu_str text)
 	return text.len > 0 ? gpu_strpool_add(&a->text, text.p, text.len) : "";
 }
 
+/* Key string k of in as the group keeps it: "" for a dim not grouped. */
+static const char *
+key_text(struct gpu_agg *a, const struct gpu_dgroup *in, enum gpu_key_text k)
+{
+	return (a->kept & (1u << k)) ? keep_text(a, in->text[k]) : "";
+}
+
 void
 gpu_agg_add_distinct(struct gpu_agg *a, const struct gpu_dgroup *in,
 		     const struct gpu_owner *own)
@@ -439,14 +452,13 @@ gpu_agg_add_distinct(struct gpu_agg *a, const struct gpu_dgroup *in,
 	g->g.gpu = (d & GPU_DIM_GPU) ? in->gpu : -1;
 	g->g.mig = (d & GPU_DIM_GPU) ? in->mig : -1;
 	g->g.category = (d & GPU_DIM_CATEGORY) ? in->category : -1;
-	g->g.node = (d & (GPU_DIM_NODE | GPU_DIM_GPU)) ? keep_text(a, in->text[0])
-						       : "";
-	g->g.job_id = (d & GPU_DIM_JOB) ? keep_text(a, in->text[1]) : "";
-	g->g.user = (d & GPU_DIM_USER) ? keep_text(a, in->text[2]) : "";
-	g->g.project = (d & GPU_DIM_PROJECT) ? keep_text(a, in->text[3]) : "";
-	g->g.model = (d & GPU_DIM_MODEL) ? keep_text(a, in->text[4]) : "";
-	g->g.profile = (d & GPU_DIM_PROFILE) ? keep_text(a, in->text[5]) : "";
-	g->g.plain = in->plain;
+	g->g.node = key_text(a, in, GPU_KT_NODE);
+	g->g.job_id = key_text(a, in, GPU_KT_JOB);
+	g->g.user = key_text(a, in, GPU_KT_USER);
+	g->g.project = key_text(a, in, GPU_KT_PROJECT);
+	g->g.model = key_text(a, in, GPU_KT_MODEL);
+	g->g.profile = key_text(a, in, GPU_KT_PROFILE);
+	g->g.plain = in->plain & a->kept;
 	g->g.sums = *in->sums; /* the same as merged into empty sums */
 	/* Copied, not interned: a hash a name cost a tenth of a query. */
 	if (own->user.len > 0) {

@@ -202,7 +202,7 @@ add_job_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	(void)err;
 	memcpy(k, r->k, sizeof(k));
 	k[GPU_HK_TIME] = s->day_ms;
-	gpu_sums_merge(&gpu_hrows_put(&s->day, k, NULL)->s, &r->s);
+	gpu_hrows_add(&s->day, k, &r->s, NULL);
 	return 0;
 }
 
@@ -256,7 +256,7 @@ gpu_hrow_sink_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 		s->hour_ms = r->k[GPU_HK_TIME];
 		memcpy(k, r->k, sizeof(k));
 		k[GPU_HK_NODE] = k[GPU_HK_GPU] = k[GPU_HK_MIG] = 0;
-		gpu_sums_merge(&gpu_hrows_put(&s->job, k, NULL)->s, &r->s);
+		gpu_hrows_add(&s->job, k, &r->s, NULL);
 		return 0;
 	case GPU_FOLD_OWNER: /* as gpu_rollup_fold_row() */
 		k[GPU_HK_TIME] = r->k[GPU_HK_TIME];
@@ -267,7 +267,7 @@ gpu_hrow_sink_hour(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	if (k[GPU_HK_TIME] != s->day_ms && gpu_hrow_sink_flush(s, err) != 0)
 		return -1;
 	s->day_ms = k[GPU_HK_TIME];
-	gpu_sums_merge(&gpu_hrows_put(&s->day, k, NULL)->s, &r->s);
+	gpu_hrows_add(&s->day, k, &r->s, NULL);
 	return 0;
 }
 

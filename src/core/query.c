@@ -521,12 +521,12 @@ dbq_init(struct dbq *q, sqlite3 *db, const struct gpu_agg_query *aq,
 }
 
 /*
- * The name of key k by c into text[i] (and its plainness into bit i of
- * *plain) when dims d has one of the dims on.
+ * The name of key k by c into g's text[i] (and whether it is plain into
+ * bit i of g->plain) when dims d has one of the dims on.
  */
 static inline int
 dim_name(unsigned d, unsigned on, struct namecache *c, int64_t k,
-	 struct gpu_dgroup *g, int i, struct gpu_err *err)
+	 struct gpu_dgroup *g, enum gpu_key_text i, struct gpu_err *err)
 {
 	struct name n;
 
@@ -555,17 +555,17 @@ build_group(struct dbq *q, size_t i, struct gpu_agg *a, struct gpu_err *err)
 
 	g.plain = 0;
 	if (dim_name(d, GPU_DIM_NODE | GPU_DIM_GPU, &q->nodes,
-		     r->k[GPU_HK_NODE], &g, 0, err) != 0 ||
-	    dim_name(d, GPU_DIM_JOB, &q->jobs, r->k[GPU_HK_JOB], &g, 1, err) !=
-		0 ||
-	    dim_name(d, GPU_DIM_USER, &q->names, r->k[GPU_HK_USER], &g, 2,
-		     err) != 0 ||
+		     r->k[GPU_HK_NODE], &g, GPU_KT_NODE, err) != 0 ||
+	    dim_name(d, GPU_DIM_JOB, &q->jobs, r->k[GPU_HK_JOB], &g,
+		     GPU_KT_JOB, err) != 0 ||
+	    dim_name(d, GPU_DIM_USER, &q->names, r->k[GPU_HK_USER], &g,
+		     GPU_KT_USER, err) != 0 ||
 	    dim_name(d, GPU_DIM_PROJECT, &q->names, r->k[GPU_HK_PROJECT], &g,
-		     3, err) != 0 ||
-	    dim_name(d, GPU_DIM_MODEL, &q->names, r->k[GPU_HK_MODEL], &g, 4,
-		     err) != 0 ||
+		     GPU_KT_PROJECT, err) != 0 ||
+	    dim_name(d, GPU_DIM_MODEL, &q->names, r->k[GPU_HK_MODEL], &g,
+		     GPU_KT_MODEL, err) != 0 ||
 	    dim_name(d, GPU_DIM_PROFILE, &q->names, r->k[GPU_HK_PROFILE], &g,
-		     5, err) != 0)
+		     GPU_KT_PROFILE, err) != 0)
 		return -1;
 	g.bucket_ms = r->k[GPU_HK_TIME];
 	g.gpu = (int)r->k[GPU_HK_GPU];

@@ -509,9 +509,9 @@ gpu_writer_end_row(struct gpu_writer *w)
 	else if (w->fmt == GPU_OUT_JSONL)
 		gpu_buf_add(&w->row, "}\n", 2);
 	/*
-	 * Rows are handed to fp HOLD bytes at a time: one fwrite() a row
-	 * cost a tenth of a warm query's writing, and a write this large
-	 * passes stdio's buffer by, with no copy into it.
+	 * Rows are handed to fp HOLD bytes at a time, not in one fwrite()
+	 * a row (about 130 instructions of stdio's each: 52,200 rows in a
+	 * warm hour x node query).
 	 */
 	if (w->fp != NULL && (w->row.len >= HOLD || w->each_row))
 		hand_over(w);

@@ -199,6 +199,7 @@ test_agg_add_distinct(void **state)
 	memset(&dg, 0, sizeof(dg));
 	memcpy(dg.text, text, sizeof(text));
 	dg.gpu = 3; /* not a key: read as -1 */
+	dg.plain = ~0u; /* kept only for the texts grouped by */
 	dg.sums = &g.sums;
 	gpu_agg_add_distinct(a, &dg, &o1); /* j2, ann */
 	dg.text[1].p = "j1";
@@ -230,6 +231,8 @@ test_agg_add_distinct(void **state)
 	assert_int_equal(out->sums.samples, 4);
 	assert_string_equal(out->user, "ann");
 	assert_string_equal(out->project, "p1");
+	/* The owner is not a key: its plainness is not known. */
+	assert_int_equal(out->plain, 1u << GPU_KT_JOB);
 	assert_string_equal(gpu_agg_group(a, 2)->job_id, "j3");
 	gpu_agg_free(a);
 }
