@@ -59,6 +59,9 @@ bool gpu_pages_allowed(void);
 /* How many cursors this process has opened (for tests and diagnostics). */
 unsigned long gpu_pages_opened(void);
 
+/* How many read calls pg has made (for tests and diagnostics). */
+unsigned long gpu_pages_reads(const struct gpu_pages *pg);
+
 /*
  * Open a cursor over table, a table of db's main database as above, which
  * must be in a transaction (BEGIN) that lasts until gpu_pages_close() and

@@ -59,8 +59,10 @@ int gpu_rollup_update_built(sqlite3 *db, gpu_rollup_built_fn *built,
  * an hour's rows. gpu_rollup_fold_begin() deletes the hour's stored node
  * and owner rows; hand each of its hour rows, in the key order of
  * usage_hourly, to gpu_rollup_fold_row() (a gpu_hrow_fn; ctx: the fold);
- * gpu_rollup_fold_end() writes the rest. Each returns 0, or -1 with err
- * filled; gpu_rollup_fold_new() returns NULL on error.
+ * gpu_rollup_fold_end() writes the hour's node rows, then its owner rows
+ * (a writer that writes the hour rows first keeps each table's rows of
+ * the hour in consecutive pages). Each returns 0, or -1 with err filled;
+ * gpu_rollup_fold_new() returns NULL on error.
  */
 struct gpu_hrow;
 struct gpu_rollup_fold;

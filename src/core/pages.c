@@ -48,15 +48,15 @@ struct gpu_pages {
 	struct level lv[MAXDEPTH];
 	int depth;
 	/*
-	 * Read-ahead: a table appended in key order keeps most of its leaves
-	 * in consecutive pages, so a leaf that follows the last one read is
-	 * read with the pages after it, in a window that doubles while the
-	 * leaves stay consecutive (one read call for up to RA_BYTES, not one
-	 * a page with the kernel's read-ahead checks each time).
+	 * Read-ahead: a page whose parent's next children lie in the pages
+	 * after it is read with them, up to RA_BYTES in one read call, not
+	 * one call a page (a table appended in key order keeps runs of its
+	 * leaves in consecutive pages).
 	 */
-	unsigned char *ra;	/* pages ra_first.. ra_first + ra_n - 1 */
-	uint64_t ra_first, ra_last; /* ra_last: the last leaf loaded */
-	unsigned ra_n, ra_win, ra_max;
+	unsigned char *ra; /* pages ra_first.. ra_first + ra_n - 1 */
+	uint64_t ra_first;
+	unsigned ra_n, ra_max;
+	unsigned long reads; /* read calls */
 };
 
 #define RA_BYTES 65536
@@ -329,75 +329,6 @@ below(const unsigned char *rec, size_t n, const struct gpu_pval *key,
 }
 
 /*
- * Read page pgno into l. Returns 0, or -1 when it is not a page of the
- * table's kind of b-tree.
- */
-static int
-load(struct gpu_pages *pg, struct level *l, uint64_t pgno)
-{
-	const struct sqlite3_io_methods *m = pg->f->pMethods;
-
-	if (pgno < 2 || pgno > pg->npages || ++pg->loads > pg->max_loads)
-		return -1;
-	if (l->buf == NULL) /* more: record_nums() reads past a record */
-		l->buf = gpu_xcalloc(1, (size_t)pg->page_size + PAGE_SPARE);
-	/* The file holds one snapshot: a page read once stays as it is. */
-	if (l->pgno != pgno) {
-		l->pgno = 0;
-		if (pgno - pg->ra_first >= pg->ra_n && pgno == pg->ra_last + 1 &&
-		    pg->ra_max > 1) {
-			uint64_t left = pg->npages - pgno + 1;
-
-			pg->ra_win = pg->ra_win * 2 < pg->ra_max
-					 ? pg->ra_win * 2
-					 : pg->ra_max;
-			pg->ra_n = left < pg->ra_win ? (unsigned)left
-						     : pg->ra_win;
-			pg->ra_first = pgno;
-			if (pg->ra == NULL)
-				pg->ra = gpu_xmalloc((size_t)pg->ra_max *
-						     pg->page_size);
-			if (m->xRead(pg->f, pg->ra,
-				     (int)(pg->ra_n * pg->page_size),
-				     (sqlite3_int64)((pgno - 1) *
-						     pg->page_size)) !=
-			    SQLITE_OK) {
-				pg->ra_n = 0;
-				return -1;
-			}
-		}
-		if (pgno - pg->ra_first < pg->ra_n) {
-			memcpy(l->buf,
-			       pg->ra + (pgno - pg->ra_first) * pg->page_size,
-			       pg->page_size);
-		} else {
-			pg->ra_win = 1;
-			if (m->xRead(pg->f, l->buf, (int)pg->page_size,
-				     (sqlite3_int64)((pgno - 1) *
-						     pg->page_size)) !=
-			    SQLITE_OK)
-				return -1;
-		}
-		l->pgno = pgno;
-	}
-	if (l->buf[0] == (pg->rowid ? PAGE_TABLE_LEAF : PAGE_LEAF))
-		l->hdr = 8;
-	else if (l->buf[0] == (pg->rowid ? PAGE_TABLE_INTERIOR : PAGE_INTERIOR))
-		l->hdr = 12;
-	else
-		return -1;
-	l->leaf = l->hdr == 8;
-	if (l->leaf)
-		pg->ra_last = pgno;
-	l->ncells = be16(l->buf + 3);
-	l->i = 0;
-	l->emit = false;
-	if (l->hdr + 2 * (size_t)l->ncells > pg->usable)
-		return -1;
-	return 0;
-}
-
-/*
  * Where cell i of l starts, past its left child on an interior page (put
  * in *child); NULL when the cell lies outside the page.
  */
@@ -417,6 +348,102 @@ cell_at(const struct gpu_pages *pg, const struct level *l, unsigned i,
 		p += 4;
 	}
 	return p;
+}
+
+/* Child i of interior page l (i == ncells: the right-most); 0 if none. */
+static inline uint32_t
+child_at(const struct gpu_pages *pg, const struct level *l, unsigned i)
+{
+	uint32_t c = 0;
+
+	if (i > l->ncells)
+		return 0;
+	if (i == l->ncells)
+		return be32(l->buf + 8);
+	return cell_at(pg, l, i, &c) != NULL ? c : 0;
+}
+
+/*
+ * How many pages from pgno on to read at once: pgno and the children of
+ * up (pgno's parent; NULL at the root) from its child next on while they
+ * lie in the pages after it, at most ra_max and the file's end.
+ */
+static unsigned
+run_from(const struct gpu_pages *pg, const struct level *up, unsigned next,
+	 uint64_t pgno)
+{
+	uint64_t left = pg->npages - pgno + 1;
+	unsigned k = 1, max = left < pg->ra_max ? (unsigned)left : pg->ra_max;
+
+	if (up == NULL)
+		return 1;
+	while (k < max && child_at(pg, up, next + k - 1) == pgno + k)
+		k++;
+	return k;
+}
+
+/*
+ * Read page pgno into l: the child of up (NULL at the root) before its
+ * child next. Returns 0, or -1 when it is not a page of the table's kind
+ * of b-tree.
+ */
+static int
+load(struct gpu_pages *pg, struct level *l, uint64_t pgno,
+     const struct level *up, unsigned next)
+{
+	const struct sqlite3_io_methods *m = pg->f->pMethods;
+
+	if (pgno < 2 || pgno > pg->npages || ++pg->loads > pg->max_loads)
+		return -1;
+	if (l->buf == NULL) /* more: record_nums() reads past a record */
+		l->buf = gpu_xcalloc(1, (size_t)pg->page_size + PAGE_SPARE);
+	/* The file holds one snapshot: a page read once stays as it is. */
+	if (l->pgno != pgno) {
+		l->pgno = 0;
+		if (pgno - pg->ra_first >= pg->ra_n) {
+			unsigned k = run_from(pg, up, next, pgno);
+
+			pg->reads++;
+			if (k == 1) {
+				if (m->xRead(pg->f, l->buf,
+					     (int)pg->page_size,
+					     (sqlite3_int64)((pgno - 1) *
+							     pg->page_size)) !=
+				    SQLITE_OK)
+					return -1;
+			} else {
+				if (pg->ra == NULL)
+					pg->ra = gpu_xmalloc((size_t)pg->ra_max *
+							     pg->page_size);
+				if (m->xRead(pg->f, pg->ra,
+					     (int)(k * pg->page_size),
+					     (sqlite3_int64)((pgno - 1) *
+							     pg->page_size)) !=
+				    SQLITE_OK)
+					return -1;
+				pg->ra_first = pgno;
+				pg->ra_n = k;
+			}
+		}
+		if (pgno - pg->ra_first < pg->ra_n)
+			memcpy(l->buf,
+			       pg->ra + (pgno - pg->ra_first) * pg->page_size,
+			       pg->page_size);
+		l->pgno = pgno;
+	}
+	if (l->buf[0] == (pg->rowid ? PAGE_TABLE_LEAF : PAGE_LEAF))
+		l->hdr = 8;
+	else if (l->buf[0] == (pg->rowid ? PAGE_TABLE_INTERIOR : PAGE_INTERIOR))
+		l->hdr = 12;
+	else
+		return -1;
+	l->leaf = l->hdr == 8;
+	l->ncells = be16(l->buf + 3);
+	l->i = 0;
+	l->emit = false;
+	if (l->hdr + 2 * (size_t)l->ncells > pg->usable)
+		return -1;
+	return 0;
 }
 
 /*
@@ -528,6 +555,8 @@ gpu_pages_seek_key(struct gpu_pages *pg, const struct gpu_pval *key,
 		   size_t nkey)
 {
 	uint64_t pgno = pg->root;
+	const struct level *up = NULL; /* pgno's parent */
+	unsigned next = 0;	       /* the parent's child after pgno */
 
 	if (nkey == 0 || nkey > pg->nfields ||
 	    (pg->rowid && (nkey != 1 || key[0].type != GPU_PV_INT)))
@@ -542,7 +571,7 @@ gpu_pages_seek_key(struct gpu_pages *pg, const struct gpu_pval *key,
 		if (pg->depth == MAXDEPTH)
 			goto bad;
 		l = &pg->lv[pg->depth++];
-		if (load(pg, l, pgno) != 0 ||
+		if (load(pg, l, pgno, up, next) != 0 ||
 		    lower_bound(pg, l, key, nkey, &at) != 0)
 			goto bad;
 		if (l->leaf) {
@@ -563,6 +592,8 @@ gpu_pages_seek_key(struct gpu_pages *pg, const struct gpu_pval *key,
 		l->i = at + 1;
 		l->emit = !pg->rowid && at < l->ncells;
 		pgno = child;
+		up = l;
+		next = l->i;
 	}
 bad:
 	pg->depth = 0;
@@ -774,7 +805,7 @@ next_in(struct gpu_pages *pg, struct gpu_pval *v, bool table,
 		l->emit = !table && l->i < l->ncells;
 		l->i++;
 		if (pg->depth == MAXDEPTH ||
-		    load(pg, &pg->lv[pg->depth], child) != 0)
+		    load(pg, &pg->lv[pg->depth], child, l, l->i) != 0)
 			goto bad;
 		pg->depth++;
 	}
@@ -844,6 +875,12 @@ gpu_pages_close(struct gpu_pages *pg)
 
 /* Cursors opened (gpu_pages_opened()). */
 static _Atomic unsigned long opened;
+
+unsigned long
+gpu_pages_reads(const struct gpu_pages *pg)
+{
+	return pg->reads;
+}
 
 unsigned long
 gpu_pages_opened(void)
@@ -1158,7 +1195,6 @@ gpu_pages_open(sqlite3 *db, const char *table, const char **why)
 				  : (pg->usable - 12) * 64 / 255 - 23;
 	pg->npages = (uint64_t)size / pg->page_size;
 	pg->ra_max = RA_BYTES / pg->page_size;
-	pg->ra_win = 1;
 	/* A seek and a scan read each page at most once, plus the descent. */
 	pg->max_loads = pg->npages + MAXDEPTH;
 	/* Each level's page buffer is allocated when first used. */

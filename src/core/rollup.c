@@ -61,6 +61,13 @@ struct gpu_rollup_fold {
 	struct gpu_hrow cur; /* the node row being summed */
 	bool have;
 	bool nodes; /* false: owner rows only */
+	/*
+	 * The hour's node rows, held to be written after its hour rows: the
+	 * node table's leaves for one hour then lie in consecutive pages,
+	 * which a reader takes in one read (written as each node ends, they
+	 * would interleave with the hour rows' leaves).
+	 */
+	struct gpu_hrows node_rows;
 	struct gpu_hrows owners;
 	struct gpu_hrow_batch *ins_node, *ins_owner;
 	sqlite3_stmt *del_node, *del_owner;
@@ -72,6 +79,7 @@ fold_new(sqlite3 *db, bool nodes, struct gpu_err *err)
 	struct gpu_rollup_fold *f = gpu_xcalloc(1, sizeof(*f));
 
 	f->nodes = nodes;
+	gpu_hrows_init(&f->node_rows);
 	gpu_hrows_init(&f->owners);
 	if ((f->del_node = gpu_db_prepare(
 		 db, "DELETE FROM usage_hourly_node WHERE hour_ms = ?", err)) ==
@@ -104,6 +112,7 @@ gpu_rollup_fold_free(struct gpu_rollup_fold *f)
 	gpu_hrow_batch_free(f->ins_owner);
 	sqlite3_finalize(f->del_node);
 	sqlite3_finalize(f->del_owner);
+	gpu_hrows_release(&f->node_rows);
 	gpu_hrows_release(&f->owners);
 	free(f);
 }
@@ -113,33 +122,42 @@ gpu_rollup_fold_begin(struct gpu_rollup_fold *f, int64_t hour,
 		      struct gpu_err *err)
 {
 	f->have = false;
+	gpu_hrows_clear(&f->node_rows);
 	gpu_hrows_clear(&f->owners);
 	if (f->nodes && step_one(f->del_node, hour, err) != 0)
 		return -1;
 	return step_one(f->del_owner, hour, err);
 }
 
-static int
-fold_flush_node(struct gpu_rollup_fold *f, struct gpu_err *err)
+/* The node row summed is complete: hold it (keys come in order). */
+static void
+fold_flush_node(struct gpu_rollup_fold *f)
 {
 	if (!f->have)
-		return 0;
+		return;
 	f->have = false;
-	return gpu_hrow_batch_put(f->ins_node, &f->cur, err);
+	gpu_hrows_add(&f->node_rows, f->cur.k, &f->cur.s, NULL);
+}
+
+/* Write rows (in key order) through batch. */
+static int
+fold_write(struct gpu_hrows *rows, struct gpu_hrow_batch *batch,
+	   struct gpu_err *err)
+{
+	/* An hour with no rows: no qsort() of no list. */
+	if (gpu_hrows_count(rows) > 0 &&
+	    gpu_hrows_flush(rows, gpu_hrow_batch_row, batch, err) != 0)
+		return -1;
+	return gpu_hrow_batch_flush(batch, err);
 }
 
 int
 gpu_rollup_fold_end(struct gpu_rollup_fold *f, struct gpu_err *err)
 {
-	if (fold_flush_node(f, err) != 0 ||
-	    gpu_hrow_batch_flush(f->ins_node, err) != 0)
+	fold_flush_node(f);
+	if (f->nodes && fold_write(&f->node_rows, f->ins_node, err) != 0)
 		return -1;
-	/* An hour with no rows: no qsort() of no list. */
-	if (gpu_hrows_count(&f->owners) > 0 &&
-	    gpu_hrows_flush(&f->owners, gpu_hrow_batch_row, f->ins_owner,
-			    err) != 0)
-		return -1;
-	return gpu_hrow_batch_flush(f->ins_owner, err);
+	return fold_write(&f->owners, f->ins_owner, err);
 }
 
 int
@@ -148,6 +166,7 @@ gpu_rollup_fold_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	struct gpu_rollup_fold *f = ctx;
 	int64_t k[GPU_HK_N] = {0};
 
+	(void)err; /* the rows are written by gpu_rollup_fold_end() */
 	k[GPU_HK_TIME] = r->k[GPU_HK_TIME];
 	k[GPU_HK_USER] = r->k[GPU_HK_USER];
 	k[GPU_HK_PROJECT] = r->k[GPU_HK_PROJECT];
@@ -156,9 +175,8 @@ gpu_rollup_fold_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 		return 0;
 	if (f->have &&
 	    (r->k[GPU_HK_TIME] != f->cur.k[GPU_HK_TIME] ||
-	     r->k[GPU_HK_NODE] != f->cur.k[GPU_HK_NODE]) &&
-	    fold_flush_node(f, err) != 0)
-		return -1;
+	     r->k[GPU_HK_NODE] != f->cur.k[GPU_HK_NODE]))
+		fold_flush_node(f);
 	if (!f->have) {
 		f->cur.k[GPU_HK_TIME] = r->k[GPU_HK_TIME];
 		f->cur.k[GPU_HK_NODE] = r->k[GPU_HK_NODE];

@@ -380,6 +380,106 @@ test_interleaved(void **state)
 	remove_db();
 }
 
+/*
+ * The pages of table t in the order a scan reads them (dbstat's path
+ * order): *leaves of them leaves, *interior not, *runs the leaves that do
+ * not follow the leaf before in the file.
+ */
+static void
+page_runs(sqlite3 *db, const char *t, long *leaves, long *interior,
+	  long *runs)
+{
+	sqlite3_stmt *st;
+	int64_t last = -1;
+
+	*leaves = *interior = *runs = 0;
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT pageno, pagetype = 'leaf'"
+					    " FROM dbstat WHERE name = ?1"
+					    " ORDER BY path",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t p = sqlite3_column_int64(st, 0);
+
+		if (!sqlite3_column_int(st, 1)) {
+			(*interior)++;
+			continue;
+		}
+		(*leaves)++;
+		if (p != last + 1)
+			(*runs)++;
+		last = p;
+	}
+	sqlite3_finalize(st);
+}
+
+static long
+count_rows(sqlite3 *db, const char *t)
+{
+	sqlite3_stmt *st;
+	char sql[64];
+	long n;
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", t);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/*
+ * A scan reads a run of leaves in consecutive pages with one call (up to
+ * 16 pages of 4 KiB), looking ahead in the parent: no more calls than
+ * runs, interior pages and windows, and fewer than a call a page.
+ */
+static void
+test_read_runs(void **state)
+{
+	struct gpu_pval v[GPU_PAGES_MAXFIELDS];
+	struct gpu_pages *pg;
+	const char *why = NULL;
+	sqlite3 *db;
+	long leaves, interior, runs, n = 0;
+	char sql[256];
+
+	(void)state;
+	remove_db();
+	db = open_db("delete");
+	exec(db, "PRAGMA page_size = 4096;"
+		 "CREATE TABLE a(k INTEGER PRIMARY KEY, t TEXT) WITHOUT ROWID;"
+		 "CREATE TABLE b(k INTEGER PRIMARY KEY, t TEXT) WITHOUT ROWID");
+	for (int i = 0; i < 40; i++) {
+		/* Runs of about 1 to 12 leaves of a between b's. */
+		snprintf(sql, sizeof(sql),
+			 "WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT"
+			 " x + 1 FROM s WHERE x < %d) INSERT INTO %s SELECT"
+			 " %d * 10000 + x, printf('%%040d', x) FROM s",
+			 80 * (i % 13) + 39, i % 2 ? "a" : "b", i);
+		exec(db, sql);
+	}
+	page_runs(db, "a", &leaves, &interior, &runs);
+	assert_true(leaves > 2 * runs); /* runs of more than two */
+	begin_read(db);
+	pg = gpu_pages_open(db, "a", &why);
+	if (pg == NULL)
+		fail_msg("gpu_pages_open: %s", why);
+	while (gpu_pages_next(pg, v) == 1)
+		n++;
+	assert_true(n > 1000);
+	assert_int_equal(n, count_rows(db, "a"));
+	/* A run's parent may change within it: one more call each. */
+	assert_true(gpu_pages_reads(pg) <=
+		    (unsigned long)(runs + 2 * interior + leaves / 16 + 1));
+	assert_true(gpu_pages_reads(pg) < (unsigned long)(leaves + interior));
+	gpu_pages_close(pg);
+	exec(db, "COMMIT");
+	sqlite3_close(db);
+	remove_db();
+}
+
 /* Columns added after a record was written read as NULL; a default not. */
 static void
 test_added_columns(void **state)
@@ -962,6 +1062,7 @@ main(void)
 	    cmocka_unit_test(test_every_type),
 	    cmocka_unit_test(test_tree),
 	    cmocka_unit_test(test_interleaved),
+	    cmocka_unit_test(test_read_runs),
 	    cmocka_unit_test(test_seek_key),
 	    cmocka_unit_test(test_added_columns),
 	    cmocka_unit_test(test_refusals),
