@@ -9,7 +9,7 @@
 #include "gpu/diag.h"
 
 /* The schema version this build writes and understands. */
-#define GPU_DB_VERSION 12
+#define GPU_DB_VERSION 13
 
 /* Hour length in ms, the rollup's bucket. */
 #define GPU_HOUR_MS INT64_C(3600000)

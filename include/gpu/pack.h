@@ -64,6 +64,16 @@ int gpu_pack_create(sqlite3 *db, struct gpu_err *err);
 int gpu_pack_create_view(sqlite3 *db, struct gpu_err *err);
 
 /*
+ * Migration 12 -> 13: while no sample is packed, make the view
+ * gpu_usage_fact again over the stored rows alone, with triggers that
+ * look at no packed sample: a sixth of the text, and every connection
+ * parses the view with the schema. gpu_pack_apply() makes it read the
+ * packed samples again (schema 12's form) before it packs the first.
+ * Returns 0, or -1 with err filled.
+ */
+int gpu_pack_rows_view(sqlite3 *db, struct gpu_err *err);
+
+/*
  * Append sql to out; when [from_ms, to_ms) reaches packed hours
  * (gpu_pack_reaches()), its first "gpu_usage_fact_rows" becomes a
  * parenthesized subquery of every sample whose ts_ms is in [?1, ?2),

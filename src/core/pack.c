@@ -61,50 +61,58 @@ static const struct pcol {
 	PACKED_KEY(R) ";"
 
 /*
- * The triggers that keep writes to the view working, as version 9's do,
- * and refuse writes to packed samples. A copy of migration 9's text on
+ * The triggers that keep writes to the view working, as version 9's do;
+ * INS, UPD and DEL are put before the write of each (the refusals of a
+ * write to a packed sample, or nothing). A copy of migration 9's text on
  * purpose, not a shared macro: a released migration keeps making the
  * schema its version had (gpu_db_create_version() builds it in tests).
  */
+#define TRIGGERS_WITH(INS, UPD, DEL)                                           \
+	"CREATE TRIGGER gpu_usage_fact_insert INSTEAD OF INSERT ON"            \
+	" gpu_usage_fact BEGIN"                                                \
+	" SELECT RAISE(ABORT, 'cannot INSERT into a derived column of"         \
+	" gpu_usage_fact') WHERE NEW.mem_util_pct IS NOT NULL OR"              \
+	"  NEW.usage_category IS NOT NULL OR NEW.allocated IS NOT NULL OR"     \
+	"  NEW.job_source IS NOT NULL;" INS                                    \
+	" INSERT INTO gpu_usage_fact_rows(" STORED ") VALUES(NEW.ts_ms,"       \
+	"  NEW.node_id, NEW.gpu, coalesce(NEW.mig, ''), NEW.util_pct,"         \
+	"  NEW.mem_used_mib, NEW.mem_total_mib, NEW.job_key, NEW.user_key,"    \
+	"  NEW.project_key, NEW.model_key, NEW.interval_s, NEW.ingest_id,"     \
+	"  NEW.power_w, NEW.temp_c, NEW.job_src, NEW.profile_key,"             \
+	"  NEW.share28);"                                                      \
+	" END;"                                                                \
+	"CREATE TRIGGER gpu_usage_fact_update INSTEAD OF UPDATE ON"            \
+	" gpu_usage_fact BEGIN"                                                \
+	" SELECT RAISE(ABORT, 'cannot UPDATE a derived column of"              \
+	" gpu_usage_fact') WHERE NEW.mem_util_pct IS NOT OLD.mem_util_pct"     \
+	"  OR NEW.usage_category IS NOT OLD.usage_category OR"                 \
+	"  NEW.allocated IS NOT OLD.allocated OR"                              \
+	"  NEW.job_source IS NOT OLD.job_source;" UPD                          \
+	" UPDATE gpu_usage_fact_rows SET ts_ms = NEW.ts_ms,"                   \
+	"  node_id = NEW.node_id, gpu = NEW.gpu, mig = NEW.mig,"               \
+	"  util_pct = NEW.util_pct, mem_used_mib = NEW.mem_used_mib,"          \
+	"  mem_total_mib = NEW.mem_total_mib, job_key = NEW.job_key,"          \
+	"  user_key = NEW.user_key, project_key = NEW.project_key,"            \
+	"  model_key = NEW.model_key, interval_s = NEW.interval_s,"            \
+	"  ingest_id = NEW.ingest_id, power_w = NEW.power_w,"                  \
+	"  temp_c = NEW.temp_c, job_src = NEW.job_src,"                        \
+	"  profile_key = NEW.profile_key, share28 = NEW.share28"               \
+	"  WHERE ts_ms = OLD.ts_ms AND node_id = OLD.node_id AND"              \
+	"  gpu = OLD.gpu AND mig = OLD.mig;"                                   \
+	" END;"                                                                \
+	"CREATE TRIGGER gpu_usage_fact_delete INSTEAD OF DELETE ON"            \
+	" gpu_usage_fact BEGIN" DEL                                            \
+	" DELETE FROM gpu_usage_fact_rows WHERE ts_ms = OLD.ts_ms AND"         \
+	"  node_id = OLD.node_id AND gpu = OLD.gpu AND mig = OLD.mig;"         \
+	" END;"
+
+/* Schema 10's and 12's triggers: no write reaches a packed sample. */
 static const char TRIGGERS[] =
-    "CREATE TRIGGER gpu_usage_fact_insert INSTEAD OF INSERT ON"
-    " gpu_usage_fact BEGIN"
-    " SELECT RAISE(ABORT, 'cannot INSERT into a derived column of"
-    " gpu_usage_fact') WHERE NEW.mem_util_pct IS NOT NULL OR"
-    "  NEW.usage_category IS NOT NULL OR NEW.allocated IS NOT NULL OR"
-    "  NEW.job_source IS NOT NULL;" PACKED_RAISE("NEW")
-    " INSERT INTO gpu_usage_fact_rows(" STORED ") VALUES(NEW.ts_ms,"
-    "  NEW.node_id, NEW.gpu, coalesce(NEW.mig, ''), NEW.util_pct,"
-    "  NEW.mem_used_mib, NEW.mem_total_mib, NEW.job_key, NEW.user_key,"
-    "  NEW.project_key, NEW.model_key, NEW.interval_s, NEW.ingest_id,"
-    "  NEW.power_w, NEW.temp_c, NEW.job_src, NEW.profile_key,"
-    "  NEW.share28);"
-    " END;"
-    "CREATE TRIGGER gpu_usage_fact_update INSTEAD OF UPDATE ON"
-    " gpu_usage_fact BEGIN"
-    " SELECT RAISE(ABORT, 'cannot UPDATE a derived column of"
-    " gpu_usage_fact') WHERE NEW.mem_util_pct IS NOT OLD.mem_util_pct"
-    "  OR NEW.usage_category IS NOT OLD.usage_category OR"
-    "  NEW.allocated IS NOT OLD.allocated OR"
-    "  NEW.job_source IS NOT OLD.job_source;" PACKED_RAISE("OLD")
-	PACKED_RAISE("NEW")
-    " UPDATE gpu_usage_fact_rows SET ts_ms = NEW.ts_ms,"
-    "  node_id = NEW.node_id, gpu = NEW.gpu, mig = NEW.mig,"
-    "  util_pct = NEW.util_pct, mem_used_mib = NEW.mem_used_mib,"
-    "  mem_total_mib = NEW.mem_total_mib, job_key = NEW.job_key,"
-    "  user_key = NEW.user_key, project_key = NEW.project_key,"
-    "  model_key = NEW.model_key, interval_s = NEW.interval_s,"
-    "  ingest_id = NEW.ingest_id, power_w = NEW.power_w,"
-    "  temp_c = NEW.temp_c, job_src = NEW.job_src,"
-    "  profile_key = NEW.profile_key, share28 = NEW.share28"
-    "  WHERE ts_ms = OLD.ts_ms AND node_id = OLD.node_id AND"
-    "  gpu = OLD.gpu AND mig = OLD.mig;"
-    " END;"
-    "CREATE TRIGGER gpu_usage_fact_delete INSTEAD OF DELETE ON"
-    " gpu_usage_fact BEGIN" PACKED_RAISE("OLD")
-    " DELETE FROM gpu_usage_fact_rows WHERE ts_ms = OLD.ts_ms AND"
-    "  node_id = OLD.node_id AND gpu = OLD.gpu AND mig = OLD.mig;"
-    " END;";
+    TRIGGERS_WITH(PACKED_RAISE("NEW"), PACKED_RAISE("OLD") PACKED_RAISE("NEW"),
+		  PACKED_RAISE("OLD"));
+
+/* Schema 13's while no sample is packed: they look at no packed one. */
+static const char ROWS_TRIGGERS[] = TRIGGERS_WITH("", "", "");
 
 /* The derived columns of SPEC.md 2, over the stored ones. */
 #define DERIVED                                                                \
@@ -582,16 +590,67 @@ gpu_pack_register(sqlite3 *db)
 		   : -1;
 }
 
-/* The view gpu_usage_fact and its triggers, as schema 10 (v10) or 12. */
+/* The forms of the view gpu_usage_fact. */
+enum view_form {
+	VIEW_V10,  /* the stored and the packed samples, as schema 10 */
+	VIEW_V12,  /* the same, decoded as schema 12 */
+	VIEW_ROWS  /* the stored samples only: none is packed (schema 13) */
+};
+
+/* The view gpu_usage_fact and its triggers in form f. */
 static void
-add_view(struct gpu_buf *b, bool v10)
+add_view(struct gpu_buf *b, enum view_form f)
 {
+	if (f == VIEW_ROWS) {
+		gpu_buf_adds(b, "CREATE VIEW gpu_usage_fact AS SELECT " STORED
+				"," DERIVED " FROM gpu_usage_fact_rows;");
+		gpu_buf_adds(b, ROWS_TRIGGERS);
+		return;
+	}
 	gpu_buf_adds(b, "CREATE VIEW gpu_usage_fact AS SELECT " STORED
 			"," DERIVED " FROM (SELECT " STORED
 			" FROM gpu_usage_fact_rows UNION ALL ");
-	add_view_select(b, v10);
+	add_view_select(b, f == VIEW_V10);
 	gpu_buf_adds(b, ");");
 	gpu_buf_adds(b, TRIGGERS);
+}
+
+/* Drop the view (its triggers go with it) and make it in form f. */
+static int
+remake_view(sqlite3 *db, enum view_form f, struct gpu_err *err)
+{
+	struct gpu_buf b;
+	int rc;
+
+	gpu_buf_init(&b);
+	gpu_buf_adds(&b, "DROP VIEW IF EXISTS gpu_usage_fact;");
+	add_view(&b, f);
+	rc = gpu_db_exec(db, b.data, err);
+	gpu_buf_release(&b);
+	return rc;
+}
+
+/* *yes: the view reads the packed samples (of the forms VIEW_V10, V12). */
+static int
+view_reads_packed(sqlite3 *db, bool *yes, struct gpu_err *err)
+{
+	sqlite3_stmt *st = gpu_db_prepare(
+	    db,
+	    "SELECT instr(sql, 'gpu_usage_fact_packed') > 0 FROM sqlite_schema"
+	    " WHERE type = 'view' AND name = 'gpu_usage_fact'",
+	    err);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	*yes = false;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*yes = sqlite3_column_int(st, 0) != 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return gpu_db_error(db, err);
+	return 0;
 }
 
 int
@@ -617,7 +676,7 @@ gpu_pack_create(sqlite3 *db, struct gpu_err *err)
 		     " FROM s WHERE k < %d) INSERT INTO gpu_pack_seq SELECT k"
 		     " FROM s;",
 		     GPU_PACK_MAX_N - 1);
-	add_view(&b, true);
+	add_view(&b, VIEW_V10);
 	rc = gpu_db_exec(db, b.data, err);
 	gpu_buf_release(&b);
 	return rc;
@@ -626,14 +685,25 @@ gpu_pack_create(sqlite3 *db, struct gpu_err *err)
 int
 gpu_pack_create_view(sqlite3 *db, struct gpu_err *err)
 {
-	struct gpu_buf b;
+	return remake_view(db, VIEW_V12, err);
+}
+
+int
+gpu_pack_rows_view(sqlite3 *db, struct gpu_err *err)
+{
+	sqlite3_stmt *st = gpu_db_prepare(
+	    db, "SELECT 1 FROM gpu_usage_fact_packed LIMIT 1", err);
 	int rc;
 
-	gpu_buf_init(&b);
-	add_view(&b, false);
-	rc = gpu_db_exec(db, b.data, err);
-	gpu_buf_release(&b);
-	return rc;
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0; /* samples are packed: the view reads them */
+	if (rc != SQLITE_DONE)
+		return gpu_db_error(db, err);
+	return remake_view(db, VIEW_ROWS, err);
 }
 
 int
@@ -1037,6 +1107,7 @@ gpu_pack_apply(sqlite3 *db, int64_t target_ms, int64_t keep_ms,
 {
 	struct pass p = {0};
 	int64_t cur;
+	bool viewed = false;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -1074,6 +1145,15 @@ gpu_pack_apply(sqlite3 *db, int64_t target_ms, int64_t keep_ms,
 		if (step != SQLITE_ROW) {
 			gpu_db_error(db, err);
 			goto out;
+		}
+		if (!viewed) {
+			/* The first packed sample: the view reads them. */
+			bool yes;
+
+			if (view_reads_packed(db, &yes, err) != 0 ||
+			    (!yes && remake_view(db, VIEW_V12, err) != 0))
+				goto out;
+			viewed = true;
 		}
 		if (pack_hour(&p, h, err) != 0)
 			goto out;

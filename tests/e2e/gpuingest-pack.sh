@@ -71,6 +71,15 @@ outputs() { # $1: warehouse, $2: output prefix
 		fail "gpureport on $1"
 }
 rows() { sqlite3 "$1" "SELECT count(*) FROM gpu_usage_fact_rows"; }
+# reads_packed DB: 1 when the view gpu_usage_fact reads packed samples.
+reads_packed() {
+	sqlite3 "$1" "SELECT instr(sql, 'gpu_usage_fact_packed') > 0
+		FROM sqlite_schema WHERE name = 'gpu_usage_fact'"
+}
+[ "$(reads_packed w.db)" -eq 0 ] &&
+	[ "$(sqlite3 w.db "SELECT count(*) FROM sqlite_schema
+	 WHERE type = 'trigger' AND tbl_name = 'gpu_usage_fact'")" -eq 3 ]
+check "before a sample is packed, the view reads the stored rows alone" $?
 
 dump w.db >before.dump
 outputs w.db before
@@ -86,10 +95,14 @@ check "--pack-raw --dry-run exits 0" $?
 [ "$(rows w.db)" -eq "$n" ] &&
 	[ "$(sqlite3 w.db "SELECT count(*) FROM gpu_usage_fact_packed")" -eq 0 ]
 check "a dry run packs nothing" $?
+[ "$(reads_packed w.db)" -eq 0 ]
+check "a dry run leaves the view as it was" $?
 
 GPUUSAGE_NOW=2026-11-06T10:20:00Z gpuingest -d w.db --pack-raw 2d \
 	--summary json >sum.json 2>err
 check "--pack-raw alone exits 0" $?
+[ "$(reads_packed w.db)" -eq 1 ]
+check "the first packing pass makes the view read the packed samples" $?
 kept=$(sqlite3 w.db "SELECT count(*) FROM gpu_usage_fact_rows
  WHERE ts_ms < $horizon")
 packed=$(sqlite3 w.db "SELECT sum(n) FROM gpu_usage_fact_packed")

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gpu/buf.h"
 #include "gpu/db.h"
 #include "gpu/pack.h"
 #include "gpu/retention.h"
@@ -414,6 +415,11 @@ test_corrupt(void **state)
 	}
 }
 
+/* 1 when the view reads gpu_usage_fact_packed. */
+#define READS_PACKED                                                           \
+	"SELECT instr(sql, 'gpu_usage_fact_packed') > 0 FROM sqlite_schema"    \
+	" WHERE name = 'gpu_usage_fact'"
+
 /* The widths (digits a residual) that the packed columns hold, a bit each. */
 static unsigned
 widths(sqlite3 *db)
@@ -480,6 +486,8 @@ test_view_migrated(void **state)
 					     " sqlite_schema WHERE name ="
 					     " 'gpu_usage_fact'") <
 			    3 * before);
+		/* Samples are packed: the view still reads them. */
+		assert_int_equal(wh_count(db, READS_PACKED), 1);
 		/* The triggers came back with the view. */
 		assert_int_equal(wh_count(db, "SELECT count(*) FROM"
 					      " sqlite_schema WHERE type ="
@@ -495,6 +503,125 @@ test_view_migrated(void **state)
 	assert_int_equal(seen, 0x1eu);
 }
 
+/* The text of the view and its triggers, by name, in b (NUL-separated). */
+static void
+view_text(sqlite3 *db, struct gpu_buf *b)
+{
+	sqlite3_stmt *st;
+
+	gpu_buf_init(b);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT sql FROM sqlite_schema"
+					    " WHERE tbl_name = 'gpu_usage_fact'"
+					    " ORDER BY name",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		gpu_buf_adds(b, (const char *)sqlite3_column_text(st, 0));
+		gpu_buf_add(b, "", 1);
+	}
+	sqlite3_finalize(st);
+}
+
+/*
+ * Schema 13: while no sample is packed, the view reads the stored rows
+ * alone (its text a sixth as long, with triggers that look at no packed
+ * sample) and passes writes on; the first packing pass makes it schema
+ * 12's again, text for text; a dry run (rolled back) leaves it; schema
+ * 12 without packed samples migrates to the short view, rows the same.
+ */
+static void
+test_view_forms(void **state)
+{
+	static const struct gpu_db_opts rw = {.lock_timeout_ms = 1000};
+	const char *path = "test_pack_forms.db";
+	struct gpu_err err = {0};
+	struct gpu_pack out;
+	struct gpu_buf v12, now;
+	struct snap a, b;
+	sqlite3 *db, *old;
+	int64_t len;
+
+	(void)state;
+	assert_int_equal(sqlite3_open(":memory:", &old), SQLITE_OK);
+	assert_int_equal(gpu_db_create_version(old, 12, &err), 0);
+	view_text(old, &v12);
+	len = wh_count(old, "SELECT length(sql) FROM sqlite_schema"
+			    " WHERE name = 'gpu_usage_fact'");
+	sqlite3_close(old);
+
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(gpu_db_create_version(db, GPU_DB_VERSION, &err), 0);
+	assert_int_equal(wh_count(db, READS_PACKED), 0);
+	assert_true(6 * wh_count(db, "SELECT length(sql) FROM sqlite_schema"
+				     " WHERE name = 'gpu_usage_fact'") <
+		    len);
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM sqlite_schema"
+				      " WHERE type = 'trigger' AND"
+				      " tbl_name = 'gpu_usage_fact'"),
+			 3);
+	/* Writes pass through; a derived column is refused. */
+	wh_exec(db, "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
+		    " util_pct, mem_used_mib, interval_s, ingest_id)"
+		    " VALUES(1793491200000, 1, 0, 50, 10, 60, 1)");
+	wh_exec(db, "UPDATE gpu_usage_fact SET util_pct = 3");
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM gpu_usage_fact"
+				      " WHERE mig = '' AND usage_category ="
+				      " 'idle'"),
+			 1);
+	assert_int_not_equal(sqlite3_exec(db,
+					  "UPDATE gpu_usage_fact SET"
+					  " usage_category = 'high'",
+					  NULL, NULL, NULL),
+			     SQLITE_OK);
+	wh_exec(db, "DELETE FROM gpu_usage_fact");
+	assert_int_equal(wh_count(db, "SELECT count(*) FROM"
+				      " gpu_usage_fact_rows"),
+			 0);
+
+	fill(db, 4);
+	take(db, &a);
+	/* A pass rolled back leaves the view. */
+	wh_exec(db, "SAVEPOINT dry");
+	assert_int_equal(
+	    gpu_pack_apply(db, DAY0 + 2 * H, 0, DAY0, &out, &err), 0);
+	assert_true(out.packed > 0);
+	assert_int_equal(wh_count(db, READS_PACKED), 1);
+	wh_exec(db, "ROLLBACK TO dry; RELEASE dry");
+	assert_int_equal(wh_count(db, READS_PACKED), 0);
+	assert_int_equal(
+	    gpu_pack_apply(db, DAY0 + 2 * H, 0, DAY0, &out, &err), 0);
+	assert_true(out.packed > 0);
+	view_text(db, &now);
+	assert_int_equal(now.len, v12.len);
+	assert_memory_equal(now.data, v12.data, v12.len);
+	gpu_buf_release(&now);
+	take(db, &b);
+	same(&a, &b);
+	release(&a);
+	release(&b);
+	sqlite3_close(db);
+
+	/* Schema 12, nothing packed: migrated to the short view. */
+	unlink(path);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(gpu_db_create_version(db, 12, &err), 0);
+	fill(db, 5);
+	take(db, &a);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	db = NULL;
+	assert_int_equal(gpu_db_open(path, &rw, &db, &err), 0);
+	assert_int_equal(gpu_db_version(db), GPU_DB_VERSION);
+	assert_int_equal(wh_count(db, READS_PACKED), 0);
+	take(db, &b);
+	same(&a, &b);
+	release(&a);
+	release(&b);
+	sqlite3_close(db);
+	unlink(path);
+	gpu_buf_release(&v12);
+}
+
 int
 main(void)
 {
@@ -504,6 +631,7 @@ main(void)
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_corrupt),
 	    cmocka_unit_test(test_view_migrated),
+	    cmocka_unit_test(test_view_forms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
