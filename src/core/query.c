@@ -37,7 +37,9 @@ struct namecache {
 	struct name *v;
 	size_t n;
 	int64_t base;
-	sqlite3_stmt *st;
+	sqlite3 *db;
+	sqlite3_stmt *st; /* prepared at the first fill: many queries use */
+			  /* one or two of the three caches */
 	const struct gpu_pending *pending; /* names a refresh would intern */
 	/*
 	 * The names' table read from its pages (gpu/pages.h) from the second
@@ -140,7 +142,7 @@ fill_pages(struct namecache *c, int64_t k, int64_t end)
 	if (c->no_pages)
 		return false;
 	if (c->pg == NULL) {
-		c->pg = gpu_pages_open(sqlite3_db_handle(c->st), c->table,
+		c->pg = gpu_pages_open(c->db, c->table,
 				       NULL);
 		if (c->pg == NULL ||
 		    gpu_pages_field(c->pg, c->key_col) != 0 ||
@@ -199,6 +201,17 @@ cache_fill(struct namecache *c, int64_t k, struct gpu_err *err)
 	if (c->filled && fill_pages(c, k, end))
 		return 0;
 	c->filled = true;
+	if (c->st == NULL) {
+		char sql[160];
+
+		snprintf(sql, sizeof(sql),
+			 "SELECT %s, %s FROM %s WHERE %s >= ?1 AND %s < ?2"
+			 " ORDER BY %s LIMIT 32",
+			 c->key_col, c->name_col, c->table, c->key_col,
+			 c->key_col, c->key_col);
+		if ((c->st = gpu_db_prepare(c->db, sql, err)) == NULL)
+			return -1;
+	}
 	sqlite3_reset(c->st);
 	sqlite3_bind_int64(c->st, 1, k);
 	sqlite3_bind_int64(c->st, 2, end);
@@ -220,7 +233,7 @@ cache_fill(struct namecache *c, int64_t k, struct gpu_err *err)
 	}
 	if (rc != SQLITE_DONE)
 		return gpu_err_set(err, "database error: %s",
-				   sqlite3_errmsg(sqlite3_db_handle(c->st)));
+				   sqlite3_errmsg(c->db));
 	return 0;
 }
 
@@ -500,23 +513,7 @@ dbq_init(struct dbq *q, sqlite3 *db, const struct gpu_agg_query *aq,
 	q->names.table = "names_dim";
 	q->names.key_col = "name_key";
 	q->names.name_col = "name";
-	q->nodes.st = gpu_db_prepare(db,
-				     "SELECT node_id, node FROM nodes_dim"
-				     " WHERE node_id >= ?1 AND node_id < ?2"
-				     " ORDER BY node_id LIMIT 32",
-				     err);
-	q->jobs.st = gpu_db_prepare(db,
-				    "SELECT job_key, job_id FROM jobs_dim"
-				    " WHERE job_key >= ?1 AND job_key < ?2"
-				    " ORDER BY job_key LIMIT 32",
-				    err);
-	q->names.st = gpu_db_prepare(db,
-				     "SELECT name_key, name FROM names_dim"
-				     " WHERE name_key >= ?1 AND name_key < ?2"
-				     " ORDER BY name_key LIMIT 32",
-				     err);
-	if (q->nodes.st == NULL || q->jobs.st == NULL || q->names.st == NULL)
-		return -1;
+	q->nodes.db = q->jobs.db = q->names.db = db;
 	return gpu_retention_deleted(db, &q->horizon, err);
 }
 
