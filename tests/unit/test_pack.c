@@ -503,6 +503,19 @@ test_view_migrated(void **state)
 	assert_int_equal(seen, 0x1eu);
 }
 
+/* The view's rows against a (released), and db closed. */
+static void
+close_same(sqlite3 *db, struct snap *a)
+{
+	struct snap b;
+
+	take(db, &b);
+	same(a, &b);
+	release(a);
+	release(&b);
+	sqlite3_close(db);
+}
+
 /* The text of the view and its triggers, by name, in b (NUL-separated). */
 static void
 view_text(sqlite3 *db, struct gpu_buf *b)
@@ -538,7 +551,7 @@ test_view_forms(void **state)
 	struct gpu_err err = {0};
 	struct gpu_pack out;
 	struct gpu_buf v12, now;
-	struct snap a, b;
+	struct snap a;
 	sqlite3 *db, *old;
 	int64_t len;
 
@@ -596,11 +609,7 @@ test_view_forms(void **state)
 	assert_int_equal(now.len, v12.len);
 	assert_memory_equal(now.data, v12.data, v12.len);
 	gpu_buf_release(&now);
-	take(db, &b);
-	same(&a, &b);
-	release(&a);
-	release(&b);
-	sqlite3_close(db);
+	close_same(db, &a);
 
 	/* Schema 12, nothing packed: migrated to the short view. */
 	unlink(path);
@@ -613,11 +622,7 @@ test_view_forms(void **state)
 	assert_int_equal(gpu_db_open(path, &rw, &db, &err), 0);
 	assert_int_equal(gpu_db_version(db), GPU_DB_VERSION);
 	assert_int_equal(wh_count(db, READS_PACKED), 0);
-	take(db, &b);
-	same(&a, &b);
-	release(&a);
-	release(&b);
-	sqlite3_close(db);
+	close_same(db, &a);
 	unlink(path);
 	gpu_buf_release(&v12);
 }

@@ -348,6 +348,39 @@ test_seek_key(void **state)
 }
 
 /*
+ * Tables a and b (key k, a text of 40 digits) written in turns: turn i
+ * adds rows(i) rows to b (even i) or a (odd i), keys i * 10000 on.
+ */
+static void
+interleave(sqlite3 *db, int turns, int (*rows)(int))
+{
+	char sql[256];
+
+	exec(db, "CREATE TABLE a(k INTEGER PRIMARY KEY, t TEXT) WITHOUT ROWID;"
+		 "CREATE TABLE b(k INTEGER PRIMARY KEY, t TEXT) WITHOUT ROWID");
+	for (int i = 0; i < turns; i++) {
+		snprintf(sql, sizeof(sql),
+			 "WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT"
+			 " x + 1 FROM s WHERE x < %d) INSERT INTO %s SELECT"
+			 " %d * 10000 + x, printf('%%040d', x) FROM s",
+			 rows(i) - 1, i % 2 ? "a" : "b", i);
+		exec(db, sql);
+	}
+}
+
+static int
+turn_rows(int i)
+{
+	return 50 * (i % 7 == 0 ? 59 : i % 5 + 1);
+}
+
+static int
+run_rows(int i)
+{
+	return 80 * (i % 13) + 40;
+}
+
+/*
  * Two tables written in turns, so that their leaves alternate in the file
  * in runs of various lengths: the reader's read-ahead of consecutive
  * leaves meets runs that break, and every record still matches SQL's.
@@ -356,23 +389,12 @@ static void
 test_interleaved(void **state)
 {
 	sqlite3 *db;
-	char sql[256];
 
 	(void)state;
 	remove_db();
 	db = open_db("delete");
-	exec(db, "CREATE TABLE a(k INTEGER PRIMARY KEY, t TEXT) WITHOUT ROWID;"
-		 "CREATE TABLE b(k INTEGER PRIMARY KEY, t TEXT) WITHOUT ROWID");
-	for (int i = 0; i < 60; i++) {
-		/* 50 to 2,950 rows a turn: runs of 1 to 40 leaves. */
-		snprintf(sql, sizeof(sql),
-			 "WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT"
-			 " x + 1 FROM s WHERE x < %d) INSERT INTO %s SELECT"
-			 " %d * 10000 + x, printf('%%040d', x) FROM s",
-			 50 * (i % 7 == 0 ? 59 : i % 5 + 1) - 1,
-			 i % 2 ? "a" : "b", i);
-		exec(db, sql);
-	}
+	/* 50 to 2,950 rows a turn: runs of 1 to 40 leaves. */
+	interleave(db, 60, turn_rows);
 	assert_true(compare(db, "a", "k, t", "k", INT64_MIN, NULL) > 1000);
 	assert_true(compare(db, "b", "k, t", "k", INT64_MIN, NULL) > 1000);
 	assert_true(compare(db, "a", "k, t", "k", 310000, NULL) > 100);
@@ -443,23 +465,13 @@ test_read_runs(void **state)
 	const char *why = NULL;
 	sqlite3 *db;
 	long leaves, interior, runs, n = 0;
-	char sql[256];
 
 	(void)state;
 	remove_db();
 	db = open_db("delete");
-	exec(db, "PRAGMA page_size = 4096;"
-		 "CREATE TABLE a(k INTEGER PRIMARY KEY, t TEXT) WITHOUT ROWID;"
-		 "CREATE TABLE b(k INTEGER PRIMARY KEY, t TEXT) WITHOUT ROWID");
-	for (int i = 0; i < 40; i++) {
-		/* Runs of about 1 to 12 leaves of a between b's. */
-		snprintf(sql, sizeof(sql),
-			 "WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT"
-			 " x + 1 FROM s WHERE x < %d) INSERT INTO %s SELECT"
-			 " %d * 10000 + x, printf('%%040d', x) FROM s",
-			 80 * (i % 13) + 39, i % 2 ? "a" : "b", i);
-		exec(db, sql);
-	}
+	exec(db, "PRAGMA page_size = 4096");
+	/* Runs of about 1 to 12 leaves of a between b's. */
+	interleave(db, 40, run_rows);
 	page_runs(db, "a", &leaves, &interior, &runs);
 	assert_true(leaves > 2 * runs); /* runs of more than two */
 	begin_read(db);
