@@ -58,8 +58,8 @@ int gpu_pack_create(sqlite3 *db, struct gpu_err *err);
  * Create the view gpu_usage_fact and its triggers as schema 12 has them
  * (migration 11 -> 12): the same rows as schema 10's view, from a
  * decoding of the packed samples under half as long, which every
- * connection parses with the schema. The caller has dropped the older
- * view. Returns 0, or -1 with err filled.
+ * connection parses with the schema, the older view dropped. Returns 0,
+ * or -1 with err filled.
  */
 int gpu_pack_create_view(sqlite3 *db, struct gpu_err *err);
 

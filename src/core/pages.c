@@ -401,26 +401,22 @@ load(struct gpu_pages *pg, struct level *l, uint64_t pgno,
 	if (l->pgno != pgno) {
 		l->pgno = 0;
 		if (pgno - pg->ra_first >= pg->ra_n) {
+			/* A run goes to ra, a page alone straight to l. */
 			unsigned k = run_from(pg, up, next, pgno);
+			unsigned char *to = l->buf;
 
-			pg->reads++;
-			if (k == 1) {
-				if (m->xRead(pg->f, l->buf,
-					     (int)pg->page_size,
-					     (sqlite3_int64)((pgno - 1) *
-							     pg->page_size)) !=
-				    SQLITE_OK)
-					return -1;
-			} else {
+			if (k > 1) {
 				if (pg->ra == NULL)
 					pg->ra = gpu_xmalloc((size_t)pg->ra_max *
 							     pg->page_size);
-				if (m->xRead(pg->f, pg->ra,
-					     (int)(k * pg->page_size),
-					     (sqlite3_int64)((pgno - 1) *
-							     pg->page_size)) !=
-				    SQLITE_OK)
-					return -1;
+				to = pg->ra;
+			}
+			pg->reads++;
+			if (m->xRead(pg->f, to, (int)(k * pg->page_size),
+				     (sqlite3_int64)((pgno - 1) *
+						     pg->page_size)) != SQLITE_OK)
+				return -1;
+			if (k > 1) {
 				pg->ra_first = pgno;
 				pg->ra_n = k;
 			}

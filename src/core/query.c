@@ -142,8 +142,7 @@ fill_pages(struct namecache *c, int64_t k, int64_t end)
 	if (c->no_pages)
 		return false;
 	if (c->pg == NULL) {
-		c->pg = gpu_pages_open(c->db, c->table,
-				       NULL);
+		c->pg = gpu_pages_open(c->db, c->table, NULL);
 		if (c->pg == NULL ||
 		    gpu_pages_field(c->pg, c->key_col) != 0 ||
 		    (c->name_field = gpu_pages_field(c->pg, c->name_col)) < 0 ||

@@ -58,14 +58,14 @@ put_job_day(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
  * hour, user and project, builds from them (same rows, same order).
  */
 struct gpu_rollup_fold {
-	struct gpu_hrow cur; /* the node row being summed */
-	bool have;
 	bool nodes; /* false: owner rows only */
 	/*
 	 * The hour's node rows, held to be written after its hour rows: the
 	 * node table's leaves for one hour then lie in consecutive pages,
-	 * which a reader takes in one read (written as each node ends, they
-	 * would interleave with the hour rows' leaves).
+	 * which a reader takes in one read (written as each node ended, they
+	 * would interleave with the hour rows' leaves). Hour rows come in key
+	 * order, so a node's rows follow one another and each adds to the
+	 * table's last row, without a lookup.
 	 */
 	struct gpu_hrows node_rows;
 	struct gpu_hrows owners;
@@ -121,22 +121,11 @@ int
 gpu_rollup_fold_begin(struct gpu_rollup_fold *f, int64_t hour,
 		      struct gpu_err *err)
 {
-	f->have = false;
 	gpu_hrows_clear(&f->node_rows);
 	gpu_hrows_clear(&f->owners);
 	if (f->nodes && step_one(f->del_node, hour, err) != 0)
 		return -1;
 	return step_one(f->del_owner, hour, err);
-}
-
-/* The node row summed is complete: hold it (keys come in order). */
-static void
-fold_flush_node(struct gpu_rollup_fold *f)
-{
-	if (!f->have)
-		return;
-	f->have = false;
-	gpu_hrows_add(&f->node_rows, f->cur.k, &f->cur.s, NULL);
 }
 
 /* Write rows (in key order) through batch. */
@@ -154,7 +143,6 @@ fold_write(struct gpu_hrows *rows, struct gpu_hrow_batch *batch,
 int
 gpu_rollup_fold_end(struct gpu_rollup_fold *f, struct gpu_err *err)
 {
-	fold_flush_node(f);
 	if (f->nodes && fold_write(&f->node_rows, f->ins_node, err) != 0)
 		return -1;
 	return fold_write(&f->owners, f->ins_owner, err);
@@ -171,19 +159,11 @@ gpu_rollup_fold_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	k[GPU_HK_USER] = r->k[GPU_HK_USER];
 	k[GPU_HK_PROJECT] = r->k[GPU_HK_PROJECT];
 	gpu_hrows_add(&f->owners, k, &r->s, NULL);
-	if (!f->nodes)
-		return 0;
-	if (f->have &&
-	    (r->k[GPU_HK_TIME] != f->cur.k[GPU_HK_TIME] ||
-	     r->k[GPU_HK_NODE] != f->cur.k[GPU_HK_NODE]))
-		fold_flush_node(f);
-	if (!f->have) {
-		f->cur.k[GPU_HK_TIME] = r->k[GPU_HK_TIME];
-		f->cur.k[GPU_HK_NODE] = r->k[GPU_HK_NODE];
-		gpu_sums_init(&f->cur.s);
-		f->have = true;
+	if (f->nodes) {
+		k[GPU_HK_USER] = k[GPU_HK_PROJECT] = 0;
+		k[GPU_HK_NODE] = r->k[GPU_HK_NODE];
+		gpu_hrows_add(&f->node_rows, k, &r->s, NULL);
 	}
-	gpu_sums_merge(&f->cur.s, &r->s);
 	return 0;
 }
 
