@@ -500,25 +500,11 @@ infer_intervals(FILE **fp, FILE **spooled, const char *src,
 		const struct gpu_reader_opts *ropts, struct gpu_tz *tz)
 {
 	struct gpu_interval *iv;
-	struct gpu_reader *r;
-	struct gpu_err err = {0};
-	struct gpu_sample s;
-	struct gpu_reject rej;
-	long line;
-	int rc;
 	off_t pos = seekable(fp, spooled, src);
 
 	if (pos < 0)
 		return NULL;
-	iv = gpu_interval_new();
-	if (gpu_reader_open(*fp, src, ropts, &r, &err) == 0) {
-		gpu_reader_set_tz(r, tz);
-		while ((rc = gpu_reader_next(r, &s, &line, &rej, &err)) > 0)
-			if (rc == GPU_READ_SAMPLE)
-				gpu_interval_add(iv, &s);
-		gpu_reader_free(r);
-	}
-	gpu_interval_finish(iv);
+	iv = gpu_interval_scan(*fp, src, ropts, tz, 0, 0);
 	clearerr(*fp);
 	if (fseeko(*fp, pos, SEEK_SET) != 0) {
 		gpu_msg("%s: cannot read the input again: %s", src,

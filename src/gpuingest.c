@@ -421,24 +421,10 @@ infer_intervals(struct run *r, struct input *in,
 		const struct gpu_reader_opts *ro)
 {
 	struct gpu_interval *iv;
-	struct gpu_reader *rd;
-	struct gpu_sample s;
-	struct gpu_reject rej;
-	struct gpu_err err = {{0}, {0}, 0};
-	long line;
-	int rc;
 
 	if (r->o->has_interval)
 		return NULL;
-	iv = gpu_interval_new();
-	if (gpu_reader_open(in->fp, in->source, ro, &rd, &err) == 0) {
-		gpu_reader_set_tz(rd, r->o->tz);
-		while ((rc = gpu_reader_next(rd, &s, &line, &rej, &err)) > 0)
-			if (rc == GPU_READ_SAMPLE)
-				gpu_interval_add(iv, &s);
-		gpu_reader_free(rd);
-	}
-	gpu_interval_finish(iv);
+	iv = gpu_interval_scan(in->fp, in->source, ro, r->o->tz, 0, 0);
 	clearerr(in->fp);
 	if (fseeko(in->fp, in->pos, SEEK_SET) != 0) {
 		gpu_msg("%s: cannot read the input again: %s", in->source,

@@ -3,6 +3,9 @@
 #ifndef GPU_INTERVAL_H
 #define GPU_INTERVAL_H
 
+#include <stdio.h>
+
+#include "gpu/reader.h"
 #include "gpu/sample.h"
 
 /* The bounds of an inferred interval, and the one of an input without gaps. */
@@ -41,5 +44,21 @@ void gpu_interval_finish(struct gpu_interval *iv);
  * first pass did not see takes the input's.
  */
 int gpu_interval_of(struct gpu_interval *iv, const struct gpu_sample *s);
+
+/*
+ * The whole first pass over a sample input: read fp from where it stands
+ * to its end with a reader opened as opts say (zone tz, or NULL), add each
+ * sample as gpu_interval_add() does, in the input's order, and finish.
+ * A CSV file without a zone is parsed on `threads` threads (0: one per
+ * CPU) in pieces of piece_lines lines (0: the default), as
+ * gpu_readahead_start_split() cuts it; any other input on one thread
+ * beside the caller. Rejected rows and read errors are left to the second
+ * pass, which must seek fp back: where fp stands after this is unknown.
+ * Never fails: an input that cannot be opened gives no series.
+ */
+struct gpu_interval *gpu_interval_scan(FILE *fp, const char *source,
+				       const struct gpu_reader_opts *opts,
+				       struct gpu_tz *tz, int threads,
+				       long piece_lines);
 
 #endif

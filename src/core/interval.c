@@ -3,10 +3,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gpu/diag.h"
 #include "gpu/hashmap.h"
 #include "gpu/interval.h"
+#include "gpu/readahead.h"
 
 /* Gaps above GPU_INTERVAL_MAX share one count: they clamp alike. */
 #define NGAPS (GPU_INTERVAL_MAX + 2)
@@ -151,4 +153,46 @@ gpu_interval_of(struct gpu_interval *iv, const struct gpu_sample *s)
 	const struct series *se = find(iv, s, false, NULL);
 
 	return se != NULL ? se->secs : iv->secs;
+}
+
+struct gpu_interval *
+gpu_interval_scan(FILE *fp, const char *source,
+		  const struct gpu_reader_opts *opts, struct gpu_tz *tz,
+		  int threads, long piece_lines)
+{
+	struct gpu_interval *iv = gpu_interval_new();
+	struct gpu_readahead *ra = NULL;
+	struct gpu_reader *rd;
+	struct gpu_sample s;
+	struct gpu_reject rej;
+	struct gpu_err err = {0};
+	off_t start = ftello(fp);
+	long long off;
+	long line;
+	int rc;
+
+	if (gpu_reader_open(fp, source, opts, &rd, &err) == 0) {
+		gpu_reader_set_tz(rd, tz);
+		/*
+		 * Parsing is most of the pass: on other threads when the
+		 * input can be cut. A single thread beside this one would
+		 * cost more in handing rows over than it takes off here.
+		 */
+		if (threads == 0)
+			threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+		if (threads > 1 && gpu_reader_splittable(rd))
+			ra = gpu_readahead_start_split(rd, fp, start, source,
+						       opts, threads,
+						       piece_lines);
+		while ((rc = ra != NULL ? gpu_readahead_next(ra, &s, &line,
+							     &rej, &off, &err)
+					: gpu_reader_next(rd, &s, &line, &rej,
+							  &err)) > 0)
+			if (rc == GPU_READ_SAMPLE)
+				gpu_interval_add(iv, &s);
+		gpu_readahead_stop(ra);
+		gpu_reader_free(rd);
+	}
+	gpu_interval_finish(iv);
+	return iv;
 }
