@@ -76,6 +76,12 @@ struct dbq {
 	gpu_query_fn *fn; /* gpu_query_each(): a finished bucket's receiver */
 	void *fn_ctx;
 	int64_t cur_bucket; /* the bucket of the groups held (fn only) */
+	/*
+	 * Rows that are groups of their own, added as they came
+	 * (take_group()), before the integer groups are; NULL when none.
+	 */
+	struct gpu_agg *agg;
+	size_t taken, hint; /* groups taken so: into agg, in the last agg */
 };
 
 static void
@@ -369,6 +375,26 @@ query_bucket(struct dbq *q, int64_t ms)
 static int flush_bucket(struct dbq *q, struct gpu_err *err);
 
 /*
+ * The bucket of a row at ms into *b; for gpu_query_each(), a row of a
+ * later bucket first hands the bucket held to fn.
+ */
+static int
+enter_bucket(struct dbq *q, int64_t ms, int64_t *b, struct gpu_err *err)
+{
+	*b = query_bucket(q, ms);
+	if (q->fn != NULL && *b != q->cur_bucket) {
+		/* Rows come in time order: the bucket held is complete. */
+		if (*b < q->cur_bucket)
+			return gpu_err_set(err, "internal error: rows out of"
+						" time order");
+		if (flush_bucket(q, err) != 0)
+			return -1;
+		q->cur_bucket = *b;
+	}
+	return 0;
+}
+
+/*
  * Merge an hour or day row into its group (a gpu_hrow_fn). Rows come in
  * key order, so often to the group of the row before: the map's last hit.
  */
@@ -383,16 +409,8 @@ merge_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	bool created;
 	size_t i;
 
-	k[GPU_HK_TIME] = query_bucket(q, r->k[GPU_HK_TIME]);
-	if (q->fn != NULL && k[GPU_HK_TIME] != q->cur_bucket) {
-		/* Rows come in time order: the bucket held is complete. */
-		if (k[GPU_HK_TIME] < q->cur_bucket)
-			return gpu_err_set(err, "internal error: rows out of"
-						" time order");
-		if (flush_bucket(q, err) != 0)
-			return -1;
-		q->cur_bucket = k[GPU_HK_TIME];
-	}
+	if (enter_bucket(q, r->k[GPU_HK_TIME], &k[GPU_HK_TIME], err) != 0)
+		return -1;
 	k[GPU_HK_GPU] = (d & GPU_DIM_GPU) ? (int32_t)r->k[GPU_HK_GPU] : -1;
 	k[GPU_HK_MIG] = (d & GPU_DIM_GPU) ? (int32_t)r->k[GPU_HK_MIG] : -1;
 	if ((d & (GPU_DIM_NODE | GPU_DIM_GPU)) &&
@@ -430,6 +448,42 @@ merge_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 	}
 	if (k[GPU_HK_JOB] != 0)
 		return merge_owner(q, i, r->s.last_ms, user, project, err);
+	return 0;
+}
+
+/*
+ * Take a row of usage_hourly_node for a query by hour and node (a
+ * gpu_hrow_fn). Each row is a group of its own: its hour and node differ
+ * from every other row's, and so does its node's name (names are unique
+ * in nodes_dim). So it goes to the aggregate as it comes, without an
+ * integer group (merge_row()), which would hold it only to copy it there.
+ * A node without a name is no exception in a warehouse the tools wrote;
+ * any such rows go to merge_row(), which makes them one group.
+ */
+static int
+take_group(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
+{
+	struct dbq *q = ctx;
+	const struct gpu_owner own = {INT64_MIN, INT64_MIN, {"", 0}, {"", 0}};
+	struct gpu_dgroup g;
+	struct name n;
+
+	if (cache_get(&q->nodes, r->k[GPU_HK_NODE], &n, err) != 0)
+		return -1;
+	if (n.len == 0)
+		return merge_row(q, r, err);
+	if (enter_bucket(q, r->k[GPU_HK_TIME], &g.bucket_ms, err) != 0)
+		return -1;
+	if (q->agg == NULL) {
+		q->agg = gpu_agg_new(&q->q);
+		gpu_agg_reserve(q->agg, q->hint);
+	}
+	q->taken++;
+	g.text[GPU_KT_NODE] = name_str(&n);
+	g.plain = (unsigned)n.plain << GPU_KT_NODE;
+	g.gpu = g.mig = g.category = -1;
+	g.sums = &r->s;
+	gpu_agg_add_distinct(q->agg, &g, &own);
 	return 0;
 }
 
@@ -589,9 +643,17 @@ build_group(struct dbq *q, size_t i, struct gpu_agg *a, struct gpu_err *err)
 static int
 dbq_build(struct dbq *q, struct gpu_agg **out, struct gpu_err *err)
 {
-	struct gpu_agg *a = gpu_agg_new(&q->q);
+	struct gpu_agg *a = q->agg;
 
-	gpu_agg_reserve(a, gpu_hrows_count(&q->groups));
+	/* After the groups taken as they came, if any: no key is in both. */
+	if (a == NULL) {
+		a = gpu_agg_new(&q->q);
+		gpu_agg_reserve(a, gpu_hrows_count(&q->groups));
+	} else {
+		q->agg = NULL;
+		q->hint = q->taken;
+		q->taken = 0;
+	}
 	for (size_t i = 0; i < gpu_hrows_count(&q->groups); i++)
 		if (build_group(q, i, a, err) != 0) {
 			gpu_agg_free(a);
@@ -612,7 +674,7 @@ flush_bucket(struct dbq *q, struct gpu_err *err)
 	struct gpu_agg *a;
 	int rc;
 
-	if (gpu_hrows_count(&q->groups) == 0)
+	if (gpu_hrows_count(&q->groups) == 0 && q->agg == NULL)
 		return 0;
 	if (dbq_build(q, &a, err) != 0)
 		return -1;
@@ -636,6 +698,7 @@ dbq_done(struct dbq *q, bool ok, struct gpu_agg **out, struct gpu_err *err)
 		 : q->fn != NULL ? flush_bucket(q, err)
 				 : dbq_build(q, out, err);
 
+	gpu_agg_free(q->agg); /* NULL unless the query failed */
 	cache_release(&q->nodes);
 	cache_release(&q->jobs);
 	cache_release(&q->names);
@@ -731,9 +794,14 @@ static int
 read_hours(struct dbq *q, enum gpu_rollup t, int64_t from, int64_t to,
 	   struct gpu_err *err)
 {
-	/* Owner rows are what the sink folds into (sink_fold()). */
-	gpu_hrow_fn *take =
-	    t == GPU_ROLLUP_OWNER ? gpu_hrow_sink_folded : gpu_hrow_sink_hour;
+	/*
+	 * Owner rows are what the sink folds into (sink_fold()); node rows
+	 * are groups of their own, whose sink passes them on unfolded.
+	 */
+	gpu_hrow_fn *take = t == GPU_ROLLUP_OWNER  ? gpu_hrow_sink_folded
+			    : t == GPU_ROLLUP_NODE ? take_group
+						   : gpu_hrow_sink_hour;
+	void *ctx = t == GPU_ROLLUP_NODE ? (void *)q : (void *)&q->sink;
 	size_t i = first_dirty(q, from);
 	int64_t cur = from;
 
@@ -743,7 +811,7 @@ read_hours(struct dbq *q, enum gpu_rollup t, int64_t from, int64_t to,
 		while (++i < q->ndirty && q->dirty[i] == b && b < to)
 			b += GPU_HOUR_MS;
 		if (cur < a &&
-		    gpu_hrow_read(q->db, t, cur, a, take, &q->sink, err) != 0)
+		    gpu_hrow_read(q->db, t, cur, a, take, ctx, err) != 0)
 			return -1;
 		if (scan(q, a, b, "an hour whose rollup is out of date", err) !=
 		    0)
@@ -751,7 +819,7 @@ read_hours(struct dbq *q, enum gpu_rollup t, int64_t from, int64_t to,
 		cur = b;
 	}
 	if (cur < to)
-		return gpu_hrow_read(q->db, t, cur, to, take, &q->sink, err);
+		return gpu_hrow_read(q->db, t, cur, to, take, ctx, err);
 	return 0;
 }
 

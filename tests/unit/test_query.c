@@ -411,6 +411,77 @@ test_query_each(void **state)
 	assert_int_equal(gpu_db_close(db, &err), 0);
 }
 
+/*
+ * Hour by node from usage_hourly_node, whose rows are groups of their
+ * own, except nodes without a name (keys nodes_dim lacks): those are one
+ * group an hour, as the scan makes them, in a fresh hour, in a stale one
+ * (from the facts) and bucket by bucket.
+ */
+static void
+test_query_nodes_unnamed(void **state)
+{
+	static const int nodes[] = {1, 7, 2, 8};
+	struct gpu_db_opts o = {.lock_timeout_ms = 1000};
+	struct gpu_agg_query q;
+	struct gpu_agg *r = NULL, *s = NULL;
+	struct gpu_err err = {0};
+	struct each e = {NULL, 0, 0, 0, false, NULL, 0};
+	sqlite3 *db = NULL;
+	size_t hours = 0, len = 0;
+	char *x, *y, *got = NULL;
+	char sql[320];
+
+	(void)state;
+	db = fixture_db(&o);
+	for (int i = 0; i < 48; i++) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu,"
+			 " util_pct, mem_used_mib, mem_total_mib, interval_s,"
+			 " ingest_id) VALUES(%lld, %d, 0, %d.5, %d, 40960, 60,"
+			 " 1)",
+			 (long long)(T + (int64_t)(i / 4) * 900000),
+			 nodes[i % 4], i % 100, 1000 + i);
+		exec(db, sql);
+	}
+	exec(db, "INSERT INTO dirty_hours SELECT DISTINCT"
+		 " ts_ms / 3600000 * 3600000 FROM gpu_usage_fact");
+	assert_int_equal(gpu_rollup_refresh(db, &hours, &err), 0);
+	assert_int_equal(hours, 3);
+	/* The middle hour stale: read from its facts. */
+	exec(db, "INSERT INTO gpu_usage_fact(ts_ms, node_id, gpu, util_pct,"
+		 " mem_used_mib, interval_s, ingest_id) VALUES(1795885230000,"
+		 " 8, 1, 10, 10, 60, 1);"
+		 "INSERT INTO dirty_hours VALUES(1795885200000)");
+	gpu_agg_query_init(&q);
+	q.period = GPU_PERIOD_HOUR;
+	q.dims = GPU_DIM_NODE;
+	assert_int_equal(gpu_query_run(db, &q, &r, &err), 0);
+	assert_int_equal(gpu_query_scan(db, &q, &s, &err), 0);
+	/* Three groups an hour: "" (nodes 7 and 8), n1, n2. */
+	assert_int_equal(gpu_agg_count(r), 9);
+	for (size_t i = 0; i < 9; i++)
+		assert_string_equal(gpu_agg_group(r, i)->node,
+				    i % 3 == 0 ? "" : i % 3 == 1 ? "n1" : "n2");
+	assert_int_equal(gpu_agg_group(r, 0)->sums.samples, 8);
+	assert_int_equal(gpu_agg_group(r, 3)->sums.samples, 9);
+	x = render(r);
+	y = render(s);
+	assert_string_equal(x, y);
+	e.fp = open_memstream(&got, &len);
+	assert_non_null(e.fp);
+	assert_int_equal(gpu_query_each(db, &q, false, each_bucket, &e, &err),
+			 0);
+	fclose(e.fp);
+	assert_int_equal(e.calls, 3);
+	assert_string_equal(got, x);
+	free(got);
+	free(x);
+	free(y);
+	gpu_agg_free(r);
+	gpu_agg_free(s);
+	assert_int_equal(gpu_db_close(db, &err), 0);
+}
+
 /* A query's receiver that lets a writer commit at its first bucket. */
 struct snap {
 	struct each e;
@@ -1093,6 +1164,7 @@ main(void)
 	    cmocka_unit_test(test_query_stale_read_only),
 	    cmocka_unit_test(test_query_usage_category),
 	    cmocka_unit_test(test_query_each),
+	    cmocka_unit_test(test_query_nodes_unnamed),
 	    cmocka_unit_test(test_query_sparse_keys),
 	    cmocka_unit_test(test_query_keys_descending),
 	    cmocka_unit_test(test_query_names_from_pages),
