@@ -8,10 +8,13 @@
 # this): on a shared machine the pairs move together, the seconds do not.
 # With DUCK=1, DuckDB's load of the CSV (compare.sh's statement, through
 # bench/duck.mjs) runs in each round too, and its ratio to this build.
+# With INFER=1 both builds load without --interval 300, so that each
+# infers the intervals in a first pass over the input (the default).
 # The CSV is compare.sh's (200 nodes x 8 GPUs, a sample every 300 s),
 # generated here when missing.
 # usage: bench/ingest-ab.sh   (B: build dir; BASE: the other build dir,
-#        required; ROWS: default 1000000; RUNS: default 7; DUCK: 0)
+#        required; ROWS: default 1000000; RUNS: default 7; DUCK: 0;
+#        INFER: 0)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin="$top/${B:-build}"
@@ -33,6 +36,8 @@ if [ "${DUCK:-0}" = 1 ]; then
 	tools="$tools duck"
 fi
 runs=${RUNS:-7}
+iv="--interval 300"
+[ "${INFER:-0}" = 1 ] && iv=""
 export TZ=UTC LC_ALL=C
 w=$(mktemp -d "${TMPDIR:-/tmp}/ingest-ab.XXXXXX")
 trap 'rm -rf "$w"' EXIT INT TERM
@@ -49,9 +54,10 @@ while [ "$i" -le "$runs" ]; do
 		rm -f "$w"/w.db* "$w"/p.db* "$w"/d.duckdb*
 		[ "$t" = import ] && sqlite3 "$w/p.db" "$plain"
 		sync
+		# shellcheck disable=SC2086 # $iv: two words or none
 		case $t in
-		base) set -- "$base/gpuingest" -q --interval 300 -d "$w/w.db" "$w/s.csv" ;;
-		new) set -- "$bin/gpuingest" -q --interval 300 -d "$w/w.db" "$w/s.csv" ;;
+		base) set -- "$base/gpuingest" -q $iv -d "$w/w.db" "$w/s.csv" ;;
+		new) set -- "$bin/gpuingest" -q $iv -d "$w/w.db" "$w/s.csv" ;;
 		import) set -- sqlite3 "$w/p.db" -cmd '.mode csv' ".import --skip 1 $w/s.csv samples" ;;
 		duck) set -- node "$top/bench/duck.mjs" "$w/d.duckdb" "$w/duck.sql" ;;
 		esac

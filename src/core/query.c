@@ -378,7 +378,7 @@ static int flush_bucket(struct dbq *q, struct gpu_err *err);
  * The bucket of a row at ms into *b; for gpu_query_each(), a row of a
  * later bucket first hands the bucket held to fn.
  */
-static int
+static inline int
 enter_bucket(struct dbq *q, int64_t ms, int64_t *b, struct gpu_err *err)
 {
 	*b = query_bucket(q, ms);
