@@ -51,9 +51,10 @@ int gpu_interval_of(struct gpu_interval *iv, const struct gpu_sample *s);
  * sample as gpu_interval_add() does, in the input's order, and finish.
  * A CSV file without a zone is parsed on `threads` threads (0: one per
  * CPU) in pieces of piece_lines lines (0: the default), as
- * gpu_readahead_start_split() cuts it; any other input on one thread
- * beside the caller. Rejected rows and read errors are left to the second
- * pass, which must seek fp back: where fp stands after this is unknown.
+ * gpu_readahead_start_split() cuts it, when threads comes to 2 or more;
+ * any other input on the caller's thread. Rejected rows and read errors
+ * are left to the second pass, which must seek fp back: where fp stands
+ * after this is unknown.
  * Never fails: an input that cannot be opened gives no series.
  */
 struct gpu_interval *gpu_interval_scan(FILE *fp, const char *source,
