@@ -52,12 +52,6 @@ struct gpu_agg_query {
 void gpu_agg_query_init(struct gpu_agg_query *q);
 
 /*
- * One output row. Key strings are "" for none (unallocated, unknown owner,
- * no model) and for dimensions not grouped by; gpu and category are -1
- * when not grouped by. bucket_ms is the bucket start (0 for GPU_PERIOD_ALL).
- * All borrowed from the aggregate.
- */
-/*
  * A group's key strings by index: the order of gpu_group's string fields,
  * of gpu_dgroup's text[] and of the bits of their plain.
  */
@@ -71,6 +65,12 @@ enum gpu_key_text {
 	GPU_KT_N
 };
 
+/*
+ * One output row. Key strings are "" for none (unallocated, unknown owner,
+ * no model) and for dimensions not grouped by; gpu and category are -1
+ * when not grouped by. bucket_ms is the bucket start (0 for GPU_PERIOD_ALL).
+ * All borrowed from the aggregate.
+ */
 struct gpu_group {
 	int64_t bucket_ms;
 	const char *node;

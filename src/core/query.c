@@ -38,8 +38,8 @@ struct namecache {
 	size_t n;
 	int64_t base;
 	sqlite3 *db;
-	sqlite3_stmt *st; /* prepared at the first fill: many queries use */
-			  /* one or two of the three caches */
+	/* Prepared at the first fill: many queries use one or two caches. */
+	sqlite3_stmt *st;
 	const struct gpu_pending *pending; /* names a refresh would intern */
 	/*
 	 * The names' table read from its pages (gpu/pages.h) from the second
@@ -79,9 +79,11 @@ struct dbq {
 	/*
 	 * Rows that are groups of their own, added as they came
 	 * (take_group()), before the integer groups are; NULL when none.
+	 * taken: how many agg holds; hint: how many the last such agg held,
+	 * the room the next one is given.
 	 */
 	struct gpu_agg *agg;
-	size_t taken, hint; /* groups taken so: into agg, in the last agg */
+	size_t taken, hint;
 };
 
 static void
@@ -463,8 +465,9 @@ merge_row(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 static int
 take_group(void *ctx, const struct gpu_hrow *r, struct gpu_err *err)
 {
+	static const struct gpu_owner own = {INT64_MIN, INT64_MIN, {"", 0},
+					     {"", 0}};
 	struct dbq *q = ctx;
-	const struct gpu_owner own = {INT64_MIN, INT64_MIN, {"", 0}, {"", 0}};
 	struct gpu_dgroup g;
 	struct name n;
 

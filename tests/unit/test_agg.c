@@ -184,7 +184,7 @@ test_agg_add_distinct(void **state)
 	struct gpu_dgroup dg;
 	struct gpu_owner none = {INT64_MIN, INT64_MIN, {"", 0}, {"", 0}};
 	struct gpu_owner o1 = {T, T, {"ann", 3}, {"p1", 2}};
-	struct gpu_str text[6] = {{"n1", 2}, {"j2", 2}, {"", 0},
+	struct gpu_str text[GPU_KT_N] = {{"n1", 2}, {"j2", 2}, {"", 0},
 				  {"", 0},   {"m", 1},	{"", 0}};
 	const struct gpu_group *out;
 
