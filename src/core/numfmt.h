@@ -129,12 +129,27 @@ put_frac6(char *out, uint32_t f)
 }
 #endif
 
+#ifdef ASCII0
+/* 1 <= x < 10^8 in decimal, leading zeros cut; writes 8 bytes. */
+static inline size_t
+put_digits8_cut(char *out, uint32_t x)
+{
+	uint64_t d = digits8(x);
+	unsigned z = (unsigned)__builtin_ctzll(d) & ~7u;
+	uint64_t a = (d >> z) + (ASCII0 >> z);
+
+	memcpy(out, &a, sizeof(a));
+	return 8 - z / 8;
+}
+#endif
+
 /*
  * put_u64_loop() with quick ways for the common numbers: one or two
- * digits from the table, and below 10^8 the eight digits of digits8()
- * at once, their leading zeros cut (it then writes 8 bytes).
+ * digits from the table; below 10^8 the eight digits of digits8() at
+ * once, their leading zeros cut, and below 10^16 two such (it then writes
+ * up to 16 bytes).
  */
-static inline size_t
+static inline __attribute__((always_inline)) size_t
 put_u64(char *out, uint64_t u)
 {
 	if (u < 10) {
@@ -146,13 +161,14 @@ put_u64(char *out, uint64_t u)
 		return 2;
 	}
 #ifdef ASCII0
-	if (u < 100000000) {
-		uint64_t d = digits8((uint32_t)u); /* not 0: u >= 100 */
-		unsigned z = (unsigned)__builtin_ctzll(d) & ~7u;
-		uint64_t a = (d >> z) + (ASCII0 >> z);
+	if (u < 100000000)
+		return put_digits8_cut(out, (uint32_t)u); /* not 0: u >= 100 */
+	if (u < UINT64_C(10000000000000000)) { /* the last 8 digits whole */
+		size_t k = put_digits8_cut(out, (uint32_t)(u / 100000000));
+		uint64_t a = digits8((uint32_t)(u % 100000000)) + ASCII0;
 
-		memcpy(out, &a, sizeof(a));
-		return 8 - z / 8;
+		memcpy(out + k, &a, sizeof(a));
+		return k + 8;
 	}
 #endif
 	return put_u64_loop(out, u);

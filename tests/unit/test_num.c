@@ -685,6 +685,22 @@ test_num_fmt_i64(void **state)
 	}
 	fmt_i64_is(INT64_MAX, "9223372036854775807");
 	fmt_i64_is(INT64_MIN, "-9223372036854775808");
+	/* Zeros inside: 9 to 16 digits are written as two runs of 8. */
+	fmt_i64_is(INT64_C(100000001), "100000001");
+	fmt_i64_is(INT64_C(1200000034), "1200000034");
+	fmt_i64_is(INT64_C(1000000000000000), "1000000000000000");
+	fmt_i64_is(INT64_C(9000000000000009), "9000000000000009");
+	/* Many lengths and digits, against printf. */
+	for (uint64_t x = 88172645463325252u, i = 0; i < 20000; i++) {
+		int64_t v;
+
+		x ^= x << 13; /* xorshift64 */
+		x ^= x >> 7;
+		x ^= x << 17;
+		v = (int64_t)(x >> (i % 63));
+		snprintf(want, sizeof(want), "%lld", (long long)v);
+		fmt_i64_is(v, want);
+	}
 }
 
 static void
