@@ -48,11 +48,12 @@ endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags libcjson sqlite3 2>/dev/null)
 # SQLite is linked from its archive where the system has one (Debian's
-# libsqlite3-dev does): the shared library is built to bind all its
-# symbols at start, about 1,500 relocations, 1.2 million of the 4.2
-# million instructions a warm query ran before its first row
-# (docs/PERFORMANCE.md, the twenty-second round). SQLITE_STATIC=0 links the shared library; so does
-# a system without the archive. Either way it is the system's SQLite, so
+# libsqlite3-dev does). The shared library binds all its symbols at start
+# (1.2 million of the 4.2 million instructions a warm query ran before
+# its first row) and calls its own functions through the PLT: a load of
+# 5M rows took 1.15 times as long with it (docs/PERFORMANCE.md, the
+# twenty-second round). SQLITE_STATIC=0 links the shared library, as a
+# system without the archive does. Either way it is the system's SQLite:
 # a SQLite update reaches the tools at their next build.
 SQLITE_STATIC ?= 1
 SQLITE_A   := $(if $(filter 1,$(SQLITE_STATIC)),$(wildcard $(shell \
