@@ -16,7 +16,8 @@
 # INSTR=1, also the instructions a sample costs the loading thread (the
 # main one) of each build: callgrind over loads of 200,000 and 100,000
 # rows, the difference over the difference in rows, so that the set-up
-# cancels out.
+# cancels out; and the bytes a sample of the warehouse the 200,000-row
+# load leaves (the file after the load's checkpoint, rollups included).
 # usage: bench/shape-proto.sh [keyblob] [blocks]   (B: this build dir;
 #        ROWS: default 5000000; RUNS: default 5; INSTR: 0; KEEP=1 keeps
 #        the patched trees in $TMPDIR)
@@ -38,7 +39,8 @@ fi
 [ $# -gt 0 ] || set -- keyblob blocks
 
 # loading_instr BIN DIR: the instructions a row costs BIN's gpuingest on
-# its main thread, from DIR's i1.csv and i2.csv.
+# its main thread, from DIR's i1.csv and i2.csv; then, after a slash, the
+# bytes a row of the warehouse the second load left.
 loading_instr() {
 	for li_n in 1 2; do
 		rm -f "$2"/i.db*
@@ -50,6 +52,10 @@ loading_instr() {
 		rm -f "$2"/cg*
 	done | awk 'NR == 1 { a = $1 } NR == 2 { r = $1 } NR == 3 { b = $1 }
 		NR == 4 { printf "%.0f", (b - a) / ($1 - r) }'
+	li_w="$2/i.db-wal"
+	[ -f "$li_w" ] || li_w=/dev/null
+	printf ' / %s' "$(cat "$2/i.db" "$li_w" | wc -c |
+		awk -v n="$(($(wc -l <"$2/i2.csv") - 1))" '{ printf "%.1f", $1 / n }')"
 }
 for s in "$@"; do
 	[ -f "$top/bench/proto/$s.patch" ] ||
@@ -72,8 +78,8 @@ for s in "$@"; do
 	if [ "${INSTR:-0}" = 1 ]; then
 		comparison_csv "$bin" 100000 "$t/i1.csv"
 		comparison_csv "$bin" 200000 "$t/i2.csv"
-		echo "loading thread, instructions a row: base" \
-			"$(loading_instr "$bin" "$t"), $s $(loading_instr "$t/build" "$t")"
+		echo "loading thread, instructions a row / warehouse bytes a row:" \
+			"base $(loading_instr "$bin" "$t"), $s $(loading_instr "$t/build" "$t")"
 	fi
 	[ "${KEEP:-0}" = 1 ] && echo "(kept: $t)"
 	[ "${KEEP:-0}" = 1 ] || { rm -rf "$t"; trap - EXIT INT TERM; }
